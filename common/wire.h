@@ -1,0 +1,133 @@
+/*
+ * The busbar wire protocol, version 1 (docs/protocol.md is the reference).
+ * A 64-byte little-endian header, then a body of tagged fields. The same
+ * bytes travel over UDP and over the local Unix socket.
+ */
+#ifndef BB_WIRE_H
+#define BB_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define WIRE_MAGIC 0x6262u /* "bb" */
+#define WIRE_VERSION 1u
+#define WIRE_MAC_BYTES 16u
+#define WIRE_FIELD_HEADER_BYTES 6u /* u16 tag, u32 length */
+#define WIRE_FLAG_RESPONSE 0x0001u
+
+enum wire_opcode {
+	WIRE_OP_PING = 0x01,
+	WIRE_OP_SEND_MESSAGE = 0x10,
+	WIRE_OP_RECEIVE_MESSAGE = 0x11,
+	WIRE_OP_DELETE_MESSAGE = 0x12,
+	WIRE_OP_CHANGE_MESSAGE_VISIBILITY = 0x13,
+	/* Control opcodes: accepted only on the Unix socket. */
+	WIRE_OP_APPLY_SNAPSHOT = 0x80,
+	WIRE_OP_GET_STATS = 0x81,
+};
+
+/* One-to-one with AWS error codes; wire_status_name() gives the AWS name. */
+enum wire_status {
+	WIRE_OK = 0,
+	WIRE_ERR_MALFORMED = 1,
+	WIRE_ERR_UNSUPPORTED_VERSION = 2,
+	WIRE_ERR_INVALID_ACTION = 3,
+	WIRE_ERR_INVALID_PARAMETER = 4,
+	WIRE_ERR_MISSING_PARAMETER = 5,
+	WIRE_ERR_NONEXISTENT_QUEUE = 6,
+	WIRE_ERR_RECEIPT_HANDLE_INVALID = 7,
+	WIRE_ERR_MESSAGE_NOT_INFLIGHT = 8,
+	WIRE_ERR_OVER_LIMIT = 9,
+	WIRE_ERR_MESSAGE_TOO_LONG = 10,
+	WIRE_ERR_INVALID_CLIENT_TOKEN = 11,
+	WIRE_ERR_ACCESS_DENIED = 12,
+	WIRE_ERR_SERVICE_UNAVAILABLE = 13,
+	WIRE_ERR_INTERNAL = 14,
+	WIRE_STATUS_COUNT
+};
+
+enum wire_tag {
+	WIRE_TAG_QUEUE_NAME = 1,
+	WIRE_TAG_BODY = 2,
+	WIRE_TAG_MESSAGE_ID = 3,
+	WIRE_TAG_RECEIPT_HANDLE = 4,
+	WIRE_TAG_MD5_OF_BODY = 5,
+	WIRE_TAG_MAX_MESSAGES = 6, /* u32 */
+	WIRE_TAG_VISIBILITY_TIMEOUT_S = 7, /* u32 */
+	WIRE_TAG_WAIT_TIME_S = 8, /* u32 */
+	WIRE_TAG_RECEIVE_COUNT = 9, /* u32 */
+	WIRE_TAG_SENT_TIMESTAMP_MS = 10, /* u64 */
+	WIRE_TAG_FIRST_RECEIVE_TIMESTAMP_MS = 11, /* u64 */
+	WIRE_TAG_ERROR_MESSAGE = 12,
+	WIRE_TAG_MESSAGE_BEGIN = 13, /* empty; starts one message of a receive reply */
+	WIRE_TAG_SNAPSHOT_VERSION = 20, /* u64 */
+	WIRE_TAG_QUEUE_BEGIN = 21, /* empty; starts one queue of a snapshot */
+	WIRE_TAG_QUEUE_ID = 22, /* u64 */
+	WIRE_TAG_MAXIMUM_MESSAGE_BYTES = 23, /* u32 */
+	WIRE_TAG_STAT_NAME = 30,
+	WIRE_TAG_STAT_VALUE = 31, /* u64 */
+};
+
+struct wire_header {
+	uint8_t version;
+	uint8_t opcode;
+	uint16_t flags;
+	uint16_t status;
+	uint32_t body_bytes;
+	uint32_t key_id;
+	uint64_t client_id;
+	uint64_t request_id;
+	uint64_t timestamp_ms;
+	uint8_t mac[WIRE_MAC_BYTES];
+};
+
+struct wire_field {
+	uint16_t tag;
+	uint32_t length;
+	const uint8_t *value;
+};
+
+struct wire_reader {
+	const uint8_t *next;
+	size_t bytes_left;
+};
+
+struct wire_writer {
+	uint8_t *buf;
+	size_t capacity;
+	size_t length;
+	bool overflow; /* a put did not fit; the message is unusable */
+};
+
+void wire_header_encode(const struct wire_header *header, uint8_t *out);
+
+/*
+ * Decodes and checks a header against the datagram or frame length. Returns
+ * WIRE_OK or the status to answer with; on WIRE_ERR_UNSUPPORTED_VERSION the
+ * header is still filled so the reply can echo the request id.
+ */
+__attribute__((warn_unused_result)) enum wire_status
+wire_header_decode(const uint8_t *buf, size_t length, struct wire_header *out);
+
+void wire_reader_init(struct wire_reader *reader, const uint8_t *body, size_t body_bytes);
+/* 1: a field was read; 0: end of body; -EBADMSG: a field runs past the end. */
+__attribute__((warn_unused_result)) int wire_reader_next(struct wire_reader *reader,
+                                                         struct wire_field *out);
+
+bool wire_field_u32(const struct wire_field *field, uint32_t *out);
+bool wire_field_u64(const struct wire_field *field, uint64_t *out);
+
+void wire_writer_init(struct wire_writer *writer, uint8_t *buf, size_t capacity);
+void wire_put_bytes(struct wire_writer *writer, uint16_t tag, const void *value, size_t length);
+void wire_put_str(struct wire_writer *writer, uint16_t tag, const char *value);
+void wire_put_u32(struct wire_writer *writer, uint16_t tag, uint32_t value);
+void wire_put_u64(struct wire_writer *writer, uint16_t tag, uint64_t value);
+/* Bytes that a field of `length` value bytes takes on the wire. */
+size_t wire_field_bytes(size_t length);
+
+const char *wire_status_name(enum wire_status status);
+const char *wire_opcode_name(uint8_t opcode);
+bool wire_opcode_is_local_only(uint8_t opcode);
+
+#endif

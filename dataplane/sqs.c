@@ -1,0 +1,665 @@
+/*
+ * SQS standard-queue engine (see sqs.h). Invariants:
+ * - a message slot is FREE, READY (linked in its queue's ready list) or
+ *   INFLIGHT (in the engine-wide deadline heap); never two at once;
+ * - a message's generation changes whenever its slot is freed, so a receipt
+ *   handle of a deleted message can never act on the slot's next message;
+ * - only the newest receipt handle of a message (receive count and nonce
+ *   match) deletes it or changes its visibility.
+ * Everything is allocated in sqs_engine_create; no call after it allocates.
+ */
+#include "sqs.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "bb_endian.h"
+
+#define NIL UINT32_MAX
+#define MS_PER_S 1000u
+
+enum msg_state { MSG_FREE, MSG_READY, MSG_INFLIGHT };
+
+struct sqs_message {
+	uint64_t body_ref;
+	uint64_t sent_ms;
+	uint64_t first_receive_ms;
+	uint64_t received_ms;
+	uint64_t deadline_ms; /* valid while INFLIGHT */
+	uint32_t body_bytes;
+	uint32_t queue_slot;
+	uint32_t generation;
+	uint32_t receive_count;
+	uint32_t receipt_nonce;
+	uint32_t heap_index;
+	uint32_t prev; /* ready list, or free list through next */
+	uint32_t next;
+	uint8_t id[16];
+	uint8_t md5[16];
+	uint8_t state;
+};
+
+struct sqs_waiter {
+	void *token;
+	uint64_t deadline_ms;
+	int64_t visibility_timeout_s;
+	uint32_t max_messages;
+	uint32_t queue_slot;
+	uint32_t next; /* per-queue FIFO, or free list */
+};
+
+struct sqs_queue {
+	struct sqs_queue_config config;
+	bool open;
+	uint32_t ready_head, ready_tail;
+	uint32_t ready_count, inflight_count;
+	uint32_t waiter_head, waiter_tail;
+};
+
+struct sqs_engine {
+	struct sqs_engine_options options;
+	struct sqs_queue *queues;
+	struct sqs_message *messages;
+	uint32_t *heap; /* message indexes, min-heap on deadline_ms */
+	uint32_t heap_count;
+	uint32_t free_head;
+	uint32_t free_count;
+	struct sqs_waiter *waiters;
+	uint32_t waiter_free_head;
+	uint32_t waiter_count;
+	uint64_t waiter_deadline_min_ms;
+	uint64_t rng_state;
+	EVP_MD_CTX *md5_ctx; /* reused: EVP allocates only in create */
+	EVP_MD *md5;
+};
+
+static uint64_t rng_next(struct sqs_engine *engine)
+{
+	/* splitmix64: ids need uniqueness and unpredictability to casual guessing, not crypto. */
+	uint64_t z = (engine->rng_state += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static void hex_encode(const uint8_t *bytes, size_t count, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < count; i++) {
+		out[2 * i] = digits[bytes[i] >> 4];
+		out[2 * i + 1] = digits[bytes[i] & 15];
+	}
+	out[2 * count] = '\0';
+}
+
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+static bool hex_decode(const char *text, size_t count, uint8_t *out)
+{
+	for (size_t i = 0; i < count; i++) {
+		int hi = hex_value(text[2 * i]);
+		int lo = hex_value(text[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return false;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return true;
+}
+
+static void format_message_id(const uint8_t id[16], char *out)
+{
+	char hex[33];
+	hex_encode(id, 16, hex);
+	snprintf(out, BB_MESSAGE_ID_BYTES + 1, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12,
+	         hex + 16, hex + 20);
+}
+
+/* ---- deadline heap ---- */
+
+static bool heap_less(const struct sqs_engine *e, uint32_t a, uint32_t b)
+{
+	return e->messages[e->heap[a]].deadline_ms < e->messages[e->heap[b]].deadline_ms;
+}
+
+static void heap_swap(struct sqs_engine *e, uint32_t a, uint32_t b)
+{
+	uint32_t tmp = e->heap[a];
+	e->heap[a] = e->heap[b];
+	e->heap[b] = tmp;
+	e->messages[e->heap[a]].heap_index = a;
+	e->messages[e->heap[b]].heap_index = b;
+}
+
+static void heap_sift_up(struct sqs_engine *e, uint32_t i)
+{
+	while (i > 0 && heap_less(e, i, (i - 1) / 2)) {
+		heap_swap(e, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+static void heap_sift_down(struct sqs_engine *e, uint32_t i)
+{
+	for (;;) {
+		uint32_t smallest = i;
+		uint32_t left = 2 * i + 1;
+		uint32_t right = left + 1;
+		if (left < e->heap_count && heap_less(e, left, smallest))
+			smallest = left;
+		if (right < e->heap_count && heap_less(e, right, smallest))
+			smallest = right;
+		if (smallest == i)
+			return;
+		heap_swap(e, i, smallest);
+		i = smallest;
+	}
+}
+
+static void heap_push(struct sqs_engine *e, uint32_t message)
+{
+	assert(e->heap_count < e->options.message_slots);
+	e->heap[e->heap_count] = message;
+	e->messages[message].heap_index = e->heap_count;
+	e->heap_count++;
+	heap_sift_up(e, e->heap_count - 1);
+}
+
+static void heap_remove(struct sqs_engine *e, uint32_t message)
+{
+	uint32_t i = e->messages[message].heap_index;
+	assert(i < e->heap_count && e->heap[i] == message);
+	e->heap_count--;
+	if (i != e->heap_count) {
+		heap_swap(e, i, e->heap_count);
+		heap_sift_down(e, i);
+		heap_sift_up(e, i);
+	}
+	e->messages[message].heap_index = NIL;
+}
+
+static void heap_update(struct sqs_engine *e, uint32_t message)
+{
+	uint32_t i = e->messages[message].heap_index;
+	heap_sift_down(e, i);
+	heap_sift_up(e, i);
+}
+
+/* ---- ready lists ---- */
+
+static void ready_append(struct sqs_engine *e, uint32_t index)
+{
+	struct sqs_message *m = &e->messages[index];
+	struct sqs_queue *q = &e->queues[m->queue_slot];
+	m->state = MSG_READY;
+	m->next = NIL;
+	m->prev = q->ready_tail;
+	if (q->ready_tail != NIL)
+		e->messages[q->ready_tail].next = index;
+	else
+		q->ready_head = index;
+	q->ready_tail = index;
+	q->ready_count++;
+}
+
+static void ready_unlink(struct sqs_engine *e, uint32_t index)
+{
+	struct sqs_message *m = &e->messages[index];
+	struct sqs_queue *q = &e->queues[m->queue_slot];
+	assert(m->state == MSG_READY && q->ready_count > 0);
+	if (m->prev != NIL)
+		e->messages[m->prev].next = m->next;
+	else
+		q->ready_head = m->next;
+	if (m->next != NIL)
+		e->messages[m->next].prev = m->prev;
+	else
+		q->ready_tail = m->prev;
+	q->ready_count--;
+}
+
+/* ---- message slots ---- */
+
+static uint32_t message_alloc(struct sqs_engine *e)
+{
+	uint32_t index = e->free_head;
+	if (index == NIL)
+		return NIL;
+	e->free_head = e->messages[index].next;
+	e->free_count--;
+	return index;
+}
+
+static void message_free(struct sqs_engine *e, uint32_t index)
+{
+	struct sqs_message *m = &e->messages[index];
+	struct sqs_queue *q = &e->queues[m->queue_slot];
+	if (m->state == MSG_READY) {
+		ready_unlink(e, index);
+	} else if (m->state == MSG_INFLIGHT) {
+		heap_remove(e, index);
+		q->inflight_count--;
+	}
+	e->options.store.release(e->options.store.ctx, m->body_ref);
+	m->state = MSG_FREE;
+	m->generation++;
+	m->next = e->free_head;
+	e->free_head = index;
+	e->free_count++;
+}
+
+struct sqs_engine *sqs_engine_create(const struct sqs_engine_options *options, int *error_out)
+{
+	struct sqs_engine *e = calloc(1, sizeof(*e));
+	if (e == NULL) {
+		*error_out = -ENOMEM;
+		return NULL;
+	}
+	e->options = *options;
+	e->queues = calloc(options->queue_slots, sizeof(*e->queues));
+	e->messages = calloc(options->message_slots, sizeof(*e->messages));
+	e->heap = calloc(options->message_slots, sizeof(*e->heap));
+	e->waiters = calloc(options->waiter_slots, sizeof(*e->waiters));
+	e->md5_ctx = EVP_MD_CTX_new();
+	e->md5 = EVP_MD_fetch(NULL, "MD5", NULL);
+	if (!e->queues || !e->messages || !e->heap || !e->waiters || !e->md5_ctx || !e->md5) {
+		sqs_engine_destroy(e);
+		*error_out = -ENOMEM;
+		return NULL;
+	}
+	for (uint32_t i = 0; i < options->message_slots; i++) {
+		e->messages[i].next = i + 1 < options->message_slots ? i + 1 : NIL;
+		e->messages[i].heap_index = NIL;
+	}
+	e->free_count = options->message_slots;
+	for (uint32_t i = 0; i < options->queue_slots; i++) {
+		e->queues[i].ready_head = e->queues[i].ready_tail = NIL;
+		e->queues[i].waiter_head = e->queues[i].waiter_tail = NIL;
+	}
+	for (uint32_t i = 0; i < options->waiter_slots; i++)
+		e->waiters[i].next = i + 1 < options->waiter_slots ? i + 1 : NIL;
+	e->waiter_free_head = options->waiter_slots > 0 ? 0 : NIL;
+	e->waiter_deadline_min_ms = UINT64_MAX;
+	e->rng_state = options->seed;
+	*error_out = 0;
+	return e;
+}
+
+void sqs_engine_destroy(struct sqs_engine *e)
+{
+	if (e == NULL)
+		return;
+	EVP_MD_free(e->md5);
+	EVP_MD_CTX_free(e->md5_ctx);
+	free(e->waiters);
+	free(e->heap);
+	free(e->messages);
+	free(e->queues);
+	free(e);
+}
+
+/* Unlinks every parked receive of a slot into out (sized for waiter_slots). */
+static uint32_t drain_waiters(struct sqs_engine *e, uint32_t slot, struct sqs_wake *out)
+{
+	struct sqs_queue *q = &e->queues[slot];
+	uint32_t taken = 0;
+	while (q->waiter_head != NIL) {
+		uint32_t index = q->waiter_head;
+		struct sqs_waiter *w = &e->waiters[index];
+		out[taken++] = (struct sqs_wake){
+			.token = w->token,
+			.queue_slot = slot,
+			.max_messages = w->max_messages,
+			.visibility_timeout_s = w->visibility_timeout_s,
+			.queue_closed = true,
+		};
+		q->waiter_head = w->next;
+		w->next = e->waiter_free_head;
+		e->waiter_free_head = index;
+		e->waiter_count--;
+	}
+	q->waiter_tail = NIL;
+	return taken;
+}
+
+uint32_t sqs_queue_open(struct sqs_engine *e, uint32_t slot, const struct sqs_queue_config *config,
+                        struct sqs_wake *closed_out)
+{
+	assert(slot < e->options.queue_slots);
+	struct sqs_queue *q = &e->queues[slot];
+	if (q->open && q->config.queue_id == config->queue_id) {
+		q->config = *config;
+		return 0;
+	}
+	uint32_t closed = sqs_queue_close(e, slot, closed_out);
+	*q = (struct sqs_queue){
+		.config = *config,
+		.open = true,
+		.ready_head = NIL,
+		.ready_tail = NIL,
+		.waiter_head = NIL,
+		.waiter_tail = NIL,
+	};
+	return closed;
+}
+
+uint32_t sqs_queue_close(struct sqs_engine *e, uint32_t slot, struct sqs_wake *closed_out)
+{
+	struct sqs_queue *q = &e->queues[slot];
+	if (!q->open)
+		return 0;
+	/* Bounded: each pass frees one message of this queue. */
+	while (q->ready_head != NIL)
+		message_free(e, q->ready_head);
+	for (uint32_t i = 0; i < e->heap_count && q->inflight_count > 0;) {
+		uint32_t index = e->heap[i];
+		if (e->messages[index].queue_slot == slot)
+			message_free(e, index);
+		else
+			i++;
+	}
+	assert(q->ready_count == 0 && q->inflight_count == 0);
+	q->open = false;
+	return drain_waiters(e, slot, closed_out);
+}
+
+bool sqs_queue_holds(const struct sqs_engine *e, uint32_t slot, uint64_t queue_id)
+{
+	return slot < e->options.queue_slots && e->queues[slot].open &&
+	       e->queues[slot].config.queue_id == queue_id;
+}
+
+static void md5_of(struct sqs_engine *e, const uint8_t *body, uint32_t bytes, uint8_t out[16])
+{
+	unsigned int length = 0;
+	int ok = EVP_DigestInit_ex2(e->md5_ctx, e->md5, NULL);
+	ok = ok && EVP_DigestUpdate(e->md5_ctx, body, bytes);
+	ok = ok && EVP_DigestFinal_ex(e->md5_ctx, out, &length);
+	assert(ok && length == 16);
+	(void)ok;
+}
+
+enum wire_status sqs_send(struct sqs_engine *e, uint32_t slot, const uint8_t *body,
+                          uint32_t body_bytes, uint64_t now_ms, struct sqs_sent *out)
+{
+	struct sqs_queue *q = &e->queues[slot];
+	assert(q->open);
+	if (body_bytes == 0)
+		return WIRE_ERR_MISSING_PARAMETER;
+	if (body_bytes > q->config.maximum_message_bytes)
+		return WIRE_ERR_MESSAGE_TOO_LONG;
+	uint32_t index = message_alloc(e);
+	if (index == NIL)
+		return WIRE_ERR_OVER_LIMIT;
+	struct sqs_message *m = &e->messages[index];
+	if (e->options.store.put(e->options.store.ctx, body, body_bytes, &m->body_ref) != 0) {
+		m->next = e->free_head;
+		e->free_head = index;
+		e->free_count++;
+		return WIRE_ERR_OVER_LIMIT;
+	}
+	uint64_t r0 = rng_next(e), r1 = rng_next(e);
+	bb_put_le64(m->id, r0);
+	bb_put_le64(m->id + 8, r1);
+	m->id[6] = (uint8_t)((m->id[6] & 0x0f) | 0x40); /* UUID version 4 */
+	m->id[8] = (uint8_t)((m->id[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+	md5_of(e, body, body_bytes, m->md5);
+	m->body_bytes = body_bytes;
+	m->queue_slot = slot;
+	m->sent_ms = now_ms;
+	m->first_receive_ms = 0;
+	m->receive_count = 0;
+	ready_append(e, index);
+	if (q->waiter_head != NIL)
+		e->waiter_deadline_min_ms = 0; /* wake a parked receive on the next take */
+	format_message_id(m->id, out->message_id);
+	hex_encode(m->md5, 16, out->md5_of_body);
+	return WIRE_OK;
+}
+
+/* Receipt handle: queue id, message index, generation, receive count, nonce. */
+enum { HANDLE_RAW_BYTES = 24 };
+_Static_assert(2 * HANDLE_RAW_BYTES == BB_RECEIPT_HANDLE_BYTES, "handle is hex of its bytes");
+
+static void format_handle(const struct sqs_engine *e, uint32_t index, char *out)
+{
+	const struct sqs_message *m = &e->messages[index];
+	uint8_t raw[HANDLE_RAW_BYTES];
+	bb_put_le64(raw, e->queues[m->queue_slot].config.queue_id);
+	bb_put_le32(raw + 8, index);
+	bb_put_le32(raw + 12, m->generation);
+	bb_put_le32(raw + 16, m->receive_count);
+	bb_put_le32(raw + 20, m->receipt_nonce);
+	hex_encode(raw, sizeof(raw), out);
+}
+
+static void mark_received(struct sqs_engine *e, uint32_t index, uint64_t deadline_ms,
+                          uint64_t now_ms)
+{
+	struct sqs_message *m = &e->messages[index];
+	ready_unlink(e, index);
+	m->state = MSG_INFLIGHT;
+	m->receive_count++;
+	m->receipt_nonce = (uint32_t)rng_next(e);
+	m->received_ms = now_ms;
+	if (m->first_receive_ms == 0)
+		m->first_receive_ms = now_ms;
+	m->deadline_ms = deadline_ms;
+	heap_push(e, index);
+	e->queues[m->queue_slot].inflight_count++;
+}
+
+uint32_t sqs_receive(struct sqs_engine *e, uint32_t slot, uint32_t max_messages,
+                     int64_t visibility_timeout_s, uint64_t now_ms, struct sqs_received *out)
+{
+	struct sqs_queue *q = &e->queues[slot];
+	assert(q->open && max_messages <= BB_RECEIVE_COUNT_MAX);
+	uint64_t timeout_s = visibility_timeout_s < 0 ? q->config.visibility_timeout_s
+	                                              : (uint64_t)visibility_timeout_s;
+	uint32_t count = 0;
+	while (count < max_messages && q->ready_head != NIL) {
+		uint32_t index = q->ready_head;
+		mark_received(e, index, now_ms + timeout_s * MS_PER_S, now_ms);
+		const struct sqs_message *m = &e->messages[index];
+		struct sqs_received *r = &out[count++];
+		format_message_id(m->id, r->message_id);
+		format_handle(e, index, r->receipt_handle);
+		hex_encode(m->md5, 16, r->md5_of_body);
+		r->body_ref = m->body_ref;
+		r->body_bytes = m->body_bytes;
+		r->receive_count = m->receive_count;
+		r->sent_ms = m->sent_ms;
+		r->first_receive_ms = m->first_receive_ms;
+	}
+	return count;
+}
+
+enum handle_match { HANDLE_INVALID, HANDLE_GONE, HANDLE_STALE, HANDLE_CURRENT };
+
+static enum handle_match match_handle(const struct sqs_engine *e, uint32_t slot,
+                                      const char *handle, size_t handle_bytes,
+                                      uint32_t *index_out)
+{
+	uint8_t raw[HANDLE_RAW_BYTES];
+	if (handle_bytes != BB_RECEIPT_HANDLE_BYTES || !hex_decode(handle, sizeof(raw), raw))
+		return HANDLE_INVALID;
+	if (bb_get_le64(raw) != e->queues[slot].config.queue_id)
+		return HANDLE_INVALID;
+	uint32_t index = bb_get_le32(raw + 8);
+	if (index >= e->options.message_slots)
+		return HANDLE_INVALID;
+	const struct sqs_message *m = &e->messages[index];
+	*index_out = index;
+	if (m->state == MSG_FREE || m->generation != bb_get_le32(raw + 12))
+		return HANDLE_GONE;
+	if (m->queue_slot != slot)
+		return HANDLE_INVALID;
+	if (m->receive_count != bb_get_le32(raw + 16) || m->receipt_nonce != bb_get_le32(raw + 20))
+		return HANDLE_STALE;
+	return HANDLE_CURRENT;
+}
+
+enum wire_status sqs_delete(struct sqs_engine *e, uint32_t slot, const char *handle,
+                            size_t handle_bytes)
+{
+	uint32_t index = NIL;
+	switch (match_handle(e, slot, handle, handle_bytes, &index)) {
+	case HANDLE_INVALID:
+		return WIRE_ERR_RECEIPT_HANDLE_INVALID;
+	case HANDLE_GONE:
+	case HANDLE_STALE:
+		/* As SQS: the call succeeds; a message received again since stays. */
+		return WIRE_OK;
+	case HANDLE_CURRENT:
+		message_free(e, index);
+		return WIRE_OK;
+	}
+	return WIRE_ERR_INTERNAL;
+}
+
+enum wire_status sqs_change_visibility(struct sqs_engine *e, uint32_t slot, const char *handle,
+                                       size_t handle_bytes, uint32_t timeout_s, uint64_t now_ms)
+{
+	uint32_t index = NIL;
+	enum handle_match match = match_handle(e, slot, handle, handle_bytes, &index);
+	if (match == HANDLE_INVALID)
+		return WIRE_ERR_RECEIPT_HANDLE_INVALID;
+	if (match != HANDLE_CURRENT || e->messages[index].state != MSG_INFLIGHT)
+		return WIRE_ERR_MESSAGE_NOT_INFLIGHT;
+	struct sqs_message *m = &e->messages[index];
+	uint64_t deadline_ms = now_ms + (uint64_t)timeout_s * MS_PER_S;
+	/* SQS caps the total time since the receive at 12 hours; more is an error. */
+	if (deadline_ms - m->received_ms > (uint64_t)BB_VISIBILITY_TIMEOUT_S_MAX * MS_PER_S)
+		return WIRE_ERR_INVALID_PARAMETER;
+	m->deadline_ms = deadline_ms;
+	heap_update(e, index);
+	return WIRE_OK;
+}
+
+uint32_t sqs_expire(struct sqs_engine *e, uint64_t now_ms)
+{
+	uint32_t moved = 0;
+	while (e->heap_count > 0 && e->messages[e->heap[0]].deadline_ms <= now_ms) {
+		uint32_t index = e->heap[0];
+		heap_remove(e, index);
+		e->queues[e->messages[index].queue_slot].inflight_count--;
+		ready_append(e, index);
+		moved++;
+	}
+	if (moved > 0)
+		e->waiter_deadline_min_ms = 0; /* some parked receive may now be answerable */
+	return moved;
+}
+
+int sqs_park(struct sqs_engine *e, uint32_t slot, void *token, uint32_t max_messages,
+             int64_t visibility_timeout_s, uint64_t deadline_ms)
+{
+	uint32_t index = e->waiter_free_head;
+	if (index == NIL)
+		return -ENOSPC;
+	struct sqs_waiter *w = &e->waiters[index];
+	e->waiter_free_head = w->next;
+	*w = (struct sqs_waiter){
+		.token = token,
+		.deadline_ms = deadline_ms,
+		.visibility_timeout_s = visibility_timeout_s,
+		.max_messages = max_messages,
+		.queue_slot = slot,
+		.next = NIL,
+	};
+	struct sqs_queue *q = &e->queues[slot];
+	if (q->waiter_tail != NIL)
+		e->waiters[q->waiter_tail].next = index;
+	else
+		q->waiter_head = index;
+	q->waiter_tail = index;
+	e->waiter_count++;
+	if (deadline_ms < e->waiter_deadline_min_ms)
+		e->waiter_deadline_min_ms = deadline_ms;
+	return 0;
+}
+
+/* Walks one queue's parked receives, unlinking those that can be answered now. */
+static uint32_t take_from_queue(struct sqs_engine *e, uint32_t slot, uint64_t now_ms,
+                                struct sqs_wake *out, uint32_t out_max)
+{
+	struct sqs_queue *q = &e->queues[slot];
+	uint32_t ready_left = q->ready_count;
+	uint32_t taken = 0;
+	uint32_t prev = NIL;
+	uint32_t index = q->waiter_head;
+	while (index != NIL && taken < out_max) {
+		struct sqs_waiter *w = &e->waiters[index];
+		uint32_t next = w->next;
+		bool due = ready_left > 0 || w->deadline_ms <= now_ms;
+		if (!due) {
+			if (w->deadline_ms < e->waiter_deadline_min_ms)
+				e->waiter_deadline_min_ms = w->deadline_ms;
+			prev = index;
+			index = next;
+			continue;
+		}
+		ready_left -= ready_left < w->max_messages ? ready_left : w->max_messages;
+		out[taken++] = (struct sqs_wake){
+			.token = w->token,
+			.queue_slot = slot,
+			.max_messages = w->max_messages,
+			.visibility_timeout_s = w->visibility_timeout_s,
+			.queue_closed = false,
+		};
+		if (prev != NIL)
+			e->waiters[prev].next = next;
+		else
+			q->waiter_head = next;
+		if (q->waiter_tail == index)
+			q->waiter_tail = prev;
+		w->next = e->waiter_free_head;
+		e->waiter_free_head = index;
+		e->waiter_count--;
+		index = next;
+	}
+	if (index != NIL && taken == out_max)
+		e->waiter_deadline_min_ms = 0; /* out is full: continue next time */
+	return taken;
+}
+
+uint32_t sqs_take_waiters(struct sqs_engine *e, uint64_t now_ms, struct sqs_wake *out,
+                          uint32_t out_max)
+{
+	if (e->waiter_count == 0 || now_ms < e->waiter_deadline_min_ms)
+		return 0;
+	e->waiter_deadline_min_ms = UINT64_MAX;
+	uint32_t taken = 0;
+	for (uint32_t slot = 0; slot < e->options.queue_slots; slot++) {
+		if (e->queues[slot].waiter_head == NIL)
+			continue;
+		taken += take_from_queue(e, slot, now_ms, out + taken, out_max - taken);
+	}
+	return taken;
+}
+
+uint32_t sqs_visible_count(const struct sqs_engine *e, uint32_t slot)
+{
+	return e->queues[slot].ready_count;
+}
+
+uint32_t sqs_inflight_count(const struct sqs_engine *e, uint32_t slot)
+{
+	return e->queues[slot].inflight_count;
+}
+
+uint32_t sqs_free_message_slots(const struct sqs_engine *e)
+{
+	return e->free_count;
+}

@@ -1,0 +1,118 @@
+/*
+ * The SQS standard-queue engine of one worker lcore: message state (ready,
+ * in flight until a deadline), receipt handles, visibility changes and parked
+ * long-poll receives. Pure C with no DPDK: time comes in as an argument and
+ * message bodies live behind struct sqs_store_ops, which is where the segment
+ * log slots in. One engine is touched by one thread only.
+ */
+#ifndef BB_SQS_H
+#define BB_SQS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bb_limits.h"
+#include "wire.h"
+
+struct sqs_engine;
+
+/* Where bodies live. put returns 0 or -ENOMEM when the store is full. */
+struct sqs_store_ops {
+	void *ctx;
+	int (*put)(void *ctx, const uint8_t *body, uint32_t body_bytes, uint64_t *ref_out);
+	void (*read)(void *ctx, uint64_t ref, uint8_t *out, uint32_t body_bytes);
+	void (*release)(void *ctx, uint64_t ref);
+};
+
+struct sqs_engine_options {
+	uint32_t queue_slots;
+	uint32_t message_slots;
+	uint32_t waiter_slots;
+	uint64_t seed; /* message ids and receipt nonces */
+	struct sqs_store_ops store;
+};
+
+struct sqs_queue_config {
+	uint64_t queue_id;
+	uint32_t visibility_timeout_s;
+	uint32_t maximum_message_bytes;
+};
+
+struct sqs_sent {
+	char message_id[BB_MESSAGE_ID_BYTES + 1];
+	char md5_of_body[33];
+};
+
+struct sqs_received {
+	char message_id[BB_MESSAGE_ID_BYTES + 1];
+	char receipt_handle[BB_RECEIPT_HANDLE_BYTES + 1];
+	char md5_of_body[33];
+	uint64_t body_ref;
+	uint32_t body_bytes;
+	uint32_t receive_count;
+	uint64_t sent_ms;
+	uint64_t first_receive_ms;
+};
+
+/* A parked receive that can now be answered (messages arrived, or its wait ended). */
+struct sqs_wake {
+	void *token;
+	uint32_t queue_slot;
+	uint32_t max_messages;
+	int64_t visibility_timeout_s;
+	bool queue_closed; /* from sqs_queue_close: answer with NonExistentQueue */
+};
+
+struct sqs_engine *sqs_engine_create(const struct sqs_engine_options *options, int *error_out);
+void sqs_engine_destroy(struct sqs_engine *engine);
+
+/*
+ * Opens `slot` for a queue, or only updates its config when it already holds
+ * that queue. A different queue in the slot is closed first (see below).
+ */
+uint32_t sqs_queue_open(struct sqs_engine *engine, uint32_t slot,
+                        const struct sqs_queue_config *config, struct sqs_wake *closed_out);
+/*
+ * Closes a slot and frees every message in it. Its parked receives are
+ * written to closed_out (room for waiter_slots entries) with queue_closed set.
+ */
+uint32_t sqs_queue_close(struct sqs_engine *engine, uint32_t slot, struct sqs_wake *closed_out);
+bool sqs_queue_holds(const struct sqs_engine *engine, uint32_t slot, uint64_t queue_id);
+
+__attribute__((warn_unused_result)) enum wire_status
+sqs_send(struct sqs_engine *engine, uint32_t slot, const uint8_t *body, uint32_t body_bytes,
+         uint64_t now_ms, struct sqs_sent *out);
+
+/* visibility_timeout_s < 0 means the queue's default. Returns messages written to out. */
+uint32_t sqs_receive(struct sqs_engine *engine, uint32_t slot, uint32_t max_messages,
+                     int64_t visibility_timeout_s, uint64_t now_ms, struct sqs_received *out);
+
+__attribute__((warn_unused_result)) enum wire_status
+sqs_delete(struct sqs_engine *engine, uint32_t slot, const char *handle, size_t handle_bytes);
+
+__attribute__((warn_unused_result)) enum wire_status
+sqs_change_visibility(struct sqs_engine *engine, uint32_t slot, const char *handle,
+                      size_t handle_bytes, uint32_t timeout_s, uint64_t now_ms);
+
+/* Makes in-flight messages whose deadline passed visible again. Returns how many. */
+uint32_t sqs_expire(struct sqs_engine *engine, uint64_t now_ms);
+
+/* Parks a receive until a message arrives or deadline_ms. 0, or -ENOSPC when full. */
+__attribute__((warn_unused_result)) int
+sqs_park(struct sqs_engine *engine, uint32_t slot, void *token, uint32_t max_messages,
+         int64_t visibility_timeout_s, uint64_t deadline_ms);
+/*
+ * Unparks receives that can be answered now: their queue has visible
+ * messages or their wait ended. The caller answers
+ * each with sqs_receive (possibly empty). Returns how many were written.
+ */
+uint32_t sqs_take_waiters(struct sqs_engine *engine, uint64_t now_ms, struct sqs_wake *out,
+                          uint32_t out_max);
+
+
+uint32_t sqs_visible_count(const struct sqs_engine *engine, uint32_t slot);
+uint32_t sqs_inflight_count(const struct sqs_engine *engine, uint32_t slot);
+uint32_t sqs_free_message_slots(const struct sqs_engine *engine);
+
+#endif

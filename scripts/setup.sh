@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs what busbar needs on Debian 12 and reserves hugepages when it can.
+# Idempotent: packages already present are not reinstalled; running it twice is harmless.
+# Prints plainly what it could not do; the appliance then runs with --no-huge.
+set -euo pipefail
+
+packages=(
+  build-essential pkg-config meson ninja-build clang
+  dpdk libdpdk-dev liburing-dev libcriterion-dev
+  libsqlite3-dev libjansson-dev libmicrohttpd-dev libssl-dev libcurl4-openssl-dev
+  libhugetlbfs-bin iproute2 python3
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: need root to install packages" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# Hugepages: 512 x 2 MiB (1 GiB) when the kernel gives them; otherwise say so.
+hugepages_wanted="${BUSBAR_HUGEPAGES:-512}"
+if [ "$(id -u)" -eq 0 ] && command -v hugeadm >/dev/null; then
+  hugeadm --pool-pages-min "2MB:${hugepages_wanted}" >/dev/null 2>&1 || true
+  mkdir -p /dev/hugepages
+  mountpoint -q /dev/hugepages || mount -t hugetlbfs nodev /dev/hugepages 2>/dev/null || true
+fi
+hugepages_free=$(awk '/HugePages_Free/ {print $2}' /proc/meminfo)
+if [ "${hugepages_free:-0}" -gt 0 ] && mountpoint -q /dev/hugepages; then
+  echo "setup: ${hugepages_free} hugepages free on /dev/hugepages"
+else
+  echo "setup: no hugepages available; busbard will run with --no-huge"
+fi
