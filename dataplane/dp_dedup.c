@@ -1,0 +1,107 @@
+/* Retry window (see dp_dedup.h). Touched by its owner lcore only. */
+#include "dp_dedup.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int dp_dedup_init(struct dp_dedup *d, uint32_t entry_count, uint64_t arena_bytes)
+{
+	assert(entry_count >= DP_DEDUP_WAYS && entry_count % DP_DEDUP_WAYS == 0);
+	memset(d, 0, sizeof(*d));
+	d->entries = calloc(entry_count, sizeof(*d->entries));
+	d->arena = malloc(arena_bytes);
+	if (d->entries == NULL || d->arena == NULL) {
+		dp_dedup_free(d);
+		return -ENOMEM;
+	}
+	d->set_count = entry_count / DP_DEDUP_WAYS;
+	d->arena_bytes = arena_bytes;
+	return 0;
+}
+
+void dp_dedup_free(struct dp_dedup *d)
+{
+	free(d->entries);
+	free(d->arena);
+	d->entries = NULL;
+	d->arena = NULL;
+}
+
+static struct dp_dedup_entry *set_of(struct dp_dedup *d, uint64_t client_id, uint64_t request_id)
+{
+	uint64_t h = (client_id ^ (request_id * 0x9e3779b97f4a7c15ull)) * 0xbf58476d1ce4e5b9ull;
+	return &d->entries[(h >> 32) % d->set_count * DP_DEDUP_WAYS];
+}
+
+static struct dp_dedup_entry *find(struct dp_dedup *d, uint64_t client_id, uint64_t request_id)
+{
+	struct dp_dedup_entry *set = set_of(d, client_id, request_id);
+	for (uint32_t way = 0; way < DP_DEDUP_WAYS; way++) {
+		struct dp_dedup_entry *e = &set[way];
+		if (e->state != DP_DEDUP_UNKNOWN && e->client_id == client_id &&
+		    e->request_id == request_id)
+			return e;
+	}
+	return NULL;
+}
+
+static bool reply_still_stored(const struct dp_dedup *d, const struct dp_dedup_entry *e)
+{
+	return d->arena_written - e->arena_position <= d->arena_bytes;
+}
+
+enum dp_dedup_state dp_dedup_lookup(struct dp_dedup *d, uint64_t client_id, uint64_t request_id,
+                                    const uint8_t **reply, uint32_t *reply_bytes)
+{
+	struct dp_dedup_entry *e = find(d, client_id, request_id);
+	if (e == NULL)
+		return DP_DEDUP_UNKNOWN;
+	if (e->state == DP_DEDUP_DONE && !reply_still_stored(d, e)) {
+		e->state = DP_DEDUP_UNKNOWN;
+		return DP_DEDUP_UNKNOWN;
+	}
+	if (e->state == DP_DEDUP_DONE) {
+		*reply = d->arena + e->arena_position % d->arena_bytes;
+		*reply_bytes = e->reply_bytes;
+	}
+	return (enum dp_dedup_state)e->state;
+}
+
+void dp_dedup_begin(struct dp_dedup *d, uint64_t client_id, uint64_t request_id)
+{
+	struct dp_dedup_entry *set = set_of(d, client_id, request_id);
+	struct dp_dedup_entry *victim = &set[0];
+	for (uint32_t way = 1; way < DP_DEDUP_WAYS; way++) {
+		if (set[way].stamp < victim->stamp)
+			victim = &set[way];
+	}
+	*victim = (struct dp_dedup_entry){
+		.client_id = client_id,
+		.request_id = request_id,
+		.stamp = ++d->stamp,
+		.state = DP_DEDUP_PENDING,
+	};
+}
+
+void dp_dedup_finish(struct dp_dedup *d, uint64_t client_id, uint64_t request_id,
+                     const uint8_t *reply, uint32_t reply_bytes)
+{
+	struct dp_dedup_entry *e = find(d, client_id, request_id);
+	if (e == NULL)
+		return;
+	if (reply_bytes > d->arena_bytes) {
+		e->state = DP_DEDUP_UNKNOWN;
+		return;
+	}
+	uint64_t position = d->arena_written;
+	uint64_t offset = position % d->arena_bytes;
+	if (offset + reply_bytes > d->arena_bytes)
+		position += d->arena_bytes - offset; /* keep each reply contiguous */
+	memcpy(d->arena + position % d->arena_bytes, reply, reply_bytes);
+	d->arena_written = position + reply_bytes;
+	e->arena_position = position;
+	e->reply_bytes = reply_bytes;
+	e->state = DP_DEDUP_DONE;
+}

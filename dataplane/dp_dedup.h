@@ -1,0 +1,54 @@
+/*
+ * The retry window of one owner lcore: recent (client id, request id) pairs
+ * and the first reply to each, so a retried request is answered again and
+ * never acts twice. Entries live in 4-way sets (the oldest of a set is
+ * replaced); reply bytes live in a circular arena, and an entry whose bytes
+ * were overwritten is forgotten. Pure C, allocated once.
+ */
+#ifndef BB_DP_DEDUP_H
+#define BB_DP_DEDUP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DP_DEDUP_WAYS 4u
+
+enum dp_dedup_state {
+	DP_DEDUP_UNKNOWN = 0, /* not seen recently: execute it */
+	DP_DEDUP_PENDING = 1, /* being executed (a parked long poll): drop the retry */
+	DP_DEDUP_DONE = 2, /* answered: send the stored reply again */
+};
+
+struct dp_dedup_entry {
+	uint64_t client_id;
+	uint64_t request_id;
+	uint64_t arena_position;
+	uint64_t stamp; /* insertion order, for replacement */
+	uint32_t reply_bytes;
+	uint8_t state;
+};
+
+struct dp_dedup {
+	struct dp_dedup_entry *entries;
+	uint32_t set_count;
+	uint8_t *arena;
+	uint64_t arena_bytes;
+	uint64_t arena_written; /* total bytes ever written; positions are absolute */
+	uint64_t stamp;
+};
+
+int dp_dedup_init(struct dp_dedup *dedup, uint32_t entry_count, uint64_t arena_bytes);
+void dp_dedup_free(struct dp_dedup *dedup);
+
+/* The state of a request; for DONE, reply and reply_bytes are set. */
+enum dp_dedup_state dp_dedup_lookup(struct dp_dedup *dedup, uint64_t client_id,
+                                    uint64_t request_id, const uint8_t **reply,
+                                    uint32_t *reply_bytes);
+/* Records that a request is being executed. */
+void dp_dedup_begin(struct dp_dedup *dedup, uint64_t client_id, uint64_t request_id);
+/* Stores the reply of a request begun earlier (if it is still remembered). */
+void dp_dedup_finish(struct dp_dedup *dedup, uint64_t client_id, uint64_t request_id,
+                     const uint8_t *reply, uint32_t reply_bytes);
+
+#endif

@@ -1,0 +1,101 @@
+/*
+ * The network stack of one worker lcore: Ethernet, ARP (answer, learn,
+ * resolve), IPv4 with fragment reassembly (rte_ip_frag), ICMP echo and UDP.
+ * It turns frames into request datagrams and request replies into frames.
+ */
+#ifndef BB_DP_NET_H
+#define BB_DP_NET_H
+
+#include <stdint.h>
+
+#include <rte_ether.h>
+#include <rte_ip_frag.h>
+#include <rte_mbuf.h>
+
+#include "dp_stats.h"
+
+#define DP_TX_SLOTS 256u
+#define DP_ARP_ENTRIES 64u
+#define DP_FRAG_TIMEOUT_MS 2000u
+
+enum dp_source { DP_SOURCE_UDP = 1, DP_SOURCE_LOCAL = 2 };
+
+struct dp_peer {
+	struct rte_ether_addr mac;
+	rte_be32_t ip;
+	rte_be16_t port;
+};
+
+/* Kept in each request mbuf's private area, from arrival to reply. */
+struct dp_request_meta {
+	uint8_t source; /* enum dp_source */
+	uint8_t reserved[3];
+	uint32_t local_connection; /* DP_SOURCE_LOCAL: who gets the reply */
+	struct dp_peer peer; /* DP_SOURCE_UDP: where the reply goes */
+};
+
+static inline struct dp_request_meta *dp_meta(struct rte_mbuf *m)
+{
+	return rte_mbuf_to_priv(m);
+}
+
+#define DP_MBUF_PRIV_BYTES RTE_ALIGN(sizeof(struct dp_request_meta), RTE_MBUF_PRIV_ALIGN)
+
+struct dp_net_config {
+	struct rte_ether_addr mac;
+	rte_be32_t ip;
+	rte_be16_t udp_port;
+	uint16_t mtu;
+};
+
+struct dp_arp_entry {
+	rte_be32_t ip;
+	struct rte_ether_addr mac;
+};
+
+struct dp_tx {
+	struct rte_mbuf *frames[DP_TX_SLOTS];
+	uint16_t count;
+};
+
+struct dp_net {
+	struct dp_net_config config;
+	struct rte_mempool *pool;
+	struct rte_ip_frag_tbl *frag_table;
+	struct rte_ip_frag_death_row death_row;
+	struct dp_arp_entry arp[DP_ARP_ENTRIES];
+	uint32_t arp_next; /* replacement cursor */
+	uint16_t ip_id;
+	struct dp_stats *stats;
+};
+
+int dp_net_init(struct dp_net *net, const struct dp_net_config *config, struct rte_mempool *pool,
+                struct dp_stats *stats, int socket_id);
+void dp_net_free(struct dp_net *net);
+
+/*
+ * Handles one received frame. Returns a request datagram: an mbuf whose data
+ * starts at the wire header, with its dp_request_meta filled. Returns NULL
+ * when the frame was consumed: answered (ARP, ICMP), kept for reassembly, or
+ * dropped and counted.
+ */
+struct rte_mbuf *dp_net_input(struct dp_net *net, struct rte_mbuf *frame, uint64_t now_tsc,
+                              struct dp_tx *tx);
+
+/* Sends `payload` as one UDP datagram to `to`, in IPv4 fragments when it exceeds the MTU. */
+__attribute__((warn_unused_result)) int
+dp_net_send_udp(struct dp_net *net, const struct dp_peer *to, const uint8_t *payload,
+                uint32_t payload_bytes, struct dp_tx *tx);
+
+/* 0 with mac_out filled when ip is known; else sends an ARP request and returns -EAGAIN. */
+__attribute__((warn_unused_result)) int
+dp_net_resolve(struct dp_net *net, rte_be32_t ip, struct rte_ether_addr *mac_out,
+               struct dp_tx *tx);
+
+/* Frees fragments that timed out or were rejected; call once per loop pass. */
+void dp_net_reap(struct dp_net *net);
+
+/* Queues a frame for transmission, dropping and counting it when the batch is full. */
+void dp_tx_push(struct dp_tx *tx, struct rte_mbuf *frame, struct dp_stats *stats);
+
+#endif

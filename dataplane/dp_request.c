@@ -1,0 +1,165 @@
+/*
+ * Request parsing and reply framing (see dp_request.h). Every field is
+ * checked for size and range here, once, so the engines below can assert.
+ */
+#include "dp_request.h"
+
+#include <string.h>
+
+#include "bb_endian.h"
+#include "bb_limits.h"
+
+static bool is_data_opcode(uint8_t opcode)
+{
+	switch (opcode) {
+	case WIRE_OP_PING:
+	case WIRE_OP_SEND_MESSAGE:
+	case WIRE_OP_RECEIVE_MESSAGE:
+	case WIRE_OP_DELETE_MESSAGE:
+	case WIRE_OP_CHANGE_MESSAGE_VISIBILITY:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static enum wire_status invalid(struct dp_request *out, enum wire_status status, const char *why)
+{
+	out->error = why;
+	return status;
+}
+
+static bool take_bytes(struct dp_bytes *slot, const struct wire_field *f)
+{
+	if (slot->present)
+		return false; /* a field given twice is ambiguous */
+	*slot = (struct dp_bytes){f->value, f->length, true};
+	return true;
+}
+
+static bool take_u32(struct dp_u32 *slot, const struct wire_field *f)
+{
+	if (slot->present || !wire_field_u32(f, &slot->value))
+		return false;
+	slot->present = true;
+	return true;
+}
+
+static bool take_field(struct dp_request *out, const struct wire_field *f)
+{
+	switch (f->tag) {
+	case WIRE_TAG_QUEUE_NAME: return take_bytes(&out->queue_name, f);
+	case WIRE_TAG_BODY: return take_bytes(&out->body, f);
+	case WIRE_TAG_RECEIPT_HANDLE: return take_bytes(&out->receipt_handle, f);
+	case WIRE_TAG_MAX_MESSAGES: return take_u32(&out->max_messages, f);
+	case WIRE_TAG_VISIBILITY_TIMEOUT_S: return take_u32(&out->visibility_timeout_s, f);
+	case WIRE_TAG_WAIT_TIME_S: return take_u32(&out->wait_time_s, f);
+	default: return false;
+	}
+}
+
+static enum wire_status check_receive(struct dp_request *out)
+{
+	if (out->max_messages.present &&
+	    (out->max_messages.value < 1 || out->max_messages.value > BB_RECEIVE_COUNT_MAX))
+		return invalid(out, WIRE_ERR_INVALID_PARAMETER, "MaxNumberOfMessages must be 1-10");
+	if (out->wait_time_s.present && out->wait_time_s.value > BB_WAIT_TIME_S_MAX)
+		return invalid(out, WIRE_ERR_INVALID_PARAMETER, "WaitTimeSeconds must be 0-20");
+	return WIRE_OK;
+}
+
+static enum wire_status check_opcode_fields(struct dp_request *out)
+{
+	uint8_t op = out->header.opcode;
+	if (op == WIRE_OP_PING)
+		return WIRE_OK;
+	if (!out->queue_name.present)
+		return invalid(out, WIRE_ERR_MISSING_PARAMETER, "QueueName is required");
+	if (out->visibility_timeout_s.present &&
+	    out->visibility_timeout_s.value > BB_VISIBILITY_TIMEOUT_S_MAX)
+		return invalid(out, WIRE_ERR_INVALID_PARAMETER, "VisibilityTimeout must be 0-43200");
+	switch (op) {
+	case WIRE_OP_SEND_MESSAGE:
+		if (!out->body.present || out->body.length == 0)
+			return invalid(out, WIRE_ERR_MISSING_PARAMETER, "MessageBody is required");
+		return WIRE_OK;
+	case WIRE_OP_RECEIVE_MESSAGE:
+		return check_receive(out);
+	case WIRE_OP_DELETE_MESSAGE:
+	case WIRE_OP_CHANGE_MESSAGE_VISIBILITY:
+		if (!out->receipt_handle.present)
+			return invalid(out, WIRE_ERR_MISSING_PARAMETER, "ReceiptHandle is required");
+		if (op == WIRE_OP_CHANGE_MESSAGE_VISIBILITY && !out->visibility_timeout_s.present)
+			return invalid(out, WIRE_ERR_MISSING_PARAMETER, "VisibilityTimeout is required");
+		return WIRE_OK;
+	default:
+		return invalid(out, WIRE_ERR_INVALID_ACTION, "unknown opcode");
+	}
+}
+
+bool dp_request_is_answerable(const uint8_t *bytes, size_t length)
+{
+	return length >= BB_WIRE_HEADER_BYTES && bb_get_le16(bytes) == WIRE_MAGIC;
+}
+
+enum wire_status dp_request_parse(const uint8_t *bytes, size_t length, struct dp_request *out)
+{
+	memset(out, 0, sizeof(*out));
+	enum wire_status status = wire_header_decode(bytes, length, &out->header);
+	if (status == WIRE_ERR_UNSUPPORTED_VERSION)
+		return invalid(out, status, "this server speaks wire protocol version 1");
+	if (status != WIRE_OK)
+		return invalid(out, status, "malformed header");
+	if (out->header.flags & WIRE_FLAG_RESPONSE)
+		return invalid(out, WIRE_ERR_MALFORMED, "a response is not a request");
+	if (wire_opcode_is_local_only(out->header.opcode))
+		return invalid(out, WIRE_ERR_ACCESS_DENIED, "control opcodes only on the local socket");
+	if (!is_data_opcode(out->header.opcode))
+		return invalid(out, WIRE_ERR_INVALID_ACTION, "unknown opcode");
+	if (out->header.key_id != 0)
+		return invalid(out, WIRE_ERR_INVALID_CLIENT_TOKEN, "no keys are configured");
+	struct wire_reader reader;
+	struct wire_field f;
+	int more;
+	uint32_t fields = 0;
+	wire_reader_init(&reader, bytes + BB_WIRE_HEADER_BYTES, out->header.body_bytes);
+	while ((more = wire_reader_next(&reader, &f)) == 1) {
+		if (++fields > BB_FIELD_COUNT_MAX || !take_field(out, &f))
+			return invalid(out, WIRE_ERR_MALFORMED, "unknown, repeated or ill-sized field");
+	}
+	if (more < 0)
+		return invalid(out, WIRE_ERR_MALFORMED, "truncated field");
+	return check_opcode_fields(out);
+}
+
+void dp_reply_begin(struct wire_writer *writer, uint8_t *buf, size_t capacity)
+{
+	wire_writer_init(writer, buf + BB_WIRE_HEADER_BYTES, capacity - BB_WIRE_HEADER_BYTES);
+}
+
+size_t dp_reply_finish(struct wire_writer *writer, const struct wire_header *request,
+                       enum wire_status status)
+{
+	if (writer->overflow) {
+		writer->length = 0;
+		status = WIRE_ERR_INTERNAL;
+	}
+	struct wire_header reply = *request;
+	reply.version = WIRE_VERSION;
+	reply.flags = WIRE_FLAG_RESPONSE;
+	reply.status = (uint16_t)status;
+	reply.body_bytes = (uint32_t)writer->length;
+	reply.key_id = 0;
+	memset(reply.mac, 0, sizeof(reply.mac));
+	wire_header_encode(&reply, writer->buf - BB_WIRE_HEADER_BYTES);
+	return BB_WIRE_HEADER_BYTES + writer->length;
+}
+
+size_t dp_reply_error(uint8_t *buf, size_t capacity, const struct wire_header *request,
+                      enum wire_status status, const char *message)
+{
+	struct wire_writer writer;
+	dp_reply_begin(&writer, buf, capacity);
+	wire_put_str(&writer, WIRE_TAG_ERROR_MESSAGE, message);
+	return dp_reply_finish(&writer, request, status);
+}

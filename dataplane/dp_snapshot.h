@@ -1,0 +1,67 @@
+/*
+ * A configuration snapshot as busbard runs it: the queues of one numbered
+ * version from busbar-control, each with its owner lcore and its slot there.
+ * Built and published by the service thread; immutable once published, so
+ * workers read it without locks (RCU, dp_app.h). No DPDK here.
+ */
+#ifndef BB_DP_SNAPSHOT_H
+#define BB_DP_SNAPSHOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bb_limits.h"
+#include "wire.h"
+
+#define DP_SNAPSHOT_INDEX_SLOTS (2 * BB_QUEUE_COUNT_MAX) /* open addressing, load <= 1/2 */
+#define DP_SNAPSHOT_FILE "snapshot.bbs"
+
+struct dp_queue_entry {
+	char name[BB_QUEUE_NAME_BYTES_MAX + 1];
+	uint32_t name_bytes;
+	uint64_t queue_id;
+	uint32_t visibility_timeout_s;
+	uint32_t receive_wait_time_s;
+	uint32_t maximum_message_bytes;
+	uint32_t owner; /* worker index */
+	uint32_t slot; /* queue slot on the owner */
+};
+
+struct dp_snapshot {
+	uint64_t version;
+	uint32_t queue_count;
+	struct dp_queue_entry queues[BB_QUEUE_COUNT_MAX];
+	uint32_t index[DP_SNAPSHOT_INDEX_SLOTS]; /* queue position + 1; 0 is empty */
+};
+
+/*
+ * Parses a snapshot body (wire fields). Returns WIRE_OK, or a status with a
+ * reason in error (error_bytes long) and out left unusable.
+ */
+__attribute__((warn_unused_result)) enum wire_status
+dp_snapshot_parse(const uint8_t *body, size_t body_bytes, struct dp_snapshot *out, char *error,
+                  size_t error_bytes);
+
+/*
+ * Gives every queue an owner (hash of its id) and a slot there. A queue that
+ * was in `previous` keeps its slot, so its messages survive the change.
+ * Returns 0 or -ENOSPC when an owner has no slot left.
+ */
+__attribute__((warn_unused_result)) int
+dp_snapshot_assign(struct dp_snapshot *next, const struct dp_snapshot *previous,
+                   uint32_t worker_count);
+
+const struct dp_queue_entry *dp_snapshot_find(const struct dp_snapshot *snapshot,
+                                              const uint8_t *name, size_t name_bytes);
+
+/* Writes the body to dir/snapshot.bbs durably (temporary file, fsync, rename, fsync dir). */
+__attribute__((warn_unused_result)) int dp_snapshot_save(const char *dir, const uint8_t *body,
+                                                         size_t body_bytes);
+/* Reads dir/snapshot.bbs into buf. Returns its length, -ENOENT, or another -errno. */
+__attribute__((warn_unused_result)) long dp_snapshot_load(const char *dir, uint8_t *buf,
+                                                          size_t capacity);
+
+bool dp_queue_name_is_valid(const uint8_t *name, size_t name_bytes);
+
+#endif

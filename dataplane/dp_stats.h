@@ -1,0 +1,40 @@
+/*
+ * Counters of one worker lcore. Written only by their lcore; the service
+ * thread reads them for GetStats (a torn read of a u64 cannot happen on
+ * x86-64, and a counter that is one behind is acceptable).
+ */
+#ifndef BB_DP_STATS_H
+#define BB_DP_STATS_H
+
+#include <stdint.h>
+
+#define DP_STATS_FIELDS(X)                                                     \
+	X(rx_frames)                                                           \
+	X(tx_frames)                                                           \
+	X(tx_dropped)                                                          \
+	X(arp_replied)                                                         \
+	X(arp_learned)                                                         \
+	X(arp_requests_sent)                                                   \
+	X(icmp_echo_replied)                                                   \
+	X(ip_fragments)                                                        \
+	X(ip_reassembled)                                                      \
+	X(ip_fragments_dropped)                                                \
+	X(dropped_malformed)                                                   \
+	X(dropped_bad_checksum)                                                \
+	X(dropped_not_for_us)                                                  \
+	X(dropped_unsupported)                                                 \
+	X(requests)                                                            \
+	X(requests_malformed)                                                  \
+	X(replies_error)                                                       \
+	X(dedup_replayed)                                                      \
+	X(dedup_in_progress)                                                   \
+	X(ring_full)                                                           \
+	X(long_polls_parked)
+
+struct dp_stats {
+#define DP_STATS_MEMBER(name) uint64_t name;
+	DP_STATS_FIELDS(DP_STATS_MEMBER)
+#undef DP_STATS_MEMBER
+};
+
+#endif
