@@ -7,42 +7,42 @@
 #define BB_LIMITS_H
 
 /* Wire protocol. */
-#define BB_WIRE_HEADER_BYTES 64u
-#define BB_UDP_PAYLOAD_BYTES_MAX 65507u /* 65535 - IPv4 20 - UDP 8 */
-#define BB_LOCAL_BODY_BYTES_MAX (1u << 21) /* Unix socket: 1 MiB message + fields */
-#define BB_FIELD_COUNT_MAX 256u /* fields per request or response body */
+#define BB_WIRE_HEADER_BYTES     64u
+#define BB_UDP_PAYLOAD_BYTES_MAX 65507u     /* 65535 - IPv4 20 - UDP 8 */
+#define BB_LOCAL_BODY_BYTES_MAX  (1u << 21) /* Unix socket: 1 MiB message + fields */
+#define BB_FIELD_COUNT_MAX       256u       /* fields per request or response body */
 
 /* SQS semantics (AWS values; see docs/operations.md). */
-#define BB_QUEUE_NAME_BYTES_MAX 80u
-#define BB_MESSAGE_BODY_BYTES_MAX (1u << 20) /* SQS MaximumMessageSize, 1 MiB */
-#define BB_RECEIVE_COUNT_MAX 10u /* MaxNumberOfMessages */
-#define BB_VISIBILITY_TIMEOUT_S_MAX 43200u /* 12 h */
+#define BB_QUEUE_NAME_BYTES_MAX         80u
+#define BB_MESSAGE_BODY_BYTES_MAX       (1u << 20) /* SQS MaximumMessageSize, 1 MiB */
+#define BB_RECEIVE_COUNT_MAX            10u        /* MaxNumberOfMessages */
+#define BB_VISIBILITY_TIMEOUT_S_MAX     43200u     /* 12 h */
 #define BB_VISIBILITY_TIMEOUT_S_DEFAULT 30u
-#define BB_WAIT_TIME_S_MAX 20u
-#define BB_MESSAGE_ID_BYTES 36u /* UUID text */
-#define BB_RECEIPT_HANDLE_BYTES 48u /* hex of the 24-byte handle */
+#define BB_WAIT_TIME_S_MAX              20u
+#define BB_MESSAGE_ID_BYTES             36u /* UUID text */
+#define BB_RECEIPT_HANDLE_BYTES         48u /* hex of the 24-byte handle */
 
 /* Dataplane capacities, per worker lcore. */
 #ifndef BB_TINY_LIMITS
-#define BB_WORKER_COUNT_MAX 8u
-#define BB_QUEUE_COUNT_MAX 1024u /* queues in one snapshot */
-#define BB_QUEUE_SLOTS_PER_WORKER 1024u
-#define BB_MESSAGE_SLOTS_PER_WORKER (1u << 18)
+#define BB_WORKER_COUNT_MAX           8u
+#define BB_QUEUE_COUNT_MAX            1024u /* queues in one snapshot */
+#define BB_QUEUE_SLOTS_PER_WORKER     1024u
+#define BB_MESSAGE_SLOTS_PER_WORKER   (1u << 18)
 #define BB_PARKED_RECEIVES_PER_WORKER 4096u
-#define BB_DEDUP_ENTRIES_PER_WORKER 8192u
-#define BB_DEDUP_ARENA_BYTES (16u << 20)
+#define BB_DEDUP_ENTRIES_PER_WORKER   8192u
+#define BB_DEDUP_ARENA_BYTES          (16u << 20)
 #else
-#define BB_WORKER_COUNT_MAX 2u
-#define BB_QUEUE_COUNT_MAX 8u
-#define BB_QUEUE_SLOTS_PER_WORKER 8u
-#define BB_MESSAGE_SLOTS_PER_WORKER 16u
+#define BB_WORKER_COUNT_MAX           2u
+#define BB_QUEUE_COUNT_MAX            8u
+#define BB_QUEUE_SLOTS_PER_WORKER     8u
+#define BB_MESSAGE_SLOTS_PER_WORKER   16u
 #define BB_PARKED_RECEIVES_PER_WORKER 4u
-#define BB_DEDUP_ENTRIES_PER_WORKER 8u
-#define BB_DEDUP_ARENA_BYTES (256u << 10)
+#define BB_DEDUP_ENTRIES_PER_WORKER   8u
+#define BB_DEDUP_ARENA_BYTES          (256u << 10)
 #endif
 
-#define BB_RING_SLOTS 1024u /* request and reply rings between lcores */
-#define BB_BURST_MAX 32u
+#define BB_RING_SLOTS            1024u /* request and reply rings between lcores */
+#define BB_BURST_MAX             32u
 #define BB_LOCAL_CONNECTIONS_MAX 64u /* Unix-socket clients at once */
 
 _Static_assert(BB_QUEUE_SLOTS_PER_WORKER >= BB_QUEUE_COUNT_MAX / BB_WORKER_COUNT_MAX,

@@ -123,18 +123,24 @@ size_t wire_field_bytes(size_t length)
 	return WIRE_FIELD_HEADER_BYTES + length;
 }
 
-void wire_put_bytes(struct wire_writer *writer, uint16_t tag, const void *value, size_t length)
+uint8_t *wire_put_reserve(struct wire_writer *writer, uint16_t tag, size_t length)
 {
 	if (length > UINT32_MAX || wire_field_bytes(length) > writer->capacity - writer->length) {
 		writer->overflow = true;
-		return;
+		return NULL;
 	}
 	uint8_t *p = writer->buf + writer->length;
 	bb_put_le16(p, tag);
 	bb_put_le32(p + 2, (uint32_t)length);
-	if (length > 0)
-		memcpy(p + WIRE_FIELD_HEADER_BYTES, value, length);
 	writer->length += wire_field_bytes(length);
+	return p + WIRE_FIELD_HEADER_BYTES;
+}
+
+void wire_put_bytes(struct wire_writer *writer, uint16_t tag, const void *value, size_t length)
+{
+	uint8_t *p = wire_put_reserve(writer, tag, length);
+	if (p != NULL && length > 0)
+		memcpy(p, value, length);
 }
 
 void wire_put_str(struct wire_writer *writer, uint16_t tag, const char *value)
@@ -157,21 +163,21 @@ void wire_put_u64(struct wire_writer *writer, uint16_t tag, uint64_t value)
 }
 
 static const char *const status_names[WIRE_STATUS_COUNT] = {
-	[WIRE_OK] = "OK",
-	[WIRE_ERR_MALFORMED] = "MalformedQueryString",
-	[WIRE_ERR_UNSUPPORTED_VERSION] = "UnsupportedProtocol",
-	[WIRE_ERR_INVALID_ACTION] = "InvalidAction",
-	[WIRE_ERR_INVALID_PARAMETER] = "InvalidParameterValue",
-	[WIRE_ERR_MISSING_PARAMETER] = "MissingParameter",
-	[WIRE_ERR_NONEXISTENT_QUEUE] = "AWS.SimpleQueueService.NonExistentQueue",
-	[WIRE_ERR_RECEIPT_HANDLE_INVALID] = "ReceiptHandleIsInvalid",
-	[WIRE_ERR_MESSAGE_NOT_INFLIGHT] = "AWS.SimpleQueueService.MessageNotInflight",
-	[WIRE_ERR_OVER_LIMIT] = "OverLimit",
-	[WIRE_ERR_MESSAGE_TOO_LONG] = "InvalidParameterValue.MessageTooLong",
-	[WIRE_ERR_INVALID_CLIENT_TOKEN] = "InvalidClientTokenId",
-	[WIRE_ERR_ACCESS_DENIED] = "AccessDenied",
-	[WIRE_ERR_SERVICE_UNAVAILABLE] = "ServiceUnavailable",
-	[WIRE_ERR_INTERNAL] = "InternalFailure",
+    [WIRE_OK] = "OK",
+    [WIRE_ERR_MALFORMED] = "MalformedQueryString",
+    [WIRE_ERR_UNSUPPORTED_VERSION] = "UnsupportedProtocol",
+    [WIRE_ERR_INVALID_ACTION] = "InvalidAction",
+    [WIRE_ERR_INVALID_PARAMETER] = "InvalidParameterValue",
+    [WIRE_ERR_MISSING_PARAMETER] = "MissingParameter",
+    [WIRE_ERR_NONEXISTENT_QUEUE] = "AWS.SimpleQueueService.NonExistentQueue",
+    [WIRE_ERR_RECEIPT_HANDLE_INVALID] = "ReceiptHandleIsInvalid",
+    [WIRE_ERR_MESSAGE_NOT_INFLIGHT] = "AWS.SimpleQueueService.MessageNotInflight",
+    [WIRE_ERR_OVER_LIMIT] = "OverLimit",
+    [WIRE_ERR_MESSAGE_TOO_LONG] = "InvalidParameterValue.MessageTooLong",
+    [WIRE_ERR_INVALID_CLIENT_TOKEN] = "InvalidClientTokenId",
+    [WIRE_ERR_ACCESS_DENIED] = "AccessDenied",
+    [WIRE_ERR_SERVICE_UNAVAILABLE] = "ServiceUnavailable",
+    [WIRE_ERR_INTERNAL] = "InternalFailure",
 };
 
 const char *wire_status_name(enum wire_status status)

@@ -10,11 +10,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WIRE_MAGIC 0x6262u /* "bb" */
-#define WIRE_VERSION 1u
-#define WIRE_MAC_BYTES 16u
+#define WIRE_MAGIC              0x6262u /* "bb" */
+#define WIRE_VERSION            1u
+#define WIRE_MAC_BYTES          16u
 #define WIRE_FIELD_HEADER_BYTES 6u /* u16 tag, u32 length */
-#define WIRE_FLAG_RESPONSE 0x0001u
+#define WIRE_FLAG_RESPONSE      0x0001u
 
 enum wire_opcode {
 	WIRE_OP_PING = 0x01,
@@ -53,17 +53,17 @@ enum wire_tag {
 	WIRE_TAG_MESSAGE_ID = 3,
 	WIRE_TAG_RECEIPT_HANDLE = 4,
 	WIRE_TAG_MD5_OF_BODY = 5,
-	WIRE_TAG_MAX_MESSAGES = 6, /* u32 */
-	WIRE_TAG_VISIBILITY_TIMEOUT_S = 7, /* u32 */
-	WIRE_TAG_WAIT_TIME_S = 8, /* u32 */
-	WIRE_TAG_RECEIVE_COUNT = 9, /* u32 */
-	WIRE_TAG_SENT_TIMESTAMP_MS = 10, /* u64 */
+	WIRE_TAG_MAX_MESSAGES = 6,                /* u32 */
+	WIRE_TAG_VISIBILITY_TIMEOUT_S = 7,        /* u32 */
+	WIRE_TAG_WAIT_TIME_S = 8,                 /* u32 */
+	WIRE_TAG_RECEIVE_COUNT = 9,               /* u32 */
+	WIRE_TAG_SENT_TIMESTAMP_MS = 10,          /* u64 */
 	WIRE_TAG_FIRST_RECEIVE_TIMESTAMP_MS = 11, /* u64 */
 	WIRE_TAG_ERROR_MESSAGE = 12,
-	WIRE_TAG_MESSAGE_BEGIN = 13, /* empty; starts one message of a receive reply */
-	WIRE_TAG_SNAPSHOT_VERSION = 20, /* u64 */
-	WIRE_TAG_QUEUE_BEGIN = 21, /* empty; starts one queue of a snapshot */
-	WIRE_TAG_QUEUE_ID = 22, /* u64 */
+	WIRE_TAG_MESSAGE_BEGIN = 13,         /* empty; starts one message of a receive reply */
+	WIRE_TAG_SNAPSHOT_VERSION = 20,      /* u64 */
+	WIRE_TAG_QUEUE_BEGIN = 21,           /* empty; starts one queue of a snapshot */
+	WIRE_TAG_QUEUE_ID = 22,              /* u64 */
 	WIRE_TAG_MAXIMUM_MESSAGE_BYTES = 23, /* u32 */
 	WIRE_TAG_STAT_NAME = 30,
 	WIRE_TAG_STAT_VALUE = 31, /* u64 */
@@ -120,6 +120,8 @@ bool wire_field_u64(const struct wire_field *field, uint64_t *out);
 
 void wire_writer_init(struct wire_writer *writer, uint8_t *buf, size_t capacity);
 void wire_put_bytes(struct wire_writer *writer, uint16_t tag, const void *value, size_t length);
+/* Writes a field header and returns where its `length` value bytes go, or NULL on overflow. */
+uint8_t *wire_put_reserve(struct wire_writer *writer, uint16_t tag, size_t length);
 void wire_put_str(struct wire_writer *writer, uint16_t tag, const char *value);
 void wire_put_u32(struct wire_writer *writer, uint16_t tag, uint32_t value);
 void wire_put_u64(struct wire_writer *writer, uint16_t tag, uint64_t value);

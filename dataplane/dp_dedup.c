@@ -78,10 +78,10 @@ void dp_dedup_begin(struct dp_dedup *d, uint64_t client_id, uint64_t request_id)
 			victim = &set[way];
 	}
 	*victim = (struct dp_dedup_entry){
-		.client_id = client_id,
-		.request_id = request_id,
-		.stamp = ++d->stamp,
-		.state = DP_DEDUP_PENDING,
+	    .client_id = client_id,
+	    .request_id = request_id,
+	    .stamp = ++d->stamp,
+	    .state = DP_DEDUP_PENDING,
 	};
 }
 

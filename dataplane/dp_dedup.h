@@ -17,7 +17,7 @@
 enum dp_dedup_state {
 	DP_DEDUP_UNKNOWN = 0, /* not seen recently: execute it */
 	DP_DEDUP_PENDING = 1, /* being executed (a parked long poll): drop the retry */
-	DP_DEDUP_DONE = 2, /* answered: send the stored reply again */
+	DP_DEDUP_DONE = 2,    /* answered: send the stored reply again */
 };
 
 struct dp_dedup_entry {
@@ -42,9 +42,8 @@ int dp_dedup_init(struct dp_dedup *dedup, uint32_t entry_count, uint64_t arena_b
 void dp_dedup_free(struct dp_dedup *dedup);
 
 /* The state of a request; for DONE, reply and reply_bytes are set. */
-enum dp_dedup_state dp_dedup_lookup(struct dp_dedup *dedup, uint64_t client_id,
-                                    uint64_t request_id, const uint8_t **reply,
-                                    uint32_t *reply_bytes);
+enum dp_dedup_state dp_dedup_lookup(struct dp_dedup *dedup, uint64_t client_id, uint64_t request_id,
+                                    const uint8_t **reply, uint32_t *reply_bytes);
 /* Records that a request is being executed. */
 void dp_dedup_begin(struct dp_dedup *dedup, uint64_t client_id, uint64_t request_id);
 /* Stores the reply of a request begun earlier (if it is still remembered). */

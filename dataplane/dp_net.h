@@ -14,8 +14,8 @@
 
 #include "dp_stats.h"
 
-#define DP_TX_SLOTS 256u
-#define DP_ARP_ENTRIES 64u
+#define DP_TX_SLOTS        256u
+#define DP_ARP_ENTRIES     64u
 #define DP_FRAG_TIMEOUT_MS 2000u
 
 enum dp_source { DP_SOURCE_UDP = 1, DP_SOURCE_LOCAL = 2 };
@@ -31,7 +31,11 @@ struct dp_request_meta {
 	uint8_t source; /* enum dp_source */
 	uint8_t reserved[3];
 	uint32_t local_connection; /* DP_SOURCE_LOCAL: who gets the reply */
-	struct dp_peer peer; /* DP_SOURCE_UDP: where the reply goes */
+	struct dp_peer peer;       /* DP_SOURCE_UDP: where the reply goes */
+	/* Set when routed: the queue as the routing lcore's snapshot knew it. */
+	uint32_t queue_slot;
+	uint32_t receive_wait_time_s;
+	uint64_t queue_id;
 };
 
 static inline struct dp_request_meta *dp_meta(struct rte_mbuf *m)
@@ -83,14 +87,14 @@ struct rte_mbuf *dp_net_input(struct dp_net *net, struct rte_mbuf *frame, uint64
                               struct dp_tx *tx);
 
 /* Sends `payload` as one UDP datagram to `to`, in IPv4 fragments when it exceeds the MTU. */
-__attribute__((warn_unused_result)) int
-dp_net_send_udp(struct dp_net *net, const struct dp_peer *to, const uint8_t *payload,
-                uint32_t payload_bytes, struct dp_tx *tx);
+__attribute__((warn_unused_result)) int dp_net_send_udp(struct dp_net *net,
+                                                        const struct dp_peer *to,
+                                                        const uint8_t *payload,
+                                                        uint32_t payload_bytes, struct dp_tx *tx);
 
 /* 0 with mac_out filled when ip is known; else sends an ARP request and returns -EAGAIN. */
 __attribute__((warn_unused_result)) int
-dp_net_resolve(struct dp_net *net, rte_be32_t ip, struct rte_ether_addr *mac_out,
-               struct dp_tx *tx);
+dp_net_resolve(struct dp_net *net, rte_be32_t ip, struct rte_ether_addr *mac_out, struct dp_tx *tx);
 
 /* Frees fragments that timed out or were rejected; call once per loop pass. */
 void dp_net_reap(struct dp_net *net);

@@ -16,10 +16,8 @@ static bool is_data_opcode(uint8_t opcode)
 	case WIRE_OP_SEND_MESSAGE:
 	case WIRE_OP_RECEIVE_MESSAGE:
 	case WIRE_OP_DELETE_MESSAGE:
-	case WIRE_OP_CHANGE_MESSAGE_VISIBILITY:
-		return true;
-	default:
-		return false;
+	case WIRE_OP_CHANGE_MESSAGE_VISIBILITY: return true;
+	default: return false;
 	}
 }
 
@@ -77,23 +75,24 @@ static enum wire_status check_opcode_fields(struct dp_request *out)
 		return invalid(out, WIRE_ERR_MISSING_PARAMETER, "QueueName is required");
 	if (out->visibility_timeout_s.present &&
 	    out->visibility_timeout_s.value > BB_VISIBILITY_TIMEOUT_S_MAX)
-		return invalid(out, WIRE_ERR_INVALID_PARAMETER, "VisibilityTimeout must be 0-43200");
+		return invalid(out, WIRE_ERR_INVALID_PARAMETER,
+		               "VisibilityTimeout must be 0-43200");
 	switch (op) {
 	case WIRE_OP_SEND_MESSAGE:
 		if (!out->body.present || out->body.length == 0)
 			return invalid(out, WIRE_ERR_MISSING_PARAMETER, "MessageBody is required");
 		return WIRE_OK;
-	case WIRE_OP_RECEIVE_MESSAGE:
-		return check_receive(out);
+	case WIRE_OP_RECEIVE_MESSAGE: return check_receive(out);
 	case WIRE_OP_DELETE_MESSAGE:
 	case WIRE_OP_CHANGE_MESSAGE_VISIBILITY:
 		if (!out->receipt_handle.present)
-			return invalid(out, WIRE_ERR_MISSING_PARAMETER, "ReceiptHandle is required");
+			return invalid(out, WIRE_ERR_MISSING_PARAMETER,
+			               "ReceiptHandle is required");
 		if (op == WIRE_OP_CHANGE_MESSAGE_VISIBILITY && !out->visibility_timeout_s.present)
-			return invalid(out, WIRE_ERR_MISSING_PARAMETER, "VisibilityTimeout is required");
+			return invalid(out, WIRE_ERR_MISSING_PARAMETER,
+			               "VisibilityTimeout is required");
 		return WIRE_OK;
-	default:
-		return invalid(out, WIRE_ERR_INVALID_ACTION, "unknown opcode");
+	default: return invalid(out, WIRE_ERR_INVALID_ACTION, "unknown opcode");
 	}
 }
 
@@ -113,7 +112,8 @@ enum wire_status dp_request_parse(const uint8_t *bytes, size_t length, struct dp
 	if (out->header.flags & WIRE_FLAG_RESPONSE)
 		return invalid(out, WIRE_ERR_MALFORMED, "a response is not a request");
 	if (wire_opcode_is_local_only(out->header.opcode))
-		return invalid(out, WIRE_ERR_ACCESS_DENIED, "control opcodes only on the local socket");
+		return invalid(out, WIRE_ERR_ACCESS_DENIED,
+		               "control opcodes only on the local socket");
 	if (!is_data_opcode(out->header.opcode))
 		return invalid(out, WIRE_ERR_INVALID_ACTION, "unknown opcode");
 	if (out->header.key_id != 0)
@@ -125,7 +125,8 @@ enum wire_status dp_request_parse(const uint8_t *bytes, size_t length, struct dp
 	wire_reader_init(&reader, bytes + BB_WIRE_HEADER_BYTES, out->header.body_bytes);
 	while ((more = wire_reader_next(&reader, &f)) == 1) {
 		if (++fields > BB_FIELD_COUNT_MAX || !take_field(out, &f))
-			return invalid(out, WIRE_ERR_MALFORMED, "unknown, repeated or ill-sized field");
+			return invalid(out, WIRE_ERR_MALFORMED,
+			               "unknown, repeated or ill-sized field");
 	}
 	if (more < 0)
 		return invalid(out, WIRE_ERR_MALFORMED, "truncated field");

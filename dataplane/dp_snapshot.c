@@ -31,8 +31,8 @@ bool dp_queue_name_is_valid(const uint8_t *name, size_t name_bytes)
 		return false;
 	for (size_t i = 0; i < name_bytes; i++) {
 		uint8_t c = name[i];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		          c == '-' || c == '_';
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		          (c >= '0' && c <= '9') || c == '-' || c == '_';
 		if (!ok)
 			return false;
 	}
@@ -64,8 +64,7 @@ static enum wire_status apply_queue_field(struct dp_queue_entry *q, const struct
 		return wire_field_u32(f, &q->receive_wait_time_s) ? WIRE_OK : WIRE_ERR_MALFORMED;
 	case WIRE_TAG_MAXIMUM_MESSAGE_BYTES:
 		return wire_field_u32(f, &q->maximum_message_bytes) ? WIRE_OK : WIRE_ERR_MALFORMED;
-	default:
-		return WIRE_ERR_MALFORMED;
+	default: return WIRE_ERR_MALFORMED;
 	}
 }
 
@@ -88,7 +87,8 @@ static enum wire_status index_queue(struct dp_snapshot *s, uint32_t position)
 			return WIRE_OK;
 		}
 		const struct dp_queue_entry *other = &s->queues[s->index[i] - 1];
-		if (other->name_bytes == q->name_bytes && memcmp(other->name, q->name, q->name_bytes) == 0)
+		if (other->name_bytes == q->name_bytes &&
+		    memcmp(other->name, q->name, q->name_bytes) == 0)
 			return WIRE_ERR_INVALID_PARAMETER; /* duplicate name */
 		i = (i + 1) % DP_SNAPSHOT_INDEX_SLOTS;
 	}
@@ -110,12 +110,15 @@ enum wire_status dp_snapshot_parse(const uint8_t *body, size_t body_bytes, struc
 				return fail(error, error_bytes, "bad version field", 0);
 		} else if (f.tag == WIRE_TAG_QUEUE_BEGIN) {
 			if (q != NULL && !queue_is_complete(q))
-				return fail(error, error_bytes, "incomplete or out of range", out->queue_count);
+				return fail(error, error_bytes, "incomplete or out of range",
+				            out->queue_count);
 			if (out->queue_count == BB_QUEUE_COUNT_MAX)
-				return fail(error, error_bytes, "too many queues", out->queue_count);
+				return fail(error, error_bytes, "too many queues",
+				            out->queue_count);
 			q = &out->queues[out->queue_count++];
 		} else if (q == NULL || apply_queue_field(q, &f) != WIRE_OK) {
-			return fail(error, error_bytes, "unexpected or invalid field", out->queue_count);
+			return fail(error, error_bytes, "unexpected or invalid field",
+			            out->queue_count);
 		}
 	}
 	if (more < 0)
@@ -171,7 +174,8 @@ int dp_snapshot_assign(struct dp_snapshot *next, const struct dp_snapshot *previ
 	}
 	for (uint32_t i = 0; i < next->queue_count; i++) {
 		struct dp_queue_entry *q = &next->queues[i];
-		for (uint32_t slot = 0; q->slot == UINT32_MAX && slot < BB_QUEUE_SLOTS_PER_WORKER; slot++) {
+		for (uint32_t slot = 0; q->slot == UINT32_MAX && slot < BB_QUEUE_SLOTS_PER_WORKER;
+		     slot++) {
 			if (!used[q->owner][slot]) {
 				q->slot = slot;
 				used[q->owner][slot] = true;

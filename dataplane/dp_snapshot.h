@@ -15,7 +15,7 @@
 #include "wire.h"
 
 #define DP_SNAPSHOT_INDEX_SLOTS (2 * BB_QUEUE_COUNT_MAX) /* open addressing, load <= 1/2 */
-#define DP_SNAPSHOT_FILE "snapshot.bbs"
+#define DP_SNAPSHOT_FILE        "snapshot.bbs"
 
 struct dp_queue_entry {
 	char name[BB_QUEUE_NAME_BYTES_MAX + 1];
@@ -25,11 +25,12 @@ struct dp_queue_entry {
 	uint32_t receive_wait_time_s;
 	uint32_t maximum_message_bytes;
 	uint32_t owner; /* worker index */
-	uint32_t slot; /* queue slot on the owner */
+	uint32_t slot;  /* queue slot on the owner */
 };
 
 struct dp_snapshot {
-	uint64_t version;
+	uint64_t version;    /* from busbar-control */
+	uint64_t generation; /* busbard's own publish count: workers compare this */
 	uint32_t queue_count;
 	struct dp_queue_entry queues[BB_QUEUE_COUNT_MAX];
 	uint32_t index[DP_SNAPSHOT_INDEX_SLOTS]; /* queue position + 1; 0 is empty */
@@ -48,9 +49,9 @@ dp_snapshot_parse(const uint8_t *body, size_t body_bytes, struct dp_snapshot *ou
  * was in `previous` keeps its slot, so its messages survive the change.
  * Returns 0 or -ENOSPC when an owner has no slot left.
  */
-__attribute__((warn_unused_result)) int
-dp_snapshot_assign(struct dp_snapshot *next, const struct dp_snapshot *previous,
-                   uint32_t worker_count);
+__attribute__((warn_unused_result)) int dp_snapshot_assign(struct dp_snapshot *next,
+                                                           const struct dp_snapshot *previous,
+                                                           uint32_t worker_count);
 
 const struct dp_queue_entry *dp_snapshot_find(const struct dp_snapshot *snapshot,
                                               const uint8_t *name, size_t name_bytes);

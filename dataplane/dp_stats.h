@@ -8,27 +8,27 @@
 
 #include <stdint.h>
 
-#define DP_STATS_FIELDS(X)                                                     \
-	X(rx_frames)                                                           \
-	X(tx_frames)                                                           \
-	X(tx_dropped)                                                          \
-	X(arp_replied)                                                         \
-	X(arp_learned)                                                         \
-	X(arp_requests_sent)                                                   \
-	X(icmp_echo_replied)                                                   \
-	X(ip_fragments)                                                        \
-	X(ip_reassembled)                                                      \
-	X(ip_fragments_dropped)                                                \
-	X(dropped_malformed)                                                   \
-	X(dropped_bad_checksum)                                                \
-	X(dropped_not_for_us)                                                  \
-	X(dropped_unsupported)                                                 \
-	X(requests)                                                            \
-	X(requests_malformed)                                                  \
-	X(replies_error)                                                       \
-	X(dedup_replayed)                                                      \
-	X(dedup_in_progress)                                                   \
-	X(ring_full)                                                           \
+#define DP_STATS_FIELDS(X)                                                                         \
+	X(rx_frames)                                                                               \
+	X(tx_frames)                                                                               \
+	X(tx_dropped)                                                                              \
+	X(arp_replied)                                                                             \
+	X(arp_learned)                                                                             \
+	X(arp_requests_sent)                                                                       \
+	X(icmp_echo_replied)                                                                       \
+	X(ip_fragments)                                                                            \
+	X(ip_reassembled)                                                                          \
+	X(ip_fragments_dropped)                                                                    \
+	X(dropped_malformed)                                                                       \
+	X(dropped_bad_checksum)                                                                    \
+	X(dropped_not_for_us)                                                                      \
+	X(dropped_unsupported)                                                                     \
+	X(requests)                                                                                \
+	X(requests_malformed)                                                                      \
+	X(replies_error)                                                                           \
+	X(dedup_replayed)                                                                          \
+	X(dedup_in_progress)                                                                       \
+	X(ring_full)                                                                               \
 	X(long_polls_parked)
 
 struct dp_stats {

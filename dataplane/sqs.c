@@ -20,7 +20,7 @@
 
 #include "bb_endian.h"
 
-#define NIL UINT32_MAX
+#define NIL      UINT32_MAX
 #define MS_PER_S 1000u
 
 enum msg_state { MSG_FREE, MSG_READY, MSG_INFLIGHT };
@@ -318,11 +318,11 @@ static uint32_t drain_waiters(struct sqs_engine *e, uint32_t slot, struct sqs_wa
 		uint32_t index = q->waiter_head;
 		struct sqs_waiter *w = &e->waiters[index];
 		out[taken++] = (struct sqs_wake){
-			.token = w->token,
-			.queue_slot = slot,
-			.max_messages = w->max_messages,
-			.visibility_timeout_s = w->visibility_timeout_s,
-			.queue_closed = true,
+		    .token = w->token,
+		    .queue_slot = slot,
+		    .max_messages = w->max_messages,
+		    .visibility_timeout_s = w->visibility_timeout_s,
+		    .queue_closed = true,
 		};
 		q->waiter_head = w->next;
 		w->next = e->waiter_free_head;
@@ -344,12 +344,12 @@ uint32_t sqs_queue_open(struct sqs_engine *e, uint32_t slot, const struct sqs_qu
 	}
 	uint32_t closed = sqs_queue_close(e, slot, closed_out);
 	*q = (struct sqs_queue){
-		.config = *config,
-		.open = true,
-		.ready_head = NIL,
-		.ready_tail = NIL,
-		.waiter_head = NIL,
-		.waiter_tail = NIL,
+	    .config = *config,
+	    .open = true,
+	    .ready_head = NIL,
+	    .ready_tail = NIL,
+	    .waiter_head = NIL,
+	    .waiter_tail = NIL,
 	};
 	return closed;
 }
@@ -487,9 +487,8 @@ uint32_t sqs_receive(struct sqs_engine *e, uint32_t slot, uint32_t max_messages,
 
 enum handle_match { HANDLE_INVALID, HANDLE_GONE, HANDLE_STALE, HANDLE_CURRENT };
 
-static enum handle_match match_handle(const struct sqs_engine *e, uint32_t slot,
-                                      const char *handle, size_t handle_bytes,
-                                      uint32_t *index_out)
+static enum handle_match match_handle(const struct sqs_engine *e, uint32_t slot, const char *handle,
+                                      size_t handle_bytes, uint32_t *index_out)
 {
 	uint8_t raw[HANDLE_RAW_BYTES];
 	if (handle_bytes != BB_RECEIPT_HANDLE_BYTES || !hex_decode(handle, sizeof(raw), raw))
@@ -515,15 +514,12 @@ enum wire_status sqs_delete(struct sqs_engine *e, uint32_t slot, const char *han
 {
 	uint32_t index = NIL;
 	switch (match_handle(e, slot, handle, handle_bytes, &index)) {
-	case HANDLE_INVALID:
-		return WIRE_ERR_RECEIPT_HANDLE_INVALID;
+	case HANDLE_INVALID: return WIRE_ERR_RECEIPT_HANDLE_INVALID;
 	case HANDLE_GONE:
 	case HANDLE_STALE:
 		/* As SQS: the call succeeds; a message received again since stays. */
 		return WIRE_OK;
-	case HANDLE_CURRENT:
-		message_free(e, index);
-		return WIRE_OK;
+	case HANDLE_CURRENT: message_free(e, index); return WIRE_OK;
 	}
 	return WIRE_ERR_INTERNAL;
 }
@@ -571,12 +567,12 @@ int sqs_park(struct sqs_engine *e, uint32_t slot, void *token, uint32_t max_mess
 	struct sqs_waiter *w = &e->waiters[index];
 	e->waiter_free_head = w->next;
 	*w = (struct sqs_waiter){
-		.token = token,
-		.deadline_ms = deadline_ms,
-		.visibility_timeout_s = visibility_timeout_s,
-		.max_messages = max_messages,
-		.queue_slot = slot,
-		.next = NIL,
+	    .token = token,
+	    .deadline_ms = deadline_ms,
+	    .visibility_timeout_s = visibility_timeout_s,
+	    .max_messages = max_messages,
+	    .queue_slot = slot,
+	    .next = NIL,
 	};
 	struct sqs_queue *q = &e->queues[slot];
 	if (q->waiter_tail != NIL)
@@ -612,11 +608,11 @@ static uint32_t take_from_queue(struct sqs_engine *e, uint32_t slot, uint64_t no
 		}
 		ready_left -= ready_left < w->max_messages ? ready_left : w->max_messages;
 		out[taken++] = (struct sqs_wake){
-			.token = w->token,
-			.queue_slot = slot,
-			.max_messages = w->max_messages,
-			.visibility_timeout_s = w->visibility_timeout_s,
-			.queue_closed = false,
+		    .token = w->token,
+		    .queue_slot = slot,
+		    .max_messages = w->max_messages,
+		    .visibility_timeout_s = w->visibility_timeout_s,
+		    .queue_closed = false,
 		};
 		if (prev != NIL)
 			e->waiters[prev].next = next;
@@ -647,6 +643,12 @@ uint32_t sqs_take_waiters(struct sqs_engine *e, uint64_t now_ms, struct sqs_wake
 		taken += take_from_queue(e, slot, now_ms, out + taken, out_max - taken);
 	}
 	return taken;
+}
+
+uint32_t sqs_peek_body_bytes(const struct sqs_engine *e, uint32_t slot)
+{
+	uint32_t head = e->queues[slot].ready_head;
+	return head == NIL ? 0 : e->messages[head].body_bytes;
 }
 
 uint32_t sqs_visible_count(const struct sqs_engine *e, uint32_t slot)

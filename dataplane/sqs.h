@@ -80,9 +80,10 @@ uint32_t sqs_queue_open(struct sqs_engine *engine, uint32_t slot,
 uint32_t sqs_queue_close(struct sqs_engine *engine, uint32_t slot, struct sqs_wake *closed_out);
 bool sqs_queue_holds(const struct sqs_engine *engine, uint32_t slot, uint64_t queue_id);
 
-__attribute__((warn_unused_result)) enum wire_status
-sqs_send(struct sqs_engine *engine, uint32_t slot, const uint8_t *body, uint32_t body_bytes,
-         uint64_t now_ms, struct sqs_sent *out);
+__attribute__((warn_unused_result)) enum wire_status sqs_send(struct sqs_engine *engine,
+                                                              uint32_t slot, const uint8_t *body,
+                                                              uint32_t body_bytes, uint64_t now_ms,
+                                                              struct sqs_sent *out);
 
 /* visibility_timeout_s < 0 means the queue's default. Returns messages written to out. */
 uint32_t sqs_receive(struct sqs_engine *engine, uint32_t slot, uint32_t max_messages,
@@ -99,9 +100,10 @@ sqs_change_visibility(struct sqs_engine *engine, uint32_t slot, const char *hand
 uint32_t sqs_expire(struct sqs_engine *engine, uint64_t now_ms);
 
 /* Parks a receive until a message arrives or deadline_ms. 0, or -ENOSPC when full. */
-__attribute__((warn_unused_result)) int
-sqs_park(struct sqs_engine *engine, uint32_t slot, void *token, uint32_t max_messages,
-         int64_t visibility_timeout_s, uint64_t deadline_ms);
+__attribute__((warn_unused_result)) int sqs_park(struct sqs_engine *engine, uint32_t slot,
+                                                 void *token, uint32_t max_messages,
+                                                 int64_t visibility_timeout_s,
+                                                 uint64_t deadline_ms);
 /*
  * Unparks receives that can be answered now: their queue has visible
  * messages or their wait ended. The caller answers
@@ -110,7 +112,8 @@ sqs_park(struct sqs_engine *engine, uint32_t slot, void *token, uint32_t max_mes
 uint32_t sqs_take_waiters(struct sqs_engine *engine, uint64_t now_ms, struct sqs_wake *out,
                           uint32_t out_max);
 
-
+/* Body size of the message the next receive returns first; 0 when none is visible. */
+uint32_t sqs_peek_body_bytes(const struct sqs_engine *engine, uint32_t slot);
 uint32_t sqs_visible_count(const struct sqs_engine *engine, uint32_t slot);
 uint32_t sqs_inflight_count(const struct sqs_engine *engine, uint32_t slot);
 uint32_t sqs_free_message_slots(const struct sqs_engine *engine);

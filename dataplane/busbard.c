@@ -1,0 +1,319 @@
+/*
+ * busbard: the dataplane process. Reads the appliance configuration, starts
+ * the EAL (with hugepages when the machine has them, else --no-huge, said
+ * out loud), brings up the port with one RX/TX queue pair per worker, starts
+ * the worker lcores and runs the service thread on the main lcore until
+ * SIGINT/SIGTERM (or --run-seconds, which bounds test runs).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+
+#include "dp_app.h"
+#include "dp_config.h"
+#include "dp_service.h"
+#include "dp_worker.h"
+
+#define EAL_ARGS_MAX          (DP_CONFIG_EAL_ARGS_MAX + 16)
+#define FRAME_DATA_ROOM_BYTES (RTE_PKTMBUF_HEADROOM + 9216) /* one jumbo frame */
+#define RX_DESCRIPTORS        1024
+#define TX_DESCRIPTORS        1024
+#define SERVICE_POLL_MS       1
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int signal_number)
+{
+	(void)signal_number;
+	stop_requested = 1;
+}
+
+struct options {
+	const char *config_path;
+	const char *unix_socket;
+	const char *state_dir;
+	long run_seconds; /* 0: until a signal */
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: busbard [--config FILE] [--unix-socket PATH] [--state-dir DIR]\n"
+	             "               [--run-seconds N]\n");
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longs[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"unix-socket", required_argument, NULL, 'u'},
+	    {"state-dir", required_argument, NULL, 's'},
+	    {"run-seconds", required_argument, NULL, 'r'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	int opt;
+	while ((opt = getopt_long(argc, argv, "c:h", longs, NULL)) != -1) {
+		switch (opt) {
+		case 'c': o->config_path = optarg; break;
+		case 'u': o->unix_socket = optarg; break;
+		case 's': o->state_dir = optarg; break;
+		case 'r': o->run_seconds = strtol(optarg, NULL, 10); break;
+		case 'h': usage(stdout); exit(0);
+		default: return -EINVAL;
+		}
+	}
+	return optind == argc ? 0 : -EINVAL;
+}
+
+static bool hugepages_available(void)
+{
+	FILE *meminfo = fopen("/proc/meminfo", "r");
+	long free_pages = 0;
+	char line[256];
+	while (meminfo != NULL && fgets(line, sizeof(line), meminfo) != NULL)
+		sscanf(line, "HugePages_Free: %ld", &free_pages);
+	if (meminfo != NULL)
+		fclose(meminfo);
+	struct stat st;
+	return free_pages > 0 && stat("/dev/hugepages", &st) == 0;
+}
+
+/* Builds the EAL argument list; strings point into storage or the config. */
+static int build_eal_args(const struct dp_config *c, char storage[4][64], char **argv)
+{
+	int argc = 0;
+	argv[argc++] = "busbard";
+	snprintf(storage[0], 64, "0-%u", c->workers);
+	argv[argc++] = "-l";
+	argv[argc++] = storage[0];
+	argv[argc++] = "--vdev";
+	argv[argc++] = (char *)c->vdev;
+	argv[argc++] = "--no-pci";
+	bool huge = c->hugepages != DP_HUGEPAGES_OFF && hugepages_available();
+	if (!huge && c->hugepages == DP_HUGEPAGES_REQUIRED) {
+		fprintf(stderr,
+		        "busbard: hugepages are required by the config but none are free\n");
+		return -ENOMEM;
+	}
+	if (huge) {
+		argv[argc++] = "--in-memory"; /* no hugepage files outlive the process */
+	} else {
+		fprintf(stderr, "busbard: no hugepages available; running with --no-huge\n");
+		snprintf(storage[1], 64, "%u", c->memory_mb);
+		argv[argc++] = "--no-huge";
+		argv[argc++] = "-m";
+		argv[argc++] = storage[1];
+	}
+	for (uint32_t i = 0; i < c->eal_arg_count; i++)
+		argv[argc++] = (char *)c->eal_args[i];
+	argv[argc] = NULL;
+	return argc;
+}
+
+static int port_init(struct dp_app *app, const struct dp_config *c)
+{
+	if (rte_eth_dev_count_avail() == 0) {
+		fprintf(stderr, "busbard: no DPDK port (vdev \"%s\")\n", c->vdev);
+		return -ENODEV;
+	}
+	uint16_t port = 0;
+	RTE_ETH_FOREACH_DEV(port) break;
+	app->port_id = port;
+	uint16_t queues = (uint16_t)app->worker_count;
+	struct rte_eth_conf conf = {.rxmode = {.mtu = c->mtu}};
+	int rc = rte_eth_dev_configure(port, queues, queues, &conf);
+	uint16_t rx_descriptors = RX_DESCRIPTORS, tx_descriptors = TX_DESCRIPTORS;
+	if (rc == 0)
+		rc = rte_eth_dev_adjust_nb_rx_tx_desc(port, &rx_descriptors, &tx_descriptors);
+	int socket_id = rte_eth_dev_socket_id(port);
+	for (uint16_t q = 0; rc == 0 && q < queues; q++) {
+		rc = rte_eth_rx_queue_setup(port, q, rx_descriptors, socket_id, NULL,
+		                            app->frame_pool);
+		if (rc == 0)
+			rc = rte_eth_tx_queue_setup(port, q, tx_descriptors, socket_id, NULL);
+	}
+	if (rc == 0)
+		rc = rte_eth_dev_start(port);
+	if (rc == 0)
+		rc = rte_eth_macaddr_get(port, &app->net_config.mac);
+	if (rc != 0)
+		fprintf(stderr, "busbard: port %u setup failed: %s\n", port, rte_strerror(-rc));
+	return rc;
+}
+
+static int rings_init(struct dp_app *app)
+{
+	char name[RTE_RING_NAMESIZE];
+	for (uint32_t from = 0; from <= app->worker_count; from++) {
+		for (uint32_t to = 0; to < app->worker_count; to++) {
+			snprintf(name, sizeof(name), "req_%u_%u", from, to);
+			app->requests[from][to] = rte_ring_create(
+			    name, BB_RING_SLOTS, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+			if (app->requests[from][to] == NULL)
+				return -rte_errno;
+		}
+	}
+	for (uint32_t w = 0; w < app->worker_count; w++) {
+		snprintf(name, sizeof(name), "local_reply_%u", w);
+		app->local_replies[w] = rte_ring_create(name, BB_RING_SLOTS, SOCKET_ID_ANY,
+		                                        RING_F_SP_ENQ | RING_F_SC_DEQ);
+		if (app->local_replies[w] == NULL)
+			return -rte_errno;
+	}
+	return 0;
+}
+
+static int rcu_init(struct dp_app *app)
+{
+	size_t bytes = rte_rcu_qsbr_get_memsize(app->worker_count);
+	app->rcu = rte_zmalloc("rcu", bytes, RTE_CACHE_LINE_SIZE);
+	if (app->rcu == NULL)
+		return -ENOMEM;
+	return rte_rcu_qsbr_init(app->rcu, app->worker_count);
+}
+
+static int app_init(struct dp_app *app, const struct dp_config *c)
+{
+	struct in_addr ip;
+	if (inet_pton(AF_INET, c->ipv4, &ip) != 1)
+		return -EINVAL;
+	app->worker_count = c->workers;
+	app->net_config.ip = ip.s_addr;
+	app->net_config.udp_port = rte_cpu_to_be_16(c->udp_port);
+	app->net_config.mtu = c->mtu;
+	app->tsc_per_ms = rte_get_tsc_hz() / 1000;
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	uint64_t wall_ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+	app->wall_ms_at_tsc0 = wall_ms - rte_rdtsc() / app->tsc_per_ms;
+	app->frame_pool = rte_pktmbuf_pool_create("frames", c->frame_mbufs, 256, DP_MBUF_PRIV_BYTES,
+	                                          FRAME_DATA_ROOM_BYTES, SOCKET_ID_ANY);
+	if (app->frame_pool == NULL)
+		return -rte_errno;
+	int rc = rings_init(app);
+	if (rc == 0)
+		rc = rcu_init(app);
+	if (rc == 0)
+		rc = port_init(app, c);
+	return rc;
+}
+
+static int workers_init(struct dp_app *app, const struct dp_config *c)
+{
+	for (uint32_t i = 0; i < app->worker_count; i++) {
+		struct dp_worker_options options = {
+		    .index = i,
+		    .store_mbufs = c->store_mbufs_per_worker,
+		    .socket_id = (int)rte_socket_id(),
+		};
+		int rc;
+		app->workers[i] = dp_worker_create(app, &options, &rc);
+		if (app->workers[i] == NULL)
+			return rc;
+	}
+	return 0;
+}
+
+static int launch_workers(struct dp_app *app)
+{
+	uint32_t next = 0;
+	unsigned int lcore;
+	RTE_LCORE_FOREACH_WORKER(lcore)
+	{
+		if (next == app->worker_count)
+			break;
+		int rc = rte_eal_remote_launch(dp_worker_main, app->workers[next++], lcore);
+		if (rc != 0)
+			return rc;
+	}
+	return next == app->worker_count ? 0 : -ENODEV;
+}
+
+static void serve_until_stopped(struct dp_service *service, long run_seconds)
+{
+	uint64_t deadline =
+	    run_seconds > 0 ? rte_get_tsc_cycles() + rte_get_tsc_hz() * run_seconds : UINT64_MAX;
+	while (!stop_requested && rte_get_tsc_cycles() < deadline)
+		dp_service_poll(service, SERVICE_POLL_MS);
+}
+
+static void shutdown_app(struct dp_app *app)
+{
+	atomic_store(&app->stopping, true);
+	rte_eal_mp_wait_lcore();
+	rte_eth_dev_stop(app->port_id);
+	rte_eth_dev_close(app->port_id);
+	for (uint32_t i = 0; i < app->worker_count; i++)
+		dp_worker_destroy(app->workers[i]);
+}
+
+static int fail(const char *what, int rc)
+{
+	fprintf(stderr, "busbard: %s: %s\n", what, strerror(rc < 0 ? -rc : rc));
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = {.config_path = NULL};
+	if (parse_options(argc, argv, &o) != 0) {
+		usage(stderr);
+		return 2;
+	}
+	static struct dp_config config;
+	char error[512];
+	if (dp_config_load(o.config_path, &config, error, sizeof(error)) != 0) {
+		fprintf(stderr, "busbard: %s\n", error);
+		return 2;
+	}
+	const char *unix_socket = o.unix_socket ? o.unix_socket : config.unix_socket;
+	const char *state_dir = o.state_dir ? o.state_dir : config.state_dir;
+	if (mkdir(state_dir, 0700) != 0 && errno != EEXIST)
+		return fail("state directory", -errno);
+
+	char storage[4][64];
+	char *eal_argv[EAL_ARGS_MAX];
+	int eal_argc = build_eal_args(&config, storage, eal_argv);
+	if (eal_argc < 0)
+		return 1;
+	if (rte_eal_init(eal_argc, eal_argv) < 0)
+		return fail("EAL init", rte_errno);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+
+	static struct dp_app app;
+	static struct dp_service service;
+	int rc = app_init(&app, &config);
+	if (rc == 0)
+		rc = workers_init(&app, &config);
+	if (rc == 0)
+		rc = dp_service_init(&service, &app, unix_socket, state_dir);
+	if (rc == 0)
+		rc = dp_service_load_snapshot(&service);
+	if (rc == 0)
+		rc = launch_workers(&app);
+	if (rc != 0)
+		return fail("start-up", rc);
+	printf("busbard: serving %s udp/%u on %s, %u worker(s), local socket %s\n", config.ipv4,
+	       config.udp_port, config.vdev, config.workers, unix_socket);
+	fflush(stdout);
+	serve_until_stopped(&service, o.run_seconds);
+	printf("busbard: stopping\n");
+	shutdown_app(&app);
+	dp_service_close(&service);
+	unlink(unix_socket);
+	rte_eal_cleanup();
+	return 0;
+}

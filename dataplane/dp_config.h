@@ -1,0 +1,32 @@
+/* The appliance configuration busbard starts from (config/busbard.json documents each key). */
+#ifndef BB_DP_CONFIG_H
+#define BB_DP_CONFIG_H
+
+#include <stdint.h>
+
+#define DP_CONFIG_PATH_BYTES 512u
+#define DP_CONFIG_EAL_ARGS_MAX 16u
+
+enum dp_hugepages { DP_HUGEPAGES_AUTO, DP_HUGEPAGES_REQUIRED, DP_HUGEPAGES_OFF };
+
+struct dp_config {
+	char vdev[DP_CONFIG_PATH_BYTES];
+	char ipv4[16];
+	uint16_t mtu;
+	uint16_t udp_port;
+	uint32_t workers;
+	char unix_socket[108]; /* sun_path */
+	char state_dir[DP_CONFIG_PATH_BYTES];
+	enum dp_hugepages hugepages;
+	uint32_t memory_mb; /* EAL -m when running without hugepages */
+	uint32_t frame_mbufs;
+	uint32_t store_mbufs_per_worker;
+	uint32_t eal_arg_count;
+	char eal_args[DP_CONFIG_EAL_ARGS_MAX][DP_CONFIG_PATH_BYTES];
+};
+
+/* Defaults, then the file's keys. Returns 0, or -EINVAL with a reason in error. */
+__attribute__((warn_unused_result)) int dp_config_load(const char *path, struct dp_config *out,
+                                                       char *error, size_t error_bytes);
+
+#endif

@@ -1,0 +1,412 @@
+/*
+ * Service thread (see dp_service.h). The Unix socket is a byte stream of
+ * wire frames: the header's body_bytes delimits each request. Data requests
+ * are routed to their owner lcore over requests[worker_count][owner], exactly
+ * like UDP requests; replies come back on local_replies. A frame whose header
+ * cannot be read ends the connection, since the stream has lost its framing.
+ */
+#include "dp_service.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <rte_log.h>
+#include <rte_malloc.h>
+
+#include "bb_endian.h"
+#include "dp_chain.h"
+#include "dp_request.h"
+#include "dp_worker.h"
+
+#define FRAME_BYTES_MAX  (BB_WIRE_HEADER_BYTES + BB_LOCAL_BODY_BYTES_MAX)
+#define READ_CHUNK_BYTES (64u << 10)
+
+int dp_service_init(struct dp_service *s, struct dp_app *app, const char *socket_path,
+                    const char *state_dir)
+{
+	memset(s, 0, sizeof(*s));
+	s->app = app;
+	snprintf(s->state_dir, sizeof(s->state_dir), "%s", state_dir);
+	for (uint32_t i = 0; i < BB_LOCAL_CONNECTIONS_MAX; i++)
+		s->connections[i].fd = -1;
+	s->reply_buf = malloc(FRAME_BYTES_MAX);
+	if (s->reply_buf == NULL)
+		return -ENOMEM;
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	if (strlen(socket_path) >= sizeof(addr.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(addr.sun_path, socket_path);
+	s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->listen_fd < 0)
+		return -errno;
+	unlink(socket_path); /* a socket file left by an earlier run */
+	if (bind(s->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) != 0)
+		return -errno;
+	if (listen(s->listen_fd, 16) != 0)
+		return -errno;
+	return 0;
+}
+
+static void connection_close(struct dp_local_connection *c)
+{
+	close(c->fd);
+	free(c->in);
+	free(c->out);
+	uint16_t generation = c->generation;
+	*c = (struct dp_local_connection){.fd = -1, .generation = (uint16_t)(generation + 1)};
+}
+
+void dp_service_close(struct dp_service *s)
+{
+	for (uint32_t i = 0; i < BB_LOCAL_CONNECTIONS_MAX; i++) {
+		if (s->connections[i].fd >= 0)
+			connection_close(&s->connections[i]);
+	}
+	if (s->listen_fd > 0)
+		close(s->listen_fd);
+	free(s->reply_buf);
+	free(s->current);
+}
+
+/* ---- writing replies ---- */
+
+static int out_reserve(struct dp_local_connection *c, size_t more)
+{
+	if (c->out_bytes + more <= c->out_capacity)
+		return 0;
+	size_t capacity = c->out_capacity == 0 ? READ_CHUNK_BYTES : c->out_capacity;
+	while (capacity < c->out_bytes + more)
+		capacity *= 2;
+	uint8_t *grown = realloc(c->out, capacity);
+	if (grown == NULL)
+		return -ENOMEM;
+	c->out = grown;
+	c->out_capacity = capacity;
+	return 0;
+}
+
+static void flush_out(struct dp_local_connection *c)
+{
+	size_t sent = 0;
+	while (sent < c->out_bytes) {
+		ssize_t n = send(c->fd, c->out + sent, c->out_bytes - sent, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n < 0) {
+			connection_close(c);
+			return;
+		}
+		sent += (size_t)n;
+	}
+	memmove(c->out, c->out + sent, c->out_bytes - sent);
+	c->out_bytes -= sent;
+}
+
+static void queue_reply(struct dp_local_connection *c, const uint8_t *reply, size_t bytes)
+{
+	if (out_reserve(c, bytes) != 0) {
+		connection_close(c);
+		return;
+	}
+	memcpy(c->out + c->out_bytes, reply, bytes);
+	c->out_bytes += bytes;
+	flush_out(c);
+}
+
+static void reply_error(struct dp_service *s, struct dp_local_connection *c,
+                        const struct wire_header *h, enum wire_status status, const char *why)
+{
+	queue_reply(c, s->reply_buf, dp_reply_error(s->reply_buf, FRAME_BYTES_MAX, h, status, why));
+}
+
+static void reply_ok(struct dp_service *s, struct dp_local_connection *c,
+                     const struct wire_header *h, struct wire_writer *writer)
+{
+	queue_reply(c, s->reply_buf, dp_reply_finish(writer, h, WIRE_OK));
+}
+
+/* ---- snapshots ---- */
+
+static void publish(struct dp_service *s, struct dp_snapshot *next)
+{
+	struct dp_snapshot *old = s->current;
+	next->generation = ++s->generation;
+	atomic_store_explicit(&s->app->snapshot, next, memory_order_release);
+	s->current = next;
+	if (old != NULL) {
+		/* Pairs with the workers' quiescent reports: none can still read old. */
+		rte_rcu_qsbr_synchronize(s->app->rcu, RTE_QSBR_THRID_INVALID);
+		free(old);
+	}
+}
+
+/* Parses and assigns a snapshot body; on success *out is ready to publish. */
+static enum wire_status prepare(struct dp_service *s, const uint8_t *body, size_t body_bytes,
+                                struct dp_snapshot **out, char *why, size_t why_bytes)
+{
+	struct dp_snapshot *next = malloc(sizeof(*next));
+	if (next == NULL) {
+		snprintf(why, why_bytes, "out of memory");
+		return WIRE_ERR_INTERNAL;
+	}
+	enum wire_status status = dp_snapshot_parse(body, body_bytes, next, why, why_bytes);
+	if (status == WIRE_OK && s->current != NULL && next->version < s->current->version) {
+		snprintf(why, why_bytes, "snapshot %llu is older than the applied %llu",
+		         (unsigned long long)next->version,
+		         (unsigned long long)s->current->version);
+		status = WIRE_ERR_INVALID_PARAMETER;
+	}
+	if (status == WIRE_OK && dp_snapshot_assign(next, s->current, s->app->worker_count) != 0) {
+		snprintf(why, why_bytes, "more queues than the workers have slots for");
+		status = WIRE_ERR_OVER_LIMIT;
+	}
+	if (status != WIRE_OK) {
+		free(next);
+		return status;
+	}
+	*out = next;
+	return WIRE_OK;
+}
+
+static void apply_snapshot(struct dp_service *s, struct dp_local_connection *c,
+                           const struct wire_header *h, const uint8_t *body)
+{
+	char why[1024];
+	struct dp_snapshot *next = NULL;
+	enum wire_status status = prepare(s, body, h->body_bytes, &next, why, sizeof(why));
+	if (status != WIRE_OK) {
+		reply_error(s, c, h, status, why);
+		return;
+	}
+	int rc = dp_snapshot_save(s->state_dir, body, h->body_bytes);
+	if (rc != 0) {
+		free(next);
+		snprintf(why, sizeof(why), "saving the snapshot in %s: %s", s->state_dir,
+		         strerror(-rc));
+		{
+			reply_error(s, c, h, WIRE_ERR_INTERNAL, why);
+			return;
+		}
+	}
+	publish(s, next);
+	RTE_LOG(INFO, USER1, "busbard: applied snapshot %llu (%u queues)\n",
+	        (unsigned long long)next->version, next->queue_count);
+	struct wire_writer writer;
+	dp_reply_begin(&writer, s->reply_buf, FRAME_BYTES_MAX);
+	wire_put_u64(&writer, WIRE_TAG_SNAPSHOT_VERSION, next->version);
+	reply_ok(s, c, h, &writer);
+}
+
+int dp_service_load_snapshot(struct dp_service *s)
+{
+	long length = dp_snapshot_load(s->state_dir, s->reply_buf, FRAME_BYTES_MAX);
+	if (length == -ENOENT)
+		return 0;
+	if (length < 0)
+		return (int)length;
+	char why[256];
+	struct dp_snapshot *next = NULL;
+	if (prepare(s, s->reply_buf, (size_t)length, &next, why, sizeof(why)) != WIRE_OK) {
+		RTE_LOG(ERR, USER1, "busbard: stored snapshot unusable: %s\n", why);
+		return -EINVAL;
+	}
+	publish(s, next);
+	RTE_LOG(INFO, USER1, "busbard: started from stored snapshot %llu (%u queues)\n",
+	        (unsigned long long)next->version, next->queue_count);
+	return 0;
+}
+
+/* ---- counters ---- */
+
+static void reply_stats(struct dp_service *s, struct dp_local_connection *c,
+                        const struct wire_header *h)
+{
+	struct dp_stats total = {0};
+	for (uint32_t i = 0; i < s->app->worker_count; i++) {
+		const struct dp_stats *w = &s->app->workers[i]->stats;
+#define DP_STATS_ADD(name) total.name += w->name;
+		DP_STATS_FIELDS(DP_STATS_ADD)
+#undef DP_STATS_ADD
+	}
+	struct wire_writer writer;
+	dp_reply_begin(&writer, s->reply_buf, FRAME_BYTES_MAX);
+	wire_put_str(&writer, WIRE_TAG_STAT_NAME, "snapshot_version");
+	wire_put_u64(&writer, WIRE_TAG_STAT_VALUE, s->current ? s->current->version : 0);
+#define DP_STATS_PUT(name)                                                                         \
+	wire_put_str(&writer, WIRE_TAG_STAT_NAME, #name);                                          \
+	wire_put_u64(&writer, WIRE_TAG_STAT_VALUE, total.name);
+	DP_STATS_FIELDS(DP_STATS_PUT)
+#undef DP_STATS_PUT
+	reply_ok(s, c, h, &writer);
+}
+
+/* ---- data requests ---- */
+
+static void route_local(struct dp_service *s, uint32_t connection_index, const uint8_t *bytes,
+                        size_t length)
+{
+	struct dp_local_connection *c = &s->connections[connection_index];
+	struct dp_request req;
+	enum wire_status status = dp_request_parse(bytes, length, &req);
+	if (status != WIRE_OK) {
+		reply_error(s, c, &req.header, status, req.error);
+		return;
+	}
+	if (req.header.opcode == WIRE_OP_PING) {
+		struct wire_writer writer;
+		dp_reply_begin(&writer, s->reply_buf, FRAME_BYTES_MAX);
+		{
+			reply_ok(s, c, &req.header, &writer);
+			return;
+		}
+	}
+	const struct dp_queue_entry *q =
+	    s->current == NULL
+	        ? NULL
+	        : dp_snapshot_find(s->current, req.queue_name.data, req.queue_name.length);
+	if (q == NULL) {
+		reply_error(s, c, &req.header, WIRE_ERR_NONEXISTENT_QUEUE,
+		            "The specified queue does not exist.");
+		return;
+	}
+	struct rte_mbuf *m = dp_chain_from_bytes(s->app->frame_pool, bytes, (uint32_t)length);
+	if (m == NULL) {
+		reply_error(s, c, &req.header, WIRE_ERR_SERVICE_UNAVAILABLE,
+		            "no buffers for the request: retry");
+		return;
+	}
+	*dp_meta(m) = (struct dp_request_meta){
+	    .source = DP_SOURCE_LOCAL,
+	    .local_connection = connection_index | (uint32_t)c->generation << 16,
+	    .queue_slot = q->slot,
+	    .queue_id = q->queue_id,
+	    .receive_wait_time_s = q->receive_wait_time_s,
+	};
+	struct rte_ring *ring = s->app->requests[s->app->worker_count][q->owner];
+	if (rte_ring_sp_enqueue(ring, m) != 0) {
+		rte_pktmbuf_free(m);
+		reply_error(s, c, &req.header, WIRE_ERR_SERVICE_UNAVAILABLE,
+		            "the queue's owner is busy: retry");
+	}
+}
+
+static void handle_frame(struct dp_service *s, uint32_t connection_index, const uint8_t *bytes,
+                         size_t length)
+{
+	struct dp_local_connection *c = &s->connections[connection_index];
+	struct wire_header h;
+	enum wire_status status = wire_header_decode(bytes, length, &h);
+	if (status == WIRE_OK && h.opcode == WIRE_OP_APPLY_SNAPSHOT) {
+		apply_snapshot(s, c, &h, bytes + BB_WIRE_HEADER_BYTES);
+		return;
+	}
+	if (status == WIRE_OK && h.opcode == WIRE_OP_GET_STATS) {
+		reply_stats(s, c, &h);
+		return;
+	}
+	route_local(s, connection_index, bytes, length);
+}
+
+/* Reads what is there and handles every complete frame. */
+static void read_connection(struct dp_service *s, uint32_t index)
+{
+	struct dp_local_connection *c = &s->connections[index];
+	if (c->in == NULL && (c->in = malloc(FRAME_BYTES_MAX)) == NULL) {
+		connection_close(c);
+		return;
+	}
+	ssize_t n = recv(c->fd, c->in + c->in_bytes, FRAME_BYTES_MAX - c->in_bytes, 0);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		connection_close(c);
+		return;
+	}
+	if (n < 0)
+		return;
+	c->in_bytes += (size_t)n;
+	/* Bounded: each pass consumes one frame of the bytes just read. */
+	while (c->fd >= 0 && c->in_bytes >= BB_WIRE_HEADER_BYTES) {
+		uint32_t body_bytes = bb_get_le32(c->in + 8);
+		if (bb_get_le16(c->in) != WIRE_MAGIC || body_bytes > BB_LOCAL_BODY_BYTES_MAX) {
+			connection_close(c);
+			return;
+		} /* framing lost */
+		size_t frame_bytes = BB_WIRE_HEADER_BYTES + body_bytes;
+		if (c->in_bytes < frame_bytes)
+			return;
+		handle_frame(s, index, c->in, frame_bytes);
+		if (c->fd < 0)
+			return;
+		memmove(c->in, c->in + frame_bytes, c->in_bytes - frame_bytes);
+		c->in_bytes -= frame_bytes;
+	}
+}
+
+static void accept_connections(struct dp_service *s)
+{
+	for (uint32_t i = 0; i < BB_LOCAL_CONNECTIONS_MAX; i++) {
+		struct dp_local_connection *c = &s->connections[i];
+		if (c->fd >= 0)
+			continue;
+		c->fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (c->fd < 0)
+			return;
+	}
+	/* All slots busy: refuse the newcomer rather than let it wait unseen. */
+	int extra = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (extra >= 0)
+		close(extra);
+}
+
+static void drain_worker_replies(struct dp_service *s)
+{
+	struct rte_mbuf *replies[BB_BURST_MAX];
+	for (uint32_t w = 0; w < s->app->worker_count; w++) {
+		unsigned int n = rte_ring_sc_dequeue_burst(s->app->local_replies[w],
+		                                           (void **)replies, BB_BURST_MAX, NULL);
+		for (unsigned int i = 0; i < n; i++) {
+			uint32_t id = dp_meta(replies[i])->local_connection;
+			struct dp_local_connection *c = &s->connections[id & 0xffff];
+			uint32_t bytes = rte_pktmbuf_pkt_len(replies[i]);
+			/* A reply for a connection that has gone is dropped. */
+			if (c->fd >= 0 && c->generation == id >> 16 && out_reserve(c, bytes) == 0) {
+				dp_chain_copy_out(replies[i], c->out + c->out_bytes, bytes);
+				c->out_bytes += bytes;
+				flush_out(c);
+			}
+			rte_pktmbuf_free(replies[i]);
+		}
+	}
+}
+
+void dp_service_poll(struct dp_service *s, int timeout_ms)
+{
+	struct pollfd fds[BB_LOCAL_CONNECTIONS_MAX + 1];
+	fds[0] = (struct pollfd){.fd = s->listen_fd, .events = POLLIN};
+	for (uint32_t i = 0; i < BB_LOCAL_CONNECTIONS_MAX; i++) {
+		const struct dp_local_connection *c = &s->connections[i];
+		short events = (short)(POLLIN | (c->out_bytes > 0 ? POLLOUT : 0));
+		fds[i + 1] = (struct pollfd){.fd = c->fd, .events = events};
+	}
+	if (poll(fds, BB_LOCAL_CONNECTIONS_MAX + 1, timeout_ms) > 0) {
+		if (fds[0].revents & POLLIN)
+			accept_connections(s);
+		for (uint32_t i = 0; i < BB_LOCAL_CONNECTIONS_MAX; i++) {
+			if (fds[i + 1].fd < 0 || s->connections[i].fd != fds[i + 1].fd)
+				continue;
+			if (fds[i + 1].revents & POLLOUT)
+				flush_out(&s->connections[i]);
+			if (s->connections[i].fd >= 0 && (fds[i + 1].revents & (POLLIN | POLLHUP)))
+				read_connection(s, i);
+		}
+	}
+	drain_worker_replies(s);
+}

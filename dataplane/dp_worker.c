@@ -1,0 +1,491 @@
+/*
+ * The worker lcore loop and what it does with requests. Loop shape (STYLE.md):
+ * reconcile the snapshot, RX burst, parse and route each request to its
+ * queue's owner over an SPSC ring (even to itself), serve this lcore's rings,
+ * expire visibility timeouts and parked receives, TX burst, report quiescent.
+ * No malloc, lock, syscall or stdio on this path: everything was allocated in
+ * dp_worker_create.
+ */
+#include "dp_worker.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_malloc.h>
+
+#include "dp_chain.h"
+#include "dp_request.h"
+
+/* ---- body store: mbuf chains from this worker's store pool ---- */
+
+static int store_put(void *ctx, const uint8_t *body, uint32_t body_bytes, uint64_t *ref_out)
+{
+	struct rte_mbuf *chain = dp_chain_from_bytes(ctx, body, body_bytes);
+	if (chain == NULL)
+		return -ENOMEM;
+	*ref_out = (uint64_t)(uintptr_t)chain;
+	return 0;
+}
+
+static void store_read(void *ctx, uint64_t ref, uint8_t *out, uint32_t body_bytes)
+{
+	dp_chain_copy_out((const struct rte_mbuf *)(uintptr_t)ref, out, body_bytes);
+}
+
+static void store_release(void *ctx, uint64_t ref)
+{
+	rte_pktmbuf_free((struct rte_mbuf *)(uintptr_t)ref);
+}
+
+struct dp_worker *dp_worker_create(struct dp_app *app, const struct dp_worker_options *options,
+                                   int *error_out)
+{
+	char name[RTE_MEMPOOL_NAMESIZE];
+	struct dp_worker *w =
+	    rte_zmalloc_socket("dp_worker", sizeof(*w), RTE_CACHE_LINE_SIZE, options->socket_id);
+	if (w == NULL) {
+		*error_out = -ENOMEM;
+		return NULL;
+	}
+	w->index = options->index;
+	w->app = app;
+	snprintf(name, sizeof(name), "store%u", options->index);
+	w->store_pool = rte_pktmbuf_pool_create(name, options->store_mbufs, 256, 0,
+	                                        RTE_MBUF_DEFAULT_BUF_SIZE, options->socket_id);
+	struct sqs_engine_options engine_options = {
+	    .queue_slots = BB_QUEUE_SLOTS_PER_WORKER,
+	    .message_slots = BB_MESSAGE_SLOTS_PER_WORKER,
+	    .waiter_slots = BB_PARKED_RECEIVES_PER_WORKER,
+	    .seed = rte_rand(),
+	    .store = {w->store_pool, store_put, store_read, store_release},
+	};
+	int rc = w->store_pool == NULL ? -rte_errno : 0;
+	if (rc == 0)
+		w->sqs = sqs_engine_create(&engine_options, &rc);
+	if (rc == 0)
+		rc = dp_dedup_init(&w->dedup, BB_DEDUP_ENTRIES_PER_WORKER, BB_DEDUP_ARENA_BYTES);
+	if (rc == 0)
+		rc = dp_net_init(&w->net, &app->net_config, app->frame_pool, &w->stats,
+		                 options->socket_id);
+	w->wakes = calloc(BB_PARKED_RECEIVES_PER_WORKER, sizeof(*w->wakes));
+	w->request_buf = malloc(DP_REQUEST_BYTES_MAX);
+	w->reply_buf = malloc(DP_REQUEST_BYTES_MAX);
+	if (rc == 0 && (w->wakes == NULL || w->request_buf == NULL || w->reply_buf == NULL))
+		rc = -ENOMEM;
+	if (rc != 0) {
+		dp_worker_destroy(w);
+		*error_out = rc;
+		return NULL;
+	}
+	*error_out = 0;
+	return w;
+}
+
+void dp_worker_destroy(struct dp_worker *w)
+{
+	if (w == NULL)
+		return;
+	rte_pktmbuf_free_bulk(w->tx.frames, w->tx.count);
+	if (w->net.frag_table != NULL)
+		dp_net_free(&w->net);
+	dp_dedup_free(&w->dedup);
+	sqs_engine_destroy(w->sqs); /* releases every body into store_pool */
+	rte_mempool_free(w->store_pool);
+	free(w->wakes);
+	free(w->request_buf);
+	free(w->reply_buf);
+	rte_free(w);
+}
+
+/* ---- replies ---- */
+
+static void send_reply(struct dp_worker *w, struct rte_mbuf *request, const uint8_t *reply,
+                       size_t reply_bytes)
+{
+	struct dp_request_meta *meta = dp_meta(request);
+	if (meta->source == DP_SOURCE_UDP) {
+		if (dp_net_send_udp(&w->net, &meta->peer, reply, (uint32_t)reply_bytes, &w->tx) !=
+		    0)
+			w->stats.tx_dropped++;
+		return;
+	}
+	struct rte_mbuf *chain =
+	    dp_chain_from_bytes(w->app->frame_pool, reply, (uint32_t)reply_bytes);
+	if (chain == NULL) {
+		w->stats.tx_dropped++;
+		return;
+	}
+	*dp_meta(chain) = *meta;
+	if (rte_ring_sp_enqueue(w->app->local_replies[w->index], chain) != 0) {
+		rte_pktmbuf_free(chain);
+		w->stats.ring_full++;
+	}
+}
+
+/* Sends the reply in reply_buf, remembers it for retries and frees the request. */
+static void finish(struct dp_worker *w, struct rte_mbuf *request, const struct wire_header *h,
+                   enum wire_status status, size_t reply_bytes)
+{
+	const uint8_t *reply = w->reply_buf;
+	if (status != WIRE_OK)
+		w->stats.replies_error++;
+	send_reply(w, request, reply, reply_bytes);
+	if (h->client_id != 0)
+		dp_dedup_finish(&w->dedup, h->client_id, h->request_id, reply,
+		                (uint32_t)reply_bytes);
+	rte_pktmbuf_free(request);
+}
+
+static void finish_error(struct dp_worker *w, struct rte_mbuf *request, const struct wire_header *h,
+                         enum wire_status status, const char *why)
+{
+	size_t bytes = dp_reply_error(w->reply_buf, DP_REQUEST_BYTES_MAX, h, status, why);
+	finish(w, request, h, status, bytes);
+}
+
+/* The request's bytes, contiguous: in the mbuf when it has one segment, else copied. */
+static const uint8_t *request_bytes(struct dp_worker *w, struct rte_mbuf *m, uint32_t *length)
+{
+	*length = rte_pktmbuf_pkt_len(m);
+	if (*length > DP_REQUEST_BYTES_MAX)
+		return NULL;
+	return rte_pktmbuf_read(m, 0, *length, w->request_buf);
+}
+
+/* ---- routing, on the lcore that received the request ---- */
+
+/* Answers a request that goes no further than this lcore (an error, or Ping). */
+static void answer_here(struct dp_worker *w, struct rte_mbuf *m, const uint8_t *bytes,
+                        uint32_t length, const struct dp_request *req, enum wire_status status)
+{
+	if (bytes == NULL || !dp_request_is_answerable(bytes, length)) {
+		w->stats.requests_malformed++; /* not ours to answer: no reflection of garbage */
+		rte_pktmbuf_free(m);
+		return;
+	}
+	if (status == WIRE_OK) {
+		struct wire_writer writer;
+		dp_reply_begin(&writer, w->reply_buf, DP_REQUEST_BYTES_MAX);
+		send_reply(w, m, w->reply_buf, dp_reply_finish(&writer, &req->header, WIRE_OK));
+		rte_pktmbuf_free(m);
+		return;
+	}
+	w->stats.replies_error++;
+	size_t reply_bytes =
+	    dp_reply_error(w->reply_buf, DP_REQUEST_BYTES_MAX, &req->header, status, req->error);
+	send_reply(w, m, w->reply_buf, reply_bytes);
+	rte_pktmbuf_free(m);
+}
+
+static void route(struct dp_worker *w, struct rte_mbuf *m, const struct dp_snapshot *snapshot)
+{
+	w->stats.requests++;
+	uint32_t length;
+	const uint8_t *bytes = request_bytes(w, m, &length);
+	struct dp_request req;
+	enum wire_status status =
+	    bytes == NULL ? WIRE_ERR_MALFORMED : dp_request_parse(bytes, length, &req);
+	if (status != WIRE_OK || req.header.opcode == WIRE_OP_PING) {
+		answer_here(w, m, bytes, length, &req, status);
+		return;
+	}
+	const struct dp_queue_entry *q =
+	    snapshot == NULL
+	        ? NULL
+	        : dp_snapshot_find(snapshot, req.queue_name.data, req.queue_name.length);
+	if (q == NULL) {
+		req.error = "The specified queue does not exist.";
+		{
+			answer_here(w, m, bytes, length, &req, WIRE_ERR_NONEXISTENT_QUEUE);
+			return;
+		}
+	}
+	struct dp_request_meta *meta = dp_meta(m);
+	meta->queue_slot = q->slot;
+	meta->queue_id = q->queue_id;
+	meta->receive_wait_time_s = q->receive_wait_time_s;
+	if (rte_ring_sp_enqueue(w->app->requests[w->index][q->owner], m) != 0) {
+		w->stats.ring_full++;
+		req.error = "the queue's owner is busy; retry";
+		answer_here(w, m, bytes, length, &req, WIRE_ERR_SERVICE_UNAVAILABLE);
+	}
+}
+
+/* ---- execution, on the queue's owner ---- */
+
+static size_t put_received(struct wire_writer *writer, struct dp_worker *w,
+                           const struct sqs_received *r)
+{
+	wire_put_bytes(writer, WIRE_TAG_MESSAGE_BEGIN, NULL, 0);
+	wire_put_str(writer, WIRE_TAG_MESSAGE_ID, r->message_id);
+	wire_put_str(writer, WIRE_TAG_RECEIPT_HANDLE, r->receipt_handle);
+	wire_put_str(writer, WIRE_TAG_MD5_OF_BODY, r->md5_of_body);
+	wire_put_u32(writer, WIRE_TAG_RECEIVE_COUNT, r->receive_count);
+	wire_put_u64(writer, WIRE_TAG_SENT_TIMESTAMP_MS, r->sent_ms);
+	wire_put_u64(writer, WIRE_TAG_FIRST_RECEIVE_TIMESTAMP_MS, r->first_receive_ms);
+	uint8_t *body = wire_put_reserve(writer, WIRE_TAG_BODY, r->body_bytes);
+	if (body != NULL)
+		store_read(w->store_pool, r->body_ref, body, r->body_bytes);
+	return writer->length;
+}
+
+/* Fields of one received message besides its body. */
+#define RECEIVED_FIELDS_BYTES                                                                      \
+	(7 * WIRE_FIELD_HEADER_BYTES + BB_MESSAGE_ID_BYTES + BB_RECEIPT_HANDLE_BYTES + 32 + 4 +    \
+	 8 + 8)
+
+static void answer_receive(struct dp_worker *w, struct rte_mbuf *m, const struct wire_header *h,
+                           uint32_t max_messages, int64_t visibility_timeout_s, uint64_t now_ms)
+{
+	struct dp_request_meta *meta = dp_meta(m);
+	size_t budget =
+	    meta->source == DP_SOURCE_UDP ? BB_UDP_PAYLOAD_BYTES_MAX : DP_REQUEST_BYTES_MAX;
+	struct wire_writer writer;
+	dp_reply_begin(&writer, w->reply_buf, budget);
+	for (uint32_t i = 0; i < max_messages; i++) {
+		uint32_t next_bytes = sqs_peek_body_bytes(w->sqs, meta->queue_slot);
+		if (next_bytes == 0)
+			break;
+		size_t need = RECEIVED_FIELDS_BYTES + wire_field_bytes(next_bytes);
+		if (need > writer.capacity - writer.length && i == 0) {
+			finish_error(w, m, h, WIRE_ERR_OVER_LIMIT,
+			             "the next message does not fit a UDP reply: "
+			             "receive it over the local socket");
+			return;
+		}
+		if (need > writer.capacity - writer.length)
+			break;
+		struct sqs_received r;
+		uint32_t got =
+		    sqs_receive(w->sqs, meta->queue_slot, 1, visibility_timeout_s, now_ms, &r);
+		if (got == 1)
+			put_received(&writer, w, &r);
+	}
+	finish(w, m, h, WIRE_OK, dp_reply_finish(&writer, h, WIRE_OK));
+}
+
+static void execute_receive(struct dp_worker *w, struct rte_mbuf *m, const struct dp_request *req,
+                            uint64_t now_ms)
+{
+	struct dp_request_meta *meta = dp_meta(m);
+	uint32_t max = req->max_messages.present ? req->max_messages.value : 1;
+	int64_t visibility =
+	    req->visibility_timeout_s.present ? (int64_t)req->visibility_timeout_s.value : -1;
+	uint32_t wait_s =
+	    req->wait_time_s.present ? req->wait_time_s.value : meta->receive_wait_time_s;
+	if (sqs_visible_count(w->sqs, meta->queue_slot) == 0 && wait_s > 0) {
+		uint64_t deadline_ms = now_ms + (uint64_t)wait_s * 1000;
+		if (sqs_park(w->sqs, meta->queue_slot, m, max, visibility, deadline_ms) == 0) {
+			w->stats.long_polls_parked++;
+			return; /* answered from serve_waiters */
+		}
+		/* Every parking place is taken: answer now, as an empty short poll. */
+	}
+	answer_receive(w, m, &req->header, max, visibility, now_ms);
+}
+
+static void execute_send(struct dp_worker *w, struct rte_mbuf *m, const struct dp_request *req,
+                         uint64_t now_ms)
+{
+	struct sqs_sent sent;
+	enum wire_status status = sqs_send(w->sqs, dp_meta(m)->queue_slot, req->body.data,
+	                                   req->body.length, now_ms, &sent);
+	if (status == WIRE_ERR_OVER_LIMIT) {
+		finish_error(w, m, &req->header, status, "the queue's storage is full");
+		return;
+	}
+	if (status != WIRE_OK) {
+		finish_error(w, m, &req->header, status, "message body is empty or too long");
+		return;
+	}
+	struct wire_writer writer;
+	dp_reply_begin(&writer, w->reply_buf, DP_REQUEST_BYTES_MAX);
+	wire_put_str(&writer, WIRE_TAG_MESSAGE_ID, sent.message_id);
+	wire_put_str(&writer, WIRE_TAG_MD5_OF_BODY, sent.md5_of_body);
+	finish(w, m, &req->header, WIRE_OK, dp_reply_finish(&writer, &req->header, WIRE_OK));
+}
+
+static void execute_handle_op(struct dp_worker *w, struct rte_mbuf *m, const struct dp_request *req,
+                              uint64_t now_ms)
+{
+	uint32_t slot = dp_meta(m)->queue_slot;
+	const char *handle = (const char *)req->receipt_handle.data;
+	enum wire_status status =
+	    req->header.opcode == WIRE_OP_DELETE_MESSAGE
+	        ? sqs_delete(w->sqs, slot, handle, req->receipt_handle.length)
+	        : sqs_change_visibility(w->sqs, slot, handle, req->receipt_handle.length,
+	                                req->visibility_timeout_s.value, now_ms);
+	if (status == WIRE_ERR_RECEIPT_HANDLE_INVALID) {
+		finish_error(w, m, &req->header, status, "The receipt handle is not valid.");
+		return;
+	}
+	if (status == WIRE_ERR_MESSAGE_NOT_INFLIGHT) {
+		finish_error(w, m, &req->header, status, "The message is not in flight.");
+		return;
+	}
+	if (status != WIRE_OK) {
+		finish_error(w, m, &req->header, status,
+		             "VisibilityTimeout exceeds 12 hours since the receive");
+		return;
+	}
+	struct wire_writer writer;
+	dp_reply_begin(&writer, w->reply_buf, DP_REQUEST_BYTES_MAX);
+	finish(w, m, &req->header, WIRE_OK, dp_reply_finish(&writer, &req->header, WIRE_OK));
+}
+
+/* Answers a retry from the window; returns true when the request must not run again. */
+static bool answered_from_window(struct dp_worker *w, struct rte_mbuf *m,
+                                 const struct wire_header *h)
+{
+	if (h->client_id == 0)
+		return false;
+	const uint8_t *reply;
+	uint32_t reply_bytes;
+	switch (dp_dedup_lookup(&w->dedup, h->client_id, h->request_id, &reply, &reply_bytes)) {
+	case DP_DEDUP_DONE:
+		w->stats.dedup_replayed++;
+		send_reply(w, m, reply, reply_bytes);
+		rte_pktmbuf_free(m);
+		return true;
+	case DP_DEDUP_PENDING:
+		w->stats.dedup_in_progress++; /* the first attempt will answer */
+		rte_pktmbuf_free(m);
+		return true;
+	case DP_DEDUP_UNKNOWN: break;
+	}
+	dp_dedup_begin(&w->dedup, h->client_id, h->request_id);
+	return false;
+}
+
+static void execute(struct dp_worker *w, struct rte_mbuf *m, uint64_t now_ms)
+{
+	uint32_t length;
+	const uint8_t *bytes = request_bytes(w, m, &length);
+	struct dp_request req;
+	/* Routing parsed these same bytes successfully. */
+	RTE_VERIFY(bytes != NULL && dp_request_parse(bytes, length, &req) == WIRE_OK);
+	struct dp_request_meta *meta = dp_meta(m);
+	if (!sqs_queue_holds(w->sqs, meta->queue_slot, meta->queue_id)) {
+		finish_error(w, m, &req.header, WIRE_ERR_NONEXISTENT_QUEUE,
+		             "The specified queue does not exist.");
+		return;
+	}
+	if (answered_from_window(w, m, &req.header))
+		return;
+	switch (req.header.opcode) {
+	case WIRE_OP_SEND_MESSAGE: execute_send(w, m, &req, now_ms); break;
+	case WIRE_OP_RECEIVE_MESSAGE: execute_receive(w, m, &req, now_ms); break;
+	default: execute_handle_op(w, m, &req, now_ms); break;
+	}
+}
+
+static void answer_wakes(struct dp_worker *w, uint32_t count, uint64_t now_ms)
+{
+	for (uint32_t i = 0; i < count; i++) {
+		const struct sqs_wake *wake = &w->wakes[i];
+		struct rte_mbuf *m = wake->token;
+		uint8_t header_bytes[BB_WIRE_HEADER_BYTES];
+		const uint8_t *bytes = rte_pktmbuf_read(m, 0, sizeof(header_bytes), header_bytes);
+		struct wire_header h;
+		RTE_VERIFY(wire_header_decode(bytes, rte_pktmbuf_pkt_len(m), &h) == WIRE_OK);
+		if (wake->queue_closed)
+			finish_error(w, m, &h, WIRE_ERR_NONEXISTENT_QUEUE,
+			             "The specified queue does not exist.");
+		else
+			answer_receive(w, m, &h, wake->max_messages, wake->visibility_timeout_s,
+			               now_ms);
+	}
+}
+
+/* ---- the loop ---- */
+
+static void reconcile(struct dp_worker *w, const struct dp_snapshot *snapshot, uint64_t now_ms)
+{
+	if (snapshot == NULL || snapshot->generation == w->applied_generation)
+		return;
+	bool kept[BB_QUEUE_SLOTS_PER_WORKER] = {false};
+	for (uint32_t i = 0; i < snapshot->queue_count; i++) {
+		const struct dp_queue_entry *q = &snapshot->queues[i];
+		if (q->owner != w->index)
+			continue;
+		struct sqs_queue_config config = {
+		    .queue_id = q->queue_id,
+		    .visibility_timeout_s = q->visibility_timeout_s,
+		    .maximum_message_bytes = q->maximum_message_bytes,
+		};
+		answer_wakes(w, sqs_queue_open(w->sqs, q->slot, &config, w->wakes), now_ms);
+		kept[q->slot] = true;
+	}
+	for (uint32_t slot = 0; slot < BB_QUEUE_SLOTS_PER_WORKER; slot++) {
+		if (!kept[slot])
+			answer_wakes(w, sqs_queue_close(w->sqs, slot, w->wakes), now_ms);
+	}
+	w->applied_generation = snapshot->generation;
+}
+
+void dp_worker_input(struct dp_worker *w, struct rte_mbuf **frames, uint16_t count,
+                     uint64_t now_tsc)
+{
+	const struct dp_snapshot *snapshot =
+	    atomic_load_explicit(&w->app->snapshot, memory_order_acquire);
+	reconcile(w, snapshot, dp_now_ms(w->app, now_tsc));
+	for (uint16_t i = 0; i < count; i++) {
+		struct rte_mbuf *request = dp_net_input(&w->net, frames[i], now_tsc, &w->tx);
+		if (request != NULL)
+			route(w, request, snapshot);
+	}
+}
+
+void dp_worker_serve(struct dp_worker *w, uint64_t now_tsc)
+{
+	uint64_t now_ms = dp_now_ms(w->app, now_tsc);
+	struct rte_mbuf *requests[BB_BURST_MAX];
+	for (uint32_t from = 0; from <= w->app->worker_count; from++) {
+		struct rte_ring *ring = w->app->requests[from][w->index];
+		unsigned int n =
+		    rte_ring_sc_dequeue_burst(ring, (void **)requests, BB_BURST_MAX, NULL);
+		for (unsigned int i = 0; i < n; i++)
+			execute(w, requests[i], now_ms);
+	}
+	sqs_expire(w->sqs, now_ms);
+	answer_wakes(w, sqs_take_waiters(w->sqs, now_ms, w->wakes, BB_PARKED_RECEIVES_PER_WORKER),
+	             now_ms);
+	dp_net_reap(&w->net);
+}
+
+static void flush_tx(struct dp_worker *w)
+{
+	uint16_t sent =
+	    rte_eth_tx_burst(w->app->port_id, (uint16_t)w->index, w->tx.frames, w->tx.count);
+	w->stats.tx_frames += sent;
+	if (sent < w->tx.count) {
+		w->stats.tx_dropped += w->tx.count - sent;
+		rte_pktmbuf_free_bulk(w->tx.frames + sent, w->tx.count - sent);
+	}
+	w->tx.count = 0;
+}
+
+int dp_worker_main(void *arg)
+{
+	struct dp_worker *w = arg;
+	struct dp_app *app = w->app;
+	struct rte_mbuf *frames[BB_BURST_MAX];
+	rte_rcu_qsbr_thread_register(app->rcu, w->index);
+	rte_rcu_qsbr_thread_online(app->rcu, w->index);
+	while (!atomic_load_explicit(&app->stopping, memory_order_relaxed)) {
+		uint64_t now_tsc = rte_rdtsc();
+		uint16_t count =
+		    rte_eth_rx_burst(app->port_id, (uint16_t)w->index, frames, BB_BURST_MAX);
+		dp_worker_input(w, frames, count, now_tsc);
+		dp_worker_serve(w, now_tsc);
+		if (w->tx.count > 0)
+			flush_tx(w);
+		rte_rcu_qsbr_quiescent(app->rcu, w->index);
+	}
+	rte_rcu_qsbr_thread_offline(app->rcu, w->index);
+	rte_rcu_qsbr_thread_unregister(app->rcu, w->index);
+	return 0;
+}
