@@ -1,0 +1,87 @@
+/*
+ * libbusbar: the C client of busbard's wire protocol, over kernel UDP (the
+ * DPDK port) or the local Unix socket. Every call returns 0 on success, a
+ * positive enum wire_status when busbard answered with an error (the AWS
+ * error code is wire_status_name(), the message bb_client_error()), or a
+ * negative errno for transport failures (-ETIMEDOUT after every attempt).
+ * A retry resends the same request id, so busbard answers it with the first
+ * answer and never acts twice.
+ */
+#ifndef BUSBAR_H
+#define BUSBAR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bb_limits.h"
+#include "wire.h"
+
+struct bb_client;
+
+struct bb_client_options {
+	const char *server_ip; /* UDP transport: busbard's port address */
+	uint16_t server_port;
+	const char *unix_socket; /* or the local socket (takes precedence) */
+	uint32_t timeout_ms; /* per attempt, plus any long-poll wait; default 1000 */
+	uint32_t attempts; /* UDP only; default 3 */
+};
+
+struct bb_sent {
+	char message_id[BB_MESSAGE_ID_BYTES + 1];
+	char md5_of_body[33];
+};
+
+/* Points into the client's reply buffer: valid until its next call. */
+struct bb_message {
+	char message_id[BB_MESSAGE_ID_BYTES + 1];
+	char receipt_handle[BB_RECEIPT_HANDLE_BYTES + 1];
+	char md5_of_body[33];
+	const uint8_t *body;
+	uint32_t body_bytes;
+	uint32_t receive_count;
+	uint64_t sent_ms;
+	uint64_t first_receive_ms;
+};
+
+struct bb_receive_options {
+	uint32_t max_messages; /* 1-10; 0 means 1 */
+	int32_t visibility_timeout_s; /* < 0: the queue's */
+	int32_t wait_time_s; /* < 0: the queue's */
+};
+
+struct bb_client *bb_client_open(const struct bb_client_options *options, int *error_out);
+void bb_client_close(struct bb_client *client);
+/* The message of the last error answer, or a transport description. */
+const char *bb_client_error(const struct bb_client *client);
+/* The request id the next call will use (tests use it to show retries reuse it). */
+uint64_t bb_client_next_request_id(const struct bb_client *client);
+
+int bb_ping(struct bb_client *client);
+int bb_send_message(struct bb_client *client, const char *queue, const void *body,
+                    size_t body_bytes, struct bb_sent *out);
+/* messages must hold BB_RECEIVE_COUNT_MAX; *count_out is how many arrived. */
+int bb_receive_message(struct bb_client *client, const char *queue,
+                       const struct bb_receive_options *options, struct bb_message *messages,
+                       uint32_t *count_out);
+int bb_delete_message(struct bb_client *client, const char *queue, const char *receipt_handle);
+int bb_change_message_visibility(struct bb_client *client, const char *queue,
+                                 const char *receipt_handle, uint32_t timeout_s);
+
+/* A name/value counter pair from bb_get_stats (local socket only). */
+struct bb_stat {
+	char name[64];
+	uint64_t value;
+};
+int bb_get_stats(struct bb_client *client, struct bb_stat *stats, uint32_t capacity,
+                 uint32_t *count_out);
+
+/*
+ * Sends a prepared request (header fields other than the ids are taken from
+ * `header`) and waits for its reply. For tools that speak opcodes this API
+ * has no call for, such as busbar-control's snapshot push.
+ */
+int bb_call(struct bb_client *client, const struct wire_header *header, const uint8_t *body,
+            size_t body_bytes, const uint8_t **reply_body, uint32_t *reply_body_bytes);
+
+#endif

@@ -1,0 +1,418 @@
+/*
+ * libbusbar (see busbar.h). One request in flight per client. Over UDP each
+ * attempt sends the same bytes and waits timeout_ms (plus the long-poll wait)
+ * for a reply carrying the same request id; late replies to earlier requests
+ * are ignored. Over the Unix socket frames are delimited by the header.
+ */
+#include "busbar.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bb_endian.h"
+
+#define FRAME_BYTES_MAX (BB_WIRE_HEADER_BYTES + BB_LOCAL_BODY_BYTES_MAX)
+
+struct bb_client {
+	int fd;
+	bool stream; /* Unix socket */
+	uint32_t timeout_ms;
+	uint32_t attempts;
+	uint64_t client_id;
+	uint64_t next_request_id;
+	uint8_t *request;
+	uint8_t *reply;
+	struct wire_header reply_header;
+	char error[512];
+};
+
+static uint64_t random_u64(void)
+{
+	uint64_t value = 0;
+	while (value == 0) { /* 0 means "no client id": never choose it */
+		if (getrandom(&value, sizeof(value), 0) != sizeof(value))
+			value = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+	}
+	return value;
+}
+
+static int connect_udp(struct bb_client *c, const struct bb_client_options *o)
+{
+	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(o->server_port)};
+	if (inet_pton(AF_INET, o->server_ip, &addr.sin_addr) != 1)
+		return -EINVAL;
+	c->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (c->fd < 0)
+		return -errno;
+	int buffer_bytes = 4 << 20; /* a 64 KiB reply arrives as ~45 fragments */
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &buffer_bytes, sizeof(buffer_bytes));
+	return connect(c->fd, (struct sockaddr *)&addr, sizeof(addr)) == 0 ? 0 : -errno;
+}
+
+static int connect_unix(struct bb_client *c, const char *path)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(addr.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(addr.sun_path, path);
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c->fd < 0)
+		return -errno;
+	c->stream = true;
+	return connect(c->fd, (struct sockaddr *)&addr, sizeof(addr)) == 0 ? 0 : -errno;
+}
+
+struct bb_client *bb_client_open(const struct bb_client_options *o, int *error_out)
+{
+	struct bb_client *c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		*error_out = -ENOMEM;
+		return NULL;
+	}
+	c->fd = -1;
+	c->timeout_ms = o->timeout_ms ? o->timeout_ms : 1000;
+	c->attempts = o->attempts ? o->attempts : 3;
+	c->client_id = random_u64();
+	c->next_request_id = random_u64() >> 1;
+	c->request = malloc(FRAME_BYTES_MAX);
+	c->reply = malloc(FRAME_BYTES_MAX);
+	int rc = c->request && c->reply ? 0 : -ENOMEM;
+	if (rc == 0)
+		rc = o->unix_socket ? connect_unix(c, o->unix_socket) : connect_udp(c, o);
+	if (rc != 0) {
+		bb_client_close(c);
+		*error_out = rc;
+		return NULL;
+	}
+	*error_out = 0;
+	return c;
+}
+
+void bb_client_close(struct bb_client *c)
+{
+	if (c == NULL)
+		return;
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->request);
+	free(c->reply);
+	free(c);
+}
+
+const char *bb_client_error(const struct bb_client *c)
+{
+	return c->error;
+}
+
+uint64_t bb_client_next_request_id(const struct bb_client *c)
+{
+	return c->next_request_id;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int wait_readable(int fd, uint64_t deadline_ms)
+{
+	uint64_t now = now_ms();
+	if (now >= deadline_ms)
+		return -ETIMEDOUT;
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	int n = poll(&p, 1, (int)(deadline_ms - now));
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	return n == 0 ? -ETIMEDOUT : 0;
+}
+
+/* Reads exactly `bytes` from the stream before the deadline. */
+static int read_exact(struct bb_client *c, uint8_t *out, size_t bytes, uint64_t deadline_ms)
+{
+	size_t got = 0;
+	while (got < bytes) {
+		int rc = wait_readable(c->fd, deadline_ms);
+		if (rc != 0)
+			return rc;
+		ssize_t n = recv(c->fd, out + got, bytes - got, 0);
+		if (n == 0)
+			return -ECONNRESET;
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		got += n > 0 ? (size_t)n : 0;
+	}
+	return 0;
+}
+
+static int send_all(int fd, const uint8_t *bytes, size_t length)
+{
+	size_t sent = 0;
+	while (sent < length) {
+		ssize_t n = send(fd, bytes + sent, length - sent, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		sent += (size_t)n;
+	}
+	return 0;
+}
+
+/* A reply is ours when it decodes, is a response, and echoes our ids. */
+static bool is_our_reply(struct bb_client *c, size_t length, uint64_t request_id)
+{
+	return wire_header_decode(c->reply, length, &c->reply_header) == WIRE_OK &&
+	       (c->reply_header.flags & WIRE_FLAG_RESPONSE) &&
+	       c->reply_header.request_id == request_id && c->reply_header.client_id == c->client_id;
+}
+
+static int exchange_stream(struct bb_client *c, size_t length, uint64_t request_id,
+                           uint32_t extra_wait_ms)
+{
+	int rc = send_all(c->fd, c->request, length);
+	uint64_t deadline = now_ms() + c->timeout_ms + extra_wait_ms;
+	if (rc == 0)
+		rc = read_exact(c, c->reply, BB_WIRE_HEADER_BYTES, deadline);
+	uint32_t body_bytes = rc == 0 ? bb_get_le32(c->reply + 8) : 0;
+	if (rc == 0 && body_bytes > BB_LOCAL_BODY_BYTES_MAX)
+		rc = -EPROTO;
+	if (rc == 0)
+		rc = read_exact(c, c->reply + BB_WIRE_HEADER_BYTES, body_bytes, deadline);
+	if (rc == 0 && !is_our_reply(c, BB_WIRE_HEADER_BYTES + body_bytes, request_id))
+		rc = -EPROTO;
+	return rc;
+}
+
+static int exchange_udp(struct bb_client *c, size_t length, uint64_t request_id,
+                        uint32_t extra_wait_ms)
+{
+	for (uint32_t attempt = 0; attempt < c->attempts; attempt++) {
+		if (send(c->fd, c->request, length, 0) < 0 && errno != ECONNREFUSED)
+			return -errno;
+		uint64_t deadline = now_ms() + c->timeout_ms + extra_wait_ms;
+		while (wait_readable(c->fd, deadline) == 0) {
+			ssize_t n = recv(c->fd, c->reply, BB_UDP_PAYLOAD_BYTES_MAX, 0);
+			if (n > 0 && is_our_reply(c, (size_t)n, request_id))
+				return 0;
+		}
+	}
+	return -ETIMEDOUT;
+}
+
+int bb_call(struct bb_client *c, const struct wire_header *header, const uint8_t *body,
+            size_t body_bytes, const uint8_t **reply_body, uint32_t *reply_body_bytes)
+{
+	size_t limit = c->stream ? BB_LOCAL_BODY_BYTES_MAX
+	                         : BB_UDP_PAYLOAD_BYTES_MAX - BB_WIRE_HEADER_BYTES;
+	if (body_bytes > limit) {
+		snprintf(c->error, sizeof(c->error), "request of %zu bytes exceeds the %s limit of %zu",
+		         body_bytes, c->stream ? "local" : "UDP", limit);
+		return -EMSGSIZE;
+	}
+	struct wire_header h = *header;
+	h.version = WIRE_VERSION;
+	h.client_id = c->client_id;
+	h.request_id = c->next_request_id++;
+	h.body_bytes = (uint32_t)body_bytes;
+	h.timestamp_ms = (uint64_t)time(NULL) * 1000;
+	wire_header_encode(&h, c->request);
+	/* memmove: bb_send_message builds its body in place to spare a 1 MiB copy. */
+	memmove(c->request + BB_WIRE_HEADER_BYTES, body, body_bytes);
+	size_t length = BB_WIRE_HEADER_BYTES + body_bytes;
+	uint32_t extra_wait_ms = 0;
+	struct wire_reader r;
+	struct wire_field f;
+	wire_reader_init(&r, body, body_bytes);
+	while (wire_reader_next(&r, &f) == 1) {
+		uint32_t wait_s;
+		if (f.tag == WIRE_TAG_WAIT_TIME_S && wire_field_u32(&f, &wait_s))
+			extra_wait_ms = wait_s * 1000;
+	}
+	int rc = c->stream ? exchange_stream(c, length, h.request_id, extra_wait_ms)
+	                   : exchange_udp(c, length, h.request_id, extra_wait_ms);
+	if (rc != 0) {
+		snprintf(c->error, sizeof(c->error), "no reply from busbard: %s", strerror(-rc));
+		return rc;
+	}
+	*reply_body = c->reply + BB_WIRE_HEADER_BYTES;
+	*reply_body_bytes = c->reply_header.body_bytes;
+	c->error[0] = '\0';
+	if (c->reply_header.status == WIRE_OK)
+		return 0;
+	wire_reader_init(&r, *reply_body, *reply_body_bytes);
+	while (wire_reader_next(&r, &f) == 1) {
+		if (f.tag == WIRE_TAG_ERROR_MESSAGE)
+			snprintf(c->error, sizeof(c->error), "%.*s", (int)f.length, f.value);
+	}
+	return c->reply_header.status;
+}
+
+/* ---- operations ---- */
+
+struct request_body {
+	uint8_t buf[BB_WIRE_HEADER_BYTES + 512]; /* every field but a message body */
+	struct wire_writer writer;
+};
+
+static int call_op(struct bb_client *c, uint8_t opcode, struct wire_writer *w,
+                   const uint8_t **reply, uint32_t *reply_bytes)
+{
+	if (w->overflow) {
+		snprintf(c->error, sizeof(c->error), "request fields too long");
+		return -EINVAL;
+	}
+	struct wire_header h = {.opcode = opcode};
+	return bb_call(c, &h, w->buf, w->length, reply, reply_bytes);
+}
+
+static void copy_text(char *out, size_t capacity, const struct wire_field *f)
+{
+	size_t n = f->length < capacity - 1 ? f->length : capacity - 1;
+	memcpy(out, f->value, n);
+	out[n] = '\0';
+}
+
+int bb_ping(struct bb_client *c)
+{
+	struct request_body b;
+	const uint8_t *reply;
+	uint32_t reply_bytes;
+	wire_writer_init(&b.writer, b.buf, sizeof(b.buf));
+	return call_op(c, WIRE_OP_PING, &b.writer, &reply, &reply_bytes);
+}
+
+int bb_send_message(struct bb_client *c, const char *queue, const void *body, size_t body_bytes,
+                    struct bb_sent *out)
+{
+	struct wire_writer w;
+	wire_writer_init(&w, c->request + BB_WIRE_HEADER_BYTES, BB_LOCAL_BODY_BYTES_MAX);
+	wire_put_str(&w, WIRE_TAG_QUEUE_NAME, queue);
+	wire_put_bytes(&w, WIRE_TAG_BODY, body, body_bytes);
+	const uint8_t *reply;
+	uint32_t reply_bytes;
+	int rc = call_op(c, WIRE_OP_SEND_MESSAGE, &w, &reply, &reply_bytes);
+	if (rc != 0)
+		return rc;
+	memset(out, 0, sizeof(*out));
+	struct wire_reader r;
+	struct wire_field f;
+	wire_reader_init(&r, reply, reply_bytes);
+	while (wire_reader_next(&r, &f) == 1) {
+		if (f.tag == WIRE_TAG_MESSAGE_ID)
+			copy_text(out->message_id, sizeof(out->message_id), &f);
+		else if (f.tag == WIRE_TAG_MD5_OF_BODY)
+			copy_text(out->md5_of_body, sizeof(out->md5_of_body), &f);
+	}
+	return 0;
+}
+
+static void take_message_field(struct bb_message *m, const struct wire_field *f)
+{
+	switch (f->tag) {
+	case WIRE_TAG_MESSAGE_ID: copy_text(m->message_id, sizeof(m->message_id), f); break;
+	case WIRE_TAG_RECEIPT_HANDLE:
+		copy_text(m->receipt_handle, sizeof(m->receipt_handle), f);
+		break;
+	case WIRE_TAG_MD5_OF_BODY: copy_text(m->md5_of_body, sizeof(m->md5_of_body), f); break;
+	case WIRE_TAG_BODY:
+		m->body = f->value;
+		m->body_bytes = f->length;
+		break;
+	case WIRE_TAG_RECEIVE_COUNT: (void)wire_field_u32(f, &m->receive_count); break;
+	case WIRE_TAG_SENT_TIMESTAMP_MS: (void)wire_field_u64(f, &m->sent_ms); break;
+	case WIRE_TAG_FIRST_RECEIVE_TIMESTAMP_MS: (void)wire_field_u64(f, &m->first_receive_ms); break;
+	default: break;
+	}
+}
+
+int bb_receive_message(struct bb_client *c, const char *queue,
+                       const struct bb_receive_options *o, struct bb_message *messages,
+                       uint32_t *count_out)
+{
+	struct request_body b;
+	wire_writer_init(&b.writer, b.buf, sizeof(b.buf));
+	wire_put_str(&b.writer, WIRE_TAG_QUEUE_NAME, queue);
+	wire_put_u32(&b.writer, WIRE_TAG_MAX_MESSAGES, o->max_messages ? o->max_messages : 1);
+	if (o->visibility_timeout_s >= 0)
+		wire_put_u32(&b.writer, WIRE_TAG_VISIBILITY_TIMEOUT_S, (uint32_t)o->visibility_timeout_s);
+	if (o->wait_time_s >= 0)
+		wire_put_u32(&b.writer, WIRE_TAG_WAIT_TIME_S, (uint32_t)o->wait_time_s);
+	const uint8_t *reply;
+	uint32_t reply_bytes;
+	*count_out = 0;
+	int rc = call_op(c, WIRE_OP_RECEIVE_MESSAGE, &b.writer, &reply, &reply_bytes);
+	if (rc != 0)
+		return rc;
+	struct wire_reader r;
+	struct wire_field f;
+	struct bb_message *current = NULL;
+	wire_reader_init(&r, reply, reply_bytes);
+	while (wire_reader_next(&r, &f) == 1) {
+		if (f.tag == WIRE_TAG_MESSAGE_BEGIN && *count_out < BB_RECEIVE_COUNT_MAX) {
+			current = &messages[(*count_out)++];
+			memset(current, 0, sizeof(*current));
+		} else if (current != NULL) {
+			take_message_field(current, &f);
+		}
+	}
+	return 0;
+}
+
+static int handle_op(struct bb_client *c, uint8_t opcode, const char *queue, const char *handle,
+                     int64_t timeout_s)
+{
+	struct request_body b;
+	wire_writer_init(&b.writer, b.buf, sizeof(b.buf));
+	wire_put_str(&b.writer, WIRE_TAG_QUEUE_NAME, queue);
+	wire_put_str(&b.writer, WIRE_TAG_RECEIPT_HANDLE, handle);
+	if (timeout_s >= 0)
+		wire_put_u32(&b.writer, WIRE_TAG_VISIBILITY_TIMEOUT_S, (uint32_t)timeout_s);
+	const uint8_t *reply;
+	uint32_t reply_bytes;
+	return call_op(c, opcode, &b.writer, &reply, &reply_bytes);
+}
+
+int bb_delete_message(struct bb_client *c, const char *queue, const char *receipt_handle)
+{
+	return handle_op(c, WIRE_OP_DELETE_MESSAGE, queue, receipt_handle, -1);
+}
+
+int bb_change_message_visibility(struct bb_client *c, const char *queue,
+                                 const char *receipt_handle, uint32_t timeout_s)
+{
+	return handle_op(c, WIRE_OP_CHANGE_MESSAGE_VISIBILITY, queue, receipt_handle, timeout_s);
+}
+
+int bb_get_stats(struct bb_client *c, struct bb_stat *stats, uint32_t capacity,
+                 uint32_t *count_out)
+{
+	struct request_body b;
+	wire_writer_init(&b.writer, b.buf, sizeof(b.buf));
+	const uint8_t *reply;
+	uint32_t reply_bytes;
+	*count_out = 0;
+	int rc = call_op(c, WIRE_OP_GET_STATS, &b.writer, &reply, &reply_bytes);
+	if (rc != 0)
+		return rc;
+	struct wire_reader r;
+	struct wire_field f;
+	wire_reader_init(&r, reply, reply_bytes);
+	while (wire_reader_next(&r, &f) == 1 && *count_out < capacity) {
+		if (f.tag == WIRE_TAG_STAT_NAME)
+			copy_text(stats[*count_out].name, sizeof(stats[*count_out].name), &f);
+		else if (f.tag == WIRE_TAG_STAT_VALUE && wire_field_u64(&f, &stats[*count_out].value))
+			(*count_out)++;
+	}
+	return 0;
+}
