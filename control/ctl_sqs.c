@@ -1,0 +1,331 @@
+/*
+ * SQS JSON 1.0 queue management (see ctl_sqs.h). Errors carry the __type of
+ * the JSON protocol and the query-compatible code, as AWS sends them.
+ * Attributes this version does not implement are refused by name rather than
+ * ignored, so nobody believes a setting took effect when it did not.
+ */
+#include "ctl_sqs.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dp_snapshot.h"
+
+#define ACCOUNT_ID "000000000000"
+#define REGION     "local"
+
+struct sqs_error {
+	unsigned http_status;
+	const char *type;
+	const char *query_code;
+};
+
+static const struct sqs_error QUEUE_DOES_NOT_EXIST = {
+    400, "com.amazonaws.sqs#QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue;Sender"};
+static const struct sqs_error QUEUE_NAME_EXISTS = {400, "com.amazonaws.sqs#QueueNameExists",
+                                                   "QueueAlreadyExists;Sender"};
+static const struct sqs_error INVALID_ATTRIBUTE_VALUE = {
+    400, "com.amazonaws.sqs#InvalidAttributeValue", "InvalidAttributeValue;Sender"};
+static const struct sqs_error INVALID_ATTRIBUTE_NAME = {
+    400, "com.amazonaws.sqs#InvalidAttributeName", "InvalidAttributeName;Sender"};
+static const struct sqs_error INVALID_PARAMETER = {400, "com.amazonaws.sqs#InvalidParameterValue",
+                                                   "InvalidParameterValue;Sender"};
+static const struct sqs_error MISSING_PARAMETER = {400, "com.amazonaws.sqs#MissingParameter",
+                                                   "MissingParameter;Sender"};
+static const struct sqs_error INVALID_ADDRESS = {400, "com.amazonaws.sqs#InvalidAddress",
+                                                 "InvalidAddress;Sender"};
+static const struct sqs_error UNSUPPORTED = {400, "com.amazonaws.sqs#UnsupportedOperation",
+                                             "AWS.SimpleQueueService.UnsupportedOperation;Sender"};
+static const struct sqs_error SERIALIZATION = {
+    400, "com.amazon.coral.service#SerializationException", NULL};
+static const struct sqs_error UNKNOWN_OPERATION = {400, "UnknownOperationException", NULL};
+static const struct sqs_error INTERNAL = {500, "com.amazonaws.sqs#InternalError",
+                                          "InternalError;Receiver"};
+
+static void fail(struct ctl_sqs_result *out, const struct sqs_error *e, const char *message)
+{
+	out->http_status = e->http_status;
+	out->body = json_pack("{s:s, s:s}", "__type", e->type, "message", message);
+	out->query_error = e->query_code;
+}
+
+static void succeed(struct ctl_sqs_result *out, json_t *body)
+{
+	out->http_status = 200;
+	out->body = body;
+	out->query_error = NULL;
+}
+
+static json_t *queue_url(const struct ctl_sqs_context *c, const char *name)
+{
+	return json_sprintf("%s/" ACCOUNT_ID "/%s", c->base_url, name);
+}
+
+/* The queue name in a QueueUrl: its last path segment. */
+static const char *name_from_url(const char *url)
+{
+	const char *slash = url ? strrchr(url, '/') : NULL;
+	if (slash == NULL || !dp_queue_name_is_valid((const uint8_t *)slash + 1, strlen(slash + 1)))
+		return NULL;
+	return slash + 1;
+}
+
+/* Parses an attribute value in [min, max]; SQS sends numbers as strings. */
+static bool attribute_number(json_t *value, long min, long max, uint32_t *out)
+{
+	const char *text = json_string_value(value);
+	char *end;
+	if (text == NULL || *text == '\0')
+		return false;
+	long n = strtol(text, &end, 10);
+	if (*end != '\0' || n < min || n > max)
+		return false;
+	*out = (uint32_t)n;
+	return true;
+}
+
+static bool apply_attributes(json_t *attributes, struct ctl_queue *q, struct ctl_sqs_result *out)
+{
+	const char *key;
+	json_t *value;
+	char message[256];
+	if (attributes != NULL && !json_is_object(attributes)) {
+		fail(out, &INVALID_ATTRIBUTE_VALUE, "Attributes must be a map");
+		return false;
+	}
+	json_object_foreach(attributes, key, value)
+	{
+		bool ok;
+		if (strcmp(key, "VisibilityTimeout") == 0)
+			ok = attribute_number(value, 0, BB_VISIBILITY_TIMEOUT_S_MAX,
+			                      &q->visibility_timeout_s);
+		else if (strcmp(key, "ReceiveMessageWaitTimeSeconds") == 0)
+			ok =
+			    attribute_number(value, 0, BB_WAIT_TIME_S_MAX, &q->receive_wait_time_s);
+		else if (strcmp(key, "MaximumMessageSize") == 0)
+			ok = attribute_number(value, 1024, BB_MESSAGE_BODY_BYTES_MAX,
+			                      &q->maximum_message_bytes);
+		else {
+			snprintf(message, sizeof(message),
+			         "Unknown or not yet supported attribute %s", key);
+			fail(out, &INVALID_ATTRIBUTE_NAME, message);
+			return false;
+		}
+		if (!ok) {
+			snprintf(message, sizeof(message), "Invalid value for the parameter %s",
+			         key);
+			fail(out, &INVALID_ATTRIBUTE_VALUE, message);
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool same_settings(const struct ctl_queue *a, const struct ctl_queue *b)
+{
+	return a->visibility_timeout_s == b->visibility_timeout_s &&
+	       a->receive_wait_time_s == b->receive_wait_time_s &&
+	       a->maximum_message_bytes == b->maximum_message_bytes;
+}
+
+static void create_queue(const struct ctl_sqs_context *c, json_t *request,
+                         struct ctl_sqs_result *out)
+{
+	const char *name = json_string_value(json_object_get(request, "QueueName"));
+	if (name == NULL) {
+		fail(out, &MISSING_PARAMETER, "The request must contain the parameter QueueName.");
+		return;
+	}
+	size_t length = strlen(name);
+	if (length > 5 && strcmp(name + length - 5, ".fifo") == 0) {
+		fail(out, &UNSUPPORTED, "FIFO queues are not supported yet");
+		return;
+	}
+	if (!dp_queue_name_is_valid((const uint8_t *)name, length)) {
+		fail(out, &INVALID_PARAMETER,
+		     "Queue names are 1-80 characters: alphanumerics, hyphens and underscores");
+		return;
+	}
+	struct ctl_queue q = {
+	    .visibility_timeout_s = BB_VISIBILITY_TIMEOUT_S_DEFAULT,
+	    .receive_wait_time_s = 0,
+	    .maximum_message_bytes = BB_MESSAGE_BODY_BYTES_MAX,
+	};
+	snprintf(q.name, sizeof(q.name), "%s", name);
+	if (!apply_attributes(json_object_get(request, "Attributes"), &q, out))
+		return;
+	struct ctl_queue existing;
+	int rc = ctl_store_create_queue(c->store, &q, &existing);
+	/* As SQS: creating an existing queue with the same attributes returns its URL. */
+	if (rc == -EEXIST && !same_settings(&q, &existing)) {
+		fail(out, &QUEUE_NAME_EXISTS,
+		     "A queue already exists with the same name and a different value for an "
+		     "attribute");
+		return;
+	}
+	if (rc != 0 && rc != -EEXIST) {
+		fail(out, &INTERNAL, "the store failed");
+		return;
+	}
+	out->changed = rc == 0;
+	succeed(out, json_pack("{s:o}", "QueueUrl", queue_url(c, name)));
+}
+
+static void delete_queue(const struct ctl_sqs_context *c, json_t *request,
+                         struct ctl_sqs_result *out)
+{
+	const char *name = name_from_url(json_string_value(json_object_get(request, "QueueUrl")));
+	if (name == NULL) {
+		fail(out, &INVALID_ADDRESS, "The address of the queue is not valid.");
+		return;
+	}
+	int rc = ctl_store_delete_queue(c->store, name);
+	if (rc == -ENOENT) {
+		fail(out, &QUEUE_DOES_NOT_EXIST, "The specified queue does not exist.");
+		return;
+	}
+	if (rc != 0) {
+		fail(out, &INTERNAL, "the store failed");
+		return;
+	}
+	out->changed = true;
+	succeed(out, json_object());
+}
+
+static void list_queues(const struct ctl_sqs_context *c, json_t *request,
+                        struct ctl_sqs_result *out)
+{
+	const char *prefix = json_string_value(json_object_get(request, "QueueNamePrefix"));
+	json_t *max_results = json_object_get(request, "MaxResults");
+	json_int_t max = max_results ? json_integer_value(max_results) : 1000;
+	if (max < 1 || max > 1000) {
+		fail(out, &INVALID_PARAMETER, "MaxResults must be 1-1000");
+		return;
+	}
+	struct ctl_queue *queues;
+	size_t count;
+	if (ctl_store_list_queues(c->store, prefix, &queues, &count) != 0) {
+		fail(out, &INTERNAL, "the store failed");
+		return;
+	}
+	json_t *urls = json_array();
+	for (size_t i = 0; i < count && (json_int_t)i < max; i++)
+		json_array_append_new(urls, queue_url(c, queues[i].name));
+	free(queues);
+	succeed(out, json_pack("{s:o}", "QueueUrls", urls));
+}
+
+static void get_queue_url(const struct ctl_sqs_context *c, json_t *request,
+                          struct ctl_sqs_result *out)
+{
+	const char *name = json_string_value(json_object_get(request, "QueueName"));
+	struct ctl_queue q;
+	if (name == NULL) {
+		fail(out, &MISSING_PARAMETER, "The request must contain the parameter QueueName.");
+		return;
+	}
+	if (ctl_store_get_queue(c->store, name, &q) != 0) {
+		fail(out, &QUEUE_DOES_NOT_EXIST, "The specified queue does not exist.");
+		return;
+	}
+	succeed(out, json_pack("{s:o}", "QueueUrl", queue_url(c, name)));
+}
+
+static json_t *queue_attributes(const struct ctl_queue *q)
+{
+	json_t *a = json_object();
+	json_object_set_new(a, "QueueArn",
+	                    json_sprintf("arn:aws:sqs:" REGION ":" ACCOUNT_ID ":%s", q->name));
+	json_object_set_new(a, "VisibilityTimeout", json_sprintf("%u", q->visibility_timeout_s));
+	json_object_set_new(a, "ReceiveMessageWaitTimeSeconds",
+	                    json_sprintf("%u", q->receive_wait_time_s));
+	json_object_set_new(a, "MaximumMessageSize", json_sprintf("%u", q->maximum_message_bytes));
+	json_object_set_new(a, "CreatedTimestamp", json_sprintf("%lld", (long long)q->created_s));
+	json_object_set_new(a, "LastModifiedTimestamp",
+	                    json_sprintf("%lld", (long long)q->modified_s));
+	json_object_set_new(a, "DelaySeconds", json_string("0"));
+	return a;
+}
+
+/* Keeps the attributes named in AttributeNames ("All" keeps every one). */
+static json_t *select_attributes(json_t *all, json_t *names)
+{
+	if (!json_is_array(names) || json_array_size(names) == 0) {
+		json_decref(all);
+		return json_object();
+	}
+	size_t i;
+	json_t *name;
+	json_array_foreach(names, i, name)
+	{
+		if (json_is_string(name) && strcmp(json_string_value(name), "All") == 0)
+			return all;
+	}
+	json_t *chosen = json_object();
+	json_array_foreach(names, i, name)
+	{
+		json_t *value =
+		    json_object_get(all, json_string_value(name) ? json_string_value(name) : "");
+		if (value != NULL)
+			json_object_set(chosen, json_string_value(name), value);
+	}
+	json_decref(all);
+	return chosen;
+}
+
+static void get_queue_attributes(const struct ctl_sqs_context *c, json_t *request,
+                                 struct ctl_sqs_result *out)
+{
+	const char *name = name_from_url(json_string_value(json_object_get(request, "QueueUrl")));
+	struct ctl_queue q;
+	if (name == NULL) {
+		fail(out, &INVALID_ADDRESS, "The address of the queue is not valid.");
+		return;
+	}
+	if (ctl_store_get_queue(c->store, name, &q) != 0) {
+		fail(out, &QUEUE_DOES_NOT_EXIST, "The specified queue does not exist.");
+		return;
+	}
+	json_t *attributes =
+	    select_attributes(queue_attributes(&q), json_object_get(request, "AttributeNames"));
+	succeed(out, json_pack("{s:o}", "Attributes", attributes));
+}
+
+void ctl_sqs_handle(const struct ctl_sqs_context *c, const char *target, const char *request,
+                    size_t request_bytes, struct ctl_sqs_result *out)
+{
+	static const struct {
+		const char *target;
+		void (*handle)(const struct ctl_sqs_context *, json_t *, struct ctl_sqs_result *);
+	} operations[] = {
+	    {"AmazonSQS.CreateQueue", create_queue},
+	    {"AmazonSQS.DeleteQueue", delete_queue},
+	    {"AmazonSQS.ListQueues", list_queues},
+	    {"AmazonSQS.GetQueueUrl", get_queue_url},
+	    {"AmazonSQS.GetQueueAttributes", get_queue_attributes},
+	};
+	memset(out, 0, sizeof(*out));
+	if (request_bytes > CTL_REQUEST_BYTES_MAX) {
+		fail(out, &SERIALIZATION, "request body too large");
+		return;
+	}
+	json_t *body = json_loadb(request, request_bytes, JSON_REJECT_DUPLICATES, NULL);
+	if (!json_is_object(body)) {
+		json_decref(body);
+		{
+			fail(out, &SERIALIZATION, "the request body is not a JSON object");
+			return;
+		}
+	}
+	for (size_t i = 0; i < sizeof(operations) / sizeof(operations[0]); i++) {
+		if (target != NULL && strcmp(target, operations[i].target) == 0) {
+			operations[i].handle(c, body, out);
+			json_decref(body);
+			return;
+		}
+	}
+	json_decref(body);
+	fail(out, &UNKNOWN_OPERATION, "unknown or unsupported X-Amz-Target");
+}

@@ -1,0 +1,34 @@
+/*
+ * The SQS JSON 1.0 queue-management calls of busbar-control: CreateQueue,
+ * DeleteQueue, ListQueues, GetQueueUrl, GetQueueAttributes. Pure request to
+ * response: JSON in, status and JSON out, so tests and the fuzzer call it
+ * without HTTP.
+ */
+#ifndef BB_CTL_SQS_H
+#define BB_CTL_SQS_H
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include "ctl_store.h"
+
+#define CTL_REQUEST_BYTES_MAX (256u << 10)
+
+struct ctl_sqs_context {
+	struct ctl_store *store;
+	const char *base_url; /* "http://127.0.0.1:7680": queue URLs are base/000000000000/name */
+};
+
+struct ctl_sqs_result {
+	unsigned http_status;
+	json_t *body;            /* owned by the caller */
+	const char *query_error; /* for the x-amzn-query-error header, or NULL */
+	bool changed;            /* the configuration version moved */
+};
+
+/* target is the X-Amz-Target header; request is the body (may be malformed). */
+void ctl_sqs_handle(const struct ctl_sqs_context *context, const char *target, const char *request,
+                    size_t request_bytes, struct ctl_sqs_result *out);
+
+#endif

@@ -1,0 +1,212 @@
+/*
+ * SQLite store (see ctl_store.h). Statements are prepared per call: the
+ * control plane handles a few requests per second, clarity wins.
+ */
+#include "ctl_store.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "wire.h"
+
+struct ctl_store {
+	sqlite3 *db;
+};
+
+static const char schema[] =
+    "PRAGMA journal_mode=WAL;"
+    "PRAGMA synchronous=FULL;"
+    "CREATE TABLE IF NOT EXISTS config_version (version INTEGER NOT NULL);"
+    "INSERT INTO config_version SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM config_version);"
+    "CREATE TABLE IF NOT EXISTS queues ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  visibility_timeout_s INTEGER NOT NULL,"
+    "  receive_wait_time_s INTEGER NOT NULL,"
+    "  maximum_message_bytes INTEGER NOT NULL,"
+    "  created_s INTEGER NOT NULL,"
+    "  modified_s INTEGER NOT NULL);";
+
+struct ctl_store *ctl_store_open(const char *path, char *error, size_t error_bytes)
+{
+	struct ctl_store *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return NULL;
+	char *message = NULL;
+	if (sqlite3_open(path, &s->db) != SQLITE_OK ||
+	    sqlite3_exec(s->db, schema, NULL, NULL, &message) != SQLITE_OK) {
+		snprintf(error, error_bytes, "%s: %s", path,
+		         message ? message : sqlite3_errmsg(s->db));
+		sqlite3_free(message);
+		ctl_store_close(s);
+		return NULL;
+	}
+	sqlite3_busy_timeout(s->db, 1000);
+	return s;
+}
+
+void ctl_store_close(struct ctl_store *s)
+{
+	if (s == NULL)
+		return;
+	sqlite3_close(s->db);
+	free(s);
+}
+
+static int exec(struct ctl_store *s, const char *sql)
+{
+	return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
+}
+
+uint64_t ctl_store_version(struct ctl_store *s)
+{
+	sqlite3_stmt *st;
+	uint64_t version = 0;
+	if (sqlite3_prepare_v2(s->db, "SELECT version FROM config_version", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return 0;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		version = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return version;
+}
+
+static void read_queue(sqlite3_stmt *st, struct ctl_queue *q)
+{
+	q->id = sqlite3_column_int64(st, 0);
+	snprintf(q->name, sizeof(q->name), "%s", (const char *)sqlite3_column_text(st, 1));
+	q->visibility_timeout_s = (uint32_t)sqlite3_column_int64(st, 2);
+	q->receive_wait_time_s = (uint32_t)sqlite3_column_int64(st, 3);
+	q->maximum_message_bytes = (uint32_t)sqlite3_column_int64(st, 4);
+	q->created_s = sqlite3_column_int64(st, 5);
+	q->modified_s = sqlite3_column_int64(st, 6);
+}
+
+#define QUEUE_COLUMNS                                                                              \
+	"id, name, visibility_timeout_s, receive_wait_time_s, maximum_message_bytes, created_s, "  \
+	"modified_s"
+
+int ctl_store_get_queue(struct ctl_store *s, const char *name, struct ctl_queue *out)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "SELECT " QUEUE_COLUMNS " FROM queues WHERE name = ?", -1,
+	                       &st, NULL) != SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		read_queue(st, out);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : (rc == SQLITE_DONE ? -ENOENT : -EIO);
+}
+
+/* Runs a one-statement change and bumps the version, atomically. */
+static int change(struct ctl_store *s, sqlite3_stmt *st)
+{
+	if (exec(s, "BEGIN IMMEDIATE") != 0) {
+		sqlite3_finalize(st);
+		return -EIO;
+	}
+	int rc = sqlite3_step(st);
+	int changed = sqlite3_changes(s->db);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE || changed == 0) {
+		exec(s, "ROLLBACK");
+		return rc == SQLITE_DONE ? -ENOENT : -EIO;
+	}
+	if (exec(s, "UPDATE config_version SET version = version + 1") != 0 ||
+	    exec(s, "COMMIT") != 0) {
+		exec(s, "ROLLBACK");
+		return -EIO;
+	}
+	return 0;
+}
+
+int ctl_store_create_queue(struct ctl_store *s, const struct ctl_queue *q,
+                           struct ctl_queue *existing)
+{
+	if (ctl_store_get_queue(s, q->name, existing) == 0)
+		return -EEXIST;
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(
+	        s->db,
+	        "INSERT INTO queues (name, visibility_timeout_s, receive_wait_time_s, "
+	        "maximum_message_bytes, created_s, modified_s) VALUES (?,?,?,?,?,?)",
+	        -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	int64_t now = (int64_t)time(NULL);
+	sqlite3_bind_text(st, 1, q->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, q->visibility_timeout_s);
+	sqlite3_bind_int64(st, 3, q->receive_wait_time_s);
+	sqlite3_bind_int64(st, 4, q->maximum_message_bytes);
+	sqlite3_bind_int64(st, 5, now);
+	sqlite3_bind_int64(st, 6, now);
+	return change(s, st);
+}
+
+int ctl_store_delete_queue(struct ctl_store *s, const char *name)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "DELETE FROM queues WHERE name = ?", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	return change(s, st);
+}
+
+int ctl_store_list_queues(struct ctl_store *s, const char *prefix, struct ctl_queue **out,
+                          size_t *count)
+{
+	sqlite3_stmt *st;
+	/* substr rather than LIKE: '_' and '%' are legal in names and must not be wildcards. */
+	if (sqlite3_prepare_v2(s->db,
+	                       "SELECT " QUEUE_COLUMNS
+	                       " FROM queues WHERE substr(name, 1, length(?1)) "
+	                       "= ?1 ORDER BY name",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_text(st, 1, prefix ? prefix : "", -1, SQLITE_STATIC);
+	*out = calloc(BB_QUEUE_COUNT_MAX, sizeof(**out));
+	*count = 0;
+	while (*out != NULL && *count < BB_QUEUE_COUNT_MAX && sqlite3_step(st) == SQLITE_ROW)
+		read_queue(st, &(*out)[(*count)++]);
+	sqlite3_finalize(st);
+	return *out == NULL ? -ENOMEM : 0;
+}
+
+int ctl_store_snapshot(struct ctl_store *s, uint8_t **body, size_t *body_bytes)
+{
+	struct ctl_queue *queues;
+	size_t count;
+	exec(s, "BEGIN"); /* one read transaction: the version matches the queues */
+	uint64_t version = ctl_store_version(s);
+	int rc = ctl_store_list_queues(s, NULL, &queues, &count);
+	exec(s, "COMMIT");
+	if (rc != 0)
+		return rc;
+	size_t capacity = 64 + count * 256;
+	*body = malloc(capacity);
+	struct wire_writer w;
+	wire_writer_init(&w, *body, *body ? capacity : 0);
+	wire_put_u64(&w, WIRE_TAG_SNAPSHOT_VERSION, version);
+	for (size_t i = 0; i < count; i++) {
+		wire_put_bytes(&w, WIRE_TAG_QUEUE_BEGIN, NULL, 0);
+		wire_put_str(&w, WIRE_TAG_QUEUE_NAME, queues[i].name);
+		wire_put_u64(&w, WIRE_TAG_QUEUE_ID, (uint64_t)queues[i].id);
+		wire_put_u32(&w, WIRE_TAG_VISIBILITY_TIMEOUT_S, queues[i].visibility_timeout_s);
+		wire_put_u32(&w, WIRE_TAG_WAIT_TIME_S, queues[i].receive_wait_time_s);
+		wire_put_u32(&w, WIRE_TAG_MAXIMUM_MESSAGE_BYTES, queues[i].maximum_message_bytes);
+	}
+	free(queues);
+	if (w.overflow) {
+		free(*body);
+		return -ENOMEM;
+	}
+	*body_bytes = w.length;
+	return 0;
+}

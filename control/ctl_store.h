@@ -1,0 +1,49 @@
+/*
+ * busbar-control's store: the desired configuration in SQLite. Every change
+ * bumps the configuration version in the same transaction, so each version
+ * names exactly one set of queues.
+ */
+#ifndef BB_CTL_STORE_H
+#define BB_CTL_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bb_limits.h"
+
+struct ctl_store;
+
+struct ctl_queue {
+	int64_t id; /* never reused: a re-created queue is a new queue */
+	char name[BB_QUEUE_NAME_BYTES_MAX + 1];
+	uint32_t visibility_timeout_s;
+	uint32_t receive_wait_time_s;
+	uint32_t maximum_message_bytes;
+	int64_t created_s;
+	int64_t modified_s;
+};
+
+struct ctl_store *ctl_store_open(const char *path, char *error, size_t error_bytes);
+void ctl_store_close(struct ctl_store *store);
+
+/* 0 created; -EEXIST with *existing filled when the name is taken. */
+__attribute__((warn_unused_result)) int ctl_store_create_queue(struct ctl_store *store,
+                                                               const struct ctl_queue *queue,
+                                                               struct ctl_queue *existing);
+/* 0 or -ENOENT. */
+__attribute__((warn_unused_result)) int ctl_store_delete_queue(struct ctl_store *store,
+                                                               const char *name);
+__attribute__((warn_unused_result)) int
+ctl_store_get_queue(struct ctl_store *store, const char *name, struct ctl_queue *out);
+/* Queues whose name starts with prefix, by name; *out is malloc'd. */
+__attribute__((warn_unused_result)) int ctl_store_list_queues(struct ctl_store *store,
+                                                              const char *prefix,
+                                                              struct ctl_queue **out,
+                                                              size_t *count);
+uint64_t ctl_store_version(struct ctl_store *store);
+
+/* The current configuration as a snapshot body (wire fields); *body is malloc'd. */
+__attribute__((warn_unused_result)) int ctl_store_snapshot(struct ctl_store *store, uint8_t **body,
+                                                           size_t *body_bytes);
+
+#endif
