@@ -1,0 +1,72 @@
+/*
+ * Test harness for the dataplane without a port: an EAL in memory (no
+ * hugepages, no devices), one worker with its rings, a snapshot with one
+ * queue, and helpers that build frames and read the worker's replies.
+ */
+#ifndef BB_TEST_PACKET_HARNESS_H
+#define BB_TEST_PACKET_HARNESS_H
+
+#include <stdint.h>
+
+#include <rte_mbuf.h>
+
+#include "dp_worker.h"
+#include "wire.h"
+
+#define TEST_QUEUE "orders"
+#define TEST_SERVER_IP RTE_IPV4(10, 77, 0, 2)
+#define TEST_CLIENT_IP RTE_IPV4(10, 77, 0, 1)
+#define TEST_UDP_PORT 7600
+#define TEST_CLIENT_PORT 40000
+
+struct harness {
+	struct dp_app app;
+	struct dp_worker *worker;
+	uint64_t now_tsc;
+	struct rte_ether_addr client_mac;
+};
+
+extern struct harness h;
+
+void harness_setup(void);
+void harness_teardown(void);
+
+/* Feeds frames to the worker, then runs one serve pass. */
+void harness_input(struct rte_mbuf **frames, uint16_t count);
+void harness_advance_ms(uint64_t ms);
+
+/* A frame from the client: Ethernet + IPv4 + UDP around payload. */
+struct rte_mbuf *frame_udp(const uint8_t *payload, uint32_t bytes);
+/* The same split into IPv4 fragments whose payload sizes are `sizes` (multiples of 8). */
+uint16_t frames_fragmented(const uint8_t *payload, uint32_t bytes, const uint32_t *sizes,
+                           uint16_t count, uint16_t ip_id, struct rte_mbuf **out);
+struct rte_mbuf *frame_raw(const void *bytes, uint32_t length);
+
+/* A wire request with the given opcode and fields written by the caller. */
+struct request {
+	uint8_t bytes[70000];
+	struct wire_writer fields;
+	struct wire_header header;
+};
+void request_begin(struct request *r, uint8_t opcode, uint64_t request_id);
+uint32_t request_finish(struct request *r); /* returns total length */
+
+/*
+ * Takes the worker's transmitted frames: UDP replies are reassembled into
+ * reply (one datagram expected); returns the number of frames, and counts
+ * ARP/ICMP frames apart. Frees the frames.
+ */
+struct replies {
+	uint32_t frames;
+	uint32_t udp_datagrams;
+	uint8_t datagram[70000];
+	uint32_t datagram_bytes;
+	struct wire_header header;
+	struct rte_mbuf *first_non_udp; /* kept for inspection; caller frees */
+};
+void take_replies(struct replies *out);
+
+/* Finds a field of the reply body; returns its length or -1. */
+int reply_field(const struct replies *r, uint16_t tag, const uint8_t **value);
+
+#endif
