@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Runs the appliance on its embedded default and shows it working: installs
+# what is missing, builds, starts busbard on a net_tap port (bb0, 10.77.0.2,
+# the kernel side gets 10.77.0.1) and busbar-control on 127.0.0.1:7680,
+# creates a queue, sends, receives and deletes with the busbar command, and
+# prints what happened. Then it keeps serving until Ctrl-C, and stops both
+# processes by PID. BUSBAR_RUN_SECONDS=N stops it after N seconds instead.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+./scripts/setup.sh
+build=${BUSBAR_BUILD_DIR:-build}
+[ -d "$build" ] || meson setup "$build"
+meson compile -C "$build" >/dev/null
+
+state=${BUSBAR_STATE_DIR:-/var/lib/busbar}
+run_dir=/run/busbar
+socket="$run_dir/busbard.sock"
+mkdir -p "$state" "$run_dir"
+busbar() { "$build/client/busbar" "$@"; }
+say() { printf '\n\033[1m%s\033[0m\n' "$*"; }
+
+pids=()
+stop() {
+	say "stopping busbar-control and busbard"
+	for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+}
+trap stop EXIT INT TERM
+
+say "starting busbard (config/busbard.json: net_tap port bb0, 10.77.0.2 udp/7600)"
+"$build/dataplane/busbard" --config config/busbard.json --unix-socket "$socket" \
+	--state-dir "$state" &
+pids+=($!)
+for _ in $(seq 100); do
+	ip link show bb0 >/dev/null 2>&1 && [ -S "$socket" ] && break
+	sleep 0.1
+done
+ip addr replace 10.77.0.1/24 dev bb0
+ip link set bb0 up
+
+say "starting busbar-control (SQS API on http://127.0.0.1:7680, store $state/control.db)"
+"$build/control/busbar-control" --db "$state/control.db" --busbard-socket "$socket" &
+pids+=($!)
+for _ in $(seq 50); do
+	(exec 3<>/dev/tcp/127.0.0.1/7680) 2>/dev/null && break
+	sleep 0.1
+done
+
+say "$ busbar create-queue demo"
+busbar create-queue demo
+say "$ busbar list-queues"
+busbar list-queues
+for i in 1 2 3; do
+	say "$ busbar send demo 'order $i'"
+	busbar send demo "order $i"
+done
+say "$ busbar receive demo --max 10 --visibility-timeout 60"
+received=$(busbar receive demo --max 10 --visibility-timeout 60)
+echo "$received"
+say "deleting what was received"
+python3 -c 'import json,sys; [print(m["ReceiptHandle"]) for m in json.load(sys.stdin)["Messages"]]' \
+	<<<"$received" | while read -r handle; do
+	busbar delete demo "$handle" && echo "deleted $handle"
+done
+say "$ ping -c 2 10.77.0.2   (ICMP echo answered by the DPDK dataplane)"
+ping -c 2 -W 1 10.77.0.2 | tail -2
+say "$ busbar --local $socket stats"
+busbar --local "$socket" stats
+
+if [ -n "${BUSBAR_RUN_SECONDS:-}" ]; then
+	sleep "$BUSBAR_RUN_SECONDS"
+else
+	say "busbar is serving: try '$build/client/busbar send demo hi' in another shell; Ctrl-C stops it"
+	wait -n "${pids[@]}"
+fi

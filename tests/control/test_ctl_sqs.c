@@ -1,0 +1,143 @@
+/*
+ * busbar-control's SQS JSON 1.0 queue API against an in-memory store: the
+ * shapes and error codes SDKs rely on, idempotent CreateQueue, and that each
+ * change (and only a change) moves the configuration version that becomes
+ * the snapshot busbard receives.
+ */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "ctl_sqs.h"
+#include "dp_snapshot.h"
+
+static struct ctl_store *store;
+static struct ctl_sqs_context context;
+static struct ctl_sqs_result result;
+
+static void setup(void)
+{
+	char error[256];
+	store = ctl_store_open(":memory:", error, sizeof(error));
+	cr_assert_not_null(store, "%s", error);
+	context = (struct ctl_sqs_context){.store = store, .base_url = "http://127.0.0.1:7680"};
+}
+
+static void teardown(void)
+{
+	json_decref(result.body);
+	ctl_store_close(store);
+}
+
+TestSuite(ctl_sqs, .init = setup, .fini = teardown);
+
+static void call(const char *target, const char *body)
+{
+	json_decref(result.body);
+	ctl_sqs_handle(&context, target, body, strlen(body), &result);
+}
+
+static const char *str(const char *key)
+{
+	return json_string_value(json_object_get(result.body, key));
+}
+
+Test(ctl_sqs, create_get_list_attributes_delete)
+{
+	uint64_t v0 = ctl_store_version(store);
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"orders\",\"Attributes\":"
+	                              "{\"VisibilityTimeout\":\"45\",\"MaximumMessageSize\":\"2048\"}}");
+	cr_assert_eq(result.http_status, 200);
+	cr_assert_str_eq(str("QueueUrl"), "http://127.0.0.1:7680/000000000000/orders");
+	cr_assert(result.changed);
+	cr_assert_eq(ctl_store_version(store), v0 + 1);
+
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"orders\",\"Attributes\":"
+	                              "{\"VisibilityTimeout\":\"45\",\"MaximumMessageSize\":\"2048\"}}");
+	cr_assert_eq(result.http_status, 200, "same attributes: idempotent");
+	cr_assert_not(result.changed);
+	cr_assert_eq(ctl_store_version(store), v0 + 1, "no new version");
+
+	call("AmazonSQS.GetQueueUrl", "{\"QueueName\":\"orders\"}");
+	cr_assert_str_eq(str("QueueUrl"), "http://127.0.0.1:7680/000000000000/orders");
+
+	call("AmazonSQS.GetQueueAttributes",
+	     "{\"QueueUrl\":\"http://h/000000000000/orders\",\"AttributeNames\":[\"VisibilityTimeout\"]}");
+	json_t *attributes = json_object_get(result.body, "Attributes");
+	cr_assert_str_eq(json_string_value(json_object_get(attributes, "VisibilityTimeout")), "45");
+	cr_assert_eq(json_object_size(attributes), 1, "only what was asked");
+
+	call("AmazonSQS.ListQueues", "{}");
+	cr_assert_eq(json_array_size(json_object_get(result.body, "QueueUrls")), 1);
+
+	call("AmazonSQS.DeleteQueue", "{\"QueueUrl\":\"http://h/000000000000/orders\"}");
+	cr_assert_eq(result.http_status, 200);
+	cr_assert_eq(ctl_store_version(store), v0 + 2);
+	call("AmazonSQS.DeleteQueue", "{\"QueueUrl\":\"http://h/000000000000/orders\"}");
+	cr_assert_eq(result.http_status, 400);
+	cr_assert_str_eq(str("__type"), "com.amazonaws.sqs#QueueDoesNotExist");
+	cr_assert_str_eq(result.query_error, "AWS.SimpleQueueService.NonExistentQueue;Sender");
+}
+
+Test(ctl_sqs, errors_have_aws_types)
+{
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"a\"}");
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"a\",\"Attributes\":{\"VisibilityTimeout\":\"1\"}}");
+	cr_assert_str_eq(str("__type"), "com.amazonaws.sqs#QueueNameExists");
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"b\",\"Attributes\":{\"VisibilityTimeout\":\"43201\"}}");
+	cr_assert_str_eq(str("__type"), "com.amazonaws.sqs#InvalidAttributeValue");
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"b\",\"Attributes\":{\"DelaySeconds\":\"5\"}}");
+	cr_assert_str_eq(str("__type"), "com.amazonaws.sqs#InvalidAttributeName",
+	                 "unimplemented attributes are refused, not ignored");
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"b.fifo\"}");
+	cr_assert_str_eq(str("__type"), "com.amazonaws.sqs#UnsupportedOperation");
+	call("AmazonSQS.CreateQueue", "{}");
+	cr_assert_str_eq(str("__type"), "com.amazonaws.sqs#MissingParameter");
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"" "x23456789012345678901234567890123456789"
+	                              "0123456789012345678901234567890123456789012\"}");
+	cr_assert_str_eq(str("__type"), "com.amazonaws.sqs#InvalidParameterValue", "81 characters");
+	call("AmazonSQS.PurgeQueue", "{}");
+	cr_assert_str_eq(str("__type"), "UnknownOperationException");
+	call("AmazonSQS.CreateQueue", "{\"QueueName\": ");
+	cr_assert_str_eq(str("__type"), "com.amazon.coral.service#SerializationException");
+	call("AmazonSQS.GetQueueAttributes", "{\"QueueUrl\":\"no-slash\"}");
+	cr_assert_str_eq(str("__type"), "com.amazonaws.sqs#InvalidAddress");
+	cr_assert_eq(result.http_status, 400);
+}
+
+Test(ctl_sqs, list_prefix_is_literal)
+{
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"a_b\"}");
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"axb\"}");
+	call("AmazonSQS.ListQueues", "{\"QueueNamePrefix\":\"a_\"}");
+	json_t *urls = json_object_get(result.body, "QueueUrls");
+	cr_assert_eq(json_array_size(urls), 1, "'_' is not a wildcard");
+	call("AmazonSQS.ListQueues", "{\"MaxResults\":1}");
+	cr_assert_eq(json_array_size(json_object_get(result.body, "QueueUrls")), 1);
+}
+
+Test(ctl_sqs, snapshot_carries_every_queue_and_the_version)
+{
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"one\"}");
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"two\",\"Attributes\":{\"ReceiveMessageWaitTimeSeconds\":\"20\"}}");
+	uint8_t *body;
+	size_t bytes;
+	cr_assert_eq(ctl_store_snapshot(store, &body, &bytes), 0);
+	static struct dp_snapshot snapshot;
+	char error[256];
+	cr_assert_eq(dp_snapshot_parse(body, bytes, &snapshot, error, sizeof(error)), WIRE_OK, "%s",
+	             error);
+	free(body);
+	cr_assert_eq(snapshot.version, ctl_store_version(store));
+	cr_assert_eq(snapshot.queue_count, 2);
+	const struct dp_queue_entry *two = dp_snapshot_find(&snapshot, (const uint8_t *)"two", 3);
+	cr_assert_not_null(two);
+	cr_assert_eq(two->receive_wait_time_s, 20);
+	cr_assert_eq(two->visibility_timeout_s, 30, "the SQS default");
+	/* A deleted and re-created queue is a new queue: a new id, so old messages cannot return. */
+	uint64_t old_id = two->queue_id;
+	call("AmazonSQS.DeleteQueue", "{\"QueueUrl\":\"http://h/000000000000/two\"}");
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"two\"}");
+	struct ctl_queue q;
+	cr_assert_eq(ctl_store_get_queue(store, "two", &q), 0);
+	cr_assert_neq((uint64_t)q.id, old_id);
+}
