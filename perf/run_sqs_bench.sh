@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Measures SendMessage -> ReceiveMessage -> DeleteMessage over busbard's tap
+# path from a kernel UDP client, beside a kernel UDP echo baseline (client and
+# server both in the kernel, over loopback) measured in the same run. Creates
+# its own network namespace; stops what it starts by PID.
+#   perf/run_sqs_bench.sh [BUILD_DIR]   (SECONDS_PER_RUN=10 WINDOW=16 by default)
+set -euo pipefail
+build=$(realpath "${1:-build}")
+seconds=${SECONDS_PER_RUN:-10}
+window=${WINDOW:-16}
+ns="bbperf$$"
+work=$(mktemp -d /tmp/busbar-perf.XXXXXX)
+pids=()
+cleanup() {
+	for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+	sleep 0.5
+	ip netns del "$ns" 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+bench() { ip netns exec "$ns" "$build/perf/busbar-bench" "$@"; }
+
+ip netns add "$ns"
+ip netns exec "$ns" ip link set lo up
+
+ip netns exec "$ns" "$build/perf/busbar-bench" echo-server --port 7700 --seconds $((seconds + 5)) &
+pids+=($!)
+sleep 0.5
+bench echo --server 127.0.0.1 --port 7700 --seconds "$seconds" --window "$window"
+
+cat >"$work/busbard.json" <<JSON
+{"port": {"vdev": "net_tap0,iface=bb0", "ipv4": "10.77.0.2"}, "workers": 1,
+ "eal_args": ["--log-level", "lib.eal:error"]}
+JSON
+ip netns exec "$ns" "$build/dataplane/busbard" --config "$work/busbard.json" \
+	--unix-socket "$work/sock" --state-dir "$work" --run-seconds $((seconds + 30)) >"$work/d.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do ip netns exec "$ns" ip link show bb0 >/dev/null 2>&1 && [ -S "$work/sock" ] && break; sleep 0.1; done
+ip netns exec "$ns" ip addr add 10.77.0.1/24 dev bb0
+ip netns exec "$ns" ip link set bb0 up
+ip netns exec "$ns" "$build/control/busbar-control" --db "$work/c.db" --busbard-socket "$work/sock" \
+	--run-seconds $((seconds + 30)) >"$work/c.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do ip netns exec "$ns" "$build/client/busbar" create-queue bench >/dev/null 2>&1 && break; sleep 0.1; done
+bench sqs --server 10.77.0.2 --queue bench --seconds "$seconds" --window "$window"
