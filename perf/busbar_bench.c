@@ -4,8 +4,9 @@
  *
  *   busbar-bench sqs --server IP [--port 7600] --queue Q [--seconds S] [--window W]
  *       W cycles in flight, each SendMessage -> ReceiveMessage -> DeleteMessage.
- *   busbar-bench echo --server IP --port P [--seconds S] [--window W]
- *       W requests in flight against a UDP echo server, same request size.
+ *   busbar-bench echo --server IP --port P [--seconds S] [--window W] [--label L]
+ *       W requests in flight against a UDP echo server, same request size;
+ *       L names the echo in the output (default kernel_udp_echo).
  *   busbar-bench echo-server --port P [--seconds S]
  *       the kernel UDP echo server (one thread, recvfrom/sendto).
  *
@@ -45,6 +46,7 @@ struct bench {
 	int fd;
 	const char *queue;
 	bool echo;
+	const char *label;
 	uint32_t window;
 	uint64_t requests, cycles, resends;
 	uint32_t *latency_us;
@@ -165,7 +167,7 @@ static void report(struct bench *b, double seconds)
 	printf("{\"mode\":\"%s\",\"window\":%u,\"seconds\":%.2f,\"requests\":%llu,"
 	       "\"requests_per_s\":%.0f,\"cycles_per_s\":%.0f,\"resends\":%llu,"
 	       "\"p50_us\":%u,\"p99_us\":%u}\n",
-	       b->echo ? "kernel_udp_echo" : "sqs_send_receive_delete", b->window, seconds,
+	       b->echo ? b->label : "sqs_send_receive_delete", b->window, seconds,
 	       (unsigned long long)b->requests, (double)b->requests / seconds,
 	       (double)b->cycles / seconds, (unsigned long long)b->resends, p50, p99);
 }
@@ -234,14 +236,15 @@ int main(int argc, char **argv)
 	static const struct option longs[] = {
 		{"server", required_argument, NULL, 's'}, {"port", required_argument, NULL, 'p'},
 		{"queue", required_argument, NULL, 'q'},  {"seconds", required_argument, NULL, 't'},
-		{"window", required_argument, NULL, 'w'}, {NULL, 0, NULL, 0},
+		{"window", required_argument, NULL, 'w'}, {"label", required_argument, NULL, 'l'},
+		{NULL, 0, NULL, 0},
 	};
 	if (argc < 2) {
 		fprintf(stderr, "usage: busbar-bench sqs|echo|echo-server [options]\n");
 		return 2;
 	}
 	const char *mode = argv[1], *server = "10.77.0.2";
-	static struct bench b = {.window = 16};
+	static struct bench b = {.window = 16, .label = "kernel_udp_echo"};
 	uint16_t port = 7600;
 	double seconds = 10;
 	int opt;
@@ -253,6 +256,7 @@ int main(int argc, char **argv)
 		case 'q': b.queue = optarg; break;
 		case 't': seconds = atof(optarg); break;
 		case 'w': b.window = (uint32_t)atoi(optarg); break;
+		case 'l': b.label = optarg; break;
 		default: return 2;
 		}
 	}

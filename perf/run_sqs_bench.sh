@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Measures SendMessage -> ReceiveMessage -> DeleteMessage over busbard's tap
-# path from a kernel UDP client, beside a kernel UDP echo baseline (client and
-# server both in the kernel, over loopback) measured in the same run. Creates
-# its own network namespace; stops what it starts by PID.
+# path from a kernel UDP client, beside two baselines measured in the same run
+# with the same client: a kernel UDP echo server over loopback, and testpmd
+# echoing on the same net_tap vdev (5tswap forwarding swaps the addresses and
+# ports, so each request comes back as its reply: the tap path's ceiling).
+# Creates its own network namespace; stops what it starts by PID.
 #   perf/run_sqs_bench.sh [BUILD_DIR]   (SECONDS_PER_RUN=10 WINDOW=16 by default)
 set -euo pipefail
 build=$(realpath "${1:-build}")
@@ -27,6 +29,23 @@ ip netns exec "$ns" "$build/perf/busbar-bench" echo-server --port 7700 --seconds
 pids+=($!)
 sleep 0.5
 bench echo --server 127.0.0.1 --port 7700 --seconds "$seconds" --window "$window"
+
+# testpmd on the same vdev: the kernel side needs a static ARP entry, as
+# 5tswap would bounce ARP requests instead of answering them.
+ip netns exec "$ns" dpdk-testpmd -l 0-1 --no-pci --in-memory --log-level lib.eal:error \
+	--vdev net_tap0,iface=bb0,mac=02:00:00:00:00:02 -- --forward-mode=5tswap \
+	--stats-period 100 >"$work/testpmd.log" 2>&1 &
+testpmd_pid=$!
+for _ in $(seq 100); do ip netns exec "$ns" ip link show bb0 >/dev/null 2>&1 && break; sleep 0.1; done
+sleep 1
+ip netns exec "$ns" ip addr add 10.77.0.1/24 dev bb0
+ip netns exec "$ns" ip link set bb0 up
+ip netns exec "$ns" ip neigh replace 10.77.0.2 lladdr 02:00:00:00:00:02 dev bb0
+bench echo --server 10.77.0.2 --port 7700 --seconds "$seconds" --window "$window" \
+	--label testpmd_5tswap_net_tap
+kill "$testpmd_pid"
+wait "$testpmd_pid" 2>/dev/null || true
+for _ in $(seq 50); do ip netns exec "$ns" ip link show bb0 >/dev/null 2>&1 || break; sleep 0.1; done
 
 cat >"$work/busbard.json" <<JSON
 {"port": {"vdev": "net_tap0,iface=bb0", "ipv4": "10.77.0.2"}, "workers": 1,

@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   build-essential pkg-config meson ninja-build clang
-  dpdk libdpdk-dev liburing-dev libcriterion-dev
+  dpdk dpdk-dev libdpdk-dev liburing-dev libcriterion-dev
   libsqlite3-dev libjansson-dev libmicrohttpd-dev libssl-dev libcurl4-openssl-dev
   libhugetlbfs-bin iproute2 iputils-ping python3
 )
