@@ -1,0 +1,110 @@
+/* Internals of the segment log shared by its files: the record frame and segment naming. */
+#ifndef BB_SEG_INT_H
+#define BB_SEG_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "seglog.h"
+
+#define SEG_RECORD_MAGIC 0x52474553u /* "SEGR" */
+#define SEG_FILE_SUFFIX  ".seg"
+#define SEG_PATH_BYTES   512u
+#define SEG_SEGMENTS_MAX 4096u /* open segments per log */
+/* Each commit is padded to a whole sector so a torn write of the next commit can
+ * never damage a sector holding acknowledged bytes. */
+#define SEG_SECTOR_BYTES 4096u
+#define SEG_TYPE_PADDING 0xffffu /* sequence 0, zero payload, skipped by readers */
+#define SEG_PAD_RESERVE  (SEG_SECTOR_BYTES + SEG_RECORD_HEADER_BYTES)
+
+/* Frame header, little-endian (docs/storage.md):
+ *  0 u32 magic, 4 u32 crc32c of bytes 8..47 and the payload, 8 u32 payload_bytes,
+ * 12 u16 type, 14 u16 flags (0), 16 u64 sequence, 24 u64 durable_sequence (the
+ * log's durable watermark when the record was appended), 32 u32 segment_id,
+ * 36 u32 reserved (0), 40 u64 segment_first_sequence (the first sequence
+ * written to this segment). */
+struct seg_header {
+	uint32_t payload_bytes;
+	uint16_t type;
+	uint64_t sequence;
+	uint64_t durable_sequence;
+	uint32_t segment_id;
+	uint64_t segment_first_sequence;
+};
+
+/* Writes header and payload to out (SEG_RECORD_HEADER_BYTES + payload_bytes). */
+void seg_frame_encode(const struct seg_header *header, const void *payload, uint8_t *out);
+
+enum seg_frame_check {
+	SEG_FRAME_OK,
+	SEG_FRAME_EMPTY, /* all-zero header: nothing was written here */
+	SEG_FRAME_SHORT, /* the frame would run past `available` */
+	SEG_FRAME_BAD,   /* magic, length, reserved bits or checksum wrong */
+};
+
+/* Checks a frame in bytes[0, available); fills header when OK. */
+enum seg_frame_check seg_frame_decode(const uint8_t *bytes, size_t available,
+                                      struct seg_header *header);
+
+void seg_segment_path(const char *dir, uint32_t segment_id, char *out, size_t out_bytes);
+
+#define COMMITS_MAX 32u
+
+enum batch_state { BATCH_FREE, BATCH_OPEN, BATCH_IN_FLIGHT };
+
+struct seg_batch {
+	uint8_t *buf;
+	uint32_t bytes;
+	uint32_t written; /* bytes the kernel has taken, across short writes */
+	uint64_t last_sequence;
+	uint64_t offset; /* in its segment */
+	uint32_t segment_id;
+	uint64_t segment_first_sequence;
+	int file;
+	uint8_t state;
+	bool write_done;
+	bool sync_done;
+};
+
+struct seg_log_files {
+	uint32_t first_id; /* oldest segment kept */
+	uint32_t current_id;
+	int handles[SEG_SEGMENTS_MAX]; /* by id % SEG_SEGMENTS_MAX; -1 when not open */
+};
+
+struct seg_log {
+	struct seg_options options;
+	char dir[SEG_PATH_BYTES];
+	struct seg_io *io;
+	bool owns_io;
+	struct seg_batch batches[COMMITS_MAX + 1];
+	uint32_t batch_count;
+	uint32_t open_batch;            /* NIL when none */
+	uint32_t fifo[COMMITS_MAX + 1]; /* in-flight batches, in submission order */
+	uint32_t fifo_head, fifo_count;
+	uint64_t next_sequence;
+	uint64_t durable_sequence;
+	uint64_t segment_first_sequence; /* of the current segment */
+	uint64_t write_offset;           /* next byte of the current segment */
+	struct seg_log_files files;
+	int failed; /* 0, or the -errno that stopped the log */
+};
+
+/* Recovery (seg_recover.c) fills the position the log continues from. */
+struct seg_recovered {
+	uint32_t first_id, last_id;
+	uint64_t end_offset;
+	uint64_t last_sequence;
+	uint64_t segment_first_sequence; /* of the last segment, 0 when unknown */
+	bool empty;
+};
+int seg_recover(struct seg_log *log, struct seg_recovered *out, char *why, size_t why_bytes);
+
+/* The open handle of a segment, or -1. */
+static inline int seg_file_of(const struct seg_log *log, uint32_t segment_id)
+{
+	return log->files.handles[segment_id % SEG_SEGMENTS_MAX];
+}
+
+#endif

@@ -1,0 +1,56 @@
+/*
+ * The one small interface all of the log's I/O goes through, so that a
+ * deterministic simulator (seg_io_sim.c) can stand in for io_uring
+ * (seg_io_uring.c) in tests. Synchronous calls are for opening, recovery and
+ * reads; the commit path is asynchronous: submit a write (optionally linked to
+ * an fdatasync), reap completions later.
+ */
+#ifndef BB_SEG_IO_H
+#define BB_SEG_IO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum seg_io_kind { SEG_IO_WRITE = 1, SEG_IO_FSYNC = 2 };
+
+struct seg_io_completion {
+	uint64_t tag;   /* as submitted */
+	uint8_t kind;   /* enum seg_io_kind */
+	int32_t result; /* bytes written, 0, or -errno (-ECANCELED: the write before it failed) */
+};
+
+struct seg_io;
+
+struct seg_io_ops {
+	/* Opens (creating and preallocating to `bytes` of zeros when create) a segment file. */
+	int (*open_file)(struct seg_io *io, const char *path, bool create, uint64_t bytes);
+	int (*close_file)(struct seg_io *io, int file);
+	int (*remove_file)(struct seg_io *io, const char *path);
+	/* Segment ids present in dir (files named like seg_segment_path), up to capacity. */
+	int (*list_segments)(struct seg_io *io, const char *dir, uint32_t *ids, uint32_t capacity);
+	int (*sync_dir)(struct seg_io *io, const char *dir);
+	/* Reads up to length bytes; returns bytes read or -errno. */
+	long (*read)(struct seg_io *io, int file, void *buf, size_t length, uint64_t offset);
+	/* Zeroes [offset, offset + length) and makes it durable (recovery's truncation). */
+	int (*zero)(struct seg_io *io, int file, uint64_t offset, uint64_t length);
+	/* Queues a write of buf (registered buffer index buffer_index) and, with sync, an
+	 * fdatasync linked after it. Returns 0 or -errno (-EBUSY: no room, reap first). */
+	int (*submit_write)(struct seg_io *io, int file, uint32_t buffer_index, const void *buf,
+	                    uint32_t length, uint64_t offset, bool sync, uint64_t tag);
+	/* Collects finished operations; waits for at least one when wait. */
+	int (*reap)(struct seg_io *io, struct seg_io_completion *out, uint32_t capacity, bool wait);
+	/* Registers the commit buffers (io_uring fixed buffers); optional. */
+	int (*register_buffers)(struct seg_io *io, void *const *buffers, uint32_t count,
+	                        uint32_t buffer_bytes);
+	void (*destroy)(struct seg_io *io);
+};
+
+struct seg_io {
+	const struct seg_io_ops *ops;
+};
+
+/* io_uring with `entries` submission slots. NULL with *error_out on failure. */
+struct seg_io *seg_io_uring_create(uint32_t entries, int *error_out);
+
+#endif

@@ -1,0 +1,341 @@
+/*
+ * The simulated disk and ring (see seg_io_sim.h). Every choice comes from
+ * one seeded generator, so a failing seed replays exactly.
+ */
+#include "seg_io_sim.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "seg_int.h"
+
+#define SIM_FILES_MAX 64u
+#define SIM_OPS_MAX   256u
+#define SECTOR_BYTES  512u
+
+struct sim_file {
+	bool exists;
+	char path[SEG_PATH_BYTES + 32];
+	uint8_t *data;    /* what reads see */
+	uint8_t *durable; /* what survives a crash */
+	uint64_t size;
+};
+
+struct sim_op {
+	uint8_t kind;
+	bool linked; /* an fsync that runs only if the write before it completed in full */
+	bool cancelled;
+	int fail_errno;
+	int file;
+	uint64_t offset;
+	uint32_t length;
+	uint8_t *copy;
+	uint64_t tag;
+};
+
+struct seg_io_sim {
+	struct seg_io base;
+	struct seg_io_sim_faults faults;
+	uint64_t rng;
+	uint64_t ops_submitted;
+	struct seg_io_sim_stats stats;
+	struct sim_file files[SIM_FILES_MAX];
+	struct sim_op pending[SIM_OPS_MAX];
+	uint32_t pending_count;
+};
+
+static struct seg_io_sim *from(struct seg_io *io)
+{
+	return (struct seg_io_sim *)io;
+}
+
+static uint64_t next_random(struct seg_io_sim *s)
+{
+	uint64_t z = (s->rng += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static int find(struct seg_io_sim *s, const char *path)
+{
+	for (uint32_t i = 0; i < SIM_FILES_MAX; i++) {
+		if (s->files[i].exists && strcmp(s->files[i].path, path) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+static int open_file(struct seg_io *io, const char *path, bool create, uint64_t bytes)
+{
+	struct seg_io_sim *s = from(io);
+	int existing = find(s, path);
+	if (!create)
+		return existing >= 0 ? existing : -ENOENT;
+	if (existing >= 0)
+		return -EEXIST;
+	if (s->faults.no_space_for_new_segments)
+		return -ENOSPC;
+	for (uint32_t i = 0; i < SIM_FILES_MAX; i++) {
+		struct sim_file *f = &s->files[i];
+		if (f->exists)
+			continue;
+		free(f->data);
+		free(f->durable);
+		*f = (struct sim_file){.exists = true, .size = bytes};
+		snprintf(f->path, sizeof(f->path), "%s", path);
+		f->data = calloc(1, bytes);
+		f->durable = calloc(1, bytes);
+		return f->data && f->durable ? (int)i : -ENOMEM;
+	}
+	return -EMFILE;
+}
+
+static int close_file(struct seg_io *io, int file)
+{
+	return 0;
+}
+
+static int remove_file(struct seg_io *io, const char *path)
+{
+	int i = find(from(io), path);
+	if (i < 0)
+		return -ENOENT;
+	from(io)->files[i].exists = false;
+	return 0;
+}
+
+static int list_segments(struct seg_io *io, const char *dir, uint32_t *ids, uint32_t capacity)
+{
+	struct seg_io_sim *s = from(io);
+	size_t dir_bytes = strlen(dir);
+	int count = 0;
+	for (uint32_t i = 0; i < SIM_FILES_MAX && (uint32_t)count < capacity; i++) {
+		const char *path = s->files[i].path;
+		unsigned id;
+		if (s->files[i].exists && strncmp(path, dir, dir_bytes) == 0 &&
+		    sscanf(path + dir_bytes, "/%10u", &id) == 1)
+			ids[count++] = id;
+	}
+	return count;
+}
+
+static int sync_dir(struct seg_io *io, const char *dir)
+{
+	return 0;
+}
+
+static long read_at(struct seg_io *io, int file, void *buf, size_t length, uint64_t offset)
+{
+	struct sim_file *f = &from(io)->files[file];
+	if (offset >= f->size)
+		return 0;
+	size_t n = length < f->size - offset ? length : (size_t)(f->size - offset);
+	memcpy(buf, f->data + offset, n);
+	return (long)n;
+}
+
+static int zero(struct seg_io *io, int file, uint64_t offset, uint64_t length)
+{
+	struct sim_file *f = &from(io)->files[file];
+	memset(f->data + offset, 0, length);
+	memcpy(f->durable, f->data, f->size); /* zero() ends with an fdatasync */
+	return 0;
+}
+
+static int queue_op(struct seg_io_sim *s, struct sim_op op)
+{
+	op.fail_errno = ++s->ops_submitted == s->faults.fail_op ? s->faults.fail_errno : 0;
+	s->pending[s->pending_count++] = op;
+	return 0;
+}
+
+static int submit_write(struct seg_io *io, int file, uint32_t buffer_index, const void *buf,
+                        uint32_t length, uint64_t offset, bool sync, uint64_t tag)
+{
+	struct seg_io_sim *s = from(io);
+	if (s->pending_count + 2 > SIM_OPS_MAX)
+		return -EBUSY;
+	uint8_t *copy = malloc(length);
+	if (copy == NULL)
+		return -ENOMEM;
+	memcpy(copy, buf, length);
+	queue_op(s, (struct sim_op){.kind = SEG_IO_WRITE,
+	                            .file = file,
+	                            .offset = offset,
+	                            .length = length,
+	                            .copy = copy,
+	                            .tag = tag});
+	if (sync)
+		queue_op(s, (struct sim_op){
+		                .kind = SEG_IO_FSYNC, .linked = true, .file = file, .tag = tag});
+	return 0;
+}
+
+/* Runs one operation; returns its result. */
+static int32_t perform(struct seg_io_sim *s, uint32_t index)
+{
+	struct sim_op *op = &s->pending[index];
+	struct sim_op *linked = index + 1 < s->pending_count && s->pending[index + 1].linked
+	                            ? &s->pending[index + 1]
+	                            : NULL;
+	if (op->kind == SEG_IO_FSYNC) {
+		if (op->cancelled)
+			return -ECANCELED;
+		if (op->fail_errno)
+			return -op->fail_errno;
+		struct sim_file *f = &s->files[op->file];
+		memcpy(f->durable, f->data, f->size);
+		s->stats.fsyncs++;
+		return 0;
+	}
+	if (op->fail_errno) {
+		if (linked)
+			linked->cancelled = true;
+		return -op->fail_errno;
+	}
+	uint32_t n = op->length;
+	if (n > 1 && next_random(s) % 100 < s->faults.short_write_percent) {
+		n = 1 + (uint32_t)(next_random(s) % (n - 1));
+		s->stats.short_writes++;
+		if (linked)
+			linked->cancelled = true;
+	}
+	memcpy(s->files[op->file].data + op->offset, op->copy, n);
+	s->stats.writes++;
+	return (int32_t)n;
+}
+
+static void drop(struct seg_io_sim *s, uint32_t index)
+{
+	free(s->pending[index].copy);
+	memmove(&s->pending[index], &s->pending[index + 1],
+	        (s->pending_count - index - 1) * sizeof(s->pending[0]));
+	s->pending_count--;
+}
+
+/* Reordering never lets a linked fsync run before its write. */
+static bool may_run(const struct seg_io_sim *s, uint32_t index)
+{
+	return !(s->pending[index].linked && index > 0 &&
+	         s->pending[index - 1].kind == SEG_IO_WRITE &&
+	         s->pending[index - 1].tag == s->pending[index].tag);
+}
+
+static int reap(struct seg_io *io, struct seg_io_completion *out, uint32_t capacity, bool wait)
+{
+	struct seg_io_sim *s = from(io);
+	uint32_t count = 0;
+	uint32_t index = 0;
+	while (count < capacity && index < s->pending_count) {
+		bool now = !s->faults.reorder || next_random(s) % 2 == 0 || (wait && count == 0);
+		if (!now || !may_run(s, index)) {
+			index++;
+			continue;
+		}
+		int32_t result = perform(s, index);
+		out[count++] = (struct seg_io_completion){
+		    .tag = s->pending[index].tag,
+		    .kind = s->pending[index].kind,
+		    .result = result,
+		};
+		drop(s, index);
+	}
+	return (int)count;
+}
+
+static void destroy(struct seg_io *io)
+{
+	struct seg_io_sim *s = from(io);
+	for (uint32_t i = 0; i < SIM_FILES_MAX; i++) {
+		free(s->files[i].data);
+		free(s->files[i].durable);
+	}
+	while (s->pending_count > 0)
+		drop(s, s->pending_count - 1);
+	free(s);
+}
+
+static const struct seg_io_ops sim_ops = {
+    .open_file = open_file,
+    .close_file = close_file,
+    .remove_file = remove_file,
+    .list_segments = list_segments,
+    .sync_dir = sync_dir,
+    .read = read_at,
+    .zero = zero,
+    .submit_write = submit_write,
+    .reap = reap,
+    .register_buffers = NULL,
+    .destroy = destroy,
+};
+
+struct seg_io *seg_io_sim_create(const struct seg_io_sim_faults *faults)
+{
+	struct seg_io_sim *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return NULL;
+	s->base.ops = &sim_ops;
+	seg_io_sim_set_faults(&s->base, faults);
+	return &s->base;
+}
+
+void seg_io_sim_set_faults(struct seg_io *io, const struct seg_io_sim_faults *faults)
+{
+	struct seg_io_sim *s = from(io);
+	s->faults = *faults;
+	s->rng = faults->seed;
+	s->ops_submitted = 0;
+}
+
+struct seg_io_sim_stats seg_io_sim_stats(struct seg_io *io)
+{
+	return from(io)->stats;
+}
+
+static void crash_file(struct seg_io_sim *s, struct sim_file *f)
+{
+	for (uint64_t at = 0; at < f->size; at += SECTOR_BYTES) {
+		uint64_t n = f->size - at < SECTOR_BYTES ? f->size - at : SECTOR_BYTES;
+		if (memcmp(f->data + at, f->durable + at, n) == 0)
+			continue;
+		uint64_t roll = next_random(s) % 16;
+		if (roll < 8)
+			memcpy(f->durable + at, f->data + at, n); /* this sector reached the disk */
+		else if (roll == 8)
+			f->durable[at + next_random(s) % n] ^=
+			    0x5a; /* garbled while being written */
+	}
+	memcpy(f->data, f->durable, f->size);
+}
+
+void seg_io_sim_crash(struct seg_io *io)
+{
+	struct seg_io_sim *s = from(io);
+	/* Writes still in flight may have reached the page cache in part. */
+	for (uint32_t i = 0; i < s->pending_count; i++) {
+		struct sim_op *op = &s->pending[i];
+		if (op->kind == SEG_IO_WRITE && next_random(s) % 3 == 0) {
+			uint32_t n = (uint32_t)(next_random(s) % (op->length + 1));
+			memcpy(s->files[op->file].data + op->offset, op->copy, n);
+		}
+	}
+	while (s->pending_count > 0)
+		drop(s, s->pending_count - 1);
+	for (uint32_t i = 0; i < SIM_FILES_MAX; i++) {
+		if (s->files[i].exists)
+			crash_file(s, &s->files[i]);
+	}
+}
+
+uint8_t *seg_io_sim_file_bytes(struct seg_io *io, const char *path, uint64_t *size_out)
+{
+	struct seg_io_sim *s = from(io);
+	int i = find(s, path);
+	if (i < 0)
+		return NULL;
+	*size_out = s->files[i].size;
+	return s->files[i].data;
+}

@@ -1,0 +1,40 @@
+/*
+ * A deterministic stand-in for io_uring and the disk, for tests. Files live
+ * in memory twice: what the process sees, and what would survive a power
+ * cut (updated only by a completed fdatasync). Faults: fail operation N with
+ * an errno, short writes, completions in a seeded random order, no space
+ * for new segments, and a crash that keeps the durable image plus a random
+ * part of everything written since, with a garbled sector now and then.
+ */
+#ifndef BB_SEG_IO_SIM_H
+#define BB_SEG_IO_SIM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "seg_io.h"
+
+struct seg_io_sim_faults {
+	uint64_t seed;
+	uint64_t fail_op; /* 1-based number of the write or fsync to fail; 0: none */
+	int fail_errno;   /* EIO or ENOSPC */
+	uint32_t short_write_percent;
+	bool reorder;
+	bool no_space_for_new_segments;
+};
+
+struct seg_io_sim_stats {
+	uint64_t writes;
+	uint64_t fsyncs;
+	uint64_t short_writes;
+};
+
+struct seg_io *seg_io_sim_create(const struct seg_io_sim_faults *faults);
+void seg_io_sim_set_faults(struct seg_io *io, const struct seg_io_sim_faults *faults);
+struct seg_io_sim_stats seg_io_sim_stats(struct seg_io *io);
+/* Power cut: drops what is in flight, keeps durable bytes plus a random part of the rest. */
+void seg_io_sim_crash(struct seg_io *io);
+/* Direct access to a file's bytes (as the process sees them), for corruption tests. */
+uint8_t *seg_io_sim_file_bytes(struct seg_io *io, const char *path, uint64_t *size_out);
+
+#endif

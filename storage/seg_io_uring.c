@@ -1,0 +1,264 @@
+/*
+ * The log's I/O on io_uring: commits are a WRITE_FIXED on a registered file
+ * and buffer, linked to an FSYNC with IORING_FSYNC_DATASYNC, so one
+ * submission carries both and the fsync runs only after the write succeeded
+ * in full (a short or failed write cancels it: the log then resubmits the
+ * rest or stops). Opening, recovery reads and truncation are synchronous:
+ * they happen at start or on segment roll, not per record.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <liburing.h>
+
+#include "seg_int.h"
+#include "seg_io.h"
+
+struct seg_io_uring {
+	struct seg_io base;
+	struct io_uring ring;
+	int fds[SEG_SEGMENTS_MAX]; /* registered file slot -> fd, -1 when free */
+	uint32_t buffer_count;
+	const void *buffers[64];
+	uint32_t buffer_bytes;
+};
+
+static struct seg_io_uring *from(struct seg_io *io)
+{
+	return (struct seg_io_uring *)io;
+}
+
+static int open_file(struct seg_io *io, const char *path, bool create, uint64_t bytes)
+{
+	struct seg_io_uring *u = from(io);
+	uint32_t slot = 0;
+	while (slot < SEG_SEGMENTS_MAX && u->fds[slot] >= 0)
+		slot++;
+	if (slot == SEG_SEGMENTS_MAX)
+		return -EMFILE;
+	int fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT | O_EXCL : 0), 0644);
+	if (fd < 0)
+		return -errno;
+	/* Allocated and zeroed up front, so the commit path only overwrites. */
+	int rc = create && fallocate(fd, 0, 0, (off_t)bytes) != 0 ? -errno : 0;
+	if (rc == 0 && create && fsync(fd) != 0)
+		rc = -errno;
+	if (rc == 0)
+		rc = io_uring_register_files_update(&u->ring, slot, &fd, 1) == 1 ? 0 : -EIO;
+	if (rc != 0) {
+		close(fd);
+		if (create)
+			unlink(path);
+		return rc;
+	}
+	u->fds[slot] = fd;
+	return (int)slot;
+}
+
+static int close_file(struct seg_io *io, int file)
+{
+	struct seg_io_uring *u = from(io);
+	int none = -1;
+	io_uring_register_files_update(&u->ring, (unsigned)file, &none, 1);
+	int rc = close(u->fds[file]) == 0 ? 0 : -errno;
+	u->fds[file] = -1;
+	return rc;
+}
+
+static int remove_file(struct seg_io *io, const char *path)
+{
+	return unlink(path) == 0 ? 0 : -errno;
+}
+
+static int list_segments(struct seg_io *io, const char *dir, uint32_t *ids, uint32_t capacity)
+{
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return -errno;
+	int count = 0;
+	struct dirent *entry;
+	while ((entry = readdir(d)) != NULL) {
+		unsigned id;
+		char suffix[8];
+		if (sscanf(entry->d_name, "%10u%7s", &id, suffix) != 2 ||
+		    strcmp(suffix, SEG_FILE_SUFFIX) != 0)
+			continue;
+		if ((uint32_t)count == capacity) {
+			count = -EMFILE;
+			break;
+		}
+		ids[count++] = id;
+	}
+	closedir(d);
+	return count;
+}
+
+static int sync_dir(struct seg_io *io, const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int rc = fsync(fd) == 0 ? 0 : -errno;
+	close(fd);
+	return rc;
+}
+
+static long read_at(struct seg_io *io, int file, void *buf, size_t length, uint64_t offset)
+{
+	size_t done = 0;
+	while (done < length) {
+		ssize_t n = pread(from(io)->fds[file], (uint8_t *)buf + done, length - done,
+		                  (off_t)(offset + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	return (long)done;
+}
+
+static int zero(struct seg_io *io, int file, uint64_t offset, uint64_t length)
+{
+	int fd = from(io)->fds[file];
+	if (length > 0 && fallocate(fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, (off_t)offset,
+	                            (off_t)length) != 0)
+		return -errno;
+	return fdatasync(fd) == 0 ? 0 : -errno;
+}
+
+static int32_t registered_buffer(struct seg_io_uring *u, uint32_t index, const void *buf,
+                                 uint32_t length)
+{
+	if (index >= u->buffer_count)
+		return -1;
+	const uint8_t *start = u->buffers[index];
+	const uint8_t *p = buf;
+	return p >= start && p + length <= start + u->buffer_bytes ? (int32_t)index : -1;
+}
+
+static int submit_write(struct seg_io *io, int file, uint32_t buffer_index, const void *buf,
+                        uint32_t length, uint64_t offset, bool sync, uint64_t tag)
+{
+	struct seg_io_uring *u = from(io);
+	if (io_uring_sq_space_left(&u->ring) < (sync ? 2u : 1u))
+		return -EBUSY;
+	struct io_uring_sqe *write = io_uring_get_sqe(&u->ring);
+	int32_t fixed = registered_buffer(u, buffer_index, buf, length);
+	if (fixed >= 0)
+		io_uring_prep_write_fixed(write, file, buf, length, offset, fixed);
+	else
+		io_uring_prep_write(write, file, buf, length, offset);
+	write->flags |= IOSQE_FIXED_FILE;
+	io_uring_sqe_set_data64(write, tag << 1);
+	if (sync) {
+		write->flags |= IOSQE_IO_LINK;
+		struct io_uring_sqe *fsync = io_uring_get_sqe(&u->ring);
+		io_uring_prep_fsync(fsync, file, IORING_FSYNC_DATASYNC);
+		fsync->flags |= IOSQE_FIXED_FILE;
+		io_uring_sqe_set_data64(fsync, tag << 1 | 1);
+	}
+	int rc = io_uring_submit(&u->ring);
+	return rc < 0 ? rc : 0;
+}
+
+static int reap(struct seg_io *io, struct seg_io_completion *out, uint32_t capacity, bool wait)
+{
+	struct seg_io_uring *u = from(io);
+	struct io_uring_cqe *cqe;
+	uint32_t count = 0;
+	if (wait) {
+		int rc = io_uring_wait_cqe(&u->ring, &cqe);
+		if (rc < 0 && rc != -EINTR)
+			return rc;
+	}
+	while (count < capacity && io_uring_peek_cqe(&u->ring, &cqe) == 0) {
+		uint64_t data = io_uring_cqe_get_data64(cqe);
+		out[count++] = (struct seg_io_completion){
+		    .tag = data >> 1,
+		    .kind = (data & 1) ? SEG_IO_FSYNC : SEG_IO_WRITE,
+		    .result = cqe->res,
+		};
+		io_uring_cqe_seen(&u->ring, cqe);
+	}
+	return (int)count;
+}
+
+static int register_buffers(struct seg_io *io, void *const *buffers, uint32_t count,
+                            uint32_t buffer_bytes)
+{
+	struct seg_io_uring *u = from(io);
+	struct iovec iov[64];
+	if (count > 64)
+		return -EINVAL;
+	for (uint32_t i = 0; i < count; i++) {
+		iov[i] = (struct iovec){.iov_base = buffers[i], .iov_len = buffer_bytes};
+		u->buffers[i] = buffers[i];
+	}
+	int rc = io_uring_register_buffers(&u->ring, iov, count);
+	if (rc == 0) {
+		u->buffer_count = count;
+		u->buffer_bytes = buffer_bytes;
+	}
+	return rc; /* without registration writes still work, unfixed */
+}
+
+static void destroy(struct seg_io *io)
+{
+	struct seg_io_uring *u = from(io);
+	for (uint32_t i = 0; i < SEG_SEGMENTS_MAX; i++) {
+		if (u->fds[i] >= 0)
+			close(u->fds[i]);
+	}
+	io_uring_queue_exit(&u->ring);
+	free(u);
+}
+
+static const struct seg_io_ops uring_ops = {
+    .open_file = open_file,
+    .close_file = close_file,
+    .remove_file = remove_file,
+    .list_segments = list_segments,
+    .sync_dir = sync_dir,
+    .read = read_at,
+    .zero = zero,
+    .submit_write = submit_write,
+    .reap = reap,
+    .register_buffers = register_buffers,
+    .destroy = destroy,
+};
+
+struct seg_io *seg_io_uring_create(uint32_t entries, int *error_out)
+{
+	struct seg_io_uring *u = calloc(1, sizeof(*u));
+	if (u == NULL) {
+		*error_out = -ENOMEM;
+		return NULL;
+	}
+	u->base.ops = &uring_ops;
+	for (uint32_t i = 0; i < SEG_SEGMENTS_MAX; i++)
+		u->fds[i] = -1;
+	int rc = io_uring_queue_init(entries, &u->ring, 0);
+	if (rc != 0) {
+		free(u);
+		*error_out = rc;
+		return NULL;
+	}
+	rc = io_uring_register_files_sparse(&u->ring, SEG_SEGMENTS_MAX);
+	if (rc != 0) {
+		io_uring_queue_exit(&u->ring);
+		free(u);
+		*error_out = rc;
+		return NULL;
+	}
+	*error_out = 0;
+	return &u->base;
+}

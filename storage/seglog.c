@@ -1,0 +1,459 @@
+/*
+ * The segment log's write path (see seglog.h). Invariants:
+ * - records are framed into the open batch; a batch never spans segments;
+ * - a batch is submitted as one write linked to one fdatasync, and at most
+ *   commits_in_flight_max batches are in flight;
+ * - the durable watermark advances only in submission order, past batches
+ *   whose write and fdatasync both completed: fdatasync covers only writes
+ *   that had completed before it, so a later batch's sync says nothing
+ *   about an earlier batch still being written;
+ * - a failed fdatasync (or write) stops the log for good: no retry, since
+ *   after a failed fsync the page cache state is unknown; the process
+ *   recovers from disk.
+ * All memory is allocated in seg_open.
+ */
+#include "seglog.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bb_endian.h"
+#include "seg_int.h"
+
+#define DEFAULT_SEGMENT_BYTES (64ull << 20)
+#define DEFAULT_BATCH_BYTES   (2u << 20)
+#define DEFAULT_COMMITS       4u
+#define REAP_BATCH            64u
+#define NIL                   UINT32_MAX
+
+static bool fail(struct seg_log *log, int error)
+{
+	if (log->failed == 0)
+		log->failed = error;
+	return false;
+}
+
+static int open_segment(struct seg_log *log, uint32_t id, bool create)
+{
+	char path[SEG_PATH_BYTES + 32];
+	seg_segment_path(log->dir, id, path, sizeof(path));
+	int file = log->io->ops->open_file(log->io, path, create, log->options.segment_bytes);
+	if (file < 0)
+		return file;
+	log->files.handles[id % SEG_SEGMENTS_MAX] = file;
+	/* A new file's name is durable only once the directory is synced. */
+	return create ? log->io->ops->sync_dir(log->io, log->dir) : 0;
+}
+
+/* Moves appends to a new segment. -ENOSPC here is not fatal: nothing is lost, retry later. */
+static int roll_segment(struct seg_log *log)
+{
+	uint32_t next = log->files.current_id + 1;
+	if (next - log->files.first_id >= SEG_SEGMENTS_MAX)
+		return -EMFILE;
+	int rc = open_segment(log, next, true);
+	if (rc != 0)
+		return rc;
+	log->files.current_id = next;
+	log->write_offset = 0;
+	log->segment_first_sequence = log->next_sequence;
+	return 0;
+}
+
+static uint32_t take_free_batch(struct seg_log *log)
+{
+	for (uint32_t i = 0; i < log->batch_count; i++) {
+		if (log->batches[i].state == BATCH_FREE)
+			return i;
+	}
+	return NIL;
+}
+
+static void submit(struct seg_log *log, uint32_t index)
+{
+	struct seg_batch *b = &log->batches[index];
+	int rc = log->io->ops->submit_write(log->io, b->file, index, b->buf + b->written,
+	                                    b->bytes - b->written, b->offset + b->written,
+	                                    !log->options.memory_only, index);
+	if (rc != 0)
+		fail(log, rc == -EBUSY ? -EIO : rc); /* the ring is sized for every slot */
+}
+
+/* Fills the batch to a sector boundary with one padding frame. */
+static void pad_to_sector(struct seg_log *log, struct seg_batch *b)
+{
+	uint32_t pad = (SEG_SECTOR_BYTES - b->bytes % SEG_SECTOR_BYTES) % SEG_SECTOR_BYTES;
+	if (pad == 0)
+		return;
+	if (pad < SEG_RECORD_HEADER_BYTES)
+		pad += SEG_SECTOR_BYTES;
+	uint32_t payload_bytes = pad - SEG_RECORD_HEADER_BYTES;
+	struct seg_header h = {
+	    .payload_bytes = payload_bytes,
+	    .type = SEG_TYPE_PADDING,
+	    .durable_sequence = log->durable_sequence,
+	    .segment_id = b->segment_id,
+	    .segment_first_sequence = b->segment_first_sequence,
+	};
+	memset(b->buf + b->bytes + SEG_RECORD_HEADER_BYTES, 0, payload_bytes);
+	seg_frame_encode(&h, b->buf + b->bytes + SEG_RECORD_HEADER_BYTES, b->buf + b->bytes);
+	b->bytes += pad;
+}
+
+int seg_commit(struct seg_log *log)
+{
+	if (log->failed != 0)
+		return log->failed;
+	if (log->open_batch == NIL || log->batches[log->open_batch].bytes == 0)
+		return 0;
+	uint32_t index = log->open_batch;
+	struct seg_batch *b = &log->batches[index];
+	pad_to_sector(log, b);
+	b->state = BATCH_IN_FLIGHT;
+	b->written = 0;
+	b->write_done = false;
+	b->sync_done = log->options.memory_only;
+	log->write_offset = b->offset + b->bytes;
+	log->fifo[(log->fifo_head + log->fifo_count) % (COMMITS_MAX + 1)] = index;
+	log->fifo_count++;
+	log->open_batch = NIL;
+	submit(log, index);
+	return log->failed;
+}
+
+/* Opens a batch at the current write position, rolling the segment when full. */
+static int open_batch_for(struct seg_log *log, uint32_t frame_bytes)
+{
+	struct seg_batch *b = log->open_batch == NIL ? NULL : &log->batches[log->open_batch];
+	uint64_t end = b ? b->offset + b->bytes : log->write_offset;
+	/* Room is kept for the padding the commit adds. */
+	uint64_t need = frame_bytes + SEG_PAD_RESERVE;
+	bool fits_batch = b != NULL && b->bytes + need <= log->options.batch_bytes_max;
+	bool fits_segment = end + need <= log->options.segment_bytes;
+	if (fits_batch && fits_segment)
+		return 0;
+	if (b != NULL && seg_commit(log) != 0)
+		return log->failed;
+	uint32_t index = take_free_batch(log);
+	if (index == NIL)
+		return -EAGAIN;
+	if (log->write_offset + need > log->options.segment_bytes) {
+		int rc = roll_segment(log);
+		if (rc != 0)
+			return rc;
+	}
+	log->batches[index] = (struct seg_batch){
+	    .buf = log->batches[index].buf,
+	    .offset = log->write_offset,
+	    .segment_id = log->files.current_id,
+	    .segment_first_sequence = log->segment_first_sequence,
+	    .file = seg_file_of(log, log->files.current_id),
+	    .state = BATCH_OPEN,
+	};
+	log->open_batch = index;
+	return 0;
+}
+
+int seg_append(struct seg_log *log, uint16_t type, const void *payload, uint32_t payload_bytes,
+               uint64_t *sequence_out, uint64_t *position_out)
+{
+	if (log->failed != 0)
+		return log->failed;
+	uint32_t frame_bytes = SEG_RECORD_HEADER_BYTES + payload_bytes;
+	if (type == SEG_TYPE_PADDING)
+		return -EINVAL;
+	if (payload_bytes > SEG_PAYLOAD_BYTES_MAX ||
+	    frame_bytes + SEG_PAD_RESERVE > log->options.batch_bytes_max)
+		return -EMSGSIZE;
+	int rc = open_batch_for(log, frame_bytes);
+	if (rc != 0)
+		return rc;
+	struct seg_batch *b = &log->batches[log->open_batch];
+	struct seg_header h = {
+	    .payload_bytes = payload_bytes,
+	    .type = type,
+	    .sequence = log->next_sequence,
+	    .durable_sequence = log->durable_sequence,
+	    .segment_id = b->segment_id,
+	    .segment_first_sequence = b->segment_first_sequence,
+	};
+	seg_frame_encode(&h, payload, b->buf + b->bytes);
+	*sequence_out = log->next_sequence++;
+	*position_out = (uint64_t)h.segment_id * log->options.segment_bytes + b->offset + b->bytes;
+	b->bytes += frame_bytes;
+	b->last_sequence = h.sequence;
+	return 0;
+}
+
+/* Advances the watermark over completed batches, oldest first. */
+static void retire_completed(struct seg_log *log)
+{
+	while (log->fifo_count > 0) {
+		struct seg_batch *b = &log->batches[log->fifo[log->fifo_head]];
+		if (!b->write_done || !b->sync_done)
+			return;
+		log->durable_sequence = b->last_sequence;
+		b->state = BATCH_FREE;
+		log->fifo_head = (log->fifo_head + 1) % (COMMITS_MAX + 1);
+		log->fifo_count--;
+	}
+}
+
+static void on_write(struct seg_log *log, struct seg_batch *b, uint32_t index, int32_t result)
+{
+	if (result < 0) {
+		fail(log, result == -ENOSPC ? -ENOSPC : -EIO);
+		return;
+	}
+	b->written += (uint32_t)result;
+	if (b->written == b->bytes) {
+		b->write_done = true;
+		return;
+	}
+	if (result == 0) {
+		fail(log, -EIO); /* no progress: do not spin */
+		return;
+	}
+	/* Short write: the linked fsync was cancelled; send the rest with its own fsync. */
+	submit(log, index);
+}
+
+static void on_completion(struct seg_log *log, const struct seg_io_completion *c)
+{
+	uint32_t index = (uint32_t)c->tag;
+	if (index >= log->batch_count || log->batches[index].state != BATCH_IN_FLIGHT) {
+		fail(log, -EIO);
+		return;
+	}
+	struct seg_batch *b = &log->batches[index];
+	if (c->kind == SEG_IO_WRITE) {
+		on_write(log, b, index, c->result);
+		return;
+	}
+	/* Cancelled because its linked write failed or was short: the write's own
+	 * completion decides (stop the log, or resubmit the rest with a new fsync). */
+	if (c->result == -ECANCELED)
+		return;
+	if (c->result < 0) {
+		fail(log, -EIO); /* a failed fdatasync is never retried */
+		return;
+	}
+	if (b->written == b->bytes)
+		b->sync_done = true;
+}
+
+int seg_poll(struct seg_log *log, bool wait)
+{
+	struct seg_io_completion done[REAP_BATCH];
+	bool waiting = wait && log->fifo_count > 0;
+	int count = log->io->ops->reap(log->io, done, REAP_BATCH, waiting);
+	if (count < 0) {
+		fail(log, count);
+		return log->failed;
+	}
+	for (int i = 0; i < count; i++)
+		on_completion(log, &done[i]);
+	if (log->failed == 0)
+		retire_completed(log);
+	return log->failed;
+}
+
+uint64_t seg_durable_sequence(const struct seg_log *log)
+{
+	return log->durable_sequence;
+}
+
+uint64_t seg_next_sequence(const struct seg_log *log)
+{
+	return log->next_sequence;
+}
+
+uint32_t seg_commits_in_flight(const struct seg_log *log)
+{
+	return log->fifo_count;
+}
+
+static int read_frame(struct seg_log *log, uint64_t position, uint8_t *buf, size_t capacity,
+                      struct seg_record_view *out, uint16_t *type_out);
+
+int seg_read(struct seg_log *log, uint64_t position, uint8_t *buf, size_t capacity,
+             struct seg_record_view *out)
+{
+	uint16_t type;
+	int rc = read_frame(log, position, buf, capacity, out, &type);
+	/* A commit's padding is not a record: the next record follows it. */
+	if (rc == 0 && type == SEG_TYPE_PADDING)
+		rc = read_frame(log, seg_next_position(log, out), buf, capacity, out, &type);
+	return rc == 0 && type == SEG_TYPE_PADDING ? -EUCLEAN : rc;
+}
+
+static int read_frame(struct seg_log *log, uint64_t position, uint8_t *buf, size_t capacity,
+                      struct seg_record_view *out, uint16_t *type_out)
+{
+	uint32_t id = (uint32_t)(position / log->options.segment_bytes);
+	uint64_t offset = position % log->options.segment_bytes;
+	if (id < log->files.first_id || id > log->files.current_id)
+		return -ENOENT;
+	int file = seg_file_of(log, id);
+	if (capacity < SEG_RECORD_HEADER_BYTES)
+		return -ENOBUFS;
+	long got = log->io->ops->read(log->io, file, buf, SEG_RECORD_HEADER_BYTES, offset);
+	if (got < 0)
+		return (int)got;
+	struct seg_header h;
+	enum seg_frame_check check = seg_frame_decode(buf, (size_t)got, &h);
+	if (check == SEG_FRAME_EMPTY)
+		return -ENOENT;
+	if (check == SEG_FRAME_BAD)
+		return -EUCLEAN;
+	uint32_t payload_bytes = bb_get_le32(buf + 8);
+	if (SEG_RECORD_HEADER_BYTES + (size_t)payload_bytes > capacity)
+		return -ENOBUFS;
+	got = log->io->ops->read(log->io, file, buf + SEG_RECORD_HEADER_BYTES, payload_bytes,
+	                         offset + SEG_RECORD_HEADER_BYTES);
+	if (got < 0)
+		return (int)got;
+	size_t total = SEG_RECORD_HEADER_BYTES + (size_t)got;
+	if (seg_frame_decode(buf, total, &h) != SEG_FRAME_OK || h.segment_id != id)
+		return -EUCLEAN;
+	*type_out = h.type;
+	*out = (struct seg_record_view){
+	    .sequence = h.sequence,
+	    .position = position,
+	    .segment_id = id,
+	    .type = h.type,
+	    .payload_bytes = h.payload_bytes,
+	    .payload = buf + SEG_RECORD_HEADER_BYTES,
+	};
+	return 0;
+}
+
+uint64_t seg_next_position(const struct seg_log *log, const struct seg_record_view *r)
+{
+	uint64_t next = r->position + SEG_RECORD_HEADER_BYTES + r->payload_bytes;
+	uint64_t segment_end = ((uint64_t)r->segment_id + 1) * log->options.segment_bytes;
+	/* A segment's unused tail is zero: the next record may be in the next segment. */
+	if (segment_end - next < SEG_RECORD_HEADER_BYTES)
+		return segment_end;
+	return next;
+}
+
+int seg_remove_before(struct seg_log *log, uint64_t position)
+{
+	uint32_t limit = (uint32_t)(position / log->options.segment_bytes);
+	int rc = 0;
+	bool removed = false;
+	while (rc == 0 && log->files.first_id < limit &&
+	       log->files.first_id < log->files.current_id) {
+		uint32_t id = log->files.first_id;
+		char path[SEG_PATH_BYTES + 32];
+		seg_segment_path(log->dir, id, path, sizeof(path));
+		log->io->ops->close_file(log->io, seg_file_of(log, id));
+		log->files.handles[id % SEG_SEGMENTS_MAX] = -1;
+		rc = log->io->ops->remove_file(log->io, path);
+		log->files.first_id++;
+		removed = true;
+	}
+	if (rc == 0 && removed)
+		rc = log->io->ops->sync_dir(log->io, log->dir);
+	return rc;
+}
+
+static int allocate(struct seg_log *log)
+{
+	log->batch_count = log->options.commits_in_flight_max;
+	void *buffers[COMMITS_MAX];
+	for (uint32_t i = 0; i < log->batch_count; i++) {
+		log->batches[i].buf = aligned_alloc(4096, log->options.batch_bytes_max);
+		if (log->batches[i].buf == NULL)
+			return -ENOMEM;
+		buffers[i] = log->batches[i].buf;
+	}
+	if (log->io->ops->register_buffers != NULL)
+		(void)log->io->ops->register_buffers(log->io, buffers, log->batch_count,
+		                                     log->options.batch_bytes_max);
+	return 0;
+}
+
+static int apply_defaults(struct seg_options *o)
+{
+	if (o->segment_bytes == 0)
+		o->segment_bytes = DEFAULT_SEGMENT_BYTES;
+	if (o->batch_bytes_max == 0)
+		o->batch_bytes_max = DEFAULT_BATCH_BYTES;
+	if (o->commits_in_flight_max == 0)
+		o->commits_in_flight_max = DEFAULT_COMMITS;
+	/* Small batches are allowed (tests use them); a record must fit one batch. */
+	bool sane = o->dir != NULL && strlen(o->dir) < SEG_PATH_BYTES &&
+	            o->commits_in_flight_max <= COMMITS_MAX && o->batch_bytes_max >= 4096 &&
+	            o->segment_bytes >= o->batch_bytes_max && o->batch_bytes_max % 4096 == 0;
+	return sane ? 0 : -EINVAL;
+}
+
+struct seg_log *seg_open(const struct seg_options *options, int *error_out, char *why,
+                         size_t why_bytes)
+{
+	struct seg_log *log = calloc(1, sizeof(*log));
+	if (log == NULL) {
+		*error_out = -ENOMEM;
+		return NULL;
+	}
+	log->options = *options;
+	log->open_batch = NIL;
+	for (uint32_t i = 0; i < SEG_SEGMENTS_MAX; i++)
+		log->files.handles[i] = -1;
+	int rc = apply_defaults(&log->options);
+	snprintf(why, why_bytes, "%s", rc ? "invalid options" : "");
+	if (rc == 0) {
+		snprintf(log->dir, sizeof(log->dir), "%s", log->options.dir);
+		log->options.dir = log->dir;
+		log->io = options->io;
+		if (log->io == NULL) {
+			log->io = seg_io_uring_create(2 * COMMITS_MAX + 8, &rc);
+			log->owns_io = true;
+		}
+	}
+	if (rc == 0)
+		rc = allocate(log);
+	struct seg_recovered r;
+	if (rc == 0)
+		rc = seg_recover(log, &r, why, why_bytes);
+	if (rc == 0 && r.empty)
+		rc = open_segment(log, r.last_id, true);
+	if (rc != 0) {
+		seg_close(log);
+		*error_out = rc;
+		return NULL;
+	}
+	log->files.first_id = r.first_id;
+	log->files.current_id = r.last_id;
+	log->write_offset = r.end_offset;
+	log->next_sequence = r.last_sequence + 1;
+	log->durable_sequence = r.last_sequence;
+	log->segment_first_sequence =
+	    r.segment_first_sequence ? r.segment_first_sequence : log->next_sequence;
+	*error_out = 0;
+	return log;
+}
+
+void seg_close(struct seg_log *log)
+{
+	if (log == NULL)
+		return;
+	/* Let in-flight commits finish; bounded, in case the disk stopped answering. */
+	for (uint32_t i = 0; i < 4 * COMMITS_MAX && log->io && log->fifo_count > 0; i++) {
+		if (seg_poll(log, true) != 0)
+			break;
+	}
+	for (uint32_t i = 0; log->io != NULL && i < SEG_SEGMENTS_MAX; i++) {
+		if (log->files.handles[i] >= 0)
+			log->io->ops->close_file(log->io, log->files.handles[i]);
+	}
+	if (log->owns_io && log->io != NULL)
+		log->io->ops->destroy(log->io);
+	for (uint32_t i = 0; i < log->batch_count; i++)
+		free(log->batches[i].buf);
+	free(log);
+}

@@ -1,0 +1,87 @@
+/*
+ * The segment log: an append-only log per owner (one per dataplane lcore,
+ * its own io_uring, nothing shared) that reports a record durable only after
+ * its write and fdatasync completed. No DPDK dependency. See
+ * docs/storage.md for the on-disk format and the recovery rules.
+ */
+#ifndef BB_SEGLOG_H
+#define BB_SEGLOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "seg_io.h"
+
+#define SEG_PAYLOAD_BYTES_MAX   (1u << 20)
+#define SEG_RECORD_HEADER_BYTES 48u
+
+struct seg_log;
+
+/* A record as recovery and readers see it. payload points into a caller or log buffer. */
+struct seg_record_view {
+	uint64_t sequence;
+	uint64_t position; /* where it starts: segment_id * segment_bytes + offset */
+	uint32_t segment_id;
+	uint16_t type;
+	uint32_t payload_bytes;
+	const uint8_t *payload;
+};
+
+/* Called once per record, in order, while the log recovers. Nonzero stops recovery. */
+typedef int (*seg_record_fn)(void *ctx, const struct seg_record_view *record);
+
+struct seg_options {
+	const char *dir;
+	uint64_t segment_bytes;         /* default 64 MiB */
+	uint32_t batch_bytes_max;       /* one commit; default 2 MiB (holds a 1 MiB record) */
+	uint32_t commits_in_flight_max; /* default 4 */
+	bool memory_only;               /* durability: memory — writes, never fdatasync */
+	struct seg_io *io;              /* NULL: io_uring, owned by the log */
+	seg_record_fn on_record;        /* recovery callback, may be NULL */
+	void *ctx;
+};
+
+/*
+ * Opens the log in dir, recovering what is there: records are replayed to
+ * on_record, a torn tail is cut, and damage before the last acknowledged
+ * record makes the open fail with -EUCLEAN and `why` naming file and offset.
+ */
+struct seg_log *seg_open(const struct seg_options *options, int *error_out, char *why,
+                         size_t why_bytes);
+void seg_close(struct seg_log *log);
+
+/*
+ * Adds a record to the open batch. Returns 0 with its sequence and position,
+ * -EAGAIN when the batch is full and no commit slot is free (poll, then
+ * retry), -EMSGSIZE for a payload over SEG_PAYLOAD_BYTES_MAX, -EIO once the
+ * log has stopped on an I/O error, -ENOSPC when the disk is full.
+ */
+__attribute__((warn_unused_result)) int seg_append(struct seg_log *log, uint16_t type,
+                                                   const void *payload, uint32_t payload_bytes,
+                                                   uint64_t *sequence_out, uint64_t *position_out);
+/* Submits the open batch as one write linked to one fdatasync. 0, -EAGAIN (no slot), -EIO. */
+__attribute__((warn_unused_result)) int seg_commit(struct seg_log *log);
+/* Reaps completions (waiting for one when wait). 0, or -EIO/-ENOSPC once stopped. */
+__attribute__((warn_unused_result)) int seg_poll(struct seg_log *log, bool wait);
+/* Every record with a sequence up to this one is durable (0: none yet). */
+uint64_t seg_durable_sequence(const struct seg_log *log);
+uint64_t seg_next_sequence(const struct seg_log *log);
+/* Commits submitted and not yet complete. */
+uint32_t seg_commits_in_flight(const struct seg_log *log);
+
+/*
+ * Reads the record at position into buf (capacity bytes). Returns 0, -ENOENT
+ * past the end, -EUCLEAN when the bytes there do not frame a valid record,
+ * -ENOBUFS when buf is too small.
+ */
+__attribute__((warn_unused_result)) int seg_read(struct seg_log *log, uint64_t position,
+                                                 uint8_t *buf, size_t capacity,
+                                                 struct seg_record_view *out);
+/* The position after a record, for iteration with seg_read. */
+uint64_t seg_next_position(const struct seg_log *log, const struct seg_record_view *record);
+
+/* Removes whole segments that end at or before position (retention); fsyncs the directory. */
+__attribute__((warn_unused_result)) int seg_remove_before(struct seg_log *log, uint64_t position);
+
+#endif

@@ -1,0 +1,281 @@
+/*
+ * The segment log on the simulated disk: framing and replay, group commit
+ * (one write and one fdatasync per pass), acknowledgement only after
+ * fdatasync, short writes, a failed fdatasync stopping the log, a full disk,
+ * segment rolls and retention, and reading by position.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "log_helpers.h"
+#include "seg_io_sim.h"
+
+#define DIR         "/sim"
+#define PAYLOAD_MAX 200u
+
+static struct seg_io *io;
+static struct recorded *rec;
+
+static void setup(void)
+{
+	struct seg_io_sim_faults none = {.seed = 1};
+	io = seg_io_sim_create(&none);
+	rec = calloc(1, sizeof(*rec));
+	rec->max_payload = PAYLOAD_MAX;
+}
+
+static void teardown(void)
+{
+	io->ops->destroy(io);
+	free(rec);
+}
+
+TestSuite(seglog, .init = setup, .fini = teardown);
+
+static struct seg_log *open_log(int expect_rc)
+{
+	struct seg_options o = {
+	    .dir = DIR,
+	    .segment_bytes = 64 << 10,
+	    .batch_bytes_max = 16384,
+	    .commits_in_flight_max = 4,
+	    .io = io,
+	    .on_record = record_cb,
+	    .ctx = rec,
+	};
+	char why[512];
+	int rc = 1;
+	rec->count = 0;
+	struct seg_log *log = seg_open(&o, &rc, why, sizeof(why));
+	cr_assert_eq(rc, expect_rc, "open: %d %s", rc, why);
+	return log;
+}
+
+static uint64_t append(struct seg_log *log, uint64_t *position)
+{
+	uint8_t payload[PAYLOAD_MAX];
+	uint64_t sequence = seg_next_sequence(log), got, at;
+	uint32_t length = payload_for(sequence, payload, PAYLOAD_MAX);
+	int rc;
+	while ((rc = seg_append(log, 1, payload, length, &got, &at)) == -EAGAIN)
+		cr_assert_eq(seg_poll(log, true), 0);
+	cr_assert_eq(rc, 0, "append: %d", rc);
+	cr_assert_eq(got, sequence);
+	if (position)
+		*position = at;
+	return got;
+}
+
+static void drain(struct seg_log *log)
+{
+	cr_assert_eq(seg_commit(log), 0);
+	while (seg_commits_in_flight(log) > 0)
+		cr_assert_eq(seg_poll(log, true), 0);
+}
+
+Test(seglog, records_replay_in_order_after_reopen)
+{
+	struct seg_log *log = open_log(0);
+	cr_assert_eq(seg_next_sequence(log), 1);
+	for (int i = 0; i < 500; i++)
+		append(log, NULL);
+	drain(log);
+	cr_assert_eq(seg_durable_sequence(log), 500);
+	seg_close(log);
+	log = open_log(0);
+	cr_assert_eq(rec->count, 500);
+	cr_assert_eq(rec->bad, 0, "payloads intact");
+	for (uint32_t i = 0; i < rec->count; i++)
+		cr_assert_eq(rec->sequences[i], i + 1);
+	cr_assert_eq(seg_next_sequence(log), 501, "appends continue after the last record");
+	append(log, NULL);
+	drain(log);
+	seg_close(log);
+	log = open_log(0);
+	cr_assert_eq(rec->count, 501);
+	seg_close(log);
+}
+
+Test(seglog, one_pass_is_one_write_and_one_fdatasync)
+{
+	struct seg_log *log = open_log(0);
+	for (int i = 0; i < 10; i++)
+		append(log, NULL);
+	cr_assert_eq(seg_durable_sequence(log), 0, "nothing durable before the commit");
+	drain(log);
+	struct seg_io_sim_stats st = seg_io_sim_stats(io);
+	cr_assert_eq(st.writes, 1);
+	cr_assert_eq(st.fsyncs, 1);
+	cr_assert_eq(seg_durable_sequence(log), 10);
+	seg_close(log);
+}
+
+Test(seglog, acknowledged_only_after_fdatasync)
+{
+	struct seg_log *log = open_log(0);
+	/* fsync of the second commit fails: the first stays durable, the second never is. */
+	for (int i = 0; i < 3; i++)
+		append(log, NULL);
+	drain(log);
+	struct seg_io_sim_faults f = {.seed = 2, .fail_op = 2, .fail_errno = EIO};
+	seg_io_sim_set_faults(io, &f);
+	for (int i = 0; i < 3; i++)
+		append(log, NULL);
+	cr_assert_eq(seg_commit(log), 0);
+	int rc = 0;
+	while (rc == 0 && seg_commits_in_flight(log) > 0)
+		rc = seg_poll(log, true);
+	cr_assert_eq(rc, -EIO, "a failed fdatasync stops the log");
+	cr_assert_eq(seg_durable_sequence(log), 3, "the failed commit is not acknowledged");
+	uint64_t s, p;
+	cr_assert_eq(seg_append(log, 1, "x", 1, &s, &p), -EIO, "and it stays stopped");
+	seg_close(log);
+}
+
+Test(seglog, short_writes_are_finished)
+{
+	struct seg_io_sim_faults f = {.seed = 3, .short_write_percent = 60};
+	seg_io_sim_set_faults(io, &f);
+	struct seg_log *log = open_log(0);
+	for (int i = 0; i < 300; i++)
+		append(log, NULL);
+	drain(log);
+	cr_assert_gt(seg_io_sim_stats(io).short_writes, 0);
+	cr_assert_eq(seg_durable_sequence(log), 300);
+	seg_io_sim_crash(io); /* only durable bytes survive */
+	seg_close(log);
+	log = open_log(0);
+	cr_assert_eq(rec->count, 300);
+	cr_assert_eq(rec->bad, 0);
+	seg_close(log);
+}
+
+Test(seglog, completions_out_of_order_advance_the_watermark_in_order)
+{
+	struct seg_io_sim_faults f = {.seed = 4, .reorder = true};
+	seg_io_sim_set_faults(io, &f);
+	struct seg_log *log = open_log(0);
+	uint64_t last_durable = 0;
+	for (int i = 0; i < 2000; i++) {
+		append(log, NULL);
+		if (i % 7 == 0) {
+			cr_assert_eq(seg_commit(log), 0);
+			cr_assert_eq(seg_poll(log, false), 0);
+		}
+		cr_assert_geq(seg_durable_sequence(log), last_durable, "never goes back");
+		last_durable = seg_durable_sequence(log);
+	}
+	drain(log);
+	cr_assert_eq(seg_durable_sequence(log), 2000);
+	seg_close(log);
+}
+
+Test(seglog, memory_only_never_syncs)
+{
+	char why[256];
+	int rc;
+	struct seg_options o = {.dir = DIR,
+	                        .segment_bytes = 64 << 10,
+	                        .batch_bytes_max = 16384,
+	                        .memory_only = true,
+	                        .io = io};
+	struct seg_log *log = seg_open(&o, &rc, why, sizeof(why));
+	cr_assert_not_null(log);
+	for (int i = 0; i < 50; i++)
+		append(log, NULL);
+	drain(log);
+	cr_assert_eq(seg_io_sim_stats(io).fsyncs, 0);
+	cr_assert_eq(seg_durable_sequence(log), 50, "written counts as done in memory mode");
+	seg_close(log);
+}
+
+Test(seglog, segments_roll_and_retention_removes_old_ones)
+{
+	struct seg_log *log = open_log(0);
+	uint64_t position = 0, first_position = 0;
+	append(log, &first_position);
+	for (int i = 0; i < 3000; i++)
+		append(log, &position);
+	drain(log);
+	cr_assert_gt(position / (64 << 10), 3, "several segments");
+	cr_assert_eq(seg_remove_before(log, position), 0);
+	uint8_t buf[4096];
+	struct seg_record_view v;
+	cr_assert_eq(seg_read(log, first_position, buf, sizeof(buf), &v), -ENOENT, "removed");
+	cr_assert_eq(seg_read(log, position, buf, sizeof(buf), &v), 0);
+	cr_assert_eq(v.sequence, 3001);
+	seg_close(log);
+	log = open_log(0);
+	cr_assert_gt(rec->count, 0);
+	cr_assert_eq(rec->sequences[rec->count - 1], 3001);
+	cr_assert_eq(rec->bad, 0);
+	cr_assert_eq(seg_next_sequence(log), 3002);
+	seg_close(log);
+}
+
+Test(seglog, read_by_position_and_iterate)
+{
+	struct seg_log *log = open_log(0);
+	uint64_t positions[400];
+	for (int i = 0; i < 400; i++)
+		append(log, &positions[i]);
+	drain(log);
+	uint8_t buf[4096];
+	struct seg_record_view v;
+	cr_assert_eq(seg_read(log, positions[123], buf, sizeof(buf), &v), 0);
+	cr_assert_eq(v.sequence, 124);
+	uint64_t at = positions[0];
+	for (uint64_t expected = 1; expected <= 400; expected++) {
+		cr_assert_eq(seg_read(log, at, buf, sizeof(buf), &v), 0, "at %llu",
+		             (unsigned long long)at);
+		cr_assert_eq(v.sequence, expected);
+		at = seg_next_position(log, &v);
+	}
+	cr_assert_eq(seg_read(log, at, buf, sizeof(buf), &v), -ENOENT, "end of the log");
+	cr_assert_eq(seg_read(log, positions[5] + 1, buf, sizeof(buf), &v), -EUCLEAN,
+	             "not a record boundary");
+	seg_close(log);
+}
+
+Test(seglog, full_disk_is_an_error_that_loses_nothing)
+{
+	struct seg_log *log = open_log(0);
+	for (int i = 0; i < 100; i++)
+		append(log, NULL);
+	drain(log);
+	struct seg_io_sim_faults f = {.seed = 5, .no_space_for_new_segments = true};
+	seg_io_sim_set_faults(io, &f);
+	uint8_t payload[PAYLOAD_MAX];
+	int rc = 0;
+	uint64_t s, p;
+	for (int i = 0; i < 100000 && rc == 0; i++) {
+		rc = seg_append(log, 1, payload,
+		                payload_for(seg_next_sequence(log), payload, PAYLOAD_MAX), &s, &p);
+		if (rc == -EAGAIN)
+			rc = seg_poll(log, true);
+	}
+	cr_assert_eq(rc, -ENOSPC, "the writer is told");
+	drain(log);
+	uint64_t durable = seg_durable_sequence(log);
+	cr_assert_geq(durable, 100);
+	f.no_space_for_new_segments = false;
+	seg_io_sim_set_faults(io, &f);
+	append(log, NULL); /* space is back: the log goes on */
+	drain(log);
+	seg_close(log);
+	log = open_log(0);
+	cr_assert_eq(rec->sequences[rec->count - 1], durable + 1);
+	cr_assert_eq(rec->bad, 0);
+	seg_close(log);
+}
+
+Test(seglog, oversized_payloads_are_refused)
+{
+	struct seg_log *log = open_log(0);
+	static uint8_t big[16384];
+	uint64_t s, p;
+	cr_assert_eq(seg_append(log, 1, big, sizeof(big), &s, &p), -EMSGSIZE);
+	seg_close(log);
+}
