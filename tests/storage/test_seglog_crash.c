@@ -372,7 +372,7 @@ Test(crash, power_loss_catches_acknowledging_before_fdatasync, .timeout = 300)
 {
 	char why[512] = "";
 	int rc = 0;
-	for (uint32_t attempt = 0; attempt < 10 && rc == 0; attempt++)
+	for (uint32_t attempt = 0; attempt < 40 && rc == 0; attempt++)
 		rc = run(true, true, 1, why);
 	cr_assert_neq(rc, 0, "the early acknowledgements were never caught");
 }
