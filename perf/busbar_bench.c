@@ -9,6 +9,10 @@
  *       L names the echo in the output (default kernel_udp_echo).
  *   busbar-bench echo-server --port P [--seconds S]
  *       the kernel UDP echo server (one thread, recvfrom/sendto).
+ *   busbar-bench storage --dir DIR --record-bytes N [--seconds S]
+ *       durable appends: the segment log beside a raw io_uring writer (bench_storage.c).
+ *   busbar-bench storage-recovery DIR GIB
+ *       recovery time of a GIB-sized log beside reading the same files.
  *
  * Figures: requests/s (every request answered counts), cycles/s for sqs, and
  * p50/p99 request latency. A request unanswered for 500 ms is resent with the
@@ -27,10 +31,13 @@
 #include "bb_limits.h"
 #include "wire.h"
 
-#define WINDOW_MAX 256
+int bench_storage(int argc, char **argv);
+int bench_recovery(int argc, char **argv);
+
+#define WINDOW_MAX          256
 #define LATENCY_SAMPLES_MAX (1u << 22)
-#define RESEND_AFTER_NS 500000000ull
-#define BODY "benchmark message body: 64 bytes of payload, as a small event.."
+#define RESEND_AFTER_NS     500000000ull
+#define BODY                "benchmark message body: 64 bytes of payload, as a small event.."
 
 enum step { STEP_SEND, STEP_RECEIVE, STEP_DELETE };
 
@@ -64,7 +71,8 @@ static uint64_t now_ns(void)
 static void build(struct bench *b, struct slot *s, uint8_t opcode, const char *handle)
 {
 	struct wire_writer w;
-	wire_writer_init(&w, s->request + BB_WIRE_HEADER_BYTES, sizeof(s->request) - BB_WIRE_HEADER_BYTES);
+	wire_writer_init(&w, s->request + BB_WIRE_HEADER_BYTES,
+	                 sizeof(s->request) - BB_WIRE_HEADER_BYTES);
 	wire_put_str(&w, WIRE_TAG_QUEUE_NAME, b->queue ? b->queue : "echo");
 	if (opcode == WIRE_OP_SEND_MESSAGE)
 		wire_put_str(&w, WIRE_TAG_BODY, BODY);
@@ -73,8 +81,11 @@ static void build(struct bench *b, struct slot *s, uint8_t opcode, const char *h
 	if (opcode == WIRE_OP_DELETE_MESSAGE)
 		wire_put_str(&w, WIRE_TAG_RECEIPT_HANDLE, handle);
 	s->request_id += b->window; /* request id modulo window names the slot */
-	struct wire_header h = {.version = WIRE_VERSION, .opcode = opcode, .client_id = 0xbe4c,
-	                        .request_id = s->request_id, .body_bytes = (uint32_t)w.length};
+	struct wire_header h = {.version = WIRE_VERSION,
+	                        .opcode = opcode,
+	                        .client_id = 0xbe4c,
+	                        .request_id = s->request_id,
+	                        .body_bytes = (uint32_t)w.length};
 	wire_header_encode(&h, s->request);
 	s->length = BB_WIRE_HEADER_BYTES + w.length;
 }
@@ -208,8 +219,8 @@ static int run_client(struct bench *b, const char *server, uint16_t port, double
 static int run_echo_server(uint16_t port, double seconds)
 {
 	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(port),
-	                           .sin_addr.s_addr = htonl(INADDR_ANY)};
+	struct sockaddr_in addr = {
+	    .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_ANY)};
 	if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
 		perror("echo-server");
 		return 1;
@@ -221,9 +232,11 @@ static int run_echo_server(uint16_t port, double seconds)
 	while (now_ns() < end) {
 		struct sockaddr_in from;
 		socklen_t from_bytes = sizeof(from);
-		ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &from_bytes);
+		ssize_t n =
+		    recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &from_bytes);
 		if (n > 0) {
-			buf[4] |= WIRE_FLAG_RESPONSE; /* answer as busbard would: a response header */
+			buf[4] |=
+			    WIRE_FLAG_RESPONSE; /* answer as busbard would: a response header */
 			sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&from, from_bytes);
 		}
 	}
@@ -234,15 +247,22 @@ static int run_echo_server(uint16_t port, double seconds)
 int main(int argc, char **argv)
 {
 	static const struct option longs[] = {
-		{"server", required_argument, NULL, 's'}, {"port", required_argument, NULL, 'p'},
-		{"queue", required_argument, NULL, 'q'},  {"seconds", required_argument, NULL, 't'},
-		{"window", required_argument, NULL, 'w'}, {"label", required_argument, NULL, 'l'},
-		{NULL, 0, NULL, 0},
+	    {"server", required_argument, NULL, 's'},
+	    {"port", required_argument, NULL, 'p'},
+	    {"queue", required_argument, NULL, 'q'},
+	    {"seconds", required_argument, NULL, 't'},
+	    {"window", required_argument, NULL, 'w'},
+	    {"label", required_argument, NULL, 'l'},
+	    {NULL, 0, NULL, 0},
 	};
 	if (argc < 2) {
-		fprintf(stderr, "usage: busbar-bench sqs|echo|echo-server [options]\n");
+		fprintf(stderr, "usage: busbar-bench sqs|echo|echo-server|storage [options]\n");
 		return 2;
 	}
+	if (strcmp(argv[1], "storage") == 0)
+		return bench_storage(argc, argv);
+	if (strcmp(argv[1], "storage-recovery") == 0)
+		return bench_recovery(argc, argv);
 	const char *mode = argv[1], *server = "10.77.0.2";
 	static struct bench b = {.window = 16, .label = "kernel_udp_echo"};
 	uint16_t port = 7600;

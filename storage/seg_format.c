@@ -42,7 +42,8 @@ enum seg_frame_check seg_frame_decode(const uint8_t *bytes, size_t available, st
 {
 	if (available < SEG_RECORD_HEADER_BYTES)
 		return all_zero(bytes, available) ? SEG_FRAME_EMPTY : SEG_FRAME_SHORT;
-	if (all_zero(bytes, SEG_RECORD_HEADER_BYTES))
+	/* The magic first: a frame is the common case, an empty header the rare one. */
+	if (bb_get_le32(bytes) != SEG_RECORD_MAGIC && all_zero(bytes, SEG_RECORD_HEADER_BYTES))
 		return SEG_FRAME_EMPTY;
 	uint32_t payload_bytes = bb_get_le32(bytes + 8);
 	bool sane = bb_get_le32(bytes) == SEG_RECORD_MAGIC &&

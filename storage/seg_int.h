@@ -52,6 +52,7 @@ void seg_segment_path(const char *dir, uint32_t segment_id, char *out, size_t ou
 #define COMMITS_MAX 32u
 
 enum batch_state { BATCH_FREE, BATCH_OPEN, BATCH_IN_FLIGHT };
+enum seg_spare_state { SPARE_NONE, SPARE_PREPARING, SPARE_READY };
 
 struct seg_batch {
 	uint8_t *buf;
@@ -88,7 +89,11 @@ struct seg_log {
 	uint64_t segment_first_sequence; /* of the current segment */
 	uint64_t write_offset;           /* next byte of the current segment */
 	struct seg_log_files files;
-	int failed; /* 0, or the -errno that stopped the log */
+	/* The next segment, created in the background so a roll costs no syscall. */
+	uint8_t spare_state; /* enum seg_spare_state */
+	int spare_file;
+	int spare_error; /* why the last creation failed; creation is retried at the roll */
+	int failed;      /* 0, or the -errno that stopped the log */
 };
 
 /* Recovery (seg_recover.c) fills the position the log continues from. */

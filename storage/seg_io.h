@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum seg_io_kind { SEG_IO_WRITE = 1, SEG_IO_FSYNC = 2 };
+enum seg_io_kind { SEG_IO_WRITE = 1, SEG_IO_FSYNC = 2, SEG_IO_CREATE = 3 };
 
 struct seg_io_completion {
 	uint64_t tag;   /* as submitted */
@@ -32,12 +32,25 @@ struct seg_io_ops {
 	int (*sync_dir)(struct seg_io *io, const char *dir);
 	/* Reads up to length bytes; returns bytes read or -errno. */
 	long (*read)(struct seg_io *io, int file, void *buf, size_t length, uint64_t offset);
+	/* Maps a whole file read-only for recovery's scan (NULL with -errno in *error). */
+	const uint8_t *(*map)(struct seg_io *io, int file, uint64_t bytes, int *error);
+	void (*unmap)(struct seg_io *io, const uint8_t *mapped, uint64_t bytes);
+	/* Asks for a file to be read ahead in the background (a hint; may do nothing). */
+	void (*prefetch)(struct seg_io *io, int file, uint64_t bytes);
 	/* Zeroes [offset, offset + length) and makes it durable (recovery's truncation). */
 	int (*zero)(struct seg_io *io, int file, uint64_t offset, uint64_t length);
 	/* Queues a write of buf (registered buffer index buffer_index) and, with sync, an
 	 * fdatasync linked after it. Returns 0 or -errno (-EBUSY: no room, reap first). */
 	int (*submit_write)(struct seg_io *io, int file, uint32_t buffer_index, const void *buf,
 	                    uint32_t length, uint64_t offset, bool sync, uint64_t tag);
+	/*
+	 * Starts creating a segment in the background: open, preallocate `bytes` of
+	 * zeros, fsync it and its directory. Returns the file handle it will have,
+	 * or -errno. One SEG_IO_CREATE completion follows (result 0 or -errno); the
+	 * handle is usable only after it. One creation at a time.
+	 */
+	int (*submit_create)(struct seg_io *io, const char *dir, const char *path, uint64_t bytes,
+	                     uint64_t tag);
 	/* Collects finished operations; waits for at least one when wait. */
 	int (*reap)(struct seg_io *io, struct seg_io_completion *out, uint32_t capacity, bool wait);
 	/* Registers the commit buffers (io_uring fixed buffers); optional. */

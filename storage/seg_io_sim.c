@@ -17,6 +17,7 @@
 
 struct sim_file {
 	bool exists;
+	bool reserved; /* a background creation will make it */
 	char path[SEG_PATH_BYTES + 32];
 	uint8_t *data;    /* what reads see */
 	uint8_t *durable; /* what survives a crash */
@@ -33,6 +34,7 @@ struct sim_op {
 	uint32_t length;
 	uint8_t *copy;
 	uint64_t tag;
+	uint64_t bytes; /* SEG_IO_CREATE */
 };
 
 struct seg_io_sim {
@@ -80,7 +82,7 @@ static int open_file(struct seg_io *io, const char *path, bool create, uint64_t 
 		return -ENOSPC;
 	for (uint32_t i = 0; i < SIM_FILES_MAX; i++) {
 		struct sim_file *f = &s->files[i];
-		if (f->exists)
+		if (f->exists || f->reserved)
 			continue;
 		free(f->data);
 		free(f->durable);
@@ -137,6 +139,21 @@ static long read_at(struct seg_io *io, int file, void *buf, size_t length, uint6
 	return (long)n;
 }
 
+static const uint8_t *map(struct seg_io *io, int file, uint64_t bytes, int *error)
+{
+	struct sim_file *f = &from(io)->files[file];
+	*error = bytes <= f->size ? 0 : -EINVAL;
+	return *error ? NULL : f->data;
+}
+
+static void unmap(struct seg_io *io, const uint8_t *mapped, uint64_t bytes)
+{
+}
+
+static void prefetch(struct seg_io *io, int file, uint64_t bytes)
+{
+}
+
 static int zero(struct seg_io *io, int file, uint64_t offset, uint64_t length)
 {
 	struct sim_file *f = &from(io)->files[file];
@@ -174,10 +191,48 @@ static int submit_write(struct seg_io *io, int file, uint32_t buffer_index, cons
 	return 0;
 }
 
+static int submit_create(struct seg_io *io, const char *dir, const char *path, uint64_t bytes,
+                         uint64_t tag)
+{
+	struct seg_io_sim *s = from(io);
+	if (s->pending_count + 1 > SIM_OPS_MAX)
+		return -EBUSY;
+	if (find(s, path) >= 0)
+		return -EEXIST;
+	for (uint32_t i = 0; i < SIM_FILES_MAX; i++) {
+		struct sim_file *f = &s->files[i];
+		if (f->exists || f->reserved)
+			continue;
+		f->reserved = true;
+		snprintf(f->path, sizeof(f->path), "%s", path);
+		s->pending[s->pending_count++] = (struct sim_op){
+		    .kind = SEG_IO_CREATE, .file = (int)i, .bytes = bytes, .tag = tag};
+		return (int)i;
+	}
+	return -EMFILE;
+}
+
+static int32_t perform_create(struct seg_io_sim *s, struct sim_op *op)
+{
+	struct sim_file *f = &s->files[op->file];
+	f->reserved = false;
+	if (s->faults.no_space_for_new_segments)
+		return -ENOSPC;
+	free(f->data);
+	free(f->durable);
+	f->data = calloc(1, op->bytes);
+	f->durable = calloc(1, op->bytes);
+	f->size = op->bytes;
+	f->exists = f->data && f->durable;
+	return f->exists ? 0 : -ENOMEM;
+}
+
 /* Runs one operation; returns its result. */
 static int32_t perform(struct seg_io_sim *s, uint32_t index)
 {
 	struct sim_op *op = &s->pending[index];
+	if (op->kind == SEG_IO_CREATE)
+		return perform_create(s, op);
 	struct sim_op *linked = index + 1 < s->pending_count && s->pending[index + 1].linked
 	                            ? &s->pending[index + 1]
 	                            : NULL;
@@ -265,8 +320,12 @@ static const struct seg_io_ops sim_ops = {
     .list_segments = list_segments,
     .sync_dir = sync_dir,
     .read = read_at,
+    .map = map,
+    .unmap = unmap,
+    .prefetch = prefetch,
     .zero = zero,
     .submit_write = submit_write,
+    .submit_create = submit_create,
     .reap = reap,
     .register_buffers = NULL,
     .destroy = destroy,
@@ -322,8 +381,12 @@ void seg_io_sim_crash(struct seg_io *io)
 			memcpy(s->files[op->file].data + op->offset, op->copy, n);
 		}
 	}
-	while (s->pending_count > 0)
+	while (s->pending_count > 0) {
+		struct sim_op *op = &s->pending[s->pending_count - 1];
+		if (op->kind == SEG_IO_CREATE)
+			s->files[op->file].reserved = false; /* never made */
 		drop(s, s->pending_count - 1);
+	}
 	for (uint32_t i = 0; i < SIM_FILES_MAX; i++) {
 		if (s->files[i].exists)
 			crash_file(s, &s->files[i]);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -24,6 +25,11 @@ struct seg_io_uring {
 	struct seg_io base;
 	struct io_uring ring;
 	int fds[SEG_SEGMENTS_MAX]; /* registered file slot -> fd, -1 when free */
+	/* The one background segment creation: its steps and first error. */
+	char create_path[SEG_PATH_BYTES + 32];
+	int create_slot; /* -1 when none is running */
+	int create_error;
+	int dir_fd;
 	uint32_t buffer_count;
 	const void *buffers[64];
 	uint32_t buffer_bytes;
@@ -34,14 +40,21 @@ static struct seg_io_uring *from(struct seg_io *io)
 	return (struct seg_io_uring *)io;
 }
 
+static int free_slot(struct seg_io_uring *u)
+{
+	for (uint32_t slot = 0; slot < SEG_SEGMENTS_MAX; slot++) {
+		if (u->fds[slot] < 0 && (int)slot != u->create_slot)
+			return (int)slot;
+	}
+	return -EMFILE;
+}
+
 static int open_file(struct seg_io *io, const char *path, bool create, uint64_t bytes)
 {
 	struct seg_io_uring *u = from(io);
-	uint32_t slot = 0;
-	while (slot < SEG_SEGMENTS_MAX && u->fds[slot] >= 0)
-		slot++;
-	if (slot == SEG_SEGMENTS_MAX)
-		return -EMFILE;
+	int slot = free_slot(u);
+	if (slot < 0)
+		return slot;
 	int fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT | O_EXCL : 0), 0644);
 	if (fd < 0)
 		return -errno;
@@ -50,7 +63,8 @@ static int open_file(struct seg_io *io, const char *path, bool create, uint64_t 
 	if (rc == 0 && create && fsync(fd) != 0)
 		rc = -errno;
 	if (rc == 0)
-		rc = io_uring_register_files_update(&u->ring, slot, &fd, 1) == 1 ? 0 : -EIO;
+		rc = io_uring_register_files_update(&u->ring, (unsigned)slot, &fd, 1) == 1 ? 0
+		                                                                           : -EIO;
 	if (rc != 0) {
 		close(fd);
 		if (create)
@@ -58,7 +72,7 @@ static int open_file(struct seg_io *io, const char *path, bool create, uint64_t 
 		return rc;
 	}
 	u->fds[slot] = fd;
-	return (int)slot;
+	return slot;
 }
 
 static int close_file(struct seg_io *io, int file)
@@ -126,6 +140,24 @@ static long read_at(struct seg_io *io, int file, void *buf, size_t length, uint6
 	return (long)done;
 }
 
+static const uint8_t *map(struct seg_io *io, int file, uint64_t bytes, int *error)
+{
+	/* The page cache itself: no copy into a buffer, no fresh pages to clear. */
+	void *p = mmap(NULL, bytes, PROT_READ, MAP_SHARED | MAP_POPULATE, from(io)->fds[file], 0);
+	*error = p == MAP_FAILED ? -errno : 0;
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void unmap(struct seg_io *io, const uint8_t *mapped, uint64_t bytes)
+{
+	munmap((void *)mapped, bytes);
+}
+
+static void prefetch(struct seg_io *io, int file, uint64_t bytes)
+{
+	(void)posix_fadvise(from(io)->fds[file], 0, (off_t)bytes, POSIX_FADV_WILLNEED);
+}
+
 static int zero(struct seg_io *io, int file, uint64_t offset, uint64_t length)
 {
 	int fd = from(io)->fds[file];
@@ -133,6 +165,81 @@ static int zero(struct seg_io *io, int file, uint64_t offset, uint64_t length)
 	                            (off_t)length) != 0)
 		return -errno;
 	return fdatasync(fd) == 0 ? 0 : -errno;
+}
+
+enum { CREATE_OPEN, CREATE_FALLOCATE, CREATE_FSYNC, CREATE_FSYNC_DIR, CREATE_STEPS };
+#define CREATE_TAG_BIT (1ull << 62) /* user_data: creation steps, apart from commits */
+
+static void prep_create_step(struct io_uring_sqe *sqe, uint64_t tag, int step, bool link)
+{
+	io_uring_sqe_set_data64(sqe, CREATE_TAG_BIT | tag << 3 | (uint64_t)step);
+	if (link)
+		sqe->flags |= IOSQE_IO_LINK;
+}
+
+static int submit_create(struct seg_io *io, const char *dir, const char *path, uint64_t bytes,
+                         uint64_t tag)
+{
+	struct seg_io_uring *u = from(io);
+	if (u->create_slot >= 0 || io_uring_sq_space_left(&u->ring) < CREATE_STEPS)
+		return -EBUSY;
+	int slot = free_slot(u);
+	if (slot < 0)
+		return slot;
+	if (u->dir_fd < 0 && (u->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -errno;
+	snprintf(u->create_path, sizeof(u->create_path), "%s", path);
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+	io_uring_prep_openat_direct(sqe, AT_FDCWD, u->create_path,
+	                            O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644, (unsigned)slot);
+	prep_create_step(sqe, tag, CREATE_OPEN, true);
+	sqe = io_uring_get_sqe(&u->ring);
+	io_uring_prep_fallocate(sqe, slot, 0, 0, bytes);
+	sqe->flags |= IOSQE_FIXED_FILE;
+	prep_create_step(sqe, tag, CREATE_FALLOCATE, true);
+	sqe = io_uring_get_sqe(&u->ring);
+	io_uring_prep_fsync(sqe, slot, 0);
+	sqe->flags |= IOSQE_FIXED_FILE;
+	prep_create_step(sqe, tag, CREATE_FSYNC, true);
+	sqe = io_uring_get_sqe(&u->ring);
+	io_uring_prep_fsync(sqe, u->dir_fd, 0);
+	prep_create_step(sqe, tag, CREATE_FSYNC_DIR, false);
+	int rc = io_uring_submit(&u->ring);
+	if (rc < 0)
+		return rc;
+	u->create_slot = slot;
+	u->create_error = 0;
+	return slot;
+}
+
+/* Folds the creation steps into one completion; returns true when it is the last. */
+static bool create_step_done(struct seg_io_uring *u, uint64_t data, int32_t res,
+                             struct seg_io_completion *out)
+{
+	int step = (int)(data & 7);
+	if (res < 0 && res != -ECANCELED && u->create_error == 0)
+		u->create_error = res;
+	if (step != CREATE_FSYNC_DIR)
+		return false;
+	int error = u->create_error ? u->create_error : (res < 0 ? res : 0);
+	int slot = u->create_slot;
+	u->create_slot = -1;
+	if (error == 0) {
+		/* A plain descriptor too, for pread and fallocate outside the ring. */
+		int fd = open(u->create_path, O_RDWR | O_CLOEXEC);
+		error = fd < 0 ? -errno : 0;
+		u->fds[slot] = fd;
+	} else {
+		int none = -1;
+		io_uring_register_files_update(&u->ring, (unsigned)slot, &none, 1);
+		unlink(u->create_path); /* a half-made segment must not look like one */
+	}
+	*out = (struct seg_io_completion){
+	    .tag = (data & ~CREATE_TAG_BIT) >> 3,
+	    .kind = SEG_IO_CREATE,
+	    .result = error,
+	};
+	return true;
 }
 
 static int32_t registered_buffer(struct seg_io_uring *u, uint32_t index, const void *buf,
@@ -182,6 +289,11 @@ static int reap(struct seg_io *io, struct seg_io_completion *out, uint32_t capac
 	}
 	while (count < capacity && io_uring_peek_cqe(&u->ring, &cqe) == 0) {
 		uint64_t data = io_uring_cqe_get_data64(cqe);
+		if (data & CREATE_TAG_BIT) {
+			count += create_step_done(u, data, cqe->res, &out[count]);
+			io_uring_cqe_seen(&u->ring, cqe);
+			continue;
+		}
 		out[count++] = (struct seg_io_completion){
 		    .tag = data >> 1,
 		    .kind = (data & 1) ? SEG_IO_FSYNC : SEG_IO_WRITE,
@@ -218,6 +330,8 @@ static void destroy(struct seg_io *io)
 		if (u->fds[i] >= 0)
 			close(u->fds[i]);
 	}
+	if (u->dir_fd >= 0)
+		close(u->dir_fd);
 	io_uring_queue_exit(&u->ring);
 	free(u);
 }
@@ -229,8 +343,12 @@ static const struct seg_io_ops uring_ops = {
     .list_segments = list_segments,
     .sync_dir = sync_dir,
     .read = read_at,
+    .map = map,
+    .unmap = unmap,
+    .prefetch = prefetch,
     .zero = zero,
     .submit_write = submit_write,
+    .submit_create = submit_create,
     .reap = reap,
     .register_buffers = register_buffers,
     .destroy = destroy,
@@ -246,6 +364,8 @@ struct seg_io *seg_io_uring_create(uint32_t entries, int *error_out)
 	u->base.ops = &uring_ops;
 	for (uint32_t i = 0; i < SEG_SEGMENTS_MAX; i++)
 		u->fds[i] = -1;
+	u->create_slot = -1;
+	u->dir_fd = -1;
 	int rc = io_uring_queue_init(entries, &u->ring, 0);
 	if (rc != 0) {
 		free(u);

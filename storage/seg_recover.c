@@ -18,7 +18,8 @@
 
 struct scan {
 	struct seg_log *log;
-	uint8_t *buf;      /* one whole segment */
+	const uint8_t *buf; /* one whole segment, mapped */
+	uint64_t mapped_bytes;
 	uint64_t expected; /* next sequence; 0 before the first record */
 	uint64_t vouched;  /* highest durable_sequence any valid record claims */
 	uint64_t last_sequence;
@@ -33,14 +34,20 @@ static int compare_ids(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static void unload_segment(struct scan *s)
+{
+	if (s->buf != NULL)
+		s->log->io->ops->unmap(s->log->io, s->buf, s->mapped_bytes);
+	s->buf = NULL;
+}
+
 static int load_segment(struct scan *s, uint32_t id)
 {
-	long got = s->log->io->ops->read(s->log->io, seg_file_of(s->log, id), s->buf,
-	                                 s->log->options.segment_bytes, 0);
-	if (got < 0)
-		return (int)got;
-	memset(s->buf + got, 0, s->log->options.segment_bytes - (uint64_t)got);
-	return 0;
+	int rc;
+	unload_segment(s);
+	s->mapped_bytes = s->log->options.segment_bytes;
+	s->buf = s->log->io->ops->map(s->log->io, seg_file_of(s->log, id), s->mapped_bytes, &rc);
+	return rc;
 }
 
 /* What valid frames in part of a segment say about the log. */
@@ -165,6 +172,9 @@ static int scan_segments(struct scan *s, const uint32_t *ids, uint32_t count,
 		uint64_t end;
 		s->segment_first = 0;
 		int rc = load_segment(s, ids[i]);
+		if (i + 1 < count) /* read the next while this one is scanned */
+			s->log->io->ops->prefetch(s->log->io, seg_file_of(s->log, ids[i + 1]),
+			                          s->log->options.segment_bytes);
 		if (rc == 0)
 			rc = replay_segment(s, ids[i], &end);
 		if (rc != 0)
@@ -219,11 +229,8 @@ int seg_recover(struct seg_log *log, struct seg_recovered *out, char *why, size_
 		log->files.handles[ids[i] % SEG_SEGMENTS_MAX] = file;
 	}
 	struct scan s = {.log = log, .why = why, .why_bytes = why_bytes};
-	s.buf = malloc(log->options.segment_bytes);
-	if (s.buf == NULL)
-		return -ENOMEM;
 	int rc = scan_segments(&s, ids, (uint32_t)count, out);
-	free(s.buf);
+	unload_segment(&s);
 	out->first_id = ids[0];
 	out->last_sequence = s.last_sequence;
 	return rc;

@@ -47,18 +47,62 @@ static int open_segment(struct seg_log *log, uint32_t id, bool create)
 	return create ? log->io->ops->sync_dir(log->io, log->dir) : 0;
 }
 
-/* Moves appends to a new segment. -ENOSPC here is not fatal: nothing is lost, retry later. */
+#define SPARE_TAG (UINT64_MAX >> 3) /* completions of the background creation */
+
+/* Starts creating the segment after the current one, unless one is on its way. */
+static void prepare_spare(struct seg_log *log)
+{
+	uint32_t id = log->files.current_id + 1;
+	if (log->spare_state != SPARE_NONE || log->io->ops->submit_create == NULL ||
+	    id - log->files.first_id >= SEG_SEGMENTS_MAX - 1)
+		return;
+	char path[SEG_PATH_BYTES + 32];
+	seg_segment_path(log->dir, id, path, sizeof(path));
+	int file = log->io->ops->submit_create(log->io, log->dir, path, log->options.segment_bytes,
+	                                       SPARE_TAG);
+	if (file < 0) {
+		log->spare_error = file;
+		return;
+	}
+	log->spare_file = file;
+	log->spare_state = SPARE_PREPARING;
+}
+
+static void switch_segment(struct seg_log *log, uint32_t id)
+{
+	log->files.current_id = id;
+	log->write_offset = 0;
+	log->segment_first_sequence = log->next_sequence;
+	prepare_spare(log);
+}
+
+/*
+ * Moves appends to the next segment: the spare when it is ready (no
+ * syscall), else created here. -ENOSPC is not fatal: nothing is lost, and
+ * the writer may retry once there is space.
+ */
 static int roll_segment(struct seg_log *log)
 {
 	uint32_t next = log->files.current_id + 1;
 	if (next - log->files.first_id >= SEG_SEGMENTS_MAX)
 		return -EMFILE;
+	/* Bounded: each wait completes an operation; the creation is one of them. */
+	for (uint32_t i = 0; i < 8 * COMMITS_MAX && log->spare_state == SPARE_PREPARING; i++) {
+		if (seg_poll(log, true) != 0)
+			return log->failed;
+	}
+	if (log->spare_state == SPARE_READY) {
+		log->files.handles[next % SEG_SEGMENTS_MAX] = log->spare_file;
+		log->spare_state = SPARE_NONE;
+		switch_segment(log, next);
+		return 0;
+	}
+	if (log->spare_state == SPARE_PREPARING)
+		return -EAGAIN;
 	int rc = open_segment(log, next, true);
 	if (rc != 0)
 		return rc;
-	log->files.current_id = next;
-	log->write_offset = 0;
-	log->segment_first_sequence = log->next_sequence;
+	switch_segment(log, next);
 	return 0;
 }
 
@@ -222,6 +266,11 @@ static void on_write(struct seg_log *log, struct seg_batch *b, uint32_t index, i
 
 static void on_completion(struct seg_log *log, const struct seg_io_completion *c)
 {
+	if (c->kind == SEG_IO_CREATE) {
+		log->spare_state = c->result == 0 ? SPARE_READY : SPARE_NONE;
+		log->spare_error = c->result;
+		return;
+	}
 	uint32_t index = (uint32_t)c->tag;
 	if (index >= log->batch_count || log->batches[index].state != BATCH_IN_FLIGHT) {
 		fail(log, -EIO);
@@ -247,7 +296,7 @@ static void on_completion(struct seg_log *log, const struct seg_io_completion *c
 int seg_poll(struct seg_log *log, bool wait)
 {
 	struct seg_io_completion done[REAP_BATCH];
-	bool waiting = wait && log->fifo_count > 0;
+	bool waiting = wait && (log->fifo_count > 0 || log->spare_state == SPARE_PREPARING);
 	int count = log->io->ops->reap(log->io, done, REAP_BATCH, waiting);
 	if (count < 0) {
 		fail(log, count);
@@ -442,8 +491,10 @@ void seg_close(struct seg_log *log)
 {
 	if (log == NULL)
 		return;
-	/* Let in-flight commits finish; bounded, in case the disk stopped answering. */
-	for (uint32_t i = 0; i < 4 * COMMITS_MAX && log->io && log->fifo_count > 0; i++) {
+	/* Let in-flight work finish; bounded, in case the disk stopped answering. */
+	for (uint32_t i = 0; i < 4 * COMMITS_MAX && log->io &&
+	                     (log->fifo_count > 0 || log->spare_state == SPARE_PREPARING);
+	     i++) {
 		if (seg_poll(log, true) != 0)
 			break;
 	}
@@ -451,6 +502,8 @@ void seg_close(struct seg_log *log)
 		if (log->files.handles[i] >= 0)
 			log->io->ops->close_file(log->io, log->files.handles[i]);
 	}
+	if (log->io != NULL && log->spare_state == SPARE_READY)
+		log->io->ops->close_file(log->io, log->spare_file);
 	if (log->owns_io && log->io != NULL)
 		log->io->ops->destroy(log->io);
 	for (uint32_t i = 0; i < log->batch_count; i++)

@@ -56,6 +56,16 @@ static int r_open(struct seg_io *io, const char *path, bool create, uint64_t byt
 	return file;
 }
 
+static int r_submit_create(struct seg_io *io, const char *dir, const char *path, uint64_t bytes,
+                           uint64_t tag)
+{
+	int file = rep(io)->inner->ops->submit_create(rep(io)->inner, dir, path, bytes, tag);
+	const char *slash = strrchr(path, '/');
+	if (file >= 0)
+		rep(io)->segment_of_file[file] = (uint32_t)strtoul(slash + 1, NULL, 10);
+	return file;
+}
+
 static int r_submit(struct seg_io *io, int file, uint32_t buffer_index, const void *buf,
                     uint32_t length, uint64_t offset, bool sync, uint64_t tag)
 {
@@ -98,6 +108,17 @@ FORWARD(list_segments, int, (struct seg_io * io, const char *dir, uint32_t *ids,
 FORWARD(sync_dir, int, (struct seg_io * io, const char *dir), (rep(io)->inner, dir))
 FORWARD(read, long, (struct seg_io * io, int file, void *buf, size_t length, uint64_t offset),
         (rep(io)->inner, file, buf, length, offset))
+FORWARD(map, const uint8_t *, (struct seg_io * io, int file, uint64_t bytes, int *error),
+        (rep(io)->inner, file, bytes, error))
+static void r_unmap(struct seg_io *io, const uint8_t *mapped, uint64_t bytes)
+{
+	rep(io)->inner->ops->unmap(rep(io)->inner, mapped, bytes);
+}
+
+static void r_prefetch(struct seg_io *io, int file, uint64_t bytes)
+{
+	rep(io)->inner->ops->prefetch(rep(io)->inner, file, bytes);
+}
 FORWARD(zero, int, (struct seg_io * io, int file, uint64_t offset, uint64_t length),
         (rep(io)->inner, file, offset, length))
 FORWARD(register_buffers, int,
@@ -111,8 +132,12 @@ static const struct seg_io_ops reporting_ops = {
     .list_segments = r_list_segments,
     .sync_dir = r_sync_dir,
     .read = r_read,
+    .map = r_map,
+    .unmap = r_unmap,
+    .prefetch = r_prefetch,
     .zero = r_zero,
     .submit_write = r_submit,
+    .submit_create = r_submit_create,
     .reap = r_reap,
     .register_buffers = r_register_buffers,
     .destroy = NULL,
