@@ -8,7 +8,7 @@ packages=(
   build-essential pkg-config meson ninja-build clang
   dpdk dpdk-dev libdpdk-dev liburing-dev libcriterion-dev
   libsqlite3-dev libjansson-dev libmicrohttpd-dev libssl-dev libcurl4-openssl-dev
-  libhugetlbfs-bin iproute2 iputils-ping python3
+  libhugetlbfs-bin libhugetlbfs-dev iproute2 iputils-ping python3
 )
 
 missing=()

@@ -71,7 +71,8 @@ struct seg_batch {
 struct seg_log_files {
 	uint32_t first_id; /* oldest segment kept */
 	uint32_t current_id;
-	int handles[SEG_SEGMENTS_MAX]; /* by id % SEG_SEGMENTS_MAX; -1 when not open */
+	int handles[SEG_SEGMENTS_MAX];   /* by id % SEG_SEGMENTS_MAX; -1 when not open */
+	uint32_t live[SEG_SEGMENTS_MAX]; /* live records, by id % SEG_SEGMENTS_MAX */
 };
 
 struct seg_log {
@@ -94,6 +95,10 @@ struct seg_log {
 	int spare_file;
 	int spare_error; /* why the last creation failed; creation is retried at the roll */
 	int failed;      /* 0, or the -errno that stopped the log */
+	/* Recent frames by position % cache_bytes; valid from cache_valid_from on. */
+	uint8_t *cache;
+	uint64_t cache_valid_from;
+	bool buffers_huge;
 };
 
 /* Recovery (seg_recover.c) fills the position the log continues from. */

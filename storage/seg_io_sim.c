@@ -132,6 +132,7 @@ static int sync_dir(struct seg_io *io, const char *dir)
 static long read_at(struct seg_io *io, int file, void *buf, size_t length, uint64_t offset)
 {
 	struct sim_file *f = &from(io)->files[file];
+	from(io)->stats.reads++;
 	if (offset >= f->size)
 		return 0;
 	size_t n = length < f->size - offset ? length : (size_t)(f->size - offset);

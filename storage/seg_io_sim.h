@@ -27,6 +27,7 @@ struct seg_io_sim_stats {
 	uint64_t writes;
 	uint64_t fsyncs;
 	uint64_t short_writes;
+	uint64_t reads; /* synchronous reads (seg_read from disk) */
 };
 
 struct seg_io *seg_io_sim_create(const struct seg_io_sim_faults *faults);

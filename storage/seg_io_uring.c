@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -58,9 +59,18 @@ static int open_file(struct seg_io *io, const char *path, bool create, uint64_t 
 	int fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT | O_EXCL : 0), 0644);
 	if (fd < 0)
 		return -errno;
-	/* Allocated and zeroed up front, so the commit path only overwrites. */
-	int rc = create && fallocate(fd, 0, 0, (off_t)bytes) != 0 ? -errno : 0;
-	if (rc == 0 && create && fsync(fd) != 0)
+	/*
+	 * Allocated and zeroed up front, so the commit path only overwrites. A
+	 * shorter existing file is a creation cut off before its fallocate: no
+	 * write ever reached it (writes start after creation completed), so it
+	 * is completed here, rather than mapped short for recovery to fault on.
+	 */
+	struct stat st;
+	int rc = fstat(fd, &st) == 0 ? 0 : -errno;
+	bool short_file = rc == 0 && (uint64_t)st.st_size < bytes;
+	if (rc == 0 && short_file && fallocate(fd, 0, 0, (off_t)bytes) != 0)
+		rc = -errno;
+	if (rc == 0 && short_file && fsync(fd) != 0)
 		rc = -errno;
 	if (rc == 0)
 		rc = io_uring_register_files_update(&u->ring, (unsigned)slot, &fd, 1) == 1 ? 0

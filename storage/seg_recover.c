@@ -99,6 +99,7 @@ static int replay_segment(struct scan *s, uint32_t id, uint64_t *end_out)
 		if (s->log->options.on_record != NULL &&
 		    s->log->options.on_record(s->log->options.ctx, &view) != 0)
 			return -ECANCELED;
+		s->log->files.live[id % SEG_SEGMENTS_MAX]++; /* live until the caller releases it */
 		s->expected = h.sequence + 1;
 		s->last_sequence = h.sequence;
 		s->segment_first = h.segment_first_sequence;

@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <hugetlbfs.h>
+
 #include "bb_endian.h"
 #include "seg_int.h"
 
@@ -200,6 +202,51 @@ static int open_batch_for(struct seg_log *log, uint32_t frame_bytes)
 	return 0;
 }
 
+/* Keeps a copy of a frame for seg_read, overwriting the oldest (a ring by position). */
+static void cache_store(struct seg_log *log, uint64_t position, const uint8_t *frame,
+                        uint32_t frame_bytes)
+{
+	uint64_t size = log->options.cache_bytes;
+	if (log->cache == NULL || frame_bytes > size)
+		return;
+	uint64_t end = position + frame_bytes;
+	if (end > size && end - size > log->cache_valid_from)
+		log->cache_valid_from = end - size;
+	uint64_t at = position % size;
+	if (at + frame_bytes > size) {
+		log->cache_valid_from = end; /* would wrap: keep the ring simple, start over */
+		return;
+	}
+	memcpy(log->cache + at, frame, frame_bytes);
+}
+
+/* A cached record, or false to read it from disk. */
+static bool cache_read(struct seg_log *log, uint64_t position, uint8_t *buf, size_t capacity,
+                       struct seg_record_view *out)
+{
+	uint64_t size = log->options.cache_bytes;
+	if (log->cache == NULL || position < log->cache_valid_from ||
+	    position + SEG_RECORD_HEADER_BYTES > log->cache_valid_from + size)
+		return false;
+	uint64_t at = position % size;
+	struct seg_header h;
+	if (at + SEG_RECORD_HEADER_BYTES > size ||
+	    seg_frame_decode(log->cache + at, size - at, &h) != SEG_FRAME_OK ||
+	    h.type == SEG_TYPE_PADDING ||
+	    SEG_RECORD_HEADER_BYTES + (size_t)h.payload_bytes > capacity)
+		return false;
+	memcpy(buf, log->cache + at, SEG_RECORD_HEADER_BYTES + h.payload_bytes);
+	*out = (struct seg_record_view){
+	    .sequence = h.sequence,
+	    .position = position,
+	    .segment_id = h.segment_id,
+	    .type = h.type,
+	    .payload_bytes = h.payload_bytes,
+	    .payload = buf + SEG_RECORD_HEADER_BYTES,
+	};
+	return true;
+}
+
 int seg_append(struct seg_log *log, uint16_t type, const void *payload, uint32_t payload_bytes,
                uint64_t *sequence_out, uint64_t *position_out)
 {
@@ -226,6 +273,8 @@ int seg_append(struct seg_log *log, uint16_t type, const void *payload, uint32_t
 	seg_frame_encode(&h, payload, b->buf + b->bytes);
 	*sequence_out = log->next_sequence++;
 	*position_out = (uint64_t)h.segment_id * log->options.segment_bytes + b->offset + b->bytes;
+	log->files.live[h.segment_id % SEG_SEGMENTS_MAX]++;
+	cache_store(log, *position_out, b->buf + b->bytes, frame_bytes);
 	b->bytes += frame_bytes;
 	b->last_sequence = h.sequence;
 	return 0;
@@ -330,6 +379,8 @@ static int read_frame(struct seg_log *log, uint64_t position, uint8_t *buf, size
 int seg_read(struct seg_log *log, uint64_t position, uint8_t *buf, size_t capacity,
              struct seg_record_view *out)
 {
+	if (cache_read(log, position, buf, capacity, out))
+		return 0;
 	uint16_t type;
 	int rc = read_frame(log, position, buf, capacity, out, &type);
 	/* A commit's padding is not a record: the next record follows it. */
@@ -389,20 +440,28 @@ uint64_t seg_next_position(const struct seg_log *log, const struct seg_record_vi
 	return next;
 }
 
-int seg_remove_before(struct seg_log *log, uint64_t position)
+/* Removes the oldest segment. The caller fsyncs the directory. */
+static int remove_oldest(struct seg_log *log)
 {
-	uint32_t limit = (uint32_t)(position / log->options.segment_bytes);
+	uint32_t id = log->files.first_id;
+	char path[SEG_PATH_BYTES + 32];
+	seg_segment_path(log->dir, id, path, sizeof(path));
+	log->io->ops->close_file(log->io, seg_file_of(log, id));
+	log->files.handles[id % SEG_SEGMENTS_MAX] = -1;
+	log->files.live[id % SEG_SEGMENTS_MAX] = 0;
+	log->files.first_id++;
+	return log->io->ops->remove_file(log->io, path);
+}
+
+/* Removes oldest segments while `dead` says so, then fsyncs the directory once. */
+static int remove_head(struct seg_log *log, uint32_t limit, bool only_dead)
+{
 	int rc = 0;
 	bool removed = false;
 	while (rc == 0 && log->files.first_id < limit &&
-	       log->files.first_id < log->files.current_id) {
-		uint32_t id = log->files.first_id;
-		char path[SEG_PATH_BYTES + 32];
-		seg_segment_path(log->dir, id, path, sizeof(path));
-		log->io->ops->close_file(log->io, seg_file_of(log, id));
-		log->files.handles[id % SEG_SEGMENTS_MAX] = -1;
-		rc = log->io->ops->remove_file(log->io, path);
-		log->files.first_id++;
+	       log->files.first_id < log->files.current_id &&
+	       (!only_dead || log->files.live[log->files.first_id % SEG_SEGMENTS_MAX] == 0)) {
+		rc = remove_oldest(log);
 		removed = true;
 	}
 	if (rc == 0 && removed)
@@ -410,16 +469,73 @@ int seg_remove_before(struct seg_log *log, uint64_t position)
 	return rc;
 }
 
+int seg_remove_before(struct seg_log *log, uint64_t position)
+{
+	return remove_head(log, (uint32_t)(position / log->options.segment_bytes), false);
+}
+
+int seg_release(struct seg_log *log, uint64_t position)
+{
+	uint32_t id = (uint32_t)(position / log->options.segment_bytes);
+	if (id < log->files.first_id || id > log->files.current_id ||
+	    log->files.live[id % SEG_SEGMENTS_MAX] == 0)
+		return -EINVAL;
+	log->files.live[id % SEG_SEGMENTS_MAX]--;
+	return remove_head(log, log->files.current_id, true);
+}
+
+bool seg_oldest_pin(const struct seg_log *log, struct seg_pin *out)
+{
+	uint32_t id = log->files.first_id;
+	if (id == log->files.current_id)
+		return false;
+	*out = (struct seg_pin){
+	    .segment_id = id,
+	    .live_records = log->files.live[id % SEG_SEGMENTS_MAX],
+	    .first_position = (uint64_t)id * log->options.segment_bytes,
+	    .end_position = ((uint64_t)id + 1) * log->options.segment_bytes,
+	};
+	return true;
+}
+
+uint32_t seg_segment_count(const struct seg_log *log)
+{
+	return log->files.current_id - log->files.first_id + 1;
+}
+
+/*
+ * Commit buffers: one hugepage-backed region when asked and available (fewer
+ * TLB misses for the kernel's copies), page-aligned heap memory otherwise.
+ */
+static int allocate_buffers(struct seg_log *log, void **buffers)
+{
+	size_t bytes = (size_t)log->batch_count * log->options.batch_bytes_max;
+	uint8_t *region = NULL;
+	if (log->options.hugepages && gethugepagesize() > 0) {
+		size_t huge = (size_t)gethugepagesize();
+		region = get_huge_pages((bytes + huge - 1) / huge * huge, GHP_DEFAULT);
+	}
+	log->buffers_huge = region != NULL;
+	if (region == NULL)
+		region = aligned_alloc(4096, bytes);
+	if (region == NULL)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < log->batch_count; i++) {
+		log->batches[i].buf = region + (size_t)i * log->options.batch_bytes_max;
+		buffers[i] = log->batches[i].buf;
+	}
+	return 0;
+}
+
 static int allocate(struct seg_log *log)
 {
 	log->batch_count = log->options.commits_in_flight_max;
 	void *buffers[COMMITS_MAX];
-	for (uint32_t i = 0; i < log->batch_count; i++) {
-		log->batches[i].buf = aligned_alloc(4096, log->options.batch_bytes_max);
-		if (log->batches[i].buf == NULL)
-			return -ENOMEM;
-		buffers[i] = log->batches[i].buf;
-	}
+	int rc = allocate_buffers(log, buffers);
+	if (rc != 0)
+		return rc;
+	if (log->options.cache_bytes > 0 && (log->cache = malloc(log->options.cache_bytes)) == NULL)
+		return -ENOMEM;
 	if (log->io->ops->register_buffers != NULL)
 		(void)log->io->ops->register_buffers(log->io, buffers, log->batch_count,
 		                                     log->options.batch_bytes_max);
@@ -506,7 +622,10 @@ void seg_close(struct seg_log *log)
 		log->io->ops->close_file(log->io, log->spare_file);
 	if (log->owns_io && log->io != NULL)
 		log->io->ops->destroy(log->io);
-	for (uint32_t i = 0; i < log->batch_count; i++)
-		free(log->batches[i].buf);
+	if (log->buffers_huge)
+		free_huge_pages(log->batches[0].buf);
+	else
+		free(log->batches[0].buf);
+	free(log->cache);
 	free(log);
 }

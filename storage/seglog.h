@@ -37,8 +37,10 @@ struct seg_options {
 	uint32_t batch_bytes_max;       /* one commit; default 2 MiB (holds a 1 MiB record) */
 	uint32_t commits_in_flight_max; /* default 4 */
 	bool memory_only;               /* durability: memory — writes, never fdatasync */
-	struct seg_io *io;              /* NULL: io_uring, owned by the log */
-	seg_record_fn on_record;        /* recovery callback, may be NULL */
+	uint64_t cache_bytes;           /* recent records kept in memory for seg_read; 0: none */
+	bool hugepages;    /* commit buffers from hugepages (libhugetlbfs) when there are some */
+	struct seg_io *io; /* NULL: io_uring, owned by the log */
+	seg_record_fn on_record; /* recovery callback, may be NULL */
 	void *ctx;
 };
 
@@ -83,5 +85,25 @@ uint64_t seg_next_position(const struct seg_log *log, const struct seg_record_vi
 
 /* Removes whole segments that end at or before position (retention); fsyncs the directory. */
 __attribute__((warn_unused_result)) int seg_remove_before(struct seg_log *log, uint64_t position);
+
+/*
+ * Live accounting. Every record appended or recovered counts as live until
+ * the caller releases it (deleted, or superseded by a later state record).
+ * The oldest segments with nothing live left are removed, in order, so
+ * recovery always finds a contiguous run of segments.
+ */
+__attribute__((warn_unused_result)) int seg_release(struct seg_log *log, uint64_t position);
+
+/* The oldest segment and what keeps it: compaction re-appends these few live records. */
+struct seg_pin {
+	uint32_t segment_id;
+	uint32_t live_records;
+	uint64_t first_position; /* the segment spans [first_position, end_position) */
+	uint64_t end_position;
+};
+/* False when the oldest segment is the one being written (nothing to compact). */
+bool seg_oldest_pin(const struct seg_log *log, struct seg_pin *out);
+/* Segments on disk, the one being written included. */
+uint32_t seg_segment_count(const struct seg_log *log);
 
 #endif
