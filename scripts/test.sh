@@ -25,5 +25,6 @@ meson compile -C "$asan"
 # The integration test runs busbard with hugepages, which ASan's shadow memory
 # does not mix with; the dataplane suite covers the packet path in-process.
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	LSAN_OPTIONS=suppressions="$PWD/tests/lsan.supp" \
 	meson test -C "$asan" --print-errorlogs --suite unit --suite dataplane --suite fuzz-replay
 echo "test.sh: all suites passed"
