@@ -1,0 +1,61 @@
+/*
+ * filters: EventBridge event patterns compiled into one matcher per bus.
+ * Add rules (pattern JSON text) to a compiler, compile once, then match
+ * events (JSON text) against every rule at once. The compiled matcher is
+ * immutable and shared by reference (publish it with one pointer swap);
+ * matching allocates nothing: each thread brings its own flt_scratch.
+ * No DPDK dependency. docs/patterns.md has the language and its decisions.
+ */
+#ifndef BB_FLT_H
+#define BB_FLT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Limits, each configurable (AWS values by default; see docs/patterns.md). */
+struct flt_limits {
+	uint32_t pattern_bytes_max;   /* 2048 */
+	uint32_t rules_max;           /* 300 per bus */
+	uint32_t or_combinations_max; /* 1000 per pattern */
+	uint32_t fields_per_rule_max; /* 64 (after $or expansion) */
+	uint32_t depth_max;           /* nesting, patterns and events: 100 */
+	uint32_t wildcard_stars_max;  /* '*' per wildcard value: 8 */
+	uint32_t event_bytes_max;     /* 256 KiB */
+};
+
+void flt_limits_default(struct flt_limits *limits);
+
+struct flt_compiler;
+struct flt_matcher;
+struct flt_scratch;
+
+struct flt_compiler *flt_compiler_new(const struct flt_limits *limits);
+void flt_compiler_free(struct flt_compiler *compiler);
+
+/*
+ * Adds a rule. Returns 0, or -EINVAL with a reason naming the path in error
+ * (unknown operator, wrong shape, over a limit); the compiler is unchanged then.
+ */
+int flt_add_rule(struct flt_compiler *compiler, uint32_t rule_id, const char *pattern,
+                 size_t pattern_bytes, char *error, size_t error_bytes);
+/* Removes every sub-rule of rule_id; -ENOENT when there is none. */
+int flt_remove_rule(struct flt_compiler *compiler, uint32_t rule_id);
+
+/* Builds the matcher for the rules added so far. NULL on memory exhaustion. */
+struct flt_matcher *flt_compile(const struct flt_compiler *compiler);
+void flt_matcher_free(struct flt_matcher *matcher);
+size_t flt_matcher_bytes(const struct flt_matcher *matcher);
+
+/* Working memory for matching with one matcher, allocated once per thread. */
+struct flt_scratch *flt_scratch_new(const struct flt_matcher *matcher);
+void flt_scratch_free(struct flt_scratch *scratch);
+
+/*
+ * Matches one event. Writes up to capacity matching rule ids (each once) and
+ * returns how many rules matched, or -EINVAL when the event is not valid JSON
+ * (or is over a limit): a malformed event never matches.
+ */
+int flt_match(const struct flt_matcher *matcher, struct flt_scratch *scratch, const char *event,
+              size_t event_bytes, uint32_t *rule_ids, uint32_t capacity);
+
+#endif

@@ -1,0 +1,108 @@
+/* Internals of filters/: rule conditions, the compiled matcher, the event scanner. */
+#ifndef BB_FLT_INT_H
+#define BB_FLT_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flt.h"
+
+enum flt_type { FLT_STRING = 1, FLT_NUMBER, FLT_TRUE, FLT_FALSE, FLT_NULL };
+
+/* A leaf: from an event (text points into the event or the scanner's buffer) or a pattern. */
+struct flt_leaf {
+	uint8_t type;
+	const char *text; /* FLT_STRING: unescaped bytes */
+	size_t length;
+	double number; /* FLT_NUMBER */
+};
+
+enum flt_op {
+	FLT_OP_EXACT, /* one of `values` (kept in the exact table at compile time) */
+	FLT_OP_PREFIX,
+	FLT_OP_SUFFIX,
+	FLT_OP_EQUALS_IGNORE_CASE,
+	FLT_OP_PREFIX_IGNORE_CASE,
+	FLT_OP_SUFFIX_IGNORE_CASE,
+	FLT_OP_WILDCARD,
+	FLT_OP_NUMERIC,
+	FLT_OP_CIDR,
+	FLT_OP_EXISTS,       /* exists: true */
+	FLT_OP_ABSENT,       /* exists: false */
+	FLT_OP_ANYTHING_BUT, /* none of `values` */
+	FLT_OP_ANYTHING_BUT_PREFIX,
+	FLT_OP_ANYTHING_BUT_SUFFIX,
+	FLT_OP_ANYTHING_BUT_IGNORE_CASE,
+	FLT_OP_ANYTHING_BUT_WILDCARD,
+};
+
+struct flt_cond {
+	uint8_t op;
+	uint32_t value_count;
+	struct flt_leaf *values; /* strings (owned) or numbers */
+	/* numeric range */
+	double low, high;
+	bool low_inclusive, high_inclusive;
+	/* cidr */
+	uint8_t family_bytes; /* 4 or 16 */
+	uint8_t network[16];
+	uint8_t prefix_bits;
+};
+
+struct flt_field {
+	char *path; /* "a.b.c" */
+	uint32_t cond_count;
+	struct flt_cond *conds; /* OR */
+};
+
+struct flt_subrule {
+	uint32_t rule_id;
+	uint32_t field_count;
+	struct flt_field *fields; /* AND */
+};
+
+struct flt_compiler {
+	struct flt_limits limits;
+	uint32_t count;
+	uint32_t capacity;
+	struct flt_subrule *subrules;
+};
+
+/* A deep copy of the sub-rules (the matcher keeps its own); clear frees one. */
+int flt_compiler_copy(const struct flt_compiler *from, struct flt_compiler *to);
+void flt_compiler_clear(struct flt_compiler *c);
+
+/* Primitive comparisons shared by the compiler's checks and the matcher. */
+bool flt_equals_ignore_case(const char *a, size_t a_bytes, const char *b, size_t b_bytes);
+bool flt_wildcard_match(const char *pattern, size_t pattern_bytes, const char *text,
+                        size_t text_bytes);
+bool flt_parse_ip(const char *text, size_t length, uint8_t out[16], uint8_t *family_bytes);
+bool flt_cond_matches(const struct flt_cond *cond, const struct flt_leaf *leaf);
+
+/*
+ * The event scanner. It walks the JSON once, validating all of it; for every
+ * object member it asks want(path) whether anything lies under that path,
+ * and skips (still validating) what nothing wants; every wanted leaf goes to
+ * on_leaf. Arrays are transparent: their elements share the array's path.
+ * Returns 0, or -EINVAL for malformed JSON or a limit.
+ */
+struct flt_scan_hooks {
+	/* 0: skip the subtree; 1: descend; 2: a leaf path some rule names (and descend). */
+	int (*want)(void *ctx, const char *path, size_t path_bytes, uint32_t *path_index);
+	void (*on_leaf)(void *ctx, uint32_t path_index, const struct flt_leaf *leaf);
+	void *ctx;
+};
+
+#define FLT_PATH_BYTES_MAX   1024u
+#define FLT_STRING_BYTES_MAX (256u << 10)
+
+struct flt_scan_buffers {
+	char path[FLT_PATH_BYTES_MAX];
+	char *strings; /* FLT_STRING_BYTES_MAX: unescaped values */
+};
+
+int flt_scan(const char *json, size_t length, uint32_t depth_max,
+             const struct flt_scan_hooks *hooks, struct flt_scan_buffers *buffers);
+
+#endif

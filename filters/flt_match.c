@@ -1,0 +1,528 @@
+/*
+ * The compiled matcher (see flt.h). Every field path of every rule, and
+ * every prefix of one, sits in one hash table, so the scanner descends only
+ * into what some rule names. Per leaf path: literal values in a hash table
+ * (cost independent of how many rules name values there), the other
+ * conditions in a list. A sub-rule is a candidate the moment its last
+ * leaf-matched field is marked; fields that absence can satisfy (exists:
+ * false) are settled after the scan. Immutable once built; matching writes
+ * only the caller's scratch, stamped so nothing is cleared per event.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flt_int.h"
+
+#define NIL UINT32_MAX
+
+struct ref {
+	uint32_t subrule;
+	uint32_t field;
+};
+
+struct literal {
+	struct flt_leaf key;
+	uint32_t ref_first, ref_count; /* into matcher->refs */
+};
+
+struct other {
+	const struct flt_cond *cond;
+	struct ref ref;
+};
+
+struct path {
+	char *text;
+	size_t length;
+	bool leaf;                /* some rule names it (else: only a prefix of one) */
+	uint32_t literal_slots;   /* power of two; 0 when none */
+	struct literal *literals; /* open addressing */
+	uint32_t other_count;
+	struct other *others;
+};
+
+struct sub {
+	uint32_t rule;      /* dense rule index */
+	uint64_t need_mask; /* fields only a matching leaf satisfies */
+	uint32_t field_count;
+	uint64_t absent_ok_mask; /* fields an absent path satisfies */
+	uint32_t field_path[64];
+};
+
+struct flt_matcher {
+	struct flt_limits limits;
+	struct flt_compiler rules; /* a private deep copy of the sub-rules */
+	uint32_t path_slots;
+	uint32_t *path_table; /* path index + 1; 0 is empty */
+	uint32_t path_count;
+	struct path *paths;
+	struct sub *subs;
+	uint32_t sub_count;
+	uint32_t *late; /* sub-rules settled after the scan */
+	uint32_t late_count;
+	uint32_t rule_count;
+	uint32_t *rule_ids;
+	struct ref *refs;
+	uint32_t ref_count;
+	size_t bytes;
+};
+
+struct flt_scratch {
+	const struct flt_matcher *matcher;
+	uint32_t stamp;
+	uint32_t *sub_stamp;
+	uint64_t *sub_mask;
+	uint32_t *path_seen;
+	uint32_t *rule_stamp;
+	uint32_t *candidates;
+	uint32_t candidate_count;
+	struct flt_scan_buffers buffers;
+};
+
+/* ---- hashing ---- */
+
+static uint64_t hash_bytes(uint64_t h, const void *data, size_t n)
+{
+	const uint8_t *p = data;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 1099511628211ull;
+	return h;
+}
+
+static uint64_t hash_path(const char *text, size_t n)
+{
+	return hash_bytes(1469598103934665603ull, text, n);
+}
+
+static uint64_t hash_leaf(const struct flt_leaf *leaf)
+{
+	uint64_t h = hash_bytes(1469598103934665603ull, &leaf->type, 1);
+	if (leaf->type == FLT_STRING)
+		return hash_bytes(h, leaf->text, leaf->length);
+	if (leaf->type == FLT_NUMBER) {
+		double v = leaf->number == 0 ? 0 : leaf->number; /* -0 == 0 */
+		return hash_bytes(h, &v, sizeof(v));
+	}
+	return h;
+}
+
+static bool same_leaf(const struct flt_leaf *a, const struct flt_leaf *b)
+{
+	if (a->type != b->type)
+		return false;
+	if (a->type == FLT_STRING)
+		return a->length == b->length && memcmp(a->text, b->text, a->length) == 0;
+	return a->type != FLT_NUMBER || a->number == b->number;
+}
+
+static uint32_t power_of_two_above(uint32_t n)
+{
+	uint32_t size = 8;
+	while (size < 2 * n)
+		size *= 2;
+	return size;
+}
+
+/* ---- building ---- */
+
+static uint32_t find_path(const struct flt_matcher *m, const char *text, size_t n)
+{
+	uint32_t mask = m->path_slots - 1;
+	for (uint32_t i = (uint32_t)hash_path(text, n) & mask;; i = (i + 1) & mask) {
+		uint32_t slot = m->path_table[i];
+		if (slot == 0)
+			return NIL;
+		const struct path *p = &m->paths[slot - 1];
+		if (p->length == n && memcmp(p->text, text, n) == 0)
+			return slot - 1;
+	}
+}
+
+/* Adds a path (or marks it a leaf) and every prefix of it. */
+static int add_path(struct flt_matcher *m, const char *text, bool leaf)
+{
+	size_t n = strlen(text);
+	for (size_t cut = 1; cut <= n; cut++) {
+		if (cut < n && text[cut] != '.')
+			continue;
+		uint32_t index = find_path(m, text, cut);
+		if (index == NIL) {
+			index = m->path_count++;
+			m->paths[index] = (struct path){.text = strndup(text, cut), .length = cut};
+			if (m->paths[index].text == NULL)
+				return -ENOMEM;
+			uint32_t mask = m->path_slots - 1;
+			uint32_t i = (uint32_t)hash_path(text, cut) & mask;
+			while (m->path_table[i] != 0)
+				i = (i + 1) & mask;
+			m->path_table[i] = index + 1;
+		}
+		if (cut == n && leaf)
+			m->paths[index].leaf = true;
+	}
+	return 0;
+}
+
+static uint32_t count_path_prefixes(const struct flt_compiler *c)
+{
+	uint32_t count = 0;
+	for (uint32_t s = 0; s < c->count; s++) {
+		for (uint32_t f = 0; f < c->subrules[s].field_count; f++) {
+			const char *p = c->subrules[s].fields[f].path;
+			count += 1;
+			for (; *p; p++)
+				count += *p == '.';
+		}
+	}
+	return count;
+}
+
+struct tuple {
+	uint32_t path;
+	const struct flt_leaf *key;
+	struct ref ref;
+};
+
+/* A total order on literals: type, then value. */
+static int compare_leaves(const struct flt_leaf *a, const struct flt_leaf *b)
+{
+	if (a->type != b->type)
+		return a->type < b->type ? -1 : 1;
+	if (a->type == FLT_NUMBER)
+		return a->number < b->number ? -1 : a->number > b->number;
+	if (a->type != FLT_STRING)
+		return 0;
+	size_t n = a->length < b->length ? a->length : b->length;
+	int c = memcmp(a->text, b->text, n);
+	return c != 0 ? c : (a->length < b->length ? -1 : a->length > b->length);
+}
+
+static int compare_tuples(const void *a, const void *b)
+{
+	const struct tuple *x = a, *y = b;
+	if (x->path != y->path)
+		return x->path < y->path ? -1 : 1;
+	return compare_leaves(x->key, y->key);
+}
+
+/* Literal values: sorted into runs, one hash entry per distinct value of a path. */
+static int build_literals(struct flt_matcher *m, struct tuple *tuples, uint32_t count)
+{
+	qsort(tuples, count, sizeof(*tuples), compare_tuples);
+	m->refs = malloc((count ? count : 1) * sizeof(*m->refs));
+	if (m->refs == NULL)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < count;) {
+		uint32_t run = i;
+		uint32_t path_index = tuples[i].path;
+		uint32_t distinct = 0;
+		for (uint32_t j = i; j < count && tuples[j].path == path_index; j++)
+			distinct += j == i || compare_leaves(tuples[j].key, tuples[j - 1].key) != 0;
+		struct path *p = &m->paths[path_index];
+		p->literal_slots = power_of_two_above(distinct);
+		p->literals = calloc(p->literal_slots, sizeof(*p->literals));
+		if (p->literals == NULL)
+			return -ENOMEM;
+		m->bytes += p->literal_slots * sizeof(*p->literals);
+		for (; i < count && tuples[i].path == path_index;) {
+			uint32_t first = m->ref_count;
+			const struct flt_leaf *key = tuples[i].key;
+			for (; i < count && tuples[i].path == path_index &&
+			       compare_leaves(tuples[i].key, key) == 0;
+			     i++)
+				m->refs[m->ref_count++] = tuples[i].ref;
+			uint32_t mask = p->literal_slots - 1;
+			uint32_t slot = (uint32_t)hash_leaf(key) & mask;
+			while (p->literals[slot].key.type != 0)
+				slot = (slot + 1) & mask;
+			p->literals[slot] = (struct literal){
+			    .key = *key, .ref_first = first, .ref_count = m->ref_count - first};
+		}
+		(void)run;
+	}
+	return 0;
+}
+
+static int add_other(struct flt_matcher *m, uint32_t path_index, const struct flt_cond *cond,
+                     struct ref ref)
+{
+	struct path *p = &m->paths[path_index];
+	struct other *grown = realloc(p->others, (p->other_count + 1) * sizeof(*grown));
+	if (grown == NULL)
+		return -ENOMEM;
+	p->others = grown;
+	p->others[p->other_count++] = (struct other){.cond = cond, .ref = ref};
+	m->bytes += sizeof(*grown);
+	return 0;
+}
+
+static uint32_t dense_rule(struct flt_matcher *m, uint32_t rule_id)
+{
+	for (uint32_t r = 0; r < m->rule_count; r++) {
+		if (m->rule_ids[r] == rule_id)
+			return r;
+	}
+	m->rule_ids[m->rule_count] = rule_id;
+	return m->rule_count++;
+}
+
+/* One field of one sub-rule into the tables; its masks into the sub-rule. */
+static int index_field(struct flt_matcher *m, uint32_t s, uint32_t f, struct tuple *tuples,
+                       uint32_t *tuple_count)
+{
+	const struct flt_field *field = &m->rules.subrules[s].fields[f];
+	struct sub *sub = &m->subs[s];
+	uint32_t path_index = find_path(m, field->path, strlen(field->path));
+	struct ref ref = {.subrule = s, .field = f};
+	bool absent_ok = false, by_leaf = false;
+	sub->field_path[f] = path_index;
+	for (uint32_t c = 0; c < field->cond_count; c++) {
+		const struct flt_cond *cond = &field->conds[c];
+		if (cond->op == FLT_OP_ABSENT) {
+			absent_ok = true;
+			continue;
+		}
+		by_leaf = true;
+		if (cond->op != FLT_OP_EXACT) {
+			if (add_other(m, path_index, cond, ref) != 0)
+				return -ENOMEM;
+			continue;
+		}
+		for (uint32_t v = 0; v < cond->value_count; v++)
+			tuples[(*tuple_count)++] =
+			    (struct tuple){path_index, &cond->values[v], ref};
+	}
+	if (absent_ok)
+		sub->absent_ok_mask |= 1ull << f;
+	else if (by_leaf)
+		sub->need_mask |= 1ull << f;
+	return 0;
+}
+
+static uint32_t count_literals(const struct flt_compiler *c)
+{
+	uint32_t count = 0;
+	for (uint32_t s = 0; s < c->count; s++) {
+		for (uint32_t f = 0; f < c->subrules[s].field_count; f++) {
+			const struct flt_field *field = &c->subrules[s].fields[f];
+			for (uint32_t k = 0; k < field->cond_count; k++)
+				count += field->conds[k].op == FLT_OP_EXACT
+				             ? field->conds[k].value_count
+				             : 0;
+		}
+	}
+	return count;
+}
+
+static int build(struct flt_matcher *m)
+{
+	const struct flt_compiler *c = &m->rules;
+	uint32_t paths_max = count_path_prefixes(c) + 1;
+	m->path_slots = power_of_two_above(paths_max);
+	m->path_table = calloc(m->path_slots, sizeof(*m->path_table));
+	m->paths = calloc(paths_max, sizeof(*m->paths));
+	m->sub_count = c->count;
+	m->subs = calloc(c->count + 1, sizeof(*m->subs));
+	m->late = calloc(c->count + 1, sizeof(*m->late));
+	m->rule_ids = calloc(c->count + 1, sizeof(*m->rule_ids));
+	uint32_t literal_count = count_literals(c);
+	struct tuple *tuples = calloc(literal_count + 1, sizeof(*tuples));
+	int rc =
+	    m->path_table && m->paths && m->subs && m->late && m->rule_ids && tuples ? 0 : -ENOMEM;
+	for (uint32_t s = 0; rc == 0 && s < c->count; s++) {
+		for (uint32_t f = 0; rc == 0 && f < c->subrules[s].field_count; f++)
+			rc = add_path(m, c->subrules[s].fields[f].path, true);
+	}
+	uint32_t tuple_count = 0;
+	for (uint32_t s = 0; rc == 0 && s < c->count; s++) {
+		m->subs[s].rule = dense_rule(m, c->subrules[s].rule_id);
+		m->subs[s].field_count = c->subrules[s].field_count;
+		for (uint32_t f = 0; rc == 0 && f < c->subrules[s].field_count; f++)
+			rc = index_field(m, s, f, tuples, &tuple_count);
+		if (m->subs[s].absent_ok_mask != 0 || m->subs[s].need_mask == 0)
+			m->late[m->late_count++] = s;
+	}
+	if (rc == 0)
+		rc = build_literals(m, tuples, tuple_count);
+	free(tuples);
+	m->bytes += sizeof(*m) + m->path_slots * sizeof(uint32_t) +
+	            paths_max * sizeof(struct path) +
+	            c->count * (sizeof(struct sub) + 2 * sizeof(uint32_t)) +
+	            m->ref_count * sizeof(struct ref);
+	return rc;
+}
+
+void flt_matcher_free(struct flt_matcher *m)
+{
+	if (m == NULL)
+		return;
+	for (uint32_t i = 0; m->paths != NULL && i < m->path_count; i++) {
+		free(m->paths[i].text);
+		free(m->paths[i].literals);
+		free(m->paths[i].others);
+	}
+	free(m->paths);
+	free(m->path_table);
+	free(m->subs);
+	free(m->late);
+	free(m->rule_ids);
+	free(m->refs);
+	flt_compiler_clear(&m->rules);
+	free(m);
+}
+
+struct flt_matcher *flt_compile(const struct flt_compiler *c)
+{
+	struct flt_matcher *m = calloc(1, sizeof(*m));
+	if (m == NULL)
+		return NULL;
+	m->limits = c->limits;
+	if (flt_compiler_copy(c, &m->rules) != 0 || build(m) != 0) {
+		flt_matcher_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+size_t flt_matcher_bytes(const struct flt_matcher *m)
+{
+	return m->bytes;
+}
+
+struct flt_scratch *flt_scratch_new(const struct flt_matcher *m)
+{
+	struct flt_scratch *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return NULL;
+	s->matcher = m;
+	uint32_t subs = m->sub_count + 1;
+	s->sub_stamp = calloc(subs, sizeof(*s->sub_stamp));
+	s->sub_mask = calloc(subs, sizeof(*s->sub_mask));
+	s->candidates = calloc(subs, sizeof(*s->candidates));
+	s->path_seen = calloc(m->path_count + 1, sizeof(*s->path_seen));
+	s->rule_stamp = calloc(m->rule_count + 1, sizeof(*s->rule_stamp));
+	s->buffers.strings = malloc(FLT_STRING_BYTES_MAX);
+	if (!s->sub_stamp || !s->sub_mask || !s->candidates || !s->path_seen || !s->rule_stamp ||
+	    !s->buffers.strings) {
+		flt_scratch_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void flt_scratch_free(struct flt_scratch *s)
+{
+	if (s == NULL)
+		return;
+	free(s->sub_stamp);
+	free(s->sub_mask);
+	free(s->candidates);
+	free(s->path_seen);
+	free(s->rule_stamp);
+	free(s->buffers.strings);
+	free(s);
+}
+
+/* ---- matching ---- */
+
+static int want(void *ctx, const char *path, size_t n, uint32_t *index)
+{
+	struct flt_scratch *s = ctx;
+	uint32_t i = find_path(s->matcher, path, n);
+	if (i == NIL)
+		return 0;
+	*index = i;
+	return s->matcher->paths[i].leaf ? 2 : 1;
+}
+
+static void mark(struct flt_scratch *s, struct ref ref)
+{
+	const struct sub *sub = &s->matcher->subs[ref.subrule];
+	if (s->sub_stamp[ref.subrule] != s->stamp) {
+		s->sub_stamp[ref.subrule] = s->stamp;
+		s->sub_mask[ref.subrule] = 0;
+	}
+	uint64_t before = s->sub_mask[ref.subrule];
+	uint64_t after = before | 1ull << ref.field;
+	s->sub_mask[ref.subrule] = after;
+	bool late = sub->absent_ok_mask != 0 || sub->need_mask == 0;
+	/* Exactly once: when the last field a leaf must satisfy is satisfied. */
+	if (!late && (before & sub->need_mask) != sub->need_mask &&
+	    (after & sub->need_mask) == sub->need_mask)
+		s->candidates[s->candidate_count++] = ref.subrule;
+}
+
+static void on_leaf(void *ctx, uint32_t path_index, const struct flt_leaf *leaf)
+{
+	struct flt_scratch *s = ctx;
+	const struct path *p = &s->matcher->paths[path_index];
+	s->path_seen[path_index] = s->stamp;
+	if (p->literal_slots != 0) {
+		uint32_t mask = p->literal_slots - 1;
+		for (uint32_t i = (uint32_t)hash_leaf(leaf) & mask; p->literals[i].key.type != 0;
+		     i = (i + 1) & mask) {
+			const struct literal *l = &p->literals[i];
+			if (!same_leaf(&l->key, leaf))
+				continue;
+			for (uint32_t r = 0; r < l->ref_count; r++)
+				mark(s, s->matcher->refs[l->ref_first + r]);
+			break;
+		}
+	}
+	for (uint32_t i = 0; i < p->other_count; i++) {
+		if (flt_cond_matches(p->others[i].cond, leaf))
+			mark(s, p->others[i].ref);
+	}
+}
+
+/* A late sub-rule: every field satisfied by a leaf, or by absence where that counts. */
+static bool late_matches(const struct flt_scratch *s, uint32_t index)
+{
+	const struct sub *sub = &s->matcher->subs[index];
+	uint64_t mask = s->sub_stamp[index] == s->stamp ? s->sub_mask[index] : 0;
+	if ((mask & sub->need_mask) != sub->need_mask)
+		return false;
+	for (uint32_t f = 0; f < sub->field_count; f++) {
+		bool absent = s->path_seen[sub->field_path[f]] != s->stamp;
+		if ((sub->absent_ok_mask >> f & 1) && !(mask >> f & 1) && !absent)
+			return false;
+	}
+	return true;
+}
+
+static uint32_t emit(struct flt_scratch *s, uint32_t sub, uint32_t count, uint32_t *ids,
+                     uint32_t capacity)
+{
+	uint32_t rule = s->matcher->subs[sub].rule;
+	if (s->rule_stamp[rule] == s->stamp)
+		return count;
+	s->rule_stamp[rule] = s->stamp;
+	if (count < capacity)
+		ids[count] = s->matcher->rule_ids[rule];
+	return count + 1;
+}
+
+int flt_match(const struct flt_matcher *m, struct flt_scratch *s, const char *event,
+              size_t event_bytes, uint32_t *rule_ids, uint32_t capacity)
+{
+	if (event_bytes > m->limits.event_bytes_max)
+		return -EINVAL;
+	if (++s->stamp == 0) { /* wrapped: old stamps could collide */
+		memset(s->sub_stamp, 0, (m->sub_count + 1) * sizeof(uint32_t));
+		memset(s->path_seen, 0, (m->path_count + 1) * sizeof(uint32_t));
+		memset(s->rule_stamp, 0, (m->rule_count + 1) * sizeof(uint32_t));
+		s->stamp = 1;
+	}
+	s->candidate_count = 0;
+	struct flt_scan_hooks hooks = {.want = want, .on_leaf = on_leaf, .ctx = s};
+	if (flt_scan(event, event_bytes, m->limits.depth_max, &hooks, &s->buffers) != 0)
+		return -EINVAL;
+	uint32_t count = 0;
+	for (uint32_t i = 0; i < s->candidate_count; i++)
+		count = emit(s, s->candidates[i], count, rule_ids, capacity);
+	for (uint32_t i = 0; i < m->late_count; i++) {
+		if (late_matches(s, m->late[i]))
+			count = emit(s, m->late[i], count, rule_ids, capacity);
+	}
+	return (int)count;
+}

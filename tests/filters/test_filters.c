@@ -1,0 +1,225 @@
+/*
+ * The pattern language, operator by operator, with AWS's documentation
+ * examples and the edge cases (null vs missing vs empty, arrays of objects,
+ * numbers written differently, unicode escapes, nesting limits). Every case
+ * runs through the compiled matcher AND the reference interpreter, and both
+ * must give the expected answer.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <string.h>
+
+#include "flt.h"
+#include "ref.h"
+
+struct example {
+	const char *pattern;
+	const char *event;
+	bool match;
+};
+
+static void check(const struct example *e)
+{
+	struct flt_limits limits;
+	flt_limits_default(&limits);
+	struct flt_compiler *c = flt_compiler_new(&limits);
+	char error[256];
+	cr_assert_eq(flt_add_rule(c, 7, e->pattern, strlen(e->pattern), error, sizeof(error)), 0,
+	             "%s: %s", e->pattern, error);
+	struct flt_matcher *m = flt_compile(c);
+	struct flt_scratch *s = flt_scratch_new(m);
+	uint32_t ids[4];
+	int got = flt_match(m, s, e->event, strlen(e->event), ids, 4);
+	cr_assert_eq(got, e->match ? 1 : 0, "matcher: %s on %s gave %d", e->pattern, e->event, got);
+	if (got == 1)
+		cr_assert_eq(ids[0], 7);
+	int ref = ref_match(e->pattern, strlen(e->pattern), e->event, strlen(e->event));
+	cr_assert_eq(ref, e->match ? 1 : 0, "reference: %s on %s gave %d", e->pattern, e->event,
+	             ref);
+	flt_scratch_free(s);
+	flt_matcher_free(m);
+	flt_compiler_free(c);
+}
+
+static void check_all(const struct example *examples, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		check(&examples[i]);
+}
+
+#define CHECK_ALL(table) check_all(table, sizeof(table) / sizeof(table[0]))
+
+Test(patterns, exact_values_and_and_or)
+{
+	static const struct example t[] = {
+	    {"{\"source\":[\"aws.ec2\"]}", "{\"source\":\"aws.ec2\"}", true},
+	    {"{\"source\":[\"aws.ec2\"]}", "{\"source\":\"aws.s3\"}", false},
+	    {"{\"source\":[\"aws.ec2\"]}", "{\"source\":\"AWS.EC2\"}", false},
+	    {"{\"detail\":{\"state\":[\"running\",\"stopped\"]}}",
+	     "{\"detail\":{\"state\":\"stopped\"}}", true},
+	    {"{\"source\":[\"aws.ec2\"],\"detail-type\":[\"EC2 Instance State-change "
+	     "Notification\"]}",
+	     "{\"source\":\"aws.ec2\",\"detail-type\":\"EC2 Instance State-change Notification\"}",
+	     true},
+	    {"{\"source\":[\"aws.ec2\"],\"detail-type\":[\"x\"]}", "{\"source\":\"aws.ec2\"}",
+	     false},
+	    {"{\"a\":[true]}", "{\"a\":true}", true},
+	    {"{\"a\":[true]}", "{\"a\":\"true\"}", false},
+	    {"{\"a\":[5]}", "{\"a\":5}", true},
+	    {"{\"a\":[5]}", "{\"a\":5.0}", true}, /* numbers compare by value: docs/patterns.md */
+	    {"{\"a\":[5]}", "{\"a\":5e0}", true},
+	    {"{\"a\":[5]}", "{\"a\":\"5\"}", false},
+	    {"{\"a\":[\"5\"]}", "{\"a\":5}", false},
+	};
+	CHECK_ALL(t);
+}
+
+Test(patterns, null_empty_and_missing_are_different)
+{
+	static const struct example t[] = {
+	    {"{\"a\":[null]}", "{\"a\":null}", true},  {"{\"a\":[null]}", "{\"a\":\"\"}", false},
+	    {"{\"a\":[null]}", "{}", false},           {"{\"a\":[\"\"]}", "{\"a\":\"\"}", true},
+	    {"{\"a\":[\"\"]}", "{\"a\":null}", false}, {"{\"a\":[\"\"]}", "{\"b\":\"\"}", false},
+	};
+	CHECK_ALL(t);
+}
+
+Test(patterns, prefix_suffix_and_ignore_case)
+{
+	static const struct example t[] = {
+	    {"{\"time\":[{\"prefix\":\"2017-10-02\"}]}", "{\"time\":\"2017-10-02T18:43:48Z\"}",
+	     true},
+	    {"{\"time\":[{\"prefix\":\"2017-10-02\"}]}", "{\"time\":\"2017-10-03T18:43:48Z\"}",
+	     false},
+	    {"{\"a\":[{\"prefix\":\"1\"}]}", "{\"a\":123}", false},
+	    {"{\"a\":[{\"prefix\":{\"equals-ignore-case\":\"EventB\"}}]}",
+	     "{\"a\":\"eventbridge\"}", true},
+	    {"{\"FileName\":[{\"suffix\":\".png\"}]}", "{\"FileName\":\"image.png\"}", true},
+	    {"{\"FileName\":[{\"suffix\":\".png\"}]}", "{\"FileName\":\"image.PNG\"}", false},
+	    {"{\"FileName\":[{\"suffix\":{\"equals-ignore-case\":\".png\"}}]}",
+	     "{\"FileName\":\"image.PNG\"}", true},
+	    {"{\"name\":[{\"equals-ignore-case\":\"alice\"}]}", "{\"name\":\"ALICE\"}", true},
+	    {"{\"name\":[{\"equals-ignore-case\":\"alice\"}]}", "{\"name\":\"Alicia\"}", false},
+	    {"{\"a\":[{\"prefix\":\"\"}]}", "{\"a\":\"anything\"}", true},
+	};
+	CHECK_ALL(t);
+}
+
+Test(patterns, wildcards)
+{
+	static const struct example t[] = {
+	    {"{\"f\":[{\"wildcard\":\"dir/*.png\"}]}", "{\"f\":\"dir/a.png\"}", true},
+	    {"{\"f\":[{\"wildcard\":\"dir/*.png\"}]}", "{\"f\":\"dir/a/b.png\"}", true},
+	    {"{\"f\":[{\"wildcard\":\"dir/*.png\"}]}", "{\"f\":\"dir/a.jpg\"}", false},
+	    {"{\"f\":[{\"wildcard\":\"*XYZ*\"}]}", "{\"f\":\"abXYZcd\"}", true},
+	    {"{\"f\":[{\"wildcard\":\"*XYZ*\"}]}", "{\"f\":\"XY\"}", false},
+	    {"{\"f\":[{\"wildcard\":\"a\\\\*b\"}]}", "{\"f\":\"a*b\"}", true},
+	    {"{\"f\":[{\"wildcard\":\"a\\\\*b\"}]}", "{\"f\":\"axb\"}", false},
+	    {"{\"f\":[{\"wildcard\":\"a*b*c\"}]}", "{\"f\":\"aXbYbZc\"}", true},
+	    {"{\"f\":[{\"wildcard\":\"*\"}]}", "{\"f\":\"\"}", true},
+	};
+	CHECK_ALL(t);
+}
+
+Test(patterns, anything_but_forms)
+{
+	static const struct example t[] = {
+	    {"{\"state\":[{\"anything-but\":\"initializing\"}]}", "{\"state\":\"running\"}", true},
+	    {"{\"state\":[{\"anything-but\":\"initializing\"}]}", "{\"state\":\"initializing\"}",
+	     false},
+	    {"{\"state\":[{\"anything-but\":\"initializing\"}]}", "{}", false},
+	    {"{\"state\":[{\"anything-but\":[\"stopped\",\"overloaded\"]}]}",
+	     "{\"state\":\"stopped\"}", false},
+	    {"{\"x\":[{\"anything-but\":[100,200]}]}", "{\"x\":300}", true},
+	    {"{\"x\":[{\"anything-but\":[100,200]}]}", "{\"x\":100}", false},
+	    {"{\"s\":[{\"anything-but\":{\"prefix\":\"init\"}}]}", "{\"s\":\"running\"}", true},
+	    {"{\"s\":[{\"anything-but\":{\"prefix\":\"init\"}}]}", "{\"s\":\"initializing\"}",
+	     false},
+	    {"{\"s\":[{\"anything-but\":{\"suffix\":\".txt\"}}]}", "{\"s\":\"a.txt\"}", false},
+	    {"{\"s\":[{\"anything-but\":{\"equals-ignore-case\":[\"Stopped\"]}}]}",
+	     "{\"s\":\"STOPPED\"}", false},
+	    {"{\"s\":[{\"anything-but\":{\"equals-ignore-case\":[\"Stopped\"]}}]}",
+	     "{\"s\":\"running\"}", true},
+	    {"{\"s\":[{\"anything-but\":{\"wildcard\":\"*/lib/*\"}}]}", "{\"s\":\"/usr/lib/x\"}",
+	     false},
+	    {"{\"s\":[{\"anything-but\":{\"wildcard\":\"*/lib/*\"}}]}", "{\"s\":\"/usr/bin/x\"}",
+	     true},
+	    /* An array matches when any element does. */
+	    {"{\"s\":[{\"anything-but\":\"a\"}]}", "{\"s\":[\"a\",\"b\"]}", true},
+	};
+	CHECK_ALL(t);
+}
+
+Test(patterns, numeric_ranges)
+{
+	static const struct example t[] = {
+	    {"{\"c\":[{\"numeric\":[\">\",0,\"<=\",5]}]}", "{\"c\":5}", true},
+	    {"{\"c\":[{\"numeric\":[\">\",0,\"<=\",5]}]}", "{\"c\":0}", false},
+	    {"{\"c\":[{\"numeric\":[\">\",0,\"<=\",5]}]}", "{\"c\":5.000001}", false},
+	    {"{\"c\":[{\"numeric\":[\">\",0,\"<=\",5]}]}", "{\"c\":\"3\"}", false},
+	    {"{\"c\":[{\"numeric\":[\"=\",3.0e2]}]}", "{\"c\":300}", true},
+	    {"{\"c\":[{\"numeric\":[\"<\",10]}]}", "{\"c\":-1e9}", true},
+	    {"{\"c\":[{\"numeric\":[\">=\",1.5]}]}", "{\"c\":[0,1,2]}", true},
+	};
+	CHECK_ALL(t);
+}
+
+Test(patterns, exists_on_leaves_only)
+{
+	static const struct example t[] = {
+	    {"{\"a\":[{\"exists\":true}]}", "{\"a\":1}", true},
+	    {"{\"a\":[{\"exists\":true}]}", "{\"a\":null}", true},
+	    {"{\"a\":[{\"exists\":true}]}", "{}", false},
+	    {"{\"a\":[{\"exists\":true}]}", "{\"a\":{\"b\":1}}", false},
+	    {"{\"a\":[{\"exists\":true}]}", "{\"a\":[]}", false},
+	    {"{\"a\":[{\"exists\":false}]}", "{}", true},
+	    {"{\"a\":[{\"exists\":false}]}", "{\"a\":1}", false},
+	    {"{\"a\":[{\"exists\":false}]}", "{\"a\":{\"b\":1}}", true},
+	    {"{\"a\":[{\"exists\":false}]}", "{\"a\":[]}", true},
+	    {"{\"a\":[\"x\",{\"exists\":false}]}", "{\"a\":\"x\"}", true},
+	    {"{\"a\":[\"x\",{\"exists\":false}]}", "{}", true},
+	    {"{\"a\":[\"x\",{\"exists\":false}]}", "{\"a\":\"y\"}", false},
+	};
+	CHECK_ALL(t);
+}
+
+Test(patterns, cidr_v4_and_v6)
+{
+	static const struct example t[] = {
+	    {"{\"ip\":[{\"cidr\":\"10.0.0.0/24\"}]}", "{\"ip\":\"10.0.0.255\"}", true},
+	    {"{\"ip\":[{\"cidr\":\"10.0.0.0/24\"}]}", "{\"ip\":\"10.0.1.1\"}", false},
+	    {"{\"ip\":[{\"cidr\":\"10.0.0.0/24\"}]}", "{\"ip\":\"not an address\"}", false},
+	    {"{\"ip\":[{\"cidr\":\"2001:db8::/32\"}]}", "{\"ip\":\"2001:db8::1\"}", true},
+	    {"{\"ip\":[{\"cidr\":\"2001:db8::/32\"}]}", "{\"ip\":\"2001:db9::1\"}", false},
+	};
+	CHECK_ALL(t);
+}
+
+Test(patterns, or_and_nesting_and_arrays)
+{
+	static const struct example t[] = {
+	    {"{\"$or\":[{\"a\":[1]},{\"b\":[2]}]}", "{\"a\":1}", true},
+	    {"{\"$or\":[{\"a\":[1]},{\"b\":[2]}]}", "{\"b\":2}", true},
+	    {"{\"$or\":[{\"a\":[1]},{\"b\":[2]}]}", "{\"a\":2}", false},
+	    {"{\"c\":[\"x\"],\"$or\":[{\"a\":[1]},{\"b\":[2]}]}", "{\"c\":\"x\",\"b\":2}", true},
+	    {"{\"c\":[\"x\"],\"$or\":[{\"a\":[1]},{\"b\":[2]}]}", "{\"b\":2}", false},
+	    {"{\"d\":{\"$or\":[{\"a\":[1]},{\"b\":[2]}]}}", "{\"d\":{\"b\":2}}", true},
+	    {"{\"detail\":{\"ids\":[3]}}", "{\"detail\":{\"ids\":[1,2,3]}}", true},
+	    {"{\"a\":{\"b\":[2]}}", "{\"a\":[{\"b\":1},{\"b\":2}]}", true},
+	    {"{\"a\":{\"b\":[3]}}", "{\"a\":[{\"b\":1},{\"b\":2}]}", false},
+	    {"{\"a.b\":[1]}", "{\"a\":{\"b\":1}}", true}, /* dots join paths, as in event-ruler */
+	    {"{\"a\":[1]}", "{\"a\":[[1]]}", true},
+	};
+	CHECK_ALL(t);
+}
+
+Test(patterns, unicode_escapes_in_keys_and_values)
+{
+	static const struct example t[] = {
+	    {"{\"caf\\u00e9\":[\"\\u00e9t\\u00e9\"]}", "{\"café\":\"été\"}", true},
+	    {"{\"café\":[\"été\"]}", "{\"caf\\u00e9\":\"\\u00e9t\\u00e9\"}", true},
+	    {"{\"e\":[\"\\ud83d\\ude00\"]}", "{\"e\":\"😀\"}", true},
+	    {"{\"q\":[\"a\\\"b\"]}", "{\"q\":\"a\\\"b\"}", true},
+	};
+	CHECK_ALL(t);
+}
