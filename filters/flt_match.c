@@ -142,7 +142,8 @@ static uint32_t find_path(const struct flt_matcher *m, const char *text, size_t 
 static int add_path(struct flt_matcher *m, const char *text, bool leaf)
 {
 	size_t n = strlen(text);
-	for (size_t cut = 1; cut <= n; cut++) {
+	/* The empty key is a path of its own (cut 0); otherwise each '.' ends a prefix. */
+	for (size_t cut = n == 0 ? 0 : 1; cut <= n; cut++) {
 		if (cut < n && text[cut] != '.')
 			continue;
 		uint32_t index = find_path(m, text, cut);

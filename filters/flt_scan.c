@@ -142,6 +142,20 @@ static int string(struct scanner *s, char *out, size_t capacity, size_t *length)
 {
 	size_t written = 0;
 	while (s->p < s->end && *s->p != '"') {
+		/* The common case first: a run of plain ASCII, copied or skipped as a block. */
+		const char *run = s->p;
+		while (s->p < s->end && (unsigned char)*s->p >= 0x20 && (unsigned char)*s->p < 0x80 &&
+		       *s->p != '"' && *s->p != '\\')
+			s->p++;
+		size_t run_bytes = (size_t)(s->p - run);
+		if (out && run_bytes > 0) {
+			if (capacity - written < run_bytes + 4)
+				return -EINVAL; /* over the limit */
+			memcpy(out + written, run, run_bytes);
+			written += run_bytes;
+		}
+		if (s->p >= s->end || *s->p == '"')
+			break;
 		if (out && capacity - written < 4)
 			return -EINVAL; /* over the limit */
 		unsigned char c = (unsigned char)*s->p;
@@ -177,6 +191,7 @@ static bool digits(struct scanner *s)
 	return s->p > start;
 }
 
+/* A number, validated; converted only when value is not NULL (strtod is the costly part). */
 static int number(struct scanner *s, double *value)
 {
 	const char *start = s->p;
@@ -201,6 +216,8 @@ static int number(struct scanner *s, double *value)
 	size_t n = (size_t)(s->p - start);
 	if (n >= NUMBER_TEXT_MAX)
 		return -EINVAL;
+	if (value == NULL)
+		return 0;
 	char text[NUMBER_TEXT_MAX];
 	memcpy(text, start, n);
 	text[n] = '\0';
@@ -235,7 +252,7 @@ static int scalar(struct scanner *s, uint8_t mode, uint32_t index)
 		                : literal(s, "null", 4);
 	} else {
 		leaf.type = FLT_NUMBER;
-		rc = number(s, &leaf.number);
+		rc = number(s, mode == MODE_LEAF ? &leaf.number : NULL);
 	}
 	if (rc == 0 && mode == MODE_LEAF)
 		s->hooks->on_leaf(s->hooks->ctx, index, &leaf);
@@ -349,13 +366,14 @@ int flt_scan(const char *json, size_t length, uint32_t depth_max,
              const struct flt_scan_hooks *hooks, struct flt_scan_buffers *buffers)
 {
 	static _Thread_local struct scanner s; /* the stack is large; one per thread */
-	s = (struct scanner){
-	    .p = json,
-	    .end = json + length,
-	    .hooks = hooks,
-	    .buffers = buffers,
-	    .depth_max = depth_max < STACK_MAX ? depth_max : STACK_MAX,
-	};
+	/* Field by field: clearing the whole stack per event would cost more than the scan. */
+	s.p = json;
+	s.end = json + length;
+	s.path.length = 0;
+	s.hooks = hooks;
+	s.buffers = buffers;
+	s.depth = 0;
+	s.depth_max = depth_max < STACK_MAX ? depth_max : STACK_MAX;
 	skip_ws(&s);
 	if (s.p >= s.end || *s.p != '{')
 		return -EINVAL; /* an event is a JSON object */

@@ -13,6 +13,8 @@
  *       durable appends: the segment log beside a raw io_uring writer (bench_storage.c).
  *   busbar-bench storage-recovery DIR GIB
  *       recovery time of a GIB-sized log beside reading the same files.
+ *   busbar-bench filters --corpus FILE (--rulesets FILE | --patterns FILE)
+ *       events/s of the pattern matcher per rule set (bench_filters.c).
  *
  * Figures: requests/s (every request answered counts), cycles/s for sqs, and
  * p50/p99 request latency. A request unanswered for 500 ms is resent with the
@@ -33,6 +35,7 @@
 
 int bench_storage(int argc, char **argv);
 int bench_recovery(int argc, char **argv);
+int bench_filters(int argc, char **argv);
 
 #define WINDOW_MAX          256
 #define LATENCY_SAMPLES_MAX (1u << 22)
@@ -256,13 +259,16 @@ int main(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	if (argc < 2) {
-		fprintf(stderr, "usage: busbar-bench sqs|echo|echo-server|storage [options]\n");
+		fprintf(stderr, "usage: busbar-bench sqs|echo|echo-server|storage|storage-recovery|"
+		                "filters [options]\n");
 		return 2;
 	}
 	if (strcmp(argv[1], "storage") == 0)
 		return bench_storage(argc, argv);
 	if (strcmp(argv[1], "storage-recovery") == 0)
 		return bench_recovery(argc, argv);
+	if (strcmp(argv[1], "filters") == 0)
+		return bench_filters(argc, argv);
 	const char *mode = argv[1], *server = "10.77.0.2";
 	static struct bench b = {.window = 16, .label = "kernel_udp_echo"};
 	uint16_t port = 7600;

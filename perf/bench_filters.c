@@ -1,0 +1,257 @@
+/*
+ * busbar-bench filters --corpus FILE (--rulesets FILE | --patterns FILE)
+ *                      [--corpus-citylots FILE] [--verify N]
+ *
+ * Compiles each rule set (and each combo of sets) into one matcher, matches
+ * every event of the corpus (one JSON object per line, held in memory) on one
+ * core, and prints one JSON object per line: set, events, events_per_s,
+ * counts (matches per pattern, in pattern order), compile_ms, memory_bytes.
+ * --verify N checks the counts over the first N events against the reference
+ * interpreter of tests/filters (slow) and adds "verified" to the line.
+ * --patterns takes one pattern per line (wildcard_gen.py's output).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "flt.h"
+#include "ref.h"
+
+#define PATTERNS_MAX 512u
+
+struct corpus {
+	char *text;
+	size_t *starts;
+	size_t *lengths;
+	size_t count;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int load_corpus(const char *path, struct corpus *c)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return -errno;
+	fseek(f, 0, SEEK_END);
+	long bytes = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	c->text = malloc((size_t)bytes + 1);
+	if (c->text == NULL || fread(c->text, 1, (size_t)bytes, f) != (size_t)bytes) {
+		fclose(f);
+		return -EIO;
+	}
+	fclose(f);
+	c->text[bytes] = '\n';
+	size_t lines = 0;
+	for (long i = 0; i <= bytes; i++)
+		lines += c->text[i] == '\n';
+	c->starts = malloc(lines * sizeof(size_t));
+	c->lengths = malloc(lines * sizeof(size_t));
+	size_t start = 0;
+	for (long i = 0; i <= bytes; i++) {
+		if (c->text[i] != '\n')
+			continue;
+		if ((size_t)i > start) {
+			c->starts[c->count] = start;
+			c->lengths[c->count++] = (size_t)i - start;
+		}
+		start = (size_t)i + 1;
+	}
+	return 0;
+}
+
+struct set {
+	const char *name;
+	uint32_t count;
+	const char *patterns[PATTERNS_MAX];
+};
+
+static void run_set(const struct set *set, const struct corpus *corpus, size_t verify)
+{
+	struct flt_limits limits;
+	flt_limits_default(&limits);
+	limits.rules_max = PATTERNS_MAX;
+	limits.pattern_bytes_max = 4096;
+	double t0 = now_s();
+	struct flt_compiler *c = flt_compiler_new(&limits);
+	char error[256];
+	for (uint32_t i = 0; i < set->count; i++) {
+		if (flt_add_rule(c, i, set->patterns[i], strlen(set->patterns[i]), error,
+		                 sizeof(error)) != 0) {
+			printf("{\"set\":\"%s\",\"error\":\"pattern %u: %s\"}\n", set->name, i, error);
+			flt_compiler_free(c);
+			return;
+		}
+	}
+	struct flt_matcher *m = flt_compile(c);
+	double compile_ms = (now_s() - t0) * 1000;
+	struct flt_scratch *s = flt_scratch_new(m);
+	static uint64_t counts[PATTERNS_MAX];
+	memset(counts, 0, sizeof(counts));
+	uint32_t ids[PATTERNS_MAX];
+	uint64_t errors = 0;
+	double t1 = now_s();
+	for (size_t e = 0; e < corpus->count; e++) {
+		int n = flt_match(m, s, corpus->text + corpus->starts[e], corpus->lengths[e], ids,
+		                  PATTERNS_MAX);
+		errors += n < 0;
+		for (int k = 0; k < n; k++)
+			counts[ids[k]]++;
+	}
+	double seconds = now_s() - t1;
+	bool verified = true;
+	size_t checked = verify < corpus->count ? verify : corpus->count;
+	for (uint32_t i = 0; i < set->count && checked > 0; i++) {
+		uint64_t mine = 0, theirs = 0;
+		for (size_t e = 0; e < checked; e++) {
+			const char *event = corpus->text + corpus->starts[e];
+			int n = flt_match(m, s, event, corpus->lengths[e], ids, PATTERNS_MAX);
+			for (int k = 0; k < n; k++)
+				mine += ids[k] == i;
+			theirs += ref_match(set->patterns[i], strlen(set->patterns[i]), event,
+			                    corpus->lengths[e]) == 1;
+		}
+		verified = verified && mine == theirs;
+	}
+	printf("{\"set\":\"%s\",\"events\":%zu,\"events_per_s\":%.0f,\"counts\":[", set->name,
+	       corpus->count, (double)corpus->count / seconds);
+	for (uint32_t i = 0; i < set->count; i++)
+		printf("%s%llu", i ? "," : "", (unsigned long long)counts[i]);
+	printf("],\"compile_ms\":%.3f,\"memory_bytes\":%zu,\"errors\":%llu", compile_ms,
+	       flt_matcher_bytes(m), (unsigned long long)errors);
+	if (checked > 0)
+		printf(",\"verified_events\":%zu,\"verified\":%s", checked, verified ? "true" : "false");
+	printf("}\n");
+	fflush(stdout);
+	flt_scratch_free(s);
+	flt_matcher_free(m);
+	flt_compiler_free(c);
+}
+
+static const struct corpus *corpus_for(const char *layout, const struct corpus *main_corpus,
+                                       const struct corpus *citylots)
+{
+	if (layout != NULL && strcmp(layout, "citylots") == 0)
+		return citylots->count > 0 ? citylots : NULL;
+	return main_corpus;
+}
+
+static void add_patterns(struct set *set, json_t *list)
+{
+	size_t i;
+	json_t *p;
+	json_array_foreach(list, i, p) {
+		if (set->count < PATTERNS_MAX)
+			set->patterns[set->count++] = json_string_value(p);
+	}
+}
+
+static int run_rulesets(const char *path, const struct corpus *corpus,
+                        const struct corpus *citylots, size_t verify)
+{
+	json_error_t error;
+	json_t *root = json_load_file(path, 0, &error);
+	if (root == NULL) {
+		fprintf(stderr, "busbar-bench: %s: %s\n", path, error.text);
+		return 1;
+	}
+	json_t *sets = json_object_get(root, "sets"), *layouts = json_object_get(root, "layout");
+	const char *name;
+	json_t *list;
+	static struct set set;
+	json_object_foreach(sets, name, list) {
+		const char *layout = json_string_value(json_object_get(layouts, name));
+		const struct corpus *c = corpus_for(layout, corpus, citylots);
+		if (c == NULL) {
+			printf("{\"set\":\"%s\",\"skipped\":\"needs --corpus-citylots (%s layout)\"}\n", name,
+			       layout);
+			continue;
+		}
+		set = (struct set){.name = name};
+		add_patterns(&set, list);
+		run_set(&set, c, verify);
+	}
+	json_object_foreach(json_object_get(root, "combos"), name, list) {
+		set = (struct set){.name = name};
+		size_t i;
+		json_t *member;
+		json_array_foreach(list, i, member) add_patterns(&set, json_object_get(sets, json_string_value(member)));
+		run_set(&set, corpus, verify);
+	}
+	json_decref(root);
+	return 0;
+}
+
+static int run_pattern_file(const char *path, const struct corpus *corpus, size_t verify)
+{
+	static struct corpus lines;
+	int rc = load_corpus(path, &lines);
+	if (rc != 0)
+		return 1;
+	static struct set set;
+	const char *slash = strrchr(path, '/');
+	set = (struct set){.name = slash ? slash + 1 : path};
+	for (size_t i = 0; i < lines.count && set.count < PATTERNS_MAX; i++) {
+		lines.text[lines.starts[i] + lines.lengths[i]] = '\0';
+		set.patterns[set.count++] = lines.text + lines.starts[i];
+	}
+	if (lines.count > PATTERNS_MAX)
+		fprintf(stderr, "busbar-bench: only the first %u patterns\n", PATTERNS_MAX);
+	run_set(&set, corpus, verify);
+	return 0;
+}
+
+int bench_filters(int argc, char **argv)
+{
+	static const struct option longs[] = {
+		{"corpus", required_argument, NULL, 'c'},
+		{"corpus-citylots", required_argument, NULL, 'C'},
+		{"rulesets", required_argument, NULL, 'r'},
+		{"patterns", required_argument, NULL, 'p'},
+		{"verify", required_argument, NULL, 'v'},
+		{"events", required_argument, NULL, 'n'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *corpus_path = NULL, *citylots_path = NULL, *rulesets = NULL, *patterns = NULL;
+	size_t verify = 0, events_max = SIZE_MAX;
+	int opt;
+	optind = 2;
+	while ((opt = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+		switch (opt) {
+		case 'c': corpus_path = optarg; break;
+		case 'C': citylots_path = optarg; break;
+		case 'r': rulesets = optarg; break;
+		case 'p': patterns = optarg; break;
+		case 'v': verify = (size_t)atol(optarg); break;
+		case 'n': events_max = (size_t)atol(optarg); break;
+		default: return 2;
+		}
+	}
+	if (corpus_path == NULL || (rulesets == NULL) == (patterns == NULL)) {
+		fprintf(stderr, "usage: busbar-bench filters --corpus FILE (--rulesets FILE | "
+		                "--patterns FILE) [--corpus-citylots FILE] [--verify N] [--events N]\n");
+		return 2;
+	}
+	static struct corpus corpus, citylots;
+	if (load_corpus(corpus_path, &corpus) != 0 ||
+	    (citylots_path && load_corpus(citylots_path, &citylots) != 0)) {
+		fprintf(stderr, "busbar-bench: cannot read the corpus\n");
+		return 1;
+	}
+	if (corpus.count > events_max)
+		corpus.count = events_max;
+	if (citylots.count > events_max)
+		citylots.count = events_max;
+	return rulesets ? run_rulesets(rulesets, &corpus, &citylots, verify)
+	                : run_pattern_file(patterns, &corpus, verify);
+}
