@@ -21,7 +21,7 @@
 #include "flt.h"
 #include "ref.h"
 
-#define PATTERNS_MAX 512u
+#define PATTERNS_MAX 1024u
 
 struct corpus {
 	char *text;
