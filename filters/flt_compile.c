@@ -537,16 +537,13 @@ static int walk(struct parse *p, json_t *object, const char *prefix, uint32_t de
 	return 0;
 }
 
-static uint32_t distinct_rules(const struct flt_compiler *c, uint32_t rule_id)
+static bool has_rule(const struct flt_compiler *c, uint32_t rule_id)
 {
-	uint32_t count = 0;
 	for (uint32_t i = 0; i < c->count; i++) {
-		bool first = c->subrules[i].rule_id != rule_id;
-		for (uint32_t j = 0; j < i && first; j++)
-			first = c->subrules[j].rule_id != c->subrules[i].rule_id;
-		count += first;
+		if (c->subrules[i].rule_id == rule_id)
+			return true;
 	}
-	return count;
+	return false;
 }
 
 int flt_add_rule(struct flt_compiler *c, uint32_t rule_id, const char *pattern,
@@ -556,7 +553,8 @@ int flt_add_rule(struct flt_compiler *c, uint32_t rule_id, const char *pattern,
 	if (pattern_bytes > c->limits.pattern_bytes_max)
 		return fail(&p, "", "pattern is %zu bytes; the limit is %u", pattern_bytes,
 		            c->limits.pattern_bytes_max);
-	if (distinct_rules(c, rule_id) >= c->limits.rules_max)
+	bool new_rule = !has_rule(c, rule_id);
+	if (new_rule && c->rule_count >= c->limits.rules_max)
 		return fail(&p, "", "already %u rules; the limit", c->limits.rules_max);
 	json_error_t json_error;
 	json_t *root = json_loadb(pattern, pattern_bytes, 0, &json_error);
@@ -578,6 +576,7 @@ int flt_add_rule(struct flt_compiler *c, uint32_t rule_id, const char *pattern,
 	c->subrules = grown;
 	memcpy(c->subrules + c->count, alts.items, alts.count * sizeof(*alts.items));
 	c->count = total;
+	c->rule_count += new_rule;
 	free(alts.items);
 	return 0;
 }
@@ -593,12 +592,13 @@ int flt_remove_rule(struct flt_compiler *c, uint32_t rule_id)
 	}
 	bool removed = kept != c->count;
 	c->count = kept;
+	c->rule_count -= removed;
 	return removed ? 0 : -ENOENT;
 }
 
 int flt_compiler_copy(const struct flt_compiler *from, struct flt_compiler *to)
 {
-	*to = (struct flt_compiler){.limits = from->limits};
+	*to = (struct flt_compiler){.limits = from->limits, .rule_count = from->rule_count};
 	to->subrules = calloc(from->count + 1, sizeof(*to->subrules));
 	if (to->subrules == NULL)
 		return -ENOMEM;

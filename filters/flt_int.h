@@ -64,6 +64,7 @@ struct flt_subrule {
 
 struct flt_compiler {
 	struct flt_limits limits;
+	uint32_t rule_count; /* distinct rule ids */
 	uint32_t count;
 	uint32_t capacity;
 	struct flt_subrule *subrules;

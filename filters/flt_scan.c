@@ -144,8 +144,8 @@ static int string(struct scanner *s, char *out, size_t capacity, size_t *length)
 	while (s->p < s->end && *s->p != '"') {
 		/* The common case first: a run of plain ASCII, copied or skipped as a block. */
 		const char *run = s->p;
-		while (s->p < s->end && (unsigned char)*s->p >= 0x20 && (unsigned char)*s->p < 0x80 &&
-		       *s->p != '"' && *s->p != '\\')
+		while (s->p < s->end && (unsigned char)*s->p >= 0x20 &&
+		       (unsigned char)*s->p < 0x80 && *s->p != '"' && *s->p != '\\')
 			s->p++;
 		size_t run_bytes = (size_t)(s->p - run);
 		if (out && run_bytes > 0) {

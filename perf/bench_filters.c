@@ -88,7 +88,8 @@ static void run_set(const struct set *set, const struct corpus *corpus, size_t v
 	for (uint32_t i = 0; i < set->count; i++) {
 		if (flt_add_rule(c, i, set->patterns[i], strlen(set->patterns[i]), error,
 		                 sizeof(error)) != 0) {
-			printf("{\"set\":\"%s\",\"error\":\"pattern %u: %s\"}\n", set->name, i, error);
+			printf("{\"set\":\"%s\",\"error\":\"pattern %u: %s\"}\n", set->name, i,
+			       error);
 			flt_compiler_free(c);
 			return;
 		}
@@ -130,7 +131,8 @@ static void run_set(const struct set *set, const struct corpus *corpus, size_t v
 	printf("],\"compile_ms\":%.3f,\"memory_bytes\":%zu,\"errors\":%llu", compile_ms,
 	       flt_matcher_bytes(m), (unsigned long long)errors);
 	if (checked > 0)
-		printf(",\"verified_events\":%zu,\"verified\":%s", checked, verified ? "true" : "false");
+		printf(",\"verified_events\":%zu,\"verified\":%s", checked,
+		       verified ? "true" : "false");
 	printf("}\n");
 	fflush(stdout);
 	flt_scratch_free(s);
@@ -150,7 +152,8 @@ static void add_patterns(struct set *set, json_t *list)
 {
 	size_t i;
 	json_t *p;
-	json_array_foreach(list, i, p) {
+	json_array_foreach(list, i, p)
+	{
 		if (set->count < PATTERNS_MAX)
 			set->patterns[set->count++] = json_string_value(p);
 	}
@@ -169,23 +172,27 @@ static int run_rulesets(const char *path, const struct corpus *corpus,
 	const char *name;
 	json_t *list;
 	static struct set set;
-	json_object_foreach(sets, name, list) {
+	json_object_foreach(sets, name, list)
+	{
 		const char *layout = json_string_value(json_object_get(layouts, name));
 		const struct corpus *c = corpus_for(layout, corpus, citylots);
 		if (c == NULL) {
-			printf("{\"set\":\"%s\",\"skipped\":\"needs --corpus-citylots (%s layout)\"}\n", name,
-			       layout);
+			printf("{\"set\":\"%s\",\"skipped\":\"needs --corpus-citylots (%s "
+			       "layout)\"}\n",
+			       name, layout);
 			continue;
 		}
 		set = (struct set){.name = name};
 		add_patterns(&set, list);
 		run_set(&set, c, verify);
 	}
-	json_object_foreach(json_object_get(root, "combos"), name, list) {
+	json_object_foreach(json_object_get(root, "combos"), name, list)
+	{
 		set = (struct set){.name = name};
 		size_t i;
 		json_t *member;
-		json_array_foreach(list, i, member) add_patterns(&set, json_object_get(sets, json_string_value(member)));
+		json_array_foreach(list, i, member)
+		    add_patterns(&set, json_object_get(sets, json_string_value(member)));
 		run_set(&set, corpus, verify);
 	}
 	json_decref(root);
@@ -214,13 +221,13 @@ static int run_pattern_file(const char *path, const struct corpus *corpus, size_
 int bench_filters(int argc, char **argv)
 {
 	static const struct option longs[] = {
-		{"corpus", required_argument, NULL, 'c'},
-		{"corpus-citylots", required_argument, NULL, 'C'},
-		{"rulesets", required_argument, NULL, 'r'},
-		{"patterns", required_argument, NULL, 'p'},
-		{"verify", required_argument, NULL, 'v'},
-		{"events", required_argument, NULL, 'n'},
-		{NULL, 0, NULL, 0},
+	    {"corpus", required_argument, NULL, 'c'},
+	    {"corpus-citylots", required_argument, NULL, 'C'},
+	    {"rulesets", required_argument, NULL, 'r'},
+	    {"patterns", required_argument, NULL, 'p'},
+	    {"verify", required_argument, NULL, 'v'},
+	    {"events", required_argument, NULL, 'n'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *corpus_path = NULL, *citylots_path = NULL, *rulesets = NULL, *patterns = NULL;
 	size_t verify = 0, events_max = SIZE_MAX;
@@ -238,8 +245,9 @@ int bench_filters(int argc, char **argv)
 		}
 	}
 	if (corpus_path == NULL || (rulesets == NULL) == (patterns == NULL)) {
-		fprintf(stderr, "usage: busbar-bench filters --corpus FILE (--rulesets FILE | "
-		                "--patterns FILE) [--corpus-citylots FILE] [--verify N] [--events N]\n");
+		fprintf(stderr,
+		        "usage: busbar-bench filters --corpus FILE (--rulesets FILE | "
+		        "--patterns FILE) [--corpus-citylots FILE] [--verify N] [--events N]\n");
 		return 2;
 	}
 	static struct corpus corpus, citylots;
