@@ -38,6 +38,38 @@ void flt_compiler_free(struct flt_compiler *compiler);
  */
 int flt_add_rule(struct flt_compiler *compiler, uint32_t rule_id, const char *pattern,
                  size_t pattern_bytes, char *error, size_t error_bytes);
+/*
+ * SNS subscription filter policies, on the same engine. A policy in the
+ * MessageAttributes scope is flat and matched against the event that
+ * flt_sns_attributes_event makes of a message's attributes; in the
+ * MessageBody scope it is matched against the message body (JSON). SNS's
+ * own rules apply: its operator set (no wildcard, no ignore-case affixes, no
+ * anything-but suffix/ignore-case/wildcard), 5 keys, 150 value combinations,
+ * numbers within +-1e9 with at most 5 decimals, policies up to 256 KiB.
+ */
+enum flt_sns_scope { FLT_SNS_MESSAGE_ATTRIBUTES, FLT_SNS_MESSAGE_BODY };
+
+int flt_add_sns_policy(struct flt_compiler *compiler, uint32_t rule_id, const char *policy,
+                       size_t policy_bytes, enum flt_sns_scope scope, char *error,
+                       size_t error_bytes);
+
+/* One SNS message attribute: DataType String, Number, String.Array or Binary (+ ".suffix"). */
+struct flt_sns_attribute {
+	const char *name;
+	const char *type;
+	const char *value; /* String.Array: a JSON array */
+	size_t value_bytes;
+};
+
+/*
+ * Writes the JSON event the MessageAttributes scope matches: String as a
+ * string, Number as a number, String.Array as its elements, Binary left out.
+ * Returns 0 with *length_out set, -EINVAL for a malformed attribute, or
+ * -ENOBUFS when out is too small.
+ */
+int flt_sns_attributes_event(const struct flt_sns_attribute *attributes, uint32_t count, char *out,
+                             size_t capacity, size_t *length_out);
+
 /* Removes every sub-rule of rule_id; -ENOENT when there is none. */
 int flt_remove_rule(struct flt_compiler *compiler, uint32_t rule_id);
 

@@ -549,10 +549,17 @@ static bool has_rule(const struct flt_compiler *c, uint32_t rule_id)
 int flt_add_rule(struct flt_compiler *c, uint32_t rule_id, const char *pattern,
                  size_t pattern_bytes, char *error, size_t error_bytes)
 {
+	return flt_add_rule_sized(c, rule_id, pattern, pattern_bytes, c->limits.pattern_bytes_max,
+	                          error, error_bytes);
+}
+
+int flt_add_rule_sized(struct flt_compiler *c, uint32_t rule_id, const char *pattern,
+                       size_t pattern_bytes, size_t bytes_max, char *error, size_t error_bytes)
+{
 	struct parse p = {.limits = &c->limits, .error = error, .error_bytes = error_bytes};
-	if (pattern_bytes > c->limits.pattern_bytes_max)
-		return fail(&p, "", "pattern is %zu bytes; the limit is %u", pattern_bytes,
-		            c->limits.pattern_bytes_max);
+	if (pattern_bytes > bytes_max)
+		return fail(&p, "", "pattern is %zu bytes; the limit is %zu", pattern_bytes,
+		            bytes_max);
 	bool new_rule = !has_rule(c, rule_id);
 	if (new_rule && c->rule_count >= c->limits.rules_max)
 		return fail(&p, "", "already %u rules; the limit", c->limits.rules_max);

@@ -70,6 +70,10 @@ struct flt_compiler {
 	struct flt_subrule *subrules;
 };
 
+/* flt_add_rule with its own size limit (SNS policies may be 256 KiB). */
+int flt_add_rule_sized(struct flt_compiler *c, uint32_t rule_id, const char *pattern,
+                       size_t pattern_bytes, size_t bytes_max, char *error, size_t error_bytes);
+
 /* A deep copy of the sub-rules (the matcher keeps its own); clear frees one. */
 int flt_compiler_copy(const struct flt_compiler *from, struct flt_compiler *to);
 void flt_compiler_clear(struct flt_compiler *c);

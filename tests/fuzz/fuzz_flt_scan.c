@@ -8,11 +8,11 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const rules[] = {
-	"{\"a\":[\"x\",1,null,true]}",
-	"{\"a\":{\"b\":[{\"prefix\":\"p\"},{\"suffix\":\"s\"}]}}",
-	"{\"c\":[{\"numeric\":[\">\",0,\"<\",10]}],\"d\":[{\"exists\":false}]}",
-	"{\"e\":[{\"cidr\":\"10.0.0.0/8\"},{\"wildcard\":\"*x*y\"}]}",
-	"{\"$or\":[{\"f\":[{\"anything-but\":[\"q\"]}]},{\"g\":[{\"equals-ignore-case\":\"Z\"}]}]}",
+    "{\"a\":[\"x\",1,null,true]}",
+    "{\"a\":{\"b\":[{\"prefix\":\"p\"},{\"suffix\":\"s\"}]}}",
+    "{\"c\":[{\"numeric\":[\">\",0,\"<\",10]}],\"d\":[{\"exists\":false}]}",
+    "{\"e\":[{\"cidr\":\"10.0.0.0/8\"},{\"wildcard\":\"*x*y\"}]}",
+    "{\"$or\":[{\"f\":[{\"anything-but\":[\"q\"]}]},{\"g\":[{\"equals-ignore-case\":\"Z\"}]}]}",
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -25,7 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct flt_compiler *c = flt_compiler_new(&limits);
 		char error[256];
 		for (uint32_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
-			if (flt_add_rule(c, i, rules[i], strlen(rules[i]), error, sizeof(error)) != 0)
+			if (flt_add_rule(c, i, rules[i], strlen(rules[i]), error, sizeof(error)) !=
+			    0)
 				abort();
 		}
 		m = flt_compile(c);
