@@ -90,4 +90,18 @@ void flt_scratch_free(struct flt_scratch *scratch);
 int flt_match(const struct flt_matcher *matcher, struct flt_scratch *scratch, const char *event,
               size_t event_bytes, uint32_t *rule_ids, uint32_t capacity);
 
+/*
+ * The same for an event flt_validate accepted (an event validated once where it
+ * enters, then matched by several matchers or replayed): it stops reading once
+ * every top-level member some rule names has been read. With a duplicate
+ * top-level key the first occurrence decides.
+ */
+int flt_match_validated(const struct flt_matcher *matcher, struct flt_scratch *scratch,
+                        const char *event, size_t event_bytes, uint32_t *rule_ids,
+                        uint32_t capacity);
+
+/* 0 when the event is valid JSON within the matcher's limits, else -EINVAL. */
+int flt_validate(const struct flt_matcher *matcher, struct flt_scratch *scratch, const char *event,
+                 size_t event_bytes);
+
 #endif

@@ -96,6 +96,9 @@ struct flt_scan_hooks {
 	/* 0: skip the subtree; 1: descend; 2: a leaf path some rule names (and descend). */
 	int (*want)(void *ctx, const char *path, size_t path_bytes, uint32_t *path_index);
 	void (*on_leaf)(void *ctx, uint32_t path_index, const struct flt_leaf *leaf);
+	/* Optional: a wanted top-level member was read in full; true stops the scan there
+	 * (only for events already validated: what follows is not read). */
+	bool (*member_done)(void *ctx);
 	void *ctx;
 };
 

@@ -62,6 +62,7 @@ struct flt_matcher {
 	uint32_t late_count;
 	uint32_t rule_count;
 	uint32_t *rule_ids;
+	uint32_t top_count; /* top-level keys some rule path starts with */
 	struct ref *refs;
 	uint32_t ref_count;
 	size_t bytes;
@@ -76,6 +77,7 @@ struct flt_scratch {
 	uint32_t *rule_stamp;
 	uint32_t *candidates;
 	uint32_t candidate_count;
+	uint32_t top_done; /* wanted top-level members read in full */
 	struct flt_scan_buffers buffers;
 };
 
@@ -148,6 +150,8 @@ static int add_path(struct flt_matcher *m, const char *text, bool leaf)
 			continue;
 		uint32_t index = find_path(m, text, cut);
 		if (index == NIL) {
+			bool top_level = memchr(text, '.', cut) == NULL;
+			m->top_count += top_level;
 			index = m->path_count++;
 			m->paths[index] = (struct path){.text = strndup(text, cut), .length = cut};
 			if (m->paths[index].text == NULL)
@@ -503,8 +507,47 @@ static uint32_t emit(struct flt_scratch *s, uint32_t sub, uint32_t count, uint32
 	return count + 1;
 }
 
+static bool member_done(void *ctx)
+{
+	struct flt_scratch *s = ctx;
+	return ++s->top_done >= s->matcher->top_count;
+}
+
+static int skip_everything(void *ctx, const char *path, size_t n, uint32_t *index)
+{
+	return 0;
+}
+
+static void no_leaf(void *ctx, uint32_t path_index, const struct flt_leaf *leaf)
+{
+}
+
+int flt_validate(const struct flt_matcher *m, struct flt_scratch *s, const char *event,
+                 size_t event_bytes)
+{
+	if (event_bytes > m->limits.event_bytes_max)
+		return -EINVAL;
+	struct flt_scan_hooks hooks = {.want = skip_everything, .on_leaf = no_leaf, .ctx = s};
+	return flt_scan(event, event_bytes, m->limits.depth_max, &hooks, &s->buffers);
+}
+
+static int match(const struct flt_matcher *m, struct flt_scratch *s, const char *event,
+                 size_t event_bytes, uint32_t *rule_ids, uint32_t capacity, bool validated);
+
 int flt_match(const struct flt_matcher *m, struct flt_scratch *s, const char *event,
               size_t event_bytes, uint32_t *rule_ids, uint32_t capacity)
+{
+	return match(m, s, event, event_bytes, rule_ids, capacity, false);
+}
+
+int flt_match_validated(const struct flt_matcher *m, struct flt_scratch *s, const char *event,
+                        size_t event_bytes, uint32_t *rule_ids, uint32_t capacity)
+{
+	return match(m, s, event, event_bytes, rule_ids, capacity, true);
+}
+
+static int match(const struct flt_matcher *m, struct flt_scratch *s, const char *event,
+                 size_t event_bytes, uint32_t *rule_ids, uint32_t capacity, bool validated)
 {
 	if (event_bytes > m->limits.event_bytes_max)
 		return -EINVAL;
@@ -515,7 +558,11 @@ int flt_match(const struct flt_matcher *m, struct flt_scratch *s, const char *ev
 		s->stamp = 1;
 	}
 	s->candidate_count = 0;
-	struct flt_scan_hooks hooks = {.want = want, .on_leaf = on_leaf, .ctx = s};
+	s->top_done = 0;
+	struct flt_scan_hooks hooks = {.want = want,
+	                               .on_leaf = on_leaf,
+	                               .ctx = s,
+	                               .member_done = validated ? member_done : NULL};
 	if (flt_scan(event, event_bytes, m->limits.depth_max, &hooks, &s->buffers) != 0)
 		return -EINVAL;
 	uint32_t count = 0;

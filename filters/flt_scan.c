@@ -318,6 +318,12 @@ static int member_key(struct scanner *s, const struct frame *object, uint8_t *mo
 	return 0;
 }
 
+/* A wanted member of the top-level object is complete; true when the caller may stop. */
+static bool top_member_done(struct scanner *s)
+{
+	return s->hooks->member_done != NULL && s->hooks->member_done(s->hooks->ctx);
+}
+
 /*
  * After a value inside the top container: a separator and the next member or
  * element, or the container's end. Returns 1 when a container was opened or
@@ -352,13 +358,18 @@ static int next_in_container(struct scanner *s, bool first)
 		int rc = value(s, mode, index, &opened);
 		if (rc != 0)
 			return rc;
+		if (!opened && s->depth == 1 && mode != MODE_SKIP && top_member_done(s))
+			return 3;
 		return opened ? 2 : 1;
 	}
 	/* The container closed: back to its parent. */
+	uint8_t closed_mode = f->mode;
 	s->depth--;
 	if (s->depth == 0)
 		return 0;
 	s->path.length = s->stack[s->depth - 1].path_bytes;
+	if (s->depth == 1 && closed_mode != MODE_SKIP && top_member_done(s))
+		return 3;
 	return 1;
 }
 
@@ -385,7 +396,9 @@ int flt_scan(const char *json, size_t length, uint32_t depth_max,
 		rc = next_in_container(&s, first);
 		if (rc == 0)
 			break;
-		first = rc == 2; /* just opened: the next token may close it at once */
+		if (rc == 3)
+			return 0; /* every wanted member read: the rest is not */
+		first = rc == 2;  /* just opened: the next token may close it at once */
 	}
 	if (rc != 0)
 		return -EINVAL;

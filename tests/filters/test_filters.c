@@ -33,6 +33,10 @@ static void check(const struct example *e)
 	cr_assert_eq(got, e->match ? 1 : 0, "matcher: %s on %s gave %d", e->pattern, e->event, got);
 	if (got == 1)
 		cr_assert_eq(ids[0], 7);
+	/* Validated once, then matched with early stop: the same answer. */
+	cr_assert_eq(flt_validate(m, s, e->event, strlen(e->event)), 0);
+	cr_assert_eq(flt_match_validated(m, s, e->event, strlen(e->event), ids, 4), got,
+	             "early stop: %s on %s", e->pattern, e->event);
 	int ref = ref_match(e->pattern, strlen(e->pattern), e->event, strlen(e->event));
 	cr_assert_eq(ref, e->match ? 1 : 0, "reference: %s on %s gave %d", e->pattern, e->event,
 	             ref);
