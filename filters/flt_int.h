@@ -78,6 +78,24 @@ int flt_add_rule_sized(struct flt_compiler *c, uint32_t rule_id, const char *pat
 int flt_compiler_copy(const struct flt_compiler *from, struct flt_compiler *to);
 void flt_compiler_clear(struct flt_compiler *c);
 
+/* Aho-Corasick over wildcard segments (flt_ac.c). */
+#define FLT_AC_NODES_MAX 16384u /* 16 MiB of transitions; beyond it wildcards stay a list */
+
+struct flt_ac {
+	uint32_t node_count;
+	uint32_t *next; /* node * 256 + byte */
+	uint32_t *out_first, *out_count;
+	uint32_t *outputs; /* pattern numbers */
+};
+
+int flt_ac_build(struct flt_ac *ac, const char *const *patterns, const size_t *lengths,
+                 uint32_t count);
+void flt_ac_free(struct flt_ac *ac);
+size_t flt_ac_bytes(const struct flt_ac *ac);
+
+/* The longest literal run of a wildcard pattern, unescaped into out; its length (0: none). */
+size_t flt_wildcard_longest_literal(const char *pattern, size_t n, char *out);
+
 /* Primitive comparisons shared by the compiler's checks and the matcher. */
 bool flt_equals_ignore_case(const char *a, size_t a_bytes, const char *b, size_t b_bytes);
 bool flt_wildcard_match(const char *pattern, size_t pattern_bytes, const char *text,

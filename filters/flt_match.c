@@ -29,6 +29,7 @@ struct literal {
 struct other {
 	const struct flt_cond *cond;
 	struct ref ref;
+	bool prefiltered; /* a wildcard reached through the path's automaton only */
 };
 
 struct path {
@@ -39,6 +40,8 @@ struct path {
 	struct literal *literals; /* open addressing */
 	uint32_t other_count;
 	struct other *others;
+	struct flt_ac ac;   /* over the wildcards' literal segments; node_count 0: none */
+	uint32_t *ac_other; /* automaton pattern -> index in others */
 };
 
 struct sub {
@@ -62,7 +65,8 @@ struct flt_matcher {
 	uint32_t late_count;
 	uint32_t rule_count;
 	uint32_t *rule_ids;
-	uint32_t top_count; /* top-level keys some rule path starts with */
+	uint32_t top_count;  /* top-level keys some rule path starts with */
+	uint32_t others_max; /* the most non-literal conditions on one path */
 	struct ref *refs;
 	uint32_t ref_count;
 	size_t bytes;
@@ -77,7 +81,9 @@ struct flt_scratch {
 	uint32_t *rule_stamp;
 	uint32_t *candidates;
 	uint32_t candidate_count;
-	uint32_t top_done; /* wanted top-level members read in full */
+	uint32_t top_done;   /* wanted top-level members read in full */
+	uint32_t leaf_stamp; /* per leaf: which prefiltered wildcards were tried */
+	uint32_t *other_stamp;
 	struct flt_scan_buffers buffers;
 };
 
@@ -319,6 +325,51 @@ static uint32_t count_literals(const struct flt_compiler *c)
 	return count;
 }
 
+#define AUTOMATON_WILDCARDS_MIN 4u /* below this a list is as fast */
+
+/* Puts a path's wildcards with a literal segment behind an Aho-Corasick prefilter. */
+static int build_wildcard_automaton(struct flt_matcher *m, struct path *p)
+{
+	uint32_t count = 0;
+	for (uint32_t i = 0; i < p->other_count; i++)
+		count += p->others[i].cond->op == FLT_OP_WILDCARD;
+	if (count < AUTOMATON_WILDCARDS_MIN)
+		return 0;
+	char **segments = calloc(count, sizeof(char *));
+	size_t *lengths = calloc(count, sizeof(size_t));
+	p->ac_other = calloc(count, sizeof(uint32_t));
+	uint32_t n = 0;
+	int rc = segments && lengths && p->ac_other ? 0 : -ENOMEM;
+	for (uint32_t i = 0; rc == 0 && i < p->other_count; i++) {
+		const struct flt_cond *cond = p->others[i].cond;
+		if (cond->op != FLT_OP_WILDCARD)
+			continue;
+		char *segment = malloc(cond->values[0].length + 1);
+		size_t length = segment ? flt_wildcard_longest_literal(
+		                              cond->values[0].text, cond->values[0].length, segment)
+		                        : 0;
+		if (length == 0) {
+			free(segment); /* no literal to look for: it stays in the list */
+			continue;
+		}
+		segments[n] = segment;
+		lengths[n] = length;
+		p->ac_other[n++] = i;
+	}
+	if (rc == 0 && n > 0)
+		rc = flt_ac_build(&p->ac, (const char *const *)segments, lengths, n);
+	if (rc == -E2BIG)
+		rc = 0; /* too large an automaton: the list is still correct */
+	for (uint32_t k = 0; p->ac.node_count > 0 && k < n; k++)
+		p->others[p->ac_other[k]].prefiltered = true;
+	m->bytes += flt_ac_bytes(&p->ac);
+	for (uint32_t k = 0; k < n; k++)
+		free(segments[k]);
+	free(segments);
+	free(lengths);
+	return rc;
+}
+
 static int build(struct flt_matcher *m)
 {
 	const struct flt_compiler *c = &m->rules;
@@ -349,6 +400,11 @@ static int build(struct flt_matcher *m)
 	}
 	if (rc == 0)
 		rc = build_literals(m, tuples, tuple_count);
+	for (uint32_t i = 0; rc == 0 && i < m->path_count; i++) {
+		rc = build_wildcard_automaton(m, &m->paths[i]);
+		if (m->paths[i].other_count > m->others_max)
+			m->others_max = m->paths[i].other_count;
+	}
 	free(tuples);
 	m->bytes += sizeof(*m) + m->path_slots * sizeof(uint32_t) +
 	            paths_max * sizeof(struct path) +
@@ -365,6 +421,8 @@ void flt_matcher_free(struct flt_matcher *m)
 		free(m->paths[i].text);
 		free(m->paths[i].literals);
 		free(m->paths[i].others);
+		free(m->paths[i].ac_other);
+		flt_ac_free(&m->paths[i].ac);
 	}
 	free(m->paths);
 	free(m->path_table);
@@ -407,8 +465,9 @@ struct flt_scratch *flt_scratch_new(const struct flt_matcher *m)
 	s->path_seen = calloc(m->path_count + 1, sizeof(*s->path_seen));
 	s->rule_stamp = calloc(m->rule_count + 1, sizeof(*s->rule_stamp));
 	s->buffers.strings = malloc(FLT_STRING_BYTES_MAX);
-	if (!s->sub_stamp || !s->sub_mask || !s->candidates || !s->path_seen || !s->rule_stamp ||
-	    !s->buffers.strings) {
+	s->other_stamp = calloc(m->others_max + 1, sizeof(*s->other_stamp));
+	if (!s->other_stamp || !s->sub_stamp || !s->sub_mask || !s->candidates || !s->path_seen ||
+	    !s->rule_stamp || !s->buffers.strings) {
 		flt_scratch_free(s);
 		return NULL;
 	}
@@ -425,6 +484,7 @@ void flt_scratch_free(struct flt_scratch *s)
 	free(s->path_seen);
 	free(s->rule_stamp);
 	free(s->buffers.strings);
+	free(s->other_stamp);
 	free(s);
 }
 
@@ -457,6 +517,29 @@ static void mark(struct flt_scratch *s, struct ref ref)
 		s->candidates[s->candidate_count++] = ref.subrule;
 }
 
+/* One automaton pass over the value; only wildcards whose segment occurs are tried. */
+static void prefiltered_wildcards(struct flt_scratch *s, const struct path *p,
+                                  const struct flt_leaf *leaf)
+{
+	if (++s->leaf_stamp == 0) {
+		memset(s->other_stamp, 0, (s->matcher->others_max + 1) * sizeof(uint32_t));
+		s->leaf_stamp = 1;
+	}
+	const struct flt_ac *ac = &p->ac;
+	uint32_t node = 0;
+	for (size_t i = 0; i < leaf->length; i++) {
+		node = ac->next[node * 256 + (uint8_t)leaf->text[i]];
+		for (uint32_t k = 0; k < ac->out_count[node]; k++) {
+			uint32_t other = p->ac_other[ac->outputs[ac->out_first[node] + k]];
+			if (s->other_stamp[other] == s->leaf_stamp)
+				continue;
+			s->other_stamp[other] = s->leaf_stamp;
+			if (flt_cond_matches(p->others[other].cond, leaf))
+				mark(s, p->others[other].ref);
+		}
+	}
+}
+
 static void on_leaf(void *ctx, uint32_t path_index, const struct flt_leaf *leaf)
 {
 	struct flt_scratch *s = ctx;
@@ -474,8 +557,10 @@ static void on_leaf(void *ctx, uint32_t path_index, const struct flt_leaf *leaf)
 			break;
 		}
 	}
+	if (p->ac.node_count > 0 && leaf->type == FLT_STRING)
+		prefiltered_wildcards(s, p, leaf);
 	for (uint32_t i = 0; i < p->other_count; i++) {
-		if (flt_cond_matches(p->others[i].cond, leaf))
+		if (!p->others[i].prefiltered && flt_cond_matches(p->others[i].cond, leaf))
 			mark(s, p->others[i].ref);
 	}
 }

@@ -64,6 +64,28 @@ bool flt_wildcard_match(const char *pattern, size_t n, const char *text, size_t 
 	return i == n;
 }
 
+size_t flt_wildcard_longest_literal(const char *pattern, size_t n, char *out)
+{
+	size_t best = 0, run = 0, best_start = 0;
+	char scratch[FLT_PATH_BYTES_MAX];
+	size_t written = 0;
+	for (size_t i = 0; i < n && written < sizeof(scratch); i++) {
+		if (pattern[i] == '*') {
+			run = 0;
+			continue;
+		}
+		if (pattern[i] == '\\' && i + 1 < n)
+			i++;
+		scratch[written++] = pattern[i];
+		if (++run > best) {
+			best = run;
+			best_start = written - run;
+		}
+	}
+	memcpy(out, scratch + best_start, best);
+	return best;
+}
+
 bool flt_parse_ip(const char *text, size_t length, uint8_t out[16], uint8_t *family_bytes)
 {
 	char copy[64];

@@ -7,6 +7,7 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "flt.h"
@@ -226,4 +227,52 @@ Test(patterns, unicode_escapes_in_keys_and_values)
 	    {"{\"q\":[\"a\\\"b\"]}", "{\"q\":\"a\\\"b\"}", true},
 	};
 	CHECK_ALL(t);
+}
+
+/* Many wildcards on one path go through the Aho-Corasick prefilter: same answers. */
+Test(patterns, many_wildcards_on_one_path_agree_with_the_reference)
+{
+	static const char *const wildcards[] = {
+	    "*XYZ*", "*AB*",   "dir/*.png", "a\\\\*b", "*",           "x*y*z",
+	    "*end",  "start*", "*A*B*C*",   "**",      "m\\\\\\\\n*", "*é*",
+	};
+	static const char *const values[] = {
+	    "xxXYZxx", "AB",         "dir/q.png", "a*b",      "",     "xayaz",
+	    "the end", "start here", "zAzBzCz",   "m\\\\nop", "café", "nothing",
+	};
+	struct flt_limits limits;
+	flt_limits_default(&limits);
+	struct flt_compiler *c = flt_compiler_new(&limits);
+	char pattern[128], error[256];
+	uint32_t added = 0;
+	for (uint32_t i = 0; i < sizeof(wildcards) / sizeof(wildcards[0]); i++) {
+		snprintf(pattern, sizeof(pattern), "{\"f\":[{\"wildcard\":\"%s\"}]}", wildcards[i]);
+		if (flt_add_rule(c, i, pattern, strlen(pattern), error, sizeof(error)) == 0)
+			added |= 1u << i; /* "**" is refused */
+	}
+	cr_assert_eq(added & (1u << 9), 0, "consecutive stars are refused");
+	struct flt_matcher *m = flt_compile(c);
+	struct flt_scratch *s = flt_scratch_new(m);
+	for (uint32_t v = 0; v < sizeof(values) / sizeof(values[0]); v++) {
+		char event[128];
+		snprintf(event, sizeof(event), "{\"f\":\"%s\"}", values[v]);
+		uint32_t ids[16];
+		int n = flt_match(m, s, event, strlen(event), ids, 16);
+		cr_assert_geq(n, 0);
+		for (uint32_t i = 0; i < sizeof(wildcards) / sizeof(wildcards[0]); i++) {
+			if (!(added >> i & 1))
+				continue;
+			snprintf(pattern, sizeof(pattern), "{\"f\":[{\"wildcard\":\"%s\"}]}",
+			         wildcards[i]);
+			bool mine = false;
+			for (int k = 0; k < n; k++)
+				mine = mine || ids[k] == i;
+			int ref = ref_match(pattern, strlen(pattern), event, strlen(event));
+			cr_assert_eq(mine, ref == 1, "%s on %s: matcher %d, reference %d",
+			             wildcards[i], event, mine, ref);
+		}
+	}
+	flt_scratch_free(s);
+	flt_matcher_free(m);
+	flt_compiler_free(c);
 }
