@@ -224,7 +224,6 @@ static int build_literals(struct flt_matcher *m, struct tuple *tuples, uint32_t 
 	if (m->refs == NULL)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < count;) {
-		uint32_t run = i;
 		uint32_t path_index = tuples[i].path;
 		uint32_t distinct = 0;
 		for (uint32_t j = i; j < count && tuples[j].path == path_index; j++)
@@ -249,7 +248,6 @@ static int build_literals(struct flt_matcher *m, struct tuple *tuples, uint32_t 
 			p->literals[slot] = (struct literal){
 			    .key = *key, .ref_first = first, .ref_count = m->ref_count - first};
 		}
-		(void)run;
 	}
 	return 0;
 }
