@@ -90,7 +90,8 @@ static int flatten_outputs(struct flt_ac *ac, struct build_node *nodes)
 		ac->out_first[i] = at;
 		ac->out_count[i] = nodes[i].own_count;
 		if (nodes[i].own_count > 0) /* own is NULL when there is none */
-			memcpy(ac->outputs + at, nodes[i].own, nodes[i].own_count * sizeof(uint32_t));
+			memcpy(ac->outputs + at, nodes[i].own,
+			       nodes[i].own_count * sizeof(uint32_t));
 		at += nodes[i].own_count;
 	}
 	return 0;

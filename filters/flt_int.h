@@ -110,9 +110,22 @@ bool flt_cond_matches(const struct flt_cond *cond, const struct flt_leaf *leaf);
  * on_leaf. Arrays are transparent: their elements share the array's path.
  * Returns 0, or -EINVAL for malformed JSON or a limit.
  */
+/* FNV-1a, byte by byte, so a path's hash extends its parent's ("a" then ".b"). */
+#define FLT_HASH_BASIS 1469598103934665603ull
+
+static inline uint64_t flt_hash_step(uint64_t h, const void *data, size_t n)
+{
+	const uint8_t *p = data;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 1099511628211ull;
+	return h;
+}
+
 struct flt_scan_hooks {
-	/* 0: skip the subtree; 1: descend; 2: a leaf path some rule names (and descend). */
-	int (*want)(void *ctx, const char *path, size_t path_bytes, uint32_t *path_index);
+	/* 0: skip the subtree; 1: descend; 2: a leaf path some rule names (and descend).
+	 * path_hash is flt_hash_step(FLT_HASH_BASIS, path, path_bytes), kept as it grows. */
+	int (*want)(void *ctx, const char *path, size_t path_bytes, uint64_t path_hash,
+	            uint32_t *path_index);
 	void (*on_leaf)(void *ctx, uint32_t path_index, const struct flt_leaf *leaf);
 	/* Optional: a wanted top-level member was read in full; true stops the scan there
 	 * (only for events already validated: what follows is not read). */

@@ -99,7 +99,7 @@ static uint64_t hash_bytes(uint64_t h, const void *data, size_t n)
 
 static uint64_t hash_path(const char *text, size_t n)
 {
-	return hash_bytes(1469598103934665603ull, text, n);
+	return flt_hash_step(FLT_HASH_BASIS, text, n);
 }
 
 static uint64_t hash_leaf(const struct flt_leaf *leaf)
@@ -133,10 +133,11 @@ static uint32_t power_of_two_above(uint32_t n)
 
 /* ---- building ---- */
 
-static uint32_t find_path(const struct flt_matcher *m, const char *text, size_t n)
+static uint32_t find_hashed_path(const struct flt_matcher *m, const char *text, size_t n,
+                                 uint64_t hash)
 {
 	uint32_t mask = m->path_slots - 1;
-	for (uint32_t i = (uint32_t)hash_path(text, n) & mask;; i = (i + 1) & mask) {
+	for (uint32_t i = (uint32_t)hash & mask;; i = (i + 1) & mask) {
 		uint32_t slot = m->path_table[i];
 		if (slot == 0)
 			return NIL;
@@ -144,6 +145,11 @@ static uint32_t find_path(const struct flt_matcher *m, const char *text, size_t 
 		if (p->length == n && memcmp(p->text, text, n) == 0)
 			return slot - 1;
 	}
+}
+
+static uint32_t find_path(const struct flt_matcher *m, const char *text, size_t n)
+{
+	return find_hashed_path(m, text, n, hash_path(text, n));
 }
 
 /* Adds a path (or marks it a leaf) and every prefix of it. */
@@ -488,10 +494,10 @@ void flt_scratch_free(struct flt_scratch *s)
 
 /* ---- matching ---- */
 
-static int want(void *ctx, const char *path, size_t n, uint32_t *index)
+static int want(void *ctx, const char *path, size_t n, uint64_t hash, uint32_t *index)
 {
 	struct flt_scratch *s = ctx;
-	uint32_t i = find_path(s->matcher, path, n);
+	uint32_t i = find_hashed_path(s->matcher, path, n, hash);
 	if (i == NIL)
 		return 0;
 	*index = i;
@@ -596,7 +602,7 @@ static bool member_done(void *ctx)
 	return ++s->top_done >= s->matcher->top_count;
 }
 
-static int skip_everything(void *ctx, const char *path, size_t n, uint32_t *index)
+static int skip_everything(void *ctx, const char *path, size_t n, uint64_t hash, uint32_t *index)
 {
 	return 0;
 }

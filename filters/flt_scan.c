@@ -19,17 +19,18 @@ enum { MODE_SKIP, MODE_DESCEND, MODE_LEAF };
 
 struct frame {
 	uint8_t kind;
-	uint8_t mode;      /* for an array: its elements' mode */
-	uint32_t index;    /* MODE_LEAF: the path's index */
-	size_t path_bytes; /* the container's own path */
+	uint8_t mode;       /* for an array: its elements' mode */
+	uint32_t index;     /* MODE_LEAF: the path's index */
+	size_t path_bytes;  /* the container's own path */
+	uint64_t path_hash; /* and its hash */
 };
 
 struct scanner {
 	const char *p;
 	const char *end;
 	struct scan_path {
-		char *bytes;
 		size_t length;
+		uint64_t hash;
 	} path;
 	const struct flt_scan_hooks *hooks;
 	struct flt_scan_buffers *buffers;
@@ -263,8 +264,11 @@ static int push(struct scanner *s, uint8_t kind, uint8_t mode, uint32_t index)
 {
 	if (s->depth >= s->depth_max)
 		return -EINVAL;
-	s->stack[s->depth++] = (struct frame){
-	    .kind = kind, .mode = mode, .index = index, .path_bytes = s->path.length};
+	s->stack[s->depth++] = (struct frame){.kind = kind,
+	                                      .mode = mode,
+	                                      .index = index,
+	                                      .path_bytes = s->path.length,
+	                                      .path_hash = s->path.hash};
 	return 0;
 }
 
@@ -306,9 +310,14 @@ static int member_key(struct scanner *s, const struct frame *object, uint8_t *mo
 	if (rc != 0)
 		return rc;
 	s->path.length = wanted ? at + key_bytes : object->path_bytes;
+	s->path.hash = object->path_hash;
+	if (wanted && object->path_bytes > 0)
+		s->path.hash = flt_hash_step(s->path.hash, ".", 1);
+	if (wanted)
+		s->path.hash = flt_hash_step(s->path.hash, path + at, key_bytes);
 	*mode = MODE_SKIP;
 	if (wanted) {
-		int want = s->hooks->want(s->hooks->ctx, path, s->path.length, index);
+		int want = s->hooks->want(s->hooks->ctx, path, s->path.length, s->path.hash, index);
 		*mode = want == 2 ? MODE_LEAF : want == 1 ? MODE_DESCEND : MODE_SKIP;
 	}
 	skip_ws(s);
@@ -349,6 +358,7 @@ static int next_in_container(struct scanner *s, bool first)
 		uint8_t mode = f->mode;
 		uint32_t index = f->index;
 		s->path.length = f->path_bytes;
+		s->path.hash = f->path_hash;
 		if (f->kind == KIND_OBJECT) {
 			int rc = member_key(s, f, &mode, &index);
 			if (rc != 0)
@@ -368,6 +378,7 @@ static int next_in_container(struct scanner *s, bool first)
 	if (s->depth == 0)
 		return 0;
 	s->path.length = s->stack[s->depth - 1].path_bytes;
+	s->path.hash = s->stack[s->depth - 1].path_hash;
 	if (s->depth == 1 && closed_mode != MODE_SKIP && top_member_done(s))
 		return 3;
 	return 1;
@@ -381,6 +392,7 @@ int flt_scan(const char *json, size_t length, uint32_t depth_max,
 	s.p = json;
 	s.end = json + length;
 	s.path.length = 0;
+	s.path.hash = FLT_HASH_BASIS;
 	s.hooks = hooks;
 	s.buffers = buffers;
 	s.depth = 0;
