@@ -68,3 +68,37 @@ void seg_segment_path(const char *dir, uint32_t segment_id, char *out, size_t ou
 {
 	snprintf(out, out_bytes, "%s/%010u" SEG_FILE_SUFFIX, dir, segment_id);
 }
+
+size_t seg_checkpoint_encode(const struct seg_checkpoint *c, uint8_t *out)
+{
+	bb_put_le32(out, SEG_CHECKPOINT_MAGIC);
+	bb_put_le32(out + 8, 1); /* format version */
+	bb_put_le32(out + 12, c->count);
+	bb_put_le64(out + 16, c->position);
+	bb_put_le64(out + 24, c->sequence);
+	bb_put_le32(out + 32, c->first_id);
+	bb_put_le32(out + 36, 0);
+	for (uint32_t i = 0; i < c->count; i++)
+		bb_put_le32(out + SEG_CHECKPOINT_HEADER_BYTES + 4 * i, c->live[i]);
+	size_t length = SEG_CHECKPOINT_HEADER_BYTES + 4 * (size_t)c->count;
+	bb_put_le32(out + 4, bb_crc32c(0, out + 8, length - 8));
+	return length;
+}
+
+bool seg_checkpoint_decode(const uint8_t *bytes, size_t length, struct seg_checkpoint *out)
+{
+	if (length < SEG_CHECKPOINT_HEADER_BYTES || bb_get_le32(bytes) != SEG_CHECKPOINT_MAGIC ||
+	    bb_get_le32(bytes + 8) != 1)
+		return false;
+	uint32_t count = bb_get_le32(bytes + 12);
+	if (count > SEG_SEGMENTS_MAX || length != SEG_CHECKPOINT_HEADER_BYTES + 4 * (size_t)count ||
+	    bb_get_le32(bytes + 4) != bb_crc32c(0, bytes + 8, length - 8))
+		return false;
+	out->count = count;
+	out->position = bb_get_le64(bytes + 16);
+	out->sequence = bb_get_le64(bytes + 24);
+	out->first_id = bb_get_le32(bytes + 32);
+	for (uint32_t i = 0; i < count; i++)
+		out->live[i] = bb_get_le32(bytes + SEG_CHECKPOINT_HEADER_BYTES + 4 * i);
+	return true;
+}

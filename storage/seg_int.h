@@ -47,6 +47,24 @@ enum seg_frame_check {
 enum seg_frame_check seg_frame_decode(const uint8_t *bytes, size_t available,
                                       struct seg_header *header);
 
+/* The checkpoint file (docs/storage.md): where recovery may start, and the live
+ * counts of the segments up to it at the moment the checkpoint was taken. */
+#define SEG_CHECKPOINT_NAME         "checkpoint"
+#define SEG_CHECKPOINT_MAGIC        0x43474553u /* "SEGC" */
+#define SEG_CHECKPOINT_HEADER_BYTES 40u
+#define SEG_CHECKPOINT_BYTES_MAX    (SEG_CHECKPOINT_HEADER_BYTES + 4u * SEG_SEGMENTS_MAX)
+
+struct seg_checkpoint {
+	uint64_t position;
+	uint64_t sequence;
+	uint32_t first_id; /* live[i] is segment first_id + i */
+	uint32_t count;
+	uint32_t live[SEG_SEGMENTS_MAX];
+};
+
+size_t seg_checkpoint_encode(const struct seg_checkpoint *c, uint8_t *out);
+bool seg_checkpoint_decode(const uint8_t *bytes, size_t length, struct seg_checkpoint *out);
+
 void seg_segment_path(const char *dir, uint32_t segment_id, char *out, size_t out_bytes);
 
 #define COMMITS_MAX 32u
@@ -95,6 +113,10 @@ struct seg_log {
 	int spare_file;
 	int spare_error; /* why the last creation failed; creation is retried at the roll */
 	int failed;      /* 0, or the -errno that stopped the log */
+	/* A checkpoint taken, written out once its record is durable. */
+	bool checkpoint_pending;
+	struct seg_checkpoint checkpoint;
+	uint8_t checkpoint_bytes[SEG_CHECKPOINT_BYTES_MAX];
 	/* Recent frames by position % cache_bytes; valid from cache_valid_from on. */
 	uint8_t *cache;
 	uint64_t cache_valid_from;

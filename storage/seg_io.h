@@ -37,6 +37,12 @@ struct seg_io_ops {
 	void (*unmap)(struct seg_io *io, const uint8_t *mapped, uint64_t bytes);
 	/* Asks for a file to be read ahead in the background (a hint; may do nothing). */
 	void (*prefetch)(struct seg_io *io, int file, uint64_t bytes);
+	/* A small named file in dir, replaced atomically and durably (the checkpoint). */
+	int (*write_meta)(struct seg_io *io, const char *dir, const char *name, const void *bytes,
+	                  size_t length);
+	/* Its bytes: the length read, -ENOENT when there is none, or -errno. */
+	long (*read_meta)(struct seg_io *io, const char *dir, const char *name, void *buf,
+	                  size_t capacity);
 	/* Zeroes [offset, offset + length) and makes it durable (recovery's truncation). */
 	int (*zero)(struct seg_io *io, int file, uint64_t offset, uint64_t length);
 	/* Queues a write of buf (registered buffer index buffer_index) and, with sync, an

@@ -37,8 +37,12 @@ struct sim_op {
 	uint64_t bytes; /* SEG_IO_CREATE */
 };
 
+#define SIM_META_BYTES 65536u
+
 struct seg_io_sim {
 	struct seg_io base;
+	uint8_t meta[SIM_META_BYTES]; /* the one named file (replaced atomically) */
+	long meta_length;             /* -ENOENT when none */
 	struct seg_io_sim_faults faults;
 	uint64_t rng;
 	uint64_t ops_submitted;
@@ -153,6 +157,28 @@ static void unmap(struct seg_io *io, const uint8_t *mapped, uint64_t bytes)
 
 static void prefetch(struct seg_io *io, int file, uint64_t bytes)
 {
+}
+
+static int write_meta(struct seg_io *io, const char *dir, const char *name, const void *bytes,
+                      size_t length)
+{
+	struct seg_io_sim *s = from(io);
+	if (length > SIM_META_BYTES)
+		return -EFBIG;
+	memcpy(s->meta, bytes, length);
+	s->meta_length = (long)length;
+	return 0;
+}
+
+static long read_meta(struct seg_io *io, const char *dir, const char *name, void *buf,
+                      size_t capacity)
+{
+	struct seg_io_sim *s = from(io);
+	if (s->meta_length < 0)
+		return s->meta_length;
+	size_t n = (size_t)s->meta_length < capacity ? (size_t)s->meta_length : capacity;
+	memcpy(buf, s->meta, n);
+	return (long)n;
 }
 
 static int zero(struct seg_io *io, int file, uint64_t offset, uint64_t length)
@@ -324,6 +350,8 @@ static const struct seg_io_ops sim_ops = {
     .map = map,
     .unmap = unmap,
     .prefetch = prefetch,
+    .write_meta = write_meta,
+    .read_meta = read_meta,
     .zero = zero,
     .submit_write = submit_write,
     .submit_create = submit_create,
@@ -338,6 +366,7 @@ struct seg_io *seg_io_sim_create(const struct seg_io_sim_faults *faults)
 	if (s == NULL)
 		return NULL;
 	s->base.ops = &sim_ops;
+	s->meta_length = -ENOENT;
 	seg_io_sim_set_faults(&s->base, faults);
 	return &s->base;
 }

@@ -168,6 +168,38 @@ static void prefetch(struct seg_io *io, int file, uint64_t bytes)
 	(void)posix_fadvise(from(io)->fds[file], 0, (off_t)bytes, POSIX_FADV_WILLNEED);
 }
 
+static int write_meta(struct seg_io *io, const char *dir, const char *name, const void *bytes,
+                      size_t length)
+{
+	char path[SEG_PATH_BYTES + 64], temporary[SEG_PATH_BYTES + 64];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(temporary, sizeof(temporary), "%s/%s.tmp", dir, name);
+	int fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	int rc = write(fd, bytes, length) == (ssize_t)length ? 0 : -EIO;
+	if (rc == 0 && fsync(fd) != 0)
+		rc = -errno;
+	close(fd);
+	if (rc == 0 && rename(temporary, path) != 0)
+		rc = -errno;
+	return rc == 0 ? sync_dir(io, dir) : rc;
+}
+
+static long read_meta(struct seg_io *io, const char *dir, const char *name, void *buf,
+                      size_t capacity)
+{
+	char path[SEG_PATH_BYTES + 64];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = read(fd, buf, capacity);
+	long rc = n < 0 ? -errno : (long)n;
+	close(fd);
+	return rc;
+}
+
 static int zero(struct seg_io *io, int file, uint64_t offset, uint64_t length)
 {
 	int fd = from(io)->fds[file];
@@ -356,6 +388,8 @@ static const struct seg_io_ops uring_ops = {
     .map = map,
     .unmap = unmap,
     .prefetch = prefetch,
+    .write_meta = write_meta,
+    .read_meta = read_meta,
     .zero = zero,
     .submit_write = submit_write,
     .submit_create = submit_create,

@@ -74,10 +74,10 @@ static struct claims claims_after(const struct scan *s, uint32_t id, uint64_t fr
 	return c;
 }
 
-/* Replays the valid records of segment id from offset 0; returns where they end. */
-static int replay_segment(struct scan *s, uint32_t id, uint64_t *end_out)
+/* Replays the valid records of segment id from `start`; returns where they end. */
+static int replay_segment(struct scan *s, uint32_t id, uint64_t start, uint64_t *end_out)
 {
-	uint64_t offset = 0, size = s->log->options.segment_bytes;
+	uint64_t offset = start, size = s->log->options.segment_bytes;
 	for (;;) {
 		struct seg_header h;
 		enum seg_frame_check check = seg_frame_decode(s->buf + offset, size - offset, &h);
@@ -166,7 +166,7 @@ static int claims_from(struct scan *s, const uint32_t *ids, uint32_t count, uint
 	return 0;
 }
 
-static int scan_segments(struct scan *s, const uint32_t *ids, uint32_t count,
+static int scan_segments(struct scan *s, const uint32_t *ids, uint32_t count, uint64_t start,
                          struct seg_recovered *out)
 {
 	for (uint32_t i = 0; i < count; i++) {
@@ -177,7 +177,7 @@ static int scan_segments(struct scan *s, const uint32_t *ids, uint32_t count,
 			s->log->io->ops->prefetch(s->log->io, seg_file_of(s->log, ids[i + 1]),
 			                          s->log->options.segment_bytes);
 		if (rc == 0)
-			rc = replay_segment(s, ids[i], &end);
+			rc = replay_segment(s, ids[i], i == 0 ? start : 0, &end);
 		if (rc != 0)
 			return rc;
 		/* Nothing valid after the end of this segment's records: a normal end. */
@@ -200,6 +200,31 @@ static int scan_segments(struct scan *s, const uint32_t *ids, uint32_t count,
 		return cut(s, ids, count, i, end);
 	}
 	return 0;
+}
+
+/*
+ * Uses the checkpoint when it is valid and its segment is still there: live
+ * counts up to it come from the file, and replay starts at its record.
+ */
+static bool start_at_checkpoint(struct seg_log *log, const uint32_t *ids, uint32_t count,
+                                uint32_t *from, uint64_t *start)
+{
+	struct seg_checkpoint *c = &log->checkpoint;
+	long length = log->io->ops->read_meta(log->io, log->dir, SEG_CHECKPOINT_NAME,
+	                                      log->checkpoint_bytes, SEG_CHECKPOINT_BYTES_MAX);
+	if (length <= 0 || !seg_checkpoint_decode(log->checkpoint_bytes, (size_t)length, c))
+		return false;
+	uint32_t id = (uint32_t)(c->position / log->options.segment_bytes);
+	if (c->first_id > ids[0] || id < ids[0] || id > ids[count - 1] ||
+	    id - c->first_id + 1 != c->count)
+		return false;
+	for (uint32_t i = 0; i < count && ids[i] <= id; i++)
+		log->files.live[ids[i] % SEG_SEGMENTS_MAX] = c->live[ids[i] - c->first_id];
+	if (log->files.live[id % SEG_SEGMENTS_MAX] > 0) /* replay counts its record again */
+		log->files.live[id % SEG_SEGMENTS_MAX]--;
+	*from = id - ids[0];
+	*start = c->position % log->options.segment_bytes;
+	return true;
 }
 
 int seg_recover(struct seg_log *log, struct seg_recovered *out, char *why, size_t why_bytes)
@@ -230,7 +255,15 @@ int seg_recover(struct seg_log *log, struct seg_recovered *out, char *why, size_
 		log->files.handles[ids[i] % SEG_SEGMENTS_MAX] = file;
 	}
 	struct scan s = {.log = log, .why = why, .why_bytes = why_bytes};
-	int rc = scan_segments(&s, ids, (uint32_t)count, out);
+	uint32_t from = 0;
+	uint64_t start = 0;
+	bool checkpointed = start_at_checkpoint(log, ids, (uint32_t)count, &from, &start);
+	if (checkpointed) {
+		/* A checkpoint is written only once its record is durable: it vouches for it. */
+		s.expected = log->checkpoint.sequence;
+		s.vouched = log->checkpoint.sequence;
+	}
+	int rc = scan_segments(&s, ids + from, (uint32_t)count - from, start, out);
 	unload_segment(&s);
 	out->first_id = ids[0];
 	out->last_sequence = s.last_sequence;

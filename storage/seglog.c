@@ -342,6 +342,35 @@ static void on_completion(struct seg_log *log, const struct seg_io_completion *c
 		b->sync_done = true;
 }
 
+/* Writes the checkpoint once its record is durable. A failure only costs recovery time. */
+static void write_checkpoint_if_durable(struct seg_log *log)
+{
+	if (!log->checkpoint_pending || log->durable_sequence < log->checkpoint.sequence)
+		return;
+	size_t length = seg_checkpoint_encode(&log->checkpoint, log->checkpoint_bytes);
+	(void)log->io->ops->write_meta(log->io, log->dir, SEG_CHECKPOINT_NAME,
+	                               log->checkpoint_bytes, length);
+	log->checkpoint_pending = false;
+}
+
+int seg_checkpoint(struct seg_log *log, uint64_t position, uint64_t sequence)
+{
+	uint32_t id = (uint32_t)(position / log->options.segment_bytes);
+	if (id < log->files.first_id || id > log->files.current_id ||
+	    sequence >= log->next_sequence)
+		return -EINVAL;
+	struct seg_checkpoint *c = &log->checkpoint;
+	c->position = position;
+	c->sequence = sequence;
+	c->first_id = log->files.first_id;
+	c->count = id - log->files.first_id + 1;
+	for (uint32_t i = 0; i < c->count; i++)
+		c->live[i] = log->files.live[(c->first_id + i) % SEG_SEGMENTS_MAX];
+	log->checkpoint_pending = true;
+	write_checkpoint_if_durable(log);
+	return 0;
+}
+
 int seg_poll(struct seg_log *log, bool wait)
 {
 	struct seg_io_completion done[REAP_BATCH];
@@ -355,6 +384,8 @@ int seg_poll(struct seg_log *log, bool wait)
 		on_completion(log, &done[i]);
 	if (log->failed == 0)
 		retire_completed(log);
+	if (log->failed == 0)
+		write_checkpoint_if_durable(log);
 	return log->failed;
 }
 

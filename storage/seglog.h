@@ -103,6 +103,18 @@ struct seg_pin {
 };
 /* False when the oldest segment is the one being written (nothing to compact). */
 bool seg_oldest_pin(const struct seg_log *log, struct seg_pin *out);
+/*
+ * Makes the record at (position, sequence), which the caller appended with
+ * what it needs to rebuild its state up to there, a checkpoint: once that
+ * record is durable, recovery replays from it instead of from the oldest
+ * segment (segments before it are opened, not scanned; their records stay
+ * readable and releasable). If the checkpoint's segment is gone when the log
+ * is opened, recovery replays everything retained, so callers rebuild from
+ * any record. The newest checkpoint wins.
+ */
+__attribute__((warn_unused_result)) int seg_checkpoint(struct seg_log *log, uint64_t position,
+                                                       uint64_t sequence);
+
 /* Segments on disk, the one being written included. */
 uint32_t seg_segment_count(const struct seg_log *log);
 

@@ -115,6 +115,18 @@ static void r_unmap(struct seg_io *io, const uint8_t *mapped, uint64_t bytes)
 	rep(io)->inner->ops->unmap(rep(io)->inner, mapped, bytes);
 }
 
+static int r_write_meta(struct seg_io *io, const char *dir, const char *name, const void *bytes,
+                        size_t length)
+{
+	return rep(io)->inner->ops->write_meta(rep(io)->inner, dir, name, bytes, length);
+}
+
+static long r_read_meta(struct seg_io *io, const char *dir, const char *name, void *buf,
+                        size_t capacity)
+{
+	return rep(io)->inner->ops->read_meta(rep(io)->inner, dir, name, buf, capacity);
+}
+
 static void r_prefetch(struct seg_io *io, int file, uint64_t bytes)
 {
 	rep(io)->inner->ops->prefetch(rep(io)->inner, file, bytes);
@@ -135,6 +147,8 @@ static const struct seg_io_ops reporting_ops = {
     .map = r_map,
     .unmap = r_unmap,
     .prefetch = r_prefetch,
+    .write_meta = r_write_meta,
+    .read_meta = r_read_meta,
     .zero = r_zero,
     .submit_write = r_submit,
     .submit_create = r_submit_create,

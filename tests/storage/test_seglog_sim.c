@@ -42,6 +42,8 @@ static struct seg_log *open_log(struct seg_io *io, struct recorded *rec, int *rc
 struct outcome {
 	uint64_t acknowledged;
 	uint64_t appended;
+	uint64_t checkpoints[64]; /* sequences the writer made checkpoints */
+	uint32_t checkpoint_count;
 };
 
 /* Appends, commits and polls at random until the cut; returns what was acknowledged. */
@@ -61,6 +63,10 @@ static struct outcome run_until_cut(struct seg_log *log, uint32_t steps)
 				return o; /* stopped (EIO, ENOSPC): the process would restart */
 			if (rc == 0)
 				o.appended = s;
+			/* Now and then the record just appended becomes a checkpoint. */
+			if (rc == 0 && roll(50) == 0 && o.checkpoint_count < 64 &&
+			    seg_checkpoint(log, p, s) == 0)
+				o.checkpoints[o.checkpoint_count++] = s;
 		}
 		if (seg_commit(log) != 0 || seg_poll(log, roll(3) == 0) != 0)
 			return o;
@@ -73,6 +79,7 @@ Test(seglog_sim, acknowledged_records_survive_every_seed, .timeout = 240)
 {
 	static struct recorded rec = {.max_payload = PAYLOAD_MAX};
 	uint64_t acknowledged_total = 0, seeds_losing_unacknowledged = 0, seeds_stopped = 0;
+	uint64_t seeds_with_checkpoints = 0;
 	for (uint64_t seed = 1; seed <= SEEDS; seed++) {
 		rng_state = seed;
 		struct seg_io_sim_faults faults = {
@@ -95,17 +102,28 @@ Test(seglog_sim, acknowledged_records_survive_every_seed, .timeout = 240)
 		log = open_log(io, &rec, &rc, why);
 		cr_assert_not_null(log, "seed %llu: recovery refused: %s", (unsigned long long)seed,
 		                   why);
-		cr_assert_geq(
-		    rec.count, o.acknowledged, "seed %llu: %u recovered < %llu acknowledged",
-		    (unsigned long long)seed, rec.count, (unsigned long long)o.acknowledged);
-		cr_assert_leq(rec.count, o.appended, "seed %llu: recovered more than appended",
+		/* Replay starts at 1 or at a checkpoint the writer took, and runs without gaps
+		 * through every acknowledged record, and no further than what was appended. */
+		uint64_t first = rec.count > 0 ? rec.sequences[0] : 1;
+		bool known_start = first == 1;
+		for (uint32_t k = 0; k < o.checkpoint_count; k++)
+			known_start = known_start || o.checkpoints[k] == first;
+		cr_assert(known_start, "seed %llu: replay starts at %llu", (unsigned long long)seed,
+		          (unsigned long long)first);
+		uint64_t last = rec.count > 0 ? rec.sequences[rec.count - 1] : 0;
+		cr_assert_geq(last, o.acknowledged,
+		              "seed %llu: up to %llu recovered < %llu acknowledged",
+		              (unsigned long long)seed, (unsigned long long)last,
+		              (unsigned long long)o.acknowledged);
+		cr_assert_leq(last, o.appended, "seed %llu: recovered more than appended",
 		              (unsigned long long)seed);
 		cr_assert_eq(rec.bad, 0, "seed %llu: damaged payload", (unsigned long long)seed);
 		for (uint32_t i = 0; i < rec.count; i++)
-			cr_assert_eq(rec.sequences[i], i + 1, "seed %llu: out of order",
+			cr_assert_eq(rec.sequences[i], first + i, "seed %llu: out of order",
 			             (unsigned long long)seed);
 		acknowledged_total += o.acknowledged;
-		seeds_losing_unacknowledged += rec.count < o.appended;
+		seeds_losing_unacknowledged += last < o.appended;
+		seeds_with_checkpoints += first > 1;
 		seeds_stopped += o.appended < o.acknowledged + 1 ? 0 : faults.fail_op != 0;
 		seg_close(log);
 		io->ops->destroy(io);
@@ -114,6 +132,7 @@ Test(seglog_sim, acknowledged_records_survive_every_seed, .timeout = 240)
 	cr_assert_gt(acknowledged_total, SEEDS * 50);
 	cr_assert_gt(seeds_losing_unacknowledged, SEEDS / 10);
 	cr_assert_gt(seeds_stopped, 0);
+	cr_assert_gt(seeds_with_checkpoints, 0, "some recoveries started at a checkpoint");
 }
 
 /*
@@ -147,7 +166,8 @@ Test(seglog_sim, the_checker_catches_acknowledging_before_fdatasync, .timeout = 
 		seg_io_sim_crash(io);
 		seg_close(log);
 		log = open_log(io, &rec, &rc, why);
-		caught = log == NULL || rec.count < out.acknowledged || rec.bad != 0;
+		uint64_t last = rec.count > 0 ? rec.sequences[rec.count - 1] : 0;
+		caught = log == NULL || last < out.acknowledged || rec.bad != 0;
 		seg_close(log);
 		io->ops->destroy(io);
 	}

@@ -17,8 +17,12 @@ Test(seglog_uring, append_roll_and_recover_with_hugepage_buffers, .timeout = 120
 	char dir[] = "/tmp/bb-uring-XXXXXX";
 	cr_assert_not_null(mkdtemp(dir));
 	static struct recorded rec = {.max_payload = PAYLOAD_MAX};
-	struct seg_options o = {.dir = dir, .segment_bytes = 1 << 20, .batch_bytes_max = 256 << 10,
-	                        .hugepages = true, .cache_bytes = 1 << 20, .on_record = record_cb,
+	struct seg_options o = {.dir = dir,
+	                        .segment_bytes = 1 << 20,
+	                        .batch_bytes_max = 256 << 10,
+	                        .hugepages = true,
+	                        .cache_bytes = 1 << 20,
+	                        .on_record = record_cb,
 	                        .ctx = &rec};
 	int rc;
 	char why[512];
