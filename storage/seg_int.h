@@ -89,8 +89,9 @@ struct seg_batch {
 struct seg_log_files {
 	uint32_t first_id; /* oldest segment kept */
 	uint32_t current_id;
-	int handles[SEG_SEGMENTS_MAX];   /* by id % SEG_SEGMENTS_MAX; -1 when not open */
-	uint32_t live[SEG_SEGMENTS_MAX]; /* live records, by id % SEG_SEGMENTS_MAX */
+	int handles[SEG_SEGMENTS_MAX];        /* by id % SEG_SEGMENTS_MAX; -1 when not open */
+	uint32_t live[SEG_SEGMENTS_MAX];      /* live records, by id % SEG_SEGMENTS_MAX */
+	uint64_t sealed_ms[SEG_SEGMENTS_MAX]; /* wall clock when appends moved past it */
 };
 
 struct seg_log {

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <hugetlbfs.h>
 
@@ -70,8 +71,16 @@ static void prepare_spare(struct seg_log *log)
 	log->spare_state = SPARE_PREPARING;
 }
 
+static uint64_t wall_ms(void)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+}
+
 static void switch_segment(struct seg_log *log, uint32_t id)
 {
+	log->files.sealed_ms[log->files.current_id % SEG_SEGMENTS_MAX] = wall_ms();
 	log->files.current_id = id;
 	log->write_offset = 0;
 	log->segment_first_sequence = log->next_sequence;
@@ -500,6 +509,27 @@ static int remove_head(struct seg_log *log, uint32_t limit, bool only_dead)
 	return rc;
 }
 
+int seg_enforce_retention(struct seg_log *log, uint64_t max_bytes, uint64_t max_age_ms,
+                          uint64_t now_ms)
+{
+	int rc = 0;
+	bool removed = false;
+	/* Bounded: each pass removes one segment, and the one being written stays. */
+	while (rc == 0 && log->files.first_id < log->files.current_id) {
+		uint64_t bytes = (uint64_t)seg_segment_count(log) * log->options.segment_bytes;
+		uint64_t sealed = log->files.sealed_ms[log->files.first_id % SEG_SEGMENTS_MAX];
+		bool too_big = max_bytes > 0 && bytes > max_bytes;
+		bool too_old = max_age_ms > 0 && now_ms > sealed && now_ms - sealed > max_age_ms;
+		if (!too_big && !too_old)
+			break;
+		rc = remove_oldest(log);
+		removed = true;
+	}
+	if (rc == 0 && removed)
+		rc = log->io->ops->sync_dir(log->io, log->dir);
+	return rc;
+}
+
 int seg_remove_before(struct seg_log *log, uint64_t position)
 {
 	return remove_head(log, (uint32_t)(position / log->options.segment_bytes), false);
@@ -630,6 +660,10 @@ struct seg_log *seg_open(const struct seg_options *options, int *error_out, char
 	log->durable_sequence = r.last_sequence;
 	log->segment_first_sequence =
 	    r.segment_first_sequence ? r.segment_first_sequence : log->next_sequence;
+	for (uint32_t id = r.first_id; id < r.last_id; id++)
+		log->files.sealed_ms[id % SEG_SEGMENTS_MAX] =
+		    wall_ms(); /* as of now: kept longer */
+	prepare_spare(log);
 	*error_out = 0;
 	return log;
 }

@@ -115,6 +115,18 @@ bool seg_oldest_pin(const struct seg_log *log, struct seg_pin *out);
 __attribute__((warn_unused_result)) int seg_checkpoint(struct seg_log *log, uint64_t position,
                                                        uint64_t sequence);
 
+/*
+ * Retention for logs whose records expire rather than get released (streams,
+ * archives): removes the oldest segments, live records or not, while the log
+ * takes more than max_bytes of disk, or while the oldest was sealed (appends
+ * moved past it) more than max_age_ms before now_ms (wall clock, ms). The
+ * segment being written is never removed; 0 disables a bound. Segments found
+ * at recovery count as sealed then.
+ */
+__attribute__((warn_unused_result)) int seg_enforce_retention(struct seg_log *log,
+                                                              uint64_t max_bytes,
+                                                              uint64_t max_age_ms, uint64_t now_ms);
+
 /* Segments on disk, the one being written included. */
 uint32_t seg_segment_count(const struct seg_log *log);
 

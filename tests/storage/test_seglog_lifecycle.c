@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log_helpers.h"
 #include "seg_io_sim.h"
@@ -303,4 +304,31 @@ Test(lifecycle, a_damaged_checkpoint_record_stops_recovery)
 	struct seg_log *again = seg_open(&o, &rc, why, sizeof(why));
 	cr_assert_not_null(again, "%s", why);
 	seg_close(again);
+}
+
+Test(lifecycle, retention_by_size_and_by_age)
+{
+	struct seg_log *log = open_log(0, NULL);
+	fill(log, 3000, NULL);
+	drain(log);
+	uint32_t before = seg_segment_count(log);
+	cr_assert_gt(before, 4);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uint64_t now_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	/* Size: at most three segments of disk. */
+	cr_assert_eq(seg_enforce_retention(log, 3 * (uint64_t)SEGMENT_BYTES, 0, now_ms), 0);
+	cr_assert_eq(seg_segment_count(log), 3);
+	/* Age: nothing is an hour old yet; in two hours, all but the one being written is. */
+	cr_assert_eq(seg_enforce_retention(log, 0, 3600 * 1000, now_ms), 0);
+	cr_assert_eq(seg_segment_count(log), 3);
+	cr_assert_eq(seg_enforce_retention(log, 0, 3600 * 1000, now_ms + 7200 * 1000), 0);
+	cr_assert_eq(seg_segment_count(log), 1, "the segment being written stays");
+	uint64_t s, p;
+	cr_assert_eq(seg_append(log, 1, "x", 1, &s, &p), 0, "the log goes on");
+	drain(log);
+	seg_close(log);
+	log = open_log(0, NULL);
+	cr_assert_eq(seg_next_sequence(log), s + 1);
+	seg_close(log);
 }
