@@ -60,9 +60,13 @@ static struct claims claims_after(const struct scan *s, uint32_t id, uint64_t fr
 {
 	struct claims c = {0};
 	uint64_t end = s->log->options.segment_bytes;
+	/* memchr to each candidate magic: a segment's zero tail is skipped at memory speed. */
 	for (uint64_t at = from; at + SEG_RECORD_HEADER_BYTES <= end; at++) {
-		if (s->buf[at] != (SEG_RECORD_MAGIC & 0xff))
-			continue;
+		const uint8_t *hit = memchr(s->buf + at, SEG_RECORD_MAGIC & 0xff,
+		                            end - SEG_RECORD_HEADER_BYTES + 1 - at);
+		if (hit == NULL)
+			break;
+		at = (uint64_t)(hit - s->buf);
 		struct seg_header h;
 		if (seg_frame_decode(s->buf + at, end - at, &h) != SEG_FRAME_OK ||
 		    h.segment_id != id)
