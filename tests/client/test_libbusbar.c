@@ -18,7 +18,7 @@ struct fake_server {
 	int fd;
 	uint16_t port;
 	int ignore_first; /* requests to drop before answering */
-	int stray_first; /* send a reply with the wrong request id first */
+	int stray_first;  /* send a reply with the wrong request id first */
 	int seen;
 	uint64_t request_ids[8];
 };
@@ -32,7 +32,8 @@ static void *serve(void *arg)
 	struct timeval tv = {.tv_sec = 3};
 	setsockopt(s->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	while (s->seen < 8) {
-		ssize_t n = recvfrom(s->fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &from_bytes);
+		ssize_t n =
+		    recvfrom(s->fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &from_bytes);
 		if (n <= 0)
 			return NULL;
 		struct wire_header h;
@@ -46,7 +47,8 @@ static void *serve(void *arg)
 			struct wire_header stray = h;
 			stray.request_id = h.request_id + 1000;
 			wire_header_encode(&stray, buf);
-			sendto(s->fd, buf, BB_WIRE_HEADER_BYTES, 0, (struct sockaddr *)&from, from_bytes);
+			sendto(s->fd, buf, BB_WIRE_HEADER_BYTES, 0, (struct sockaddr *)&from,
+			       from_bytes);
 		}
 		wire_header_encode(&h, buf);
 		sendto(s->fd, buf, BB_WIRE_HEADER_BYTES, 0, (struct sockaddr *)&from, from_bytes);
@@ -57,14 +59,17 @@ static void *serve(void *arg)
 static struct bb_client *start(struct fake_server *s, pthread_t *thread, uint32_t attempts)
 {
 	s->fd = socket(AF_INET, SOCK_DGRAM, 0);
-	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in addr = {.sin_family = AF_INET,
+	                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	cr_assert_eq(bind(s->fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
 	socklen_t length = sizeof(addr);
 	getsockname(s->fd, (struct sockaddr *)&addr, &length);
 	s->port = ntohs(addr.sin_port);
 	pthread_create(thread, NULL, serve, s);
-	struct bb_client_options o = {.server_ip = "127.0.0.1", .server_port = s->port,
-	                              .timeout_ms = 100, .attempts = attempts};
+	struct bb_client_options o = {.server_ip = "127.0.0.1",
+	                              .server_port = s->port,
+	                              .timeout_ms = 500,
+	                              .attempts = attempts}; /* ample on a loaded machine */
 	int rc;
 	struct bb_client *c = bb_client_open(&o, &rc);
 	cr_assert_not_null(c);
