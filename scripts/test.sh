@@ -3,7 +3,8 @@
 # missing, builds with warnings as errors, runs every suite (unit, dataplane,
 # integration, fuzz-corpus replay), then rebuilds with ASan+UBSan and the
 # tiny limits of common/bb_limits.h (so capacities are reached) and runs
-# everything but the integration test under them.
+# everything but the integration test under them, and finally builds with
+# clang (warnings as errors too) and runs the unit suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,4 +28,10 @@ meson compile -C "$asan"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	LSAN_OPTIONS=suppressions="$PWD/tests/lsan.supp" \
 	meson test -C "$asan" --print-errorlogs --suite unit --suite dataplane --suite fuzz-replay
+clang_build=${build}-clang
+if [ ! -d "$clang_build" ]; then
+	CC=clang meson setup "$clang_build" -Dwerror=true
+fi
+meson compile -C "$clang_build"
+meson test -C "$clang_build" --print-errorlogs --suite unit
 echo "test.sh: all suites passed"
