@@ -365,7 +365,11 @@ static void execute(struct dp_worker *w, struct rte_mbuf *m, uint64_t now_ms)
 	uint32_t length;
 	const uint8_t *bytes = request_bytes(w, m, &length);
 	struct dp_request req;
-	/* Routing parsed these same bytes successfully. */
+	/*
+	 * Parsed again, on purpose: the routing lcore's field pointers may point
+	 * into its own scratch copy of a chained request, which this lcore cannot
+	 * use. Routing parsed these same bytes successfully, so this cannot fail.
+	 */
 	RTE_VERIFY(bytes != NULL && dp_request_parse(bytes, length, &req) == WIRE_OK);
 	struct dp_request_meta *meta = dp_meta(m);
 	if (!sqs_queue_holds(w->sqs, meta->queue_slot, meta->queue_id)) {

@@ -27,6 +27,17 @@ static void add_leaf(struct leaves *l, const char *path, json_t *value)
 	l->count++;
 }
 
+/* "prefix.key", or "key" at the top; the caller frees it. */
+static char *join_path(const char *prefix, const char *key)
+{
+	char *path = malloc(strlen(prefix) + strlen(key) + 2);
+	strcpy(path, prefix);
+	if (prefix[0])
+		strcat(path, ".");
+	strcat(path, key);
+	return path;
+}
+
 static void flatten(struct leaves *l, const char *path, json_t *value)
 {
 	if (json_is_object(value)) {
@@ -34,11 +45,7 @@ static void flatten(struct leaves *l, const char *path, json_t *value)
 		json_t *child;
 		json_object_foreach(value, key, child)
 		{
-			char *sub = malloc(strlen(path) + strlen(key) + 2);
-			strcpy(sub, path);
-			if (path[0])
-				strcat(sub, ".");
-			strcat(sub, key);
+			char *sub = join_path(path, key);
 			flatten(l, sub, child);
 			free(sub);
 		}
@@ -257,11 +264,7 @@ static bool object_ok(const struct leaves *l, const char *prefix, json_t *object
 	json_t *value;
 	json_object_foreach(object, key, value)
 	{
-		char *path = malloc(strlen(prefix) + strlen(key) + 2);
-		strcpy(path, prefix);
-		if (prefix[0])
-			strcat(path, ".");
-		strcat(path, key);
+		char *path = join_path(prefix, key);
 		bool ok;
 		if (is_or(key, value)) {
 			ok = false;
