@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "flt.h"
 
@@ -96,6 +97,10 @@ size_t flt_ac_bytes(const struct flt_ac *ac);
 /* The longest literal run of a wildcard pattern, unescaped into out; its length (0: none). */
 size_t flt_wildcard_longest_literal(const char *pattern, size_t n, char *out);
 
+/* A JSON number at p (n bytes available): its length, or 0 when p does not start one or it
+ * is 64 bytes or longer. When value is not NULL it gets the value strtod would give. */
+size_t flt_number(const char *p, size_t n, double *value);
+
 /* Primitive comparisons shared by the compiler's checks and the matcher. */
 bool flt_equals_ignore_case(const char *a, size_t a_bytes, const char *b, size_t b_bytes);
 bool flt_wildcard_match(const char *pattern, size_t pattern_bytes, const char *text,
@@ -110,20 +115,68 @@ bool flt_cond_matches(const struct flt_cond *cond, const struct flt_leaf *leaf);
  * on_leaf. Arrays are transparent: their elements share the array's path.
  * Returns 0, or -EINVAL for malformed JSON or a limit.
  */
-/* FNV-1a, byte by byte, so a path's hash extends its parent's ("a" then ".b"). */
-#define FLT_HASH_BASIS 1469598103934665603ull
+/*
+ * Path hashing, segment by segment, so the scanner extends a container's hash
+ * with a key's own bytes: hash("a.b") = mix(mix(SEED, segment("a")), segment("b")).
+ * A key holding dots is split the same way, so {"a.b":..} and {"a":{"b":..}}
+ * meet (docs/patterns.md). Word at a time: this runs for every key an event has.
+ */
+#define FLT_PATH_SEED 0x9e3779b97f4a7c15ull
 
-static inline uint64_t flt_hash_step(uint64_t h, const void *data, size_t n)
+static inline uint64_t flt_mix(uint64_t h, uint64_t word)
 {
-	const uint8_t *p = data;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 1099511628211ull;
-	return h;
+	h = (h ^ word) * 0xbf58476d1ce4e5b9ull;
+	return h ^ (h >> 31);
+}
+
+static inline bool flt_word_has_dot(uint64_t word)
+{
+	uint64_t x = word ^ 0x2e2e2e2e2e2e2e2eull;
+	return ((x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull) != 0;
+}
+
+/* The hash of one segment; *dot tells whether it held a '.' after all. */
+static inline uint64_t flt_segment_hash(const char *p, size_t n, bool *dot)
+{
+	uint64_t h = n;
+	size_t i = 0;
+	bool found = false;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t word;
+		memcpy(&word, p + i, 8);
+		found |= flt_word_has_dot(word);
+		h = flt_mix(h, word);
+	}
+	uint64_t tail = 0; /* assembled in a register: no store to forward from */
+	for (size_t j = i; j < n; j++)
+		tail |= (uint64_t)(uint8_t)p[j] << (8 * (j - i));
+	*dot = found || flt_word_has_dot(tail); /* zero padding is not a dot */
+	return flt_mix(h, tail);
+}
+
+/* The hash of parent.key, given the parent path's hash (FLT_PATH_SEED for the top). */
+static inline uint64_t flt_path_extend(uint64_t parent, const char *key, size_t n)
+{
+	bool dot;
+	uint64_t segment = flt_segment_hash(key, n, &dot);
+	if (!dot)
+		return flt_mix(parent, segment);
+	const char *part = key, *end = key + n, *d;
+	while ((d = memchr(part, '.', (size_t)(end - part))) != NULL) {
+		parent = flt_mix(parent, flt_segment_hash(part, (size_t)(d - part), &dot));
+		part = d + 1;
+	}
+	return flt_mix(parent, flt_segment_hash(part, (size_t)(end - part), &dot));
+}
+
+static inline uint64_t flt_path_hash(const char *path, size_t n)
+{
+	return flt_path_extend(FLT_PATH_SEED, path, n);
 }
 
 struct flt_scan_hooks {
 	/* 0: skip the subtree; 1: descend; 2: a leaf path some rule names (and descend).
-	 * path_hash is flt_hash_step(FLT_HASH_BASIS, path, path_bytes), kept as it grows. */
+	 * path_hash is flt_path_hash(path, path_bytes), kept as the path grows. */
 	int (*want)(void *ctx, const char *path, size_t path_bytes, uint64_t path_hash,
 	            uint32_t *path_index);
 	void (*on_leaf)(void *ctx, uint32_t path_index, const struct flt_leaf *leaf);
@@ -131,6 +184,8 @@ struct flt_scan_hooks {
 	 * (only for events already validated: what follows is not read). */
 	bool (*member_done)(void *ctx);
 	void *ctx;
+	/* The event passed flt_validate: skipped values are stepped over, not validated. */
+	bool validated;
 };
 
 #define FLT_PATH_BYTES_MAX   1024u

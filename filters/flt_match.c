@@ -99,7 +99,7 @@ static uint64_t hash_bytes(uint64_t h, const void *data, size_t n)
 
 static uint64_t hash_path(const char *text, size_t n)
 {
-	return flt_hash_step(FLT_HASH_BASIS, text, n);
+	return flt_path_hash(text, n);
 }
 
 static uint64_t hash_leaf(const struct flt_leaf *leaf)
@@ -651,7 +651,8 @@ static int match(const struct flt_matcher *m, struct flt_scratch *s, const char 
 	struct flt_scan_hooks hooks = {.want = want,
 	                               .on_leaf = on_leaf,
 	                               .ctx = s,
-	                               .member_done = validated ? member_done : NULL};
+	                               .member_done = validated ? member_done : NULL,
+	                               .validated = validated};
 	if (flt_scan(event, event_bytes, m->limits.depth_max, &hooks, &s->buffers) != 0)
 		return -EINVAL;
 	uint32_t count = 0;
