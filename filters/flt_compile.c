@@ -451,6 +451,12 @@ static int copy_alternatives(const struct alternatives *from, struct alternative
 static int walk(struct parse *p, json_t *object, const char *prefix, uint32_t depth,
                 struct alternatives *alts);
 
+/*
+ * The top level's prefix, told apart by address: a member of an empty key one
+ * level down has the path ".a", a member of the top level the path "a".
+ */
+static const char top_level[] = "";
+
 /* "$or": [ {...}, {...} ]: each branch continues every alternative so far. */
 static int expand_or(struct parse *p, json_t *branches, const char *prefix, uint32_t depth,
                      struct alternatives *alts)
@@ -509,7 +515,8 @@ static int walk(struct parse *p, json_t *object, const char *prefix, uint32_t de
 	json_object_foreach(object, key, value)
 	{
 		char path[FLT_PATH_BYTES_MAX];
-		int n = snprintf(path, sizeof(path), "%s%s%s", prefix, prefix[0] ? "." : "", key);
+		int n = snprintf(path, sizeof(path), "%s%s%s", prefix, prefix == top_level ? "" : ".",
+		                 key);
 		if (n < 0 || (size_t)n >= sizeof(path))
 			return fail(p, prefix, "path too long");
 		int rc;
@@ -570,7 +577,7 @@ int flt_add_rule_sized(struct flt_compiler *c, uint32_t rule_id, const char *pat
 	struct alternatives alts = {.count = 1, .items = calloc(1, sizeof(struct flt_subrule))};
 	int rc = !json_is_object(root) ? fail(&p, "", "a pattern is a JSON object")
 	         : alts.items == NULL  ? -ENOMEM
-	                               : walk(&p, root, "", 1, &alts);
+	                               : walk(&p, root, top_level, 1, &alts);
 	json_decref(root);
 	uint32_t total = c->count + alts.count;
 	struct flt_subrule *grown = rc == 0 ? realloc(c->subrules, total * sizeof(*grown)) : NULL;

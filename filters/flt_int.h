@@ -5,7 +5,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <string.h>
 
 #include "flt.h"
 
@@ -115,70 +114,16 @@ bool flt_cond_matches(const struct flt_cond *cond, const struct flt_leaf *leaf);
  * on_leaf. Arrays are transparent: their elements share the array's path.
  * Returns 0, or -EINVAL for malformed JSON or a limit.
  */
-/*
- * Path hashing, segment by segment, so the scanner extends a container's hash
- * with a key's own bytes: hash("a.b") = mix(mix(SEED, segment("a")), segment("b")).
- * A key holding dots is split the same way, so {"a.b":..} and {"a":{"b":..}}
- * meet (docs/patterns.md). Word at a time: this runs for every key an event has.
- */
-#define FLT_PATH_SEED 0x9e3779b97f4a7c15ull
-
-static inline uint64_t flt_mix(uint64_t h, uint64_t word)
-{
-	h = (h ^ word) * 0xbf58476d1ce4e5b9ull;
-	return h ^ (h >> 31);
-}
-
-static inline bool flt_word_has_dot(uint64_t word)
-{
-	uint64_t x = word ^ 0x2e2e2e2e2e2e2e2eull;
-	return ((x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull) != 0;
-}
-
-/* The hash of one segment; *dot tells whether it held a '.' after all. */
-static inline uint64_t flt_segment_hash(const char *p, size_t n, bool *dot)
-{
-	uint64_t h = n;
-	size_t i = 0;
-	bool found = false;
-	for (; i + 8 <= n; i += 8) {
-		uint64_t word;
-		memcpy(&word, p + i, 8);
-		found |= flt_word_has_dot(word);
-		h = flt_mix(h, word);
-	}
-	uint64_t tail = 0; /* assembled in a register: no store to forward from */
-	for (size_t j = i; j < n; j++)
-		tail |= (uint64_t)(uint8_t)p[j] << (8 * (j - i));
-	*dot = found || flt_word_has_dot(tail); /* zero padding is not a dot */
-	return flt_mix(h, tail);
-}
-
-/* The hash of parent.key, given the parent path's hash (FLT_PATH_SEED for the top). */
-static inline uint64_t flt_path_extend(uint64_t parent, const char *key, size_t n)
-{
-	bool dot;
-	uint64_t segment = flt_segment_hash(key, n, &dot);
-	if (!dot)
-		return flt_mix(parent, segment);
-	const char *part = key, *end = key + n, *d;
-	while ((d = memchr(part, '.', (size_t)(end - part))) != NULL) {
-		parent = flt_mix(parent, flt_segment_hash(part, (size_t)(d - part), &dot));
-		part = d + 1;
-	}
-	return flt_mix(parent, flt_segment_hash(part, (size_t)(end - part), &dot));
-}
-
-static inline uint64_t flt_path_hash(const char *path, size_t n)
-{
-	return flt_path_extend(FLT_PATH_SEED, path, n);
-}
+/* The top-level object's own path: the parent of its members' paths. */
+#define FLT_PATH_ROOT UINT32_MAX
+#define FLT_PATH_ROOT_HASH 0x9e3779b97f4a7c15ull
 
 struct flt_scan_hooks {
-	/* 0: skip the subtree; 1: descend; 2: a leaf path some rule names (and descend).
-	 * path_hash is flt_path_hash(path, path_bytes), kept as the path grows. */
-	int (*want)(void *ctx, const char *path, size_t path_bytes, uint64_t path_hash,
-	            uint32_t *path_index);
+	/* For a member of a wanted object: 0 skips its value; 1 descends; 2 a leaf path some
+	 * rule names (and descend). parent is the object's path (FLT_PATH_ROOT at the top);
+	 * the member's path index and hash come back for its own members. */
+	int (*want)(void *ctx, uint32_t parent, uint64_t parent_hash, const char *key,
+	            size_t key_bytes, uint32_t *path_index, uint64_t *path_hash);
 	void (*on_leaf)(void *ctx, uint32_t path_index, const struct flt_leaf *leaf);
 	/* Optional: a wanted top-level member was read in full; true stops the scan there
 	 * (only for events already validated: what follows is not read). */
@@ -188,12 +133,11 @@ struct flt_scan_hooks {
 	bool validated;
 };
 
-#define FLT_PATH_BYTES_MAX   1024u
+#define FLT_PATH_BYTES_MAX   1024u /* a rule's path */
 #define FLT_STRING_BYTES_MAX (256u << 10)
 
 struct flt_scan_buffers {
-	char path[FLT_PATH_BYTES_MAX];
-	char *strings; /* FLT_STRING_BYTES_MAX: unescaped values */
+	char *strings; /* FLT_STRING_BYTES_MAX: unescaped keys and values */
 };
 
 int flt_scan(const char *json, size_t length, uint32_t depth_max,

@@ -33,8 +33,12 @@ struct other {
 };
 
 struct path {
-	char *text;
+	char *text; /* the whole path, "a.b.c" */
 	size_t length;
+	uint32_t parent;     /* the path before the last '.', or FLT_PATH_ROOT */
+	const char *segment; /* after the last '.', within text */
+	size_t segment_length;
+	uint64_t hash;
 	bool leaf;                /* some rule names it (else: only a prefix of one) */
 	uint32_t literal_slots;   /* power of two; 0 when none */
 	struct literal *literals; /* open addressing */
@@ -97,9 +101,54 @@ static uint64_t hash_bytes(uint64_t h, const void *data, size_t n)
 	return h;
 }
 
+/*
+ * Paths are hashed segment by segment, hash("a.b") = mix(mix(SEED, segment("a")),
+ * segment("b")), so the scanner extends a container's hash with one key's bytes,
+ * a word at a time: this runs for every key of every object a rule names.
+ */
+static uint64_t mix(uint64_t h, uint64_t word)
+{
+	h = (h ^ word) * 0xbf58476d1ce4e5b9ull;
+	return h ^ (h >> 31);
+}
+
+static bool word_has_dot(uint64_t word)
+{
+	uint64_t x = word ^ 0x2e2e2e2e2e2e2e2eull;
+	return ((x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull) != 0;
+}
+
+/* One segment's hash; *dot tells whether the bytes held a '.' after all. */
+static uint64_t segment_hash(const char *p, size_t n, bool *dot)
+{
+	uint64_t h = n;
+	size_t i = 0;
+	bool found = false;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t word;
+		memcpy(&word, p + i, 8);
+		found |= word_has_dot(word);
+		h = mix(h, word);
+	}
+	uint64_t tail = 0; /* assembled in a register: no store to forward from */
+	for (size_t j = i; j < n; j++)
+		tail |= (uint64_t)(uint8_t)p[j] << (8 * (j - i));
+	*dot = found || word_has_dot(tail); /* zero padding is not a dot */
+	return mix(h, tail);
+}
+
 static uint64_t hash_path(const char *text, size_t n)
 {
-	return flt_path_hash(text, n);
+	uint64_t h = FLT_PATH_ROOT_HASH;
+	bool dot;
+	for (const char *part = text, *end = text + n;; ) {
+		const char *d = memchr(part, '.', (size_t)(end - part));
+		const char *stop = d != NULL ? d : end;
+		h = mix(h, segment_hash(part, (size_t)(stop - part), &dot));
+		if (d == NULL)
+			return h;
+		part = d + 1;
+	}
 }
 
 static uint64_t hash_leaf(const struct flt_leaf *leaf)
@@ -133,8 +182,8 @@ static uint32_t power_of_two_above(uint32_t n)
 
 /* ---- building ---- */
 
-static uint32_t find_hashed_path(const struct flt_matcher *m, const char *text, size_t n,
-                                 uint64_t hash)
+/* A path by its whole text (building). */
+static uint32_t find_path(const struct flt_matcher *m, const char *text, size_t n, uint64_t hash)
 {
 	uint32_t mask = m->path_slots - 1;
 	for (uint32_t i = (uint32_t)hash & mask;; i = (i + 1) & mask) {
@@ -147,35 +196,55 @@ static uint32_t find_hashed_path(const struct flt_matcher *m, const char *text, 
 	}
 }
 
-static uint32_t find_path(const struct flt_matcher *m, const char *text, size_t n)
+/* A path by its parent and last segment (matching: no path text is built). */
+static uint32_t find_segment(const struct flt_matcher *m, uint32_t parent, const char *key,
+                             size_t n, uint64_t hash)
 {
-	return find_hashed_path(m, text, n, hash_path(text, n));
+	uint32_t mask = m->path_slots - 1;
+	for (uint32_t i = (uint32_t)hash & mask;; i = (i + 1) & mask) {
+		uint32_t slot = m->path_table[i];
+		if (slot == 0)
+			return NIL;
+		const struct path *p = &m->paths[slot - 1];
+		if (p->hash == hash && p->parent == parent && p->segment_length == n &&
+		    memcmp(p->segment, key, n) == 0)
+			return slot - 1;
+	}
 }
 
-/* Adds a path (or marks it a leaf) and every prefix of it. */
+/* Adds a path (or marks it a leaf) and every prefix of it, shortest first. */
 static int add_path(struct flt_matcher *m, const char *text, bool leaf)
 {
 	size_t n = strlen(text);
-	/* The empty key is a path of its own (cut 0); otherwise each '.' ends a prefix. */
-	for (size_t cut = n == 0 ? 0 : 1; cut <= n; cut++) {
+	uint32_t parent = FLT_PATH_ROOT;
+	size_t segment_start = 0;
+	for (size_t cut = 0; cut <= n; cut++) {
 		if (cut < n && text[cut] != '.')
 			continue;
-		uint32_t index = find_path(m, text, cut);
+		uint64_t hash = hash_path(text, cut);
+		uint32_t index = find_path(m, text, cut, hash);
 		if (index == NIL) {
-			bool top_level = memchr(text, '.', cut) == NULL;
-			m->top_count += top_level;
+			m->top_count += parent == FLT_PATH_ROOT;
 			index = m->path_count++;
-			m->paths[index] = (struct path){.text = strndup(text, cut), .length = cut};
-			if (m->paths[index].text == NULL)
+			struct path *p = &m->paths[index];
+			*p = (struct path){.text = strndup(text, cut),
+			                   .length = cut,
+			                   .parent = parent,
+			                   .segment_length = cut - segment_start,
+			                   .hash = hash};
+			if (p->text == NULL)
 				return -ENOMEM;
+			p->segment = p->text + segment_start;
 			uint32_t mask = m->path_slots - 1;
-			uint32_t i = (uint32_t)hash_path(text, cut) & mask;
+			uint32_t i = (uint32_t)hash & mask;
 			while (m->path_table[i] != 0)
 				i = (i + 1) & mask;
 			m->path_table[i] = index + 1;
 		}
 		if (cut == n && leaf)
 			m->paths[index].leaf = true;
+		parent = index;
+		segment_start = cut + 1;
 	}
 	return 0;
 }
@@ -287,7 +356,8 @@ static int index_field(struct flt_matcher *m, uint32_t s, uint32_t f, struct tup
 {
 	const struct flt_field *field = &m->rules.subrules[s].fields[f];
 	struct sub *sub = &m->subs[s];
-	uint32_t path_index = find_path(m, field->path, strlen(field->path));
+	size_t path_bytes = strlen(field->path);
+	uint32_t path_index = find_path(m, field->path, path_bytes, hash_path(field->path, path_bytes));
 	struct ref ref = {.subrule = s, .field = f};
 	bool absent_ok = false, by_leaf = false;
 	sub->field_path[f] = path_index;
@@ -494,14 +564,37 @@ void flt_scratch_free(struct flt_scratch *s)
 
 /* ---- matching ---- */
 
-static int want(void *ctx, const char *path, size_t n, uint64_t hash, uint32_t *index)
+/* A key holding dots names the path its parts would: one lookup per part. */
+static uint32_t find_dotted(const struct flt_matcher *m, uint32_t parent, uint64_t hash,
+                            const char *key, size_t n, uint64_t *key_hash)
 {
-	struct flt_scratch *s = ctx;
-	uint32_t i = find_hashed_path(s->matcher, path, n, hash);
+	bool dot;
+	for (const char *part = key, *end = key + n;; ) {
+		const char *d = memchr(part, '.', (size_t)(end - part));
+		const char *stop = d != NULL ? d : end;
+		size_t length = (size_t)(stop - part);
+		hash = mix(hash, segment_hash(part, length, &dot));
+		parent = find_segment(m, parent, part, length, hash);
+		if (parent == NIL || d == NULL) {
+			*key_hash = hash;
+			return parent;
+		}
+		part = d + 1;
+	}
+}
+
+static int want(void *ctx, uint32_t parent, uint64_t parent_hash, const char *key, size_t n,
+                uint32_t *index, uint64_t *hash)
+{
+	const struct flt_matcher *m = ((struct flt_scratch *)ctx)->matcher;
+	bool dot;
+	*hash = mix(parent_hash, segment_hash(key, n, &dot));
+	uint32_t i = dot ? find_dotted(m, parent, parent_hash, key, n, hash)
+	                 : find_segment(m, parent, key, n, *hash);
 	if (i == NIL)
 		return 0;
 	*index = i;
-	return s->matcher->paths[i].leaf ? 2 : 1;
+	return m->paths[i].leaf ? 2 : 1;
 }
 
 static void mark(struct flt_scratch *s, struct ref ref)
@@ -602,7 +695,8 @@ static bool member_done(void *ctx)
 	return ++s->top_done >= s->matcher->top_count;
 }
 
-static int skip_everything(void *ctx, const char *path, size_t n, uint64_t hash, uint32_t *index)
+static int skip_everything(void *ctx, uint32_t parent, uint64_t parent_hash, const char *key,
+                           size_t n, uint32_t *index, uint64_t *hash)
 {
 	return 0;
 }

@@ -20,7 +20,6 @@
 
 #include "flt_int.h"
 
-#define SIGNIFICANT_MAX 19 /* digits that always fit in a uint64_t */
 #define NUMBER_TEXT_MAX 64u
 
 #if defined(__x86_64__) && LDBL_MANT_DIG == 64
@@ -31,7 +30,7 @@ struct decimal {
 	uint64_t mantissa;
 	int exponent;   /* value = mantissa * 10^exponent */
 	bool negative;
-	bool inexact;   /* digits beyond SIGNIFICANT_MAX were dropped: strtod decides */
+	bool inexact;   /* digits that would not fit were dropped: strtod decides */
 };
 
 static bool is_digit(char c)
@@ -39,23 +38,62 @@ static bool is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-static void keep_digit(struct decimal *d, int *significant, char c)
+/* Below this a mantissa takes one more digit and stays under 10^19 < 2^64. */
+#define MANTISSA_ROOM 1000000000000000000ull
+
+static void keep_digit(struct decimal *d, char c)
 {
-	if (d->mantissa == 0 && c == '0')
-		return; /* a leading zero is not significant */
-	if (*significant == SIGNIFICANT_MAX) {
+	if (d->mantissa >= MANTISSA_ROOM)
 		d->inexact = true;
-		return;
+	else
+		d->mantissa = d->mantissa * 10 + (uint64_t)(c - '0');
+}
+
+/*
+ * Eight digits at p as one number, or false when they are not all digits: a
+ * coordinate's fraction has a dozen or more, and a byte loop is most of the
+ * cost of reading one. Little-endian only (the first digit is the low byte).
+ */
+static bool eight_digits(const char *p, uint64_t *value)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint64_t w;
+	memcpy(&w, p, 8);
+	const uint64_t high = 0xf0f0f0f0f0f0f0f0ull, zeros = 0x3030303030303030ull;
+	if ((w & high) != zeros || ((w + 0x0606060606060606ull) & high) != zeros)
+		return false;
+	w -= zeros;
+	w = (w * 10 + (w >> 8)) & 0x00ff00ff00ff00ffull;       /* pairs */
+	w = (w * 100 + (w >> 16)) & 0x0000ffff0000ffffull;     /* fours */
+	*value = (w * 10000 + (w >> 32)) & 0xffffffffull;     /* eight */
+	return true;
+#else
+	(void)p;
+	(void)value;
+	return false;
+#endif
+}
+
+/* Fraction digits from p[i]; the index after them. */
+static size_t fraction(const char *p, size_t i, size_t n, struct decimal *d)
+{
+	uint64_t eight;
+	while (n - i >= 8 && d->mantissa < 100000000000ull && eight_digits(p + i, &eight)) {
+		d->mantissa = d->mantissa * 100000000 + eight; /* < 10^19 */
+		d->exponent -= 8;
+		i += 8;
 	}
-	d->mantissa = d->mantissa * 10 + (uint64_t)(c - '0');
-	(*significant)++;
+	for (; i < n && is_digit(p[i]); i++) {
+		keep_digit(d, p[i]);
+		d->exponent--;
+	}
+	return i;
 }
 
 /* Parses the grammar; returns the length, or 0 when p does not start a JSON number. */
 static size_t parse(const char *p, size_t n, struct decimal *d)
 {
 	size_t i = 0;
-	int significant = 0;
 	*d = (struct decimal){0};
 	if (i < n && p[i] == '-') {
 		d->negative = true;
@@ -65,16 +103,13 @@ static size_t parse(const char *p, size_t n, struct decimal *d)
 		i++;
 	} else if (i < n && is_digit(p[i])) {
 		for (; i < n && is_digit(p[i]); i++)
-			keep_digit(d, &significant, p[i]);
+			keep_digit(d, p[i]);
 	} else {
 		return 0;
 	}
 	if (i < n && p[i] == '.') {
 		size_t first = ++i;
-		for (; i < n && is_digit(p[i]); i++) {
-			keep_digit(d, &significant, p[i]);
-			d->exponent--;
-		}
+		i = fraction(p, i, n, d);
 		if (i == first)
 			return 0;
 	}

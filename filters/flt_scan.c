@@ -27,18 +27,14 @@ enum { MODE_SKIP, MODE_DESCEND, MODE_LEAF };
 struct frame {
 	uint8_t kind;
 	uint8_t mode;       /* for an array: its elements' mode */
-	uint32_t index;     /* MODE_LEAF: the path's index */
-	size_t path_bytes;  /* the container's own path */
-	uint64_t path_hash;  /* and its flt_path_hash */
+	uint32_t index;     /* the container's path (FLT_PATH_ROOT at the top) */
+	uint64_t path_hash; /* and its hash, which its members' paths extend */
 };
 
 struct scanner {
 	const char *p;
 	const char *end;
-	struct scan_path {
-		size_t length;
-		uint64_t hash;
-	} path;
+	uint64_t path_hash; /* the current member's path */
 	const struct flt_scan_hooks *hooks;
 	struct flt_scan_buffers *buffers;
 	struct frame stack[STACK_MAX];
@@ -443,8 +439,7 @@ static int push(struct scanner *s, uint8_t kind, uint8_t mode, uint32_t index)
 	s->stack[s->depth++] = (struct frame){.kind = kind,
 	                                      .mode = mode,
 	                                      .index = index,
-	                                      .path_bytes = s->path.length,
-	                                      .path_hash = s->path.hash};
+	                                      .path_hash = s->path_hash};
 	return 0;
 }
 
@@ -468,35 +463,32 @@ static int value(struct scanner *s, uint8_t mode, uint32_t index, bool *opened)
 	return scalar(s, mode, index);
 }
 
-/* A member's key: appended to the path, then asks what is wanted under it. */
+/* A member's key: asks what is wanted under it. */
 static int member_key(struct scanner *s, const struct frame *object, uint8_t *mode, uint32_t *index)
 {
 	skip_ws(s);
 	if (s->p >= s->end || *s->p != '"')
 		return -EINVAL;
-	s->p++;
-	size_t at = object->path_bytes;
-	char *path = s->buffers->path;
-	if (at > 0)
-		path[at++] = '.';
-	if (at >= FLT_PATH_BYTES_MAX)
-		return -EINVAL;
-	size_t key_bytes;
 	bool wanted = object->mode != MODE_SKIP;
-	const char *raw = s->p;
-	/* A skipped subtree's keys are validated but not kept. */
-	int rc = string(s, wanted ? path + at : NULL, FLT_PATH_BYTES_MAX - at, &key_bytes);
-	if (rc != 0)
-		return rc;
+	const char *key = ++s->p;
+	const char *stop = plain_run_end(key, s->end);
+	size_t key_bytes;
+	if (stop < s->end && *stop == '"') {
+		key_bytes = (size_t)(stop - key); /* no escapes: the event's own bytes */
+		s->p = stop + 1;
+	} else {
+		/* Unescaped into the string buffer: a key is done with before its value is read.
+		 * A skipped subtree's keys are validated but not kept. */
+		char *out = wanted ? s->buffers->strings : NULL;
+		int rc = string(s, out, FLT_STRING_BYTES_MAX, &key_bytes);
+		if (rc != 0)
+			return rc;
+		key = out;
+	}
 	*mode = MODE_SKIP;
 	if (wanted) {
-		/* Hashed from the event's bytes when it has no escapes (same length): they are
-		 * not the bytes just copied, which a word load would wait on. */
-		bool escaped = (size_t)(s->p - 1 - raw) != key_bytes;
-		const char *key = escaped ? path + at : raw;
-		s->path.length = at + key_bytes;
-		s->path.hash = flt_path_extend(object->path_hash, key, key_bytes);
-		int want = s->hooks->want(s->hooks->ctx, path, s->path.length, s->path.hash, index);
+		int want = s->hooks->want(s->hooks->ctx, object->index, object->path_hash, key,
+		                          key_bytes, index, &s->path_hash);
 		*mode = want == 2 ? MODE_LEAF : want == 1 ? MODE_DESCEND : MODE_SKIP;
 	}
 	skip_ws(s);
@@ -536,8 +528,7 @@ static int next_in_container(struct scanner *s, bool first)
 		}
 		uint8_t mode = f->mode;
 		uint32_t index = f->index;
-		s->path.length = f->path_bytes;
-		s->path.hash = f->path_hash;
+		s->path_hash = f->path_hash;
 		if (f->kind == KIND_OBJECT) {
 			int rc = member_key(s, f, &mode, &index);
 			if (rc != 0)
@@ -556,8 +547,7 @@ static int next_in_container(struct scanner *s, bool first)
 	s->depth--;
 	if (s->depth == 0)
 		return 0;
-	s->path.length = s->stack[s->depth - 1].path_bytes;
-	s->path.hash = s->stack[s->depth - 1].path_hash;
+	s->path_hash = s->stack[s->depth - 1].path_hash;
 	if (s->depth == 1 && closed_mode != MODE_SKIP && top_member_done(s))
 		return 3;
 	return 1;
@@ -570,8 +560,7 @@ int flt_scan(const char *json, size_t length, uint32_t depth_max,
 	/* Field by field: clearing the whole stack per event would cost more than the scan. */
 	s.p = json;
 	s.end = json + length;
-	s.path.length = 0;
-	s.path.hash = FLT_PATH_SEED;
+	s.path_hash = FLT_PATH_ROOT_HASH;
 	s.hooks = hooks;
 	s.buffers = buffers;
 	s.depth = 0;
@@ -581,7 +570,7 @@ int flt_scan(const char *json, size_t length, uint32_t depth_max,
 	if (s.p >= s.end || *s.p != '{')
 		return -EINVAL; /* an event is a JSON object */
 	s.p++;
-	int rc = push(&s, KIND_OBJECT, MODE_DESCEND, 0);
+	int rc = push(&s, KIND_OBJECT, MODE_DESCEND, FLT_PATH_ROOT);
 	bool first = true;
 	/* Bounded by the input: every pass consumes at least one byte. */
 	while (rc == 0 || rc == 1 || rc == 2) {

@@ -79,6 +79,19 @@ struct set {
 	const char *patterns[PATTERNS_MAX];
 };
 
+/*
+ * Asks for the next event's first cache lines while this one is matched, as a
+ * burst loop does with the next packet (DPDK's rte_prefetch0): an event that
+ * just arrived is in cache; one read back from a 200 MB corpus is not.
+ */
+static void prefetch_event(const struct corpus *corpus, size_t e)
+{
+	if (e >= corpus->count)
+		return;
+	for (size_t k = 0; k < 256 && k < corpus->lengths[e]; k += 64)
+		__builtin_prefetch(corpus->text + corpus->starts[e] + k);
+}
+
 static void run_set(const struct set *set, const struct corpus *corpus, size_t verify)
 {
 	struct flt_limits limits;
@@ -106,6 +119,7 @@ static void run_set(const struct set *set, const struct corpus *corpus, size_t v
 	uint64_t errors = 0;
 	double t1 = now_s();
 	for (size_t e = 0; e < corpus->count; e++) {
+		prefetch_event(corpus, e + 1);
 		int n = flt_match_validated(m, s, corpus->text + corpus->starts[e],
 		                            corpus->lengths[e], ids, PATTERNS_MAX);
 		errors += n < 0;
@@ -116,6 +130,7 @@ static void run_set(const struct set *set, const struct corpus *corpus, size_t v
 	uint64_t full_matches = 0, total_matches = 0;
 	double t2 = now_s();
 	for (size_t e = 0; e < corpus->count; e++) {
+		prefetch_event(corpus, e + 1);
 		int n = flt_match(m, s, corpus->text + corpus->starts[e], corpus->lengths[e], ids,
 		                  PATTERNS_MAX);
 		full_matches += n > 0 ? (uint64_t)n : 0;

@@ -27,12 +27,15 @@ static void add_leaf(struct leaves *l, const char *path, json_t *value)
 	l->count++;
 }
 
+/* The top level's path, told apart by address from an empty key's path "". */
+static const char top_level[] = "";
+
 /* "prefix.key", or "key" at the top; the caller frees it. */
 static char *join_path(const char *prefix, const char *key)
 {
 	char *path = malloc(strlen(prefix) + strlen(key) + 2);
 	strcpy(path, prefix);
-	if (prefix[0])
+	if (prefix != top_level)
 		strcat(path, ".");
 	strcat(path, key);
 	return path;
@@ -311,8 +314,8 @@ int ref_match(const char *pattern, size_t pattern_bytes, const char *event, size
 	int result = -1;
 	if (json_is_object(p) && json_is_object(e) && !has_nul(p) && !has_nul(e)) {
 		struct leaves l = {0};
-		flatten(&l, "", e);
-		result = object_ok(&l, "", p);
+		flatten(&l, top_level, e);
+		result = object_ok(&l, top_level, p);
 		for (size_t i = 0; i < l.count; i++)
 			free(l.paths[i]);
 		free(l.paths);

@@ -218,15 +218,50 @@ Test(patterns, or_and_nesting_and_arrays)
 	CHECK_ALL(t);
 }
 
-Test(patterns, unicode_escapes_in_keys_and_values)
+Test(patterns, dotted_and_empty_keys_on_either_side)
 {
 	static const struct example t[] = {
-	    {"{\"caf\\u00e9\":[\"\\u00e9t\\u00e9\"]}", "{\"café\":\"été\"}", true},
-	    {"{\"café\":[\"été\"]}", "{\"caf\\u00e9\":\"\\u00e9t\\u00e9\"}", true},
-	    {"{\"e\":[\"\\ud83d\\ude00\"]}", "{\"e\":\"😀\"}", true},
-	    {"{\"q\":[\"a\\\"b\"]}", "{\"q\":\"a\\\"b\"}", true},
+	    {"{\"a\":{\"b\":[1]}}", "{\"a.b\":1}", true},
+	    {"{\"a.b\":{\"c\":[1]}}", "{\"a\":{\"b.c\":1}}", true},
+	    {"{\"a\":{\"b\":{\"c\":[1]}}}", "{\"a.b.c\":1}", true},
+	    {"{\"a\":[1]}", "{\"a.b\":1}", false},
+	    {"{\"a.b\":[1]}", "{\"a\":{\"c\":{\"b\":1}}}", false},
+	    {"{\"\":{\"a\":[1]}}", "{\"\":{\"a\":1}}", true},
+	    {"{\"\":{\"a\":[1]}}", "{\"a\":1}", false}, /* the path is \".a\" */
+	    {"{\"a\":[1]}", "{\"\":{\"a\":1}}", false},
+	    {"{\"a\":{\"\":[1]}}", "{\"a\":{\"\":1}}", true},
+	    {"{\"\":[1]}", "{\"\":1}", true},
+	    {"{\"\":[1]}", "{\"a\":1}", false},
+	    {"{\"a\":{\"b\":[\"x\"]}}", "{\"a\":{\"\\u0062\":\"x\"}}", true},
 	};
 	CHECK_ALL(t);
+}
+
+Test(patterns, long_keys_in_a_named_object)
+{
+	/* A rule path is at most 1,023 bytes; an event's keys may be as long as the event. */
+	static char key[900], other[3000], pattern[1000], event[4000];
+	memset(key, 'k', sizeof(key) - 1);
+	memset(other, 'x', sizeof(other) - 1);
+	snprintf(pattern, sizeof(pattern), "{\"o\":{\"%s\":[1]}}", key);
+	snprintf(event, sizeof(event), "{\"o\":{\"%s\":2,\"%s\":1}}", other, key);
+	struct flt_limits limits;
+	flt_limits_default(&limits);
+	struct flt_compiler *c = flt_compiler_new(&limits);
+	char error[256];
+	cr_assert_eq(flt_add_rule(c, 1, pattern, strlen(pattern), error, sizeof(error)), 0, "%s",
+	             error);
+	struct flt_matcher *m = flt_compile(c);
+	struct flt_scratch *s = flt_scratch_new(m);
+	uint32_t ids[2];
+	cr_assert_eq(flt_match(m, s, event, strlen(event), ids, 2), 1);
+	cr_assert_eq(flt_validate(m, s, event, strlen(event)), 0);
+	cr_assert_eq(flt_match_validated(m, s, event, strlen(event), ids, 2), 1);
+	event[strlen(event) - 6] = 'j'; /* the named key's last byte */
+	cr_assert_eq(flt_match(m, s, event, strlen(event), ids, 2), 0);
+	flt_scratch_free(s);
+	flt_matcher_free(m);
+	flt_compiler_free(c);
 }
 
 /* Many wildcards on one path go through the Aho-Corasick prefilter: same answers. */
