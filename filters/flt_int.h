@@ -124,7 +124,11 @@ struct flt_scan_hooks {
 	 * the member's path index and hash come back for its own members. */
 	int (*want)(void *ctx, uint32_t parent, uint64_t parent_hash, const char *key,
 	            size_t key_bytes, uint32_t *path_index, uint64_t *path_hash);
-	void (*on_leaf)(void *ctx, uint32_t path_index, const struct flt_leaf *leaf);
+	/* A wanted leaf; outside_arrays when no array encloses it (the path cannot come
+	 * again but by a duplicate key). True: every path a rule names has been read, and
+	 * for an event already validated the scan stops there. */
+	bool (*on_leaf)(void *ctx, uint32_t path_index, const struct flt_leaf *leaf,
+	                bool outside_arrays);
 	/* Optional: a wanted top-level member was read in full; true stops the scan there
 	 * (only for events already validated: what follows is not read). */
 	bool (*member_done)(void *ctx);

@@ -70,6 +70,7 @@ struct flt_matcher {
 	uint32_t rule_count;
 	uint32_t *rule_ids;
 	uint32_t top_count;  /* top-level keys some rule path starts with */
+	uint32_t leaf_path_count; /* paths some rule names a value at */
 	uint32_t others_max; /* the most non-literal conditions on one path */
 	struct ref *refs;
 	uint32_t ref_count;
@@ -85,7 +86,8 @@ struct flt_scratch {
 	uint32_t *rule_stamp;
 	uint32_t *candidates;
 	uint32_t candidate_count;
-	uint32_t top_done;   /* wanted top-level members read in full */
+	uint32_t top_done;    /* wanted top-level members read in full */
+	uint32_t leaves_done; /* leaf paths read outside arrays */
 	uint32_t leaf_stamp; /* per leaf: which prefiltered wildcards were tried */
 	uint32_t *other_stamp;
 	struct flt_scan_buffers buffers;
@@ -241,8 +243,10 @@ static int add_path(struct flt_matcher *m, const char *text, bool leaf)
 				i = (i + 1) & mask;
 			m->path_table[i] = index + 1;
 		}
-		if (cut == n && leaf)
+		if (cut == n && leaf && !m->paths[index].leaf) {
 			m->paths[index].leaf = true;
+			m->leaf_path_count++;
+		}
 		parent = index;
 		segment_start = cut + 1;
 	}
@@ -637,10 +641,12 @@ static void prefiltered_wildcards(struct flt_scratch *s, const struct path *p,
 	}
 }
 
-static void on_leaf(void *ctx, uint32_t path_index, const struct flt_leaf *leaf)
+static bool on_leaf(void *ctx, uint32_t path_index, const struct flt_leaf *leaf,
+                    bool outside_arrays)
 {
 	struct flt_scratch *s = ctx;
 	const struct path *p = &s->matcher->paths[path_index];
+	bool first = s->path_seen[path_index] != s->stamp;
 	s->path_seen[path_index] = s->stamp;
 	if (p->literal_slots != 0) {
 		uint32_t mask = p->literal_slots - 1;
@@ -660,6 +666,9 @@ static void on_leaf(void *ctx, uint32_t path_index, const struct flt_leaf *leaf)
 		if (!p->others[i].prefiltered && flt_cond_matches(p->others[i].cond, leaf))
 			mark(s, p->others[i].ref);
 	}
+	/* A leaf path read outside any array is read for good: once all are, nothing left
+	 * in the event can change the answer (a duplicate key aside: docs/patterns.md). */
+	return outside_arrays && first && ++s->leaves_done == s->matcher->leaf_path_count;
 }
 
 /* A late sub-rule: every field satisfied by a leaf, or by absence where that counts. */
@@ -701,8 +710,10 @@ static int skip_everything(void *ctx, uint32_t parent, uint64_t parent_hash, con
 	return 0;
 }
 
-static void no_leaf(void *ctx, uint32_t path_index, const struct flt_leaf *leaf)
+static bool no_leaf(void *ctx, uint32_t path_index, const struct flt_leaf *leaf,
+                    bool outside_arrays)
 {
+	return false;
 }
 
 int flt_validate(const struct flt_matcher *m, struct flt_scratch *s, const char *event,
@@ -742,6 +753,7 @@ static int match(const struct flt_matcher *m, struct flt_scratch *s, const char 
 	}
 	s->candidate_count = 0;
 	s->top_done = 0;
+	s->leaves_done = 0;
 	struct flt_scan_hooks hooks = {.want = want,
 	                               .on_leaf = on_leaf,
 	                               .ctx = s,

@@ -40,7 +40,9 @@ struct scanner {
 	struct frame stack[STACK_MAX];
 	uint32_t depth;
 	uint32_t depth_max;
-	bool trusted; /* the event was validated before */
+	uint32_t arrays; /* array frames on the stack */
+	bool trusted;    /* the event was validated before */
+	bool stop;       /* trusted, and every wanted path has been read */
 };
 
 static bool plain_string_byte(unsigned char c)
@@ -427,8 +429,9 @@ static int scalar(struct scanner *s, uint8_t mode, uint32_t index)
 		leaf.type = FLT_NUMBER;
 		rc = number(s, mode == MODE_LEAF ? &leaf.number : NULL);
 	}
-	if (rc == 0 && mode == MODE_LEAF)
-		s->hooks->on_leaf(s->hooks->ctx, index, &leaf);
+	if (rc == 0 && mode == MODE_LEAF &&
+	    s->hooks->on_leaf(s->hooks->ctx, index, &leaf, s->arrays == 0))
+		s->stop = s->trusted;
 	return rc;
 }
 
@@ -436,6 +439,7 @@ static int push(struct scanner *s, uint8_t kind, uint8_t mode, uint32_t index)
 {
 	if (s->depth >= s->depth_max)
 		return -EINVAL;
+	s->arrays += kind == KIND_ARRAY;
 	s->stack[s->depth++] = (struct frame){.kind = kind,
 	                                      .mode = mode,
 	                                      .index = index,
@@ -538,12 +542,15 @@ static int next_in_container(struct scanner *s, bool first)
 		int rc = value(s, mode, index, &opened);
 		if (rc != 0)
 			return rc;
+		if (s->stop)
+			return 3;
 		if (!opened && s->depth == 1 && mode != MODE_SKIP && top_member_done(s))
 			return 3;
 		return opened ? 2 : 1;
 	}
 	/* The container closed: back to its parent. */
 	uint8_t closed_mode = f->mode;
+	s->arrays -= f->kind == KIND_ARRAY;
 	s->depth--;
 	if (s->depth == 0)
 		return 0;
@@ -566,6 +573,8 @@ int flt_scan(const char *json, size_t length, uint32_t depth_max,
 	s.depth = 0;
 	s.depth_max = depth_max < STACK_MAX ? depth_max : STACK_MAX;
 	s.trusted = hooks->validated;
+	s.arrays = 0;
+	s.stop = false;
 	skip_ws(&s);
 	if (s.p >= s.end || *s.p != '{')
 		return -EINVAL; /* an event is a JSON object */

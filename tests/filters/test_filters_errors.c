@@ -216,6 +216,26 @@ Test(filters, early_stop_reads_only_what_rules_name)
 	flt_matcher_free(m);
 }
 
+Test(filters, early_stop_once_every_named_leaf_is_read)
+{
+	cr_assert_eq(add(1, "{\"properties\":{\"id\":[\"7\"]}}"), 0);
+	cr_assert_eq(add(2, "{\"properties\":{\"tags\":[\"x\"]}}"), 0);
+	struct flt_matcher *m = flt_compile(c);
+	struct flt_scratch *s = flt_scratch_new(m);
+	uint32_t ids[2];
+	/* Both named leaves read, outside any array: the rest of the object is not. */
+	const char *done = "{\"properties\":{\"id\":\"7\",\"tags\":\"x\",\"more\":[1,";
+	cr_assert_eq(flt_match_validated(m, s, done, strlen(done), ids, 2), 2);
+	/* Inside an array a path may come again: no stop before the array ends. */
+	const char *array = "{\"properties\":[{\"id\":\"7\",\"tags\":\"x\"},{\"more\":[1,";
+	cr_assert_eq(flt_match_validated(m, s, array, strlen(array), ids, 2), -EINVAL);
+	/* One leaf of two read: reading goes on. */
+	const char *half = "{\"properties\":{\"id\":\"7\",\"more\":[1,";
+	cr_assert_eq(flt_match_validated(m, s, half, strlen(half), ids, 2), -EINVAL);
+	flt_scratch_free(s);
+	flt_matcher_free(m);
+}
+
 Test(filters, a_thousand_wildcard_rules_compile_and_match)
 {
 	limits.rules_max = 2000;
