@@ -198,6 +198,18 @@ static uint32_t find_path(const struct flt_matcher *m, const char *text, size_t 
 	}
 }
 
+/* Keys are short: a loop beats a call to memcmp for them. */
+static bool same_bytes(const char *a, const char *b, size_t n)
+{
+	if (n > 16)
+		return memcmp(a, b, n) == 0;
+	for (size_t i = 0; i < n; i++) {
+		if (a[i] != b[i])
+			return false;
+	}
+	return true;
+}
+
 /* A path by its parent and last segment (matching: no path text is built). */
 static uint32_t find_segment(const struct flt_matcher *m, uint32_t parent, const char *key,
                              size_t n, uint64_t hash)
@@ -209,7 +221,7 @@ static uint32_t find_segment(const struct flt_matcher *m, uint32_t parent, const
 			return NIL;
 		const struct path *p = &m->paths[slot - 1];
 		if (p->hash == hash && p->parent == parent && p->segment_length == n &&
-		    memcmp(p->segment, key, n) == 0)
+		    same_bytes(p->segment, key, n))
 			return slot - 1;
 	}
 }

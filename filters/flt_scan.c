@@ -203,6 +203,34 @@ static const char *trusted_container_end(const char *p, const char *end)
 	return closed != NULL && closed <= end ? closed : end;
 }
 
+static bool ends_scalar(char c)
+{
+	unsigned char u = (unsigned char)c;
+	return c == ',' || c == '}' || c == ']' || u <= ' ' || u >= 0x80;
+}
+
+/* The end of a number or literal at p (trusted): the first delimiter or space, or end. */
+static const char *scalar_end(const char *p, const char *end)
+{
+#ifdef __SSE2__
+	const __m128i comma = _mm_set1_epi8(','), brace = _mm_set1_epi8('}');
+	const __m128i bracket = _mm_set1_epi8(']'), above_space = _mm_set1_epi8(' ' + 1);
+	for (; end - p >= 16; p += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)p);
+		/* Signed: no byte of a valid number or literal is >= 0x80 or <= ' '. */
+		__m128i stop = _mm_or_si128(
+		    _mm_or_si128(_mm_cmpeq_epi8(v, comma), _mm_cmpeq_epi8(v, brace)),
+		    _mm_or_si128(_mm_cmpeq_epi8(v, bracket), _mm_cmplt_epi8(v, above_space)));
+		int mask = _mm_movemask_epi8(stop);
+		if (mask != 0)
+			return p + __builtin_ctz((unsigned)mask);
+	}
+#endif
+	while (p < end && !ends_scalar(*p))
+		p++;
+	return p;
+}
+
 /* Past the closing quote of a string whose opening quote is before p (trusted), or end. */
 static const char *trusted_string_end(const char *p, const char *end)
 {
@@ -230,10 +258,7 @@ static int skip_trusted(struct scanner *s)
 		return 0;
 	}
 	if (*p != '{' && *p != '[') {
-		while (p < s->end && *p != ',' && *p != '}' && *p != ']' && *p != ' ' &&
-		       *p != '\n' && *p != '\t' && *p != '\r')
-			p++;
-		s->p = p;
+		s->p = scalar_end(p, s->end);
 		return 0;
 	}
 	s->p = trusted_container_end(p, s->end);
