@@ -107,6 +107,13 @@ bool flt_wildcard_match(const char *pattern, size_t pattern_bytes, const char *t
 bool flt_parse_ip(const char *text, size_t length, uint8_t out[16], uint8_t *family_bytes);
 bool flt_cond_matches(const struct flt_cond *cond, const struct flt_leaf *leaf);
 
+/* The numeric operator's test, inline: coordinates bring dozens of numbers an event. */
+static inline bool flt_in_range(const struct flt_cond *c, double v)
+{
+	return (v > c->low || (c->low_inclusive && v == c->low)) &&
+	       (v < c->high || (c->high_inclusive && v == c->high));
+}
+
 /*
  * The event scanner. It walks the JSON once, validating all of it; for every
  * object member it asks want(path) whether anything lies under that path,

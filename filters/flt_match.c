@@ -39,6 +39,7 @@ struct path {
 	const char *segment; /* after the last '.', within text */
 	size_t segment_length;
 	uint64_t hash;
+	uint64_t below_lengths;   /* key_length_bit of every path below, relative to it */
 	bool leaf;                /* some rule names it (else: only a prefix of one) */
 	uint32_t literal_slots;   /* power of two; 0 when none */
 	struct literal *literals; /* open addressing */
@@ -71,6 +72,7 @@ struct flt_matcher {
 	uint32_t *rule_ids;
 	uint32_t top_count;  /* top-level keys some rule path starts with */
 	uint32_t leaf_path_count; /* paths some rule names a value at */
+	uint64_t top_lengths; /* key_length_bit of every path */
 	uint32_t others_max; /* the most non-literal conditions on one path */
 	struct ref *refs;
 	uint32_t ref_count;
@@ -223,6 +225,26 @@ static uint32_t find_segment(const struct flt_matcher *m, uint32_t parent, const
 		if (p->hash == hash && p->parent == parent && p->segment_length == n &&
 		    same_bytes(p->segment, key, n))
 			return slot - 1;
+	}
+}
+
+/*
+ * One bit per key length (63: that long or longer). An object's key whose length
+ * is no path's below the object, relative to it, names nothing: it is skipped
+ * without hashing. Relative lengths of whole paths cover keys holding dots too.
+ */
+static uint64_t key_length_bit(size_t n)
+{
+	return 1ull << (n < 63 ? n : 63);
+}
+
+static void note_lengths_below(struct flt_matcher *m)
+{
+	for (uint32_t i = 0; i < m->path_count; i++) {
+		const struct path *p = &m->paths[i];
+		m->top_lengths |= key_length_bit(p->length);
+		for (uint32_t a = p->parent; a != FLT_PATH_ROOT; a = m->paths[a].parent)
+			m->paths[a].below_lengths |= key_length_bit(p->length - m->paths[a].length - 1);
 	}
 }
 
@@ -490,6 +512,7 @@ static int build(struct flt_matcher *m)
 	}
 	if (rc == 0)
 		rc = build_literals(m, tuples, tuple_count);
+	note_lengths_below(m);
 	for (uint32_t i = 0; rc == 0 && i < m->path_count; i++) {
 		rc = build_wildcard_automaton(m, &m->paths[i]);
 		if (m->paths[i].other_count > m->others_max)
@@ -603,6 +626,9 @@ static int want(void *ctx, uint32_t parent, uint64_t parent_hash, const char *ke
                 uint32_t *index, uint64_t *hash)
 {
 	const struct flt_matcher *m = ((struct flt_scratch *)ctx)->matcher;
+	uint64_t lengths = parent == FLT_PATH_ROOT ? m->top_lengths : m->paths[parent].below_lengths;
+	if ((lengths & key_length_bit(n)) == 0)
+		return 0;
 	bool dot;
 	*hash = mix(parent_hash, segment_hash(key, n, &dot));
 	uint32_t i = dot ? find_dotted(m, parent, parent_hash, key, n, hash)
@@ -675,7 +701,11 @@ static bool on_leaf(void *ctx, uint32_t path_index, const struct flt_leaf *leaf,
 	if (p->ac.node_count > 0 && leaf->type == FLT_STRING)
 		prefiltered_wildcards(s, p, leaf);
 	for (uint32_t i = 0; i < p->other_count; i++) {
-		if (!p->others[i].prefiltered && flt_cond_matches(p->others[i].cond, leaf))
+		const struct flt_cond *cond = p->others[i].cond;
+		bool matches = cond->op == FLT_OP_NUMERIC
+		                   ? leaf->type == FLT_NUMBER && flt_in_range(cond, leaf->number)
+		                   : !p->others[i].prefiltered && flt_cond_matches(cond, leaf);
+		if (matches)
 			mark(s, p->others[i].ref);
 	}
 	/* A leaf path read outside any array is read for good: once all are, nothing left

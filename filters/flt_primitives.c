@@ -174,9 +174,7 @@ bool flt_cond_matches(const struct flt_cond *c, const struct flt_leaf *leaf)
 {
 	switch (c->op) {
 	case FLT_OP_NUMERIC:
-		return leaf->type == FLT_NUMBER &&
-		       (leaf->number > c->low || (c->low_inclusive && leaf->number == c->low)) &&
-		       (leaf->number < c->high || (c->high_inclusive && leaf->number == c->high));
+		return leaf->type == FLT_NUMBER && flt_in_range(c, leaf->number);
 	case FLT_OP_CIDR: return in_cidr(c, leaf);
 	case FLT_OP_EXISTS: return true;
 	case FLT_OP_ABSENT: return false; /* satisfied by absence, decided after the scan */
