@@ -39,7 +39,7 @@ struct path {
 	const char *segment; /* after the last '.', within text */
 	size_t segment_length;
 	uint64_t hash;
-	uint64_t below_lengths;   /* key_length_bit of every path below, relative to it */
+	uint64_t below_signatures; /* key_signature of every path below, relative to it */
 	bool leaf;                /* some rule names it (else: only a prefix of one) */
 	uint32_t literal_slots;   /* power of two; 0 when none */
 	struct literal *literals; /* open addressing */
@@ -72,7 +72,7 @@ struct flt_matcher {
 	uint32_t *rule_ids;
 	uint32_t top_count;  /* top-level keys some rule path starts with */
 	uint32_t leaf_path_count; /* paths some rule names a value at */
-	uint64_t top_lengths; /* key_length_bit of every path */
+	uint64_t top_signatures; /* key_signature of every path */
 	uint32_t others_max; /* the most non-literal conditions on one path */
 	struct ref *refs;
 	uint32_t ref_count;
@@ -229,22 +229,27 @@ static uint32_t find_segment(const struct flt_matcher *m, uint32_t parent, const
 }
 
 /*
- * One bit per key length (63: that long or longer). An object's key whose length
- * is no path's below the object, relative to it, names nothing: it is skipped
- * without hashing. Relative lengths of whole paths cover keys holding dots too.
+ * A key's signature: one of 64 bits, from its length and first and last bytes.
+ * Each path keeps the signatures of every path below it, taken relative to it
+ * ("b.c" below "a"), so an object's key whose bit is not there names nothing
+ * and is skipped without hashing; relative whole paths cover keys holding dots.
  */
-static uint64_t key_length_bit(size_t n)
+static uint64_t key_signature(const char *key, size_t n)
 {
-	return 1ull << (n < 63 ? n : 63);
+	unsigned first = n > 0 ? (uint8_t)key[0] : 0, last = n > 0 ? (uint8_t)key[n - 1] : 0;
+	return 1ull << ((n * 31 + first * 7 + last) & 63);
 }
 
-static void note_lengths_below(struct flt_matcher *m)
+static void note_signatures_below(struct flt_matcher *m)
 {
 	for (uint32_t i = 0; i < m->path_count; i++) {
 		const struct path *p = &m->paths[i];
-		m->top_lengths |= key_length_bit(p->length);
-		for (uint32_t a = p->parent; a != FLT_PATH_ROOT; a = m->paths[a].parent)
-			m->paths[a].below_lengths |= key_length_bit(p->length - m->paths[a].length - 1);
+		m->top_signatures |= key_signature(p->text, p->length);
+		for (uint32_t a = p->parent; a != FLT_PATH_ROOT; a = m->paths[a].parent) {
+			size_t skip = m->paths[a].length + 1;
+			m->paths[a].below_signatures |=
+			    key_signature(p->text + skip, p->length - skip);
+		}
 	}
 }
 
@@ -512,7 +517,7 @@ static int build(struct flt_matcher *m)
 	}
 	if (rc == 0)
 		rc = build_literals(m, tuples, tuple_count);
-	note_lengths_below(m);
+	note_signatures_below(m);
 	for (uint32_t i = 0; rc == 0 && i < m->path_count; i++) {
 		rc = build_wildcard_automaton(m, &m->paths[i]);
 		if (m->paths[i].other_count > m->others_max)
@@ -626,8 +631,9 @@ static int want(void *ctx, uint32_t parent, uint64_t parent_hash, const char *ke
                 uint32_t *index, uint64_t *hash)
 {
 	const struct flt_matcher *m = ((struct flt_scratch *)ctx)->matcher;
-	uint64_t lengths = parent == FLT_PATH_ROOT ? m->top_lengths : m->paths[parent].below_lengths;
-	if ((lengths & key_length_bit(n)) == 0)
+	uint64_t below =
+	    parent == FLT_PATH_ROOT ? m->top_signatures : m->paths[parent].below_signatures;
+	if ((below & key_signature(key, n)) == 0)
 		return 0;
 	bool dot;
 	*hash = mix(parent_hash, segment_hash(key, n, &dot));
