@@ -29,7 +29,6 @@ struct literal {
 struct other {
 	const struct flt_cond *cond;
 	struct ref ref;
-	bool prefiltered; /* a wildcard reached through the path's automaton only */
 };
 
 struct path {
@@ -44,6 +43,8 @@ struct path {
 	uint32_t literal_slots;   /* power of two; 0 when none */
 	struct literal *literals; /* open addressing */
 	uint32_t other_count;
+	uint32_t listed_count; /* others[0, listed_count) are tried on every leaf; the rest,
+	                        * wildcards, only when the automaton finds their segment */
 	struct other *others;
 	struct flt_ac ac;   /* over the wildcards' literal segments; node_count 0: none */
 	uint32_t *ac_other; /* automaton pattern -> index in others */
@@ -379,6 +380,7 @@ static int add_other(struct flt_matcher *m, uint32_t path_index, const struct fl
 		return -ENOMEM;
 	p->others = grown;
 	p->others[p->other_count++] = (struct other){.cond = cond, .ref = ref};
+	p->listed_count = p->other_count;
 	m->bytes += sizeof(*grown);
 	return 0;
 }
@@ -445,6 +447,39 @@ static uint32_t count_literals(const struct flt_compiler *c)
 #define AUTOMATON_WILDCARDS_MIN 4u /* below this a list is as fast */
 
 /* Puts a path's wildcards with a literal segment behind an Aho-Corasick prefilter. */
+/* Moves the automaton's n wildcards (ac_other) after the conditions every leaf tries. */
+static int list_automaton_wildcards_last(struct path *p, uint32_t n)
+{
+	bool *in_automaton = calloc(p->other_count, sizeof(bool));
+	uint32_t *moved_to = calloc(p->other_count, sizeof(uint32_t));
+	struct other *ordered = calloc(p->other_count, sizeof(struct other));
+	int rc = in_automaton && moved_to && ordered ? 0 : -ENOMEM;
+	for (uint32_t k = 0; rc == 0 && k < n; k++)
+		in_automaton[p->ac_other[k]] = true;
+	uint32_t next = 0;
+	for (int automaton = 0; rc == 0 && automaton < 2; automaton++) {
+		for (uint32_t i = 0; i < p->other_count; i++) {
+			if (in_automaton[i] != (automaton == 1))
+				continue;
+			moved_to[i] = next;
+			ordered[next++] = p->others[i];
+		}
+		if (automaton == 0)
+			p->listed_count = next;
+	}
+	for (uint32_t k = 0; rc == 0 && k < n; k++)
+		p->ac_other[k] = moved_to[p->ac_other[k]];
+	if (rc == 0) {
+		free(p->others);
+		p->others = ordered;
+		ordered = NULL;
+	}
+	free(in_automaton);
+	free(moved_to);
+	free(ordered);
+	return rc;
+}
+
 static int build_wildcard_automaton(struct flt_matcher *m, struct path *p)
 {
 	uint32_t count = 0;
@@ -477,8 +512,8 @@ static int build_wildcard_automaton(struct flt_matcher *m, struct path *p)
 		rc = flt_ac_build(&p->ac, (const char *const *)segments, lengths, n);
 	if (rc == -E2BIG)
 		rc = 0; /* too large an automaton: the list is still correct */
-	for (uint32_t k = 0; p->ac.node_count > 0 && k < n; k++)
-		p->others[p->ac_other[k]].prefiltered = true;
+	if (rc == 0 && p->ac.node_count > 0)
+		rc = list_automaton_wildcards_last(p, n);
 	m->bytes += flt_ac_bytes(&p->ac);
 	for (uint32_t k = 0; k < n; k++)
 		free(segments[k]);
@@ -706,11 +741,11 @@ static bool on_leaf(void *ctx, uint32_t path_index, const struct flt_leaf *leaf,
 	}
 	if (p->ac.node_count > 0 && leaf->type == FLT_STRING)
 		prefiltered_wildcards(s, p, leaf);
-	for (uint32_t i = 0; i < p->other_count; i++) {
+	for (uint32_t i = 0; i < p->listed_count; i++) {
 		const struct flt_cond *cond = p->others[i].cond;
 		bool matches = cond->op == FLT_OP_NUMERIC
 		                   ? leaf->type == FLT_NUMBER && flt_in_range(cond, leaf->number)
-		                   : !p->others[i].prefiltered && flt_cond_matches(cond, leaf);
+		                   : flt_cond_matches(cond, leaf);
 		if (matches)
 			mark(s, p->others[i].ref);
 	}
