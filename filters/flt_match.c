@@ -142,20 +142,6 @@ static uint64_t segment_hash(const char *p, size_t n, bool *dot)
 	return mix(h, tail);
 }
 
-static uint64_t hash_path(const char *text, size_t n)
-{
-	uint64_t h = FLT_PATH_ROOT_HASH;
-	bool dot;
-	for (const char *part = text, *end = text + n;; ) {
-		const char *d = memchr(part, '.', (size_t)(end - part));
-		const char *stop = d != NULL ? d : end;
-		h = mix(h, segment_hash(part, (size_t)(stop - part), &dot));
-		if (d == NULL)
-			return h;
-		part = d + 1;
-	}
-}
-
 static uint64_t hash_leaf(const struct flt_leaf *leaf)
 {
 	uint64_t h = hash_bytes(1469598103934665603ull, &leaf->type, 1);
@@ -187,20 +173,6 @@ static uint32_t power_of_two_above(uint32_t n)
 
 /* ---- building ---- */
 
-/* A path by its whole text (building). */
-static uint32_t find_path(const struct flt_matcher *m, const char *text, size_t n, uint64_t hash)
-{
-	uint32_t mask = m->path_slots - 1;
-	for (uint32_t i = (uint32_t)hash & mask;; i = (i + 1) & mask) {
-		uint32_t slot = m->path_table[i];
-		if (slot == 0)
-			return NIL;
-		const struct path *p = &m->paths[slot - 1];
-		if (p->length == n && memcmp(p->text, text, n) == 0)
-			return slot - 1;
-	}
-}
-
 /* Keys are short: a loop beats a call to memcmp for them. */
 static bool same_bytes(const char *a, const char *b, size_t n)
 {
@@ -226,6 +198,25 @@ static uint32_t find_segment(const struct flt_matcher *m, uint32_t parent, const
 		if (p->hash == hash && p->parent == parent && p->segment_length == n &&
 		    same_bytes(p->segment, key, n))
 			return slot - 1;
+	}
+}
+
+/* A key holding dots names the path its parts would: one lookup per part. */
+static uint32_t find_dotted(const struct flt_matcher *m, uint32_t parent, uint64_t hash,
+                            const char *key, size_t n, uint64_t *key_hash)
+{
+	bool dot;
+	for (const char *part = key, *end = key + n;; ) {
+		const char *d = memchr(part, '.', (size_t)(end - part));
+		const char *stop = d != NULL ? d : end;
+		size_t length = (size_t)(stop - part);
+		hash = mix(hash, segment_hash(part, length, &dot));
+		parent = find_segment(m, parent, part, length, hash);
+		if (parent == NIL || d == NULL) {
+			*key_hash = hash;
+			return parent;
+		}
+		part = d + 1;
 	}
 }
 
@@ -259,12 +250,16 @@ static int add_path(struct flt_matcher *m, const char *text, bool leaf)
 {
 	size_t n = strlen(text);
 	uint32_t parent = FLT_PATH_ROOT;
+	uint64_t parent_hash = FLT_PATH_ROOT_HASH;
 	size_t segment_start = 0;
 	for (size_t cut = 0; cut <= n; cut++) {
 		if (cut < n && text[cut] != '.')
 			continue;
-		uint64_t hash = hash_path(text, cut);
-		uint32_t index = find_path(m, text, cut, hash);
+		const char *segment = text + segment_start;
+		size_t segment_length = cut - segment_start;
+		bool dot;
+		uint64_t hash = mix(parent_hash, segment_hash(segment, segment_length, &dot));
+		uint32_t index = find_segment(m, parent, segment, segment_length, hash);
 		if (index == NIL) {
 			m->top_count += parent == FLT_PATH_ROOT;
 			index = m->path_count++;
@@ -272,7 +267,7 @@ static int add_path(struct flt_matcher *m, const char *text, bool leaf)
 			*p = (struct path){.text = strndup(text, cut),
 			                   .length = cut,
 			                   .parent = parent,
-			                   .segment_length = cut - segment_start,
+			                   .segment_length = segment_length,
 			                   .hash = hash};
 			if (p->text == NULL)
 				return -ENOMEM;
@@ -288,6 +283,7 @@ static int add_path(struct flt_matcher *m, const char *text, bool leaf)
 			m->leaf_path_count++;
 		}
 		parent = index;
+		parent_hash = hash;
 		segment_start = cut + 1;
 	}
 	return 0;
@@ -402,7 +398,9 @@ static int index_field(struct flt_matcher *m, uint32_t s, uint32_t f, struct tup
 	const struct flt_field *field = &m->rules.subrules[s].fields[f];
 	struct sub *sub = &m->subs[s];
 	size_t path_bytes = strlen(field->path);
-	uint32_t path_index = find_path(m, field->path, path_bytes, hash_path(field->path, path_bytes));
+	uint64_t hash;
+	uint32_t path_index =
+	    find_dotted(m, FLT_PATH_ROOT, FLT_PATH_ROOT_HASH, field->path, path_bytes, &hash);
 	struct ref ref = {.subrule = s, .field = f};
 	bool absent_ok = false, by_leaf = false;
 	sub->field_path[f] = path_index;
@@ -642,25 +640,6 @@ void flt_scratch_free(struct flt_scratch *s)
 }
 
 /* ---- matching ---- */
-
-/* A key holding dots names the path its parts would: one lookup per part. */
-static uint32_t find_dotted(const struct flt_matcher *m, uint32_t parent, uint64_t hash,
-                            const char *key, size_t n, uint64_t *key_hash)
-{
-	bool dot;
-	for (const char *part = key, *end = key + n;; ) {
-		const char *d = memchr(part, '.', (size_t)(end - part));
-		const char *stop = d != NULL ? d : end;
-		size_t length = (size_t)(stop - part);
-		hash = mix(hash, segment_hash(part, length, &dot));
-		parent = find_segment(m, parent, part, length, hash);
-		if (parent == NIL || d == NULL) {
-			*key_hash = hash;
-			return parent;
-		}
-		part = d + 1;
-	}
-}
 
 static int want(void *ctx, uint32_t parent, uint64_t parent_hash, const char *key, size_t n,
                 uint32_t *index, uint64_t *hash)
