@@ -115,11 +115,12 @@ static inline bool flt_in_range(const struct flt_cond *c, double v)
 }
 
 /*
- * The event scanner. It walks the JSON once, validating all of it; for every
- * object member it asks want(path) whether anything lies under that path,
- * and skips (still validating) what nothing wants; every wanted leaf goes to
- * on_leaf. Arrays are transparent: their elements share the array's path.
- * Returns 0, or -EINVAL for malformed JSON or a limit.
+ * The event scanner. It walks the JSON once, validating all of it (unless the
+ * hooks say it was validated before); for every member of a wanted object it
+ * asks want(object's path, key) whether anything lies under that path, and
+ * skips what nothing wants; every wanted leaf goes to on_leaf. Arrays are
+ * transparent: their elements share the array's path. Returns 0, or -EINVAL
+ * for malformed JSON or a limit.
  */
 /* The top-level object's own path: the parent of its members' paths. */
 #define FLT_PATH_ROOT UINT32_MAX

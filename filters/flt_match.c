@@ -398,9 +398,9 @@ static int index_field(struct flt_matcher *m, uint32_t s, uint32_t f, struct tup
 	const struct flt_field *field = &m->rules.subrules[s].fields[f];
 	struct sub *sub = &m->subs[s];
 	size_t path_bytes = strlen(field->path);
-	uint64_t hash;
-	uint32_t path_index =
-	    find_dotted(m, FLT_PATH_ROOT, FLT_PATH_ROOT_HASH, field->path, path_bytes, &hash);
+	uint64_t path_hash;
+	uint32_t path_index = find_dotted(m, FLT_PATH_ROOT, FLT_PATH_ROOT_HASH, field->path,
+	                                  path_bytes, &path_hash);
 	struct ref ref = {.subrule = s, .field = f};
 	bool absent_ok = false, by_leaf = false;
 	sub->field_path[f] = path_index;
@@ -444,7 +444,6 @@ static uint32_t count_literals(const struct flt_compiler *c)
 
 #define AUTOMATON_WILDCARDS_MIN 4u /* below this a list is as fast */
 
-/* Puts a path's wildcards with a literal segment behind an Aho-Corasick prefilter. */
 /* Moves the automaton's n wildcards (ac_other) after the conditions every leaf tries. */
 static int list_automaton_wildcards_last(struct path *p, uint32_t n)
 {
@@ -478,6 +477,7 @@ static int list_automaton_wildcards_last(struct path *p, uint32_t n)
 	return rc;
 }
 
+/* Puts a path's wildcards with a literal segment behind an Aho-Corasick prefilter. */
 static int build_wildcard_automaton(struct flt_matcher *m, struct path *p)
 {
 	uint32_t count = 0;
