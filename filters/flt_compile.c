@@ -515,8 +515,8 @@ static int walk(struct parse *p, json_t *object, const char *prefix, uint32_t de
 	json_object_foreach(object, key, value)
 	{
 		char path[FLT_PATH_BYTES_MAX];
-		int n = snprintf(path, sizeof(path), "%s%s%s", prefix, prefix == top_level ? "" : ".",
-		                 key);
+		int n = snprintf(path, sizeof(path), "%s%s%s", prefix,
+		                 prefix == top_level ? "" : ".", key);
 		if (n < 0 || (size_t)n >= sizeof(path))
 			return fail(p, prefix, "path too long");
 		int rc;

@@ -123,7 +123,7 @@ static inline bool flt_in_range(const struct flt_cond *c, double v)
  * for malformed JSON or a limit.
  */
 /* The top-level object's own path: the parent of its members' paths. */
-#define FLT_PATH_ROOT UINT32_MAX
+#define FLT_PATH_ROOT      UINT32_MAX
 #define FLT_PATH_ROOT_HASH 0x9e3779b97f4a7c15ull
 
 struct flt_scan_hooks {

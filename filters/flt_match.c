@@ -39,9 +39,9 @@ struct path {
 	size_t segment_length;
 	uint64_t hash;
 	uint64_t below_signatures; /* key_signature of every path below, relative to it */
-	bool leaf;                /* some rule names it (else: only a prefix of one) */
-	uint32_t literal_slots;   /* power of two; 0 when none */
-	struct literal *literals; /* open addressing */
+	bool leaf;                 /* some rule names it (else: only a prefix of one) */
+	uint32_t literal_slots;    /* power of two; 0 when none */
+	struct literal *literals;  /* open addressing */
 	uint32_t other_count;
 	uint32_t listed_count; /* others[0, listed_count) are tried on every leaf; the rest,
 	                        * wildcards, only when the automaton finds their segment */
@@ -71,10 +71,10 @@ struct flt_matcher {
 	uint32_t late_count;
 	uint32_t rule_count;
 	uint32_t *rule_ids;
-	uint32_t top_count;  /* top-level keys some rule path starts with */
+	uint32_t top_count;       /* top-level keys some rule path starts with */
 	uint32_t leaf_path_count; /* paths some rule names a value at */
-	uint64_t top_signatures; /* key_signature of every path */
-	uint32_t others_max; /* the most non-literal conditions on one path */
+	uint64_t top_signatures;  /* key_signature of every path */
+	uint32_t others_max;      /* the most non-literal conditions on one path */
 	struct ref *refs;
 	uint32_t ref_count;
 	size_t bytes;
@@ -91,7 +91,7 @@ struct flt_scratch {
 	uint32_t candidate_count;
 	uint32_t top_done;    /* wanted top-level members read in full */
 	uint32_t leaves_done; /* leaf paths read outside arrays */
-	uint32_t leaf_stamp; /* per leaf: which prefiltered wildcards were tried */
+	uint32_t leaf_stamp;  /* per leaf: which prefiltered wildcards were tried */
 	uint32_t *other_stamp;
 	struct flt_scan_buffers buffers;
 };
@@ -206,7 +206,7 @@ static uint32_t find_dotted(const struct flt_matcher *m, uint32_t parent, uint64
                             const char *key, size_t n, uint64_t *key_hash)
 {
 	bool dot;
-	for (const char *part = key, *end = key + n;; ) {
+	for (const char *part = key, *end = key + n;;) {
 		const char *d = memchr(part, '.', (size_t)(end - part));
 		const char *stop = d != NULL ? d : end;
 		size_t length = (size_t)(stop - part);
@@ -399,8 +399,8 @@ static int index_field(struct flt_matcher *m, uint32_t s, uint32_t f, struct tup
 	struct sub *sub = &m->subs[s];
 	size_t path_bytes = strlen(field->path);
 	uint64_t path_hash;
-	uint32_t path_index = find_dotted(m, FLT_PATH_ROOT, FLT_PATH_ROOT_HASH, field->path,
-	                                  path_bytes, &path_hash);
+	uint32_t path_index =
+	    find_dotted(m, FLT_PATH_ROOT, FLT_PATH_ROOT_HASH, field->path, path_bytes, &path_hash);
 	struct ref ref = {.subrule = s, .field = f};
 	bool absent_ok = false, by_leaf = false;
 	sub->field_path[f] = path_index;

@@ -28,9 +28,9 @@
 
 struct decimal {
 	uint64_t mantissa;
-	int exponent;   /* value = mantissa * 10^exponent */
+	int exponent; /* value = mantissa * 10^exponent */
 	bool negative;
-	bool inexact;   /* digits that would not fit were dropped: strtod decides */
+	bool inexact; /* digits that would not fit were dropped: strtod decides */
 };
 
 static bool is_digit(char c)
@@ -63,9 +63,9 @@ static bool eight_digits(const char *p, uint64_t *value)
 	if ((w & high) != zeros || ((w + 0x0606060606060606ull) & high) != zeros)
 		return false;
 	w -= zeros;
-	w = (w * 10 + (w >> 8)) & 0x00ff00ff00ff00ffull;       /* pairs */
-	w = (w * 100 + (w >> 16)) & 0x0000ffff0000ffffull;     /* fours */
-	*value = (w * 10000 + (w >> 32)) & 0xffffffffull;     /* eight */
+	w = (w * 10 + (w >> 8)) & 0x00ff00ff00ff00ffull;   /* pairs */
+	w = (w * 100 + (w >> 16)) & 0x0000ffff0000ffffull; /* fours */
+	*value = (w * 10000 + (w >> 32)) & 0xffffffffull;  /* eight */
 	return true;
 #else
 	(void)p;
@@ -137,10 +137,10 @@ static const double pow10_exact[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1
 
 #ifdef HAVE_X87_EXTENDED
 /* Exact in 64 bits of significand: 10^27 = 2^27 * 5^27 and 5^27 < 2^64. */
-static const long double pow10_extended[] = {
-    1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,  1e7L,  1e8L,  1e9L,
-    1e10L, 1e11L, 1e12L, 1e13L, 1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L,
-    1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L};
+static const long double pow10_extended[] = {1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,
+                                             1e7L,  1e8L,  1e9L,  1e10L, 1e11L, 1e12L, 1e13L,
+                                             1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L, 1e20L,
+                                             1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L};
 #endif
 
 /* The correctly rounded value when an exact path applies. */
@@ -154,7 +154,8 @@ static bool fast_value(const struct decimal *d, double *value)
 	}
 	if (d->mantissa <= 1ull << 53 && d->exponent >= -22 && d->exponent <= 22) {
 		double m = (double)d->mantissa;
-		*value = d->exponent < 0 ? m / pow10_exact[-d->exponent] : m * pow10_exact[d->exponent];
+		*value =
+		    d->exponent < 0 ? m / pow10_exact[-d->exponent] : m * pow10_exact[d->exponent];
 		return true;
 	}
 #ifdef HAVE_X87_EXTENDED
@@ -164,8 +165,9 @@ static bool fast_value(const struct decimal *d, double *value)
 		long double r = d->exponent < 0 ? m / scale : m * scale;
 		uint64_t significand;
 		memcpy(&significand, &r, sizeof(significand)); /* the explicit 64-bit significand */
+		/* Halfway between two doubles: rounding a second time could be wrong. */
 		if ((significand & 0x7ff) == 0x400)
-			return false; /* halfway between two doubles: rounding twice could be wrong */
+			return false;
 		*value = (double)r;
 		return true;
 	}

@@ -19,7 +19,7 @@
 
 #include "flt_int.h"
 
-#define STACK_MAX       1200u /* above any depth_max allowed */
+#define STACK_MAX 1200u /* above any depth_max allowed */
 
 enum { KIND_OBJECT, KIND_ARRAY };
 enum { MODE_SKIP, MODE_DESCEND, MODE_LEAF };
@@ -59,9 +59,9 @@ static const char *plain_run_end(const char *p, const char *end)
 	for (; end - p >= 16; p += 16) {
 		__m128i v = _mm_loadu_si128((const __m128i *)p);
 		/* Signed: bytes >= 0x80 are negative, so one compare finds them and controls. */
-		__m128i stop = _mm_or_si128(_mm_cmplt_epi8(v, space),
-		                            _mm_or_si128(_mm_cmpeq_epi8(v, quote),
-		                                         _mm_cmpeq_epi8(v, backslash)));
+		__m128i stop = _mm_or_si128(
+		    _mm_cmplt_epi8(v, space),
+		    _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)));
 		int mask = _mm_movemask_epi8(stop);
 		if (mask != 0)
 			return p + __builtin_ctz((unsigned)mask);
@@ -465,10 +465,8 @@ static int push(struct scanner *s, uint8_t kind, uint8_t mode, uint32_t index)
 	if (s->depth >= s->depth_max)
 		return -EINVAL;
 	s->arrays += kind == KIND_ARRAY;
-	s->stack[s->depth++] = (struct frame){.kind = kind,
-	                                      .mode = mode,
-	                                      .index = index,
-	                                      .path_hash = s->path_hash};
+	s->stack[s->depth++] =
+	    (struct frame){.kind = kind, .mode = mode, .index = index, .path_hash = s->path_hash};
 	return 0;
 }
 

@@ -19,7 +19,8 @@ static void assert_same_as_strtod(const char *text)
 
 Test(number, grammar)
 {
-	static const char *const bad[] = {"", "-", "+1", ".5", "1.", "1.e5", "1e", "1e+", "-a", "x"};
+	static const char *const bad[] = {"",     "-",  "+1",  ".5", "1.",
+	                                  "1.e5", "1e", "1e+", "-a", "x"};
 	double v;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		cr_assert_eq(flt_number(bad[i], strlen(bad[i]), &v), 0, "%s", bad[i]);
@@ -46,13 +47,13 @@ Test(number, signs_and_zeros)
 Test(number, halfway_cases_round_to_even)
 {
 	/* Exactly halfway between two doubles: the 80-bit path must not round twice. */
-	assert_same_as_strtod("9007199254740993");      /* 2^53 + 1 */
-	assert_same_as_strtod("9007199254740995");      /* 2^53 + 3 */
-	assert_same_as_strtod("18014398509481986");     /* 2^54 + 2 */
-	assert_same_as_strtod("9223372036854775808");   /* 2^63 */
-	assert_same_as_strtod("9223372036854776833");   /* just above a halfway point */
+	assert_same_as_strtod("9007199254740993");       /* 2^53 + 1 */
+	assert_same_as_strtod("9007199254740995");       /* 2^53 + 3 */
+	assert_same_as_strtod("18014398509481986");      /* 2^54 + 2 */
+	assert_same_as_strtod("9223372036854775808");    /* 2^63 */
+	assert_same_as_strtod("9223372036854776833");    /* just above a halfway point */
 	assert_same_as_strtod("1.7976931348623157e308"); /* the largest double */
-	assert_same_as_strtod("4.9e-324");              /* the smallest subnormal */
+	assert_same_as_strtod("4.9e-324");               /* the smallest subnormal */
 	assert_same_as_strtod("2.2250738585072011e-308");
 	assert_same_as_strtod("-122.41600944012424");
 	assert_same_as_strtod("37.729900216217324");
@@ -72,7 +73,8 @@ Test(number, random_decimals_agree_with_strtod)
 		for (int d = 0; d < digits; d++) {
 			if (d == point && d > 0)
 				text[n++] = '.';
-			text[n++] = (char)('0' + (d == 0 && digits > 1 ? 1 + rand() % 9 : rand() % 10));
+			text[n++] =
+			    (char)('0' + (d == 0 && digits > 1 ? 1 + rand() % 9 : rand() % 10));
 		}
 		if (rand() % 4 == 0)
 			n += (size_t)snprintf(text + n, sizeof(text) - n, "e%d", rand() % 80 - 40);
