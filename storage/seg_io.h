@@ -45,6 +45,9 @@ struct seg_io_ops {
 	                  size_t capacity);
 	/* Zeroes [offset, offset + length) and makes it durable (recovery's truncation). */
 	int (*zero)(struct seg_io *io, int file, uint64_t offset, uint64_t length);
+	/* Makes what was written to a file durable now (fdatasync): recovery, for every
+	 * segment it keeps. */
+	int (*sync_file)(struct seg_io *io, int file);
 	/* Queues a write of buf (registered buffer index buffer_index) and, with sync, an
 	 * fdatasync linked after it. Returns 0 or -errno (-EBUSY: no room, reap first). */
 	int (*submit_write)(struct seg_io *io, int file, uint32_t buffer_index, const void *buf,

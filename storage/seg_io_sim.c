@@ -189,6 +189,13 @@ static int zero(struct seg_io *io, int file, uint64_t offset, uint64_t length)
 	return 0;
 }
 
+static int sync_file(struct seg_io *io, int file)
+{
+	struct sim_file *f = &from(io)->files[file];
+	memcpy(f->durable, f->data, f->size);
+	return 0;
+}
+
 static int queue_op(struct seg_io_sim *s, struct sim_op op)
 {
 	op.fail_errno = ++s->ops_submitted == s->faults.fail_op ? s->faults.fail_errno : 0;
@@ -353,6 +360,7 @@ static const struct seg_io_ops sim_ops = {
     .write_meta = write_meta,
     .read_meta = read_meta,
     .zero = zero,
+    .sync_file = sync_file,
     .submit_write = submit_write,
     .submit_create = submit_create,
     .reap = reap,

@@ -209,6 +209,11 @@ static int zero(struct seg_io *io, int file, uint64_t offset, uint64_t length)
 	return fdatasync(fd) == 0 ? 0 : -errno;
 }
 
+static int sync_file(struct seg_io *io, int file)
+{
+	return fdatasync(from(io)->fds[file]) == 0 ? 0 : -errno;
+}
+
 enum { CREATE_OPEN, CREATE_FALLOCATE, CREATE_FSYNC, CREATE_FSYNC_DIR, CREATE_STEPS };
 #define CREATE_TAG_BIT (1ull << 62) /* user_data: creation steps, apart from commits */
 
@@ -391,6 +396,7 @@ static const struct seg_io_ops uring_ops = {
     .write_meta = write_meta,
     .read_meta = read_meta,
     .zero = zero,
+    .sync_file = sync_file,
     .submit_write = submit_write,
     .submit_create = submit_create,
     .reap = reap,

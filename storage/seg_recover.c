@@ -128,10 +128,20 @@ static int corruption(struct scan *s, uint32_t id, uint64_t offset, uint64_t exp
 	return -EUCLEAN;
 }
 
-/* Zeroes a torn tail and removes the segments after it. */
+/*
+ * Where the log ends: makes every segment before it durable, removes the
+ * segments after it and zeroes the torn tail. A segment replayed from the page
+ * cache after a process crash may never have reached the disk; the records
+ * appended from now on vouch for it, so it must not be lost to a power cut.
+ */
 static int cut(struct scan *s, const uint32_t *ids, uint32_t count, uint32_t at, uint64_t offset)
 {
 	struct seg_log *log = s->log;
+	for (uint32_t i = 0; i < at; i++) {
+		int rc = log->io->ops->sync_file(log->io, seg_file_of(log, ids[i]));
+		if (rc != 0)
+			return rc;
+	}
 	for (uint32_t i = at + 1; i < count; i++) {
 		char path[SEG_PATH_BYTES + 32];
 		seg_segment_path(log->dir, ids[i], path, sizeof(path));

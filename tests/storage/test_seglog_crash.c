@@ -133,6 +133,7 @@ static void r_prefetch(struct seg_io *io, int file, uint64_t bytes)
 }
 FORWARD(zero, int, (struct seg_io * io, int file, uint64_t offset, uint64_t length),
         (rep(io)->inner, file, offset, length))
+FORWARD(sync_file, int, (struct seg_io * io, int file), (rep(io)->inner, file))
 FORWARD(register_buffers, int,
         (struct seg_io * io, void *const *buffers, uint32_t count, uint32_t bytes),
         (rep(io)->inner, buffers, count, bytes))
@@ -150,6 +151,7 @@ static const struct seg_io_ops reporting_ops = {
     .write_meta = r_write_meta,
     .read_meta = r_read_meta,
     .zero = r_zero,
+    .sync_file = r_sync_file,
     .submit_write = r_submit,
     .submit_create = r_submit_create,
     .reap = r_reap,

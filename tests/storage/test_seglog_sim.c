@@ -173,3 +173,82 @@ Test(seglog_sim, the_checker_catches_acknowledging_before_fdatasync, .timeout = 
 	}
 	cr_assert(caught, "an early acknowledgement went unnoticed by the power-cut checker");
 }
+
+/* Appends one record of the deterministic payload; its position. */
+static uint64_t append_one(struct seg_log *log)
+{
+	uint8_t payload[PAYLOAD_MAX];
+	uint64_t s, p;
+	uint32_t n = payload_for(seg_next_sequence(log), payload, PAYLOAD_MAX);
+	int rc = seg_append(log, 7, payload, n, &s, &p);
+	while (rc == -EAGAIN) {
+		cr_assert_eq(seg_poll(log, true), 0);
+		rc = seg_append(log, 7, payload, n, &s, &p);
+	}
+	cr_assert_eq(rc, 0);
+	return p;
+}
+
+static void commit_until_durable(struct seg_log *log)
+{
+	cr_assert_eq(seg_commit(log), 0);
+	while (seg_commits_in_flight(log) > 0)
+		cr_assert_eq(seg_poll(log, true), 0);
+}
+
+/*
+ * A process that dies between a write and its fdatasync leaves records only
+ * the page cache holds. Recovery replays them, so the restarted log counts them
+ * as durable and the records it appends next (in a later segment, with its own
+ * fdatasync) vouch for them: recovery must make them durable, or a power cut
+ * after that loses them and the log refuses to start.
+ */
+Test(seglog_sim, what_recovery_replays_survives_a_later_power_cut, .timeout = 120)
+{
+	static struct recorded rec = {.max_payload = PAYLOAD_MAX};
+	const uint64_t segment_bytes = 128 << 10;
+	for (uint64_t seed = 1; seed <= 20; seed++) {
+		struct seg_io_sim_faults faults = {.seed = seed};
+		struct seg_io *io = seg_io_sim_create(&faults);
+		int rc;
+		char why[512];
+		struct seg_log *log = open_log(io, &rec, &rc, why);
+		cr_assert_not_null(log, "%s", why);
+		/* Most of segment 1, durable. */
+		while (append_one(log) % segment_bytes < segment_bytes / 2)
+			continue;
+		commit_until_durable(log);
+		/* A few more whose fdatasync fails: written, not durable; the log stops. */
+		faults.fail_op = 2; /* the next commit: its write is 1, its fdatasync 2 */
+		faults.fail_errno = EIO;
+		seg_io_sim_set_faults(io, &faults);
+		for (int i = 0; i < 5; i++)
+			append_one(log);
+		uint64_t not_synced = seg_next_sequence(log) - 1;
+		cr_assert_eq(seg_commit(log), 0);
+		while (seg_poll(log, true) == 0)
+			continue;
+		seg_close(log);
+		/* The restart replays them from the page cache... */
+		struct seg_io_sim_faults none = {.seed = seed};
+		seg_io_sim_set_faults(io, &none);
+		log = open_log(io, &rec, &rc, why);
+		cr_assert_not_null(log, "seed %llu: %s", (unsigned long long)seed, why);
+		cr_assert_eq(rec.sequences[rec.count - 1], not_synced);
+		/* ...and goes on into segment 2, durably. */
+		while (append_one(log) / segment_bytes < 2)
+			continue;
+		commit_until_durable(log);
+		uint64_t acknowledged = seg_durable_sequence(log);
+		seg_io_sim_crash(io);
+		seg_close(log);
+		log = open_log(io, &rec, &rc, why);
+		cr_assert_not_null(log, "seed %llu: after the power cut: %s", (unsigned long long)seed,
+		                   why);
+		cr_assert_geq(rec.sequences[rec.count - 1], acknowledged, "seed %llu",
+		              (unsigned long long)seed);
+		cr_assert_eq(rec.bad, 0);
+		seg_close(log);
+		io->ops->destroy(io);
+	}
+}
