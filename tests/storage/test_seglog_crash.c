@@ -324,7 +324,7 @@ static void cut_power(const char *dir, const struct life *l)
 
 /*
  * Recovers in this process; returns 0 when every acknowledged record is there,
- * intact. Recovery syncs what it keeps, so the kept records count as synced.
+ * intact. Recovery syncs what it keeps, so what it kept counts as synced.
  */
 static int check(const char *dir, struct life *l, char *why)
 {
@@ -341,15 +341,18 @@ static int check(const char *dir, struct life *l, char *why)
 	struct seg_log *log = seg_open(&o, &rc, why, 512);
 	if (log == NULL)
 		return rc;
-	seg_close(log);
-	for (uint32_t i = 0; i < rec.count; i++) {
-		uint8_t scratch[PAYLOAD_MAX];
-		uint64_t end = rec.positions[i] % SEGMENT_BYTES + SEG_RECORD_HEADER_BYTES +
-		               payload_for(rec.sequences[i], scratch, PAYLOAD_MAX);
-		uint64_t segment = rec.positions[i] / SEGMENT_BYTES;
-		if (segment < SEGMENTS_TRACKED && end > l->synced_end[segment])
+	/* Now durable: every byte of the segments before the last (recovery synced them,
+	 * padding included), and the last up to where appending resumes. Segments after
+	 * it were removed: a later life starts them afresh. */
+	uint32_t last = log->files.current_id;
+	for (uint32_t segment = 1; segment < SEGMENTS_TRACKED; segment++) {
+		uint64_t end = segment < last ? l->written_end[segment] : log->write_offset;
+		if (segment > last)
+			l->synced_end[segment] = l->written_end[segment] = 0;
+		else if (end > l->synced_end[segment])
 			l->synced_end[segment] = end;
 	}
+	seg_close(log);
 	if (rec.bad != 0)
 		return snprintf(why, 512, "%d damaged payloads", rec.bad), -EBADMSG;
 	for (uint32_t i = 0; i < rec.count; i++) {
