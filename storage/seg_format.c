@@ -1,5 +1,4 @@
-/* The record frame (see seg_int.h): explicit little-endian fields, CRC32C over all but magic and
- * crc. */
+/* The record frame (see seg_int.h): explicit little-endian fields, CRC32C over all but the crc. */
 #include <stdio.h>
 #include <string.h>
 
@@ -7,26 +6,34 @@
 #include "bb_endian.h"
 #include "seg_int.h"
 
-_Static_assert(SEG_RECORD_HEADER_BYTES == 48, "frame header layout");
+_Static_assert(SEG_RECORD_HEADER_BYTES == 32, "frame header layout");
 
 static uint32_t frame_crc(const uint8_t *frame, uint32_t payload_bytes)
 {
-	return bb_crc32c(0, frame + 8, SEG_RECORD_HEADER_BYTES - 8 + payload_bytes);
+	return bb_crc32c(0, frame + 4, SEG_RECORD_HEADER_BYTES - 4 + payload_bytes);
+}
+
+/* A gap too large for a u32 is stored as GAP_UNKNOWN and decodes to 0 (no
+ * watermark): saturating it instead would decode to a higher watermark than
+ * the true one and vouch for records that were never acknowledged. */
+#define GAP_UNKNOWN UINT32_MAX
+
+static uint32_t sequence_gap(uint64_t sequence, uint64_t earlier)
+{
+	return sequence - earlier >= GAP_UNKNOWN ? GAP_UNKNOWN : (uint32_t)(sequence - earlier);
 }
 
 void seg_frame_encode(const struct seg_header *h, const void *payload, uint8_t *out)
 {
-	bb_put_le32(out, SEG_RECORD_MAGIC);
+	bb_put_le16(out + 4, SEG_RECORD_MAGIC);
+	bb_put_le16(out + 6, h->type);
 	bb_put_le32(out + 8, h->payload_bytes);
-	bb_put_le16(out + 12, h->type);
-	bb_put_le16(out + 14, 0);
+	bb_put_le32(out + 12, h->segment_id);
 	bb_put_le64(out + 16, h->sequence);
-	bb_put_le64(out + 24, h->durable_sequence);
-	bb_put_le32(out + 32, h->segment_id);
-	bb_put_le32(out + 36, 0);
-	bb_put_le64(out + 40, h->segment_first_sequence);
+	bb_put_le32(out + 24, sequence_gap(h->sequence, h->durable_sequence));
+	bb_put_le32(out + 28, sequence_gap(h->sequence, h->segment_first_sequence));
 	memcpy(out + SEG_RECORD_HEADER_BYTES, payload, h->payload_bytes);
-	bb_put_le32(out + 4, frame_crc(out, h->payload_bytes));
+	bb_put_le32(out, frame_crc(out, h->payload_bytes));
 }
 
 static bool all_zero(const uint8_t *bytes, size_t count)
@@ -38,29 +45,32 @@ static bool all_zero(const uint8_t *bytes, size_t count)
 	return true;
 }
 
+static uint64_t minus_gap(uint64_t sequence, uint32_t gap)
+{
+	return gap == GAP_UNKNOWN || gap > sequence ? 0 : sequence - gap;
+}
+
 enum seg_frame_check seg_frame_decode(const uint8_t *bytes, size_t available, struct seg_header *h)
 {
 	if (available < SEG_RECORD_HEADER_BYTES)
 		return all_zero(bytes, available) ? SEG_FRAME_EMPTY : SEG_FRAME_SHORT;
 	/* The magic first: a frame is the common case, an empty header the rare one. */
-	if (bb_get_le32(bytes) != SEG_RECORD_MAGIC && all_zero(bytes, SEG_RECORD_HEADER_BYTES))
+	bool magic = bb_get_le16(bytes + 4) == SEG_RECORD_MAGIC;
+	if (!magic && all_zero(bytes, SEG_RECORD_HEADER_BYTES))
 		return SEG_FRAME_EMPTY;
 	uint32_t payload_bytes = bb_get_le32(bytes + 8);
-	bool sane = bb_get_le32(bytes) == SEG_RECORD_MAGIC &&
-	            payload_bytes <= SEG_PAYLOAD_BYTES_MAX && bb_get_le16(bytes + 14) == 0 &&
-	            bb_get_le32(bytes + 36) == 0;
-	if (!sane)
+	if (!magic || payload_bytes > SEG_PAYLOAD_BYTES_MAX)
 		return SEG_FRAME_BAD;
 	if (available - SEG_RECORD_HEADER_BYTES < payload_bytes)
 		return SEG_FRAME_SHORT;
-	if (bb_get_le32(bytes + 4) != frame_crc(bytes, payload_bytes))
+	if (bb_get_le32(bytes) != frame_crc(bytes, payload_bytes))
 		return SEG_FRAME_BAD;
 	h->payload_bytes = payload_bytes;
-	h->type = bb_get_le16(bytes + 12);
+	h->type = bb_get_le16(bytes + 6);
+	h->segment_id = bb_get_le32(bytes + 12);
 	h->sequence = bb_get_le64(bytes + 16);
-	h->durable_sequence = bb_get_le64(bytes + 24);
-	h->segment_id = bb_get_le32(bytes + 32);
-	h->segment_first_sequence = bb_get_le64(bytes + 40);
+	h->durable_sequence = minus_gap(h->sequence, bb_get_le32(bytes + 24));
+	h->segment_first_sequence = minus_gap(h->sequence, bb_get_le32(bytes + 28));
 	return SEG_FRAME_OK;
 }
 

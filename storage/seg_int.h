@@ -8,22 +8,29 @@
 
 #include "seglog.h"
 
-#define SEG_RECORD_MAGIC 0x52474553u /* "SEGR" */
-#define SEG_FILE_SUFFIX  ".seg"
-#define SEG_PATH_BYTES   512u
-#define SEG_SEGMENTS_MAX 4096u /* open segments per log */
+#define SEG_RECORD_MAGIC 0x4753u /* "SG", at offset 4 */
+/* The first frame format (48-byte header) began with this; recovery refuses such a log
+ * instead of taking its frames for a torn tail. */
+#define SEG_RECORD_MAGIC_V1 0x52474553u /* "SEGR", at offset 0 */
+#define SEG_FILE_SUFFIX     ".seg"
+#define SEG_PATH_BYTES      512u
+#define SEG_SEGMENTS_MAX    4096u /* open segments per log */
+/* A segment's records are numbered within it by a u32 (see the frame header). */
+#define SEG_SEGMENT_BYTES_MAX ((uint64_t)UINT32_MAX * SEG_RECORD_HEADER_BYTES)
 /* Each commit is padded to a whole sector so a torn write of the next commit can
  * never damage a sector holding acknowledged bytes. */
 #define SEG_SECTOR_BYTES 4096u
-#define SEG_TYPE_PADDING 0xffffu /* sequence 0, zero payload, skipped by readers */
+#define SEG_TYPE_PADDING 0xffffu /* zero payload, skipped by readers; never a caller's type */
 #define SEG_PAD_RESERVE  (SEG_SECTOR_BYTES + SEG_RECORD_HEADER_BYTES)
 
 /* Frame header, little-endian (docs/storage.md):
- *  0 u32 magic, 4 u32 crc32c of bytes 8..47 and the payload, 8 u32 payload_bytes,
- * 12 u16 type, 14 u16 flags (0), 16 u64 sequence, 24 u64 durable_sequence (the
- * log's durable watermark when the record was appended), 32 u32 segment_id,
- * 36 u32 reserved (0), 40 u64 segment_first_sequence (the first sequence
- * written to this segment). */
+ *  0 u32 crc32c of bytes 4..31 and the payload, 4 u16 magic, 6 u16 type,
+ *  8 u32 payload_bytes, 12 u32 segment_id, 16 u64 sequence, 24 u32 sequence minus
+ * the log's durable watermark when the record was appended, 28 u32 sequence minus
+ * the first sequence written to this segment. Padding carries the sequence of the
+ * record before it. The two differences are small by construction (commits in
+ * flight; records in one segment), which keeps the header at 32 bytes: at 256-byte
+ * records the disk's bandwidth is the limit, so header bytes are throughput. */
 struct seg_header {
 	uint32_t payload_bytes;
 	uint16_t type;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bb_endian.h"
 #include "seg_int.h"
 
 struct scan {
@@ -60,13 +61,14 @@ static struct claims claims_after(const struct scan *s, uint32_t id, uint64_t fr
 {
 	struct claims c = {0};
 	uint64_t end = s->log->options.segment_bytes;
-	/* memchr to each candidate magic: a segment's zero tail is skipped at memory speed. */
+	/* memchr to each candidate magic (4 bytes into a frame): a segment's zero tail is
+	 * skipped at memory speed. */
 	for (uint64_t at = from; at + SEG_RECORD_HEADER_BYTES <= end; at++) {
-		const uint8_t *hit = memchr(s->buf + at, SEG_RECORD_MAGIC & 0xff,
+		const uint8_t *hit = memchr(s->buf + at + 4, SEG_RECORD_MAGIC & 0xff,
 		                            end - SEG_RECORD_HEADER_BYTES + 1 - at);
 		if (hit == NULL)
 			break;
-		at = (uint64_t)(hit - s->buf);
+		at = (uint64_t)(hit - 4 - s->buf);
 		struct seg_header h;
 		if (seg_frame_decode(s->buf + at, end - at, &h) != SEG_FRAME_OK ||
 		    h.segment_id != id)
@@ -86,7 +88,7 @@ static int replay_segment(struct scan *s, uint32_t id, uint64_t start, uint64_t 
 		struct seg_header h;
 		enum seg_frame_check check = seg_frame_decode(s->buf + offset, size - offset, &h);
 		bool valid = check == SEG_FRAME_OK && h.segment_id == id;
-		if (valid && h.type == SEG_TYPE_PADDING && h.sequence == 0) {
+		if (valid && h.type == SEG_TYPE_PADDING) {
 			offset += SEG_RECORD_HEADER_BYTES + h.payload_bytes;
 			continue;
 		}
@@ -113,6 +115,23 @@ static int replay_segment(struct scan *s, uint32_t id, uint64_t start, uint64_t 
 	}
 	*end_out = offset;
 	return 0;
+}
+
+/* A segment that starts like the first frame format: its frames are not a torn tail. */
+static bool first_format(const struct scan *s, uint64_t offset)
+{
+	return offset == 0 && bb_get_le32(s->buf) == SEG_RECORD_MAGIC_V1;
+}
+
+static int older_format(struct scan *s, uint32_t id)
+{
+	char path[SEG_PATH_BYTES + 32];
+	seg_segment_path(s->log->dir, id, path, sizeof(path));
+	snprintf(s->why, s->why_bytes,
+	         "%s: written in the first frame format (48-byte headers), which this version does "
+	         "not read; refusing to start",
+	         path);
+	return -EUCLEAN;
 }
 
 static int corruption(struct scan *s, uint32_t id, uint64_t offset, uint64_t expected,
@@ -202,6 +221,8 @@ static int scan_segments(struct scan *s, const uint32_t *ids, uint32_t count, ui
 		    seg_frame_decode(s->buf + end, size - end, &unused) == SEG_FRAME_EMPTY;
 		if (clean_end && i + 1 < count)
 			continue;
+		if (first_format(s, end))
+			return older_format(s, ids[i]);
 		uint64_t vouched = s->vouched, expected = s->expected;
 		out->segment_first_sequence = s->segment_first;
 		rc = claims_from(s, ids, count, i, end, &vouched, &expected);

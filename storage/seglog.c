@@ -148,6 +148,7 @@ static void pad_to_sector(struct seg_log *log, struct seg_batch *b)
 	struct seg_header h = {
 	    .payload_bytes = payload_bytes,
 	    .type = SEG_TYPE_PADDING,
+	    .sequence = b->last_sequence,
 	    .durable_sequence = log->durable_sequence,
 	    .segment_id = b->segment_id,
 	    .segment_first_sequence = b->segment_first_sequence,
@@ -614,7 +615,8 @@ static int apply_defaults(struct seg_options *o)
 	/* Small batches are allowed (tests use them); a record must fit one batch. */
 	bool sane = o->dir != NULL && strlen(o->dir) < SEG_PATH_BYTES &&
 	            o->commits_in_flight_max <= COMMITS_MAX && o->batch_bytes_max >= 4096 &&
-	            o->segment_bytes >= o->batch_bytes_max && o->batch_bytes_max % 4096 == 0;
+	            o->segment_bytes >= o->batch_bytes_max && o->batch_bytes_max % 4096 == 0 &&
+	            o->segment_bytes <= SEG_SEGMENT_BYTES_MAX;
 	return sane ? 0 : -EINVAL;
 }
 

@@ -14,7 +14,7 @@
 #include "seg_io.h"
 
 #define SEG_PAYLOAD_BYTES_MAX   (1u << 20)
-#define SEG_RECORD_HEADER_BYTES 48u
+#define SEG_RECORD_HEADER_BYTES 32u
 
 struct seg_log;
 

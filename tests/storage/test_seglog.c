@@ -9,7 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "bb_crc32c.h"
+#include "bb_endian.h"
 #include "log_helpers.h"
+#include "seg_int.h"
 #include "seg_io_sim.h"
 
 #define DIR         "/sim"
@@ -96,6 +99,58 @@ Test(seglog, records_replay_in_order_after_reopen)
 	log = open_log(0);
 	cr_assert_eq(rec->count, 501);
 	seg_close(log);
+}
+
+/* The layout docs/storage.md gives, byte for byte, for two records of one commit. */
+Test(seglog, frames_have_the_documented_32_byte_header)
+{
+	struct seg_log *log = open_log(0);
+	uint64_t first_at, second_at;
+	append(log, &first_at);
+	append(log, &second_at);
+	drain(log);
+	seg_close(log);
+	uint64_t size;
+	const uint8_t *segment = seg_io_sim_file_bytes(io, DIR "/0000000001.seg", &size);
+	cr_assert_eq(second_at - first_at,
+	             32 + payload_for(1, (uint8_t[PAYLOAD_MAX]){0}, PAYLOAD_MAX));
+	const uint8_t *frame = segment + second_at % (64 << 10);
+	uint32_t length = bb_get_le32(frame + 8);
+	cr_assert_eq(length, payload_for(2, (uint8_t[PAYLOAD_MAX]){0}, PAYLOAD_MAX));
+	cr_assert_eq(bb_get_le32(frame), bb_crc32c(0, frame + 4, 28 + length),
+	             "crc covers the rest");
+	cr_assert_eq(bb_get_le16(frame + 4), 0x4753, "magic SG");
+	cr_assert_eq(bb_get_le16(frame + 6), 1, "type");
+	cr_assert_eq(bb_get_le32(frame + 12), 1, "segment id");
+	cr_assert_eq(bb_get_le64(frame + 16), 2, "sequence");
+	cr_assert_eq(bb_get_le32(frame + 24), 2, "nothing durable yet: the watermark was 0");
+	cr_assert_eq(bb_get_le32(frame + 28), 1, "second record of its segment");
+	uint8_t expected[PAYLOAD_MAX];
+	payload_for(2, expected, PAYLOAD_MAX);
+	cr_assert_arr_eq(frame + 32, expected, length);
+}
+
+/* The watermark and segment start are stored as differences from the sequence; one
+ * too large to store must decode to a smaller watermark (vouching for less), never more. */
+Test(seglog, a_watermark_too_far_behind_decodes_lower_not_higher)
+{
+	uint8_t frame[SEG_RECORD_HEADER_BYTES];
+	struct seg_header in = {.type = 1,
+	                        .sequence = 10ull << 32,
+	                        .durable_sequence = 3,
+	                        .segment_id = 7,
+	                        .segment_first_sequence = (10ull << 32) - 5},
+	                  out;
+	seg_frame_encode(&in, NULL, frame);
+	cr_assert_eq(seg_frame_decode(frame, sizeof(frame), &out), SEG_FRAME_OK);
+	cr_assert_leq(out.durable_sequence, in.durable_sequence);
+	cr_assert_eq(out.segment_first_sequence, in.segment_first_sequence);
+	in.durable_sequence = in.sequence - 1000;
+	seg_frame_encode(&in, NULL, frame);
+	cr_assert_eq(seg_frame_decode(frame, sizeof(frame), &out), SEG_FRAME_OK);
+	cr_assert_eq(out.durable_sequence, in.durable_sequence, "a near watermark is exact");
+	cr_assert_eq(out.sequence, in.sequence);
+	cr_assert_eq(out.segment_id, 7);
 }
 
 Test(seglog, one_pass_is_one_write_and_one_fdatasync)

@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bb_endian.h"
 #include "log_helpers.h"
+#include "seg_int.h"
 #include "seg_io_sim.h"
 
 #define PAYLOAD_MAX 120u
@@ -187,4 +189,30 @@ Test(corruption, a_region_rolled_back_is_refused)
 	cr_assert_not_null(log, "refusing changed nothing: %s", why);
 	cr_assert_eq(rec->count, RECORDS);
 	seg_close(log);
+}
+
+/* A log written by the first frame format (48-byte headers, "SEGR" at offset 0) has no
+ * frame this version can read; taken for a torn tail it would be zeroed. */
+Test(corruption, a_log_in_the_first_frame_format_is_refused_untouched)
+{
+	restore();
+	uint8_t *bytes = segment();
+	memset(bytes, 0, segment_bytes);
+	for (uint64_t n = 1, at = 0; n <= 10; n++, at += 48 + 16) {
+		bb_put_le32(bytes + at, SEG_RECORD_MAGIC_V1);
+		bb_put_le32(bytes + at + 8, 16);
+		bb_put_le16(bytes + at + 12, 1);
+		bb_put_le64(bytes + at + 16, n);
+		bb_put_le32(bytes + at + 32, 1);
+	}
+	uint8_t *before = malloc(segment_bytes);
+	memcpy(before, bytes, segment_bytes);
+	int rc;
+	char why[512];
+	struct seg_log *log = open_log(&rc, why);
+	cr_assert_null(log);
+	cr_assert_eq(rc, -EUCLEAN, "%s", why);
+	cr_assert_neq(strstr(why, "first frame format"), NULL, "says why: %s", why);
+	cr_assert_arr_eq(segment(), before, segment_bytes, "nothing cut or zeroed");
+	free(before);
 }

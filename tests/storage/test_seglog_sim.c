@@ -243,8 +243,8 @@ Test(seglog_sim, what_recovery_replays_survives_a_later_power_cut, .timeout = 12
 		seg_io_sim_crash(io);
 		seg_close(log);
 		log = open_log(io, &rec, &rc, why);
-		cr_assert_not_null(log, "seed %llu: after the power cut: %s", (unsigned long long)seed,
-		                   why);
+		cr_assert_not_null(log, "seed %llu: after the power cut: %s",
+		                   (unsigned long long)seed, why);
 		cr_assert_geq(rec.sequences[rec.count - 1], acknowledged, "seed %llu",
 		              (unsigned long long)seed);
 		cr_assert_eq(rec.bad, 0);
