@@ -237,8 +237,11 @@ static int submit_create(struct seg_io *io, const char *dir, const char *path, u
 		return -errno;
 	snprintf(u->create_path, sizeof(u->create_path), "%s", path);
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
-	io_uring_prep_openat_direct(sqe, AT_FDCWD, u->create_path,
-	                            O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644, (unsigned)slot);
+	/* No O_CLOEXEC: a direct descriptor is not in the process's table, and the
+	 * kernel refuses the flag with EINVAL (every creation failed, and each roll
+	 * then created its segment synchronously on the commit path). */
+	io_uring_prep_openat_direct(sqe, AT_FDCWD, u->create_path, O_RDWR | O_CREAT | O_EXCL, 0644,
+	                            (unsigned)slot);
 	prep_create_step(sqe, tag, CREATE_OPEN, true);
 	sqe = io_uring_get_sqe(&u->ring);
 	io_uring_prep_fallocate(sqe, slot, 0, 0, bytes);
