@@ -1,5 +1,5 @@
 /*
- * busbar-bench storage --dir DIR --record-bytes N [--seconds S]
+ * busbar-bench storage --dir DIR --record-bytes N [--seconds S] [--segment-mib M]
  *
  * Durable appends through the segment log beside a raw io_uring writer on
  * the same disk in the same run. Both take the same arrivals: every loop
@@ -8,7 +8,8 @@
  * each one write linked to one fdatasync. The raw writer has no framing,
  * checksums or padding: it is the disk's and io_uring's ceiling. A record's
  * latency runs from its append to the completion of the fdatasync that made
- * it durable. One JSON object per line.
+ * it durable. The log's segments are the library's default size (64 MiB)
+ * unless --segment-mib says otherwise. One JSON object per line.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -68,10 +69,11 @@ static void report(const char *mode, uint64_t records, uint32_t record_bytes, do
 
 /* ---- the segment log ---- */
 
-static int run_log(const char *dir, uint32_t record_bytes, double seconds, struct latency *l)
+static int run_log(const char *dir, uint32_t record_bytes, uint64_t segment_bytes, double seconds,
+                   struct latency *l)
 {
 	struct seg_options o = {.dir = dir,
-	                        .segment_bytes = 256ull << 20,
+	                        .segment_bytes = segment_bytes, /* 0: the default */
 	                        .batch_bytes_max = BATCH_BYTES,
 	                        .commits_in_flight_max = COMMITS_IN_FLIGHT};
 	int rc;
@@ -276,10 +278,12 @@ int bench_storage(int argc, char **argv)
 	    {"dir", required_argument, NULL, 'd'},
 	    {"record-bytes", required_argument, NULL, 'b'},
 	    {"seconds", required_argument, NULL, 't'},
+	    {"segment-mib", required_argument, NULL, 'm'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *dir = NULL;
 	uint32_t record_bytes = 256;
+	uint64_t segment_bytes = 0;
 	double seconds = 5;
 	int opt;
 	optind = 2;
@@ -288,12 +292,14 @@ int bench_storage(int argc, char **argv)
 		case 'd': dir = optarg; break;
 		case 'b': record_bytes = (uint32_t)atoi(optarg); break;
 		case 't': seconds = atof(optarg); break;
+		case 'm': segment_bytes = strtoull(optarg, NULL, 10) << 20; break;
 		default: return 2;
 		}
 	}
 	if (dir == NULL || record_bytes < 1 || record_bytes > (1u << 20) || seconds <= 0) {
 		fprintf(stderr,
-		        "usage: busbar-bench storage --dir DIR --record-bytes N --seconds S\n");
+		        "usage: busbar-bench storage --dir DIR --record-bytes N --seconds S "
+		        "[--segment-mib M]\n");
 		return 2;
 	}
 	struct latency l = {.us = malloc(sizeof(uint32_t) * SAMPLES_MAX)};
@@ -303,7 +309,7 @@ int bench_storage(int argc, char **argv)
 		perror(log_dir);
 		return 1;
 	}
-	int rc = run_log(log_dir, record_bytes, seconds, &l);
+	int rc = run_log(log_dir, record_bytes, segment_bytes, seconds, &l);
 	char command[700];
 	snprintf(command, sizeof(command), "rm -rf '%s'", log_dir);
 	if (system(command) != 0)
