@@ -8,8 +8,8 @@
  * each one write linked to one fdatasync. The raw writer has no framing,
  * checksums or padding: it is the disk's and io_uring's ceiling. A record's
  * latency runs from its append to the completion of the fdatasync that made
- * it durable. The log's segments are the library's default size (64 MiB)
- * unless --segment-mib says otherwise. One JSON object per line.
+ * it durable. Before each measurement the disk settles (see settle()). The log's segments are the
+ * library's default size (64 MiB) unless --segment-mib says otherwise. One JSON object per line.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +29,7 @@
 #define BATCH_BYTES       (2u << 20)
 #define SAMPLES_MAX       (1u << 24)
 #define PENDING_MAX       (1u << 20) /* appended, not yet durable */
+#define SETTLE_SECONDS    3u
 
 struct latency {
 	uint32_t *us;
@@ -65,6 +66,18 @@ static void report(const char *mode, uint64_t records, uint32_t record_bytes, do
 	       mode, record_bytes, seconds, (unsigned long long)records, (double)records / seconds,
 	       (double)records * record_bytes / seconds / 1e6, p50, p99);
 	fflush(stdout);
+}
+
+/*
+ * Files deleted just before a measurement (the previous run's segments or raw
+ * file) are discarded in the background on filesystems mounted with
+ * `discard`, and stalled the next measurement's commits for hundreds of
+ * milliseconds: sync, then give the device time, before each one.
+ */
+static void settle(void)
+{
+	sync();
+	sleep(SETTLE_SECONDS);
 }
 
 /* ---- the segment log ---- */
@@ -309,14 +322,17 @@ int bench_storage(int argc, char **argv)
 		perror(log_dir);
 		return 1;
 	}
+	settle();
 	int rc = run_log(log_dir, record_bytes, segment_bytes, seconds, &l);
 	char command[700];
 	snprintf(command, sizeof(command), "rm -rf '%s'", log_dir);
 	if (system(command) != 0)
 		fprintf(stderr, "busbar-bench: could not remove %s\n", log_dir);
 	l.count = 0;
-	if (rc == 0)
+	if (rc == 0) {
+		settle();
 		rc = run_raw(dir, record_bytes, seconds, &l);
+	}
 	free(l.us);
 	return rc;
 }
