@@ -420,6 +420,7 @@ int bench_recovery(int argc, char **argv)
 		return 1;
 	int rc = fill_log(log_dir, (uint64_t)(gib * (1ull << 30)), 256);
 	uint64_t records = 0, bytes = 0;
+	settle();
 	bool cold = drop_caches();
 	struct seg_options o = {.dir = log_dir,
 	                        .segment_bytes = 256ull << 20,
@@ -431,6 +432,7 @@ int bench_recovery(int argc, char **argv)
 	struct seg_log *log = rc == 0 ? seg_open(&o, &rc, why, sizeof(why)) : NULL;
 	double recovery_s = (double)(now_ns() - start) / 1e9;
 	seg_close(log);
+	settle();
 	drop_caches();
 	double read_s = read_files(log_dir, &bytes);
 	char command[700];
