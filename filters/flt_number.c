@@ -3,28 +3,22 @@
  * where that is cheap to do exactly. strtod costs ~100 ns a number and an
  * event's coordinates hold dozens, so it is the fallback, not the rule.
  *
- * A number is m * 10^q with m its significant digits. Exact paths:
- * - m < 2^53 and |q| <= 22: m and 10^|q| are exact doubles, so one IEEE
- *   multiply or divide is the correctly rounded result (Clinger's fast path).
- * - m < 10^19 and |q| <= 27 on x86's 80-bit long double: m and 10^|q| are
- *   exact there (5^27 < 2^64); the one operation rounds to 64 bits, and
- *   rounding that to 53 bits is correct unless the 64-bit result lies exactly
- *   halfway between two doubles (double rounding), which is checked.
- * Everything else (more digits, far exponents) goes to strtod.
+ * A number is m * 10^q with m its significant digits. When m has at most 19
+ * digits (it fits 64 bits exactly), Eisel-Lemire (Lemire, "Number Parsing at
+ * a Gigabyte per Second", 2021) rounds m * 10^q correctly with one or two
+ * 64-bit multiplications by a table of 5^q (flt_pow5.h, made at build time
+ * by gen_pow5.py), or says it cannot tell. strtod takes the rest: more
+ * digits, subnormal or overflowing results, and the rare undecided product.
  */
-#include <float.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "flt_int.h"
+#include "flt_pow5.h"
 
 #define NUMBER_TEXT_MAX 64u
-
-#if defined(__x86_64__) && LDBL_MANT_DIG == 64
-#define HAVE_X87_EXTENDED 1
-#endif
 
 struct decimal {
 	uint64_t mantissa;
@@ -131,19 +125,69 @@ static size_t parse(const char *p, size_t n, struct decimal *d)
 	return i;
 }
 
-static const double pow10_exact[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                     1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+__extension__ typedef unsigned __int128 u128;
 
-#ifdef HAVE_X87_EXTENDED
-/* Exact in 64 bits of significand: 10^27 = 2^27 * 5^27 and 5^27 < 2^64. */
-static const long double pow10_extended[] = {1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,
-                                             1e7L,  1e8L,  1e9L,  1e10L, 1e11L, 1e12L, 1e13L,
-                                             1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L, 1e20L,
-                                             1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L};
-#endif
+/* The full 128-bit product. */
+static void multiply(uint64_t a, uint64_t b, uint64_t *high, uint64_t *low)
+{
+	u128 r = (u128)a * b;
+	*high = (uint64_t)(r >> 64);
+	*low = (uint64_t)r;
+}
 
-/* The correctly rounded value when an exact path applies. */
+/* floor(log2(10^q)) + 63 for |q| < 1500; 217706 is 2^16 log2(10), rounded. */
+static int binary_exponent(int q)
+{
+	return ((217706 * q) >> 16) + 63;
+}
+
+/*
+ * Eisel-Lemire: w * 10^q, w < 2^64 exact and nonzero, correctly rounded, or
+ * false when it cannot tell (then strtod decides): w is multiplied by the top
+ * 64 (rarely 128) bits of 5^q, and the product's spare bits show whether the
+ * truncation could have changed the rounding. Subnormal and overflowing
+ * results are left to strtod as well.
+ */
+static bool eisel_lemire(uint64_t w, int q, double *value)
+{
+	if (q < FLT_POW5_SMALLEST || q > FLT_POW5_LARGEST)
+		return false;
+	int lz = __builtin_clzll(w);
+	w <<= lz;
+	const uint64_t *power5 = flt_pow5_128[q - FLT_POW5_SMALLEST];
+	uint64_t high, low;
+	multiply(w, power5[0], &high, &low);
+	if ((high & 0x1ff) == 0x1ff) { /* the 9 bits below the result's: a carry could reach it */
+		uint64_t high2, low2;
+		multiply(w, power5[1], &high2, &low2);
+		low += high2;
+		high += low < high2;
+	}
+	if (low == UINT64_MAX && (q < -27 || q > 55))
+		return false; /* the table's truncation could matter: too close to tell */
+	int upper = (int)(high >> 63);
+	uint64_t mantissa = high >> (upper + 9); /* 54 bits: 53 and a rounding bit */
+	int power2 = binary_exponent(q) + upper - lz + 1023;
+	if (power2 <= 0)
+		return false;
+	/* Exactly halfway (only zeros dropped): round to even rather than up. */
+	if (low <= 1 && q >= -4 && q <= 23 && (mantissa & 3) == 1 &&
+	    mantissa << (upper + 9) == high)
+		mantissa &= ~1ull;
+	mantissa += mantissa & 1;
+	mantissa >>= 1;
+	if (mantissa >= 2ull << 52) { /* rounding carried into a new bit */
+		mantissa = 1ull << 52;
+		power2++;
+	}
+	if (power2 >= 0x7ff)
+		return false;
+	uint64_t bits = (mantissa & ~(1ull << 52)) | (uint64_t)power2 << 52;
+	memcpy(value, &bits, sizeof(bits));
+	return true;
+}
+
+/* The correctly rounded value when the exact path applies. */
 static bool fast_value(const struct decimal *d, double *value)
 {
 	if (d->inexact)
@@ -152,27 +196,7 @@ static bool fast_value(const struct decimal *d, double *value)
 		*value = 0;
 		return true;
 	}
-	if (d->mantissa <= 1ull << 53 && d->exponent >= -22 && d->exponent <= 22) {
-		double m = (double)d->mantissa;
-		*value =
-		    d->exponent < 0 ? m / pow10_exact[-d->exponent] : m * pow10_exact[d->exponent];
-		return true;
-	}
-#ifdef HAVE_X87_EXTENDED
-	if (d->exponent >= -27 && d->exponent <= 27) {
-		long double scale = pow10_extended[d->exponent < 0 ? -d->exponent : d->exponent];
-		long double m = (long double)d->mantissa;
-		long double r = d->exponent < 0 ? m / scale : m * scale;
-		uint64_t significand;
-		memcpy(&significand, &r, sizeof(significand)); /* the explicit 64-bit significand */
-		/* Halfway between two doubles: rounding a second time could be wrong. */
-		if ((significand & 0x7ff) == 0x400)
-			return false;
-		*value = (double)r;
-		return true;
-	}
-#endif
-	return false;
+	return eisel_lemire(d->mantissa, d->exponent, value);
 }
 
 size_t flt_number(const char *p, size_t n, double *value)

@@ -46,7 +46,8 @@ Test(number, signs_and_zeros)
 
 Test(number, halfway_cases_round_to_even)
 {
-	/* Exactly halfway between two doubles: the 80-bit path must not round twice. */
+	/* Exactly halfway between two doubles (ties round to even), the extremes, and the
+	 * subnormal range the fast path leaves to strtod. */
 	assert_same_as_strtod("9007199254740993");       /* 2^53 + 1 */
 	assert_same_as_strtod("9007199254740995");       /* 2^53 + 3 */
 	assert_same_as_strtod("18014398509481986");      /* 2^54 + 2 */
@@ -92,6 +93,40 @@ Test(number, printed_doubles_read_back)
 		uint64_t bits = (uint64_t)rand() << 40 ^ (uint64_t)rand() << 20 ^ (uint64_t)rand();
 		double v = ldexp((double)(bits & ((1ull << 53) - 1)), rand() % 140 - 110);
 		snprintf(text, sizeof(text), formats[i % 5], v);
+		assert_same_as_strtod(text);
+	}
+}
+
+/* Every power of ten the conversion's table holds (and some beyond), so that one
+ * wrong entry of it would show: 1-19 digit mantissas at every exponent. */
+Test(number, every_exponent_agrees_with_strtod)
+{
+	srand(342);
+	char text[80];
+	for (int q = -360; q <= 330; q++) {
+		for (int i = 0; i < 300; i++) {
+			int digits = 1 + rand() % 19;
+			size_t n = 0;
+			for (int d = 0; d < digits; d++)
+				text[n++] = (char)('0' + (d == 0 ? 1 + rand() % 9 : rand() % 10));
+			snprintf(text + n, sizeof(text) - n, "e%d", q);
+			assert_same_as_strtod(text);
+		}
+	}
+}
+
+Test(number, printed_doubles_of_every_magnitude_read_back)
+{
+	srand(1075);
+	char text[80];
+	for (int i = 0; i < 300000; i++) {
+		uint64_t bits = (uint64_t)rand() << 42 ^ (uint64_t)rand() << 21 ^ (uint64_t)rand();
+		bits &= ~(1ull << 63);
+		if ((bits >> 52) == 0x7ff)
+			continue; /* not a number */
+		double v;
+		memcpy(&v, &bits, sizeof(v));
+		snprintf(text, sizeof(text), i % 2 ? "%.17g" : "%.16g", v);
 		assert_same_as_strtod(text);
 	}
 }
