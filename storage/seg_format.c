@@ -98,8 +98,8 @@ size_t seg_checkpoint_encode(const struct seg_checkpoint *c, uint8_t *out)
 bool seg_checkpoint_decode(const uint8_t *bytes, size_t length, struct seg_checkpoint *out)
 {
 	if (length < SEG_CHECKPOINT_HEADER_BYTES || bb_get_le32(bytes) != SEG_CHECKPOINT_MAGIC ||
-	    bb_get_le32(bytes + 8) != 1)
-		return false;
+	    bb_get_le32(bytes + 8) != 1 || bb_get_le32(bytes + 36) != 0)
+		return false; /* the reserved word is 0 in version 1 */
 	uint32_t count = bb_get_le32(bytes + 12);
 	if (count > SEG_SEGMENTS_MAX || length != SEG_CHECKPOINT_HEADER_BYTES + 4 * (size_t)count ||
 	    bb_get_le32(bytes + 4) != bb_crc32c(0, bytes + 8, length - 8))
