@@ -1,10 +1,11 @@
 /*
  * busbar-bench storage --dir DIR --record-bytes N [--seconds S] [--segment-mib M]
+ *                      [--commits C]
  *
  * Durable appends through the segment log beside a raw io_uring writer on
  * the same disk in the same run. Both take the same arrivals: every loop
  * pass (one lcore) gets a burst of records from many producers, up to
- * RECORDS_PER_PASS, and both keep up to COMMITS_IN_FLIGHT commits in flight,
+ * RECORDS_PER_PASS, and both keep up to --commits commits in flight (default 4, the library's),
  * each one write linked to one fdatasync. The raw writer has no framing,
  * checksums or padding: it is the disk's and io_uring's ceiling. A record's
  * latency runs from its append to the completion of the fdatasync that made
@@ -24,12 +25,13 @@
 
 #include "seglog.h"
 
-#define RECORDS_PER_PASS  512u
-#define COMMITS_IN_FLIGHT 4u
-#define BATCH_BYTES       (2u << 20)
-#define SAMPLES_MAX       (1u << 24)
-#define PENDING_MAX       (1u << 20) /* appended, not yet durable */
-#define SETTLE_SECONDS    3u
+#define RECORDS_PER_PASS 512u
+#define COMMITS_DEFAULT  4u
+#define COMMITS_MAX      32u
+#define BATCH_BYTES      (2u << 20)
+#define SAMPLES_MAX      (1u << 24)
+#define PENDING_MAX      (1u << 20) /* appended, not yet durable */
+#define SETTLE_SECONDS   3u
 
 struct latency {
 	uint32_t *us;
@@ -55,16 +57,27 @@ static int compare_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static void report(const char *mode, uint64_t records, uint32_t record_bytes, double seconds,
+/* What both writers are given. */
+struct run {
+	const char *dir;
+	uint32_t record_bytes;
+	uint32_t commits;       /* in flight at most */
+	uint64_t segment_bytes; /* the log's; 0: the library's default */
+	double seconds;
+};
+
+static void report(const char *mode, const struct run *run, uint64_t records, double seconds,
                    struct latency *l)
 {
 	qsort(l->us, l->count, sizeof(uint32_t), compare_u32);
 	uint32_t p50 = l->count ? l->us[l->count / 2] : 0;
 	uint32_t p99 = l->count ? l->us[l->count * 99 / 100] : 0;
-	printf("{\"mode\":\"%s\",\"record_bytes\":%u,\"seconds\":%.2f,\"records\":%llu,"
-	       "\"records_per_s\":%.0f,\"mb_per_s\":%.1f,\"p50_us\":%u,\"p99_us\":%u}\n",
-	       mode, record_bytes, seconds, (unsigned long long)records, (double)records / seconds,
-	       (double)records * record_bytes / seconds / 1e6, p50, p99);
+	printf("{\"mode\":\"%s\",\"record_bytes\":%u,\"commits_in_flight\":%u,\"seconds\":%.2f,"
+	       "\"records\":%llu,\"records_per_s\":%.0f,\"mb_per_s\":%.1f,\"p50_us\":%u,"
+	       "\"p99_us\":%u}\n",
+	       mode, run->record_bytes, run->commits, seconds, (unsigned long long)records,
+	       (double)records / seconds, (double)records * run->record_bytes / seconds / 1e6, p50,
+	       p99);
 	fflush(stdout);
 }
 
@@ -82,13 +95,13 @@ static void settle(void)
 
 /* ---- the segment log ---- */
 
-static int run_log(const char *dir, uint32_t record_bytes, uint64_t segment_bytes, double seconds,
-                   struct latency *l)
+static int run_log(const struct run *run, struct latency *l)
 {
-	struct seg_options o = {.dir = dir,
-	                        .segment_bytes = segment_bytes, /* 0: the default */
+	struct seg_options o = {.dir = run->dir,
+	                        .segment_bytes = run->segment_bytes,
 	                        .batch_bytes_max = BATCH_BYTES,
-	                        .commits_in_flight_max = COMMITS_IN_FLIGHT};
+	                        .commits_in_flight_max = run->commits};
+	uint32_t record_bytes = run->record_bytes;
 	int rc;
 	char why[512];
 	struct seg_log *log = seg_open(&o, &rc, why, sizeof(why));
@@ -99,7 +112,7 @@ static int run_log(const char *dir, uint32_t record_bytes, uint64_t segment_byte
 	uint8_t *payload = calloc(1, record_bytes);
 	uint64_t *appended_ns = malloc(sizeof(uint64_t) * PENDING_MAX);
 	uint64_t first = seg_next_sequence(log), reported = first - 1;
-	uint64_t start = now_ns(), end = start + (uint64_t)(seconds * 1e9);
+	uint64_t start = now_ns(), end = start + (uint64_t)(run->seconds * 1e9);
 	while (now_ns() < end && rc == 0) {
 		uint64_t t = now_ns();
 		for (uint32_t i = 0; i < RECORDS_PER_PASS; i++) {
@@ -134,7 +147,7 @@ static int run_log(const char *dir, uint32_t record_bytes, uint64_t segment_byte
 		fprintf(stderr, "busbar-bench: log stopped: %s\n", strerror(-rc));
 		return 1;
 	}
-	report("seglog", durable, record_bytes, elapsed, l);
+	report("seglog", run, durable, elapsed, l);
 	return 0;
 }
 
@@ -149,8 +162,9 @@ struct raw_slot {
 
 struct raw {
 	struct io_uring ring;
-	struct raw_slot slots[COMMITS_IN_FLIGHT];
-	uint32_t order[COMMITS_IN_FLIGHT]; /* in-flight slots, oldest first */
+	uint32_t commits; /* slots in use */
+	struct raw_slot slots[COMMITS_MAX];
+	uint32_t order[COMMITS_MAX]; /* in-flight slots, oldest first */
 	uint32_t head, count;
 	int open_slot; /* -1: none */
 	uint64_t offset, file_bytes;
@@ -160,7 +174,7 @@ struct raw {
 
 static int raw_free_slot(const struct raw *r)
 {
-	for (int i = 0; i < (int)COMMITS_IN_FLIGHT; i++) {
+	for (int i = 0; i < (int)r->commits; i++) {
 		if (!r->slots[i].in_flight && i != r->open_slot)
 			return i;
 	}
@@ -185,7 +199,7 @@ static void raw_submit(struct raw *r)
 	r->offset += s->bytes;
 	s->in_flight = true;
 	s->done = false;
-	r->order[(r->head + r->count++) % COMMITS_IN_FLIGHT] = (uint32_t)r->open_slot;
+	r->order[(r->head + r->count++) % r->commits] = (uint32_t)r->open_slot;
 	r->open_slot = -1;
 }
 
@@ -205,30 +219,31 @@ static void raw_reap(struct raw *r)
 		struct raw_slot *s = &r->slots[r->order[r->head]];
 		r->durable = s->last_record;
 		s->in_flight = false;
-		r->head = (r->head + 1) % COMMITS_IN_FLIGHT;
+		r->head = (r->head + 1) % r->commits;
 		r->count--;
 	}
 }
 
-static int raw_setup(struct raw *r, const char *dir, double seconds)
+static int raw_setup(struct raw *r, const struct run *run)
 {
 	char path[600];
-	snprintf(path, sizeof(path), "%s/raw.bin", dir);
+	snprintf(path, sizeof(path), "%s/raw.bin", run->dir);
 	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	r->file_bytes = (uint64_t)(seconds * 1.0e9);
+	r->commits = run->commits;
+	r->file_bytes = (uint64_t)(run->seconds * 1.0e9);
 	r->file_bytes -= r->file_bytes % 4096;
 	if (fd < 0 || fallocate(fd, 0, 0, (off_t)r->file_bytes) != 0 || fsync(fd) != 0)
 		return -errno;
-	int rc = io_uring_queue_init(4 * COMMITS_IN_FLIGHT, &r->ring, 0);
+	int rc = io_uring_queue_init(4 * r->commits, &r->ring, 0);
 	if (rc == 0)
 		rc = io_uring_register_files(&r->ring, &fd, 1);
-	struct iovec iov[COMMITS_IN_FLIGHT];
-	for (uint32_t i = 0; rc == 0 && i < COMMITS_IN_FLIGHT; i++) {
+	struct iovec iov[COMMITS_MAX];
+	for (uint32_t i = 0; rc == 0 && i < r->commits; i++) {
 		r->slots[i].buf = aligned_alloc(4096, BATCH_BYTES);
 		iov[i] = (struct iovec){.iov_base = r->slots[i].buf, .iov_len = BATCH_BYTES};
 	}
 	if (rc == 0)
-		rc = io_uring_register_buffers(&r->ring, iov, COMMITS_IN_FLIGHT);
+		rc = io_uring_register_buffers(&r->ring, iov, r->commits);
 	close(fd); /* the ring holds its registered copy */
 	unlink(path);
 	r->open_slot = -1;
@@ -236,17 +251,18 @@ static int raw_setup(struct raw *r, const char *dir, double seconds)
 	return rc;
 }
 
-static int run_raw(const char *dir, uint32_t record_bytes, double seconds, struct latency *l)
+static int run_raw(const struct run *run, struct latency *l)
 {
 	static struct raw r;
-	int rc = raw_setup(&r, dir, seconds);
+	uint32_t record_bytes = run->record_bytes;
+	int rc = raw_setup(&r, run);
 	if (rc != 0) {
 		fprintf(stderr, "busbar-bench: raw writer: %s\n", strerror(-rc));
 		return 1;
 	}
 	uint8_t *payload = calloc(1, record_bytes);
 	uint64_t *appended_ns = malloc(sizeof(uint64_t) * PENDING_MAX);
-	uint64_t reported = 0, start = now_ns(), end = start + (uint64_t)(seconds * 1e9);
+	uint64_t reported = 0, start = now_ns(), end = start + (uint64_t)(run->seconds * 1e9);
 	while (now_ns() < end && r.failed == 0) {
 		uint64_t t = now_ns();
 		if (r.open_slot < 0)
@@ -261,14 +277,13 @@ static int run_raw(const char *dir, uint32_t record_bytes, double seconds, struc
 			s->last_record = r.next_record;
 			appended_ns[r.next_record++ % PENDING_MAX] = t;
 		}
-		if (r.open_slot >= 0 && r.slots[r.open_slot].bytes > 0 &&
-		    r.count < COMMITS_IN_FLIGHT)
+		if (r.open_slot >= 0 && r.slots[r.open_slot].bytes > 0 && r.count < r.commits)
 			raw_submit(&r);
 		raw_reap(&r);
 		uint64_t done = now_ns();
 		for (; reported < r.durable; reported++)
 			sample(l, appended_ns[(reported + 1) % PENDING_MAX], done);
-		for (uint32_t i = 0; i < COMMITS_IN_FLIGHT; i++) {
+		for (uint32_t i = 0; i < r.commits; i++) {
 			if (!r.slots[i].in_flight && (int)i != r.open_slot)
 				r.slots[i].bytes = 0;
 		}
@@ -281,7 +296,7 @@ static int run_raw(const char *dir, uint32_t record_bytes, double seconds, struc
 		fprintf(stderr, "busbar-bench: raw writer failed\n");
 		return 1;
 	}
-	report("raw_io_uring", r.durable, record_bytes, elapsed, l);
+	report("raw_io_uring", run, r.durable, elapsed, l);
 	return 0;
 }
 
@@ -292,38 +307,40 @@ int bench_storage(int argc, char **argv)
 	    {"record-bytes", required_argument, NULL, 'b'},
 	    {"seconds", required_argument, NULL, 't'},
 	    {"segment-mib", required_argument, NULL, 'm'},
+	    {"commits", required_argument, NULL, 'c'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *dir = NULL;
-	uint32_t record_bytes = 256;
-	uint64_t segment_bytes = 0;
-	double seconds = 5;
+	struct run run = {.record_bytes = 256, .commits = COMMITS_DEFAULT, .seconds = 5};
 	int opt;
 	optind = 2;
 	while ((opt = getopt_long(argc, argv, "", longs, NULL)) != -1) {
 		switch (opt) {
-		case 'd': dir = optarg; break;
-		case 'b': record_bytes = (uint32_t)atoi(optarg); break;
-		case 't': seconds = atof(optarg); break;
-		case 'm': segment_bytes = strtoull(optarg, NULL, 10) << 20; break;
+		case 'd': run.dir = optarg; break;
+		case 'b': run.record_bytes = (uint32_t)atoi(optarg); break;
+		case 't': run.seconds = atof(optarg); break;
+		case 'm': run.segment_bytes = strtoull(optarg, NULL, 10) << 20; break;
+		case 'c': run.commits = (uint32_t)atoi(optarg); break;
 		default: return 2;
 		}
 	}
-	if (dir == NULL || record_bytes < 1 || record_bytes > (1u << 20) || seconds <= 0) {
+	if (run.dir == NULL || run.record_bytes < 1 || run.record_bytes > (1u << 20) ||
+	    run.seconds <= 0 || run.commits < 1 || run.commits > COMMITS_MAX) {
 		fprintf(stderr,
 		        "usage: busbar-bench storage --dir DIR --record-bytes N --seconds S "
-		        "[--segment-mib M]\n");
+		        "[--segment-mib M] [--commits 1-32]\n");
 		return 2;
 	}
 	struct latency l = {.us = malloc(sizeof(uint32_t) * SAMPLES_MAX)};
 	char log_dir[600];
-	snprintf(log_dir, sizeof(log_dir), "%s/seglog-bench-%d", dir, (int)getpid());
+	snprintf(log_dir, sizeof(log_dir), "%s/seglog-bench-%d", run.dir, (int)getpid());
 	if (mkdir(log_dir, 0700) != 0) {
 		perror(log_dir);
 		return 1;
 	}
+	struct run log_run = run;
+	log_run.dir = log_dir;
 	settle();
-	int rc = run_log(log_dir, record_bytes, segment_bytes, seconds, &l);
+	int rc = run_log(&log_run, &l);
 	char command[700];
 	snprintf(command, sizeof(command), "rm -rf '%s'", log_dir);
 	if (system(command) != 0)
@@ -331,7 +348,7 @@ int bench_storage(int argc, char **argv)
 	l.count = 0;
 	if (rc == 0) {
 		settle();
-		rc = run_raw(dir, record_bytes, seconds, &l);
+		rc = run_raw(&run, &l);
 	}
 	free(l.us);
 	return rc;

@@ -9,7 +9,7 @@
  *       L names the echo in the output (default kernel_udp_echo).
  *   busbar-bench echo-server --port P [--seconds S]
  *       the kernel UDP echo server (one thread, recvfrom/sendto).
- *   busbar-bench storage --dir DIR --record-bytes N [--seconds S] [--segment-mib M]
+ *   busbar-bench storage --dir DIR --record-bytes N [--seconds S] [--segment-mib M] [--commits C]
  *       durable appends: the segment log beside a raw io_uring writer (bench_storage.c).
  *   busbar-bench storage-recovery DIR GIB
  *       recovery time of a GIB-sized log beside reading the same files.
