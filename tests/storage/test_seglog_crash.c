@@ -342,15 +342,20 @@ static int check(const char *dir, struct life *l, char *why)
 	if (log == NULL)
 		return rc;
 	/* Now durable: every byte of the segments before the last (recovery synced them,
-	 * padding included), and the last up to where appending resumes. Segments after
-	 * it were removed: a later life starts them afresh. */
+	 * padding included), and the last up to where appending resumes; after that the
+	 * last holds zeros recovery wrote and synced, written by no one since. Segments
+	 * after it were removed: a later life starts them afresh. (A later life may still
+	 * move on to a segment the dead writer's ring created after it died, leaving the
+	 * last one as it is here: its zeros must not count as written and unsynced then.) */
 	uint32_t last = log->files.current_id;
 	for (uint32_t segment = 1; segment < SEGMENTS_TRACKED; segment++) {
-		uint64_t end = segment < last ? l->written_end[segment] : log->write_offset;
-		if (segment > last)
+		if (segment > last) {
 			l->synced_end[segment] = l->written_end[segment] = 0;
-		else if (end > l->synced_end[segment])
-			l->synced_end[segment] = end;
+		} else if (segment == last) {
+			l->synced_end[segment] = l->written_end[segment] = log->write_offset;
+		} else if (l->written_end[segment] > l->synced_end[segment]) {
+			l->synced_end[segment] = l->written_end[segment];
+		}
 	}
 	seg_close(log);
 	if (rec.bad != 0)
