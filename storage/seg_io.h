@@ -32,9 +32,18 @@ struct seg_io_ops {
 	int (*sync_dir)(struct seg_io *io, const char *dir);
 	/* Reads up to length bytes; returns bytes read or -errno. */
 	long (*read)(struct seg_io *io, int file, void *buf, size_t length, uint64_t offset);
-	/* Maps a whole file read-only for recovery's scan (NULL with -errno in *error). */
+	/* Maps a whole file read-only for recovery's scan (NULL with -errno in *error); its
+	 * data (next_data) is read in at once, its zeros only if they are touched. */
 	const uint8_t *(*map)(struct seg_io *io, int file, uint64_t bytes, int *error);
 	void (*unmap)(struct seg_io *io, const uint8_t *mapped, uint64_t bytes);
+	/*
+	 * The first range at or after `from` (below `size`) that may hold nonzero bytes,
+	 * as [*start, *end); false when the rest reads as zeros. Recovery scans only these:
+	 * a segment's preallocated tail is never read or scanned. An answer of [from, size)
+	 * is always correct, only slower.
+	 */
+	bool (*next_data)(struct seg_io *io, int file, uint64_t from, uint64_t size,
+	                  uint64_t *start, uint64_t *end);
 	/* Asks for a file to be read ahead in the background (a hint; may do nothing). */
 	void (*prefetch)(struct seg_io *io, int file, uint64_t bytes);
 	/* A small named file in dir, replaced atomically and durably (the checkpoint). */

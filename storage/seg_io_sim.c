@@ -11,9 +11,10 @@
 
 #include "seg_int.h"
 
-#define SIM_FILES_MAX 64u
-#define SIM_OPS_MAX   256u
-#define SECTOR_BYTES  512u
+#define SIM_FILES_MAX   64u
+#define SIM_OPS_MAX     256u
+#define SECTOR_BYTES    512u
+#define SIM_BLOCK_BYTES 4096u /* what next_data calls a block */
 
 struct sim_file {
 	bool exists;
@@ -153,6 +154,36 @@ static const uint8_t *map(struct seg_io *io, int file, uint64_t bytes, int *erro
 
 static void unmap(struct seg_io *io, const uint8_t *mapped, uint64_t bytes)
 {
+}
+
+static bool zero_block(const uint8_t *bytes, uint64_t length)
+{
+	static const uint8_t zeros[SIM_BLOCK_BYTES];
+	return memcmp(bytes, zeros, length) == 0; /* length <= SIM_BLOCK_BYTES */
+}
+
+/* Like SEEK_DATA and SEEK_HOLE on a filesystem with 4 KiB blocks: a block of zeros is a
+ * hole, so recovery's skipping is exercised by every simulated test. */
+static bool next_data(struct seg_io *io, int file, uint64_t offset, uint64_t size, uint64_t *start,
+                      uint64_t *end)
+{
+	const struct sim_file *f = &from(io)->files[file];
+	uint64_t limit = size < f->size ? size : f->size;
+	uint64_t block = offset / SIM_BLOCK_BYTES * SIM_BLOCK_BYTES;
+	while (block < limit &&
+	       zero_block(f->data + block,
+	                  limit - block < SIM_BLOCK_BYTES ? limit - block : SIM_BLOCK_BYTES))
+		block += SIM_BLOCK_BYTES;
+	if (block >= limit)
+		return false;
+	*start = block > offset ? block : offset;
+	uint64_t hole = block + SIM_BLOCK_BYTES;
+	while (hole < limit &&
+	       !zero_block(f->data + hole,
+	                   limit - hole < SIM_BLOCK_BYTES ? limit - hole : SIM_BLOCK_BYTES))
+		hole += SIM_BLOCK_BYTES;
+	*end = hole < limit ? hole : limit;
+	return true;
 }
 
 static void prefetch(struct seg_io *io, int file, uint64_t bytes)
@@ -355,6 +386,7 @@ static const struct seg_io_ops sim_ops = {
     .sync_dir = sync_dir,
     .read = read_at,
     .map = map,
+    .next_data = next_data,
     .unmap = unmap,
     .prefetch = prefetch,
     .write_meta = write_meta,

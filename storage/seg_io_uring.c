@@ -150,12 +150,41 @@ static long read_at(struct seg_io *io, int file, void *buf, size_t length, uint6
 	return (long)done;
 }
 
+/*
+ * SEEK_DATA and SEEK_HOLE: preallocated space not yet written (unwritten
+ * extents) reads as zeros and counts as a hole, so recovery skips it instead
+ * of having the kernel clear pages of zeros for it to scan.
+ */
+static bool next_data(struct seg_io *io, int file, uint64_t offset, uint64_t size, uint64_t *start,
+                      uint64_t *end)
+{
+	int fd = from(io)->fds[file];
+	off_t data = lseek(fd, (off_t)offset, SEEK_DATA);
+	if (data < 0 && errno == ENXIO)
+		return false; /* nothing but holes from here */
+	if (data < 0 || (uint64_t)data >= size) {
+		*start = offset; /* no answer: all of it may be data */
+		*end = size;
+		return data < 0;
+	}
+	off_t hole = lseek(fd, data, SEEK_HOLE);
+	*start = (uint64_t)data;
+	*end = hole < 0 || (uint64_t)hole > size ? size : (uint64_t)hole;
+	return true;
+}
+
 static const uint8_t *map(struct seg_io *io, int file, uint64_t bytes, int *error)
 {
 	/* The page cache itself: no copy into a buffer, no fresh pages to clear. */
-	void *p = mmap(NULL, bytes, PROT_READ, MAP_SHARED | MAP_POPULATE, from(io)->fds[file], 0);
+	void *p = mmap(NULL, bytes, PROT_READ, MAP_SHARED, from(io)->fds[file], 0);
 	*error = p == MAP_FAILED ? -errno : 0;
-	return p == MAP_FAILED ? NULL : p;
+	if (p == MAP_FAILED)
+		return NULL;
+	/* The data the log starts with, read in now; failing that, page by page later. */
+	uint64_t start, end;
+	if (next_data(io, file, 0, bytes, &start, &end) && start == 0)
+		(void)madvise(p, end, MADV_POPULATE_READ);
+	return p;
 }
 
 static void unmap(struct seg_io *io, const uint8_t *mapped, uint64_t bytes)
@@ -395,6 +424,7 @@ static const struct seg_io_ops uring_ops = {
     .read = read_at,
     .map = map,
     .unmap = unmap,
+    .next_data = next_data,
     .prefetch = prefetch,
     .write_meta = write_meta,
     .read_meta = read_meta,

@@ -57,26 +57,43 @@ struct claims {
 	uint64_t segment_first; /* first sequence of the segment, 0 when no frame says */
 };
 
+/* Adds the valid frames of segment id that start at or after `from` and whose magic
+ * (4 bytes into a frame) lies in [lo, hi): memchr to each candidate. */
+static void claims_in(const struct scan *s, uint32_t id, uint64_t from, uint64_t lo, uint64_t hi,
+                      struct claims *c)
+{
+	uint64_t size = s->log->options.segment_bytes;
+	uint64_t magic_end = size - SEG_RECORD_HEADER_BYTES + 5; /* past the last whole header's */
+	if (hi > magic_end)
+		hi = magic_end;
+	if (lo < from + 4)
+		lo = from + 4;
+	for (uint64_t m = lo; m < hi; m++) {
+		const uint8_t *hit = memchr(s->buf + m, SEG_RECORD_MAGIC & 0xff, hi - m);
+		if (hit == NULL)
+			return;
+		m = (uint64_t)(hit - s->buf);
+		struct seg_header h;
+		if (seg_frame_decode(s->buf + m - 4, size - (m - 4), &h) != SEG_FRAME_OK ||
+		    h.segment_id != id)
+			continue;
+		if (h.durable_sequence > c->vouched)
+			c->vouched = h.durable_sequence;
+		c->segment_first = h.segment_first_sequence;
+	}
+}
+
+/* What the valid frames of segment id from `from` on say. Only ranges that may hold
+ * data are scanned: a segment's preallocated tail reads as zeros and holds no frame. */
 static struct claims claims_after(const struct scan *s, uint32_t id, uint64_t from)
 {
 	struct claims c = {0};
-	uint64_t end = s->log->options.segment_bytes;
-	/* memchr to each candidate magic (4 bytes into a frame): a segment's zero tail is
-	 * skipped at memory speed. */
-	for (uint64_t at = from; at + SEG_RECORD_HEADER_BYTES <= end; at++) {
-		const uint8_t *hit = memchr(s->buf + at + 4, SEG_RECORD_MAGIC & 0xff,
-		                            end - SEG_RECORD_HEADER_BYTES + 1 - at);
-		if (hit == NULL)
-			break;
-		at = (uint64_t)(hit - 4 - s->buf);
-		struct seg_header h;
-		if (seg_frame_decode(s->buf + at, end - at, &h) != SEG_FRAME_OK ||
-		    h.segment_id != id)
-			continue;
-		if (h.durable_sequence > c.vouched)
-			c.vouched = h.durable_sequence;
-		c.segment_first = h.segment_first_sequence;
-	}
+	struct seg_io *io = s->log->io;
+	uint64_t size = s->log->options.segment_bytes, lo, hi;
+	for (uint64_t at = from;
+	     at < size && io->ops->next_data(io, seg_file_of(s->log, id), at, size, &lo, &hi);
+	     at = hi > at ? hi : size)
+		claims_in(s, id, from, lo, hi, &c);
 	return c;
 }
 

@@ -216,3 +216,25 @@ Test(corruption, a_log_in_the_first_frame_format_is_refused_untouched)
 	cr_assert_arr_eq(segment(), before, segment_bytes, "nothing cut or zeroed");
 	free(before);
 }
+
+/* Recovery scans only what may hold data (next_data), so a valid frame alone in the
+ * segment's zero tail, blocks away from the records and after another island of
+ * bytes, must still be found: here it is the only witness that records 41-50, now
+ * gone, had been acknowledged. */
+Test(corruption, a_witness_alone_in_the_zero_tail_is_found)
+{
+	restore();
+	uint8_t *bytes = segment();
+	uint64_t witness =
+	    (ends[RECORDS] + 5 * 4096) / 4096 * 4096 + 100; /* blocks of zeros away */
+	cr_assert_lt(witness + (ends[RECORDS] - starts[RECORDS]), segment_bytes);
+	memcpy(bytes + witness, pristine + starts[RECORDS], ends[RECORDS] - starts[RECORDS]);
+	memset(bytes + starts[41], 0, ends[RECORDS] + 4096 - starts[41]);
+	bytes[witness - 2 * 4096] = 0x5a; /* a stray byte between: the witness is a later island */
+	int rc;
+	char why[512];
+	struct seg_log *log = open_log(&rc, why);
+	cr_assert_null(log, "the lost acknowledged records were cut silently");
+	cr_assert_eq(rc, -EUCLEAN, "%s", why);
+	cr_assert_neq(strstr(why, "record 41 "), NULL, "%s", why);
+}

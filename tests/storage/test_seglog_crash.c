@@ -110,6 +110,10 @@ FORWARD(read, long, (struct seg_io * io, int file, void *buf, size_t length, uin
         (rep(io)->inner, file, buf, length, offset))
 FORWARD(map, const uint8_t *, (struct seg_io * io, int file, uint64_t bytes, int *error),
         (rep(io)->inner, file, bytes, error))
+FORWARD(next_data, bool,
+        (struct seg_io * io, int file, uint64_t offset, uint64_t size, uint64_t *start,
+         uint64_t *end),
+        (rep(io)->inner, file, offset, size, start, end))
 static void r_unmap(struct seg_io *io, const uint8_t *mapped, uint64_t bytes)
 {
 	rep(io)->inner->ops->unmap(rep(io)->inner, mapped, bytes);
@@ -147,6 +151,7 @@ static const struct seg_io_ops reporting_ops = {
     .read = r_read,
     .map = r_map,
     .unmap = r_unmap,
+    .next_data = r_next_data,
     .prefetch = r_prefetch,
     .write_meta = r_write_meta,
     .read_meta = r_read_meta,

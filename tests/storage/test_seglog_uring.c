@@ -60,6 +60,11 @@ Test(seglog_uring, a_segment_is_created_in_the_background, .timeout = 60)
 	static uint8_t back[4096];
 	cr_assert_eq(io->ops->read(io, file, back, sizeof(back), 8192), (long)sizeof(back));
 	cr_assert_arr_eq(back, block, sizeof(block));
+	/* Whatever the filesystem calls data, the written block is inside it. */
+	uint64_t start, end;
+	cr_assert(io->ops->next_data(io, file, 0, 1 << 20, &start, &end), "the block is data");
+	cr_assert(start <= 8192 && end >= 8192 + sizeof(block), "[%llu, %llu)",
+	          (unsigned long long)start, (unsigned long long)end);
 	io->ops->close_file(io, file);
 	io->ops->destroy(io);
 	remove_dir(dir);
