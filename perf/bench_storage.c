@@ -5,8 +5,8 @@
  * Durable appends through the segment log beside a raw io_uring writer on
  * the same disk in the same run. Both take the same arrivals: every loop
  * pass (one lcore) gets a burst of records from many producers, up to
- * RECORDS_PER_PASS, and both keep up to --commits commits in flight (default 4, the library's),
- * each one write linked to one fdatasync. The raw writer has no framing,
+ * RECORDS_PER_PASS, and both keep up to --commits commits in flight (default
+ * 8, the library's), each one write linked to one fdatasync. The raw writer has no framing,
  * checksums or padding: it is the disk's and io_uring's ceiling. A record's
  * latency runs from its append to the completion of the fdatasync that made
  * it durable. Before each measurement the disk settles (see settle()). The log's segments are the
@@ -26,7 +26,7 @@
 #include "seglog.h"
 
 #define RECORDS_PER_PASS 512u
-#define COMMITS_DEFAULT  4u
+#define COMMITS_DEFAULT  8u
 #define COMMITS_MAX      32u
 #define BATCH_BYTES      (2u << 20)
 #define SAMPLES_MAX      (1u << 24)

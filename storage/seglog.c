@@ -27,7 +27,7 @@
 
 #define DEFAULT_SEGMENT_BYTES (64ull << 20)
 #define DEFAULT_BATCH_BYTES   (2u << 20)
-#define DEFAULT_COMMITS       4u
+#define DEFAULT_COMMITS       8u
 #define REAP_BATCH            64u
 #define NIL                   UINT32_MAX
 

@@ -35,7 +35,7 @@ struct seg_options {
 	const char *dir;
 	uint64_t segment_bytes;         /* default 64 MiB */
 	uint32_t batch_bytes_max;       /* one commit; default 2 MiB (holds a 1 MiB record) */
-	uint32_t commits_in_flight_max; /* default 4 */
+	uint32_t commits_in_flight_max; /* default 8 (perf/RESULTS.md) */
 	bool memory_only;               /* durability: memory — writes, never fdatasync */
 	uint64_t cache_bytes;           /* recent records kept in memory for seg_read; 0: none */
 	bool hugepages;    /* commit buffers from hugepages (libhugetlbfs) when there are some */
