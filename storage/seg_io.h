@@ -37,12 +37,12 @@ struct seg_io_ops {
 	const uint8_t *(*map)(struct seg_io *io, int file, uint64_t bytes, int *error);
 	void (*unmap)(struct seg_io *io, const uint8_t *mapped, uint64_t bytes);
 	/*
-	 * The first range at or after `from` (below `size`) that may hold nonzero bytes,
+	 * The first range at or after `offset` (below `size`) that may hold nonzero bytes,
 	 * as [*start, *end); false when the rest reads as zeros. Recovery scans only these:
-	 * a segment's preallocated tail is never read or scanned. An answer of [from, size)
-	 * is always correct, only slower.
+	 * a segment's preallocated tail is never read or scanned. An answer of
+	 * [offset, size) is always correct, only slower.
 	 */
-	bool (*next_data)(struct seg_io *io, int file, uint64_t from, uint64_t size,
+	bool (*next_data)(struct seg_io *io, int file, uint64_t offset, uint64_t size,
 	                  uint64_t *start, uint64_t *end);
 	/* Asks for a file to be read ahead in the background (a hint; may do nothing). */
 	void (*prefetch)(struct seg_io *io, int file, uint64_t bytes);

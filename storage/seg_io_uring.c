@@ -162,11 +162,13 @@ static bool next_data(struct seg_io *io, int file, uint64_t offset, uint64_t siz
 	off_t data = lseek(fd, (off_t)offset, SEEK_DATA);
 	if (data < 0 && errno == ENXIO)
 		return false; /* nothing but holes from here */
-	if (data < 0 || (uint64_t)data >= size) {
-		*start = offset; /* no answer: all of it may be data */
+	if (data < 0) {
+		*start = offset; /* no answer (a filesystem without it): all may be data */
 		*end = size;
-		return data < 0;
+		return true;
 	}
+	if ((uint64_t)data >= size)
+		return false; /* data only past the part asked about */
 	off_t hole = lseek(fd, data, SEEK_HOLE);
 	*start = (uint64_t)data;
 	*end = hole < 0 || (uint64_t)hole > size ? size : (uint64_t)hole;
