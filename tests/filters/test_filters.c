@@ -19,16 +19,38 @@ struct example {
 	bool match;
 };
 
-static void check(const struct example *e)
+/* One rule compiled alone, and a scratch to match with. */
+struct one_rule {
+	struct flt_compiler *compiler;
+	struct flt_matcher *matcher;
+	struct flt_scratch *scratch;
+};
+
+static struct one_rule compile_one(uint32_t id, const char *pattern)
 {
 	struct flt_limits limits;
 	flt_limits_default(&limits);
-	struct flt_compiler *c = flt_compiler_new(&limits);
+	struct one_rule r = {.compiler = flt_compiler_new(&limits)};
 	char error[256];
-	cr_assert_eq(flt_add_rule(c, 7, e->pattern, strlen(e->pattern), error, sizeof(error)), 0,
-	             "%s: %s", e->pattern, error);
-	struct flt_matcher *m = flt_compile(c);
-	struct flt_scratch *s = flt_scratch_new(m);
+	cr_assert_eq(flt_add_rule(r.compiler, id, pattern, strlen(pattern), error, sizeof(error)),
+	             0, "%s: %s", pattern, error);
+	r.matcher = flt_compile(r.compiler);
+	r.scratch = flt_scratch_new(r.matcher);
+	return r;
+}
+
+static void free_one(struct one_rule *r)
+{
+	flt_scratch_free(r->scratch);
+	flt_matcher_free(r->matcher);
+	flt_compiler_free(r->compiler);
+}
+
+static void check(const struct example *e)
+{
+	struct one_rule rule = compile_one(7, e->pattern);
+	struct flt_matcher *m = rule.matcher;
+	struct flt_scratch *s = rule.scratch;
 	uint32_t ids[4];
 	int got = flt_match(m, s, e->event, strlen(e->event), ids, 4);
 	cr_assert_eq(got, e->match ? 1 : 0, "matcher: %s on %s gave %d", e->pattern, e->event, got);
@@ -41,9 +63,7 @@ static void check(const struct example *e)
 	int ref = ref_match(e->pattern, strlen(e->pattern), e->event, strlen(e->event));
 	cr_assert_eq(ref, e->match ? 1 : 0, "reference: %s on %s gave %d", e->pattern, e->event,
 	             ref);
-	flt_scratch_free(s);
-	flt_matcher_free(m);
-	flt_compiler_free(c);
+	free_one(&rule);
 }
 
 static void check_all(const struct example *examples, size_t count)
@@ -245,23 +265,16 @@ Test(patterns, long_keys_in_a_named_object)
 	memset(other, 'x', sizeof(other) - 1);
 	snprintf(pattern, sizeof(pattern), "{\"o\":{\"%s\":[1]}}", key);
 	snprintf(event, sizeof(event), "{\"o\":{\"%s\":2,\"%s\":1}}", other, key);
-	struct flt_limits limits;
-	flt_limits_default(&limits);
-	struct flt_compiler *c = flt_compiler_new(&limits);
-	char error[256];
-	cr_assert_eq(flt_add_rule(c, 1, pattern, strlen(pattern), error, sizeof(error)), 0, "%s",
-	             error);
-	struct flt_matcher *m = flt_compile(c);
-	struct flt_scratch *s = flt_scratch_new(m);
+	struct one_rule rule = compile_one(1, pattern);
+	struct flt_matcher *m = rule.matcher;
+	struct flt_scratch *s = rule.scratch;
 	uint32_t ids[2];
 	cr_assert_eq(flt_match(m, s, event, strlen(event), ids, 2), 1);
 	cr_assert_eq(flt_validate(m, s, event, strlen(event)), 0);
 	cr_assert_eq(flt_match_validated(m, s, event, strlen(event), ids, 2), 1);
 	event[strlen(event) - 6] = 'j'; /* the named key's last byte */
 	cr_assert_eq(flt_match(m, s, event, strlen(event), ids, 2), 0);
-	flt_scratch_free(s);
-	flt_matcher_free(m);
-	flt_compiler_free(c);
+	free_one(&rule);
 }
 
 /* Many wildcards on one path go through the Aho-Corasick prefilter: same answers. */
@@ -334,15 +347,9 @@ Test(patterns, skipped_containers_of_every_shape)
 	    "-12.5e3",
 	    "null",
 	};
-	const char *pattern = "{\"after\":[1]}";
-	struct flt_limits limits;
-	flt_limits_default(&limits);
-	struct flt_compiler *c = flt_compiler_new(&limits);
-	char error[256];
-	cr_assert_eq(flt_add_rule(c, 1, pattern, strlen(pattern), error, sizeof(error)), 0, "%s",
-	             error);
-	struct flt_matcher *m = flt_compile(c);
-	struct flt_scratch *s = flt_scratch_new(m);
+	struct one_rule rule = compile_one(1, "{\"after\":[1]}");
+	struct flt_matcher *m = rule.matcher;
+	struct flt_scratch *s = rule.scratch;
 	static char event[8192];
 	uint32_t ids[2];
 	for (int pad = 0; pad < 64; pad++) {
@@ -361,7 +368,5 @@ Test(patterns, skipped_containers_of_every_shape)
 			             "block walk: %s", event);
 		}
 	}
-	flt_scratch_free(s);
-	flt_matcher_free(m);
-	flt_compiler_free(c);
+	free_one(&rule);
 }
