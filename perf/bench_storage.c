@@ -6,11 +6,12 @@
  * the same disk in the same run. Both take the same arrivals: every loop
  * pass (one lcore) gets a burst of records from many producers, up to
  * RECORDS_PER_PASS, and both keep up to --commits commits in flight (default
- * 8, the library's), each one write linked to one fdatasync. The raw writer has no framing,
- * checksums or padding: it is the disk's and io_uring's ceiling. A record's
- * latency runs from its append to the completion of the fdatasync that made
- * it durable. Before each measurement the disk settles (see settle()). The log's segments are the
- * library's default size (64 MiB) unless --segment-mib says otherwise. One JSON object per line.
+ * 8, the library's), each one write linked to one fdatasync. The raw writer
+ * has no framing, checksums or padding: it is the disk's and io_uring's
+ * ceiling. A record's latency runs from its append to the completion of the
+ * fdatasync that made it durable. Before each measurement the disk settles
+ * (see settle()). The log's segments are the library's default size (64 MiB)
+ * unless --segment-mib says otherwise. One JSON object per line.
  */
 #include <errno.h>
 #include <fcntl.h>
