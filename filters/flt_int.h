@@ -116,8 +116,9 @@ static inline bool flt_in_range(const struct flt_cond *c, double v)
 
 /*
  * The event scanner. It walks the JSON once, validating all of it (unless the
- * hooks say it was validated before); for every member of a wanted object it
- * asks want(object's path, key) whether anything lies under that path, and
+ * hooks say it was validated before); for every member of a wanted object whose
+ * key passes the object's key filter it asks want(object's path, key) whether
+ * anything lies under that path, and
  * skips what nothing wants; every wanted leaf goes to on_leaf. Arrays are
  * transparent: their elements share the array's path. Returns 0, or -EINVAL
  * for malformed JSON or a limit.
@@ -126,12 +127,26 @@ static inline bool flt_in_range(const struct flt_cond *c, double v)
 #define FLT_PATH_ROOT      UINT32_MAX
 #define FLT_PATH_ROOT_HASH 0x9e3779b97f4a7c15ull
 
+/*
+ * A key's signature: one of 64 bits, from its length and first and last bytes.
+ * An object's key filter holds the signature of every key a rule path may go on
+ * with below it, so the scanner steps over a member whose bit is not there
+ * without hashing it or calling want: most members of an event are such.
+ */
+static inline uint64_t flt_key_signature(const char *key, size_t n)
+{
+	unsigned first = n > 0 ? (uint8_t)key[0] : 0, last = n > 0 ? (uint8_t)key[n - 1] : 0;
+	return 1ull << ((n * 31 + first * 7 + last) & 63);
+}
+
 struct flt_scan_hooks {
-	/* For a member of a wanted object: 0 skips its value; 1 descends; 2 a leaf path some
-	 * rule names (and descend). parent is the object's path (FLT_PATH_ROOT at the top);
-	 * the member's path index and hash come back for its own members. */
+	/* For a member of a wanted object whose key passes the object's filter: 0 skips its
+	 * value; 1 descends; 2 a leaf path some rule names (and descend). parent is the
+	 * object's path (FLT_PATH_ROOT at the top); the member's path index and hash, and
+	 * the key filter of its own members, come back. */
 	int (*want)(void *ctx, uint32_t parent, uint64_t parent_hash, const char *key,
-	            size_t key_bytes, uint32_t *path_index, uint64_t *path_hash);
+	            size_t key_bytes, uint32_t *path_index, uint64_t *path_hash,
+	            uint64_t *key_filter);
 	/* A wanted leaf; outside_arrays when no array encloses it (the path cannot come
 	 * again but by a duplicate key). True: every path a rule names has been read, and
 	 * for an event already validated the scan stops there. */
@@ -141,6 +156,9 @@ struct flt_scan_hooks {
 	 * (only for events already validated: what follows is not read). */
 	bool (*member_done)(void *ctx);
 	void *ctx;
+	/* The key filter of the top-level object. 0: no member is wanted, and want and
+	 * on_leaf are never called (they may be NULL: a scan that only validates). */
+	uint64_t top_key_filter;
 	/* The event passed flt_validate: skipped values are stepped over, not validated. */
 	bool validated;
 };

@@ -31,6 +31,18 @@ struct other {
 	struct ref ref;
 };
 
+/*
+ * A path's direct children when they are few, as most are: a key is looked up
+ * among them by its bytes, without hashing it (the scanner asks for every key
+ * of an object a rule names, and for every element of an array of objects).
+ */
+#define FEW_CHILDREN 4u
+
+struct children {
+	uint32_t count; /* above FEW_CHILDREN: look up in the path table */
+	uint32_t index[FEW_CHILDREN];
+};
+
 struct path {
 	char *text; /* the whole path, "a.b.c" */
 	size_t length;
@@ -38,10 +50,11 @@ struct path {
 	const char *segment; /* after the last '.', within text */
 	size_t segment_length;
 	uint64_t hash;
-	uint64_t below_signatures; /* key_signature of every path below, relative to it */
+	uint64_t below_signatures; /* its key filter: signatures of the paths below */
 	bool leaf;                 /* some rule names it (else: only a prefix of one) */
-	uint32_t literal_slots;    /* power of two; 0 when none */
-	struct literal *literals;  /* open addressing */
+	struct children children;
+	uint32_t literal_slots;   /* power of two; 0 when none */
+	struct literal *literals; /* open addressing */
 	uint32_t other_count;
 	uint32_t listed_count; /* others[0, listed_count) are tried on every leaf; the rest,
 	                        * wildcards, only when the automaton finds their segment */
@@ -71,9 +84,10 @@ struct flt_matcher {
 	uint32_t late_count;
 	uint32_t rule_count;
 	uint32_t *rule_ids;
-	uint32_t top_count;       /* top-level keys some rule path starts with */
+	uint32_t top_count; /* top-level keys some rule path starts with */
+	struct children top_children;
 	uint32_t leaf_path_count; /* paths some rule names a value at */
-	uint64_t top_signatures;  /* key_signature of every path */
+	uint64_t top_signatures;  /* the top-level key filter: of every path */
 	uint32_t others_max;      /* the most non-literal conditions on one path */
 	struct ref *refs;
 	uint32_t ref_count;
@@ -221,26 +235,19 @@ static uint32_t find_dotted(const struct flt_matcher *m, uint32_t parent, uint64
 }
 
 /*
- * A key's signature: one of 64 bits, from its length and first and last bytes.
- * Each path keeps the signatures of every path below it, taken relative to it
- * ("b.c" below "a"), so an object's key whose bit is not there names nothing
- * and is skipped without hashing; relative whole paths cover keys holding dots.
+ * Each path's key filter (flt_int.h): the signatures of every path below it,
+ * taken relative to it ("b.c" below "a"), so that relative whole paths cover
+ * keys holding dots.
  */
-static uint64_t key_signature(const char *key, size_t n)
-{
-	unsigned first = n > 0 ? (uint8_t)key[0] : 0, last = n > 0 ? (uint8_t)key[n - 1] : 0;
-	return 1ull << ((n * 31 + first * 7 + last) & 63);
-}
-
 static void note_signatures_below(struct flt_matcher *m)
 {
 	for (uint32_t i = 0; i < m->path_count; i++) {
 		const struct path *p = &m->paths[i];
-		m->top_signatures |= key_signature(p->text, p->length);
+		m->top_signatures |= flt_key_signature(p->text, p->length);
 		for (uint32_t a = p->parent; a != FLT_PATH_ROOT; a = m->paths[a].parent) {
 			size_t skip = m->paths[a].length + 1;
 			m->paths[a].below_signatures |=
-			    key_signature(p->text + skip, p->length - skip);
+			    flt_key_signature(p->text + skip, p->length - skip);
 		}
 	}
 }
@@ -287,6 +294,18 @@ static int add_path(struct flt_matcher *m, const char *text, bool leaf)
 		segment_start = cut + 1;
 	}
 	return 0;
+}
+
+static void note_children(struct flt_matcher *m)
+{
+	for (uint32_t i = 0; i < m->path_count; i++) {
+		uint32_t parent = m->paths[i].parent;
+		struct children *c =
+		    parent == FLT_PATH_ROOT ? &m->top_children : &m->paths[parent].children;
+		if (c->count < FEW_CHILDREN)
+			c->index[c->count] = i;
+		c->count++;
+	}
 }
 
 static uint32_t count_path_prefixes(const struct flt_compiler *c)
@@ -551,6 +570,7 @@ static int build(struct flt_matcher *m)
 	if (rc == 0)
 		rc = build_literals(m, tuples, tuple_count);
 	note_signatures_below(m);
+	note_children(m);
 	for (uint32_t i = 0; rc == 0 && i < m->path_count; i++) {
 		rc = build_wildcard_automaton(m, &m->paths[i]);
 		if (m->paths[i].other_count > m->others_max)
@@ -642,20 +662,33 @@ void flt_scratch_free(struct flt_scratch *s)
 /* ---- matching ---- */
 
 static int want(void *ctx, uint32_t parent, uint64_t parent_hash, const char *key, size_t n,
-                uint32_t *index, uint64_t *hash)
+                uint32_t *index, uint64_t *hash, uint64_t *key_filter)
 {
 	const struct flt_matcher *m = ((struct flt_scratch *)ctx)->matcher;
-	uint64_t below =
-	    parent == FLT_PATH_ROOT ? m->top_signatures : m->paths[parent].below_signatures;
-	if ((below & key_signature(key, n)) == 0)
-		return 0;
-	bool dot;
-	*hash = mix(parent_hash, segment_hash(key, n, &dot));
-	uint32_t i = dot ? find_dotted(m, parent, parent_hash, key, n, hash)
-	                 : find_segment(m, parent, key, n, *hash);
+	const struct children *c =
+	    parent == FLT_PATH_ROOT ? &m->top_children : &m->paths[parent].children;
+	uint32_t i = NIL;
+	if (c->count <= FEW_CHILDREN) {
+		for (uint32_t k = 0; k < c->count && i == NIL; k++) {
+			const struct path *child = &m->paths[c->index[k]];
+			if (child->segment_length == n && same_bytes(child->segment, key, n))
+				i = c->index[k];
+		}
+		if (i == NIL && memchr(key, '.', n) == NULL)
+			return 0; /* not a child, and names no path deeper down */
+		if (i != NIL)
+			*hash = m->paths[i].hash;
+	}
+	if (i == NIL) {
+		bool dot;
+		*hash = mix(parent_hash, segment_hash(key, n, &dot));
+		i = dot ? find_dotted(m, parent, parent_hash, key, n, hash)
+		        : find_segment(m, parent, key, n, *hash);
+	}
 	if (i == NIL)
 		return 0;
 	*index = i;
+	*key_filter = m->paths[i].below_signatures;
 	return m->paths[i].leaf ? 2 : 1;
 }
 
@@ -766,24 +799,13 @@ static bool member_done(void *ctx)
 	return ++s->top_done >= s->matcher->top_count;
 }
 
-static int skip_everything(void *ctx, uint32_t parent, uint64_t parent_hash, const char *key,
-                           size_t n, uint32_t *index, uint64_t *hash)
-{
-	return 0;
-}
-
-static bool no_leaf(void *ctx, uint32_t path_index, const struct flt_leaf *leaf,
-                    bool outside_arrays)
-{
-	return false;
-}
-
 int flt_validate(const struct flt_matcher *m, struct flt_scratch *s, const char *event,
                  size_t event_bytes)
 {
 	if (event_bytes > m->limits.event_bytes_max)
 		return -EINVAL;
-	struct flt_scan_hooks hooks = {.want = skip_everything, .on_leaf = no_leaf, .ctx = s};
+	/* A top-level key filter of 0: no member is wanted, so no hook is called. */
+	struct flt_scan_hooks hooks = {.ctx = s, .top_key_filter = 0};
 	return flt_scan(event, event_bytes, m->limits.depth_max, &hooks, &s->buffers);
 }
 
@@ -820,6 +842,7 @@ static int match(const struct flt_matcher *m, struct flt_scratch *s, const char 
 	                               .on_leaf = on_leaf,
 	                               .ctx = s,
 	                               .member_done = validated ? member_done : NULL,
+	                               .top_key_filter = m->top_signatures,
 	                               .validated = validated};
 	if (flt_scan(event, event_bytes, m->limits.depth_max, &hooks, &s->buffers) != 0)
 		return -EINVAL;

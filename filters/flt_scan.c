@@ -27,15 +27,17 @@ enum { MODE_SKIP, MODE_DESCEND, MODE_LEAF };
 
 struct frame {
 	uint8_t kind;
-	uint8_t mode;       /* for an array: its elements' mode */
-	uint32_t index;     /* the container's path (FLT_PATH_ROOT at the top) */
-	uint64_t path_hash; /* and its hash, which its members' paths extend */
+	uint8_t mode;        /* for an array: its elements' mode */
+	uint32_t index;      /* the container's path (FLT_PATH_ROOT at the top) */
+	uint64_t path_hash;  /* and its hash, which its members' paths extend */
+	uint64_t key_filter; /* its members' keys that may be wanted */
 };
 
 struct scanner {
 	const char *p;
 	const char *end;
-	uint64_t path_hash; /* the current member's path */
+	uint64_t path_hash;  /* the current member's path */
+	uint64_t key_filter; /* and the filter of its own members' keys */
 	const struct flt_scan_hooks *hooks;
 	struct flt_scan_buffers *buffers;
 	struct frame stack[STACK_MAX];
@@ -550,8 +552,11 @@ static int push(struct scanner *s, uint8_t kind, uint8_t mode, uint32_t index)
 	if (s->depth >= s->depth_max)
 		return -EINVAL;
 	s->arrays += kind == KIND_ARRAY;
-	s->stack[s->depth++] =
-	    (struct frame){.kind = kind, .mode = mode, .index = index, .path_hash = s->path_hash};
+	s->stack[s->depth++] = (struct frame){.kind = kind,
+	                                      .mode = mode,
+	                                      .index = index,
+	                                      .path_hash = s->path_hash,
+	                                      .key_filter = s->key_filter};
 	return 0;
 }
 
@@ -575,39 +580,73 @@ static int value(struct scanner *s, uint8_t mode, uint32_t index, bool *opened)
 	return scalar(s, mode, index);
 }
 
-/* A member's key: asks what is wanted under it. */
-static int member_key(struct scanner *s, const struct frame *object, uint8_t *mode, uint32_t *index)
+/* A member's key after its opening quote; key points at it unescaped (NULL when not kept). */
+static int key_text(struct scanner *s, bool keep, const char **key, size_t *key_bytes)
 {
-	skip_ws(s);
-	if (s->p >= s->end || *s->p != '"')
-		return -EINVAL;
-	bool wanted = object->mode != MODE_SKIP;
-	const char *key = ++s->p;
-	const char *stop = plain_run_end(key, s->end);
-	size_t key_bytes;
+	*key = ++s->p;
+	const char *stop = plain_run_end(*key, s->end);
 	if (stop < s->end && *stop == '"') {
-		key_bytes = (size_t)(stop - key); /* no escapes: the event's own bytes */
+		*key_bytes = (size_t)(stop - *key); /* no escapes: the event's own bytes */
 		s->p = stop + 1;
-	} else {
-		/* Unescaped into the string buffer: a key is done with before its value is read.
-		 * A skipped subtree's keys are validated but not kept. */
-		char *out = wanted ? s->buffers->strings : NULL;
-		int rc = string(s, out, FLT_STRING_BYTES_MAX, &key_bytes);
-		if (rc != 0)
-			return rc;
-		key = out;
+		return 0;
 	}
-	*mode = MODE_SKIP;
-	if (wanted) {
-		int want = s->hooks->want(s->hooks->ctx, object->index, object->path_hash, key,
-		                          key_bytes, index, &s->path_hash);
-		*mode = want == 2 ? MODE_LEAF : want == 1 ? MODE_DESCEND : MODE_SKIP;
-	}
+	/* Unescaped into the string buffer: a key is done with before its value is read. A
+	 * skipped subtree's keys are validated but not kept. */
+	*key = keep ? s->buffers->strings : NULL;
+	return string(s, keep ? s->buffers->strings : NULL, FLT_STRING_BYTES_MAX, key_bytes);
+}
+
+static int colon(struct scanner *s)
+{
 	skip_ws(s);
 	if (s->p >= s->end || *s->p != ':')
 		return -EINVAL;
 	s->p++;
 	return 0;
+}
+
+/*
+ * The next member's key: asks what is wanted under it. In a trusted event, the
+ * members whose keys the object's filter rules out are stepped over here, one
+ * after another (most of an event's members are): 1 when that reaches the end
+ * of the object (s->p at whatever follows the last value), else 0.
+ */
+static int member_key(struct scanner *s, const struct frame *object, uint8_t *mode, uint32_t *index)
+{
+	bool wanted = object->mode != MODE_SKIP;
+	for (;;) {
+		skip_ws(s);
+		if (s->p >= s->end || *s->p != '"')
+			return -EINVAL;
+		const char *key;
+		size_t key_bytes;
+		int rc = key_text(s, wanted, &key, &key_bytes);
+		if (rc != 0)
+			return rc;
+		*mode = MODE_SKIP;
+		bool passes =
+		    wanted && (object->key_filter & flt_key_signature(key, key_bytes)) != 0;
+		if (passes) {
+			int want =
+			    s->hooks->want(s->hooks->ctx, object->index, object->path_hash, key,
+			                   key_bytes, index, &s->path_hash, &s->key_filter);
+			*mode = want == 2 ? MODE_LEAF : want == 1 ? MODE_DESCEND : MODE_SKIP;
+		}
+		if (colon(s) != 0)
+			return -EINVAL;
+		if (passes || !s->trusted)
+			return 0;
+		skip_ws(s);
+		if (s->p >= s->end)
+			return -EINVAL;
+		skip_trusted(s);
+		skip_ws(s);
+		if (s->p >= s->end)
+			return -EINVAL;
+		if (*s->p != ',')
+			return 1;
+		s->p++;
+	}
 }
 
 /* A wanted member of the top-level object is complete; true when the caller may stop. */
@@ -616,47 +655,11 @@ static bool top_member_done(struct scanner *s)
 	return s->hooks->member_done != NULL && s->hooks->member_done(s->hooks->ctx);
 }
 
-/*
- * After a value inside the top container: a separator and the next member or
- * element, or the container's end. Returns 1 when a container was opened or
- * closed (the caller loops), 0 when the document is complete.
- */
-static int next_in_container(struct scanner *s, bool first)
+/* The container at the top of the stack closed: back to its parent. Returns as
+ * next_in_container does. */
+static int close_container(struct scanner *s)
 {
-	struct frame *f = &s->stack[s->depth - 1];
-	char close = f->kind == KIND_OBJECT ? '}' : ']';
-	skip_ws(s);
-	if (s->p >= s->end)
-		return -EINVAL;
-	if (*s->p == close && first) {
-		s->p++;
-	} else if (*s->p == close) {
-		s->p++;
-	} else {
-		if (!first) {
-			if (*s->p != ',')
-				return -EINVAL;
-			s->p++;
-		}
-		uint8_t mode = f->mode;
-		uint32_t index = f->index;
-		s->path_hash = f->path_hash;
-		if (f->kind == KIND_OBJECT) {
-			int rc = member_key(s, f, &mode, &index);
-			if (rc != 0)
-				return rc;
-		}
-		bool opened;
-		int rc = value(s, mode, index, &opened);
-		if (rc != 0)
-			return rc;
-		if (s->stop)
-			return 3;
-		if (!opened && s->depth == 1 && mode != MODE_SKIP && top_member_done(s))
-			return 3;
-		return opened ? 2 : 1;
-	}
-	/* The container closed: back to its parent. */
+	const struct frame *f = &s->stack[s->depth - 1];
 	uint8_t closed_mode = f->mode;
 	s->arrays -= f->kind == KIND_ARRAY;
 	s->depth--;
@@ -666,6 +669,54 @@ static int next_in_container(struct scanner *s, bool first)
 	if (s->depth == 1 && closed_mode != MODE_SKIP && top_member_done(s))
 		return 3;
 	return 1;
+}
+
+/*
+ * After a value inside the top container: a separator and the next member or
+ * element, or the container's end. Returns 1 when a value was read or a
+ * container closed, 2 when one was opened (the caller loops), 3 when the rest
+ * need not be read, 0 when the document is complete.
+ */
+static int next_in_container(struct scanner *s, bool first)
+{
+	struct frame *f = &s->stack[s->depth - 1];
+	char close = f->kind == KIND_OBJECT ? '}' : ']';
+	skip_ws(s);
+	if (s->p >= s->end)
+		return -EINVAL;
+	if (*s->p == close) {
+		s->p++;
+		return close_container(s);
+	}
+	if (!first) {
+		if (*s->p != ',')
+			return -EINVAL;
+		s->p++;
+	}
+	uint8_t mode = f->mode;
+	uint32_t index = f->index;
+	s->path_hash = f->path_hash;
+	s->key_filter = f->key_filter;
+	if (f->kind == KIND_OBJECT) {
+		int rc = member_key(s, f, &mode, &index);
+		if (rc < 0)
+			return rc;
+		if (rc == 1) {
+			if (*s->p != close)
+				return -EINVAL;
+			s->p++;
+			return close_container(s);
+		}
+	}
+	bool opened;
+	int rc = value(s, mode, index, &opened);
+	if (rc != 0)
+		return rc;
+	if (s->stop)
+		return 3;
+	if (!opened && s->depth == 1 && mode != MODE_SKIP && top_member_done(s))
+		return 3;
+	return opened ? 2 : 1;
 }
 
 int flt_scan(const char *json, size_t length, uint32_t depth_max,
@@ -682,6 +733,7 @@ int flt_scan(const char *json, size_t length, uint32_t depth_max,
 	s.p = json;
 	s.end = json + length;
 	s.path_hash = FLT_PATH_ROOT_HASH;
+	s.key_filter = hooks->top_key_filter;
 	s.hooks = hooks;
 	s.buffers = buffers;
 	s.depth = 0;

@@ -277,6 +277,44 @@ Test(patterns, long_keys_in_a_named_object)
 	free_one(&rule);
 }
 
+/*
+ * An object's wanted members are found among few named siblings by their bytes
+ * and among many through the path table; keys that differ only inside (the same
+ * length, first and last byte: they pass the key filter) must not be taken for
+ * them, at the top level or below, and a dotted key still names a deeper path.
+ */
+Test(patterns, named_members_among_few_and_many_siblings)
+{
+	for (int named = 1; named <= 7; named++) {
+		for (int nested = 0; nested < 2; nested++) {
+			char fields[256] = "", members[256] = "", decoyed[256] = "";
+			char pattern[320], event[320], decoy[320];
+			for (int k = 0; k < named; k++) {
+				const char *comma = k > 0 ? "," : "";
+				size_t at = strlen(fields);
+				snprintf(fields + at, sizeof(fields) - at, "%s\"k%dz\":[\"v\"]",
+				         comma, k);
+				at = strlen(members);
+				snprintf(members + at, sizeof(members) - at, "%s\"k%dz\":\"v\"",
+				         comma, k);
+				/* The last named key becomes its look-alike, then a dotted path. */
+				at = strlen(decoyed);
+				snprintf(decoyed + at, sizeof(decoyed) - at,
+				         k + 1 < named ? "%s\"k%dz\":\"v\"" : "%s\"kXz\":\"v\"",
+				         comma, k);
+			}
+			const char *open = nested ? "{\"p\":{" : "{", *close = nested ? "}}" : "}";
+			snprintf(pattern, sizeof(pattern), "%s%s%s", open, fields, close);
+			snprintf(event, sizeof(event), "%s\"kYz\":\"v\",%s%s", open, members,
+			         close);
+			snprintf(decoy, sizeof(decoy), "%s%s,\"k%dz.q\":\"v\"%s", open, decoyed,
+			         named - 1, close);
+			check(&(struct example){pattern, event, true});
+			check(&(struct example){pattern, decoy, false});
+		}
+	}
+}
+
 /* Many wildcards on one path go through the Aho-Corasick prefilter: same answers. */
 Test(patterns, many_wildcards_on_one_path_agree_with_the_reference)
 {
