@@ -100,6 +100,12 @@ size_t flt_wildcard_longest_literal(const char *pattern, size_t n, char *out);
  * is 64 bytes or longer. When value is not NULL it gets the value strtod would give. */
 size_t flt_number(const char *p, size_t n, double *value);
 
+/* ASCII case folding: docs/patterns.md explains why not Unicode yet. */
+static inline char flt_fold(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
 /* Primitive comparisons shared by the compiler's checks and the matcher. */
 bool flt_equals_ignore_case(const char *a, size_t a_bytes, const char *b, size_t b_bytes);
 bool flt_wildcard_match(const char *pattern, size_t pattern_bytes, const char *text,

@@ -44,43 +44,52 @@ static void keep_digit(struct decimal *d, char c)
 }
 
 /*
- * Eight digits at p as one number, or false when they are not all digits: a
- * coordinate's fraction has a dozen or more, and a byte loop is most of the
- * cost of reading one. Little-endian only (the first digit is the low byte).
+ * The run of digits at the start of the eight bytes at p: how many (0-8), and
+ * their value. A coordinate has a dozen or more digits, and a byte loop was most
+ * of the cost of reading one. Little-endian only (the first digit is the low
+ * byte); elsewhere it reports none and the byte loop reads them.
  */
-static bool eight_digits(const char *p, uint64_t *value)
+static unsigned leading_digits(const char *p, uint64_t *value)
 {
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	uint64_t w;
 	memcpy(&w, p, 8);
+	/* A byte is a digit when its high nibble is 3 before and after adding 6. A carry out
+	 * of a byte (>= 0xfa) only reaches bytes after that non-digit, which are not used. */
 	const uint64_t high = 0xf0f0f0f0f0f0f0f0ull, zeros = 0x3030303030303030ull;
-	if ((w & high) != zeros || ((w + 0x0606060606060606ull) & high) != zeros)
-		return false;
-	w -= zeros;
+	uint64_t other = ((w & high) ^ zeros) | (((w + 0x0606060606060606ull) & high) ^ zeros);
+	unsigned count = other == 0 ? 8 : (unsigned)__builtin_ctzll(other) / 8;
+	if (count == 0)
+		return 0;
+	/* The digits to the top bytes; the bytes below become leading zero digits. */
+	w = (w - zeros) << (8 * (8 - count));
 	w = (w * 10 + (w >> 8)) & 0x00ff00ff00ff00ffull;   /* pairs */
 	w = (w * 100 + (w >> 16)) & 0x0000ffff0000ffffull; /* fours */
 	*value = (w * 10000 + (w >> 32)) & 0xffffffffull;  /* eight */
-	return true;
+	return count;
 #else
 	(void)p;
 	(void)value;
-	return false;
+	return 0;
 #endif
 }
 
-/* Fraction digits from p[i]; the index after them. */
-static size_t fraction(const char *p, size_t i, size_t n, struct decimal *d)
+static const uint64_t power10[9] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000};
+
+/* Digits from p[i] into the mantissa; the index after them. */
+static size_t digits(const char *p, size_t i, size_t n, struct decimal *d)
 {
-	uint64_t eight;
-	while (n - i >= 8 && d->mantissa < 100000000000ull && eight_digits(p + i, &eight)) {
-		d->mantissa = d->mantissa * 100000000 + eight; /* < 10^19 */
-		d->exponent -= 8;
-		i += 8;
+	/* Eight at a time while the mantissa has room for eight more (< 10^19). */
+	while (n - i >= 8 && d->mantissa < 100000000000ull) {
+		uint64_t value = 0;
+		unsigned count = leading_digits(p + i, &value);
+		d->mantissa = d->mantissa * power10[count] + value;
+		i += count;
+		if (count < 8)
+			return i;
 	}
-	for (; i < n && is_digit(p[i]); i++) {
+	for (; i < n && is_digit(p[i]); i++)
 		keep_digit(d, p[i]);
-		d->exponent--;
-	}
 	return i;
 }
 
@@ -96,16 +105,16 @@ static size_t parse(const char *p, size_t n, struct decimal *d)
 	if (i < n && p[i] == '0') {
 		i++;
 	} else if (i < n && is_digit(p[i])) {
-		for (; i < n && is_digit(p[i]); i++)
-			keep_digit(d, p[i]);
+		i = digits(p, i, n, d);
 	} else {
 		return 0;
 	}
 	if (i < n && p[i] == '.') {
 		size_t first = ++i;
-		i = fraction(p, i, n, d);
+		i = digits(p, i, n, d);
 		if (i == first)
 			return 0;
+		d->exponent -= (int)(i - first);
 	}
 	if (i < n && (p[i] == 'e' || p[i] == 'E')) {
 		i++;

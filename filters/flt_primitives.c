@@ -4,18 +4,12 @@
 
 #include "flt_int.h"
 
-static char fold(char c)
-{
-	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-}
-
-/* ASCII case folding: docs/patterns.md explains why not Unicode yet. */
 bool flt_equals_ignore_case(const char *a, size_t a_bytes, const char *b, size_t b_bytes)
 {
 	if (a_bytes != b_bytes)
 		return false;
 	for (size_t i = 0; i < a_bytes; i++) {
-		if (fold(a[i]) != fold(b[i]))
+		if (flt_fold(a[i]) != flt_fold(b[i]))
 			return false;
 	}
 	return true;

@@ -372,10 +372,21 @@ static int skip_trusted(struct scanner *s)
 	return 0;
 }
 
+/* JSON's four whitespace bytes. Most bytes tested are not even controls or spaces, so that
+ * is asked first; the four are then one bit test. */
+static bool is_ws(char c)
+{
+	const uint64_t ws = 1ull << ' ' | 1ull << '\t' | 1ull << '\n' | 1ull << '\r';
+	unsigned char u = (unsigned char)c;
+	return u <= ' ' && (ws >> u & 1) != 0;
+}
+
 static void skip_ws(struct scanner *s)
 {
-	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
-		s->p++;
+	const char *p = s->p;
+	while (p < s->end && is_ws(*p))
+		p++;
+	s->p = p;
 }
 
 static int hex4(const char *p, uint32_t *out)
@@ -616,13 +627,21 @@ static int key_text(struct scanner *s, bool keep, const char **key, size_t *key_
 	return string(s, keep ? s->buffers->strings : NULL, FLT_STRING_BYTES_MAX, key_bytes);
 }
 
-static int colon(struct scanner *s)
+/* The byte c, after any whitespace: consumed, true; false (s->p past the whitespace) when
+ * something else comes. Events seldom have whitespace before a separator: c is looked
+ * for first. */
+static bool take(struct scanner *s, char c)
 {
+	if (s->p < s->end && *s->p == c) {
+		s->p++;
+		return true;
+	}
 	skip_ws(s);
-	if (s->p >= s->end || *s->p != ':')
-		return -EINVAL;
-	s->p++;
-	return 0;
+	if (s->p < s->end && *s->p == c) {
+		s->p++;
+		return true;
+	}
+	return false;
 }
 
 /*
@@ -647,12 +666,16 @@ static int member_key(struct scanner *s, const struct frame *object, uint8_t *mo
 		bool passes =
 		    wanted && (object->key_filter & flt_key_signature(key, key_bytes)) != 0;
 		if (passes) {
-			int want =
-			    s->hooks->want(s->hooks->ctx, object->index, object->path_hash, key,
-			                   key_bytes, index, &s->path_hash, &s->key_filter);
+			/* Into locals: the scanner's address must not leave this file (flt_scan).
+			 */
+			uint64_t path_hash = 0, key_filter = 0;
+			int want = s->hooks->want(s->hooks->ctx, object->index, object->path_hash,
+			                          key, key_bytes, index, &path_hash, &key_filter);
 			*mode = want == 2 ? MODE_LEAF : want == 1 ? MODE_DESCEND : MODE_SKIP;
+			s->path_hash = path_hash;
+			s->key_filter = key_filter;
 		}
-		if (colon(s) != 0)
+		if (!take(s, ':'))
 			return -EINVAL;
 		if (passes || !s->trusted)
 			return 0;
@@ -660,12 +683,9 @@ static int member_key(struct scanner *s, const struct frame *object, uint8_t *mo
 		if (s->p >= s->end)
 			return -EINVAL;
 		skip_trusted(s);
-		skip_ws(s);
-		if (s->p >= s->end)
-			return -EINVAL;
-		if (*s->p != ',')
-			return 1;
-		s->p++;
+		if (take(s, ','))
+			continue;
+		return s->p < s->end ? 1 : -EINVAL;
 	}
 }
 
@@ -701,17 +721,16 @@ static int next_in_container(struct scanner *s, bool first)
 {
 	struct frame *f = &s->stack[s->depth - 1];
 	char close = f->kind == KIND_OBJECT ? '}' : ']';
-	skip_ws(s);
-	if (s->p >= s->end)
-		return -EINVAL;
-	if (*s->p == close) {
-		s->p++;
-		return close_container(s);
-	}
-	if (!first) {
-		if (*s->p != ',')
+	if (first || !take(s, ',')) {
+		skip_ws(s);
+		if (s->p >= s->end)
 			return -EINVAL;
-		s->p++;
+		if (*s->p == close) {
+			s->p++;
+			return close_container(s);
+		}
+		if (!first)
+			return -EINVAL;
 	}
 	uint8_t mode = f->mode;
 	uint32_t index = f->index;

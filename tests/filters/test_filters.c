@@ -277,42 +277,103 @@ Test(patterns, long_keys_in_a_named_object)
 	free_one(&rule);
 }
 
+/* Appends `"key":value` to a JSON member list, with a comma unless it is the first. */
+static void append_member(char *list, size_t size, const char *key, const char *value)
+{
+	size_t at = strlen(list);
+	snprintf(list + at, size - at, "%s\"%s\":%s", at > 0 ? "," : "", key, value);
+}
+
 /*
  * An object's wanted members are found among few named siblings by their bytes
- * and among many through the path table; keys that differ only inside (the same
- * length, first and last byte: they pass the key filter) must not be taken for
- * them, at the top level or below, and a dotted key still names a deeper path.
+ * and among many through the path table; keys of every short length that differ
+ * from a named one only in their second or next-to-last byte (the same length,
+ * first and last byte: they pass the key filter) must not be taken for it, at
+ * the top level or below, and a dotted key still names a deeper path.
  */
 Test(patterns, named_members_among_few_and_many_siblings)
 {
-	for (int named = 1; named <= 7; named++) {
-		for (int nested = 0; nested < 2; nested++) {
-			char fields[256] = "", members[256] = "", decoyed[256] = "";
-			char pattern[320], event[320], decoy[320];
-			for (int k = 0; k < named; k++) {
-				const char *comma = k > 0 ? "," : "";
-				size_t at = strlen(fields);
-				snprintf(fields + at, sizeof(fields) - at, "%s\"k%dz\":[\"v\"]",
-				         comma, k);
-				at = strlen(members);
-				snprintf(members + at, sizeof(members) - at, "%s\"k%dz\":\"v\"",
-				         comma, k);
-				/* The last named key becomes its look-alike, then a dotted path. */
-				at = strlen(decoyed);
-				snprintf(decoyed + at, sizeof(decoyed) - at,
-				         k + 1 < named ? "%s\"k%dz\":\"v\"" : "%s\"kXz\":\"v\"",
-				         comma, k);
+	static const char padding[] = "mmmmmmmmmmmmmm";
+	for (int pad = 0; pad <= 14; pad += 2) {
+		for (int named = 1; named <= 7; named++) {
+			for (int nested = 0; nested < 2; nested++) {
+				char fields[512] = "", members[512] = "", early[512] = "";
+				char late[512] = "", key[32];
+				for (int k = 0; k < named; k++) {
+					snprintf(key, sizeof(key), "k%d%.*s%dz", k, pad, padding,
+					         k);
+					append_member(fields, sizeof(fields), key, "[\"v\"]");
+					append_member(members, sizeof(members), key, "\"v\"");
+					/* The last named key becomes a look-alike. */
+					if (k + 1 == named)
+						snprintf(key, sizeof(key), "kX%.*s%dz", pad,
+						         padding, k);
+					append_member(early, sizeof(early), key, "\"v\"");
+					if (k + 1 == named)
+						snprintf(key, sizeof(key), "k%d%.*sXz", k, pad,
+						         padding);
+					append_member(late, sizeof(late), key, "\"v\"");
+				}
+				snprintf(key, sizeof(key), "k%d%.*s%dz.q", named - 1, pad, padding,
+				         named - 1);
+				append_member(early, sizeof(early), key, "\"v\"");
+				const char *open = nested ? "{\"p\":{" : "{";
+				const char *close = nested ? "}}" : "}";
+				char pattern[640], event[640], decoy[640], other_decoy[640];
+				snprintf(pattern, sizeof(pattern), "%s%s%s", open, fields, close);
+				snprintf(event, sizeof(event), "%s\"kYz\":\"v\",%s%s", open,
+				         members, close);
+				snprintf(decoy, sizeof(decoy), "%s%s%s", open, early, close);
+				snprintf(other_decoy, sizeof(other_decoy), "%s%s%s", open, late,
+				         close);
+				check(&(struct example){pattern, event, true});
+				check(&(struct example){pattern, decoy, false});
+				check(&(struct example){pattern, other_decoy, false});
 			}
-			const char *open = nested ? "{\"p\":{" : "{", *close = nested ? "}}" : "}";
-			snprintf(pattern, sizeof(pattern), "%s%s%s", open, fields, close);
-			snprintf(event, sizeof(event), "%s\"kYz\":\"v\",%s%s", open, members,
-			         close);
-			snprintf(decoy, sizeof(decoy), "%s%s,\"k%dz.q\":\"v\"%s", open, decoyed,
-			         named - 1, close);
-			check(&(struct example){pattern, event, true});
-			check(&(struct example){pattern, decoy, false});
 		}
 	}
+}
+
+/*
+ * The patterns compiled into one matcher (those it refuses left out: a mask of the
+ * accepted comes back), and each event matched: every accepted pattern's id is in
+ * the result exactly when the reference interpreter matches it alone.
+ */
+static uint64_t agree_with_the_reference(const char *const *patterns, uint32_t count,
+                                         const char *const *events, uint32_t event_count)
+{
+	cr_assert_leq(count, 64);
+	struct flt_limits limits;
+	flt_limits_default(&limits);
+	struct flt_compiler *c = flt_compiler_new(&limits);
+	char error[256];
+	uint64_t added = 0;
+	for (uint32_t i = 0; i < count; i++) {
+		if (flt_add_rule(c, i, patterns[i], strlen(patterns[i]), error, sizeof(error)) == 0)
+			added |= 1ull << i;
+	}
+	struct flt_matcher *m = flt_compile(c);
+	struct flt_scratch *s = flt_scratch_new(m);
+	for (uint32_t e = 0; e < event_count; e++) {
+		uint32_t ids[64];
+		int n = flt_match(m, s, events[e], strlen(events[e]), ids, 64);
+		cr_assert_geq(n, 0, "%s", events[e]);
+		for (uint32_t i = 0; i < count; i++) {
+			if (!(added >> i & 1))
+				continue;
+			bool mine = false;
+			for (int k = 0; k < n; k++)
+				mine = mine || ids[k] == i;
+			int ref = ref_match(patterns[i], strlen(patterns[i]), events[e],
+			                    strlen(events[e]));
+			cr_assert_eq(mine, ref == 1, "%s on %s: matcher %d, reference %d",
+			             patterns[i], events[e], mine, ref);
+		}
+	}
+	flt_scratch_free(s);
+	flt_matcher_free(m);
+	flt_compiler_free(c);
+	return added;
 }
 
 /* Many wildcards on one path go through the Aho-Corasick prefilter: same answers. */
@@ -326,41 +387,75 @@ Test(patterns, many_wildcards_on_one_path_agree_with_the_reference)
 	    "xxXYZxx", "AB",         "dir/q.png", "a*b",      "",     "xayaz",
 	    "the end", "start here", "zAzBzCz",   "m\\\\nop", "café", "nothing",
 	};
-	struct flt_limits limits;
-	flt_limits_default(&limits);
-	struct flt_compiler *c = flt_compiler_new(&limits);
-	char pattern[128], error[256];
-	uint32_t added = 0;
-	for (uint32_t i = 0; i < sizeof(wildcards) / sizeof(wildcards[0]); i++) {
-		snprintf(pattern, sizeof(pattern), "{\"f\":[{\"wildcard\":\"%s\"}]}", wildcards[i]);
-		if (flt_add_rule(c, i, pattern, strlen(pattern), error, sizeof(error)) == 0)
-			added |= 1u << i; /* "**" is refused */
+	enum { WILDCARDS = sizeof(wildcards) / sizeof(wildcards[0]) };
+	enum { VALUES = sizeof(values) / sizeof(values[0]) };
+	static char patterns[WILDCARDS][128], events[VALUES][128];
+	const char *pattern_list[WILDCARDS], *event_list[VALUES];
+	for (uint32_t i = 0; i < WILDCARDS; i++) {
+		snprintf(patterns[i], sizeof(patterns[i]), "{\"f\":[{\"wildcard\":\"%s\"}]}",
+		         wildcards[i]);
+		pattern_list[i] = patterns[i];
 	}
+	for (uint32_t v = 0; v < VALUES; v++) {
+		snprintf(events[v], sizeof(events[v]), "{\"f\":\"%s\"}", values[v]);
+		event_list[v] = events[v];
+	}
+	uint64_t added = agree_with_the_reference(pattern_list, WILDCARDS, event_list, VALUES);
 	cr_assert_eq(added & (1u << 9), 0, "consecutive stars are refused");
-	struct flt_matcher *m = flt_compile(c);
-	struct flt_scratch *s = flt_scratch_new(m);
-	for (uint32_t v = 0; v < sizeof(values) / sizeof(values[0]); v++) {
-		char event[128];
-		snprintf(event, sizeof(event), "{\"f\":\"%s\"}", values[v]);
-		uint32_t ids[16];
-		int n = flt_match(m, s, event, strlen(event), ids, 16);
-		cr_assert_geq(n, 0);
-		for (uint32_t i = 0; i < sizeof(wildcards) / sizeof(wildcards[0]); i++) {
-			if (!(added >> i & 1))
-				continue;
-			snprintf(pattern, sizeof(pattern), "{\"f\":[{\"wildcard\":\"%s\"}]}",
-			         wildcards[i]);
-			bool mine = false;
-			for (int k = 0; k < n; k++)
-				mine = mine || ids[k] == i;
-			int ref = ref_match(pattern, strlen(pattern), event, strlen(event));
-			cr_assert_eq(mine, ref == 1, "%s on %s: matcher %d, reference %d",
-			             wildcards[i], event, mine, ref);
-		}
+	cr_assert_eq(added, ((1u << WILDCARDS) - 1) & ~(1u << 9));
+}
+
+/*
+ * Equals-ignore-case values are looked up by their case-folded bytes in one table
+ * per path: values that fold alike in different rules, beside exact values and
+ * other operators on the same path, in arrays, non-ASCII (folded as ASCII only),
+ * and enough of them that the table's probes collide.
+ */
+Test(patterns, equals_ignore_case_values_in_one_table_agree_with_the_reference)
+{
+	static const char *const fixed[] = {
+	    "{\"f\":[{\"equals-ignore-case\":\"Beach\"}]}",
+	    "{\"f\":[{\"equals-ignore-case\":\"bEaCh\"}]}",
+	    "{\"f\":[\"beach\"]}",
+	    "{\"f\":[{\"equals-ignore-case\":\"beach\"},\"BEACH\"]}",
+	    "{\"f\":[{\"equals-ignore-case\":\"Beaches\"}]}",
+	    "{\"f\":[{\"equals-ignore-case\":\"\"}]}",
+	    "{\"f\":[{\"equals-ignore-case\":\"ÉTÉ\"}]}",
+	    "{\"f\":[{\"anything-but\":{\"equals-ignore-case\":\"beach\"}}]}",
+	    "{\"f\":[{\"equals-ignore-case\":\"beach\"}],\"g\":[{\"equals-ignore-case\":\"X\"}]}",
+	    "{\"f\":[{\"prefix\":{\"equals-ignore-case\":\"BEA\"}}]}",
+	};
+	static const char *const events[] = {
+	    "{\"f\":\"BEACH\"}",
+	    "{\"f\":\"beach\"}",
+	    "{\"f\":\"Beach \"}",
+	    "{\"f\":\"\"}",
+	    "{\"f\":\"été\"}",
+	    "{\"f\":\"ÉTÉ\"}",
+	    "{\"f\":1}",
+	    "{\"f\":[\"x\",\"bEACH\"]}",
+	    "{\"f\":\"beach\",\"g\":\"x\"}",
+	    "{\"f\":\"VALUE7\"}",
+	    "{\"f\":\"value\"}",
+	    "{\"g\":\"x\"}",
+	    "{\"f\":\"b\\u0045ach\"}",
+	    "{\"f\":\"Value-31\"}",
+	    "{\"f\":null}",
+	};
+	enum { FIXED = sizeof(fixed) / sizeof(fixed[0]), GENERATED = 40 };
+	static char generated[GENERATED][64];
+	const char *patterns[FIXED + GENERATED];
+	for (uint32_t i = 0; i < FIXED; i++)
+		patterns[i] = fixed[i];
+	for (uint32_t i = 0; i < GENERATED; i++) {
+		snprintf(generated[i], sizeof(generated[i]),
+		         "{\"f\":[{\"equals-ignore-case\":\"%s%u\"}]}", i % 2 ? "VaLuE" : "value-",
+		         i);
+		patterns[FIXED + i] = generated[i];
 	}
-	flt_scratch_free(s);
-	flt_matcher_free(m);
-	flt_compiler_free(c);
+	uint64_t added = agree_with_the_reference(patterns, FIXED + GENERATED, events,
+	                                          sizeof(events) / sizeof(events[0]));
+	cr_assert_eq(added, (1ull << (FIXED + GENERATED)) - 1);
 }
 
 /*
