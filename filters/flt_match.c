@@ -803,6 +803,33 @@ static void mark_all(struct flt_scratch *s, const struct literal *l)
 		mark(s, s->matcher->refs[l->ref_first + r]);
 }
 
+/* The exact value's table entry, if any. */
+static void mark_literal(struct flt_scratch *s, const struct path *p, const struct flt_leaf *leaf)
+{
+	uint32_t mask = p->literal_slots - 1;
+	for (uint32_t i = (uint32_t)hash_leaf(leaf) & mask; p->literals[i].key.type != 0;
+	     i = (i + 1) & mask) {
+		if (same_leaf(&p->literals[i].key, leaf)) {
+			mark_all(s, &p->literals[i]);
+			return;
+		}
+	}
+}
+
+/* The equals-ignore-case entry the string folds to, if any. */
+static void mark_folded(struct flt_scratch *s, const struct path *p, const struct flt_leaf *leaf)
+{
+	uint32_t mask = p->folded_slots - 1;
+	for (uint32_t i = (uint32_t)hash_folded(leaf->text, leaf->length) & mask;
+	     p->folded[i].key.type != 0; i = (i + 1) & mask) {
+		const struct flt_leaf *key = &p->folded[i].key;
+		if (flt_equals_ignore_case(key->text, key->length, leaf->text, leaf->length)) {
+			mark_all(s, &p->folded[i]);
+			return;
+		}
+	}
+}
+
 /* One automaton pass over the value; only wildcards whose segment occurs are tried. */
 static void prefiltered_wildcards(struct flt_scratch *s, const struct path *p,
                                   const struct flt_leaf *leaf)
@@ -833,28 +860,10 @@ static bool on_leaf(void *ctx, uint32_t path_index, const struct flt_leaf *leaf,
 	const struct path *p = &s->matcher->paths[path_index];
 	bool first = s->path_seen[path_index] != s->stamp;
 	s->path_seen[path_index] = s->stamp;
-	if (p->literal_slots != 0) {
-		uint32_t mask = p->literal_slots - 1;
-		for (uint32_t i = (uint32_t)hash_leaf(leaf) & mask; p->literals[i].key.type != 0;
-		     i = (i + 1) & mask) {
-			if (same_leaf(&p->literals[i].key, leaf)) {
-				mark_all(s, &p->literals[i]);
-				break;
-			}
-		}
-	}
-	if (p->folded_slots != 0 && leaf->type == FLT_STRING) {
-		uint32_t mask = p->folded_slots - 1;
-		for (uint32_t i = (uint32_t)hash_folded(leaf->text, leaf->length) & mask;
-		     p->folded[i].key.type != 0; i = (i + 1) & mask) {
-			const struct flt_leaf *key = &p->folded[i].key;
-			if (flt_equals_ignore_case(key->text, key->length, leaf->text,
-			                           leaf->length)) {
-				mark_all(s, &p->folded[i]);
-				break;
-			}
-		}
-	}
+	if (p->literal_slots != 0)
+		mark_literal(s, p, leaf);
+	if (p->folded_slots != 0 && leaf->type == FLT_STRING)
+		mark_folded(s, p, leaf);
 	if (p->ac.node_count > 0 && leaf->type == FLT_STRING)
 		prefiltered_wildcards(s, p, leaf);
 	for (uint32_t i = 0; i < p->listed_count; i++) {
