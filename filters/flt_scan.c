@@ -33,6 +33,25 @@ struct frame {
 	uint64_t key_filter; /* its members' keys that may be wanted */
 };
 
+/*
+ * want's answers for short keys inside arrays, kept for one event: an array of
+ * objects asks the same few keys under the same path once an element
+ * (coordinates: x and y, dozens of times an event), and want depends on nothing
+ * but its arguments. Outside arrays a key comes once (a duplicate aside), and
+ * keeping it would only cost.
+ */
+#define MEMO_SLOTS     4u
+#define MEMO_KEY_BYTES 8u
+
+struct memo {
+	uint32_t key_bytes; /* above MEMO_KEY_BYTES: empty */
+	uint32_t parent;
+	uint64_t key_word; /* the key's bytes, the first in the low byte */
+	int want;
+	uint32_t index;
+	uint64_t path_hash, key_filter;
+};
+
 struct scanner {
 	const char *p;
 	const char *end;
@@ -40,6 +59,8 @@ struct scanner {
 	uint64_t key_filter; /* and the filter of its own members' keys */
 	const struct flt_scan_hooks *hooks;
 	struct flt_scan_buffers *buffers;
+	struct memo memo[MEMO_SLOTS];
+	bool memo_cleared; /* this event */
 	struct frame stack[STACK_MAX];
 	uint32_t depth;
 	uint32_t depth_max;
@@ -644,6 +665,46 @@ static bool take(struct scanner *s, char c)
 	return false;
 }
 
+/* want for a member of object, from the memo when it was asked before in this event. */
+static int ask_want(struct scanner *s, const struct frame *object, const char *key,
+                    size_t key_bytes, uint32_t *index)
+{
+	struct memo *memo = NULL;
+	uint64_t word = 0;
+	if (s->arrays > 0 && key_bytes <= MEMO_KEY_BYTES) {
+		if (!s->memo_cleared) {
+			for (uint32_t i = 0; i < MEMO_SLOTS; i++)
+				s->memo[i].key_bytes = MEMO_KEY_BYTES + 1;
+			s->memo_cleared = true;
+		}
+		for (size_t i = 0; i < key_bytes; i++)
+			word |= (uint64_t)(uint8_t)key[i] << (8 * i);
+		memo = &s->memo[(word ^ object->index) % MEMO_SLOTS];
+		if (memo->key_bytes == key_bytes && memo->key_word == word &&
+		    memo->parent == object->index) {
+			*index = memo->index;
+			s->path_hash = memo->path_hash;
+			s->key_filter = memo->key_filter;
+			return memo->want;
+		}
+	}
+	/* Into locals: the scanner's address must not leave this file (flt_scan). */
+	uint64_t path_hash = 0, key_filter = 0;
+	int want = s->hooks->want(s->hooks->ctx, object->index, object->path_hash, key, key_bytes,
+	                          index, &path_hash, &key_filter);
+	s->path_hash = path_hash;
+	s->key_filter = key_filter;
+	if (memo != NULL)
+		*memo = (struct memo){.key_bytes = (uint32_t)key_bytes,
+		                      .parent = object->index,
+		                      .key_word = word,
+		                      .want = want,
+		                      .index = *index,
+		                      .path_hash = path_hash,
+		                      .key_filter = key_filter};
+	return want;
+}
+
 /*
  * The next member's key: asks what is wanted under it. In a trusted event, the
  * members whose keys the object's filter rules out are stepped over here, one
@@ -666,14 +727,8 @@ static int member_key(struct scanner *s, const struct frame *object, uint8_t *mo
 		bool passes =
 		    wanted && (object->key_filter & flt_key_signature(key, key_bytes)) != 0;
 		if (passes) {
-			/* Into locals: the scanner's address must not leave this file (flt_scan).
-			 */
-			uint64_t path_hash = 0, key_filter = 0;
-			int want = s->hooks->want(s->hooks->ctx, object->index, object->path_hash,
-			                          key, key_bytes, index, &path_hash, &key_filter);
+			int want = ask_want(s, object, key, key_bytes, index);
 			*mode = want == 2 ? MODE_LEAF : want == 1 ? MODE_DESCEND : MODE_SKIP;
-			s->path_hash = path_hash;
-			s->key_filter = key_filter;
 		}
 		if (!take(s, ':'))
 			return -EINVAL;
@@ -780,6 +835,7 @@ int flt_scan(const char *json, size_t length, uint32_t depth_max,
 	s.trusted = hooks->validated;
 	s.arrays = 0;
 	s.stop = false;
+	s.memo_cleared = false;
 	skip_ws(&s);
 	if (s.p >= s.end || *s.p != '{')
 		return -EINVAL; /* an event is a JSON object */

@@ -355,9 +355,16 @@ static uint64_t agree_with_the_reference(const char *const *patterns, uint32_t c
 	struct flt_matcher *m = flt_compile(c);
 	struct flt_scratch *s = flt_scratch_new(m);
 	for (uint32_t e = 0; e < event_count; e++) {
-		uint32_t ids[64];
+		uint32_t ids[64], validated_ids[64];
 		int n = flt_match(m, s, events[e], strlen(events[e]), ids, 64);
 		cr_assert_geq(n, 0, "%s", events[e]);
+		/* Validated once, then matched with early stop: the same rules. */
+		cr_assert_eq(flt_validate(m, s, events[e], strlen(events[e])), 0);
+		cr_assert_eq(
+		    flt_match_validated(m, s, events[e], strlen(events[e]), validated_ids, 64), n,
+		    "early stop: %s", events[e]);
+		for (int k = 0; k < n; k++)
+			cr_assert_eq(validated_ids[k], ids[k], "early stop: %s", events[e]);
 		for (uint32_t i = 0; i < count; i++) {
 			if (!(added >> i & 1))
 				continue;
@@ -456,6 +463,46 @@ Test(patterns, equals_ignore_case_values_in_one_table_agree_with_the_reference)
 	uint64_t added = agree_with_the_reference(patterns, FIXED + GENERATED, events,
 	                                          sizeof(events) / sizeof(events[0]));
 	cr_assert_eq(added, (1ull << (FIXED + GENERATED)) - 1);
+}
+
+/*
+ * Inside arrays the scanner keeps what was wanted under each key for the rest of
+ * the event: the same short key under other paths (sibling arrays, nested
+ * arrays, the top level), keys that share its slot and longer keys must each
+ * get their own answer.
+ */
+Test(patterns, keys_repeated_in_arrays_of_objects_agree_with_the_reference)
+{
+	static const char *const patterns[] = {
+	    "{\"a\":{\"x\":[3]}}",
+	    "{\"b\":{\"x\":[1]}}",
+	    "{\"a\":{\"|\":[1]}}",
+	    "{\"a\":{\"b\":{\"x\":[{\"numeric\":[\">\",4]}]}}}",
+	    "{\"x\":[7]}",
+	    "{\"a\":{\"longer_key\":[\"v\"]},\"b\":{\"longer_ke\":[\"v\"]}}",
+	    "{\"a\":{\"x\":[{\"exists\":false}]},\"b\":{\"x\":[1]}}",
+	    "{\"c\":{\"x\":[1]}}",
+	    "{\"d\":{\"x\":[2]}}",
+	    "{\"e\":{\"x\":[3]}}",
+	};
+	static const char *const events[] = {
+	    "{\"a\":[{\"x\":1},{\"x\":2}],\"b\":[{\"x\":3}]}",
+	    "{\"a\":[{\"x\":1},{\"x\":3}],\"b\":[{\"y\":1},{\"x\":1}]}",
+	    "{\"a\":[{\"|\":3,\"x\":1},{\"x\":1,\"|\":1}],\"x\":7}",
+	    "{\"a\":[{\"b\":[{\"x\":3},{\"x\":5}],\"x\":2}],\"b\":[[{\"x\":2}]]}",
+	    "{\"a\":[{\"b\":{\"x\":1}},{\"b\":[{\"x\":9}]}],\"x\":[1,[7]]}",
+	    "{\"a\":[{\"longer_key\":\"v\"}],\"b\":[{\"longer_ke\":\"v\"},{\"longer_key\":\"w\"}]}",
+	    "{\"b\":[{\"x\":2},{\"x\":1}],\"a\":[{\"y\":1},{\"z\":2}]}",
+	    "{\"a\":[{\"y\":1},{\"x\":null}],\"b\":[{\"x\":1}]}",
+	    "{\"a\":[{\"x\":3}],\"b\":[{\"x\":3}],\"c\":[{\"x\":3}],\"d\":[{\"x\":3}],"
+	    "\"e\":[{\"x\":3}]}",
+	    "{\"e\":[{\"x\":1}],\"d\":[{\"x\":1}],\"c\":[{\"x\":2}],\"b\":[{\"x\":2}],"
+	    "\"a\":[{\"x\":1}]}",
+	};
+	enum { PATTERNS = sizeof(patterns) / sizeof(patterns[0]) };
+	uint64_t added = agree_with_the_reference((const char *const *)patterns, PATTERNS, events,
+	                                          sizeof(events) / sizeof(events[0]));
+	cr_assert_eq(added, (1ull << PATTERNS) - 1);
 }
 
 /*
