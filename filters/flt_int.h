@@ -149,7 +149,8 @@ struct flt_scan_hooks {
 	/* For a member of a wanted object whose key passes the object's filter: 0 skips its
 	 * value; 1 descends; 2 a leaf path some rule names (and descend). parent is the
 	 * object's path (FLT_PATH_ROOT at the top); the member's path index and hash, and
-	 * the key filter of its own members, come back. */
+	 * the key filter of its own members, come back. The answer must depend on the
+	 * arguments alone: inside arrays the scanner keeps it for the rest of the event. */
 	int (*want)(void *ctx, uint32_t parent, uint64_t parent_hash, const char *key,
 	            size_t key_bytes, uint32_t *path_index, uint64_t *path_hash,
 	            uint64_t *key_filter);

@@ -644,8 +644,9 @@ static int key_text(struct scanner *s, bool keep, const char **key, size_t *key_
 	}
 	/* Unescaped into the string buffer: a key is done with before its value is read. A
 	 * skipped subtree's keys are validated but not kept. */
-	*key = keep ? s->buffers->strings : NULL;
-	return string(s, keep ? s->buffers->strings : NULL, FLT_STRING_BYTES_MAX, key_bytes);
+	char *out = keep ? s->buffers->strings : NULL;
+	*key = out;
+	return string(s, out, FLT_STRING_BYTES_MAX, key_bytes);
 }
 
 /* The byte c, after any whitespace: consumed, true; false (s->p past the whitespace) when
