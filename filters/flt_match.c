@@ -199,6 +199,17 @@ static uint32_t power_of_two_above(uint32_t n)
 
 /* ---- building ---- */
 
+/* The first and the last `width` bytes of two n-byte keys (width <= n, at most 8) equal. */
+static inline bool same_ends(const char *a, const char *b, size_t n, size_t width)
+{
+	uint64_t a0 = 0, b0 = 0, a1 = 0, b1 = 0;
+	memcpy(&a0, a, width);
+	memcpy(&b0, b, width);
+	memcpy(&a1, a + n - width, width);
+	memcpy(&b1, b + n - width, width);
+	return a0 == b0 && a1 == b1;
+}
+
 /*
  * Keys are short: from 4 to 16 bytes they are compared as two words that overlap
  * (the first and the last 4 or 8 bytes; nothing outside either key is read),
@@ -208,22 +219,10 @@ static bool same_bytes(const char *a, const char *b, size_t n)
 {
 	if (n > 16)
 		return memcmp(a, b, n) == 0;
-	if (n >= 8) {
-		uint64_t a0, b0, a1, b1;
-		memcpy(&a0, a, 8);
-		memcpy(&b0, b, 8);
-		memcpy(&a1, a + n - 8, 8);
-		memcpy(&b1, b + n - 8, 8);
-		return a0 == b0 && a1 == b1;
-	}
-	if (n >= 4) {
-		uint32_t a0, b0, a1, b1;
-		memcpy(&a0, a, 4);
-		memcpy(&b0, b, 4);
-		memcpy(&a1, a + n - 4, 4);
-		memcpy(&b1, b + n - 4, 4);
-		return a0 == b0 && a1 == b1;
-	}
+	if (n >= 8)
+		return same_ends(a, b, n, 8);
+	if (n >= 4)
+		return same_ends(a, b, n, 4);
 	for (size_t i = 0; i < n; i++) {
 		if (a[i] != b[i])
 			return false;
