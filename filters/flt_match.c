@@ -1,10 +1,11 @@
 /*
  * The compiled matcher (see flt.h). Every field path of every rule, and
  * every prefix of one, sits in one hash table, so the scanner descends only
- * into what some rule names. Per leaf path: literal values in a hash table,
- * equals-ignore-case values in another keyed by their case-folded bytes (cost
- * independent of how many rules name values there), the other
- * conditions in a list. A sub-rule is a candidate the moment its last
+ * into what some rule names. Per leaf path, values in hash tables: literal
+ * values, equals-ignore-case values by their case-folded bytes, prefixes and
+ * suffixes (and their ignore-case forms) probed once per distinct length (cost
+ * independent of how many rules name values there); the other conditions in a
+ * list. A sub-rule is a candidate the moment its last
  * leaf-matched field is marked; fields that absence can satisfy (exists:
  * false) are settled after the scan. Immutable once built; matching writes
  * only the caller's scratch, stamped so nothing is cleared per event.
@@ -32,6 +33,25 @@ struct other {
 	struct ref ref;
 };
 
+/* The conditions whose values a path keeps in a table, one table per kind. */
+enum table_kind {
+	TABLE_EXACT,       /* literal values of any type */
+	TABLE_IGNORE_CASE, /* equals-ignore-case: the whole string, ASCII-folded */
+	TABLE_PREFIX,
+	TABLE_PREFIX_IGNORE_CASE,
+	TABLE_SUFFIX,
+	TABLE_SUFFIX_IGNORE_CASE,
+	TABLE_KINDS,
+	TABLE_NONE = TABLE_KINDS, /* tried one by one */
+};
+
+struct table {
+	uint32_t slots;          /* power of two; 0 when empty */
+	struct literal *entries; /* open addressing */
+	uint32_t length_count;   /* prefixes and suffixes: their distinct lengths, ascending */
+	uint32_t *lengths;
+};
+
 /*
  * A path's direct children when they are few, as most are: a key is looked up
  * among them by its bytes, without hashing it (the scanner asks for every key
@@ -54,10 +74,8 @@ struct path {
 	uint64_t below_signatures; /* its key filter: signatures of the paths below */
 	bool leaf;                 /* some rule names it (else: only a prefix of one) */
 	struct children children;
-	uint32_t literal_slots;   /* power of two; 0 when none */
-	struct literal *literals; /* open addressing */
-	uint32_t folded_slots;    /* the same for equals-ignore-case values */
-	struct literal *folded;
+	struct table tables[TABLE_KINDS];
+	uint8_t table_kinds; /* bit k: tables[k] is not empty */
 	uint32_t other_count;
 	uint32_t listed_count; /* others[0, listed_count) are tried on every leaf; the rest,
 	                        * wildcards, only when the automaton finds their segment */
@@ -171,12 +189,32 @@ static uint64_t hash_leaf(const struct flt_leaf *leaf)
 	return h;
 }
 
-/* A string's hash as equals-ignore-case sees it: of its case-folded bytes. */
-static uint64_t hash_folded(const char *text, size_t n)
+static bool ignores_case(enum table_kind kind)
 {
-	uint64_t h = 1469598103934665603ull;
+	return kind == TABLE_IGNORE_CASE || kind == TABLE_PREFIX_IGNORE_CASE ||
+	       kind == TABLE_SUFFIX_IGNORE_CASE;
+}
+
+static bool is_suffix(enum table_kind kind)
+{
+	return kind == TABLE_SUFFIX || kind == TABLE_SUFFIX_IGNORE_CASE;
+}
+
+#define STRING_HASH_SEED 1469598103934665603ull
+
+/* One more byte into a string table's hash: ASCII-folded for the ignore-case kinds. */
+static uint64_t extend_hash(uint64_t h, char c, bool fold)
+{
+	return (h ^ (uint8_t)(fold ? flt_fold(c) : c)) * 1099511628211ull;
+}
+
+/* A string table's hash of a value: its bytes from the last one for suffixes, so that
+ * the matcher extends one hash byte by byte over a leaf's suffixes of growing length. */
+static uint64_t string_hash(const char *text, size_t n, enum table_kind kind)
+{
+	uint64_t h = STRING_HASH_SEED;
 	for (size_t i = 0; i < n; i++)
-		h = (h ^ (uint8_t)flt_fold(text[i])) * 1099511628211ull;
+		h = extend_hash(h, is_suffix(kind) ? text[n - 1 - i] : text[i], ignores_case(kind));
 	return h;
 }
 
@@ -355,7 +393,7 @@ static uint32_t count_path_prefixes(const struct flt_compiler *c)
 
 struct tuple {
 	uint32_t path;
-	bool folded; /* an equals-ignore-case value: compared by its case-folded bytes */
+	uint8_t kind; /* enum table_kind */
 	const struct flt_leaf *key;
 	struct ref ref;
 };
@@ -387,23 +425,50 @@ static int compare_folded(const struct flt_leaf *a, const struct flt_leaf *b)
 
 static int compare_keys(const struct tuple *x, const struct tuple *y)
 {
-	return x->folded ? compare_folded(x->key, y->key) : compare_leaves(x->key, y->key);
+	return ignores_case(x->kind) ? compare_folded(x->key, y->key)
+	                             : compare_leaves(x->key, y->key);
 }
 
-/* By path, exact before folded, then key: each table's entries in one run. */
+/* By path, kind, then key: each table's entries in one run. */
 static int compare_tuples(const void *a, const void *b)
 {
 	const struct tuple *x = a, *y = b;
 	if (x->path != y->path)
 		return x->path < y->path ? -1 : 1;
-	if (x->folded != y->folded)
-		return x->folded ? 1 : -1;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
 	return compare_keys(x, y);
 }
 
 static bool same_table(const struct tuple *x, const struct tuple *y)
 {
-	return x->path == y->path && x->folded == y->folded;
+	return x->path == y->path && x->kind == y->kind;
+}
+
+static int compare_lengths(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* A prefix or suffix table's distinct value lengths, ascending: the lengths to probe. */
+static int note_lengths(struct table *t)
+{
+	t->lengths = malloc(t->slots * sizeof(*t->lengths));
+	if (t->lengths == NULL)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < t->slots; i++) {
+		if (t->entries[i].key.type != 0)
+			t->lengths[t->length_count++] = (uint32_t)t->entries[i].key.length;
+	}
+	qsort(t->lengths, t->length_count, sizeof(*t->lengths), compare_lengths);
+	uint32_t distinct = 0;
+	for (uint32_t i = 0; i < t->length_count; i++) {
+		if (distinct == 0 || t->lengths[i] != t->lengths[distinct - 1])
+			t->lengths[distinct++] = t->lengths[i];
+	}
+	t->length_count = distinct;
+	return 0;
 }
 
 /* One table from the run of tuples at *i: an entry per distinct key, its refs in a row. */
@@ -415,17 +480,14 @@ static int build_table(struct flt_matcher *m, const struct tuple *tuples, uint32
 	for (uint32_t j = *i; j < count && same_table(&tuples[j], run); j++)
 		distinct += j == *i || compare_keys(&tuples[j], &tuples[j - 1]) != 0;
 	struct path *p = &m->paths[run->path];
+	struct table *t = &p->tables[run->kind];
 	uint32_t slots = power_of_two_above(distinct);
 	struct literal *table = calloc(slots, sizeof(*table));
 	if (table == NULL)
 		return -ENOMEM;
-	if (run->folded) {
-		p->folded_slots = slots;
-		p->folded = table;
-	} else {
-		p->literal_slots = slots;
-		p->literals = table;
-	}
+	t->slots = slots;
+	t->entries = table;
+	p->table_kinds |= (uint8_t)(1u << run->kind);
 	m->bytes += slots * sizeof(*table);
 	while (*i < count && same_table(&tuples[*i], run)) {
 		uint32_t first = m->ref_count;
@@ -435,19 +497,22 @@ static int build_table(struct flt_matcher *m, const struct tuple *tuples, uint32
 		     (*i)++)
 			m->refs[m->ref_count++] = tuples[*i].ref;
 		uint32_t mask = slots - 1;
-		uint32_t slot =
-		    (uint32_t)(run->folded ? hash_folded(key->key->text, key->key->length)
-		                           : hash_leaf(key->key)) &
-		    mask;
+		uint64_t hash = run->kind == TABLE_EXACT
+		                    ? hash_leaf(key->key)
+		                    : string_hash(key->key->text, key->key->length, run->kind);
+		uint32_t slot = (uint32_t)hash & mask;
 		while (table[slot].key.type != 0)
 			slot = (slot + 1) & mask;
 		table[slot] = (struct literal){
 		    .key = *key->key, .ref_first = first, .ref_count = m->ref_count - first};
 	}
-	return 0;
+	if (run->kind == TABLE_EXACT || run->kind == TABLE_IGNORE_CASE)
+		return 0;
+	m->bytes += slots * sizeof(uint32_t);
+	return note_lengths(t);
 }
 
-/* Literal and equals-ignore-case values: sorted into runs, a table per path and kind. */
+/* Values kept in tables: sorted into runs, a table per path and kind. */
 static int build_literals(struct flt_matcher *m, struct tuple *tuples, uint32_t count)
 {
 	qsort(tuples, count, sizeof(*tuples), compare_tuples);
@@ -486,10 +551,18 @@ static uint32_t dense_rule(struct flt_matcher *m, uint32_t rule_id)
 	return m->rule_count++;
 }
 
-/* Exact and equals-ignore-case values are looked up in tables, not tried one by one. */
-static bool in_table(const struct flt_cond *cond)
+/* The table a condition's values go in, or TABLE_NONE: tried one by one. */
+static enum table_kind table_of(const struct flt_cond *cond)
 {
-	return cond->op == FLT_OP_EXACT || cond->op == FLT_OP_EQUALS_IGNORE_CASE;
+	switch (cond->op) {
+	case FLT_OP_EXACT: return TABLE_EXACT;
+	case FLT_OP_EQUALS_IGNORE_CASE: return TABLE_IGNORE_CASE;
+	case FLT_OP_PREFIX: return TABLE_PREFIX;
+	case FLT_OP_PREFIX_IGNORE_CASE: return TABLE_PREFIX_IGNORE_CASE;
+	case FLT_OP_SUFFIX: return TABLE_SUFFIX;
+	case FLT_OP_SUFFIX_IGNORE_CASE: return TABLE_SUFFIX_IGNORE_CASE;
+	default: return TABLE_NONE;
+	}
 }
 
 /* One field of one sub-rule into the tables; its masks into the sub-rule. */
@@ -512,7 +585,8 @@ static int index_field(struct flt_matcher *m, uint32_t s, uint32_t f, struct tup
 			continue;
 		}
 		by_leaf = true;
-		if (!in_table(cond)) {
+		enum table_kind kind = table_of(cond);
+		if (kind == TABLE_NONE) {
 			if (add_other(m, path_index, cond, ref) != 0)
 				return -ENOMEM;
 			continue;
@@ -520,7 +594,7 @@ static int index_field(struct flt_matcher *m, uint32_t s, uint32_t f, struct tup
 		for (uint32_t v = 0; v < cond->value_count; v++)
 			tuples[(*tuple_count)++] = (struct tuple){
 			    .path = path_index,
-			    .folded = cond->op == FLT_OP_EQUALS_IGNORE_CASE,
+			    .kind = (uint8_t)kind,
 			    .key = &cond->values[v],
 			    .ref = ref,
 			};
@@ -539,8 +613,9 @@ static uint32_t count_literals(const struct flt_compiler *c)
 		for (uint32_t f = 0; f < c->subrules[s].field_count; f++) {
 			const struct flt_field *field = &c->subrules[s].fields[f];
 			for (uint32_t k = 0; k < field->cond_count; k++)
-				count +=
-				    in_table(&field->conds[k]) ? field->conds[k].value_count : 0;
+				count += table_of(&field->conds[k]) != TABLE_NONE
+				             ? field->conds[k].value_count
+				             : 0;
 		}
 	}
 	return count;
@@ -675,8 +750,10 @@ void flt_matcher_free(struct flt_matcher *m)
 		return;
 	for (uint32_t i = 0; m->paths != NULL && i < m->path_count; i++) {
 		free(m->paths[i].text);
-		free(m->paths[i].literals);
-		free(m->paths[i].folded);
+		for (int k = 0; k < TABLE_KINDS; k++) {
+			free(m->paths[i].tables[k].entries);
+			free(m->paths[i].tables[k].lengths);
+		}
 		free(m->paths[i].others);
 		free(m->paths[i].ac_other);
 		flt_ac_free(&m->paths[i].ac);
@@ -803,29 +880,65 @@ static void mark_all(struct flt_scratch *s, const struct literal *l)
 }
 
 /* The exact value's table entry, if any. */
-static void mark_literal(struct flt_scratch *s, const struct path *p, const struct flt_leaf *leaf)
+static void mark_literal(struct flt_scratch *s, const struct table *t, const struct flt_leaf *leaf)
 {
-	uint32_t mask = p->literal_slots - 1;
-	for (uint32_t i = (uint32_t)hash_leaf(leaf) & mask; p->literals[i].key.type != 0;
+	uint32_t mask = t->slots - 1;
+	for (uint32_t i = (uint32_t)hash_leaf(leaf) & mask; t->entries[i].key.type != 0;
 	     i = (i + 1) & mask) {
-		if (same_leaf(&p->literals[i].key, leaf)) {
-			mark_all(s, &p->literals[i]);
+		if (same_leaf(&t->entries[i].key, leaf)) {
+			mark_all(s, &t->entries[i]);
 			return;
 		}
 	}
 }
 
-/* The equals-ignore-case entry the string folds to, if any. */
-static void mark_folded(struct flt_scratch *s, const struct path *p, const struct flt_leaf *leaf)
+/* The entry of a string table for the n bytes at text, whose hash is h, if any. */
+static void mark_string(struct flt_scratch *s, const struct table *t, bool fold, uint64_t h,
+                        const char *text, size_t n)
 {
-	uint32_t mask = p->folded_slots - 1;
-	for (uint32_t i = (uint32_t)hash_folded(leaf->text, leaf->length) & mask;
-	     p->folded[i].key.type != 0; i = (i + 1) & mask) {
-		const struct flt_leaf *key = &p->folded[i].key;
-		if (flt_equals_ignore_case(key->text, key->length, leaf->text, leaf->length)) {
-			mark_all(s, &p->folded[i]);
+	uint32_t mask = t->slots - 1;
+	for (uint32_t i = (uint32_t)h & mask; t->entries[i].key.type != 0; i = (i + 1) & mask) {
+		const struct flt_leaf *key = &t->entries[i].key;
+		if (key->length == n && (fold ? flt_equals_ignore_case(key->text, n, text, n)
+		                              : same_bytes(key->text, text, n))) {
+			mark_all(s, &t->entries[i]);
 			return;
 		}
+	}
+}
+
+/* A prefix or suffix table: one probe per distinct length, the hash extended between. */
+static void mark_affixes(struct flt_scratch *s, const struct table *t, enum table_kind kind,
+                         const struct flt_leaf *leaf)
+{
+	bool fold = ignores_case(kind), suffix = is_suffix(kind);
+	uint64_t h = STRING_HASH_SEED;
+	size_t hashed = 0;
+	for (uint32_t k = 0; k < t->length_count && t->lengths[k] <= leaf->length; k++) {
+		size_t n = t->lengths[k];
+		for (; hashed < n; hashed++)
+			h = extend_hash(
+			    h, suffix ? leaf->text[leaf->length - 1 - hashed] : leaf->text[hashed],
+			    fold);
+		mark_string(s, t, fold, h, suffix ? leaf->text + leaf->length - n : leaf->text, n);
+	}
+}
+
+/* Every table of the path the leaf finds an entry in. */
+static void mark_tables(struct flt_scratch *s, const struct path *p, const struct flt_leaf *leaf)
+{
+	if (p->table_kinds & 1u << TABLE_EXACT)
+		mark_literal(s, &p->tables[TABLE_EXACT], leaf);
+	if (leaf->type != FLT_STRING)
+		return;
+	if (p->table_kinds & 1u << TABLE_IGNORE_CASE)
+		mark_string(s, &p->tables[TABLE_IGNORE_CASE], true,
+		            string_hash(leaf->text, leaf->length, TABLE_IGNORE_CASE), leaf->text,
+		            leaf->length);
+	uint32_t affixes = p->table_kinds & ~(1u << TABLE_EXACT | 1u << TABLE_IGNORE_CASE);
+	for (; affixes != 0; affixes &= affixes - 1) {
+		enum table_kind k = (enum table_kind)__builtin_ctz(affixes);
+		mark_affixes(s, &p->tables[k], k, leaf);
 	}
 }
 
@@ -859,10 +972,8 @@ static bool on_leaf(void *ctx, uint32_t path_index, const struct flt_leaf *leaf,
 	const struct path *p = &s->matcher->paths[path_index];
 	bool first = s->path_seen[path_index] != s->stamp;
 	s->path_seen[path_index] = s->stamp;
-	if (p->literal_slots != 0)
-		mark_literal(s, p, leaf);
-	if (p->folded_slots != 0 && leaf->type == FLT_STRING)
-		mark_folded(s, p, leaf);
+	if (p->table_kinds != 0)
+		mark_tables(s, p, leaf);
 	if (p->ac.node_count > 0 && leaf->type == FLT_STRING)
 		prefiltered_wildcards(s, p, leaf);
 	for (uint32_t i = 0; i < p->listed_count; i++) {

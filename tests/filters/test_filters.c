@@ -466,6 +466,75 @@ Test(patterns, equals_ignore_case_values_in_one_table_agree_with_the_reference)
 }
 
 /*
+ * Prefixes and suffixes, and their ignore-case forms, are looked up in a table per
+ * path and kind, probed once per distinct length: values of several lengths,
+ * the same value in several rules, values that differ only in case, the empty
+ * value, leaves shorter than a value, non-string leaves, arrays, and the
+ * conditions still tried one by one (anything-but forms) beside them.
+ */
+Test(patterns, prefixes_and_suffixes_in_tables_agree_with_the_reference)
+{
+	static const char *const patterns[] = {
+	    "{\"f\":[{\"prefix\":\"a\"}]}",
+	    "{\"f\":[{\"prefix\":\"ab\"}]}",
+	    "{\"f\":[{\"prefix\":\"abc\"},{\"prefix\":\"x\"}]}",
+	    "{\"f\":[{\"prefix\":\"abc\"}]}",
+	    "{\"f\":[{\"prefix\":\"\"}]}",
+	    "{\"f\":[{\"prefix\":\"ABC\"}]}",
+	    "{\"f\":[{\"prefix\":{\"equals-ignore-case\":\"aB\"}}]}",
+	    "{\"f\":[{\"prefix\":{\"equals-ignore-case\":\"Ab\"}}]}",
+	    "{\"f\":[{\"prefix\":{\"equals-ignore-case\":\"ABCDEFGHIJKLMNOPQ\"}}]}",
+	    "{\"f\":[{\"suffix\":\"z\"}]}",
+	    "{\"f\":[{\"suffix\":\"yz\"}]}",
+	    "{\"f\":[{\"suffix\":\"xyz\"},\"abc\"]}",
+	    "{\"f\":[{\"suffix\":\"\"}]}",
+	    "{\"f\":[{\"suffix\":{\"equals-ignore-case\":\"YZ\"}}]}",
+	    "{\"f\":[{\"suffix\":{\"equals-ignore-case\":\"é\"}}]}",
+	    "{\"f\":[{\"suffix\":\"é\"}]}",
+	    "{\"f\":[{\"anything-but\":{\"prefix\":\"ab\"}}]}",
+	    "{\"f\":[{\"prefix\":\"ab\"}],\"g\":[{\"suffix\":\"yz\"}]}",
+	    "{\"g\":[{\"prefix\":\"ab\"}]}",
+	};
+	static const char *const events[] = {
+	    "{\"f\":\"abc\"}",
+	    "{\"f\":\"ABC\"}",
+	    "{\"f\":\"aBcdefghijklmnopqrstu\"}",
+	    "{\"f\":\"a\"}",
+	    "{\"f\":\"\"}",
+	    "{\"f\":\"xyz\"}",
+	    "{\"f\":\"XYZ\"}",
+	    "{\"f\":\"z\"}",
+	    "{\"f\":\"café\"}",
+	    "{\"f\":\"CAFÉ\"}",
+	    "{\"f\":1}",
+	    "{\"f\":null}",
+	    "{\"f\":[\"q\",\"ab\"],\"g\":\"xyz\"}",
+	    "{\"f\":\"abyz\",\"g\":\"abyz\"}",
+	    "{\"f\":\"\\u0061b\"}",
+	    "{\"g\":\"abc\"}",
+	    "{\"f\":\"PRE07xyz\"}",
+	    "{\"f\":\"abc13SUF\"}",
+	    "{\"f\":\"pRe13-14sUf\"}",
+	};
+	/* Enough ignore-case values that a probe must find its own slot, not stumble on it. */
+	enum { FIXED = sizeof(patterns) / sizeof(patterns[0]), GENERATED = 30 };
+	static char generated[GENERATED][96];
+	const char *all[FIXED + GENERATED];
+	for (uint32_t i = 0; i < FIXED; i++)
+		all[i] = patterns[i];
+	for (uint32_t i = 0; i < GENERATED; i++) {
+		snprintf(generated[i], sizeof(generated[i]),
+		         i % 2 ? "{\"f\":[{\"prefix\":{\"equals-ignore-case\":\"Pre%02u\"}}]}"
+		               : "{\"f\":[{\"suffix\":{\"equals-ignore-case\":\"%02usuF\"}}]}",
+		         i / 2 + 1);
+		all[FIXED + i] = generated[i];
+	}
+	uint64_t added = agree_with_the_reference(all, FIXED + GENERATED, events,
+	                                          sizeof(events) / sizeof(events[0]));
+	cr_assert_eq(added, (1ull << (FIXED + GENERATED)) - 1);
+}
+
+/*
  * Inside arrays the scanner keeps what was wanted under each key for the rest of
  * the event: the same short key under other paths (sibling arrays, nested
  * arrays, the top level), keys that share its slot and longer keys must each
