@@ -45,6 +45,24 @@ enum table_kind {
 	TABLE_NONE = TABLE_KINDS, /* tried one by one */
 };
 
+/*
+ * A path's numeric conditions, when many: their bounds cut the number line into
+ * regions (each bound alone, and the open stretch between two), every
+ * condition covers a run of regions, and the runs sit in a segment tree over
+ * the regions. A number finds its region by binary search and marks the
+ * conditions stored on the way from that leaf to the root: time logarithmic in
+ * the bounds plus the conditions that hold, not one test per condition.
+ */
+#define NUMERIC_TREE_MIN 8u /* below this the list is as fast */
+
+struct numeric_tree {
+	uint32_t size; /* leaves, a power of two above the regions; 0: no tree */
+	uint32_t bound_count;
+	double *bounds;       /* ascending, distinct */
+	uint32_t *node_first; /* node i's conditions: refs[node_first[i], node_first[i + 1]) */
+	struct ref *refs;
+};
+
 struct table {
 	uint32_t slots;          /* power of two; 0 when empty */
 	struct literal *entries; /* open addressing */
@@ -80,6 +98,7 @@ struct path {
 	uint32_t listed_count; /* others[0, listed_count) are tried on every leaf; the rest,
 	                        * wildcards, only when the automaton finds their segment */
 	struct other *others;
+	struct numeric_tree numeric;
 	struct flt_ac ac;   /* over the wildcards' literal segments; node_count 0: none */
 	uint32_t *ac_other; /* automaton pattern -> index in others */
 };
@@ -656,6 +675,137 @@ static int list_automaton_wildcards_last(struct path *p, uint32_t n)
 	return rc;
 }
 
+static int compare_doubles(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The region of the number line v falls in: 2i+1 when it is bound i, else 2i with i the
+ * number of bounds below it. */
+static uint32_t region_of(const struct numeric_tree *t, double v)
+{
+	uint32_t low = 0, high = t->bound_count;
+	while (low < high) {
+		uint32_t mid = (low + high) / 2;
+		if (t->bounds[mid] < v)
+			low = mid + 1;
+		else
+			high = mid;
+	}
+	return low < t->bound_count && t->bounds[low] == v ? 2 * low + 1 : 2 * low;
+}
+
+/* The regions a range covers, first and last (first > last: none), as flt_in_range
+ * decides: above the low bound's region, or on it when inclusive; likewise below. */
+static void regions_of(const struct numeric_tree *t, const struct flt_cond *c, uint32_t *first,
+                       uint32_t *last)
+{
+	uint32_t low = region_of(t, c->low), high = region_of(t, c->high);
+	*first = c->low_inclusive ? low : low + 1;
+	*last = c->high_inclusive ? high : high - 1;
+}
+
+typedef void (*visit_fn)(struct numeric_tree *t, uint32_t node, struct ref ref);
+
+/* Calls visit for each of the segment tree's nodes that together cover regions
+ * [first, last] (the leaves are size and up). */
+static void cover(struct numeric_tree *t, uint32_t first, uint32_t last, visit_fn visit,
+                  struct ref ref)
+{
+	for (uint32_t l = first + t->size, r = last + t->size + 1; l < r; l /= 2, r /= 2) {
+		if (l & 1)
+			visit(t, l++, ref);
+		if (r & 1)
+			visit(t, --r, ref);
+	}
+}
+
+/* Every numeric condition of the path, over the nodes that cover its regions. */
+static void cover_conditions(const struct path *p, struct numeric_tree *t, visit_fn visit)
+{
+	for (uint32_t i = 0; i < p->other_count; i++) {
+		const struct flt_cond *c = p->others[i].cond;
+		uint32_t first, last;
+		if (c->op != FLT_OP_NUMERIC)
+			continue;
+		regions_of(t, c, &first, &last);
+		if (first <= last)
+			cover(t, first, last, visit, p->others[i].ref);
+	}
+}
+
+static void count_node(struct numeric_tree *t, uint32_t node, struct ref ref)
+{
+	t->node_first[node + 1]++;
+}
+
+static void fill_node(struct numeric_tree *t, uint32_t node, struct ref ref)
+{
+	t->refs[t->node_first[node]++] = ref;
+}
+
+/* The distinct bounds of the path's n numeric conditions, ascending. */
+static int collect_bounds(const struct path *p, struct numeric_tree *t, uint32_t n)
+{
+	t->bounds = malloc(2 * n * sizeof(double));
+	if (t->bounds == NULL)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < p->other_count; i++) {
+		const struct flt_cond *c = p->others[i].cond;
+		if (c->op == FLT_OP_NUMERIC) {
+			t->bounds[t->bound_count++] = c->low;
+			t->bounds[t->bound_count++] = c->high;
+		}
+	}
+	qsort(t->bounds, t->bound_count, sizeof(double), compare_doubles);
+	uint32_t distinct = 0;
+	for (uint32_t i = 0; i < t->bound_count; i++) {
+		if (distinct == 0 || t->bounds[i] != t->bounds[distinct - 1])
+			t->bounds[distinct++] = t->bounds[i];
+	}
+	t->bound_count = distinct;
+	return 0;
+}
+
+/* The path's numeric conditions, when there are many, into a tree and out of the list. */
+static int build_numeric_tree(struct flt_matcher *m, struct path *p)
+{
+	struct numeric_tree *t = &p->numeric;
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < p->other_count; i++)
+		n += p->others[i].cond->op == FLT_OP_NUMERIC;
+	if (n < NUMERIC_TREE_MIN)
+		return 0;
+	if (collect_bounds(p, t, n) != 0)
+		return -ENOMEM;
+	for (t->size = 1; t->size < 2 * t->bound_count + 1; t->size *= 2)
+		;
+	t->node_first = calloc(2 * t->size + 1, sizeof(uint32_t));
+	if (t->node_first == NULL)
+		return -ENOMEM;
+	/* Count each node's conditions, lay the nodes out one after another, place them. */
+	cover_conditions(p, t, count_node);
+	for (uint32_t node = 0; node < 2 * t->size; node++)
+		t->node_first[node + 1] += t->node_first[node];
+	t->refs = malloc((t->node_first[2 * t->size] + 1) * sizeof(struct ref));
+	if (t->refs == NULL)
+		return -ENOMEM;
+	cover_conditions(p, t, fill_node);
+	/* Placing moved each node's start to the next one's: back by one node. */
+	memmove(t->node_first + 1, t->node_first, 2 * t->size * sizeof(uint32_t));
+	t->node_first[0] = 0;
+	m->bytes += t->bound_count * sizeof(double) + (2 * t->size + 1) * sizeof(uint32_t) +
+	            t->node_first[2 * t->size] * sizeof(struct ref);
+	uint32_t kept = 0;
+	for (uint32_t i = 0; i < p->other_count; i++) {
+		if (p->others[i].cond->op != FLT_OP_NUMERIC)
+			p->others[kept++] = p->others[i];
+	}
+	p->other_count = p->listed_count = kept;
+	return 0;
+}
+
 /* Puts a path's wildcards with a literal segment behind an Aho-Corasick prefilter. */
 static int build_wildcard_automaton(struct flt_matcher *m, struct path *p)
 {
@@ -732,7 +882,9 @@ static int build(struct flt_matcher *m)
 	note_signatures_below(m);
 	note_children(m);
 	for (uint32_t i = 0; rc == 0 && i < m->path_count; i++) {
-		rc = build_wildcard_automaton(m, &m->paths[i]);
+		rc = build_numeric_tree(m, &m->paths[i]);
+		if (rc == 0)
+			rc = build_wildcard_automaton(m, &m->paths[i]);
 		if (m->paths[i].other_count > m->others_max)
 			m->others_max = m->paths[i].other_count;
 	}
@@ -757,6 +909,9 @@ void flt_matcher_free(struct flt_matcher *m)
 		free(m->paths[i].others);
 		free(m->paths[i].ac_other);
 		flt_ac_free(&m->paths[i].ac);
+		free(m->paths[i].numeric.bounds);
+		free(m->paths[i].numeric.node_first);
+		free(m->paths[i].numeric.refs);
 	}
 	free(m->paths);
 	free(m->path_table);
@@ -924,6 +1079,15 @@ static void mark_affixes(struct flt_scratch *s, const struct table *t, enum tabl
 	}
 }
 
+/* The numeric conditions that hold for v: those on the way from its region to the root. */
+static void mark_numeric(struct flt_scratch *s, const struct numeric_tree *t, double v)
+{
+	for (uint32_t node = region_of(t, v) + t->size; node != 0; node /= 2) {
+		for (uint32_t r = t->node_first[node]; r < t->node_first[node + 1]; r++)
+			mark(s, t->refs[r]);
+	}
+}
+
 /* Every table of the path the leaf finds an entry in. */
 static void mark_tables(struct flt_scratch *s, const struct path *p, const struct flt_leaf *leaf)
 {
@@ -974,6 +1138,8 @@ static bool on_leaf(void *ctx, uint32_t path_index, const struct flt_leaf *leaf,
 	s->path_seen[path_index] = s->stamp;
 	if (p->table_kinds != 0)
 		mark_tables(s, p, leaf);
+	if (p->numeric.size != 0 && leaf->type == FLT_NUMBER)
+		mark_numeric(s, &p->numeric, leaf->number);
 	if (p->ac.node_count > 0 && leaf->type == FLT_STRING)
 		prefiltered_wildcards(s, p, leaf);
 	for (uint32_t i = 0; i < p->listed_count; i++) {

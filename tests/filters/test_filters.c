@@ -535,6 +535,80 @@ Test(patterns, prefixes_and_suffixes_in_tables_agree_with_the_reference)
 }
 
 /*
+ * Eight or more numeric conditions on a path go in a segment tree over the
+ * regions their bounds cut the number line into: every operator, inclusive and
+ * exclusive bounds, points, bounds shared by several conditions, two ranges in
+ * one field, numbers at, between and beyond every bound (infinities from
+ * overflowing numbers, -0, a subnormal), in arrays, and leaves that are not numbers.
+ */
+Test(patterns, numeric_ranges_in_a_tree_agree_with_the_reference)
+{
+	static const char *const fixed[] = {
+	    "{\"n\":[{\"numeric\":[\"<\",0]}]}",
+	    "{\"n\":[{\"numeric\":[\"<=\",0]}]}",
+	    "{\"n\":[{\"numeric\":[\">\",0]}]}",
+	    "{\"n\":[{\"numeric\":[\">=\",0]}]}",
+	    "{\"n\":[{\"numeric\":[\"=\",0]}]}",
+	    "{\"n\":[{\"numeric\":[\"=\",5]}]}",
+	    "{\"n\":[{\"numeric\":[\">\",0,\"<\",10]}]}",
+	    "{\"n\":[{\"numeric\":[\">=\",0,\"<=\",10]}]}",
+	    "{\"n\":[{\"numeric\":[\">\",-5,\"<=\",5]}]}",
+	    "{\"n\":[{\"numeric\":[\"<\",1e9]}]}",
+	    "{\"n\":[{\"numeric\":[\">\",-1e9]}]}",
+	    "{\"n\":[{\"numeric\":[\">=\",1.5,\"<\",2]}]}",
+	    "{\"n\":[{\"numeric\":[\"<\",-100]},{\"numeric\":[\">\",100]}]}",
+	    "{\"n\":[{\"numeric\":[\">\",3]},\"x\"]}",
+	    "{\"n\":[{\"numeric\":[\">\",3]}],\"m\":[1]}",
+	    "{\"n\":[{\"exists\":false}]}",
+	};
+	static const char *const events[] = {
+	    "{\"n\":-1e400}",
+	    "{\"n\":-1e9}",
+	    "{\"n\":-100}",
+	    "{\"n\":-5}",
+	    "{\"n\":-0}",
+	    "{\"n\":0}",
+	    "{\"n\":0.0}",
+	    "{\"n\":1e-320}",
+	    "{\"n\":1.5}",
+	    "{\"n\":2}",
+	    "{\"n\":5}",
+	    "{\"n\":5.0000000001}",
+	    "{\"n\":10}",
+	    "{\"n\":100}",
+	    "{\"n\":1e400}",
+	    "{\"n\":[1,20]}",
+	    "{\"n\":\"5\"}",
+	    "{\"n\":null}",
+	    "{\"n\":\"x\"}",
+	    "{\"n\":4,\"m\":1}",
+	    "{\"m\":1}",
+	    "{\"n\":[[-7]]}",
+	    "{\"n\":[\"x\",-200]}",
+	    "{\"n\":7.25}",
+	};
+	enum { FIXED = sizeof(fixed) / sizeof(fixed[0]), GENERATED = 24 };
+	static char generated[GENERATED][96];
+	const char *patterns[FIXED + GENERATED];
+	for (uint32_t i = 0; i < FIXED; i++)
+		patterns[i] = fixed[i];
+	for (uint32_t i = 0; i < GENERATED; i++) {
+		double at = (double)i / 4 - 2;
+		if (i % 3 == 0)
+			snprintf(generated[i], sizeof(generated[i]),
+			         "{\"n\":[{\"numeric\":[\"=\",%g]}]}", at);
+		else
+			snprintf(generated[i], sizeof(generated[i]),
+			         "{\"n\":[{\"numeric\":[\"%s\",%g,\"%s\",%g]}]}",
+			         i % 2 ? ">" : ">=", at, i % 2 ? "<=" : "<", at + (double)i / 3);
+		patterns[FIXED + i] = generated[i];
+	}
+	uint64_t added = agree_with_the_reference(patterns, FIXED + GENERATED, events,
+	                                          sizeof(events) / sizeof(events[0]));
+	cr_assert_eq(added, (1ull << (FIXED + GENERATED)) - 1);
+}
+
+/*
  * Inside arrays the scanner keeps what was wanted under each key for the rest of
  * the event: the same short key under other paths (sibling arrays, nested
  * arrays, the top level), keys that share its slot and longer keys must each
