@@ -779,8 +779,9 @@ static int build_numeric_tree(struct flt_matcher *m, struct path *p)
 		return 0;
 	if (collect_bounds(p, t, n) != 0)
 		return -ENOMEM;
-	for (t->size = 1; t->size < 2 * t->bound_count + 1; t->size *= 2)
-		;
+	t->size = 1;
+	while (t->size < 2 * t->bound_count + 1)
+		t->size *= 2;
 	t->node_first = calloc(2 * t->size + 1, sizeof(uint32_t));
 	if (t->node_first == NULL)
 		return -ENOMEM;
