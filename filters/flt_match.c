@@ -464,6 +464,20 @@ static bool same_table(const struct tuple *x, const struct tuple *y)
 	return x->path == y->path && x->kind == y->kind;
 }
 
+/* Sorts n elements and keeps the first of each run that compare equal; how many are left. */
+static uint32_t sort_distinct(void *base, uint32_t n, size_t size,
+                              int (*compare)(const void *, const void *))
+{
+	char *at = base;
+	qsort(base, n, size, compare);
+	uint32_t distinct = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		if (distinct == 0 || compare(at + i * size, at + (distinct - 1) * size) != 0)
+			memmove(at + distinct++ * size, at + i * size, size);
+	}
+	return distinct;
+}
+
 static int compare_lengths(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -480,13 +494,8 @@ static int note_lengths(struct table *t)
 		if (t->entries[i].key.type != 0)
 			t->lengths[t->length_count++] = (uint32_t)t->entries[i].key.length;
 	}
-	qsort(t->lengths, t->length_count, sizeof(*t->lengths), compare_lengths);
-	uint32_t distinct = 0;
-	for (uint32_t i = 0; i < t->length_count; i++) {
-		if (distinct == 0 || t->lengths[i] != t->lengths[distinct - 1])
-			t->lengths[distinct++] = t->lengths[i];
-	}
-	t->length_count = distinct;
+	t->length_count =
+	    sort_distinct(t->lengths, t->length_count, sizeof(*t->lengths), compare_lengths);
 	return 0;
 }
 
@@ -758,13 +767,7 @@ static int collect_bounds(const struct path *p, struct numeric_tree *t, uint32_t
 			t->bounds[t->bound_count++] = c->high;
 		}
 	}
-	qsort(t->bounds, t->bound_count, sizeof(double), compare_doubles);
-	uint32_t distinct = 0;
-	for (uint32_t i = 0; i < t->bound_count; i++) {
-		if (distinct == 0 || t->bounds[i] != t->bounds[distinct - 1])
-			t->bounds[distinct++] = t->bounds[i];
-	}
-	t->bound_count = distinct;
+	t->bound_count = sort_distinct(t->bounds, t->bound_count, sizeof(double), compare_doubles);
 	return 0;
 }
 
