@@ -383,6 +383,33 @@ static uint64_t agree_with_the_reference(const char *const *patterns, uint32_t c
 	return added;
 }
 
+/* Writes a test's generated pattern i into out. */
+typedef void (*pattern_fn)(uint32_t i, char *out, size_t size);
+
+/*
+ * The fixed patterns and `generated` more made by make, every one accepted, all in
+ * one matcher: each agrees with the reference on every event.
+ */
+static void all_agree_with_the_reference(const char *const *fixed, uint32_t fixed_count,
+                                         pattern_fn make, uint32_t generated,
+                                         const char *const *events, uint32_t event_count)
+{
+	static char made[64][128];
+	const char *patterns[64];
+	uint32_t count = fixed_count + generated;
+	cr_assert_leq(count, 64);
+	for (uint32_t i = 0; i < fixed_count; i++)
+		patterns[i] = fixed[i];
+	for (uint32_t i = 0; i < generated; i++) {
+		make(i, made[i], sizeof(made[i]));
+		patterns[fixed_count + i] = made[i];
+	}
+	uint64_t added = agree_with_the_reference(patterns, count, events, event_count);
+	cr_assert_eq(added, count == 64 ? ~0ull : (1ull << count) - 1);
+}
+
+#define COUNT(table) (uint32_t)(sizeof(table) / sizeof(table[0]))
+
 /* Many wildcards on one path go through the Aho-Corasick prefilter: same answers. */
 Test(patterns, many_wildcards_on_one_path_agree_with_the_reference)
 {
@@ -418,6 +445,12 @@ Test(patterns, many_wildcards_on_one_path_agree_with_the_reference)
  * other operators on the same path, in arrays, non-ASCII (folded as ASCII only),
  * and enough of them that the table's probes collide.
  */
+static void equals_ignore_case_value(uint32_t i, char *out, size_t size)
+{
+	snprintf(out, size, "{\"f\":[{\"equals-ignore-case\":\"%s%u\"}]}",
+	         i % 2 ? "VaLuE" : "value-", i);
+}
+
 Test(patterns, equals_ignore_case_values_in_one_table_agree_with_the_reference)
 {
 	static const char *const fixed[] = {
@@ -449,20 +482,8 @@ Test(patterns, equals_ignore_case_values_in_one_table_agree_with_the_reference)
 	    "{\"f\":\"Value-31\"}",
 	    "{\"f\":null}",
 	};
-	enum { FIXED = sizeof(fixed) / sizeof(fixed[0]), GENERATED = 40 };
-	static char generated[GENERATED][64];
-	const char *patterns[FIXED + GENERATED];
-	for (uint32_t i = 0; i < FIXED; i++)
-		patterns[i] = fixed[i];
-	for (uint32_t i = 0; i < GENERATED; i++) {
-		snprintf(generated[i], sizeof(generated[i]),
-		         "{\"f\":[{\"equals-ignore-case\":\"%s%u\"}]}", i % 2 ? "VaLuE" : "value-",
-		         i);
-		patterns[FIXED + i] = generated[i];
-	}
-	uint64_t added = agree_with_the_reference(patterns, FIXED + GENERATED, events,
-	                                          sizeof(events) / sizeof(events[0]));
-	cr_assert_eq(added, (1ull << (FIXED + GENERATED)) - 1);
+	all_agree_with_the_reference(fixed, COUNT(fixed), equals_ignore_case_value, 40, events,
+	                             COUNT(events));
 }
 
 /*
@@ -472,6 +493,14 @@ Test(patterns, equals_ignore_case_values_in_one_table_agree_with_the_reference)
  * value, leaves shorter than a value, non-string leaves, arrays, and the
  * conditions still tried one by one (anything-but forms) beside them.
  */
+static void ignore_case_affix(uint32_t i, char *out, size_t size)
+{
+	snprintf(out, size,
+	         i % 2 ? "{\"f\":[{\"prefix\":{\"equals-ignore-case\":\"Pre%02u\"}}]}"
+	               : "{\"f\":[{\"suffix\":{\"equals-ignore-case\":\"%02usuF\"}}]}",
+	         i / 2 + 1);
+}
+
 Test(patterns, prefixes_and_suffixes_in_tables_agree_with_the_reference)
 {
 	static const char *const patterns[] = {
@@ -517,21 +546,8 @@ Test(patterns, prefixes_and_suffixes_in_tables_agree_with_the_reference)
 	    "{\"f\":\"pRe13-14sUf\"}",
 	};
 	/* Enough ignore-case values that a probe must find its own slot, not stumble on it. */
-	enum { FIXED = sizeof(patterns) / sizeof(patterns[0]), GENERATED = 30 };
-	static char generated[GENERATED][96];
-	const char *all[FIXED + GENERATED];
-	for (uint32_t i = 0; i < FIXED; i++)
-		all[i] = patterns[i];
-	for (uint32_t i = 0; i < GENERATED; i++) {
-		snprintf(generated[i], sizeof(generated[i]),
-		         i % 2 ? "{\"f\":[{\"prefix\":{\"equals-ignore-case\":\"Pre%02u\"}}]}"
-		               : "{\"f\":[{\"suffix\":{\"equals-ignore-case\":\"%02usuF\"}}]}",
-		         i / 2 + 1);
-		all[FIXED + i] = generated[i];
-	}
-	uint64_t added = agree_with_the_reference(all, FIXED + GENERATED, events,
-	                                          sizeof(events) / sizeof(events[0]));
-	cr_assert_eq(added, (1ull << (FIXED + GENERATED)) - 1);
+	all_agree_with_the_reference(patterns, COUNT(patterns), ignore_case_affix, 30, events,
+	                             COUNT(events));
 }
 
 /*
@@ -541,6 +557,16 @@ Test(patterns, prefixes_and_suffixes_in_tables_agree_with_the_reference)
  * one field, numbers at, between and beyond every bound (infinities from
  * overflowing numbers, -0, a subnormal), in arrays, and leaves that are not numbers.
  */
+static void numeric_range(uint32_t i, char *out, size_t size)
+{
+	double at = (double)i / 4 - 2;
+	if (i % 3 == 0)
+		snprintf(out, size, "{\"n\":[{\"numeric\":[\"=\",%g]}]}", at);
+	else
+		snprintf(out, size, "{\"n\":[{\"numeric\":[\"%s\",%g,\"%s\",%g]}]}",
+		         i % 2 ? ">" : ">=", at, i % 2 ? "<=" : "<", at + (double)i / 3);
+}
+
 Test(patterns, numeric_ranges_in_a_tree_agree_with_the_reference)
 {
 	static const char *const fixed[] = {
@@ -587,25 +613,7 @@ Test(patterns, numeric_ranges_in_a_tree_agree_with_the_reference)
 	    "{\"n\":[\"x\",-200]}",
 	    "{\"n\":7.25}",
 	};
-	enum { FIXED = sizeof(fixed) / sizeof(fixed[0]), GENERATED = 24 };
-	static char generated[GENERATED][96];
-	const char *patterns[FIXED + GENERATED];
-	for (uint32_t i = 0; i < FIXED; i++)
-		patterns[i] = fixed[i];
-	for (uint32_t i = 0; i < GENERATED; i++) {
-		double at = (double)i / 4 - 2;
-		if (i % 3 == 0)
-			snprintf(generated[i], sizeof(generated[i]),
-			         "{\"n\":[{\"numeric\":[\"=\",%g]}]}", at);
-		else
-			snprintf(generated[i], sizeof(generated[i]),
-			         "{\"n\":[{\"numeric\":[\"%s\",%g,\"%s\",%g]}]}",
-			         i % 2 ? ">" : ">=", at, i % 2 ? "<=" : "<", at + (double)i / 3);
-		patterns[FIXED + i] = generated[i];
-	}
-	uint64_t added = agree_with_the_reference(patterns, FIXED + GENERATED, events,
-	                                          sizeof(events) / sizeof(events[0]));
-	cr_assert_eq(added, (1ull << (FIXED + GENERATED)) - 1);
+	all_agree_with_the_reference(fixed, COUNT(fixed), numeric_range, 24, events, COUNT(events));
 }
 
 /*
@@ -642,10 +650,7 @@ Test(patterns, keys_repeated_in_arrays_of_objects_agree_with_the_reference)
 	    "{\"e\":[{\"x\":1}],\"d\":[{\"x\":1}],\"c\":[{\"x\":2}],\"b\":[{\"x\":2}],"
 	    "\"a\":[{\"x\":1}]}",
 	};
-	enum { PATTERNS = sizeof(patterns) / sizeof(patterns[0]) };
-	uint64_t added = agree_with_the_reference((const char *const *)patterns, PATTERNS, events,
-	                                          sizeof(events) / sizeof(events[0]));
-	cr_assert_eq(added, (1ull << PATTERNS) - 1);
+	all_agree_with_the_reference(patterns, COUNT(patterns), NULL, 0, events, COUNT(events));
 }
 
 /*
