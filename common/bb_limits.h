@@ -11,6 +11,11 @@
 #define BB_UDP_PAYLOAD_BYTES_MAX 65507u     /* 65535 - IPv4 20 - UDP 8 */
 #define BB_LOCAL_BODY_BYTES_MAX  (1u << 21) /* Unix socket: 1 MiB message + fields */
 #define BB_FIELD_COUNT_MAX       256u       /* fields per request or response body */
+/* The largest UDP request busbard can take: rte_ip_frag joins at most 8 fragments
+ * (RTE_LIBRTE_IP_FRAG_MAX_FRAG of Debian's DPDK 22.11), each carrying 1,480 bytes of IP
+ * payload at the default MTU of 1500, the first of them with the 8-byte UDP header. */
+#define BB_UDP_REQUEST_FRAGMENTS_MAX 8u
+#define BB_UDP_REQUEST_BYTES_MAX     (BB_UDP_REQUEST_FRAGMENTS_MAX * 1480u - 8u) /* 11,832 */
 
 /* SQS semantics (AWS values; see docs/operations.md). */
 #define BB_QUEUE_NAME_BYTES_MAX         80u

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# What every namespace test shares: a network namespace of its own, busbard on
+# a tap port and busbar-control inside it, checks that count failures, and a
+# cleanup that stops by PID what it started. Sourced by the run_*.sh scripts
+# after they set `build` and `source_dir`; they call ns_setup, then
+# start_busbard / start_control, and end with ns_finish.
+# BUSBARD_WORKERS (default 1) and BUSBARD_EXTRA_JSON (more keys for busbard.json,
+# each followed by a comma) change the appliance's configuration.
+
+ns="bbit$$"
+work=$(mktemp -d /tmp/busbar-it.XXXXXX)
+socket="$work/busbard.sock"
+server=10.77.0.2
+busbard_pid=""
+control_pid=""
+failures=0
+
+cleanup() {
+	for pid in $busbard_pid $control_pid; do kill "$pid" 2>/dev/null; done
+	sleep 0.5
+	for pid in $busbard_pid $control_pid; do kill -9 "$pid" 2>/dev/null; done
+	ip netns del "$ns" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+in_ns() { ip netns exec "$ns" "$@"; }
+busbar() { in_ns "$build/client/busbar" --timeout-ms 2000 "$@"; }
+
+fail() {
+	echo "FAIL: $*"
+	failures=$((failures + 1))
+}
+
+# expect CODE PATTERN -- COMMAND...: exit code and a pattern in stdout+stderr.
+expect() {
+	local code=$1 pattern=$2
+	shift 3
+	local out
+	out=$("$@" 2>&1)
+	local rc=$?
+	if [ "$rc" -ne "$code" ]; then
+		fail "exit $rc (wanted $code): $* -> $out"
+	elif ! grep -q -- "$pattern" <<<"$out"; then
+		fail "no \"$pattern\" in output of: $* -> $out"
+	else
+		echo "ok: $*"
+	fi
+	last_output=$out
+}
+
+json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+
+start_busbard() {
+	cat >"$work/busbard.json" <<JSON
+{"port": {"vdev": "net_tap0,iface=bb0", "ipv4": "$server", "mtu": 1500},
+ "udp_port": 7600, "workers": ${BUSBARD_WORKERS:-1}, "hugepages": "auto", "memory_mb": 768,
+ "frame_mbufs": 4095, "store_mbufs_per_worker": 16383, ${BUSBARD_EXTRA_JSON:-}
+ "eal_args": ["--log-level", "lib.eal:error"]}
+JSON
+	# Not through in_ns: a backgrounded function is a subshell, and $! must be busbard.
+	ip netns exec "$ns" "$build/dataplane/busbard" --config "$work/busbard.json" --unix-socket "$socket" \
+		--state-dir "$work/state" --run-seconds 300 >>"$work/busbard.log" 2>&1 &
+	busbard_pid=$!
+	for _ in $(seq 100); do
+		in_ns ip link show bb0 >/dev/null 2>&1 && [ -S "$socket" ] && break
+		sleep 0.1
+	done
+	in_ns ip addr replace 10.77.0.1/24 dev bb0
+	in_ns ip link set bb0 up
+}
+
+start_control() {
+	ip netns exec "$ns" "$build/control/busbar-control" --db "$work/control.db" --busbard-socket "$socket" \
+		--run-seconds 300 >>"$work/control.log" 2>&1 &
+	control_pid=$!
+	for _ in $(seq 50); do
+		in_ns bash -c 'exec 3<>/dev/tcp/127.0.0.1/7680' 2>/dev/null && break
+		sleep 0.1
+	done
+}
+
+# Waits until busbard has applied at least snapshot version $1.
+wait_snapshot() {
+	for _ in $(seq 50); do
+		local v
+		v=$(busbar --local "$socket" stats 2>/dev/null | json_field '["snapshot_version"]')
+		[ "${v:-0}" -ge "$1" ] && return 0
+		sleep 0.1
+	done
+	fail "busbard never applied snapshot $1"
+}
+
+
+# Creates the namespace and the state directory. Call once, before start_busbard.
+ns_setup() {
+	ip netns add "$ns" || exit 1
+	in_ns ip link set lo up
+	mkdir -p "$work/state"
+}
+
+# Prints the logs when a check failed and exits with the verdict; $1 names the test.
+ns_finish() {
+	if [ "$failures" -ne 0 ]; then
+		echo "--- busbard log"; cat "$work/busbard.log" 2>/dev/null
+		echo "--- control log"; cat "$work/control.log" 2>/dev/null
+		echo "$failures check(s) failed"
+		exit 1
+	fi
+	echo "$1: all checks passed"
+}
