@@ -178,6 +178,8 @@ static const char *const status_names[WIRE_STATUS_COUNT] = {
     [WIRE_ERR_ACCESS_DENIED] = "AccessDenied",
     [WIRE_ERR_SERVICE_UNAVAILABLE] = "ServiceUnavailable",
     [WIRE_ERR_INTERNAL] = "InternalFailure",
+    [WIRE_RETRY_WITH_COOKIE] = "RetryWithCookie",
+    [WIRE_ERR_IDEMPOTENT_PARAMETER_MISMATCH] = "IdempotentParameterMismatch",
 };
 
 const char *wire_status_name(enum wire_status status)

@@ -44,6 +44,10 @@ enum wire_status {
 	WIRE_ERR_ACCESS_DENIED = 12,
 	WIRE_ERR_SERVICE_UNAVAILABLE = 13,
 	WIRE_ERR_INTERNAL = 14,
+	/* Not an error: a UDP ReceiveMessage must be sent again with the reply's COOKIE. */
+	WIRE_RETRY_WITH_COOKIE = 15,
+	/* A request id the window remembers for a different request (EC2's name for it). */
+	WIRE_ERR_IDEMPOTENT_PARAMETER_MISMATCH = 16,
 	WIRE_STATUS_COUNT
 };
 
@@ -61,6 +65,7 @@ enum wire_tag {
 	WIRE_TAG_FIRST_RECEIVE_TIMESTAMP_MS = 11, /* u64 */
 	WIRE_TAG_ERROR_MESSAGE = 12,
 	WIRE_TAG_MESSAGE_BEGIN = 13,         /* empty; starts one message of a receive reply */
+	WIRE_TAG_COOKIE = 14,                /* u64; proves a UDP source receives (protocol.md) */
 	WIRE_TAG_SNAPSHOT_VERSION = 20,      /* u64 */
 	WIRE_TAG_QUEUE_BEGIN = 21,           /* empty; starts one queue of a snapshot */
 	WIRE_TAG_QUEUE_ID = 22,              /* u64 */
