@@ -180,6 +180,7 @@ static const char *const status_names[WIRE_STATUS_COUNT] = {
     [WIRE_ERR_INTERNAL] = "InternalFailure",
     [WIRE_RETRY_WITH_COOKIE] = "RetryWithCookie",
     [WIRE_ERR_IDEMPOTENT_PARAMETER_MISMATCH] = "IdempotentParameterMismatch",
+    [WIRE_ERR_INVALID_MESSAGE_CONTENTS] = "InvalidMessageContents",
 };
 
 const char *wire_status_name(enum wire_status status)

@@ -48,6 +48,8 @@ enum wire_status {
 	WIRE_RETRY_WITH_COOKIE = 15,
 	/* A request id the window remembers for a different request (EC2's name for it). */
 	WIRE_ERR_IDEMPOTENT_PARAMETER_MISMATCH = 16,
+	/* A SendMessage body with a character SQS does not allow (common/bb_utf8.h). */
+	WIRE_ERR_INVALID_MESSAGE_CONTENTS = 17,
 	WIRE_STATUS_COUNT
 };
 
