@@ -45,7 +45,8 @@ int flt_add_rule(struct flt_compiler *compiler, uint32_t rule_id, const char *pa
  * MessageBody scope it is matched against the message body (JSON). SNS's
  * own rules apply: its operator set (no wildcard, no ignore-case affixes, no
  * anything-but suffix/ignore-case/wildcard), 5 keys, 150 value combinations,
- * numbers within +-1e9 with at most 5 decimals, policies up to 256 KiB.
+ * numbers within +-1e9 with at most 5 decimals, policies up to 256 KiB, and
+ * "exists": true wanting a value that is not null.
  */
 enum flt_sns_scope { FLT_SNS_MESSAGE_ATTRIBUTES, FLT_SNS_MESSAGE_BODY };
 

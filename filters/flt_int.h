@@ -29,6 +29,7 @@ enum flt_op {
 	FLT_OP_NUMERIC,
 	FLT_OP_CIDR,
 	FLT_OP_EXISTS,       /* exists: true */
+	FLT_OP_EXISTS_VALUE, /* exists: true in an SNS policy: a leaf that is not null */
 	FLT_OP_ABSENT,       /* exists: false */
 	FLT_OP_ANYTHING_BUT, /* none of `values` */
 	FLT_OP_ANYTHING_BUT_PREFIX,

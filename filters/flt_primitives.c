@@ -178,15 +178,19 @@ bool flt_cond_matches(const struct flt_cond *c, const struct flt_leaf *leaf)
 		return leaf->type == FLT_NUMBER && flt_in_range(c, leaf->number);
 	case FLT_OP_CIDR: return in_cidr(c, leaf);
 	case FLT_OP_EXISTS: return true;
+	case FLT_OP_EXISTS_VALUE: return leaf->type != FLT_NULL;
 	case FLT_OP_ABSENT: return false; /* satisfied by absence, decided after the scan */
 	case FLT_OP_ANYTHING_BUT:
 	case FLT_OP_ANYTHING_BUT_PREFIX:
 	case FLT_OP_ANYTHING_BUT_SUFFIX:
 	case FLT_OP_ANYTHING_BUT_IGNORE_CASE:
 	case FLT_OP_ANYTHING_BUT_WILDCARD:
-		/* The affix and wildcard forms judge strings only; a list of values any leaf. */
+		/* The affix, ignore-case and wildcard forms exclude strings only: a null, true,
+		 * false or number is anything but them, as in event-ruler, which compares JSON
+		 * text where only a string has the quote their operands begin or end with. The
+		 * scanner's type decides it, so a string costs what it did. A list, any leaf. */
 		if (c->op != FLT_OP_ANYTHING_BUT && leaf->type != FLT_STRING)
-			return false;
+			return true;
 		return !any_value(c, leaf);
 	default: return any_value(c, leaf);
 	}

@@ -129,6 +129,23 @@ static int check_object(struct sns_check *k, json_t *object, const char *prefix,
 	return 0;
 }
 
+/* SNS's "exists": true wants "a non-null and non-empty value" (its developer guide, key
+ * matching), where an event pattern counts a null as present: the sub-rules from first on,
+ * which the policy just added, ask for a leaf that is not null. */
+static void exists_wants_a_value(struct flt_compiler *c, uint32_t first)
+{
+	for (uint32_t s = first; s < c->count; s++) {
+		const struct flt_subrule *rule = &c->subrules[s];
+		for (uint32_t f = 0; f < rule->field_count; f++) {
+			for (uint32_t k = 0; k < rule->fields[f].cond_count; k++) {
+				struct flt_cond *cond = &rule->fields[f].conds[k];
+				if (cond->op == FLT_OP_EXISTS)
+					cond->op = FLT_OP_EXISTS_VALUE;
+			}
+		}
+	}
+}
+
 int flt_add_sns_policy(struct flt_compiler *c, uint32_t rule_id, const char *policy,
                        size_t policy_bytes, enum flt_sns_scope scope, char *error,
                        size_t error_bytes)
@@ -146,8 +163,12 @@ int flt_add_sns_policy(struct flt_compiler *c, uint32_t rule_id, const char *pol
 		rc = refuse(&k, "", "more than 150 value combinations");
 	if (rc != 0)
 		return rc;
-	return flt_add_rule_sized(c, rule_id, policy, policy_bytes, SNS_POLICY_BYTES_MAX, error,
-	                          error_bytes);
+	uint32_t first = c->count;
+	rc = flt_add_rule_sized(c, rule_id, policy, policy_bytes, SNS_POLICY_BYTES_MAX, error,
+	                        error_bytes);
+	if (rc == 0)
+		exists_wants_a_value(c, first);
+	return rc;
 }
 
 /* The base type of an attribute's DataType ("Number.float" is a Number). */

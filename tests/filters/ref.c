@@ -161,8 +161,9 @@ static bool glob_test(const char *s, const char *p, bool ci)
 static bool anything_but(json_t *operand, json_t *value)
 {
 	if (json_is_object(operand)) {
+		/* AWS: these forms exclude strings only; null, true, false, numbers pass. */
 		if (!json_is_string(value))
-			return false;
+			return true;
 		const char *s = json_string_value(value);
 		json_t *o;
 		if ((o = json_object_get(operand, "prefix")))

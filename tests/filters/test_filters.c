@@ -175,6 +175,73 @@ Test(patterns, anything_but_forms)
 	CHECK_ALL(t);
 }
 
+/*
+ * AWS matches every anything-but form against a null: null is "anything but X".
+ * Event-ruler (EventBridge's engine) compares values as JSON text, where only a
+ * string has quotes, and its prefix, suffix, ignore-case and wildcard operands
+ * all begin or end with one: no null, true, false or number can be excluded by
+ * them. A missing field matches no form, nor does one holding an object or [].
+ */
+Test(patterns, anything_but_every_form_matches_null_as_aws_does)
+{
+	static const struct example t[] = {
+	    /* The issue's case, as a new user would try it. */
+	    {"{\"detail\":{\"state\":[{\"anything-but\":{\"prefix\":\"o\"}}]}}",
+	     "{\"detail\":{\"state\":null}}", true},
+	    {"{\"detail\":{\"state\":[{\"anything-but\":{\"prefix\":\"o\"}}]}}",
+	     "{\"detail\":{\"state\":\"ok\"}}", false},
+	    {"{\"detail\":{\"state\":[{\"anything-but\":{\"prefix\":\"o\"}}]}}", "{\"detail\":{}}",
+	     false},
+	    {"{\"s\":[{\"anything-but\":{\"suffix\":\".txt\"}}]}", "{\"s\":null}", true},
+	    {"{\"s\":[{\"anything-but\":{\"equals-ignore-case\":[\"Stopped\"]}}]}", "{\"s\":null}",
+	     true},
+	    {"{\"s\":[{\"anything-but\":{\"equals-ignore-case\":\"null\"}}]}", "{\"s\":null}", true},
+	    {"{\"s\":[{\"anything-but\":{\"wildcard\":\"*/lib/*\"}}]}", "{\"s\":null}", true},
+	    {"{\"s\":[{\"anything-but\":{\"wildcard\":\"*\"}}]}", "{\"s\":null}", true},
+	    {"{\"s\":[{\"anything-but\":{\"wildcard\":\"*\"}}]}", "{\"s\":\"\"}", false},
+	    /* The value forms already did. */
+	    {"{\"s\":[{\"anything-but\":[\"ok\"]}]}", "{\"s\":null}", true},
+	    {"{\"s\":[{\"anything-but\":\"ok\"}]}", "{\"s\":null}", true},
+	    {"{\"s\":[{\"anything-but\":[100,200]}]}", "{\"s\":null}", true},
+	    /* Missing, an object, an empty array: no leaf, no match, for every form. */
+	    {"{\"s\":[{\"anything-but\":{\"suffix\":\".txt\"}}]}", "{}", false},
+	    {"{\"s\":[{\"anything-but\":{\"equals-ignore-case\":\"x\"}}]}", "{\"s\":{}}", false},
+	    {"{\"s\":[{\"anything-but\":{\"wildcard\":\"x*\"}}]}", "{\"s\":[]}", false},
+	    /* In an array, the null element is the one not excluded. */
+	    {"{\"s\":[{\"anything-but\":{\"prefix\":\"o\"}}]}", "{\"s\":[\"ok\",null]}", true},
+	    {"{\"s\":[{\"anything-but\":{\"prefix\":\"o\"}}]}", "{\"s\":[\"ok\",\"on\"]}", false},
+	    /* The other non-strings, for the same reason. */
+	    {"{\"s\":[{\"anything-but\":{\"prefix\":\"t\"}}]}", "{\"s\":true}", true},
+	    {"{\"s\":[{\"anything-but\":{\"suffix\":\"e\"}}]}", "{\"s\":false}", true},
+	    {"{\"s\":[{\"anything-but\":{\"prefix\":\"1\"}}]}", "{\"s\":12}", true},
+	    {"{\"s\":[{\"anything-but\":{\"wildcard\":\"1*\"}}]}", "{\"s\":1.5}", true},
+	    {"{\"s\":[{\"anything-but\":{\"equals-ignore-case\":\"TRUE\"}}]}", "{\"s\":true}",
+	     true},
+	};
+	CHECK_ALL(t);
+}
+
+/* Null against every other operator (AWS: null matches [null] and exists:true only). */
+Test(patterns, null_against_every_other_operator)
+{
+	static const struct example t[] = {
+	    {"{\"a\":[null]}", "{\"a\":null}", true},
+	    {"{\"a\":[\"null\"]}", "{\"a\":null}", false},
+	    {"{\"a\":[{\"prefix\":\"n\"}]}", "{\"a\":null}", false},
+	    {"{\"a\":[{\"prefix\":\"\"}]}", "{\"a\":null}", false},
+	    {"{\"a\":[{\"prefix\":{\"equals-ignore-case\":\"N\"}}]}", "{\"a\":null}", false},
+	    {"{\"a\":[{\"suffix\":\"l\"}]}", "{\"a\":null}", false},
+	    {"{\"a\":[{\"suffix\":{\"equals-ignore-case\":\"L\"}}]}", "{\"a\":null}", false},
+	    {"{\"a\":[{\"equals-ignore-case\":\"NULL\"}]}", "{\"a\":null}", false},
+	    {"{\"a\":[{\"wildcard\":\"*\"}]}", "{\"a\":null}", false},
+	    {"{\"a\":[{\"numeric\":[\">=\",0]}]}", "{\"a\":null}", false},
+	    {"{\"a\":[{\"cidr\":\"0.0.0.0/0\"}]}", "{\"a\":null}", false},
+	    {"{\"a\":[{\"exists\":true}]}", "{\"a\":null}", true},
+	    {"{\"a\":[{\"exists\":false}]}", "{\"a\":null}", false},
+	};
+	CHECK_ALL(t);
+}
+
 Test(patterns, numeric_ranges)
 {
 	static const struct example t[] = {

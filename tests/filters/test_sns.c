@@ -99,6 +99,49 @@ Test(sns, body_scope_allows_nesting)
 	cr_assert_eq(matches("{\"order\":{\"kind\":\"retail\",\"total\":2}}"), 0);
 }
 
+/*
+ * SNS's rule for null differs from EventBridge's in one place: "exists": true
+ * needs "a non-null and non-empty value" (SNS developer guide, key matching),
+ * where EventBridge counts a null as present. A null key is still not absent
+ * for "exists": false. The other operators treat null as EventBridge does:
+ * anything-but (values or prefix) matches it, the rest do not.
+ */
+Test(sns, null_does_not_exist_for_sns_but_is_anything_but)
+{
+	cr_assert_eq(add("{\"store\":[{\"exists\":true}]}", FLT_SNS_MESSAGE_BODY), 0, "%s", error);
+	cr_assert_eq(matches("{\"store\":null}"), 0, "exists:true, SNS: not for a null");
+	cr_assert_eq(matches("{\"store\":[null]}"), 0);
+	cr_assert_eq(matches("{\"store\":[null,\"fans\"]}"), 1);
+	cr_assert_eq(matches("{\"store\":\"fans\"}"), 1);
+	cr_assert_eq(matches("{\"store\":0}"), 1);
+	cr_assert_eq(flt_remove_rule(c, 1), 0);
+	cr_assert_eq(add("{\"store\":[{\"exists\":false}]}", FLT_SNS_MESSAGE_BODY), 0, "%s",
+	             error);
+	cr_assert_eq(matches("{\"store\":null}"), 0, "a null key is there");
+	cr_assert_eq(matches("{\"other\":1}"), 1);
+	cr_assert_eq(flt_remove_rule(c, 1), 0);
+	cr_assert_eq(add("{\"s\":[{\"anything-but\":{\"prefix\":\"o\"}}]}", FLT_SNS_MESSAGE_BODY),
+	             0, "%s", error);
+	cr_assert_eq(matches("{\"s\":null}"), 1);
+	cr_assert_eq(matches("{\"s\":\"ok\"}"), 0);
+	cr_assert_eq(matches("{}"), 0);
+	cr_assert_eq(flt_remove_rule(c, 1), 0);
+	cr_assert_eq(add("{\"s\":[{\"anything-but\":[\"ok\"]},{\"prefix\":\"n\"}]}",
+	                 FLT_SNS_MESSAGE_BODY),
+	             0, "%s", error);
+	cr_assert_eq(matches("{\"s\":null}"), 1);
+}
+
+Test(sns, a_null_in_a_string_array_attribute_does_not_exist)
+{
+	cr_assert_eq(add("{\"tags\":[{\"exists\":true}]}", FLT_SNS_MESSAGE_ATTRIBUTES), 0, "%s",
+	             error);
+	struct flt_sns_attribute only_null = {"tags", "String.Array", "[null]", 6};
+	struct flt_sns_attribute with_value = {"tags", "String.Array", "[null,\"x\"]", 10};
+	cr_assert_eq(attributes_match(&only_null, 1), 0);
+	cr_assert_eq(attributes_match(&with_value, 1), 1);
+}
+
 static void refused(const char *policy, enum flt_sns_scope scope, const char *why)
 {
 	cr_assert_eq(add(policy, scope), -EINVAL, "accepted: %s", policy);
