@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dp_snapshot.h"
+#include "bb_snapshot.h"
 
 #define ACCOUNT_ID "000000000000"
 #define REGION     "local"
@@ -67,7 +67,7 @@ static json_t *queue_url(const struct ctl_sqs_context *c, const char *name)
 static const char *name_from_url(const char *url)
 {
 	const char *slash = url ? strrchr(url, '/') : NULL;
-	if (slash == NULL || !dp_queue_name_is_valid((const uint8_t *)slash + 1, strlen(slash + 1)))
+	if (slash == NULL || !bb_queue_name_is_valid((const uint8_t *)slash + 1, strlen(slash + 1)))
 		return NULL;
 	return slash + 1;
 }
@@ -143,7 +143,7 @@ static void create_queue(const struct ctl_sqs_context *c, json_t *request,
 		fail(out, &UNSUPPORTED, "FIFO queues are not supported yet");
 		return;
 	}
-	if (!dp_queue_name_is_valid((const uint8_t *)name, length)) {
+	if (!bb_queue_name_is_valid((const uint8_t *)name, length)) {
 		fail(out, &INVALID_PARAMETER,
 		     "Queue names are 1-80 characters: alphanumerics, hyphens and underscores");
 		return;

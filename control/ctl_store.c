@@ -12,7 +12,7 @@
 
 #include <sqlite3.h>
 
-#include "wire.h"
+#include "bb_snapshot.h"
 
 struct ctl_store {
 	sqlite3 *db;
@@ -179,34 +179,42 @@ int ctl_store_list_queues(struct ctl_store *s, const char *prefix, struct ctl_qu
 	return *out == NULL ? -ENOMEM : 0;
 }
 
+static struct bb_snapshot_entry queue_entry(const struct ctl_queue *q)
+{
+	struct bb_snapshot_entry e = {
+	    .kind = BB_SNAPSHOT_KIND_QUEUE,
+	    .queue = {.name_bytes = (uint32_t)strlen(q->name),
+	              .queue_id = (uint64_t)q->id,
+	              .visibility_timeout_s = q->visibility_timeout_s,
+	              .receive_wait_time_s = q->receive_wait_time_s,
+	              .maximum_message_bytes = q->maximum_message_bytes},
+	};
+	memcpy(e.queue.name, q->name, sizeof(e.queue.name));
+	return e;
+}
+
 int ctl_store_snapshot(struct ctl_store *s, uint8_t **body, size_t *body_bytes)
 {
 	struct ctl_queue *queues;
 	size_t count;
 	exec(s, "BEGIN"); /* one read transaction: the version matches the queues */
-	uint64_t version = ctl_store_version(s);
+	struct bb_snapshot_header header = {.version = ctl_store_version(s)};
 	int rc = ctl_store_list_queues(s, NULL, &queues, &count);
 	exec(s, "COMMIT");
 	if (rc != 0)
 		return rc;
-	size_t capacity = 64 + count * 256;
+	struct bb_snapshot_entry *entries = calloc(count + 1, sizeof(*entries));
+	size_t capacity = bb_snapshot_bytes_max((uint32_t)count);
 	*body = malloc(capacity);
-	struct wire_writer w;
-	wire_writer_init(&w, *body, *body ? capacity : 0);
-	wire_put_u64(&w, WIRE_TAG_SNAPSHOT_VERSION, version);
-	for (size_t i = 0; i < count; i++) {
-		wire_put_bytes(&w, WIRE_TAG_QUEUE_BEGIN, NULL, 0);
-		wire_put_str(&w, WIRE_TAG_QUEUE_NAME, queues[i].name);
-		wire_put_u64(&w, WIRE_TAG_QUEUE_ID, (uint64_t)queues[i].id);
-		wire_put_u32(&w, WIRE_TAG_VISIBILITY_TIMEOUT_S, queues[i].visibility_timeout_s);
-		wire_put_u32(&w, WIRE_TAG_WAIT_TIME_S, queues[i].receive_wait_time_s);
-		wire_put_u32(&w, WIRE_TAG_MAXIMUM_MESSAGE_BYTES, queues[i].maximum_message_bytes);
-	}
+	rc = entries != NULL && *body != NULL ? 0 : -ENOMEM;
+	for (size_t i = 0; rc == 0 && i < count; i++)
+		entries[i] = queue_entry(&queues[i]);
+	if (rc == 0)
+		rc = bb_snapshot_encode(&header, entries, (uint32_t)count, *body, capacity,
+		                        body_bytes);
+	free(entries);
 	free(queues);
-	if (w.overflow) {
+	if (rc != 0)
 		free(*body);
-		return -ENOMEM;
-	}
-	*body_bytes = w.length;
-	return 0;
+	return rc;
 }

@@ -1,9 +1,10 @@
 /*
- * Snapshot parsing, owner and slot assignment, lookup and persistence. The
- * service thread is the only caller; it may allocate and do I/O.
+ * A decoded snapshot's name index, owner and slot assignment, lookup and
+ * persistence. The service thread is the only caller; it may allocate and do I/O.
  */
 #include "dp_snapshot.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -24,56 +25,21 @@ static uint32_t owner_of(uint64_t queue_id, uint32_t worker_count)
 	return (uint32_t)((mixed >> 32) % worker_count);
 }
 
-bool dp_queue_name_is_valid(const uint8_t *name, size_t name_bytes)
+/* Entries arrive in order; the codec has checked each and their count. */
+static void add_entry(void *context, const struct bb_snapshot_entry *e)
 {
-	/* SQS: 1-80 characters, alphanumerics, hyphens and underscores. */
-	if (name_bytes == 0 || name_bytes > BB_QUEUE_NAME_BYTES_MAX)
-		return false;
-	for (size_t i = 0; i < name_bytes; i++) {
-		uint8_t c = name[i];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		          (c >= '0' && c <= '9') || c == '-' || c == '_';
-		if (!ok)
-			return false;
-	}
-	return true;
-}
-
-static enum wire_status fail(char *error, size_t error_bytes, const char *reason,
-                             uint32_t queue_position)
-{
-	snprintf(error, error_bytes, "snapshot queue %u: %s", queue_position, reason);
-	return WIRE_ERR_INVALID_PARAMETER;
-}
-
-static enum wire_status apply_queue_field(struct dp_queue_entry *q, const struct wire_field *f)
-{
-	switch (f->tag) {
-	case WIRE_TAG_QUEUE_NAME:
-		if (!dp_queue_name_is_valid(f->value, f->length))
-			return WIRE_ERR_INVALID_PARAMETER;
-		memcpy(q->name, f->value, f->length);
-		q->name[f->length] = '\0';
-		q->name_bytes = f->length;
-		return WIRE_OK;
-	case WIRE_TAG_QUEUE_ID:
-		return wire_field_u64(f, &q->queue_id) ? WIRE_OK : WIRE_ERR_MALFORMED;
-	case WIRE_TAG_VISIBILITY_TIMEOUT_S:
-		return wire_field_u32(f, &q->visibility_timeout_s) ? WIRE_OK : WIRE_ERR_MALFORMED;
-	case WIRE_TAG_WAIT_TIME_S:
-		return wire_field_u32(f, &q->receive_wait_time_s) ? WIRE_OK : WIRE_ERR_MALFORMED;
-	case WIRE_TAG_MAXIMUM_MESSAGE_BYTES:
-		return wire_field_u32(f, &q->maximum_message_bytes) ? WIRE_OK : WIRE_ERR_MALFORMED;
-	default: return WIRE_ERR_MALFORMED;
-	}
-}
-
-static bool queue_is_complete(const struct dp_queue_entry *q)
-{
-	return q->name_bytes > 0 && q->queue_id != 0 &&
-	       q->visibility_timeout_s <= BB_VISIBILITY_TIMEOUT_S_MAX &&
-	       q->receive_wait_time_s <= BB_WAIT_TIME_S_MAX && q->maximum_message_bytes >= 1024 &&
-	       q->maximum_message_bytes <= BB_MESSAGE_BODY_BYTES_MAX;
+	struct dp_snapshot *s = context;
+	assert(e->kind == BB_SNAPSHOT_KIND_QUEUE);
+	assert(s->queue_count < BB_QUEUE_COUNT_MAX);
+	struct dp_queue_entry *q = &s->queues[s->queue_count++];
+	*q = (struct dp_queue_entry){
+	    .name_bytes = e->queue.name_bytes,
+	    .queue_id = e->queue.queue_id,
+	    .visibility_timeout_s = e->queue.visibility_timeout_s,
+	    .receive_wait_time_s = e->queue.receive_wait_time_s,
+	    .maximum_message_bytes = e->queue.maximum_message_bytes,
+	};
+	memcpy(q->name, e->queue.name, sizeof(q->name));
 }
 
 static enum wire_status index_queue(struct dp_snapshot *s, uint32_t position)
@@ -99,37 +65,17 @@ enum wire_status dp_snapshot_parse(const uint8_t *body, size_t body_bytes, struc
                                    char *error, size_t error_bytes)
 {
 	memset(out, 0, sizeof(*out));
-	struct wire_reader reader;
-	struct wire_field f;
-	struct dp_queue_entry *q = NULL;
-	int more;
-	wire_reader_init(&reader, body, body_bytes);
-	while ((more = wire_reader_next(&reader, &f)) == 1) {
-		if (f.tag == WIRE_TAG_SNAPSHOT_VERSION && q == NULL) {
-			if (!wire_field_u64(&f, &out->version))
-				return fail(error, error_bytes, "bad version field", 0);
-		} else if (f.tag == WIRE_TAG_QUEUE_BEGIN) {
-			if (q != NULL && !queue_is_complete(q))
-				return fail(error, error_bytes, "incomplete or out of range",
-				            out->queue_count);
-			if (out->queue_count == BB_QUEUE_COUNT_MAX)
-				return fail(error, error_bytes, "too many queues",
-				            out->queue_count);
-			q = &out->queues[out->queue_count++];
-		} else if (q == NULL || apply_queue_field(q, &f) != WIRE_OK) {
-			return fail(error, error_bytes, "unexpected or invalid field",
-			            out->queue_count);
-		}
-	}
-	if (more < 0)
-		return fail(error, error_bytes, "truncated field", out->queue_count);
-	if (q != NULL && !queue_is_complete(q))
-		return fail(error, error_bytes, "incomplete or out of range", out->queue_count);
-	if (out->version == 0)
-		return fail(error, error_bytes, "missing version", 0);
+	struct bb_snapshot_header header;
+	enum wire_status status =
+	    bb_snapshot_decode(body, body_bytes, &header, add_entry, out, error, error_bytes);
+	if (status != WIRE_OK)
+		return status;
+	out->version = header.version;
 	for (uint32_t i = 0; i < out->queue_count; i++) {
-		if (index_queue(out, i) != WIRE_OK)
-			return fail(error, error_bytes, "duplicate name", i + 1);
+		if (index_queue(out, i) != WIRE_OK) {
+			snprintf(error, error_bytes, "snapshot entry %u: duplicate name", i + 1);
+			return WIRE_ERR_INVALID_PARAMETER;
+		}
 	}
 	return WIRE_OK;
 }

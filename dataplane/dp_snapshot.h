@@ -1,8 +1,10 @@
 /*
  * A configuration snapshot as busbard runs it: the queues of one numbered
  * version from busbar-control, each with its owner lcore and its slot there.
- * Built and published by the service thread; immutable once published, so
- * workers read it without locks (RCU, dp_app.h). No DPDK here.
+ * The body is decoded by the common codec (bb_snapshot.h); what is here is the
+ * dataplane's own: owners, slots, the name index, the copy in the state
+ * directory. Built and published by the service thread; immutable once
+ * published, so workers read it without locks (RCU, dp_app.h). No DPDK here.
  */
 #ifndef BB_DP_SNAPSHOT_H
 #define BB_DP_SNAPSHOT_H
@@ -12,6 +14,7 @@
 #include <stdint.h>
 
 #include "bb_limits.h"
+#include "bb_snapshot.h"
 #include "wire.h"
 
 #define DP_SNAPSHOT_INDEX_SLOTS (2 * BB_QUEUE_COUNT_MAX) /* open addressing, load <= 1/2 */
@@ -37,8 +40,8 @@ struct dp_snapshot {
 };
 
 /*
- * Parses a snapshot body (wire fields). Returns WIRE_OK, or a status with a
- * reason in error (error_bytes long) and out left unusable.
+ * Decodes a snapshot body and indexes its queues by name. Returns WIRE_OK, or a
+ * status with a reason in error (error_bytes long) and out left unusable.
  */
 __attribute__((warn_unused_result)) enum wire_status
 dp_snapshot_parse(const uint8_t *body, size_t body_bytes, struct dp_snapshot *out, char *error,
@@ -62,7 +65,5 @@ __attribute__((warn_unused_result)) int dp_snapshot_save(const char *dir, const 
 /* Reads dir/snapshot.bbs into buf. Returns its length, -ENOENT, or another -errno. */
 __attribute__((warn_unused_result)) long dp_snapshot_load(const char *dir, uint8_t *buf,
                                                           size_t capacity);
-
-bool dp_queue_name_is_valid(const uint8_t *name, size_t name_bytes);
 
 #endif

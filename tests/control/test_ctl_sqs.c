@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "ctl_sqs.h"
-#include "dp_snapshot.h"
+#include "bb_snapshot.h"
 
 static struct ctl_store *store;
 static struct ctl_sqs_context context;
@@ -115,21 +115,46 @@ Test(ctl_sqs, list_prefix_is_literal)
 	cr_assert_eq(json_array_size(json_object_get(result.body, "QueueUrls")), 1);
 }
 
+static struct bb_snapshot_entry decoded[BB_QUEUE_COUNT_MAX];
+static uint32_t decoded_count;
+
+static void collect(void *unused, const struct bb_snapshot_entry *entry)
+{
+	decoded[decoded_count++] = *entry;
+}
+
+/* Decodes the store's snapshot as busbard would; returns its header. */
+static struct bb_snapshot_header decode_snapshot(void)
+{
+	uint8_t *body;
+	size_t bytes;
+	cr_assert_eq(ctl_store_snapshot(store, &body, &bytes), 0);
+	struct bb_snapshot_header header;
+	char error[256];
+	decoded_count = 0;
+	cr_assert_eq(bb_snapshot_decode(body, bytes, &header, collect, NULL, error, sizeof(error)),
+	             WIRE_OK, "%s", error);
+	free(body);
+	return header;
+}
+
+static const struct bb_snapshot_queue *decoded_queue(const char *name)
+{
+	for (uint32_t i = 0; i < decoded_count; i++) {
+		if (strcmp(decoded[i].queue.name, name) == 0)
+			return &decoded[i].queue;
+	}
+	return NULL;
+}
+
 Test(ctl_sqs, snapshot_carries_every_queue_and_the_version)
 {
 	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"one\"}");
 	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"two\",\"Attributes\":{\"ReceiveMessageWaitTimeSeconds\":\"20\"}}");
-	uint8_t *body;
-	size_t bytes;
-	cr_assert_eq(ctl_store_snapshot(store, &body, &bytes), 0);
-	static struct dp_snapshot snapshot;
-	char error[256];
-	cr_assert_eq(dp_snapshot_parse(body, bytes, &snapshot, error, sizeof(error)), WIRE_OK, "%s",
-	             error);
-	free(body);
-	cr_assert_eq(snapshot.version, ctl_store_version(store));
-	cr_assert_eq(snapshot.queue_count, 2);
-	const struct dp_queue_entry *two = dp_snapshot_find(&snapshot, (const uint8_t *)"two", 3);
+	struct bb_snapshot_header header = decode_snapshot();
+	cr_assert_eq(header.version, ctl_store_version(store));
+	cr_assert_eq(decoded_count, 2);
+	const struct bb_snapshot_queue *two = decoded_queue("two");
 	cr_assert_not_null(two);
 	cr_assert_eq(two->receive_wait_time_s, 20);
 	cr_assert_eq(two->visibility_timeout_s, 30, "the SQS default");

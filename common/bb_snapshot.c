@@ -1,0 +1,208 @@
+/*
+ * The snapshot codec (see bb_snapshot.h). Encoding refuses what decoding would
+ * refuse, so busbar-control never sends a snapshot busbard cannot take, and
+ * neither side ever cuts a snapshot short: a snapshot names every resource.
+ */
+#include "bb_snapshot.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+bool bb_queue_name_is_valid(const uint8_t *name, size_t name_bytes)
+{
+	if (name_bytes == 0 || name_bytes > BB_QUEUE_NAME_BYTES_MAX)
+		return false;
+	for (size_t i = 0; i < name_bytes; i++) {
+		uint8_t c = name[i];
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		          (c >= '0' && c <= '9') || c == '-' || c == '_';
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+static bool queue_is_complete(const struct bb_snapshot_queue *q)
+{
+	return bb_queue_name_is_valid((const uint8_t *)q->name, q->name_bytes) &&
+	       q->queue_id != 0 && q->visibility_timeout_s <= BB_VISIBILITY_TIMEOUT_S_MAX &&
+	       q->receive_wait_time_s <= BB_WAIT_TIME_S_MAX && q->maximum_message_bytes >= 1024 &&
+	       q->maximum_message_bytes <= BB_MESSAGE_BODY_BYTES_MAX;
+}
+
+/* ---- encoding ---- */
+
+size_t bb_snapshot_bytes_max(uint32_t entry_count)
+{
+	return BB_SNAPSHOT_HEADER_BYTES_MAX + (size_t)entry_count * BB_SNAPSHOT_QUEUE_BYTES_MAX;
+}
+
+static void put_queue(struct wire_writer *w, const struct bb_snapshot_queue *q)
+{
+	wire_put_bytes(w, WIRE_TAG_QUEUE_BEGIN, NULL, 0);
+	wire_put_bytes(w, WIRE_TAG_QUEUE_NAME, q->name, q->name_bytes);
+	wire_put_u64(w, WIRE_TAG_QUEUE_ID, q->queue_id);
+	wire_put_u32(w, WIRE_TAG_VISIBILITY_TIMEOUT_S, q->visibility_timeout_s);
+	wire_put_u32(w, WIRE_TAG_WAIT_TIME_S, q->receive_wait_time_s);
+	wire_put_u32(w, WIRE_TAG_MAXIMUM_MESSAGE_BYTES, q->maximum_message_bytes);
+}
+
+int bb_snapshot_encode(const struct bb_snapshot_header *header,
+                       const struct bb_snapshot_entry *entries, uint32_t entry_count,
+                       uint8_t *buf, size_t capacity, size_t *length)
+{
+	assert(header != NULL && length != NULL);
+	assert(entry_count == 0 || entries != NULL);
+	if (entry_count > BB_QUEUE_COUNT_MAX)
+		return -E2BIG; /* every entry is a queue today */
+	if (header->version == 0)
+		return -EINVAL;
+	struct wire_writer w;
+	wire_writer_init(&w, buf, capacity);
+	wire_put_u32(&w, BB_SNAPSHOT_TAG_FORMAT, BB_SNAPSHOT_FORMAT);
+	wire_put_u64(&w, WIRE_TAG_SNAPSHOT_VERSION, header->version);
+	for (uint32_t i = 0; i < entry_count; i++) {
+		if (entries[i].kind != BB_SNAPSHOT_KIND_QUEUE ||
+		    !queue_is_complete(&entries[i].queue))
+			return -EINVAL;
+		put_queue(&w, &entries[i].queue);
+	}
+	if (w.overflow)
+		return -ENOBUFS;
+	*length = w.length;
+	return 0;
+}
+
+/* ---- decoding ---- */
+
+struct decoder {
+	struct bb_snapshot_header *header;
+	bb_snapshot_entry_fn on_entry;
+	void *context;
+	char *error;
+	size_t error_bytes;
+	struct bb_snapshot_entry entry;
+	bool in_entry;        /* entry holds the fields read since its begin field */
+	uint32_t entry_count; /* begun so far */
+};
+
+static enum wire_status fail(struct decoder *d, const char *reason)
+{
+	snprintf(d->error, d->error_bytes, "snapshot entry %u: %s", d->entry_count, reason);
+	return WIRE_ERR_INVALID_PARAMETER;
+}
+
+static enum wire_status apply_queue_field(struct bb_snapshot_queue *q, const struct wire_field *f)
+{
+	switch (f->tag) {
+	case WIRE_TAG_QUEUE_NAME:
+		if (!bb_queue_name_is_valid(f->value, f->length))
+			return WIRE_ERR_INVALID_PARAMETER;
+		memcpy(q->name, f->value, f->length);
+		q->name[f->length] = '\0';
+		q->name_bytes = f->length;
+		return WIRE_OK;
+	case WIRE_TAG_QUEUE_ID:
+		return wire_field_u64(f, &q->queue_id) ? WIRE_OK : WIRE_ERR_MALFORMED;
+	case WIRE_TAG_VISIBILITY_TIMEOUT_S:
+		return wire_field_u32(f, &q->visibility_timeout_s) ? WIRE_OK : WIRE_ERR_MALFORMED;
+	case WIRE_TAG_WAIT_TIME_S:
+		return wire_field_u32(f, &q->receive_wait_time_s) ? WIRE_OK : WIRE_ERR_MALFORMED;
+	case WIRE_TAG_MAXIMUM_MESSAGE_BYTES:
+		return wire_field_u32(f, &q->maximum_message_bytes) ? WIRE_OK : WIRE_ERR_MALFORMED;
+	default: return WIRE_ERR_MALFORMED;
+	}
+}
+
+/* Hands the entry read so far to the caller once it is known to be whole. */
+static enum wire_status finish_entry(struct decoder *d)
+{
+	if (!d->in_entry)
+		return WIRE_OK;
+	assert(d->entry.kind == BB_SNAPSHOT_KIND_QUEUE);
+	if (!queue_is_complete(&d->entry.queue))
+		return fail(d, "incomplete or out of range");
+	d->on_entry(d->context, &d->entry);
+	d->in_entry = false;
+	return WIRE_OK;
+}
+
+static enum wire_status begin_entry(struct decoder *d, enum bb_snapshot_kind kind)
+{
+	enum wire_status status = finish_entry(d);
+	if (status != WIRE_OK)
+		return status;
+	if (d->entry_count == BB_QUEUE_COUNT_MAX)
+		return fail(d, "too many queues");
+	d->entry = (struct bb_snapshot_entry){.kind = kind};
+	d->in_entry = true;
+	d->entry_count++;
+	return WIRE_OK;
+}
+
+static enum wire_status decode_field(struct decoder *d, const struct wire_field *f)
+{
+	if (f->tag == WIRE_TAG_QUEUE_BEGIN)
+		return begin_entry(d, BB_SNAPSHOT_KIND_QUEUE);
+	if (d->in_entry) {
+		if (apply_queue_field(&d->entry.queue, f) != WIRE_OK)
+			return fail(d, "unexpected or invalid field");
+		return WIRE_OK;
+	}
+	if (f->tag == WIRE_TAG_SNAPSHOT_VERSION && d->header->version == 0) {
+		if (!wire_field_u64(f, &d->header->version) || d->header->version == 0)
+			return fail(d, "bad version field");
+		return WIRE_OK;
+	}
+	return fail(d, "unexpected or invalid field");
+}
+
+/*
+ * A body that opens with FORMAT says which format follows; one that does not is
+ * format 1, whose fields format 2 keeps, so snapshots stored by an earlier
+ * busbard still load.
+ */
+static enum wire_status decode_format(struct decoder *d, struct wire_reader *reader)
+{
+	struct wire_reader start = *reader;
+	struct wire_field f;
+	if (wire_reader_next(reader, &f) != 1 || f.tag != BB_SNAPSHOT_TAG_FORMAT) {
+		*reader = start;
+		d->header->format = 1;
+		return WIRE_OK;
+	}
+	if (!wire_field_u32(&f, &d->header->format) || d->header->format != BB_SNAPSHOT_FORMAT) {
+		snprintf(d->error, d->error_bytes, "snapshot format %u; this busbar reads 1 and %u",
+		         d->header->format, BB_SNAPSHOT_FORMAT);
+		return WIRE_ERR_INVALID_PARAMETER;
+	}
+	return WIRE_OK;
+}
+
+enum wire_status bb_snapshot_decode(const uint8_t *body, size_t body_bytes,
+                                    struct bb_snapshot_header *header,
+                                    bb_snapshot_entry_fn on_entry, void *context, char *error,
+                                    size_t error_bytes)
+{
+	assert(header != NULL && on_entry != NULL);
+	memset(header, 0, sizeof(*header));
+	struct decoder d = {.header = header, .on_entry = on_entry, .context = context,
+	                    .error = error, .error_bytes = error_bytes};
+	struct wire_reader reader;
+	struct wire_field f;
+	wire_reader_init(&reader, body, body_bytes);
+	enum wire_status status = decode_format(&d, &reader);
+	int more = 0;
+	while (status == WIRE_OK && (more = wire_reader_next(&reader, &f)) == 1)
+		status = decode_field(&d, &f);
+	if (status != WIRE_OK)
+		return status;
+	if (more < 0)
+		return fail(&d, "truncated field");
+	status = finish_entry(&d);
+	if (status == WIRE_OK && header->version == 0)
+		return fail(&d, "missing version");
+	return status;
+}

@@ -1,0 +1,85 @@
+/*
+ * The configuration snapshot format, one codec for both ends: busbar-control
+ * encodes its store into a snapshot body, busbard decodes the body it
+ * receives (and the copy it keeps in its state directory) with the same code.
+ *
+ * A body is wire fields (wire.h): a header, then entries.
+ *   FORMAT (u32, first field; absent in format 1), SNAPSHOT_VERSION (u64),
+ *   then per entry a begin field that names its kind and the entry's fields:
+ *   queue: QUEUE_BEGIN, QUEUE_NAME, QUEUE_ID, VISIBILITY_TIMEOUT_S, WAIT_TIME_S,
+ *          MAXIMUM_MESSAGE_BYTES.
+ */
+#ifndef BB_SNAPSHOT_H
+#define BB_SNAPSHOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bb_limits.h"
+#include "wire.h"
+
+/* Format 1 is the body without a FORMAT field (busbar before snapshots had one). */
+#define BB_SNAPSHOT_FORMAT 2u
+/* Encoded sizes: a queue is six fields, the header two. */
+#define BB_SNAPSHOT_QUEUE_BYTES_MAX                                                                \
+	(6 * WIRE_FIELD_HEADER_BYTES + BB_QUEUE_NAME_BYTES_MAX + 8 + 3 * 4)
+#define BB_SNAPSHOT_HEADER_BYTES_MAX (2 * WIRE_FIELD_HEADER_BYTES + 4 + 8)
+
+/* The snapshot's own tags, numbered apart from request tags so the two never meet. */
+enum bb_snapshot_tag {
+	BB_SNAPSHOT_TAG_FORMAT = 0x100, /* u32 */
+};
+
+/* What an entry configures. Topics, buses and streams come as new kinds. */
+enum bb_snapshot_kind {
+	BB_SNAPSHOT_KIND_QUEUE = 1,
+};
+
+struct bb_snapshot_header {
+	uint32_t format;
+	uint64_t version;
+};
+
+struct bb_snapshot_queue {
+	char name[BB_QUEUE_NAME_BYTES_MAX + 1];
+	uint32_t name_bytes;
+	uint64_t queue_id;
+	uint32_t visibility_timeout_s;
+	uint32_t receive_wait_time_s;
+	uint32_t maximum_message_bytes;
+};
+
+struct bb_snapshot_entry {
+	enum bb_snapshot_kind kind;
+	union {
+		struct bb_snapshot_queue queue;
+	};
+};
+
+/*
+ * Encodes a snapshot into buf. Returns 0, -E2BIG when entries hold more queues
+ * than BB_QUEUE_COUNT_MAX (never a cut snapshot), -EINVAL for an entry out of
+ * range, or -ENOBUFS when buf is too small (bb_snapshot_bytes_max says how big).
+ */
+__attribute__((warn_unused_result)) int
+bb_snapshot_encode(const struct bb_snapshot_header *header, const struct bb_snapshot_entry *entries,
+                   uint32_t entry_count, uint8_t *buf, size_t capacity, size_t *length);
+size_t bb_snapshot_bytes_max(uint32_t entry_count);
+
+/* Called for each decoded entry once it is complete and in range. */
+typedef void (*bb_snapshot_entry_fn)(void *context, const struct bb_snapshot_entry *entry);
+
+/*
+ * Decodes and checks a body: the format, the header, every entry complete and
+ * in range, at most BB_QUEUE_COUNT_MAX queues. Returns WIRE_OK, or a status with
+ * a reason in error (error_bytes long).
+ */
+__attribute__((warn_unused_result)) enum wire_status
+bb_snapshot_decode(const uint8_t *body, size_t body_bytes, struct bb_snapshot_header *header,
+                   bb_snapshot_entry_fn on_entry, void *context, char *error, size_t error_bytes);
+
+/* SQS: 1-80 characters, alphanumerics, hyphens and underscores. */
+bool bb_queue_name_is_valid(const uint8_t *name, size_t name_bytes);
+
+#endif

@@ -1,0 +1,155 @@
+/*
+ * The snapshot codec that busbar-control writes and busbard reads: a round
+ * trip keeps every field and kind, format 1 bodies (no FORMAT field) still
+ * decode, and both directions refuse what does not fit (too many queues, bad
+ * entries, other formats) with a reason instead of cutting or guessing.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bb_snapshot.h"
+
+#define ENTRIES_MAX (BB_QUEUE_COUNT_MAX + 1)
+
+static struct bb_snapshot_entry decoded[ENTRIES_MAX];
+static uint32_t decoded_count;
+static char error[256];
+
+static void collect(void *context, const struct bb_snapshot_entry *entry)
+{
+	cr_assert_lt(decoded_count, ENTRIES_MAX);
+	decoded[decoded_count++] = *entry;
+}
+
+static enum wire_status decode(const uint8_t *body, size_t bytes, struct bb_snapshot_header *h)
+{
+	decoded_count = 0;
+	return bb_snapshot_decode(body, bytes, h, collect, NULL, error, sizeof(error));
+}
+
+static struct bb_snapshot_entry queue(const char *name, uint64_t id)
+{
+	struct bb_snapshot_entry e = {
+	    .kind = BB_SNAPSHOT_KIND_QUEUE,
+	    .queue = {.name_bytes = (uint32_t)strlen(name), .queue_id = id,
+	              .visibility_timeout_s = 45, .receive_wait_time_s = 20,
+	              .maximum_message_bytes = 2048},
+	};
+	snprintf(e.queue.name, sizeof(e.queue.name), "%s", name);
+	return e;
+}
+
+Test(snapshot_codec, round_trip_keeps_every_field)
+{
+	struct bb_snapshot_entry entries[] = {queue("alpha", 11), queue("beta", 12)};
+	struct bb_snapshot_header header = {.version = 5};
+	uint8_t buf[1024];
+	size_t n;
+	cr_assert_eq(bb_snapshot_encode(&header, entries, 2, buf, sizeof(buf), &n), 0);
+	cr_assert_leq(n, bb_snapshot_bytes_max(2), "the size bound holds");
+	struct bb_snapshot_header back;
+	cr_assert_eq(decode(buf, n, &back), WIRE_OK, "%s", error);
+	cr_assert_eq(back.format, BB_SNAPSHOT_FORMAT);
+	cr_assert_eq(back.version, 5);
+	cr_assert_eq(decoded_count, 2);
+	cr_assert_eq(memcmp(&decoded[1], &entries[1], sizeof(entries[1])), 0);
+	cr_assert_eq(decoded[0].kind, BB_SNAPSHOT_KIND_QUEUE);
+	cr_assert_str_eq(decoded[0].queue.name, "alpha");
+}
+
+Test(snapshot_codec, format_one_still_decodes_and_unknown_formats_are_refused)
+{
+	uint8_t buf[256];
+	struct wire_writer w;
+	wire_writer_init(&w, buf, sizeof(buf));
+	wire_put_u64(&w, WIRE_TAG_SNAPSHOT_VERSION, 3);
+	wire_put_bytes(&w, WIRE_TAG_QUEUE_BEGIN, NULL, 0);
+	wire_put_str(&w, WIRE_TAG_QUEUE_NAME, "old");
+	wire_put_u64(&w, WIRE_TAG_QUEUE_ID, 1);
+	wire_put_u32(&w, WIRE_TAG_VISIBILITY_TIMEOUT_S, 30);
+	wire_put_u32(&w, WIRE_TAG_WAIT_TIME_S, 0);
+	wire_put_u32(&w, WIRE_TAG_MAXIMUM_MESSAGE_BYTES, 262144);
+	struct bb_snapshot_header h;
+	cr_assert_eq(decode(buf, w.length, &h), WIRE_OK, "%s", error);
+	cr_assert_eq(h.format, 1);
+	cr_assert_eq(h.version, 3);
+	cr_assert_eq(decoded_count, 1);
+
+	wire_writer_init(&w, buf, sizeof(buf));
+	wire_put_u32(&w, BB_SNAPSHOT_TAG_FORMAT, BB_SNAPSHOT_FORMAT + 1);
+	wire_put_u64(&w, WIRE_TAG_SNAPSHOT_VERSION, 3);
+	cr_assert_eq(decode(buf, w.length, &h), WIRE_ERR_INVALID_PARAMETER);
+	cr_assert_not_null(strstr(error, "format"), "%s", error);
+}
+
+Test(snapshot_codec, bad_bodies_are_refused_with_a_reason)
+{
+	struct bb_snapshot_entry e = queue("ok", 1);
+	struct bb_snapshot_header header = {.version = 1};
+	uint8_t buf[256];
+	size_t n;
+	cr_assert_eq(bb_snapshot_encode(&header, &e, 1, buf, sizeof(buf), &n), 0);
+	struct bb_snapshot_header h;
+	cr_assert_neq(decode(buf, n - 1, &h), WIRE_OK, "truncated");
+	cr_assert_neq(decode(buf, 0, &h), WIRE_OK, "no version");
+	cr_assert_not_null(strstr(error, "version"), "%s", error);
+	cr_assert_eq(bb_snapshot_encode(&header, &e, 1, buf, n - 1, &n), -ENOBUFS);
+
+	struct bb_snapshot_entry bad = queue("has space", 1);
+	cr_assert_eq(bb_snapshot_encode(&header, &bad, 1, buf, sizeof(buf), &n), -EINVAL,
+	             "what busbard would refuse is never sent");
+	struct wire_writer w;
+	wire_writer_init(&w, buf, sizeof(buf));
+	wire_put_u64(&w, WIRE_TAG_SNAPSHOT_VERSION, 1);
+	wire_put_bytes(&w, WIRE_TAG_QUEUE_BEGIN, NULL, 0);
+	wire_put_str(&w, WIRE_TAG_QUEUE_NAME, "has space");
+	cr_assert_eq(decode(buf, w.length, &h), WIRE_ERR_INVALID_PARAMETER);
+	wire_writer_init(&w, buf, sizeof(buf));
+	wire_put_u64(&w, WIRE_TAG_SNAPSHOT_VERSION, 1);
+	wire_put_bytes(&w, WIRE_TAG_QUEUE_BEGIN, NULL, 0);
+	wire_put_str(&w, WIRE_TAG_QUEUE_NAME, "incomplete");
+	cr_assert_eq(decode(buf, w.length, &h), WIRE_ERR_INVALID_PARAMETER);
+	cr_assert_not_null(strstr(error, "incomplete"), "%s", error);
+	cr_assert_eq(decoded_count, 0, "no entry is handed over before it is whole");
+}
+
+Test(snapshot_codec, more_queues_than_the_limit_are_refused_never_cut)
+{
+	static struct bb_snapshot_entry entries[ENTRIES_MAX];
+	for (uint32_t i = 0; i < ENTRIES_MAX; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "q%u", i);
+		entries[i] = queue(name, i + 1);
+	}
+	struct bb_snapshot_header header = {.version = 1};
+	size_t capacity = bb_snapshot_bytes_max(ENTRIES_MAX);
+	uint8_t *buf = malloc(capacity);
+	size_t n;
+	cr_assert_eq(bb_snapshot_encode(&header, entries, BB_QUEUE_COUNT_MAX, buf, capacity, &n), 0);
+	struct bb_snapshot_header h;
+	cr_assert_eq(decode(buf, n, &h), WIRE_OK, "%s", error);
+	cr_assert_eq(decoded_count, BB_QUEUE_COUNT_MAX);
+	cr_assert_eq(bb_snapshot_encode(&header, entries, ENTRIES_MAX, buf, capacity, &n), -E2BIG);
+
+	/* A body with one queue too many, as a buggy or hostile writer might send. */
+	struct wire_writer w;
+	wire_writer_init(&w, buf, capacity);
+	wire_put_u32(&w, BB_SNAPSHOT_TAG_FORMAT, BB_SNAPSHOT_FORMAT);
+	wire_put_u64(&w, WIRE_TAG_SNAPSHOT_VERSION, 1);
+	for (uint32_t i = 0; i < ENTRIES_MAX; i++) {
+		wire_put_bytes(&w, WIRE_TAG_QUEUE_BEGIN, NULL, 0);
+		wire_put_bytes(&w, WIRE_TAG_QUEUE_NAME, entries[i].queue.name,
+		               entries[i].queue.name_bytes);
+		wire_put_u64(&w, WIRE_TAG_QUEUE_ID, entries[i].queue.queue_id);
+		wire_put_u32(&w, WIRE_TAG_VISIBILITY_TIMEOUT_S, 30);
+		wire_put_u32(&w, WIRE_TAG_WAIT_TIME_S, 0);
+		wire_put_u32(&w, WIRE_TAG_MAXIMUM_MESSAGE_BYTES, 262144);
+	}
+	cr_assert_not(w.overflow);
+	cr_assert_eq(decode(buf, w.length, &h), WIRE_ERR_INVALID_PARAMETER);
+	cr_assert_not_null(strstr(error, "too many"), "%s", error);
+	free(buf);
+}
