@@ -2,9 +2,12 @@
  * busbar: the command-line client. Queue administration goes to
  * busbar-control's HTTP API in the SQS JSON 1.0 shapes; data operations go to
  * busbard over the wire protocol (UDP, or the local socket with --local).
- * Output is JSON on stdout; errors are one line on stderr. Exit codes:
- * 0 success, 1 the service answered with an error, 2 usage, 3 no answer.
+ * Output is JSON on stdout (cli_output.c); errors are one line on stderr. Exit codes:
+ * 0 success, 1 the service answered with an error, 2 usage (and anything refused before
+ * sending), 3 no answer, 4 the answer could not be written out: whatever was received is
+ * either printed or reported, never silently dropped.
  */
+#include <assert.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -15,11 +18,26 @@
 #include <jansson.h>
 
 #include "busbar.h"
+#include "cli_output.h"
 
-enum exit_code { EXIT_OK = 0, EXIT_SERVICE = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
+enum exit_code {
+	EXIT_OK = 0,
+	EXIT_SERVICE = 1,
+	EXIT_USAGE = 2,
+	EXIT_UNREACHABLE = 3,
+	EXIT_OUTPUT = 4,
+};
+/* Not an exit code: the command line parsed so far asks to go on. */
+#define KEEP_PARSING (-1)
 
 #define STDIN_BODY_BYTES_MAX BB_MESSAGE_BODY_BYTES_MAX
 #define HTTP_REPLY_BYTES_MAX (1u << 20)
+#define STATS_COUNT_MAX      64u
+#define POSITIONAL_COUNT_MAX 8
+/* Ranges of the command's own options (SQS fixes the others, in bb_limits.h). */
+#define CLI_TIMEOUT_MS_MAX              600000
+#define CLI_RETRIES_MAX                 100
+#define CLI_MAXIMUM_MESSAGE_BYTES_MIN   1024 /* SQS's floor for MaximumMessageSize */
 
 struct settings {
 	const char *endpoint;
@@ -38,21 +56,36 @@ struct settings {
 
 static void usage(FILE *out)
 {
-	fputs("usage: busbar [options] COMMAND [ARGS]\n"
-	      "admin (busbar-control, --endpoint URL, default http://127.0.0.1:7680):\n"
-	      "  create-queue NAME [--visibility-timeout S] [--receive-wait S]\n"
-	      "               [--maximum-message-size BYTES]\n"
-	      "  delete-queue NAME | get-queue-url NAME | get-queue-attributes NAME\n"
-	      "  list-queues [--prefix P]\n"
-	      "data (busbard, --server IP[:PORT], default 10.77.0.2:7600, or --local SOCKET):\n"
-	      "  send QUEUE BODY            (BODY - reads standard input)\n"
-	      "  receive QUEUE [--max N] [--visibility-timeout S] [--wait S]\n"
-	      "  delete QUEUE RECEIPT_HANDLE\n"
-	      "  change-visibility QUEUE RECEIPT_HANDLE SECONDS\n"
-	      "  ping | stats               (stats needs --local)\n"
-	      "other options: --timeout-ms N (default 1000), --retries N (default 2)\n"
-	      "exit codes: 0 ok, 1 service error, 2 usage, 3 no answer\n",
-	      out);
+	fprintf(out,
+	        "usage: busbar [options] COMMAND [ARGS]    (busbar --version, busbar --help)\n"
+	        "admin (busbar-control, --endpoint URL, default http://127.0.0.1:7680):\n"
+	        "  create-queue NAME [--visibility-timeout S (0-%u)] [--receive-wait S (0-%u)]\n"
+	        "               [--maximum-message-size BYTES (%d-%u)]\n"
+	        "  delete-queue NAME | get-queue-url NAME | get-queue-attributes NAME\n"
+	        "  list-queues [--prefix P]\n"
+	        "data (busbard, --server IP[:PORT], default 10.77.0.2:7600, or --local SOCKET):\n"
+	        "  send QUEUE BODY            (BODY - reads standard input; a UDP request holds\n"
+	        "                             at most %u bytes, --local takes larger bodies)\n"
+	        "  receive QUEUE [--max N (1-%u)] [--visibility-timeout S] [--wait S]\n"
+	        "                             (a body that is not UTF-8 prints as BodyBase64)\n"
+	        "  delete QUEUE RECEIPT_HANDLE\n"
+	        "  change-visibility QUEUE RECEIPT_HANDLE SECONDS (0-%u)\n"
+	        "  ping | stats               (stats needs --local)\n"
+	        "other options: --timeout-ms N (1-%d, default 1000), --retries N (0-%d, default 2);\n"
+	        "  -- ends the options (for a BODY that starts with -)\n"
+	        "exit codes: 0 ok, 1 service error, 2 usage or refused before sending, 3 no answer,\n"
+	        "  4 the answer could not be written (received messages stay in flight)\n",
+	        BB_VISIBILITY_TIMEOUT_S_MAX, BB_WAIT_TIME_S_MAX, CLI_MAXIMUM_MESSAGE_BYTES_MIN,
+	        BB_MESSAGE_BODY_BYTES_MAX, BB_UDP_REQUEST_BYTES_MAX, BB_RECEIVE_COUNT_MAX,
+	        BB_VISIBILITY_TIMEOUT_S_MAX, CLI_TIMEOUT_MS_MAX, CLI_RETRIES_MAX);
+}
+
+static bool parse_int(const char *text, long min, long max, long *out)
+{
+	char *end;
+	errno = 0;
+	*out = strtol(text, &end, 10);
+	return errno == 0 && *end == '\0' && end != text && *out >= min && *out <= max;
 }
 
 /* ---- admin over HTTP ---- */
@@ -76,6 +109,15 @@ static size_t collect(char *chunk, size_t size, size_t count, void *userdata)
 	r->length += bytes;
 	r->data[r->length] = '\0';
 	return bytes;
+}
+
+/* SQS JSON 1.0 names errors "com.amazonaws.sqs#Code": print the plain code, as for data. */
+static const char *plain_error_code(const char *type)
+{
+	if (type == NULL)
+		return "HTTP error";
+	const char *hash = strrchr(type, '#');
+	return hash != NULL ? hash + 1 : type;
 }
 
 /* POSTs an SQS JSON 1.0 call; prints the reply or the error. Returns an exit code. */
@@ -104,7 +146,7 @@ static int sqs_admin_call(const struct settings *s, const char *action, json_t *
 		json_t *error = json_loads(reply.data ? reply.data : "", 0, NULL);
 		const char *type = json_string_value(json_object_get(error, "__type"));
 		const char *message = json_string_value(json_object_get(error, "message"));
-		fprintf(stderr, "busbar: %s: %s\n", type ? type : "HTTP error",
+		fprintf(stderr, "busbar: %s: %s\n", plain_error_code(type),
 		        message ? message : (reply.data ? reply.data : ""));
 		json_decref(error);
 		exit_code = EXIT_SERVICE;
@@ -193,12 +235,15 @@ static int report(struct bb_client *c, int rc)
 	return EXIT_UNREACHABLE;
 }
 
-static void print_json(json_t *value)
+/* Prints a reply's JSON; a failure is exit 4, since the call itself succeeded. */
+static int print_reply(json_t *value)
 {
-	char *text = json_dumps(value, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	printf("%s\n", text);
-	free(text);
-	json_decref(value);
+	int rc = cli_print_json(stdout, value);
+	if (rc == 0)
+		return EXIT_OK;
+	fprintf(stderr, "busbar: the answer could not be %s: %s\n",
+	        rc == -EINVAL ? "encoded as JSON" : "written to standard output", strerror(-rc));
+	return EXIT_OUTPUT;
 }
 
 static int read_stdin(char **out, size_t *length)
@@ -210,7 +255,27 @@ static int read_stdin(char **out, size_t *length)
 	return *length > STDIN_BODY_BYTES_MAX ? -EMSGSIZE : 0;
 }
 
-static int run_send(struct bb_client *c, const char *queue, const char *body_arg)
+/* busbard reassembles a UDP request of at most BB_UDP_REQUEST_BYTES_MAX; a larger one
+ * would be dropped and the client would wait out its timeout. The request is the header,
+ * then the queue name and the body, each behind a field header. */
+static bool fits_udp(const char *queue, size_t body_bytes)
+{
+	size_t fixed_bytes = BB_WIRE_HEADER_BYTES + 2 * WIRE_FIELD_HEADER_BYTES + strlen(queue);
+	if (fixed_bytes + body_bytes <= BB_UDP_REQUEST_BYTES_MAX)
+		return true;
+	size_t room_bytes = fixed_bytes < BB_UDP_REQUEST_BYTES_MAX
+	                        ? BB_UDP_REQUEST_BYTES_MAX - fixed_bytes
+	                        : 0;
+	fprintf(stderr,
+	        "busbar: a body of %zu bytes does not fit a UDP request (at most %u bytes, "
+	        "%zu of them body for this queue); send it over the local socket with "
+	        "--local SOCKET\n",
+	        body_bytes, BB_UDP_REQUEST_BYTES_MAX, room_bytes);
+	return false;
+}
+
+static int run_send(struct bb_client *c, const struct settings *s, const char *queue,
+                    const char *body_arg)
 {
 	char *stdin_body = NULL;
 	size_t length = strlen(body_arg);
@@ -223,25 +288,17 @@ static int run_send(struct bb_client *c, const char *queue, const char *body_arg
 		}
 		body = stdin_body;
 	}
+	if (s->local == NULL && !fits_udp(queue, length)) {
+		free(stdin_body);
+		return EXIT_USAGE;
+	}
 	struct bb_sent sent;
 	int rc = bb_send_message(c, queue, body, length, &sent);
 	free(stdin_body);
 	if (rc != 0)
 		return report(c, rc);
-	print_json(json_pack("{s:s, s:s}", "MessageId", sent.message_id, "MD5OfMessageBody",
-	                     sent.md5_of_body));
-	return EXIT_OK;
-}
-
-static json_t *message_json(const struct bb_message *m)
-{
-	json_t *attributes = json_pack("{s:I, s:I, s:I}", "ApproximateReceiveCount",
-	                               (json_int_t)m->receive_count, "SentTimestamp",
-	                               (json_int_t)m->sent_ms, "ApproximateFirstReceiveTimestamp",
-	                               (json_int_t)m->first_receive_ms);
-	return json_pack("{s:s, s:s, s:s, s:s%, s:o}", "MessageId", m->message_id, "ReceiptHandle",
-	                 m->receipt_handle, "MD5OfBody", m->md5_of_body, "Body",
-	                 (const char *)m->body, (size_t)m->body_bytes, "Attributes", attributes);
+	return print_reply(json_pack("{s:s, s:s}", "MessageId", sent.message_id,
+	                             "MD5OfMessageBody", sent.md5_of_body));
 }
 
 static int run_receive(struct bb_client *c, const struct settings *s, const char *queue)
@@ -256,25 +313,31 @@ static int run_receive(struct bb_client *c, const struct settings *s, const char
 	int rc = bb_receive_message(c, queue, &o, messages, &count);
 	if (rc != 0)
 		return report(c, rc);
-	json_t *list = json_array();
-	for (uint32_t i = 0; i < count; i++)
-		json_array_append_new(list, message_json(&messages[i]));
-	print_json(json_pack("{s:o}", "Messages", list));
-	return EXIT_OK;
+	json_t *reply;
+	rc = cli_receive_json(messages, count, &reply);
+	if (rc == 0)
+		rc = cli_print_json(stdout, reply);
+	if (rc == 0)
+		return EXIT_OK;
+	fprintf(stderr,
+	        "busbar: %u received message(s) could not be %s (%s); they stay in flight until "
+	        "their visibility timeout ends\n",
+	        count, rc == -EINVAL ? "encoded as JSON" : "written to standard output",
+	        strerror(-rc));
+	return EXIT_OUTPUT;
 }
 
 static int run_stats(struct bb_client *c)
 {
-	struct bb_stat stats[64];
+	struct bb_stat stats[STATS_COUNT_MAX];
 	uint32_t count;
-	int rc = bb_get_stats(c, stats, 64, &count);
+	int rc = bb_get_stats(c, stats, STATS_COUNT_MAX, &count);
 	if (rc != 0)
 		return report(c, rc);
 	json_t *object = json_object();
 	for (uint32_t i = 0; i < count; i++)
 		json_object_set_new(object, stats[i].name, json_integer((json_int_t)stats[i].value));
-	print_json(object);
-	return EXIT_OK;
+	return print_reply(object);
 }
 
 static int dispatch_data(struct bb_client *c, const struct settings *s, const char *command,
@@ -282,23 +345,23 @@ static int dispatch_data(struct bb_client *c, const struct settings *s, const ch
 {
 	if (strcmp(command, "ping") == 0 && argc == 0) {
 		int rc = bb_ping(c);
-		if (rc == 0)
-			print_json(json_pack("{s:s}", "Ping", "ok"));
-		return report(c, rc);
+		if (rc != 0)
+			return report(c, rc);
+		return print_reply(json_pack("{s:s}", "Ping", "ok"));
 	}
 	if (strcmp(command, "stats") == 0 && argc == 0)
 		return run_stats(c);
 	if (strcmp(command, "send") == 0 && argc == 2)
-		return run_send(c, argv[0], argv[1]);
+		return run_send(c, s, argv[0], argv[1]);
 	if (strcmp(command, "receive") == 0 && argc == 1)
 		return run_receive(c, s, argv[0]);
 	if (strcmp(command, "delete") == 0 && argc == 2)
 		return report(c, bb_delete_message(c, argv[0], argv[1]));
 	if (strcmp(command, "change-visibility") == 0 && argc == 3) {
-		char *end;
-		unsigned long seconds = strtoul(argv[2], &end, 10);
-		if (*end != '\0' || seconds > UINT32_MAX) {
-			fprintf(stderr, "busbar: SECONDS must be a number\n");
+		long seconds;
+		if (!parse_int(argv[2], 0, BB_VISIBILITY_TIMEOUT_S_MAX, &seconds)) {
+			fprintf(stderr, "busbar: bad SECONDS %s (a number from 0 to %u)\n", argv[2],
+			        BB_VISIBILITY_TIMEOUT_S_MAX);
 			return EXIT_USAGE;
 		}
 		return report(c, bb_change_message_visibility(c, argv[0], argv[1], (uint32_t)seconds));
@@ -309,6 +372,11 @@ static int dispatch_data(struct bb_client *c, const struct settings *s, const ch
 
 static int run_data(const struct settings *s, const char *command, int argc, char **argv)
 {
+	/* busbard answers counters only on its local socket (AccessDenied over UDP). */
+	if (strcmp(command, "stats") == 0 && s->local == NULL) {
+		fprintf(stderr, "busbar: stats reads busbard's local socket: use --local SOCKET\n");
+		return EXIT_USAGE;
+	}
 	struct bb_client_options o = {
 		.server_ip = s->server,
 		.server_port = s->port,
@@ -330,12 +398,47 @@ static int run_data(const struct settings *s, const char *command, int argc, cha
 
 /* ---- options ---- */
 
-static bool parse_int(const char *text, long min, long max, long *out)
+static const struct option long_options[] = {
+	{"endpoint", required_argument, NULL, 'e'},
+	{"server", required_argument, NULL, 's'},
+	{"local", required_argument, NULL, 'l'},
+	{"timeout-ms", required_argument, NULL, 't'},
+	{"retries", required_argument, NULL, 'r'},
+	{"visibility-timeout", required_argument, NULL, 'v'},
+	{"wait", required_argument, NULL, 'w'},
+	{"receive-wait", required_argument, NULL, 'W'},
+	{"max", required_argument, NULL, 'm'},
+	{"maximum-message-size", required_argument, NULL, 'M'},
+	{"prefix", required_argument, NULL, 'p'},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
+	{NULL, 0, NULL, 0},
+};
+
+/* The range of each numeric option, named in its error message. */
+struct numeric_range {
+	int opt;
+	long min;
+	long max;
+};
+
+static const struct numeric_range numeric_ranges[] = {
+	{'t', 1, CLI_TIMEOUT_MS_MAX},
+	{'r', 0, CLI_RETRIES_MAX},
+	{'v', 0, BB_VISIBILITY_TIMEOUT_S_MAX},
+	{'w', 0, BB_WAIT_TIME_S_MAX},
+	{'W', 0, BB_WAIT_TIME_S_MAX},
+	{'m', 1, BB_RECEIVE_COUNT_MAX},
+	{'M', CLI_MAXIMUM_MESSAGE_BYTES_MIN, BB_MESSAGE_BODY_BYTES_MAX},
+};
+
+static const char *option_name(int opt)
 {
-	char *end;
-	errno = 0;
-	*out = strtol(text, &end, 10);
-	return errno == 0 && *end == '\0' && end != text && *out >= min && *out <= max;
+	for (size_t i = 0; long_options[i].name != NULL; i++) {
+		if (long_options[i].val == opt)
+			return long_options[i].name;
+	}
+	return "?";
 }
 
 static char server_text[64];
@@ -347,52 +450,135 @@ static int parse_server(struct settings *s, const char *value)
 	long port = 7600;
 	if (colon != NULL) {
 		*colon = '\0';
-		if (!parse_int(colon + 1, 1, 65535, &port))
+		if (!parse_int(colon + 1, 1, UINT16_MAX, &port)) {
+			fprintf(stderr, "busbar: bad value for --server: %s (IP[:PORT], PORT a number "
+			        "from 1 to %u)\n", value, UINT16_MAX);
 			return -EINVAL;
+		}
 	}
 	s->server = server_text;
 	s->port = (uint16_t)port;
 	return 0;
 }
 
+/* Parses a numeric option within its range, or says which range it has. */
+static int parse_number(int opt, const char *value, long *out)
+{
+	for (size_t i = 0; i < sizeof(numeric_ranges) / sizeof(numeric_ranges[0]); i++) {
+		const struct numeric_range *r = &numeric_ranges[i];
+		if (r->opt != opt)
+			continue;
+		if (parse_int(value, r->min, r->max, out))
+			return 0;
+		fprintf(stderr, "busbar: bad value for --%s: %s (a number from %ld to %ld)\n",
+		        option_name(opt), value, r->min, r->max);
+		return -EINVAL;
+	}
+	assert(!"every numeric option has a range");
+	return -EINVAL;
+}
+
 static int parse_option(struct settings *s, int opt, const char *value)
 {
-	long n = 0;
-	bool ok = true;
 	switch (opt) {
-	case 'e': s->endpoint = value; break;
-	case 's': ok = parse_server(s, value) == 0; break;
-	case 'l': s->local = value; break;
-	case 't': ok = parse_int(value, 1, 600000, &n), s->timeout_ms = (uint32_t)n; break;
-	case 'r': ok = parse_int(value, 0, 100, &n), s->attempts = (uint32_t)n + 1; break;
-	case 'v': ok = parse_int(value, 0, 43200, &n), s->visibility_timeout_s = (int32_t)n; break;
-	case 'w': ok = parse_int(value, 0, 20, &n), s->wait_time_s = (int32_t)n; break;
-	case 'W': ok = parse_int(value, 0, 20, &n), s->receive_wait_s = (int32_t)n; break;
-	case 'm': ok = parse_int(value, 1, 10, &n), s->max_messages = (uint32_t)n; break;
-	case 'M': ok = parse_int(value, 1024, 1 << 20, &n), s->maximum_message_bytes = (int32_t)n; break;
-	case 'p': s->prefix = value; break;
-	default: ok = false;
+	case 'e': s->endpoint = value; return 0;
+	case 's': return parse_server(s, value);
+	case 'l': s->local = value; return 0;
+	case 'p': s->prefix = value; return 0;
+	default: break;
 	}
-	return ok ? 0 : -EINVAL;
+	long n;
+	int rc = parse_number(opt, value, &n);
+	if (rc != 0)
+		return rc;
+	switch (opt) {
+	case 't': s->timeout_ms = (uint32_t)n; break;
+	case 'r': s->attempts = (uint32_t)n + 1; break;
+	case 'v': s->visibility_timeout_s = (int32_t)n; break;
+	case 'w': s->wait_time_s = (int32_t)n; break;
+	case 'W': s->receive_wait_s = (int32_t)n; break;
+	case 'm': s->max_messages = (uint32_t)n; break;
+	case 'M': s->maximum_message_bytes = (int32_t)n; break;
+	default: assert(!"parse_number knows only these options");
+	}
+	return 0;
+}
+
+/* The command and its arguments, once the options around them are parsed. */
+struct invocation {
+	const char *command;
+	char *args[POSITIONAL_COUNT_MAX];
+	int arg_count;
+};
+
+/* One getopt result: KEEP_PARSING, or the exit code to end with. */
+static int take_option(struct settings *s, int opt, char **argv, int at)
+{
+	switch (opt) {
+	case 'h': usage(stdout); return EXIT_OK;
+	case 'V': printf("busbar %s\n", BUSBAR_VERSION); return EXIT_OK;
+	case ':':
+		fprintf(stderr, "busbar: option %s needs a value\n", argv[at]);
+		return EXIT_USAGE;
+	case '?':
+		fprintf(stderr, "busbar: unknown option %s (busbar --help lists them)\n", argv[at]);
+		return EXIT_USAGE;
+	default: return parse_option(s, opt, optarg) == 0 ? KEEP_PARSING : EXIT_USAGE;
+	}
+}
+
+static int take_word(struct invocation *inv, char *word)
+{
+	if (inv->command == NULL) {
+		inv->command = word;
+		return KEEP_PARSING;
+	}
+	if (inv->arg_count < POSITIONAL_COUNT_MAX) {
+		inv->args[inv->arg_count++] = word;
+		return KEEP_PARSING;
+	}
+	usage(stderr);
+	return EXIT_USAGE;
+}
+
+/* Options may come before the command and after it; "--" ends them. */
+static int parse_arguments(int argc, char **argv, struct settings *s, struct invocation *inv)
+{
+	bool options_ended = false;
+	int rc = KEEP_PARSING;
+	/* Bounded: every pass consumes at least one argument or returns. */
+	while (optind < argc && rc == KEEP_PARSING) {
+		int at = optind;
+		int opt = options_ended ? -1 : getopt_long(argc, argv, "+:h", long_options, NULL);
+		if (opt != -1) {
+			rc = take_option(s, opt, argv, at);
+			continue;
+		}
+		options_ended = options_ended || strcmp(argv[at], "--") == 0;
+		if (optind < argc)
+			rc = take_word(inv, argv[optind++]);
+	}
+	if (rc == KEEP_PARSING && inv->command == NULL) {
+		usage(stderr);
+		rc = EXIT_USAGE;
+	}
+	return rc;
+}
+
+/* stdout is buffered: a write that fails shows at the latest here, and turns a success
+ * into exit 4 rather than output silently lost. */
+static int finish(int exit_code)
+{
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return exit_code;
+	if (exit_code != EXIT_OK)
+		return exit_code;
+	fprintf(stderr, "busbar: could not write standard output: %s\n", strerror(errno));
+	return EXIT_OUTPUT;
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option longs[] = {
-		{"endpoint", required_argument, NULL, 'e'},
-		{"server", required_argument, NULL, 's'},
-		{"local", required_argument, NULL, 'l'},
-		{"timeout-ms", required_argument, NULL, 't'},
-		{"retries", required_argument, NULL, 'r'},
-		{"visibility-timeout", required_argument, NULL, 'v'},
-		{"wait", required_argument, NULL, 'w'},
-		{"receive-wait", required_argument, NULL, 'W'},
-		{"max", required_argument, NULL, 'm'},
-		{"maximum-message-size", required_argument, NULL, 'M'},
-		{"prefix", required_argument, NULL, 'p'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	struct settings s = {
 		.endpoint = "http://127.0.0.1:7680",
 		.server = "10.77.0.2",
@@ -405,45 +591,15 @@ int main(int argc, char **argv)
 		.max_messages = 1,
 		.maximum_message_bytes = -1,
 	};
-	int opt;
-	while ((opt = getopt_long(argc, argv, "+h", longs, NULL)) != -1) {
-		if (opt == 'h') {
-			usage(stdout);
-			return EXIT_OK;
-		}
-		if (opt == '?' || parse_option(&s, opt, optarg) != 0) {
-			fprintf(stderr, "busbar: bad value for option %s\n", argv[optind - 1]);
-			return EXIT_USAGE;
-		}
-	}
-	/* Options may also follow the command: parse them after it too. */
-	if (optind >= argc) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
-	const char *command = argv[optind];
-	char *positional[8];
-	int positional_count = 0;
-	for (optind++; optind < argc;) {
-		int before = optind;
-		opt = getopt_long(argc, argv, "+h", longs, NULL);
-		if (opt == -1 && optind < argc && positional_count < 8) {
-			positional[positional_count++] = argv[optind++];
-			continue;
-		}
-		if (opt == -1)
-			break;
-		if (opt == '?' || opt == 'h' || parse_option(&s, opt, optarg) != 0) {
-			fprintf(stderr, "busbar: bad option %s\n", argv[before]);
-			return EXIT_USAGE;
-		}
-	}
-	bool admin = strstr(command, "queue") != NULL;
-	if (admin) {
-		curl_global_init(CURL_GLOBAL_DEFAULT);
-		int rc = run_admin(&s, command, positional_count, positional);
-		curl_global_cleanup();
-		return rc;
-	}
-	return run_data(&s, command, positional_count, positional);
+	struct invocation inv = {0};
+	opterr = 0; /* take_option words every error */
+	int rc = parse_arguments(argc, argv, &s, &inv);
+	if (rc != KEEP_PARSING)
+		return finish(rc);
+	if (strstr(inv.command, "queue") == NULL)
+		return finish(run_data(&s, inv.command, inv.arg_count, inv.args));
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	rc = run_admin(&s, inv.command, inv.arg_count, inv.args);
+	curl_global_cleanup();
+	return finish(rc);
 }

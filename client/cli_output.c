@@ -1,0 +1,129 @@
+/*
+ * The busbar command's JSON output (see cli_output.h). Invariant: a receive prints every
+ * message libbusbar handed over, or fails as a whole; jansson's silent NULL for a string
+ * that is not UTF-8 never turns into a missing message.
+ */
+#include "cli_output.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+
+static const char base64_digits[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* RFC 4648 base64 with padding; `out` holds 4 * ((length + 2) / 3) + 1 bytes. */
+static void base64_encode(const uint8_t *in, size_t length, char *out)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < length; i += 3) {
+		size_t left = length - i;
+		uint32_t group = (uint32_t)in[i] << 16;
+		if (left > 1)
+			group |= (uint32_t)in[i + 1] << 8;
+		if (left > 2)
+			group |= in[i + 2];
+		out[o++] = base64_digits[group >> 18 & 63];
+		out[o++] = base64_digits[group >> 12 & 63];
+		out[o++] = left > 1 ? base64_digits[group >> 6 & 63] : '=';
+		out[o++] = left > 2 ? base64_digits[group & 63] : '=';
+	}
+	out[o] = '\0';
+	assert(o == 4 * ((length + 2) / 3));
+}
+
+/* Adds the body under "Body" when jansson takes it as a string, which it does exactly
+ * for UTF-8 (overlong forms, surrogates and cut sequences refused); else "BodyBase64". */
+static int add_body(json_t *object, const struct bb_message *m)
+{
+	const char *bytes = m->body_bytes > 0 ? (const char *)m->body : "";
+	assert(m->body_bytes == 0 || m->body != NULL);
+	json_t *text = json_stringn(bytes, m->body_bytes);
+	if (text != NULL)
+		return json_object_set_new(object, "Body", text) == 0 ? 0 : -ENOMEM;
+	size_t encoded_bytes = 4 * (((size_t)m->body_bytes + 2) / 3);
+	char *encoded = malloc(encoded_bytes + 1);
+	if (encoded == NULL)
+		return -ENOMEM;
+	base64_encode(m->body, m->body_bytes, encoded);
+	json_t *base64 = json_stringn(encoded, encoded_bytes);
+	free(encoded);
+	if (base64 == NULL)
+		return -ENOMEM;
+	return json_object_set_new(object, "BodyBase64", base64) == 0 ? 0 : -ENOMEM;
+}
+
+/* json_object_set_new with a NULL value (a text that is not UTF-8) fails: -EINVAL. */
+static int add_text(json_t *object, const char *key, const char *text)
+{
+	return json_object_set_new(object, key, json_string(text)) == 0 ? 0 : -EINVAL;
+}
+
+static int add_attributes(json_t *object, const struct bb_message *m)
+{
+	json_t *attributes = json_pack("{s:I, s:I, s:I}", "ApproximateReceiveCount",
+	                               (json_int_t)m->receive_count, "SentTimestamp",
+	                               (json_int_t)m->sent_ms, "ApproximateFirstReceiveTimestamp",
+	                               (json_int_t)m->first_receive_ms);
+	return json_object_set_new(object, "Attributes", attributes) == 0 ? 0 : -ENOMEM;
+}
+
+static int message_json(const struct bb_message *m, json_t **out)
+{
+	json_t *object = json_object();
+	int rc = object != NULL ? 0 : -ENOMEM;
+	if (rc == 0)
+		rc = add_text(object, "MessageId", m->message_id);
+	if (rc == 0)
+		rc = add_text(object, "ReceiptHandle", m->receipt_handle);
+	if (rc == 0)
+		rc = add_text(object, "MD5OfBody", m->md5_of_body);
+	if (rc == 0)
+		rc = add_body(object, m);
+	if (rc == 0)
+		rc = add_attributes(object, m);
+	if (rc != 0) {
+		json_decref(object);
+		object = NULL;
+	}
+	*out = object;
+	return rc;
+}
+
+int cli_receive_json(const struct bb_message *messages, uint32_t count, json_t **out)
+{
+	assert(count <= BB_RECEIVE_COUNT_MAX);
+	*out = NULL;
+	json_t *list = json_array();
+	json_t *object = json_object();
+	/* On failure json_object_set_new releases list; object is released below. */
+	int rc = json_object_set_new(object, "Messages", list) == 0 ? 0 : -ENOMEM;
+	for (uint32_t i = 0; i < count && rc == 0; i++) {
+		json_t *message;
+		rc = message_json(&messages[i], &message);
+		if (rc == 0 && json_array_append_new(list, message) != 0)
+			rc = -ENOMEM;
+	}
+	if (rc != 0) {
+		json_decref(object);
+		return rc;
+	}
+	assert(json_array_size(list) == count);
+	*out = object;
+	return 0;
+}
+
+int cli_print_json(FILE *out, json_t *value)
+{
+	char *text = value != NULL ? json_dumps(value, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(value);
+	if (text == NULL)
+		return -EINVAL;
+	errno = 0;
+	int written = fprintf(out, "%s\n", text);
+	free(text);
+	if (written >= 0 && fflush(out) == 0)
+		return 0;
+	/* -EINVAL already means "cannot encode": a write failing with it reports -EIO. */
+	return errno != 0 && errno != EINVAL ? -errno : -EIO;
+}

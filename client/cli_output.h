@@ -1,0 +1,26 @@
+/*
+ * The busbar command's JSON output, apart from main so tests can feed it any bytes. A
+ * received message is never dropped from the output: a body that is UTF-8 is printed as
+ * "Body" (JSON escapes control characters and NUL), any other body as "BodyBase64".
+ * When output cannot be built or written the caller gets an error to exit with.
+ */
+#ifndef BB_CLI_OUTPUT_H
+#define BB_CLI_OUTPUT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "busbar.h"
+
+/* {"Messages":[...]} for `count` received messages: 0, or -EINVAL when one of them has
+ * a field JSON cannot carry, -ENOMEM; *out is then NULL, never a shorter list. */
+__attribute__((warn_unused_result)) int cli_receive_json(const struct bb_message *messages,
+                                                         uint32_t count, json_t **out);
+
+/* Writes `value` as one compact line and flushes; takes the reference. 0, -EINVAL when
+ * value is NULL or cannot be encoded, else the -errno of the write that failed. */
+__attribute__((warn_unused_result)) int cli_print_json(FILE *out, json_t *value);
+
+#endif
