@@ -38,6 +38,9 @@ static const struct sqs_error INVALID_ADDRESS = {400, "com.amazonaws.sqs#Invalid
                                                  "InvalidAddress;Sender"};
 static const struct sqs_error UNSUPPORTED = {400, "com.amazonaws.sqs#UnsupportedOperation",
                                              "AWS.SimpleQueueService.UnsupportedOperation;Sender"};
+/* AWS has no error for a per-account queue count; OverLimit is the SQS code SDKs know
+ * for "a limit was reached" (docs/operations.md). */
+static const struct sqs_error OVER_LIMIT = {400, "com.amazonaws.sqs#OverLimit", "OverLimit;Sender"};
 static const struct sqs_error SERIALIZATION = {
     400, "com.amazon.coral.service#SerializationException", NULL};
 static const struct sqs_error UNKNOWN_OPERATION = {400, "UnknownOperationException", NULL};
@@ -165,6 +168,14 @@ static void create_queue(const struct ctl_sqs_context *c, json_t *request,
 		     "attribute");
 		return;
 	}
+	if (rc == -ENOSPC) {
+		char message[128];
+		snprintf(message, sizeof(message),
+		         "busbar holds at most %u queues: delete one to create another",
+		         BB_QUEUE_COUNT_MAX);
+		fail(out, &OVER_LIMIT, message);
+		return;
+	}
 	if (rc != 0 && rc != -EEXIST) {
 		fail(out, &INTERNAL, "the store failed");
 		return;
@@ -206,12 +217,12 @@ static void list_queues(const struct ctl_sqs_context *c, json_t *request,
 	}
 	struct ctl_queue *queues;
 	size_t count;
-	if (ctl_store_list_queues(c->store, prefix, &queues, &count) != 0) {
+	if (ctl_store_list_queues(c->store, prefix, (size_t)max, &queues, &count) != 0) {
 		fail(out, &INTERNAL, "the store failed");
 		return;
 	}
 	json_t *urls = json_array();
-	for (size_t i = 0; i < count && (json_int_t)i < max; i++)
+	for (size_t i = 0; i < count; i++)
 		json_array_append_new(urls, queue_url(c, queues[i].name));
 	free(queues);
 	succeed(out, json_pack("{s:o}", "QueueUrls", urls));

@@ -4,7 +4,9 @@
  */
 #include "ctl_store.h"
 
+#include <assert.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,12 +107,33 @@ int ctl_store_get_queue(struct ctl_store *s, const char *name, struct ctl_queue 
 	return rc == SQLITE_ROW ? 0 : (rc == SQLITE_DONE ? -ENOENT : -EIO);
 }
 
-/* Runs a one-statement change and bumps the version, atomically. */
-static int change(struct ctl_store *s, sqlite3_stmt *st)
+static int64_t queue_count(struct ctl_store *s)
+{
+	sqlite3_stmt *st;
+	int64_t count = -1;
+	if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM queues", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		count = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return count;
+}
+
+/*
+ * Runs a one-statement change and bumps the version, atomically. A change that
+ * adds a queue is refused with -ENOSPC once a snapshot could not name them all.
+ */
+static int change(struct ctl_store *s, sqlite3_stmt *st, bool adds_queue)
 {
 	if (exec(s, "BEGIN IMMEDIATE") != 0) {
 		sqlite3_finalize(st);
 		return -EIO;
+	}
+	int64_t count = adds_queue ? queue_count(s) : 0;
+	if (count < 0 || count >= BB_QUEUE_COUNT_MAX) {
+		sqlite3_finalize(st);
+		exec(s, "ROLLBACK");
+		return count < 0 ? -EIO : -ENOSPC;
 	}
 	int rc = sqlite3_step(st);
 	int changed = sqlite3_changes(s->db);
@@ -146,7 +169,7 @@ int ctl_store_create_queue(struct ctl_store *s, const struct ctl_queue *q,
 	sqlite3_bind_int64(st, 4, q->maximum_message_bytes);
 	sqlite3_bind_int64(st, 5, now);
 	sqlite3_bind_int64(st, 6, now);
-	return change(s, st);
+	return change(s, st, true);
 }
 
 int ctl_store_delete_queue(struct ctl_store *s, const char *name)
@@ -156,27 +179,36 @@ int ctl_store_delete_queue(struct ctl_store *s, const char *name)
 	    SQLITE_OK)
 		return -EIO;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	return change(s, st);
+	return change(s, st, false);
 }
 
-int ctl_store_list_queues(struct ctl_store *s, const char *prefix, struct ctl_queue **out,
-                          size_t *count)
+int ctl_store_list_queues(struct ctl_store *s, const char *prefix, size_t limit,
+                          struct ctl_queue **out, size_t *count)
 {
+	assert(limit > 0);
 	sqlite3_stmt *st;
 	/* substr rather than LIKE: '_' and '%' are legal in names and must not be wildcards. */
 	if (sqlite3_prepare_v2(s->db,
 	                       "SELECT " QUEUE_COLUMNS
 	                       " FROM queues WHERE substr(name, 1, length(?1)) "
-	                       "= ?1 ORDER BY name",
+	                       "= ?1 ORDER BY name LIMIT ?2",
 	                       -1, &st, NULL) != SQLITE_OK)
 		return -EIO;
 	sqlite3_bind_text(st, 1, prefix ? prefix : "", -1, SQLITE_STATIC);
-	*out = calloc(BB_QUEUE_COUNT_MAX, sizeof(**out));
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+	*out = calloc(limit, sizeof(**out));
 	*count = 0;
-	while (*out != NULL && *count < BB_QUEUE_COUNT_MAX && sqlite3_step(st) == SQLITE_ROW)
+	int rc = SQLITE_DONE;
+	while (*out != NULL && *count < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
 		read_queue(st, &(*out)[(*count)++]);
 	sqlite3_finalize(st);
-	return *out == NULL ? -ENOMEM : 0;
+	if (*out == NULL)
+		return -ENOMEM;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		free(*out);
+		return -EIO;
+	}
+	return 0;
 }
 
 static struct bb_snapshot_entry queue_entry(const struct ctl_queue *q)
@@ -199,7 +231,8 @@ int ctl_store_snapshot(struct ctl_store *s, uint8_t **body, size_t *body_bytes)
 	size_t count;
 	exec(s, "BEGIN"); /* one read transaction: the version matches the queues */
 	struct bb_snapshot_header header = {.version = ctl_store_version(s)};
-	int rc = ctl_store_list_queues(s, NULL, &queues, &count);
+	/* One more than a snapshot may hold: a store beyond the limit gets no snapshot. */
+	int rc = ctl_store_list_queues(s, NULL, BB_QUEUE_COUNT_MAX + 1, &queues, &count);
 	exec(s, "COMMIT");
 	if (rc != 0)
 		return rc;

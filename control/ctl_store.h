@@ -26,7 +26,8 @@ struct ctl_queue {
 struct ctl_store *ctl_store_open(const char *path, char *error, size_t error_bytes);
 void ctl_store_close(struct ctl_store *store);
 
-/* 0 created; -EEXIST with *existing filled when the name is taken. */
+/* 0 created; -EEXIST with *existing filled when the name is taken; -ENOSPC when
+ * BB_QUEUE_COUNT_MAX queues exist (a snapshot names every queue, never fewer). */
 __attribute__((warn_unused_result)) int ctl_store_create_queue(struct ctl_store *store,
                                                                const struct ctl_queue *queue,
                                                                struct ctl_queue *existing);
@@ -35,14 +36,15 @@ __attribute__((warn_unused_result)) int ctl_store_delete_queue(struct ctl_store 
                                                                const char *name);
 __attribute__((warn_unused_result)) int
 ctl_store_get_queue(struct ctl_store *store, const char *name, struct ctl_queue *out);
-/* Queues whose name starts with prefix, by name; *out is malloc'd. */
+/* At most limit (> 0) queues whose name starts with prefix, by name; *out is malloc'd. */
 __attribute__((warn_unused_result)) int ctl_store_list_queues(struct ctl_store *store,
-                                                              const char *prefix,
+                                                              const char *prefix, size_t limit,
                                                               struct ctl_queue **out,
                                                               size_t *count);
 uint64_t ctl_store_version(struct ctl_store *store);
 
-/* The current configuration as a snapshot body (wire fields); *body is malloc'd. */
+/* The current configuration as a snapshot body (bb_snapshot.h); *body is malloc'd.
+ * -E2BIG when the store holds more queues than a snapshot may name. */
 __attribute__((warn_unused_result)) int ctl_store_snapshot(struct ctl_store *store, uint8_t **body,
                                                            size_t *body_bytes);
 

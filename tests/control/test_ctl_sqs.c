@@ -5,7 +5,12 @@
  * the snapshot busbard receives.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ctl_sqs.h"
 #include "bb_snapshot.h"
@@ -165,4 +170,77 @@ Test(ctl_sqs, snapshot_carries_every_queue_and_the_version)
 	struct ctl_queue q;
 	cr_assert_eq(ctl_store_get_queue(store, "two", &q), 0);
 	cr_assert_neq((uint64_t)q.id, old_id);
+}
+
+/*
+ * Issue 10, defect 2: with the queue limit reached, one more CreateQueue was
+ * answered 200 and the snapshot, cut at the limit by name order, dropped
+ * another queue with its messages. Now the CreateQueue is OverLimit and the
+ * snapshot still names every queue, the last by name included.
+ */
+Test(ctl_sqs, a_queue_beyond_the_limit_is_over_limit_and_none_is_dropped)
+{
+	char body[64];
+	for (uint32_t i = 0; i < BB_QUEUE_COUNT_MAX; i++) {
+		snprintf(body, sizeof(body), "{\"QueueName\":\"m%05u\"}", i);
+		call("AmazonSQS.CreateQueue", body);
+		cr_assert_eq(result.http_status, 200, "%s", body);
+	}
+	uint64_t version = ctl_store_version(store);
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"a-new\"}");
+	cr_assert_eq(result.http_status, 400);
+	cr_assert_str_eq(str("__type"), "com.amazonaws.sqs#OverLimit");
+	cr_assert_str_eq(result.query_error, "OverLimit;Sender");
+	cr_assert_not(result.changed);
+	cr_assert_eq(ctl_store_version(store), version, "nothing changed");
+	call("AmazonSQS.GetQueueUrl", "{\"QueueName\":\"a-new\"}");
+	cr_assert_str_eq(str("__type"), "com.amazonaws.sqs#QueueDoesNotExist");
+
+	decode_snapshot();
+	cr_assert_eq(decoded_count, BB_QUEUE_COUNT_MAX);
+	snprintf(body, sizeof(body), "m%05u", BB_QUEUE_COUNT_MAX - 1);
+	cr_assert_not_null(decoded_queue(body), "the old queue survives");
+
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"m00000\"}");
+	cr_assert_eq(result.http_status, 200, "an existing queue is still found at the limit");
+	call("AmazonSQS.DeleteQueue", "{\"QueueUrl\":\"http://h/000000000000/m00000\"}");
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"a-new\"}");
+	cr_assert_eq(result.http_status, 200, "a deleted queue makes room");
+}
+
+/* A database holding more queues than a snapshot may name (written by hand or
+ * by an older busbar-control) gives no snapshot at all, never a cut one. */
+Test(ctl_sqs, a_store_beyond_the_limit_gives_no_snapshot)
+{
+	char path[] = "/tmp/bb-ctl-XXXXXX";
+	int fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	char error[256];
+	struct ctl_store *file_store = ctl_store_open(path, error, sizeof(error));
+	cr_assert_not_null(file_store, "%s", error);
+	sqlite3 *db;
+	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+	for (uint32_t i = 0; i <= BB_QUEUE_COUNT_MAX; i++) {
+		char sql[256];
+		snprintf(sql, sizeof(sql),
+		         "INSERT INTO queues (name, visibility_timeout_s, receive_wait_time_s, "
+		         "maximum_message_bytes, created_s, modified_s) VALUES ('q%u', 30, 0, 1024, "
+		         "0, 0)",
+		         i);
+		cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	}
+	cr_assert_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	uint8_t *snapshot;
+	size_t bytes;
+	cr_assert_eq(ctl_store_snapshot(file_store, &snapshot, &bytes), -E2BIG);
+	ctl_store_close(file_store);
+	unlink(path);
+	char side[sizeof(path) + 8];
+	snprintf(side, sizeof(side), "%s-wal", path);
+	unlink(side);
+	snprintf(side, sizeof(side), "%s-shm", path);
+	unlink(side);
 }
