@@ -22,6 +22,7 @@
 #include <microhttpd.h>
 
 #include "busbar.h"
+#include "ctl_http.h"
 #include "ctl_sqs.h"
 #include "ctl_store.h"
 
@@ -163,12 +164,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	if (strcmp(method, "GET") == 0 && strcmp(url, "/health") == 0)
-		return serve_health(ctl, connection);
-	if (strcmp(method, "POST") == 0)
-		return serve_sqs(ctl, connection, upload);
+	switch (ctl_http_route(method, url)) {
+	case CTL_ROUTE_HEALTH: return serve_health(ctl, connection);
+	case CTL_ROUTE_SQS: return serve_sqs(ctl, connection, upload);
+	case CTL_ROUTE_NOT_FOUND: break;
+	}
 	json_t *body = json_pack("{s:s, s:s}", "__type", "UnknownOperationException", "message",
-	                         "POST an SQS JSON 1.0 request, or GET /health");
+	                         "POST an SQS JSON 1.0 request to /, or GET /health");
 	enum MHD_Result rc = respond_json(connection, 404, body, NULL);
 	json_decref(body);
 	return rc;
@@ -188,6 +190,7 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **re
 
 struct options {
 	const char *listen; /* host:port, a loopback address */
+	bool insecure_listen_any;
 	const char *db_path;
 	const char *busbard_socket;
 	long run_seconds;
@@ -195,14 +198,15 @@ struct options {
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: busbar-control [--listen 127.0.0.1:7680] [--db PATH]\n"
-	             "                      [--busbard-socket PATH] [--run-seconds N]\n");
+	fprintf(out, "usage: busbar-control [--listen 127.0.0.1:7680] [--insecure-listen-any]\n"
+	             "                      [--db PATH] [--busbard-socket PATH] [--run-seconds N]\n");
 }
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longs[] = {
 		{"listen", required_argument, NULL, 'l'},
+		{"insecure-listen-any", no_argument, NULL, 'A'},
 		{"db", required_argument, NULL, 'd'},
 		{"busbard-socket", required_argument, NULL, 's'},
 		{"run-seconds", required_argument, NULL, 'r'},
@@ -213,6 +217,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	while ((opt = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
 		switch (opt) {
 		case 'l': o->listen = optarg; break;
+		case 'A': o->insecure_listen_any = true; break;
 		case 'd': o->db_path = optarg; break;
 		case 's': o->busbard_socket = optarg; break;
 		case 'r': o->run_seconds = strtol(optarg, NULL, 10); break;
@@ -221,21 +226,6 @@ static int parse_options(int argc, char **argv, struct options *o)
 		}
 	}
 	return optind == argc ? 0 : -EINVAL;
-}
-
-static int parse_listen(const char *listen, struct sockaddr_in *addr)
-{
-	char host[64];
-	const char *colon = strrchr(listen, ':');
-	if (colon == NULL || (size_t)(colon - listen) >= sizeof(host))
-		return -EINVAL;
-	memcpy(host, listen, (size_t)(colon - listen));
-	host[colon - listen] = '\0';
-	long port = strtol(colon + 1, NULL, 10);
-	*addr = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	if (port < 1 || port > 65535 || inet_pton(AF_INET, host, &addr->sin_addr) != 1)
-		return -EINVAL;
-	return 0;
 }
 
 static void sleep_ms(long ms)
@@ -252,12 +242,20 @@ int main(int argc, char **argv)
 		.busbard_socket = "/run/busbar/busbard.sock",
 	};
 	struct sockaddr_in addr;
-	if (parse_options(argc, argv, &o) != 0 || parse_listen(o.listen, &addr) != 0) {
+	char error[512];
+	if (parse_options(argc, argv, &o) != 0) {
 		usage(stderr);
 		return 2;
 	}
+	if (ctl_http_parse_listen(o.listen, o.insecure_listen_any, &addr, error, sizeof(error)) != 0) {
+		fprintf(stderr, "busbar-control: %s\n", error);
+		return 2;
+	}
+	if (o.insecure_listen_any && (ntohl(addr.sin_addr.s_addr) >> 24) != 127)
+		fprintf(stderr, "busbar-control: WARNING: --insecure-listen-any: the control API on "
+		                "%s is open to anyone who can reach it, without authentication\n",
+		        o.listen);
 	static struct control ctl = {.lock = PTHREAD_MUTEX_INITIALIZER};
-	char error[512];
 	ctl.store = ctl_store_open(o.db_path, error, sizeof(error));
 	if (ctl.store == NULL) {
 		fprintf(stderr, "busbar-control: store: %s\n", error);

@@ -66,24 +66,60 @@ static json_t *queue_url(const struct ctl_sqs_context *c, const char *name)
 	return json_sprintf("%s/" ACCOUNT_ID "/%s", c->base_url, name);
 }
 
-/* The queue name in a QueueUrl: its last path segment. */
-static const char *name_from_url(const char *url)
+static bool is_account_id(const char *text, size_t length)
 {
-	const char *slash = url ? strrchr(url, '/') : NULL;
-	if (slash == NULL || !bb_queue_name_is_valid((const uint8_t *)slash + 1, strlen(slash + 1)))
+	if (length != sizeof(ACCOUNT_ID) - 1)
+		return false;
+	for (size_t i = 0; i < length; i++) {
+		if (text[i] < '0' || text[i] > '9')
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The queue a QueueUrl names: [scheme://host[:port]]/ACCOUNT/NAME. Any host is
+ * accepted, since SDKs send the endpoint's or AWS's own (docs/operations.md); the
+ * account decides: another account's queue is not ours, whatever its name.
+ * Answers the request with the error and returns NULL when it names none of ours.
+ */
+static const char *queue_from_url(json_t *request, struct ctl_sqs_result *out)
+{
+	const char *url = json_string_value(json_object_get(request, "QueueUrl"));
+	const char *path = url;
+	const char *scheme_end = url != NULL ? strstr(url, "://") : NULL;
+	if (scheme_end != NULL)
+		path = strchr(scheme_end + 3, '/');
+	const char *slash = path != NULL && path[0] == '/' ? strchr(path + 1, '/') : NULL;
+	if (slash == NULL || !is_account_id(path + 1, (size_t)(slash - path - 1)) ||
+	    !bb_queue_name_is_valid((const uint8_t *)slash + 1, strlen(slash + 1))) {
+		fail(out, &INVALID_ADDRESS, "The address of the queue is not valid.");
 		return NULL;
+	}
+	if (memcmp(path + 1, ACCOUNT_ID, sizeof(ACCOUNT_ID) - 1) != 0) {
+		fail(out, &QUEUE_DOES_NOT_EXIST, "The specified queue does not exist.");
+		return NULL;
+	}
 	return slash + 1;
 }
 
-/* Parses an attribute value in [min, max]; SQS sends numbers as strings. */
-static bool attribute_number(json_t *value, long min, long max, uint32_t *out)
+/*
+ * Parses an attribute value in [min, max]; SQS sends numbers as strings. Only
+ * plain decimals: strtol would let a sign, spaces or leading zeros by.
+ */
+static bool attribute_number(json_t *value, uint32_t min, uint32_t max, uint32_t *out)
 {
 	const char *text = json_string_value(value);
-	char *end;
-	if (text == NULL || *text == '\0')
+	size_t length = text != NULL ? strlen(text) : 0;
+	if (length == 0 || length > 10 || (text[0] == '0' && length > 1))
 		return false;
-	long n = strtol(text, &end, 10);
-	if (*end != '\0' || n < min || n > max)
+	uint64_t n = 0;
+	for (size_t i = 0; i < length; i++) {
+		if (text[i] < '0' || text[i] > '9')
+			return false;
+		n = n * 10 + (uint64_t)(text[i] - '0');
+	}
+	if (n < min || n > max)
 		return false;
 	*out = (uint32_t)n;
 	return true;
@@ -151,6 +187,12 @@ static void create_queue(const struct ctl_sqs_context *c, json_t *request,
 		     "Queue names are 1-80 characters: alphanumerics, hyphens and underscores");
 		return;
 	}
+	json_t *tags = json_object_get(request, "tags");
+	if (tags != NULL && !(json_is_object(tags) && json_object_size(tags) == 0)) {
+		fail(out, &UNSUPPORTED, "Queue tags are not supported yet: create the queue "
+		                        "without them");
+		return;
+	}
 	struct ctl_queue q = {
 	    .visibility_timeout_s = BB_VISIBILITY_TIMEOUT_S_DEFAULT,
 	    .receive_wait_time_s = 0,
@@ -187,11 +229,9 @@ static void create_queue(const struct ctl_sqs_context *c, json_t *request,
 static void delete_queue(const struct ctl_sqs_context *c, json_t *request,
                          struct ctl_sqs_result *out)
 {
-	const char *name = name_from_url(json_string_value(json_object_get(request, "QueueUrl")));
-	if (name == NULL) {
-		fail(out, &INVALID_ADDRESS, "The address of the queue is not valid.");
+	const char *name = queue_from_url(request, out);
+	if (name == NULL)
 		return;
-	}
 	int rc = ctl_store_delete_queue(c->store, name);
 	if (rc == -ENOENT) {
 		fail(out, &QUEUE_DOES_NOT_EXIST, "The specified queue does not exist.");
@@ -205,27 +245,43 @@ static void delete_queue(const struct ctl_sqs_context *c, json_t *request,
 	succeed(out, json_object());
 }
 
+/*
+ * As SQS: up to 1,000 URLs; with MaxResults, a page of that many and a
+ * NextToken while more follow. The token is the last name of the page.
+ */
 static void list_queues(const struct ctl_sqs_context *c, json_t *request,
                         struct ctl_sqs_result *out)
 {
 	const char *prefix = json_string_value(json_object_get(request, "QueueNamePrefix"));
 	json_t *max_results = json_object_get(request, "MaxResults");
-	json_int_t max = max_results ? json_integer_value(max_results) : 1000;
-	if (max < 1 || max > 1000) {
+	json_int_t max = max_results ? json_integer_value(max_results) : CTL_LIST_QUEUES_MAX;
+	if (max < 1 || max > CTL_LIST_QUEUES_MAX) {
 		fail(out, &INVALID_PARAMETER, "MaxResults must be 1-1000");
 		return;
 	}
+	json_t *token = json_object_get(request, "NextToken");
+	const char *after = json_string_value(token);
+	if (token != NULL && (after == NULL || !bb_queue_name_is_valid((const uint8_t *)after,
+	                                                               strlen(after)))) {
+		fail(out, &INVALID_PARAMETER, "Invalid NextToken");
+		return;
+	}
+	/* One more than the page tells whether another page follows. */
+	size_t limit = (size_t)max + (max_results != NULL ? 1 : 0);
 	struct ctl_queue *queues;
 	size_t count;
-	if (ctl_store_list_queues(c->store, prefix, (size_t)max, &queues, &count) != 0) {
+	if (ctl_store_list_queues(c->store, prefix, after, limit, &queues, &count) != 0) {
 		fail(out, &INTERNAL, "the store failed");
 		return;
 	}
 	json_t *urls = json_array();
-	for (size_t i = 0; i < count; i++)
+	for (size_t i = 0; i < count && i < (size_t)max; i++)
 		json_array_append_new(urls, queue_url(c, queues[i].name));
+	json_t *body = json_pack("{s:o}", "QueueUrls", urls);
+	if (count > (size_t)max)
+		json_object_set_new(body, "NextToken", json_string(queues[max - 1].name));
 	free(queues);
-	succeed(out, json_pack("{s:o}", "QueueUrls", urls));
+	succeed(out, body);
 }
 
 static void get_queue_url(const struct ctl_sqs_context *c, json_t *request,
@@ -289,12 +345,10 @@ static json_t *select_attributes(json_t *all, json_t *names)
 static void get_queue_attributes(const struct ctl_sqs_context *c, json_t *request,
                                  struct ctl_sqs_result *out)
 {
-	const char *name = name_from_url(json_string_value(json_object_get(request, "QueueUrl")));
+	const char *name = queue_from_url(request, out);
 	struct ctl_queue q;
-	if (name == NULL) {
-		fail(out, &INVALID_ADDRESS, "The address of the queue is not valid.");
+	if (name == NULL)
 		return;
-	}
 	if (ctl_store_get_queue(c->store, name, &q) != 0) {
 		fail(out, &QUEUE_DOES_NOT_EXIST, "The specified queue does not exist.");
 		return;

@@ -14,6 +14,7 @@
 #include "ctl_store.h"
 
 #define CTL_REQUEST_BYTES_MAX (256u << 10)
+#define CTL_LIST_QUEUES_MAX   1000 /* URLs in one ListQueues answer, as SQS */
 
 struct ctl_sqs_context {
 	struct ctl_store *store;

@@ -182,20 +182,21 @@ int ctl_store_delete_queue(struct ctl_store *s, const char *name)
 	return change(s, st, false);
 }
 
-int ctl_store_list_queues(struct ctl_store *s, const char *prefix, size_t limit,
-                          struct ctl_queue **out, size_t *count)
+int ctl_store_list_queues(struct ctl_store *s, const char *prefix, const char *after,
+                          size_t limit, struct ctl_queue **out, size_t *count)
 {
 	assert(limit > 0);
 	sqlite3_stmt *st;
 	/* substr rather than LIKE: '_' and '%' are legal in names and must not be wildcards. */
 	if (sqlite3_prepare_v2(s->db,
 	                       "SELECT " QUEUE_COLUMNS
-	                       " FROM queues WHERE substr(name, 1, length(?1)) "
-	                       "= ?1 ORDER BY name LIMIT ?2",
+	                       " FROM queues WHERE substr(name, 1, length(?1)) = ?1"
+	                       " AND name > ?3 ORDER BY name LIMIT ?2",
 	                       -1, &st, NULL) != SQLITE_OK)
 		return -EIO;
 	sqlite3_bind_text(st, 1, prefix ? prefix : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+	sqlite3_bind_text(st, 3, after ? after : "", -1, SQLITE_STATIC);
 	*out = calloc(limit, sizeof(**out));
 	*count = 0;
 	int rc = SQLITE_DONE;
@@ -232,7 +233,7 @@ int ctl_store_snapshot(struct ctl_store *s, uint8_t **body, size_t *body_bytes)
 	exec(s, "BEGIN"); /* one read transaction: the version matches the queues */
 	struct bb_snapshot_header header = {.version = ctl_store_version(s)};
 	/* One more than a snapshot may hold: a store beyond the limit gets no snapshot. */
-	int rc = ctl_store_list_queues(s, NULL, BB_QUEUE_COUNT_MAX + 1, &queues, &count);
+	int rc = ctl_store_list_queues(s, NULL, NULL, BB_QUEUE_COUNT_MAX + 1, &queues, &count);
 	exec(s, "COMMIT");
 	if (rc != 0)
 		return rc;

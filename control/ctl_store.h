@@ -36,11 +36,13 @@ __attribute__((warn_unused_result)) int ctl_store_delete_queue(struct ctl_store 
                                                                const char *name);
 __attribute__((warn_unused_result)) int
 ctl_store_get_queue(struct ctl_store *store, const char *name, struct ctl_queue *out);
-/* At most limit (> 0) queues whose name starts with prefix, by name; *out is malloc'd. */
-__attribute__((warn_unused_result)) int ctl_store_list_queues(struct ctl_store *store,
-                                                              const char *prefix, size_t limit,
-                                                              struct ctl_queue **out,
-                                                              size_t *count);
+/*
+ * At most limit (> 0) queues whose name starts with prefix and sorts after
+ * `after` (NULL: from the first), by name; *out is malloc'd.
+ */
+__attribute__((warn_unused_result)) int
+ctl_store_list_queues(struct ctl_store *store, const char *prefix, const char *after,
+                      size_t limit, struct ctl_queue **out, size_t *count);
 uint64_t ctl_store_version(struct ctl_store *store);
 
 /* The current configuration as a snapshot body (bb_snapshot.h); *body is malloc'd.

@@ -244,3 +244,90 @@ Test(ctl_sqs, a_store_beyond_the_limit_gives_no_snapshot)
 	snprintf(side, sizeof(side), "%s-shm", path);
 	unlink(side);
 }
+
+/* Issue 10, defect 14: tags were dropped with a 200; now refused, nothing created. */
+Test(ctl_sqs, tags_are_refused_not_dropped)
+{
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"tagged\",\"tags\":{\"team\":\"a\"}}");
+	cr_assert_eq(result.http_status, 400);
+	cr_assert_str_eq(str("__type"), "com.amazonaws.sqs#UnsupportedOperation");
+	cr_assert_not(result.changed);
+	call("AmazonSQS.GetQueueUrl", "{\"QueueName\":\"tagged\"}");
+	cr_assert_str_eq(str("__type"), "com.amazonaws.sqs#QueueDoesNotExist");
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"tagged\",\"tags\":{}}");
+	cr_assert_eq(result.http_status, 200, "no tags: nothing is dropped");
+}
+
+/* Issue 10, defect 14: MaxResults cut the list without a NextToken to go on with. */
+Test(ctl_sqs, list_queues_pages_with_next_token)
+{
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"p1\"}");
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"p2\"}");
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"p3\"}");
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"other\"}");
+	const char *expected[] = {"p1", "p2", "p3"};
+	char request[256] = "{\"QueueNamePrefix\":\"p\",\"MaxResults\":2}";
+	uint32_t seen = 0;
+	for (uint32_t page = 0; page < 3; page++) {
+		call("AmazonSQS.ListQueues", request);
+		cr_assert_eq(result.http_status, 200, "%s", request);
+		json_t *urls = json_object_get(result.body, "QueueUrls");
+		for (size_t i = 0; i < json_array_size(urls); i++) {
+			const char *url = json_string_value(json_array_get(urls, i));
+			cr_assert_lt(seen, 3);
+			cr_assert_not_null(strstr(url, expected[seen]), "%s", url);
+			seen++;
+		}
+		const char *token = str("NextToken");
+		if (token == NULL)
+			break;
+		snprintf(request, sizeof(request),
+		         "{\"QueueNamePrefix\":\"p\",\"MaxResults\":2,\"NextToken\":\"%s\"}", token);
+	}
+	cr_assert_eq(seen, 3, "every queue once, across pages");
+	call("AmazonSQS.ListQueues", "{\"MaxResults\":4}");
+	cr_assert_null(str("NextToken"), "no token when nothing is left");
+	call("AmazonSQS.ListQueues", "{}");
+	cr_assert_eq(json_array_size(json_object_get(result.body, "QueueUrls")), 4);
+	cr_assert_null(str("NextToken"), "no MaxResults, no token (as SQS)");
+	call("AmazonSQS.ListQueues", "{\"MaxResults\":1,\"NextToken\":\"not a token\"}");
+	cr_assert_str_eq(str("__type"), "com.amazonaws.sqs#InvalidParameterValue");
+}
+
+/* Issue 10, defect 14: a QueueUrl of another account named the local queue of that name. */
+Test(ctl_sqs, queue_urls_of_another_account_are_not_ours)
+{
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"bq4\"}");
+	call("AmazonSQS.DeleteQueue",
+	     "{\"QueueUrl\":\"https://sqs.us-east-1.amazonaws.com/123456789012/bq4\"}");
+	cr_assert_eq(result.http_status, 400);
+	cr_assert_str_eq(str("__type"), "com.amazonaws.sqs#QueueDoesNotExist");
+	cr_assert_not(result.changed);
+	call("AmazonSQS.GetQueueAttributes",
+	     "{\"QueueUrl\":\"https://sqs.us-east-1.amazonaws.com/123456789012/bq4\"}");
+	cr_assert_str_eq(str("__type"), "com.amazonaws.sqs#QueueDoesNotExist");
+	call("AmazonSQS.DeleteQueue", "{\"QueueUrl\":\"http://h/000000000000/x/bq4\"}");
+	cr_assert_str_eq(str("__type"), "com.amazonaws.sqs#InvalidAddress");
+	call("AmazonSQS.GetQueueUrl", "{\"QueueName\":\"bq4\"}");
+	cr_assert_eq(result.http_status, 200, "bq4 is still there");
+	/* Any host, as SDKs send the endpoint's or AWS's: the account and name decide. */
+	call("AmazonSQS.DeleteQueue",
+	     "{\"QueueUrl\":\"https://sqs.us-east-1.amazonaws.com/000000000000/bq4\"}");
+	cr_assert_eq(result.http_status, 200);
+}
+
+/* Issue 10, defect 14: "  5" was read as 5; numbers must be written plainly. */
+Test(ctl_sqs, attribute_numbers_must_be_canonical)
+{
+	const char *bad[] = {"  5", "5 ", "+5", "05", "-0", "", "5x", "0x10"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char request[128];
+		snprintf(request, sizeof(request),
+		         "{\"QueueName\":\"n\",\"Attributes\":{\"VisibilityTimeout\":\"%s\"}}", bad[i]);
+		call("AmazonSQS.CreateQueue", request);
+		cr_assert_str_eq(str("__type"), "com.amazonaws.sqs#InvalidAttributeValue", "'%s'",
+		                 bad[i]);
+	}
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"n\",\"Attributes\":{\"VisibilityTimeout\":\"0\"}}");
+	cr_assert_eq(result.http_status, 200);
+}

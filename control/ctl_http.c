@@ -1,0 +1,95 @@
+/*
+ * Request routing and the listen address (see ctl_http.h). The API has no
+ * authentication yet, so it answers on loopback only unless the operator says
+ * otherwise in so many words (--insecure-listen-any).
+ */
+#include "ctl_http.h"
+
+#include <arpa/inet.h>
+#include <assert.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#define HOST_BYTES_MAX 256
+
+enum ctl_route ctl_http_route(const char *method, const char *url)
+{
+	assert(method != NULL && url != NULL);
+	if (strcmp(method, "POST") == 0 && strcmp(url, "/") == 0)
+		return CTL_ROUTE_SQS;
+	if (strcmp(method, "GET") == 0 && strcmp(url, "/health") == 0)
+		return CTL_ROUTE_HEALTH;
+	return CTL_ROUTE_NOT_FOUND;
+}
+
+/* 1-65535 written plainly: no sign, spaces or leading zeros. */
+static int parse_port(const char *text, uint16_t *out)
+{
+	size_t length = strlen(text);
+	if (length == 0 || length > 5 || text[0] == '0')
+		return -EINVAL;
+	uint32_t port = 0;
+	for (size_t i = 0; i < length; i++) {
+		if (text[i] < '0' || text[i] > '9')
+			return -EINVAL;
+		port = port * 10 + (uint32_t)(text[i] - '0');
+	}
+	if (port > 65535)
+		return -EINVAL;
+	*out = (uint16_t)port;
+	return 0;
+}
+
+static int resolve(const char *host, struct in_addr *out, char *error, size_t error_bytes)
+{
+	if (inet_pton(AF_INET, host, out) == 1)
+		return 0;
+	struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM};
+	struct addrinfo *found = NULL;
+	int rc = getaddrinfo(host, NULL, &hints, &found);
+	if (rc != 0) {
+		snprintf(error, error_bytes, "cannot resolve '%s' to an IPv4 address: %s", host,
+		         gai_strerror(rc));
+		return -EINVAL;
+	}
+	*out = ((const struct sockaddr_in *)found->ai_addr)->sin_addr;
+	freeaddrinfo(found);
+	return 0;
+}
+
+int ctl_http_parse_listen(const char *text, bool allow_any, struct sockaddr_in *out, char *error,
+                          size_t error_bytes)
+{
+	assert(text != NULL && out != NULL);
+	char host[HOST_BYTES_MAX];
+	const char *colon = strrchr(text, ':');
+	*out = (struct sockaddr_in){.sin_family = AF_INET};
+	if (colon == NULL || colon == text || (size_t)(colon - text) >= sizeof(host)) {
+		snprintf(error, error_bytes, "--listen wants HOST:PORT, such as 127.0.0.1:7680; "
+		                             "got '%s'", text);
+		return -EINVAL;
+	}
+	memcpy(host, text, (size_t)(colon - text));
+	host[colon - text] = '\0';
+	uint16_t port;
+	if (parse_port(colon + 1, &port) != 0) {
+		snprintf(error, error_bytes, "--listen %s: the port must be 1-65535", text);
+		return -EINVAL;
+	}
+	out->sin_port = htons(port);
+	int rc = resolve(host, &out->sin_addr, error, error_bytes);
+	if (rc != 0)
+		return rc;
+	bool loopback = (ntohl(out->sin_addr.s_addr) >> 24) == 127;
+	if (!loopback && !allow_any) {
+		snprintf(error, error_bytes,
+		         "--listen %s is not a loopback address (127.0.0.0/8): the control API has no "
+		         "authentication yet; use --insecure-listen-any to expose it anyway",
+		         text);
+		return -EINVAL;
+	}
+	return 0;
+}
