@@ -1,299 +1,266 @@
 /*
- * busbar-bench: load generator for busbard over kernel UDP, and the kernel
- * UDP echo baseline it is compared with. Prints one JSON object per line.
+ * busbar-bench: busbar's benchmark rig. Each mode prints one JSON object per
+ * line on stdout (and, for load runs, a progress line per second on stderr);
+ * perf/README.md documents every command.
  *
- *   busbar-bench sqs --server IP [--port 7600] --queue Q [--seconds S] [--window W]
- *       W cycles in flight, each SendMessage -> ReceiveMessage -> DeleteMessage.
- *   busbar-bench echo --server IP --port P [--seconds S] [--window W] [--label L]
- *       W requests in flight against a UDP echo server, same request size;
- *       L names the echo in the output (default kernel_udp_echo).
+ *   busbar-bench dpdk --vdev VDEV [load options] [--cores LIST] [--no-huge] [--no-arp]
+ *       the load generator as a DPDK program (memif, af_packet, tap), bench_dpdk.c
+ *   busbar-bench udp --server IP [--port P] [load options]
+ *       the same load over kernel UDP sockets, bench_udp.c
  *   busbar-bench echo-server --port P [--seconds S]
- *       the kernel UDP echo server (one thread, recvfrom/sendto).
- *   busbar-bench storage --dir DIR --record-bytes N [--seconds S] [--segment-mib M] [--commits C]
- *       durable appends: the segment log beside a raw io_uring writer (bench_storage.c).
- *   busbar-bench storage-recovery DIR GIB
- *       recovery time of a GIB-sized log beside reading the same files.
- *   busbar-bench filters --corpus FILE (--rulesets FILE | --patterns FILE)
- *       events/s of the pattern matcher per rule set (bench_filters.c).
+ *       the kernel UDP echo baseline
+ *   busbar-bench scenario FILE
+ *       one benchmark from perf/scenarios/: starts busbard and its baselines,
+ *       runs each system and mode, stops them by PID (bench_scenario.c)
+ *   busbar-bench storage ... | storage-recovery ... | filters ...
+ *       the storage and pattern-matcher benchmarks (bench_storage.c, bench_filters.c)
  *
- * Figures: requests/s (every request answered counts), cycles/s for sqs, and
- * p50/p99 request latency. A request unanswered for 500 ms is resent with the
- * same request id (busbard answers it from its retry window).
+ * Load options: --op ping|send|receive|cycle (publish and put-events are named
+ * but refused until busbard routes events), --queue Q, --window W (closed
+ * loop) or --rate R (open loop), --warmup S, --seconds S (at most, with
+ * --requests N: the counted part ends after N replies), --body-bytes N or
+ * --body-file F (one body per line), --system NAME, --baseline, --quiet.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "bb_limits.h"
-#include "wire.h"
+#include "bench_cli.h"
+#include "bench_scenario.h"
 
 int bench_storage(int argc, char **argv);
 int bench_recovery(int argc, char **argv);
 int bench_filters(int argc, char **argv);
 
-#define WINDOW_MAX          256
-#define LATENCY_SAMPLES_MAX (1u << 22)
-#define RESEND_AFTER_NS     500000000ull
-#define BODY                "benchmark message body: 64 bytes of payload, as a small event.."
+#define DEFAULT_WINDOW     32u
+#define DEFAULT_BODY_BYTES 256u
+#define DEFAULT_MEMORY_MB  512u
+#define DEFAULT_LINK_WAIT  10u
 
-enum step { STEP_SEND, STEP_RECEIVE, STEP_DELETE };
-
-struct slot {
-	enum step step;
-	uint64_t request_id;
-	uint64_t sent_ns;
-	size_t length;
-	uint8_t request[512];
+enum option_key {
+	OPT_OP = 256,
+	OPT_QUEUE,
+	OPT_WINDOW,
+	OPT_RATE,
+	OPT_WARMUP,
+	OPT_SECONDS,
+	OPT_BODY_BYTES,
+	OPT_BODY_FILE,
+	OPT_SYSTEM,
+	OPT_BASELINE,
+	OPT_SCENARIO,
+	OPT_QUIET,
+	OPT_SERVER,
+	OPT_SOURCE,
+	OPT_PORT,
+	OPT_SOURCE_PORT,
+	OPT_VDEV,
+	OPT_CORES,
+	OPT_NO_HUGE,
+	OPT_MEMORY_MB,
+	OPT_NO_ARP,
+	OPT_LINK_WAIT,
+	OPT_TRANSPORT,
+	OPT_REQUESTS,
 };
 
-struct bench {
-	int fd;
-	const char *queue;
-	bool echo;
-	const char *label;
-	uint32_t window;
-	uint64_t requests, cycles, resends;
-	uint32_t *latency_us;
-	uint32_t latency_count;
-	struct slot slots[WINDOW_MAX];
+static const struct option load_options[] = {
+    {"op", required_argument, NULL, OPT_OP},
+    {"queue", required_argument, NULL, OPT_QUEUE},
+    {"window", required_argument, NULL, OPT_WINDOW},
+    {"rate", required_argument, NULL, OPT_RATE},
+    {"warmup", required_argument, NULL, OPT_WARMUP},
+    {"seconds", required_argument, NULL, OPT_SECONDS},
+    {"body-bytes", required_argument, NULL, OPT_BODY_BYTES},
+    {"body-file", required_argument, NULL, OPT_BODY_FILE},
+    {"system", required_argument, NULL, OPT_SYSTEM},
+    {"baseline", no_argument, NULL, OPT_BASELINE},
+    {"scenario", required_argument, NULL, OPT_SCENARIO},
+    {"quiet", no_argument, NULL, OPT_QUIET},
+    {"server", required_argument, NULL, OPT_SERVER},
+    {"source", required_argument, NULL, OPT_SOURCE},
+    {"port", required_argument, NULL, OPT_PORT},
+    {"source-port", required_argument, NULL, OPT_SOURCE_PORT},
+    {"vdev", required_argument, NULL, OPT_VDEV},
+    {"cores", required_argument, NULL, OPT_CORES},
+    {"no-huge", no_argument, NULL, OPT_NO_HUGE},
+    {"memory-mb", required_argument, NULL, OPT_MEMORY_MB},
+    {"no-arp", no_argument, NULL, OPT_NO_ARP},
+    {"link-wait", required_argument, NULL, OPT_LINK_WAIT},
+    {"transport", required_argument, NULL, OPT_TRANSPORT},
+    {"requests", required_argument, NULL, OPT_REQUESTS},
+    {NULL, 0, NULL, 0},
 };
 
-static uint64_t now_ns(void)
+static void usage(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	fprintf(stderr,
+	        "usage: busbar-bench dpdk|udp|echo-server|scenario|storage|storage-recovery|"
+	        "filters [options]\n       (perf/README.md documents each)\n");
 }
 
-static void build(struct bench *b, struct slot *s, uint8_t opcode, const char *handle)
+static void set_defaults(struct bench_cli *cli, const char *mode)
 {
-	struct wire_writer w;
-	wire_writer_init(&w, s->request + BB_WIRE_HEADER_BYTES,
-	                 sizeof(s->request) - BB_WIRE_HEADER_BYTES);
-	wire_put_str(&w, WIRE_TAG_QUEUE_NAME, b->queue ? b->queue : "echo");
-	if (opcode == WIRE_OP_SEND_MESSAGE)
-		wire_put_str(&w, WIRE_TAG_BODY, BODY);
-	if (opcode == WIRE_OP_RECEIVE_MESSAGE)
-		wire_put_u32(&w, WIRE_TAG_VISIBILITY_TIMEOUT_S, 30);
-	if (opcode == WIRE_OP_DELETE_MESSAGE)
-		wire_put_str(&w, WIRE_TAG_RECEIPT_HANDLE, handle);
-	s->request_id += b->window; /* request id modulo window names the slot */
-	struct wire_header h = {.version = WIRE_VERSION,
-	                        .opcode = opcode,
-	                        .client_id = 0xbe4c,
-	                        .request_id = s->request_id,
-	                        .body_bytes = (uint32_t)w.length};
-	wire_header_encode(&h, s->request);
-	s->length = BB_WIRE_HEADER_BYTES + w.length;
+	memset(cli, 0, sizeof(*cli));
+	cli->load.op = BENCH_OP_PING;
+	cli->load.window = DEFAULT_WINDOW;
+	cli->load.warmup_ns = 1000000000ull;
+	cli->load.duration_ns = 10000000000ull;
+	cli->load.progress = stderr;
+	cli->labels.system = "busbard";
+	cli->labels.body_bytes = DEFAULT_BODY_BYTES;
+	cli->labels.transport = strcmp(mode, "dpdk") == 0 ? "memif" : "kernel-udp";
+	cli->server_ip = BENCH_DEFAULT_SERVER;
+	cli->source_ip = BENCH_DEFAULT_SOURCE;
+	cli->server_port = BENCH_DEFAULT_PORT;
+	cli->source_port = BENCH_DEFAULT_SOURCE_PORT;
+	cli->cores = "0";
+	cli->hugepages = true;
+	cli->memory_mb = DEFAULT_MEMORY_MB;
+	cli->arp = true;
+	cli->link_wait_s = DEFAULT_LINK_WAIT;
 }
 
-static void transmit(struct bench *b, struct slot *s)
+static uint64_t seconds_ns(const char *text)
 {
-	s->sent_ns = now_ns();
-	if (send(b->fd, s->request, s->length, 0) < 0 && errno != ECONNREFUSED)
-		perror("send");
+	double s = atof(text);
+	return s > 0 ? (uint64_t)(s * 1e9) : 0;
 }
 
-/* Finds the receipt handle of the first message in a receive reply. */
-static bool first_handle(const uint8_t *reply, size_t length, char *out)
+/* Options that shape the load; returns 1 when the key is not one of them. */
+static int apply_load_option(struct bench_cli *cli, int key, const char *value,
+                             const char **body_file)
 {
-	struct wire_reader r;
-	struct wire_field f;
-	wire_reader_init(&r, reply + BB_WIRE_HEADER_BYTES, length - BB_WIRE_HEADER_BYTES);
-	while (wire_reader_next(&r, &f) == 1) {
-		if (f.tag == WIRE_TAG_RECEIPT_HANDLE && f.length == BB_RECEIPT_HANDLE_BYTES) {
-			memcpy(out, f.value, f.length);
-			out[f.length] = '\0';
-			return true;
+	switch (key) {
+	case OPT_OP:
+		if (bench_op_parse(value, &cli->load.op) != 0) {
+			fprintf(stderr, "busbar-bench: unknown --op %s\n", value);
+			return -EINVAL;
 		}
-	}
-	return false;
-}
-
-/* Moves a slot to its next request after a reply. */
-static void advance(struct bench *b, struct slot *s, const uint8_t *reply, size_t length)
-{
-	char handle[BB_RECEIPT_HANDLE_BYTES + 1];
-	if (b->echo) {
-		build(b, s, WIRE_OP_SEND_MESSAGE, NULL);
-	} else if (s->step == STEP_SEND) {
-		s->step = STEP_RECEIVE;
-		build(b, s, WIRE_OP_RECEIVE_MESSAGE, NULL);
-	} else if (s->step == STEP_RECEIVE && first_handle(reply, length, handle)) {
-		s->step = STEP_DELETE;
-		build(b, s, WIRE_OP_DELETE_MESSAGE, handle);
-	} else if (s->step == STEP_RECEIVE) {
-		build(b, s, WIRE_OP_RECEIVE_MESSAGE, NULL); /* another slot took it: try again */
-	} else {
-		b->cycles++;
-		s->step = STEP_SEND;
-		build(b, s, WIRE_OP_SEND_MESSAGE, NULL);
-	}
-	transmit(b, s);
-}
-
-static void on_reply(struct bench *b, const uint8_t *reply, size_t length)
-{
-	struct wire_header h;
-	if (wire_header_decode(reply, length, &h) != WIRE_OK)
-		return;
-	struct slot *s = &b->slots[h.request_id % b->window];
-	if (s->request_id != h.request_id)
-		return; /* a late duplicate of an earlier request */
-	if (h.status != WIRE_OK && !b->echo) {
-		fprintf(stderr, "busbar-bench: %s\n", wire_status_name(h.status));
-		exit(1);
-	}
-	b->requests++;
-	if (b->latency_count < LATENCY_SAMPLES_MAX)
-		b->latency_us[b->latency_count++] = (uint32_t)((now_ns() - s->sent_ns) / 1000);
-	advance(b, s, reply, length);
-}
-
-static void resend_stale(struct bench *b)
-{
-	uint64_t now = now_ns();
-	for (uint32_t i = 0; i < b->window; i++) {
-		if (now - b->slots[i].sent_ns > RESEND_AFTER_NS) {
-			b->resends++;
-			transmit(b, &b->slots[i]);
-		}
+		return 0;
+	case OPT_QUEUE: cli->load.queue = value; return 0;
+	case OPT_WINDOW: cli->load.window = (uint32_t)atoi(value); return 0;
+	case OPT_RATE: cli->load.rate_per_s = atof(value); return 0;
+	case OPT_WARMUP: cli->load.warmup_ns = (uint64_t)(atof(value) * 1e9); return 0;
+	case OPT_SECONDS: cli->load.duration_ns = seconds_ns(value); return 0;
+	case OPT_REQUESTS: cli->load.requests_max = strtoull(value, NULL, 10); return 0;
+	case OPT_BODY_BYTES: cli->labels.body_bytes = (uint32_t)atoi(value); return 0;
+	case OPT_BODY_FILE: *body_file = value; return 0;
+	case OPT_SYSTEM: cli->labels.system = value; return 0;
+	case OPT_BASELINE: cli->labels.baseline = cli->load.baseline = true; return 0;
+	case OPT_SCENARIO: cli->labels.scenario = value; return 0;
+	case OPT_QUIET: cli->load.progress = NULL; return 0;
+	default: return 1;
 	}
 }
 
-static int compare_u32(const void *a, const void *b)
+static int apply_transport_option(struct bench_cli *cli, int key, const char *value)
 {
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	return x < y ? -1 : x > y;
+	switch (key) {
+	case OPT_SERVER: cli->server_ip = value; return 0;
+	case OPT_SOURCE: cli->source_ip = value; return 0;
+	case OPT_PORT: cli->server_port = (uint16_t)atoi(value); return 0;
+	case OPT_SOURCE_PORT: cli->source_port = (uint16_t)atoi(value); return 0;
+	case OPT_VDEV: cli->vdev = value; return 0;
+	case OPT_CORES: cli->cores = value; return 0;
+	case OPT_NO_HUGE: cli->hugepages = false; return 0;
+	case OPT_MEMORY_MB: cli->memory_mb = (uint32_t)atoi(value); return 0;
+	case OPT_NO_ARP: cli->arp = false; return 0;
+	case OPT_LINK_WAIT: cli->link_wait_s = (uint32_t)atoi(value); return 0;
+	case OPT_TRANSPORT: cli->labels.transport = value; return 0;
+	default: return -EINVAL;
+	}
 }
 
-static void report(struct bench *b, double seconds)
+static int load_bodies(struct bench_cli *cli, const char *body_file)
 {
-	qsort(b->latency_us, b->latency_count, sizeof(uint32_t), compare_u32);
-	uint32_t p50 = b->latency_count ? b->latency_us[b->latency_count / 2] : 0;
-	uint32_t p99 = b->latency_count ? b->latency_us[b->latency_count * 99 / 100] : 0;
-	printf("{\"mode\":\"%s\",\"window\":%u,\"seconds\":%.2f,\"requests\":%llu,"
-	       "\"requests_per_s\":%.0f,\"cycles_per_s\":%.0f,\"resends\":%llu,"
-	       "\"p50_us\":%u,\"p99_us\":%u}\n",
-	       b->echo ? b->label : "sqs_send_receive_delete", b->window, seconds,
-	       (unsigned long long)b->requests, (double)b->requests / seconds,
-	       (double)b->cycles / seconds, (unsigned long long)b->resends, p50, p99);
+	bool needs_body = cli->load.op == BENCH_OP_SEND || cli->load.op == BENCH_OP_CYCLE;
+	if (!needs_body) {
+		cli->labels.body_bytes = 0; /* ping and receive requests carry no body */
+		return 0;
+	}
+	int rc = body_file != NULL ? bench_bodies_load(&cli->bodies, body_file)
+	                           : bench_bodies_generate(&cli->bodies, cli->labels.body_bytes);
+	if (rc != 0) {
+		fprintf(stderr, "busbar-bench: bodies (%s): %s; at most %u bytes each\n",
+		        body_file ? body_file : "generated", strerror(-rc), BENCH_BODY_BYTES_MAX);
+		return rc;
+	}
+	if (body_file != NULL)
+		cli->labels.body_bytes = cli->bodies.bytes[0];
+	cli->load.bodies = &cli->bodies;
+	return 0;
 }
 
-static int run_client(struct bench *b, const char *server, uint16_t port, double seconds)
+static int parse_load(int argc, char **argv, struct bench_cli *cli)
 {
-	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(port)};
-	if (inet_pton(AF_INET, server, &addr.sin_addr) != 1)
+	const char *body_file = NULL;
+	int key;
+	optind = 2;
+	while ((key = getopt_long(argc, argv, "", load_options, NULL)) != -1) {
+		int rc = apply_load_option(cli, key, optarg, &body_file);
+		if (rc == 1)
+			rc = apply_transport_option(cli, key, optarg);
+		if (rc != 0)
+			return -EINVAL;
+	}
+	if (optind != argc || cli->link_wait_s > BENCH_LINK_WAIT_S_MAX) {
+		fprintf(stderr, "busbar-bench: unexpected arguments\n");
+		return -EINVAL;
+	}
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	/* Nonzero and different per run, so busbard's retry window never mixes two runs. */
+	cli->load.client_id =
+	    ((uint64_t)now.tv_sec << 32 ^ (uint64_t)now.tv_nsec << 8 ^ (uint64_t)getpid() << 20) |
+	    1;
+	cli->load.progress_label = cli->labels.system;
+	return load_bodies(cli, body_file);
+}
+
+static int echo_server(int argc, char **argv)
+{
+	static struct bench_cli cli;
+	set_defaults(&cli, "udp");
+	cli.load.duration_ns = 0;
+	if (parse_load(argc, argv, &cli) != 0 || cli.load.duration_ns == 0) {
+		fprintf(stderr, "usage: busbar-bench echo-server --port P --seconds S\n");
 		return 2;
-	b->fd = socket(AF_INET, SOCK_DGRAM, 0);
-	if (b->fd < 0 || connect(b->fd, (struct sockaddr *)&addr, sizeof(addr)) != 0)
-		return 1;
-	struct timeval tick = {.tv_usec = 100000};
-	setsockopt(b->fd, SOL_SOCKET, SO_RCVTIMEO, &tick, sizeof(tick));
-	b->latency_us = malloc(sizeof(uint32_t) * LATENCY_SAMPLES_MAX);
-	for (uint32_t i = 0; i < b->window; i++) {
-		b->slots[i].request_id = i;
-		build(b, &b->slots[i], WIRE_OP_SEND_MESSAGE, NULL);
 	}
-	for (uint32_t i = 0; i < b->window; i++)
-		transmit(b, &b->slots[i]);
-	uint64_t start = now_ns(), end = start + (uint64_t)(seconds * 1e9);
-	static uint8_t reply[BB_UDP_PAYLOAD_BYTES_MAX];
-	uint64_t last_check = start;
-	while (now_ns() < end) {
-		ssize_t n = recv(b->fd, reply, sizeof(reply), 0);
-		if (n > 0)
-			on_reply(b, reply, (size_t)n);
-		if (now_ns() - last_check > RESEND_AFTER_NS) {
-			resend_stale(b);
-			last_check = now_ns();
-		}
-	}
-	report(b, (double)(now_ns() - start) / 1e9);
-	return 0;
-}
-
-static int run_echo_server(uint16_t port, double seconds)
-{
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-	struct sockaddr_in addr = {
-	    .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_ANY)};
-	if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
-		perror("echo-server");
-		return 1;
-	}
-	struct timeval tick = {.tv_usec = 100000};
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tick, sizeof(tick));
-	static uint8_t buf[65536];
-	uint64_t end = now_ns() + (uint64_t)(seconds * 1e9);
-	while (now_ns() < end) {
-		struct sockaddr_in from;
-		socklen_t from_bytes = sizeof(from);
-		ssize_t n =
-		    recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &from_bytes);
-		if (n > 0) {
-			buf[4] |=
-			    WIRE_FLAG_RESPONSE; /* answer as busbard would: a response header */
-			sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&from, from_bytes);
-		}
-	}
-	close(fd);
-	return 0;
+	return bench_udp_echo_server(cli.server_port, (double)cli.load.duration_ns / 1e9);
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option longs[] = {
-	    {"server", required_argument, NULL, 's'},
-	    {"port", required_argument, NULL, 'p'},
-	    {"queue", required_argument, NULL, 'q'},
-	    {"seconds", required_argument, NULL, 't'},
-	    {"window", required_argument, NULL, 'w'},
-	    {"label", required_argument, NULL, 'l'},
-	    {NULL, 0, NULL, 0},
-	};
 	if (argc < 2) {
-		fprintf(stderr, "usage: busbar-bench sqs|echo|echo-server|storage|storage-recovery|"
-		                "filters [options]\n");
+		usage();
 		return 2;
 	}
-	if (strcmp(argv[1], "storage") == 0)
+	const char *mode = argv[1];
+	if (strcmp(mode, "storage") == 0)
 		return bench_storage(argc, argv);
-	if (strcmp(argv[1], "storage-recovery") == 0)
+	if (strcmp(mode, "storage-recovery") == 0)
 		return bench_recovery(argc, argv);
-	if (strcmp(argv[1], "filters") == 0)
+	if (strcmp(mode, "filters") == 0)
 		return bench_filters(argc, argv);
-	const char *mode = argv[1], *server = "10.77.0.2";
-	static struct bench b = {.window = 16, .label = "kernel_udp_echo"};
-	uint16_t port = 7600;
-	double seconds = 10;
-	int opt;
-	optind = 2;
-	while ((opt = getopt_long(argc, argv, "", longs, NULL)) != -1) {
-		switch (opt) {
-		case 's': server = optarg; break;
-		case 'p': port = (uint16_t)atoi(optarg); break;
-		case 'q': b.queue = optarg; break;
-		case 't': seconds = atof(optarg); break;
-		case 'w': b.window = (uint32_t)atoi(optarg); break;
-		case 'l': b.label = optarg; break;
-		default: return 2;
-		}
-	}
-	if (b.window < 1 || b.window > WINDOW_MAX || seconds <= 0)
-		return 2;
+	if (strcmp(mode, "scenario") == 0)
+		return bench_scenario_main(argc, argv);
 	if (strcmp(mode, "echo-server") == 0)
-		return run_echo_server(port, seconds);
-	b.echo = strcmp(mode, "echo") == 0;
-	if (!b.echo && (strcmp(mode, "sqs") != 0 || b.queue == NULL)) {
-		fprintf(stderr, "busbar-bench sqs needs --queue\n");
+		return echo_server(argc, argv);
+	bool dpdk = strcmp(mode, "dpdk") == 0;
+	if (!dpdk && strcmp(mode, "udp") != 0) {
+		usage();
 		return 2;
 	}
-	return run_client(&b, server, port, seconds);
+	static struct bench_cli cli;
+	set_defaults(&cli, mode);
+	if (parse_load(argc, argv, &cli) != 0)
+		return 2;
+	int rc = dpdk ? bench_dpdk_run(&cli) : bench_udp_run(&cli);
+	bench_bodies_free(&cli.bodies);
+	return rc;
 }

@@ -28,7 +28,8 @@ ip netns exec "$ns" ip link set lo up
 ip netns exec "$ns" "$build/perf/busbar-bench" echo-server --port 7700 --seconds $((seconds + 5)) &
 pids+=($!)
 sleep 0.5
-bench echo --server 127.0.0.1 --port 7700 --seconds "$seconds" --window "$window"
+bench udp --server 127.0.0.1 --port 7700 --seconds "$seconds" --window "$window" \
+	--op send --queue bench --baseline --system kernel-udp-echo --transport loopback-kernel-udp
 
 # testpmd on the same vdev: the kernel side needs a static ARP entry, as
 # 5tswap would bounce ARP requests instead of answering them.
@@ -41,8 +42,8 @@ sleep 1
 ip netns exec "$ns" ip addr add 10.77.0.1/24 dev bb0
 ip netns exec "$ns" ip link set bb0 up
 ip netns exec "$ns" ip neigh replace 10.77.0.2 lladdr 02:00:00:00:00:02 dev bb0
-bench echo --server 10.77.0.2 --port 7700 --seconds "$seconds" --window "$window" \
-	--label testpmd_5tswap_net_tap
+bench udp --server 10.77.0.2 --port 7700 --seconds "$seconds" --window "$window" \
+	--op send --queue bench --baseline --system testpmd-5tswap --transport tap-kernel-udp
 kill "$testpmd_pid"
 wait "$testpmd_pid" 2>/dev/null || true
 for _ in $(seq 50); do ip netns exec "$ns" ip link show bb0 >/dev/null 2>&1 || break; sleep 0.1; done
@@ -61,4 +62,5 @@ ip netns exec "$ns" "$build/control/busbar-control" --db "$work/c.db" --busbard-
 	--run-seconds $((seconds + 30)) >"$work/c.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 50); do ip netns exec "$ns" "$build/client/busbar" create-queue bench >/dev/null 2>&1 && break; sleep 0.1; done
-bench sqs --server 10.77.0.2 --queue bench --seconds "$seconds" --window "$window"
+bench udp --server 10.77.0.2 --queue bench --seconds "$seconds" --window "$window" \
+	--op cycle --system busbard --transport tap-kernel-udp

@@ -1,0 +1,942 @@
+/*
+ * `busbar-bench scenario FILE`: one reproducible benchmark. The file (JSON,
+ * perf/scenarios/) names the transport, the op, sizes, window, durations,
+ * open-loop fractions and the systems to run; this runner starts each system
+ * (busbard, testpmd as the same memif server, the kernel UDP echo), runs the
+ * generator against it as a child process (`busbar-bench dpdk` or `udp`: each
+ * run gets an EAL of its own), then stops the system, every process by its
+ * PID and each with a bounded run time (busbard --run-seconds, testpmd until
+ * its stdin pipe closes, a deadline on every wait). It prints the generators'
+ * JSON lines, with busbard's rate as a fraction of each baseline at the end.
+ *
+ * A scenario that `needs` what busbar does not have yet (durable queues,
+ * routing, peer clients) stops with exit 3 and a message naming what is
+ * missing, before anything runs: no figure is made up.
+ */
+#include "bench_scenario.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bb_limits.h"
+#include "bench_load.h"
+#include "wire.h"
+
+#define LIST_MAX          8u
+#define NAME_BYTES        64u
+#define ARGS_MAX          48u
+#define OUTPUT_BYTES_MAX  (64u << 10)
+#define START_WAIT_MS     20000u /* busbard or testpmd up and listening */
+#define STOP_WAIT_MS      5000u  /* SIGTERM, then SIGKILL */
+#define RUN_MARGIN_S      30u    /* EAL start, link, ARP and drain around a generator run */
+#define ECHO_PORT         7700u
+#define SNAPSHOT_QUEUE    "bench"
+#define QUEUE_MESSAGE_MAX (256u << 10)
+#define EXIT_MISSING      3
+#define ROW_JSON_FLAGS    (JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10))
+
+struct scenario {
+	char name[NAME_BYTES];
+	char transport[NAME_BYTES]; /* memif or af_packet */
+	enum bench_op op;
+	uint32_t body_bytes, window, workers, rounds;
+	uint64_t requests; /* per round; 0: by time */
+	double warmup_s, seconds;
+	double fractions[LIST_MAX];
+	uint32_t fraction_count;
+	char systems[LIST_MAX][NAME_BYTES];
+	uint32_t system_count;
+	char needs[LIST_MAX][NAME_BYTES];
+	uint32_t need_count;
+	char generator_cores[NAME_BYTES];
+	char testpmd_cores[NAME_BYTES];
+	uint32_t store_mbufs;
+	bool hugepages, check;
+};
+
+/* What busbar lacks today; a scenario needing one of these cannot give a figure. */
+static const struct {
+	const char *need;
+	const char *why;
+} missing_features[] = {
+    {"durable-queues", "durable queues: busbard keeps messages in memory only; the storage/ "
+                       "log is not behind SendMessage yet"},
+    {"routing", "event routing: busbard has no topics, rules or PutEvents yet"},
+    {"peer-clients", "peer clients: busbar-bench has no Redis, RabbitMQ or NATS driver yet"},
+};
+
+struct run_env {
+	const struct scenario *s;
+	char self[PATH_MAX];
+	char busbard[PATH_MAX];
+	char work[PATH_MAX];
+	char netns[NAME_BYTES]; /* af_packet: the namespace holding the veth pair */
+	char busbard_socket[PATH_MAX + 32];
+	uint64_t snapshot_version; /* each busbard run gets a fresh queue: a new snapshot */
+	double busbard_rate, baseline_rates[LIST_MAX];
+	bool any_failed;
+};
+
+/* ---- the scenario file ---- */
+
+static int bad(const char *path, const char *key, const char *why)
+{
+	fprintf(stderr, "busbar-bench scenario %s: \"%s\": %s\n", path, key, why);
+	return -EINVAL;
+}
+
+static int copy_list(json_t *value, char list[][NAME_BYTES], uint32_t *count)
+{
+	size_t i;
+	json_t *item;
+	if (!json_is_array(value) || json_array_size(value) > LIST_MAX)
+		return -EINVAL;
+	json_array_foreach(value, i, item)
+	{
+		if (!json_is_string(item) || json_string_length(item) >= NAME_BYTES)
+			return -EINVAL;
+		snprintf(list[i], NAME_BYTES, "%s", json_string_value(item));
+	}
+	*count = (uint32_t)json_array_size(value);
+	return 0;
+}
+
+static int copy_fractions(json_t *value, struct scenario *s)
+{
+	size_t i;
+	json_t *item;
+	if (!json_is_array(value) || json_array_size(value) > LIST_MAX)
+		return -EINVAL;
+	json_array_foreach(value, i, item)
+	{
+		double f = json_number_value(item);
+		if (!json_is_number(item) || f <= 0 || f > 1)
+			return -EINVAL;
+		s->fractions[i] = f;
+	}
+	s->fraction_count = (uint32_t)json_array_size(value);
+	return 0;
+}
+
+static int copy_name(json_t *value, char *out)
+{
+	if (!json_is_string(value) || json_string_length(value) >= NAME_BYTES)
+		return -EINVAL;
+	snprintf(out, NAME_BYTES, "%s", json_string_value(value));
+	return 0;
+}
+
+static int uint_in(json_t *value, uint64_t min, uint64_t max, uint64_t *out)
+{
+	if (!json_is_integer(value) || json_integer_value(value) < (json_int_t)min ||
+	    (uint64_t)json_integer_value(value) > max)
+		return -EINVAL;
+	*out = (uint64_t)json_integer_value(value);
+	return 0;
+}
+
+static int apply_key(struct scenario *s, const char *key, json_t *value)
+{
+	uint64_t n = 0;
+	int rc = -ENOENT;
+	if (strcmp(key, "description") == 0)
+		rc = json_is_string(value) ? 0 : -EINVAL;
+	else if (strcmp(key, "transport") == 0)
+		rc = copy_name(value, s->transport);
+	else if (strcmp(key, "op") == 0)
+		rc = json_is_string(value) ? bench_op_parse(json_string_value(value), &s->op)
+		                           : -EINVAL;
+	else if (strcmp(key, "body_bytes") == 0 &&
+	         (rc = uint_in(value, 1, BENCH_BODY_BYTES_MAX, &n)) == 0)
+		s->body_bytes = (uint32_t)n;
+	else if (strcmp(key, "window") == 0 && (rc = uint_in(value, 1, BENCH_WINDOW_MAX, &n)) == 0)
+		s->window = (uint32_t)n;
+	else if (strcmp(key, "workers") == 0 &&
+	         (rc = uint_in(value, 1, BB_WORKER_COUNT_MAX, &n)) == 0)
+		s->workers = (uint32_t)n;
+	else if (strcmp(key, "rounds") == 0 && (rc = uint_in(value, 1, 100, &n)) == 0)
+		s->rounds = (uint32_t)n;
+	else if (strcmp(key, "requests") == 0)
+		rc = uint_in(value, 1, BB_MESSAGE_SLOTS_PER_WORKER, &s->requests);
+	else if (strcmp(key, "store_mbufs_per_worker") == 0 &&
+	         (rc = uint_in(value, 1023, 1u << 24, &n)) == 0)
+		s->store_mbufs = (uint32_t)n;
+	else if (strcmp(key, "warmup_s") == 0 && json_is_number(value))
+		rc = (s->warmup_s = json_number_value(value)) >= 0 ? 0 : -EINVAL;
+	else if (strcmp(key, "seconds") == 0 && json_is_number(value))
+		rc = (s->seconds = json_number_value(value)) > 0 ? 0 : -EINVAL;
+	else if (strcmp(key, "open_loop_fractions") == 0)
+		rc = copy_fractions(value, s);
+	else if (strcmp(key, "systems") == 0)
+		rc = copy_list(value, s->systems, &s->system_count);
+	else if (strcmp(key, "needs") == 0)
+		rc = copy_list(value, s->needs, &s->need_count);
+	else if (strcmp(key, "generator_cores") == 0)
+		rc = copy_name(value, s->generator_cores);
+	else if (strcmp(key, "testpmd_cores") == 0)
+		rc = copy_name(value, s->testpmd_cores);
+	return rc;
+}
+
+static int scenario_load(const char *path, struct scenario *s)
+{
+	*s = (struct scenario){.op = BENCH_OP_PING,
+	                       .body_bytes = 256,
+	                       .window = 32,
+	                       .workers = 1,
+	                       .rounds = 1,
+	                       .warmup_s = 1,
+	                       .seconds = 10,
+	                       .hugepages = true,
+	                       .store_mbufs = 65535};
+	snprintf(s->transport, NAME_BYTES, "memif");
+	snprintf(s->generator_cores, NAME_BYTES, "0");
+	snprintf(s->testpmd_cores, NAME_BYTES, "0,1");
+	const char *base = strrchr(path, '/');
+	snprintf(s->name, NAME_BYTES, "%s", base ? base + 1 : path);
+	json_error_t error;
+	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &error);
+	if (root == NULL) {
+		fprintf(stderr, "busbar-bench scenario %s:%d: %s\n", path, error.line, error.text);
+		return -EINVAL;
+	}
+	const char *key;
+	json_t *value;
+	int rc = json_is_object(root) ? 0 : bad(path, "(top)", "expected an object");
+	json_object_foreach(root, key, value)
+	{
+		int key_rc = rc == 0 ? apply_key(s, key, value) : 0;
+		if (key_rc != 0)
+			rc = bad(path, key, key_rc == -ENOENT ? "unknown key" : "bad value");
+	}
+	json_decref(root);
+	bool known_transport =
+	    strcmp(s->transport, "memif") == 0 || strcmp(s->transport, "af_packet") == 0;
+	if (rc == 0 && !known_transport)
+		rc = bad(path, "transport", "memif or af_packet");
+	return rc;
+}
+
+/* Exit 3 with a clear message when the scenario needs what busbar does not have. */
+static int check_needs(const struct scenario *s)
+{
+	int rc = 0;
+	for (uint32_t i = 0; i < s->need_count; i++) {
+		bool known = false;
+		for (size_t m = 0; m < sizeof(missing_features) / sizeof(missing_features[0]);
+		     m++) {
+			if (strcmp(s->needs[i], missing_features[m].need) != 0)
+				continue;
+			fprintf(stderr, "busbar-bench scenario %s: not available: needs %s\n",
+			        s->name, missing_features[m].why);
+			known = true;
+			rc = EXIT_MISSING;
+		}
+		if (!known) {
+			fprintf(stderr, "busbar-bench scenario %s: unknown need \"%s\"\n", s->name,
+			        s->needs[i]);
+			return 2;
+		}
+	}
+	return rc;
+}
+
+/* ---- processes ---- */
+
+static uint64_t monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(uint32_t ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
+	nanosleep(&ts, NULL);
+}
+
+/* Prefixes argv with `ip netns exec NS` when the scenario runs in a namespace. */
+static void in_netns(const struct run_env *env, const char **argv, uint32_t *argc)
+{
+	if (env->netns[0] == '\0')
+		return;
+	argv[(*argc)++] = "ip";
+	argv[(*argc)++] = "netns";
+	argv[(*argc)++] = "exec";
+	argv[(*argc)++] = env->netns;
+}
+
+/* Starts argv with stdout and stderr into log (or inherited), stdin from stdin_fd (or none). */
+static pid_t spawn(const char **argv, const char *log, int stdin_fd, int stdout_fd)
+{
+	pid_t pid = fork();
+	if (pid != 0)
+		return pid;
+	int null_fd = open("/dev/null", O_RDWR);
+	dup2(stdin_fd >= 0 ? stdin_fd : null_fd, 0);
+	if (log != NULL) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		dup2(fd, 1);
+		dup2(fd, 2);
+	}
+	if (stdout_fd >= 0)
+		dup2(stdout_fd, 1);
+	execvp(argv[0], (char *const *)argv);
+	fprintf(stderr, "busbar-bench scenario: cannot run %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+/* Waits for pid until deadline; returns its exit status, or -ETIMEDOUT. */
+static int wait_until(pid_t pid, uint64_t deadline_ms)
+{
+	for (;;) {
+		int status;
+		pid_t done = waitpid(pid, &status, WNOHANG);
+		if (done == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		if (done < 0 || monotonic_ms() >= deadline_ms)
+			return done < 0 ? -errno : -ETIMEDOUT;
+		sleep_ms(10);
+	}
+}
+
+static void stop(pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	kill(pid, SIGTERM);
+	if (wait_until(pid, monotonic_ms() + STOP_WAIT_MS) == -ETIMEDOUT) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+}
+
+/* Runs a command to its end (bounded), for `ip` set-up; returns its exit status. */
+static int run_command(const char **argv)
+{
+	pid_t pid = spawn(argv, NULL, -1, -1);
+	if (pid < 0)
+		return -errno;
+	int rc = wait_until(pid, monotonic_ms() + STOP_WAIT_MS);
+	if (rc == -ETIMEDOUT)
+		stop(pid);
+	return rc;
+}
+
+/* ---- busbard's local socket: the snapshot that creates the benchmark's queue ---- */
+
+static int send_all(int fd, const uint8_t *bytes, size_t length)
+{
+	while (length > 0) {
+		ssize_t n = send(fd, bytes, length, MSG_NOSIGNAL);
+		if (n <= 0)
+			return -errno;
+		bytes += n;
+		length -= (size_t)n;
+	}
+	return 0;
+}
+
+static int apply_snapshot(const char *socket_path, uint64_t version)
+{
+	uint8_t frame[512];
+	struct wire_writer w;
+	wire_writer_init(&w, frame + BB_WIRE_HEADER_BYTES, sizeof(frame) - BB_WIRE_HEADER_BYTES);
+	wire_put_u64(&w, WIRE_TAG_SNAPSHOT_VERSION, version);
+	wire_put_bytes(&w, WIRE_TAG_QUEUE_BEGIN, NULL, 0);
+	wire_put_str(&w, WIRE_TAG_QUEUE_NAME, SNAPSHOT_QUEUE);
+	wire_put_u64(&w, WIRE_TAG_QUEUE_ID, version); /* a new id: a new, empty queue */
+	wire_put_u32(&w, WIRE_TAG_VISIBILITY_TIMEOUT_S, BB_VISIBILITY_TIMEOUT_S_DEFAULT);
+	wire_put_u32(&w, WIRE_TAG_WAIT_TIME_S, 0);
+	wire_put_u32(&w, WIRE_TAG_MAXIMUM_MESSAGE_BYTES, QUEUE_MESSAGE_MAX);
+	struct wire_header h = {.version = WIRE_VERSION,
+	                        .opcode = WIRE_OP_APPLY_SNAPSHOT,
+	                        .body_bytes = (uint32_t)w.length,
+	                        .request_id = version};
+	wire_header_encode(&h, frame);
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", socket_path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct timeval timeout = {.tv_sec = 5};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+	int rc = connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0 ? 0 : -errno;
+	if (rc == 0)
+		rc = send_all(fd, frame, BB_WIRE_HEADER_BYTES + w.length);
+	uint8_t reply[BB_WIRE_HEADER_BYTES];
+	if (rc == 0 && recv(fd, reply, sizeof(reply), MSG_WAITALL) != (ssize_t)sizeof(reply))
+		rc = -EIO;
+	close(fd);
+	struct wire_header r;
+	if (rc == 0 && (wire_header_decode(reply, sizeof(reply), &r) == WIRE_ERR_MALFORMED ||
+	                r.status != WIRE_OK))
+		rc = -EPROTO;
+	if (rc != 0)
+		fprintf(stderr, "busbar-bench scenario: applying snapshot %llu: %s\n",
+		        (unsigned long long)version, strerror(-rc));
+	return rc;
+}
+
+/* ---- systems under test ---- */
+
+static const char *server_vdev(const struct run_env *env, char *out, size_t out_bytes)
+{
+	if (strcmp(env->s->transport, "memif") == 0)
+		snprintf(out, out_bytes, "net_memif0,role=server,socket=%s/memif.sock", env->work);
+	else
+		snprintf(out, out_bytes, "net_af_packet0,iface=bbv0");
+	return out;
+}
+
+static const char *client_vdev(const struct run_env *env, char *out, size_t out_bytes)
+{
+	if (strcmp(env->s->transport, "memif") == 0)
+		snprintf(out, out_bytes, "net_memif0,role=client,socket=%s/memif.sock", env->work);
+	else
+		snprintf(out, out_bytes, "net_af_packet0,iface=bbv1");
+	return out;
+}
+
+static bool path_exists(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0;
+}
+
+/* Total time a system is up: every generator run of it, bounded. */
+static uint32_t system_budget_s(const struct scenario *s)
+{
+	uint32_t runs = s->rounds * (1 + s->fraction_count);
+	return (uint32_t)(runs * (s->warmup_s + s->seconds + RUN_MARGIN_S)) + RUN_MARGIN_S;
+}
+
+static pid_t start_busbard(struct run_env *env, char *socket_path, size_t socket_bytes)
+{
+	char config_path[PATH_MAX + 32], state[PATH_MAX + 32], vdev[PATH_MAX + 64],
+	    log[PATH_MAX + 32];
+	char run_seconds[16];
+	const struct scenario *s = env->s;
+	snprintf(config_path, sizeof(config_path), "%s/busbard.json", env->work);
+	snprintf(state, sizeof(state), "%s/state-%llu", env->work,
+	         (unsigned long long)monotonic_ms());
+	snprintf(socket_path, socket_bytes, "%s/busbard.sock", env->work);
+	snprintf(log, sizeof(log), "%s/busbard.log", env->work);
+	FILE *f = fopen(config_path, "w");
+	if (f == NULL)
+		return -errno;
+	fprintf(
+	    f,
+	    "{\"port\": {\"vdev\": \"%s\", \"ipv4\": \"10.77.0.2\", \"mtu\": 1500},\n"
+	    " \"udp_port\": 7600, \"workers\": %u, \"hugepages\": \"%s\", \"memory_mb\": 1536,\n"
+	    " \"frame_mbufs\": 8191, \"store_mbufs_per_worker\": %u,\n"
+	    " \"eal_args\": [\"--log-level\", \"lib.eal:error\", \"--file-prefix\", "
+	    "\"busbar-scenario-%d\"]}\n",
+	    server_vdev(env, vdev, sizeof(vdev)), s->workers, s->hugepages ? "auto" : "off",
+	    s->store_mbufs, (int)getpid());
+	fclose(f);
+	snprintf(run_seconds, sizeof(run_seconds), "%u", system_budget_s(s));
+	const char *argv[ARGS_MAX];
+	uint32_t argc = 0;
+	in_netns(env, argv, &argc);
+	const char *tail[] = {env->busbard, "--config",    config_path, "--unix-socket",
+	                      socket_path,  "--state-dir", state,       "--run-seconds",
+	                      run_seconds,  NULL};
+	memcpy(argv + argc, tail, sizeof(tail));
+	unlink(socket_path);
+	pid_t pid = spawn(argv, log, -1, -1);
+	uint64_t deadline = monotonic_ms() + START_WAIT_MS;
+	pid_t exited = 0;
+	while (pid > 0 && !path_exists(socket_path) && monotonic_ms() < deadline &&
+	       (exited = waitpid(pid, NULL, WNOHANG)) == 0)
+		sleep_ms(20);
+	if (pid > 0 && (exited != 0 || !path_exists(socket_path))) {
+		fprintf(stderr, "busbar-bench scenario: busbard did not start; see %s\n", log);
+		if (exited == 0)
+			stop(pid); /* a process already reaped is not signalled: its PID may be
+			              reused */
+		return -EIO;
+	}
+	return pid;
+}
+
+/* testpmd as the same server: its stdin is a pipe it reads until we close it (or die). */
+static pid_t start_testpmd(struct run_env *env, int *stdin_write)
+{
+	char vdev[PATH_MAX + 64], log[PATH_MAX + 32];
+	snprintf(log, sizeof(log), "%s/testpmd.log", env->work);
+	int fds[2];
+	if (pipe2(fds, O_CLOEXEC) != 0)
+		return -errno;
+	char prefix[NAME_BYTES];
+	snprintf(prefix, sizeof(prefix), "busbar-testpmd-%d", (int)getpid());
+	const char *argv[ARGS_MAX];
+	uint32_t argc = 0;
+	in_netns(env, argv, &argc);
+	/* Line-buffered, so that "Press enter to exit" reaches the log when it is printed. */
+	const char *head[] = {"stdbuf",
+	                      "-oL",
+	                      "dpdk-testpmd",
+	                      "-l",
+	                      env->s->testpmd_cores,
+	                      "--no-pci",
+	                      "--vdev",
+	                      server_vdev(env, vdev, sizeof(vdev)),
+	                      "--log-level",
+	                      "lib.eal:error"};
+	const char *huge[] = {"--in-memory"};
+	const char *no_huge[] = {"--no-huge", "-m", "1024", "--file-prefix", prefix};
+	const char *tail[] = {"--", "--forward-mode=5tswap", "--total-num-mbufs=16384",
+	                      "--nb-cores=1", NULL};
+	memcpy(argv + argc, head, sizeof(head));
+	argc += sizeof(head) / sizeof(head[0]);
+	memcpy(argv + argc, env->s->hugepages ? huge : no_huge,
+	       env->s->hugepages ? sizeof(huge) : sizeof(no_huge));
+	argc += env->s->hugepages ? 1 : sizeof(no_huge) / sizeof(no_huge[0]);
+	memcpy(argv + argc, tail, sizeof(tail));
+	pid_t pid = spawn(argv, log, fds[0], -1);
+	close(fds[0]);
+	*stdin_write = fds[1];
+	/* testpmd is up when it says it forwards; the generator then waits for the link. */
+	uint64_t deadline = monotonic_ms() + START_WAIT_MS;
+	pid_t exited = 0;
+	while (pid > 0 && monotonic_ms() < deadline &&
+	       (exited = waitpid(pid, NULL, WNOHANG)) == 0) {
+		char line[256];
+		FILE *f = fopen(log, "r");
+		bool ready = false;
+		while (f != NULL && !ready && fgets(line, sizeof(line), f) != NULL)
+			ready = strstr(line, "Press enter to exit") != NULL;
+		if (f != NULL)
+			fclose(f);
+		if (ready)
+			return pid;
+		sleep_ms(50);
+	}
+	fprintf(stderr, "busbar-bench scenario: testpmd did not start; see %s\n", log);
+	close(fds[1]);
+	if (exited == 0)
+		stop(pid);
+	return -EIO;
+}
+
+static pid_t start_echo(struct run_env *env)
+{
+	char seconds[16], port[8];
+	snprintf(seconds, sizeof(seconds), "%u", system_budget_s(env->s));
+	snprintf(port, sizeof(port), "%u", ECHO_PORT);
+	const char *argv[ARGS_MAX];
+	uint32_t argc = 0;
+	in_netns(env, argv, &argc);
+	const char *tail[] = {env->self,   "echo-server", "--port", port,
+	                      "--seconds", seconds,       NULL};
+	memcpy(argv + argc, tail, sizeof(tail));
+	pid_t pid = spawn(argv, NULL, -1, -1);
+	sleep_ms(200); /* bind; a request before it is resent after 500 ms anyway */
+	return pid;
+}
+
+/* ---- generator runs ---- */
+
+struct gen_run {
+	const char *system;
+	bool baseline;
+	bool kernel_udp; /* the generator's udp mode, against the echo server */
+	double rate;     /* 0: closed loop */
+	double fraction; /* open loop: of the system's closed-loop rate */
+	uint32_t round;
+};
+
+static uint32_t generator_args(const struct run_env *env, const struct gen_run *g,
+                               const char **argv, char text[][NAME_BYTES + PATH_MAX])
+{
+	const struct scenario *s = env->s;
+	uint32_t argc = 0;
+	in_netns(env, argv, &argc);
+	enum bench_op op = g->baseline && s->op == BENCH_OP_CYCLE ? BENCH_OP_SEND : s->op;
+	snprintf(text[0], sizeof(text[0]), "%u", s->body_bytes);
+	snprintf(text[1], sizeof(text[1]), "%.3f", s->seconds);
+	snprintf(text[2], sizeof(text[2]), "%.3f", s->warmup_s);
+	snprintf(text[3], sizeof(text[3]), "%u", s->window);
+	snprintf(text[4], sizeof(text[4]), "%.0f", g->rate);
+	snprintf(text[5], sizeof(text[5]), "%llu", (unsigned long long)s->requests);
+	const char *common[] = {env->self,
+	                        g->kernel_udp ? "udp" : "dpdk",
+	                        "--op",
+	                        bench_op_name(op),
+	                        "--queue",
+	                        SNAPSHOT_QUEUE,
+	                        "--body-bytes",
+	                        text[0],
+	                        "--seconds",
+	                        text[1],
+	                        "--warmup",
+	                        text[2],
+	                        "--system",
+	                        g->system,
+	                        "--scenario",
+	                        s->name,
+	                        g->rate > 0 ? "--rate" : "--window",
+	                        g->rate > 0 ? text[4] : text[3]};
+	memcpy(argv + argc, common, sizeof(common));
+	argc += sizeof(common) / sizeof(common[0]);
+	if (s->requests > 0) {
+		argv[argc++] = "--requests";
+		argv[argc++] = text[5];
+	}
+	if (g->baseline)
+		argv[argc++] = "--baseline";
+	if (g->kernel_udp) {
+		snprintf(text[6], sizeof(text[6]), "%u", ECHO_PORT);
+		const char *udp[] = {"--server", "127.0.0.1",   "--port",
+		                     text[6],    "--transport", "loopback-kernel-udp"};
+		memcpy(argv + argc, udp, sizeof(udp));
+		argc += sizeof(udp) / sizeof(udp[0]);
+	} else {
+		const char *dpdk[] = {"--vdev",      client_vdev(env, text[7], sizeof(text[7])),
+		                      "--cores",     s->generator_cores,
+		                      "--transport", s->transport,
+		                      "--link-wait", "15"};
+		memcpy(argv + argc, dpdk, sizeof(dpdk));
+		argc += sizeof(dpdk) / sizeof(dpdk[0]);
+		if (g->baseline)
+			argv[argc++] =
+			    "--no-arp"; /* 5tswap would bounce an ARP request, not answer it */
+		if (!s->hugepages)
+			argv[argc++] = "--no-huge";
+	}
+	argv[argc] = NULL;
+	return argc;
+}
+
+/* Runs the child to its end (bounded) and returns what it printed on stdout. */
+static int collect(const char **argv, uint64_t deadline_ms, char *out, size_t out_bytes)
+{
+	int fds[2];
+	if (pipe2(fds, O_CLOEXEC) != 0)
+		return -errno;
+	pid_t pid = spawn(argv, NULL, -1, fds[1]);
+	close(fds[1]);
+	size_t length = 0;
+	int rc = -ETIMEDOUT;
+	while (monotonic_ms() < deadline_ms) {
+		struct pollfd p = {.fd = fds[0], .events = POLLIN};
+		if (poll(&p, 1, 20) > 0) {
+			char chunk[4096];
+			ssize_t n = read(fds[0], chunk, sizeof(chunk));
+			if (n == 0)
+				break; /* the child closed stdout: it is exiting */
+			size_t room = out_bytes - 1 - length;
+			size_t keep = n <= 0 ? 0 : (size_t)n < room ? (size_t)n : room;
+			memcpy(out + length, chunk, keep);
+			length += keep;
+		}
+	}
+	out[length] = '\0';
+	close(fds[0]);
+	rc = wait_until(pid, deadline_ms + STOP_WAIT_MS);
+	if (rc == -ETIMEDOUT) {
+		fprintf(stderr,
+		        "busbar-bench scenario: generator %d ran past its deadline; killed\n",
+		        (int)pid);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	return rc;
+}
+
+/* Prints the run's JSON line with the scenario's own keys; returns requests_per_s or -1. */
+static double report_line(struct run_env *env, const struct gen_run *g, const char *output)
+{
+	const char *line = strstr(output, "{\"system\"");
+	json_t *row = line != NULL ? json_loadb(line, strcspn(line, "\n"), 0, NULL) : NULL;
+	if (row == NULL) {
+		fprintf(stderr, "busbar-bench scenario: %s gave no result line\n", g->system);
+		env->any_failed = true;
+		return -1;
+	}
+	if (env->s->rounds > 1)
+		json_object_set_new(row, "round", json_integer(g->round + 1));
+	if (g->rate > 0)
+		json_object_set_new(row, "fraction_of_max", json_real(g->fraction));
+	char *text = json_dumps(row, ROW_JSON_FLAGS);
+	printf("%s\n", text);
+	fflush(stdout);
+	free(text);
+	double rate = json_number_value(json_object_get(row, "requests_per_s"));
+	bool lost = json_integer_value(json_object_get(row, "unanswered")) > 0 ||
+	            json_integer_value(json_object_get(row, "errors")) > 0 ||
+	            json_integer_value(json_object_get(row, "requests")) == 0;
+	if (lost && env->s->check) {
+		fprintf(stderr,
+		        "busbar-bench scenario: check failed: %s lost or refused requests\n",
+		        g->system);
+		env->any_failed = true;
+	}
+	json_decref(row);
+	return rate;
+}
+
+static double run_generator(struct run_env *env, const struct gen_run *g)
+{
+	const char *argv[ARGS_MAX];
+	static char text[8][NAME_BYTES + PATH_MAX];
+	generator_args(env, g, argv, text);
+	static char output[OUTPUT_BYTES_MAX];
+	bool needs_queue = env->s->op != BENCH_OP_PING && !g->baseline;
+	if (needs_queue && apply_snapshot(env->busbard_socket, ++env->snapshot_version) != 0) {
+		env->any_failed = true;
+		return -1;
+	}
+	uint64_t deadline = monotonic_ms() +
+	                    (uint64_t)((env->s->warmup_s + env->s->seconds + RUN_MARGIN_S) * 1000);
+	int rc = collect(argv, deadline, output, sizeof(output));
+	if (rc != 0) {
+		fprintf(stderr, "busbar-bench scenario: %s run exited with %d\n", g->system, rc);
+		env->any_failed = true;
+		return -1;
+	}
+	return report_line(env, g, output);
+}
+
+/* The closed-loop run, then the open-loop ones at fractions of its rate; returns its rate. */
+static double run_loads(struct run_env *env, struct gen_run g)
+{
+	g.rate = 0;
+	double max_rate = run_generator(env, &g);
+	bool open_loop = env->s->op != BENCH_OP_CYCLE || g.baseline;
+	for (uint32_t i = 0; open_loop && max_rate > 0 && i < env->s->fraction_count; i++) {
+		g.fraction = env->s->fractions[i];
+		g.rate = max_rate * g.fraction;
+		run_generator(env, &g);
+	}
+	return max_rate;
+}
+
+/* ---- systems, one after another ---- */
+
+static void run_busbard(struct run_env *env, double *rate_sum)
+{
+	pid_t pid = start_busbard(env, env->busbard_socket, sizeof(env->busbard_socket));
+	if (pid < 0) {
+		env->any_failed = true;
+		return;
+	}
+	for (uint32_t round = 0; round < env->s->rounds; round++)
+		*rate_sum += run_loads(env, (struct gen_run){.system = "busbard", .round = round});
+	stop(pid);
+}
+
+static void run_testpmd(struct run_env *env, double *rate_sum)
+{
+	int stdin_write = -1;
+	pid_t pid = start_testpmd(env, &stdin_write);
+	if (pid < 0) {
+		env->any_failed = true;
+		return;
+	}
+	for (uint32_t round = 0; round < env->s->rounds; round++)
+		*rate_sum += run_loads(env, (struct gen_run){.system = "testpmd-5tswap",
+		                                             .baseline = true,
+		                                             .round = round});
+	close(stdin_write); /* testpmd reads EOF and exits */
+	stop(pid);
+}
+
+static void run_echo(struct run_env *env, double *rate_sum)
+{
+	pid_t pid = start_echo(env);
+	if (pid < 0) {
+		env->any_failed = true;
+		return;
+	}
+	for (uint32_t round = 0; round < env->s->rounds; round++)
+		*rate_sum += run_loads(env, (struct gen_run){.system = "kernel-udp-echo",
+		                                             .baseline = true,
+		                                             .kernel_udp = true,
+		                                             .round = round});
+	stop(pid);
+}
+
+static bool system_is_known(const char *system)
+{
+	return strcmp(system, "busbard") == 0 || strcmp(system, "testpmd-5tswap") == 0 ||
+	       strcmp(system, "kernel-udp-echo") == 0;
+}
+
+static void run_system(struct run_env *env, uint32_t index)
+{
+	const char *system = env->s->systems[index];
+	double rate_sum = 0;
+	if (strcmp(system, "busbard") == 0)
+		run_busbard(env, &rate_sum);
+	else if (strcmp(system, "testpmd-5tswap") == 0)
+		run_testpmd(env, &rate_sum);
+	else
+		run_echo(env, &rate_sum);
+	double mean = rate_sum / env->s->rounds;
+	if (strcmp(system, "busbard") == 0)
+		env->busbard_rate = mean;
+	else
+		env->baseline_rates[index] = mean;
+}
+
+/* The last line: busbard's closed-loop rate as a fraction of each baseline's. */
+static void print_summary(const struct run_env *env)
+{
+	json_t *row = json_object();
+	json_object_set_new(row, "scenario", json_string(env->s->name));
+	json_object_set_new(row, "summary", json_true());
+	json_object_set_new(row, "busbard_requests_per_s", json_real(env->busbard_rate));
+	json_t *fractions = json_object();
+	for (uint32_t i = 0; i < env->s->system_count; i++) {
+		if (env->baseline_rates[i] > 0 && env->busbard_rate > 0)
+			json_object_set_new(fractions, env->s->systems[i],
+			                    json_real(env->busbard_rate / env->baseline_rates[i]));
+	}
+	json_object_set_new(row, "busbard_fraction_of", fractions);
+	char *text = json_dumps(row, ROW_JSON_FLAGS);
+	printf("%s\n", text);
+	free(text);
+	json_decref(row);
+}
+
+/* ---- the namespace of the af_packet transport ---- */
+
+static int netns_up(struct run_env *env)
+{
+	snprintf(env->netns, sizeof(env->netns), "bbbench%d", (int)getpid());
+	const char *add[] = {"ip", "netns", "add", env->netns, NULL};
+	const char *veth[] = {"ip",   "-n",   env->netns, "link", "add",  "bbv0",
+	                      "type", "veth", "peer",     "name", "bbv1", NULL};
+	const char *up0[] = {"ip", "-n", env->netns, "link", "set", "bbv0", "up", NULL};
+	const char *up1[] = {"ip", "-n", env->netns, "link", "set", "bbv1", "up", NULL};
+	const char *lo[] = {"ip", "-n", env->netns, "link", "set", "lo", "up", NULL};
+	if (run_command(add) != 0) {
+		env->netns[0] = '\0';
+		fprintf(stderr,
+		        "busbar-bench scenario: af_packet needs a network namespace (root)\n");
+		return -EPERM;
+	}
+	bool ok = run_command(veth) == 0 && run_command(up0) == 0 && run_command(up1) == 0 &&
+	          run_command(lo) == 0;
+	return ok ? 0 : -EIO;
+}
+
+static void netns_down(struct run_env *env)
+{
+	if (env->netns[0] == '\0')
+		return;
+	const char *del[] = {"ip", "netns", "del", env->netns, NULL};
+	run_command(del);
+}
+
+/* ---- the command ---- */
+
+static int parse_overrides(int argc, char **argv, struct scenario *s)
+{
+	static const struct option longs[] = {
+	    {"seconds", required_argument, NULL, 't'},
+	    {"warmup", required_argument, NULL, 'w'},
+	    {"requests", required_argument, NULL, 'n'},
+	    {"rounds", required_argument, NULL, 'r'},
+	    {"no-huge", no_argument, NULL, 'H'},
+	    {"check", no_argument, NULL, 'c'},
+	    {NULL, 0, NULL, 0},
+	};
+	int key;
+	optind = 3;
+	while ((key = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+		switch (key) {
+		case 't': s->seconds = atof(optarg); break;
+		case 'w': s->warmup_s = atof(optarg); break;
+		case 'n': s->requests = strtoull(optarg, NULL, 10); break;
+		case 'r': s->rounds = (uint32_t)atoi(optarg); break;
+		case 'H': s->hugepages = false; break;
+		case 'c': s->check = true; break;
+		default: return -EINVAL;
+		}
+	}
+	bool ok = optind == argc && s->seconds > 0 && s->warmup_s >= 0 && s->rounds >= 1 &&
+	          s->requests <= BB_MESSAGE_SLOTS_PER_WORKER;
+	return ok ? 0 : -EINVAL;
+}
+
+static int env_init(struct run_env *env, const struct scenario *s)
+{
+	memset(env, 0, sizeof(*env));
+	env->s = s;
+	ssize_t n = readlink("/proc/self/exe", env->self, sizeof(env->self) - 1);
+	if (n <= 0)
+		return -errno;
+	env->self[n] = '\0';
+	const char *busbard = getenv("BUSBARD");
+	if (busbard != NULL) {
+		snprintf(env->busbard, sizeof(env->busbard), "%s", busbard);
+	} else {
+		/* BUILD/perf/busbar-bench -> BUILD/dataplane/busbard */
+		char *slash = strrchr(env->self, '/');
+		int dir_bytes = (int)(slash - env->self);
+		snprintf(env->busbard, sizeof(env->busbard), "%.*s/../dataplane/busbard",
+		         dir_bytes, env->self);
+	}
+	snprintf(env->work, sizeof(env->work), "/tmp/busbar-bench.XXXXXX");
+	if (mkdtemp(env->work) == NULL)
+		return -errno;
+	return 0;
+}
+
+static void remove_work(const struct run_env *env)
+{
+	const char *rm[] = {"rm", "-rf", env->work, NULL};
+	if (env->any_failed) {
+		fprintf(stderr, "busbar-bench scenario: logs kept in %s\n", env->work);
+		return;
+	}
+	run_command(rm);
+}
+
+int bench_scenario_main(int argc, char **argv)
+{
+	static struct scenario s;
+	if (argc < 3 || scenario_load(argv[2], &s) != 0 || parse_overrides(argc, argv, &s) != 0) {
+		fprintf(stderr, "usage: busbar-bench scenario FILE [--seconds S] [--warmup S] "
+		                "[--requests N] [--rounds N] [--no-huge] [--check]\n");
+		return 2;
+	}
+	for (uint32_t i = 0; i < s.system_count; i++) {
+		if (!system_is_known(s.systems[i])) {
+			fprintf(stderr, "busbar-bench scenario: unknown system %s\n",
+			        s.systems[i]);
+			return 2;
+		}
+	}
+	int rc = check_needs(&s);
+	if (rc != 0)
+		return rc;
+	static struct run_env env;
+	if (env_init(&env, &s) != 0)
+		return 1;
+	if (strcmp(s.transport, "af_packet") == 0 && netns_up(&env) != 0)
+		env.any_failed = true;
+	for (uint32_t i = 0; !env.any_failed && i < s.system_count; i++)
+		run_system(&env, i);
+	if (!env.any_failed)
+		print_summary(&env);
+	netns_down(&env);
+	remove_work(&env);
+	return env.any_failed ? 1 : 0;
+}

@@ -1,0 +1,272 @@
+/*
+ * The benchmark's measuring parts, without a network: the log-linear
+ * histogram (every value lands in a bucket within 1/128 of itself, quantiles
+ * of a known distribution, merging) and the load model driven by a stepped
+ * clock and an in-memory server (every request answered and matched by id,
+ * resends of lost requests, unanswered ones counted, cycles, a request cap,
+ * and an open-loop run whose server stalls: the stall must show in the
+ * percentiles, measured from the intended send times).
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <string.h>
+
+#include "bb_endian.h"
+#include "bench_hist.h"
+#include "bench_load.h"
+#include "wire.h"
+
+#define MS 1000000ull
+#define US 1000ull
+
+static struct bench_hist hist, other;
+
+Test(bench_hist, buckets_hold_their_values_within_one_in_128)
+{
+	for (uint64_t v = 0; v < 256; v++)
+		cr_assert_eq(bench_hist_lowest(bench_hist_index(v)), v, "exact below 256");
+	uint64_t seed = 0x9e3779b97f4a7c15ull;
+	for (uint32_t i = 0; i < 100000; i++) {
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		uint64_t v = seed >> (seed & 63);
+		uint32_t index = bench_hist_index(v);
+		cr_assert_lt(index, BENCH_HIST_BUCKETS);
+		cr_assert_leq(bench_hist_lowest(index), v);
+		cr_assert_geq(bench_hist_highest(index), v);
+		cr_assert_leq(bench_hist_highest(index) - bench_hist_lowest(index), v / 128 + 1);
+	}
+	cr_assert_eq(bench_hist_index(UINT64_MAX), BENCH_HIST_BUCKETS - 1);
+	for (uint32_t i = 1; i < BENCH_HIST_BUCKETS; i++)
+		cr_assert_eq(bench_hist_lowest(i), bench_hist_highest(i - 1) + 1, "contiguous");
+}
+
+Test(bench_hist, quantiles_of_a_uniform_distribution)
+{
+	bench_hist_reset(&hist);
+	cr_assert_eq(bench_hist_quantile(&hist, 0.5), 0, "empty");
+	for (uint64_t v = 1; v <= 100000; v++)
+		bench_hist_record(&hist, v * US);
+	cr_assert_eq(hist.count, 100000);
+	cr_assert_eq(hist.min, US);
+	cr_assert_eq(hist.max, 100000 * US);
+	const double qs[] = {0.5, 0.9, 0.99, 0.999, 0.9999};
+	for (uint32_t i = 0; i < 5; i++) {
+		double want = qs[i] * 100000 * US;
+		double got = (double)bench_hist_quantile(&hist, qs[i]);
+		cr_assert_geq(got, want, "q %.4f: never below the true value", qs[i]);
+		cr_assert_leq(got, want * (1 + 1.0 / 128), "q %.4f: within 1/128 above", qs[i]);
+	}
+	cr_assert_eq(bench_hist_quantile(&hist, 1.0), 100000 * US, "the maximum, exactly");
+}
+
+Test(bench_hist, merge_adds_counts)
+{
+	bench_hist_reset(&hist);
+	bench_hist_reset(&other);
+	for (uint64_t v = 1; v <= 1000; v++)
+		bench_hist_record(v % 2 ? &hist : &other, v);
+	bench_hist_merge(&hist, &other);
+	cr_assert_eq(hist.count, 1000);
+	cr_assert_eq(hist.min, 1);
+	cr_assert_eq(hist.max, 1000);
+	uint64_t median = bench_hist_quantile(&hist, 0.5);
+	cr_assert(median == 500 || median == 501, "500 shares a bucket of two with 501");
+}
+
+/* ---- the load model against an in-memory server ---- */
+
+struct fake_server {
+	uint64_t messages;        /* sent and not yet received */
+	uint64_t drop_request_id; /* the first copy of this request is lost */
+	bool dropped;
+	uint64_t never_answer_id;
+	uint64_t stall_from_ns, stall_until_ns; /* replies held back, then all sent at once */
+};
+
+static struct bench_load load;
+static struct bench_bodies bodies;
+static struct fake_server server;
+static uint8_t held[BENCH_SLOTS / 4][BENCH_REQUEST_BYTES_MAX];
+static size_t held_bytes[BENCH_SLOTS / 4];
+static uint32_t held_count;
+
+/* Answers as busbard would: a response header, and a receipt handle for a receive. */
+static size_t answer(const uint8_t *request, size_t length, uint8_t *reply)
+{
+	struct wire_header h;
+	cr_assert_eq(wire_header_decode(request, length, &h), WIRE_OK);
+	struct wire_writer w;
+	wire_writer_init(&w, reply + BB_WIRE_HEADER_BYTES, 256);
+	if (h.opcode == WIRE_OP_SEND_MESSAGE) {
+		server.messages++;
+		wire_put_str(&w, WIRE_TAG_MESSAGE_ID, "00000000-0000-4000-8000-000000000000");
+	} else if (h.opcode == WIRE_OP_RECEIVE_MESSAGE && server.messages > 0) {
+		server.messages--;
+		wire_put_bytes(&w, WIRE_TAG_MESSAGE_BEGIN, NULL, 0);
+		wire_put_str(&w, WIRE_TAG_RECEIPT_HANDLE,
+		             "0123456789abcdef0123456789abcdef0123456789abcdef");
+	}
+	h.flags = WIRE_FLAG_RESPONSE;
+	h.body_bytes = (uint32_t)w.length;
+	wire_header_encode(&h, reply);
+	return BB_WIRE_HEADER_BYTES + w.length;
+}
+
+static void deliver_held(uint64_t now)
+{
+	for (uint32_t i = 0; i < held_count; i++)
+		bench_load_reply(&load, held[i], held_bytes[i], now);
+	held_count = 0;
+}
+
+/* One pass of a transport loop: send what is due, then the server answers (or holds). */
+static void step(uint64_t now)
+{
+	static uint8_t requests[BENCH_WINDOW_MAX][BENCH_REQUEST_BYTES_MAX];
+	size_t lengths[BENCH_WINDOW_MAX];
+	uint32_t count = 0;
+	uint8_t reply[512];
+	bool stalled = now >= server.stall_from_ns && now < server.stall_until_ns;
+	if (!stalled)
+		deliver_held(now);
+	while (count < BENCH_WINDOW_MAX &&
+	       (lengths[count] = bench_load_next(&load, now, requests[count])) > 0)
+		count++;
+	for (uint32_t i = 0; i < count; i++) {
+		uint64_t id = bb_get_le64(requests[i] + 24);
+		if (id == server.never_answer_id)
+			continue;
+		if (id == server.drop_request_id && !server.dropped) {
+			server.dropped = true;
+			continue;
+		}
+		size_t reply_bytes = answer(requests[i], lengths[i], reply);
+		if (stalled) {
+			cr_assert_lt(held_count, BENCH_SLOTS / 4);
+			memcpy(held[held_count], reply, reply_bytes);
+			held_bytes[held_count++] = reply_bytes;
+		} else {
+			bench_load_reply(&load, reply, reply_bytes, now);
+		}
+	}
+}
+
+static struct bench_result run(const struct bench_load_options *o, uint64_t step_ns)
+{
+	static struct bench_result r;
+	cr_assert_eq(bench_load_init(&load, o), 0);
+	uint64_t now = 1000 * MS;
+	bench_load_start(&load, now);
+	while (!bench_load_done(&load, now)) {
+		step(now);
+		now += step_ns;
+	}
+	bench_load_finish(&load, &r);
+	return r;
+}
+
+static struct bench_load_options options(enum bench_op op)
+{
+	cr_assert_eq(bench_bodies_generate(&bodies, 256), 0);
+	memset(&server, 0, sizeof(server));
+	held_count = 0;
+	return (struct bench_load_options){
+	    .op = op,
+	    .queue = "bench",
+	    .window = 8,
+	    .warmup_ns = 10 * MS,
+	    .duration_ns = 100 * MS,
+	    .client_id = 0xbe4c,
+	    .bodies = &bodies,
+	};
+}
+
+Test(bench_load, closed_loop_every_request_answered)
+{
+	struct bench_load_options o = options(BENCH_OP_SEND);
+	struct bench_result r = run(&o, 10 * US);
+	/* 8 in flight, each answered within one 10 us step: 8 per step over 100 ms. */
+	cr_assert_eq(r.replies, 8 * 10000);
+	cr_assert_eq(r.unanswered, 0);
+	cr_assert_eq(r.errors, 0);
+	cr_assert_eq(r.resends, 0);
+	cr_assert_eq(r.latency_ns.count, r.replies);
+	cr_assert_eq(r.latency_ns.max, 0, "answered in the same step");
+	cr_assert_eq(r.seconds, 0.1);
+}
+
+Test(bench_load, a_lost_request_is_resent_with_its_id_and_counted_from_the_first_send)
+{
+	struct bench_load_options o = options(BENCH_OP_PING);
+	server.drop_request_id = 100; /* sent inside the counted part */
+	struct bench_result r = run(&o, 1 * MS);
+	cr_assert_eq(r.resends, 1);
+	cr_assert_eq(r.unanswered, 0);
+	cr_assert_eq(r.errors, 0);
+	cr_assert_geq(r.latency_ns.max, BENCH_RESEND_AFTER_NS, "its latency includes the wait");
+}
+
+Test(bench_load, a_request_never_answered_is_reported)
+{
+	struct bench_load_options o = options(BENCH_OP_PING);
+	server.never_answer_id = 50;
+	struct bench_result r = run(&o, 1 * MS);
+	cr_assert_eq(r.unanswered, 1);
+	cr_assert_gt(r.resends, 1, "resent until the drain ended");
+}
+
+Test(bench_load, cycles_send_receive_and_delete)
+{
+	struct bench_load_options o = options(BENCH_OP_CYCLE);
+	struct bench_result r = run(&o, 10 * US);
+	cr_assert_gt(r.cycles, 0);
+	cr_assert_eq(r.errors, 0);
+	cr_assert_eq(r.unanswered, 0);
+	cr_assert_leq(r.replies, 3 * r.cycles + 3 * o.window, "three requests per cycle");
+	cr_assert_geq(r.replies, 3 * r.cycles);
+	cr_assert_eq(server.messages, 0, "every message sent was received");
+}
+
+Test(bench_load, a_request_cap_ends_the_counted_part)
+{
+	struct bench_load_options o = options(BENCH_OP_SEND);
+	o.requests_max = 1000;
+	o.duration_ns = 10000 * MS;
+	struct bench_result r = run(&o, 10 * US);
+	cr_assert_eq(r.replies, 1000);
+	cr_assert_eq(r.unanswered, 0);
+	cr_assert_lt(r.seconds, 0.002, "1000 replies at 8 per 10 us take 1.25 ms");
+}
+
+/*
+ * Coordinated omission: at 10,000 requests/s for a second, the server holds every reply
+ * for 100 ms in the middle. Measured from the intended send times, the 1,000 requests due
+ * during the stall waited 0-100 ms: p99 is near 90 ms, while p50 stays at zero.
+ */
+Test(bench_load, open_loop_latency_counts_from_the_intended_send_time)
+{
+	struct bench_load_options o = options(BENCH_OP_PING);
+	o.rate_per_s = 10000;
+	o.warmup_ns = 0;
+	o.duration_ns = 1000 * MS;
+	server.stall_from_ns = 1000 * MS + 500 * MS;
+	server.stall_until_ns = server.stall_from_ns + 100 * MS;
+	struct bench_result r = run(&o, 10 * US);
+	cr_assert_eq(r.unanswered, 0);
+	cr_assert_eq(r.replies, 10000);
+	cr_assert_eq(bench_hist_quantile(&r.latency_ns, 0.5), 0);
+	cr_assert_geq(bench_hist_quantile(&r.latency_ns, 0.99), 85 * MS);
+	cr_assert_geq(r.latency_ns.max, 99 * MS);
+	cr_assert_leq(r.latency_ns.max, 101 * MS);
+}
+
+Test(bench_load, refuses_what_busbard_cannot_do_yet)
+{
+	struct bench_load_options o = options(BENCH_OP_PUBLISH);
+	cr_assert_eq(bench_load_init(&load, &o), -EINVAL);
+	o.op = BENCH_OP_PUT_EVENTS;
+	cr_assert_eq(bench_load_init(&load, &o), -EINVAL);
+	o.op = BENCH_OP_CYCLE;
+	o.rate_per_s = 1000;
+	cr_assert_eq(bench_load_init(&load, &o), -EINVAL, "cycles are closed-loop only");
+}
