@@ -3,9 +3,17 @@
  * DPDK port) or the local Unix socket. Every call returns 0 on success, a
  * positive enum wire_status when busbard answered with an error (the AWS
  * error code is wire_status_name(), the message bb_client_error()), or a
- * negative errno for transport failures (-ETIMEDOUT after every attempt).
+ * negative errno for transport failures:
+ *   -ETIMEDOUT  no reply after every attempt (and the longest long poll, below);
+ *   -EMSGSIZE   the request is larger than the transport carries, refused
+ *               before anything is sent: over UDP busbard reassembles at most
+ *               BB_UDP_REQUEST_BYTES_MAX bytes (a message body of about 11.7 KB;
+ *               bb_client_error() says how much), larger bodies go over the local
+ *               socket (unix_socket);
+ *   -EINVAL     fields too long to encode (a queue name over 80 bytes, say).
  * A retry resends the same request id, so busbard answers it with the first
- * answer and never acts twice.
+ * answer and never acts twice. A UDP receive proves the client's address with
+ * a cookie (docs/protocol.md); the library fetches and renews it by itself.
  */
 #ifndef BUSBAR_H
 #define BUSBAR_H
@@ -23,7 +31,14 @@ struct bb_client_options {
 	const char *server_ip; /* UDP transport: busbard's port address */
 	uint16_t server_port;
 	const char *unix_socket; /* or the local socket (takes precedence) */
-	uint32_t timeout_ms; /* per attempt, plus any long-poll wait; default 1000 */
+	/*
+	 * Per attempt; default 1000. A call gives up after `attempts` of them plus
+	 * the long poll it may wait for: a receive's wait_time_s, or when it is
+	 * left to the queue, BB_WAIT_TIME_S_MAX (20 s), since the client cannot
+	 * know the queue's ReceiveMessageWaitTimeSeconds. Over UDP the request is
+	 * sent again every timeout_ms meanwhile.
+	 */
+	uint32_t timeout_ms;
 	uint32_t attempts; /* UDP only; default 3 */
 };
 

@@ -1,8 +1,13 @@
 /*
- * libbusbar (see busbar.h). One request in flight per client. Over UDP each
- * attempt sends the same bytes and waits timeout_ms (plus the long-poll wait)
- * for a reply carrying the same request id; late replies to earlier requests
- * are ignored. Over the Unix socket frames are delimited by the header.
+ * libbusbar (see busbar.h). One request in flight per client. Over UDP a
+ * call sends the same bytes every timeout_ms until a reply carrying its ids
+ * arrives or `attempts` intervals plus the longest the server may hold the
+ * request (a long poll) have passed; busbard's retry window answers those
+ * retransmits with the first answer. Late replies to earlier requests are
+ * ignored. A UDP ReceiveMessage carries the cookie busbard last gave this
+ * client: without a valid one busbard answers RetryWithCookie with a cookie,
+ * and the call is sent again with it, under the same request id. Over the Unix
+ * socket frames are delimited by the header.
  */
 #include "busbar.h"
 
@@ -21,6 +26,9 @@
 #include "bb_endian.h"
 
 #define FRAME_BYTES_MAX (BB_WIRE_HEADER_BYTES + BB_LOCAL_BODY_BYTES_MAX)
+#define COOKIE_FIELD_BYTES (WIRE_FIELD_HEADER_BYTES + 8)
+/* RetryWithCookie answers one call follows: a second covers a cookie that expired meanwhile. */
+#define COOKIE_ROUNDS_MAX 2u
 
 struct bb_client {
 	int fd;
@@ -29,6 +37,8 @@ struct bb_client {
 	uint32_t attempts;
 	uint64_t client_id;
 	uint64_t next_request_id;
+	uint64_t cookie; /* UDP: from busbard's last RetryWithCookie */
+	bool has_cookie;
 	uint8_t *request;
 	uint8_t *reply;
 	struct wire_header reply_header;
@@ -194,13 +204,23 @@ static int exchange_stream(struct bb_client *c, size_t length, uint64_t request_
 	return rc;
 }
 
+/*
+ * Sends every timeout_ms until the reply comes or attempts intervals plus
+ * extra_wait_ms have passed: a parked long poll is retransmitted to, not
+ * abandoned, and busbard drops those copies until it answers.
+ */
 static int exchange_udp(struct bb_client *c, size_t length, uint64_t request_id,
                         uint32_t extra_wait_ms)
 {
-	for (uint32_t attempt = 0; attempt < c->attempts; attempt++) {
+	uint64_t give_up = now_ms() + (uint64_t)c->attempts * c->timeout_ms + extra_wait_ms;
+	uint32_t sends_max = c->attempts + extra_wait_ms / c->timeout_ms + 1;
+	for (uint32_t sent = 0; sent < sends_max; sent++) {
+		uint64_t now = now_ms();
+		if (now >= give_up)
+			break;
 		if (send(c->fd, c->request, length, 0) < 0 && errno != ECONNREFUSED)
 			return -errno;
-		uint64_t deadline = now_ms() + c->timeout_ms + extra_wait_ms;
+		uint64_t deadline = now + c->timeout_ms < give_up ? now + c->timeout_ms : give_up;
 		while (wait_readable(c->fd, deadline) == 0) {
 			ssize_t n = recv(c->fd, c->reply, BB_UDP_PAYLOAD_BYTES_MAX, 0);
 			if (n > 0 && is_our_reply(c, (size_t)n, request_id))
@@ -210,37 +230,98 @@ static int exchange_udp(struct bb_client *c, size_t length, uint64_t request_id,
 	return -ETIMEDOUT;
 }
 
-int bb_call(struct bb_client *c, const struct wire_header *header, const uint8_t *body,
-            size_t body_bytes, const uint8_t **reply_body, uint32_t *reply_body_bytes)
+/* How long busbard may hold the request before answering: its long-poll wait. */
+static uint32_t server_wait_ms(const struct wire_header *header, const uint8_t *body,
+                               size_t body_bytes)
 {
-	size_t limit = c->stream ? BB_LOCAL_BODY_BYTES_MAX
-	                         : BB_UDP_PAYLOAD_BYTES_MAX - BB_WIRE_HEADER_BYTES;
-	if (body_bytes > limit) {
-		snprintf(c->error, sizeof(c->error), "request of %zu bytes exceeds the %s limit of %zu",
-		         body_bytes, c->stream ? "local" : "UDP", limit);
-		return -EMSGSIZE;
-	}
-	struct wire_header h = *header;
-	h.version = WIRE_VERSION;
-	h.client_id = c->client_id;
-	h.request_id = c->next_request_id++;
-	h.body_bytes = (uint32_t)body_bytes;
-	h.timestamp_ms = (uint64_t)time(NULL) * 1000;
-	wire_header_encode(&h, c->request);
-	/* memmove: bb_send_message builds its body in place to spare a 1 MiB copy. */
-	memmove(c->request + BB_WIRE_HEADER_BYTES, body, body_bytes);
-	size_t length = BB_WIRE_HEADER_BYTES + body_bytes;
-	uint32_t extra_wait_ms = 0;
+	if (header->opcode != WIRE_OP_RECEIVE_MESSAGE)
+		return 0;
 	struct wire_reader r;
 	struct wire_field f;
 	wire_reader_init(&r, body, body_bytes);
 	while (wire_reader_next(&r, &f) == 1) {
 		uint32_t wait_s;
 		if (f.tag == WIRE_TAG_WAIT_TIME_S && wire_field_u32(&f, &wait_s))
-			extra_wait_ms = wait_s * 1000;
+			return wait_s * 1000;
 	}
-	int rc = c->stream ? exchange_stream(c, length, h.request_id, extra_wait_ms)
-	                   : exchange_udp(c, length, h.request_id, extra_wait_ms);
+	/* The queue's ReceiveMessageWaitTimeSeconds applies, which the client cannot know. */
+	return BB_WAIT_TIME_S_MAX * 1000;
+}
+
+/* Encodes the header, and the cached cookie after the body when the request carries one. */
+static size_t frame_request(struct bb_client *c, struct wire_header *h, size_t body_bytes,
+                            bool carries_cookie)
+{
+	size_t length = BB_WIRE_HEADER_BYTES + body_bytes;
+	if (carries_cookie && c->has_cookie) {
+		uint8_t *field = c->request + length;
+		bb_put_le16(field, WIRE_TAG_COOKIE);
+		bb_put_le32(field + 2, 8);
+		bb_put_le64(field + WIRE_FIELD_HEADER_BYTES, c->cookie);
+		length += COOKIE_FIELD_BYTES;
+	}
+	h->body_bytes = (uint32_t)(length - BB_WIRE_HEADER_BYTES);
+	wire_header_encode(h, c->request);
+	return length;
+}
+
+/* Keeps the cookie of a RetryWithCookie answer; false when it carries none. */
+static bool take_cookie(struct bb_client *c)
+{
+	struct wire_reader r;
+	struct wire_field f;
+	wire_reader_init(&r, c->reply + BB_WIRE_HEADER_BYTES, c->reply_header.body_bytes);
+	while (wire_reader_next(&r, &f) == 1) {
+		if (f.tag == WIRE_TAG_COOKIE && wire_field_u64(&f, &c->cookie)) {
+			c->has_cookie = true;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* One exchange, again with each new cookie busbard asks for (same request id). */
+static int exchange(struct bb_client *c, struct wire_header *h, size_t body_bytes,
+                    uint32_t extra_wait_ms)
+{
+	if (c->stream)
+		return exchange_stream(c, frame_request(c, h, body_bytes, false), h->request_id,
+		                       extra_wait_ms);
+	bool carries_cookie = h->opcode == WIRE_OP_RECEIVE_MESSAGE;
+	int rc = 0;
+	for (uint32_t round = 0; round <= COOKIE_ROUNDS_MAX; round++) {
+		size_t length = frame_request(c, h, body_bytes, carries_cookie);
+		rc = exchange_udp(c, length, h->request_id, extra_wait_ms);
+		if (rc != 0 || !carries_cookie || c->reply_header.status != WIRE_RETRY_WITH_COOKIE)
+			return rc;
+		if (!take_cookie(c))
+			return 0; /* the caller reports the status */
+	}
+	return rc;
+}
+
+int bb_call(struct bb_client *c, const struct wire_header *header, const uint8_t *body,
+            size_t body_bytes, const uint8_t **reply_body, uint32_t *reply_body_bytes)
+{
+	/* Over UDP: what busbard reassembles, with room for a cookie. */
+	size_t limit = c->stream ? BB_LOCAL_BODY_BYTES_MAX
+	                         : BB_UDP_REQUEST_BYTES_MAX - BB_WIRE_HEADER_BYTES -
+	                               COOKIE_FIELD_BYTES;
+	if (body_bytes > limit) {
+		snprintf(c->error, sizeof(c->error),
+		         "a request body of %zu bytes exceeds the %s limit of %zu bytes", body_bytes,
+		         c->stream ? "local socket" : "UDP", limit);
+		return -EMSGSIZE;
+	}
+	struct wire_header h = *header;
+	h.version = WIRE_VERSION;
+	h.client_id = c->client_id;
+	h.request_id = c->next_request_id++;
+	h.timestamp_ms = (uint64_t)time(NULL) * 1000;
+	/* memmove: bb_send_message builds its body in place to spare a 1 MiB copy. */
+	memmove(c->request + BB_WIRE_HEADER_BYTES, body, body_bytes);
+	const uint8_t *moved = c->request + BB_WIRE_HEADER_BYTES;
+	int rc = exchange(c, &h, body_bytes, server_wait_ms(&h, moved, body_bytes));
 	if (rc != 0) {
 		snprintf(c->error, sizeof(c->error), "no reply from busbard: %s", strerror(-rc));
 		return rc;
@@ -250,6 +331,8 @@ int bb_call(struct bb_client *c, const struct wire_header *header, const uint8_t
 	c->error[0] = '\0';
 	if (c->reply_header.status == WIRE_OK)
 		return 0;
+	struct wire_reader r;
+	struct wire_field f;
 	wire_reader_init(&r, *reply_body, *reply_body_bytes);
 	while (wire_reader_next(&r, &f) == 1) {
 		if (f.tag == WIRE_TAG_ERROR_MESSAGE)

@@ -16,6 +16,9 @@
  * payload at the default MTU of 1500, the first of them with the 8-byte UDP header. */
 #define BB_UDP_REQUEST_FRAGMENTS_MAX 8u
 #define BB_UDP_REQUEST_BYTES_MAX     (BB_UDP_REQUEST_FRAGMENTS_MAX * 1480u - 8u) /* 11,832 */
+/* A UDP reply to a source that has not shown its cookie is at most this many times its
+ * request (docs/protocol.md, "Cookies"): no amplification toward forged addresses. */
+#define BB_UDP_UNPROVEN_REPLY_FACTOR 3u
 
 /* SQS semantics (AWS values; see docs/operations.md). */
 #define BB_QUEUE_NAME_BYTES_MAX         80u

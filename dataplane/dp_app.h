@@ -19,6 +19,7 @@
 #include <rte_ring.h>
 
 #include "bb_limits.h"
+#include "dp_cookie.h"
 #include "dp_net.h"
 #include "dp_snapshot.h"
 
@@ -39,6 +40,8 @@ struct dp_app {
 	struct dp_net_config net_config;
 	uint64_t tsc_per_ms;
 	uint64_t wall_ms_at_tsc0; /* wall clock = wall_ms_at_tsc0 + tsc / tsc_per_ms */
+	/* Keys the UDP cookies; drawn by the first worker's creation, read-only after. */
+	struct dp_siphash_key cookie_key;
 };
 
 static inline uint64_t dp_now_ms(const struct dp_app *app, uint64_t tsc)

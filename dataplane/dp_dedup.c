@@ -52,16 +52,18 @@ static bool reply_still_stored(const struct dp_dedup *d, const struct dp_dedup_e
 	return d->arena_written - e->arena_position <= d->arena_bytes;
 }
 
-enum dp_dedup_state dp_dedup_lookup(struct dp_dedup *d, uint64_t client_id, uint64_t request_id,
+enum dp_dedup_state dp_dedup_lookup(struct dp_dedup *d, const struct dp_dedup_key *key,
                                     const uint8_t **reply, uint32_t *reply_bytes)
 {
-	struct dp_dedup_entry *e = find(d, client_id, request_id);
+	struct dp_dedup_entry *e = find(d, key->client_id, key->request_id);
 	if (e == NULL)
 		return DP_DEDUP_UNKNOWN;
 	if (e->state == DP_DEDUP_DONE && !reply_still_stored(d, e)) {
 		e->state = DP_DEDUP_UNKNOWN;
 		return DP_DEDUP_UNKNOWN;
 	}
+	if (e->digest != key->digest)
+		return DP_DEDUP_CONFLICT;
 	if (e->state == DP_DEDUP_DONE) {
 		*reply = d->arena + e->arena_position % d->arena_bytes;
 		*reply_bytes = e->reply_bytes;
@@ -69,27 +71,30 @@ enum dp_dedup_state dp_dedup_lookup(struct dp_dedup *d, uint64_t client_id, uint
 	return (enum dp_dedup_state)e->state;
 }
 
-void dp_dedup_begin(struct dp_dedup *d, uint64_t client_id, uint64_t request_id)
+void dp_dedup_begin(struct dp_dedup *d, const struct dp_dedup_key *key)
 {
-	struct dp_dedup_entry *set = set_of(d, client_id, request_id);
+	assert(find(d, key->client_id, key->request_id) == NULL);
+	struct dp_dedup_entry *set = set_of(d, key->client_id, key->request_id);
 	struct dp_dedup_entry *victim = &set[0];
 	for (uint32_t way = 1; way < DP_DEDUP_WAYS; way++) {
 		if (set[way].stamp < victim->stamp)
 			victim = &set[way];
 	}
 	*victim = (struct dp_dedup_entry){
-	    .client_id = client_id,
-	    .request_id = request_id,
+	    .client_id = key->client_id,
+	    .request_id = key->request_id,
+	    .digest = key->digest,
 	    .stamp = ++d->stamp,
 	    .state = DP_DEDUP_PENDING,
 	};
 }
 
-void dp_dedup_finish(struct dp_dedup *d, uint64_t client_id, uint64_t request_id,
-                     const uint8_t *reply, uint32_t reply_bytes)
+void dp_dedup_finish(struct dp_dedup *d, const struct dp_dedup_key *key, const uint8_t *reply,
+                     uint32_t reply_bytes)
 {
-	struct dp_dedup_entry *e = find(d, client_id, request_id);
-	if (e == NULL)
+	struct dp_dedup_entry *e = find(d, key->client_id, key->request_id);
+	/* Another request's entry (evicted and reused, or a conflict) is not ours to fill. */
+	if (e == NULL || e->state != DP_DEDUP_PENDING || e->digest != key->digest)
 		return;
 	if (reply_bytes > d->arena_bytes) {
 		e->state = DP_DEDUP_UNKNOWN;

@@ -1,9 +1,11 @@
 /*
  * The retry window of one owner lcore: recent (client id, request id) pairs
- * and the first reply to each, so a retried request is answered again and
- * never acts twice. Entries live in 4-way sets (the oldest of a set is
- * replaced); reply bytes live in a circular arena, and an entry whose bytes
- * were overwritten is forgotten. Pure C, allocated once.
+ * with a digest of each request and its first reply, so a retried request is
+ * answered again and never acts twice, and a different request that reuses
+ * the ids is told so instead of getting another request's answer. Entries
+ * live in 4-way sets (the oldest of a set is replaced); reply bytes live in a
+ * circular arena, and an entry whose bytes were overwritten is forgotten.
+ * Pure C, allocated once.
  */
 #ifndef BB_DP_DEDUP_H
 #define BB_DP_DEDUP_H
@@ -18,11 +20,13 @@ enum dp_dedup_state {
 	DP_DEDUP_UNKNOWN = 0, /* not seen recently: execute it */
 	DP_DEDUP_PENDING = 1, /* being executed (a parked long poll): drop the retry */
 	DP_DEDUP_DONE = 2,    /* answered: send the stored reply again */
+	DP_DEDUP_CONFLICT = 3, /* the ids belong to a different request: refuse it */
 };
 
 struct dp_dedup_entry {
 	uint64_t client_id;
 	uint64_t request_id;
+	uint64_t digest; /* dp_request_digest of the request */
 	uint64_t arena_position;
 	uint64_t stamp; /* insertion order, for replacement */
 	uint32_t reply_bytes;
@@ -41,13 +45,24 @@ struct dp_dedup {
 int dp_dedup_init(struct dp_dedup *dedup, uint32_t entry_count, uint64_t arena_bytes);
 void dp_dedup_free(struct dp_dedup *dedup);
 
-/* The state of a request; for DONE, reply and reply_bytes are set. */
-enum dp_dedup_state dp_dedup_lookup(struct dp_dedup *dedup, uint64_t client_id, uint64_t request_id,
+/* The ids of a request and the digest of what it asks for. */
+struct dp_dedup_key {
+	uint64_t client_id;
+	uint64_t request_id;
+	uint64_t digest;
+};
+
+/*
+ * The state of a request; for DONE, reply and reply_bytes are set. CONFLICT
+ * when the ids are remembered with another digest (pending or done): the
+ * entry is left as it is, for the request that owns it.
+ */
+enum dp_dedup_state dp_dedup_lookup(struct dp_dedup *dedup, const struct dp_dedup_key *key,
                                     const uint8_t **reply, uint32_t *reply_bytes);
 /* Records that a request is being executed. */
-void dp_dedup_begin(struct dp_dedup *dedup, uint64_t client_id, uint64_t request_id);
-/* Stores the reply of a request begun earlier (if it is still remembered). */
-void dp_dedup_finish(struct dp_dedup *dedup, uint64_t client_id, uint64_t request_id,
-                     const uint8_t *reply, uint32_t reply_bytes);
+void dp_dedup_begin(struct dp_dedup *dedup, const struct dp_dedup_key *key);
+/* Stores the reply of a request begun earlier, if its entry is still there and pending. */
+void dp_dedup_finish(struct dp_dedup *dedup, const struct dp_dedup_key *key, const uint8_t *reply,
+                     uint32_t reply_bytes);
 
 #endif

@@ -29,13 +29,15 @@ struct dp_peer {
 /* Kept in each request mbuf's private area, from arrival to reply. */
 struct dp_request_meta {
 	uint8_t source; /* enum dp_source */
-	uint8_t reserved[3];
+	uint8_t proven; /* set when routed: a UDP source showed a valid cookie (dp_cookie.h) */
+	uint8_t reserved[2];
 	uint32_t local_connection; /* DP_SOURCE_LOCAL: who gets the reply */
 	struct dp_peer peer;       /* DP_SOURCE_UDP: where the reply goes */
 	/* Set when routed: the queue as the routing lcore's snapshot knew it. */
 	uint32_t queue_slot;
 	uint32_t receive_wait_time_s;
 	uint64_t queue_id;
+	uint64_t digest; /* set by the owner: dp_request_digest, for the retry window */
 };
 
 static inline struct dp_request_meta *dp_meta(struct rte_mbuf *m)

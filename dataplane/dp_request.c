@@ -8,6 +8,8 @@
 
 #include "bb_endian.h"
 #include "bb_limits.h"
+#include "bb_snapshot.h"
+#include "dp_siphash.h"
 
 static bool is_data_opcode(uint8_t opcode)
 {
@@ -43,6 +45,14 @@ static bool take_u32(struct dp_u32 *slot, const struct wire_field *f)
 	return true;
 }
 
+static bool take_u64(struct dp_u64 *slot, const struct wire_field *f)
+{
+	if (slot->present || !wire_field_u64(f, &slot->value))
+		return false;
+	slot->present = true;
+	return true;
+}
+
 static bool take_field(struct dp_request *out, const struct wire_field *f)
 {
 	switch (f->tag) {
@@ -52,6 +62,7 @@ static bool take_field(struct dp_request *out, const struct wire_field *f)
 	case WIRE_TAG_MAX_MESSAGES: return take_u32(&out->max_messages, f);
 	case WIRE_TAG_VISIBILITY_TIMEOUT_S: return take_u32(&out->visibility_timeout_s, f);
 	case WIRE_TAG_WAIT_TIME_S: return take_u32(&out->wait_time_s, f);
+	case WIRE_TAG_COOKIE: return take_u64(&out->cookie, f);
 	default: return false;
 	}
 }
@@ -73,6 +84,9 @@ static enum wire_status check_opcode_fields(struct dp_request *out)
 		return WIRE_OK;
 	if (!out->queue_name.present)
 		return invalid(out, WIRE_ERR_MISSING_PARAMETER, "QueueName is required");
+	if (!bb_queue_name_is_valid(out->queue_name.data, out->queue_name.length))
+		return invalid(out, WIRE_ERR_INVALID_PARAMETER,
+		               "QueueName must be 1-80 of A-Z, a-z, 0-9, - and _");
 	if (out->visibility_timeout_s.present &&
 	    out->visibility_timeout_s.value > BB_VISIBILITY_TIMEOUT_S_MAX)
 		return invalid(out, WIRE_ERR_INVALID_PARAMETER,
@@ -96,6 +110,45 @@ static enum wire_status check_opcode_fields(struct dp_request *out)
 	}
 }
 
+static void digest_bytes(struct dp_siphash *s, uint16_t tag, const struct dp_bytes *field)
+{
+	uint8_t prefix[7];
+	bb_put_le16(prefix, tag);
+	prefix[2] = field->present;
+	bb_put_le32(prefix + 3, field->length);
+	dp_siphash_update(s, prefix, sizeof(prefix));
+	if (field->present)
+		dp_siphash_update(s, field->data, field->length);
+}
+
+static void digest_u32(struct dp_siphash *s, uint16_t tag, const struct dp_u32 *field)
+{
+	uint8_t bytes[7];
+	bb_put_le16(bytes, tag);
+	bytes[2] = field->present;
+	bb_put_le32(bytes + 3, field->present ? field->value : 0);
+	dp_siphash_update(s, bytes, sizeof(bytes));
+}
+
+uint64_t dp_request_digest(const struct dp_request *req)
+{
+	/*
+	 * A fixed key: only the sender of both requests chooses their ids, so a
+	 * crafted collision could only confuse the requests of its own maker.
+	 */
+	static const struct dp_siphash_key key = {0x6275736261722d31ull, 0x6469676573742d31ull};
+	struct dp_siphash s;
+	dp_siphash_init(&s, &key);
+	dp_siphash_update(&s, &req->header.opcode, 1);
+	digest_bytes(&s, WIRE_TAG_QUEUE_NAME, &req->queue_name);
+	digest_bytes(&s, WIRE_TAG_BODY, &req->body);
+	digest_bytes(&s, WIRE_TAG_RECEIPT_HANDLE, &req->receipt_handle);
+	digest_u32(&s, WIRE_TAG_MAX_MESSAGES, &req->max_messages);
+	digest_u32(&s, WIRE_TAG_VISIBILITY_TIMEOUT_S, &req->visibility_timeout_s);
+	digest_u32(&s, WIRE_TAG_WAIT_TIME_S, &req->wait_time_s);
+	return dp_siphash_final(&s);
+}
+
 bool dp_request_is_answerable(const uint8_t *bytes, size_t length)
 {
 	return length >= BB_WIRE_HEADER_BYTES && bb_get_le16(bytes) == WIRE_MAGIC;
@@ -111,6 +164,10 @@ enum wire_status dp_request_parse(const uint8_t *bytes, size_t length, struct dp
 		return invalid(out, status, "malformed header");
 	if (out->header.flags & WIRE_FLAG_RESPONSE)
 		return invalid(out, WIRE_ERR_MALFORMED, "a response is not a request");
+	if (out->header.flags != 0)
+		return invalid(out, WIRE_ERR_MALFORMED, "request flags must be 0");
+	if (out->header.status != 0)
+		return invalid(out, WIRE_ERR_MALFORMED, "a request's status must be 0");
 	if (wire_opcode_is_local_only(out->header.opcode))
 		return invalid(out, WIRE_ERR_ACCESS_DENIED,
 		               "control opcodes only on the local socket");

@@ -23,6 +23,11 @@ struct dp_u32 {
 	bool present;
 };
 
+struct dp_u64 {
+	uint64_t value;
+	bool present;
+};
+
 struct dp_request {
 	struct wire_header header;
 	struct dp_bytes queue_name;
@@ -31,7 +36,8 @@ struct dp_request {
 	struct dp_u32 max_messages;
 	struct dp_u32 visibility_timeout_s;
 	struct dp_u32 wait_time_s;
-	const char *error; /* why the status is not WIRE_OK */
+	struct dp_u64 cookie; /* UDP receives: proof that the source receives (dp_cookie.h) */
+	const char *error;    /* why the status is not WIRE_OK */
 };
 
 /*
@@ -42,6 +48,13 @@ struct dp_request {
  */
 __attribute__((warn_unused_result)) enum wire_status
 dp_request_parse(const uint8_t *bytes, size_t length, struct dp_request *out);
+
+/*
+ * A digest of what the request asks for: its opcode and every field but the
+ * cookie, which a client may renew between attempts. The retry window keeps
+ * it to tell a retry from a different request that reuses a request id.
+ */
+uint64_t dp_request_digest(const struct dp_request *req);
 
 /* True when a reply can be addressed: the header decoded far enough. */
 bool dp_request_is_answerable(const uint8_t *bytes, size_t length);

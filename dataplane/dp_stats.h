@@ -28,6 +28,9 @@
 	X(replies_error)                                                                           \
 	X(dedup_replayed)                                                                          \
 	X(dedup_in_progress)                                                                       \
+	X(dedup_conflicts)                                                                         \
+	X(udp_cookies_sent)                                                                        \
+	X(udp_replies_unproven_dropped)                                                            \
 	X(ring_full)                                                                               \
 	X(long_polls_parked)
 

@@ -67,6 +67,8 @@ struct dp_worker *dp_worker_create(struct dp_app *app, const struct dp_worker_op
 		w->sqs = sqs_engine_create(&engine_options, &rc);
 	if (rc == 0)
 		rc = dp_dedup_init(&w->dedup, BB_DEDUP_ENTRIES_PER_WORKER, BB_DEDUP_ARENA_BYTES);
+	if (rc == 0 && options->index == 0) /* before any lcore runs: one key for all */
+		rc = dp_cookie_key_init(&app->cookie_key);
 	if (rc == 0)
 		rc = dp_net_init(&w->net, &app->net_config, app->frame_pool, &w->stats,
 		                 options->socket_id);
@@ -102,10 +104,27 @@ void dp_worker_destroy(struct dp_worker *w)
 
 /* ---- replies ---- */
 
+/*
+ * Until requests are authenticated, a UDP source that has not shown a cookie
+ * gets at most BB_UDP_UNPROVEN_REPLY_FACTOR bytes per request byte: busbard
+ * must not amplify traffic toward a forged address. Every reply but a receive's
+ * is that small by construction (the tests check each); this enforces it.
+ */
+static bool reply_too_large_for(struct rte_mbuf *request, size_t reply_bytes)
+{
+	const struct dp_request_meta *meta = dp_meta(request);
+	return meta->source == DP_SOURCE_UDP && !meta->proven &&
+	       reply_bytes > (size_t)BB_UDP_UNPROVEN_REPLY_FACTOR * rte_pktmbuf_pkt_len(request);
+}
+
 static void send_reply(struct dp_worker *w, struct rte_mbuf *request, const uint8_t *reply,
                        size_t reply_bytes)
 {
 	struct dp_request_meta *meta = dp_meta(request);
+	if (reply_too_large_for(request, reply_bytes)) {
+		w->stats.udp_replies_unproven_dropped++;
+		return;
+	}
 	if (meta->source == DP_SOURCE_UDP) {
 		if (dp_net_send_udp(&w->net, &meta->peer, reply, (uint32_t)reply_bytes, &w->tx) !=
 		    0)
@@ -133,9 +152,10 @@ static void finish(struct dp_worker *w, struct rte_mbuf *request, const struct w
 	if (status != WIRE_OK)
 		w->stats.replies_error++;
 	send_reply(w, request, reply, reply_bytes);
-	if (h->client_id != 0)
-		dp_dedup_finish(&w->dedup, h->client_id, h->request_id, reply,
-		                (uint32_t)reply_bytes);
+	if (h->client_id != 0) {
+		struct dp_dedup_key key = {h->client_id, h->request_id, dp_meta(request)->digest};
+		dp_dedup_finish(&w->dedup, &key, reply, (uint32_t)reply_bytes);
+	}
 	rte_pktmbuf_free(request);
 }
 
@@ -180,9 +200,54 @@ static void answer_here(struct dp_worker *w, struct rte_mbuf *m, const uint8_t *
 	rte_pktmbuf_free(m);
 }
 
-static void route(struct dp_worker *w, struct rte_mbuf *m, const struct dp_snapshot *snapshot)
+/* What the cookie reply says to a person reading it; it must keep the reply small. */
+#define COOKIE_REPLY_MESSAGE "send the same request again with this COOKIE"
+/* The smallest ReceiveMessage: a header and a one-byte queue name. */
+#define RECEIVE_REQUEST_BYTES_MIN (BB_WIRE_HEADER_BYTES + WIRE_FIELD_HEADER_BYTES + 1)
+_Static_assert(BB_WIRE_HEADER_BYTES + 2 * WIRE_FIELD_HEADER_BYTES + 8 +
+                       sizeof(COOKIE_REPLY_MESSAGE) <=
+                   BB_UDP_UNPROVEN_REPLY_FACTOR * RECEIVE_REQUEST_BYTES_MIN,
+               "a cookie reply is never more than the factor times its request");
+
+/* Answers a UDP receive without a valid cookie with one, from the routing lcore. */
+static void answer_cookie(struct dp_worker *w, struct rte_mbuf *m, const struct dp_request *req,
+                          const struct dp_cookie_source *source, uint64_t now_ms)
+{
+	struct wire_writer writer;
+	dp_reply_begin(&writer, w->reply_buf, DP_REQUEST_BYTES_MAX);
+	wire_put_u64(&writer, WIRE_TAG_COOKIE, dp_cookie_make(&w->app->cookie_key, source, now_ms));
+	wire_put_str(&writer, WIRE_TAG_ERROR_MESSAGE, COOKIE_REPLY_MESSAGE);
+	size_t bytes = dp_reply_finish(&writer, &req->header, WIRE_RETRY_WITH_COOKIE);
+	w->stats.udp_cookies_sent++;
+	send_reply(w, m, w->reply_buf, bytes); /* not remembered: the retry must act */
+	rte_pktmbuf_free(m);
+}
+
+/*
+ * True when the request goes on. A UDP receive (the one reply that can exceed
+ * the factor) goes on only with its source's cookie; else it is answered here.
+ */
+static bool proven_or_answered(struct dp_worker *w, struct rte_mbuf *m,
+                               const struct dp_request *req, uint64_t now_ms)
+{
+	struct dp_request_meta *meta = dp_meta(m);
+	if (req->header.opcode != WIRE_OP_RECEIVE_MESSAGE)
+		return true;
+	struct dp_cookie_source source = {meta->peer.ip, meta->peer.port, req->header.client_id};
+	if (!req->cookie.present ||
+	    !dp_cookie_check(&w->app->cookie_key, &source, now_ms, req->cookie.value)) {
+		answer_cookie(w, m, req, &source, now_ms);
+		return false;
+	}
+	meta->proven = 1;
+	return true;
+}
+
+static void route(struct dp_worker *w, struct rte_mbuf *m, const struct dp_snapshot *snapshot,
+                  uint64_t now_ms)
 {
 	w->stats.requests++;
+	dp_meta(m)->proven = 0; /* the private area keeps what its last use left there */
 	uint32_t length;
 	const uint8_t *bytes = request_bytes(w, m, &length);
 	struct dp_request req;
@@ -192,6 +257,8 @@ static void route(struct dp_worker *w, struct rte_mbuf *m, const struct dp_snaps
 		answer_here(w, m, bytes, length, &req, status);
 		return;
 	}
+	if (!proven_or_answered(w, m, &req, now_ms))
+		return;
 	const struct dp_queue_entry *q =
 	    snapshot == NULL
 	        ? NULL
@@ -336,15 +403,31 @@ static void execute_handle_op(struct dp_worker *w, struct rte_mbuf *m, const str
 	finish(w, m, &req->header, WIRE_OK, dp_reply_finish(&writer, &req->header, WIRE_OK));
 }
 
-/* Answers a retry from the window; returns true when the request must not run again. */
+/*
+ * Answers a retry from the window; returns true when the request must not run
+ * again. A different request under remembered ids is refused, and that answer
+ * is not remembered: the ids stay with the request that has them.
+ */
 static bool answered_from_window(struct dp_worker *w, struct rte_mbuf *m,
-                                 const struct wire_header *h)
+                                 const struct dp_request *req)
 {
+	const struct wire_header *h = &req->header;
 	if (h->client_id == 0)
 		return false;
+	struct dp_dedup_key key = {h->client_id, h->request_id, dp_request_digest(req)};
+	dp_meta(m)->digest = key.digest;
 	const uint8_t *reply;
 	uint32_t reply_bytes;
-	switch (dp_dedup_lookup(&w->dedup, h->client_id, h->request_id, &reply, &reply_bytes)) {
+	switch (dp_dedup_lookup(&w->dedup, &key, &reply, &reply_bytes)) {
+	case DP_DEDUP_CONFLICT:
+		w->stats.dedup_conflicts++;
+		w->stats.replies_error++;
+		reply_bytes = (uint32_t)dp_reply_error(
+		    w->reply_buf, DP_REQUEST_BYTES_MAX, h, WIRE_ERR_IDEMPOTENT_PARAMETER_MISMATCH,
+		    "this request id was used for a different request: use a new id");
+		send_reply(w, m, w->reply_buf, reply_bytes);
+		rte_pktmbuf_free(m);
+		return true;
 	case DP_DEDUP_DONE:
 		w->stats.dedup_replayed++;
 		send_reply(w, m, reply, reply_bytes);
@@ -356,7 +439,7 @@ static bool answered_from_window(struct dp_worker *w, struct rte_mbuf *m,
 		return true;
 	case DP_DEDUP_UNKNOWN: break;
 	}
-	dp_dedup_begin(&w->dedup, h->client_id, h->request_id);
+	dp_dedup_begin(&w->dedup, &key);
 	return false;
 }
 
@@ -371,14 +454,15 @@ static void execute(struct dp_worker *w, struct rte_mbuf *m, uint64_t now_ms)
 	 * use. Routing parsed these same bytes successfully, so this cannot fail.
 	 */
 	RTE_VERIFY(bytes != NULL && dp_request_parse(bytes, length, &req) == WIRE_OK);
+	/* The window first: every answer below is then remembered under its digest. */
+	if (answered_from_window(w, m, &req))
+		return;
 	struct dp_request_meta *meta = dp_meta(m);
 	if (!sqs_queue_holds(w->sqs, meta->queue_slot, meta->queue_id)) {
 		finish_error(w, m, &req.header, WIRE_ERR_NONEXISTENT_QUEUE,
 		             "The specified queue does not exist.");
 		return;
 	}
-	if (answered_from_window(w, m, &req.header))
-		return;
 	switch (req.header.opcode) {
 	case WIRE_OP_SEND_MESSAGE: execute_send(w, m, &req, now_ms); break;
 	case WIRE_OP_RECEIVE_MESSAGE: execute_receive(w, m, &req, now_ms); break;
@@ -435,11 +519,12 @@ void dp_worker_input(struct dp_worker *w, struct rte_mbuf **frames, uint16_t cou
 {
 	const struct dp_snapshot *snapshot =
 	    atomic_load_explicit(&w->app->snapshot, memory_order_acquire);
-	reconcile(w, snapshot, dp_now_ms(w->app, now_tsc));
+	uint64_t now_ms = dp_now_ms(w->app, now_tsc);
+	reconcile(w, snapshot, now_ms);
 	for (uint16_t i = 0; i < count; i++) {
 		struct rte_mbuf *request = dp_net_input(&w->net, frames[i], now_tsc, &w->tx);
 		if (request != NULL)
-			route(w, request, snapshot);
+			route(w, request, snapshot, now_ms);
 	}
 }
 

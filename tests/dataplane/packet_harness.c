@@ -45,6 +45,8 @@ void harness_setup(void)
 		.mtu = 1500,
 	};
 	h.client_mac = (struct rte_ether_addr){{0x02, 0, 0, 0, 0, 0x02}};
+	h.client_ip = TEST_CLIENT_IP;
+	h.client_port = TEST_CLIENT_PORT;
 	h.app.tsc_per_ms = rte_get_tsc_hz() / 1000;
 	h.app.wall_ms_at_tsc0 = 0;
 	h.app.frame_pool = rte_pktmbuf_pool_create("frames", 4095, 0, DP_MBUF_PRIV_BYTES,
@@ -93,7 +95,7 @@ static struct rte_ipv4_hdr *put_headers(uint8_t *frame, uint32_t ip_payload_byte
 		.total_length = rte_cpu_to_be_16((uint16_t)(20 + ip_payload_bytes)),
 		.time_to_live = 64,
 		.next_proto_id = IPPROTO_UDP,
-		.src_addr = rte_cpu_to_be_32(TEST_CLIENT_IP),
+		.src_addr = rte_cpu_to_be_32(h.client_ip),
 		.dst_addr = rte_cpu_to_be_32(TEST_SERVER_IP),
 	};
 	return ip;
@@ -104,7 +106,7 @@ static uint32_t build_datagram(uint8_t *frame, const uint8_t *payload, uint32_t 
 {
 	struct rte_ipv4_hdr *ip = put_headers(frame, 8 + bytes);
 	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
-	udp->src_port = rte_cpu_to_be_16(TEST_CLIENT_PORT);
+	udp->src_port = rte_cpu_to_be_16(h.client_port);
 	udp->dst_port = rte_cpu_to_be_16(TEST_UDP_PORT);
 	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(8 + bytes));
 	udp->dgram_cksum = 0;
@@ -160,12 +162,21 @@ void request_begin(struct request *r, uint8_t opcode, uint64_t request_id)
 		.client_id = 99,
 		.request_id = request_id,
 	};
+	r->without_cookie = false;
 	wire_writer_init(&r->fields, r->bytes + BB_WIRE_HEADER_BYTES,
 	                 sizeof(r->bytes) - BB_WIRE_HEADER_BYTES);
 }
 
 uint32_t request_finish(struct request *r)
 {
+	if (r->header.opcode == WIRE_OP_RECEIVE_MESSAGE && !r->without_cookie) {
+		struct dp_cookie_source source = {rte_cpu_to_be_32(h.client_ip),
+		                                  rte_cpu_to_be_16(h.client_port),
+		                                  r->header.client_id};
+		uint64_t now_ms = dp_now_ms(&h.app, h.now_tsc);
+		wire_put_u64(&r->fields, WIRE_TAG_COOKIE,
+		             dp_cookie_make(&h.app.cookie_key, &source, now_ms));
+	}
 	cr_assert_not(r->fields.overflow);
 	r->header.body_bytes = (uint32_t)r->fields.length;
 	wire_header_encode(&r->header, r->bytes);
@@ -176,7 +187,7 @@ static void collect_udp(struct replies *out, struct rte_mbuf *m, uint8_t *l4, ui
 {
 	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14);
 	cr_assert_eq(rte_ipv4_cksum(ip), 0, "reply IP checksum");
-	cr_assert_eq(ip->dst_addr, rte_cpu_to_be_32(TEST_CLIENT_IP));
+	cr_assert_eq(ip->dst_addr, rte_cpu_to_be_32(h.client_ip));
 	uint16_t fragment = rte_be_to_cpu_16(ip->fragment_offset);
 	uint32_t offset = (uint32_t)(fragment & RTE_IPV4_HDR_OFFSET_MASK) * 8;
 	uint32_t length = rte_be_to_cpu_16(ip->total_length) - 20;

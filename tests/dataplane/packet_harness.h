@@ -24,6 +24,9 @@ struct harness {
 	struct dp_worker *worker;
 	uint64_t now_tsc;
 	struct rte_ether_addr client_mac;
+	/* Where frames come from and replies go: TEST_CLIENT_IP and _PORT unless a test moves. */
+	uint32_t client_ip;
+	uint16_t client_port;
 };
 
 extern struct harness h;
@@ -42,11 +45,16 @@ uint16_t frames_fragmented(const uint8_t *payload, uint32_t bytes, const uint32_
                            uint16_t count, uint16_t ip_id, struct rte_mbuf **out);
 struct rte_mbuf *frame_raw(const void *bytes, uint32_t length);
 
-/* A wire request with the given opcode and fields written by the caller. */
+/*
+ * A wire request with the given opcode and fields written by the caller.
+ * request_finish gives a ReceiveMessage the cookie of the current client
+ * address and port unless without_cookie is set.
+ */
 struct request {
 	uint8_t bytes[70000];
 	struct wire_writer fields;
 	struct wire_header header;
+	bool without_cookie;
 };
 void request_begin(struct request *r, uint8_t opcode, uint64_t request_id);
 uint32_t request_finish(struct request *r); /* returns total length */

@@ -1,4 +1,8 @@
-/* Request parsing: required fields per opcode, ranges, repeated and unknown fields. */
+/*
+ * Request parsing: required fields per opcode, ranges, repeated and unknown
+ * fields, the queue-name rule, header flags and status that must be 0, the
+ * cookie field, and the digest the retry window keeps.
+ */
 #include <criterion/criterion.h>
 #include <string.h>
 
@@ -14,12 +18,18 @@ static void begin(void)
 	wire_writer_init(&fields, buf + BB_WIRE_HEADER_BYTES, sizeof(buf) - BB_WIRE_HEADER_BYTES);
 }
 
+static enum wire_status parse_header(struct wire_header h)
+{
+	h.body_bytes = (uint32_t)fields.length;
+	wire_header_encode(&h, buf);
+	return dp_request_parse(buf, BB_WIRE_HEADER_BYTES + fields.length, &req);
+}
+
 static enum wire_status parse(uint8_t opcode, uint32_t key_id)
 {
 	struct wire_header h = {.version = 1, .opcode = opcode, .client_id = 1, .request_id = 2,
-	                        .key_id = key_id, .body_bytes = (uint32_t)fields.length};
-	wire_header_encode(&h, buf);
-	return dp_request_parse(buf, BB_WIRE_HEADER_BYTES + fields.length, &req);
+	                        .key_id = key_id};
+	return parse_header(h);
 }
 
 Test(request, send_needs_a_queue_and_a_body)
@@ -99,4 +109,105 @@ Test(request, replies_echo_the_request_ids)
 	cr_assert_eq(h.client_id, 1);
 	cr_assert_eq(h.status, WIRE_ERR_OVER_LIMIT);
 	cr_assert(h.flags & WIRE_FLAG_RESPONSE);
+}
+
+Test(request, queue_names_follow_the_sqs_rule)
+{
+	const char *good[] = {"q", "orders-2_b", "ABCxyz09"};
+	const char *bad[] = {"bad name", "q.fifo", "dots.in.it", "slash/q", "\xc3\xa9t\xc3\xa9"};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		begin();
+		wire_put_str(&fields, WIRE_TAG_QUEUE_NAME, good[i]);
+		cr_assert_eq(parse(WIRE_OP_RECEIVE_MESSAGE, 0), WIRE_OK, "%s", good[i]);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		begin();
+		wire_put_str(&fields, WIRE_TAG_QUEUE_NAME, bad[i]);
+		cr_assert_eq(parse(WIRE_OP_RECEIVE_MESSAGE, 0), WIRE_ERR_INVALID_PARAMETER, "%s", bad[i]);
+		cr_assert_not_null(strstr(req.error, "QueueName"));
+	}
+	char name[BB_QUEUE_NAME_BYTES_MAX + 2];
+	memset(name, 'n', sizeof(name));
+	name[BB_QUEUE_NAME_BYTES_MAX] = '\0';
+	begin();
+	wire_put_str(&fields, WIRE_TAG_QUEUE_NAME, name);
+	cr_assert_eq(parse(WIRE_OP_RECEIVE_MESSAGE, 0), WIRE_OK, "80 characters");
+	name[BB_QUEUE_NAME_BYTES_MAX] = 'n';
+	name[BB_QUEUE_NAME_BYTES_MAX + 1] = '\0';
+	begin();
+	wire_put_str(&fields, WIRE_TAG_QUEUE_NAME, name);
+	cr_assert_eq(parse(WIRE_OP_RECEIVE_MESSAGE, 0), WIRE_ERR_INVALID_PARAMETER, "81 characters");
+	begin();
+	wire_put_str(&fields, WIRE_TAG_QUEUE_NAME, "");
+	wire_put_str(&fields, WIRE_TAG_BODY, "b");
+	cr_assert_eq(parse(WIRE_OP_SEND_MESSAGE, 0), WIRE_ERR_INVALID_PARAMETER, "empty");
+}
+
+Test(request, flag_bits_and_a_status_in_a_request_are_malformed)
+{
+	struct wire_header h = {.version = 1, .opcode = WIRE_OP_PING, .client_id = 1, .request_id = 2};
+	begin();
+	cr_assert_eq(parse_header(h), WIRE_OK);
+	for (unsigned int bit = 1; bit < 16; bit++) {
+		h.flags = (uint16_t)(1u << bit);
+		cr_assert_eq(parse_header(h), WIRE_ERR_MALFORMED, "flag bit %u", bit);
+		cr_assert_str_eq(req.error, "request flags must be 0");
+	}
+	h.flags = 0;
+	h.status = WIRE_ERR_INTERNAL;
+	cr_assert_eq(parse_header(h), WIRE_ERR_MALFORMED);
+	cr_assert_str_eq(req.error, "a request's status must be 0");
+}
+
+Test(request, the_cookie_is_a_u64_given_once)
+{
+	begin();
+	wire_put_str(&fields, WIRE_TAG_QUEUE_NAME, "q");
+	wire_put_u64(&fields, WIRE_TAG_COOKIE, 0x1122334455667788ull);
+	cr_assert_eq(parse(WIRE_OP_RECEIVE_MESSAGE, 0), WIRE_OK);
+	cr_assert(req.cookie.present);
+	cr_assert_eq(req.cookie.value, 0x1122334455667788ull);
+	wire_put_u64(&fields, WIRE_TAG_COOKIE, 1);
+	cr_assert_eq(parse(WIRE_OP_RECEIVE_MESSAGE, 0), WIRE_ERR_MALFORMED, "given twice");
+	begin();
+	wire_put_str(&fields, WIRE_TAG_QUEUE_NAME, "q");
+	wire_put_u32(&fields, WIRE_TAG_COOKIE, 1);
+	cr_assert_eq(parse(WIRE_OP_RECEIVE_MESSAGE, 0), WIRE_ERR_MALFORMED, "wrong width");
+}
+
+/* The digest of a SendMessage to queue q with body b, with or without a cookie. */
+static uint64_t send_digest(const char *q, const char *b, bool with_cookie, uint64_t cookie)
+{
+	begin();
+	if (with_cookie)
+		wire_put_u64(&fields, WIRE_TAG_COOKIE, cookie);
+	wire_put_str(&fields, WIRE_TAG_QUEUE_NAME, q);
+	wire_put_str(&fields, WIRE_TAG_BODY, b);
+	cr_assert_eq(parse(WIRE_OP_SEND_MESSAGE, 0), WIRE_OK);
+	return dp_request_digest(&req);
+}
+
+Test(request, the_digest_tells_requests_apart_but_not_their_cookies)
+{
+	uint64_t base = send_digest("q", "hello", false, 0);
+	cr_assert_eq(send_digest("q", "hello", true, 1), base, "a renewed cookie is the same request");
+	cr_assert_eq(send_digest("q", "hello", true, 2), base);
+	cr_assert_neq(send_digest("q", "hellO", false, 0), base, "another body");
+	cr_assert_neq(send_digest("r", "hello", false, 0), base, "another queue");
+	cr_assert_neq(send_digest("qh", "ello", false, 0), base, "field boundaries count");
+	begin();
+	wire_put_str(&fields, WIRE_TAG_QUEUE_NAME, "q");
+	wire_put_str(&fields, WIRE_TAG_RECEIPT_HANDLE, "hello");
+	cr_assert_eq(parse(WIRE_OP_DELETE_MESSAGE, 0), WIRE_OK);
+	cr_assert_neq(dp_request_digest(&req), base, "another opcode and field");
+	begin();
+	wire_put_str(&fields, WIRE_TAG_QUEUE_NAME, "q");
+	wire_put_u32(&fields, WIRE_TAG_MAX_MESSAGES, 2);
+	cr_assert_eq(parse(WIRE_OP_RECEIVE_MESSAGE, 0), WIRE_OK);
+	uint64_t two = dp_request_digest(&req);
+	begin();
+	wire_put_str(&fields, WIRE_TAG_QUEUE_NAME, "q");
+	wire_put_u32(&fields, WIRE_TAG_MAX_MESSAGES, 3);
+	cr_assert_eq(parse(WIRE_OP_RECEIVE_MESSAGE, 0), WIRE_OK);
+	cr_assert_neq(dp_request_digest(&req), two, "another count");
 }
