@@ -39,6 +39,7 @@
 #define BB_PARKED_RECEIVES_PER_WORKER 4096u
 #define BB_DEDUP_ENTRIES_PER_WORKER   8192u
 #define BB_DEDUP_ARENA_BYTES          (16u << 20)
+#define BB_FRAGMENT_MBUFS_PER_WORKER_MAX 128u /* frames waiting for reassembly */
 #else
 #define BB_WORKER_COUNT_MAX           2u
 #define BB_QUEUE_COUNT_MAX            8u
@@ -47,11 +48,14 @@
 #define BB_PARKED_RECEIVES_PER_WORKER 4u
 #define BB_DEDUP_ENTRIES_PER_WORKER   8u
 #define BB_DEDUP_ARENA_BYTES          (256u << 10)
+#define BB_FRAGMENT_MBUFS_PER_WORKER_MAX 16u
 #endif
 
 #define BB_RING_SLOTS            1024u /* request and reply rings between lcores */
 #define BB_BURST_MAX             32u
 #define BB_LOCAL_CONNECTIONS_MAX 64u /* Unix-socket clients at once */
+/* The frame pool (config frame_mbufs) holds at least this many per worker. */
+#define BB_FRAME_MBUFS_PER_WORKER_MIN 1023u
 
 _Static_assert(BB_QUEUE_SLOTS_PER_WORKER >= BB_QUEUE_COUNT_MAX / BB_WORKER_COUNT_MAX,
                "workers together must hold every queue of a full snapshot");
@@ -60,5 +64,9 @@ _Static_assert(BB_DEDUP_ARENA_BYTES >= 2 * BB_UDP_PAYLOAD_BYTES_MAX,
 _Static_assert(BB_LOCAL_BODY_BYTES_MAX > BB_MESSAGE_BODY_BYTES_MAX,
                "a maximal message fits a local request with its other fields");
 _Static_assert((BB_RING_SLOTS & (BB_RING_SLOTS - 1)) == 0, "rte_ring sizes are powers of 2");
+_Static_assert(BB_FRAGMENT_MBUFS_PER_WORKER_MAX * 4 <= BB_FRAME_MBUFS_PER_WORKER_MIN,
+               "fragments waiting for reassembly hold at most a quarter of the frame pool");
+_Static_assert(BB_FRAGMENT_MBUFS_PER_WORKER_MAX >= BB_UDP_REQUEST_FRAGMENTS_MAX,
+               "the largest UDP request can be reassembled");
 
 #endif

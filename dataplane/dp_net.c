@@ -3,10 +3,18 @@
  * before a header is read; anything that is not well-formed, not addressed
  * to this appliance or not supported is dropped and counted, never answered
  * with partial data. No allocation but mbufs; no syscalls.
+ *
+ * Fragments share the frame pool with RX and TX, so what they hold is bounded
+ * (BB_FRAGMENT_MBUFS_PER_WORKER_MAX, counted in frag_mbufs_held) and expired:
+ * rte_ip_frag only drops a timed-out datagram when a later fragment happens to
+ * probe its slot, so incomplete datagrams with nobody probing would hold their
+ * mbufs for good. Every mbuf the library gives back passes the death row, which
+ * is freed and accounted for right away.
  */
 #include "dp_net.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include <rte_arp.h>
@@ -15,15 +23,28 @@
 #include <rte_ip.h>
 #include <rte_udp.h>
 
+#include "bb_limits.h"
+
 #define ETH_BYTES              ((uint32_t)sizeof(struct rte_ether_hdr))
 #define IPV4_BYTES             ((uint32_t)sizeof(struct rte_ipv4_hdr))
 #define UDP_BYTES              ((uint32_t)sizeof(struct rte_udp_hdr))
 #define ARP_FRAME_BYTES        (ETH_BYTES + (uint32_t)sizeof(struct rte_arp_hdr))
 #define DEFAULT_TTL            64
-#define FRAG_BUCKETS           1024u
-#define FRAG_BUCKET_ENTRIES    16u
-#define FRAG_FLOWS_MAX         4096u
+/* Each datagram waiting for reassembly holds at least one mbuf: no more flows than mbufs. */
+#define FRAG_FLOWS_MAX         BB_FRAGMENT_MBUFS_PER_WORKER_MAX
+#define FRAG_BUCKETS           FRAG_FLOWS_MAX
+#define FRAG_BUCKET_ENTRIES    8u
+/* rte_ip_frag_table_del_expired_entries stops when the death row might overflow; emptied,
+ * the row takes this many datagrams of up to RTE_LIBRTE_IP_FRAG_MAX_FRAG fragments. */
+#define FRAG_EXPIRED_PER_ROUND (RTE_IP_FRAG_DEATH_ROW_MBUF_LEN / RTE_LIBRTE_IP_FRAG_MAX_FRAG)
+#define FRAG_EXPIRE_ROUNDS_MAX (FRAG_FLOWS_MAX / FRAG_EXPIRED_PER_ROUND + 1)
 #define DATAGRAM_FRAGMENTS_MAX 64u
+
+_Static_assert(BB_UDP_REQUEST_FRAGMENTS_MAX == RTE_LIBRTE_IP_FRAG_MAX_FRAG,
+               "bb_limits.h states how many fragments this DPDK reassembles");
+_Static_assert(BB_UDP_REQUEST_BYTES_MAX ==
+                   BB_UDP_REQUEST_FRAGMENTS_MAX * ((1500 - IPV4_BYTES) & ~7u) - UDP_BYTES,
+               "the largest UDP request at MTU 1500 is what those fragments carry");
 
 void dp_tx_push(struct dp_tx *tx, struct rte_mbuf *frame, struct dp_stats *stats)
 {
@@ -42,6 +63,8 @@ int dp_net_init(struct dp_net *net, const struct dp_net_config *config, struct r
 	net->config = *config;
 	net->pool = pool;
 	net->stats = stats;
+	net->reassembly_bytes_max =
+	    BB_UDP_REQUEST_FRAGMENTS_MAX * ((uint32_t)(config->mtu - IPV4_BYTES) & ~7u);
 	uint64_t frag_timeout_cycles = rte_get_tsc_hz() / 1000 * DP_FRAG_TIMEOUT_MS;
 	net->frag_table = rte_ip_frag_table_create(FRAG_BUCKETS, FRAG_BUCKET_ENTRIES,
 	                                           FRAG_FLOWS_MAX, frag_timeout_cycles, socket_id);
@@ -50,15 +73,39 @@ int dp_net_init(struct dp_net *net, const struct dp_net_config *config, struct r
 
 void dp_net_free(struct dp_net *net)
 {
-	dp_net_reap(net);
+	/* Frees what the table still holds without the death row. */
 	rte_ip_frag_table_destroy(net->frag_table);
 	net->frag_table = NULL;
+	net->frag_mbufs_held = 0;
 }
 
-void dp_net_reap(struct dp_net *net)
+/* Frees the death row; returns its mbufs, which fragments no longer hold. */
+static uint32_t free_death_row(struct dp_net *net)
 {
-	if (net->death_row.cnt > 0)
-		rte_ip_frag_free_death_row(&net->death_row, 0);
+	uint32_t mbufs = 0;
+	for (uint32_t i = 0; i < net->death_row.cnt; i++)
+		mbufs += net->death_row.row[i]->nb_segs;
+	RTE_VERIFY(mbufs <= net->frag_mbufs_held);
+	rte_ip_frag_free_death_row(&net->death_row, 0);
+	net->frag_mbufs_held -= mbufs;
+	return mbufs;
+}
+
+/* Frees every datagram whose first fragment came more than DP_FRAG_TIMEOUT_MS ago. */
+static void expire_fragments(struct dp_net *net, uint64_t now_tsc)
+{
+	RTE_VERIFY(net->death_row.cnt == 0);
+	for (uint32_t round = 0; round < FRAG_EXPIRE_ROUNDS_MAX; round++) {
+		rte_ip_frag_table_del_expired_entries(net->frag_table, &net->death_row, now_tsc);
+		if (net->death_row.cnt == 0)
+			return;
+		net->stats->ip_fragments_expired += free_death_row(net);
+	}
+}
+
+void dp_net_reap(struct dp_net *net, uint64_t now_tsc)
+{
+	expire_fragments(net, now_tsc);
 }
 
 /* Frees a frame that is not answered and counts why; NULL for `return drop(...)`. */
@@ -245,19 +292,46 @@ static uint32_t check_ipv4(struct dp_net *net, struct rte_mbuf *m, struct rte_ip
 	return header_bytes;
 }
 
+/*
+ * True when the fragment reaches past what BB_UDP_REQUEST_FRAGMENTS_MAX fragments of our
+ * MTU carry: its datagram can never be joined. Its last fragment counts it once.
+ */
+static bool fragment_past_reassembly(struct dp_net *net, const struct rte_ipv4_hdr *ip,
+                                     uint32_t header_bytes)
+{
+	uint16_t fragment = rte_be_to_cpu_16(ip->fragment_offset);
+	uint32_t offset_bytes = (uint32_t)(fragment & RTE_IPV4_HDR_OFFSET_MASK) * 8;
+	uint32_t payload_bytes = rte_be_to_cpu_16(ip->total_length) - header_bytes;
+	if (offset_bytes + payload_bytes <= net->reassembly_bytes_max)
+		return false;
+	bool last = (fragment & RTE_IPV4_HDR_MF_FLAG) == 0;
+	if (last && ip->next_proto_id == IPPROTO_UDP)
+		net->stats->udp_requests_too_large++;
+	return true;
+}
+
 static struct rte_mbuf *reassemble(struct dp_net *net, struct rte_mbuf *m, struct rte_ipv4_hdr *ip,
                                    uint32_t header_bytes, uint64_t now_tsc)
 {
 	net->stats->ip_fragments++;
+	if (fragment_past_reassembly(net, ip, header_bytes))
+		return drop(m, &net->stats->ip_fragments_dropped);
+	/* Timed-out datagrams go first, so they count as expired and make room. */
+	expire_fragments(net, now_tsc);
+	if (net->frag_mbufs_held + m->nb_segs > BB_FRAGMENT_MBUFS_PER_WORKER_MAX)
+		return drop(m, &net->stats->ip_fragments_over_limit);
 	m->l2_len = ETH_BYTES;
 	m->l3_len = header_bytes;
-	uint32_t doomed_before = net->death_row.cnt;
+	net->frag_mbufs_held += m->nb_segs;
 	struct rte_mbuf *whole =
 	    rte_ipv4_frag_reassemble_packet(net->frag_table, &net->death_row, m, now_tsc, ip);
-	/* Fragments the library rejected (overlap, too many, timed out) wait on the death row. */
-	net->stats->ip_fragments_dropped += net->death_row.cnt - doomed_before;
-	if (whole != NULL)
-		net->stats->ip_reassembled++;
+	/* What the library rejected (overlap, duplicates, more than it joins, no free slot). */
+	net->stats->ip_fragments_dropped += free_death_row(net);
+	if (whole == NULL)
+		return NULL;
+	RTE_VERIFY(whole->nb_segs <= net->frag_mbufs_held);
+	net->frag_mbufs_held -= whole->nb_segs;
+	net->stats->ip_reassembled++;
 	return whole;
 }
 

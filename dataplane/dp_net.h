@@ -68,7 +68,9 @@ struct dp_net {
 	struct dp_net_config config;
 	struct rte_mempool *pool;
 	struct rte_ip_frag_tbl *frag_table;
-	struct rte_ip_frag_death_row death_row;
+	struct rte_ip_frag_death_row death_row; /* empty between calls */
+	uint32_t frag_mbufs_held;               /* by datagrams waiting for reassembly */
+	uint32_t reassembly_bytes_max;          /* IP payload of the most fragments joined */
 	struct dp_arp_entry arp[DP_ARP_ENTRIES];
 	uint32_t arp_next; /* replacement cursor */
 	uint16_t ip_id;
@@ -98,8 +100,8 @@ __attribute__((warn_unused_result)) int dp_net_send_udp(struct dp_net *net,
 __attribute__((warn_unused_result)) int
 dp_net_resolve(struct dp_net *net, rte_be32_t ip, struct rte_ether_addr *mac_out, struct dp_tx *tx);
 
-/* Frees fragments that timed out or were rejected; call once per loop pass. */
-void dp_net_reap(struct dp_net *net);
+/* Frees datagrams whose reassembly timed out (DP_FRAG_TIMEOUT_MS); call once per loop pass. */
+void dp_net_reap(struct dp_net *net, uint64_t now_tsc);
 
 /* Queues a frame for transmission, dropping and counting it when the batch is full. */
 void dp_tx_push(struct dp_tx *tx, struct rte_mbuf *frame, struct dp_stats *stats);

@@ -19,6 +19,9 @@
 	X(ip_fragments)                                                                            \
 	X(ip_reassembled)                                                                          \
 	X(ip_fragments_dropped)                                                                    \
+	X(ip_fragments_expired)                                                                    \
+	X(ip_fragments_over_limit)                                                                 \
+	X(udp_requests_too_large)                                                                  \
 	X(dropped_malformed)                                                                       \
 	X(dropped_bad_checksum)                                                                    \
 	X(dropped_not_for_us)                                                                      \

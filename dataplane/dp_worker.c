@@ -542,7 +542,7 @@ void dp_worker_serve(struct dp_worker *w, uint64_t now_tsc)
 	sqs_expire(w->sqs, now_ms);
 	answer_wakes(w, sqs_take_waiters(w->sqs, now_ms, w->wakes, BB_PARKED_RECEIVES_PER_WORKER),
 	             now_ms);
-	dp_net_reap(&w->net);
+	dp_net_reap(&w->net, now_tsc);
 }
 
 static void flush_tx(struct dp_worker *w)
