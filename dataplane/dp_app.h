@@ -40,6 +40,12 @@ struct dp_app {
 	struct dp_net_config net_config;
 	uint64_t tsc_per_ms;
 	uint64_t wall_ms_at_tsc0; /* wall clock = wall_ms_at_tsc0 + tsc / tsc_per_ms */
+	/*
+	 * Per local-connection slot: bumped by the service thread when it closes the
+	 * connection (store-release), read by a queue's owner (load-acquire) before it
+	 * answers a receive for that slot, so a client that has gone is given no messages.
+	 */
+	_Atomic(uint16_t) local_generations[BB_LOCAL_CONNECTIONS_MAX];
 	/* Keys the UDP cookies; drawn by the first worker's creation, read-only after. */
 	struct dp_siphash_key cookie_key;
 };

@@ -34,9 +34,11 @@ int dp_service_init(struct dp_service *s, struct dp_app *app, const char *socket
 	memset(s, 0, sizeof(*s));
 	s->app = app;
 	snprintf(s->state_dir, sizeof(s->state_dir), "%s", state_dir);
-	for (uint32_t i = 0; i < BB_LOCAL_CONNECTIONS_MAX; i++)
+	for (uint32_t i = 0; i < BB_LOCAL_CONNECTIONS_MAX; i++) {
 		s->connections[i].fd = -1;
 	s->reply_buf = malloc(FRAME_BYTES_MAX);
+		s->connections[i].published_generation = &app->local_generations[i];
+	}
 	if (s->reply_buf == NULL)
 		return -ENOMEM;
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
@@ -59,8 +61,13 @@ static void connection_close(struct dp_local_connection *c)
 	close(c->fd);
 	free(c->in);
 	free(c->out);
-	uint16_t generation = c->generation;
-	*c = (struct dp_local_connection){.fd = -1, .generation = (uint16_t)(generation + 1)};
+	uint16_t generation = (uint16_t)(c->generation + 1);
+	_Atomic(uint16_t) *published = c->published_generation;
+	*c = (struct dp_local_connection){
+	    .fd = -1, .generation = generation, .published_generation = published};
+	/* Pairs with the load-acquire of dp_worker.c's local_client_gone: from here on the
+	 * owners of this connection's parked receives give them no messages. */
+	atomic_store_explicit(published, generation, memory_order_release);
 }
 
 void dp_service_close(struct dp_service *s)

@@ -40,6 +40,28 @@ static void store_release(void *ctx, uint64_t ref)
 	rte_pktmbuf_free((struct rte_mbuf *)(uintptr_t)ref);
 }
 
+/* Fields of one received message besides its body. */
+#define RECEIVED_FIELDS_BYTES                                                                      \
+	(7 * WIRE_FIELD_HEADER_BYTES + BB_MESSAGE_ID_BYTES + BB_RECEIPT_HANDLE_BYTES + 32 + 4 +    \
+	 8 + 8)
+/* The largest body a receive reply of reply_bytes can carry, as its only message. */
+#define RECEIVE_BODY_BYTES_MAX(reply_bytes)                                                        \
+	((reply_bytes) - BB_WIRE_HEADER_BYTES - RECEIVED_FIELDS_BYTES - WIRE_FIELD_HEADER_BYTES)
+_Static_assert(RECEIVE_BODY_BYTES_MAX(DP_REQUEST_BYTES_MAX) >= BB_MESSAGE_BODY_BYTES_MAX,
+               "every message fits a reply over the local socket");
+_Static_assert(RECEIVE_BODY_BYTES_MAX(BB_UDP_PAYLOAD_BYTES_MAX) < BB_MESSAGE_BODY_BYTES_MAX,
+               "larger ones do not fit a UDP reply: the engine keeps them apart");
+
+/*
+ * A queue's share of its worker's store buffers (sqs.h), but never less than one message of
+ * the largest size: a queue must be able to hold any message its worker's store can.
+ */
+static uint32_t queue_store_units_max(uint32_t store_mbufs)
+{
+	uint32_t largest = BB_MESSAGE_BODY_BYTES_MAX / RTE_MBUF_DEFAULT_DATAROOM + 1;
+	return RTE_MAX(store_mbufs / SQS_QUEUE_SHARE_DIVISOR, largest);
+}
+
 struct dp_worker *dp_worker_create(struct dp_app *app, const struct dp_worker_options *options,
                                    int *error_out)
 {
@@ -59,6 +81,10 @@ struct dp_worker *dp_worker_create(struct dp_app *app, const struct dp_worker_op
 	    .queue_slots = BB_QUEUE_SLOTS_PER_WORKER,
 	    .message_slots = BB_MESSAGE_SLOTS_PER_WORKER,
 	    .waiter_slots = BB_PARKED_RECEIVES_PER_WORKER,
+	    .queue_messages_max = SQS_QUEUE_MESSAGES_MAX,
+	    .queue_store_units_max = queue_store_units_max(options->store_mbufs),
+	    .store_unit_bytes = RTE_MBUF_DEFAULT_DATAROOM, /* what dp_chain puts in one mbuf */
+	    .large_body_bytes_min = RECEIVE_BODY_BYTES_MAX(BB_UDP_PAYLOAD_BYTES_MAX) + 1,
 	    .seed = rte_rand(),
 	    .store = {w->store_pool, store_put, store_read, store_release},
 	};
@@ -299,37 +325,51 @@ static size_t put_received(struct wire_writer *writer, struct dp_worker *w,
 	return writer->length;
 }
 
-/* Fields of one received message besides its body. */
-#define RECEIVED_FIELDS_BYTES                                                                      \
-	(7 * WIRE_FIELD_HEADER_BYTES + BB_MESSAGE_ID_BYTES + BB_RECEIPT_HANDLE_BYTES + 32 + 4 +    \
-	 8 + 8)
+/* A receive's reply: one datagram over UDP, one frame over the local socket. */
+static size_t receive_reply_bytes(const struct dp_request_meta *meta)
+{
+	return meta->source == DP_SOURCE_UDP ? BB_UDP_PAYLOAD_BYTES_MAX : DP_REQUEST_BYTES_MAX;
+}
 
+/*
+ * True when the local client of a request has closed its connection since it asked: a
+ * receive's reply would be dropped, and the messages in it hidden for their visibility
+ * timeout (issue 10, defect 7).
+ */
+static bool local_client_gone(const struct dp_worker *w, const struct dp_request_meta *meta)
+{
+	if (meta->source != DP_SOURCE_LOCAL)
+		return false;
+	uint32_t slot = meta->local_connection & 0xffffu;
+	RTE_VERIFY(slot < BB_LOCAL_CONNECTIONS_MAX);
+	/* Pairs with the store-release of dp_service.c's connection_close. */
+	uint16_t now = atomic_load_explicit(&w->app->local_generations[slot], memory_order_acquire);
+	return now != (uint16_t)(meta->local_connection >> 16);
+}
+
+/*
+ * Answers a receive with the messages that fit its reply, oldest first: a message too
+ * large for this reply is passed over and stays for a receive that can take it.
+ */
 static void answer_receive(struct dp_worker *w, struct rte_mbuf *m, const struct wire_header *h,
-                           uint32_t max_messages, int64_t visibility_timeout_s, uint64_t now_ms)
+                           const struct sqs_receive_options *receive, uint64_t now_ms)
 {
 	struct dp_request_meta *meta = dp_meta(m);
-	size_t budget =
-	    meta->source == DP_SOURCE_UDP ? BB_UDP_PAYLOAD_BYTES_MAX : DP_REQUEST_BYTES_MAX;
 	struct wire_writer writer;
-	dp_reply_begin(&writer, w->reply_buf, budget);
-	for (uint32_t i = 0; i < max_messages; i++) {
-		uint32_t next_bytes = sqs_peek_body_bytes(w->sqs, meta->queue_slot);
-		if (next_bytes == 0)
+	dp_reply_begin(&writer, w->reply_buf, receive_reply_bytes(meta));
+	uint32_t max = local_client_gone(w, meta) ? 0 : receive->max_messages;
+	for (uint32_t i = 0; i < max; i++) {
+		size_t room = writer.capacity - writer.length;
+		if (room <= RECEIVED_FIELDS_BYTES + WIRE_FIELD_HEADER_BYTES)
 			break;
-		size_t need = RECEIVED_FIELDS_BYTES + wire_field_bytes(next_bytes);
-		if (need > writer.capacity - writer.length && i == 0) {
-			finish_error(w, m, h, WIRE_ERR_OVER_LIMIT,
-			             "the next message does not fit a UDP reply: "
-			             "receive it over the local socket");
-			return;
-		}
-		if (need > writer.capacity - writer.length)
-			break;
+		struct sqs_receive_options one = *receive;
+		one.max_messages = 1;
+		one.body_bytes_max = (uint32_t)RTE_MIN(
+		    (size_t)one.body_bytes_max, room - RECEIVED_FIELDS_BYTES - WIRE_FIELD_HEADER_BYTES);
 		struct sqs_received r;
-		uint32_t got =
-		    sqs_receive(w->sqs, meta->queue_slot, 1, visibility_timeout_s, now_ms, &r);
-		if (got == 1)
-			put_received(&writer, w, &r);
+		if (sqs_receive(w->sqs, meta->queue_slot, &one, now_ms, &r) == 0)
+			break;
+		put_received(&writer, w, &r);
 	}
 	finish(w, m, h, WIRE_OK, dp_reply_finish(&writer, h, WIRE_OK));
 }
@@ -338,30 +378,45 @@ static void execute_receive(struct dp_worker *w, struct rte_mbuf *m, const struc
                             uint64_t now_ms)
 {
 	struct dp_request_meta *meta = dp_meta(m);
-	uint32_t max = req->max_messages.present ? req->max_messages.value : 1;
-	int64_t visibility =
-	    req->visibility_timeout_s.present ? (int64_t)req->visibility_timeout_s.value : -1;
+	struct sqs_receive_options receive = {
+	    .max_messages = req->max_messages.present ? req->max_messages.value : 1,
+	    .visibility_timeout_s =
+	        req->visibility_timeout_s.present ? (int64_t)req->visibility_timeout_s.value : -1,
+	    .body_bytes_max = (uint32_t)RECEIVE_BODY_BYTES_MAX(receive_reply_bytes(meta)),
+	};
 	uint32_t wait_s =
 	    req->wait_time_s.present ? req->wait_time_s.value : meta->receive_wait_time_s;
-	if (sqs_visible_count(w->sqs, meta->queue_slot) == 0 && wait_s > 0) {
+	bool nothing_now = !sqs_can_receive(w->sqs, meta->queue_slot, receive.body_bytes_max);
+	if (nothing_now && wait_s > 0 && !local_client_gone(w, meta)) {
 		uint64_t deadline_ms = now_ms + (uint64_t)wait_s * 1000;
-		if (sqs_park(w->sqs, meta->queue_slot, m, max, visibility, deadline_ms) == 0) {
+		if (sqs_park(w->sqs, meta->queue_slot, m, &receive, deadline_ms) == 0) {
 			w->stats.long_polls_parked++;
 			return; /* answered from serve_waiters */
 		}
 		/* Every parking place is taken: answer now, as an empty short poll. */
 	}
-	answer_receive(w, m, &req->header, max, visibility, now_ms);
+	answer_receive(w, m, &req->header, &receive, now_ms);
 }
 
 static void execute_send(struct dp_worker *w, struct rte_mbuf *m, const struct dp_request *req,
                          uint64_t now_ms)
 {
 	struct sqs_sent sent;
-	enum wire_status status = sqs_send(w->sqs, dp_meta(m)->queue_slot, req->body.data,
-	                                   req->body.length, now_ms, &sent);
+	uint32_t slot = dp_meta(m)->queue_slot;
+	enum wire_status status =
+	    sqs_send(w->sqs, slot, req->body.data, req->body.length, now_ms, &sent);
 	if (status == WIRE_ERR_OVER_LIMIT) {
-		finish_error(w, m, &req->header, status, "the queue's storage is full");
+		finish_error(w, m, &req->header, status,
+		             sqs_queue_has_room(w->sqs, slot, req->body.length)
+		                 ? "the message store its queue shares with others is full"
+		                 : "the queue is full: it holds as many messages or bytes as "
+		                   "one queue may (docs/operations.md)");
+		return;
+	}
+	if (status == WIRE_ERR_INVALID_MESSAGE_CONTENTS) {
+		finish_error(w, m, &req->header, status,
+		             "the message body must be UTF-8 of the allowed characters #x9 | #xA | "
+		             "#xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF");
 		return;
 	}
 	if (status != WIRE_OK) {
@@ -483,8 +538,7 @@ static void answer_wakes(struct dp_worker *w, uint32_t count, uint64_t now_ms)
 			finish_error(w, m, &h, WIRE_ERR_NONEXISTENT_QUEUE,
 			             "The specified queue does not exist.");
 		else
-			answer_receive(w, m, &h, wake->max_messages, wake->visibility_timeout_s,
-			               now_ms);
+			answer_receive(w, m, &h, &wake->receive, now_ms);
 	}
 }
 

@@ -1,7 +1,10 @@
 /*
  * SQS standard-queue engine (see sqs.h). Invariants:
- * - a message slot is FREE, READY (linked in its queue's ready list) or
- *   INFLIGHT (in the engine-wide deadline heap); never two at once;
+ * - a message slot is FREE, READY (linked in one of its queue's two ready
+ *   lists: small or large bodies, each in the order messages became visible)
+ *   or INFLIGHT (in the engine-wide deadline heap); never two at once;
+ * - a queue's message_count and store_units count its READY and INFLIGHT
+ *   messages and their bodies, and stay within the per-queue budgets;
  * - a message's generation changes whenever its slot is freed, so a receipt
  *   handle of a deleted message can never act on the slot's next message;
  * - only the newest receipt handle of a message (receive count and nonce
@@ -19,14 +22,17 @@
 #include <openssl/evp.h>
 
 #include "bb_endian.h"
+#include "bb_utf8.h"
 
 #define NIL      UINT32_MAX
 #define MS_PER_S 1000u
 
 enum msg_state { MSG_FREE, MSG_READY, MSG_INFLIGHT };
+enum ready_class { READY_SMALL, READY_LARGE, READY_CLASSES };
 
 struct sqs_message {
 	uint64_t body_ref;
+	uint64_t ready_seq; /* order of becoming visible: merges the two ready lists */
 	uint64_t sent_ms;
 	uint64_t first_receive_ms;
 	uint64_t received_ms;
@@ -47,8 +53,7 @@ struct sqs_message {
 struct sqs_waiter {
 	void *token;
 	uint64_t deadline_ms;
-	int64_t visibility_timeout_s;
-	uint32_t max_messages;
+	struct sqs_receive_options receive;
 	uint32_t queue_slot;
 	uint32_t next; /* per-queue FIFO, or free list */
 };
@@ -56,8 +61,11 @@ struct sqs_waiter {
 struct sqs_queue {
 	struct sqs_queue_config config;
 	bool open;
-	uint32_t ready_head, ready_tail;
-	uint32_t ready_count, inflight_count;
+	uint32_t ready_head[READY_CLASSES], ready_tail[READY_CLASSES];
+	uint32_t ready_count[READY_CLASSES];
+	uint32_t inflight_count;
+	uint32_t message_count; /* ready and in flight: the budget's count */
+	uint32_t store_units;   /* what their bodies take of the store */
 	uint32_t waiter_head, waiter_tail;
 };
 
@@ -73,6 +81,7 @@ struct sqs_engine {
 	uint32_t waiter_free_head;
 	uint32_t waiter_count;
 	uint64_t waiter_deadline_min_ms;
+	uint64_t ready_seq_next;
 	uint64_t rng_state;
 	EVP_MD_CTX *md5_ctx; /* reused: EVP allocates only in create */
 	EVP_MD *md5;
@@ -198,38 +207,76 @@ static void heap_update(struct sqs_engine *e, uint32_t message)
 
 /* ---- ready lists ---- */
 
+static enum ready_class class_of(const struct sqs_engine *e, uint32_t body_bytes)
+{
+	return body_bytes >= e->options.large_body_bytes_min ? READY_LARGE : READY_SMALL;
+}
+
+static uint32_t ready_total(const struct sqs_queue *q)
+{
+	return q->ready_count[READY_SMALL] + q->ready_count[READY_LARGE];
+}
+
 static void ready_append(struct sqs_engine *e, uint32_t index)
 {
 	struct sqs_message *m = &e->messages[index];
 	struct sqs_queue *q = &e->queues[m->queue_slot];
+	enum ready_class c = class_of(e, m->body_bytes);
 	m->state = MSG_READY;
+	m->ready_seq = e->ready_seq_next++;
 	m->next = NIL;
-	m->prev = q->ready_tail;
-	if (q->ready_tail != NIL)
-		e->messages[q->ready_tail].next = index;
+	m->prev = q->ready_tail[c];
+	if (q->ready_tail[c] != NIL)
+		e->messages[q->ready_tail[c]].next = index;
 	else
-		q->ready_head = index;
-	q->ready_tail = index;
-	q->ready_count++;
+		q->ready_head[c] = index;
+	q->ready_tail[c] = index;
+	q->ready_count[c]++;
 }
 
 static void ready_unlink(struct sqs_engine *e, uint32_t index)
 {
 	struct sqs_message *m = &e->messages[index];
 	struct sqs_queue *q = &e->queues[m->queue_slot];
-	assert(m->state == MSG_READY && q->ready_count > 0);
+	enum ready_class c = class_of(e, m->body_bytes);
+	assert(m->state == MSG_READY && q->ready_count[c] > 0);
 	if (m->prev != NIL)
 		e->messages[m->prev].next = m->next;
 	else
-		q->ready_head = m->next;
+		q->ready_head[c] = m->next;
 	if (m->next != NIL)
 		e->messages[m->next].prev = m->prev;
 	else
-		q->ready_tail = m->prev;
-	q->ready_count--;
+		q->ready_tail[c] = m->prev;
+	q->ready_count[c]--;
+}
+
+/*
+ * The message a receive of bodies up to body_bytes_max takes next: the older head of the
+ * two lists (the large list only when such bodies may be taken); NIL when there is none or
+ * it does not fit.
+ */
+static uint32_t ready_next(const struct sqs_engine *e, const struct sqs_queue *q,
+                           uint32_t body_bytes_max)
+{
+	uint32_t pick = q->ready_head[READY_SMALL];
+	uint32_t large = q->ready_head[READY_LARGE];
+	bool large_allowed = body_bytes_max >= e->options.large_body_bytes_min;
+	if (large_allowed && large != NIL &&
+	    (pick == NIL || e->messages[large].ready_seq < e->messages[pick].ready_seq))
+		pick = large;
+	if (pick == NIL || e->messages[pick].body_bytes > body_bytes_max)
+		return NIL;
+	return pick;
 }
 
 /* ---- message slots ---- */
+
+static uint32_t store_units_of(const struct sqs_engine *e, uint32_t body_bytes)
+{
+	uint32_t unit = e->options.store_unit_bytes;
+	return body_bytes <= unit ? 1 : body_bytes / unit + (body_bytes % unit != 0);
+}
 
 static uint32_t message_alloc(struct sqs_engine *e)
 {
@@ -241,26 +288,56 @@ static uint32_t message_alloc(struct sqs_engine *e)
 	return index;
 }
 
-static void message_free(struct sqs_engine *e, uint32_t index)
+static void message_unalloc(struct sqs_engine *e, uint32_t index)
 {
-	struct sqs_message *m = &e->messages[index];
-	struct sqs_queue *q = &e->queues[m->queue_slot];
-	if (m->state == MSG_READY) {
-		ready_unlink(e, index);
-	} else if (m->state == MSG_INFLIGHT) {
-		heap_remove(e, index);
-		q->inflight_count--;
-	}
-	e->options.store.release(e->options.store.ctx, m->body_ref);
-	m->state = MSG_FREE;
-	m->generation++;
-	m->next = e->free_head;
+	e->messages[index].next = e->free_head;
 	e->free_head = index;
 	e->free_count++;
 }
 
+/* Releases the body and the slot of a message already out of its list or the heap. */
+static void message_release(struct sqs_engine *e, uint32_t index)
+{
+	struct sqs_message *m = &e->messages[index];
+	struct sqs_queue *q = &e->queues[m->queue_slot];
+	uint32_t units = store_units_of(e, m->body_bytes);
+	assert(q->message_count > 0 && q->store_units >= units);
+	q->message_count--;
+	q->store_units -= units;
+	e->options.store.release(e->options.store.ctx, m->body_ref);
+	m->state = MSG_FREE;
+	m->generation++;
+	message_unalloc(e, index);
+}
+
+static void message_free(struct sqs_engine *e, uint32_t index)
+{
+	struct sqs_message *m = &e->messages[index];
+	if (m->state == MSG_READY) {
+		ready_unlink(e, index);
+	} else if (m->state == MSG_INFLIGHT) {
+		heap_remove(e, index);
+		e->queues[m->queue_slot].inflight_count--;
+	}
+	message_release(e, index);
+}
+
+static void queue_reset(struct sqs_queue *q, const struct sqs_queue_config *config, bool open)
+{
+	*q = (struct sqs_queue){
+	    .config = *config,
+	    .open = open,
+	    .ready_head = {NIL, NIL},
+	    .ready_tail = {NIL, NIL},
+	    .waiter_head = NIL,
+	    .waiter_tail = NIL,
+	};
+}
+
 struct sqs_engine *sqs_engine_create(const struct sqs_engine_options *options, int *error_out)
 {
+	assert(options->store_unit_bytes > 0 && options->queue_messages_max > 0);
+	assert(options->queue_store_units_max > 0);
 	struct sqs_engine *e = calloc(1, sizeof(*e));
 	if (e == NULL) {
 		*error_out = -ENOMEM;
@@ -283,10 +360,8 @@ struct sqs_engine *sqs_engine_create(const struct sqs_engine_options *options, i
 		e->messages[i].heap_index = NIL;
 	}
 	e->free_count = options->message_slots;
-	for (uint32_t i = 0; i < options->queue_slots; i++) {
-		e->queues[i].ready_head = e->queues[i].ready_tail = NIL;
-		e->queues[i].waiter_head = e->queues[i].waiter_tail = NIL;
-	}
+	for (uint32_t i = 0; i < options->queue_slots; i++)
+		queue_reset(&e->queues[i], &(struct sqs_queue_config){0}, false);
 	for (uint32_t i = 0; i < options->waiter_slots; i++)
 		e->waiters[i].next = i + 1 < options->waiter_slots ? i + 1 : NIL;
 	e->waiter_free_head = options->waiter_slots > 0 ? 0 : NIL;
@@ -320,8 +395,7 @@ static uint32_t drain_waiters(struct sqs_engine *e, uint32_t slot, struct sqs_wa
 		out[taken++] = (struct sqs_wake){
 		    .token = w->token,
 		    .queue_slot = slot,
-		    .max_messages = w->max_messages,
-		    .visibility_timeout_s = w->visibility_timeout_s,
+		    .receive = w->receive,
 		    .queue_closed = true,
 		};
 		q->waiter_head = w->next;
@@ -343,15 +417,35 @@ uint32_t sqs_queue_open(struct sqs_engine *e, uint32_t slot, const struct sqs_qu
 		return 0;
 	}
 	uint32_t closed = sqs_queue_close(e, slot, closed_out);
-	*q = (struct sqs_queue){
-	    .config = *config,
-	    .open = true,
-	    .ready_head = NIL,
-	    .ready_tail = NIL,
-	    .waiter_head = NIL,
-	    .waiter_tail = NIL,
-	};
+	queue_reset(q, config, true);
 	return closed;
+}
+
+/*
+ * Frees every in-flight message of a slot. The heap is compacted without them and rebuilt
+ * bottom-up: removing them one at a time moves other entries, even above the position a
+ * walk has reached, so such a walk can miss one (issue 11).
+ */
+static void heap_drop_queue(struct sqs_engine *e, uint32_t slot)
+{
+	struct sqs_queue *q = &e->queues[slot];
+	uint32_t kept = 0;
+	for (uint32_t i = 0; i < e->heap_count; i++) {
+		uint32_t index = e->heap[i];
+		struct sqs_message *m = &e->messages[index];
+		if (m->queue_slot != slot) {
+			e->heap[kept] = index;
+			m->heap_index = kept++;
+			continue;
+		}
+		m->heap_index = NIL;
+		q->inflight_count--;
+		message_release(e, index);
+	}
+	e->heap_count = kept;
+	for (uint32_t i = kept / 2; i-- > 0;)
+		heap_sift_down(e, i);
+	assert(q->inflight_count == 0);
 }
 
 uint32_t sqs_queue_close(struct sqs_engine *e, uint32_t slot, struct sqs_wake *closed_out)
@@ -360,16 +454,13 @@ uint32_t sqs_queue_close(struct sqs_engine *e, uint32_t slot, struct sqs_wake *c
 	if (!q->open)
 		return 0;
 	/* Bounded: each pass frees one message of this queue. */
-	while (q->ready_head != NIL)
-		message_free(e, q->ready_head);
-	for (uint32_t i = 0; i < e->heap_count && q->inflight_count > 0;) {
-		uint32_t index = e->heap[i];
-		if (e->messages[index].queue_slot == slot)
-			message_free(e, index);
-		else
-			i++;
+	for (uint32_t c = 0; c < READY_CLASSES; c++) {
+		while (q->ready_head[c] != NIL)
+			message_free(e, q->ready_head[c]);
 	}
-	assert(q->ready_count == 0 && q->inflight_count == 0);
+	if (q->inflight_count > 0)
+		heap_drop_queue(e, slot);
+	assert(ready_total(q) == 0 && q->message_count == 0 && q->store_units == 0);
 	q->open = false;
 	return drain_waiters(e, slot, closed_out);
 }
@@ -390,6 +481,14 @@ static void md5_of(struct sqs_engine *e, const uint8_t *body, uint32_t bytes, ui
 	(void)ok;
 }
 
+bool sqs_queue_has_room(const struct sqs_engine *e, uint32_t slot, uint32_t body_bytes)
+{
+	const struct sqs_queue *q = &e->queues[slot];
+	assert(q->open);
+	return q->message_count < e->options.queue_messages_max &&
+	       store_units_of(e, body_bytes) <= e->options.queue_store_units_max - q->store_units;
+}
+
 enum wire_status sqs_send(struct sqs_engine *e, uint32_t slot, const uint8_t *body,
                           uint32_t body_bytes, uint64_t now_ms, struct sqs_sent *out)
 {
@@ -399,16 +498,20 @@ enum wire_status sqs_send(struct sqs_engine *e, uint32_t slot, const uint8_t *bo
 		return WIRE_ERR_MISSING_PARAMETER;
 	if (body_bytes > q->config.maximum_message_bytes)
 		return WIRE_ERR_MESSAGE_TOO_LONG;
+	if (!bb_utf8_is_sqs_text(body, body_bytes))
+		return WIRE_ERR_INVALID_MESSAGE_CONTENTS;
+	if (!sqs_queue_has_room(e, slot, body_bytes))
+		return WIRE_ERR_OVER_LIMIT;
 	uint32_t index = message_alloc(e);
 	if (index == NIL)
 		return WIRE_ERR_OVER_LIMIT;
 	struct sqs_message *m = &e->messages[index];
 	if (e->options.store.put(e->options.store.ctx, body, body_bytes, &m->body_ref) != 0) {
-		m->next = e->free_head;
-		e->free_head = index;
-		e->free_count++;
+		message_unalloc(e, index);
 		return WIRE_ERR_OVER_LIMIT;
 	}
+	q->message_count++;
+	q->store_units += store_units_of(e, body_bytes);
 	uint64_t r0 = rng_next(e), r1 = rng_next(e);
 	bb_put_le64(m->id, r0);
 	bb_put_le64(m->id + 8, r1);
@@ -460,16 +563,20 @@ static void mark_received(struct sqs_engine *e, uint32_t index, uint64_t deadlin
 	e->queues[m->queue_slot].inflight_count++;
 }
 
-uint32_t sqs_receive(struct sqs_engine *e, uint32_t slot, uint32_t max_messages,
-                     int64_t visibility_timeout_s, uint64_t now_ms, struct sqs_received *out)
+uint32_t sqs_receive(struct sqs_engine *e, uint32_t slot,
+                     const struct sqs_receive_options *options, uint64_t now_ms,
+                     struct sqs_received *out)
 {
 	struct sqs_queue *q = &e->queues[slot];
-	assert(q->open && max_messages <= BB_RECEIVE_COUNT_MAX);
-	uint64_t timeout_s = visibility_timeout_s < 0 ? q->config.visibility_timeout_s
-	                                              : (uint64_t)visibility_timeout_s;
+	assert(q->open && options->max_messages <= BB_RECEIVE_COUNT_MAX);
+	uint64_t timeout_s = options->visibility_timeout_s < 0
+	                         ? q->config.visibility_timeout_s
+	                         : (uint64_t)options->visibility_timeout_s;
 	uint32_t count = 0;
-	while (count < max_messages && q->ready_head != NIL) {
-		uint32_t index = q->ready_head;
+	while (count < options->max_messages) {
+		uint32_t index = ready_next(e, q, options->body_bytes_max);
+		if (index == NIL)
+			break;
 		mark_received(e, index, now_ms + timeout_s * MS_PER_S, now_ms);
 		const struct sqs_message *m = &e->messages[index];
 		struct sqs_received *r = &out[count++];
@@ -482,7 +589,16 @@ uint32_t sqs_receive(struct sqs_engine *e, uint32_t slot, uint32_t max_messages,
 		r->sent_ms = m->sent_ms;
 		r->first_receive_ms = m->first_receive_ms;
 	}
+	/* What this receive left may be for a parked one that can take what it could not. */
+	if (ready_total(q) > 0 && q->waiter_head != NIL)
+		e->waiter_deadline_min_ms = 0;
 	return count;
+}
+
+bool sqs_can_receive(const struct sqs_engine *e, uint32_t slot, uint32_t body_bytes_max)
+{
+	assert(e->queues[slot].open);
+	return ready_next(e, &e->queues[slot], body_bytes_max) != NIL;
 }
 
 enum handle_match { HANDLE_INVALID, HANDLE_GONE, HANDLE_STALE, HANDLE_CURRENT };
@@ -558,9 +674,10 @@ uint32_t sqs_expire(struct sqs_engine *e, uint64_t now_ms)
 	return moved;
 }
 
-int sqs_park(struct sqs_engine *e, uint32_t slot, void *token, uint32_t max_messages,
-             int64_t visibility_timeout_s, uint64_t deadline_ms)
+int sqs_park(struct sqs_engine *e, uint32_t slot, void *token,
+             const struct sqs_receive_options *options, uint64_t deadline_ms)
 {
+	assert(e->queues[slot].open && options->max_messages <= BB_RECEIVE_COUNT_MAX);
 	uint32_t index = e->waiter_free_head;
 	if (index == NIL)
 		return -ENOSPC;
@@ -569,8 +686,7 @@ int sqs_park(struct sqs_engine *e, uint32_t slot, void *token, uint32_t max_mess
 	*w = (struct sqs_waiter){
 	    .token = token,
 	    .deadline_ms = deadline_ms,
-	    .visibility_timeout_s = visibility_timeout_s,
-	    .max_messages = max_messages,
+	    .receive = *options,
 	    .queue_slot = slot,
 	    .next = NIL,
 	};
@@ -583,7 +699,31 @@ int sqs_park(struct sqs_engine *e, uint32_t slot, void *token, uint32_t max_mess
 	e->waiter_count++;
 	if (deadline_ms < e->waiter_deadline_min_ms)
 		e->waiter_deadline_min_ms = deadline_ms;
+	if (ready_next(e, q, options->body_bytes_max) != NIL)
+		e->waiter_deadline_min_ms = 0; /* answerable already: the next take answers it */
 	return 0;
+}
+
+/*
+ * Whether a parked receive is due, and if so promises it up to max_messages of the visible
+ * messages not promised to an earlier one (left, per ready class). Small ones are promised
+ * first: a receive that takes a large one instead leaves a small one, and its sqs_receive
+ * then makes the next take look again (no receive is woken to find nothing).
+ */
+static bool waiter_due(const struct sqs_engine *e, const struct sqs_waiter *w, uint64_t now_ms,
+                       uint32_t left[READY_CLASSES])
+{
+	bool takes_large = w->receive.body_bytes_max >= e->options.large_body_bytes_min;
+	uint32_t large = takes_large ? left[READY_LARGE] : 0;
+	if (left[READY_SMALL] + large == 0 && w->deadline_ms > now_ms)
+		return false;
+	uint32_t want = w->receive.max_messages;
+	uint32_t small = left[READY_SMALL] < want ? left[READY_SMALL] : want;
+	left[READY_SMALL] -= small;
+	want -= small;
+	if (takes_large)
+		left[READY_LARGE] -= large < want ? large : want;
+	return true;
 }
 
 /* Walks one queue's parked receives, unlinking those that can be answered now. */
@@ -591,27 +731,24 @@ static uint32_t take_from_queue(struct sqs_engine *e, uint32_t slot, uint64_t no
                                 struct sqs_wake *out, uint32_t out_max)
 {
 	struct sqs_queue *q = &e->queues[slot];
-	uint32_t ready_left = q->ready_count;
+	uint32_t left[READY_CLASSES] = {q->ready_count[READY_SMALL], q->ready_count[READY_LARGE]};
 	uint32_t taken = 0;
 	uint32_t prev = NIL;
 	uint32_t index = q->waiter_head;
 	while (index != NIL && taken < out_max) {
 		struct sqs_waiter *w = &e->waiters[index];
 		uint32_t next = w->next;
-		bool due = ready_left > 0 || w->deadline_ms <= now_ms;
-		if (!due) {
+		if (!waiter_due(e, w, now_ms, left)) {
 			if (w->deadline_ms < e->waiter_deadline_min_ms)
 				e->waiter_deadline_min_ms = w->deadline_ms;
 			prev = index;
 			index = next;
 			continue;
 		}
-		ready_left -= ready_left < w->max_messages ? ready_left : w->max_messages;
 		out[taken++] = (struct sqs_wake){
 		    .token = w->token,
 		    .queue_slot = slot,
-		    .max_messages = w->max_messages,
-		    .visibility_timeout_s = w->visibility_timeout_s,
+		    .receive = w->receive,
 		    .queue_closed = false,
 		};
 		if (prev != NIL)
@@ -645,15 +782,9 @@ uint32_t sqs_take_waiters(struct sqs_engine *e, uint64_t now_ms, struct sqs_wake
 	return taken;
 }
 
-uint32_t sqs_peek_body_bytes(const struct sqs_engine *e, uint32_t slot)
-{
-	uint32_t head = e->queues[slot].ready_head;
-	return head == NIL ? 0 : e->messages[head].body_bytes;
-}
-
 uint32_t sqs_visible_count(const struct sqs_engine *e, uint32_t slot)
 {
-	return e->queues[slot].ready_count;
+	return ready_total(&e->queues[slot]);
 }
 
 uint32_t sqs_inflight_count(const struct sqs_engine *e, uint32_t slot)

@@ -25,10 +25,30 @@ struct sqs_store_ops {
 	void (*release)(void *ctx, uint64_t ref);
 };
 
+/*
+ * Budgets per queue. A queue holds at most 1/SQS_QUEUE_SHARE_DIVISOR of its worker's
+ * message slots and body store, so a full queue refuses its own sends and leaves the other
+ * queues of its worker room (issue 10, defect 10). The worker's totals are the global cap
+ * all its queues share (docs/operations.md).
+ */
+#define SQS_QUEUE_SHARE_DIVISOR 4u
+#define SQS_QUEUE_MESSAGES_MAX  (BB_MESSAGE_SLOTS_PER_WORKER / SQS_QUEUE_SHARE_DIVISOR)
+_Static_assert(SQS_QUEUE_MESSAGES_MAX >= 1, "a queue holds at least one message");
+_Static_assert(SQS_QUEUE_MESSAGES_MAX < BB_MESSAGE_SLOTS_PER_WORKER,
+               "a full queue leaves message slots to the other queues of its worker");
+
 struct sqs_engine_options {
 	uint32_t queue_slots;
 	uint32_t message_slots;
 	uint32_t waiter_slots;
+	uint32_t queue_messages_max;    /* per queue, visible and in flight */
+	uint32_t queue_store_units_max; /* per queue, in store units */
+	uint32_t store_unit_bytes;      /* a body of n bytes takes max(1, ceil(n / this)) units */
+	/*
+	 * Bodies of at least this many bytes wait in a ready list of their own, so a receive
+	 * that cannot take them (body_bytes_max below this) passes over them at no cost.
+	 */
+	uint32_t large_body_bytes_min;
 	uint64_t seed; /* message ids and receipt nonces */
 	struct sqs_store_ops store;
 };
@@ -55,13 +75,19 @@ struct sqs_received {
 	uint64_t first_receive_ms;
 };
 
+/* What one ReceiveMessage asks for. */
+struct sqs_receive_options {
+	uint32_t max_messages;        /* at most BB_RECEIVE_COUNT_MAX */
+	int64_t visibility_timeout_s; /* < 0: the queue's default */
+	uint32_t body_bytes_max;      /* the largest body this receive can return */
+};
+
 /* A parked receive that can now be answered (messages arrived, or its wait ended). */
 struct sqs_wake {
 	void *token;
 	uint32_t queue_slot;
-	uint32_t max_messages;
-	int64_t visibility_timeout_s;
-	bool queue_closed; /* from sqs_queue_close: answer with NonExistentQueue */
+	struct sqs_receive_options receive; /* as parked */
+	bool queue_closed;                  /* from sqs_queue_close: answer with NonExistentQueue */
 };
 
 struct sqs_engine *sqs_engine_create(const struct sqs_engine_options *options, int *error_out);
@@ -80,14 +106,29 @@ uint32_t sqs_queue_open(struct sqs_engine *engine, uint32_t slot,
 uint32_t sqs_queue_close(struct sqs_engine *engine, uint32_t slot, struct sqs_wake *closed_out);
 bool sqs_queue_holds(const struct sqs_engine *engine, uint32_t slot, uint64_t queue_id);
 
+/*
+ * Stores a message. MissingParameter when empty, MessageTooLong over the queue's maximum,
+ * InvalidMessageContents when SQS would refuse a character (bb_utf8.h), OverLimit when the
+ * queue's budget or the engine's slots or store are used up (sqs_queue_has_room tells).
+ */
 __attribute__((warn_unused_result)) enum wire_status sqs_send(struct sqs_engine *engine,
                                                               uint32_t slot, const uint8_t *body,
                                                               uint32_t body_bytes, uint64_t now_ms,
                                                               struct sqs_sent *out);
+/* True when the queue's own budget has room for a body of that size. */
+bool sqs_queue_has_room(const struct sqs_engine *engine, uint32_t slot, uint32_t body_bytes);
 
-/* visibility_timeout_s < 0 means the queue's default. Returns messages written to out. */
-uint32_t sqs_receive(struct sqs_engine *engine, uint32_t slot, uint32_t max_messages,
-                     int64_t visibility_timeout_s, uint64_t now_ms, struct sqs_received *out);
+/*
+ * Takes up to max_messages visible messages, oldest first, none with a body over
+ * body_bytes_max: messages of large_body_bytes_min or more are passed over when
+ * body_bytes_max is below that; otherwise the receive stops at the first that does not
+ * fit. Returns messages written to out.
+ */
+uint32_t sqs_receive(struct sqs_engine *engine, uint32_t slot,
+                     const struct sqs_receive_options *options, uint64_t now_ms,
+                     struct sqs_received *out);
+/* True when a receive of bodies up to body_bytes_max would take a message now. */
+bool sqs_can_receive(const struct sqs_engine *engine, uint32_t slot, uint32_t body_bytes_max);
 
 __attribute__((warn_unused_result)) enum wire_status
 sqs_delete(struct sqs_engine *engine, uint32_t slot, const char *handle, size_t handle_bytes);
@@ -101,19 +142,17 @@ uint32_t sqs_expire(struct sqs_engine *engine, uint64_t now_ms);
 
 /* Parks a receive until a message arrives or deadline_ms. 0, or -ENOSPC when full. */
 __attribute__((warn_unused_result)) int sqs_park(struct sqs_engine *engine, uint32_t slot,
-                                                 void *token, uint32_t max_messages,
-                                                 int64_t visibility_timeout_s,
+                                                 void *token,
+                                                 const struct sqs_receive_options *options,
                                                  uint64_t deadline_ms);
 /*
  * Unparks receives that can be answered now: their queue has visible
- * messages or their wait ended. The caller answers
+ * messages they can take or their wait ended. The caller answers
  * each with sqs_receive (possibly empty). Returns how many were written.
  */
 uint32_t sqs_take_waiters(struct sqs_engine *engine, uint64_t now_ms, struct sqs_wake *out,
                           uint32_t out_max);
 
-/* Body size of the message the next receive returns first; 0 when none is visible. */
-uint32_t sqs_peek_body_bytes(const struct sqs_engine *engine, uint32_t slot);
 uint32_t sqs_visible_count(const struct sqs_engine *engine, uint32_t slot);
 uint32_t sqs_inflight_count(const struct sqs_engine *engine, uint32_t slot);
 uint32_t sqs_free_message_slots(const struct sqs_engine *engine);

@@ -9,6 +9,9 @@
 #include <rte_ip.h>
 #include <rte_udp.h>
 
+#include "dp_chain.h"
+#include "dp_request.h"
+
 struct harness h;
 
 static void publish_snapshot(void)
@@ -33,9 +36,10 @@ static void publish_snapshot(void)
 
 void harness_setup(void)
 {
-	char *argv[] = {"test", "--no-huge", "-m", "512", "--no-pci", "-l", "0",
+	/* --no-shconf: no config file locked in /var/run/dpdk, so test binaries run side by side. */
+	char *argv[] = {"test", "--no-huge", "--no-shconf", "-m", "512", "--no-pci", "-l", "0",
 	                "--no-telemetry", "--log-level", "lib.eal:error", NULL};
-	cr_assert_geq(rte_eal_init(10, argv), 0, "EAL init");
+	cr_assert_geq(rte_eal_init(11, argv), 0, "EAL init");
 	memset(&h, 0, sizeof(h));
 	h.app.worker_count = 1;
 	h.app.net_config = (struct dp_net_config){
@@ -240,4 +244,68 @@ int reply_field(const struct replies *r, uint16_t tag, const uint8_t **value)
 		}
 	}
 	return -1;
+}
+
+void harness_publish_queues(const char *const *names, uint32_t count)
+{
+	static uint8_t body[4096];
+	static struct dp_snapshot snapshots[2];
+	static uint32_t published;
+	const struct dp_snapshot *previous = atomic_load(&h.app.snapshot);
+	struct wire_writer w;
+	wire_writer_init(&w, body, sizeof(body));
+	wire_put_u64(&w, WIRE_TAG_SNAPSHOT_VERSION, previous->version + 1);
+	for (uint32_t i = 0; i < count; i++) {
+		wire_put_bytes(&w, WIRE_TAG_QUEUE_BEGIN, NULL, 0);
+		wire_put_str(&w, WIRE_TAG_QUEUE_NAME, names[i]);
+		wire_put_u64(&w, WIRE_TAG_QUEUE_ID, 7 + i);
+		wire_put_u32(&w, WIRE_TAG_VISIBILITY_TIMEOUT_S, 30);
+		wire_put_u32(&w, WIRE_TAG_WAIT_TIME_S, 0);
+		wire_put_u32(&w, WIRE_TAG_MAXIMUM_MESSAGE_BYTES, 262144);
+	}
+	cr_assert_not(w.overflow);
+	struct dp_snapshot *next = &snapshots[published++ % 2];
+	char error[128];
+	cr_assert_eq(dp_snapshot_parse(body, w.length, next, error, sizeof(error)), WIRE_OK, "%s",
+	             error);
+	cr_assert_eq(dp_snapshot_assign(next, previous, 1), 0);
+	next->generation = previous->generation + 1;
+	atomic_store(&h.app.snapshot, next);
+}
+
+void harness_local_request(struct request *r, uint32_t connection)
+{
+	uint32_t length = request_finish(r);
+	struct dp_request req;
+	cr_assert_eq(dp_request_parse(r->bytes, length, &req), WIRE_OK, "a valid request");
+	const struct dp_queue_entry *q = dp_snapshot_find(atomic_load(&h.app.snapshot),
+	                                                  req.queue_name.data, req.queue_name.length);
+	cr_assert_not_null(q, "the queue is in the snapshot");
+	struct rte_mbuf *m = dp_chain_from_bytes(h.app.frame_pool, r->bytes, length);
+	cr_assert_not_null(m);
+	*dp_meta(m) = (struct dp_request_meta){
+		.source = DP_SOURCE_LOCAL,
+		.local_connection = connection,
+		.queue_slot = q->slot,
+		.queue_id = q->queue_id,
+		.receive_wait_time_s = q->receive_wait_time_s,
+	};
+	cr_assert_eq(rte_ring_sp_enqueue(h.app.requests[h.app.worker_count][q->owner], m), 0);
+	harness_input(NULL, 0);
+}
+
+bool take_local_reply(struct replies *out, uint32_t *connection_out)
+{
+	struct rte_mbuf *m;
+	memset(out, 0, offsetof(struct replies, datagram));
+	if (rte_ring_sc_dequeue(h.app.local_replies[0], (void **)&m) != 0)
+		return false;
+	*connection_out = dp_meta(m)->local_connection;
+	out->datagram_bytes = rte_pktmbuf_pkt_len(m);
+	cr_assert_leq(out->datagram_bytes, sizeof(out->datagram));
+	dp_chain_copy_out(m, out->datagram, out->datagram_bytes);
+	rte_pktmbuf_free(m);
+	cr_assert_eq(wire_header_decode(out->datagram, out->datagram_bytes, &out->header), WIRE_OK,
+	             "the local reply is a well-formed wire message");
+	return true;
 }

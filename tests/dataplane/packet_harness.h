@@ -6,6 +6,7 @@
 #ifndef BB_TEST_PACKET_HARNESS_H
 #define BB_TEST_PACKET_HARNESS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <rte_mbuf.h>
@@ -76,5 +77,19 @@ void take_replies(struct replies *out);
 
 /* Finds a field of the reply body; returns its length or -1. */
 int reply_field(const struct replies *r, uint16_t tag, const uint8_t **value);
+
+/*
+ * Publishes a new snapshot of the queues `names` (ids 7, 8, ...: keep TEST_QUEUE first);
+ * queues of the previous snapshot keep their slots. The worker applies it on its next input.
+ */
+void harness_publish_queues(const char *const *names, uint32_t count);
+
+/*
+ * Plays the service thread: routes the request to the worker as one from local
+ * connection `connection` (slot | generation << 16), then runs one input and serve pass.
+ */
+void harness_local_request(struct request *r, uint32_t connection);
+/* Takes one reply for a local connection into out (as take_replies); false when none. */
+bool take_local_reply(struct replies *out, uint32_t *connection_out);
 
 #endif

@@ -6,12 +6,18 @@
  * the worker must go on serving.
  */
 #include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <rte_arp.h>
 #include <rte_icmp.h>
 #include <rte_ip.h>
 
+#include "dp_service.h"
 #include "packet_harness.h"
 
 TestSuite(packets, .init = harness_setup, .fini = harness_teardown, .timeout = 60);
@@ -254,4 +260,158 @@ Test(packets, long_poll_ends_empty_at_its_wait_time)
 	cr_assert_eq(replies.header.status, WIRE_OK);
 	const uint8_t *value;
 	cr_assert_eq(reply_field(&replies, WIRE_TAG_MESSAGE_BEGIN, &value), -1, "no messages");
+}
+
+/* ---- issue 10: a large, a bad or an abandoned request must not harm other clients ---- */
+
+static uint32_t messages_in(const struct replies *r)
+{
+	struct wire_reader reader;
+	struct wire_field f;
+	uint32_t count = 0;
+	wire_reader_init(&reader, r->datagram + BB_WIRE_HEADER_BYTES, r->header.body_bytes);
+	while (wire_reader_next(&reader, &f) == 1)
+		count += f.tag == WIRE_TAG_MESSAGE_BEGIN;
+	return count;
+}
+
+static void send_to(const char *queue, uint64_t request_id, const char *body)
+{
+	struct request r;
+	request_begin(&r, WIRE_OP_SEND_MESSAGE, request_id);
+	wire_put_str(&r.fields, WIRE_TAG_QUEUE_NAME, queue);
+	wire_put_str(&r.fields, WIRE_TAG_BODY, body);
+	send_request(&r);
+}
+
+/* A request over the local socket (the harness plays the service thread); waits its reply. */
+static void local_request(struct request *r)
+{
+	harness_local_request(r, 0);
+	uint32_t connection = UINT32_MAX;
+	cr_assert(take_local_reply(&replies, &connection), "answered");
+	cr_assert_eq(connection, 0);
+}
+
+static void local_send(uint64_t request_id, const void *body, uint32_t bytes)
+{
+	struct request r;
+	request_begin(&r, WIRE_OP_SEND_MESSAGE, request_id);
+	wire_put_str(&r.fields, WIRE_TAG_QUEUE_NAME, TEST_QUEUE);
+	wire_put_bytes(&r.fields, WIRE_TAG_BODY, body, bytes);
+	local_request(&r);
+}
+
+/*
+ * Defect 9: a message too large for any UDP reply at the head of the queue made every UDP
+ * receive OverLimit. UDP receives now pass over it and return the small message behind it;
+ * the large one stays for a receive over the local socket.
+ */
+Test(packets, a_message_too_large_for_udp_does_not_block_udp_receives)
+{
+	static uint8_t large[66000];
+	memset(large, 'L', sizeof(large));
+	local_send(20, large, sizeof(large));
+	cr_assert_eq(replies.header.status, WIRE_OK);
+	send_message(21, "small");
+	cr_assert_eq(replies.header.status, WIRE_OK);
+
+	receive_messages(22, 0);
+	cr_assert_eq(replies.header.status, WIRE_OK, "not OverLimit: the small message fits");
+	cr_assert_eq(messages_in(&replies), 1);
+	const uint8_t *value;
+	cr_assert_eq(reply_field(&replies, WIRE_TAG_BODY, &value), 5);
+	cr_assert_eq(memcmp(value, "small", 5), 0);
+	receive_messages(23, 0);
+	cr_assert_eq(replies.header.status, WIRE_OK);
+	cr_assert_eq(messages_in(&replies), 0, "the large message is not for UDP");
+
+	struct request r;
+	request_begin(&r, WIRE_OP_RECEIVE_MESSAGE, 24);
+	wire_put_str(&r.fields, WIRE_TAG_QUEUE_NAME, TEST_QUEUE);
+	local_request(&r);
+	cr_assert_eq(reply_field(&replies, WIRE_TAG_BODY, &value), (int)sizeof(large),
+	             "it waited for the local socket");
+}
+
+/*
+ * Defect 10: one full queue made every queue's SendMessage OverLimit. Each queue now has
+ * its own budget of messages and body buffers, below what its worker holds.
+ */
+Test(packets, a_full_queue_refuses_only_its_own_sends)
+{
+	const char *const names[] = {TEST_QUEUE, "other"};
+	harness_publish_queues(names, 2);
+	/* Bounded by the harness's 4,095 store buffers: without budgets they ran out first. */
+	uint64_t id = 100;
+	for (; id < 100 + 4096; id++) {
+		send_message(id, "x");
+		if (replies.header.status != WIRE_OK)
+			break;
+	}
+	cr_assert_eq(replies.header.status, WIRE_ERR_OVER_LIMIT, "the queue fills up");
+	send_to("other", id + 1, "hello");
+	cr_assert_eq(replies.header.status, WIRE_OK, "another queue still takes messages");
+	send_message(id + 2, "x");
+	cr_assert_eq(replies.header.status, WIRE_ERR_OVER_LIMIT, "the full one still refuses");
+}
+
+/* Defect 8: bodies SQS refuses (not UTF-8, or a character outside its set) were stored. */
+Test(packets, bodies_sqs_refuses_are_refused_over_udp_and_the_local_socket)
+{
+	send_message(30, "ok\xff");
+	cr_assert_eq(replies.header.status, WIRE_ERR_INVALID_MESSAGE_CONTENTS);
+	local_send(31, "\xed\xa0\x80", 3);
+	cr_assert_eq(replies.header.status, WIRE_ERR_INVALID_MESSAGE_CONTENTS, "a surrogate");
+	local_send(32, "a\0b", 3);
+	cr_assert_eq(replies.header.status, WIRE_ERR_INVALID_MESSAGE_CONTENTS, "NUL");
+	const uint8_t *value;
+	cr_assert_gt(reply_field(&replies, WIRE_TAG_ERROR_MESSAGE, &value), 0, "with a message");
+	cr_assert_eq(sqs_visible_count(h.worker->sqs, 0), 0, "nothing was stored");
+	send_message(33, "caf\xc3\xa9 \xf0\x9f\x9a\x8c\t\r\n");
+	cr_assert_eq(replies.header.status, WIRE_OK);
+}
+
+/*
+ * Defect 7: a local client gave up on its long poll and closed the connection; the parked
+ * receive then took the next message and hid it for the visibility timeout. The service
+ * thread here is the real one, on a socket in a directory of its own.
+ */
+Test(packets, a_long_poll_whose_local_client_has_gone_takes_no_message)
+{
+	char dir[] = "/tmp/bb_test_XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	char path[64];
+	snprintf(path, sizeof(path), "%s/busbard.sock", dir);
+	static struct dp_service service;
+	cr_assert_eq(dp_service_init(&service, &h.app, path, dir), 0);
+	service.current = atomic_load(&h.app.snapshot); /* lent by the harness */
+
+	int client = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	strcpy(addr.sun_path, path);
+	cr_assert_eq(connect(client, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	struct request r;
+	request_begin(&r, WIRE_OP_RECEIVE_MESSAGE, 40);
+	wire_put_str(&r.fields, WIRE_TAG_QUEUE_NAME, TEST_QUEUE);
+	wire_put_u32(&r.fields, WIRE_TAG_WAIT_TIME_S, 10);
+	uint32_t length = request_finish(&r);
+	cr_assert_eq(write(client, r.bytes, length), (ssize_t)length);
+	dp_service_poll(&service, 0); /* accepts */
+	dp_service_poll(&service, 0); /* reads the request and routes it */
+	harness_input(NULL, 0);
+	cr_assert_eq(h.worker->stats.long_polls_parked, 1, "the receive is parked");
+
+	close(client);
+	dp_service_poll(&service, 0); /* reads the end of the stream: closes the connection */
+	send_message(41, "after");
+	cr_assert_eq(replies.header.status, WIRE_OK);
+	cr_assert_eq(sqs_inflight_count(h.worker->sqs, 0), 0, "the abandoned receive took nothing");
+	receive_messages(42, 0);
+	cr_assert_eq(messages_in(&replies), 1, "the message is there for the next client");
+
+	service.current = NULL; /* the harness's snapshot, not the service's to free */
+	dp_service_close(&service);
+	unlink(path);
+	rmdir(dir);
 }
