@@ -1,19 +1,24 @@
 /*
  * busbard: the dataplane process. Reads the appliance configuration, starts
  * the EAL (with hugepages when the machine has them, else --no-huge, said
- * out loud), brings up the port with one RX/TX queue pair per worker, starts
- * the worker lcores and runs the service thread on the main lcore until
- * SIGINT/SIGTERM (or --run-seconds, which bounds test runs).
+ * out loud with the reason), brings up the port with one RX/TX queue pair per
+ * worker (and gives a tap's kernel side its address), starts the worker
+ * lcores and runs the service thread on the main lcore until SIGINT/SIGTERM
+ * (or --run-seconds, which bounds test runs).
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <rte_cycles.h>
 #include <rte_eal.h>
@@ -77,8 +82,11 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return optind == argc ? 0 : -EINVAL;
 }
 
-static bool hugepages_available(void)
+/* Why busbard runs without hugepages, or NULL when it uses them. */
+static const char *why_no_hugepages(enum dp_hugepages mode)
 {
+	if (mode == DP_HUGEPAGES_OFF)
+		return "hugepages are off in the config";
 	FILE *meminfo = fopen("/proc/meminfo", "r");
 	long free_pages = 0;
 	char line[256];
@@ -87,7 +95,11 @@ static bool hugepages_available(void)
 	if (meminfo != NULL)
 		fclose(meminfo);
 	struct stat st;
-	return free_pages > 0 && stat("/dev/hugepages", &st) == 0;
+	if (free_pages <= 0)
+		return "no hugepages are free";
+	if (stat("/dev/hugepages", &st) != 0)
+		return "hugetlbfs is not mounted on /dev/hugepages";
+	return NULL;
 }
 
 /* Builds the EAL argument list; strings point into storage or the config. */
@@ -101,16 +113,17 @@ static int build_eal_args(const struct dp_config *c, char storage[4][64], char *
 	argv[argc++] = "--vdev";
 	argv[argc++] = (char *)c->vdev;
 	argv[argc++] = "--no-pci";
-	bool huge = c->hugepages != DP_HUGEPAGES_OFF && hugepages_available();
-	if (!huge && c->hugepages == DP_HUGEPAGES_REQUIRED) {
-		fprintf(stderr,
-		        "busbard: hugepages are required by the config but none are free\n");
+	const char *why_not = why_no_hugepages(c->hugepages);
+	if (why_not != NULL && c->hugepages == DP_HUGEPAGES_REQUIRED) {
+		fprintf(stderr, "busbard: hugepages are required by the config but %s\n",
+		        why_not);
 		return -ENOMEM;
 	}
-	if (huge) {
+	if (why_not == NULL) {
 		argv[argc++] = "--in-memory"; /* no hugepage files outlive the process */
 	} else {
-		fprintf(stderr, "busbard: no hugepages available; running with --no-huge\n");
+		fprintf(stderr, "busbard: %s; running with --no-huge -m %u\n", why_not,
+		        c->memory_mb);
 		snprintf(storage[1], 64, "%u", c->memory_mb);
 		argv[argc++] = "--no-huge";
 		argv[argc++] = "-m";
@@ -150,6 +163,47 @@ static int port_init(struct dp_app *app, const struct dp_config *c)
 		rc = rte_eth_macaddr_get(port, &app->net_config.mac);
 	if (rc != 0)
 		fprintf(stderr, "busbard: port %u setup failed: %s\n", port, rte_strerror(-rc));
+	return rc;
+}
+
+/*
+ * Gives the port's kernel interface (net_tap's) the configured address and brings it up.
+ * net_tap makes its interface anew at every start, so an address given by hand once is
+ * gone after a restart and clients would find the network unreachable.
+ */
+static int kernel_address_apply(uint16_t port, const struct dp_config *c)
+{
+	struct rte_eth_dev_info info;
+	char name[IF_NAMESIZE];
+	int rc = rte_eth_dev_info_get(port, &info);
+	if (rc == 0 && (info.if_index == 0 || if_indextoname(info.if_index, name) == NULL)) {
+		fprintf(stderr, "busbard: port.kernel_ipv4 needs a port with a kernel interface "
+		                "(net_tap)\n");
+		return -ENODEV;
+	}
+	int fd = rc == 0 ? socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0) : -1;
+	if (fd < 0)
+		return rc != 0 ? rc : -errno;
+	struct ifreq request = {0};
+	snprintf(request.ifr_name, sizeof(request.ifr_name), "%s", name);
+	struct sockaddr_in *address = (struct sockaddr_in *)&request.ifr_addr;
+	address->sin_family = AF_INET;
+	address->sin_addr.s_addr = c->kernel_ipv4_address;
+	rc = ioctl(fd, SIOCSIFADDR, &request);
+	uint32_t prefix_bits = c->kernel_ipv4_prefix_bits;
+	address->sin_addr.s_addr = htonl((uint32_t)(UINT64_MAX << (32 - prefix_bits)));
+	if (rc == 0)
+		rc = ioctl(fd, SIOCSIFNETMASK, &request);
+	if (rc == 0)
+		rc = ioctl(fd, SIOCGIFFLAGS, &request);
+	request.ifr_flags |= IFF_UP;
+	if (rc == 0)
+		rc = ioctl(fd, SIOCSIFFLAGS, &request);
+	rc = rc == 0 ? 0 : -errno;
+	close(fd);
+	if (rc != 0)
+		fprintf(stderr, "busbard: giving %s the address %s: %s\n", name, c->kernel_ipv4,
+		        strerror(-rc));
 	return rc;
 }
 
@@ -207,6 +261,8 @@ static int app_init(struct dp_app *app, const struct dp_config *c)
 		rc = rcu_init(app);
 	if (rc == 0)
 		rc = port_init(app, c);
+	if (rc == 0 && c->kernel_ipv4[0] != '\0')
+		rc = kernel_address_apply(app->port_id, c);
 	return rc;
 }
 

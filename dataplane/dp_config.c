@@ -3,8 +3,11 @@
  * out-of-range values are errors that name the key: a typo must not silently
  * fall back to a default.
  */
+#include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <arpa/inet.h>
@@ -54,6 +57,33 @@ static int copy_uint(json_t *value, uint64_t min, uint64_t max, uint64_t *out, c
 	return 0;
 }
 
+/* "A.B.C.D/N": the address busbard gives the port's kernel interface, and its prefix. */
+static int parse_kernel_ipv4(json_t *value, struct dp_config *c, char *error, size_t error_bytes)
+{
+	const char *key = "kernel_ipv4";
+	int rc = copy_string(value, c->kernel_ipv4, sizeof(c->kernel_ipv4), key, error,
+	                     error_bytes);
+	if (rc != 0)
+		return rc;
+	char address[sizeof(c->kernel_ipv4)];
+	snprintf(address, sizeof(address), "%s", c->kernel_ipv4);
+	char *slash = strchr(address, '/');
+	char *end = slash;
+	unsigned long prefix_bits = 0;
+	if (slash != NULL && isdigit((unsigned char)slash[1])) {
+		*slash = '\0';
+		prefix_bits = strtoul(slash + 1, &end, 10);
+	}
+	struct in_addr parsed;
+	bool well_formed = end != NULL && *end == '\0' && prefix_bits >= 1 &&
+	                   prefix_bits <= 32 && inet_pton(AF_INET, address, &parsed) == 1;
+	if (!well_formed)
+		return fail(error, error_bytes, key, "expected an IPv4 address and prefix, A.B.C.D/N");
+	c->kernel_ipv4_address = parsed.s_addr;
+	c->kernel_ipv4_prefix_bits = (uint32_t)prefix_bits;
+	return 0;
+}
+
 static int apply_port(json_t *port, struct dp_config *c, char *error, size_t error_bytes)
 {
 	const char *key;
@@ -74,6 +104,8 @@ static int apply_port(json_t *port, struct dp_config *c, char *error, size_t err
 		} else if (strcmp(key, "mtu") == 0) {
 			rc = copy_uint(value, 576, 9000, &n, key, error, error_bytes);
 			c->mtu = (uint16_t)n;
+		} else if (strcmp(key, "kernel_ipv4") == 0) {
+			rc = parse_kernel_ipv4(value, c, error, error_bytes);
 		} else {
 			rc = fail(error, error_bytes, key, "unknown key in \"port\"");
 		}
@@ -142,7 +174,8 @@ static int apply_key(const char *key, json_t *value, struct dp_config *c, char *
 		rc = copy_uint(value, 64, 1u << 20, &n, key, error, error_bytes);
 		c->memory_mb = (uint32_t)n;
 	} else if (strcmp(key, "frame_mbufs") == 0) {
-		rc = copy_uint(value, 1023, 1u << 22, &n, key, error, error_bytes);
+		rc = copy_uint(value, BB_FRAME_MBUFS_PER_WORKER_MIN, 1u << 22, &n, key, error,
+		               error_bytes);
 		c->frame_mbufs = (uint32_t)n;
 	} else if (strcmp(key, "store_mbufs_per_worker") == 0) {
 		rc = copy_uint(value, 1023, 1u << 24, &n, key, error, error_bytes);
@@ -153,17 +186,49 @@ static int apply_key(const char *key, json_t *value, struct dp_config *c, char *
 	return rc;
 }
 
+/* Checks between keys, once all are read: the file's order must not matter. */
+static int check_together(const struct dp_config *c, char *error, size_t error_bytes)
+{
+	struct in_addr ip;
+	if (inet_pton(AF_INET, c->ipv4, &ip) == 1 && c->kernel_ipv4[0] != '\0' &&
+	    ip.s_addr == c->kernel_ipv4_address)
+		return fail(error, error_bytes, "kernel_ipv4", "must differ from port.ipv4");
+	if (c->frame_mbufs < c->workers * BB_FRAME_MBUFS_PER_WORKER_MIN) {
+		snprintf(error, error_bytes,
+		         "config key \"frame_mbufs\": %u is too few for %u workers (at least %u "
+		         "per worker)",
+		         c->frame_mbufs, c->workers, BB_FRAME_MBUFS_PER_WORKER_MIN);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Parses the file; a file that cannot be opened is said so, not as a JSON error at line -1. */
+static json_t *load_json(const char *path, char *error, size_t error_bytes)
+{
+	FILE *file = fopen(path, "r");
+	if (file == NULL) {
+		snprintf(error, error_bytes, "cannot read config file %s: %s", path,
+		         strerror(errno));
+		return NULL;
+	}
+	json_error_t json_error;
+	json_t *root = json_loadf(file, JSON_REJECT_DUPLICATES, &json_error);
+	fclose(file);
+	if (root == NULL)
+		snprintf(error, error_bytes, "config file %s, line %d, column %d: %s", path,
+		         json_error.line, json_error.column, json_error.text);
+	return root;
+}
+
 int dp_config_load(const char *path, struct dp_config *out, char *error, size_t error_bytes)
 {
 	set_defaults(out);
 	if (path == NULL)
 		return 0;
-	json_error_t json_error;
-	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &json_error);
-	if (root == NULL) {
-		snprintf(error, error_bytes, "%s:%d: %s", path, json_error.line, json_error.text);
+	json_t *root = load_json(path, error, error_bytes);
+	if (root == NULL)
 		return -EINVAL;
-	}
 	int rc = json_is_object(root) ? 0 : fail(error, error_bytes, "(top)", "expected an object");
 	const char *key;
 	json_t *value;
@@ -173,5 +238,5 @@ int dp_config_load(const char *path, struct dp_config *out, char *error, size_t 
 			rc = apply_key(key, value, out, error, error_bytes);
 	}
 	json_decref(root);
-	return rc;
+	return rc == 0 ? check_together(out, error, error_bytes) : rc;
 }

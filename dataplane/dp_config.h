@@ -12,6 +12,9 @@ enum dp_hugepages { DP_HUGEPAGES_AUTO, DP_HUGEPAGES_REQUIRED, DP_HUGEPAGES_OFF }
 struct dp_config {
 	char vdev[DP_CONFIG_PATH_BYTES];
 	char ipv4[16];
+	char kernel_ipv4[20]; /* "A.B.C.D/N" for the port's kernel interface; "" leaves it */
+	uint32_t kernel_ipv4_address; /* network order */
+	uint32_t kernel_ipv4_prefix_bits;
 	uint16_t mtu;
 	uint16_t udp_port;
 	uint32_t workers;

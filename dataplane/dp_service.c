@@ -17,6 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <rte_ethdev.h>
 #include <rte_log.h>
 #include <rte_malloc.h>
 
@@ -253,6 +254,16 @@ static void reply_stats(struct dp_service *s, struct dp_local_connection *c,
 	wire_put_u64(&writer, WIRE_TAG_STAT_VALUE, total.name);
 	DP_STATS_FIELDS(DP_STATS_PUT)
 #undef DP_STATS_PUT
+	/* The port's own counters: frames dropped before any worker saw them. */
+	struct rte_eth_stats port;
+	if (rte_eth_stats_get(s->app->port_id, &port) == 0) {
+#define DP_PORT_PUT(name)                                                                          \
+	wire_put_str(&writer, WIRE_TAG_STAT_NAME, "port_" #name);                                  \
+	wire_put_u64(&writer, WIRE_TAG_STAT_VALUE, port.name);
+		DP_PORT_PUT(ipackets) DP_PORT_PUT(opackets) DP_PORT_PUT(imissed)
+		DP_PORT_PUT(ierrors) DP_PORT_PUT(oerrors) DP_PORT_PUT(rx_nombuf)
+#undef DP_PORT_PUT
+	}
 	reply_ok(s, c, h, &writer);
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the appliance on its embedded default and shows it working: installs
-# what is missing, builds, starts busbard on a net_tap port (bb0, 10.77.0.2,
-# the kernel side gets 10.77.0.1) and busbar-control on 127.0.0.1:7680,
+# what is missing, builds, starts busbard on a net_tap port (bb0, 10.77.0.2;
+# busbard gives the kernel side 10.77.0.1, config/busbard.json's
+# port.kernel_ipv4, at every start) and busbar-control on 127.0.0.1:7680,
 # creates a queue, sends, receives and deletes with the busbar command, and
 # prints what happened. Then it keeps serving until Ctrl-C, and stops both
 # processes by PID. BUSBAR_RUN_SECONDS=N stops it after N seconds instead.
@@ -28,7 +29,7 @@ stop() {
 }
 trap stop EXIT INT TERM
 
-say "starting busbard (config/busbard.json: net_tap port bb0, 10.77.0.2 udp/7600)"
+say "starting busbard (config/busbard.json: tap bb0, 10.77.0.2 udp/7600, kernel side 10.77.0.1)"
 "$build/dataplane/busbard" --config config/busbard.json --unix-socket "$socket" \
 	--state-dir "$state" &
 pids+=($!)
@@ -36,8 +37,6 @@ for _ in $(seq 100); do
 	ip link show bb0 >/dev/null 2>&1 && [ -S "$socket" ] && break
 	sleep 0.1
 done
-ip addr replace 10.77.0.1/24 dev bb0
-ip link set bb0 up
 
 say "starting busbar-control (SQS API on http://127.0.0.1:7680, store $state/control.db)"
 "$build/control/busbar-control" --db "$state/control.db" --busbard-socket "$socket" &

@@ -5,7 +5,9 @@
 # after they set `build` and `source_dir`; they call ns_setup, then
 # start_busbard / start_control, and end with ns_finish.
 # BUSBARD_WORKERS (default 1) and BUSBARD_EXTRA_JSON (more keys for busbard.json,
-# each followed by a comma) change the appliance's configuration.
+# each followed by a comma) change the appliance's configuration. BUSBARD_KERNEL_IPV4
+# (e.g. 10.77.0.1/24) has busbard give the tap's kernel side its address (port.kernel_ipv4)
+# instead of start_busbard's own `ip addr`.
 
 ns="bbit$$"
 work=$(mktemp -d /tmp/busbar-it.XXXXXX)
@@ -52,8 +54,10 @@ expect() {
 json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 
 start_busbard() {
+	local kernel_json=""
+	[ -n "${BUSBARD_KERNEL_IPV4:-}" ] && kernel_json=", \"kernel_ipv4\": \"$BUSBARD_KERNEL_IPV4\""
 	cat >"$work/busbard.json" <<JSON
-{"port": {"vdev": "net_tap0,iface=bb0", "ipv4": "$server", "mtu": 1500},
+{"port": {"vdev": "net_tap0,iface=bb0", "ipv4": "$server", "mtu": 1500$kernel_json},
  "udp_port": 7600, "workers": ${BUSBARD_WORKERS:-1}, "hugepages": "auto", "memory_mb": 768,
  "frame_mbufs": 4095, "store_mbufs_per_worker": 16383, ${BUSBARD_EXTRA_JSON:-}
  "eal_args": ["--log-level", "lib.eal:error"]}
@@ -66,6 +70,7 @@ JSON
 		in_ns ip link show bb0 >/dev/null 2>&1 && [ -S "$socket" ] && break
 		sleep 0.1
 	done
+	[ -n "${BUSBARD_KERNEL_IPV4:-}" ] && return 0
 	in_ns ip addr replace 10.77.0.1/24 dev bb0
 	in_ns ip link set bb0 up
 }
