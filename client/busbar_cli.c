@@ -232,6 +232,9 @@ static int report(struct bb_client *c, int rc)
 		return EXIT_SERVICE;
 	}
 	fprintf(stderr, "busbar: %s\n", bb_client_error(c)[0] ? bb_client_error(c) : strerror(-rc));
+	/* libbusbar refuses these before sending: the request, not busbard, is at fault. */
+	if (rc == -EMSGSIZE || rc == -EINVAL)
+		return EXIT_USAGE;
 	return EXIT_UNREACHABLE;
 }
 
@@ -255,25 +258,6 @@ static int read_stdin(char **out, size_t *length)
 	return *length > STDIN_BODY_BYTES_MAX ? -EMSGSIZE : 0;
 }
 
-/* busbard reassembles a UDP request of at most BB_UDP_REQUEST_BYTES_MAX; a larger one
- * would be dropped and the client would wait out its timeout. The request is the header,
- * then the queue name and the body, each behind a field header. */
-static bool fits_udp(const char *queue, size_t body_bytes)
-{
-	size_t fixed_bytes = BB_WIRE_HEADER_BYTES + 2 * WIRE_FIELD_HEADER_BYTES + strlen(queue);
-	if (fixed_bytes + body_bytes <= BB_UDP_REQUEST_BYTES_MAX)
-		return true;
-	size_t room_bytes = fixed_bytes < BB_UDP_REQUEST_BYTES_MAX
-	                        ? BB_UDP_REQUEST_BYTES_MAX - fixed_bytes
-	                        : 0;
-	fprintf(stderr,
-	        "busbar: a body of %zu bytes does not fit a UDP request (at most %u bytes, "
-	        "%zu of them body for this queue); send it over the local socket with "
-	        "--local SOCKET\n",
-	        body_bytes, BB_UDP_REQUEST_BYTES_MAX, room_bytes);
-	return false;
-}
-
 static int run_send(struct bb_client *c, const struct settings *s, const char *queue,
                     const char *body_arg)
 {
@@ -288,13 +272,18 @@ static int run_send(struct bb_client *c, const struct settings *s, const char *q
 		}
 		body = stdin_body;
 	}
-	if (s->local == NULL && !fits_udp(queue, length)) {
-		free(stdin_body);
-		return EXIT_USAGE;
-	}
 	struct bb_sent sent;
 	int rc = bb_send_message(c, queue, body, length, &sent);
 	free(stdin_body);
+	/* busbard reassembles a UDP request of at most BB_UDP_REQUEST_BYTES_MAX; libbusbar
+	 * refuses a larger one before sending rather than let it time out. */
+	if (rc == -EMSGSIZE && s->local == NULL) {
+		fprintf(stderr,
+		        "busbar: a body of %zu bytes is too large for UDP (%s; a UDP request holds "
+		        "at most %u bytes): send it over the local socket with --local SOCKET\n",
+		        length, bb_client_error(c), BB_UDP_REQUEST_BYTES_MAX);
+		return EXIT_USAGE;
+	}
 	if (rc != 0)
 		return report(c, rc);
 	return print_reply(json_pack("{s:s, s:s}", "MessageId", sent.message_id,
