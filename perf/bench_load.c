@@ -192,6 +192,8 @@ static size_t write_request(const struct bench_load *l, const struct bench_slot 
 		if (l->o.op == BENCH_OP_CYCLE)
 			wire_put_u32(&w, WIRE_TAG_VISIBILITY_TIMEOUT_S, VISIBILITY_CYCLE_S);
 		wire_put_u32(&w, WIRE_TAG_WAIT_TIME_S, 0); /* never parked: a short poll */
+		if (l->cookie_known)
+			wire_put_u64(&w, WIRE_TAG_COOKIE, l->cookie);
 	} else if (s->opcode == WIRE_OP_DELETE_MESSAGE) {
 		wire_put_bytes(&w, WIRE_TAG_RECEIPT_HANDLE, l->lanes[s->lane].handle,
 		               BB_RECEIPT_HANDLE_BYTES);
@@ -325,6 +327,26 @@ static void advance_lane(struct bench_load *l, const struct bench_slot *s, const
 	lane_ready(l, s->lane);
 }
 
+/*
+ * A UDP receive from a source busbard has not seen receive is answered RetryWithCookie
+ * with a COOKIE field; receives carry it from then on. Returns true for such a reply.
+ */
+static bool take_cookie(struct bench_load *l, const struct bench_slot *s,
+                        const struct wire_header *h, const uint8_t *reply, size_t length)
+{
+	if (l->o.baseline || s->opcode != WIRE_OP_RECEIVE_MESSAGE ||
+	    h->status != WIRE_RETRY_WITH_COOKIE)
+		return false;
+	struct wire_reader r;
+	struct wire_field f;
+	wire_reader_init(&r, reply + BB_WIRE_HEADER_BYTES, length - BB_WIRE_HEADER_BYTES);
+	while (wire_reader_next(&r, &f) == 1) {
+		if (f.tag == WIRE_TAG_COOKIE && wire_field_u64(&f, &l->cookie))
+			l->cookie_known = true;
+	}
+	return true;
+}
+
 /* Is this datagram a good answer to the request in slot s? */
 static bool reply_is_ok(const struct bench_load *l, const struct bench_slot *s,
                         const struct wire_header *h)
@@ -366,6 +388,13 @@ void bench_load_reply(struct bench_load *l, const uint8_t *bytes, size_t length,
 	assert(l->in_flight > 0);
 	s->busy = false;
 	l->in_flight--;
+	if (take_cookie(l, s, &h, bytes, length)) {
+		/* Not an error: the receive goes again, now with the cookie, under a new id. */
+		l->result.cookie_retries++;
+		if (l->o.rate_per_s <= 0)
+			lane_ready(l, s->lane);
+		return;
+	}
 	bool ok = reply_is_ok(l, s, &h);
 	if (!ok) {
 		l->result.errors++;
@@ -391,9 +420,10 @@ void bench_load_tick(struct bench_load *l, uint64_t now_ns)
 	if (l->o.progress != NULL) {
 		const struct bench_hist *h = &l->second_ns;
 		fprintf(l->o.progress,
-		        "{\"progress\":\"%s\",\"t_s\":%u,\"requests_per_s\":%llu,"
+		        "{\"progress\":\"%s\",\"mode\":\"%s\",\"t_s\":%u,\"requests_per_s\":%llu,"
 		        "\"p50_us\":%.1f,\"p99_us\":%.1f,\"max_us\":%.1f,\"in_flight\":%u}\n",
-		        l->o.progress_label ? l->o.progress_label : "run", l->progress_second,
+		        l->o.progress_label ? l->o.progress_label : "run",
+		        l->o.rate_per_s > 0 ? "open" : "closed", l->progress_second,
 		        (unsigned long long)(l->result.replies - l->progress_replies),
 		        (double)bench_hist_quantile(h, 0.5) / 1e3,
 		        (double)bench_hist_quantile(h, 0.99) / 1e3, (double)h->max / 1e3,
@@ -428,6 +458,7 @@ void bench_result_merge(struct bench_result *into, const struct bench_result *fr
 	into->duplicates += from->duplicates;
 	into->unanswered += from->unanswered;
 	into->empty_receives += from->empty_receives;
+	into->cookie_retries += from->cookie_retries;
 	bench_hist_merge(&into->latency_ns, &from->latency_ns);
 }
 
@@ -456,13 +487,15 @@ void bench_result_print(FILE *out, const struct bench_labels *labels,
 	        "\"body_bytes\":%u,\"queues\":%u,\"seconds\":%.2f,\"requests\":%llu,"
 	        "\"requests_per_s\":%.0f,\"cycles_per_s\":%.0f,\"errors\":%llu,\"resends\":%llu,"
 	        "\"duplicates\":%llu,\"unanswered\":%llu,\"empty_receives\":%llu,"
+	        "\"cookie_retries\":%llu,"
 	        "\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,"
 	        "\"p9999_us\":%.1f,\"max_us\":%.1f}\n",
 	        labels->body_bytes, labels->queues, r->seconds, (unsigned long long)r->replies,
 	        (double)r->replies / r->seconds, (double)r->cycles / r->seconds,
 	        (unsigned long long)r->errors, (unsigned long long)r->resends,
 	        (unsigned long long)r->duplicates, (unsigned long long)r->unanswered,
-	        (unsigned long long)r->empty_receives, us(r, 0.5), us(r, 0.9), us(r, 0.99),
-	        us(r, 0.999), us(r, 0.9999), (double)r->latency_ns.max / 1e3);
+	        (unsigned long long)r->empty_receives, (unsigned long long)r->cookie_retries,
+	        us(r, 0.5), us(r, 0.9), us(r, 0.99), us(r, 0.999), us(r, 0.9999),
+	        (double)r->latency_ns.max / 1e3);
 	fflush(out);
 }

@@ -75,6 +75,7 @@ struct bench_result {
 	uint64_t duplicates; /* second replies to one request (after a resend) */
 	uint64_t unanswered; /* still without a reply when the drain ended */
 	uint64_t empty_receives;
+	uint64_t cookie_retries; /* receives answered RetryWithCookie: sent again with it */
 	double seconds;
 	struct bench_hist latency_ns;
 };
@@ -108,6 +109,8 @@ struct bench_load {
 	uint64_t progress_at_ns;
 	uint64_t progress_replies;
 	uint32_t progress_second;
+	uint64_t cookie; /* busbard's return-routability cookie for this source (protocol.md) */
+	bool cookie_known;
 	struct bench_lane lanes[BENCH_WINDOW_MAX];
 	struct bench_slot slots[BENCH_SLOTS];
 	struct bench_result result;

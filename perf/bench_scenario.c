@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bb_endian.h"
 #include "bb_limits.h"
 #include "bench_load.h"
 #include "wire.h"
@@ -40,7 +41,7 @@
 #define NAME_BYTES        64u
 #define ARGS_MAX          48u
 #define OUTPUT_BYTES_MAX  (64u << 10)
-#define START_WAIT_MS     20000u /* busbard or testpmd up and listening */
+#define START_WAIT_MS     60000u /* busbard or testpmd up (filling 570 MB of mbufs) */
 #define STOP_WAIT_MS      5000u  /* SIGTERM, then SIGKILL */
 #define RUN_MARGIN_S      30u    /* EAL start, link, ARP and drain around a generator run */
 #define ECHO_PORT         7700u
@@ -321,6 +322,10 @@ static void stop(pid_t pid)
 		return;
 	kill(pid, SIGTERM);
 	if (wait_until(pid, monotonic_ms() + STOP_WAIT_MS) == -ETIMEDOUT) {
+		fprintf(stderr,
+		        "busbar-bench scenario: process %d did not stop on SIGTERM in %u ms; "
+		        "killed\n",
+		        (int)pid, STOP_WAIT_MS);
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 	}
@@ -377,13 +382,21 @@ static int apply_snapshot(const char *socket_path, uint64_t version)
 	int rc = connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0 ? 0 : -errno;
 	if (rc == 0)
 		rc = send_all(fd, frame, BB_WIRE_HEADER_BYTES + w.length);
-	uint8_t reply[BB_WIRE_HEADER_BYTES];
-	if (rc == 0 && recv(fd, reply, sizeof(reply), MSG_WAITALL) != (ssize_t)sizeof(reply))
+	/* The reply: a header, then the body it announces (the applied version). */
+	uint8_t reply[BB_WIRE_HEADER_BYTES + 64];
+	if (rc == 0 && recv(fd, reply, BB_WIRE_HEADER_BYTES, MSG_WAITALL) != BB_WIRE_HEADER_BYTES)
+		rc = -EIO;
+	uint32_t body_bytes = rc == 0 ? bb_get_le32(reply + 8) : 0;
+	if (rc == 0 && body_bytes > sizeof(reply) - BB_WIRE_HEADER_BYTES)
+		rc = -EPROTO;
+	if (rc == 0 && body_bytes > 0 &&
+	    recv(fd, reply + BB_WIRE_HEADER_BYTES, body_bytes, MSG_WAITALL) != (ssize_t)body_bytes)
 		rc = -EIO;
 	close(fd);
 	struct wire_header r;
-	if (rc == 0 && (wire_header_decode(reply, sizeof(reply), &r) == WIRE_ERR_MALFORMED ||
-	                r.status != WIRE_OK))
+	if (rc == 0 &&
+	    (wire_header_decode(reply, BB_WIRE_HEADER_BYTES + body_bytes, &r) != WIRE_OK ||
+	     r.status != WIRE_OK))
 		rc = -EPROTO;
 	if (rc != 0)
 		fprintf(stderr, "busbar-bench scenario: applying snapshot %llu: %s\n",
@@ -846,6 +859,37 @@ static void netns_down(struct run_env *env)
 
 /* ---- the command ---- */
 
+/* "a,b,c" into a list of names, as the file's arrays. */
+static int split_names(const char *text, char list[][NAME_BYTES], uint32_t *count)
+{
+	uint32_t n = 0;
+	for (const char *p = text; *p != '\0' && n < LIST_MAX; n++) {
+		size_t length = strcspn(p, ",");
+		if (length == 0 || length >= NAME_BYTES)
+			return -EINVAL;
+		snprintf(list[n], NAME_BYTES, "%.*s", (int)length, p);
+		p += length + (p[length] == ',');
+	}
+	*count = n;
+	return 0;
+}
+
+/* "0.2,0.5" into the open-loop fractions; "" or "none" for no open-loop runs. */
+static int split_fractions(const char *text, struct scenario *s)
+{
+	char names[LIST_MAX][NAME_BYTES];
+	uint32_t count = 0;
+	if (strcmp(text, "none") != 0 && split_names(text, names, &count) != 0)
+		return -EINVAL;
+	for (uint32_t i = 0; i < count; i++) {
+		s->fractions[i] = atof(names[i]);
+		if (s->fractions[i] <= 0 || s->fractions[i] > 1)
+			return -EINVAL;
+	}
+	s->fraction_count = count;
+	return 0;
+}
+
 static int parse_overrides(int argc, char **argv, struct scenario *s)
 {
 	static const struct option longs[] = {
@@ -855,9 +899,12 @@ static int parse_overrides(int argc, char **argv, struct scenario *s)
 	    {"rounds", required_argument, NULL, 'r'},
 	    {"no-huge", no_argument, NULL, 'H'},
 	    {"check", no_argument, NULL, 'c'},
+	    {"fractions", required_argument, NULL, 'f'},
+	    {"systems", required_argument, NULL, 's'},
 	    {NULL, 0, NULL, 0},
 	};
 	int key;
+	bool lists_ok = true;
 	optind = 3;
 	while ((key = getopt_long(argc, argv, "", longs, NULL)) != -1) {
 		switch (key) {
@@ -867,11 +914,15 @@ static int parse_overrides(int argc, char **argv, struct scenario *s)
 		case 'r': s->rounds = (uint32_t)atoi(optarg); break;
 		case 'H': s->hugepages = false; break;
 		case 'c': s->check = true; break;
+		case 'f': lists_ok &= split_fractions(optarg, s) == 0; break;
+		case 's':
+			lists_ok &= split_names(optarg, s->systems, &s->system_count) == 0;
+			break;
 		default: return -EINVAL;
 		}
 	}
-	bool ok = optind == argc && s->seconds > 0 && s->warmup_s >= 0 && s->rounds >= 1 &&
-	          s->requests <= BB_MESSAGE_SLOTS_PER_WORKER;
+	bool ok = lists_ok && optind == argc && s->seconds > 0 && s->warmup_s >= 0 &&
+	          s->rounds >= 1 && s->requests <= BB_MESSAGE_SLOTS_PER_WORKER;
 	return ok ? 0 : -EINVAL;
 }
 
@@ -914,7 +965,8 @@ int bench_scenario_main(int argc, char **argv)
 	static struct scenario s;
 	if (argc < 3 || scenario_load(argv[2], &s) != 0 || parse_overrides(argc, argv, &s) != 0) {
 		fprintf(stderr, "usage: busbar-bench scenario FILE [--seconds S] [--warmup S] "
-		                "[--requests N] [--rounds N] [--no-huge] [--check]\n");
+		                "[--requests N] [--rounds N] [--fractions F,F] [--systems A,B]\n"
+		                "       [--no-huge] [--check]\n");
 		return 2;
 	}
 	for (uint32_t i = 0; i < s.system_count; i++) {
