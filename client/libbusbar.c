@@ -7,7 +7,8 @@
  * ignored. A UDP ReceiveMessage carries the cookie busbard last gave this
  * client: without a valid one busbard answers RetryWithCookie with a cookie,
  * and the call is sent again with it, under the same request id. Over the Unix
- * socket frames are delimited by the header.
+ * socket frames are delimited by the header, and a call that finds the
+ * connection closed (busbard closes idle ones) is made once more on a new one.
  */
 #include "busbar.h"
 
@@ -39,6 +40,7 @@ struct bb_client {
 	uint64_t next_request_id;
 	uint64_t cookie; /* UDP: from busbard's last RetryWithCookie */
 	bool has_cookie;
+	char unix_socket[108]; /* the local socket's path, to connect again */
 	uint8_t *request;
 	uint8_t *reply;
 	struct wire_header reply_header;
@@ -71,9 +73,12 @@ static int connect_udp(struct bb_client *c, const struct bb_client_options *o)
 static int connect_unix(struct bb_client *c, const char *path)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	_Static_assert(sizeof(c->unix_socket) == sizeof(addr.sun_path), "a socket path fits");
 	if (strlen(path) >= sizeof(addr.sun_path))
 		return -ENAMETOOLONG;
 	strcpy(addr.sun_path, path);
+	if (path != c->unix_socket)
+		strcpy(c->unix_socket, path);
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (c->fd < 0)
 		return -errno;
@@ -284,9 +289,16 @@ static bool take_cookie(struct bb_client *c)
 static int exchange(struct bb_client *c, struct wire_header *h, size_t body_bytes,
                     uint32_t extra_wait_ms)
 {
-	if (c->stream)
-		return exchange_stream(c, frame_request(c, h, body_bytes, false), h->request_id,
-		                       extra_wait_ms);
+	if (c->stream) {
+		size_t length = frame_request(c, h, body_bytes, false);
+		int rc = exchange_stream(c, length, h->request_id, extra_wait_ms);
+		if (rc != -EPIPE && rc != -ECONNRESET)
+			return rc;
+		/* busbard closes idle connections: once more on a new one (same ids, so safe). */
+		close(c->fd);
+		rc = connect_unix(c, c->unix_socket);
+		return rc == 0 ? exchange_stream(c, length, h->request_id, extra_wait_ms) : rc;
+	}
 	bool carries_cookie = h->opcode == WIRE_OP_RECEIVE_MESSAGE;
 	int rc = 0;
 	for (uint32_t round = 0; round <= COOKIE_ROUNDS_MAX; round++) {
@@ -309,8 +321,8 @@ int bb_call(struct bb_client *c, const struct wire_header *header, const uint8_t
 	                               COOKIE_FIELD_BYTES;
 	if (body_bytes > limit) {
 		snprintf(c->error, sizeof(c->error),
-		         "a request body of %zu bytes exceeds the %s limit of %zu bytes", body_bytes,
-		         c->stream ? "local socket" : "UDP", limit);
+		         "a request body of %zu bytes exceeds the %s limit of %zu bytes",
+		         body_bytes, c->stream ? "local socket" : "UDP", limit);
 		return -EMSGSIZE;
 	}
 	struct wire_header h = *header;

@@ -54,6 +54,12 @@
 #define BB_RING_SLOTS            1024u /* request and reply rings between lcores */
 #define BB_BURST_MAX             32u
 #define BB_LOCAL_CONNECTIONS_MAX 64u /* Unix-socket clients at once */
+/* One request of a local connection is served at a time, so its unsent output is at most
+ * one reply; a connection idle this long is closed, and one in the slot kept for the control
+ * plane sooner (docs/operations.md, "The local socket"). */
+#define BB_LOCAL_OUT_BYTES_MAX            (BB_WIRE_HEADER_BYTES + BB_LOCAL_BODY_BYTES_MAX)
+#define BB_LOCAL_IDLE_TIMEOUT_MS          60000u
+#define BB_LOCAL_RESERVED_IDLE_TIMEOUT_MS 1000u
 /* The frame pool (config frame_mbufs) holds at least this many per worker. */
 #define BB_FRAME_MBUFS_PER_WORKER_MIN 1023u
 
@@ -64,6 +70,8 @@ _Static_assert(BB_DEDUP_ARENA_BYTES >= 2 * BB_UDP_PAYLOAD_BYTES_MAX,
 _Static_assert(BB_LOCAL_BODY_BYTES_MAX > BB_MESSAGE_BODY_BYTES_MAX,
                "a maximal message fits a local request with its other fields");
 _Static_assert((BB_RING_SLOTS & (BB_RING_SLOTS - 1)) == 0, "rte_ring sizes are powers of 2");
+_Static_assert(BB_LOCAL_IDLE_TIMEOUT_MS > 2 * BB_WAIT_TIME_S_MAX * 1000u,
+               "a local connection waiting for a long poll is not idle");
 _Static_assert(BB_FRAGMENT_MBUFS_PER_WORKER_MAX * 4 <= BB_FRAME_MBUFS_PER_WORKER_MIN,
                "fragments waiting for reassembly hold at most a quarter of the frame pool");
 _Static_assert(BB_FRAGMENT_MBUFS_PER_WORKER_MAX >= BB_UDP_REQUEST_FRAGMENTS_MAX,

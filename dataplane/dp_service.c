@@ -4,6 +4,14 @@
  * are routed to their owner lcore over requests[worker_count][owner], exactly
  * like UDP requests; replies come back on local_replies. A frame whose header
  * cannot be read ends the connection, since the stream has lost its framing.
+ *
+ * Each connection has one request served at a time: it is read only while no
+ * request of it is at a worker and its output is all written. So its output
+ * buffer holds at most one reply (BB_LOCAL_OUT_BYTES_MAX), a client that does
+ * not read its replies is not read either (the kernel's socket buffers then
+ * stop its writes), and replies come back in request order. Connections idle
+ * past BB_LOCAL_IDLE_TIMEOUT_MS are closed; the last slot is kept for the
+ * control plane (DP_SERVICE_RESERVED_SLOT).
  */
 #include "dp_service.h"
 
@@ -15,6 +23,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rte_ethdev.h>
@@ -85,13 +94,18 @@ void dp_service_close(struct dp_service *s)
 
 /* ---- writing replies ---- */
 
+/* Room for `more` output bytes; -ENOBUFS past BB_LOCAL_OUT_BYTES_MAX. */
 static int out_reserve(struct dp_local_connection *c, size_t more)
 {
 	if (c->out_bytes + more <= c->out_capacity)
 		return 0;
+	if (c->out_bytes + more > BB_LOCAL_OUT_BYTES_MAX)
+		return -ENOBUFS;
 	size_t capacity = c->out_capacity == 0 ? READ_CHUNK_BYTES : c->out_capacity;
 	while (capacity < c->out_bytes + more)
 		capacity *= 2;
+	if (capacity > BB_LOCAL_OUT_BYTES_MAX)
+		capacity = BB_LOCAL_OUT_BYTES_MAX;
 	uint8_t *grown = realloc(c->out, capacity);
 	if (grown == NULL)
 		return -ENOMEM;
@@ -117,6 +131,11 @@ static void flush_out(struct dp_local_connection *c)
 	}
 	memmove(c->out, c->out + sent, c->out_bytes - sent);
 	c->out_bytes -= sent;
+	if (c->out_bytes == 0 && c->out_capacity > READ_CHUNK_BYTES) {
+		free(c->out); /* a large reply's buffer is not kept for the connection's life */
+		c->out = NULL;
+		c->out_capacity = 0;
+	}
 }
 
 static void queue_reply(struct dp_local_connection *c, const uint8_t *reply, size_t bytes)
@@ -314,7 +333,9 @@ static void route_local(struct dp_service *s, uint32_t connection_index, const u
 		rte_pktmbuf_free(m);
 		reply_error(s, c, &req.header, WIRE_ERR_SERVICE_UNAVAILABLE,
 		            "the queue's owner is busy: retry");
+		return;
 	}
+	c->requests_in_flight++; /* the connection is not read until the reply is written */
 }
 
 static void handle_frame(struct dp_service *s, uint32_t connection_index, const uint8_t *bytes,
@@ -334,7 +355,56 @@ static void handle_frame(struct dp_service *s, uint32_t connection_index, const 
 	route_local(s, connection_index, bytes, length);
 }
 
-/* Reads what is there and handles every complete frame. */
+static bool connection_busy(const struct dp_local_connection *c)
+{
+	return c->requests_in_flight > 0 || c->out_bytes > 0 || c->closing;
+}
+
+/* The reserved slot's one request: a control opcode is served, anything else refused. */
+static void handle_reserved_frame(struct dp_service *s, uint32_t index, const uint8_t *bytes,
+                                  size_t length)
+{
+	struct dp_local_connection *c = &s->connections[index];
+	c->closing = true;
+	if (wire_opcode_is_local_only(bytes[3])) {
+		handle_frame(s, index, bytes, length);
+		return;
+	}
+	struct wire_header h;
+	if (wire_header_decode(bytes, length, &h) != WIRE_OK)
+		return;
+	reply_error(s, c, &h, WIRE_ERR_SERVICE_UNAVAILABLE,
+	            "every local connection is taken; the last is kept for busbar-control");
+}
+
+/* Handles the complete frames already read, one at a time while the connection is free. */
+static void serve_frames(struct dp_service *s, uint32_t index)
+{
+	struct dp_local_connection *c = &s->connections[index];
+	/* Bounded: each pass consumes one frame of the bytes read. */
+	while (c->fd >= 0 && !connection_busy(c) && c->in_bytes >= BB_WIRE_HEADER_BYTES) {
+		uint32_t body_bytes = bb_get_le32(c->in + 8);
+		if (bb_get_le16(c->in) != WIRE_MAGIC || body_bytes > BB_LOCAL_BODY_BYTES_MAX) {
+			connection_close(c);
+			return;
+		} /* framing lost */
+		size_t frame_bytes = BB_WIRE_HEADER_BYTES + body_bytes;
+		if (c->in_bytes < frame_bytes)
+			return;
+		if (c->reserved)
+			handle_reserved_frame(s, index, c->in, frame_bytes);
+		else
+			handle_frame(s, index, c->in, frame_bytes);
+		if (c->fd < 0)
+			return;
+		memmove(c->in, c->in + frame_bytes, c->in_bytes - frame_bytes);
+		c->in_bytes -= frame_bytes;
+	}
+	if (c->fd >= 0 && c->closing && c->out_bytes == 0)
+		connection_close(c);
+}
+
+/* Reads what is there and handles the complete frames; only for a connection not busy. */
 static void read_connection(struct dp_service *s, uint32_t index)
 {
 	struct dp_local_connection *c = &s->connections[index];
@@ -350,26 +420,13 @@ static void read_connection(struct dp_service *s, uint32_t index)
 	if (n < 0)
 		return;
 	c->in_bytes += (size_t)n;
-	/* Bounded: each pass consumes one frame of the bytes just read. */
-	while (c->fd >= 0 && c->in_bytes >= BB_WIRE_HEADER_BYTES) {
-		uint32_t body_bytes = bb_get_le32(c->in + 8);
-		if (bb_get_le16(c->in) != WIRE_MAGIC || body_bytes > BB_LOCAL_BODY_BYTES_MAX) {
-			connection_close(c);
-			return;
-		} /* framing lost */
-		size_t frame_bytes = BB_WIRE_HEADER_BYTES + body_bytes;
-		if (c->in_bytes < frame_bytes)
-			return;
-		handle_frame(s, index, c->in, frame_bytes);
-		if (c->fd < 0)
-			return;
-		memmove(c->in, c->in + frame_bytes, c->in_bytes - frame_bytes);
-		c->in_bytes -= frame_bytes;
-	}
+	c->last_active_ms = s->now_ms;
+	serve_frames(s, index);
 }
 
 static void accept_connections(struct dp_service *s)
 {
+	/* In slot order, so the reserved last slot is taken only when every other one is. */
 	for (uint32_t i = 0; i < BB_LOCAL_CONNECTIONS_MAX; i++) {
 		struct dp_local_connection *c = &s->connections[i];
 		if (c->fd >= 0)
@@ -377,11 +434,32 @@ static void accept_connections(struct dp_service *s)
 		c->fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (c->fd < 0)
 			return;
+		c->last_active_ms = s->now_ms;
+		c->reserved = i == DP_SERVICE_RESERVED_SLOT;
 	}
 	/* All slots busy: refuse the newcomer rather than let it wait unseen. */
 	int extra = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	if (extra >= 0)
 		close(extra);
+}
+
+/* A worker's reply: written (or kept), then the connection's next frame is served. */
+static void take_reply(struct dp_service *s, uint32_t index, struct rte_mbuf *reply)
+{
+	struct dp_local_connection *c = &s->connections[index];
+	uint32_t bytes = rte_pktmbuf_pkt_len(reply);
+	RTE_VERIFY(c->requests_in_flight == 1 && c->out_bytes == 0);
+	c->requests_in_flight--;
+	c->last_active_ms = s->now_ms;
+	if (out_reserve(c, bytes) != 0) {
+		connection_close(c);
+		return;
+	}
+	dp_chain_copy_out(reply, c->out + c->out_bytes, bytes);
+	c->out_bytes += bytes;
+	flush_out(c);
+	if (c->fd >= 0)
+		serve_frames(s, index);
 }
 
 static void drain_worker_replies(struct dp_service *s)
@@ -393,15 +471,49 @@ static void drain_worker_replies(struct dp_service *s)
 		for (unsigned int i = 0; i < n; i++) {
 			uint32_t id = dp_meta(replies[i])->local_connection;
 			struct dp_local_connection *c = &s->connections[id & 0xffff];
-			uint32_t bytes = rte_pktmbuf_pkt_len(replies[i]);
 			/* A reply for a connection that has gone is dropped. */
-			if (c->fd >= 0 && c->generation == id >> 16 && out_reserve(c, bytes) == 0) {
-				dp_chain_copy_out(replies[i], c->out + c->out_bytes, bytes);
-				c->out_bytes += bytes;
-				flush_out(c);
-			}
+			if (c->fd >= 0 && c->generation == id >> 16)
+				take_reply(s, id & 0xffff, replies[i]);
 			rte_pktmbuf_free(replies[i]);
 		}
+	}
+}
+
+/* What poll reported for a connection: output written, then input read if it is free. */
+static void serve_events(struct dp_service *s, uint32_t index, short revents)
+{
+	struct dp_local_connection *c = &s->connections[index];
+	if (revents & POLLOUT) {
+		size_t before = c->out_bytes;
+		flush_out(c);
+		if (c->fd >= 0 && c->out_bytes < before)
+			c->last_active_ms = s->now_ms;
+		if (c->fd >= 0 && c->out_bytes == 0)
+			serve_frames(s, index); /* resumes reading, or closes a closing one */
+	}
+	if (c->fd < 0)
+		return;
+	if (!connection_busy(c) && (revents & (POLLIN | POLLHUP | POLLERR)))
+		read_connection(s, index);
+	else if (revents & (POLLHUP | POLLERR))
+		connection_close(c); /* gone while a reply was due: it is dropped */
+}
+
+uint64_t dp_service_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void dp_service_expire(struct dp_service *s, uint64_t now_ms)
+{
+	for (uint32_t i = 0; i < BB_LOCAL_CONNECTIONS_MAX; i++) {
+		struct dp_local_connection *c = &s->connections[i];
+		uint64_t timeout_ms =
+		    c->reserved ? BB_LOCAL_RESERVED_IDLE_TIMEOUT_MS : BB_LOCAL_IDLE_TIMEOUT_MS;
+		if (c->fd >= 0 && now_ms > c->last_active_ms + timeout_ms)
+			connection_close(c);
 	}
 }
 
@@ -411,20 +523,21 @@ void dp_service_poll(struct dp_service *s, int timeout_ms)
 	fds[0] = (struct pollfd){.fd = s->listen_fd, .events = POLLIN};
 	for (uint32_t i = 0; i < BB_LOCAL_CONNECTIONS_MAX; i++) {
 		const struct dp_local_connection *c = &s->connections[i];
-		short events = (short)(POLLIN | (c->out_bytes > 0 ? POLLOUT : 0));
+		short events = (short)((connection_busy(c) ? 0 : POLLIN) |
+		                       (c->out_bytes > 0 ? POLLOUT : 0));
 		fds[i + 1] = (struct pollfd){.fd = c->fd, .events = events};
 	}
-	if (poll(fds, BB_LOCAL_CONNECTIONS_MAX + 1, timeout_ms) > 0) {
+	int ready = poll(fds, BB_LOCAL_CONNECTIONS_MAX + 1, timeout_ms);
+	s->now_ms = dp_service_now_ms();
+	if (ready > 0) {
 		if (fds[0].revents & POLLIN)
 			accept_connections(s);
 		for (uint32_t i = 0; i < BB_LOCAL_CONNECTIONS_MAX; i++) {
 			if (fds[i + 1].fd < 0 || s->connections[i].fd != fds[i + 1].fd)
 				continue;
-			if (fds[i + 1].revents & POLLOUT)
-				flush_out(&s->connections[i]);
-			if (s->connections[i].fd >= 0 && (fds[i + 1].revents & (POLLIN | POLLHUP)))
-				read_connection(s, i);
+			serve_events(s, i, fds[i + 1].revents);
 		}
 	}
 	drain_worker_replies(s);
+	dp_service_expire(s, s->now_ms);
 }

@@ -241,7 +241,8 @@ static void answer_cookie(struct dp_worker *w, struct rte_mbuf *m, const struct 
 {
 	struct wire_writer writer;
 	dp_reply_begin(&writer, w->reply_buf, DP_REQUEST_BYTES_MAX);
-	wire_put_u64(&writer, WIRE_TAG_COOKIE, dp_cookie_make(&w->app->cookie_key, source, now_ms));
+	uint64_t cookie = dp_cookie_make(&w->app->cookie_key, source, now_ms);
+	wire_put_u64(&writer, WIRE_TAG_COOKIE, cookie);
 	wire_put_str(&writer, WIRE_TAG_ERROR_MESSAGE, COOKIE_REPLY_MESSAGE);
 	size_t bytes = dp_reply_finish(&writer, &req->header, WIRE_RETRY_WITH_COOKIE);
 	w->stats.udp_cookies_sent++;

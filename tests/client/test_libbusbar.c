@@ -6,14 +6,18 @@
  * the queue is retransmitted for as long as a long poll may last; a receive
  * answered RetryWithCookie is sent again with the cookie, which later receives
  * carry from the start; a request busbard could not reassemble is refused
- * before sending.
+ * before sending; a local-socket call whose connection busbard closed is made
+ * again on a new connection.
  */
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "bb_limits.h"
@@ -186,7 +190,7 @@ Test(libbusbar, requests_busbard_cannot_reassemble_are_refused_before_sending)
 	cr_assert_neq(strstr(bb_client_error(c), "exceeds the UDP limit"), NULL, "%s",
 	              bb_client_error(c));
 	cr_assert_eq(bb_send_message(c, "q", body, 11800, &sent), -EMSGSIZE, "the issue's size");
-	cr_assert_eq(bb_send_message(c, "q", body, largest, &sent), -ETIMEDOUT, "this one is sent");
+	cr_assert_eq(bb_send_message(c, "q", body, largest, &sent), -ETIMEDOUT, "this is sent");
 	cr_assert_eq(s.seen, 1);
 	bb_client_close(c);
 	close(s.fd);
@@ -241,4 +245,57 @@ Test(libbusbar, a_receive_is_sent_again_with_the_cookie_and_later_ones_carry_it)
 	bb_client_close(c);
 	close(s.fd);
 	pthread_join(thread, NULL);
+}
+
+/* A local socket whose first connection is closed after its request is read, as busbard
+ * closes an idle one; the second connection is answered. */
+struct fake_local {
+	int listen_fd;
+	int requests;
+};
+
+static void *serve_local(void *arg)
+{
+	struct fake_local *f = arg;
+	for (int connection = 0; connection < 2; connection++) {
+		int fd = accept(f->listen_fd, NULL, NULL);
+		if (fd < 0)
+			return NULL;
+		uint8_t request[BB_WIRE_HEADER_BYTES];
+		if (recv(fd, request, sizeof(request), MSG_WAITALL) == (ssize_t)sizeof(request)) {
+			f->requests++;
+			struct wire_header h;
+			cr_assert_eq(wire_header_decode(request, sizeof(request), &h), WIRE_OK);
+			h.flags = WIRE_FLAG_RESPONSE;
+			wire_header_encode(&h, request);
+			ssize_t sent = connection == 1 ? send(fd, request, sizeof(request), 0) : 0;
+			cr_assert_eq(sent, connection == 1 ? (ssize_t)sizeof(request) : 0);
+		}
+		close(fd);
+	}
+	return NULL;
+}
+
+Test(libbusbar, a_local_call_on_a_closed_connection_is_made_on_a_new_one)
+{
+	char path[] = "/tmp/busbar-libtest.XXXXXX";
+	cr_assert_not_null(mkdtemp(path));
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/s", path);
+	struct fake_local f = {.listen_fd = socket(AF_UNIX, SOCK_STREAM, 0)};
+	cr_assert_eq(bind(f.listen_fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	cr_assert_eq(listen(f.listen_fd, 4), 0);
+	pthread_t thread;
+	pthread_create(&thread, NULL, serve_local, &f);
+	struct bb_client_options o = {.unix_socket = addr.sun_path, .timeout_ms = 2000};
+	int rc;
+	struct bb_client *c = bb_client_open(&o, &rc);
+	cr_assert_not_null(c);
+	cr_assert_eq(bb_ping(c), 0, "%s", bb_client_error(c));
+	cr_assert_eq(f.requests, 2, "sent once on each connection");
+	bb_client_close(c);
+	pthread_join(thread, NULL);
+	close(f.listen_fd);
+	unlink(addr.sun_path);
+	rmdir(path);
 }

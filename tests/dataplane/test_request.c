@@ -123,7 +123,8 @@ Test(request, queue_names_follow_the_sqs_rule)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		begin();
 		wire_put_str(&fields, WIRE_TAG_QUEUE_NAME, bad[i]);
-		cr_assert_eq(parse(WIRE_OP_RECEIVE_MESSAGE, 0), WIRE_ERR_INVALID_PARAMETER, "%s", bad[i]);
+		cr_assert_eq(parse(WIRE_OP_RECEIVE_MESSAGE, 0), WIRE_ERR_INVALID_PARAMETER, "%s",
+		             bad[i]);
 		cr_assert_not_null(strstr(req.error, "QueueName"));
 	}
 	char name[BB_QUEUE_NAME_BYTES_MAX + 2];
@@ -136,7 +137,7 @@ Test(request, queue_names_follow_the_sqs_rule)
 	name[BB_QUEUE_NAME_BYTES_MAX + 1] = '\0';
 	begin();
 	wire_put_str(&fields, WIRE_TAG_QUEUE_NAME, name);
-	cr_assert_eq(parse(WIRE_OP_RECEIVE_MESSAGE, 0), WIRE_ERR_INVALID_PARAMETER, "81 characters");
+	cr_assert_eq(parse(WIRE_OP_RECEIVE_MESSAGE, 0), WIRE_ERR_INVALID_PARAMETER, "81 bytes");
 	begin();
 	wire_put_str(&fields, WIRE_TAG_QUEUE_NAME, "");
 	wire_put_str(&fields, WIRE_TAG_BODY, "b");
@@ -145,7 +146,8 @@ Test(request, queue_names_follow_the_sqs_rule)
 
 Test(request, flag_bits_and_a_status_in_a_request_are_malformed)
 {
-	struct wire_header h = {.version = 1, .opcode = WIRE_OP_PING, .client_id = 1, .request_id = 2};
+	struct wire_header h = {
+	    .version = 1, .opcode = WIRE_OP_PING, .client_id = 1, .request_id = 2};
 	begin();
 	cr_assert_eq(parse_header(h), WIRE_OK);
 	for (unsigned int bit = 1; bit < 16; bit++) {
@@ -190,7 +192,7 @@ static uint64_t send_digest(const char *q, const char *b, bool with_cookie, uint
 Test(request, the_digest_tells_requests_apart_but_not_their_cookies)
 {
 	uint64_t base = send_digest("q", "hello", false, 0);
-	cr_assert_eq(send_digest("q", "hello", true, 1), base, "a renewed cookie is the same request");
+	cr_assert_eq(send_digest("q", "hello", true, 1), base, "a cookie is not the request");
 	cr_assert_eq(send_digest("q", "hello", true, 2), base);
 	cr_assert_neq(send_digest("q", "hellO", false, 0), base, "another body");
 	cr_assert_neq(send_digest("r", "hello", false, 0), base, "another queue");

@@ -80,7 +80,7 @@ Test(retry, retransmits_of_a_parked_receive_wait_for_its_answer)
 	for (int i = 0; i < 3; i++) {
 		harness_advance_ms(1000); /* libbusbar's retransmit interval */
 		long_poll(&r, 9, 1);
-		cr_assert_eq(replies.udp_datagrams, 0, "a retransmit is not answered while parked");
+		cr_assert_eq(replies.udp_datagrams, 0, "no answer to a retransmit while parked");
 	}
 	cr_assert_eq(h.worker->stats.dedup_in_progress, 3);
 	cr_assert_eq(h.worker->stats.long_polls_parked, 1, "and parks nothing more");
