@@ -74,6 +74,7 @@ set output '$out/$name-latency.svg'
 set title '$name: latency percentiles (open loop: from the intended send time)'
 set ylabel 'microseconds (log)'
 set logscale y
+set yrange [1:*]
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1

@@ -62,5 +62,11 @@ ip netns exec "$ns" "$build/control/busbar-control" --db "$work/c.db" --busbard-
 	--run-seconds $((seconds + 30)) >"$work/c.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 50); do ip netns exec "$ns" "$build/client/busbar" create-queue bench >/dev/null 2>&1 && break; sleep 0.1; done
+# busbar-control pushes the queue to busbard after answering: wait until busbard has it.
+for _ in $(seq 50); do
+	"$build/client/busbar" --local "$work/sock" stats 2>/dev/null |
+		grep -Eq '"snapshot_version": ?[1-9]' && break
+	sleep 0.1
+done
 bench udp --server 10.77.0.2 --queue bench --seconds "$seconds" --window "$window" \
 	--op cycle --system busbard --transport tap-kernel-udp
