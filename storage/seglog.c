@@ -670,6 +670,21 @@ struct seg_log *seg_open(const struct seg_options *options, int *error_out, char
 	return log;
 }
 
+/*
+ * A spare never used is removed: left on disk, the next open moves into it (an empty
+ * last segment is where the log continues) and makes another, one segment more per
+ * restart. If the removal fails, or a crash comes first, that is what happens once.
+ */
+static void remove_spare(struct seg_log *log)
+{
+	char path[SEG_PATH_BYTES + 32];
+	seg_segment_path(log->dir, log->files.current_id + 1, path, sizeof(path));
+	log->io->ops->close_file(log->io, log->spare_file);
+	log->spare_state = SPARE_NONE;
+	if (log->io->ops->remove_file(log->io, path) == 0)
+		(void)log->io->ops->sync_dir(log->io, log->dir);
+}
+
 void seg_close(struct seg_log *log)
 {
 	if (log == NULL)
@@ -686,7 +701,7 @@ void seg_close(struct seg_log *log)
 			log->io->ops->close_file(log->io, log->files.handles[i]);
 	}
 	if (log->io != NULL && log->spare_state == SPARE_READY)
-		log->io->ops->close_file(log->io, log->spare_file);
+		remove_spare(log);
 	if (log->owns_io && log->io != NULL)
 		log->io->ops->destroy(log->io);
 	if (log->buffers_huge)

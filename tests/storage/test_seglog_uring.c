@@ -2,9 +2,11 @@
  * The real io_uring path, in a temporary directory: a segment created in the
  * background (so a roll costs no syscall), then end to end: commit buffers
  * from hugepages when the machine has them (heap otherwise), many commits and
- * segment rolls, then a reopen that recovers everything.
+ * segment rolls, then a reopen that recovers everything; and restarts that
+ * leave no segment file behind.
  */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,5 +110,54 @@ Test(seglog_uring, append_roll_and_recover_with_hugepage_buffers, .timeout = 120
 	cr_assert_eq(rec.count, 5000);
 	cr_assert_eq(rec.bad, 0);
 	seg_close(log);
+	remove_dir(dir);
+}
+
+static int files_in(const char *dir)
+{
+	DIR *d = opendir(dir);
+	cr_assert_not_null(d);
+	int count = 0;
+	struct dirent *entry;
+	while ((entry = readdir(d)) != NULL)
+		count += entry->d_name[0] != '.';
+	closedir(d);
+	return count;
+}
+
+/* Every open makes the next segment in the background; a clean close removes it when it
+ * was never used. Left on disk, the next open moved into it and made another, so each
+ * restart cost a preallocated segment (64 MiB by default). */
+Test(seglog_uring, restarts_leave_no_segment_file_behind, .timeout = 60)
+{
+	char dir[] = "/tmp/bb-uring-XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	static struct recorded rec = {.max_payload = PAYLOAD_MAX};
+	struct seg_options o = {.dir = dir,
+	                        .segment_bytes = 1 << 20,
+	                        .batch_bytes_max = 64 << 10,
+	                        .on_record = record_cb,
+	                        .ctx = &rec};
+	int rc;
+	char why[512];
+	struct seg_log *log = seg_open(&o, &rc, why, sizeof(why));
+	cr_assert_not_null(log, "%s", why);
+	uint8_t payload[PAYLOAD_MAX];
+	uint64_t s, p;
+	cr_assert_eq(seg_append(log, 2, payload, payload_for(1, payload, PAYLOAD_MAX), &s, &p), 0);
+	cr_assert_eq(seg_commit(log), 0);
+	while (seg_commits_in_flight(log) > 0)
+		cr_assert_eq(seg_poll(log, true), 0);
+	seg_close(log);
+	cr_assert_eq(files_in(dir), 1, "the unused spare is gone");
+	for (int restart = 0; restart < 5; restart++) {
+		rec.count = 0;
+		log = seg_open(&o, &rc, why, sizeof(why));
+		cr_assert_not_null(log, "%s", why);
+		cr_assert_eq(rec.count, 1);
+		cr_assert_eq(seg_segment_count(log), 1, "restart %d", restart);
+		seg_close(log);
+		cr_assert_eq(files_in(dir), 1, "restart %d", restart);
+	}
 	remove_dir(dir);
 }
