@@ -14,7 +14,7 @@
 #define SEG_RECORD_MAGIC_V1 0x52474553u /* "SEGR", at offset 0 */
 #define SEG_FILE_SUFFIX     ".seg"
 #define SEG_PATH_BYTES      512u
-#define SEG_SEGMENTS_MAX    4096u /* open segments per log */
+#define SEG_SEGMENTS_MAX    4096u /* segments a log keeps; a roll past them is -EMFILE */
 /* A segment's records are numbered within it by a u32 (see the frame header). */
 #define SEG_SEGMENT_BYTES_MAX ((uint64_t)UINT32_MAX * SEG_RECORD_HEADER_BYTES)
 /* Each commit is padded to a whole sector so a torn write of the next commit can

@@ -11,7 +11,9 @@
 
 #include "seg_int.h"
 
-#define SIM_FILES_MAX   64u
+/* More files than a log keeps open (SEG_SEGMENTS_MAX) plus its spare: a test reaching
+ * that limit must meet the log's own check, not the simulator's. */
+#define SIM_FILES_MAX   (SEG_SEGMENTS_MAX + 2u)
 #define SIM_OPS_MAX     256u
 #define SECTOR_BYTES    512u
 #define SIM_BLOCK_BYTES 4096u /* what next_data calls a block */
@@ -29,6 +31,7 @@ struct sim_op {
 	uint8_t kind;
 	bool linked; /* an fsync that runs only if the write before it completed in full */
 	bool cancelled;
+	bool held; /* its completion waits for seg_io_sim_release */
 	int fail_errno;
 	int file;
 	uint64_t offset;
@@ -49,6 +52,7 @@ struct seg_io_sim {
 	uint64_t ops_submitted;
 	struct seg_io_sim_stats stats;
 	struct sim_file files[SIM_FILES_MAX];
+	uint32_t files_used; /* slots ever taken: the rest are free, and loops stop here */
 	struct sim_op pending[SIM_OPS_MAX];
 	uint32_t pending_count;
 };
@@ -68,11 +72,24 @@ static uint64_t next_random(struct seg_io_sim *s)
 
 static int find(struct seg_io_sim *s, const char *path)
 {
-	for (uint32_t i = 0; i < SIM_FILES_MAX; i++) {
+	for (uint32_t i = 0; i < s->files_used; i++) {
 		if (s->files[i].exists && strcmp(s->files[i].path, path) == 0)
 			return (int)i;
 	}
 	return -1;
+}
+
+/* The first slot neither holding a file nor promised to a background creation. */
+static int free_slot(struct seg_io_sim *s)
+{
+	for (uint32_t i = 0; i < SIM_FILES_MAX; i++) {
+		if (s->files[i].exists || s->files[i].reserved)
+			continue;
+		if (i >= s->files_used)
+			s->files_used = i + 1;
+		return (int)i;
+	}
+	return -EMFILE;
 }
 
 static int open_file(struct seg_io *io, const char *path, bool create, uint64_t bytes)
@@ -85,19 +102,17 @@ static int open_file(struct seg_io *io, const char *path, bool create, uint64_t 
 		return -EEXIST;
 	if (s->faults.no_space_for_new_segments)
 		return -ENOSPC;
-	for (uint32_t i = 0; i < SIM_FILES_MAX; i++) {
-		struct sim_file *f = &s->files[i];
-		if (f->exists || f->reserved)
-			continue;
-		free(f->data);
-		free(f->durable);
-		*f = (struct sim_file){.exists = true, .size = bytes};
-		snprintf(f->path, sizeof(f->path), "%s", path);
-		f->data = calloc(1, bytes);
-		f->durable = calloc(1, bytes);
-		return f->data && f->durable ? (int)i : -ENOMEM;
-	}
-	return -EMFILE;
+	int slot = free_slot(s);
+	if (slot < 0)
+		return slot;
+	struct sim_file *f = &s->files[slot];
+	free(f->data);
+	free(f->durable);
+	*f = (struct sim_file){.exists = true, .size = bytes};
+	snprintf(f->path, sizeof(f->path), "%s", path);
+	f->data = calloc(1, bytes);
+	f->durable = calloc(1, bytes);
+	return f->data && f->durable ? slot : -ENOMEM;
 }
 
 static int close_file(struct seg_io *io, int file)
@@ -119,7 +134,7 @@ static int list_segments(struct seg_io *io, const char *dir, uint32_t *ids, uint
 	struct seg_io_sim *s = from(io);
 	size_t dir_bytes = strlen(dir);
 	int count = 0;
-	for (uint32_t i = 0; i < SIM_FILES_MAX && (uint32_t)count < capacity; i++) {
+	for (uint32_t i = 0; i < s->files_used && (uint32_t)count < capacity; i++) {
 		const char *path = s->files[i].path;
 		unsigned id;
 		if (s->files[i].exists && strncmp(path, dir, dir_bytes) == 0 &&
@@ -230,6 +245,7 @@ static int sync_file(struct seg_io *io, int file)
 static int queue_op(struct seg_io_sim *s, struct sim_op op)
 {
 	op.fail_errno = ++s->ops_submitted == s->faults.fail_op ? s->faults.fail_errno : 0;
+	op.held = s->ops_submitted == s->faults.hold_op;
 	s->pending[s->pending_count++] = op;
 	return 0;
 }
@@ -264,17 +280,14 @@ static int submit_create(struct seg_io *io, const char *dir, const char *path, u
 		return -EBUSY;
 	if (find(s, path) >= 0)
 		return -EEXIST;
-	for (uint32_t i = 0; i < SIM_FILES_MAX; i++) {
-		struct sim_file *f = &s->files[i];
-		if (f->exists || f->reserved)
-			continue;
-		f->reserved = true;
-		snprintf(f->path, sizeof(f->path), "%s", path);
-		s->pending[s->pending_count++] = (struct sim_op){
-		    .kind = SEG_IO_CREATE, .file = (int)i, .bytes = bytes, .tag = tag};
-		return (int)i;
-	}
-	return -EMFILE;
+	int slot = free_slot(s);
+	if (slot < 0)
+		return slot;
+	s->files[slot].reserved = true;
+	snprintf(s->files[slot].path, sizeof(s->files[slot].path), "%s", path);
+	s->pending[s->pending_count++] = (struct sim_op){
+	    .kind = SEG_IO_CREATE, .file = slot, .bytes = bytes, .tag = tag};
+	return slot;
 }
 
 static int32_t perform_create(struct seg_io_sim *s, struct sim_op *op)
@@ -336,12 +349,14 @@ static void drop(struct seg_io_sim *s, uint32_t index)
 	s->pending_count--;
 }
 
-/* Reordering never lets a linked fsync run before its write. */
+/* Reordering never lets a linked fsync run before its write; a held operation waits. */
 static bool may_run(const struct seg_io_sim *s, uint32_t index)
 {
-	return !(s->pending[index].linked && index > 0 &&
-	         s->pending[index - 1].kind == SEG_IO_WRITE &&
-	         s->pending[index - 1].tag == s->pending[index].tag);
+	const struct sim_op *op = &s->pending[index];
+	if (op->held)
+		return false;
+	return !(op->linked && index > 0 && s->pending[index - 1].kind == SEG_IO_WRITE &&
+	         s->pending[index - 1].tag == op->tag);
 }
 
 static int reap(struct seg_io *io, struct seg_io_completion *out, uint32_t capacity, bool wait)
@@ -369,7 +384,7 @@ static int reap(struct seg_io *io, struct seg_io_completion *out, uint32_t capac
 static void destroy(struct seg_io *io)
 {
 	struct seg_io_sim *s = from(io);
-	for (uint32_t i = 0; i < SIM_FILES_MAX; i++) {
+	for (uint32_t i = 0; i < s->files_used; i++) {
 		free(s->files[i].data);
 		free(s->files[i].durable);
 	}
@@ -419,6 +434,13 @@ void seg_io_sim_set_faults(struct seg_io *io, const struct seg_io_sim_faults *fa
 	s->ops_submitted = 0;
 }
 
+void seg_io_sim_release(struct seg_io *io)
+{
+	struct seg_io_sim *s = from(io);
+	for (uint32_t i = 0; i < s->pending_count; i++)
+		s->pending[i].held = false;
+}
+
 struct seg_io_sim_stats seg_io_sim_stats(struct seg_io *io)
 {
 	return from(io)->stats;
@@ -457,7 +479,7 @@ void seg_io_sim_crash(struct seg_io *io)
 			s->files[op->file].reserved = false; /* never made */
 		drop(s, s->pending_count - 1);
 	}
-	for (uint32_t i = 0; i < SIM_FILES_MAX; i++) {
+	for (uint32_t i = 0; i < s->files_used; i++) {
 		if (s->files[i].exists)
 			crash_file(s, &s->files[i]);
 	}

@@ -2,9 +2,10 @@
  * A deterministic stand-in for io_uring and the disk, for tests. Files live
  * in memory twice: what the process sees, and what would survive a power
  * cut (updated only by a completed fdatasync). Faults: fail operation N with
- * an errno, short writes, completions in a seeded random order, no space
- * for new segments, and a crash that keeps the durable image plus a random
- * part of everything written since, with a garbled sector now and then.
+ * an errno, hold operation N's completion back until released, short
+ * writes, completions in a seeded random order, no space for new segments,
+ * and a crash that keeps the durable image plus a random part of everything
+ * written since, with a garbled sector now and then.
  */
 #ifndef BB_SEG_IO_SIM_H
 #define BB_SEG_IO_SIM_H
@@ -18,6 +19,8 @@ struct seg_io_sim_faults {
 	uint64_t seed;
 	uint64_t fail_op; /* 1-based number of the write or fsync to fail; 0: none */
 	int fail_errno;   /* EIO or ENOSPC */
+	uint64_t hold_op; /* 1-based number of the write or fsync that does not complete
+	                   * until seg_io_sim_release; 0: none */
 	uint32_t short_write_percent;
 	bool reorder;
 	bool no_space_for_new_segments;
@@ -32,6 +35,8 @@ struct seg_io_sim_stats {
 
 struct seg_io *seg_io_sim_create(const struct seg_io_sim_faults *faults);
 void seg_io_sim_set_faults(struct seg_io *io, const struct seg_io_sim_faults *faults);
+/* Lets the held operation complete at the next reap. */
+void seg_io_sim_release(struct seg_io *io);
 struct seg_io_sim_stats seg_io_sim_stats(struct seg_io *io);
 /* Power cut: drops what is in flight, keeps durable bytes plus a random part of the rest. */
 void seg_io_sim_crash(struct seg_io *io);

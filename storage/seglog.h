@@ -51,13 +51,17 @@ struct seg_options {
  */
 struct seg_log *seg_open(const struct seg_options *options, int *error_out, char *why,
                          size_t why_bytes);
+/* Waits (bounded) for commits in flight, removes the unused spare segment, closes. */
 void seg_close(struct seg_log *log);
 
 /*
  * Adds a record to the open batch. Returns 0 with its sequence and position,
  * -EAGAIN when the batch is full and no commit slot is free (poll, then
  * retry), -EMSGSIZE for a payload over SEG_PAYLOAD_BYTES_MAX, -EIO once the
- * log has stopped on an I/O error, -ENOSPC when the disk is full.
+ * log has stopped on an I/O error, -ENOSPC when the disk is full, -EMFILE
+ * when the record needs a new segment and the log already keeps its most
+ * (SEG_SEGMENTS_MAX, 4,096): release records or remove old segments, then
+ * retry; that refusal stops nothing, what was taken before commits as usual.
  */
 __attribute__((warn_unused_result)) int seg_append(struct seg_log *log, uint16_t type,
                                                    const void *payload, uint32_t payload_bytes,

@@ -56,19 +56,26 @@ static struct seg_log *open_log(int expect_rc)
 	return log;
 }
 
-static uint64_t append(struct seg_log *log, uint64_t *position)
+/* Appends the next record (waiting for a free commit slot); returns seg_append's answer. */
+static int try_append(struct seg_log *log, uint64_t *position)
 {
 	uint8_t payload[PAYLOAD_MAX];
-	uint64_t sequence = seg_next_sequence(log), got, at;
+	uint64_t sequence = seg_next_sequence(log), got = 0, at = 0;
 	uint32_t length = payload_for(sequence, payload, PAYLOAD_MAX);
 	int rc;
 	while ((rc = seg_append(log, 1, payload, length, &got, &at)) == -EAGAIN)
 		cr_assert_eq(seg_poll(log, true), 0);
-	cr_assert_eq(rc, 0, "append: %d", rc);
-	cr_assert_eq(got, sequence);
+	cr_assert(rc != 0 || got == sequence);
 	if (position)
 		*position = at;
-	return got;
+	return rc;
+}
+
+static uint64_t append(struct seg_log *log, uint64_t *position)
+{
+	int rc = try_append(log, position);
+	cr_assert_eq(rc, 0, "append: %d", rc);
+	return seg_next_sequence(log) - 1;
 }
 
 static void drain(struct seg_log *log)
@@ -187,6 +194,64 @@ Test(seglog, acknowledged_only_after_fdatasync)
 	uint64_t s, p;
 	cr_assert_eq(seg_append(log, 1, "x", 1, &s, &p), -EIO, "and it stays stopped");
 	seg_close(log);
+}
+
+/* An fdatasync whose completion is held back keeps the watermark where it was, though
+ * its write has completed and a later commit has completed in full: acknowledgement
+ * waits for the fdatasync, in commit order. A log that acknowledged on the write's
+ * completion fails here, with no seed involved. */
+Test(seglog, a_held_fdatasync_keeps_the_watermark_still)
+{
+	struct seg_log *log = open_log(0);
+	for (int i = 0; i < 3; i++)
+		append(log, NULL);
+	drain(log);
+	cr_assert_eq(seg_durable_sequence(log), 3);
+	struct seg_io_sim_stats before = seg_io_sim_stats(io);
+	/* Counted from here: operation 1 is the next commit's write, 2 its fdatasync. */
+	struct seg_io_sim_faults f = {.seed = 6, .hold_op = 2};
+	seg_io_sim_set_faults(io, &f);
+	for (int i = 0; i < 3; i++)
+		append(log, NULL);
+	cr_assert_eq(seg_commit(log), 0);
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(seg_poll(log, true), 0);
+	cr_assert_eq(seg_io_sim_stats(io).writes, before.writes + 1, "the write completed");
+	cr_assert_eq(seg_io_sim_stats(io).fsyncs, before.fsyncs, "its fdatasync did not");
+	cr_assert_eq(seg_durable_sequence(log), 3, "not acknowledged on the write");
+	for (int i = 0; i < 3; i++)
+		append(log, NULL);
+	cr_assert_eq(seg_commit(log), 0);
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(seg_poll(log, true), 0);
+	cr_assert_eq(seg_io_sim_stats(io).fsyncs, before.fsyncs + 1, "the later commit synced");
+	cr_assert_eq(seg_durable_sequence(log), 3, "nor past the commit still syncing");
+	cr_assert_eq(seg_commits_in_flight(log), 2);
+	seg_io_sim_release(io);
+	cr_assert_eq(seg_poll(log, true), 0);
+	cr_assert_eq(seg_durable_sequence(log), 9, "both once the fdatasync completed");
+	cr_assert_eq(seg_commits_in_flight(log), 0);
+	seg_close(log);
+}
+
+/* A clean restart leaves the log's disk as it was: the spare segment made in the
+ * background and never used is removed at close. Left behind, each open moved into it and
+ * made another: one more segment per restart, up to the open-segment limit. */
+Test(seglog, restarts_leave_no_spare_segment_behind)
+{
+	struct seg_log *log = open_log(0);
+	for (int i = 0; i < 10; i++)
+		append(log, NULL);
+	drain(log);
+	seg_close(log);
+	for (int restart = 0; restart < 5; restart++) {
+		log = open_log(0);
+		cr_assert_eq(rec->count, 10);
+		cr_assert_eq(seg_segment_count(log), 1, "restart %d", restart);
+		seg_close(log);
+	}
+	uint64_t size;
+	cr_assert_null(seg_io_sim_file_bytes(io, DIR "/0000000002.seg", &size), "no spare left");
 }
 
 Test(seglog, short_writes_are_finished)
@@ -332,5 +397,68 @@ Test(seglog, oversized_payloads_are_refused)
 	static uint8_t big[16384];
 	uint64_t s, p;
 	cr_assert_eq(seg_append(log, 1, big, sizeof(big), &s, &p), -EMSGSIZE);
+	seg_close(log);
+}
+
+/*
+ * A log keeps at most SEG_SEGMENTS_MAX segments; the roll past them is refused with
+ * -EMFILE, which stops nothing: every record taken is acknowledged and reads back, the
+ * oldest segment's included (segment SEG_SEGMENTS_MAX + 1 would take the oldest's slot
+ * in the log's tables), after a restart too, and releasing the oldest makes room.
+ * Segments of 8 KiB hold one commit each: its padding to 4 KiB leaves less than the
+ * next record's frame and padding reserve.
+ */
+Test(seglog, the_open_segment_limit_refuses_the_roll_and_loses_nothing)
+{
+	struct seg_options o = {
+	    .dir = DIR,
+	    .segment_bytes = 8192,
+	    .batch_bytes_max = 8192,
+	    .commits_in_flight_max = 4,
+	    .io = io,
+	    .on_record = record_cb,
+	    .ctx = rec,
+	};
+	char why[512];
+	int rc = 1;
+	struct seg_log *log = seg_open(&o, &rc, why, sizeof(why));
+	cr_assert_eq(rc, 0, "open: %d %s", rc, why);
+	uint64_t first_position = 0, position;
+	uint32_t taken = 0;
+	rc = 0;
+	while (rc == 0 && taken <= SEG_SEGMENTS_MAX) {
+		rc = try_append(log, taken == 0 ? &first_position : &position);
+		if (rc == 0) {
+			taken++;
+			rc = seg_commit(log);
+		}
+	}
+	cr_assert_eq(rc, -EMFILE, "the roll past the limit is refused: %d", rc);
+	cr_assert_eq(taken, SEG_SEGMENTS_MAX, "one record in each segment");
+	cr_assert_eq(seg_segment_count(log), SEG_SEGMENTS_MAX);
+	drain(log);
+	cr_assert_eq(seg_durable_sequence(log), SEG_SEGMENTS_MAX, "every record taken is acked");
+	uint8_t buf[4096];
+	struct seg_record_view v;
+	cr_assert_eq(seg_read(log, first_position, buf, sizeof(buf), &v), 0, "the oldest reads");
+	cr_assert_eq(v.sequence, 1);
+	uint8_t expected[PAYLOAD_MAX];
+	cr_assert_eq(v.payload_bytes, payload_for(1, expected, PAYLOAD_MAX));
+	cr_assert_arr_eq(v.payload, expected, v.payload_bytes);
+	seg_close(log);
+
+	rec->count = 0;
+	log = seg_open(&o, &rc, why, sizeof(why));
+	cr_assert_eq(rc, 0, "reopen: %d %s", rc, why);
+	cr_assert_eq(rec->count, SEG_SEGMENTS_MAX, "every record replays");
+	cr_assert_eq(rec->bad, 0);
+	for (uint32_t i = 0; i < rec->count; i++)
+		cr_assert_eq(rec->sequences[i], i + 1);
+	cr_assert_eq(try_append(log, NULL), -EMFILE, "the limit holds after a restart");
+	cr_assert_eq(seg_release(log, first_position), 0);
+	cr_assert_eq(seg_segment_count(log), SEG_SEGMENTS_MAX - 1, "the oldest is removed");
+	append(log, NULL);
+	drain(log);
+	cr_assert_eq(seg_durable_sequence(log), SEG_SEGMENTS_MAX + 1, "and the log goes on");
 	seg_close(log);
 }
