@@ -893,15 +893,11 @@ static int split_fractions(const char *text, struct scenario *s)
 static int parse_overrides(int argc, char **argv, struct scenario *s)
 {
 	static const struct option longs[] = {
-	    {"seconds", required_argument, NULL, 't'},
-	    {"warmup", required_argument, NULL, 'w'},
-	    {"requests", required_argument, NULL, 'n'},
-	    {"rounds", required_argument, NULL, 'r'},
-	    {"no-huge", no_argument, NULL, 'H'},
-	    {"check", no_argument, NULL, 'c'},
-	    {"fractions", required_argument, NULL, 'f'},
-	    {"systems", required_argument, NULL, 's'},
-	    {NULL, 0, NULL, 0},
+	    {"seconds", required_argument, NULL, 't'},   {"warmup", required_argument, NULL, 'w'},
+	    {"requests", required_argument, NULL, 'n'},  {"rounds", required_argument, NULL, 'r'},
+	    {"no-huge", no_argument, NULL, 'H'},         {"check", no_argument, NULL, 'c'},
+	    {"fractions", required_argument, NULL, 'f'}, {"systems", required_argument, NULL, 's'},
+	    {"window", required_argument, NULL, 'W'},    {NULL, 0, NULL, 0},
 	};
 	int key;
 	bool lists_ok = true;
@@ -914,6 +910,7 @@ static int parse_overrides(int argc, char **argv, struct scenario *s)
 		case 'r': s->rounds = (uint32_t)atoi(optarg); break;
 		case 'H': s->hugepages = false; break;
 		case 'c': s->check = true; break;
+		case 'W': s->window = (uint32_t)atoi(optarg); break;
 		case 'f': lists_ok &= split_fractions(optarg, s) == 0; break;
 		case 's':
 			lists_ok &= split_names(optarg, s->systems, &s->system_count) == 0;
@@ -966,7 +963,7 @@ int bench_scenario_main(int argc, char **argv)
 	if (argc < 3 || scenario_load(argv[2], &s) != 0 || parse_overrides(argc, argv, &s) != 0) {
 		fprintf(stderr, "usage: busbar-bench scenario FILE [--seconds S] [--warmup S] "
 		                "[--requests N] [--rounds N] [--fractions F,F] [--systems A,B]\n"
-		                "       [--no-huge] [--check]\n");
+		                "       [--window W] [--no-huge] [--check]\n");
 		return 2;
 	}
 	for (uint32_t i = 0; i < s.system_count; i++) {
