@@ -270,6 +270,18 @@ static uint32_t ready_next(const struct sqs_engine *e, const struct sqs_queue *q
 	return pick;
 }
 
+static bool takes_large(const struct sqs_engine *e, const struct sqs_receive_options *receive)
+{
+	return receive->body_bytes_max >= e->options.large_body_bytes_min;
+}
+
+/* Of `ready` visible messages per class, those of the classes a receive takes. */
+static uint32_t ready_for(const struct sqs_engine *e, const uint32_t ready[READY_CLASSES],
+                          const struct sqs_receive_options *receive)
+{
+	return ready[READY_SMALL] + (takes_large(e, receive) ? ready[READY_LARGE] : 0);
+}
+
 /* ---- message slots ---- */
 
 static uint32_t store_units_of(const struct sqs_engine *e, uint32_t body_bytes)
@@ -699,7 +711,7 @@ int sqs_park(struct sqs_engine *e, uint32_t slot, void *token,
 	e->waiter_count++;
 	if (deadline_ms < e->waiter_deadline_min_ms)
 		e->waiter_deadline_min_ms = deadline_ms;
-	if (ready_next(e, q, options->body_bytes_max) != NIL)
+	if (ready_for(e, q->ready_count, options) > 0)
 		e->waiter_deadline_min_ms = 0; /* answerable already: the next take answers it */
 	return 0;
 }
@@ -713,16 +725,14 @@ int sqs_park(struct sqs_engine *e, uint32_t slot, void *token,
 static bool waiter_due(const struct sqs_engine *e, const struct sqs_waiter *w, uint64_t now_ms,
                        uint32_t left[READY_CLASSES])
 {
-	bool takes_large = w->receive.body_bytes_max >= e->options.large_body_bytes_min;
-	uint32_t large = takes_large ? left[READY_LARGE] : 0;
-	if (left[READY_SMALL] + large == 0 && w->deadline_ms > now_ms)
+	if (ready_for(e, left, &w->receive) == 0 && w->deadline_ms > now_ms)
 		return false;
 	uint32_t want = w->receive.max_messages;
 	uint32_t small = left[READY_SMALL] < want ? left[READY_SMALL] : want;
 	left[READY_SMALL] -= small;
 	want -= small;
-	if (takes_large)
-		left[READY_LARGE] -= large < want ? large : want;
+	if (takes_large(e, &w->receive))
+		left[READY_LARGE] -= left[READY_LARGE] < want ? left[READY_LARGE] : want;
 	return true;
 }
 
