@@ -46,9 +46,9 @@ int dp_service_init(struct dp_service *s, struct dp_app *app, const char *socket
 	snprintf(s->state_dir, sizeof(s->state_dir), "%s", state_dir);
 	for (uint32_t i = 0; i < BB_LOCAL_CONNECTIONS_MAX; i++) {
 		s->connections[i].fd = -1;
-	s->reply_buf = malloc(FRAME_BYTES_MAX);
 		s->connections[i].published_generation = &app->local_generations[i];
 	}
+	s->reply_buf = malloc(FRAME_BYTES_MAX);
 	if (s->reply_buf == NULL)
 		return -ENOMEM;
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};

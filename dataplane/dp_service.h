@@ -16,8 +16,8 @@
 struct dp_local_connection {
 	int fd; /* -1 when free */
 	uint16_t generation; /* tells a reply for an earlier connection in this slot */
-	uint8_t *in;
 	_Atomic(uint16_t) *published_generation; /* the slot's app->local_generations */
+	uint8_t *in;
 	size_t in_bytes;
 	uint8_t *out;
 	size_t out_bytes;
