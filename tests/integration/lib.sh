@@ -66,7 +66,8 @@ JSON
 	ip netns exec "$ns" "$build/dataplane/busbard" --config "$work/busbard.json" --unix-socket "$socket" \
 		--state-dir "$work/state" --run-seconds 300 >>"$work/busbard.log" 2>&1 &
 	busbard_pid=$!
-	for _ in $(seq 100); do
+	# Up to 30 s: a loaded 2-core machine can take 10 s to bring the EAL up.
+	for _ in $(seq 300); do
 		in_ns ip link show bb0 >/dev/null 2>&1 && [ -S "$socket" ] && break
 		sleep 0.1
 	done
@@ -79,7 +80,7 @@ start_control() {
 	ip netns exec "$ns" "$build/control/busbar-control" --db "$work/control.db" --busbard-socket "$socket" \
 		--run-seconds 300 >>"$work/control.log" 2>&1 &
 	control_pid=$!
-	for _ in $(seq 50); do
+	for _ in $(seq 200); do
 		in_ns bash -c 'exec 3<>/dev/tcp/127.0.0.1/7680' 2>/dev/null && break
 		sleep 0.1
 	done
@@ -87,7 +88,7 @@ start_control() {
 
 # Waits until busbard has applied at least snapshot version $1.
 wait_snapshot() {
-	for _ in $(seq 50); do
+	for _ in $(seq 150); do
 		local v
 		v=$(busbar --local "$socket" stats 2>/dev/null | json_field '["snapshot_version"]')
 		[ "${v:-0}" -ge "$1" ] && return 0
