@@ -16,6 +16,7 @@
 #define BENCH_DEFAULT_PORT        7600u
 #define BENCH_DEFAULT_SOURCE_PORT 7601u
 #define BENCH_LINK_WAIT_S_MAX     30u
+#define BENCH_REDIS_PORT          6399u /* the scenario's redis-server, not a system one */
 
 struct bench_cli {
 	struct bench_load_options load;
@@ -37,5 +38,7 @@ struct bench_cli {
 int bench_dpdk_run(struct bench_cli *cli);
 int bench_udp_run(struct bench_cli *cli);
 int bench_udp_echo_server(uint16_t port, double seconds);
+/* Redis streams as the peer (bench_redis.c; built when hiredis is installed). */
+int bench_redis_run(struct bench_cli *cli);
 
 #endif

@@ -28,12 +28,15 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "bb_endian.h"
 #include "bb_limits.h"
+#include "bench_cli.h"
 #include "bench_load.h"
 #include "wire.h"
 
@@ -77,7 +80,8 @@ static const struct {
     {"durable-queues", "durable queues: busbard keeps messages in memory only; the storage/ "
                        "log is not behind SendMessage yet"},
     {"routing", "event routing: busbard has no topics, rules or PutEvents yet"},
-    {"peer-clients", "peer clients: busbar-bench has no Redis, RabbitMQ or NATS driver yet"},
+    {"peer-clients", "peer clients: busbar-bench drives Redis streams (busbar-bench redis) but "
+                     "has no RabbitMQ or NATS JetStream driver yet"},
 };
 
 struct run_env {
@@ -567,9 +571,9 @@ static pid_t start_echo(struct run_env *env)
 struct gen_run {
 	const char *system;
 	bool baseline;
-	bool kernel_udp; /* the generator's udp mode, against the echo server */
-	double rate;     /* 0: closed loop */
-	double fraction; /* open loop: of the system's closed-loop rate */
+	const char *mode; /* the generator's: dpdk, udp (the echo server), redis */
+	double rate;      /* 0: closed loop */
+	double fraction;  /* open loop: of the system's closed-loop rate */
 	uint32_t round;
 };
 
@@ -587,7 +591,7 @@ static uint32_t generator_args(const struct run_env *env, const struct gen_run *
 	snprintf(text[4], sizeof(text[4]), "%.0f", g->rate);
 	snprintf(text[5], sizeof(text[5]), "%llu", (unsigned long long)s->requests);
 	const char *common[] = {env->self,
-	                        g->kernel_udp ? "udp" : "dpdk",
+	                        g->mode,
 	                        "--op",
 	                        bench_op_name(op),
 	                        "--queue",
@@ -612,12 +616,17 @@ static uint32_t generator_args(const struct run_env *env, const struct gen_run *
 	}
 	if (g->baseline)
 		argv[argc++] = "--baseline";
-	if (g->kernel_udp) {
+	if (strcmp(g->mode, "udp") == 0) {
 		snprintf(text[6], sizeof(text[6]), "%u", ECHO_PORT);
 		const char *udp[] = {"--server", "127.0.0.1",   "--port",
 		                     text[6],    "--transport", "loopback-kernel-udp"};
 		memcpy(argv + argc, udp, sizeof(udp));
 		argc += sizeof(udp) / sizeof(udp[0]);
+	} else if (strcmp(g->mode, "redis") == 0) {
+		snprintf(text[6], sizeof(text[6]), "%u", BENCH_REDIS_PORT);
+		const char *redis[] = {"--port", text[6], "--transport", "loopback-tcp"};
+		memcpy(argv + argc, redis, sizeof(redis));
+		argc += sizeof(redis) / sizeof(redis[0]);
 	} else {
 		const char *dpdk[] = {"--vdev",      client_vdev(env, text[7], sizeof(text[7])),
 		                      "--cores",     s->generator_cores,
@@ -625,9 +634,8 @@ static uint32_t generator_args(const struct run_env *env, const struct gen_run *
 		                      "--link-wait", "15"};
 		memcpy(argv + argc, dpdk, sizeof(dpdk));
 		argc += sizeof(dpdk) / sizeof(dpdk[0]);
-		if (g->baseline)
-			argv[argc++] =
-			    "--no-arp"; /* 5tswap would bounce an ARP request, not answer it */
+		if (g->baseline) /* 5tswap would bounce an ARP request, not answer it */
+			argv[argc++] = "--no-arp";
 		if (!s->hugepages)
 			argv[argc++] = "--no-huge";
 	}
@@ -709,7 +717,7 @@ static double run_generator(struct run_env *env, const struct gen_run *g)
 	static char text[8][NAME_BYTES + PATH_MAX];
 	generator_args(env, g, argv, text);
 	static char output[OUTPUT_BYTES_MAX];
-	bool needs_queue = env->s->op != BENCH_OP_PING && !g->baseline;
+	bool needs_queue = env->s->op != BENCH_OP_PING && strcmp(g->system, "busbard") == 0;
 	if (needs_queue && apply_snapshot(env->busbard_socket, ++env->snapshot_version) != 0) {
 		env->any_failed = true;
 		return -1;
@@ -730,7 +738,9 @@ static double run_loads(struct run_env *env, struct gen_run g)
 {
 	g.rate = 0;
 	double max_rate = run_generator(env, &g);
-	bool open_loop = env->s->op != BENCH_OP_CYCLE || g.baseline;
+	/* busbard's cycles and the Redis peer run closed-loop only. */
+	bool open_loop =
+	    (env->s->op != BENCH_OP_CYCLE || g.baseline) && strcmp(g.mode, "redis") != 0;
 	for (uint32_t i = 0; open_loop && max_rate > 0 && i < env->s->fraction_count; i++) {
 		g.fraction = env->s->fractions[i];
 		g.rate = max_rate * g.fraction;
@@ -749,7 +759,8 @@ static void run_busbard(struct run_env *env, double *rate_sum)
 		return;
 	}
 	for (uint32_t round = 0; round < env->s->rounds; round++)
-		*rate_sum += run_loads(env, (struct gen_run){.system = "busbard", .round = round});
+		*rate_sum += run_loads(
+		    env, (struct gen_run){.system = "busbard", .mode = "dpdk", .round = round});
 	stop(pid);
 }
 
@@ -763,6 +774,7 @@ static void run_testpmd(struct run_env *env, double *rate_sum)
 	}
 	for (uint32_t round = 0; round < env->s->rounds; round++)
 		*rate_sum += run_loads(env, (struct gen_run){.system = "testpmd-5tswap",
+		                                             .mode = "dpdk",
 		                                             .baseline = true,
 		                                             .round = round});
 	close(stdin_write); /* testpmd reads EOF and exits */
@@ -779,15 +791,79 @@ static void run_echo(struct run_env *env, double *rate_sum)
 	for (uint32_t round = 0; round < env->s->rounds; round++)
 		*rate_sum += run_loads(env, (struct gen_run){.system = "kernel-udp-echo",
 		                                             .baseline = true,
-		                                             .kernel_udp = true,
+		                                             .mode = "udp",
 		                                             .round = round});
+	stop(pid);
+}
+
+/* Redis as the peer: AOF on, fsync before every reply, no snapshots; in the run's directory. */
+static pid_t start_redis(struct run_env *env)
+{
+	char dir[PATH_MAX + 16], log[PATH_MAX + 32], port[8];
+	snprintf(dir, sizeof(dir), "%s/redis", env->work);
+	snprintf(log, sizeof(log), "%s/redis.log", env->work);
+	snprintf(port, sizeof(port), "%u", BENCH_REDIS_PORT);
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return -errno;
+	const char *argv[ARGS_MAX];
+	uint32_t argc = 0;
+	in_netns(env, argv, &argc);
+	const char *tail[] = {"redis-server",
+	                      "--port",
+	                      port,
+	                      "--bind",
+	                      "127.0.0.1",
+	                      "--dir",
+	                      dir,
+	                      "--appendonly",
+	                      "yes",
+	                      "--appendfsync",
+	                      "always",
+	                      "--save",
+	                      "",
+	                      "--daemonize",
+	                      "no",
+	                      NULL};
+	memcpy(argv + argc, tail, sizeof(tail));
+	pid_t pid = spawn(argv, log, -1, -1);
+	struct sockaddr_in addr = {.sin_family = AF_INET,
+	                           .sin_port = htons(BENCH_REDIS_PORT),
+	                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	uint64_t deadline = monotonic_ms() + START_WAIT_MS;
+	pid_t exited = 0;
+	while (pid > 0 && monotonic_ms() < deadline &&
+	       (exited = waitpid(pid, NULL, WNOHANG)) == 0) {
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		bool up = connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0;
+		close(fd);
+		if (up)
+			return pid;
+		sleep_ms(50);
+	}
+	fprintf(stderr, "busbar-bench scenario: redis-server did not start; see %s\n", log);
+	if (exited == 0)
+		stop(pid);
+	return -EIO;
+}
+
+static void run_redis(struct run_env *env, double *rate_sum)
+{
+	pid_t pid = start_redis(env);
+	if (pid < 0) {
+		env->any_failed = true;
+		return;
+	}
+	for (uint32_t round = 0; round < env->s->rounds; round++)
+		*rate_sum += run_loads(
+		    env,
+		    (struct gen_run){.system = "redis-streams", .mode = "redis", .round = round});
 	stop(pid);
 }
 
 static bool system_is_known(const char *system)
 {
 	return strcmp(system, "busbard") == 0 || strcmp(system, "testpmd-5tswap") == 0 ||
-	       strcmp(system, "kernel-udp-echo") == 0;
+	       strcmp(system, "kernel-udp-echo") == 0 || strcmp(system, "redis-streams") == 0;
 }
 
 static void run_system(struct run_env *env, uint32_t index)
@@ -798,6 +874,8 @@ static void run_system(struct run_env *env, uint32_t index)
 		run_busbard(env, &rate_sum);
 	else if (strcmp(system, "testpmd-5tswap") == 0)
 		run_testpmd(env, &rate_sum);
+	else if (strcmp(system, "redis-streams") == 0)
+		run_redis(env, &rate_sum);
 	else
 		run_echo(env, &rate_sum);
 	double mean = rate_sum / env->s->rounds;
@@ -983,7 +1061,7 @@ int bench_scenario_main(int argc, char **argv)
 		env.any_failed = true;
 	for (uint32_t i = 0; !env.any_failed && i < s.system_count; i++)
 		run_system(&env, i);
-	if (!env.any_failed)
+	if (!env.any_failed && env.busbard_rate > 0)
 		print_summary(&env);
 	netns_down(&env);
 	remove_work(&env);

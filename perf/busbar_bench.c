@@ -9,6 +9,8 @@
  *       the same load over kernel UDP sockets, bench_udp.c
  *   busbar-bench echo-server --port P [--seconds S]
  *       the kernel UDP echo baseline
+ *   busbar-bench redis [--server IP] [--port P] [--op send|cycle] [load options]
+ *       the same workload on Redis streams, the first peer (bench_redis.c)
  *   busbar-bench scenario FILE
  *       one benchmark from perf/scenarios/: starts busbard and its baselines,
  *       runs each system and mode, stops them by PID (bench_scenario.c)
@@ -99,7 +101,7 @@ static const struct option load_options[] = {
 static void usage(void)
 {
 	fprintf(stderr,
-	        "usage: busbar-bench dpdk|udp|echo-server|scenario|storage|storage-recovery|"
+	        "usage: busbar-bench dpdk|udp|echo-server|redis|scenario|storage|storage-recovery|"
 	        "filters [options]\n       (perf/README.md documents each)\n");
 }
 
@@ -234,6 +236,29 @@ static int echo_server(int argc, char **argv)
 	return bench_udp_echo_server(cli.server_port, (double)cli.load.duration_ns / 1e9);
 }
 
+static int redis(int argc, char **argv)
+{
+#ifdef BENCH_HAVE_HIREDIS
+	static struct bench_cli cli;
+	set_defaults(&cli, "redis");
+	cli.server_ip = "127.0.0.1";
+	cli.server_port = BENCH_REDIS_PORT;
+	cli.load.op = BENCH_OP_SEND;
+	cli.labels.system = "redis-streams";
+	cli.labels.transport = "loopback-tcp";
+	if (parse_load(argc, argv, &cli) != 0)
+		return 2;
+	int rc = bench_redis_run(&cli);
+	bench_bodies_free(&cli.bodies);
+	return rc;
+#else
+	(void)argc, (void)argv;
+	fprintf(stderr, "busbar-bench redis: built without hiredis (apt-get install "
+	                "libhiredis-dev, then rebuild)\n");
+	return 2;
+#endif
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -251,6 +276,8 @@ int main(int argc, char **argv)
 		return bench_scenario_main(argc, argv);
 	if (strcmp(mode, "echo-server") == 0)
 		return echo_server(argc, argv);
+	if (strcmp(mode, "redis") == 0)
+		return redis(argc, argv);
 	bool dpdk = strcmp(mode, "dpdk") == 0;
 	if (!dpdk && strcmp(mode, "udp") != 0) {
 		usage();

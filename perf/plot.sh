@@ -9,7 +9,10 @@ set -euo pipefail
 results=${1:?results (JSON lines)}
 progress=${2:?progress (stderr of the run)}
 out=${3:?output directory}
-command -v gnuplot >/dev/null || { echo "plot.sh: needs gnuplot (apt-get install gnuplot-nox)" >&2; exit 1; }
+if ! command -v gnuplot >/dev/null; then
+	echo "plot.sh: needs gnuplot (apt-get install gnuplot-nox)" >&2
+	exit 1
+fi
 mkdir -p "$out"
 data=$(mktemp -d /tmp/busbar-plot.XXXXXX)
 trap 'rm -rf "$data"' EXIT

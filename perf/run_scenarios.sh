@@ -11,8 +11,8 @@ shift 2
 here=$(dirname "$(realpath "${BASH_SOURCE[0]}")")
 names=("$@")
 if [ "${#names[@]}" -eq 0 ]; then
-	names=(memif-ping memif-send-memory memif-cycle-memory afpacket-ping memif-send-durable
-		memif-cycle-durable memif-route peers-durable)
+	names=(memif-ping memif-send-memory memif-cycle-memory afpacket-ping redis-durable
+		memif-send-durable memif-cycle-durable memif-route peers-durable)
 fi
 mkdir -p "$out"
 {

@@ -10,6 +10,7 @@ packages=(
   libsqlite3-dev libjansson-dev libmicrohttpd-dev libssl-dev libcurl4-openssl-dev
   libhugetlbfs-bin libhugetlbfs-dev iproute2 iputils-ping python3
   gnuplot-nox # perf/plot.sh
+  redis-server libhiredis-dev # busbar-bench's Redis peer
 )
 
 missing=()
