@@ -85,7 +85,6 @@ struct dp_worker *dp_worker_create(struct dp_app *app, const struct dp_worker_op
 	    .queue_store_units_max = queue_store_units_max(options->store_mbufs),
 	    .store_unit_bytes = RTE_MBUF_DEFAULT_DATAROOM, /* what dp_chain puts in one mbuf */
 	    .large_body_bytes_min = RECEIVE_BODY_BYTES_MAX(BB_UDP_PAYLOAD_BYTES_MAX) + 1,
-	    .seed = rte_rand(),
 	    .store = {w->store_pool, store_put, store_read, store_release},
 	};
 	int rc = w->store_pool == NULL ? -rte_errno : 0;

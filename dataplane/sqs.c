@@ -20,12 +20,14 @@
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include "bb_endian.h"
 #include "bb_utf8.h"
 
 #define NIL      UINT32_MAX
 #define MS_PER_S 1000u
+#define RANDOM_BATCH_BYTES 4096u /* random bytes drawn at once: 256 message ids */
 
 enum msg_state { MSG_FREE, MSG_READY, MSG_INFLIGHT };
 enum ready_class { READY_SMALL, READY_LARGE, READY_CLASSES };
@@ -82,18 +84,29 @@ struct sqs_engine {
 	uint32_t waiter_count;
 	uint64_t waiter_deadline_min_ms;
 	uint64_t ready_seq_next;
-	uint64_t rng_state;
+	uint8_t random_bytes[RANDOM_BATCH_BYTES];
+	uint32_t random_used; /* bytes of random_bytes handed out */
 	EVP_MD_CTX *md5_ctx; /* reused: EVP allocates only in create */
 	EVP_MD *md5;
 };
 
-static uint64_t rng_next(struct sqs_engine *engine)
+/*
+ * Message ids and receipt nonces come from OpenSSL's DRBG (RAND_bytes), taken in batches so
+ * that a send costs a copy rather than a call. They must not reveal each other: splitmix64,
+ * used before, is invertible, so one message id gave away every later receipt handle.
+ */
+static uint64_t random_u64(struct sqs_engine *e)
 {
-	/* splitmix64: ids need uniqueness and unpredictability to casual guessing, not crypto. */
-	uint64_t z = (engine->rng_state += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	if (e->random_used + sizeof(uint64_t) > RANDOM_BATCH_BYTES) {
+		/* A DRBG that cannot produce is not a state to serve from. */
+		if (RAND_bytes(e->random_bytes, RANDOM_BATCH_BYTES) != 1)
+			abort();
+		e->random_used = 0;
+	}
+	uint64_t value = bb_get_le64(e->random_bytes + e->random_used);
+	e->random_used += sizeof(uint64_t);
+	assert(e->random_used <= RANDOM_BATCH_BYTES);
+	return value;
 }
 
 static void hex_encode(const uint8_t *bytes, size_t count, char *out)
@@ -378,7 +391,7 @@ struct sqs_engine *sqs_engine_create(const struct sqs_engine_options *options, i
 		e->waiters[i].next = i + 1 < options->waiter_slots ? i + 1 : NIL;
 	e->waiter_free_head = options->waiter_slots > 0 ? 0 : NIL;
 	e->waiter_deadline_min_ms = UINT64_MAX;
-	e->rng_state = options->seed;
+	e->random_used = RANDOM_BATCH_BYTES; /* the first id draws a batch */
 	*error_out = 0;
 	return e;
 }
@@ -524,7 +537,7 @@ enum wire_status sqs_send(struct sqs_engine *e, uint32_t slot, const uint8_t *bo
 	}
 	q->message_count++;
 	q->store_units += store_units_of(e, body_bytes);
-	uint64_t r0 = rng_next(e), r1 = rng_next(e);
+	uint64_t r0 = random_u64(e), r1 = random_u64(e);
 	bb_put_le64(m->id, r0);
 	bb_put_le64(m->id + 8, r1);
 	m->id[6] = (uint8_t)((m->id[6] & 0x0f) | 0x40); /* UUID version 4 */
@@ -566,7 +579,7 @@ static void mark_received(struct sqs_engine *e, uint32_t index, uint64_t deadlin
 	ready_unlink(e, index);
 	m->state = MSG_INFLIGHT;
 	m->receive_count++;
-	m->receipt_nonce = (uint32_t)rng_next(e);
+	m->receipt_nonce = (uint32_t)random_u64(e);
 	m->received_ms = now_ms;
 	if (m->first_receive_ms == 0)
 		m->first_receive_ms = now_ms;

@@ -49,7 +49,6 @@ struct sqs_engine_options {
 	 * that cannot take them (body_bytes_max below this) passes over them at no cost.
 	 */
 	uint32_t large_body_bytes_min;
-	uint64_t seed; /* message ids and receipt nonces */
 	struct sqs_store_ops store;
 };
 

@@ -5,6 +5,7 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,7 +69,6 @@ static struct sqs_engine_options default_options(void)
 		.queue_store_units_max = STORE_SLOTS,
 		.store_unit_bytes = 4,
 		.large_body_bytes_min = LARGE,
-		.seed = 1,
 		.store = {&store, store_put, store_read, store_release},
 	};
 }
@@ -554,4 +554,91 @@ Test(sqs, a_small_message_left_by_a_woken_receive_wakes_the_next_one)
 	cr_assert_eq(r[0].body_bytes, 12, "it took the older, large one");
 	cr_assert_eq(sqs_take_waiters(engine, T0, wakes, 8), 1, "so the small one is still there");
 	cr_assert_eq(wakes[0].token, &small_only);
+}
+
+/* ---- message ids are unpredictable ---- */
+
+#define SPLITMIX_GAMMA 0x9e3779b97f4a7c15ull
+#define SPLITMIX_M1    0xbf58476d1ce4e5b9ull
+#define SPLITMIX_M2    0x94d049bb133111ebull
+
+static uint64_t splitmix_mix(uint64_t z)
+{
+	z = (z ^ (z >> 30)) * SPLITMIX_M1;
+	z = (z ^ (z >> 27)) * SPLITMIX_M2;
+	return z ^ (z >> 31);
+}
+
+static uint64_t undo_xorshift(uint64_t y, unsigned int shift)
+{
+	uint64_t x = y;
+	for (unsigned int i = 0; i < 64 / shift + 1; i++)
+		x = y ^ (x >> shift);
+	return x;
+}
+
+static uint64_t odd_inverse(uint64_t c)
+{
+	uint64_t inverse = c; /* Newton's iteration doubles the correct low bits each step */
+	for (int i = 0; i < 6; i++)
+		inverse *= 2 - c * inverse;
+	return inverse;
+}
+
+/* The generator state splitmix64 was in when it returned `output`. */
+static uint64_t splitmix_state_of(uint64_t output)
+{
+	uint64_t z = undo_xorshift(output, 31) * odd_inverse(SPLITMIX_M2);
+	z = undo_xorshift(z, 27) * odd_inverse(SPLITMIX_M1);
+	return undo_xorshift(z, 30);
+}
+
+/* The 16 bytes of a message id's UUID text. */
+static void id_bytes(const char *text, uint8_t out[16])
+{
+	char hex[33];
+	size_t n = 0;
+	for (const char *c = text; *c != '\0' && n < 32; c++) {
+		if (*c != '-')
+			hex[n++] = *c;
+	}
+	hex[n] = '\0';
+	cr_assert_eq(n, 32);
+	for (int i = 0; i < 16; i++) {
+		unsigned int byte;
+		cr_assert_eq(sscanf(hex + 2 * i, "%2x", &byte), 1);
+		out[i] = (uint8_t)byte;
+	}
+}
+
+static uint64_t le64_of(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/*
+ * Proves message ids come from a generator their own bytes do not give away: the attack
+ * that breaks splitmix64 (the ids' generator until issue 10's hardening) recovers its state
+ * from the second half of one id and computes the first half of the next one. It must fail
+ * for every value of the two bits the UUID variant overwrote.
+ */
+Test(sqs, one_message_id_does_not_predict_the_next)
+{
+	struct sqs_sent first, second;
+	send_ok(Q, "a", T0, &first);
+	send_ok(Q, "b", T0, &second);
+	uint8_t a[16], b[16];
+	id_bytes(first.message_id, a);
+	id_bytes(second.message_id, b);
+	const uint64_t version_bits = 0xf0ull << 48; /* byte 6's high nibble: UUID version */
+	uint64_t next_half = le64_of(b) & ~version_bits;
+	for (uint64_t variant = 0; variant < 4; variant++) {
+		uint64_t output = (le64_of(a + 8) & ~0xc0ull) | variant << 6;
+		uint64_t predicted = splitmix_mix(splitmix_state_of(output) + SPLITMIX_GAMMA);
+		cr_assert_neq(predicted & ~version_bits, next_half,
+		              "the next id follows from the previous one");
+	}
 }

@@ -659,7 +659,6 @@ static void start(void)
 	    .queue_store_units_max = QUEUE_UNITS,
 	    .store_unit_bytes = UNIT_BYTES,
 	    .large_body_bytes_min = LARGE,
-	    .seed = 1,
 	    .store = {NULL, store_put, store_read, store_release},
 	};
 	int error = 0;
