@@ -32,6 +32,15 @@ static bool queue_is_complete(const struct bb_snapshot_queue *q)
 	       q->maximum_message_bytes <= BB_MESSAGE_BODY_BYTES_MAX;
 }
 
+static bool is_zero(const uint8_t *store_id)
+{
+	for (uint32_t i = 0; i < BB_SNAPSHOT_STORE_ID_BYTES; i++) {
+		if (store_id[i] != 0)
+			return false;
+	}
+	return true;
+}
+
 /* ---- encoding ---- */
 
 size_t bb_snapshot_bytes_max(uint32_t entry_count)
@@ -50,8 +59,8 @@ static void put_queue(struct wire_writer *w, const struct bb_snapshot_queue *q)
 }
 
 int bb_snapshot_encode(const struct bb_snapshot_header *header,
-                       const struct bb_snapshot_entry *entries, uint32_t entry_count,
-                       uint8_t *buf, size_t capacity, size_t *length)
+                       const struct bb_snapshot_entry *entries, uint32_t entry_count, uint8_t *buf,
+                       size_t capacity, size_t *length)
 {
 	assert(header != NULL && length != NULL);
 	assert(entry_count == 0 || entries != NULL);
@@ -62,7 +71,12 @@ int bb_snapshot_encode(const struct bb_snapshot_header *header,
 	struct wire_writer w;
 	wire_writer_init(&w, buf, capacity);
 	wire_put_u32(&w, BB_SNAPSHOT_TAG_FORMAT, BB_SNAPSHOT_FORMAT);
+	if (!is_zero(header->store_id))
+		wire_put_bytes(&w, BB_SNAPSHOT_TAG_STORE_ID, header->store_id,
+		               BB_SNAPSHOT_STORE_ID_BYTES);
 	wire_put_u64(&w, WIRE_TAG_SNAPSHOT_VERSION, header->version);
+	if (header->adopt)
+		wire_put_bytes(&w, BB_SNAPSHOT_TAG_ADOPT, NULL, 0);
 	for (uint32_t i = 0; i < entry_count; i++) {
 		if (entries[i].kind != BB_SNAPSHOT_KIND_QUEUE ||
 		    !queue_is_complete(&entries[i].queue))
@@ -156,6 +170,16 @@ static enum wire_status decode_field(struct decoder *d, const struct wire_field 
 			return fail(d, "bad version field");
 		return WIRE_OK;
 	}
+	bool format_2 = d->header->format == BB_SNAPSHOT_FORMAT;
+	if (format_2 && f->tag == BB_SNAPSHOT_TAG_STORE_ID && is_zero(d->header->store_id) &&
+	    f->length == BB_SNAPSHOT_STORE_ID_BYTES && !is_zero(f->value)) {
+		memcpy(d->header->store_id, f->value, BB_SNAPSHOT_STORE_ID_BYTES);
+		return WIRE_OK;
+	}
+	if (format_2 && f->tag == BB_SNAPSHOT_TAG_ADOPT && !d->header->adopt && f->length == 0) {
+		d->header->adopt = true;
+		return WIRE_OK;
+	}
 	return fail(d, "unexpected or invalid field");
 }
 
@@ -188,8 +212,11 @@ enum wire_status bb_snapshot_decode(const uint8_t *body, size_t body_bytes,
 {
 	assert(header != NULL && on_entry != NULL);
 	memset(header, 0, sizeof(*header));
-	struct decoder d = {.header = header, .on_entry = on_entry, .context = context,
-	                    .error = error, .error_bytes = error_bytes};
+	struct decoder d = {.header = header,
+	                    .on_entry = on_entry,
+	                    .context = context,
+	                    .error = error,
+	                    .error_bytes = error_bytes};
 	struct wire_reader reader;
 	struct wire_field f;
 	wire_reader_init(&reader, body, body_bytes);
@@ -205,4 +232,85 @@ enum wire_status bb_snapshot_decode(const uint8_t *body, size_t body_bytes,
 	if (status == WIRE_OK && header->version == 0)
 		return fail(&d, "missing version");
 	return status;
+}
+
+/* ---- which snapshot busbard takes ---- */
+
+enum bb_snapshot_verdict bb_snapshot_decide(const struct bb_snapshot_header *applied,
+                                            const struct bb_snapshot_header *offered)
+{
+	assert(offered != NULL);
+	if (applied == NULL)
+		return BB_SNAPSHOT_ACCEPT;
+	bool same_store = is_zero(applied->store_id) || memcmp(applied->store_id, offered->store_id,
+	                                                       BB_SNAPSHOT_STORE_ID_BYTES) == 0;
+	if (!same_store)
+		return offered->adopt ? BB_SNAPSHOT_ACCEPT : BB_SNAPSHOT_REFUSE_OTHER_STORE;
+	return offered->version >= applied->version ? BB_SNAPSHOT_ACCEPT : BB_SNAPSHOT_REFUSE_OLDER;
+}
+
+void bb_snapshot_store_id_text(const uint8_t *store_id, char out[BB_SNAPSHOT_STORE_ID_TEXT_BYTES])
+{
+	static const char digits[] = "0123456789abcdef";
+	for (uint32_t i = 0; i < BB_SNAPSHOT_STORE_ID_BYTES; i++) {
+		out[2 * i] = digits[store_id[i] >> 4];
+		out[2 * i + 1] = digits[store_id[i] & 15];
+	}
+	out[2 * BB_SNAPSHOT_STORE_ID_BYTES] = '\0';
+}
+
+void bb_snapshot_describe_refusal(const struct bb_snapshot_refusal *r,
+                                  const struct bb_snapshot_header *offered, char *out,
+                                  size_t out_bytes)
+{
+	assert(r->verdict != BB_SNAPSHOT_ACCEPT);
+	char applied_id[BB_SNAPSHOT_STORE_ID_TEXT_BYTES],
+	    offered_id[BB_SNAPSHOT_STORE_ID_TEXT_BYTES];
+	bb_snapshot_store_id_text(r->store_id, applied_id);
+	bb_snapshot_store_id_text(offered->store_id, offered_id);
+	if (r->verdict == BB_SNAPSHOT_REFUSE_OLDER)
+		snprintf(
+		    out, out_bytes,
+		    "snapshot %llu of store %s is older than the applied %llu of the same store "
+		    "(a restored backup?): applying it would undo the changes since",
+		    (unsigned long long)offered->version, offered_id,
+		    (unsigned long long)r->version);
+	else
+		snprintf(
+		    out, out_bytes,
+		    "busbard runs store %s at version %llu, this snapshot (version %llu) is of "
+		    "store %s (a new or another database): applying it would delete every queue "
+		    "it lacks, with the messages",
+		    applied_id, (unsigned long long)r->version,
+		    (unsigned long long)offered->version, offered_id);
+}
+
+void bb_snapshot_put_refusal(struct wire_writer *w, const struct bb_snapshot_refusal *r)
+{
+	assert(r->verdict != BB_SNAPSHOT_ACCEPT);
+	wire_put_u32(w, BB_SNAPSHOT_TAG_REFUSAL, (uint32_t)r->verdict);
+	wire_put_bytes(w, BB_SNAPSHOT_TAG_STORE_ID, r->store_id, BB_SNAPSHOT_STORE_ID_BYTES);
+	wire_put_u64(w, WIRE_TAG_SNAPSHOT_VERSION, r->version);
+}
+
+bool bb_snapshot_read_refusal(const uint8_t *body, size_t body_bytes,
+                              struct bb_snapshot_refusal *out)
+{
+	struct wire_reader reader;
+	struct wire_field f;
+	uint32_t verdict = BB_SNAPSHOT_ACCEPT;
+	memset(out, 0, sizeof(*out));
+	wire_reader_init(&reader, body, body_bytes);
+	while (wire_reader_next(&reader, &f) == 1) {
+		if (f.tag == BB_SNAPSHOT_TAG_REFUSAL && !wire_field_u32(&f, &verdict))
+			return false;
+		if (f.tag == BB_SNAPSHOT_TAG_STORE_ID && f.length == BB_SNAPSHOT_STORE_ID_BYTES)
+			memcpy(out->store_id, f.value, BB_SNAPSHOT_STORE_ID_BYTES);
+		if (f.tag == WIRE_TAG_SNAPSHOT_VERSION && !wire_field_u64(&f, &out->version))
+			return false;
+	}
+	if (verdict != BB_SNAPSHOT_REFUSE_OLDER && verdict != BB_SNAPSHOT_REFUSE_OTHER_STORE)
+		return false;
+	out->verdict = (enum bb_snapshot_verdict)verdict;
+	return true;
 }

@@ -176,22 +176,43 @@ static void publish(struct dp_service *s, struct dp_snapshot *next)
 	}
 }
 
-/* Parses and assigns a snapshot body; on success *out is ready to publish. */
+/*
+ * Whether busbard takes the snapshot (bb_snapshot_decide): never another
+ * store's configuration unless it says ADOPT, since applying it would delete
+ * every queue it lacks with the messages. A refusal says why and what runs.
+ */
+static enum wire_status decide(const struct dp_service *s, const struct dp_snapshot *next,
+                               struct bb_snapshot_refusal *refusal, char *why, size_t why_bytes)
+{
+	struct bb_snapshot_header offered = dp_snapshot_header(next);
+	struct bb_snapshot_header applied = {0};
+	if (s->current != NULL)
+		applied = dp_snapshot_header(s->current);
+	*refusal = (struct bb_snapshot_refusal){
+	    .verdict = bb_snapshot_decide(s->current != NULL ? &applied : NULL, &offered),
+	    .version = applied.version,
+	};
+	if (refusal->verdict == BB_SNAPSHOT_ACCEPT)
+		return WIRE_OK;
+	memcpy(refusal->store_id, applied.store_id, sizeof(refusal->store_id));
+	bb_snapshot_describe_refusal(refusal, &offered, why, why_bytes);
+	return WIRE_ERR_INVALID_PARAMETER;
+}
+
+/* Parses, decides and assigns a snapshot body; on success *out is ready to publish. */
 static enum wire_status prepare(struct dp_service *s, const uint8_t *body, size_t body_bytes,
-                                struct dp_snapshot **out, char *why, size_t why_bytes)
+                                struct dp_snapshot **out, struct bb_snapshot_refusal *refusal,
+                                char *why, size_t why_bytes)
 {
 	struct dp_snapshot *next = malloc(sizeof(*next));
+	*refusal = (struct bb_snapshot_refusal){.verdict = BB_SNAPSHOT_ACCEPT};
 	if (next == NULL) {
 		snprintf(why, why_bytes, "out of memory");
 		return WIRE_ERR_INTERNAL;
 	}
 	enum wire_status status = dp_snapshot_parse(body, body_bytes, next, why, why_bytes);
-	if (status == WIRE_OK && s->current != NULL && next->version < s->current->version) {
-		snprintf(why, why_bytes, "snapshot %llu is older than the applied %llu",
-		         (unsigned long long)next->version,
-		         (unsigned long long)s->current->version);
-		status = WIRE_ERR_INVALID_PARAMETER;
-	}
+	if (status == WIRE_OK)
+		status = decide(s, next, refusal, why, why_bytes);
 	if (status == WIRE_OK && dp_snapshot_assign(next, s->current, s->app->worker_count) != 0) {
 		snprintf(why, why_bytes, "more queues than the workers have slots for");
 		status = WIRE_ERR_OVER_LIMIT;
@@ -209,7 +230,18 @@ static void apply_snapshot(struct dp_service *s, struct dp_local_connection *c,
 {
 	char why[1024];
 	struct dp_snapshot *next = NULL;
-	enum wire_status status = prepare(s, body, h->body_bytes, &next, why, sizeof(why));
+	struct bb_snapshot_refusal refusal;
+	enum wire_status status =
+	    prepare(s, body, h->body_bytes, &next, &refusal, why, sizeof(why));
+	if (status != WIRE_OK && refusal.verdict != BB_SNAPSHOT_ACCEPT) {
+		RTE_LOG(WARNING, USER1, "busbard: snapshot refused: %s\n", why);
+		struct wire_writer writer;
+		dp_reply_begin(&writer, s->reply_buf, FRAME_BYTES_MAX);
+		wire_put_str(&writer, WIRE_TAG_ERROR_MESSAGE, why);
+		bb_snapshot_put_refusal(&writer, &refusal);
+		queue_reply(c, s->reply_buf, dp_reply_finish(&writer, h, status));
+		return;
+	}
 	if (status != WIRE_OK) {
 		reply_error(s, c, h, status, why);
 		return;
@@ -224,9 +256,11 @@ static void apply_snapshot(struct dp_service *s, struct dp_local_connection *c,
 			return;
 		}
 	}
+	char store[BB_SNAPSHOT_STORE_ID_TEXT_BYTES];
+	bb_snapshot_store_id_text(next->store_id, store);
 	publish(s, next);
-	RTE_LOG(INFO, USER1, "busbard: applied snapshot %llu (%u queues)\n",
-	        (unsigned long long)next->version, next->queue_count);
+	RTE_LOG(INFO, USER1, "busbard: applied snapshot %llu of store %s (%u queues)\n",
+	        (unsigned long long)next->version, store, next->queue_count);
 	struct wire_writer writer;
 	dp_reply_begin(&writer, s->reply_buf, FRAME_BYTES_MAX);
 	wire_put_u64(&writer, WIRE_TAG_SNAPSHOT_VERSION, next->version);
@@ -242,7 +276,10 @@ int dp_service_load_snapshot(struct dp_service *s)
 		return (int)length;
 	char why[256];
 	struct dp_snapshot *next = NULL;
-	if (prepare(s, s->reply_buf, (size_t)length, &next, why, sizeof(why)) != WIRE_OK) {
+	struct bb_snapshot_refusal refusal;
+	enum wire_status status =
+	    prepare(s, s->reply_buf, (size_t)length, &next, &refusal, why, sizeof(why));
+	if (status != WIRE_OK) {
 		RTE_LOG(ERR, USER1, "busbard: stored snapshot unusable: %s\n", why);
 		return -EINVAL;
 	}

@@ -71,6 +71,8 @@ enum wire_status dp_snapshot_parse(const uint8_t *body, size_t body_bytes, struc
 	if (status != WIRE_OK)
 		return status;
 	out->version = header.version;
+	memcpy(out->store_id, header.store_id, sizeof(out->store_id));
+	out->adopt = header.adopt;
 	for (uint32_t i = 0; i < out->queue_count; i++) {
 		if (index_queue(out, i) != WIRE_OK) {
 			snprintf(error, error_bytes, "snapshot entry %u: duplicate name", i + 1);
@@ -78,6 +80,14 @@ enum wire_status dp_snapshot_parse(const uint8_t *body, size_t body_bytes, struc
 		}
 	}
 	return WIRE_OK;
+}
+
+struct bb_snapshot_header dp_snapshot_header(const struct dp_snapshot *s)
+{
+	struct bb_snapshot_header h = {.format = BB_SNAPSHOT_FORMAT, .version = s->version,
+	                               .adopt = s->adopt};
+	memcpy(h.store_id, s->store_id, sizeof(h.store_id));
+	return h;
 }
 
 const struct dp_queue_entry *dp_snapshot_find(const struct dp_snapshot *s, const uint8_t *name,

@@ -34,6 +34,8 @@ struct dp_queue_entry {
 struct dp_snapshot {
 	uint64_t version;    /* from busbar-control */
 	uint64_t generation; /* busbard's own publish count: workers compare this */
+	uint8_t store_id[BB_SNAPSHOT_STORE_ID_BYTES]; /* the control store it is of */
+	bool adopt;                                   /* sent to replace another store's */
 	uint32_t queue_count;
 	struct dp_queue_entry queues[BB_QUEUE_COUNT_MAX];
 	uint32_t index[DP_SNAPSHOT_INDEX_SLOTS]; /* queue position + 1; 0 is empty */
@@ -55,6 +57,9 @@ dp_snapshot_parse(const uint8_t *body, size_t body_bytes, struct dp_snapshot *ou
 __attribute__((warn_unused_result)) int dp_snapshot_assign(struct dp_snapshot *next,
                                                            const struct dp_snapshot *previous,
                                                            uint32_t worker_count);
+
+/* Its header, as bb_snapshot_decide compares them. */
+struct bb_snapshot_header dp_snapshot_header(const struct dp_snapshot *snapshot);
 
 const struct dp_queue_entry *dp_snapshot_find(const struct dp_snapshot *snapshot,
                                               const uint8_t *name, size_t name_bytes);

@@ -34,8 +34,10 @@ static struct bb_snapshot_entry queue(const char *name, uint64_t id)
 {
 	struct bb_snapshot_entry e = {
 	    .kind = BB_SNAPSHOT_KIND_QUEUE,
-	    .queue = {.name_bytes = (uint32_t)strlen(name), .queue_id = id,
-	              .visibility_timeout_s = 45, .receive_wait_time_s = 20,
+	    .queue = {.name_bytes = (uint32_t)strlen(name),
+	              .queue_id = id,
+	              .visibility_timeout_s = 45,
+	              .receive_wait_time_s = 20,
 	              .maximum_message_bytes = 2048},
 	};
 	snprintf(e.queue.name, sizeof(e.queue.name), "%s", name);
@@ -128,7 +130,8 @@ Test(snapshot_codec, more_queues_than_the_limit_are_refused_never_cut)
 	size_t capacity = bb_snapshot_bytes_max(ENTRIES_MAX);
 	uint8_t *buf = malloc(capacity);
 	size_t n;
-	cr_assert_eq(bb_snapshot_encode(&header, entries, BB_QUEUE_COUNT_MAX, buf, capacity, &n), 0);
+	cr_assert_eq(bb_snapshot_encode(&header, entries, BB_QUEUE_COUNT_MAX, buf, capacity, &n),
+	             0);
 	struct bb_snapshot_header h;
 	cr_assert_eq(decode(buf, n, &h), WIRE_OK, "%s", error);
 	cr_assert_eq(decoded_count, BB_QUEUE_COUNT_MAX);
@@ -152,4 +155,92 @@ Test(snapshot_codec, more_queues_than_the_limit_are_refused_never_cut)
 	cr_assert_eq(decode(buf, w.length, &h), WIRE_ERR_INVALID_PARAMETER);
 	cr_assert_not_null(strstr(error, "too many"), "%s", error);
 	free(buf);
+}
+
+static struct bb_snapshot_header header_of(uint8_t store, uint64_t version, bool adopt)
+{
+	struct bb_snapshot_header h = {
+	    .format = BB_SNAPSHOT_FORMAT, .version = version, .adopt = adopt};
+	memset(h.store_id, store, sizeof(h.store_id));
+	return h;
+}
+
+Test(snapshot_codec, store_id_and_adopt_travel)
+{
+	struct bb_snapshot_entry e = queue("q", 1);
+	struct bb_snapshot_header header = header_of(0xab, 7, true);
+	uint8_t buf[256];
+	size_t n;
+	cr_assert_eq(bb_snapshot_encode(&header, &e, 1, buf, sizeof(buf), &n), 0);
+	struct bb_snapshot_header back;
+	cr_assert_eq(decode(buf, n, &back), WIRE_OK, "%s", error);
+	cr_assert_eq(memcmp(&back, &header, sizeof(back)), 0);
+	header.adopt = false;
+	cr_assert_eq(bb_snapshot_encode(&header, &e, 1, buf, sizeof(buf), &n), 0);
+	cr_assert_eq(decode(buf, n, &back), WIRE_OK, "%s", error);
+	cr_assert_not(back.adopt);
+}
+
+/*
+ * Issue 10, defect 6: busbard refused a fresh control database forever, and
+ * would have had to take any store's snapshot of a high enough version. Now
+ * the store decides first: another store only with ADOPT, the same store never
+ * backwards (its sender renumbers instead).
+ */
+Test(snapshot_codec, busbard_takes_its_own_store_forward_and_another_only_when_adopting)
+{
+	struct bb_snapshot_header applied = header_of(1, 95, false);
+	struct bb_snapshot_header h;
+	h = header_of(1, 96, false);
+	cr_assert_eq(bb_snapshot_decide(NULL, &h), BB_SNAPSHOT_ACCEPT, "nothing applied yet");
+	cr_assert_eq(bb_snapshot_decide(&applied, &h), BB_SNAPSHOT_ACCEPT);
+	h = header_of(1, 95, false);
+	cr_assert_eq(bb_snapshot_decide(&applied, &h), BB_SNAPSHOT_ACCEPT, "the same again");
+	h = header_of(1, 94, false);
+	cr_assert_eq(bb_snapshot_decide(&applied, &h), BB_SNAPSHOT_REFUSE_OLDER);
+	h = header_of(1, 94, true);
+	cr_assert_eq(bb_snapshot_decide(&applied, &h), BB_SNAPSHOT_REFUSE_OLDER,
+	             "adopting renumbers; versions of one store never go back");
+	h = header_of(2, 1, false);
+	cr_assert_eq(bb_snapshot_decide(&applied, &h), BB_SNAPSHOT_REFUSE_OTHER_STORE,
+	             "a fresh database");
+	h = header_of(2, 500, false);
+	cr_assert_eq(bb_snapshot_decide(&applied, &h), BB_SNAPSHOT_REFUSE_OTHER_STORE,
+	             "a high version does not make another store ours");
+	h = header_of(2, 1, true);
+	cr_assert_eq(bb_snapshot_decide(&applied, &h), BB_SNAPSHOT_ACCEPT, "adopted");
+	h = header_of(0, 100, false);
+	cr_assert_eq(bb_snapshot_decide(&applied, &h), BB_SNAPSHOT_REFUSE_OTHER_STORE,
+	             "a store without identity is not ours");
+	struct bb_snapshot_header legacy = header_of(0, 95, false);
+	h = header_of(2, 95, false);
+	cr_assert_eq(bb_snapshot_decide(&legacy, &h), BB_SNAPSHOT_ACCEPT,
+	             "a snapshot stored before stores had ids takes its store's next one");
+	h = header_of(2, 1, false);
+	cr_assert_eq(bb_snapshot_decide(&legacy, &h), BB_SNAPSHOT_REFUSE_OLDER);
+}
+
+Test(snapshot_codec, a_refusal_reaches_the_sender_with_what_busbard_runs)
+{
+	struct bb_snapshot_refusal refusal = {.verdict = BB_SNAPSHOT_REFUSE_OTHER_STORE,
+	                                      .version = 95};
+	memset(refusal.store_id, 1, sizeof(refusal.store_id));
+	uint8_t buf[256];
+	struct wire_writer w;
+	wire_writer_init(&w, buf, sizeof(buf));
+	wire_put_str(&w, WIRE_TAG_ERROR_MESSAGE, "why");
+	bb_snapshot_put_refusal(&w, &refusal);
+	struct bb_snapshot_refusal back;
+	cr_assert(bb_snapshot_read_refusal(buf, w.length, &back));
+	cr_assert_eq(memcmp(&back, &refusal, sizeof(back)), 0);
+	cr_assert_not(bb_snapshot_read_refusal(buf, 9, &back), "only a message: no refusal");
+
+	struct bb_snapshot_header offered = header_of(2, 1, false);
+	char text[512];
+	bb_snapshot_describe_refusal(&refusal, &offered, text, sizeof(text));
+	cr_assert_not_null(strstr(text, "01010101010101010101010101010101"), "%s", text);
+	cr_assert_not_null(strstr(text, "delete every queue"), "%s", text);
+	refusal.verdict = BB_SNAPSHOT_REFUSE_OLDER;
+	bb_snapshot_describe_refusal(&refusal, &offered, text, sizeof(text));
+	cr_assert_not_null(strstr(text, "older than the applied 95"), "%s", text);
 }
