@@ -28,7 +28,7 @@
 #define BB_VISIBILITY_TIMEOUT_S_DEFAULT 30u
 #define BB_WAIT_TIME_S_MAX              20u
 #define BB_MESSAGE_ID_BYTES             36u /* UUID text */
-#define BB_RECEIPT_HANDLE_BYTES         48u /* hex of the 24-byte handle */
+#define BB_RECEIPT_HANDLE_BYTES         56u /* hex of the 28-byte handle */
 
 /* Dataplane capacities, per worker lcore. */
 #ifndef BB_TINY_LIMITS

@@ -39,11 +39,11 @@ struct sqs_message {
 	uint64_t first_receive_ms;
 	uint64_t received_ms;
 	uint64_t deadline_ms; /* valid while INFLIGHT */
+	uint64_t receipt_nonce; /* 64 random bits: a handle cannot be guessed */
 	uint32_t body_bytes;
 	uint32_t queue_slot;
 	uint32_t generation;
 	uint32_t receive_count;
-	uint32_t receipt_nonce;
 	uint32_t heap_index;
 	uint32_t prev; /* ready list, or free list through next */
 	uint32_t next;
@@ -557,7 +557,7 @@ enum wire_status sqs_send(struct sqs_engine *e, uint32_t slot, const uint8_t *bo
 }
 
 /* Receipt handle: queue id, message index, generation, receive count, nonce. */
-enum { HANDLE_RAW_BYTES = 24 };
+enum { HANDLE_RAW_BYTES = 28 };
 _Static_assert(2 * HANDLE_RAW_BYTES == BB_RECEIPT_HANDLE_BYTES, "handle is hex of its bytes");
 
 static void format_handle(const struct sqs_engine *e, uint32_t index, char *out)
@@ -568,7 +568,7 @@ static void format_handle(const struct sqs_engine *e, uint32_t index, char *out)
 	bb_put_le32(raw + 8, index);
 	bb_put_le32(raw + 12, m->generation);
 	bb_put_le32(raw + 16, m->receive_count);
-	bb_put_le32(raw + 20, m->receipt_nonce);
+	bb_put_le64(raw + 20, m->receipt_nonce);
 	hex_encode(raw, sizeof(raw), out);
 }
 
@@ -579,7 +579,7 @@ static void mark_received(struct sqs_engine *e, uint32_t index, uint64_t deadlin
 	ready_unlink(e, index);
 	m->state = MSG_INFLIGHT;
 	m->receive_count++;
-	m->receipt_nonce = (uint32_t)random_u64(e);
+	m->receipt_nonce = random_u64(e);
 	m->received_ms = now_ms;
 	if (m->first_receive_ms == 0)
 		m->first_receive_ms = now_ms;
@@ -645,7 +645,7 @@ static enum handle_match match_handle(const struct sqs_engine *e, uint32_t slot,
 		return HANDLE_GONE;
 	if (m->queue_slot != slot)
 		return HANDLE_INVALID;
-	if (m->receive_count != bb_get_le32(raw + 16) || m->receipt_nonce != bb_get_le32(raw + 20))
+	if (m->receive_count != bb_get_le32(raw + 16) || m->receipt_nonce != bb_get_le64(raw + 20))
 		return HANDLE_STALE;
 	return HANDLE_CURRENT;
 }
