@@ -2,11 +2,12 @@
  * busbar-control: the control plane. Owns the desired configuration in
  * SQLite, serves the SQS JSON 1.0 queue-management API and a health endpoint
  * over HTTP (libmicrohttpd) on a loopback address, and pushes every new
- * configuration version to busbard as a numbered snapshot over busbard's
- * Unix socket, retrying until busbard has applied it.
+ * configuration version to busbard as a numbered snapshot of this store over
+ * busbard's Unix socket (ctl_push.h).
  *
- * Threads: libmicrohttpd's one polling thread serves HTTP; the main thread
- * retries pushes. `lock` serialises the store and the push state.
+ * Threads: libmicrohttpd's polling thread serves HTTP and only touches
+ * SQLite; the push thread talks to busbard; the main thread waits for a
+ * signal. `store_lock` serialises the store between the two.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,21 +22,20 @@
 
 #include <microhttpd.h>
 
-#include "busbar.h"
+#include "bb_snapshot.h"
 #include "ctl_http.h"
+#include "ctl_push.h"
 #include "ctl_sqs.h"
 #include "ctl_store.h"
 
-#define PUSH_RETRY_MS 500
-#define PUSH_TIMEOUT_MS 2000
+#define MAIN_POLL_MS 100
 
 struct control {
-	pthread_mutex_t lock;
+	pthread_mutex_t store_lock;
 	struct ctl_store *store;
 	struct ctl_sqs_context sqs;
-	const char *busbard_socket;
-	uint64_t pushed_version;
-	bool push_failing; /* say so once, not every retry */
+	struct ctl_push push;
+	char store_id[BB_SNAPSHOT_STORE_ID_TEXT_BYTES];
 	char base_url[128];
 };
 
@@ -45,43 +45,6 @@ static void on_signal(int signal_number)
 {
 	(void)signal_number;
 	stop_requested = 1;
-}
-
-/* Pushes the current configuration unless busbard has it. Call with lock held. */
-static void push_if_needed(struct control *ctl)
-{
-	uint64_t version = ctl_store_version(ctl->store);
-	if (version == ctl->pushed_version)
-		return;
-	uint8_t *body;
-	size_t body_bytes;
-	if (ctl_store_snapshot(ctl->store, &body, &body_bytes) != 0)
-		return;
-	struct bb_client_options o = {.unix_socket = ctl->busbard_socket,
-	                              .timeout_ms = PUSH_TIMEOUT_MS};
-	int rc;
-	struct bb_client *client = bb_client_open(&o, &rc);
-	if (client != NULL) {
-		struct wire_header h = {.opcode = WIRE_OP_APPLY_SNAPSHOT};
-		const uint8_t *reply;
-		uint32_t reply_bytes;
-		rc = bb_call(client, &h, body, body_bytes, &reply, &reply_bytes);
-		if (rc != 0 && !ctl->push_failing)
-			fprintf(stderr, "busbar-control: snapshot %llu refused: %s\n",
-			        (unsigned long long)version, bb_client_error(client));
-		bb_client_close(client);
-	}
-	free(body);
-	if (rc == 0) {
-		ctl->pushed_version = version;
-		ctl->push_failing = false;
-		printf("busbar-control: busbard applied snapshot %llu\n", (unsigned long long)version);
-		fflush(stdout);
-	} else if (!ctl->push_failing) {
-		fprintf(stderr, "busbar-control: busbard at %s not reachable (%s); will retry\n",
-		        ctl->busbard_socket, strerror(rc < 0 ? -rc : EPROTO));
-		ctl->push_failing = true;
-	}
 }
 
 /* ---- HTTP ---- */
@@ -106,33 +69,41 @@ static enum MHD_Result respond_json(struct MHD_Connection *connection, unsigned 
 	return rc;
 }
 
+/* 200 while busbard answers and runs this store; 503 with the reason otherwise. */
 static enum MHD_Result serve_health(struct control *ctl, struct MHD_Connection *connection)
 {
-	pthread_mutex_lock(&ctl->lock);
+	pthread_mutex_lock(&ctl->store_lock);
 	uint64_t version = ctl_store_version(ctl->store);
-	json_t *body = json_pack("{s:s, s:I, s:I}", "status", "ok", "config_version",
-	                         (json_int_t)version, "busbard_version",
-	                         (json_int_t)ctl->pushed_version);
-	pthread_mutex_unlock(&ctl->lock);
-	enum MHD_Result rc = respond_json(connection, 200, body, NULL);
+	pthread_mutex_unlock(&ctl->store_lock);
+	struct ctl_push_status status;
+	ctl_push_get_status(&ctl->push, &status);
+	const char *state;
+	char reason[CTL_PUSH_REASON_BYTES];
+	unsigned http_status = ctl_push_health(&status, ctl_now_ms(), CTL_HEALTH_STALE_MS, &state,
+	                                       reason, sizeof(reason));
+	json_t *body = json_pack("{s:s, s:s, s:I, s:I, s:s}", "status", state, "reason", reason,
+	                         "config_version", (json_int_t)version, "busbard_version",
+	                         (json_int_t)status.applied_version, "store_id", ctl->store_id);
+	enum MHD_Result rc = respond_json(connection, http_status, body, NULL);
 	json_decref(body);
 	return rc;
 }
 
+/* Answers from SQLite alone; the push thread takes the change to busbard. */
 static enum MHD_Result serve_sqs(struct control *ctl, struct MHD_Connection *connection,
                                  const struct upload *upload)
 {
 	const char *target = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "X-Amz-Target");
 	struct ctl_sqs_result result;
-	pthread_mutex_lock(&ctl->lock);
+	pthread_mutex_lock(&ctl->store_lock);
 	if (upload->too_large)
 		ctl_sqs_handle(&ctl->sqs, target, "", CTL_REQUEST_BYTES_MAX + 1, &result);
 	else
 		ctl_sqs_handle(&ctl->sqs, target, upload->data ? upload->data : "", upload->length,
 		               &result);
+	pthread_mutex_unlock(&ctl->store_lock);
 	if (result.changed)
-		push_if_needed(ctl); /* busbard down: the main thread keeps retrying */
-	pthread_mutex_unlock(&ctl->lock);
+		ctl_push_changed(&ctl->push);
 	enum MHD_Result rc =
 		respond_json(connection, result.http_status, result.body, result.query_error);
 	json_decref(result.body);
@@ -191,15 +162,19 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **re
 struct options {
 	const char *listen; /* host:port, a loopback address */
 	bool insecure_listen_any;
+	bool adopt;
 	const char *db_path;
 	const char *busbard_socket;
 	long run_seconds;
+	long http_timeout_s;
 };
 
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: busbar-control [--listen 127.0.0.1:7680] [--insecure-listen-any]\n"
-	             "                      [--db PATH] [--busbard-socket PATH] [--run-seconds N]\n");
+	             "                      [--db PATH] [--busbard-socket PATH] [--adopt]\n"
+	             "                      [--http-timeout-seconds 1-%u] [--run-seconds N]\n",
+	        CTL_HTTP_TIMEOUT_S_MAX);
 }
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -207,23 +182,34 @@ static int parse_options(int argc, char **argv, struct options *o)
 	static const struct option longs[] = {
 		{"listen", required_argument, NULL, 'l'},
 		{"insecure-listen-any", no_argument, NULL, 'A'},
+		{"adopt", no_argument, NULL, 'a'},
 		{"db", required_argument, NULL, 'd'},
 		{"busbard-socket", required_argument, NULL, 's'},
+		{"http-timeout-seconds", required_argument, NULL, 't'},
 		{"run-seconds", required_argument, NULL, 'r'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	int opt;
+	char *end = NULL;
 	while ((opt = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
 		switch (opt) {
 		case 'l': o->listen = optarg; break;
 		case 'A': o->insecure_listen_any = true; break;
+		case 'a': o->adopt = true; break;
 		case 'd': o->db_path = optarg; break;
 		case 's': o->busbard_socket = optarg; break;
+		case 't': o->http_timeout_s = strtol(optarg, &end, 10); break;
 		case 'r': o->run_seconds = strtol(optarg, NULL, 10); break;
 		case 'h': usage(stdout); exit(0);
 		default: return -EINVAL;
 		}
+	}
+	if (end != NULL && (*end != '\0' || o->http_timeout_s < 1 ||
+	                    o->http_timeout_s > CTL_HTTP_TIMEOUT_S_MAX)) {
+		fprintf(stderr, "busbar-control: --http-timeout-seconds must be 1-%u\n",
+		        CTL_HTTP_TIMEOUT_S_MAX);
+		return -EINVAL;
 	}
 	return optind == argc ? 0 : -EINVAL;
 }
@@ -234,12 +220,52 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
+/* Epoll (or poll) rather than select, with the limits of ctl_http.h. */
+static struct MHD_Daemon *start_http(struct control *ctl, const struct sockaddr_in *addr,
+                                     unsigned int timeout_s)
+{
+	return MHD_start_daemon(
+	    MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, ctl,
+	    MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)addr, MHD_OPTION_NOTIFY_COMPLETED,
+	    on_completed, ctl, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CTL_HTTP_CONNECTIONS_MAX,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)CTL_HTTP_CONNECTIONS_PER_IP_MAX,
+	    MHD_OPTION_CONNECTION_TIMEOUT, timeout_s, MHD_OPTION_END);
+}
+
+static int open_store(struct control *ctl, const struct options *o)
+{
+	char error[512];
+	uint8_t store_id[BB_SNAPSHOT_STORE_ID_BYTES];
+	ctl->store = ctl_store_open(o->db_path, error, sizeof(error));
+	if (ctl->store == NULL) {
+		fprintf(stderr, "busbar-control: store: %s\n", error);
+		return -EIO;
+	}
+	if (ctl_store_identity(ctl->store, store_id) != 0) {
+		fprintf(stderr, "busbar-control: store %s has no identity\n", o->db_path);
+		ctl_store_close(ctl->store);
+		return -EIO;
+	}
+	bb_snapshot_store_id_text(store_id, ctl->store_id);
+	snprintf(ctl->base_url, sizeof(ctl->base_url), "http://%s", o->listen);
+	ctl->sqs = (struct ctl_sqs_context){.store = ctl->store, .base_url = ctl->base_url};
+	return 0;
+}
+
+static void wait_for_stop(long run_seconds)
+{
+	uint64_t end_ms = ctl_now_ms() + (uint64_t)run_seconds * 1000;
+	while (!stop_requested && (run_seconds <= 0 || ctl_now_ms() < end_ms))
+		sleep_ms(MAIN_POLL_MS);
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = {
 		.listen = "127.0.0.1:7680",
 		.db_path = "/var/lib/busbar/control.db",
 		.busbard_socket = "/run/busbar/busbard.sock",
+		.http_timeout_s = CTL_HTTP_TIMEOUT_S_DEFAULT,
 	};
 	struct sockaddr_in addr;
 	char error[512];
@@ -247,48 +273,40 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (ctl_http_parse_listen(o.listen, o.insecure_listen_any, &addr, error, sizeof(error)) != 0) {
+	int rc = ctl_http_parse_listen(o.listen, o.insecure_listen_any, &addr, error, sizeof(error));
+	if (rc != 0) {
 		fprintf(stderr, "busbar-control: %s\n", error);
 		return 2;
 	}
 	if (o.insecure_listen_any && (ntohl(addr.sin_addr.s_addr) >> 24) != 127)
-		fprintf(stderr, "busbar-control: WARNING: --insecure-listen-any: the control API on "
-		                "%s is open to anyone who can reach it, without authentication\n",
+		fprintf(stderr,
+		        "busbar-control: WARNING: --insecure-listen-any: the control API on %s is "
+		        "open to anyone who can reach it, without authentication\n",
 		        o.listen);
-	static struct control ctl = {.lock = PTHREAD_MUTEX_INITIALIZER};
-	ctl.store = ctl_store_open(o.db_path, error, sizeof(error));
-	if (ctl.store == NULL) {
-		fprintf(stderr, "busbar-control: store: %s\n", error);
+	static struct control ctl = {.store_lock = PTHREAD_MUTEX_INITIALIZER};
+	if (open_store(&ctl, &o) != 0)
 		return 1;
-	}
-	snprintf(ctl.base_url, sizeof(ctl.base_url), "http://%s", o.listen);
-	ctl.sqs = (struct ctl_sqs_context){.store = ctl.store, .base_url = ctl.base_url};
-	ctl.busbard_socket = o.busbard_socket;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
-	struct MHD_Daemon *daemon = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, &ctl,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED,
-		on_completed, &ctl, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30, MHD_OPTION_END);
+	struct ctl_push_options push_options = {.busbard_socket = o.busbard_socket,
+	                                        .adopt = o.adopt};
+	rc = ctl_push_start(&ctl.push, &push_options, ctl.store, &ctl.store_lock);
+	struct MHD_Daemon *daemon = rc == 0 ? start_http(&ctl, &addr, (unsigned)o.http_timeout_s)
+	                                    : NULL;
 	if (daemon == NULL) {
-		fprintf(stderr, "busbar-control: cannot listen on %s\n", o.listen);
-		ctl_store_close(ctl.store);
+		fprintf(stderr, "busbar-control: cannot %s\n",
+		        rc != 0 ? "start the push thread" : "listen");
 		return 1;
 	}
-	printf("busbar-control: SQS API on http://%s, store %s, busbard %s\n", o.listen, o.db_path,
-	       o.busbard_socket);
+	printf("busbar-control: SQS API on http://%s, store %s (id %s), busbard %s%s\n", o.listen,
+	       o.db_path, ctl.store_id, o.busbard_socket, o.adopt ? ", adopting" : "");
 	fflush(stdout);
-	long waited_ms = 0;
-	while (!stop_requested && (o.run_seconds <= 0 || waited_ms < o.run_seconds * 1000)) {
-		pthread_mutex_lock(&ctl.lock);
-		push_if_needed(&ctl);
-		pthread_mutex_unlock(&ctl.lock);
-		sleep_ms(PUSH_RETRY_MS);
-		waited_ms += PUSH_RETRY_MS;
-	}
+	wait_for_stop(o.run_seconds);
 	MHD_stop_daemon(daemon);
-	ctl_store_close(ctl.store);
+	/* A push thread stuck in a call to a hung busbard keeps the store; exit ends both. */
+	if (ctl_push_stop(&ctl.push) == 0)
+		ctl_store_close(ctl.store);
 	printf("busbar-control: stopped\n");
 	return 0;
 }

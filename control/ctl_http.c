@@ -68,8 +68,10 @@ int ctl_http_parse_listen(const char *text, bool allow_any, struct sockaddr_in *
 	const char *colon = strrchr(text, ':');
 	*out = (struct sockaddr_in){.sin_family = AF_INET};
 	if (colon == NULL || colon == text || (size_t)(colon - text) >= sizeof(host)) {
-		snprintf(error, error_bytes, "--listen wants HOST:PORT, such as 127.0.0.1:7680; "
-		                             "got '%s'", text);
+		snprintf(error, error_bytes,
+		         "--listen wants HOST:PORT, such as 127.0.0.1:7680; "
+		         "got '%s'",
+		         text);
 		return -EINVAL;
 	}
 	memcpy(host, text, (size_t)(colon - text));
@@ -85,10 +87,11 @@ int ctl_http_parse_listen(const char *text, bool allow_any, struct sockaddr_in *
 		return rc;
 	bool loopback = (ntohl(out->sin_addr.s_addr) >> 24) == 127;
 	if (!loopback && !allow_any) {
-		snprintf(error, error_bytes,
-		         "--listen %s is not a loopback address (127.0.0.0/8): the control API has no "
-		         "authentication yet; use --insecure-listen-any to expose it anyway",
-		         text);
+		snprintf(
+		    error, error_bytes,
+		    "--listen %s is not a loopback address (127.0.0.0/8): the control API has no "
+		    "authentication yet; use --insecure-listen-any to expose it anyway",
+		    text);
 		return -EINVAL;
 	}
 	return 0;

@@ -11,6 +11,18 @@
 
 #include <netinet/in.h>
 
+/*
+ * libmicrohttpd's limits (docs/operations.md). It polls with epoll, so open
+ * connections are bounded by these, not by select's FD_SETSIZE: slow clients
+ * (slowloris) fill their own address's share and are closed when idle, while
+ * other clients are still served. 512 connections stay within the usual
+ * 1,024 descriptors a process may open.
+ */
+#define CTL_HTTP_CONNECTIONS_MAX        512u
+#define CTL_HTTP_CONNECTIONS_PER_IP_MAX 64u
+#define CTL_HTTP_TIMEOUT_S_DEFAULT      30u /* idle connections are closed after it */
+#define CTL_HTTP_TIMEOUT_S_MAX          3600u
+
 enum ctl_route {
 	CTL_ROUTE_SQS,       /* POST / */
 	CTL_ROUTE_HEALTH,    /* GET /health */
@@ -25,7 +37,7 @@ enum ctl_route ctl_http_route(const char *method, const char *url);
  * loopback (127.0.0.0/8) is refused unless allow_any.
  */
 __attribute__((warn_unused_result)) int ctl_http_parse_listen(const char *text, bool allow_any,
-                                                              struct sockaddr_in *out,
-                                                              char *error, size_t error_bytes);
+                                                              struct sockaddr_in *out, char *error,
+                                                              size_t error_bytes);
 
 #endif

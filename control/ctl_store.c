@@ -25,6 +25,10 @@ static const char schema[] =
     "PRAGMA synchronous=FULL;"
     "CREATE TABLE IF NOT EXISTS config_version (version INTEGER NOT NULL);"
     "INSERT INTO config_version SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM config_version);"
+    /* The store's identity, made once with it: snapshots carry it beside the version. */
+    "CREATE TABLE IF NOT EXISTS store_identity (id BLOB NOT NULL);"
+    "INSERT INTO store_identity SELECT randomblob(16)"
+    "  WHERE NOT EXISTS (SELECT 1 FROM store_identity);"
     "CREATE TABLE IF NOT EXISTS queues ("
     "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
     "  name TEXT NOT NULL UNIQUE,"
@@ -76,6 +80,33 @@ uint64_t ctl_store_version(struct ctl_store *s)
 		version = (uint64_t)sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	return version;
+}
+
+int ctl_store_identity(struct ctl_store *s, uint8_t *store_id)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "SELECT id FROM store_identity", -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	int rc = -EIO;
+	if (sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_bytes(st, 0) == BB_SNAPSHOT_STORE_ID_BYTES) {
+		memcpy(store_id, sqlite3_column_blob(st, 0), BB_SNAPSHOT_STORE_ID_BYTES);
+		rc = 0;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int ctl_store_advance_version(struct ctl_store *s, uint64_t at_least)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "UPDATE config_version SET version = max(version, ?)", -1,
+	                       &st, NULL) != SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)at_least);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
 static void read_queue(sqlite3_stmt *st, struct ctl_queue *q)
@@ -226,17 +257,21 @@ static struct bb_snapshot_entry queue_entry(const struct ctl_queue *q)
 	return e;
 }
 
-int ctl_store_snapshot(struct ctl_store *s, uint8_t **body, size_t *body_bytes)
+int ctl_store_snapshot(struct ctl_store *s, bool adopt, uint8_t **body, size_t *body_bytes,
+                       uint64_t *version)
 {
 	struct ctl_queue *queues;
 	size_t count;
 	exec(s, "BEGIN"); /* one read transaction: the version matches the queues */
-	struct bb_snapshot_header header = {.version = ctl_store_version(s)};
+	struct bb_snapshot_header header = {.version = ctl_store_version(s), .adopt = adopt};
+	int rc = ctl_store_identity(s, header.store_id);
 	/* One more than a snapshot may hold: a store beyond the limit gets no snapshot. */
-	int rc = ctl_store_list_queues(s, NULL, NULL, BB_QUEUE_COUNT_MAX + 1, &queues, &count);
+	if (rc == 0)
+		rc = ctl_store_list_queues(s, NULL, NULL, BB_QUEUE_COUNT_MAX + 1, &queues, &count);
 	exec(s, "COMMIT");
 	if (rc != 0)
 		return rc;
+	*version = header.version;
 	struct bb_snapshot_entry *entries = calloc(count + 1, sizeof(*entries));
 	size_t capacity = bb_snapshot_bytes_max((uint32_t)count);
 	*body = malloc(capacity);

@@ -6,6 +6,7 @@
 #ifndef BB_CTL_STORE_H
 #define BB_CTL_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,10 +45,20 @@ __attribute__((warn_unused_result)) int
 ctl_store_list_queues(struct ctl_store *store, const char *prefix, const char *after,
                       size_t limit, struct ctl_queue **out, size_t *count);
 uint64_t ctl_store_version(struct ctl_store *store);
+/* Makes the version at least at_least (never lower): for numbering after busbard's. */
+__attribute__((warn_unused_result)) int ctl_store_advance_version(struct ctl_store *store,
+                                                                  uint64_t at_least);
+/* The store's identity (BB_SNAPSHOT_STORE_ID_BYTES), random, made with the database. */
+__attribute__((warn_unused_result)) int ctl_store_identity(struct ctl_store *store,
+                                                           uint8_t *store_id);
 
-/* The current configuration as a snapshot body (bb_snapshot.h); *body is malloc'd.
- * -E2BIG when the store holds more queues than a snapshot may name. */
-__attribute__((warn_unused_result)) int ctl_store_snapshot(struct ctl_store *store, uint8_t **body,
-                                                           size_t *body_bytes);
+/*
+ * The current configuration as a snapshot body (bb_snapshot.h) of this store,
+ * saying ADOPT if asked; *body is malloc'd, *version is the one it carries.
+ * -E2BIG when the store holds more queues than a snapshot may name.
+ */
+__attribute__((warn_unused_result)) int ctl_store_snapshot(struct ctl_store *store, bool adopt,
+                                                           uint8_t **body, size_t *body_bytes,
+                                                           uint64_t *version);
 
 #endif

@@ -59,8 +59,8 @@ Test(ctl_http, malformed_listen_values_say_what_is_wrong)
 		cr_assert_eq(parse(no_port[i], false), -EINVAL, "'%s'", no_port[i]);
 		cr_assert_not_null(strstr(error, "HOST:PORT"), "%s", error);
 	}
-	const char *bad_port[] = {"127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:80x",
-	                          "127.0.0.1: 80", "127.0.0.1:080", "127.0.0.1:"};
+	const char *bad_port[] = {"127.0.0.1:0",   "127.0.0.1:65536", "127.0.0.1:80x",
+	                          "127.0.0.1: 80", "127.0.0.1:080",   "127.0.0.1:"};
 	for (size_t i = 0; i < sizeof(bad_port) / sizeof(bad_port[0]); i++) {
 		cr_assert_eq(parse(bad_port[i], false), -EINVAL, "'%s'", bad_port[i]);
 		cr_assert_not_null(strstr(error, "port"), "%s", error);

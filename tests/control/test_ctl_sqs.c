@@ -133,13 +133,15 @@ static struct bb_snapshot_header decode_snapshot(void)
 {
 	uint8_t *body;
 	size_t bytes;
-	cr_assert_eq(ctl_store_snapshot(store, &body, &bytes), 0);
+	uint64_t version;
+	cr_assert_eq(ctl_store_snapshot(store, false, &body, &bytes, &version), 0);
 	struct bb_snapshot_header header;
 	char error[256];
 	decoded_count = 0;
 	cr_assert_eq(bb_snapshot_decode(body, bytes, &header, collect, NULL, error, sizeof(error)),
 	             WIRE_OK, "%s", error);
 	free(body);
+	cr_assert_eq(header.version, version);
 	return header;
 }
 
@@ -226,8 +228,8 @@ Test(ctl_sqs, a_store_beyond_the_limit_gives_no_snapshot)
 		char sql[256];
 		snprintf(sql, sizeof(sql),
 		         "INSERT INTO queues (name, visibility_timeout_s, receive_wait_time_s, "
-		         "maximum_message_bytes, created_s, modified_s) VALUES ('q%u', 30, 0, 1024, "
-		         "0, 0)",
+		         "maximum_message_bytes, created_s, modified_s) "
+		         "VALUES ('q%u', 30, 0, 1024, 0, 0)",
 		         i);
 		cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
 	}
@@ -235,7 +237,8 @@ Test(ctl_sqs, a_store_beyond_the_limit_gives_no_snapshot)
 	sqlite3_close(db);
 	uint8_t *snapshot;
 	size_t bytes;
-	cr_assert_eq(ctl_store_snapshot(file_store, &snapshot, &bytes), -E2BIG);
+	uint64_t version;
+	cr_assert_eq(ctl_store_snapshot(file_store, false, &snapshot, &bytes, &version), -E2BIG);
 	ctl_store_close(file_store);
 	unlink(path);
 	char side[sizeof(path) + 8];
@@ -282,7 +285,8 @@ Test(ctl_sqs, list_queues_pages_with_next_token)
 		if (token == NULL)
 			break;
 		snprintf(request, sizeof(request),
-		         "{\"QueueNamePrefix\":\"p\",\"MaxResults\":2,\"NextToken\":\"%s\"}", token);
+		         "{\"QueueNamePrefix\":\"p\",\"MaxResults\":2,\"NextToken\":\"%s\"}",
+		         token);
 	}
 	cr_assert_eq(seen, 3, "every queue once, across pages");
 	call("AmazonSQS.ListQueues", "{\"MaxResults\":4}");
@@ -323,11 +327,58 @@ Test(ctl_sqs, attribute_numbers_must_be_canonical)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char request[128];
 		snprintf(request, sizeof(request),
-		         "{\"QueueName\":\"n\",\"Attributes\":{\"VisibilityTimeout\":\"%s\"}}", bad[i]);
+		         "{\"QueueName\":\"n\",\"Attributes\":{\"VisibilityTimeout\":\"%s\"}}",
+		         bad[i]);
 		call("AmazonSQS.CreateQueue", request);
 		cr_assert_str_eq(str("__type"), "com.amazonaws.sqs#InvalidAttributeValue", "'%s'",
 		                 bad[i]);
 	}
-	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"n\",\"Attributes\":{\"VisibilityTimeout\":\"0\"}}");
+	call("AmazonSQS.CreateQueue",
+	     "{\"QueueName\":\"n\",\"Attributes\":{\"VisibilityTimeout\":\"0\"}}");
 	cr_assert_eq(result.http_status, 200);
+}
+
+/* Issue 10, defect 6: snapshots name their store, made random with the database and
+ * kept with it, so busbard can tell a fresh or another database from its own. */
+Test(ctl_sqs, each_store_has_an_identity_that_its_snapshots_carry)
+{
+	char path[] = "/tmp/bb-ctl-XXXXXX";
+	int fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	char error[256];
+	uint8_t first[BB_SNAPSHOT_STORE_ID_BYTES], again[BB_SNAPSHOT_STORE_ID_BYTES];
+	uint8_t other[BB_SNAPSHOT_STORE_ID_BYTES], zero[BB_SNAPSHOT_STORE_ID_BYTES] = {0};
+	struct ctl_store *file_store = ctl_store_open(path, error, sizeof(error));
+	cr_assert_not_null(file_store, "%s", error);
+	cr_assert_eq(ctl_store_identity(file_store, first), 0);
+	ctl_store_close(file_store);
+	file_store = ctl_store_open(path, error, sizeof(error));
+	cr_assert_eq(ctl_store_identity(file_store, again), 0);
+	ctl_store_close(file_store);
+	cr_assert_eq(memcmp(first, again, sizeof(first)), 0, "kept with the database");
+	cr_assert_neq(memcmp(first, zero, sizeof(first)), 0);
+	cr_assert_eq(ctl_store_identity(store, other), 0);
+	cr_assert_neq(memcmp(first, other, sizeof(first)), 0, "another database, another id");
+	unlink(path);
+
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"q\"}");
+	struct bb_snapshot_header header = decode_snapshot();
+	cr_assert_eq(memcmp(header.store_id, other, sizeof(other)), 0);
+	cr_assert_not(header.adopt);
+
+	/* Adopting numbers after busbard's version; the version never goes back. */
+	uint64_t version = ctl_store_version(store);
+	cr_assert_eq(ctl_store_advance_version(store, version + 40), 0);
+	cr_assert_eq(ctl_store_version(store), version + 40);
+	cr_assert_eq(ctl_store_advance_version(store, 1), 0);
+	cr_assert_eq(ctl_store_version(store), version + 40);
+	uint8_t *body;
+	size_t bytes;
+	cr_assert_eq(ctl_store_snapshot(store, true, &body, &bytes, &version), 0);
+	cr_assert_eq(bb_snapshot_decode(body, bytes, &header, collect, NULL, error, sizeof(error)),
+	             WIRE_OK);
+	free(body);
+	cr_assert(header.adopt);
+	cr_assert_eq(header.version, version);
 }

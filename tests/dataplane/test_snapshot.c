@@ -98,7 +98,8 @@ Test(snapshot, a_full_snapshot_finds_a_slot_for_every_queue)
 	cr_assert_eq(dp_snapshot_parse(buf, n, &a, error, sizeof(error)), WIRE_OK, "%s", error);
 	cr_assert_eq(dp_snapshot_assign(&a, NULL, BB_WORKER_COUNT_MAX), 0);
 	for (uint32_t i = 0; i < BB_QUEUE_COUNT_MAX; i++)
-		cr_assert_not_null(dp_snapshot_find(&a, (const uint8_t *)names[i], strlen(names[i])));
+		cr_assert_not_null(
+		    dp_snapshot_find(&a, (const uint8_t *)names[i], strlen(names[i])));
 }
 
 Test(snapshot, save_and_load_round_trip)
