@@ -348,7 +348,10 @@ static struct rte_mbuf *handle_ipv4(struct dp_net *net, struct rte_mbuf *m, uint
 		m = reassemble(net, m, ip, header_bytes, now_tsc);
 		if (m == NULL)
 			return NULL;
+		/* The joined datagram starts with its first fragment's header, whose length
+		 * may differ from the last fragment's (options are copied selectively). */
 		ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, ETH_BYTES);
+		header_bytes = (uint32_t)(ip->version_ihl & 0x0f) * 4;
 	}
 	switch (ip->next_proto_id) {
 	case IPPROTO_UDP: return handle_udp(net, m, ip, header_bytes);

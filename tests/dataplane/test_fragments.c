@@ -3,8 +3,9 @@
  * take the frame pool (they may hold BB_FRAGMENT_MBUFS_PER_WORKER_MAX of it; the rest is
  * dropped and counted), must give their mbufs back once DP_FRAG_TIMEOUT_MS has passed even
  * when no other fragment arrives, and a request needing more fragments than busbard joins
- * is dropped and counted. Time moves with the harness's now_tsc, never by sleeping; what
- * fragments hold is read from the frame pool's use.
+ * is dropped and counted; a datagram whose first fragment alone has IP options is joined and
+ * answered. Time moves with the harness's now_tsc, never by sleeping; what fragments hold
+ * is read from the frame pool's use.
  */
 #include <criterion/criterion.h>
 #include <string.h>
@@ -166,4 +167,58 @@ Test(fragments, a_request_needing_more_fragments_than_busbard_joins_is_counted)
 	cr_assert_eq(replies.frames, 0, "a request in 9 fragments is not answered");
 	cr_assert_eq(stats->udp_requests_too_large, 1, "it is counted");
 	cr_assert_eq(frames_in_use(), baseline, "and nothing of it is held");
+}
+
+/*
+ * Copies a fragment's frame with IPv4 options inserted after its header: IHL 6, one option
+ * word of three NOPs and an EOL, the header checksum over all 24 bytes.
+ */
+static struct rte_mbuf *with_ip_options(struct rte_mbuf *fragment)
+{
+	static const uint8_t options[4] = {1, 1, 1, 0}; /* NOP, NOP, NOP, EOL */
+	static uint8_t frame[1600];
+	uint32_t length = rte_pktmbuf_pkt_len(fragment);
+	cr_assert_leq(length + sizeof(options), sizeof(frame));
+	const uint8_t *old = rte_pktmbuf_mtod(fragment, const uint8_t *);
+	memcpy(frame, old, 14 + 20);
+	memcpy(frame + 14 + 20, options, sizeof(options));
+	memcpy(frame + 14 + 20 + sizeof(options), old + 14 + 20, length - 14 - 20);
+	rte_pktmbuf_free(fragment);
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(frame + 14);
+	ip->version_ihl = 0x46;
+	ip->total_length = rte_cpu_to_be_16(rte_be_to_cpu_16(ip->total_length) + sizeof(options));
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = (uint16_t)~rte_raw_cksum(ip, 24);
+	return frame_raw(frame, length + sizeof(options));
+}
+
+/*
+ * The joined datagram starts with its first fragment's IPv4 header. When only that one
+ * carries options (a sender copies options without the copy flag to the first fragment
+ * alone), the UDP header was looked for after the last fragment's shorter header: the
+ * request was dropped as malformed and never answered.
+ */
+Test(fragments, a_request_whose_first_fragment_alone_has_ip_options_is_answered)
+{
+	const struct dp_stats *stats = &h.worker->stats;
+	static struct request r;
+	static char body[3000];
+	memset(body, 'o', sizeof(body) - 1);
+	request_begin(&r, WIRE_OP_SEND_MESSAGE, 1);
+	wire_put_str(&r.fields, WIRE_TAG_QUEUE_NAME, TEST_QUEUE);
+	wire_put_str(&r.fields, WIRE_TAG_BODY, body);
+	uint32_t length = request_finish(&r);
+	/* The first fragment carries 8 bytes less, so that with its options it fits MTU 1500. */
+	const uint32_t sizes[] = {1472, 1480, 0};
+	struct rte_mbuf *frames[3];
+	frames_fragmented(r.bytes, length, sizes, 3, 0x4242, frames);
+	frames[0] = with_ip_options(frames[0]);
+	harness_input(frames, 3);
+	take_replies(&replies);
+	cr_assert_eq(stats->ip_reassembled, 1, "the fragments are joined");
+	cr_assert_eq(stats->dropped_malformed, 0, "the joined datagram is well-formed");
+	cr_assert_eq(replies.udp_datagrams, 1, "the request is answered");
+	cr_assert_eq(replies.header.status, WIRE_OK);
+	cr_assert_eq(replies.header.request_id, 1);
+	cr_assert_eq(sqs_visible_count(h.worker->sqs, 0), 1, "the message is stored");
 }
