@@ -7,7 +7,9 @@
  *
  * Threads: libmicrohttpd's polling thread serves HTTP and only touches
  * SQLite; the push thread talks to busbard; the main thread waits for a
- * signal. `store_lock` serialises the store between the two.
+ * signal and answers held changes whose wait is over. `store_lock` serialises
+ * the store; `waiters_lock` guards the held answers (taken before the push
+ * thread's own lock, never after).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -30,8 +32,13 @@
 
 #define MAIN_POLL_MS 100
 
+struct upload;
+
 struct control {
 	pthread_mutex_t store_lock;
+	pthread_mutex_t waiters_lock;
+	struct upload *waiters; /* changes whose answer waits for busbard (suspended) */
+	bool stopping;          /* hold no more answers */
 	struct ctl_store *store;
 	struct ctl_sqs_context sqs;
 	struct ctl_push push;
@@ -53,6 +60,13 @@ struct upload {
 	char *data;
 	size_t length;
 	bool too_large;
+	/* A change's answer, held while its connection is suspended (hold_answer). */
+	bool held;
+	struct ctl_sqs_result result;
+	uint64_t wait_version;
+	uint64_t deadline_ms;
+	struct MHD_Connection *connection;
+	struct upload *next_waiter;
 };
 
 static enum MHD_Result respond_json(struct MHD_Connection *connection, unsigned status,
@@ -89,11 +103,65 @@ static enum MHD_Result serve_health(struct control *ctl, struct MHD_Connection *
 	return rc;
 }
 
+/*
+ * Holds a change's answer until busbard has applied it, so a queue can be used
+ * once CreateQueue answers: the connection is suspended, other requests go on.
+ * Not while busbard is known not to answer, and at most CTL_APPLY_WAIT_MS.
+ */
+static bool hold_answer(struct control *ctl, struct MHD_Connection *connection,
+                        struct upload *upload, const struct ctl_sqs_result *result,
+                        uint64_t version)
+{
+	struct ctl_push_status status;
+	pthread_mutex_lock(&ctl->waiters_lock);
+	/* Read under waiters_lock: a status change after it finds this waiter. */
+	ctl_push_get_status(&ctl->push, &status);
+	bool hold = !ctl->stopping && status.link == CTL_LINK_OK &&
+	            status.applied_version < version;
+	if (hold) {
+		upload->held = true;
+		upload->result = *result;
+		upload->wait_version = version;
+		upload->deadline_ms = ctl_now_ms() + CTL_APPLY_WAIT_MS;
+		upload->connection = connection;
+		upload->next_waiter = ctl->waiters;
+		ctl->waiters = upload;
+		MHD_suspend_connection(connection);
+	}
+	pthread_mutex_unlock(&ctl->waiters_lock);
+	return hold;
+}
+
+/* Answers the held changes busbard has applied, whose wait is over, or all. */
+static void release_answers(struct control *ctl, uint64_t applied_version, bool all)
+{
+	uint64_t now_ms = ctl_now_ms();
+	pthread_mutex_lock(&ctl->waiters_lock);
+	struct upload **link = &ctl->waiters;
+	while (*link != NULL) { /* bounded: each pass moves down or shortens the list */
+		struct upload *u = *link;
+		if (all || u->wait_version <= applied_version || now_ms >= u->deadline_ms) {
+			*link = u->next_waiter;
+			MHD_resume_connection(u->connection);
+		} else {
+			link = &u->next_waiter;
+		}
+	}
+	pthread_mutex_unlock(&ctl->waiters_lock);
+}
+
+/* The push thread's report: busbard applied a version, or will not answer now. */
+static void on_push_status(void *context, const struct ctl_push_status *status)
+{
+	release_answers(context, status->applied_version, status->link != CTL_LINK_OK);
+}
+
 /* Answers from SQLite alone; the push thread takes the change to busbard. */
 static enum MHD_Result serve_sqs(struct control *ctl, struct MHD_Connection *connection,
-                                 const struct upload *upload)
+                                 struct upload *upload)
 {
-	const char *target = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "X-Amz-Target");
+	const char *target =
+	    MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "X-Amz-Target");
 	struct ctl_sqs_result result;
 	pthread_mutex_lock(&ctl->store_lock);
 	if (upload->too_large)
@@ -101,9 +169,12 @@ static enum MHD_Result serve_sqs(struct control *ctl, struct MHD_Connection *con
 	else
 		ctl_sqs_handle(&ctl->sqs, target, upload->data ? upload->data : "", upload->length,
 		               &result);
+	uint64_t version = ctl_store_version(ctl->store);
 	pthread_mutex_unlock(&ctl->store_lock);
 	if (result.changed)
 		ctl_push_changed(&ctl->push);
+	if (result.changed && hold_answer(ctl, connection, upload, &result, version))
+		return MHD_YES;
 	enum MHD_Result rc =
 		respond_json(connection, result.http_status, result.body, result.query_error);
 	json_decref(result.body);
@@ -124,7 +195,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
 	}
 	if (*upload_data_size > 0) {
 		size_t length = upload->length + *upload_data_size;
-		char *grown = length <= CTL_REQUEST_BYTES_MAX ? realloc(upload->data, length + 1) : NULL;
+		char *grown =
+		    length <= CTL_REQUEST_BYTES_MAX ? realloc(upload->data, length + 1) : NULL;
 		if (grown == NULL) {
 			upload->too_large = true;
 		} else {
@@ -134,6 +206,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
 		}
 		*upload_data_size = 0;
 		return MHD_YES;
+	}
+	if (upload->held) { /* resumed: the change's answer */
+		upload->held = false;
+		enum MHD_Result rc = respond_json(connection, upload->result.http_status,
+		                                  upload->result.body, upload->result.query_error);
+		json_decref(upload->result.body);
+		return rc;
 	}
 	switch (ctl_http_route(method, url)) {
 	case CTL_ROUTE_HEALTH: return serve_health(ctl, connection);
@@ -151,6 +230,8 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **re
                          enum MHD_RequestTerminationCode code)
 {
 	struct upload *upload = *request_state;
+	if (upload != NULL && upload->held) /* stopped before the answer went out */
+		json_decref(upload->result.body);
 	if (upload != NULL)
 		free(upload->data);
 	free(upload);
@@ -225,7 +306,8 @@ static struct MHD_Daemon *start_http(struct control *ctl, const struct sockaddr_
                                      unsigned int timeout_s)
 {
 	return MHD_start_daemon(
-	    MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, ctl,
+	    MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL,
+	    NULL, on_request, ctl,
 	    MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)addr, MHD_OPTION_NOTIFY_COMPLETED,
 	    on_completed, ctl, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CTL_HTTP_CONNECTIONS_MAX,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)CTL_HTTP_CONNECTIONS_PER_IP_MAX,
@@ -252,11 +334,18 @@ static int open_store(struct control *ctl, const struct options *o)
 	return 0;
 }
 
-static void wait_for_stop(long run_seconds)
+/* Until a signal or the end of --run-seconds, answering held changes past their wait. */
+static void wait_for_stop(struct control *ctl, long run_seconds)
 {
 	uint64_t end_ms = ctl_now_ms() + (uint64_t)run_seconds * 1000;
-	while (!stop_requested && (run_seconds <= 0 || ctl_now_ms() < end_ms))
+	while (!stop_requested && (run_seconds <= 0 || ctl_now_ms() < end_ms)) {
 		sleep_ms(MAIN_POLL_MS);
+		release_answers(ctl, 0, false);
+	}
+	pthread_mutex_lock(&ctl->waiters_lock);
+	ctl->stopping = true;
+	pthread_mutex_unlock(&ctl->waiters_lock);
+	release_answers(ctl, 0, true); /* libmicrohttpd stops with no connection suspended */
 }
 
 int main(int argc, char **argv)
@@ -273,7 +362,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	int rc = ctl_http_parse_listen(o.listen, o.insecure_listen_any, &addr, error, sizeof(error));
+	int rc =
+	    ctl_http_parse_listen(o.listen, o.insecure_listen_any, &addr, error, sizeof(error));
 	if (rc != 0) {
 		fprintf(stderr, "busbar-control: %s\n", error);
 		return 2;
@@ -283,14 +373,17 @@ int main(int argc, char **argv)
 		        "busbar-control: WARNING: --insecure-listen-any: the control API on %s is "
 		        "open to anyone who can reach it, without authentication\n",
 		        o.listen);
-	static struct control ctl = {.store_lock = PTHREAD_MUTEX_INITIALIZER};
+	static struct control ctl = {.store_lock = PTHREAD_MUTEX_INITIALIZER,
+	                             .waiters_lock = PTHREAD_MUTEX_INITIALIZER};
 	if (open_store(&ctl, &o) != 0)
 		return 1;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 	struct ctl_push_options push_options = {.busbard_socket = o.busbard_socket,
-	                                        .adopt = o.adopt};
+	                                        .adopt = o.adopt,
+	                                        .on_status = on_push_status,
+	                                        .context = &ctl};
 	rc = ctl_push_start(&ctl.push, &push_options, ctl.store, &ctl.store_lock);
 	struct MHD_Daemon *daemon = rc == 0 ? start_http(&ctl, &addr, (unsigned)o.http_timeout_s)
 	                                    : NULL;
@@ -302,7 +395,7 @@ int main(int argc, char **argv)
 	printf("busbar-control: SQS API on http://%s, store %s (id %s), busbard %s%s\n", o.listen,
 	       o.db_path, ctl.store_id, o.busbard_socket, o.adopt ? ", adopting" : "");
 	fflush(stdout);
-	wait_for_stop(o.run_seconds);
+	wait_for_stop(&ctl, o.run_seconds);
 	MHD_stop_daemon(daemon);
 	/* A push thread stuck in a call to a hung busbard keeps the store; exit ends both. */
 	if (ctl_push_stop(&ctl.push) == 0)

@@ -41,7 +41,10 @@ static void set_status(struct ctl_push *p, enum ctl_link link, uint64_t applied_
 	if (answered)
 		p->status.answer_ms = ctl_now_ms();
 	snprintf(p->status.reason, sizeof(p->status.reason), "%s", reason);
+	struct ctl_push_status now = p->status;
 	pthread_mutex_unlock(&p->lock);
+	if (p->options.on_status != NULL)
+		p->options.on_status(p->options.context, &now);
 	if (reason[0] != '\0' && strcmp(reason, p->logged) != 0)
 		fprintf(stderr, "busbar-control: %s\n", reason);
 	snprintf(p->logged, sizeof(p->logged), "%s", reason);

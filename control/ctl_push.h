@@ -19,6 +19,9 @@
 #define CTL_REFUSED_RETRY_MS  10000u /* before offering a refused snapshot again */
 #define CTL_PUSH_TIMEOUT_MS   2000u  /* one exchange with busbard */
 #define CTL_HEALTH_STALE_MS   5000u  /* busbard unheard this long: /health is 503 */
+/* A change's HTTP answer waits for busbard's apply at most this long: past a push's own
+ * timeout, so it comes after the apply unless the push failed. */
+#define CTL_APPLY_WAIT_MS (CTL_PUSH_TIMEOUT_MS + 500u)
 #define CTL_PUSH_REASON_BYTES 1024u
 
 /* How the last exchange with busbard ended. */
@@ -40,6 +43,9 @@ struct ctl_push_status {
 struct ctl_push_options {
 	const char *busbard_socket;
 	bool adopt; /* make busbard take this store's configuration, once (--adopt) */
+	/* Called by the thread after each exchange (no lock of ours held), or NULL. */
+	void (*on_status)(void *context, const struct ctl_push_status *status);
+	void *context;
 };
 
 struct ctl_push {
