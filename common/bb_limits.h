@@ -62,6 +62,11 @@
 #define BB_LOCAL_RESERVED_IDLE_TIMEOUT_MS 1000u
 /* The frame pool (config frame_mbufs) holds at least this many per worker. */
 #define BB_FRAME_MBUFS_PER_WORKER_MIN 1023u
+/* A parked long poll holds its request's frame mbuf until answered: a worker parks at most
+ * this fraction of its share of frame_mbufs (never more than BB_PARKED_RECEIVES_PER_WORKER),
+ * one source at most this fraction of those places (docs/operations.md, "Long polling"). */
+#define BB_PARKED_FRAME_SHARE_DIVISOR  4u
+#define BB_PARKED_SOURCE_SHARE_DIVISOR 8u
 
 _Static_assert(BB_QUEUE_SLOTS_PER_WORKER >= BB_QUEUE_COUNT_MAX / BB_WORKER_COUNT_MAX,
                "workers together must hold every queue of a full snapshot");
@@ -76,5 +81,12 @@ _Static_assert(BB_FRAGMENT_MBUFS_PER_WORKER_MAX * 4 <= BB_FRAME_MBUFS_PER_WORKER
                "fragments waiting for reassembly hold at most a quarter of the frame pool");
 _Static_assert(BB_FRAGMENT_MBUFS_PER_WORKER_MAX >= BB_UDP_REQUEST_FRAGMENTS_MAX,
                "the largest UDP request can be reassembled");
+_Static_assert(BB_FRAGMENT_MBUFS_PER_WORKER_MAX +
+                       BB_FRAME_MBUFS_PER_WORKER_MIN / BB_PARKED_FRAME_SHARE_DIVISOR <=
+                   BB_FRAME_MBUFS_PER_WORKER_MIN / 2,
+               "fragments and parked receives together leave RX at least half the frame pool");
+_Static_assert(BB_FRAME_MBUFS_PER_WORKER_MIN / BB_PARKED_FRAME_SHARE_DIVISOR >=
+                   BB_PARKED_SOURCE_SHARE_DIVISOR,
+               "every source may park a receive");
 
 #endif

@@ -35,7 +35,8 @@
 	X(udp_cookies_sent)                                                                        \
 	X(udp_replies_unproven_dropped)                                                            \
 	X(ring_full)                                                                               \
-	X(long_polls_parked)
+	X(long_polls_parked)                                                                       \
+	X(long_polls_refused)
 
 struct dp_stats {
 #define DP_STATS_MEMBER(name) uint64_t name;

@@ -14,7 +14,9 @@
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
+#include <rte_ip.h>
 #include <rte_malloc.h>
+#include <rte_udp.h>
 
 #include "dp_chain.h"
 #include "dp_request.h"
@@ -62,6 +64,22 @@ static uint32_t queue_store_units_max(uint32_t store_mbufs)
 	return RTE_MAX(store_mbufs / SQS_QUEUE_SHARE_DIVISOR, largest);
 }
 
+/*
+ * Parked receives hold their request's frame-pool mbuf for up to BB_WAIT_TIME_S_MAX, and RX
+ * needs that pool (issue 10): a worker parks at most 1/BB_PARKED_FRAME_SHARE_DIVISOR of its
+ * share of the pool, one source at most 1/BB_PARKED_SOURCE_SHARE_DIVISOR of those places.
+ */
+static uint32_t parking_places(const struct dp_app *app)
+{
+	uint32_t share = app->frame_pool->size / app->worker_count;
+	return RTE_MIN(share / BB_PARKED_FRAME_SHARE_DIVISOR, BB_PARKED_RECEIVES_PER_WORKER);
+}
+
+static uint32_t parking_places_per_source(uint32_t places)
+{
+	return (places + BB_PARKED_SOURCE_SHARE_DIVISOR - 1) / BB_PARKED_SOURCE_SHARE_DIVISOR;
+}
+
 struct dp_worker *dp_worker_create(struct dp_app *app, const struct dp_worker_options *options,
                                    int *error_out)
 {
@@ -80,7 +98,8 @@ struct dp_worker *dp_worker_create(struct dp_app *app, const struct dp_worker_op
 	struct sqs_engine_options engine_options = {
 	    .queue_slots = BB_QUEUE_SLOTS_PER_WORKER,
 	    .message_slots = BB_MESSAGE_SLOTS_PER_WORKER,
-	    .waiter_slots = BB_PARKED_RECEIVES_PER_WORKER,
+	    .waiter_slots = parking_places(app),
+	    .waiter_slots_per_source = parking_places_per_source(parking_places(app)),
 	    .queue_messages_max = SQS_QUEUE_MESSAGES_MAX,
 	    .queue_store_units_max = queue_store_units_max(options->store_mbufs),
 	    .store_unit_bytes = RTE_MBUF_DEFAULT_DATAROOM, /* what dp_chain puts in one mbuf */
@@ -374,6 +393,28 @@ static void answer_receive(struct dp_worker *w, struct rte_mbuf *m, const struct
 	finish(w, m, h, WIRE_OK, dp_reply_finish(&writer, h, WIRE_OK));
 }
 
+/*
+ * Who a parked receive counts against: a UDP source by its address, whatever its port (its
+ * cookie proved it receives there); a local client by its connection.
+ */
+static uint64_t park_source(const struct dp_request_meta *meta)
+{
+	if (meta->source == DP_SOURCE_UDP)
+		return (uint64_t)1 << 32 | meta->peer.ip;
+	return (uint64_t)2 << 32 | (meta->local_connection & 0xffffu);
+}
+
+/* Parks a receive: 0, or why it cannot be (sqs_park's -errno, or -EMSGSIZE for a chain). */
+static int park(struct dp_worker *w, struct rte_mbuf *m, const struct sqs_receive_options *receive,
+                uint64_t deadline_ms)
+{
+	/* A place holds one mbuf of the frame pool; a request that came in fragments is a chain. */
+	if (m->nb_segs != 1)
+		return -EMSGSIZE;
+	const struct dp_request_meta *meta = dp_meta(m);
+	return sqs_park(w->sqs, meta->queue_slot, m, park_source(meta), receive, deadline_ms);
+}
+
 static void execute_receive(struct dp_worker *w, struct rte_mbuf *m, const struct dp_request *req,
                             uint64_t now_ms)
 {
@@ -389,11 +430,13 @@ static void execute_receive(struct dp_worker *w, struct rte_mbuf *m, const struc
 	bool nothing_now = !sqs_can_receive(w->sqs, meta->queue_slot, receive.body_bytes_max);
 	if (nothing_now && wait_s > 0 && !local_client_gone(w, meta)) {
 		uint64_t deadline_ms = now_ms + (uint64_t)wait_s * 1000;
-		if (sqs_park(w->sqs, meta->queue_slot, m, &receive, deadline_ms) == 0) {
+		if (park(w, m, &receive, deadline_ms) == 0) {
 			w->stats.long_polls_parked++;
 			return; /* answered from serve_waiters */
 		}
-		/* Every parking place is taken: answer now, as an empty short poll. */
+		/* No place for it (all taken, its source's share taken, or a chain): answered
+		 * now, as a short poll. */
+		w->stats.long_polls_refused++;
 	}
 	answer_receive(w, m, &req->header, &receive, now_ms);
 }
@@ -582,6 +625,20 @@ void dp_worker_input(struct dp_worker *w, struct rte_mbuf **frames, uint16_t cou
 	}
 }
 
+/*
+ * How many parked receives this pass answers: as many as TX has room for if each reply were
+ * the largest UDP datagram in fragments (dp_tx_push drops what does not fit, and a dropped
+ * reply hides its messages). The engine keeps the others for the next pass.
+ */
+static uint32_t wakes_max(const struct dp_worker *w)
+{
+	uint32_t chunk_bytes = (w->net.config.mtu - (uint32_t)sizeof(struct rte_ipv4_hdr)) & ~7u;
+	uint32_t datagram_bytes = (uint32_t)sizeof(struct rte_udp_hdr) + BB_UDP_PAYLOAD_BYTES_MAX;
+	uint32_t frames = (datagram_bytes + chunk_bytes - 1) / chunk_bytes;
+	RTE_VERIFY(w->tx.count <= DP_TX_SLOTS && frames > 0);
+	return RTE_MIN((DP_TX_SLOTS - w->tx.count) / frames, BB_PARKED_RECEIVES_PER_WORKER);
+}
+
 void dp_worker_serve(struct dp_worker *w, uint64_t now_tsc)
 {
 	uint64_t now_ms = dp_now_ms(w->app, now_tsc);
@@ -594,8 +651,9 @@ void dp_worker_serve(struct dp_worker *w, uint64_t now_tsc)
 			execute(w, requests[i], now_ms);
 	}
 	sqs_expire(w->sqs, now_ms);
-	answer_wakes(w, sqs_take_waiters(w->sqs, now_ms, w->wakes, BB_PARKED_RECEIVES_PER_WORKER),
-	             now_ms);
+	uint32_t room = wakes_max(w);
+	if (room > 0)
+		answer_wakes(w, sqs_take_waiters(w->sqs, now_ms, w->wakes, room), now_ms);
 	dp_net_reap(&w->net, now_tsc);
 }
 

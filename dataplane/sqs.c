@@ -8,7 +8,9 @@
  * - a message's generation changes whenever its slot is freed, so a receipt
  *   handle of a deleted message can never act on the slot's next message;
  * - only the newest receipt handle of a message (receive count and nonce
- *   match) deletes it or changes its visibility.
+ *   match) deletes it or changes its visibility;
+ * - each source in the sources table counts its parked receives, never more than
+ *   waiter_slots_per_source; a source with none has no entry.
  * Everything is allocated in sqs_engine_create; no call after it allocates.
  */
 #include "sqs.h"
@@ -54,10 +56,17 @@ struct sqs_message {
 
 struct sqs_waiter {
 	void *token;
+	uint64_t source; /* its entry in the sources table counts it */
 	uint64_t deadline_ms;
 	struct sqs_receive_options receive;
 	uint32_t queue_slot;
 	uint32_t next; /* per-queue FIFO, or free list */
+};
+
+/* An entry of the sources table (open addressing, linear probing); parked 0 is a free one. */
+struct sqs_source {
+	uint64_t source;
+	uint32_t parked;
 };
 
 struct sqs_queue {
@@ -83,6 +92,9 @@ struct sqs_engine {
 	uint32_t waiter_free_head;
 	uint32_t waiter_count;
 	uint64_t waiter_deadline_min_ms;
+	uint32_t waiters_per_source_max;
+	struct sqs_source *sources; /* at least twice waiter_slots entries, a power of 2 */
+	uint32_t source_mask;
 	uint64_t ready_seq_next;
 	uint8_t random_bytes[RANDOM_BATCH_BYTES];
 	uint32_t random_used; /* bytes of random_bytes handed out */
@@ -359,10 +371,76 @@ static void queue_reset(struct sqs_queue *q, const struct sqs_queue_config *conf
 	};
 }
 
+/* ---- parked receives per source ---- */
+
+/* The sources table's size: a power of 2 at least twice waiter_slots, so it is never full. */
+static uint32_t source_slots_for(uint32_t waiter_slots)
+{
+	assert(waiter_slots <= (1u << 30));
+	uint32_t slots = 2;
+	while (slots < 2 * waiter_slots) /* at most 31 doublings */
+		slots *= 2;
+	return slots;
+}
+
+static uint32_t source_home(const struct sqs_engine *e, uint64_t source)
+{
+	/* Fibonacci hashing: sources are addresses, often consecutive. */
+	return (uint32_t)((source * 0x9e3779b97f4a7c15ull) >> 32) & e->source_mask;
+}
+
+/*
+ * The entry of `source`, or the free entry where it would go. At most waiter_slots entries
+ * are in use, under half the table: the walk meets a free entry within the table's size.
+ */
+static uint32_t source_find(const struct sqs_engine *e, uint64_t source)
+{
+	uint32_t i = source_home(e, source);
+	for (uint32_t probes = 0; probes <= e->source_mask; probes++) {
+		const struct sqs_source *entry = &e->sources[i];
+		if (entry->parked == 0 || entry->source == source)
+			return i;
+		i = (i + 1) & e->source_mask;
+	}
+	assert(!"the sources table is never full");
+	abort();
+}
+
+/* Frees entry i, moving later entries of its probe run back so every one stays findable. */
+static void source_remove(struct sqs_engine *e, uint32_t i)
+{
+	uint32_t hole = i;
+	uint32_t j = (i + 1) & e->source_mask;
+	for (uint32_t probes = 0; probes < e->source_mask && e->sources[j].parked != 0; probes++) {
+		uint32_t home = source_home(e, e->sources[j].source);
+		/* j may fill the hole when the hole lies on its way from home to j. */
+		if (((j - home) & e->source_mask) >= ((j - hole) & e->source_mask)) {
+			e->sources[hole] = e->sources[j];
+			hole = j;
+		}
+		j = (j + 1) & e->source_mask;
+	}
+	e->sources[hole].parked = 0;
+}
+
+/* Gives a parked receive's place back: to the free list, and to its source's count. */
+static void waiter_release(struct sqs_engine *e, uint32_t index)
+{
+	struct sqs_waiter *w = &e->waiters[index];
+	uint32_t i = source_find(e, w->source);
+	assert(e->sources[i].parked > 0 && e->waiter_count > 0);
+	if (--e->sources[i].parked == 0)
+		source_remove(e, i);
+	w->next = e->waiter_free_head;
+	e->waiter_free_head = index;
+	e->waiter_count--;
+}
+
 struct sqs_engine *sqs_engine_create(const struct sqs_engine_options *options, int *error_out)
 {
 	assert(options->store_unit_bytes > 0 && options->queue_messages_max > 0);
 	assert(options->queue_store_units_max > 0);
+	assert(options->waiter_slots_per_source <= options->waiter_slots);
 	struct sqs_engine *e = calloc(1, sizeof(*e));
 	if (e == NULL) {
 		*error_out = -ENOMEM;
@@ -373,9 +451,12 @@ struct sqs_engine *sqs_engine_create(const struct sqs_engine_options *options, i
 	e->messages = calloc(options->message_slots, sizeof(*e->messages));
 	e->heap = calloc(options->message_slots, sizeof(*e->heap));
 	e->waiters = calloc(options->waiter_slots, sizeof(*e->waiters));
+	e->source_mask = source_slots_for(options->waiter_slots) - 1;
+	e->sources = calloc(e->source_mask + 1, sizeof(*e->sources));
 	e->md5_ctx = EVP_MD_CTX_new();
 	e->md5 = EVP_MD_fetch(NULL, "MD5", NULL);
-	if (!e->queues || !e->messages || !e->heap || !e->waiters || !e->md5_ctx || !e->md5) {
+	if (!e->queues || !e->messages || !e->heap || !e->waiters || !e->sources || !e->md5_ctx ||
+	    !e->md5) {
 		sqs_engine_destroy(e);
 		*error_out = -ENOMEM;
 		return NULL;
@@ -391,6 +472,9 @@ struct sqs_engine *sqs_engine_create(const struct sqs_engine_options *options, i
 		e->waiters[i].next = i + 1 < options->waiter_slots ? i + 1 : NIL;
 	e->waiter_free_head = options->waiter_slots > 0 ? 0 : NIL;
 	e->waiter_deadline_min_ms = UINT64_MAX;
+	e->waiters_per_source_max = options->waiter_slots_per_source == 0
+	                                ? options->waiter_slots
+	                                : options->waiter_slots_per_source;
 	e->random_used = RANDOM_BATCH_BYTES; /* the first id draws a batch */
 	*error_out = 0;
 	return e;
@@ -402,6 +486,7 @@ void sqs_engine_destroy(struct sqs_engine *e)
 		return;
 	EVP_MD_free(e->md5);
 	EVP_MD_CTX_free(e->md5_ctx);
+	free(e->sources);
 	free(e->waiters);
 	free(e->heap);
 	free(e->messages);
@@ -424,9 +509,7 @@ static uint32_t drain_waiters(struct sqs_engine *e, uint32_t slot, struct sqs_wa
 		    .queue_closed = true,
 		};
 		q->waiter_head = w->next;
-		w->next = e->waiter_free_head;
-		e->waiter_free_head = index;
-		e->waiter_count--;
+		waiter_release(e, index);
 	}
 	q->waiter_tail = NIL;
 	return taken;
@@ -699,17 +782,22 @@ uint32_t sqs_expire(struct sqs_engine *e, uint64_t now_ms)
 	return moved;
 }
 
-int sqs_park(struct sqs_engine *e, uint32_t slot, void *token,
+int sqs_park(struct sqs_engine *e, uint32_t slot, void *token, uint64_t source,
              const struct sqs_receive_options *options, uint64_t deadline_ms)
 {
 	assert(e->queues[slot].open && options->max_messages <= BB_RECEIVE_COUNT_MAX);
 	uint32_t index = e->waiter_free_head;
 	if (index == NIL)
 		return -ENOSPC;
+	uint32_t counted = source_find(e, source);
+	if (e->sources[counted].parked == e->waiters_per_source_max)
+		return -EDQUOT;
+	e->sources[counted] = (struct sqs_source){source, e->sources[counted].parked + 1};
 	struct sqs_waiter *w = &e->waiters[index];
 	e->waiter_free_head = w->next;
 	*w = (struct sqs_waiter){
 	    .token = token,
+	    .source = source,
 	    .deadline_ms = deadline_ms,
 	    .receive = *options,
 	    .queue_slot = slot,
@@ -780,9 +868,7 @@ static uint32_t take_from_queue(struct sqs_engine *e, uint32_t slot, uint64_t no
 			q->waiter_head = next;
 		if (q->waiter_tail == index)
 			q->waiter_tail = prev;
-		w->next = e->waiter_free_head;
-		e->waiter_free_head = index;
-		e->waiter_count--;
+		waiter_release(e, index);
 		index = next;
 	}
 	if (index != NIL && taken == out_max)

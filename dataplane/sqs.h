@@ -41,6 +41,9 @@ struct sqs_engine_options {
 	uint32_t queue_slots;
 	uint32_t message_slots;
 	uint32_t waiter_slots;
+	/* At most this many parked receives of one source (see sqs_park); 0 for no bound below
+	 * waiter_slots. */
+	uint32_t waiter_slots_per_source;
 	uint32_t queue_messages_max;    /* per queue, visible and in flight */
 	uint32_t queue_store_units_max; /* per queue, in store units */
 	uint32_t store_unit_bytes;      /* a body of n bytes takes max(1, ceil(n / this)) units */
@@ -139,9 +142,13 @@ sqs_change_visibility(struct sqs_engine *engine, uint32_t slot, const char *hand
 /* Makes in-flight messages whose deadline passed visible again. Returns how many. */
 uint32_t sqs_expire(struct sqs_engine *engine, uint64_t now_ms);
 
-/* Parks a receive until a message arrives or deadline_ms. 0, or -ENOSPC when full. */
+/*
+ * Parks a receive of `source` (whoever asks: the caller's key) until a message arrives or
+ * deadline_ms. 0; -ENOSPC when every place is taken; -EDQUOT when that source already has
+ * waiter_slots_per_source parked.
+ */
 __attribute__((warn_unused_result)) int sqs_park(struct sqs_engine *engine, uint32_t slot,
-                                                 void *token,
+                                                 void *token, uint64_t source,
                                                  const struct sqs_receive_options *options,
                                                  uint64_t deadline_ms);
 /*

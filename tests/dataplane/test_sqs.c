@@ -133,7 +133,7 @@ static int park_upto(uint32_t slot, void *token, uint32_t max, uint32_t body_byt
                      uint64_t deadline_ms)
 {
 	struct sqs_receive_options options = {max, -1, body_bytes_max};
-	return sqs_park(engine, slot, token, &options, deadline_ms);
+	return sqs_park(engine, slot, token, 0, &options, deadline_ms);
 }
 
 static int park(uint32_t slot, void *token, uint32_t max, uint64_t deadline_ms)

@@ -590,7 +590,7 @@ static void op_park(struct input *in)
 	for (uint32_t i = 0; i < m.waiter_count; i++)
 		parked += m.waiters[i].parked;
 	void *token = (void *)(uintptr_t)(m.waiter_count + 1);
-	int rc = sqs_park(m.engine, slot, token, &options, deadline_ms);
+	int rc = sqs_park(m.engine, slot, token, 0, &options, deadline_ms);
 	CHECK(rc == (parked == WAITERS ? -ENOSPC : 0), "park: %d with %u parked", rc,
 	      parked);
 	if (rc == 0)
