@@ -76,9 +76,12 @@ JSON
 	in_ns ip link set bb0 up
 }
 
+# start_control [DB [ARGS...]]: busbar-control on DB (default $work/control.db), with ARGS.
 start_control() {
-	ip netns exec "$ns" "$build/control/busbar-control" --db "$work/control.db" --busbard-socket "$socket" \
-		--run-seconds 300 >>"$work/control.log" 2>&1 &
+	local db=${1:-$work/control.db}
+	[ $# -gt 0 ] && shift
+	ip netns exec "$ns" "$build/control/busbar-control" --db "$db" --busbard-socket "$socket" \
+		--run-seconds 300 "$@" >>"$work/control.log" 2>&1 &
 	control_pid=$!
 	for _ in $(seq 200); do
 		in_ns bash -c 'exec 3<>/dev/tcp/127.0.0.1/7680' 2>/dev/null && break

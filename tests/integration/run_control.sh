@@ -22,18 +22,8 @@ control="$build/control/busbar-control"
 idle_timeout_s=3 # --http-timeout-seconds, short so the test need not wait long
 bound_s=5        # what a prompt answer takes at most: a hang detector, not a speed test
 
-# Like lib.sh's start_control, with more arguments and a database of our choosing.
-start_control_on() {
-	local db=$1
-	shift
-	ip netns exec "$ns" "$control" --db "$db" --busbard-socket "$socket" --run-seconds 300 \
-		--http-timeout-seconds "$idle_timeout_s" "$@" >>"$work/control.log" 2>&1 &
-	control_pid=$!
-	for _ in $(seq 50); do
-		in_ns bash -c 'exec 3<>/dev/tcp/127.0.0.1/7680' 2>/dev/null && break
-		sleep 0.1
-	done
-}
+# lib.sh's start_control on database $1 with the short idle timeout and more arguments.
+start_control_on() { start_control "$1" --http-timeout-seconds "$idle_timeout_s" "${@:2}"; }
 
 stop_control() {
 	kill "$control_pid"
