@@ -60,13 +60,26 @@
 #define BB_LOCAL_OUT_BYTES_MAX            (BB_WIRE_HEADER_BYTES + BB_LOCAL_BODY_BYTES_MAX)
 #define BB_LOCAL_IDLE_TIMEOUT_MS          60000u
 #define BB_LOCAL_RESERVED_IDLE_TIMEOUT_MS 1000u
-/* The frame pool (config frame_mbufs) holds at least this many per worker. */
-#define BB_FRAME_MBUFS_PER_WORKER_MIN 1023u
 /* A parked long poll holds its request's frame mbuf until answered: a worker parks at most
  * this fraction of its share of frame_mbufs (never more than BB_PARKED_RECEIVES_PER_WORKER),
  * one source at most this fraction of those places (docs/operations.md, "Long polling"). */
 #define BB_PARKED_FRAME_SHARE_DIVISOR  4u
 #define BB_PARKED_SOURCE_SHARE_DIVISOR 8u
+/* What a worker's share of the frame pool serves besides parked receives: one mbuf in each
+ * RX descriptor of its port queue, a burst taken from them, a full TX batch (dp_tx) and
+ * fragments waiting for reassembly. The port's TX descriptors hold none: the vdevs busbard
+ * runs on (net_tap, net_memif, net_af_packet) copy a frame out and free it at once. */
+#define BB_RX_DESCRIPTORS_PER_WORKER     1024u
+#define BB_TX_BATCH_FRAMES               256u
+#define BB_FRAME_MBUFS_SERVED_PER_WORKER                                                           \
+	(BB_RX_DESCRIPTORS_PER_WORKER + BB_BURST_MAX + BB_TX_BATCH_FRAMES +                        \
+	 BB_FRAGMENT_MBUFS_PER_WORKER_MAX)
+/* The frame pool (config frame_mbufs) holds at least this many per worker: parked receives
+ * take their fraction of it and leave the above (1,920; 1,771 with tiny limits). */
+#define BB_FRAME_MBUFS_PER_WORKER_MIN                                                              \
+	((BB_FRAME_MBUFS_SERVED_PER_WORKER * BB_PARKED_FRAME_SHARE_DIVISOR +                       \
+	  BB_PARKED_FRAME_SHARE_DIVISOR - 2) /                                                     \
+	 (BB_PARKED_FRAME_SHARE_DIVISOR - 1))
 
 _Static_assert(BB_QUEUE_SLOTS_PER_WORKER >= BB_QUEUE_COUNT_MAX / BB_WORKER_COUNT_MAX,
                "workers together must hold every queue of a full snapshot");
@@ -88,5 +101,9 @@ _Static_assert(BB_FRAGMENT_MBUFS_PER_WORKER_MAX +
 _Static_assert(BB_FRAME_MBUFS_PER_WORKER_MIN / BB_PARKED_FRAME_SHARE_DIVISOR >=
                    BB_PARKED_SOURCE_SHARE_DIVISOR,
                "every source may park a receive");
+_Static_assert(BB_FRAME_MBUFS_PER_WORKER_MIN -
+                       BB_FRAME_MBUFS_PER_WORKER_MIN / BB_PARKED_FRAME_SHARE_DIVISOR >=
+                   BB_FRAME_MBUFS_SERVED_PER_WORKER,
+               "what parked receives leave of the smallest share fills RX and serves TX");
 
 #endif

@@ -26,6 +26,7 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 
+#include "bb_limits.h"
 #include "dp_app.h"
 #include "dp_config.h"
 #include "dp_service.h"
@@ -33,7 +34,6 @@
 
 #define EAL_ARGS_MAX          (DP_CONFIG_EAL_ARGS_MAX + 16)
 #define FRAME_DATA_ROOM_BYTES (RTE_PKTMBUF_HEADROOM + 9216) /* one jumbo frame */
-#define RX_DESCRIPTORS        1024
 #define TX_DESCRIPTORS        1024
 #define SERVICE_POLL_MS       1
 
@@ -147,9 +147,15 @@ static int port_init(struct dp_app *app, const struct dp_config *c)
 	uint16_t queues = (uint16_t)app->worker_count;
 	struct rte_eth_conf conf = {.rxmode = {.mtu = c->mtu}};
 	int rc = rte_eth_dev_configure(port, queues, queues, &conf);
-	uint16_t rx_descriptors = RX_DESCRIPTORS, tx_descriptors = TX_DESCRIPTORS;
+	uint16_t rx_descriptors = BB_RX_DESCRIPTORS_PER_WORKER, tx_descriptors = TX_DESCRIPTORS;
 	if (rc == 0)
 		rc = rte_eth_dev_adjust_nb_rx_tx_desc(port, &rx_descriptors, &tx_descriptors);
+	/* frame_mbufs' least (dp_config.c) counts BB_RX_DESCRIPTORS_PER_WORKER per worker. */
+	if (rc == 0 && rx_descriptors > BB_RX_DESCRIPTORS_PER_WORKER) {
+		fprintf(stderr, "busbard: port %u needs %u RX descriptors a queue, more than %u\n",
+		        port, rx_descriptors, BB_RX_DESCRIPTORS_PER_WORKER);
+		return -ENOTSUP;
+	}
 	int socket_id = rte_eth_dev_socket_id(port);
 	for (uint16_t q = 0; rc == 0 && q < queues; q++) {
 		rc = rte_eth_rx_queue_setup(port, q, rx_descriptors, socket_id, NULL,

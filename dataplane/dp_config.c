@@ -174,8 +174,8 @@ static int apply_key(const char *key, json_t *value, struct dp_config *c, char *
 		rc = copy_uint(value, 64, 1u << 20, &n, key, error, error_bytes);
 		c->memory_mb = (uint32_t)n;
 	} else if (strcmp(key, "frame_mbufs") == 0) {
-		rc = copy_uint(value, BB_FRAME_MBUFS_PER_WORKER_MIN, 1u << 22, &n, key, error,
-		               error_bytes);
+		/* Its least depends on "workers": check_together says what it must hold. */
+		rc = copy_uint(value, 1, 1u << 22, &n, key, error, error_bytes);
 		c->frame_mbufs = (uint32_t)n;
 	} else if (strcmp(key, "store_mbufs_per_worker") == 0) {
 		rc = copy_uint(value, 1023, 1u << 24, &n, key, error, error_bytes);
@@ -195,9 +195,12 @@ static int check_together(const struct dp_config *c, char *error, size_t error_b
 		return fail(error, error_bytes, "kernel_ipv4", "must differ from port.ipv4");
 	if (c->frame_mbufs < c->workers * BB_FRAME_MBUFS_PER_WORKER_MIN) {
 		snprintf(error, error_bytes,
-		         "config key \"frame_mbufs\": %u is too few for %u workers (at least %u "
-		         "per worker)",
-		         c->frame_mbufs, c->workers, BB_FRAME_MBUFS_PER_WORKER_MIN);
+		         "config key \"frame_mbufs\": %u is too few for %u worker(s): at least %u "
+		         "per worker, so that after parked receives (a 1/%u share) each keeps %u "
+		         "for its %u RX descriptors, a burst, a TX batch and IP fragments",
+		         c->frame_mbufs, c->workers, BB_FRAME_MBUFS_PER_WORKER_MIN,
+		         BB_PARKED_FRAME_SHARE_DIVISOR, BB_FRAME_MBUFS_SERVED_PER_WORKER,
+		         BB_RX_DESCRIPTORS_PER_WORKER);
 		return -EINVAL;
 	}
 	return 0;

@@ -46,13 +46,20 @@ _Static_assert(BB_UDP_REQUEST_BYTES_MAX ==
                    BB_UDP_REQUEST_FRAGMENTS_MAX * ((1500 - IPV4_BYTES) & ~7u) - UDP_BYTES,
                "the largest UDP request at MTU 1500 is what those fragments carry");
 
-void dp_tx_push(struct dp_tx *tx, struct rte_mbuf *frame, struct dp_stats *stats)
+void dp_tx_flush(struct dp_tx *tx)
 {
-	if (tx->count == DP_TX_SLOTS) {
-		rte_pktmbuf_free(frame);
-		stats->tx_dropped++;
+	RTE_VERIFY(tx->flush != NULL && tx->count <= DP_TX_SLOTS);
+	if (tx->count == 0)
 		return;
-	}
+	tx->flush(tx->context, tx->frames, tx->count);
+	tx->count = 0;
+}
+
+void dp_tx_push(struct dp_tx *tx, struct rte_mbuf *frame)
+{
+	RTE_VERIFY(frame != NULL);
+	if (tx->count == DP_TX_SLOTS)
+		dp_tx_flush(tx);
 	tx->frames[tx->count++] = frame;
 }
 
@@ -170,7 +177,7 @@ static void handle_arp(struct dp_net *net, struct rte_mbuf *m, struct dp_tx *tx)
 	eth->src_addr = net->config.mac;
 	rte_pktmbuf_trim(m, rte_pktmbuf_pkt_len(m) - ARP_FRAME_BYTES);
 	net->stats->arp_replied++;
-	dp_tx_push(tx, m, net->stats);
+	dp_tx_push(tx, m);
 }
 
 int dp_net_resolve(struct dp_net *net, rte_be32_t ip, struct rte_ether_addr *mac_out,
@@ -200,7 +207,7 @@ int dp_net_resolve(struct dp_net *net, rte_be32_t ip, struct rte_ether_addr *mac
 	memset(&arp->arp_data.arp_tha, 0, sizeof(arp->arp_data.arp_tha));
 	arp->arp_data.arp_tip = ip;
 	net->stats->arp_requests_sent++;
-	dp_tx_push(tx, m, net->stats);
+	dp_tx_push(tx, m);
 	return -EAGAIN;
 }
 
@@ -239,7 +246,7 @@ static void handle_icmp(struct dp_net *net, struct rte_mbuf *m, struct rte_ipv4_
 	icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(icmp, icmp_bytes);
 	swap_addresses(net, rte_pktmbuf_mtod(m, struct rte_ether_hdr *), ip);
 	net->stats->icmp_echo_replied++;
-	dp_tx_push(tx, m, net->stats);
+	dp_tx_push(tx, m);
 }
 
 static struct rte_mbuf *handle_udp(struct dp_net *net, struct rte_mbuf *m, struct rte_ipv4_hdr *ip,
@@ -468,12 +475,11 @@ int dp_net_send_udp(struct dp_net *net, const struct dp_peer *to, const uint8_t 
 		        : NULL;
 		if (m == NULL) {
 			rte_pktmbuf_free_bulk(fragments, count);
-			net->stats->tx_dropped++;
 			return -ENOBUFS;
 		}
 		fragments[count++] = m;
 	}
 	for (uint32_t i = 0; i < count; i++)
-		dp_tx_push(tx, fragments[i], net->stats);
+		dp_tx_push(tx, fragments[i]);
 	return 0;
 }

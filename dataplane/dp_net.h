@@ -12,9 +12,10 @@
 #include <rte_ip_frag.h>
 #include <rte_mbuf.h>
 
+#include "bb_limits.h"
 #include "dp_stats.h"
 
-#define DP_TX_SLOTS        256u
+#define DP_TX_SLOTS        BB_TX_BATCH_FRAMES
 #define DP_ARP_ENTRIES     64u
 #define DP_FRAG_TIMEOUT_MS 2000u
 
@@ -59,9 +60,17 @@ struct dp_arp_entry {
 	struct rte_ether_addr mac;
 };
 
+/*
+ * Frames waiting for transmission. A full batch is handed to `flush` rather than a frame
+ * dropped: one pass can produce far more than DP_TX_SLOTS frames (a queue deleted with all
+ * its parked receives, a burst of receive replies of up to 45 fragments each).
+ */
 struct dp_tx {
 	struct rte_mbuf *frames[DP_TX_SLOTS];
 	uint16_t count;
+	/* Takes every one of the `count` frames: transmits them, or frees and counts them. */
+	void (*flush)(void *context, struct rte_mbuf **frames, uint16_t count);
+	void *context;
 };
 
 struct dp_net {
@@ -90,7 +99,10 @@ void dp_net_free(struct dp_net *net);
 struct rte_mbuf *dp_net_input(struct dp_net *net, struct rte_mbuf *frame, uint64_t now_tsc,
                               struct dp_tx *tx);
 
-/* Sends `payload` as one UDP datagram to `to`, in IPv4 fragments when it exceeds the MTU. */
+/*
+ * Sends `payload` as one UDP datagram to `to`, in IPv4 fragments when it exceeds the MTU: all
+ * of them, or none and -ENOBUFS / -EMSGSIZE, which the caller counts.
+ */
 __attribute__((warn_unused_result)) int dp_net_send_udp(struct dp_net *net,
                                                         const struct dp_peer *to,
                                                         const uint8_t *payload,
@@ -103,7 +115,9 @@ dp_net_resolve(struct dp_net *net, rte_be32_t ip, struct rte_ether_addr *mac_out
 /* Frees datagrams whose reassembly timed out (DP_FRAG_TIMEOUT_MS); call once per loop pass. */
 void dp_net_reap(struct dp_net *net, uint64_t now_tsc);
 
-/* Queues a frame for transmission, dropping and counting it when the batch is full. */
-void dp_tx_push(struct dp_tx *tx, struct rte_mbuf *frame, struct dp_stats *stats);
+/* Queues a frame for transmission, flushing the batch first when it is full. */
+void dp_tx_push(struct dp_tx *tx, struct rte_mbuf *frame);
+/* Hands what the batch holds to its flush function; the batch is empty after. */
+void dp_tx_flush(struct dp_tx *tx);
 
 #endif

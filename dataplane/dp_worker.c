@@ -14,12 +14,26 @@
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
-#include <rte_ip.h>
 #include <rte_malloc.h>
-#include <rte_udp.h>
 
 #include "dp_chain.h"
 #include "dp_request.h"
+
+/*
+ * dp_tx's flush: the frames go to this worker's TX queue of the port, in one burst or when a
+ * batch fills mid-pass; what the port refuses is freed and counted.
+ */
+static void transmit(void *context, struct rte_mbuf **frames, uint16_t count)
+{
+	struct dp_worker *w = context;
+	uint16_t sent = rte_eth_tx_burst(w->app->port_id, (uint16_t)w->index, frames, count);
+	RTE_VERIFY(sent <= count);
+	w->stats.tx_frames += sent;
+	if (sent < count) {
+		w->stats.tx_dropped += count - sent;
+		rte_pktmbuf_free_bulk(frames + sent, count - sent);
+	}
+}
 
 /* ---- body store: mbuf chains from this worker's store pool ---- */
 
@@ -92,6 +106,8 @@ struct dp_worker *dp_worker_create(struct dp_app *app, const struct dp_worker_op
 	}
 	w->index = options->index;
 	w->app = app;
+	w->tx.flush = transmit;
+	w->tx.context = w;
 	snprintf(name, sizeof(name), "store%u", options->index);
 	w->store_pool = rte_pktmbuf_pool_create(name, options->store_mbufs, 256, 0,
 	                                        RTE_MBUF_DEFAULT_BUF_SIZE, options->socket_id);
@@ -625,20 +641,6 @@ void dp_worker_input(struct dp_worker *w, struct rte_mbuf **frames, uint16_t cou
 	}
 }
 
-/*
- * How many parked receives this pass answers: as many as TX has room for if each reply were
- * the largest UDP datagram in fragments (dp_tx_push drops what does not fit, and a dropped
- * reply hides its messages). The engine keeps the others for the next pass.
- */
-static uint32_t wakes_max(const struct dp_worker *w)
-{
-	uint32_t chunk_bytes = (w->net.config.mtu - (uint32_t)sizeof(struct rte_ipv4_hdr)) & ~7u;
-	uint32_t datagram_bytes = (uint32_t)sizeof(struct rte_udp_hdr) + BB_UDP_PAYLOAD_BYTES_MAX;
-	uint32_t frames = (datagram_bytes + chunk_bytes - 1) / chunk_bytes;
-	RTE_VERIFY(w->tx.count <= DP_TX_SLOTS && frames > 0);
-	return RTE_MIN((DP_TX_SLOTS - w->tx.count) / frames, BB_PARKED_RECEIVES_PER_WORKER);
-}
-
 void dp_worker_serve(struct dp_worker *w, uint64_t now_tsc)
 {
 	uint64_t now_ms = dp_now_ms(w->app, now_tsc);
@@ -651,22 +653,11 @@ void dp_worker_serve(struct dp_worker *w, uint64_t now_tsc)
 			execute(w, requests[i], now_ms);
 	}
 	sqs_expire(w->sqs, now_ms);
-	uint32_t room = wakes_max(w);
-	if (room > 0)
-		answer_wakes(w, sqs_take_waiters(w->sqs, now_ms, w->wakes, room), now_ms);
+	/* However many frames the answers take: a full TX batch is flushed, not dropped. */
+	uint32_t woken =
+	    sqs_take_waiters(w->sqs, now_ms, w->wakes, BB_PARKED_RECEIVES_PER_WORKER);
+	answer_wakes(w, woken, now_ms);
 	dp_net_reap(&w->net, now_tsc);
-}
-
-static void flush_tx(struct dp_worker *w)
-{
-	uint16_t sent =
-	    rte_eth_tx_burst(w->app->port_id, (uint16_t)w->index, w->tx.frames, w->tx.count);
-	w->stats.tx_frames += sent;
-	if (sent < w->tx.count) {
-		w->stats.tx_dropped += w->tx.count - sent;
-		rte_pktmbuf_free_bulk(w->tx.frames + sent, w->tx.count - sent);
-	}
-	w->tx.count = 0;
 }
 
 int dp_worker_main(void *arg)
@@ -682,8 +673,7 @@ int dp_worker_main(void *arg)
 		    rte_eth_rx_burst(app->port_id, (uint16_t)w->index, frames, BB_BURST_MAX);
 		dp_worker_input(w, frames, count, now_tsc);
 		dp_worker_serve(w, now_tsc);
-		if (w->tx.count > 0)
-			flush_tx(w);
+		dp_tx_flush(&w->tx);
 		rte_rcu_qsbr_quiescent(app->rcu, w->index);
 	}
 	rte_rcu_qsbr_thread_offline(app->rcu, w->index);

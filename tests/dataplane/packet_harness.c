@@ -34,6 +34,21 @@ static void publish_snapshot(void)
 	atomic_store(&h.app.snapshot, &snapshot);
 }
 
+/* The worker's dp_tx flush: keeps the frames in h.sent, as a port would take them. */
+static void capture_tx(void *context, struct rte_mbuf **frames, uint16_t count)
+{
+	struct harness *harness = context;
+	cr_assert_leq(harness->sent_count + count, HARNESS_SENT_MAX);
+	memcpy(&harness->sent[harness->sent_count], frames, count * sizeof(*frames));
+	harness->sent_count += count;
+	harness->worker->stats.tx_frames += count;
+}
+
+void harness_flush_tx(void)
+{
+	dp_tx_flush(&h.worker->tx);
+}
+
 void harness_setup(void)
 {
 	/* --no-shconf: no config file locked in /var/run/dpdk, so test binaries run side by side. */
@@ -65,12 +80,15 @@ void harness_setup(void)
 	h.worker = dp_worker_create(&h.app, &options, &rc);
 	cr_assert_not_null(h.worker, "worker: %d", rc);
 	h.app.workers[0] = h.worker;
+	h.worker->tx.flush = capture_tx;
+	h.worker->tx.context = &h;
 	publish_snapshot();
 	h.now_tsc = rte_rdtsc();
 }
 
 void harness_teardown(void)
 {
+	rte_pktmbuf_free_bulk(h.sent, h.sent_count);
 	dp_worker_destroy(h.worker);
 	rte_eal_cleanup();
 }
@@ -208,9 +226,9 @@ void take_replies(struct replies *out)
 	uint32_t l4_total = 0;
 	memset(out, 0, offsetof(struct replies, datagram));
 	out->first_non_udp = NULL;
-	struct dp_tx *tx = &h.worker->tx;
-	for (uint16_t i = 0; i < tx->count; i++) {
-		struct rte_mbuf *m = tx->frames[i];
+	harness_flush_tx();
+	for (uint32_t i = 0; i < h.sent_count; i++) {
+		struct rte_mbuf *m = h.sent[i];
 		struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
 		out->frames++;
@@ -224,7 +242,7 @@ void take_replies(struct replies *out)
 			rte_pktmbuf_free(m);
 		}
 	}
-	tx->count = 0;
+	h.sent_count = 0;
 	out->datagram_bytes = l4_total > 8 ? l4_total - 8 : 0;
 	memcpy(out->datagram, l4 + 8, out->datagram_bytes);
 	if (out->udp_datagrams == 1)

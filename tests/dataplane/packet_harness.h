@@ -20,9 +20,15 @@
 #define TEST_UDP_PORT 7600
 #define TEST_CLIENT_PORT 40000
 
+/* More than the harness's frame pool holds: every frame the worker sends is one of them. */
+#define HARNESS_SENT_MAX 4096u
+
 struct harness {
 	struct dp_app app;
 	struct dp_worker *worker;
+	/* What the worker transmitted, oldest first: its dp_tx flushes here instead of a port. */
+	struct rte_mbuf *sent[HARNESS_SENT_MAX];
+	uint32_t sent_count;
 	uint64_t now_tsc;
 	struct rte_ether_addr client_mac;
 	/* Where frames come from and replies go: TEST_CLIENT_IP and _PORT unless a test moves. */
@@ -34,6 +40,9 @@ extern struct harness h;
 
 void harness_setup(void);
 void harness_teardown(void);
+
+/* Flushes the worker's TX batch into h.sent; who takes frames from there frees them. */
+void harness_flush_tx(void);
 
 /* Feeds frames to the worker, then runs one serve pass. */
 void harness_input(struct rte_mbuf **frames, uint16_t count);
