@@ -102,7 +102,7 @@ static int apply_port(json_t *port, struct dp_config *c, char *error, size_t err
 			if (rc == 0 && inet_pton(AF_INET, c->ipv4, &unused) != 1)
 				rc = fail(error, error_bytes, key, "not an IPv4 address");
 		} else if (strcmp(key, "mtu") == 0) {
-			rc = copy_uint(value, 576, 9000, &n, key, error, error_bytes);
+			rc = copy_uint(value, DP_MTU_MIN, DP_MTU_MAX, &n, key, error, error_bytes);
 			c->mtu = (uint16_t)n;
 		} else if (strcmp(key, "kernel_ipv4") == 0) {
 			rc = parse_kernel_ipv4(value, c, error, error_bytes);

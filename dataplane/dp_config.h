@@ -6,6 +6,8 @@
 
 #define DP_CONFIG_PATH_BYTES 512u
 #define DP_CONFIG_EAL_ARGS_MAX 16u
+#define DP_MTU_MIN             576u /* what every IPv4 host must take (RFC 791) */
+#define DP_MTU_MAX             9000u
 
 enum dp_hugepages { DP_HUGEPAGES_AUTO, DP_HUGEPAGES_REQUIRED, DP_HUGEPAGES_OFF };
 

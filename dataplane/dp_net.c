@@ -24,6 +24,7 @@
 #include <rte_udp.h>
 
 #include "bb_limits.h"
+#include "dp_config.h"
 
 #define ETH_BYTES              ((uint32_t)sizeof(struct rte_ether_hdr))
 #define IPV4_BYTES             ((uint32_t)sizeof(struct rte_ipv4_hdr))
@@ -38,7 +39,10 @@
  * the row takes this many datagrams of up to RTE_LIBRTE_IP_FRAG_MAX_FRAG fragments. */
 #define FRAG_EXPIRED_PER_ROUND (RTE_IP_FRAG_DEATH_ROW_MBUF_LEN / RTE_LIBRTE_IP_FRAG_MAX_FRAG)
 #define FRAG_EXPIRE_ROUNDS_MAX (FRAG_FLOWS_MAX / FRAG_EXPIRED_PER_ROUND + 1)
-#define DATAGRAM_FRAGMENTS_MAX 64u
+/* Fragments of the largest reply at the smallest MTU: 119 of 552 bytes at MTU 576. */
+#define FRAGMENT_BYTES_MIN     ((DP_MTU_MIN - IPV4_BYTES) & ~7u)
+#define DATAGRAM_FRAGMENTS_MAX                                                                     \
+	((UDP_BYTES + BB_UDP_PAYLOAD_BYTES_MAX + FRAGMENT_BYTES_MIN - 1) / FRAGMENT_BYTES_MIN)
 
 _Static_assert(BB_UDP_REQUEST_FRAGMENTS_MAX == RTE_LIBRTE_IP_FRAG_MAX_FRAG,
                "bb_limits.h states how many fragments this DPDK reassembles");

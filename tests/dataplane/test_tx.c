@@ -12,6 +12,7 @@
 #include <rte_icmp.h>
 #include <rte_ip.h>
 
+#include "dp_config.h"
 #include "packet_harness.h"
 
 TestSuite(tx, .init = harness_setup, .fini = harness_teardown, .timeout = 300);
@@ -295,4 +296,24 @@ Test(tx, a_reply_without_a_frame_mbuf_is_counted_once)
 	free_sent();
 	cr_assert_eq(h.worker->stats.tx_dropped, 1, "one reply lost, counted once: %lu",
 	             (unsigned long)h.worker->stats.tx_dropped);
+}
+
+/*
+ * Proves a receive reply of LARGE_BODY_BYTES leaves whole at the smallest MTU busbard takes
+ * (576, RFC 791's minimum): 110 fragments, where dp_net_send_udp used to stop at 64 and
+ * answer nothing, hiding the message for its visibility timeout.
+ */
+Test(tx, a_large_reply_at_the_smallest_mtu_leaves_in_every_fragment)
+{
+	h.worker->net.config.mtu = DP_MTU_MIN;
+	store_large_messages();
+	struct rte_mbuf *m = receive_frame(0);
+	harness_input(&m, 1);
+	harness_flush_tx();
+	cr_assert_gt(h.sent_count, 64u, "%u fragments", h.sent_count);
+	uint32_t next = 0;
+	cr_assert_eq(join_receive_reply(&next), 'a', "the reply is whole and carries message a");
+	cr_assert_eq(next, h.sent_count, "one datagram");
+	free_sent();
+	cr_assert_eq(h.worker->stats.tx_dropped, 0);
 }
