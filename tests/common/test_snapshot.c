@@ -174,7 +174,11 @@ Test(snapshot_codec, store_id_and_adopt_travel)
 	cr_assert_eq(bb_snapshot_encode(&header, &e, 1, buf, sizeof(buf), &n), 0);
 	struct bb_snapshot_header back;
 	cr_assert_eq(decode(buf, n, &back), WIRE_OK, "%s", error);
-	cr_assert_eq(memcmp(&back, &header, sizeof(back)), 0);
+	/* Field by field: memcmp would compare the struct's padding too, which clang leaves. */
+	cr_assert_eq(back.format, header.format);
+	cr_assert_eq(memcmp(back.store_id, header.store_id, sizeof(back.store_id)), 0);
+	cr_assert_eq(back.version, header.version);
+	cr_assert(back.adopt);
 	header.adopt = false;
 	cr_assert_eq(bb_snapshot_encode(&header, &e, 1, buf, sizeof(buf), &n), 0);
 	cr_assert_eq(decode(buf, n, &back), WIRE_OK, "%s", error);
@@ -232,7 +236,9 @@ Test(snapshot_codec, a_refusal_reaches_the_sender_with_what_busbard_runs)
 	bb_snapshot_put_refusal(&w, &refusal);
 	struct bb_snapshot_refusal back;
 	cr_assert(bb_snapshot_read_refusal(buf, w.length, &back));
-	cr_assert_eq(memcmp(&back, &refusal, sizeof(back)), 0);
+	cr_assert_eq(back.verdict, refusal.verdict);
+	cr_assert_eq(memcmp(back.store_id, refusal.store_id, sizeof(back.store_id)), 0);
+	cr_assert_eq(back.version, refusal.version);
 	cr_assert_not(bb_snapshot_read_refusal(buf, 9, &back), "only a message: no refusal");
 
 	struct bb_snapshot_header offered = header_of(2, 1, false);
