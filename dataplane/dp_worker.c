@@ -326,10 +326,8 @@ static void route(struct dp_worker *w, struct rte_mbuf *m, const struct dp_snaps
 	        : dp_snapshot_find(snapshot, req.queue_name.data, req.queue_name.length);
 	if (q == NULL) {
 		req.error = "The specified queue does not exist.";
-		{
-			answer_here(w, m, bytes, length, &req, WIRE_ERR_NONEXISTENT_QUEUE);
-			return;
-		}
+		answer_here(w, m, bytes, length, &req, WIRE_ERR_NONEXISTENT_QUEUE);
+		return;
 	}
 	struct dp_request_meta *meta = dp_meta(m);
 	meta->queue_slot = q->slot;
