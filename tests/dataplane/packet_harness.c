@@ -6,6 +6,7 @@
 
 #include <rte_cycles.h>
 #include <rte_eal.h>
+#include <rte_icmp.h>
 #include <rte_ip.h>
 #include <rte_udp.h>
 
@@ -146,6 +147,46 @@ struct rte_mbuf *frame_raw(const void *bytes, uint32_t length)
 	cr_assert_not_null(data);
 	memcpy(data, bytes, length);
 	return m;
+}
+
+struct rte_mbuf *frame_icmp_echo(uint16_t ident)
+{
+	uint8_t frame[14 + 20 + 8 + 32] = {0};
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)frame;
+	eth->dst_addr = h.app.net_config.mac;
+	eth->src_addr = h.client_mac;
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->total_length = rte_cpu_to_be_16(20 + 8 + 32);
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_ICMP;
+	ip->src_addr = rte_cpu_to_be_32(TEST_CLIENT_IP);
+	ip->dst_addr = rte_cpu_to_be_32(TEST_SERVER_IP);
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	struct rte_icmp_hdr *icmp = (struct rte_icmp_hdr *)(ip + 1);
+	icmp->icmp_type = RTE_IP_ICMP_ECHO_REQUEST;
+	icmp->icmp_ident = rte_cpu_to_be_16(ident);
+	memset(icmp + 1, 'p', 32);
+	icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(icmp, 8 + 32);
+	return frame_raw(frame, sizeof(frame));
+}
+
+uint32_t harness_frames_in_use(void)
+{
+	return rte_mempool_in_use_count(h.app.frame_pool);
+}
+
+uint32_t harness_parking_places(void)
+{
+	uint32_t share = h.app.frame_pool->size / BB_PARKED_FRAME_SHARE_DIVISOR;
+	return share < BB_PARKED_RECEIVES_PER_WORKER ? share : BB_PARKED_RECEIVES_PER_WORKER;
+}
+
+uint32_t harness_parking_places_per_source(void)
+{
+	uint32_t places = harness_parking_places();
+	return (places + BB_PARKED_SOURCE_SHARE_DIVISOR - 1) / BB_PARKED_SOURCE_SHARE_DIVISOR;
 }
 
 struct rte_mbuf *frame_udp(const uint8_t *payload, uint32_t bytes)

@@ -54,6 +54,15 @@ struct rte_mbuf *frame_udp(const uint8_t *payload, uint32_t bytes);
 uint16_t frames_fragmented(const uint8_t *payload, uint32_t bytes, const uint32_t *sizes,
                            uint16_t count, uint16_t ip_id, struct rte_mbuf **out);
 struct rte_mbuf *frame_raw(const void *bytes, uint32_t length);
+/* An ICMP echo request from the client with 32 bytes of 'p' and the given identifier. */
+struct rte_mbuf *frame_icmp_echo(uint16_t ident);
+
+/* Mbufs of the frame pool in use now. */
+uint32_t harness_frames_in_use(void);
+/* The places the harness's one worker has to park receives in, as docs/operations.md states
+ * them, and what one source may take of them. */
+uint32_t harness_parking_places(void);
+uint32_t harness_parking_places_per_source(void);
 
 /*
  * A wire request with the given opcode and fields written by the caller.

@@ -23,11 +23,6 @@ TestSuite(fragments, .init = harness_setup, .fini = harness_teardown, .timeout =
 
 static struct replies replies;
 
-static uint32_t frames_in_use(void)
-{
-	return rte_mempool_in_use_count(h.app.frame_pool);
-}
-
 /* Sends the first ATTACK_FRAGMENTS fragments of an (ATTACK_FRAGMENTS + 1)-fragment datagram. */
 static void send_incomplete_datagram(uint16_t ip_id)
 {
@@ -75,23 +70,7 @@ static void send_request_of(uint32_t request_bytes, uint64_t request_id, uint16_
 
 static void expect_icmp_echo_answered(void)
 {
-	uint8_t frame[14 + 20 + 8 + 32] = {0};
-	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)frame;
-	eth->dst_addr = h.app.net_config.mac;
-	eth->src_addr = h.client_mac;
-	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
-	ip->version_ihl = RTE_IPV4_VHL_DEF;
-	ip->total_length = rte_cpu_to_be_16(20 + 8 + 32);
-	ip->time_to_live = 64;
-	ip->next_proto_id = IPPROTO_ICMP;
-	ip->src_addr = rte_cpu_to_be_32(TEST_CLIENT_IP);
-	ip->dst_addr = rte_cpu_to_be_32(TEST_SERVER_IP);
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
-	struct rte_icmp_hdr *icmp = (struct rte_icmp_hdr *)(ip + 1);
-	icmp->icmp_type = RTE_IP_ICMP_ECHO_REQUEST;
-	icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(icmp, 40);
-	struct rte_mbuf *m = frame_raw(frame, sizeof(frame));
+	struct rte_mbuf *m = frame_icmp_echo(0);
 	harness_input(&m, 1);
 	take_replies(&replies);
 	cr_assert_eq(replies.frames, 1, "the echo request is answered");
@@ -102,15 +81,15 @@ static void expect_icmp_echo_answered(void)
 Test(fragments, incomplete_datagrams_neither_starve_the_pool_nor_outlive_their_timeout)
 {
 	const struct dp_stats *stats = &h.worker->stats;
-	uint32_t baseline = frames_in_use();
+	uint32_t baseline = harness_frames_in_use();
 	for (uint32_t flow = 0; flow < ATTACK_FLOWS; flow++) {
 		cr_assert_geq(rte_mempool_avail_count(h.app.frame_pool), ATTACK_FRAGMENTS + 1,
 		              "the frame pool ran dry after %u flows: fragments hold %u mbufs, "
 		              "so nothing more could be received",
-		              flow, frames_in_use() - baseline);
+		              flow, harness_frames_in_use() - baseline);
 		send_incomplete_datagram((uint16_t)(0x8000 + flow));
 	}
-	uint32_t held = frames_in_use() - baseline;
+	uint32_t held = harness_frames_in_use() - baseline;
 	cr_assert_leq(held, BB_FRAGMENT_MBUFS_PER_WORKER_MAX, "fragments hold %u mbufs", held);
 	cr_assert_eq(stats->ip_fragments, ATTACK_FLOWS * ATTACK_FRAGMENTS);
 	cr_assert_eq(stats->ip_fragments_over_limit, ATTACK_FLOWS * ATTACK_FRAGMENTS - held,
@@ -124,8 +103,8 @@ Test(fragments, incomplete_datagrams_neither_starve_the_pool_nor_outlive_their_t
 
 	/* Once the timeout has passed, every fragment's mbuf is back, with no traffic needed. */
 	harness_advance_ms(DP_FRAG_TIMEOUT_MS + 1);
-	cr_assert_eq(frames_in_use(), baseline, "%u mbufs still held after the timeout",
-	             frames_in_use() - baseline);
+	cr_assert_eq(harness_frames_in_use(), baseline, "%u mbufs still held after the timeout",
+	             harness_frames_in_use() - baseline);
 	cr_assert_eq(stats->ip_fragments_expired, held);
 	cr_assert_eq(stats->ip_reassembled, 0);
 
@@ -139,25 +118,25 @@ Test(fragments, incomplete_datagrams_neither_starve_the_pool_nor_outlive_their_t
 Test(fragments, a_few_incomplete_datagrams_expire_without_other_traffic)
 {
 	const struct dp_stats *stats = &h.worker->stats;
-	uint32_t baseline = frames_in_use();
+	uint32_t baseline = harness_frames_in_use();
 	send_incomplete_datagram(1);
 	send_incomplete_datagram(2);
-	cr_assert_eq(frames_in_use() - baseline, 2 * ATTACK_FRAGMENTS, "both are waiting");
+	cr_assert_eq(harness_frames_in_use() - baseline, 2 * ATTACK_FRAGMENTS, "both are waiting");
 
 	harness_advance_ms(DP_FRAG_TIMEOUT_MS / 2);
-	cr_assert_eq(frames_in_use() - baseline, 2 * ATTACK_FRAGMENTS, "not before the timeout");
+	cr_assert_eq(harness_frames_in_use() - baseline, 2 * ATTACK_FRAGMENTS, "not before the timeout");
 	cr_assert_eq(stats->ip_fragments_expired, 0);
 
 	harness_advance_ms(DP_FRAG_TIMEOUT_MS / 2 + 1);
-	cr_assert_eq(frames_in_use(), baseline, "%u mbufs still held after the timeout",
-	             frames_in_use() - baseline);
+	cr_assert_eq(harness_frames_in_use(), baseline, "%u mbufs still held after the timeout",
+	             harness_frames_in_use() - baseline);
 	cr_assert_eq(stats->ip_fragments_expired, 2 * ATTACK_FRAGMENTS);
 }
 
 Test(fragments, a_request_needing_more_fragments_than_busbard_joins_is_counted)
 {
 	const struct dp_stats *stats = &h.worker->stats;
-	uint32_t baseline = frames_in_use();
+	uint32_t baseline = harness_frames_in_use();
 	send_request_of(BB_UDP_REQUEST_BYTES_MAX, 1, 0x100);
 	cr_assert_eq(replies.udp_datagrams, 1, "the largest request (8 fragments) is answered");
 	cr_assert_eq(replies.header.status, WIRE_OK);
@@ -166,7 +145,7 @@ Test(fragments, a_request_needing_more_fragments_than_busbard_joins_is_counted)
 	send_request_of(BB_UDP_REQUEST_BYTES_MAX + 1, 2, 0x101);
 	cr_assert_eq(replies.frames, 0, "a request in 9 fragments is not answered");
 	cr_assert_eq(stats->udp_requests_too_large, 1, "it is counted");
-	cr_assert_eq(frames_in_use(), baseline, "and nothing of it is held");
+	cr_assert_eq(harness_frames_in_use(), baseline, "and nothing of it is held");
 }
 
 /*

@@ -106,25 +106,7 @@ Test(packets, resolving_an_unknown_address_sends_an_arp_request)
 
 Test(packets, icmp_echo_is_answered_with_a_valid_checksum)
 {
-	uint8_t frame[14 + 20 + 8 + 32] = {0};
-	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)frame;
-	eth->dst_addr = h.app.net_config.mac;
-	eth->src_addr = h.client_mac;
-	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
-	ip->version_ihl = RTE_IPV4_VHL_DEF;
-	ip->total_length = rte_cpu_to_be_16(20 + 8 + 32);
-	ip->time_to_live = 64;
-	ip->next_proto_id = IPPROTO_ICMP;
-	ip->src_addr = rte_cpu_to_be_32(TEST_CLIENT_IP);
-	ip->dst_addr = rte_cpu_to_be_32(TEST_SERVER_IP);
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
-	struct rte_icmp_hdr *icmp = (struct rte_icmp_hdr *)(ip + 1);
-	icmp->icmp_type = RTE_IP_ICMP_ECHO_REQUEST;
-	icmp->icmp_ident = rte_cpu_to_be_16(77);
-	memset(icmp + 1, 'p', 32);
-	icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(icmp, 40);
-	struct rte_mbuf *m = frame_raw(frame, sizeof(frame));
+	struct rte_mbuf *m = frame_icmp_echo(77);
 	harness_input(&m, 1);
 	take_replies(&replies);
 	cr_assert_eq(replies.frames, 1);

@@ -31,23 +31,6 @@ static void from_source(uint32_t n)
 	h.client_port = (uint16_t)(TEST_CLIENT_PORT + n);
 }
 
-static uint32_t frames_in_use(void)
-{
-	return rte_mempool_in_use_count(h.app.frame_pool);
-}
-
-/* The places the worker has, as docs/operations.md states them (the harness has one worker). */
-static uint32_t places(void)
-{
-	uint32_t share = h.app.frame_pool->size / BB_PARKED_FRAME_SHARE_DIVISOR;
-	return share < BB_PARKED_RECEIVES_PER_WORKER ? share : BB_PARKED_RECEIVES_PER_WORKER;
-}
-
-static uint32_t places_per_source(void)
-{
-	return (places() + BB_PARKED_SOURCE_SHARE_DIVISOR - 1) / BB_PARKED_SOURCE_SHARE_DIVISOR;
-}
-
 /* Frees what the worker transmitted, counting in datagrams_to; returns the datagrams. */
 static uint32_t take_datagrams(void)
 {
@@ -107,7 +90,7 @@ Test(parking, one_source_cannot_take_the_frame_pool_from_the_others)
 {
 	const struct dp_stats *stats = &h.worker->stats;
 	struct rte_mempool *pool = h.app.frame_pool;
-	uint32_t baseline = frames_in_use();
+	uint32_t baseline = harness_frames_in_use();
 	/* As many as a worker could ever park: far more than one source's share. */
 	const uint32_t attempts = BB_PARKED_RECEIVES_PER_WORKER;
 	uint32_t answered_at_once = 0;
@@ -120,10 +103,11 @@ Test(parking, one_source_cannot_take_the_frame_pool_from_the_others)
 		answered_at_once += long_poll();
 	}
 	uint32_t parked = (uint32_t)stats->long_polls_parked;
-	cr_assert_eq(parked, places_per_source(), "one source parks its share: %u", parked);
+	cr_assert_eq(parked, harness_parking_places_per_source(), "one source parks its share: %u",
+	             parked);
 	cr_assert_eq(stats->long_polls_refused, attempts - parked, "the rest are counted");
 	cr_assert_eq(answered_at_once, attempts - parked, "and answered at once");
-	cr_assert_eq(frames_in_use() - baseline, parked, "each parked receive holds one mbuf");
+	cr_assert_eq(harness_frames_in_use() - baseline, parked, "each parked receive holds one mbuf");
 
 	/* Another source is served: a ping, a send (which wakes one parked receive), a park. */
 	from_source(1);
@@ -138,25 +122,26 @@ Test(parking, one_source_cannot_take_the_frame_pool_from_the_others)
 	/* At the end of their wait every one is answered and every mbuf is back. */
 	cr_assert_eq(end_every_wait(), parked, "the parked receives left end empty");
 	cr_assert_eq(stats->tx_dropped, 0);
-	cr_assert_eq(frames_in_use(), baseline, "%u mbufs still held", frames_in_use() - baseline);
+	cr_assert_eq(harness_frames_in_use(), baseline, "%u mbufs still held",
+	             harness_frames_in_use() - baseline);
 }
 
 Test(parking, no_set_of_sources_parks_more_than_the_workers_places)
 {
 	const struct dp_stats *stats = &h.worker->stats;
-	uint32_t baseline = frames_in_use();
+	uint32_t baseline = harness_frames_in_use();
 	/* Each source asks for one more than its share; together more than the places. */
 	uint32_t asked = 0;
 	for (uint32_t n = 0; n < SOURCES_MAX; n++) {
 		from_source(n);
-		for (uint32_t i = 0; i <= places_per_source(); i++, asked++)
+		for (uint32_t i = 0; i <= harness_parking_places_per_source(); i++, asked++)
 			long_poll();
 	}
-	cr_assert_gt(SOURCES_MAX * places_per_source(), places());
-	cr_assert_eq(stats->long_polls_parked, places(), "every place is taken, no more");
-	cr_assert_eq(stats->long_polls_refused, asked - places());
-	cr_assert_eq(frames_in_use() - baseline, places());
-	cr_assert_leq(frames_in_use() - baseline,
+	cr_assert_gt(SOURCES_MAX * harness_parking_places_per_source(), harness_parking_places());
+	cr_assert_eq(stats->long_polls_parked, harness_parking_places(), "every place is taken, no more");
+	cr_assert_eq(stats->long_polls_refused, asked - harness_parking_places());
+	cr_assert_eq(harness_frames_in_use() - baseline, harness_parking_places());
+	cr_assert_leq(harness_frames_in_use() - baseline,
 	              h.app.frame_pool->size / BB_PARKED_FRAME_SHARE_DIVISOR);
 
 	/* A message wakes the oldest (source 0's first): its place goes to the next asking. */
@@ -164,15 +149,16 @@ Test(parking, no_set_of_sources_parks_more_than_the_workers_places)
 	cr_assert_eq(long_poll(), 1, "the last source finds no place");
 	cr_assert_eq(simple_request(WIRE_OP_SEND_MESSAGE, "wake"), 2);
 	cr_assert_eq(long_poll(), 0, "the place given back is taken");
-	cr_assert_eq(stats->long_polls_parked, places() + 1);
+	cr_assert_eq(stats->long_polls_parked, harness_parking_places() + 1);
 	from_source(0);
 	cr_assert_eq(long_poll(), 1, "places are full again");
 
-	cr_assert_eq(end_every_wait(), places(), "every parked receive is answered");
+	cr_assert_eq(end_every_wait(), harness_parking_places(), "every parked receive is answered");
 	cr_assert_eq(stats->tx_dropped, 0, "none of the answers is dropped for want of TX room");
-	cr_assert_eq(frames_in_use(), baseline, "%u mbufs still held", frames_in_use() - baseline);
+	cr_assert_eq(harness_frames_in_use(), baseline, "%u mbufs still held",
+	             harness_frames_in_use() - baseline);
 	/* Every source's count went back to none: each may park again. */
-	for (uint32_t n = 0; n < SOURCES_MAX && n < places(); n++) {
+	for (uint32_t n = 0; n < SOURCES_MAX && n < harness_parking_places(); n++) {
 		from_source(n);
 		cr_assert_eq(long_poll(), 0, "source %u parks again", n);
 	}
@@ -181,7 +167,7 @@ Test(parking, no_set_of_sources_parks_more_than_the_workers_places)
 Test(parking, a_long_poll_that_came_in_fragments_is_answered_at_once)
 {
 	const struct dp_stats *stats = &h.worker->stats;
-	uint32_t baseline = frames_in_use();
+	uint32_t baseline = harness_frames_in_use();
 	struct request r;
 	uint32_t length = long_poll_request(&r);
 	const uint32_t sizes[] = {16, 0}; /* the UDP header and 8 bytes, then the rest */
@@ -192,5 +178,5 @@ Test(parking, a_long_poll_that_came_in_fragments_is_answered_at_once)
 	cr_assert_eq(take_datagrams(), 1, "answered now, as a short poll");
 	cr_assert_eq(stats->long_polls_parked, 0, "a chain of mbufs is not parked");
 	cr_assert_eq(stats->long_polls_refused, 1);
-	cr_assert_eq(frames_in_use(), baseline, "nothing of it is held");
+	cr_assert_eq(harness_frames_in_use(), baseline, "nothing of it is held");
 }

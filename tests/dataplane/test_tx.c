@@ -29,24 +29,6 @@ TestSuite(tx, .init = harness_setup, .fini = harness_teardown, .timeout = 300);
 
 static uint64_t request_id_next = 1;
 
-static uint32_t frames_in_use(void)
-{
-	return rte_mempool_in_use_count(h.app.frame_pool);
-}
-
-/* The places the worker has to park receives in (docs/operations.md, "Long polling"): more
- * than DP_TX_SLOTS, but 4 with tiny limits. */
-static uint32_t places(void)
-{
-	uint32_t share = h.app.frame_pool->size / BB_PARKED_FRAME_SHARE_DIVISOR;
-	return share < BB_PARKED_RECEIVES_PER_WORKER ? share : BB_PARKED_RECEIVES_PER_WORKER;
-}
-
-static uint32_t places_per_source(void)
-{
-	return (places() + BB_PARKED_SOURCE_SHARE_DIVISOR - 1) / BB_PARKED_SOURCE_SHARE_DIVISOR;
-}
-
 static void from_source(uint32_t n)
 {
 	h.client_ip = RTE_IPV4(10, 77, 0, SOURCE_HOST_FIRST + n);
@@ -73,7 +55,7 @@ static struct rte_mbuf *receive_frame(uint32_t wait_s)
 static void park_receives(uint32_t count)
 {
 	for (uint32_t i = 0; i < count; i++) {
-		from_source(i / places_per_source());
+		from_source(i / harness_parking_places_per_source());
 		struct rte_mbuf *m = receive_frame(BB_WAIT_TIME_S_MAX);
 		harness_input(&m, 1);
 	}
@@ -98,28 +80,6 @@ static struct rte_mbuf *arp_request_frame(void)
 	arp->arp_data.arp_sha = h.client_mac;
 	arp->arp_data.arp_sip = rte_cpu_to_be_32(TEST_CLIENT_IP);
 	arp->arp_data.arp_tip = rte_cpu_to_be_32(TEST_SERVER_IP);
-	return frame_raw(frame, sizeof(frame));
-}
-
-static struct rte_mbuf *echo_request_frame(void)
-{
-	uint8_t frame[14 + 20 + 8 + 32] = {0};
-	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)frame;
-	eth->dst_addr = h.app.net_config.mac;
-	eth->src_addr = h.client_mac;
-	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
-	ip->version_ihl = RTE_IPV4_VHL_DEF;
-	ip->total_length = rte_cpu_to_be_16(20 + 8 + 32);
-	ip->time_to_live = 64;
-	ip->next_proto_id = IPPROTO_ICMP;
-	ip->src_addr = rte_cpu_to_be_32(TEST_CLIENT_IP);
-	ip->dst_addr = rte_cpu_to_be_32(TEST_SERVER_IP);
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
-	struct rte_icmp_hdr *icmp = (struct rte_icmp_hdr *)(ip + 1);
-	icmp->icmp_type = RTE_IP_ICMP_ECHO_REQUEST;
-	memset(icmp + 1, 'p', 32);
-	icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(icmp, 40);
 	return frame_raw(frame, sizeof(frame));
 }
 
@@ -157,9 +117,10 @@ static void count_frame(struct rte_mbuf *m, struct sent_kinds *kinds)
 Test(tx, deleting_a_queue_answers_every_parked_receive_and_arp_and_icmp_after_them)
 {
 	/* More than a TX batch of parked receives; with tiny limits pings make up the rest. */
-	const uint32_t parked = RTE_MIN(DP_TX_SLOTS + places_per_source(), places());
+	const uint32_t parked =
+	    RTE_MIN(DP_TX_SLOTS + harness_parking_places_per_source(), harness_parking_places());
 	const uint32_t pings = parked > DP_TX_SLOTS ? 1 : DP_TX_SLOTS + 1 - parked;
-	uint32_t baseline = frames_in_use();
+	uint32_t baseline = harness_frames_in_use();
 	park_receives(parked);
 
 	/* The queue is deleted; in the same pass an ARP request and pings arrive. */
@@ -168,7 +129,7 @@ Test(tx, deleting_a_queue_answers_every_parked_receive_and_arp_and_icmp_after_th
 	static struct rte_mbuf *frames[DP_TX_SLOTS + 2];
 	frames[0] = arp_request_frame();
 	for (uint32_t i = 1; i <= pings; i++)
-		frames[i] = echo_request_frame();
+		frames[i] = frame_icmp_echo(0);
 	harness_input(frames, (uint16_t)(1 + pings));
 
 	harness_flush_tx();
@@ -183,7 +144,8 @@ Test(tx, deleting_a_queue_answers_every_parked_receive_and_arp_and_icmp_after_th
 	cr_assert_eq(kinds.arp_replies, 1, "the ARP request behind them is answered");
 	cr_assert_eq(kinds.echo_replies, pings, "every ping behind them is answered");
 	cr_assert_eq(h.worker->stats.tx_dropped, 0);
-	cr_assert_eq(frames_in_use(), baseline, "%u mbufs still held", frames_in_use() - baseline);
+	cr_assert_eq(harness_frames_in_use(), baseline, "%u mbufs still held",
+	             harness_frames_in_use() - baseline);
 }
 
 /* Stores LARGE_RECEIVES messages of LARGE_BODY_BYTES, byte i of message n being 'a' + n. */
@@ -248,10 +210,10 @@ Test(tx, a_pass_of_large_receive_replies_loses_no_frame)
 {
 	const uint32_t pings = large_reply_pings();
 	store_large_messages();
-	uint32_t baseline = frames_in_use();
+	uint32_t baseline = harness_frames_in_use();
 	static struct rte_mbuf *frames[DP_TX_SLOTS + LARGE_RECEIVES];
 	for (uint32_t i = 0; i < pings; i++)
-		frames[i] = echo_request_frame();
+		frames[i] = frame_icmp_echo(0);
 	for (uint32_t i = 0; i < LARGE_RECEIVES; i++)
 		frames[pings + i] = receive_frame(0);
 	/* One pass: the pings' replies, then a reply of 41 frames to each receive. */
@@ -279,7 +241,8 @@ Test(tx, a_pass_of_large_receive_replies_loses_no_frame)
 	free_sent();
 	cr_assert_eq(datagrams, LARGE_RECEIVES, "every receive got its message");
 	cr_assert_eq(h.worker->stats.tx_dropped, 0);
-	cr_assert_eq(frames_in_use(), baseline, "%u mbufs still held", frames_in_use() - baseline);
+	cr_assert_eq(harness_frames_in_use(), baseline, "%u mbufs still held",
+	             harness_frames_in_use() - baseline);
 }
 
 Test(tx, a_reply_without_a_frame_mbuf_is_counted_once)
