@@ -9,6 +9,7 @@ packages=(
   dpdk dpdk-dev libdpdk-dev liburing-dev libcriterion-dev
   libsqlite3-dev libjansson-dev libmicrohttpd-dev libssl-dev libcurl4-openssl-dev
   libhugetlbfs-bin libhugetlbfs-dev iproute2 iputils-ping python3
+  curl # tests/integration/run_control.sh
   gnuplot-nox # perf/plot.sh
   redis-server libhiredis-dev # busbar-bench's Redis peer
 )

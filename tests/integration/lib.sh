@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # What every namespace test shares: a network namespace of its own, busbard on
 # a tap port and busbar-control inside it, checks that count failures, and a
-# cleanup that stops by PID what it started. Sourced by the run_*.sh scripts
-# after they set `build` and `source_dir`; they call ns_setup, then
+# cleanup that stops by PID what it started. Sourced by the run_*.sh scripts,
+# whose arguments are the build and source directories; they call ns_setup, then
 # start_busbard / start_control, and end with ns_finish.
 # BUSBARD_WORKERS (default 1) and BUSBARD_EXTRA_JSON (more keys for busbard.json,
 # each followed by a comma) change the appliance's configuration. BUSBARD_KERNEL_IPV4
 # (e.g. 10.77.0.1/24) has busbard give the tap's kernel side its address (port.kernel_ipv4)
 # instead of start_busbard's own `ip addr`.
+
+# The machine must be able to host a namespace with a tap: else the test is skipped.
+build=${1:?build directory}
+source_dir=${2:?source directory}
+[ "$(id -u)" -eq 0 ] || { echo "skip: needs root for a network namespace"; exit 77; }
+[ -c /dev/net/tun ] || { echo "skip: no /dev/net/tun"; exit 77; }
 
 ns="bbit$$"
 work=$(mktemp -d /tmp/busbar-it.XXXXXX)

@@ -5,13 +5,8 @@
 # before sending, naming the limit and --local; numeric options name their range;
 # --version works; stats without --local says to use it; admin errors print the plain
 # AWS code. Runs busbard and busbar-control in a namespace of its own.
-# Exit 77 (skipped) when the machine cannot host it: not root, no /dev/net/tun.
+# Takes the build and source directories; exits 77 (skipped) where lib.sh says.
 set -uo pipefail
-
-build=${1:?build directory}
-source_dir=${2:?source directory}
-[ "$(id -u)" -eq 0 ] || { echo "skip: needs root for a network namespace"; exit 77; }
-[ -c /dev/net/tun ] || { echo "skip: no /dev/net/tun"; exit 77; }
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 

@@ -7,13 +7,9 @@
 # says so, and the snapshot arrives once it runs again (defect 5); a fresh or
 # restored database is refused with a reason until --adopt (defect 6). Every
 # process it starts has a bounded run and is stopped by PID; every wait is bounded.
-# Exit 77 (skipped) when the machine cannot host it: not root, no /dev/net/tun.
+# Takes the build and source directories; exits 77 (skipped) where lib.sh says.
 set -uo pipefail
 
-build=${1:?build directory}
-source_dir=${2:?source directory}
-[ "$(id -u)" -eq 0 ] || { echo "skip: needs root for a network namespace"; exit 77; }
-[ -c /dev/net/tun ] || { echo "skip: no /dev/net/tun"; exit 77; }
 command -v curl >/dev/null || { echo "skip: no curl"; exit 77; }
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

@@ -4,13 +4,8 @@
 # drives every operation with the busbar command and with libbusbar over real
 # UDP, restarts each process to show busbard serves without the control plane
 # and from its stored snapshot, and stops everything it started by PID.
-# Exit 77 (skipped) when the machine cannot host it: not root, no /dev/net/tun.
+# Takes the build and source directories; exits 77 (skipped) where lib.sh says.
 set -uo pipefail
-
-build=${1:?build directory}
-source_dir=${2:?source directory}
-[ "$(id -u)" -eq 0 ] || { echo "skip: needs root for a network namespace"; exit 77; }
-[ -c /dev/net/tun ] || { echo "skip: no /dev/net/tun"; exit 77; }
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 

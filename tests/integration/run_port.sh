@@ -4,13 +4,8 @@
 # a client reaches it with no `ip addr` from anyone; the stats reply carries the port's own
 # counters beside busbard's; start-up messages say what is true (hugepages off in the
 # config, a config file that cannot be read). Stops what it starts by PID.
-# Exit 77 (skipped) when the machine cannot host it: not root, no /dev/net/tun.
+# Takes the build and source directories; exits 77 (skipped) where lib.sh says.
 set -uo pipefail
-
-build=${1:?build directory}
-source_dir=${2:?source directory}
-[ "$(id -u)" -eq 0 ] || { echo "skip: needs root for a network namespace"; exit 77; }
-[ -c /dev/net/tun ] || { echo "skip: no /dev/net/tun"; exit 77; }
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
