@@ -494,7 +494,9 @@ static pid_t start_busbard(struct run_env *env, char *socket_path, size_t socket
 static pid_t start_testpmd(struct run_env *env, int *stdin_write)
 {
 	char vdev[PATH_MAX + 64], log[PATH_MAX + 32];
-	snprintf(log, sizeof(log), "%s/testpmd.log", env->work);
+	/* A log per start: readiness is read from it, and an earlier start's must not count. */
+	static uint32_t starts;
+	snprintf(log, sizeof(log), "%s/testpmd-%u.log", env->work, ++starts);
 	int fds[2];
 	if (pipe2(fds, O_CLOEXEC) != 0)
 		return -errno;
@@ -516,8 +518,8 @@ static pid_t start_testpmd(struct run_env *env, int *stdin_write)
 	                      "lib.eal:error"};
 	const char *huge[] = {"--in-memory"};
 	const char *no_huge[] = {"--no-huge", "-m", "1024", "--file-prefix", prefix};
-	const char *tail[] = {"--", "--forward-mode=5tswap", "--total-num-mbufs=16384",
-	                      "--nb-cores=1", NULL};
+	const char *tail[] = {"--",           "--forward-mode=5tswap", "--total-num-mbufs=16384",
+	                      "--nb-cores=1", "--disable-link-check",  NULL};
 	memcpy(argv + argc, head, sizeof(head));
 	argc += sizeof(head) / sizeof(head[0]);
 	memcpy(argv + argc, env->s->hugepages ? huge : no_huge,
@@ -711,22 +713,60 @@ static double report_line(struct run_env *env, const struct gen_run *g, const ch
 	return rate;
 }
 
+/* A system under test, started afresh for each generator run. */
+struct server {
+	pid_t pid;
+	int stdin_write; /* testpmd's stdin; closing it ends testpmd */
+};
+
+static pid_t start_redis(struct run_env *env);
+
+static int server_start(struct run_env *env, const char *system, struct server *out)
+{
+	*out = (struct server){.pid = -1, .stdin_write = -1};
+	if (strcmp(system, "busbard") == 0)
+		out->pid = start_busbard(env, env->busbard_socket, sizeof(env->busbard_socket));
+	else if (strcmp(system, "testpmd-5tswap") == 0)
+		out->pid = start_testpmd(env, &out->stdin_write);
+	else if (strcmp(system, "redis-streams") == 0)
+		out->pid = start_redis(env);
+	else
+		out->pid = start_echo(env);
+	return out->pid > 0 ? 0 : -EIO;
+}
+
+static void server_stop(struct server *s)
+{
+	if (s->stdin_write >= 0)
+		close(s->stdin_write); /* testpmd reads EOF and exits */
+	stop(s->pid);
+}
+
+/*
+ * One generator run against a freshly started system: a DPDK memif server (busbard's
+ * and testpmd's alike, DPDK 22.11) stops accepting clients after some connections, and a
+ * fresh start also gives every run the same empty state.
+ */
 static double run_generator(struct run_env *env, const struct gen_run *g)
 {
 	const char *argv[ARGS_MAX];
 	static char text[8][NAME_BYTES + PATH_MAX];
 	generator_args(env, g, argv, text);
 	static char output[OUTPUT_BYTES_MAX];
-	bool needs_queue = env->s->op != BENCH_OP_PING && strcmp(g->system, "busbard") == 0;
-	if (needs_queue && apply_snapshot(env->busbard_socket, ++env->snapshot_version) != 0) {
+	struct server server;
+	if (server_start(env, g->system, &server) != 0) {
 		env->any_failed = true;
 		return -1;
 	}
+	bool needs_queue = env->s->op != BENCH_OP_PING && strcmp(g->system, "busbard") == 0;
+	int rc = needs_queue ? apply_snapshot(env->busbard_socket, ++env->snapshot_version) : 0;
 	uint64_t deadline = monotonic_ms() +
 	                    (uint64_t)((env->s->warmup_s + env->s->seconds + RUN_MARGIN_S) * 1000);
-	int rc = collect(argv, deadline, output, sizeof(output));
+	if (rc == 0)
+		rc = collect(argv, deadline, output, sizeof(output));
+	server_stop(&server);
 	if (rc != 0) {
-		fprintf(stderr, "busbar-bench scenario: %s run exited with %d\n", g->system, rc);
+		fprintf(stderr, "busbar-bench scenario: %s run failed (%d)\n", g->system, rc);
 		env->any_failed = true;
 		return -1;
 	}
@@ -750,51 +790,6 @@ static double run_loads(struct run_env *env, struct gen_run g)
 }
 
 /* ---- systems, one after another ---- */
-
-static void run_busbard(struct run_env *env, double *rate_sum)
-{
-	pid_t pid = start_busbard(env, env->busbard_socket, sizeof(env->busbard_socket));
-	if (pid < 0) {
-		env->any_failed = true;
-		return;
-	}
-	for (uint32_t round = 0; round < env->s->rounds; round++)
-		*rate_sum += run_loads(
-		    env, (struct gen_run){.system = "busbard", .mode = "dpdk", .round = round});
-	stop(pid);
-}
-
-static void run_testpmd(struct run_env *env, double *rate_sum)
-{
-	int stdin_write = -1;
-	pid_t pid = start_testpmd(env, &stdin_write);
-	if (pid < 0) {
-		env->any_failed = true;
-		return;
-	}
-	for (uint32_t round = 0; round < env->s->rounds; round++)
-		*rate_sum += run_loads(env, (struct gen_run){.system = "testpmd-5tswap",
-		                                             .mode = "dpdk",
-		                                             .baseline = true,
-		                                             .round = round});
-	close(stdin_write); /* testpmd reads EOF and exits */
-	stop(pid);
-}
-
-static void run_echo(struct run_env *env, double *rate_sum)
-{
-	pid_t pid = start_echo(env);
-	if (pid < 0) {
-		env->any_failed = true;
-		return;
-	}
-	for (uint32_t round = 0; round < env->s->rounds; round++)
-		*rate_sum += run_loads(env, (struct gen_run){.system = "kernel-udp-echo",
-		                                             .baseline = true,
-		                                             .mode = "udp",
-		                                             .round = round});
-	stop(pid);
-}
 
 /* Redis as the peer: AOF on, fsync before every reply, no snapshots; in the run's directory. */
 static pid_t start_redis(struct run_env *env)
@@ -846,20 +841,6 @@ static pid_t start_redis(struct run_env *env)
 	return -EIO;
 }
 
-static void run_redis(struct run_env *env, double *rate_sum)
-{
-	pid_t pid = start_redis(env);
-	if (pid < 0) {
-		env->any_failed = true;
-		return;
-	}
-	for (uint32_t round = 0; round < env->s->rounds; round++)
-		*rate_sum += run_loads(
-		    env,
-		    (struct gen_run){.system = "redis-streams", .mode = "redis", .round = round});
-	stop(pid);
-}
-
 static bool system_is_known(const char *system)
 {
 	return strcmp(system, "busbard") == 0 || strcmp(system, "testpmd-5tswap") == 0 ||
@@ -869,17 +850,19 @@ static bool system_is_known(const char *system)
 static void run_system(struct run_env *env, uint32_t index)
 {
 	const char *system = env->s->systems[index];
+	bool busbard = strcmp(system, "busbard") == 0;
+	struct gen_run g = {
+	    .system = system,
+	    .baseline = !busbard && strcmp(system, "redis-streams") != 0,
+	    .mode = strcmp(system, "kernel-udp-echo") == 0 ? "udp"
+	            : strcmp(system, "redis-streams") == 0 ? "redis"
+	                                                   : "dpdk",
+	};
 	double rate_sum = 0;
-	if (strcmp(system, "busbard") == 0)
-		run_busbard(env, &rate_sum);
-	else if (strcmp(system, "testpmd-5tswap") == 0)
-		run_testpmd(env, &rate_sum);
-	else if (strcmp(system, "redis-streams") == 0)
-		run_redis(env, &rate_sum);
-	else
-		run_echo(env, &rate_sum);
+	for (g.round = 0; g.round < env->s->rounds; g.round++)
+		rate_sum += run_loads(env, g);
 	double mean = rate_sum / env->s->rounds;
-	if (strcmp(system, "busbard") == 0)
+	if (busbard)
 		env->busbard_rate = mean;
 	else
 		env->baseline_rates[index] = mean;
