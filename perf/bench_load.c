@@ -226,11 +226,18 @@ static struct bench_slot *next_stale(struct bench_load *l, uint64_t now_ns)
 	return NULL;
 }
 
-/* Takes the slot of the next request id, or NULL while it is still busy. */
+/*
+ * Takes a slot for the next request id, or NULL when every slot is busy. A slot still
+ * held by a lost request (waiting for its resend) is passed over, not waited for: ids need
+ * not be consecutive, and at millions of requests per second the ids wrap around the
+ * slots long before a resend is due; waiting there would stall an open-loop run.
+ */
 static struct bench_slot *claim(struct bench_load *l, uint8_t opcode, uint32_t lane,
                                 uint64_t intended_ns, uint64_t now_ns)
 {
 	struct bench_slot *s = &l->slots[l->next_id & SLOT_MASK];
+	for (uint32_t probes = 1; s->busy && probes < BENCH_SLOTS; probes++)
+		s = &l->slots[++l->next_id & SLOT_MASK];
 	if (s->busy)
 		return NULL;
 	*s = (struct bench_slot){
