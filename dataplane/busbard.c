@@ -7,6 +7,7 @@
  * (or --run-seconds, which bounds test runs).
  */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <getopt.h>
 #include <net/if.h>
@@ -102,13 +103,39 @@ static const char *why_no_hugepages(enum dp_hugepages mode)
 	return NULL;
 }
 
+/*
+ * The lcores: 0 (the service thread) and one per worker, each on a CPU of its own when the
+ * machine has enough ("-l 0-N"). With fewer CPUs than lcores they are placed on the CPUs
+ * in turn ("--lcores 0@0,1@1,2@0"), so the same configuration runs on a small machine
+ * (tests, a two-core VM): the workers then share CPUs and busy-poll in turn, which is
+ * correct but slow, and busbard says so. Returns the EAL option; `out` gets its value.
+ */
+static const char *lcore_layout(uint32_t workers, char *out, size_t out_bytes)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	assert(workers >= 1 && workers <= BB_WORKER_COUNT_MAX && out_bytes >= 64);
+	if (cpus < 1 || (uint32_t)cpus > workers) {
+		snprintf(out, out_bytes, "0-%u", workers);
+		return "-l";
+	}
+	size_t used = 0;
+	for (uint32_t lcore = 0; lcore <= workers; lcore++) {
+		used += (size_t)snprintf(out + used, out_bytes - used, "%s%u@%ld",
+		                         lcore == 0 ? "" : ",", lcore, (long)lcore % cpus);
+		assert(used < out_bytes);
+	}
+	fprintf(stderr, "busbard: %u workers and the service thread on %ld CPUs: lcores share "
+	                "CPUs (%s); fine for tests, slow for benchmarks\n",
+	        workers, cpus, out);
+	return "--lcores";
+}
+
 /* Builds the EAL argument list; strings point into storage or the config. */
 static int build_eal_args(const struct dp_config *c, char storage[4][64], char **argv)
 {
 	int argc = 0;
 	argv[argc++] = "busbard";
-	snprintf(storage[0], 64, "0-%u", c->workers);
-	argv[argc++] = "-l";
+	argv[argc++] = (char *)lcore_layout(c->workers, storage[0], sizeof(storage[0]));
 	argv[argc++] = storage[0];
 	argv[argc++] = "--vdev";
 	argv[argc++] = (char *)c->vdev;

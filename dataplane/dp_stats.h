@@ -28,6 +28,7 @@
 	X(dropped_unsupported)                                                                     \
 	X(requests)                                                                                \
 	X(requests_malformed)                                                                      \
+	X(requests_to_other_worker)                                                                \
 	X(replies_error)                                                                           \
 	X(dedup_replayed)                                                                          \
 	X(dedup_in_progress)                                                                       \

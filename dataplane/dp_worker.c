@@ -333,6 +333,8 @@ static void route(struct dp_worker *w, struct rte_mbuf *m, const struct dp_snaps
 	meta->queue_slot = q->slot;
 	meta->queue_id = q->queue_id;
 	meta->receive_wait_time_s = q->receive_wait_time_s;
+	if (q->owner != w->index)
+		w->stats.requests_to_other_worker++;
 	if (rte_ring_sp_enqueue(w->app->requests[w->index][q->owner], m) != 0) {
 		w->stats.ring_full++;
 		req.error = "the queue's owner is busy; retry";
