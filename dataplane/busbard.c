@@ -27,6 +27,7 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 
+#include "bb_hugepages.h"
 #include "bb_limits.h"
 #include "dp_app.h"
 #include "dp_config.h"
@@ -88,15 +89,8 @@ static const char *why_no_hugepages(enum dp_hugepages mode)
 {
 	if (mode == DP_HUGEPAGES_OFF)
 		return "hugepages are off in the config";
-	FILE *meminfo = fopen("/proc/meminfo", "r");
-	long free_pages = 0;
-	char line[256];
-	while (meminfo != NULL && fgets(line, sizeof(line), meminfo) != NULL)
-		sscanf(line, "HugePages_Free: %ld", &free_pages);
-	if (meminfo != NULL)
-		fclose(meminfo);
 	struct stat st;
-	if (free_pages <= 0)
+	if (bb_hugepages_free() == 0)
 		return "no hugepages are free";
 	if (stat("/dev/hugepages", &st) != 0)
 		return "hugetlbfs is not mounted on /dev/hugepages";

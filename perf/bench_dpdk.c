@@ -30,6 +30,7 @@
 #include <rte_mbuf.h>
 #include <rte_udp.h>
 
+#include "bb_hugepages.h"
 #include "bench_cli.h"
 
 #define BURST       32u
@@ -81,18 +82,6 @@ static uint64_t now_ns(void)
 
 /* ---- set-up ---- */
 
-static bool hugepages_free(void)
-{
-	FILE *meminfo = fopen("/proc/meminfo", "r");
-	long free_pages = 0;
-	char line[256];
-	while (meminfo != NULL && fgets(line, sizeof(line), meminfo) != NULL)
-		sscanf(line, "HugePages_Free: %ld", &free_pages);
-	if (meminfo != NULL)
-		fclose(meminfo);
-	return free_pages > 0;
-}
-
 static int eal_start(const struct bench_cli *cli)
 {
 	char memory[16], prefix[32];
@@ -106,7 +95,7 @@ static int eal_start(const struct bench_cli *cli)
 	argv[argc++] = (char *)cli->vdev;
 	argv[argc++] = "--log-level";
 	argv[argc++] = "lib.eal:error";
-	bool huge = cli->hugepages && hugepages_free();
+	bool huge = cli->hugepages && bb_hugepages_free() > 0;
 	if (cli->hugepages && !huge)
 		fprintf(stderr, "busbar-bench: no hugepages free; running with --no-huge\n");
 	if (huge) {
