@@ -1,0 +1,268 @@
+/*
+ * Execution of SQS requests, on the queue's owner: the retry window first, then the queue
+ * engine (engines/sqs.h), then the answer through dp_reply.c. Receives that find nothing
+ * park in the engine and are answered from dp_answer_wakes when a message arrives, their
+ * wait ends or their queue goes.
+ */
+#include "dp_worker_int.h"
+
+#include <errno.h>
+
+#include "dp_request.h"
+
+static size_t put_received(struct wire_writer *writer, struct dp_worker *w,
+                           const struct sqs_received *r)
+{
+	wire_put_bytes(writer, WIRE_TAG_MESSAGE_BEGIN, NULL, 0);
+	wire_put_str(writer, WIRE_TAG_MESSAGE_ID, r->message_id);
+	wire_put_str(writer, WIRE_TAG_RECEIPT_HANDLE, r->receipt_handle);
+	wire_put_str(writer, WIRE_TAG_MD5_OF_BODY, r->md5_of_body);
+	wire_put_u32(writer, WIRE_TAG_RECEIVE_COUNT, r->receive_count);
+	wire_put_u64(writer, WIRE_TAG_SENT_TIMESTAMP_MS, r->sent_ms);
+	wire_put_u64(writer, WIRE_TAG_FIRST_RECEIVE_TIMESTAMP_MS, r->first_receive_ms);
+	uint8_t *body = wire_put_reserve(writer, WIRE_TAG_BODY, r->body_bytes);
+	if (body != NULL)
+		dp_store_read(w->store_pool, r->body_ref, body, r->body_bytes);
+	return writer->length;
+}
+
+/* A receive's reply: one datagram over UDP, one frame over the local socket. */
+static size_t receive_reply_bytes(const struct dp_request_meta *meta)
+{
+	return meta->source == DP_SOURCE_UDP ? BB_UDP_PAYLOAD_BYTES_MAX : DP_REQUEST_BYTES_MAX;
+}
+
+/*
+ * True when the local client of a request has closed its connection since it asked: a
+ * receive's reply would be dropped, and the messages in it hidden for their visibility
+ * timeout (issue 10, defect 7).
+ */
+static bool local_client_gone(const struct dp_worker *w, const struct dp_request_meta *meta)
+{
+	if (meta->source != DP_SOURCE_LOCAL)
+		return false;
+	uint32_t slot = meta->local_connection & 0xffffu;
+	RTE_VERIFY(slot < BB_LOCAL_CONNECTIONS_MAX);
+	/* Pairs with the store-release of dp_service.c's connection_close. */
+	uint16_t now = atomic_load_explicit(&w->app->local_generations[slot], memory_order_acquire);
+	return now != (uint16_t)(meta->local_connection >> 16);
+}
+
+/*
+ * Answers a receive with the messages that fit its reply, oldest first: a message too
+ * large for this reply is passed over and stays for a receive that can take it.
+ */
+static void answer_receive(struct dp_worker *w, struct rte_mbuf *m, const struct wire_header *h,
+                           const struct sqs_receive_options *receive, uint64_t now_ms)
+{
+	struct dp_request_meta *meta = dp_meta(m);
+	struct wire_writer writer;
+	dp_reply_begin(&writer, w->reply_buf, receive_reply_bytes(meta));
+	uint32_t max = local_client_gone(w, meta) ? 0 : receive->max_messages;
+	for (uint32_t i = 0; i < max; i++) {
+		size_t room = writer.capacity - writer.length;
+		if (room <= RECEIVED_FIELDS_BYTES + WIRE_FIELD_HEADER_BYTES)
+			break;
+		struct sqs_receive_options one = *receive;
+		one.max_messages = 1;
+		one.body_bytes_max = (uint32_t)RTE_MIN(
+		    (size_t)one.body_bytes_max, room - RECEIVED_FIELDS_BYTES - WIRE_FIELD_HEADER_BYTES);
+		struct sqs_received r;
+		if (sqs_receive(w->sqs, meta->queue_slot, &one, now_ms, &r) == 0)
+			break;
+		put_received(&writer, w, &r);
+	}
+	dp_finish(w, m, h, WIRE_OK, dp_reply_finish(&writer, h, WIRE_OK));
+}
+
+/*
+ * Who a parked receive counts against: a UDP source by its address, whatever its port (its
+ * cookie proved it receives there); a local client by its connection.
+ */
+static uint64_t park_source(const struct dp_request_meta *meta)
+{
+	if (meta->source == DP_SOURCE_UDP)
+		return (uint64_t)1 << 32 | meta->peer.ip;
+	return (uint64_t)2 << 32 | (meta->local_connection & 0xffffu);
+}
+
+/* Parks a receive: 0, or why it cannot be (sqs_park's -errno, or -EMSGSIZE for a chain). */
+static int park(struct dp_worker *w, struct rte_mbuf *m, const struct sqs_receive_options *receive,
+                uint64_t deadline_ms)
+{
+	/* A place holds one mbuf of the frame pool; a request that came in fragments is a chain. */
+	if (m->nb_segs != 1)
+		return -EMSGSIZE;
+	const struct dp_request_meta *meta = dp_meta(m);
+	return sqs_park(w->sqs, meta->queue_slot, m, park_source(meta), receive, deadline_ms);
+}
+
+static void execute_receive(struct dp_worker *w, struct rte_mbuf *m, const struct dp_request *req,
+                            uint64_t now_ms)
+{
+	struct dp_request_meta *meta = dp_meta(m);
+	struct sqs_receive_options receive = {
+	    .max_messages = req->max_messages.present ? req->max_messages.value : 1,
+	    .visibility_timeout_s =
+	        req->visibility_timeout_s.present ? (int64_t)req->visibility_timeout_s.value : -1,
+	    .body_bytes_max = (uint32_t)RECEIVE_BODY_BYTES_MAX(receive_reply_bytes(meta)),
+	};
+	uint32_t wait_s =
+	    req->wait_time_s.present ? req->wait_time_s.value : meta->receive_wait_time_s;
+	bool nothing_now = !sqs_can_receive(w->sqs, meta->queue_slot, receive.body_bytes_max);
+	if (nothing_now && wait_s > 0 && !local_client_gone(w, meta)) {
+		uint64_t deadline_ms = now_ms + (uint64_t)wait_s * 1000;
+		if (park(w, m, &receive, deadline_ms) == 0) {
+			w->stats.long_polls_parked++;
+			return; /* answered from serve_waiters */
+		}
+		/* No place for it (all taken, its source's share taken, or a chain): answered
+		 * now, as a short poll. */
+		w->stats.long_polls_refused++;
+	}
+	answer_receive(w, m, &req->header, &receive, now_ms);
+}
+
+static void execute_send(struct dp_worker *w, struct rte_mbuf *m, const struct dp_request *req,
+                         uint64_t now_ms)
+{
+	struct sqs_sent sent;
+	uint32_t slot = dp_meta(m)->queue_slot;
+	enum wire_status status =
+	    sqs_send(w->sqs, slot, req->body.data, req->body.length, now_ms, &sent);
+	if (status == WIRE_ERR_OVER_LIMIT) {
+		dp_finish_error(w, m, &req->header, status,
+		             sqs_queue_has_room(w->sqs, slot, req->body.length)
+		                 ? "the message store its queue shares with others is full"
+		                 : "the queue is full: it holds as many messages or bytes as "
+		                   "one queue may (docs/operations.md)");
+		return;
+	}
+	if (status == WIRE_ERR_INVALID_MESSAGE_CONTENTS) {
+		dp_finish_error(w, m, &req->header, status,
+		             "the message body must be UTF-8 of the allowed characters #x9 | #xA | "
+		             "#xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF");
+		return;
+	}
+	if (status != WIRE_OK) {
+		dp_finish_error(w, m, &req->header, status, "message body is empty or too long");
+		return;
+	}
+	struct wire_writer writer;
+	dp_reply_begin(&writer, w->reply_buf, DP_REQUEST_BYTES_MAX);
+	wire_put_str(&writer, WIRE_TAG_MESSAGE_ID, sent.message_id);
+	wire_put_str(&writer, WIRE_TAG_MD5_OF_BODY, sent.md5_of_body);
+	dp_finish(w, m, &req->header, WIRE_OK, dp_reply_finish(&writer, &req->header, WIRE_OK));
+}
+
+static void execute_handle_op(struct dp_worker *w, struct rte_mbuf *m, const struct dp_request *req,
+                              uint64_t now_ms)
+{
+	uint32_t slot = dp_meta(m)->queue_slot;
+	const char *handle = (const char *)req->receipt_handle.data;
+	enum wire_status status =
+	    req->header.opcode == WIRE_OP_DELETE_MESSAGE
+	        ? sqs_delete(w->sqs, slot, handle, req->receipt_handle.length)
+	        : sqs_change_visibility(w->sqs, slot, handle, req->receipt_handle.length,
+	                                req->visibility_timeout_s.value, now_ms);
+	if (status == WIRE_ERR_RECEIPT_HANDLE_INVALID) {
+		dp_finish_error(w, m, &req->header, status, "The receipt handle is not valid.");
+		return;
+	}
+	if (status == WIRE_ERR_MESSAGE_NOT_INFLIGHT) {
+		dp_finish_error(w, m, &req->header, status, "The message is not in flight.");
+		return;
+	}
+	if (status != WIRE_OK) {
+		dp_finish_error(w, m, &req->header, status,
+		             "VisibilityTimeout exceeds 12 hours since the receive");
+		return;
+	}
+	struct wire_writer writer;
+	dp_reply_begin(&writer, w->reply_buf, DP_REQUEST_BYTES_MAX);
+	dp_finish(w, m, &req->header, WIRE_OK, dp_reply_finish(&writer, &req->header, WIRE_OK));
+}
+
+/*
+ * Answers a retry from the window; returns true when the request must not run
+ * again. A different request under remembered ids is refused, and that answer
+ * is not remembered: the ids stay with the request that has them.
+ */
+static bool answered_from_window(struct dp_worker *w, struct rte_mbuf *m,
+                                 const struct dp_request *req)
+{
+	const struct wire_header *h = &req->header;
+	if (h->client_id == 0)
+		return false;
+	struct dp_dedup_key key = {h->client_id, h->request_id, dp_request_digest(req)};
+	dp_meta(m)->digest = key.digest;
+	const uint8_t *reply;
+	uint32_t reply_bytes;
+	switch (dp_dedup_lookup(&w->dedup, &key, &reply, &reply_bytes)) {
+	case DP_DEDUP_CONFLICT:
+		w->stats.dedup_conflicts++;
+		w->stats.replies_error++;
+		reply_bytes = (uint32_t)dp_reply_error(
+		    w->reply_buf, DP_REQUEST_BYTES_MAX, h, WIRE_ERR_IDEMPOTENT_PARAMETER_MISMATCH,
+		    "this request id was used for a different request: use a new id");
+		dp_send_reply(w, m, w->reply_buf, reply_bytes);
+		rte_pktmbuf_free(m);
+		return true;
+	case DP_DEDUP_DONE:
+		w->stats.dedup_replayed++;
+		dp_send_reply(w, m, reply, reply_bytes);
+		rte_pktmbuf_free(m);
+		return true;
+	case DP_DEDUP_PENDING:
+		w->stats.dedup_in_progress++; /* the first attempt will answer */
+		rte_pktmbuf_free(m);
+		return true;
+	case DP_DEDUP_UNKNOWN: break;
+	}
+	dp_dedup_begin(&w->dedup, &key);
+	return false;
+}
+
+void dp_execute(struct dp_worker *w, struct rte_mbuf *m, uint64_t now_ms)
+{
+	uint32_t length;
+	const uint8_t *bytes = dp_request_bytes(w, m, &length);
+	struct dp_request req;
+	/*
+	 * Parsed again, on purpose: the routing lcore's field pointers may point
+	 * into its own scratch copy of a chained request, which this lcore cannot
+	 * use. Routing parsed these same bytes successfully, so this cannot fail.
+	 */
+	RTE_VERIFY(bytes != NULL && dp_request_parse(bytes, length, &req) == WIRE_OK);
+	/* The window first: every answer below is then remembered under its digest. */
+	if (answered_from_window(w, m, &req))
+		return;
+	struct dp_request_meta *meta = dp_meta(m);
+	if (!sqs_queue_holds(w->sqs, meta->queue_slot, meta->queue_id)) {
+		dp_finish_error(w, m, &req.header, WIRE_ERR_NONEXISTENT_QUEUE,
+		             "The specified queue does not exist.");
+		return;
+	}
+	switch (req.header.opcode) {
+	case WIRE_OP_SEND_MESSAGE: execute_send(w, m, &req, now_ms); break;
+	case WIRE_OP_RECEIVE_MESSAGE: execute_receive(w, m, &req, now_ms); break;
+	default: execute_handle_op(w, m, &req, now_ms); break;
+	}
+}
+
+void dp_answer_wakes(struct dp_worker *w, uint32_t count, uint64_t now_ms)
+{
+	for (uint32_t i = 0; i < count; i++) {
+		const struct sqs_wake *wake = &w->wakes[i];
+		struct rte_mbuf *m = wake->token;
+		uint8_t header_bytes[BB_WIRE_HEADER_BYTES];
+		const uint8_t *bytes = rte_pktmbuf_read(m, 0, sizeof(header_bytes), header_bytes);
+		struct wire_header h;
+		RTE_VERIFY(wire_header_decode(bytes, rte_pktmbuf_pkt_len(m), &h) == WIRE_OK);
+		if (wake->queue_closed)
+			dp_finish_error(w, m, &h, WIRE_ERR_NONEXISTENT_QUEUE,
+			             "The specified queue does not exist.");
+		else
+			answer_receive(w, m, &h, &wake->receive, now_ms);
+	}
+}

@@ -1,0 +1,71 @@
+/*
+ * Replies, on the lcore that answers: to a UDP peer through this worker's TX batch, or to a
+ * local client through the worker's ring to the service thread; a finished request's answer
+ * is remembered in the retry window. Every reply of this worker leaves through here.
+ */
+#include "dp_worker_int.h"
+
+#include "dp_chain.h"
+#include "dp_request.h"
+
+/*
+ * Until requests are authenticated, a UDP source that has not shown a cookie
+ * gets at most BB_UDP_UNPROVEN_REPLY_FACTOR bytes per request byte: busbard
+ * must not amplify traffic toward a forged address. Every reply but a receive's
+ * is that small by construction (the tests check each); this enforces it.
+ */
+static bool reply_too_large_for(struct rte_mbuf *request, size_t reply_bytes)
+{
+	const struct dp_request_meta *meta = dp_meta(request);
+	return meta->source == DP_SOURCE_UDP && !meta->proven &&
+	       reply_bytes > (size_t)BB_UDP_UNPROVEN_REPLY_FACTOR * rte_pktmbuf_pkt_len(request);
+}
+
+void dp_send_reply(struct dp_worker *w, struct rte_mbuf *request, const uint8_t *reply,
+                       size_t reply_bytes)
+{
+	struct dp_request_meta *meta = dp_meta(request);
+	if (reply_too_large_for(request, reply_bytes)) {
+		w->stats.udp_replies_unproven_dropped++;
+		return;
+	}
+	if (meta->source == DP_SOURCE_UDP) {
+		if (dp_net_send_udp(&w->net, &meta->peer, reply, (uint32_t)reply_bytes, &w->tx) !=
+		    0)
+			w->stats.tx_dropped++;
+		return;
+	}
+	struct rte_mbuf *chain =
+	    dp_chain_from_bytes(w->app->frame_pool, reply, (uint32_t)reply_bytes);
+	if (chain == NULL) {
+		w->stats.tx_dropped++;
+		return;
+	}
+	*dp_meta(chain) = *meta;
+	if (rte_ring_sp_enqueue(w->app->local_replies[w->index], chain) != 0) {
+		rte_pktmbuf_free(chain);
+		w->stats.ring_full++;
+	}
+}
+
+/* Sends the reply in reply_buf, remembers it for retries and frees the request. */
+void dp_finish(struct dp_worker *w, struct rte_mbuf *request, const struct wire_header *h,
+                   enum wire_status status, size_t reply_bytes)
+{
+	const uint8_t *reply = w->reply_buf;
+	if (status != WIRE_OK)
+		w->stats.replies_error++;
+	dp_send_reply(w, request, reply, reply_bytes);
+	if (h->client_id != 0) {
+		struct dp_dedup_key key = {h->client_id, h->request_id, dp_meta(request)->digest};
+		dp_dedup_finish(&w->dedup, &key, reply, (uint32_t)reply_bytes);
+	}
+	rte_pktmbuf_free(request);
+}
+
+void dp_finish_error(struct dp_worker *w, struct rte_mbuf *request, const struct wire_header *h,
+                         enum wire_status status, const char *why)
+{
+	size_t bytes = dp_reply_error(w->reply_buf, DP_REQUEST_BYTES_MAX, h, status, why);
+	dp_finish(w, request, h, status, bytes);
+}
