@@ -30,6 +30,16 @@
 #define BB_MESSAGE_ID_BYTES             36u /* UUID text */
 #define BB_RECEIPT_HANDLE_BYTES         56u /* hex of the 28-byte handle */
 
+/* Keys and their policies (docs/operations.md, "Keys"): the same credential signs UDP
+ * requests (the header's key id and MAC) and HTTP requests (SigV4). */
+#define BB_KEY_SECRET_BYTES         40u   /* printable, as AWS secret access keys */
+#define BB_POLICY_BYTES_MAX         6144u /* an IAM managed policy's size limit */
+#define BB_POLICY_STATEMENTS_MAX    32u
+#define BB_POLICY_PATTERNS_MAX      128u  /* actions and resources of all statements */
+#define BB_AUTH_SKEW_MS_DEFAULT     300000u /* +-5 min between a request's clock and ours */
+#define BB_AUTH_SKEW_MS_MAX         3600000u
+#define BB_REPLAY_WINDOW_BITS       1024u /* RFC 6479 bitmap per client, a power of 2 */
+
 /* Dataplane capacities, per worker lcore. */
 #ifndef BB_TINY_LIMITS
 #define BB_WORKER_COUNT_MAX           8u
@@ -40,6 +50,9 @@
 #define BB_DEDUP_ENTRIES_PER_WORKER   8192u
 #define BB_DEDUP_ARENA_BYTES          (16u << 20)
 #define BB_FRAGMENT_MBUFS_PER_WORKER_MAX 128u /* frames waiting for reassembly */
+#define BB_KEY_COUNT_MAX              1024u /* keys in one snapshot */
+#define BB_AUTH_CLIENTS_PER_WORKER    4096u /* replay windows a worker keeps */
+#define BB_AUTH_SOURCES_PER_WORKER    4096u /* token buckets a worker keeps */
 #else
 #define BB_WORKER_COUNT_MAX           2u
 #define BB_QUEUE_COUNT_MAX            8u
@@ -49,6 +62,9 @@
 #define BB_DEDUP_ENTRIES_PER_WORKER   8u
 #define BB_DEDUP_ARENA_BYTES          (256u << 10)
 #define BB_FRAGMENT_MBUFS_PER_WORKER_MAX 16u
+#define BB_KEY_COUNT_MAX              4u
+#define BB_AUTH_CLIENTS_PER_WORKER    4u
+#define BB_AUTH_SOURCES_PER_WORKER    4u
 #endif
 
 #define BB_RING_SLOTS            1024u /* request and reply rings between lcores */
@@ -88,6 +104,11 @@ _Static_assert(BB_DEDUP_ARENA_BYTES >= 2 * BB_UDP_PAYLOAD_BYTES_MAX,
 _Static_assert(BB_LOCAL_BODY_BYTES_MAX > BB_MESSAGE_BODY_BYTES_MAX,
                "a maximal message fits a local request with its other fields");
 _Static_assert((BB_RING_SLOTS & (BB_RING_SLOTS - 1)) == 0, "rte_ring sizes are powers of 2");
+_Static_assert((BB_REPLAY_WINDOW_BITS & (BB_REPLAY_WINDOW_BITS - 1)) == 0 &&
+                   BB_REPLAY_WINDOW_BITS >= 128,
+               "the replay window is whole 64-bit blocks, a power of 2 of them");
+_Static_assert(BB_POLICY_PATTERNS_MAX < 65536 && BB_POLICY_BYTES_MAX < 65536,
+               "policy patterns are indexed with 16 bits");
 _Static_assert(BB_LOCAL_IDLE_TIMEOUT_MS > 2 * BB_WAIT_TIME_S_MAX * 1000u,
                "a local connection waiting for a long poll is not idle");
 _Static_assert(BB_FRAGMENT_MBUFS_PER_WORKER_MAX * 4 <= BB_FRAME_MBUFS_PER_WORKER_MIN,

@@ -32,6 +32,15 @@ static bool queue_is_complete(const struct bb_snapshot_queue *q)
 	       q->maximum_message_bytes <= BB_MESSAGE_BODY_BYTES_MAX;
 }
 
+/* A key's id and secret are required; expiry and policy are not. */
+static bool key_is_complete(const struct bb_snapshot_key *k)
+{
+	bool has_secret = false;
+	for (uint32_t i = 0; i < BB_KEY_SECRET_BYTES; i++)
+		has_secret |= k->secret[i] != 0;
+	return k->key_id != 0 && has_secret && k->policy_bytes <= BB_POLICY_BYTES_MAX;
+}
+
 static bool is_zero(const uint8_t *store_id)
 {
 	for (uint32_t i = 0; i < BB_SNAPSHOT_STORE_ID_BYTES; i++) {
@@ -58,16 +67,43 @@ static void put_queue(struct wire_writer *w, const struct bb_snapshot_queue *q)
 	wire_put_u32(w, WIRE_TAG_MAXIMUM_MESSAGE_BYTES, q->maximum_message_bytes);
 }
 
+static void put_key(struct wire_writer *w, const struct bb_snapshot_key *k)
+{
+	wire_put_bytes(w, BB_SNAPSHOT_TAG_KEY_BEGIN, NULL, 0);
+	wire_put_u32(w, BB_SNAPSHOT_TAG_KEY_ID, k->key_id);
+	wire_put_bytes(w, BB_SNAPSHOT_TAG_KEY_SECRET, k->secret, BB_KEY_SECRET_BYTES);
+	wire_put_u64(w, BB_SNAPSHOT_TAG_KEY_EXPIRES_S, k->expires_s);
+	if (k->policy_json != NULL)
+		wire_put_bytes(w, BB_SNAPSHOT_TAG_KEY_POLICY, k->policy_json, k->policy_bytes);
+}
+
+/* Each kind within its own limit: a snapshot names every resource or is not made. */
+static int check_entries(const struct bb_snapshot_entry *entries, uint32_t entry_count)
+{
+	uint32_t queues = 0, keys = 0;
+	for (uint32_t i = 0; i < entry_count; i++) {
+		const struct bb_snapshot_entry *e = &entries[i];
+		if (e->kind == BB_SNAPSHOT_KIND_QUEUE && queue_is_complete(&e->queue))
+			queues++;
+		else if (e->kind == BB_SNAPSHOT_KIND_KEY && key_is_complete(&e->key))
+			keys++;
+		else
+			return -EINVAL;
+	}
+	return queues > BB_QUEUE_COUNT_MAX || keys > BB_KEY_COUNT_MAX ? -E2BIG : 0;
+}
+
 int bb_snapshot_encode(const struct bb_snapshot_header *header,
                        const struct bb_snapshot_entry *entries, uint32_t entry_count, uint8_t *buf,
                        size_t capacity, size_t *length)
 {
 	assert(header != NULL && length != NULL);
 	assert(entry_count == 0 || entries != NULL);
-	if (entry_count > BB_QUEUE_COUNT_MAX)
-		return -E2BIG; /* every entry is a queue today */
 	if (header->version == 0)
 		return -EINVAL;
+	int rc = check_entries(entries, entry_count);
+	if (rc != 0)
+		return rc;
 	struct wire_writer w;
 	wire_writer_init(&w, buf, capacity);
 	wire_put_u32(&w, BB_SNAPSHOT_TAG_FORMAT, BB_SNAPSHOT_FORMAT);
@@ -78,10 +114,10 @@ int bb_snapshot_encode(const struct bb_snapshot_header *header,
 	if (header->adopt)
 		wire_put_bytes(&w, BB_SNAPSHOT_TAG_ADOPT, NULL, 0);
 	for (uint32_t i = 0; i < entry_count; i++) {
-		if (entries[i].kind != BB_SNAPSHOT_KIND_QUEUE ||
-		    !queue_is_complete(&entries[i].queue))
-			return -EINVAL;
-		put_queue(&w, &entries[i].queue);
+		if (entries[i].kind == BB_SNAPSHOT_KIND_KEY)
+			put_key(&w, &entries[i].key);
+		else
+			put_queue(&w, &entries[i].queue);
 	}
 	if (w.overflow)
 		return -ENOBUFS;
@@ -100,6 +136,9 @@ struct decoder {
 	struct bb_snapshot_entry entry;
 	bool in_entry;        /* entry holds the fields read since its begin field */
 	uint32_t entry_count; /* begun so far */
+	uint32_t queue_count;
+	uint32_t key_count;
+	uint32_t key_tags_seen; /* bit (tag - KEY_BEGIN) per field: none twice */
 };
 
 static enum wire_status fail(struct decoder *d, const char *reason)
@@ -130,13 +169,42 @@ static enum wire_status apply_queue_field(struct bb_snapshot_queue *q, const str
 	}
 }
 
+static enum wire_status apply_key_field(struct decoder *d, const struct wire_field *f)
+{
+	struct bb_snapshot_key *k = &d->entry.key;
+	uint32_t bit = 1u << ((f->tag - BB_SNAPSHOT_TAG_KEY_BEGIN) & 31);
+	if (f->tag <= BB_SNAPSHOT_TAG_KEY_BEGIN || f->tag > BB_SNAPSHOT_TAG_KEY_POLICY ||
+	    (d->key_tags_seen & bit) != 0)
+		return WIRE_ERR_MALFORMED;
+	d->key_tags_seen |= bit;
+	switch (f->tag) {
+	case BB_SNAPSHOT_TAG_KEY_ID:
+		return wire_field_u32(f, &k->key_id) ? WIRE_OK : WIRE_ERR_MALFORMED;
+	case BB_SNAPSHOT_TAG_KEY_SECRET:
+		if (f->length != BB_KEY_SECRET_BYTES)
+			return WIRE_ERR_MALFORMED;
+		memcpy(k->secret, f->value, BB_KEY_SECRET_BYTES);
+		return WIRE_OK;
+	case BB_SNAPSHOT_TAG_KEY_EXPIRES_S:
+		return wire_field_u64(f, &k->expires_s) ? WIRE_OK : WIRE_ERR_MALFORMED;
+	default:
+		if (f->length > BB_POLICY_BYTES_MAX)
+			return WIRE_ERR_MALFORMED;
+		k->policy_json = (const char *)f->value;
+		k->policy_bytes = f->length;
+		return WIRE_OK;
+	}
+}
+
 /* Hands the entry read so far to the caller once it is known to be whole. */
 static enum wire_status finish_entry(struct decoder *d)
 {
 	if (!d->in_entry)
 		return WIRE_OK;
-	assert(d->entry.kind == BB_SNAPSHOT_KIND_QUEUE);
-	if (!queue_is_complete(&d->entry.queue))
+	assert(d->entry.kind == BB_SNAPSHOT_KIND_QUEUE || d->entry.kind == BB_SNAPSHOT_KIND_KEY);
+	bool complete = d->entry.kind == BB_SNAPSHOT_KIND_QUEUE ? queue_is_complete(&d->entry.queue)
+	                                                        : key_is_complete(&d->entry.key);
+	if (!complete)
 		return fail(d, "incomplete or out of range");
 	d->on_entry(d->context, &d->entry);
 	d->in_entry = false;
@@ -148,8 +216,14 @@ static enum wire_status begin_entry(struct decoder *d, enum bb_snapshot_kind kin
 	enum wire_status status = finish_entry(d);
 	if (status != WIRE_OK)
 		return status;
-	if (d->entry_count == BB_QUEUE_COUNT_MAX)
+	bool queue = kind == BB_SNAPSHOT_KIND_QUEUE;
+	if (queue && d->queue_count == BB_QUEUE_COUNT_MAX)
 		return fail(d, "too many queues");
+	if (!queue && d->key_count == BB_KEY_COUNT_MAX)
+		return fail(d, "too many keys");
+	d->queue_count += queue ? 1 : 0;
+	d->key_count += queue ? 0 : 1;
+	d->key_tags_seen = 0;
 	d->entry = (struct bb_snapshot_entry){.kind = kind};
 	d->in_entry = true;
 	d->entry_count++;
@@ -160,6 +234,13 @@ static enum wire_status decode_field(struct decoder *d, const struct wire_field 
 {
 	if (f->tag == WIRE_TAG_QUEUE_BEGIN)
 		return begin_entry(d, BB_SNAPSHOT_KIND_QUEUE);
+	if (f->tag == BB_SNAPSHOT_TAG_KEY_BEGIN && d->header->format == BB_SNAPSHOT_FORMAT)
+		return begin_entry(d, BB_SNAPSHOT_KIND_KEY);
+	if (d->in_entry && d->entry.kind == BB_SNAPSHOT_KIND_KEY) {
+		if (apply_key_field(d, f) != WIRE_OK)
+			return fail(d, "unexpected or invalid key field");
+		return WIRE_OK;
+	}
 	if (d->in_entry) {
 		if (apply_queue_field(&d->entry.queue, f) != WIRE_OK)
 			return fail(d, "unexpected or invalid field");

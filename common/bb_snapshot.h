@@ -9,6 +9,9 @@
  *   then per entry a begin field that names its kind and the entry's fields:
  *   queue: QUEUE_BEGIN, QUEUE_NAME, QUEUE_ID, VISIBILITY_TIMEOUT_S, WAIT_TIME_S,
  *          MAXIMUM_MESSAGE_BYTES.
+ *   key:   KEY_BEGIN, KEY_ID (u32, not 0), KEY_SECRET (BB_KEY_SECRET_BYTES),
+ *          KEY_EXPIRES_S (u64, 0: none), KEY_POLICY (JSON, optional: none allows
+ *          nothing). Keys carry secrets: the body is never world-readable.
  *
  * The store id names the database a snapshot comes from (made with it, random);
  * versions count within one store. busbard takes a snapshot of the store it
@@ -36,6 +39,9 @@
 	(6 * WIRE_FIELD_HEADER_BYTES + BB_QUEUE_NAME_BYTES_MAX + 8 + 3 * 4)
 #define BB_SNAPSHOT_HEADER_BYTES_MAX                                                               \
 	(4 * WIRE_FIELD_HEADER_BYTES + 4 + BB_SNAPSHOT_STORE_ID_BYTES + 8)
+/* A key is five fields; bb_snapshot_bytes_max counts queues, add this per key. */
+#define BB_SNAPSHOT_KEY_BYTES_MAX                                                                  \
+	(5 * WIRE_FIELD_HEADER_BYTES + 4 + BB_KEY_SECRET_BYTES + 8 + BB_POLICY_BYTES_MAX)
 
 /* The snapshot's own tags, numbered apart from request tags so the two never meet. */
 enum bb_snapshot_tag {
@@ -43,11 +49,17 @@ enum bb_snapshot_tag {
 	BB_SNAPSHOT_TAG_STORE_ID = 0x101, /* BB_SNAPSHOT_STORE_ID_BYTES */
 	BB_SNAPSHOT_TAG_ADOPT = 0x102,    /* empty */
 	BB_SNAPSHOT_TAG_REFUSAL = 0x103,  /* u32 enum bb_snapshot_verdict, in a refusal */
+	BB_SNAPSHOT_TAG_KEY_BEGIN = 0x110,     /* empty; starts one key */
+	BB_SNAPSHOT_TAG_KEY_ID = 0x111,        /* u32 */
+	BB_SNAPSHOT_TAG_KEY_SECRET = 0x112,    /* BB_KEY_SECRET_BYTES */
+	BB_SNAPSHOT_TAG_KEY_EXPIRES_S = 0x113, /* u64 */
+	BB_SNAPSHOT_TAG_KEY_POLICY = 0x114,    /* at most BB_POLICY_BYTES_MAX */
 };
 
 /* What an entry configures. Topics, buses and streams come as new kinds. */
 enum bb_snapshot_kind {
 	BB_SNAPSHOT_KIND_QUEUE = 1,
+	BB_SNAPSHOT_KIND_KEY = 2, /* an access key (control/ctl_keys.h) */
 };
 
 struct bb_snapshot_header {
@@ -81,16 +93,26 @@ struct bb_snapshot_queue {
 	uint32_t maximum_message_bytes;
 };
 
+struct bb_snapshot_key {
+	uint32_t key_id;
+	uint8_t secret[BB_KEY_SECRET_BYTES];
+	uint64_t expires_s; /* 0: none */
+	/* Not NUL-terminated; NULL: none. Decoded, it points into the body. */
+	const char *policy_json;
+	uint32_t policy_bytes;
+};
+
 struct bb_snapshot_entry {
 	enum bb_snapshot_kind kind;
 	union {
 		struct bb_snapshot_queue queue;
+		struct bb_snapshot_key key;
 	};
 };
 
 /*
  * Encodes a snapshot into buf. Returns 0, -E2BIG when entries hold more queues
- * than BB_QUEUE_COUNT_MAX (never a cut snapshot), -EINVAL for an entry out of
+ * than BB_QUEUE_COUNT_MAX or keys than BB_KEY_COUNT_MAX (never a cut snapshot), -EINVAL for an entry out of
  * range, or -ENOBUFS when buf is too small (bb_snapshot_bytes_max says how big).
  */
 __attribute__((warn_unused_result)) int bb_snapshot_encode(const struct bb_snapshot_header *header,

@@ -29,6 +29,7 @@ enum {
 };
 _Static_assert(OFF_END == BB_WIRE_HEADER_BYTES, "header layout matches its size");
 _Static_assert(OFF_RESERVED - OFF_MAC == WIRE_MAC_BYTES, "MAC field size");
+_Static_assert(OFF_MAC == WIRE_MAC_OFFSET, "MAC field offset");
 
 void wire_header_encode(const struct wire_header *header, uint8_t *out)
 {

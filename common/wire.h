@@ -13,6 +13,7 @@
 #define WIRE_MAGIC              0x6262u /* "bb" */
 #define WIRE_VERSION            1u
 #define WIRE_MAC_BYTES          16u
+#define WIRE_MAC_OFFSET         40u /* of the MAC field in the header (common/bb_mac.h) */
 #define WIRE_FIELD_HEADER_BYTES 6u /* u16 tag, u32 length */
 #define WIRE_FLAG_RESPONSE      0x0001u
 

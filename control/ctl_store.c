@@ -18,6 +18,7 @@
 
 struct ctl_store {
 	sqlite3 *db;
+	char path[CTL_STORE_PATH_BYTES]; /* ctl_keys keeps its sealing key beside it */
 };
 
 static const char schema[] =
@@ -36,7 +37,16 @@ static const char schema[] =
     "  receive_wait_time_s INTEGER NOT NULL,"
     "  maximum_message_bytes INTEGER NOT NULL,"
     "  created_s INTEGER NOT NULL,"
-    "  modified_s INTEGER NOT NULL);";
+    "  modified_s INTEGER NOT NULL);"
+    /* Access keys (ctl_keys.h): the secret sealed, never reusing a key id. */
+    "CREATE TABLE IF NOT EXISTS access_keys ("
+    "  key_id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  access_key_id TEXT NOT NULL UNIQUE,"
+    "  sealed_secret BLOB NOT NULL,"
+    "  created_s INTEGER NOT NULL,"
+    "  expires_s INTEGER NOT NULL DEFAULT 0,"
+    "  revoked INTEGER NOT NULL DEFAULT 0,"
+    "  policy_json TEXT);";
 
 struct ctl_store *ctl_store_open(const char *path, char *error, size_t error_bytes)
 {
@@ -44,7 +54,8 @@ struct ctl_store *ctl_store_open(const char *path, char *error, size_t error_byt
 	if (s == NULL)
 		return NULL;
 	char *message = NULL;
-	if (sqlite3_open(path, &s->db) != SQLITE_OK ||
+	snprintf(s->path, sizeof(s->path), "%s", path);
+	if (strlen(path) >= sizeof(s->path) || sqlite3_open(path, &s->db) != SQLITE_OK ||
 	    sqlite3_exec(s->db, schema, NULL, NULL, &message) != SQLITE_OK) {
 		snprintf(error, error_bytes, "%s: %s", path,
 		         message ? message : sqlite3_errmsg(s->db));
@@ -62,6 +73,16 @@ void ctl_store_close(struct ctl_store *s)
 		return;
 	sqlite3_close(s->db);
 	free(s);
+}
+
+sqlite3 *ctl_store_db(struct ctl_store *s)
+{
+	return s->db;
+}
+
+const char *ctl_store_path(const struct ctl_store *s)
+{
+	return s->path;
 }
 
 static int exec(struct ctl_store *s, const char *sql)

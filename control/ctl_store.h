@@ -24,8 +24,14 @@ struct ctl_queue {
 	int64_t modified_s;
 };
 
+#define CTL_STORE_PATH_BYTES 4096 /* PATH_MAX */
+
 struct ctl_store *ctl_store_open(const char *path, char *error, size_t error_bytes);
 void ctl_store_close(struct ctl_store *store);
+/* The connection and the path it was opened with, for modules with tables of their own
+ * (ctl_keys); the caller holds whatever lock serialises the store. */
+struct sqlite3 *ctl_store_db(struct ctl_store *store);
+const char *ctl_store_path(const struct ctl_store *store);
 
 /* 0 created; -EEXIST with *existing filled when the name is taken; -ENOSPC when
  * BB_QUEUE_COUNT_MAX queues exist (a snapshot names every queue, never fewer). */

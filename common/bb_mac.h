@@ -1,0 +1,38 @@
+/*
+ * The wire protocol's MAC (docs/protocol.md, "Authentication"): HMAC-SHA256
+ * keyed with the key's 40-byte secret, over the datagram's exact bytes with
+ * the header's 16-byte MAC field taken as zeros, truncated to its first 16
+ * bytes and placed in that field. Requests and replies alike.
+ *
+ * One struct bb_mac per thread (per lcore in busbard), made at start: signing
+ * and verifying allocate nothing (OpenSSL EVP_MAC, re-keyed per message).
+ */
+#ifndef BB_MAC_H
+#define BB_MAC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wire.h"
+
+struct bb_mac;
+
+/* NULL when OpenSSL has no HMAC or SHA-256 (or memory is short). */
+struct bb_mac *bb_mac_new(void);
+void bb_mac_free(struct bb_mac *mac);
+
+/* The truncated MAC of a whole message (header and body, at least the header). */
+__attribute__((warn_unused_result)) int bb_mac_compute(struct bb_mac *mac, const uint8_t *key,
+                                                       size_t key_bytes, const uint8_t *message,
+                                                       size_t message_bytes,
+                                                       uint8_t out[WIRE_MAC_BYTES]);
+/* Computes the MAC and writes it into the message's MAC field. 0 or -EINVAL/-EIO. */
+__attribute__((warn_unused_result)) int bb_mac_sign(struct bb_mac *mac, const uint8_t *key,
+                                                    size_t key_bytes, uint8_t *message,
+                                                    size_t message_bytes);
+/* 0 when the MAC field holds the message's MAC (compared in constant time), else -EBADMSG. */
+__attribute__((warn_unused_result)) int bb_mac_verify(struct bb_mac *mac, const uint8_t *key,
+                                                      size_t key_bytes, const uint8_t *message,
+                                                      size_t message_bytes);
+
+#endif
