@@ -59,7 +59,9 @@ expect() {
 
 json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 
-start_busbard() {
+# launch_busbard: writes busbard.json and starts busbard in the background ($busbard_pid)
+# without waiting for it (the crash tests kill it at any point, recovery included).
+launch_busbard() {
 	local kernel_json=""
 	[ -n "${BUSBARD_KERNEL_IPV4:-}" ] && kernel_json=", \"kernel_ipv4\": \"$BUSBARD_KERNEL_IPV4\""
 	cat >"$work/busbard.json" <<JSON
@@ -72,6 +74,10 @@ JSON
 	ip netns exec "$ns" "$build/dataplane/busbard" --config "$work/busbard.json" --unix-socket "$socket" \
 		--state-dir "$work/state" --run-seconds 300 >>"$work/busbard.log" 2>&1 &
 	busbard_pid=$!
+}
+
+start_busbard() {
+	launch_busbard
 	# Up to 30 s: a loaded 2-core machine can take 10 s to bring the EAL up.
 	for _ in $(seq 300); do
 		in_ns ip link show bb0 >/dev/null 2>&1 && [ -S "$socket" ] && break
