@@ -74,6 +74,29 @@ bool seg_checkpoint_decode(const uint8_t *bytes, size_t length, struct seg_check
 
 void seg_segment_path(const char *dir, uint32_t segment_id, char *out, size_t out_bytes);
 
+/*
+ * The durable-marks file (seg_options.durable_marks_path; read by
+ * tests/crash/powercut.c after a SIGKILL): in host byte order, a header and
+ * one slot per segment id modulo SEG_MARKS_SLOTS. A slot whose segment_id is
+ * a segment's id says that segment is durable up to durable_end (bytes); a
+ * segment no slot names has nothing durable beyond zeros.
+ */
+#define SEG_MARKS_MAGIC 0x4d474553u /* "SEGM" */
+#define SEG_MARKS_SLOTS SEG_SEGMENTS_MAX
+
+struct seg_marks_slot {
+	uint64_t segment_id;
+	uint64_t durable_end;
+};
+
+struct seg_marks {
+	uint32_t magic;
+	uint32_t slots;
+	uint64_t segment_bytes;
+	struct seg_marks_slot slot[SEG_MARKS_SLOTS];
+};
+_Static_assert(sizeof(struct seg_marks) == 16 + 16 * SEG_MARKS_SLOTS, "no padding");
+
 #define COMMITS_MAX 32u
 
 enum batch_state { BATCH_FREE, BATCH_OPEN, BATCH_IN_FLIGHT };
@@ -94,7 +117,8 @@ struct seg_batch {
 };
 
 struct seg_log_files {
-	uint32_t first_id; /* oldest segment kept */
+	uint32_t first_id;      /* oldest segment kept */
+	uint32_t disk_first_id; /* oldest on disk: [disk_first_id, first_id) are leaving it */
 	uint32_t current_id;
 	int handles[SEG_SEGMENTS_MAX];        /* by id % SEG_SEGMENTS_MAX; -1 when not open */
 	uint32_t live[SEG_SEGMENTS_MAX];      /* live records, by id % SEG_SEGMENTS_MAX */
@@ -120,7 +144,9 @@ struct seg_log {
 	uint8_t spare_state; /* enum seg_spare_state */
 	int spare_file;
 	int spare_error; /* why the last creation failed; creation is retried at the roll */
-	int failed;      /* 0, or the -errno that stopped the log */
+	bool removing;       /* the oldest segment on disk is being removed */
+	bool meta_in_flight; /* the checkpoint file is being replaced */
+	int failed;          /* 0, or the -errno that stopped the log */
 	/* A checkpoint taken, written out once its record is durable. */
 	bool checkpoint_pending;
 	struct seg_checkpoint checkpoint;
@@ -129,6 +155,7 @@ struct seg_log {
 	uint8_t *cache;
 	uint64_t cache_valid_from;
 	bool buffers_huge;
+	struct seg_marks *marks; /* options.durable_marks_path, mapped; NULL without */
 };
 
 /* Recovery (seg_recover.c) fills the position the log continues from. */

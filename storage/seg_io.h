@@ -1,9 +1,10 @@
 /*
  * The one small interface all of the log's I/O goes through, so that a
  * deterministic simulator (seg_io_sim.c) can stand in for io_uring
- * (seg_io_uring.c) in tests. Synchronous calls are for opening, recovery and
- * reads; the commit path is asynchronous: submit a write (optionally linked to
- * an fdatasync), reap completions later.
+ * (seg_io_uring.c) in tests. Synchronous calls are for opening, recovery,
+ * closing and reads; everything a worker's loop needs is asynchronous (submit,
+ * reap completions later): commits (a write linked to an fdatasync), creating
+ * the next segment, removing a segment, replacing the checkpoint file.
  */
 #ifndef BB_SEG_IO_H
 #define BB_SEG_IO_H
@@ -12,7 +13,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum seg_io_kind { SEG_IO_WRITE = 1, SEG_IO_FSYNC = 2, SEG_IO_CREATE = 3 };
+enum seg_io_kind {
+	SEG_IO_WRITE = 1,
+	SEG_IO_FSYNC = 2,
+	SEG_IO_CREATE = 3,
+	SEG_IO_REMOVE = 4,
+	SEG_IO_META = 5,
+};
 
 struct seg_io_completion {
 	uint64_t tag;   /* as submitted */
@@ -46,10 +53,8 @@ struct seg_io_ops {
 	                  uint64_t *start, uint64_t *end);
 	/* Asks for a file to be read ahead in the background (a hint; may do nothing). */
 	void (*prefetch)(struct seg_io *io, int file, uint64_t bytes);
-	/* A small named file in dir, replaced atomically and durably (the checkpoint). */
-	int (*write_meta)(struct seg_io *io, const char *dir, const char *name, const void *bytes,
-	                  size_t length);
-	/* Its bytes: the length read, -ENOENT when there is none, or -errno. */
+	/* Reads a small named file in dir (the checkpoint, see submit_meta): the length
+	 * read, -ENOENT when there is none, or -errno. */
 	long (*read_meta)(struct seg_io *io, const char *dir, const char *name, void *buf,
 	                  size_t capacity);
 	/* Zeroes [offset, offset + length) and makes it durable (recovery's truncation). */
@@ -69,6 +74,20 @@ struct seg_io_ops {
 	 */
 	int (*submit_create)(struct seg_io *io, const char *dir, const char *path, uint64_t bytes,
 	                     uint64_t tag);
+	/*
+	 * Starts removing a segment in the background: closes its handle, unlinks
+	 * path, fsyncs the directory, in that order. One SEG_IO_REMOVE completion
+	 * follows (0, or the first step's -errno). One removal at a time.
+	 */
+	int (*submit_remove)(struct seg_io *io, const char *dir, const char *path, int file,
+	                     uint64_t tag);
+	/*
+	 * Starts replacing the small named file in dir atomically and durably
+	 * (temporary file, write, fsync, rename, directory fsync). bytes must stay
+	 * unchanged until its SEG_IO_META completion. One at a time.
+	 */
+	int (*submit_meta)(struct seg_io *io, const char *dir, const char *name, const void *bytes,
+	                   uint32_t length, uint64_t tag);
 	/* Collects finished operations; waits for at least one when wait. */
 	int (*reap)(struct seg_io *io, struct seg_io_completion *out, uint32_t capacity, bool wait);
 	/* Registers the commit buffers (io_uring fixed buffers); optional. */

@@ -1,6 +1,8 @@
 /*
  * The simulated disk and ring (see seg_io_sim.h). Every choice comes from
- * one seeded generator, so a failing seed replays exactly.
+ * one seeded generator, so a failing seed replays exactly. Names have their
+ * own durability, as in a directory: a file created or unlinked is so for
+ * good only after a directory fsync; a crash before it may go either way.
  */
 #include "seg_io_sim.h"
 
@@ -19,8 +21,9 @@
 #define SIM_BLOCK_BYTES 4096u /* what next_data calls a block */
 
 struct sim_file {
-	bool exists;
-	bool reserved; /* a background creation will make it */
+	bool exists;       /* its name is in the directory as the process sees it */
+	bool durable_name; /* as a crash would leave it: a directory fsync made it so */
+	bool reserved;     /* a background creation will make it */
 	char path[SEG_PATH_BYTES + 32];
 	uint8_t *data;    /* what reads see */
 	uint8_t *durable; /* what survives a crash */
@@ -39,6 +42,7 @@ struct sim_op {
 	uint8_t *copy;
 	uint64_t tag;
 	uint64_t bytes; /* SEG_IO_CREATE */
+	char path[SEG_PATH_BYTES + 32]; /* SEG_IO_CREATE */
 };
 
 #define SIM_META_BYTES 65536u
@@ -79,11 +83,20 @@ static int find(struct seg_io_sim *s, const char *path)
 	return -1;
 }
 
-/* The first slot neither holding a file nor promised to a background creation. */
+/* Every call outside submit and reap: what a worker's loop must never make. */
+static struct seg_io_sim *sync_call(struct seg_io *io)
+{
+	from(io)->stats.sync_calls++;
+	return from(io);
+}
+
+/* The first slot holding no file, not even one a crash could bring back, and not
+ * promised to a background creation. */
 static int free_slot(struct seg_io_sim *s)
 {
 	for (uint32_t i = 0; i < SIM_FILES_MAX; i++) {
-		if (s->files[i].exists || s->files[i].reserved)
+		const struct sim_file *f = &s->files[i];
+		if (f->exists || f->durable_name || f->reserved)
 			continue;
 		if (i >= s->files_used)
 			s->files_used = i + 1;
@@ -92,10 +105,39 @@ static int free_slot(struct seg_io_sim *s)
 	return -EMFILE;
 }
 
+/* Makes a file `bytes` long, zeros added; false when out of memory. */
+static bool resize(struct sim_file *f, uint64_t bytes)
+{
+	uint8_t *data = calloc(1, bytes), *durable = calloc(1, bytes);
+	if (data != NULL && durable != NULL && f->data != NULL) {
+		memcpy(data, f->data, f->size < bytes ? f->size : bytes);
+		memcpy(durable, f->durable, f->size < bytes ? f->size : bytes);
+	}
+	free(f->data);
+	free(f->durable);
+	f->data = data;
+	f->durable = durable;
+	f->size = data && durable ? bytes : 0;
+	return data && durable;
+}
+
+/* A name no longer there, once durably so: its bytes go. */
+static void forget(struct sim_file *f)
+{
+	free(f->data);
+	free(f->durable);
+	*f = (struct sim_file){0};
+}
+
 static int open_file(struct seg_io *io, const char *path, bool create, uint64_t bytes)
 {
-	struct seg_io_sim *s = from(io);
+	struct seg_io_sim *s = sync_call(io);
 	int existing = find(s, path);
+	/* A file shorter than a segment is a creation cut off before its fallocate:
+	 * completed, as the io_uring layer does. */
+	if (!create && existing >= 0 && s->files[existing].size < bytes &&
+	    !resize(&s->files[existing], bytes))
+		return -ENOMEM;
 	if (!create)
 		return existing >= 0 ? existing : -ENOENT;
 	if (existing >= 0)
@@ -106,23 +148,21 @@ static int open_file(struct seg_io *io, const char *path, bool create, uint64_t 
 	if (slot < 0)
 		return slot;
 	struct sim_file *f = &s->files[slot];
-	free(f->data);
-	free(f->durable);
-	*f = (struct sim_file){.exists = true, .size = bytes};
+	forget(f);
+	f->exists = true; /* the name is durable at the next sync_dir */
 	snprintf(f->path, sizeof(f->path), "%s", path);
-	f->data = calloc(1, bytes);
-	f->durable = calloc(1, bytes);
-	return f->data && f->durable ? slot : -ENOMEM;
+	return resize(f, bytes) ? slot : -ENOMEM;
 }
 
 static int close_file(struct seg_io *io, int file)
 {
+	sync_call(io);
 	return 0;
 }
 
 static int remove_file(struct seg_io *io, const char *path)
 {
-	int i = find(from(io), path);
+	int i = find(sync_call(io), path);
 	if (i < 0)
 		return -ENOENT;
 	from(io)->files[i].exists = false;
@@ -131,7 +171,7 @@ static int remove_file(struct seg_io *io, const char *path)
 
 static int list_segments(struct seg_io *io, const char *dir, uint32_t *ids, uint32_t capacity)
 {
-	struct seg_io_sim *s = from(io);
+	struct seg_io_sim *s = sync_call(io);
 	size_t dir_bytes = strlen(dir);
 	int count = 0;
 	for (uint32_t i = 0; i < s->files_used && (uint32_t)count < capacity; i++) {
@@ -144,14 +184,27 @@ static int list_segments(struct seg_io *io, const char *dir, uint32_t *ids, uint
 	return count;
 }
 
+/* Every name change so far becomes durable (one log per simulated disk). */
+static void names_durable(struct seg_io_sim *s)
+{
+	for (uint32_t i = 0; i < s->files_used; i++) {
+		struct sim_file *f = &s->files[i];
+		if (f->exists)
+			f->durable_name = true;
+		else if (f->durable_name)
+			forget(f);
+	}
+}
+
 static int sync_dir(struct seg_io *io, const char *dir)
 {
+	names_durable(sync_call(io));
 	return 0;
 }
 
 static long read_at(struct seg_io *io, int file, void *buf, size_t length, uint64_t offset)
 {
-	struct sim_file *f = &from(io)->files[file];
+	struct sim_file *f = &sync_call(io)->files[file];
 	from(io)->stats.reads++;
 	if (offset >= f->size)
 		return 0;
@@ -162,13 +215,14 @@ static long read_at(struct seg_io *io, int file, void *buf, size_t length, uint6
 
 static const uint8_t *map(struct seg_io *io, int file, uint64_t bytes, int *error)
 {
-	struct sim_file *f = &from(io)->files[file];
+	struct sim_file *f = &sync_call(io)->files[file];
 	*error = bytes <= f->size ? 0 : -EINVAL;
 	return *error ? NULL : f->data;
 }
 
 static void unmap(struct seg_io *io, const uint8_t *mapped, uint64_t bytes)
 {
+	sync_call(io);
 }
 
 static bool zero_block(const uint8_t *bytes, uint64_t length)
@@ -182,7 +236,7 @@ static bool zero_block(const uint8_t *bytes, uint64_t length)
 static bool next_data(struct seg_io *io, int file, uint64_t offset, uint64_t size, uint64_t *start,
                       uint64_t *end)
 {
-	const struct sim_file *f = &from(io)->files[file];
+	const struct sim_file *f = &sync_call(io)->files[file];
 	uint64_t limit = size < f->size ? size : f->size;
 	uint64_t block = offset / SIM_BLOCK_BYTES * SIM_BLOCK_BYTES;
 	while (block < limit &&
@@ -203,23 +257,13 @@ static bool next_data(struct seg_io *io, int file, uint64_t offset, uint64_t siz
 
 static void prefetch(struct seg_io *io, int file, uint64_t bytes)
 {
-}
-
-static int write_meta(struct seg_io *io, const char *dir, const char *name, const void *bytes,
-                      size_t length)
-{
-	struct seg_io_sim *s = from(io);
-	if (length > SIM_META_BYTES)
-		return -EFBIG;
-	memcpy(s->meta, bytes, length);
-	s->meta_length = (long)length;
-	return 0;
+	sync_call(io);
 }
 
 static long read_meta(struct seg_io *io, const char *dir, const char *name, void *buf,
                       size_t capacity)
 {
-	struct seg_io_sim *s = from(io);
+	struct seg_io_sim *s = sync_call(io);
 	if (s->meta_length < 0)
 		return s->meta_length;
 	size_t n = (size_t)s->meta_length < capacity ? (size_t)s->meta_length : capacity;
@@ -229,7 +273,7 @@ static long read_meta(struct seg_io *io, const char *dir, const char *name, void
 
 static int zero(struct seg_io *io, int file, uint64_t offset, uint64_t length)
 {
-	struct sim_file *f = &from(io)->files[file];
+	struct sim_file *f = &sync_call(io)->files[file];
 	memset(f->data + offset, 0, length);
 	memcpy(f->durable, f->data, f->size); /* zero() ends with an fdatasync */
 	return 0;
@@ -237,7 +281,7 @@ static int zero(struct seg_io *io, int file, uint64_t offset, uint64_t length)
 
 static int sync_file(struct seg_io *io, int file)
 {
-	struct sim_file *f = &from(io)->files[file];
+	struct sim_file *f = &sync_call(io)->files[file];
 	memcpy(f->durable, f->data, f->size);
 	return 0;
 }
@@ -278,31 +322,91 @@ static int submit_create(struct seg_io *io, const char *dir, const char *path, u
 	struct seg_io_sim *s = from(io);
 	if (s->pending_count + 1 > SIM_OPS_MAX)
 		return -EBUSY;
-	if (find(s, path) >= 0)
-		return -EEXIST;
 	int slot = free_slot(s);
 	if (slot < 0)
 		return slot;
 	s->files[slot].reserved = true;
-	snprintf(s->files[slot].path, sizeof(s->files[slot].path), "%s", path);
-	s->pending[s->pending_count++] = (struct sim_op){
-	    .kind = SEG_IO_CREATE, .file = slot, .bytes = bytes, .tag = tag};
+	struct sim_op op = {.kind = SEG_IO_CREATE, .file = slot, .bytes = bytes, .tag = tag};
+	snprintf(op.path, sizeof(op.path), "%s", path);
+	queue_op(s, op);
 	return slot;
 }
 
+static int submit_remove(struct seg_io *io, const char *dir, const char *path, int file,
+                         uint64_t tag)
+{
+	struct seg_io_sim *s = from(io);
+	if (s->pending_count + 1 > SIM_OPS_MAX)
+		return -EBUSY;
+	if (file < 0 || (uint32_t)file >= s->files_used || !s->files[file].exists ||
+	    strcmp(s->files[file].path, path) != 0)
+		return -EBADF; /* the log's handle and path must agree */
+	queue_op(s, (struct sim_op){.kind = SEG_IO_REMOVE, .file = file, .tag = tag});
+	return 0;
+}
+
+static int submit_meta(struct seg_io *io, const char *dir, const char *name, const void *bytes,
+                       uint32_t length, uint64_t tag)
+{
+	struct seg_io_sim *s = from(io);
+	if (s->pending_count + 1 > SIM_OPS_MAX)
+		return -EBUSY;
+	if (length > SIM_META_BYTES)
+		return -EFBIG;
+	uint8_t *copy = malloc(length);
+	if (copy == NULL)
+		return -ENOMEM;
+	memcpy(copy, bytes, length);
+	queue_op(s, (struct sim_op){.kind = SEG_IO_META, .length = length, .copy = copy, .tag = tag});
+	return 0;
+}
+
+/* A segment made in full: open, preallocated, synced, its name durable. An existing
+ * file at the path is a leftover the io_uring layer unlinks, failing with -EEXIST. */
 static int32_t perform_create(struct seg_io_sim *s, struct sim_op *op)
 {
 	struct sim_file *f = &s->files[op->file];
 	f->reserved = false;
+	int existing = find(s, op->path);
+	if (existing >= 0) {
+		forget(&s->files[existing]);
+		return -EEXIST;
+	}
+	if (op->fail_errno)
+		return -op->fail_errno;
 	if (s->faults.no_space_for_new_segments)
 		return -ENOSPC;
-	free(f->data);
-	free(f->durable);
-	f->data = calloc(1, op->bytes);
-	f->durable = calloc(1, op->bytes);
-	f->size = op->bytes;
-	f->exists = f->data && f->durable;
-	return f->exists ? 0 : -ENOMEM;
+	forget(f);
+	memcpy(f->path, op->path, sizeof(f->path)); /* the same size */
+	if (!resize(f, op->bytes))
+		return -ENOMEM;
+	f->exists = f->durable_name = true;
+	s->stats.creates++;
+	return 0;
+}
+
+/* Unlink, then the directory fsync; a failure may come after the unlink. */
+static int32_t perform_remove(struct seg_io_sim *s, struct sim_op *op)
+{
+	struct sim_file *f = &s->files[op->file];
+	if (op->fail_errno) {
+		if (next_random(s) % 2 == 0)
+			f->exists = false; /* unlinked, the fsync failed: a crash decides */
+		return -op->fail_errno;
+	}
+	forget(f);
+	s->stats.removes++;
+	return 0;
+}
+
+static int32_t perform_meta(struct seg_io_sim *s, struct sim_op *op)
+{
+	if (op->fail_errno)
+		return -op->fail_errno;
+	memcpy(s->meta, op->copy, op->length);
+	s->meta_length = (long)op->length;
+	s->stats.metas++;
+	return 0;
 }
 
 /* Runs one operation; returns its result. */
@@ -311,6 +415,10 @@ static int32_t perform(struct seg_io_sim *s, uint32_t index)
 	struct sim_op *op = &s->pending[index];
 	if (op->kind == SEG_IO_CREATE)
 		return perform_create(s, op);
+	if (op->kind == SEG_IO_REMOVE)
+		return perform_remove(s, op);
+	if (op->kind == SEG_IO_META)
+		return perform_meta(s, op);
 	struct sim_op *linked = index + 1 < s->pending_count && s->pending[index + 1].linked
 	                            ? &s->pending[index + 1]
 	                            : NULL;
@@ -404,12 +512,13 @@ static const struct seg_io_ops sim_ops = {
     .next_data = next_data,
     .unmap = unmap,
     .prefetch = prefetch,
-    .write_meta = write_meta,
     .read_meta = read_meta,
     .zero = zero,
     .sync_file = sync_file,
     .submit_write = submit_write,
     .submit_create = submit_create,
+    .submit_remove = submit_remove,
+    .submit_meta = submit_meta,
     .reap = reap,
     .register_buffers = NULL,
     .destroy = destroy,
@@ -448,6 +557,8 @@ struct seg_io_sim_stats seg_io_sim_stats(struct seg_io *io)
 
 static void crash_file(struct seg_io_sim *s, struct sim_file *f)
 {
+	if (f->size == 0)
+		return; /* created, never preallocated */
 	for (uint64_t at = 0; at < f->size; at += SECTOR_BYTES) {
 		uint64_t n = f->size - at < SECTOR_BYTES ? f->size - at : SECTOR_BYTES;
 		if (memcmp(f->data + at, f->durable + at, n) == 0)
@@ -462,27 +573,62 @@ static void crash_file(struct seg_io_sim *s, struct sim_file *f)
 	memcpy(f->data, f->durable, f->size);
 }
 
+/* An operation the crash cut off: how far it got is the generator's choice. */
+static void crash_pending(struct seg_io_sim *s, struct sim_op *op)
+{
+	uint64_t roll = next_random(s) % 3;
+	if (op->kind == SEG_IO_WRITE && roll == 0) {
+		/* Writes still in flight may have reached the page cache in part. */
+		uint32_t n = (uint32_t)(next_random(s) % (op->length + 1));
+		memcpy(s->files[op->file].data + op->offset, op->copy, n);
+	}
+	if (op->kind == SEG_IO_CREATE) {
+		struct sim_file *f = &s->files[op->file];
+		f->reserved = false;
+		if (roll == 0 || find(s, op->path) >= 0)
+			return; /* not even opened */
+		forget(f);
+		memcpy(f->path, op->path, sizeof(f->path)); /* the same size */
+		f->exists = true; /* created, name not yet durable */
+		if (roll == 2)
+			(void)resize(f, op->bytes); /* preallocated too (fails only without memory) */
+	}
+	if (op->kind == SEG_IO_REMOVE && roll != 0)
+		s->files[op->file].exists = false; /* unlinked, the directory not yet synced */
+	if (op->kind == SEG_IO_META && roll == 0)
+		(void)perform_meta(s, op); /* renamed into place before the cut */
+}
+
+/* A name change not yet made durable by a directory fsync reached the disk or not. */
+static void crash_name(struct seg_io_sim *s, struct sim_file *f)
+{
+	if (f->exists != f->durable_name && next_random(s) % 2 == 0)
+		f->durable_name = f->exists;
+	if (!f->durable_name) {
+		forget(f);
+		return;
+	}
+	f->exists = true;
+	crash_file(s, f);
+}
+
 void seg_io_sim_crash(struct seg_io *io)
 {
 	struct seg_io_sim *s = from(io);
-	/* Writes still in flight may have reached the page cache in part. */
-	for (uint32_t i = 0; i < s->pending_count; i++) {
-		struct sim_op *op = &s->pending[i];
-		if (op->kind == SEG_IO_WRITE && next_random(s) % 3 == 0) {
-			uint32_t n = (uint32_t)(next_random(s) % (op->length + 1));
-			memcpy(s->files[op->file].data + op->offset, op->copy, n);
-		}
-	}
-	while (s->pending_count > 0) {
-		struct sim_op *op = &s->pending[s->pending_count - 1];
-		if (op->kind == SEG_IO_CREATE)
-			s->files[op->file].reserved = false; /* never made */
+	for (uint32_t i = 0; i < s->pending_count; i++)
+		crash_pending(s, &s->pending[i]);
+	while (s->pending_count > 0)
 		drop(s, s->pending_count - 1);
-	}
 	for (uint32_t i = 0; i < s->files_used; i++) {
-		if (s->files[i].exists)
-			crash_file(s, &s->files[i]);
+		if (s->files[i].exists || s->files[i].durable_name)
+			crash_name(s, &s->files[i]);
 	}
+}
+
+uint8_t *seg_io_sim_meta_bytes(struct seg_io *io, long *length_out)
+{
+	*length_out = from(io)->meta_length;
+	return from(io)->meta;
 }
 
 uint8_t *seg_io_sim_file_bytes(struct seg_io *io, const char *path, uint64_t *size_out)

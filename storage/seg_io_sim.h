@@ -5,7 +5,10 @@
  * an errno, hold operation N's completion back until released, short
  * writes, completions in a seeded random order, no space for new segments,
  * and a crash that keeps the durable image plus a random part of everything
- * written since, with a garbled sector now and then.
+ * written since, with a garbled sector now and then, cuts background
+ * operations off half done (a segment created but not preallocated, unlinked
+ * before its directory fsync) and keeps or loses each name change not yet
+ * made durable by a directory fsync.
  */
 #ifndef BB_SEG_IO_SIM_H
 #define BB_SEG_IO_SIM_H
@@ -17,9 +20,10 @@
 
 struct seg_io_sim_faults {
 	uint64_t seed;
-	uint64_t fail_op; /* 1-based number of the write or fsync to fail; 0: none */
+	uint64_t fail_op; /* 1-based number of the background operation to fail (a write,
+	                   * fsync, segment creation or removal, checkpoint); 0: none */
 	int fail_errno;   /* EIO or ENOSPC */
-	uint64_t hold_op; /* 1-based number of the write or fsync that does not complete
+	uint64_t hold_op; /* 1-based number of the operation that does not complete
 	                   * until seg_io_sim_release; 0: none */
 	uint32_t short_write_percent;
 	bool reorder;
@@ -31,6 +35,12 @@ struct seg_io_sim_stats {
 	uint64_t fsyncs;
 	uint64_t short_writes;
 	uint64_t reads; /* synchronous reads (seg_read from disk) */
+	/* Calls outside submit and reap: the open, recovery, close and reads make
+	 * them; a worker's loop (append, commit, poll, release) must not. */
+	uint64_t sync_calls;
+	uint64_t creates; /* background operations completed */
+	uint64_t removes;
+	uint64_t metas;
 };
 
 struct seg_io *seg_io_sim_create(const struct seg_io_sim_faults *faults);
@@ -40,6 +50,8 @@ void seg_io_sim_release(struct seg_io *io);
 struct seg_io_sim_stats seg_io_sim_stats(struct seg_io *io);
 /* Power cut: drops what is in flight, keeps durable bytes plus a random part of the rest. */
 void seg_io_sim_crash(struct seg_io *io);
+/* The checkpoint file's bytes and length (-ENOENT when none), for corruption tests. */
+uint8_t *seg_io_sim_meta_bytes(struct seg_io *io, long *length_out);
 /* Direct access to a file's bytes (as the process sees them), for corruption tests. */
 uint8_t *seg_io_sim_file_bytes(struct seg_io *io, const char *path, uint64_t *size_out);
 

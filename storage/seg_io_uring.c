@@ -3,9 +3,13 @@
  * and buffer, linked to an FSYNC with IORING_FSYNC_DATASYNC, so one
  * submission carries both and the fsync runs only after the write succeeded
  * in full (a short or failed write cancels it: the log then resubmits the
- * rest or stops). Opening, recovery reads and truncation are synchronous:
- * they happen at start or on segment roll, not per record.
+ * rest or stops). Creating the next segment, removing one and replacing the
+ * checkpoint file are chains of linked steps in the same ring, so nothing a
+ * worker's loop calls makes a syscall other than io_uring_enter. Opening,
+ * recovery, closing and reads are synchronous: they happen at start and stop,
+ * or (reads) off the loop.
  */
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -22,14 +26,29 @@
 #include "seg_int.h"
 #include "seg_io.h"
 
+/* The registered file slot of the checkpoint's temporary file, past the segments'. */
+#define META_SLOT SEG_SEGMENTS_MAX
+
+/* A background operation of several linked steps: what it works on, its first error. */
+struct chain {
+	char path[SEG_PATH_BYTES + 64];
+	char temporary[SEG_PATH_BYTES + 64]; /* the checkpoint's, renamed over path */
+	uint64_t tag;
+	int slot;
+	int error;
+	uint32_t length; /* the checkpoint's bytes */
+	int plain_fd;    /* the created segment's descriptor outside the ring */
+	/* Completions still to come: the kernel may post a step's after its successor's. */
+	uint32_t steps_left;
+	bool running;
+	bool cleaning; /* a failed creation's clean-up steps are running */
+};
+
 struct seg_io_uring {
 	struct seg_io base;
 	struct io_uring ring;
 	int fds[SEG_SEGMENTS_MAX]; /* registered file slot -> fd, -1 when free */
-	/* The one background segment creation: its steps and first error. */
-	char create_path[SEG_PATH_BYTES + 32];
-	int create_slot; /* -1 when none is running */
-	int create_error;
+	struct chain create, remove, meta;
 	int dir_fd;
 	uint32_t buffer_count;
 	const void *buffers[64];
@@ -44,7 +63,9 @@ static struct seg_io_uring *from(struct seg_io *io)
 static int free_slot(struct seg_io_uring *u)
 {
 	for (uint32_t slot = 0; slot < SEG_SEGMENTS_MAX; slot++) {
-		if (u->fds[slot] < 0 && (int)slot != u->create_slot)
+		bool creating = u->create.running && (int)slot == u->create.slot;
+		bool removing = u->remove.running && (int)slot == u->remove.slot;
+		if (u->fds[slot] < 0 && !creating && !removing)
 			return (int)slot;
 	}
 	return -EMFILE;
@@ -100,8 +121,18 @@ static int remove_file(struct seg_io *io, const char *path)
 	return unlink(path) == 0 ? 0 : -errno;
 }
 
+/* The directory's descriptor, kept for the background operations' fsyncs. It is
+ * opened by list_segments, at the log's open, so no open() happens on a loop. */
+static int dir_handle(struct seg_io_uring *u, const char *dir)
+{
+	if (u->dir_fd < 0)
+		u->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return u->dir_fd < 0 ? -errno : u->dir_fd;
+}
+
 static int list_segments(struct seg_io *io, const char *dir, uint32_t *ids, uint32_t capacity)
 {
+	(void)dir_handle(from(io), dir); /* a failure here shows again where it matters */
 	DIR *d = opendir(dir);
 	if (d == NULL)
 		return -errno;
@@ -199,24 +230,6 @@ static void prefetch(struct seg_io *io, int file, uint64_t bytes)
 	(void)posix_fadvise(from(io)->fds[file], 0, (off_t)bytes, POSIX_FADV_WILLNEED);
 }
 
-static int write_meta(struct seg_io *io, const char *dir, const char *name, const void *bytes,
-                      size_t length)
-{
-	char path[SEG_PATH_BYTES + 64], temporary[SEG_PATH_BYTES + 64];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	snprintf(temporary, sizeof(temporary), "%s/%s.tmp", dir, name);
-	int fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	int rc = write(fd, bytes, length) == (ssize_t)length ? 0 : -EIO;
-	if (rc == 0 && fsync(fd) != 0)
-		rc = -errno;
-	close(fd);
-	if (rc == 0 && rename(temporary, path) != 0)
-		rc = -errno;
-	return rc == 0 ? sync_dir(io, dir) : rc;
-}
-
 static long read_meta(struct seg_io *io, const char *dir, const char *name, void *buf,
                       size_t capacity)
 {
@@ -245,82 +258,246 @@ static int sync_file(struct seg_io *io, int file)
 	return fdatasync(from(io)->fds[file]) == 0 ? 0 : -errno;
 }
 
-enum { CREATE_OPEN, CREATE_FALLOCATE, CREATE_FSYNC, CREATE_FSYNC_DIR, CREATE_STEPS };
-#define CREATE_TAG_BIT (1ull << 62) /* user_data: creation steps, apart from commits */
+/*
+ * user_data of a chain's steps: the class in the top two bits (commits are
+ * class 0: their tag << 1 | fsync), the step in the low bits. Each class runs
+ * one operation at a time, so its tag and paths live in struct chain.
+ */
+#define CLASS_SHIFT  62
+#define CLASS_CREATE 1ull
+#define CLASS_REMOVE 2ull
+#define CLASS_META   3ull
 
-static void prep_create_step(struct io_uring_sqe *sqe, uint64_t tag, int step, bool link)
+enum {
+	CREATE_OPEN,
+	CREATE_FALLOCATE,
+	CREATE_FSYNC,
+	CREATE_FSYNC_DIR,
+	CREATE_OPEN_PLAIN, /* a plain descriptor too, for pread and recovery's calls */
+	CREATE_STEPS,
+	/* After a failure, so a half-made segment does not look like one. */
+	CLEAN_CLOSE = CREATE_STEPS,
+	CLEAN_UNLINK,
+	CLEAN_FSYNC_DIR,
+};
+#define CLEAN_STEPS 3
+enum { REMOVE_CLOSE_DIRECT, REMOVE_CLOSE, REMOVE_UNLINK, REMOVE_FSYNC_DIR, REMOVE_STEPS };
+enum { META_OPEN, META_WRITE, META_FSYNC, META_CLOSE, META_RENAME, META_FSYNC_DIR, META_STEPS };
+
+/* A chain's next entry; the callers checked the room for their whole chain. */
+static struct io_uring_sqe *next_sqe(struct seg_io_uring *u)
 {
-	io_uring_sqe_set_data64(sqe, CREATE_TAG_BIT | tag << 3 | (uint64_t)step);
-	if (link)
-		sqe->flags |= IOSQE_IO_LINK;
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+	assert(sqe != NULL);
+	return sqe;
+}
+
+/* Names a prepared entry as a chain's step; flags say how it holds to the next (after the
+ * prep helper, which clears them). */
+static void as_step(struct io_uring_sqe *sqe, uint64_t class, int number, unsigned flags)
+{
+	io_uring_sqe_set_data64(sqe, class << CLASS_SHIFT | (uint64_t)number);
+	sqe->flags |= (uint8_t)flags;
 }
 
 static int submit_create(struct seg_io *io, const char *dir, const char *path, uint64_t bytes,
                          uint64_t tag)
 {
 	struct seg_io_uring *u = from(io);
-	if (u->create_slot >= 0 || io_uring_sq_space_left(&u->ring) < CREATE_STEPS)
+	if (u->create.running || io_uring_sq_space_left(&u->ring) < CREATE_STEPS)
 		return -EBUSY;
 	int slot = free_slot(u);
-	if (slot < 0)
-		return slot;
-	if (u->dir_fd < 0 && (u->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return -errno;
-	snprintf(u->create_path, sizeof(u->create_path), "%s", path);
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+	int dir_fd = dir_handle(u, dir);
+	if (slot < 0 || dir_fd < 0)
+		return slot < 0 ? slot : dir_fd;
+	u->create = (struct chain){
+	    .running = true, .slot = slot, .tag = tag, .plain_fd = -1, .steps_left = CREATE_STEPS};
+	snprintf(u->create.path, sizeof(u->create.path), "%s", path);
 	/* No O_CLOEXEC: a direct descriptor is not in the process's table, and the
 	 * kernel refuses the flag with EINVAL (every creation failed, and each roll
 	 * then created its segment synchronously on the commit path). */
-	io_uring_prep_openat_direct(sqe, AT_FDCWD, u->create_path, O_RDWR | O_CREAT | O_EXCL, 0644,
+	struct io_uring_sqe *sqe = next_sqe(u);
+	io_uring_prep_openat_direct(sqe, AT_FDCWD, u->create.path, O_RDWR | O_CREAT | O_EXCL, 0644,
 	                            (unsigned)slot);
-	prep_create_step(sqe, tag, CREATE_OPEN, true);
-	sqe = io_uring_get_sqe(&u->ring);
+	as_step(sqe, CLASS_CREATE, CREATE_OPEN, IOSQE_IO_LINK);
+	sqe = next_sqe(u);
 	io_uring_prep_fallocate(sqe, slot, 0, 0, bytes);
-	sqe->flags |= IOSQE_FIXED_FILE;
-	prep_create_step(sqe, tag, CREATE_FALLOCATE, true);
-	sqe = io_uring_get_sqe(&u->ring);
+	as_step(sqe, CLASS_CREATE, CREATE_FALLOCATE, IOSQE_IO_LINK | IOSQE_FIXED_FILE);
+	sqe = next_sqe(u);
 	io_uring_prep_fsync(sqe, slot, 0);
-	sqe->flags |= IOSQE_FIXED_FILE;
-	prep_create_step(sqe, tag, CREATE_FSYNC, true);
-	sqe = io_uring_get_sqe(&u->ring);
-	io_uring_prep_fsync(sqe, u->dir_fd, 0);
-	prep_create_step(sqe, tag, CREATE_FSYNC_DIR, false);
+	as_step(sqe, CLASS_CREATE, CREATE_FSYNC, IOSQE_IO_LINK | IOSQE_FIXED_FILE);
+	sqe = next_sqe(u);
+	io_uring_prep_fsync(sqe, dir_fd, 0);
+	as_step(sqe, CLASS_CREATE, CREATE_FSYNC_DIR, IOSQE_IO_LINK);
+	sqe = next_sqe(u);
+	io_uring_prep_openat(sqe, AT_FDCWD, u->create.path, O_RDWR | O_CLOEXEC, 0);
+	as_step(sqe, CLASS_CREATE, CREATE_OPEN_PLAIN, 0);
 	int rc = io_uring_submit(&u->ring);
-	if (rc < 0)
-		return rc;
-	u->create_slot = slot;
-	u->create_error = 0;
-	return slot;
+	u->create.running = rc >= 0;
+	return rc < 0 ? rc : slot;
 }
 
-/* Folds the creation steps into one completion; returns true when it is the last. */
-static bool create_step_done(struct seg_io_uring *u, uint64_t data, int32_t res,
+/*
+ * A failed creation: closes the slot, unlinks the path (what was there too,
+ * when it existed: a leftover spare, see docs/storage.md) and fsyncs the
+ * directory. Hard links: each step runs whatever the one before returned.
+ */
+static bool submit_clean_up(struct seg_io_uring *u)
+{
+	if (io_uring_sq_space_left(&u->ring) < CLEAN_STEPS)
+		return false;
+	struct io_uring_sqe *sqe = next_sqe(u);
+	io_uring_prep_close_direct(sqe, (unsigned)u->create.slot);
+	as_step(sqe, CLASS_CREATE, CLEAN_CLOSE, IOSQE_IO_HARDLINK);
+	sqe = next_sqe(u);
+	io_uring_prep_unlinkat(sqe, AT_FDCWD, u->create.path, 0);
+	as_step(sqe, CLASS_CREATE, CLEAN_UNLINK, IOSQE_IO_HARDLINK);
+	sqe = next_sqe(u);
+	io_uring_prep_fsync(sqe, u->dir_fd, 0);
+	as_step(sqe, CLASS_CREATE, CLEAN_FSYNC_DIR, 0);
+	u->create.cleaning = io_uring_submit(&u->ring) >= 0;
+	u->create.steps_left = CLEAN_STEPS;
+	return u->create.cleaning;
+}
+
+static int submit_remove(struct seg_io *io, const char *dir, const char *path, int file,
+                         uint64_t tag)
+{
+	struct seg_io_uring *u = from(io);
+	assert(file >= 0 && file < (int)SEG_SEGMENTS_MAX && u->fds[file] >= 0);
+	if (u->remove.running || io_uring_sq_space_left(&u->ring) < REMOVE_STEPS)
+		return -EBUSY;
+	int dir_fd = dir_handle(u, dir);
+	if (dir_fd < 0)
+		return dir_fd;
+	u->remove = (struct chain){
+	    .running = true, .slot = file, .tag = tag, .steps_left = REMOVE_STEPS};
+	snprintf(u->remove.path, sizeof(u->remove.path), "%s", path);
+	struct io_uring_sqe *sqe = next_sqe(u);
+	io_uring_prep_close_direct(sqe, (unsigned)file);
+	as_step(sqe, CLASS_REMOVE, REMOVE_CLOSE_DIRECT, IOSQE_IO_LINK);
+	sqe = next_sqe(u);
+	io_uring_prep_close(sqe, u->fds[file]);
+	as_step(sqe, CLASS_REMOVE, REMOVE_CLOSE, IOSQE_IO_LINK);
+	sqe = next_sqe(u);
+	io_uring_prep_unlinkat(sqe, AT_FDCWD, u->remove.path, 0);
+	as_step(sqe, CLASS_REMOVE, REMOVE_UNLINK, IOSQE_IO_LINK);
+	sqe = next_sqe(u);
+	io_uring_prep_fsync(sqe, dir_fd, 0);
+	as_step(sqe, CLASS_REMOVE, REMOVE_FSYNC_DIR, 0);
+	int rc = io_uring_submit(&u->ring);
+	u->remove.running = rc >= 0;
+	return rc < 0 ? rc : 0;
+}
+
+static int submit_meta(struct seg_io *io, const char *dir, const char *name, const void *bytes,
+                       uint32_t length, uint64_t tag)
+{
+	struct seg_io_uring *u = from(io);
+	if (u->meta.running || io_uring_sq_space_left(&u->ring) < META_STEPS)
+		return -EBUSY;
+	int dir_fd = dir_handle(u, dir);
+	if (dir_fd < 0)
+		return dir_fd;
+	u->meta = (struct chain){
+	    .running = true, .tag = tag, .length = length, .steps_left = META_STEPS};
+	snprintf(u->meta.path, sizeof(u->meta.path), "%s/%s", dir, name);
+	snprintf(u->meta.temporary, sizeof(u->meta.temporary), "%s/%s.tmp", dir, name);
+	/* Into its own slot: a chain cut short leaves its file there, and the next
+	 * checkpoint's open replaces it. */
+	struct io_uring_sqe *sqe = next_sqe(u);
+	io_uring_prep_openat_direct(sqe, AT_FDCWD, u->meta.temporary, O_WRONLY | O_CREAT | O_TRUNC,
+	                            0644, META_SLOT);
+	as_step(sqe, CLASS_META, META_OPEN, IOSQE_IO_LINK);
+	sqe = next_sqe(u);
+	io_uring_prep_write(sqe, META_SLOT, bytes, length, 0);
+	as_step(sqe, CLASS_META, META_WRITE, IOSQE_IO_LINK | IOSQE_FIXED_FILE);
+	sqe = next_sqe(u);
+	io_uring_prep_fsync(sqe, META_SLOT, 0);
+	as_step(sqe, CLASS_META, META_FSYNC, IOSQE_IO_LINK | IOSQE_FIXED_FILE);
+	sqe = next_sqe(u);
+	io_uring_prep_close_direct(sqe, META_SLOT);
+	as_step(sqe, CLASS_META, META_CLOSE, IOSQE_IO_LINK);
+	sqe = next_sqe(u);
+	io_uring_prep_renameat(sqe, AT_FDCWD, u->meta.temporary, AT_FDCWD, u->meta.path, 0);
+	as_step(sqe, CLASS_META, META_RENAME, IOSQE_IO_LINK);
+	sqe = next_sqe(u);
+	io_uring_prep_fsync(sqe, dir_fd, 0);
+	as_step(sqe, CLASS_META, META_FSYNC_DIR, 0);
+	int rc = io_uring_submit(&u->ring);
+	u->meta.running = rc >= 0;
+	return rc < 0 ? rc : 0;
+}
+
+/* Keeps a chain's first error (a cancelled step only follows an earlier one); true
+ * when it was the chain's last completion. */
+static bool note(struct chain *c, int32_t res)
+{
+	assert(c->running && c->steps_left > 0);
+	if (res < 0 && res != -ECANCELED && c->error == 0)
+		c->error = res;
+	return --c->steps_left == 0;
+}
+
+/* The one completion a finished chain reports. */
+static bool finish(struct chain *c, uint8_t kind, struct seg_io_completion *out)
+{
+	c->running = false;
+	c->cleaning = false;
+	*out = (struct seg_io_completion){.tag = c->tag, .kind = kind, .result = c->error};
+	return true;
+}
+
+static bool create_step_done(struct seg_io_uring *u, int number, int32_t res,
                              struct seg_io_completion *out)
 {
-	int step = (int)(data & 7);
-	if (res < 0 && res != -ECANCELED && u->create_error == 0)
-		u->create_error = res;
-	if (step != CREATE_FSYNC_DIR)
+	struct chain *c = &u->create;
+	if (c->cleaning) /* the clean-up's own results change nothing */
+		return note(c, 0) ? finish(c, SEG_IO_CREATE, out) : false;
+	if (number == CREATE_OPEN_PLAIN && res >= 0)
+		c->plain_fd = res;
+	if (!note(c, res))
 		return false;
-	int error = u->create_error ? u->create_error : (res < 0 ? res : 0);
-	int slot = u->create_slot;
-	u->create_slot = -1;
-	if (error == 0) {
-		/* A plain descriptor too, for pread and fallocate outside the ring. */
-		int fd = open(u->create_path, O_RDWR | O_CLOEXEC);
-		error = fd < 0 ? -errno : 0;
-		u->fds[slot] = fd;
-	} else {
-		int none = -1;
-		io_uring_register_files_update(&u->ring, (unsigned)slot, &none, 1);
-		unlink(u->create_path); /* a half-made segment must not look like one */
+	if (c->error == 0 && c->plain_fd >= 0) {
+		u->fds[c->slot] = c->plain_fd;
+		return finish(c, SEG_IO_CREATE, out);
 	}
-	*out = (struct seg_io_completion){
-	    .tag = (data & ~CREATE_TAG_BIT) >> 3,
-	    .kind = SEG_IO_CREATE,
-	    .result = error,
-	};
-	return true;
+	if (c->error == 0)
+		c->error = -EIO;
+	if (submit_clean_up(u))
+		return false;
+	return finish(c, SEG_IO_CREATE, out); /* no room: reported now, nothing undone */
+}
+
+static bool remove_step_done(struct seg_io_uring *u, int number, int32_t res,
+                             struct seg_io_completion *out)
+{
+	struct chain *c = &u->remove;
+	if (number == REMOVE_CLOSE && res == 0)
+		u->fds[c->slot] = -1; /* both its descriptors are closed */
+	return note(c, res) ? finish(c, SEG_IO_REMOVE, out) : false;
+}
+
+static bool meta_step_done(struct seg_io_uring *u, int number, int32_t res,
+                           struct seg_io_completion *out)
+{
+	struct chain *c = &u->meta;
+	if (number == META_WRITE && res >= 0 && (uint32_t)res != c->length && c->error == 0)
+		c->error = -EIO; /* short */
+	return note(c, res) ? finish(c, SEG_IO_META, out) : false;
+}
+
+/* Folds a chain's steps into its one completion; true when out was filled. */
+static bool chain_step_done(struct seg_io_uring *u, uint64_t data, int32_t res,
+                            struct seg_io_completion *out)
+{
+	uint64_t class = data >> CLASS_SHIFT;
+	int number = (int)(data & 0xff);
+	if (class == CLASS_CREATE)
+		return create_step_done(u, number, res, out);
+	if (class == CLASS_REMOVE)
+		return remove_step_done(u, number, res, out);
+	return meta_step_done(u, number, res, out);
 }
 
 static int32_t registered_buffer(struct seg_io_uring *u, uint32_t index, const void *buf,
@@ -370,8 +547,8 @@ static int reap(struct seg_io *io, struct seg_io_completion *out, uint32_t capac
 	}
 	while (count < capacity && io_uring_peek_cqe(&u->ring, &cqe) == 0) {
 		uint64_t data = io_uring_cqe_get_data64(cqe);
-		if (data & CREATE_TAG_BIT) {
-			count += create_step_done(u, data, cqe->res, &out[count]);
+		if (data >> CLASS_SHIFT != 0) {
+			count += chain_step_done(u, data, cqe->res, &out[count]);
 			io_uring_cqe_seen(&u->ring, cqe);
 			continue;
 		}
@@ -428,12 +605,13 @@ static const struct seg_io_ops uring_ops = {
     .unmap = unmap,
     .next_data = next_data,
     .prefetch = prefetch,
-    .write_meta = write_meta,
     .read_meta = read_meta,
     .zero = zero,
     .sync_file = sync_file,
     .submit_write = submit_write,
     .submit_create = submit_create,
+    .submit_remove = submit_remove,
+    .submit_meta = submit_meta,
     .reap = reap,
     .register_buffers = register_buffers,
     .destroy = destroy,
@@ -449,7 +627,6 @@ struct seg_io *seg_io_uring_create(uint32_t entries, int *error_out)
 	u->base.ops = &uring_ops;
 	for (uint32_t i = 0; i < SEG_SEGMENTS_MAX; i++)
 		u->fds[i] = -1;
-	u->create_slot = -1;
 	u->dir_fd = -1;
 	int rc = io_uring_queue_init(entries, &u->ring, 0);
 	if (rc != 0) {
@@ -457,7 +634,7 @@ struct seg_io *seg_io_uring_create(uint32_t entries, int *error_out)
 		*error_out = rc;
 		return NULL;
 	}
-	rc = io_uring_register_files_sparse(&u->ring, SEG_SEGMENTS_MAX);
+	rc = io_uring_register_files_sparse(&u->ring, SEG_SEGMENTS_MAX + 1);
 	if (rc != 0) {
 		io_uring_queue_exit(&u->ring);
 		free(u);

@@ -9,16 +9,29 @@
  *   about an earlier batch still being written;
  * - a failed fdatasync (or write) stops the log for good: no retry, since
  *   after a failed fsync the page cache state is unknown; the process
- *   recovers from disk.
+ *   recovers from disk;
+ * - nothing seg_append, seg_commit, seg_poll(log, false), seg_release,
+ *   seg_remove_before or seg_enforce_retention calls waits or makes a syscall
+ *   other than io_uring's: the next segment is created in the background
+ *   (seg_append says -EAGAIN until it is ready), segments are removed and the
+ *   checkpoint file replaced by chains in the ring;
+ * - segments leave the disk oldest first, one at a time, each removal durable
+ *   (directory fsync) before the next starts, so a crash leaves a contiguous
+ *   run of segments for recovery.
  * All memory is allocated in seg_open.
  */
 #include "seglog.h"
 
+#include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <hugetlbfs.h>
 
@@ -38,6 +51,7 @@ static bool fail(struct seg_log *log, int error)
 	return false;
 }
 
+/* Creates the first segment of an empty log, synchronously: seg_open may block. */
 static int open_segment(struct seg_log *log, uint32_t id, bool create)
 {
 	char path[SEG_PATH_BYTES + 32];
@@ -56,17 +70,17 @@ static int open_segment(struct seg_log *log, uint32_t id, bool create)
 static void prepare_spare(struct seg_log *log)
 {
 	uint32_t id = log->files.current_id + 1;
-	if (log->spare_state != SPARE_NONE || log->io->ops->submit_create == NULL ||
-	    id - log->files.first_id >= SEG_SEGMENTS_MAX - 1)
+	/* Its handle would take the slot of the oldest segment still on disk. */
+	if (log->spare_state != SPARE_NONE || id - log->files.disk_first_id >= SEG_SEGMENTS_MAX)
 		return;
 	char path[SEG_PATH_BYTES + 32];
 	seg_segment_path(log->dir, id, path, sizeof(path));
 	int file = log->io->ops->submit_create(log->io, log->dir, path, log->options.segment_bytes,
 	                                       SPARE_TAG);
-	if (file < 0) {
+	if (file < 0 && file != -EBUSY)
 		log->spare_error = file;
+	if (file < 0)
 		return;
-	}
 	log->spare_file = file;
 	log->spare_state = SPARE_PREPARING;
 }
@@ -88,33 +102,26 @@ static void switch_segment(struct seg_log *log, uint32_t id)
 }
 
 /*
- * Moves appends to the next segment: the spare when it is ready (no
- * syscall), else created here. -ENOSPC is not fatal: nothing is lost, and
- * the writer may retry once there is space.
+ * Moves appends to the next segment, the spare made in the background: no
+ * syscall. While it is not ready, -EAGAIN (the caller retries on a later
+ * pass), or -ENOSPC while its creation keeps failing for want of space, which
+ * stops nothing: the creation is retried.
  */
 static int roll_segment(struct seg_log *log)
 {
 	uint32_t next = log->files.current_id + 1;
 	if (next - log->files.first_id >= SEG_SEGMENTS_MAX)
 		return -EMFILE;
-	/* Bounded: each wait completes an operation; the creation is one of them. */
-	for (uint32_t i = 0; i < 8 * COMMITS_MAX && log->spare_state == SPARE_PREPARING; i++) {
-		if (seg_poll(log, true) != 0)
-			return log->failed;
-	}
+	if (next - log->files.disk_first_id >= SEG_SEGMENTS_MAX)
+		return -EAGAIN; /* released: room as soon as the oldest has left the disk */
 	if (log->spare_state == SPARE_READY) {
 		log->files.handles[next % SEG_SEGMENTS_MAX] = log->spare_file;
 		log->spare_state = SPARE_NONE;
 		switch_segment(log, next);
 		return 0;
 	}
-	if (log->spare_state == SPARE_PREPARING)
-		return -EAGAIN;
-	int rc = open_segment(log, next, true);
-	if (rc != 0)
-		return rc;
-	switch_segment(log, next);
-	return 0;
+	prepare_spare(log); /* nothing when one is on its way */
+	return log->spare_error == -ENOSPC ? -ENOSPC : -EAGAIN;
 }
 
 static uint32_t take_free_batch(struct seg_log *log)
@@ -290,6 +297,23 @@ int seg_append(struct seg_log *log, uint16_t type, const void *payload, uint32_t
 	return 0;
 }
 
+/*
+ * Publishes in the durable-marks file that segment id is durable up to end.
+ * Two plain stores into shared memory, no syscall: a SIGKILL keeps them (the
+ * page cache does). The end goes first and the id (release) after, so a slot
+ * that names a segment never shows an end that segment did not reach; the
+ * slot's previous owner, SEG_MARKS_SLOTS segments older, is off the disk.
+ */
+static void mark_durable(struct seg_log *log, uint32_t id, uint64_t end)
+{
+	if (log->marks == NULL)
+		return;
+	struct seg_marks_slot *slot = &log->marks->slot[id % SEG_MARKS_SLOTS];
+	assert(end <= log->options.segment_bytes);
+	__atomic_store_n(&slot->durable_end, end, __ATOMIC_RELAXED);
+	__atomic_store_n(&slot->segment_id, (uint64_t)id, __ATOMIC_RELEASE);
+}
+
 /* Advances the watermark over completed batches, oldest first. */
 static void retire_completed(struct seg_log *log)
 {
@@ -298,6 +322,10 @@ static void retire_completed(struct seg_log *log)
 		if (!b->write_done || !b->sync_done)
 			return;
 		log->durable_sequence = b->last_sequence;
+		/* In order, so everything before the batch's end is durable too; a
+		 * memory_only log never syncs, so it marks nothing. */
+		if (!log->options.memory_only)
+			mark_durable(log, b->segment_id, b->offset + b->bytes);
 		b->state = BATCH_FREE;
 		log->fifo_head = (log->fifo_head + 1) % (COMMITS_MAX + 1);
 		log->fifo_count--;
@@ -323,11 +351,51 @@ static void on_write(struct seg_log *log, struct seg_batch *b, uint32_t index, i
 	submit(log, index);
 }
 
+static void write_checkpoint_if_durable(struct seg_log *log);
+static void start_removal(struct seg_log *log);
+
+/*
+ * The spare's creation finished. No space: reported by the roll, retried.
+ * An existing file: a leftover spare (docs/storage.md), removed by the I/O
+ * layer: retried. Anything else is the disk failing.
+ */
+static void on_created(struct seg_log *log, int32_t result)
+{
+	log->spare_state = result == 0 ? SPARE_READY : SPARE_NONE;
+	log->spare_error = result;
+	if (result != 0 && result != -ENOSPC && result != -EEXIST)
+		fail(log, -EIO);
+}
+
+/* The oldest segment on disk is gone, durably: the next may go. */
+static void on_removed(struct seg_log *log, int32_t result)
+{
+	assert(log->removing && log->files.disk_first_id < log->files.first_id);
+	log->removing = false;
+	if (result != 0) {
+		fail(log, -EIO); /* as for a failed fsync: the process recovers from disk */
+		return;
+	}
+	log->files.handles[log->files.disk_first_id % SEG_SEGMENTS_MAX] = -1;
+	log->files.disk_first_id++;
+	prepare_spare(log); /* it may have waited for the room */
+	start_removal(log);
+}
+
 static void on_completion(struct seg_log *log, const struct seg_io_completion *c)
 {
 	if (c->kind == SEG_IO_CREATE) {
-		log->spare_state = c->result == 0 ? SPARE_READY : SPARE_NONE;
-		log->spare_error = c->result;
+		on_created(log, c->result);
+		return;
+	}
+	if (c->kind == SEG_IO_REMOVE) {
+		on_removed(log, c->result);
+		return;
+	}
+	if (c->kind == SEG_IO_META) {
+		/* A failed checkpoint costs only recovery time: the older one stays. */
+		log->meta_in_flight = false;
+		write_checkpoint_if_durable(log);
 		return;
 	}
 	uint32_t index = (uint32_t)c->tag;
@@ -352,14 +420,22 @@ static void on_completion(struct seg_log *log, const struct seg_io_completion *c
 		b->sync_done = true;
 }
 
-/* Writes the checkpoint once its record is durable. A failure only costs recovery time. */
+/*
+ * Writes the checkpoint once its record is durable, in the background; its
+ * encoded bytes stay untouched until that completes (a newer checkpoint waits).
+ * A failure only costs recovery time.
+ */
 static void write_checkpoint_if_durable(struct seg_log *log)
 {
-	if (!log->checkpoint_pending || log->durable_sequence < log->checkpoint.sequence)
+	if (!log->checkpoint_pending || log->meta_in_flight ||
+	    log->durable_sequence < log->checkpoint.sequence)
 		return;
 	size_t length = seg_checkpoint_encode(&log->checkpoint, log->checkpoint_bytes);
-	(void)log->io->ops->write_meta(log->io, log->dir, SEG_CHECKPOINT_NAME,
-	                               log->checkpoint_bytes, length);
+	assert(length <= sizeof(log->checkpoint_bytes));
+	if (log->io->ops->submit_meta(log->io, log->dir, SEG_CHECKPOINT_NAME, log->checkpoint_bytes,
+	                              (uint32_t)length, 0) != 0)
+		return; /* no room in the ring now: the next poll tries again */
+	log->meta_in_flight = true;
 	log->checkpoint_pending = false;
 }
 
@@ -372,8 +448,10 @@ int seg_checkpoint(struct seg_log *log, uint64_t position, uint64_t sequence)
 	struct seg_checkpoint *c = &log->checkpoint;
 	c->position = position;
 	c->sequence = sequence;
-	c->first_id = log->files.first_id;
-	c->count = id - log->files.first_id + 1;
+	/* From the oldest segment still on disk (live 0 when released): the checkpoint
+	 * holds whether or not a crash lets its removal land. */
+	c->first_id = log->files.disk_first_id;
+	c->count = id - log->files.disk_first_id + 1;
 	for (uint32_t i = 0; i < c->count; i++)
 		c->live[i] = log->files.live[(c->first_id + i) % SEG_SEGMENTS_MAX];
 	log->checkpoint_pending = true;
@@ -384,7 +462,9 @@ int seg_checkpoint(struct seg_log *log, uint64_t position, uint64_t sequence)
 int seg_poll(struct seg_log *log, bool wait)
 {
 	struct seg_io_completion done[REAP_BATCH];
-	bool waiting = wait && (log->fifo_count > 0 || log->spare_state == SPARE_PREPARING);
+	bool busy = log->fifo_count > 0 || log->spare_state == SPARE_PREPARING || log->removing ||
+	            log->meta_in_flight;
+	bool waiting = wait && busy;
 	int count = log->io->ops->reap(log->io, done, REAP_BATCH, waiting);
 	if (count < 0) {
 		fail(log, count);
@@ -396,6 +476,7 @@ int seg_poll(struct seg_log *log, bool wait)
 		retire_completed(log);
 	if (log->failed == 0)
 		write_checkpoint_if_durable(log);
+	start_removal(log); /* one that waited for its segment's last commit */
 	return log->failed;
 }
 
@@ -481,54 +562,60 @@ uint64_t seg_next_position(const struct seg_log *log, const struct seg_record_vi
 	return next;
 }
 
-/* Removes the oldest segment. The caller fsyncs the directory. */
-static int remove_oldest(struct seg_log *log)
+/*
+ * Starts removing the oldest segment still on disk, unless a removal is on
+ * its way, none is due, or a commit into that segment is still in flight.
+ */
+static void start_removal(struct seg_log *log)
 {
-	uint32_t id = log->files.first_id;
+	uint32_t id = log->files.disk_first_id;
+	if (log->removing || log->failed != 0 || id == log->files.first_id)
+		return;
+	if (log->fifo_count > 0 && log->batches[log->fifo[log->fifo_head]].segment_id <= id)
+		return;
 	char path[SEG_PATH_BYTES + 32];
 	seg_segment_path(log->dir, id, path, sizeof(path));
-	log->io->ops->close_file(log->io, seg_file_of(log, id));
-	log->files.handles[id % SEG_SEGMENTS_MAX] = -1;
-	log->files.live[id % SEG_SEGMENTS_MAX] = 0;
-	log->files.first_id++;
-	return log->io->ops->remove_file(log->io, path);
+	int rc = log->io->ops->submit_remove(log->io, log->dir, path, seg_file_of(log, id), 0);
+	if (rc == 0)
+		log->removing = true;
+	else if (rc != -EBUSY)
+		fail(log, rc); /* -EBUSY: no room in the ring now, the next poll tries again */
 }
 
-/* Removes oldest segments while `dead` says so, then fsyncs the directory once. */
+/* Drops the oldest segment from the log at once; it leaves the disk in the background. */
+static void drop_oldest(struct seg_log *log)
+{
+	uint32_t id = log->files.first_id;
+	assert(id < log->files.current_id);
+	log->files.live[id % SEG_SEGMENTS_MAX] = 0;
+	log->files.first_id++;
+}
+
+/* Drops oldest segments, up to limit and (only_dead) while nothing in them is live. */
 static int remove_head(struct seg_log *log, uint32_t limit, bool only_dead)
 {
-	int rc = 0;
-	bool removed = false;
-	while (rc == 0 && log->files.first_id < limit &&
-	       log->files.first_id < log->files.current_id &&
-	       (!only_dead || log->files.live[log->files.first_id % SEG_SEGMENTS_MAX] == 0)) {
-		rc = remove_oldest(log);
-		removed = true;
-	}
-	if (rc == 0 && removed)
-		rc = log->io->ops->sync_dir(log->io, log->dir);
-	return rc;
+	while (log->files.first_id < limit && log->files.first_id < log->files.current_id &&
+	       (!only_dead || log->files.live[log->files.first_id % SEG_SEGMENTS_MAX] == 0))
+		drop_oldest(log);
+	start_removal(log);
+	return log->failed;
 }
 
 int seg_enforce_retention(struct seg_log *log, uint64_t max_bytes, uint64_t max_age_ms,
                           uint64_t now_ms)
 {
-	int rc = 0;
-	bool removed = false;
-	/* Bounded: each pass removes one segment, and the one being written stays. */
-	while (rc == 0 && log->files.first_id < log->files.current_id) {
+	/* Bounded: each pass drops one segment, and the one being written stays. */
+	while (log->files.first_id < log->files.current_id) {
 		uint64_t bytes = (uint64_t)seg_segment_count(log) * log->options.segment_bytes;
 		uint64_t sealed = log->files.sealed_ms[log->files.first_id % SEG_SEGMENTS_MAX];
 		bool too_big = max_bytes > 0 && bytes > max_bytes;
 		bool too_old = max_age_ms > 0 && now_ms > sealed && now_ms - sealed > max_age_ms;
 		if (!too_big && !too_old)
 			break;
-		rc = remove_oldest(log);
-		removed = true;
+		drop_oldest(log);
 	}
-	if (rc == 0 && removed)
-		rc = log->io->ops->sync_dir(log->io, log->dir);
-	return rc;
+	start_removal(log);
+	return log->failed;
 }
 
 int seg_remove_before(struct seg_log *log, uint64_t position)
@@ -620,6 +707,62 @@ static int apply_defaults(struct seg_options *o)
 	return sane ? 0 : -EINVAL;
 }
 
+/*
+ * Maps the durable-marks file (creating it), keeping what an earlier life
+ * marked when its header matches: a kill during this open must not make
+ * durable bytes look unsynced to the power cut that follows.
+ */
+static int marks_map(struct seg_log *log, char *why, size_t why_bytes)
+{
+	int fd = open(log->options.durable_marks_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	int rc = fd < 0 ? -errno : 0;
+	struct stat st;
+	if (rc == 0 && fstat(fd, &st) != 0)
+		rc = -errno;
+	if (rc == 0 && (uint64_t)st.st_size != sizeof(struct seg_marks) &&
+	    ftruncate(fd, sizeof(struct seg_marks)) != 0)
+		rc = -errno;
+	void *p = rc == 0 ? mmap(NULL, sizeof(struct seg_marks), PROT_READ | PROT_WRITE,
+	                         MAP_SHARED, fd, 0)
+	                  : MAP_FAILED;
+	if (rc == 0 && p == MAP_FAILED)
+		rc = -errno;
+	if (fd >= 0)
+		close(fd);
+	if (rc != 0) {
+		snprintf(why, why_bytes, "durable marks %s: %s", log->options.durable_marks_path,
+		         strerror(-rc));
+		return rc;
+	}
+	log->marks = p;
+	struct seg_marks *m = log->marks;
+	if (m->magic != SEG_MARKS_MAGIC || m->slots != SEG_MARKS_SLOTS ||
+	    m->segment_bytes != log->options.segment_bytes) {
+		memset(m, 0, sizeof(*m));
+		*m = (struct seg_marks){.magic = SEG_MARKS_MAGIC,
+		                        .slots = SEG_MARKS_SLOTS,
+		                        .segment_bytes = log->options.segment_bytes};
+	}
+	return 0;
+}
+
+/*
+ * After recovery every segment kept is durable (recovery synced it, the last
+ * one's tail zeroed): marks say so, and forget segments no longer on disk.
+ */
+static void marks_recovered(struct seg_log *log)
+{
+	struct seg_log_files *f = &log->files;
+	for (uint32_t i = 0; i < SEG_MARKS_SLOTS; i++) {
+		uint64_t id = log->marks->slot[i].segment_id;
+		if (id != 0 && (id < f->disk_first_id || id > f->current_id))
+			__atomic_store_n(&log->marks->slot[i].segment_id, 0, __ATOMIC_RELEASE);
+	}
+	for (uint32_t id = f->disk_first_id; id <= f->current_id; id++)
+		mark_durable(log, id, id < f->current_id ? log->options.segment_bytes
+		                                         : log->write_offset);
+}
+
 struct seg_log *seg_open(const struct seg_options *options, int *error_out, char *why,
                          size_t why_bytes)
 {
@@ -645,6 +788,8 @@ struct seg_log *seg_open(const struct seg_options *options, int *error_out, char
 	}
 	if (rc == 0)
 		rc = allocate(log);
+	if (rc == 0 && log->options.durable_marks_path != NULL)
+		rc = marks_map(log, why, why_bytes);
 	struct seg_recovered r;
 	if (rc == 0)
 		rc = seg_recover(log, &r, why, why_bytes);
@@ -656,6 +801,7 @@ struct seg_log *seg_open(const struct seg_options *options, int *error_out, char
 		return NULL;
 	}
 	log->files.first_id = r.first_id;
+	log->files.disk_first_id = r.first_id;
 	log->files.current_id = r.last_id;
 	log->write_offset = r.end_offset;
 	log->next_sequence = r.last_sequence + 1;
@@ -665,6 +811,8 @@ struct seg_log *seg_open(const struct seg_options *options, int *error_out, char
 	for (uint32_t id = r.first_id; id < r.last_id; id++)
 		log->files.sealed_ms[id % SEG_SEGMENTS_MAX] =
 		    wall_ms(); /* as of now: kept longer */
+	if (log->marks != NULL)
+		marks_recovered(log);
 	prepare_spare(log);
 	*error_out = 0;
 	return log;
@@ -689,9 +837,12 @@ void seg_close(struct seg_log *log)
 {
 	if (log == NULL)
 		return;
-	/* Let in-flight work finish; bounded, in case the disk stopped answering. */
-	for (uint32_t i = 0; i < 4 * COMMITS_MAX && log->io &&
-	                     (log->fifo_count > 0 || log->spare_state == SPARE_PREPARING);
+	/* Let in-flight work finish, released segments leave the disk; bounded: each
+	 * wait completes an operation, and the disk may have stopped answering. */
+	for (uint32_t i = 0; i < SEG_SEGMENTS_MAX + 4 * COMMITS_MAX && log->io != NULL &&
+	                     (log->fifo_count > 0 || log->spare_state == SPARE_PREPARING ||
+	                      log->removing || log->meta_in_flight ||
+	                      log->files.disk_first_id < log->files.first_id);
 	     i++) {
 		if (seg_poll(log, true) != 0)
 			break;
@@ -709,5 +860,7 @@ void seg_close(struct seg_log *log)
 	else
 		free(log->batches[0].buf);
 	free(log->cache);
+	if (log->marks != NULL)
+		munmap(log->marks, sizeof(*log->marks));
 	free(log);
 }

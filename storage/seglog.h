@@ -13,7 +13,7 @@
 
 #include "seg_io.h"
 
-#define SEG_PAYLOAD_BYTES_MAX   (1u << 20)
+#define SEG_PAYLOAD_BYTES_MAX   ((1u << 20) + 4096u) /* a 1 MiB message with its fields */
 #define SEG_RECORD_HEADER_BYTES 32u
 
 struct seg_log;
@@ -42,6 +42,13 @@ struct seg_options {
 	struct seg_io *io; /* NULL: io_uring, owned by the log */
 	seg_record_fn on_record; /* recovery callback, may be NULL */
 	void *ctx;
+	/*
+	 * For power-loss tests (docs/storage.md): a file the log maps and keeps
+	 * current with each segment's durable end as fdatasyncs complete, a store
+	 * into shared memory per commit (no syscall), so it survives SIGKILL and
+	 * tests/crash/powercut can cut the segments back to it. NULL: none.
+	 */
+	const char *durable_marks_path;
 };
 
 /*
@@ -55,10 +62,13 @@ struct seg_log *seg_open(const struct seg_options *options, int *error_out, char
 void seg_close(struct seg_log *log);
 
 /*
- * Adds a record to the open batch. Returns 0 with its sequence and position,
- * -EAGAIN when the batch is full and no commit slot is free (poll, then
- * retry), -EMSGSIZE for a payload over SEG_PAYLOAD_BYTES_MAX, -EIO once the
- * log has stopped on an I/O error, -ENOSPC when the disk is full, -EMFILE
+ * Adds a record to the open batch; never waits. Returns 0 with its sequence
+ * and position, -EAGAIN when the batch is full and no commit slot is free, or
+ * when the record needs the next segment and its creation in the background
+ * has not finished (poll, then retry: on a worker, on the next pass), -EMSGSIZE for a payload over SEG_PAYLOAD_BYTES_MAX, -EIO once the
+ * log has stopped on an I/O error, -ENOSPC when the disk is full (the log
+ * stopped, or the next segment could not be made: retried in the background,
+ * appending goes on once there is space), -EMFILE
  * when the record needs a new segment and the log already keeps its most
  * (SEG_SEGMENTS_MAX, 4,096): release records or remove old segments, then
  * retry; that refusal stops nothing, what was taken before commits as usual.
@@ -87,7 +97,13 @@ __attribute__((warn_unused_result)) int seg_read(struct seg_log *log, uint64_t p
 /* The position after a record, for iteration with seg_read. */
 uint64_t seg_next_position(const struct seg_log *log, const struct seg_record_view *record);
 
-/* Removes whole segments that end at or before position (retention); fsyncs the directory. */
+/*
+ * Removes whole segments that end at or before position (retention). Like
+ * seg_release and seg_enforce_retention it never waits: the segments leave
+ * the log at once (reads say -ENOENT) and the disk in the background, oldest
+ * first, each unlink followed by a directory fsync (seg_poll drives them; a
+ * failure stops the log with -EIO). 0 or the -errno that stopped the log.
+ */
 __attribute__((warn_unused_result)) int seg_remove_before(struct seg_log *log, uint64_t position);
 
 /*

@@ -119,11 +119,13 @@ static void r_unmap(struct seg_io *io, const uint8_t *mapped, uint64_t bytes)
 	rep(io)->inner->ops->unmap(rep(io)->inner, mapped, bytes);
 }
 
-static int r_write_meta(struct seg_io *io, const char *dir, const char *name, const void *bytes,
-                        size_t length)
-{
-	return rep(io)->inner->ops->write_meta(rep(io)->inner, dir, name, bytes, length);
-}
+FORWARD(submit_remove, int,
+        (struct seg_io * io, const char *dir, const char *path, int file, uint64_t tag),
+        (rep(io)->inner, dir, path, file, tag))
+FORWARD(submit_meta, int,
+        (struct seg_io * io, const char *dir, const char *name, const void *bytes,
+         uint32_t length, uint64_t tag),
+        (rep(io)->inner, dir, name, bytes, length, tag))
 
 static long r_read_meta(struct seg_io *io, const char *dir, const char *name, void *buf,
                         size_t capacity)
@@ -153,12 +155,13 @@ static const struct seg_io_ops reporting_ops = {
     .unmap = r_unmap,
     .next_data = r_next_data,
     .prefetch = r_prefetch,
-    .write_meta = r_write_meta,
     .read_meta = r_read_meta,
     .zero = r_zero,
     .sync_file = r_sync_file,
     .submit_write = r_submit,
     .submit_create = r_submit_create,
+    .submit_remove = r_submit_remove,
+    .submit_meta = r_submit_meta,
     .reap = r_reap,
     .register_buffers = r_register_buffers,
     .destroy = NULL,
