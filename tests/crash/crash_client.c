@@ -49,6 +49,7 @@ struct crash_options {
 	uint32_t run_seconds; /* bound on the whole run */
 	uint32_t timeout_ms;
 	uint32_t visibility_s;
+	uint32_t filler_bytes; /* send: 0 draws a size per message */
 	bool error_exit; /* send: stop at the first refused send (full disk) */
 };
 
@@ -137,7 +138,7 @@ static int crash_note(struct crash_run *r, const char *line)
 static int crash_send_one(struct crash_run *r, uint32_t q, uint32_t n)
 {
 	char body[CRASH_BODY_BYTES_MAX];
-	size_t body_bytes = crash_body(r->o->seed, q, n, body, sizeof(body));
+	size_t body_bytes = crash_body(r->o->seed, q, n, r->o->filler_bytes, body, sizeof(body));
 	char line[CRASH_LOG_LINE_BYTES];
 	while (crash_running(r)) {
 		if (!crash_connect(r))
@@ -382,7 +383,7 @@ static void crash_usage(FILE *out)
 	fprintf(out,
 	        "usage: crash_client send|drain|check --queues A[,B...] --seed N --log FILE\n"
 	        "       [--server IP [--port N] | --local SOCKET] [--count N] [--run-seconds N]\n"
-	        "       [--timeout-ms N] [--visibility N] [--error-exit]\n"
+	        "       [--timeout-ms N] [--visibility N] [--filler-bytes N] [--error-exit]\n"
 	        "send: N messages per queue (--count, at most %u), receiving and deleting some;\n"
 	        "drain: reads every queue to its end; check: the verdict (exit 1 on a violation).\n",
 	        CRASH_MESSAGES_PER_QUEUE_MAX);
@@ -406,7 +407,8 @@ static const struct option crash_long_options[] = {
     {"seed", required_argument, NULL, 's'},       {"log", required_argument, NULL, 'l'},
     {"count", required_argument, NULL, 'c'},      {"run-seconds", required_argument, NULL, 'r'},
     {"timeout-ms", required_argument, NULL, 't'}, {"visibility", required_argument, NULL, 'v'},
-    {"error-exit", no_argument, NULL, 'e'},       {NULL, 0, NULL, 0},
+    {"filler-bytes", required_argument, NULL, 'f'}, {"error-exit", no_argument, NULL, 'e'},
+    {NULL, 0, NULL, 0},
 };
 
 static int crash_parse(int argc, char **argv, struct crash_options *o)
@@ -431,13 +433,15 @@ static int crash_parse(int argc, char **argv, struct crash_options *o)
 		case 'r': o->run_seconds = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 't': o->timeout_ms = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'v': o->visibility_s = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'f': o->filler_bytes = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'e': o->error_exit = true; break;
 		default: rc = -EINVAL;
 		}
 	}
 	if (rc == 0 && (!o->log_path || o->queue_count == 0 || optind != argc))
 		rc = -EINVAL;
-	if (rc == 0 && o->count > CRASH_MESSAGES_PER_QUEUE_MAX)
+	if (rc == 0 && (o->count > CRASH_MESSAGES_PER_QUEUE_MAX ||
+	                o->filler_bytes > CRASH_FILLER_BYTES_MAX))
 		rc = -ERANGE;
 	return rc;
 }

@@ -62,8 +62,12 @@ crash_cycles() {
 		fi
 		wait_busbard_ready || return 1
 		# The clients must outlive every cycle: one that exited stopped proving anything.
-		kill -0 "$udp_client_pid" 2>/dev/null || { crash_fail "UDP client ended at cycle $cycle"; return 1; }
-		kill -0 "$local_client_pid" 2>/dev/null || { crash_fail "local client ended at cycle $cycle"; return 1; }
+		local pid
+		for pid in "$udp_client_pid" "$local_client_pid"; do
+			kill -0 "$pid" 2>/dev/null && continue
+			crash_fail "a client (pid $pid) ended at cycle $cycle"
+			return 1
+		done
 	done
 	echo "ok: busbard killed $kills times"
 }
@@ -79,11 +83,13 @@ create_crash_queues() {
 # Starts both clients in the background; their logs are $work/udp.log and $work/local.log.
 start_crash_clients() {
 	# Not through in_ns: a backgrounded function is a subshell, and $! must be the client.
-	ip netns exec "$ns" "$crash_client" send --server "$server" --queues "$udp_queues" --seed "$seed" \
-		--log "$work/udp.log" --count 60000 --run-seconds 240 >"$work/udp.out" 2>&1 &
+	ip netns exec "$ns" "$crash_client" send --server "$server" --queues "$udp_queues" \
+		--seed "$seed" --log "$work/udp.log" --count 60000 --run-seconds 240 \
+		>"$work/udp.out" 2>&1 &
 	udp_client_pid=$!
-	ip netns exec "$ns" "$crash_client" send --local "$socket" --queues "$local_queues" --seed "$seed" \
-		--log "$work/local.log" --count 60000 --run-seconds 240 >"$work/local.out" 2>&1 &
+	ip netns exec "$ns" "$crash_client" send --local "$socket" --queues "$local_queues" \
+		--seed "$seed" --log "$work/local.log" --count 60000 --run-seconds 240 \
+		>"$work/local.out" 2>&1 &
 	local_client_pid=$!
 }
 

@@ -24,15 +24,17 @@ static uint64_t crash_mix(uint64_t x)
 	return x ^ (x >> 31);
 }
 
-size_t crash_body(uint64_t seed, uint32_t queue, uint32_t counter, char *out, size_t capacity)
+size_t crash_body(uint64_t seed, uint32_t queue, uint32_t counter, uint32_t filler_bytes,
+                  char *out, size_t capacity)
 {
-	assert(capacity >= CRASH_BODY_BYTES_MAX);
+	assert(capacity >= CRASH_BODY_BYTES_MAX && filler_bytes <= CRASH_FILLER_BYTES_MAX);
 	assert(queue < CRASH_QUEUES_MAX);
 	uint64_t key = crash_mix(seed ^ ((uint64_t)queue << 32 | counter));
-	int head = snprintf(out, capacity, "bbcrash %016" PRIx64 " %" PRIu32 " %" PRIu32 " ", seed,
-	                    queue, counter);
+	size_t filler = filler_bytes ? filler_bytes
+	                             : CRASH_FILLER_BYTES_MIN + key % CRASH_FILLER_BYTES_SPREAD;
+	int head = snprintf(out, capacity, "bbcrash %016" PRIx64 " %" PRIu32 " %" PRIu32 " %zu ",
+	                    seed, queue, counter, filler);
 	size_t length = (size_t)head;
-	size_t filler = CRASH_FILLER_BYTES_MIN + key % CRASH_FILLER_BYTES_SPREAD;
 	for (size_t i = 0; i < filler; i++)
 		out[length++] = crash_alphabet[crash_mix(key + i) % (sizeof(crash_alphabet) - 1)];
 	return length;
@@ -42,19 +44,24 @@ int crash_body_parse(uint64_t seed, const uint8_t *body, size_t body_bytes, uint
                      uint32_t *counter)
 {
 	assert(queue && counter);
-	char head[80];
+	char head[CRASH_BODY_HEAD_BYTES];
 	size_t n = body_bytes < sizeof(head) - 1 ? body_bytes : sizeof(head) - 1;
 	memcpy(head, body, n);
 	head[n] = '\0';
 	uint64_t body_seed;
-	if (sscanf(head, "bbcrash %16" SCNx64 " %" SCNu32 " %" SCNu32, &body_seed, queue,
-	           counter) != 3)
+	uint32_t filler;
+	if (sscanf(head, "bbcrash %16" SCNx64 " %" SCNu32 " %" SCNu32 " %" SCNu32, &body_seed,
+	           queue, counter, &filler) != 4)
 		return -EINVAL;
 	if (body_seed != seed || *queue >= CRASH_QUEUES_MAX ||
-	    *counter >= CRASH_MESSAGES_PER_QUEUE_MAX)
+	    *counter >= CRASH_MESSAGES_PER_QUEUE_MAX || filler > CRASH_FILLER_BYTES_MAX)
 		return -EINVAL;
+	/* Damaged when it differs from what was sent; a zero filler size is never sent. */
+	if (filler == 0)
+		return 0;
 	char expected[CRASH_BODY_BYTES_MAX];
-	size_t expected_bytes = crash_body(seed, *queue, *counter, expected, sizeof(expected));
+	size_t expected_bytes = crash_body(seed, *queue, *counter, filler, expected,
+	                                   sizeof(expected));
 	if (expected_bytes != body_bytes || memcmp(expected, body, body_bytes) != 0)
 		return 0;
 	return 1;

@@ -1,8 +1,8 @@
 /*
  * What crash_client's modes share: the seeded message bodies and the operation log.
  *
- * A body names its seed, queue index and counter and carries filler derived from
- * them, so a delivery can be checked byte for byte: anything that does not
+ * A body names its seed, queue index, counter and filler size and carries filler
+ * derived from them, so a delivery can be checked byte for byte: anything that does not
  * regenerate exactly was invented or damaged by the appliance.
  *
  * The log has one line per acknowledged operation, appended and fdatasync'd
@@ -23,13 +23,22 @@
 
 #define CRASH_QUEUES_MAX             8u
 #define CRASH_MESSAGES_PER_QUEUE_MAX 65536u
+/* Filler when the sender does not choose its size: 16 to 495 bytes, by message. */
 #define CRASH_FILLER_BYTES_MIN       16u
 #define CRASH_FILLER_BYTES_SPREAD    480u
-#define CRASH_BODY_BYTES_MAX         (64u + CRASH_FILLER_BYTES_MIN + CRASH_FILLER_BYTES_SPREAD)
+/* A chosen size (the full-disk test fills segments fast); under what UDP carries. */
+#define CRASH_FILLER_BYTES_MAX       8192u
+#define CRASH_BODY_HEAD_BYTES        64u
+#define CRASH_BODY_BYTES_MAX         (CRASH_BODY_HEAD_BYTES + CRASH_FILLER_BYTES_MAX)
 #define CRASH_LOG_LINE_BYTES         256u
 
-/* The body of message (queue, counter) under seed; returns its length. */
-size_t crash_body(uint64_t seed, uint32_t queue, uint32_t counter, char *out, size_t capacity);
+/*
+ * The body of message (queue, counter) under seed, with filler_bytes of filler (0: a
+ * size drawn from seed, queue and counter); returns its length. The head names the
+ * filler's size, so a reader regenerates the body without being told.
+ */
+size_t crash_body(uint64_t seed, uint32_t queue, uint32_t counter, uint32_t filler_bytes,
+                  char *out, size_t capacity);
 
 /*
  * Reads (queue, counter) back from a delivered body. Returns 1 when the body is
