@@ -51,6 +51,10 @@ bool bb_policy_allows(const struct bb_policy *policy, const char *action, const 
 /* Whether text matches pattern (* any run, ? one character), without recursion. */
 bool bb_policy_glob(const char *pattern, const char *text, bool ignore_case);
 
+/* Until region and account are configured (issue 15), what ARNs and queue URLs carry. */
+#define BB_POLICY_REGION_DEFAULT     "local"
+#define BB_POLICY_ACCOUNT_ID_DEFAULT "000000000000"
+
 /* The ARN of an SQS queue, as policies name it (out_bytes long; false if it does not fit). */
 bool bb_policy_queue_arn(const char *region, const char *account_id, const char *queue_name,
                          char *out, size_t out_bytes);

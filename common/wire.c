@@ -182,6 +182,9 @@ static const char *const status_names[WIRE_STATUS_COUNT] = {
     [WIRE_RETRY_WITH_COOKIE] = "RetryWithCookie",
     [WIRE_ERR_IDEMPOTENT_PARAMETER_MISMATCH] = "IdempotentParameterMismatch",
     [WIRE_ERR_INVALID_MESSAGE_CONTENTS] = "InvalidMessageContents",
+    [WIRE_ERR_MISSING_AUTHENTICATION_TOKEN] = "MissingAuthenticationToken",
+    [WIRE_ERR_SIGNATURE_DOES_NOT_MATCH] = "SignatureDoesNotMatch",
+    [WIRE_ERR_REQUEST_EXPIRED] = "RequestExpired",
 };
 
 const char *wire_status_name(enum wire_status status)

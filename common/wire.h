@@ -51,6 +51,11 @@ enum wire_status {
 	WIRE_ERR_IDEMPOTENT_PARAMETER_MISMATCH = 16,
 	/* A SendMessage body with a character SQS does not allow (common/bb_utf8.h). */
 	WIRE_ERR_INVALID_MESSAGE_CONTENTS = 17,
+	/* Authentication (docs/protocol.md): no key id or client id, a MAC that does not
+	 * verify, a timestamp outside the allowed skew. */
+	WIRE_ERR_MISSING_AUTHENTICATION_TOKEN = 18,
+	WIRE_ERR_SIGNATURE_DOES_NOT_MATCH = 19,
+	WIRE_ERR_REQUEST_EXPIRED = 20,
 	WIRE_STATUS_COUNT
 };
 

@@ -15,6 +15,7 @@
 #include <sqlite3.h>
 
 #include "bb_snapshot.h"
+#include "ctl_keys.h"
 
 struct ctl_store {
 	sqlite3 *db;
@@ -283,25 +284,40 @@ int ctl_store_snapshot(struct ctl_store *s, bool adopt, uint8_t **body, size_t *
 {
 	struct ctl_queue *queues;
 	size_t count;
+	uint32_t key_count = 0;
+	/* Keys follow the queues; the array has room for both. */
+	struct bb_snapshot_entry *entries =
+	    calloc(BB_QUEUE_COUNT_MAX + 1 + BB_KEY_COUNT_MAX, sizeof(*entries));
+	if (entries == NULL)
+		return -ENOMEM;
 	exec(s, "BEGIN"); /* one read transaction: the version matches the queues */
 	struct bb_snapshot_header header = {.version = ctl_store_version(s), .adopt = adopt};
 	int rc = ctl_store_identity(s, header.store_id);
 	/* One more than a snapshot may hold: a store beyond the limit gets no snapshot. */
 	if (rc == 0)
 		rc = ctl_store_list_queues(s, NULL, NULL, BB_QUEUE_COUNT_MAX + 1, &queues, &count);
+	bool listed = rc == 0;
+	if (listed)
+		rc = ctl_keys_snapshot_entries(s, (int64_t)time(NULL), entries + count,
+		                               BB_KEY_COUNT_MAX, &key_count);
 	exec(s, "COMMIT");
-	if (rc != 0)
+	if (rc != 0) {
+		if (listed)
+			free(queues);
+		free(entries);
 		return rc;
+	}
 	*version = header.version;
-	struct bb_snapshot_entry *entries = calloc(count + 1, sizeof(*entries));
-	size_t capacity = bb_snapshot_bytes_max((uint32_t)count);
+	size_t capacity = bb_snapshot_bytes_max((uint32_t)count) +
+	                  (size_t)key_count * BB_SNAPSHOT_KEY_BYTES_MAX;
 	*body = malloc(capacity);
-	rc = entries != NULL && *body != NULL ? 0 : -ENOMEM;
+	rc = *body != NULL ? 0 : -ENOMEM;
 	for (size_t i = 0; rc == 0 && i < count; i++)
 		entries[i] = queue_entry(&queues[i]);
 	if (rc == 0)
-		rc = bb_snapshot_encode(&header, entries, (uint32_t)count, *body, capacity,
-		                        body_bytes);
+		rc = bb_snapshot_encode(&header, entries, (uint32_t)count + key_count, *body,
+		                        capacity, body_bytes);
+	ctl_keys_entries_clear(entries + count, key_count); /* the secrets */
 	free(entries);
 	free(queues);
 	if (rc != 0)

@@ -5,6 +5,7 @@
  */
 #include "dp_worker_int.h"
 
+#include "dp_auth_route.h"
 #include "dp_request.h"
 
 /* The request's bytes, contiguous: in the mbuf when it has one segment, else copied. */
@@ -92,6 +93,9 @@ void dp_route(struct dp_worker *w, struct rte_mbuf *m, const struct dp_snapshot 
 	dp_meta(m)->proven = 0; /* the private area keeps what its last use left there */
 	uint32_t length;
 	const uint8_t *bytes = dp_request_bytes(w, m, &length);
+	struct dp_auth_result auth;
+	if (!dp_auth_route(w, m, bytes, length, snapshot, now_ms, &auth))
+		return; /* refused or dropped before a byte of the body was parsed */
 	struct dp_request req;
 	enum wire_status status =
 	    bytes == NULL ? WIRE_ERR_MALFORMED : dp_request_parse(bytes, length, &req);
@@ -100,6 +104,8 @@ void dp_route(struct dp_worker *w, struct rte_mbuf *m, const struct dp_snapshot 
 		return;
 	}
 	if (!proven_or_answered(w, m, &req, now_ms))
+		return;
+	if (!dp_auth_route_permits(w, m, bytes, length, &req, &auth))
 		return;
 	const struct dp_queue_entry *q =
 	    snapshot == NULL

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static uint64_t hash_bytes(const uint8_t *bytes, size_t count)
@@ -29,6 +30,10 @@ static uint32_t owner_of(uint64_t queue_id, uint32_t worker_count)
 static void add_entry(void *context, const struct bb_snapshot_entry *e)
 {
 	struct dp_snapshot *s = context;
+	if (e->kind == BB_SNAPSHOT_KIND_KEY) {
+		dp_auth_keys_add(&s->keys, &e->key);
+		return;
+	}
 	assert(e->kind == BB_SNAPSHOT_KIND_QUEUE);
 	assert(s->queue_count < BB_QUEUE_COUNT_MAX);
 	struct dp_queue_entry *q = &s->queues[s->queue_count++];
@@ -70,6 +75,10 @@ enum wire_status dp_snapshot_parse(const uint8_t *body, size_t body_bytes, struc
 	    bb_snapshot_decode(body, body_bytes, &header, add_entry, out, error, error_bytes);
 	if (status != WIRE_OK)
 		return status;
+	if (out->keys.invalid) {
+		snprintf(error, error_bytes, "snapshot %s", out->keys.invalid_reason);
+		return WIRE_ERR_INVALID_PARAMETER;
+	}
 	out->version = header.version;
 	memcpy(out->store_id, header.store_id, sizeof(out->store_id));
 	out->adopt = header.adopt;
@@ -165,7 +174,10 @@ int dp_snapshot_save(const char *dir, const uint8_t *body, size_t body_bytes)
 	int fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	int rc = write_all(fd, body, body_bytes);
+	/* A temporary file left by an older busbard keeps its mode through O_CREAT. */
+	int rc = fchmod(fd, 0600) == 0 ? 0 : -errno;
+	if (rc == 0)
+		rc = write_all(fd, body, body_bytes);
 	if (rc == 0 && fsync(fd) != 0)
 		rc = -errno;
 	close(fd);

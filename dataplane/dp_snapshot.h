@@ -15,6 +15,7 @@
 
 #include "bb_limits.h"
 #include "bb_snapshot.h"
+#include "dp_auth.h"
 #include "wire.h"
 
 #define DP_SNAPSHOT_INDEX_SLOTS (2 * BB_QUEUE_COUNT_MAX) /* open addressing, load <= 1/2 */
@@ -39,6 +40,7 @@ struct dp_snapshot {
 	uint32_t queue_count;
 	struct dp_queue_entry queues[BB_QUEUE_COUNT_MAX];
 	uint32_t index[DP_SNAPSHOT_INDEX_SLOTS]; /* queue position + 1; 0 is empty */
+	struct dp_auth_keys keys; /* with secrets: the snapshot file is 0600 */
 };
 
 /*
@@ -64,7 +66,8 @@ struct bb_snapshot_header dp_snapshot_header(const struct dp_snapshot *snapshot)
 const struct dp_queue_entry *dp_snapshot_find(const struct dp_snapshot *snapshot,
                                               const uint8_t *name, size_t name_bytes);
 
-/* Writes the body to dir/snapshot.bbs durably (temporary file, fsync, rename, fsync dir). */
+/* Writes the body to dir/snapshot.bbs durably (temporary file, fsync, rename, fsync dir),
+ * readable by busbard's user alone: it holds the keys' secrets. */
 __attribute__((warn_unused_result)) int dp_snapshot_save(const char *dir, const uint8_t *body,
                                                          size_t body_bytes);
 /* Reads dir/snapshot.bbs into buf. Returns its length, -ENOENT, or another -errno. */
