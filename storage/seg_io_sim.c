@@ -288,7 +288,10 @@ static int sync_file(struct seg_io *io, int file)
 
 static int queue_op(struct seg_io_sim *s, struct sim_op op)
 {
+	s->stats.ops++;
 	op.fail_errno = ++s->ops_submitted == s->faults.fail_op ? s->faults.fail_errno : 0;
+	if (op.fail_errno != 0)
+		s->stats.failed_kind = op.kind;
 	op.held = s->ops_submitted == s->faults.hold_op;
 	s->pending[s->pending_count++] = op;
 	return 0;
@@ -577,6 +580,7 @@ static void crash_file(struct seg_io_sim *s, struct sim_file *f)
 static void crash_pending(struct seg_io_sim *s, struct sim_op *op)
 {
 	uint64_t roll = next_random(s) % 3;
+	s->stats.cut_ops[op->kind]++;
 	if (op->kind == SEG_IO_WRITE && roll == 0) {
 		/* Writes still in flight may have reached the page cache in part. */
 		uint32_t n = (uint32_t)(next_random(s) % (op->length + 1));
@@ -605,9 +609,11 @@ static void crash_name(struct seg_io_sim *s, struct sim_file *f)
 	if (f->exists != f->durable_name && next_random(s) % 2 == 0)
 		f->durable_name = f->exists;
 	if (!f->durable_name) {
+		s->stats.names_lost += f->exists;
 		forget(f);
 		return;
 	}
+	s->stats.names_restored += !f->exists;
 	f->exists = true;
 	crash_file(s, f);
 }

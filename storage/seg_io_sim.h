@@ -41,6 +41,11 @@ struct seg_io_sim_stats {
 	uint64_t creates; /* background operations completed */
 	uint64_t removes;
 	uint64_t metas;
+	uint64_t ops;              /* operations submitted (what fail_op and hold_op count) */
+	uint8_t failed_kind;       /* the enum seg_io_kind of the operation failed; 0: none */
+	uint64_t cut_ops[6];       /* by enum seg_io_kind: cut off by a crash, half done */
+	uint64_t names_restored;   /* unlinked without a directory fsync, back after a crash */
+	uint64_t names_lost;       /* created without a directory fsync, gone after a crash */
 };
 
 struct seg_io *seg_io_sim_create(const struct seg_io_sim_faults *faults);
