@@ -26,6 +26,32 @@ struct bb_mac {
 };
 
 static const uint8_t zero_mac[WIRE_MAC_BYTES];
+static const char base32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+void bb_access_key_id_put(uint32_t key_id, char *out)
+{
+	for (uint32_t i = 0; i < BB_ACCESS_KEY_ID_DIGITS; i++)
+		out[i] = base32[(key_id >> (5 * (BB_ACCESS_KEY_ID_DIGITS - 1 - i))) & 31];
+}
+
+bool bb_access_key_id_parse(const char *text, uint32_t *key_id)
+{
+	assert(text != NULL && key_id != NULL);
+	if (strlen(text) != BB_ACCESS_KEY_ID_BYTES || text[0] != 'B' || text[1] != 'B')
+		return false;
+	uint64_t value = 0;
+	for (uint32_t i = 2; i < BB_ACCESS_KEY_ID_BYTES; i++) {
+		const char *digit = text[i] != '\0' ? strchr(base32, text[i]) : NULL;
+		if (digit == NULL)
+			return false;
+		if (i < 2 + BB_ACCESS_KEY_ID_DIGITS)
+			value = value << 5 | (uint64_t)(digit - base32);
+	}
+	if (value == 0 || value > UINT32_MAX)
+		return false;
+	*key_id = (uint32_t)value;
+	return true;
+}
 
 struct bb_mac *bb_mac_new(void)
 {

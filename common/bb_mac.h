@@ -10,12 +10,27 @@
 #ifndef BB_MAC_H
 #define BB_MAC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "wire.h"
 
 struct bb_mac;
+
+/*
+ * Credentials: an access key id is "BB", 7 base32 characters (A-Z, 2-7) that
+ * spell the wire key id (35 bits, big-endian, the top 3 zero), then 11 random
+ * base32 characters. So a client holding the access key id and secret, as for
+ * SigV4, knows the header's key id too.
+ */
+#define BB_ACCESS_KEY_ID_BYTES 20u
+#define BB_ACCESS_KEY_ID_DIGITS 7u /* of the key id */
+
+/* Writes the key-id part of an access key id (the 7 characters after "BB"). */
+void bb_access_key_id_put(uint32_t key_id, char *out);
+/* The wire key id of an access key id; false when it is not one. */
+bool bb_access_key_id_parse(const char *access_key_id, uint32_t *key_id);
 
 /* NULL when OpenSSL has no HMAC or SHA-256 (or memory is short). */
 struct bb_mac *bb_mac_new(void);

@@ -26,6 +26,7 @@
 
 #include "bb_snapshot.h"
 #include "ctl_http.h"
+#include "ctl_keys_api.h"
 #include "ctl_push.h"
 #include "ctl_sqs.h"
 #include "ctl_store.h"
@@ -358,6 +359,8 @@ int main(int argc, char **argv)
 	};
 	struct sockaddr_in addr;
 	char error[512];
+	if (argc > 1 && strcmp(argv[1], "keys") == 0) /* key management on the database */
+		return ctl_keys_main(argc - 1, argv + 1);
 	if (parse_options(argc, argv, &o) != 0) {
 		usage(stderr);
 		return 2;

@@ -27,6 +27,7 @@
 #include <openssl/rand.h>
 #include <sqlite3.h>
 
+#include "bb_mac.h"
 #include "bb_policy.h"
 
 #define SEAL_KEY_BYTES     32
@@ -275,13 +276,34 @@ static int64_t live_key_count(struct ctl_store *store)
 	return count;
 }
 
+/* The next key id, inside the caller's write transaction: AUTOINCREMENT's, never reused. */
+static int next_key_id(struct ctl_store *store, uint32_t *key_id)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(ctl_store_db(store),
+	                       "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = "
+	                       "'access_keys'), 0) + 1",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	int64_t id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+	sqlite3_finalize(st);
+	if (id <= 0)
+		return -EIO;
+	if (id > UINT32_MAX)
+		return -EOVERFLOW; /* the wire's key id is 32 bits */
+	*key_id = (uint32_t)id;
+	return 0;
+}
+
+/* The access key id spells the key id (bb_mac.h), then random characters; a new secret. */
 static int make_credentials(struct ctl_key *key)
 {
 	uint8_t random[ACCESS_KEY_RANDOM + CTL_SECRET_KEY_BYTES];
 	if (RAND_bytes(random, sizeof(random)) != 1)
 		return -EIO;
 	memcpy(key->access_key_id, ACCESS_KEY_PREFIX, 2);
-	for (int i = 0; i < ACCESS_KEY_RANDOM; i++)
+	bb_access_key_id_put(key->key_id, key->access_key_id + 2);
+	for (int i = BB_ACCESS_KEY_ID_DIGITS; i < ACCESS_KEY_RANDOM; i++)
 		key->access_key_id[2 + i] = base32[random[i] & 31];
 	key->access_key_id[CTL_ACCESS_KEY_ID_BYTES] = '\0';
 	for (int i = 0; i < CTL_SECRET_KEY_BYTES; i++)
@@ -291,7 +313,7 @@ static int make_credentials(struct ctl_key *key)
 	return 0;
 }
 
-/* Inserts a new key inside the caller's transaction; fills key_id. */
+/* Inserts a new key (its key_id chosen by next_key_id) inside the caller's transaction. */
 static int insert_key(struct ctl_store *store, struct ctl_key *key)
 {
 	uint8_t seal_key[SEAL_KEY_BYTES], sealed[SEALED_BYTES];
@@ -307,9 +329,10 @@ static int insert_key(struct ctl_store *store, struct ctl_key *key)
 	sqlite3_stmt *st;
 	if (rc != 0 || sqlite3_prepare_v2(ctl_store_db(store),
 	                                  "INSERT INTO access_keys (access_key_id, sealed_secret, "
-	                                  "created_s, policy_json) VALUES (?,?,?,?)",
+	                                  "created_s, policy_json, key_id) VALUES (?,?,?,?,?)",
 	                                  -1, &st, NULL) != SQLITE_OK)
 		return rc != 0 ? rc : -EIO;
+	sqlite3_bind_int64(st, 5, key->key_id);
 	sqlite3_bind_text(st, 1, key->access_key_id, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 2, sealed, SEALED_BYTES, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, key->created_s);
@@ -317,10 +340,6 @@ static int insert_key(struct ctl_store *store, struct ctl_key *key)
 		sqlite3_bind_text(st, 4, key->policy_json, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
 	sqlite3_finalize(st);
-	int64_t id = sqlite3_last_insert_rowid(ctl_store_db(store));
-	if (rc == 0 && (id <= 0 || id > UINT32_MAX))
-		rc = -EOVERFLOW; /* the wire's key id is 32 bits */
-	key->key_id = (uint32_t)id;
 	return rc;
 }
 
@@ -331,7 +350,9 @@ static int new_key(struct ctl_store *store, const char *policy_json, int64_t now
 	out->created_s = now_s;
 	if (policy_json != NULL && (out->policy_json = strdup(policy_json)) == NULL)
 		return -ENOMEM;
-	int rc = make_credentials(out);
+	int rc = next_key_id(store, &out->key_id);
+	if (rc == 0)
+		rc = make_credentials(out);
 	if (rc == 0)
 		rc = insert_key(store, out);
 	if (rc != 0)

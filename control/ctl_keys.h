@@ -2,7 +2,8 @@
  * Access keys: one credential for both paths, busbard's wire MAC (issue 16)
  * and SigV4 on busbar-control's HTTP API (issue 15). A key has a wire key id
  * (a number in every UDP request's header), an access key id ("BB" and 18
- * base32 characters, like AWS's AKIA...), a 40-character secret, and a policy
+ * base32 characters, like AWS's AKIA..., the first 7 spelling the key id: see
+ * common/bb_mac.h), a 40-character secret, and a policy
  * (common/bb_policy.h). Keys live in busbar-control's SQLite database with the
  * secret sealed (AES-256-GCM under a 32-byte key kept in a 0600 file beside the
  * database, "<db>.secret-key"); a secret is never logged. Every change bumps

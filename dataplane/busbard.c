@@ -309,6 +309,19 @@ static int workers_init(struct dp_app *app, const struct dp_config *c)
 	return 0;
 }
 
+/* Whether UDP requests must be signed, said at every start (docs/operations.md, "Keys"). */
+static void say_auth_mode(const struct dp_config *c)
+{
+	if (c->auth.mode == DP_AUTH_NONE)
+		printf("busbard: WARNING: authentication is OFF (config \"auth\": {\"mode\": "
+		       "\"none\"}): anyone who reaches udp/%u may use every queue\n",
+		       c->udp_port);
+	else
+		printf("busbard: UDP requests must be signed with a key (skew +-%u ms, %u requests/s "
+		       "per source)\n",
+		       c->auth.skew_ms, c->auth.source_rate_per_s);
+}
+
 static int launch_workers(struct dp_app *app)
 {
 	uint32_t next = 0;
@@ -382,6 +395,8 @@ int main(int argc, char **argv)
 	if (rc == 0)
 		rc = workers_init(&app, &config);
 	if (rc == 0)
+		rc = dp_auth_setup(app.worker_count, &config.auth);
+	if (rc == 0)
 		rc = dp_service_init(&service, &app, unix_socket, state_dir);
 	if (rc == 0)
 		rc = dp_service_load_snapshot(&service);
@@ -391,10 +406,12 @@ int main(int argc, char **argv)
 		return fail("start-up", rc);
 	printf("busbard: serving %s udp/%u on %s, %u worker(s), local socket %s\n", config.ipv4,
 	       config.udp_port, config.vdev, config.workers, unix_socket);
+	say_auth_mode(&config);
 	fflush(stdout);
 	serve_until_stopped(&service, o.run_seconds);
 	printf("busbard: stopping\n");
 	shutdown_app(&app);
+	dp_auth_teardown();
 	dp_service_close(&service);
 	unlink(unix_socket);
 	rte_eal_cleanup();

@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "bb_endian.h"
 
 #define WINDOW_BLOCKS       (BB_REPLAY_WINDOW_BITS / 64)
@@ -31,6 +33,77 @@
 _Static_assert(BB_AUTH_CLIENTS_PER_WORKER % DP_AUTH_REPLAY_WAYS == 0, "whole sets");
 _Static_assert(QUEUE_ARN_BYTES_MAX > sizeof("arn:aws:sqs:::") + BB_QUEUE_NAME_BYTES_MAX + 64,
                "a queue ARN fits");
+
+/* ---- options ---- */
+
+void dp_auth_options_default(struct dp_auth_options *o)
+{
+	*o = (struct dp_auth_options){.mode = DP_AUTH_REQUIRED,
+	                              .skew_ms = BB_AUTH_SKEW_MS_DEFAULT,
+	                              .source_rate_per_s = DP_AUTH_SOURCE_RATE_PER_S_DEFAULT,
+	                              .source_burst = DP_AUTH_SOURCE_BURST_DEFAULT};
+}
+
+static int option_fail(char *error, size_t error_bytes, const char *key, const char *why)
+{
+	snprintf(error, error_bytes, "auth.%s: %s", key, why);
+	return -EINVAL;
+}
+
+static int option_uint(json_t *value, const char *key, uint64_t max, uint32_t *out, char *error,
+                       size_t error_bytes)
+{
+	if (!json_is_integer(value) || json_integer_value(value) < 1 ||
+	    (uint64_t)json_integer_value(value) > max) {
+		char why[64];
+		snprintf(why, sizeof(why), "expected an integer 1-%llu", (unsigned long long)max);
+		return option_fail(error, error_bytes, key, why);
+	}
+	*out = (uint32_t)json_integer_value(value);
+	return 0;
+}
+
+static int option_mode(json_t *value, struct dp_auth_options *o, char *error, size_t error_bytes)
+{
+	const char *text = json_string_value(value);
+	if (text != NULL && strcmp(text, "required") == 0)
+		o->mode = DP_AUTH_REQUIRED;
+	else if (text != NULL && strcmp(text, "none") == 0)
+		o->mode = DP_AUTH_NONE;
+	else
+		return option_fail(error, error_bytes, "mode", "expected \"required\" or \"none\"");
+	return 0;
+}
+
+int dp_auth_options_parse(const void *json, struct dp_auth_options *o, char *error,
+                          size_t error_bytes)
+{
+	json_t *object = (json_t *)json;
+	assert(o != NULL);
+	if (!json_is_object(object))
+		return option_fail(error, error_bytes, "", "expected an object");
+	const char *key;
+	json_t *value;
+	json_object_foreach(object, key, value) {
+		int rc;
+		if (strcmp(key, "mode") == 0)
+			rc = option_mode(value, o, error, error_bytes);
+		else if (strcmp(key, "skew_ms") == 0)
+			rc = option_uint(value, key, BB_AUTH_SKEW_MS_MAX, &o->skew_ms, error,
+			                 error_bytes);
+		else if (strcmp(key, "source_rate_per_s") == 0)
+			rc = option_uint(value, key, DP_AUTH_SOURCE_RATE_PER_S_MAX,
+			                 &o->source_rate_per_s, error, error_bytes);
+		else if (strcmp(key, "source_burst") == 0)
+			rc = option_uint(value, key, DP_AUTH_SOURCE_BURST_MAX, &o->source_burst,
+			                 error, error_bytes);
+		else
+			rc = option_fail(error, error_bytes, key, "unknown key");
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
 
 /* ---- keys (service thread) ---- */
 
@@ -145,7 +218,10 @@ static bool bucket_take(struct dp_auth *a, uint32_t source_ip, uint64_t now_ms)
 		                             .tokens_milli = (uint32_t)burst_milli,
 		                             .refilled_ms = now_ms};
 	}
-	uint64_t refill = (now_ms - b->refilled_ms) * a->options.source_rate_per_s;
+	uint64_t elapsed_ms = now_ms - b->refilled_ms;
+	if (elapsed_ms > 1000000) /* long idle: full anyway; keeps the product in range */
+		elapsed_ms = 1000000;
+	uint64_t refill = elapsed_ms * a->options.source_rate_per_s; /* milli-tokens */
 	uint64_t tokens = b->tokens_milli + (refill < burst_milli ? refill : burst_milli);
 	b->tokens_milli = (uint32_t)(tokens < burst_milli ? tokens : burst_milli);
 	b->refilled_ms = now_ms;

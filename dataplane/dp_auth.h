@@ -30,6 +30,7 @@
 #define DP_AUTH_SOURCE_RATE_PER_S_DEFAULT 50000u /* requests a second from one address */
 #define DP_AUTH_SOURCE_BURST_DEFAULT      5000u
 #define DP_AUTH_SOURCE_RATE_PER_S_MAX     100000000u
+#define DP_AUTH_SOURCE_BURST_MAX          1000000u /* x 1000 milli-tokens fits 32 bits */
 #define DP_AUTH_REPLAY_WAYS               4u /* replay windows live in sets of this many */
 #define DP_AUTH_REASON_BYTES              128u
 
@@ -44,6 +45,17 @@ struct dp_auth_options {
 	uint32_t source_rate_per_s;  /* token bucket refill, per source address */
 	uint32_t source_burst;       /* and its depth */
 };
+
+/* The defaults: authentication required, BB_AUTH_SKEW_MS_DEFAULT, the source defaults. */
+void dp_auth_options_default(struct dp_auth_options *out);
+/*
+ * The config's "auth" object: {"mode": "required" | "none", "skew_ms": N,
+ * "source_rate_per_s": N, "source_burst": N}, each optional. 0 or -EINVAL with
+ * the reason in error. (json is a jansson json_t.)
+ */
+__attribute__((warn_unused_result)) int dp_auth_options_parse(const void *json,
+                                                              struct dp_auth_options *out,
+                                                              char *error, size_t error_bytes);
 
 struct dp_auth_key {
 	uint32_t key_id;

@@ -30,6 +30,7 @@ static void set_defaults(struct dp_config *c)
 	c->memory_mb = 1024;
 	c->frame_mbufs = 8191;
 	c->store_mbufs_per_worker = 65535;
+	dp_auth_options_default(&c->auth);
 }
 
 static int fail(char *error, size_t error_bytes, const char *key, const char *why)
@@ -158,6 +159,8 @@ static int apply_key(const char *key, json_t *value, struct dp_config *c, char *
 		return apply_hugepages(value, c, error, error_bytes);
 	if (strcmp(key, "eal_args") == 0)
 		return apply_eal_args(value, c, error, error_bytes);
+	if (strcmp(key, "auth") == 0)
+		return dp_auth_options_parse(value, &c->auth, error, error_bytes);
 	if (strcmp(key, "unix_socket") == 0)
 		return copy_string(value, c->unix_socket, sizeof(c->unix_socket), key, error,
 		                   error_bytes);

@@ -4,6 +4,8 @@
 
 #include <stdint.h>
 
+#include "dp_auth.h"
+
 #define DP_CONFIG_PATH_BYTES 512u
 #define DP_CONFIG_EAL_ARGS_MAX 16u
 #define DP_MTU_MIN             576u /* what every IPv4 host must take (RFC 791) */
@@ -12,6 +14,7 @@
 enum dp_hugepages { DP_HUGEPAGES_AUTO, DP_HUGEPAGES_REQUIRED, DP_HUGEPAGES_OFF };
 
 struct dp_config {
+	struct dp_auth_options auth; /* "auth": {"mode": "required" | "none", ...} (dp_auth.h) */
 	char vdev[DP_CONFIG_PATH_BYTES];
 	char ipv4[16];
 	char kernel_ipv4[20]; /* "A.B.C.D/N" for the port's kernel interface; "" leaves it */

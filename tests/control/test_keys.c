@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bb_mac.h"
 #include "ctl_keys.h"
 #include "ctl_store.h"
 
@@ -60,6 +61,9 @@ Test(keys, create_find_allows)
 	cr_assert_neq(key.key_id, 0);
 	cr_assert_eq(strlen(key.access_key_id), CTL_ACCESS_KEY_ID_BYTES);
 	cr_assert_eq(strncmp(key.access_key_id, "BB", 2), 0);
+	uint32_t spelled;
+	cr_assert(bb_access_key_id_parse(key.access_key_id, &spelled));
+	cr_assert_eq(spelled, key.key_id, "a client knows the wire key id from the credential");
 	cr_assert_eq(strlen(key.secret), CTL_SECRET_KEY_BYTES);
 	cr_assert_eq(ctl_keys_find(store, key.access_key_id, NOW, &found), 0);
 	cr_assert_str_eq(found.secret, key.secret);

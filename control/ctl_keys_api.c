@@ -1,0 +1,308 @@
+/*
+ * Key management calls (see ctl_keys_api.h). A secret leaves busbar-control
+ * only in the answer to the call that made it (CreateKey, RotateKey); the
+ * answer is never logged. Errors use IAM's codes for the same situations.
+ */
+#include "ctl_keys_api.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ctl_keys.h"
+
+#define ERROR_BYTES 256
+
+static void fail(struct ctl_sqs_result *out, unsigned status, const char *type,
+                 const char *message)
+{
+	out->http_status = status;
+	out->body = json_pack("{s:s, s:s}", "__type", type, "message", message);
+	out->query_error = NULL;
+}
+
+static void fail_errno(struct ctl_sqs_result *out, int rc, const char *access_key_id)
+{
+	char message[ERROR_BYTES];
+	snprintf(message, sizeof(message), "key %s: %s", access_key_id ? access_key_id : "",
+	         rc == -ENOENT        ? "no such key"
+	         : rc == -EKEYREVOKED ? "revoked"
+	         : rc == -EKEYEXPIRED ? "expired"
+	                              : strerror(-rc));
+	if (rc == -ENOENT)
+		fail(out, 404, "NoSuchEntity", message);
+	else if (rc == -EKEYREVOKED || rc == -EKEYEXPIRED)
+		fail(out, 409, "EntityTemporarilyUnmodifiable", message);
+	else if (rc == -ENOSPC)
+		fail(out, 409, "LimitExceeded", "BB_KEY_COUNT_MAX keys exist: revoke one first");
+	else if (rc == -EINVAL)
+		fail(out, 400, "InvalidInput", message);
+	else
+		fail(out, 500, "ServiceFailure", message);
+}
+
+static json_t *key_json(const struct ctl_key *k, int64_t now_s, bool with_secret)
+{
+	const char *status = k->revoked                                       ? "Revoked"
+	                     : k->expires_s != 0 && now_s >= k->expires_s ? "Expired"
+	                     : k->expires_s != 0                           ? "Expiring"
+	                                                                   : "Active";
+	json_t *j = json_pack("{s:s, s:I, s:I, s:I, s:s}", "AccessKeyId", k->access_key_id,
+	                      "KeyId", (json_int_t)k->key_id, "CreatedAt",
+	                      (json_int_t)k->created_s, "ExpiresAt", (json_int_t)k->expires_s,
+	                      "Status", status);
+	if (k->policy_json != NULL)
+		json_object_set_new(j, "Policy", json_string(k->policy_json));
+	if (with_secret)
+		json_object_set_new(j, "SecretAccessKey", json_string(k->secret));
+	return j;
+}
+
+/* The Policy member as text: a string as it is, an object serialised; NULL if absent. */
+static int policy_text(json_t *request, char **out)
+{
+	json_t *policy = json_object_get(request, "Policy");
+	*out = NULL;
+	if (policy == NULL || json_is_null(policy))
+		return 0;
+	if (json_is_string(policy))
+		*out = strdup(json_string_value(policy));
+	else if (json_is_object(policy))
+		*out = json_dumps(policy, JSON_COMPACT | JSON_SORT_KEYS);
+	else
+		return -EINVAL;
+	return *out != NULL ? 0 : -ENOMEM;
+}
+
+static void create_key(struct ctl_store *store, json_t *request, int64_t now_s,
+                       struct ctl_sqs_result *out)
+{
+	char *policy;
+	char error[ERROR_BYTES];
+	struct ctl_key key;
+	if (policy_text(request, &policy) != 0) {
+		fail(out, 400, "MalformedPolicyDocument", "Policy must be an object or a string");
+		return;
+	}
+	int rc = ctl_keys_create(store, policy, now_s, &key, error, sizeof(error));
+	free(policy);
+	if (rc == -EINVAL) {
+		fail(out, 400, "MalformedPolicyDocument", error);
+		return;
+	}
+	if (rc != 0) {
+		fail_errno(out, rc, NULL);
+		return;
+	}
+	out->http_status = 200;
+	out->body = json_pack("{s:o}", "Key", key_json(&key, now_s, true));
+	out->changed = true;
+	ctl_key_clear(&key);
+}
+
+static void list_keys(struct ctl_store *store, int64_t now_s, struct ctl_sqs_result *out)
+{
+	struct ctl_key *keys;
+	size_t count;
+	int rc = ctl_keys_list(store, &keys, &count);
+	if (rc != 0) {
+		fail_errno(out, rc, NULL);
+		return;
+	}
+	json_t *array = json_array();
+	for (size_t i = 0; i < count; i++) {
+		json_array_append_new(array, key_json(&keys[i], now_s, false));
+		ctl_key_clear(&keys[i]);
+	}
+	free(keys);
+	out->http_status = 200;
+	out->body = json_pack("{s:o}", "Keys", array);
+}
+
+static void rotate_key(struct ctl_store *store, const char *id, json_t *request, int64_t now_s,
+                       struct ctl_sqs_result *out)
+{
+	json_t *overlap = json_object_get(request, "OverlapSeconds");
+	int64_t overlap_s = CTL_KEY_OVERLAP_S_DEFAULT;
+	if (overlap != NULL && !json_is_integer(overlap)) {
+		fail(out, 400, "InvalidInput", "OverlapSeconds must be an integer");
+		return;
+	}
+	if (overlap != NULL)
+		overlap_s = json_integer_value(overlap);
+	struct ctl_key key;
+	int rc = ctl_keys_rotate(store, id, overlap_s, now_s, &key);
+	if (rc != 0) {
+		fail_errno(out, rc, id);
+		return;
+	}
+	out->http_status = 200;
+	out->body = json_pack("{s:o, s:I}", "Key", key_json(&key, now_s, true), "OldKeyExpiresAt",
+	                      (json_int_t)(now_s + overlap_s));
+	out->changed = true;
+	ctl_key_clear(&key);
+}
+
+static void change_key(struct ctl_store *store, const char *action, const char *id,
+                       json_t *request, struct ctl_sqs_result *out)
+{
+	char error[ERROR_BYTES];
+	int rc;
+	if (strcmp(action, "RevokeKey") == 0) {
+		rc = ctl_keys_revoke(store, id);
+	} else {
+		char *policy;
+		if (policy_text(request, &policy) != 0) {
+			fail(out, 400, "MalformedPolicyDocument", "Policy must be an object or a string");
+			return;
+		}
+		rc = ctl_keys_set_policy(store, id, policy, error, sizeof(error));
+		free(policy);
+		if (rc == -EINVAL) {
+			fail(out, 400, "MalformedPolicyDocument", error);
+			return;
+		}
+	}
+	if (rc != 0) {
+		fail_errno(out, rc, id);
+		return;
+	}
+	out->http_status = 200;
+	out->body = json_object();
+	out->changed = true;
+}
+
+bool ctl_keys_api_handles(const char *target)
+{
+	return target != NULL &&
+	       strncmp(target, CTL_KEYS_TARGET_PREFIX, strlen(CTL_KEYS_TARGET_PREFIX)) == 0;
+}
+
+void ctl_keys_api_handle(struct ctl_store *store, const char *target, const char *request_text,
+                         size_t request_bytes, int64_t now_s, struct ctl_sqs_result *out)
+{
+	assert(store != NULL && out != NULL);
+	*out = (struct ctl_sqs_result){0};
+	const char *action = ctl_keys_api_handles(target)
+	                         ? target + strlen(CTL_KEYS_TARGET_PREFIX)
+	                         : "";
+	json_t *request = json_loadb(request_text, request_bytes, 0, NULL);
+	if (!json_is_object(request)) {
+		json_decref(request);
+		fail(out, 400, "SerializationException", "the body must be a JSON object");
+		return;
+	}
+	const char *id = json_string_value(json_object_get(request, "AccessKeyId"));
+	bool needs_id = strcmp(action, "RotateKey") == 0 || strcmp(action, "RevokeKey") == 0 ||
+	                strcmp(action, "PutKeyPolicy") == 0;
+	if (strcmp(action, "CreateKey") == 0)
+		create_key(store, request, now_s, out);
+	else if (strcmp(action, "ListKeys") == 0)
+		list_keys(store, now_s, out);
+	else if (needs_id && id == NULL)
+		fail(out, 400, "InvalidInput", "AccessKeyId is required");
+	else if (strcmp(action, "RotateKey") == 0)
+		rotate_key(store, id, request, now_s, out);
+	else if (needs_id)
+		change_key(store, action, id, request, out);
+	else
+		fail(out, 400, "UnknownOperationException", "unknown BusbarKeys action");
+	json_decref(request);
+}
+
+/* ---- busbar-control keys ---- */
+
+static void keys_usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: busbar-control keys [--db PATH] create [--policy JSON]\n"
+	        "       busbar-control keys [--db PATH] list\n"
+	        "       busbar-control keys [--db PATH] rotate ACCESS_KEY_ID [--overlap-seconds N]\n"
+	        "       busbar-control keys [--db PATH] revoke ACCESS_KEY_ID\n"
+	        "       busbar-control keys [--db PATH] put-policy ACCESS_KEY_ID --policy JSON\n");
+}
+
+/* The call a command line names, as a request object; NULL with usage said. */
+static json_t *keys_request(int argc, char **argv, const char *policy, long overlap_s,
+                            const char **action)
+{
+	static const char *const names[][2] = {{"create", "CreateKey"}, {"list", "ListKeys"},
+	                                       {"rotate", "RotateKey"}, {"revoke", "RevokeKey"},
+	                                       {"put-policy", "PutKeyPolicy"}};
+	*action = NULL;
+	for (size_t i = 0; argc >= 1 && i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(argv[0], names[i][0]) == 0)
+			*action = names[i][1];
+	}
+	bool takes_id = *action != NULL && (*action)[0] != 'C' && (*action)[0] != 'L';
+	if (*action == NULL || argc != (takes_id ? 2 : 1)) {
+		keys_usage(stderr);
+		return NULL;
+	}
+	json_t *request = json_object();
+	if (takes_id)
+		json_object_set_new(request, "AccessKeyId", json_string(argv[1]));
+	if (policy != NULL)
+		json_object_set_new(request, "Policy", json_string(policy));
+	if (overlap_s >= 0)
+		json_object_set_new(request, "OverlapSeconds", json_integer(overlap_s));
+	return request;
+}
+
+static int run_keys_call(const char *db_path, const char *action, json_t *request)
+{
+	char error[ERROR_BYTES], target[64];
+	struct ctl_store *store = ctl_store_open(db_path, error, sizeof(error));
+	if (store == NULL) {
+		fprintf(stderr, "busbar-control keys: %s\n", error);
+		return 1;
+	}
+	snprintf(target, sizeof(target), CTL_KEYS_TARGET_PREFIX "%s", action);
+	char *text = json_dumps(request, JSON_COMPACT);
+	struct ctl_sqs_result result;
+	ctl_keys_api_handle(store, target, text, strlen(text), (int64_t)time(NULL), &result);
+	free(text);
+	ctl_store_close(store);
+	char *answer = json_dumps(result.body, JSON_INDENT(2));
+	fprintf(result.http_status == 200 ? stdout : stderr, "%s\n", answer ? answer : "");
+	if (answer != NULL)
+		explicit_bzero(answer, strlen(answer)); /* it may hold a secret */
+	free(answer);
+	json_decref(result.body);
+	return result.http_status == 200 ? 0 : 1;
+}
+
+int ctl_keys_main(int argc, char **argv)
+{
+	static const struct option longs[] = {
+	    {"db", required_argument, NULL, 'd'},
+	    {"policy", required_argument, NULL, 'p'},
+	    {"overlap-seconds", required_argument, NULL, 'o'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *db_path = "/var/lib/busbar/control.db", *policy = NULL;
+	long overlap_s = -1;
+	int opt;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+		switch (opt) {
+		case 'd': db_path = optarg; break;
+		case 'p': policy = optarg; break;
+		case 'o': overlap_s = strtol(optarg, NULL, 10); break;
+		case 'h': keys_usage(stdout); return 0;
+		default: keys_usage(stderr); return 2;
+		}
+	}
+	const char *action;
+	json_t *request = keys_request(argc - optind, argv + optind, policy, overlap_s, &action);
+	if (request == NULL)
+		return 2;
+	int rc = run_keys_call(db_path, action, request);
+	json_decref(request);
+	return rc;
+}
