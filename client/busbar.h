@@ -40,6 +40,13 @@ struct bb_client_options {
 	 */
 	uint32_t timeout_ms;
 	uint32_t attempts; /* UDP only; default 3 */
+	/*
+	 * A key (docs/protocol.md, "Authentication"): every request is signed with it, and a
+	 * signed reply is taken only if its MAC verifies. Both or neither; NULL: unsigned
+	 * requests, which busbard takes only in its explicit unauthenticated mode.
+	 */
+	const char *access_key_id;     /* "BB..." (20 characters) */
+	const char *secret_access_key; /* 40 characters */
 };
 
 struct bb_sent {

@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "busbar.h"
+#include "cli_key.h"
 #include "cli_output.h"
 
 enum exit_code {
@@ -52,6 +53,8 @@ struct settings {
 	uint32_t max_messages;
 	int32_t maximum_message_bytes;
 	const char *prefix;
+	const char *key_file;      /* cli_key.h: where the request-signing key comes from */
+	const char *access_key_id;
 };
 
 static void usage(FILE *out)
@@ -71,6 +74,9 @@ static void usage(FILE *out)
 	        "  delete QUEUE RECEIPT_HANDLE\n"
 	        "  change-visibility QUEUE RECEIPT_HANDLE SECONDS (0-%u)\n"
 	        "  ping | stats               (stats needs --local)\n"
+	        "  signed with --key-file PATH (0600, as busbar-control keys create prints it),\n"
+	        "  --access-key-id ID or BUSBAR_ACCESS_KEY_ID with BUSBAR_SECRET_ACCESS_KEY in the\n"
+	        "  environment, or BUSBAR_KEY_FILE\n"
 	        "other options: --timeout-ms N (1-%d, default 1000), --retries N (0-%d, default 2);\n"
 	        "  -- ends the options (for a BODY that starts with -)\n"
 	        "exit codes: 0 ok, 1 service error, 2 usage or refused before sending, 3 no answer,\n"
@@ -366,15 +372,24 @@ static int run_data(const struct settings *s, const char *command, int argc, cha
 		fprintf(stderr, "busbar: stats reads busbard's local socket: use --local SOCKET\n");
 		return EXIT_USAGE;
 	}
+	struct cli_key key;
+	char why[512];
+	if (cli_key_load(s->key_file, s->access_key_id, &key, why, sizeof(why)) != 0) {
+		fprintf(stderr, "busbar: %s\n", why);
+		return EXIT_USAGE;
+	}
 	struct bb_client_options o = {
 		.server_ip = s->server,
 		.server_port = s->port,
 		.unix_socket = s->local,
 		.timeout_ms = s->timeout_ms,
 		.attempts = s->attempts,
+		.access_key_id = key.found ? key.access_key_id : NULL,
+		.secret_access_key = key.found ? key.secret : NULL,
 	};
 	int rc;
 	struct bb_client *c = bb_client_open(&o, &rc);
+	cli_key_clear(&key); /* the client keeps its own copy */
 	if (c == NULL) {
 		fprintf(stderr, "busbar: cannot reach busbard at %s: %s\n",
 		        s->local ? s->local : s->server, strerror(-rc));
@@ -399,6 +414,8 @@ static const struct option long_options[] = {
 	{"max", required_argument, NULL, 'm'},
 	{"maximum-message-size", required_argument, NULL, 'M'},
 	{"prefix", required_argument, NULL, 'p'},
+	{"key-file", required_argument, NULL, 'K'},
+	{"access-key-id", required_argument, NULL, 'A'},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0},
@@ -474,6 +491,8 @@ static int parse_option(struct settings *s, int opt, const char *value)
 	case 's': return parse_server(s, value);
 	case 'l': s->local = value; return 0;
 	case 'p': s->prefix = value; return 0;
+	case 'K': s->key_file = value; return 0;
+	case 'A': s->access_key_id = value; return 0;
 	default: break;
 	}
 	long n;

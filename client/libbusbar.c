@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "bb_endian.h"
+#include "bb_mac.h"
 
 #define FRAME_BYTES_MAX (BB_WIRE_HEADER_BYTES + BB_LOCAL_BODY_BYTES_MAX)
 #define COOKIE_FIELD_BYTES (WIRE_FIELD_HEADER_BYTES + 8)
@@ -44,6 +45,9 @@ struct bb_client {
 	uint8_t *request;
 	uint8_t *reply;
 	struct wire_header reply_header;
+	struct bb_mac *mac; /* NULL: no key, requests go unsigned */
+	uint32_t key_id;
+	uint8_t secret[BB_KEY_SECRET_BYTES];
 	char error[512];
 };
 
@@ -86,6 +90,20 @@ static int connect_unix(struct bb_client *c, const char *path)
 	return connect(c->fd, (struct sockaddr *)&addr, sizeof(addr)) == 0 ? 0 : -errno;
 }
 
+/* Takes the key of the options, if any: both parts or neither, well formed. */
+static int take_key(struct bb_client *c, const struct bb_client_options *o)
+{
+	if (o->access_key_id == NULL && o->secret_access_key == NULL)
+		return 0;
+	if (o->access_key_id == NULL || o->secret_access_key == NULL ||
+	    !bb_access_key_id_parse(o->access_key_id, &c->key_id) ||
+	    strlen(o->secret_access_key) != BB_KEY_SECRET_BYTES)
+		return -EINVAL;
+	memcpy(c->secret, o->secret_access_key, BB_KEY_SECRET_BYTES);
+	c->mac = bb_mac_new();
+	return c->mac != NULL ? 0 : -ENOMEM;
+}
+
 struct bb_client *bb_client_open(const struct bb_client_options *o, int *error_out)
 {
 	struct bb_client *c = calloc(1, sizeof(*c));
@@ -101,6 +119,8 @@ struct bb_client *bb_client_open(const struct bb_client_options *o, int *error_o
 	c->request = malloc(FRAME_BYTES_MAX);
 	c->reply = malloc(FRAME_BYTES_MAX);
 	int rc = c->request && c->reply ? 0 : -ENOMEM;
+	if (rc == 0)
+		rc = take_key(c, o);
 	if (rc == 0)
 		rc = o->unix_socket ? connect_unix(c, o->unix_socket) : connect_udp(c, o);
 	if (rc != 0) {
@@ -120,6 +140,8 @@ void bb_client_close(struct bb_client *c)
 		close(c->fd);
 	free(c->request);
 	free(c->reply);
+	bb_mac_free(c->mac);
+	explicit_bzero(c->secret, sizeof(c->secret));
 	free(c);
 }
 
@@ -184,12 +206,22 @@ static int send_all(int fd, const uint8_t *bytes, size_t length)
 	return 0;
 }
 
-/* A reply is ours when it decodes, is a response, and echoes our ids. */
+/*
+ * A reply is ours when it decodes, is a response, and echoes our ids; a signed one (key
+ * id set) only if it is signed with our key and its MAC verifies, so a forged answer
+ * is ignored like any stray datagram. busbard leaves refusals unsigned (no key vouches for
+ * a request it could not verify).
+ */
 static bool is_our_reply(struct bb_client *c, size_t length, uint64_t request_id)
 {
-	return wire_header_decode(c->reply, length, &c->reply_header) == WIRE_OK &&
-	       (c->reply_header.flags & WIRE_FLAG_RESPONSE) &&
-	       c->reply_header.request_id == request_id && c->reply_header.client_id == c->client_id;
+	bool ours = wire_header_decode(c->reply, length, &c->reply_header) == WIRE_OK &&
+	            (c->reply_header.flags & WIRE_FLAG_RESPONSE) &&
+	            c->reply_header.request_id == request_id &&
+	            c->reply_header.client_id == c->client_id;
+	if (!ours || c->reply_header.key_id == 0)
+		return ours;
+	return c->mac != NULL && c->reply_header.key_id == c->key_id &&
+	       bb_mac_verify(c->mac, c->secret, BB_KEY_SECRET_BYTES, c->reply, length) == 0;
 }
 
 static int exchange_stream(struct bb_client *c, size_t length, uint64_t request_id,
@@ -266,7 +298,12 @@ static size_t frame_request(struct bb_client *c, struct wire_header *h, size_t b
 		length += COOKIE_FIELD_BYTES;
 	}
 	h->body_bytes = (uint32_t)(length - BB_WIRE_HEADER_BYTES);
+	h->key_id = c->mac != NULL ? c->key_id : 0;
 	wire_header_encode(h, c->request);
+	/* Signing cannot fail on a whole message with a key: a failure would be a bug. */
+	if (c->mac != NULL && bb_mac_sign(c->mac, c->secret, BB_KEY_SECRET_BYTES, c->request,
+	                                  length) != 0)
+		abort();
 	return length;
 }
 
@@ -329,7 +366,9 @@ int bb_call(struct bb_client *c, const struct wire_header *header, const uint8_t
 	h.version = WIRE_VERSION;
 	h.client_id = c->client_id;
 	h.request_id = c->next_request_id++;
-	h.timestamp_ms = (uint64_t)time(NULL) * 1000;
+	struct timespec wall;
+	clock_gettime(CLOCK_REALTIME, &wall); /* the skew check compares it with busbard's clock */
+	h.timestamp_ms = (uint64_t)wall.tv_sec * 1000 + (uint64_t)wall.tv_nsec / 1000000;
 	/* memmove: bb_send_message builds its body in place to spare a 1 MiB copy. */
 	memmove(c->request + BB_WIRE_HEADER_BYTES, body, body_bytes);
 	const uint8_t *moved = c->request + BB_WIRE_HEADER_BYTES;

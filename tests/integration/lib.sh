@@ -7,7 +7,9 @@
 # BUSBARD_WORKERS (default 1) and BUSBARD_EXTRA_JSON (more keys for busbard.json,
 # each followed by a comma) change the appliance's configuration. BUSBARD_KERNEL_IPV4
 # (e.g. 10.77.0.1/24) has busbard give the tap's kernel side its address (port.kernel_ipv4)
-# instead of start_busbard's own `ip addr`.
+# instead of start_busbard's own `ip addr`. BUSBARD_AUTH_JSON is busbard's "auth" key with its
+# comma: tests not about authentication run busbard in the explicit unauthenticated mode;
+# run_auth.sh sets it empty (signed requests required) and uses create_key.
 
 # The machine must be able to host a namespace with a tap: else the test is skipped.
 build=${1:?build directory}
@@ -68,6 +70,7 @@ launch_busbard() {
 {"port": {"vdev": "net_tap0,iface=bb0", "ipv4": "$server", "mtu": 1500$kernel_json},
  "udp_port": 7600, "workers": ${BUSBARD_WORKERS:-1}, "hugepages": "auto", "memory_mb": 768,
  "frame_mbufs": 4095, "store_mbufs_per_worker": 16383, ${BUSBARD_EXTRA_JSON:-}
+ ${BUSBARD_AUTH_JSON-"auth": {"mode": "none"},}
  "eal_args": ["--log-level", "lib.eal:error"]}
 JSON
 	# Not through in_ns: a backgrounded function is a subshell, and $! must be busbard.
@@ -99,6 +102,14 @@ start_control() {
 		in_ns bash -c 'exec 3<>/dev/tcp/127.0.0.1/7680' 2>/dev/null && break
 		sleep 0.1
 	done
+}
+
+# create_key FILE [POLICY]: a key in $work/control.db (busbar-control keys create), its JSON
+# in FILE (0600), as busbar --key-file reads it. Default policy: every SQS action on every queue.
+create_key() {
+	local policy=${2:-'{"Statement":[{"Effect":"Allow","Action":"sqs:*","Resource":"*"}]}'}
+	(umask 077; "$build/control/busbar-control" keys --db "$work/control.db" create \
+		--policy "$policy" >"$1") || fail "create_key $1"
 }
 
 # Waits until busbard has applied at least snapshot version $1.
