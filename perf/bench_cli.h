@@ -17,6 +17,8 @@
 #define BENCH_DEFAULT_SOURCE_PORT 7601u
 #define BENCH_LINK_WAIT_S_MAX     30u
 #define BENCH_REDIS_PORT          6399u /* the scenario's redis-server, not a system one */
+#define BENCH_RABBITMQ_PORT       5679u /* the scenario's RabbitMQ (AMQP), not 5672 */
+#define BENCH_NATS_PORT           4229u /* the scenario's nats-server, not 4222 */
 
 struct bench_cli {
 	struct bench_load_options load;

@@ -11,6 +11,9 @@
  *       the kernel UDP echo baseline
  *   busbar-bench redis [--server IP] [--port P] [--op send|cycle] [load options]
  *       the same workload on Redis streams, the first peer (bench_redis.c)
+ *   busbar-bench rabbitmq|nats [--server IP] [--port P] [--op send|cycle] [load options]
+ *       RabbitMQ quorum queues and NATS JetStream as peers (bench_rabbitmq.c,
+ *       bench_nats.c, both over the peers' loop of bench_peer.c)
  *   busbar-bench scenario FILE
  *       one benchmark from perf/scenarios/: starts busbard and its baselines,
  *       runs each system and mode, stops them by PID (bench_scenario.c)
@@ -32,6 +35,7 @@
 #include <unistd.h>
 
 #include "bench_cli.h"
+#include "bench_peer.h"
 #include "bench_scenario.h"
 
 int bench_storage(int argc, char **argv);
@@ -101,8 +105,8 @@ static const struct option load_options[] = {
 static void usage(void)
 {
 	fprintf(stderr,
-	        "usage: busbar-bench dpdk|udp|echo-server|redis|scenario|storage|storage-recovery|"
-	        "filters [options]\n       (perf/README.md documents each)\n");
+	        "usage: busbar-bench dpdk|udp|echo-server|redis|rabbitmq|nats|scenario|storage|"
+	        "storage-recovery|filters [options]\n       (perf/README.md documents each)\n");
 }
 
 static void set_defaults(struct bench_cli *cli, const char *mode)
@@ -259,6 +263,38 @@ static int redis(int argc, char **argv)
 #endif
 }
 
+/* A peer other than Redis: RabbitMQ or NATS, each built when its client library is here. */
+static int peer(int argc, char **argv, const char *name)
+{
+	static struct bench_cli cli;
+	bool rabbitmq = strcmp(name, "rabbitmq") == 0;
+	int (*run)(struct bench_cli *) = NULL;
+#ifdef BENCH_HAVE_LIBRABBITMQ
+	if (rabbitmq)
+		run = bench_rabbitmq_run;
+#endif
+#ifdef BENCH_HAVE_LIBNATS
+	if (!rabbitmq)
+		run = bench_nats_run;
+#endif
+	if (run == NULL) {
+		fprintf(stderr, "busbar-bench %s: built without %s (perf/setup_peers.sh installs "
+		                "it, then rebuild)\n", name, rabbitmq ? "librabbitmq" : "libnats");
+		return 2;
+	}
+	set_defaults(&cli, name);
+	cli.server_ip = "127.0.0.1";
+	cli.server_port = rabbitmq ? BENCH_RABBITMQ_PORT : BENCH_NATS_PORT;
+	cli.load.op = BENCH_OP_SEND;
+	cli.labels.system = rabbitmq ? "rabbitmq-quorum" : "nats-jetstream";
+	cli.labels.transport = "loopback-tcp";
+	if (parse_load(argc, argv, &cli) != 0)
+		return 2;
+	int rc = run(&cli);
+	bench_bodies_free(&cli.bodies);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -278,6 +314,8 @@ int main(int argc, char **argv)
 		return echo_server(argc, argv);
 	if (strcmp(mode, "redis") == 0)
 		return redis(argc, argv);
+	if (strcmp(mode, "rabbitmq") == 0 || strcmp(mode, "nats") == 0)
+		return peer(argc, argv, mode);
 	bool dpdk = strcmp(mode, "dpdk") == 0;
 	if (!dpdk && strcmp(mode, "udp") != 0) {
 		usage();

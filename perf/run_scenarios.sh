@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every scenario of perf/scenarios/ that busbar can run today, one after another,
 # keeping each one's result lines and progress, and plots them. Scenarios that need what
-# busbar lacks print why (exit 3) and are listed as such. As root (af_packet needs a
-# namespace). For perf/RESULTS.md: record `nproc`, the CPU model and the date beside it.
+# busbar lacks print why (exit 3) and are listed as such; their peers' rows, when they
+# have peers, are kept and plotted. As root (af_packet needs a namespace; the peers'
+# packages are installed by perf/setup_peers.sh, then busbar-bench is rebuilt with their
+# client libraries). Writes machine.txt (date, nproc, CPU model, kernel, hugepages).
 #   perf/run_scenarios.sh BUILD_DIR OUT_DIR [SCENARIO...]
 set -uo pipefail
 build=$(realpath "${1:?build directory}")
@@ -12,8 +14,17 @@ here=$(dirname "$(realpath "${BASH_SOURCE[0]}")")
 names=("$@")
 if [ "${#names[@]}" -eq 0 ]; then
 	names=(memif-ping memif-send-memory memif-cycle-memory afpacket-ping redis-durable
-		memif-send-durable memif-cycle-durable memif-route peers-durable)
+		rabbitmq-durable nats-durable memif-send-durable memif-cycle-durable memif-route
+		peers-durable)
 fi
+"$here/setup_peers.sh" || exit 1
+# A build configured before the peers' client libraries were installed has no driver for them.
+for peer in rabbitmq nats; do
+	if "$build/perf/busbar-bench" "$peer" --op ping 2>&1 | grep -q 'built without'; then
+		meson setup --reconfigure "$build" >/dev/null && meson compile -C "$build" busbar-bench \
+			>/dev/null || exit 1
+	fi
+done
 mkdir -p "$out"
 {
 	echo "date: $(date -u +%FT%TZ)"
@@ -30,7 +41,14 @@ for name in "${names[@]}"; do
 	rc=$?
 	case $rc in
 	0) "$here/plot.sh" "$out/$name.jsonl" "$out/$name.progress" "$out" ;;
-	3) grep 'not available' "$out/$name.progress"; rm -f "$out/$name.jsonl" ;;
+	3)
+		grep -m1 'not available' "$out/$name.progress"
+		if grep -q '"system"' "$out/$name.jsonl"; then
+			"$here/plot.sh" "$out/$name.jsonl" "$out/$name.progress" "$out"
+		else
+			rm -f "$out/$name.jsonl"
+		fi
+		;;
 	*) echo "$name failed (exit $rc); see $out/$name.progress"; status=1 ;;
 	esac
 done

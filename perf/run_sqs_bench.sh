@@ -50,7 +50,7 @@ for _ in $(seq 50); do ip netns exec "$ns" ip link show bb0 >/dev/null 2>&1 || b
 
 cat >"$work/busbard.json" <<JSON
 {"port": {"vdev": "net_tap0,iface=bb0", "ipv4": "10.77.0.2"}, "workers": 1,
- "eal_args": ["--log-level", "lib.eal:error"]}
+ "auth": {"mode": "none"}, "eal_args": ["--log-level", "lib.eal:error"]}
 JSON
 ip netns exec "$ns" "$build/dataplane/busbard" --config "$work/busbard.json" \
 	--unix-socket "$work/sock" --state-dir "$work" --run-seconds $((seconds + 30)) >"$work/d.log" 2>&1 &

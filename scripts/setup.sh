@@ -12,6 +12,7 @@ packages=(
   curl # tests/integration/run_control.sh
   gnuplot-nox # perf/plot.sh
   redis-server libhiredis-dev # busbar-bench's Redis peer
+  nats-server libnats-dev # busbar-bench's NATS JetStream peer (CI smoke; RabbitMQ: perf/)
 )
 
 missing=()

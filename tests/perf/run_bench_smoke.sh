@@ -4,8 +4,8 @@
 # delete cycles, against busbard, testpmd 5tswap and the kernel UDP echo, each started and
 # stopped by the scenario runner by PID with a bounded run time. `--check` makes the runner
 # fail when any request went unanswered or was refused; nothing is asserted about speed.
-# Also the Redis peer when redis-server and hiredis are here, and a scenario needing what
-# busbar lacks exits 3 and names the feature, with no figure.
+# Also the Redis and NATS JetStream peers when their servers and client libraries are here,
+# and a scenario needing what busbar lacks exits 3 and names the feature, with no figure.
 # Exit 77 (skipped) without dpdk-testpmd (Debian's dpdk package).
 set -uo pipefail
 
@@ -57,14 +57,20 @@ if ! grep -q '"op":"cycle".*"cycles_per_s":[1-9]' "$out"; then
 	echo "FAIL: no cycles completed"; failures=$((failures + 1))
 fi
 
-# The Redis peer, when this machine has it: one closed-loop row, every XADD acknowledged.
-if command -v redis-server >/dev/null &&
-	! "$bench" redis --op ping 2>&1 | grep -q 'without hiredis'; then
-	smoke redis-durable --fractions none
-	expect_rows 1 redis-durable
-else
-	echo "skip: redis-durable (no redis-server or no hiredis)"
-fi
+# The peers scripts/setup.sh installs (Redis, NATS; RabbitMQ's Erlang node takes too long
+# to start for a smoke): a closed and an open-loop row each, every operation acknowledged.
+peer_smoke() {
+	local name=$1 server=$2 mode=$3
+	if command -v "$server" >/dev/null && ! "$bench" "$mode" --op ping 2>&1 |
+		grep -q 'built without'; then
+		smoke "$name"
+		expect_rows 2 "$name"
+	else
+		echo "skip: $name (no $server, or busbar-bench built without its client library)"
+	fi
+}
+peer_smoke redis-durable redis-server redis
+peer_smoke nats-durable nats-server nats
 
 # What busbard cannot do yet is said, not measured.
 "$bench" scenario "$scenarios/memif-send-durable" >"$out" 2>&1
