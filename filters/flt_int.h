@@ -169,6 +169,9 @@ struct flt_scan_hooks {
 	uint64_t top_key_filter;
 	/* The event passed flt_validate: skipped values are stepped over, not validated. */
 	bool validated;
+	/* Not validated: skipped containers are validated byte by byte too, not by the block
+	 * validator (the definition of valid, which tests compare it with). */
+	bool strict;
 };
 
 #define FLT_PATH_BYTES_MAX   1024u /* a rule's path */
@@ -180,5 +183,25 @@ struct flt_scan_buffers {
 
 int flt_scan(const char *json, size_t length, uint32_t depth_max,
              const struct flt_scan_hooks *hooks, struct flt_scan_buffers *buffers);
+
+/*
+ * The block validator (flt_valid.c). flt_valid_blocks: true when the event is certainly
+ * valid JSON within depth_max, as flt_scan would find it; false when it cannot tell
+ * (flt_scan decides then). flt_valid_container: the same for the container opening at p
+ * (end bounds the bytes read), with depth_max levels left for it and what it holds: the
+ * byte after its closing bracket, or NULL. Escapes, bytes >= 0x80 and nesting deeper than
+ * FLT_VALID_DEPTH_MAX are left to flt_scan.
+ */
+#define FLT_VALID_DEPTH_MAX 64u
+
+bool flt_valid_blocks(const char *json, size_t length, uint32_t depth_max);
+const char *flt_valid_container(const char *p, const char *end, uint32_t depth_max);
+
+/* flt_validate and flt_match without the block validator: the definition of their answers,
+ * which the differential fuzz target and the benchmark compare them with. */
+int flt_validate_strict(const struct flt_matcher *m, struct flt_scratch *s, const char *event,
+                        size_t event_bytes);
+int flt_match_strict(const struct flt_matcher *m, struct flt_scratch *s, const char *event,
+                     size_t event_bytes, uint32_t *rule_ids, uint32_t capacity);
 
 #endif

@@ -1192,33 +1192,75 @@ static bool member_done(void *ctx)
 	return ++s->top_done >= s->matcher->top_count;
 }
 
+/* The scan that only validates: strict, or with the block validator for containers. */
+static int validate_scan(const struct flt_matcher *m, struct flt_scratch *s, const char *event,
+                         size_t event_bytes, bool strict)
+{
+	if (event_bytes > m->limits.event_bytes_max)
+		return -EINVAL;
+	/* A top-level key filter of 0: no member is wanted, so no hook is called. */
+	struct flt_scan_hooks hooks = {.ctx = s, .top_key_filter = 0, .strict = strict};
+	return flt_scan(event, event_bytes, m->limits.depth_max, &hooks, &s->buffers);
+}
+
+/*
+ * Validation: the block validator vouches for most events whole (flt_valid.c); what it
+ * cannot tell the scanner decides, itself handing the top-level members' containers to
+ * the block validator again (one with an escape leaves the others fast). The answer is
+ * the strict scanner's either way.
+ */
 int flt_validate(const struct flt_matcher *m, struct flt_scratch *s, const char *event,
                  size_t event_bytes)
 {
 	if (event_bytes > m->limits.event_bytes_max)
 		return -EINVAL;
-	/* A top-level key filter of 0: no member is wanted, so no hook is called. */
-	struct flt_scan_hooks hooks = {.ctx = s, .top_key_filter = 0};
-	return flt_scan(event, event_bytes, m->limits.depth_max, &hooks, &s->buffers);
+	if (flt_valid_blocks(event, event_bytes, m->limits.depth_max))
+		return 0;
+	return validate_scan(m, s, event, event_bytes, false);
 }
 
-static int match(const struct flt_matcher *m, struct flt_scratch *s, const char *event,
-                 size_t event_bytes, uint32_t *rule_ids, uint32_t capacity, bool validated);
+int flt_validate_strict(const struct flt_matcher *m, struct flt_scratch *s, const char *event,
+                        size_t event_bytes)
+{
+	return validate_scan(m, s, event, event_bytes, true);
+}
 
+enum scan_kind {
+	SCAN_FULL,      /* validate while matching; what no rule reads by blocks if it can */
+	SCAN_STRICT,    /* validate every byte by the strict scanner */
+	SCAN_VALIDATED, /* flt_match_validated: step over, and stop early */
+};
+
+static int match(const struct flt_matcher *m, struct flt_scratch *s, const char *event,
+                 size_t event_bytes, uint32_t *rule_ids, uint32_t capacity,
+                 enum scan_kind kind);
+
+/*
+ * The full scan, in one pass: the scanner reads and validates what rules name, and the
+ * containers no rule reads go to the block validator (the strict scanner takes those it
+ * cannot vouch for). Same answers as the strict scan.
+ */
 int flt_match(const struct flt_matcher *m, struct flt_scratch *s, const char *event,
               size_t event_bytes, uint32_t *rule_ids, uint32_t capacity)
 {
-	return match(m, s, event, event_bytes, rule_ids, capacity, false);
+	return match(m, s, event, event_bytes, rule_ids, capacity, SCAN_FULL);
+}
+
+int flt_match_strict(const struct flt_matcher *m, struct flt_scratch *s, const char *event,
+                     size_t event_bytes, uint32_t *rule_ids, uint32_t capacity)
+{
+	return match(m, s, event, event_bytes, rule_ids, capacity, SCAN_STRICT);
 }
 
 int flt_match_validated(const struct flt_matcher *m, struct flt_scratch *s, const char *event,
                         size_t event_bytes, uint32_t *rule_ids, uint32_t capacity)
 {
-	return match(m, s, event, event_bytes, rule_ids, capacity, true);
+	return match(m, s, event, event_bytes, rule_ids, capacity, SCAN_VALIDATED);
 }
 
 static int match(const struct flt_matcher *m, struct flt_scratch *s, const char *event,
-                 size_t event_bytes, uint32_t *rule_ids, uint32_t capacity, bool validated)
+                 size_t event_bytes, uint32_t *rule_ids, uint32_t capacity,
+                 enum scan_kind kind)
 {
 	if (event_bytes > m->limits.event_bytes_max)
 		return -EINVAL;
@@ -1234,9 +1276,10 @@ static int match(const struct flt_matcher *m, struct flt_scratch *s, const char 
 	struct flt_scan_hooks hooks = {.want = want,
 	                               .on_leaf = on_leaf,
 	                               .ctx = s,
-	                               .member_done = validated ? member_done : NULL,
+	                               .member_done = kind == SCAN_VALIDATED ? member_done : NULL,
 	                               .top_key_filter = m->top_signatures,
-	                               .validated = validated};
+	                               .validated = kind == SCAN_VALIDATED,
+	                               .strict = kind == SCAN_STRICT};
 	if (flt_scan(event, event_bytes, m->limits.depth_max, &hooks, &s->buffers) != 0)
 		return -EINVAL;
 	uint32_t count = 0;

@@ -5,7 +5,10 @@
  * what is skipped: strings (escapes, surrogate pairs, UTF-8), numbers (the
  * JSON grammar), literals, structure, and nothing after the top-level object.
  * An event flt_validate already accepted is scanned trusting that: a skipped
- * value is stepped over by its brackets and quotes alone.
+ * value is stepped over by its brackets and quotes alone. In an event not
+ * validated before, a skipped container goes to the block validator
+ * (flt_valid.c), which vouches for it 64 bytes a step or leaves it to this
+ * scanner's byte-by-byte walk, so the answer is always this scanner's.
  *
  * The byte searches below take 16 bytes a step with SSE2 (x86-64's baseline);
  * they are the scanner's inner loops, which is why they are written by hand.
@@ -612,6 +615,22 @@ static int push(struct scanner *s, uint8_t kind, uint8_t mode, uint32_t index)
 	return 0;
 }
 
+/*
+ * A container no rule reads, in an event not validated before: validated by blocks
+ * (flt_valid.c) when the block validator can vouch for it, with the levels the depth
+ * limit leaves; false, the cursor unmoved, when it leaves it to this scanner.
+ */
+static bool skipped_by_blocks(struct scanner *s)
+{
+	if (s->hooks->strict)
+		return false;
+	const char *past = flt_valid_container(s->p, s->end, s->depth_max - s->depth);
+	if (past == NULL)
+		return false;
+	s->p = past;
+	return true;
+}
+
 /* A value of the given mode at the current path: a scalar, or a container to enter. */
 static int value(struct scanner *s, uint8_t mode, uint32_t index, bool *opened)
 {
@@ -622,6 +641,8 @@ static int value(struct scanner *s, uint8_t mode, uint32_t index, bool *opened)
 	if (s->trusted && mode == MODE_SKIP)
 		return skip_trusted(s);
 	if (*s->p == '{' || *s->p == '[') {
+		if (mode == MODE_SKIP && skipped_by_blocks(s))
+			return 0;
 		uint8_t kind = *s->p == '{' ? KIND_OBJECT : KIND_ARRAY;
 		s->p++;
 		*opened = true;

@@ -1,0 +1,507 @@
+/*
+ * The block validator: decides, 64 bytes a step, that an event is valid JSON
+ * within the limits, or says it cannot tell. It never says "invalid": the
+ * strict scanner (flt_scan.c) is the one definition of valid, and every
+ * event this file cannot vouch for goes there. So the answer of flt_validate
+ * and flt_match is the strict one by construction; the differential fuzz
+ * target tests/fuzz/fuzz_flt_valid.c checks that this file never vouches
+ * for an event the strict scanner refuses.
+ *
+ * How (simdjson's stage 1, then the grammar as bit equations instead of a
+ * walk over tokens): each block is classified into one bitmask per byte
+ * class; the running xor of the quotes gives the bytes inside strings.
+ * Outside strings every byte is whitespace, one of {}[]:, or a scalar
+ * byte; runs of scalar bytes must be numbers (checked by the positions of
+ * '-', '.', 'e', '+' and the digit runs between them, never converted) or
+ * true/false/null. The grammar is local once the next significant byte after
+ * each token is known: adding a token's follower bit to the whitespace mask
+ * carries it over the whitespace to that byte. Only the brackets are walked
+ * one by one (a bit stack of their kinds: nesting, matching, and whether a
+ * comma sits in an object or an array).
+ *
+ * Left to the strict scanner: backslashes (escapes), bytes >= 0x80 (UTF-8),
+ * control bytes inside strings, numbers of 64 bytes or more, nesting deeper
+ * than FLT_VALID_DEPTH_MAX, and every event it does not vouch for.
+ */
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef __SSE2__
+#include <immintrin.h>
+#endif
+
+#include "flt_int.h"
+
+#ifdef __SSE2__
+
+/* One bit per byte of a 64-byte block, per class. */
+struct classes {
+	uint64_t quote;
+	uint64_t unusual; /* backslash, control, >= 0x80 */
+	uint64_t space;
+	uint64_t colon, comma, open, close;
+	uint64_t digit, zero, minus, dot;
+};
+
+static inline uint64_t bits16(__m128i match, int i)
+{
+	return (uint64_t)(uint16_t)_mm_movemask_epi8(match) << (16 * i);
+}
+
+typedef void (*classify_fn)(const char *p, struct classes *k);
+typedef uint64_t (*prefix_xor_fn)(uint64_t x);
+
+/* What one block hands the next: open strings, runs and followers crossing the boundary. */
+struct carries {
+	uint64_t scalar, number, exp, sign, digit, dot, int_minus, int_zero, exp_sign;
+	uint64_t add_int, add_frac, add_exp, nondigit, literal, run_bytes;
+	uint64_t comma, open, key, key_end, colon, value_end;
+	uint64_t ns_comma, ns_open, ns_key, ns_colon, ns_value_end;
+};
+
+struct vstate {
+	const char *json;
+	size_t n;
+	size_t base;    /* the block's offset in json */
+	uint64_t stack; /* bit per open container, 1: array (innermost lowest) */
+	uint32_t depth;
+	uint32_t depth_limit;
+	bool in_string;
+	bool array_context; /* innermost open container is an array */
+	bool done;          /* the top-level object closed */
+	size_t top_end;
+	uint64_t bad;
+	struct carries c;
+};
+
+/* x shifted one byte later, the bit leaving the block entering the next. */
+static inline uint64_t later(uint64_t x, uint64_t *carry)
+{
+	uint64_t r = x << 1 | *carry;
+	*carry = x >> 63;
+	return r;
+}
+
+static inline uint64_t add_carry(uint64_t a, uint64_t b, uint64_t *carry)
+{
+	uint64_t r, s;
+	bool c1 = __builtin_add_overflow(a, b, &r);
+	bool c2 = __builtin_add_overflow(r, *carry, &s);
+	*carry = (uint64_t)(c1 || c2);
+	return s;
+}
+
+/* From each start bit, the first byte that is not whitespace (the start itself if so). */
+static inline uint64_t next_significant(uint64_t starts, uint64_t ws, uint64_t *carry)
+{
+	return add_carry(starts, ws, carry) & ~ws;
+}
+
+static bool is_json_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Whether c may continue a scalar run (what is not whitespace, a quote or {}[]:,). */
+static bool is_scalar_byte(char c)
+{
+	return !is_json_ws(c) && strchr("\"{}[]:,", c) == NULL;
+}
+
+/* Control bytes outside strings that are JSON whitespace join ws; any other unusual byte
+ * (backslash, >= 0x80, a control inside a string) leaves the event to the strict scanner. */
+static bool unusual_bytes(const char *block, uint64_t unusual, uint64_t string, uint64_t *ws)
+{
+	for (; unusual != 0; unusual &= unusual - 1) {
+		int i = __builtin_ctzll(unusual);
+		char c = block[i];
+		if ((string >> i & 1) != 0 || (c != '\t' && c != '\n' && c != '\r'))
+			return false;
+		*ws |= 1ull << i;
+	}
+	return true;
+}
+
+/* true, false or null at a run start i; marks its bytes (and those in the next block). */
+static bool literal_at(struct vstate *v, int i, uint64_t *literal)
+{
+	size_t at = v->base + (size_t)i;
+	const char *p = v->json + at;
+	static const char *const words[] = {"true", "false", "null"};
+	const char *word = *p == 't'   ? words[0]
+	                   : *p == 'f' ? words[1]
+	                   : *p == 'n' ? words[2]
+	                               : NULL;
+	if (word == NULL)
+		return false;
+	size_t len = strlen(word);
+	if (v->n - at < len || memcmp(p, word, len) != 0)
+		return false;
+	if (v->n - at > len && is_scalar_byte(p[len]))
+		return false; /* a longer run: the strict scanner decides */
+	uint64_t bits = len >= 64 ? ~0ull : (1ull << len) - 1;
+	*literal |= bits << i;
+	v->c.literal |= i == 0 ? 0 : bits >> (64 - i);
+	return true;
+}
+
+/* The run starts whose byte is not a number's: literals, or give up. */
+static bool literals(struct vstate *v, uint64_t starts, uint64_t bad, uint64_t *literal)
+{
+	for (; starts != 0; starts &= starts - 1) {
+		int i = __builtin_ctzll(starts);
+		char c = v->json[v->base + (size_t)i];
+		if ((c == 't' || c == 'f' || c == 'n') && !literal_at(v, i, literal))
+			return false;
+	}
+	return (bad & ~*literal) == 0;
+}
+
+/*
+ * Brackets one by one, without branches (their order is the event's): depth, kinds, the
+ * top-level end. Returns where the innermost container changes between an object and an
+ * array; the bad bits note a mismatched or extra bracket, or nesting over the limit.
+ */
+static inline __attribute__((always_inline)) uint64_t brackets(struct vstate *v, const char *block,
+                                                               uint64_t open, uint64_t close)
+{
+	uint64_t toggles = 0, stack = v->stack, context = v->array_context, bad = 0;
+	uint64_t depth = v->depth, done = v->done, top_end = v->top_end;
+	const uint64_t depth_limit = v->depth_limit, base = v->base;
+	for (uint64_t b = open | close; b != 0; b &= b - 1) {
+		int i = __builtin_ctzll(b);
+		uint64_t opens = open >> i & 1;
+		uint64_t array = ~(uint64_t)(uint8_t)block[i] >> 5 & 1; /* '[' and ']' */
+		bad |= ~opens & (stack ^ array) & 1;
+		stack = opens ? stack << 1 | array : stack >> 1;
+		depth = opens ? depth + 1 : depth - 1;
+		bad |= depth > depth_limit;
+		done = depth == 0;
+		top_end = done ? base + (uint64_t)i : top_end;
+		toggles |= ((stack & 1) ^ context) << i;
+		context = stack & 1;
+		if (done)
+			break; /* what follows is not this walk's */
+	}
+	v->stack = stack;
+	v->array_context = context != 0;
+	v->depth = (uint32_t)depth;
+	v->done = done != 0;
+	v->top_end = top_end;
+	v->bad |= bad;
+	return toggles;
+}
+
+/* Numbers with '-', '.' and digits only, the common case: the same carries as numbers(). */
+static inline uint64_t plain_numbers(struct carries *c, const struct classes *k, uint64_t run)
+{
+	uint64_t d = k->digit & run, minus = k->minus & run, dot = k->dot & run;
+	uint64_t starts = run & ~later(run, &c->number);
+	uint64_t after_digit = later(d, &c->digit), after_dot = later(dot, &c->dot);
+	uint64_t bad = (starts & ~(d | minus)) | (minus & ~starts);
+	bad |= later(minus, &c->sign) & ~d;
+	bad |= (dot & ~after_digit) | (after_dot & ~d);
+	uint64_t integer = (starts & d) | later(starts & minus, &c->int_minus);
+	bad |= later(integer & k->zero, &c->int_zero) & d; /* a leading zero */
+	bad |= add_carry(integer, d, &c->add_int) & ~d & run & ~dot;
+	bad |= add_carry(after_dot, d, &c->add_frac) & ~d & run;
+	c->nondigit = (run & ~d) >> 63;
+	return bad;
+}
+
+/* Numbers in full: exponents too (their classes made here, where some byte needs them). */
+static __attribute__((noinline)) uint64_t numbers(struct carries *c, const struct classes *k,
+                                                  uint64_t exp_all, uint64_t plus_all, uint64_t run)
+{
+	uint64_t d = k->digit & run, minus = k->minus & run, plus = plus_all & run;
+	uint64_t dot = k->dot & run, exp = exp_all & run, sign = minus | plus;
+	uint64_t starts = run & ~later(run, &c->number);
+	uint64_t after_exp = later(exp, &c->exp), after_digit = later(d, &c->digit);
+	uint64_t after_dot = later(dot, &c->dot);
+	uint64_t bad = starts & ~(d | minus);
+	bad |= minus & ~(starts | after_exp);
+	bad |= plus & ~after_exp;
+	bad |= later(sign, &c->sign) & ~d;
+	bad |= (dot & ~after_digit) | (after_dot & ~d);
+	bad |= (exp & ~after_digit) | (after_exp & ~(d | sign));
+	uint64_t integer = (starts & d) | later(starts & minus, &c->int_minus);
+	bad |= later(integer & k->zero, &c->int_zero) & d; /* a leading zero */
+	bad |= add_carry(integer, d, &c->add_int) & ~d & run & ~(dot | exp);
+	bad |= add_carry(after_dot, d, &c->add_frac) & ~d & run & ~exp;
+	uint64_t exp_digits = (after_exp & d) | later(after_exp & sign, &c->exp_sign);
+	bad |= add_carry(exp_digits, d, &c->add_exp) & ~d & run;
+	bad |= later(run & ~d, &c->nondigit) & ~run; /* the last byte is a digit */
+	return bad;
+}
+
+/* A run of 64 scalar bytes or more is no number the strict scanner takes. */
+static bool run_lengths(struct carries *c, uint64_t scalar)
+{
+	if (scalar == ~0ull)
+		return false;
+	uint64_t lead = (uint64_t)__builtin_ctzll(~scalar);
+	if (lead > 0 && c->run_bytes + lead >= 64)
+		return false;
+	c->run_bytes = scalar >> 63 ? (uint64_t)__builtin_clzll(~scalar) : 0;
+	return true;
+}
+
+/* 'e', 'E' and '+' of a block, for the blocks whose numbers have an exponent. */
+static void exponent_classes(const char *p, uint64_t *exp, uint64_t *plus)
+{
+	*exp = 0;
+	*plus = 0;
+	for (int i = 0; i < 4; i++) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(p + 16 * i));
+		__m128i folded = _mm_or_si128(v, _mm_set1_epi8(0x20));
+		*exp |= bits16(_mm_cmpeq_epi8(folded, _mm_set1_epi8('e')), i);
+		*plus |= bits16(_mm_cmpeq_epi8(v, _mm_set1_epi8('+')), i);
+	}
+}
+
+/* The scalar runs: numbers, and literals where a byte is no number's. */
+static inline __attribute__((always_inline)) bool
+scalars(struct vstate *v, const char *p, const struct classes *k, uint64_t scalar, uint64_t starts)
+{
+	struct carries *c = &v->c;
+	uint64_t literal = c->literal;
+	c->literal = 0;
+	uint64_t odd = scalar & ~(k->digit | k->minus | k->dot) & ~literal;
+	if (odd == 0 && (c->exp | c->exp_sign | c->add_exp) == 0) {
+		v->bad |= plain_numbers(c, k, scalar & ~literal);
+		return true;
+	}
+	uint64_t exp, plus;
+	exponent_classes(p, &exp, &plus);
+	odd &= ~(exp | plus);
+	if (odd != 0 && !literals(v, starts, odd, &literal))
+		return false;
+	v->bad |= numbers(c, k, exp, plus, scalar & ~literal);
+	return true;
+}
+
+/*
+ * One block: false when the event is left to the strict scanner. The context of a
+ * position (object or array) is taken before its own bracket, so that it is the
+ * context of the token that came before it.
+ */
+static inline __attribute__((always_inline)) bool
+block(struct vstate *v, const char *p, classify_fn classify, prefix_xor_fn prefix_xor)
+{
+	struct classes k;
+	struct carries *c = &v->c;
+	classify(p, &k);
+	uint64_t string = prefix_xor(k.quote) ^ (0 - (uint64_t)v->in_string);
+	v->in_string = string >> 63;
+	uint64_t outside = ~(string | k.quote), ws = k.space;
+	uint64_t open = k.open & outside, close = k.close & outside;
+	uint64_t context_in = 0 - (uint64_t)v->array_context;
+	uint64_t toggles = (open | close) != 0 ? brackets(v, p, open, close) : 0;
+	uint64_t array = prefix_xor(toggles) ^ context_in ^ toggles;
+	uint64_t keep = ~0ull;
+	if (v->done) { /* the container ends in this block: nothing after it counts */
+		keep = ~0ull >> (63 - (v->top_end - v->base));
+		k.quote &= keep;
+		string &= keep;
+		outside &= keep;
+		open &= keep;
+		close &= keep;
+		k.unusual &= keep;
+	}
+	if (k.unusual != 0 && !unusual_bytes(p, k.unusual, string, &ws))
+		return false;
+	ws &= outside;
+	uint64_t colon = k.colon & outside, comma = k.comma & outside;
+	uint64_t scalar = outside & ~(ws | colon | comma | open | close);
+	uint64_t oq = k.quote & string, cq = k.quote & ~string;
+	if (!run_lengths(c, scalar))
+		return false;
+	uint64_t after_scalar = later(scalar, &c->scalar);
+	uint64_t starts = scalar & ~after_scalar, ends = ~scalar & after_scalar;
+	if (scalar != 0 || (c->exp | c->exp_sign | c->add_exp | c->literal) != 0) {
+		if (!scalars(v, p, &k, scalar, starts))
+			return false;
+	}
+	uint64_t values = oq | starts | open;
+	uint64_t after_comma = next_significant(later(comma, &c->comma), ws, &c->ns_comma);
+	uint64_t after_open = next_significant(later(open, &c->open), ws, &c->ns_open);
+	uint64_t bad = (after_comma & ~values) | (after_comma & ~array & ~oq);
+	bad |= (after_open & ~(values | close)) | (after_open & ~array & ~(oq | close));
+	uint64_t key_starts = (after_comma | after_open) & oq & ~array;
+	uint64_t keys = add_carry(key_starts, string, &c->key) & ~string;
+	bad |= next_significant(later(keys, &c->key_end), ws, &c->ns_key) & ~colon;
+	bad |= next_significant(later(colon, &c->colon), ws, &c->ns_colon) & ~values;
+	uint64_t value_end = later((cq & ~keys) | close, &c->value_end) | ends;
+	bad |= next_significant(value_end, ws, &c->ns_value_end) & ~(comma | close);
+	v->bad |= bad & keep;
+	return v->bad == 0;
+}
+
+/*
+ * From the opening bracket at json[0] to its closing one, n bytes available: the offset
+ * past the container, or 0 when the strict scanner is to decide.
+ */
+static inline __attribute__((always_inline)) size_t container(const char *json, size_t n,
+                                                              uint32_t depth_max,
+                                                              classify_fn classify,
+                                                              prefix_xor_fn prefix_xor)
+{
+	struct vstate v = {.json = json, .n = n};
+	v.depth_limit = depth_max < FLT_VALID_DEPTH_MAX ? depth_max : FLT_VALID_DEPTH_MAX;
+	for (; n - v.base >= 64 && !v.done; v.base += 64) {
+		if (!block(&v, json + v.base, classify, prefix_xor))
+			return 0;
+	}
+	if (v.base < n && !v.done) {
+		char padded[64];
+		memset(padded, ' ', sizeof(padded));
+		memcpy(padded, json + v.base, n - v.base);
+		if (!block(&v, padded, classify, prefix_xor))
+			return 0;
+	}
+	return v.done ? v.top_end + 1 : 0;
+}
+
+static inline void classify_sse2(const char *p, struct classes *k)
+{
+	*k = (struct classes){0};
+	const __m128i fold = _mm_set1_epi8(0x20);
+	for (int i = 0; i < 4; i++) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(p + 16 * i));
+		__m128i folded = _mm_or_si128(v, fold);
+		/* Signed compares: bytes >= 0x80 are negative, below ' ' and below '0'. */
+		k->quote |= bits16(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), i);
+		k->unusual |= bits16(
+		    _mm_or_si128(_mm_cmplt_epi8(v, fold), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+		    i);
+		k->space |= bits16(_mm_cmpeq_epi8(v, fold), i);
+		k->colon |= bits16(_mm_cmpeq_epi8(v, _mm_set1_epi8(':')), i);
+		k->comma |= bits16(_mm_cmpeq_epi8(v, _mm_set1_epi8(',')), i);
+		k->open |= bits16(_mm_cmpeq_epi8(folded, _mm_set1_epi8('{')), i);
+		k->close |= bits16(_mm_cmpeq_epi8(folded, _mm_set1_epi8('}')), i);
+		k->digit |= bits16(_mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('/')),
+		                                 _mm_cmplt_epi8(v, _mm_set1_epi8(':'))),
+		                   i);
+		k->zero |= bits16(_mm_cmpeq_epi8(v, _mm_set1_epi8('0')), i);
+		k->minus |= bits16(_mm_cmpeq_epi8(v, _mm_set1_epi8('-')), i);
+		k->dot |= bits16(_mm_cmpeq_epi8(v, _mm_set1_epi8('.')), i);
+	}
+}
+
+static inline uint64_t prefix_xor_shifts(uint64_t x)
+{
+	for (int shift = 1; shift < 64; shift *= 2)
+		x ^= x << shift;
+	return x;
+}
+
+static size_t container_sse2(const char *json, size_t n, uint32_t depth_max)
+{
+	return container(json, n, depth_max, classify_sse2, prefix_xor_shifts);
+}
+
+#ifdef __x86_64__
+/* The same with AVX2 (32 bytes a compare) and a carry-less multiply for the running xor. */
+__attribute__((target("avx2"))) static inline uint64_t bits32(__m256i lo, __m256i hi)
+{
+	return (uint64_t)(uint32_t)_mm256_movemask_epi8(lo) |
+	       (uint64_t)(uint32_t)_mm256_movemask_epi8(hi) << 32;
+}
+
+#define EQ32(a, b, c) bits32(_mm256_cmpeq_epi8(a, c), _mm256_cmpeq_epi8(b, c))
+
+__attribute__((target("avx2"))) static inline void classify_avx2(const char *p, struct classes *k)
+{
+	__m256i a = _mm256_loadu_si256((const __m256i *)p);
+	__m256i b = _mm256_loadu_si256((const __m256i *)(p + 32));
+	const __m256i fold = _mm256_set1_epi8(0x20);
+	__m256i fa = _mm256_or_si256(a, fold), fb = _mm256_or_si256(b, fold);
+	const __m256i backslash = _mm256_set1_epi8('\\');
+	k->quote = EQ32(a, b, _mm256_set1_epi8('"'));
+	k->unusual =
+	    bits32(_mm256_or_si256(_mm256_cmpgt_epi8(fold, a), _mm256_cmpeq_epi8(a, backslash)),
+	           _mm256_or_si256(_mm256_cmpgt_epi8(fold, b), _mm256_cmpeq_epi8(b, backslash)));
+	k->space = EQ32(a, b, fold);
+	k->colon = EQ32(a, b, _mm256_set1_epi8(':'));
+	k->comma = EQ32(a, b, _mm256_set1_epi8(','));
+	k->open = EQ32(fa, fb, _mm256_set1_epi8('{'));
+	k->close = EQ32(fa, fb, _mm256_set1_epi8('}'));
+	const __m256i below = _mm256_set1_epi8('/'), above = _mm256_set1_epi8(':');
+	k->digit =
+	    bits32(_mm256_and_si256(_mm256_cmpgt_epi8(a, below), _mm256_cmpgt_epi8(above, a)),
+	           _mm256_and_si256(_mm256_cmpgt_epi8(b, below), _mm256_cmpgt_epi8(above, b)));
+	k->zero = EQ32(a, b, _mm256_set1_epi8('0'));
+	k->minus = EQ32(a, b, _mm256_set1_epi8('-'));
+	k->dot = EQ32(a, b, _mm256_set1_epi8('.'));
+}
+
+__attribute__((target("pclmul"))) static inline uint64_t prefix_xor_clmul(uint64_t x)
+{
+	__m128i all = _mm_set1_epi8(-1);
+	return (uint64_t)_mm_cvtsi128_si64(
+	    _mm_clmulepi64_si128(_mm_cvtsi64_si128((long long)x), all, 0));
+}
+
+__attribute__((target("avx2,pclmul"))) static size_t container_avx2(const char *json, size_t n,
+                                                                    uint32_t depth_max)
+{
+	return container(json, n, depth_max, classify_avx2, prefix_xor_clmul);
+}
+#endif
+
+static size_t (*container_walk)(const char *json, size_t n, uint32_t depth_max) = container_sse2;
+
+/* BB_FLT_BASELINE=1 keeps the SSE2 build, as for the scanner's container walk. */
+__attribute__((constructor)) static void choose_container_walk(void)
+{
+#ifdef __x86_64__
+	__builtin_cpu_init();
+	const char *baseline = getenv("BB_FLT_BASELINE");
+	if ((baseline == NULL || strcmp(baseline, "1") != 0) && __builtin_cpu_supports("avx2") &&
+	    __builtin_cpu_supports("pclmul"))
+		container_walk = container_avx2;
+#endif
+}
+
+const char *flt_valid_container(const char *p, const char *end, uint32_t depth_max)
+{
+	size_t n = (size_t)(end - p);
+	if (n == 0 || (*p != '{' && *p != '[') || depth_max == 0)
+		return NULL;
+	size_t past = container_walk(p, n, depth_max);
+	return past > 0 ? p + past : NULL;
+}
+
+bool flt_valid_blocks(const char *json, size_t n, uint32_t depth_max)
+{
+	size_t i = 0;
+	while (i < n && is_json_ws(json[i]))
+		i++;
+	if (i >= n || json[i] != '{')
+		return false; /* an event is an object */
+	const char *past = flt_valid_container(json + i, json + n, depth_max);
+	if (past == NULL)
+		return false;
+	for (; past < json + n; past++) {
+		if (!is_json_ws(*past))
+			return false;
+	}
+	return true;
+}
+#else
+const char *flt_valid_container(const char *p, const char *end, uint32_t depth_max)
+{
+	(void)p;
+	(void)end;
+	(void)depth_max;
+	return NULL; /* no SIMD build: the strict scanner decides everything */
+}
+
+bool flt_valid_blocks(const char *json, size_t n, uint32_t depth_max)
+{
+	(void)json;
+	(void)n;
+	(void)depth_max;
+	return false;
+}
+#endif
