@@ -58,7 +58,8 @@ struct seg_options {
  */
 struct seg_log *seg_open(const struct seg_options *options, int *error_out, char *why,
                          size_t why_bytes);
-/* Waits (bounded) for commits in flight, removes the unused spare segment, closes. */
+/* Waits (bounded) for commits and removals in flight, removes the unused spare segment,
+ * closes. May block (not for a worker's loop). */
 void seg_close(struct seg_log *log);
 
 /*
@@ -76,9 +77,15 @@ void seg_close(struct seg_log *log);
 __attribute__((warn_unused_result)) int seg_append(struct seg_log *log, uint16_t type,
                                                    const void *payload, uint32_t payload_bytes,
                                                    uint64_t *sequence_out, uint64_t *position_out);
-/* Submits the open batch as one write linked to one fdatasync. 0, -EAGAIN (no slot), -EIO. */
+/* Submits the open batch as one write linked to one fdatasync; never waits. 0, -EAGAIN (no
+ * slot), -EIO. */
 __attribute__((warn_unused_result)) int seg_commit(struct seg_log *log);
-/* Reaps completions (waiting for one when wait). 0, or -EIO/-ENOSPC once stopped. */
+/*
+ * Reaps completions and drives the background work (segment creation and
+ * removals, the checkpoint file); with wait, waits in io_uring_enter for one
+ * when anything is in flight. Without wait it never blocks. 0, or
+ * -EIO/-ENOSPC once stopped.
+ */
 __attribute__((warn_unused_result)) int seg_poll(struct seg_log *log, bool wait);
 /* Every record with a sequence up to this one is durable (0: none yet). */
 uint64_t seg_durable_sequence(const struct seg_log *log);

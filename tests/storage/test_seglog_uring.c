@@ -202,8 +202,9 @@ static void on_sigsys(int signal_number, siginfo_t *info, void *context)
 /*
  * Allows io_uring_enter, the exits, and write on the report pipe (for the
  * trap's report); clock_gettime too, which the vDSO answers without a syscall
- * where the clocksource allows (a segment's seal time) and never blocks. Any
- * other syscall raises SIGSYS.
+ * where the clocksource allows (a segment's seal time) and never blocks, and
+ * sigaltstack, which AddressSanitizer's runtime calls around the filter's
+ * installation. Any other syscall raises SIGSYS.
  */
 static int forbid_syscalls(int fd)
 {
@@ -212,10 +213,11 @@ static int forbid_syscalls(int fd)
 	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, BB_AUDIT_ARCH, 1, 0),
 	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
 	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_enter, 5, 0),
-	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_exit_group, 4, 0),
-	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_exit, 3, 0),
-	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clock_gettime, 2, 0),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_enter, 6, 0),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_exit_group, 5, 0),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_exit, 4, 0),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clock_gettime, 3, 0),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_sigaltstack, 2, 0),
 	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_write, 2, 0),
 	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
 	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
