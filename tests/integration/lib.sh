@@ -64,13 +64,14 @@ json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 # launch_busbard: writes busbard.json and starts busbard in the background ($busbard_pid)
 # without waiting for it (the crash tests kill it at any point, recovery included).
 launch_busbard() {
-	local kernel_json=""
+	local kernel_json="" unauthenticated='"auth": {"mode": "none"},'
+	local auth_json=${BUSBARD_AUTH_JSON-$unauthenticated}
 	[ -n "${BUSBARD_KERNEL_IPV4:-}" ] && kernel_json=", \"kernel_ipv4\": \"$BUSBARD_KERNEL_IPV4\""
 	cat >"$work/busbard.json" <<JSON
 {"port": {"vdev": "net_tap0,iface=bb0", "ipv4": "$server", "mtu": 1500$kernel_json},
  "udp_port": 7600, "workers": ${BUSBARD_WORKERS:-1}, "hugepages": "auto", "memory_mb": 768,
  "frame_mbufs": 4095, "store_mbufs_per_worker": 16383, ${BUSBARD_EXTRA_JSON:-}
- ${BUSBARD_AUTH_JSON-"auth": {"mode": "none"},}
+ $auth_json
  "eal_args": ["--log-level", "lib.eal:error"]}
 JSON
 	# Not through in_ns: a backgrounded function is a subshell, and $! must be busbard.
