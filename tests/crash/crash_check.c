@@ -29,21 +29,33 @@ static uint64_t crash_id_hash(const char *id)
 	return h | 1; /* never 0, which means "no delivery yet" */
 }
 
+/* The copy of e with this message id, added when new; NULL past CRASH_COPIES_MAX. */
+static struct crash_copy *crash_copy_of(struct crash_entry *e, const char *message_id)
+{
+	uint64_t id = crash_id_hash(message_id);
+	for (uint32_t i = 0; i < e->copy_count; i++)
+		if (e->copies[i].id_hash == id)
+			return &e->copies[i];
+	if (e->copy_count == CRASH_COPIES_MAX) {
+		e->copies_overflow = true;
+		return NULL;
+	}
+	struct crash_copy *c = &e->copies[e->copy_count++];
+	*c = (struct crash_copy){.id_hash = id};
+	return c;
+}
+
 void crash_table_deliver(struct crash_table *t, uint32_t queue, uint32_t counter,
                          const char *message_id, bool sound, uint64_t line)
 {
 	assert(queue < t->queue_count);
 	assert(counter < CRASH_MESSAGES_PER_QUEUE_MAX);
 	struct crash_entry *e = crash_entry_of(t, queue, counter);
-	uint64_t id = crash_id_hash(message_id);
-	if (e->first_id_hash == 0)
-		e->first_id_hash = id;
-	else if (e->first_id_hash != id)
-		e->other_ids++;
+	struct crash_copy *c = crash_copy_of(e, message_id);
 	e->deliveries++;
 	if (t->drain_marked)
 		e->drained++;
-	if (e->delete_line != 0 && line > e->delete_line)
+	if (c != NULL && c->delete_line != 0 && line > c->delete_line)
 		e->after_delete++;
 	if (!sound)
 		e->damaged = true;
@@ -77,9 +89,17 @@ static int crash_table_line(struct crash_table *t, const char *line)
 		e->refused |= kind == 'F';
 		return kind == 'F' && sscanf(line, "F %*u %*u %d", &status) != 1 ? -EBADMSG : 0;
 	}
+	if (kind == 'X') {
+		e->delete_unanswered = true;
+		return sscanf(line, "X %*u %*u %255s", id) == 1 ? 0 : -EBADMSG;
+	}
 	if (kind == 'D') {
-		if (e->delete_line == 0)
-			e->delete_line = t->lines;
+		if (sscanf(line, "D %*u %*u %255s", id) != 1)
+			return -EBADMSG;
+		struct crash_copy *c = crash_copy_of(e, id);
+		if (c != NULL && c->delete_line == 0)
+			c->delete_line = t->lines;
+		e->deleted = true;
 		return 0;
 	}
 	if (kind != 'R' || sscanf(line, "R %*u %*u %255s %d", id, &ok) != 2)
@@ -120,7 +140,7 @@ void crash_table_free(struct crash_table *t)
 
 struct crash_verdict {
 	uint64_t sends_acked, deletes_acked, deliveries, redeliveries, duplicates;
-	uint64_t lost, unknown, damaged, resurrected, refused_then_delivered;
+	uint64_t lost, unknown, damaged, resurrected, refused_then_delivered, overflows;
 	uint32_t printed;
 };
 
@@ -134,14 +154,19 @@ static void crash_judge(struct crash_verdict *v, const struct crash_table *t, ui
                         uint32_t n, const struct crash_entry *e)
 {
 	v->sends_acked += e->sends_acked > 0;
-	v->deletes_acked += e->delete_line != 0;
+	v->deletes_acked += e->deleted;
 	v->deliveries += e->deliveries;
-	v->duplicates += e->other_ids;
-	if (e->deliveries > 0)
-		v->redeliveries += e->deliveries - 1 - e->other_ids;
-	if (e->sends_acked > 0 && e->delete_line == 0 && e->drained == 0) {
+	if (e->copy_count > 1)
+		v->duplicates += e->copy_count - 1;
+	v->redeliveries += e->deliveries - (e->deliveries < e->copy_count ? e->deliveries
+	                                                                  : e->copy_count);
+	if (e->sends_acked > 0 && !e->deleted && !e->delete_unanswered && e->drained == 0) {
 		v->lost++;
 		crash_violation(v, "acknowledged, never deleted, missing after the last restart", q, n);
+	}
+	if (e->copies_overflow) {
+		v->overflows++;
+		crash_violation(v, "stored more times than the checker tells apart", q, n);
 	}
 	if (e->deliveries > 0 && (int64_t)n > t->counter_max[q] + 1) {
 		v->unknown++;
@@ -191,5 +216,5 @@ int crash_check(const struct crash_check_options *o)
 		printf("VIOLATION: no send was acknowledged: the run proved nothing\n");
 		return 1;
 	}
-	return v.lost + v.unknown + v.damaged + v.resurrected == 0 ? 0 : 1;
+	return v.lost + v.unknown + v.damaged + v.resurrected + v.overflows == 0 ? 0 : 1;
 }

@@ -27,7 +27,9 @@
 #include "crash_log.h"
 
 #define CRASH_RUN_SECONDS_DEFAULT  120u
-#define CRASH_TIMEOUT_MS_DEFAULT   500u
+/* Per attempt. Shorter, and requests that wait while busbard recovers are sent again
+ * (over the local socket as new requests, so each may be stored: more duplicates). */
+#define CRASH_TIMEOUT_MS_DEFAULT   2000u
 #define CRASH_RETRY_PAUSE_US       20000u
 #define CRASH_VISIBILITY_S_DEFAULT 2u
 /* The drain waits this much past the visibility timeout for in-flight messages to return. */
@@ -186,6 +188,7 @@ static int crash_note_delivery(struct crash_run *r, const struct bb_message *m, 
 
 struct crash_delivery {
 	char receipt_handle[BB_RECEIPT_HANDLE_BYTES + 1];
+	char message_id[BB_MESSAGE_ID_BYTES + 1];
 	uint32_t queue;
 	uint32_t counter;
 };
@@ -226,8 +229,10 @@ static int crash_receive(struct crash_run *r, uint32_t q, int32_t visibility_s,
 			return rc;
 		if (!ours)
 			continue;
-		snprintf(d->receipt_handle, sizeof(d->receipt_handle), "%s",
-		         messages[i].receipt_handle);
+		snprintf(d->receipt_handle, sizeof(d->receipt_handle), "%.*s",
+		         (int)BB_RECEIPT_HANDLE_BYTES, messages[i].receipt_handle);
+		snprintf(d->message_id, sizeof(d->message_id), "%.*s", (int)BB_MESSAGE_ID_BYTES,
+		         messages[i].message_id);
 		ours_count++;
 	}
 	return ours_count;
@@ -248,18 +253,19 @@ static int crash_receive_and_delete(struct crash_run *r, uint32_t q)
 		if (!crash_connect(r))
 			return 0;
 		int rc = bb_delete_message(r->client, r->o->queue_names[q], kept[i].receipt_handle);
+		if (rc > 0)
+			continue; /* a handle from before a restart: refused, so not deleted */
+		/* No answer (X): busbard may have deleted it and died before replying. */
+		char line[CRASH_LOG_LINE_BYTES];
+		snprintf(line, sizeof(line), "%c %" PRIu32 " %" PRIu32 " %s\n", rc == 0 ? 'D' : 'X',
+		         kept[i].queue, kept[i].counter, kept[i].message_id);
+		int log_rc = crash_note(r, line);
+		if (log_rc != 0)
+			return log_rc;
 		if (rc < 0) {
 			crash_transport_failed(r);
 			return 0;
 		}
-		if (rc > 0)
-			continue; /* a handle from before a restart: not deleted, and not claimed */
-		char line[CRASH_LOG_LINE_BYTES];
-		snprintf(line, sizeof(line), "D %" PRIu32 " %" PRIu32 "\n", kept[i].queue,
-		         kept[i].counter);
-		rc = crash_note(r, line);
-		if (rc != 0)
-			return rc;
 	}
 	return 0;
 }
@@ -315,7 +321,8 @@ static bool crash_drain_complete(struct crash_table *t)
 	for (uint32_t q = 0; q < t->queue_count; q++) {
 		for (int64_t n = 0; n <= t->counter_max[q]; n++) {
 			const struct crash_entry *e = crash_entry_of(t, q, (uint32_t)n);
-			if (e->sends_acked > 0 && e->delete_line == 0 && e->drained == 0)
+			if (e->sends_acked > 0 && !e->deleted && !e->delete_unanswered &&
+			    e->drained == 0)
 				return false;
 		}
 	}
@@ -334,7 +341,8 @@ static int crash_drain_pass(struct crash_run *r, struct crash_table *t)
 		if (count < 0)
 			return count;
 		for (int i = 0; i < count; i++)
-			crash_table_deliver(t, kept[i].queue, kept[i].counter, "", true, t->lines);
+			crash_table_deliver(t, kept[i].queue, kept[i].counter, kept[i].message_id,
+			                    true, t->lines);
 		delivered += count;
 	}
 	return delivered;

@@ -72,7 +72,14 @@ crash_cycles() {
 	echo "ok: busbard killed $kills times"
 }
 
-# Creates the clients' queues through busbar-control and waits until busbard has them.
+# The first start must work, or the run proves nothing: the verdict comes at once.
+first_start_or_finish() {
+	start_busbard
+	wait_busbard_ready && return 0
+	ns_finish "$1"
+}
+
+# Creates the clients' queues through busbar-control.
 create_crash_queues() {
 	local q
 	for q in ${udp_queues//,/ } ${local_queues//,/ }; do
@@ -116,7 +123,15 @@ drain_and_check() {
 	out=$("$crash_client" check --queues "$queues" --seed "$seed" --log "$work/$name.log" 2>&1)
 	local rc=$?
 	echo "$out"
-	[ "$rc" -eq 0 ] || crash_fail "$name: the checker found violations"
+	[ "$rc" -eq 0 ] && return 0
+	crash_fail "$name: the checker found violations"
+	# The history of the first few, as the client logged it.
+	local q n
+	grep -o 'message [0-9]*/[0-9]*' <<<"$out" | head -3 | tr '/' ' ' |
+		while read -r _ q n; do
+			echo "--- $name log, message $q/$n:"
+			grep -n "^[A-Z] $q $n\( \|$\)" "$work/$name.log"
+		done
 }
 
 # The last act of every crash test: stop the clients, kill busbard once more (everything

@@ -11,7 +11,8 @@
  *   F q n status    the send of (q, n) was refused with a wire status (not stored)
  *   R q n id ok     (q, n) was delivered with message id `id`; ok 0: body damaged
  *   U id            a delivery whose body is not one of ours
- *   D q n           the delete of (q, n) was acknowledged
+ *   D q n id        the delete of (q, n)'s copy `id` was acknowledged
+ *   X q n id        the delete of that copy got no answer: it may or may not be done
  *   M               the drain starts: every queue is read to its end after this
  */
 #ifndef CRASH_LOG_H
@@ -58,17 +59,30 @@ __attribute__((warn_unused_result)) int crash_log_open(struct crash_log *log, co
 __attribute__((warn_unused_result)) int crash_log_line(struct crash_log *log, const char *line);
 void crash_log_close(struct crash_log *log);
 
+/*
+ * Copies of one message (a send retried after its answer was lost may be stored twice)
+ * are told apart by message id; a delete names the copy it deleted.
+ */
+#define CRASH_COPIES_MAX 8u
+
+struct crash_copy {
+	uint64_t id_hash;     /* of its message id */
+	uint64_t delete_line; /* the line of its acknowledged delete; 0: none */
+};
+
 /* What the log says about one message (queue, counter). */
 struct crash_entry {
-	uint64_t delete_line;     /* line of its first acknowledged delete; 0: none */
-	uint64_t first_id_hash;   /* the message id it was first delivered with */
-	uint32_t sends_acked;     /* S lines: more than one when a send was retried */
-	uint32_t deliveries;      /* R lines */
-	uint32_t drained;         /* R lines after the drain mark */
-	uint32_t after_delete;    /* R lines after delete_line: a deleted message came back */
-	uint32_t other_ids;       /* deliveries under another message id: stored twice */
-	bool damaged;             /* delivered with a body that is not the one sent */
-	bool refused;             /* an F line */
+	struct crash_copy copies[CRASH_COPIES_MAX];
+	uint32_t copy_count;
+	uint32_t sends_acked;  /* S lines: more than one when a send was retried */
+	uint32_t deliveries;   /* R lines */
+	uint32_t drained;      /* R lines after the drain mark */
+	uint32_t after_delete; /* deliveries of a copy after its delete was acknowledged */
+	bool deleted;          /* some copy's delete was acknowledged */
+	bool delete_unanswered; /* a delete got no answer: the message may be gone */
+	bool damaged;          /* delivered with a body that is not the one sent */
+	bool refused;          /* an F line */
+	bool copies_overflow;  /* more copies than CRASH_COPIES_MAX: the checker cannot judge */
 };
 
 struct crash_table {

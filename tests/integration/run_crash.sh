@@ -18,11 +18,11 @@ kill_cycles=${BB_CRASH_CYCLES:-24}
 
 BUSBARD_WORKERS=2
 ns_setup
-start_busbard
+first_start_or_finish crash
 start_control
 create_crash_queues
 start_crash_clients
-crash_cycles "$kill_cycles"
+crash_cycles "$kill_cycles" || ns_finish crash
 finish_crash_run
 check_worker_logs
 ns_finish crash

@@ -54,7 +54,7 @@ send_phase() {
 ns_setup
 mount -t tmpfs -o size=$state_bytes tmpfs "$work/state" || { echo "skip: no tmpfs"; exit 77; }
 BUSBARD_EXTRA_JSON='"log_segment_mib": 1,'
-start_busbard
+first_start_or_finish full_disk
 start_control
 expect 0 "$queue" -- busbar create-queue "$queue"
 
