@@ -125,6 +125,18 @@ struct seg_log_files {
 	uint64_t sealed_ms[SEG_SEGMENTS_MAX]; /* wall clock when appends moved past it */
 };
 
+/* A read started by seg_read_submit: its caller's buffer and where it stands. */
+struct seg_read_slot {
+	uint64_t tag;
+	uint64_t position;
+	uint8_t *buf;
+	size_t capacity;
+	struct seg_read_done done;
+	bool busy;     /* taken: in flight or done */
+	bool finished; /* done holds the answer, for seg_read_reap */
+	bool skipped;  /* already stepped over one padding frame */
+};
+
 struct seg_log {
 	struct seg_options options;
 	char dir[SEG_PATH_BYTES];
@@ -156,6 +168,8 @@ struct seg_log {
 	uint64_t cache_valid_from;
 	bool buffers_huge;
 	struct seg_marks *marks; /* options.durable_marks_path, mapped; NULL without */
+	struct seg_read_slot reads[SEG_READS_MAX];
+	uint32_t reads_in_flight;
 };
 
 /* Recovery (seg_recover.c) fills the position the log continues from. */

@@ -19,6 +19,7 @@ enum seg_io_kind {
 	SEG_IO_CREATE = 3,
 	SEG_IO_REMOVE = 4,
 	SEG_IO_META = 5,
+	SEG_IO_READ = 6,
 };
 
 struct seg_io_completion {
@@ -88,6 +89,10 @@ struct seg_io_ops {
 	 */
 	int (*submit_meta)(struct seg_io *io, const char *dir, const char *name, const void *bytes,
 	                   uint32_t length, uint64_t tag);
+	/* Queues a read of up to length bytes at offset into buf, which must stay valid until
+	 * its SEG_IO_READ completion (bytes read, or -errno). */
+	int (*submit_read)(struct seg_io *io, int file, void *buf, uint32_t length,
+	                   uint64_t offset, uint64_t tag);
 	/* Collects finished operations; waits for at least one when wait. */
 	int (*reap)(struct seg_io *io, struct seg_io_completion *out, uint32_t capacity, bool wait);
 	/* Registers the commit buffers (io_uring fixed buffers); optional. */

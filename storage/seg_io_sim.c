@@ -43,6 +43,7 @@ struct sim_op {
 	uint64_t tag;
 	uint64_t bytes; /* SEG_IO_CREATE */
 	char path[SEG_PATH_BYTES + 32]; /* SEG_IO_CREATE */
+	uint8_t *destination;           /* SEG_IO_READ */
 };
 
 #define SIM_META_BYTES 65536u
@@ -364,6 +365,35 @@ static int submit_meta(struct seg_io *io, const char *dir, const char *name, con
 	return 0;
 }
 
+static int submit_read(struct seg_io *io, int file, void *buf, uint32_t length,
+                       uint64_t offset, uint64_t tag)
+{
+	struct seg_io_sim *s = from(io);
+	if (s->pending_count + 1 > SIM_OPS_MAX)
+		return -EBUSY;
+	queue_op(s, (struct sim_op){.kind = SEG_IO_READ,
+	                            .file = file,
+	                            .offset = offset,
+	                            .length = length,
+	                            .destination = buf,
+	                            .tag = tag});
+	return 0;
+}
+
+/* What the file holds when the read runs, as the kernel would copy it. */
+static int32_t perform_read(struct seg_io_sim *s, struct sim_op *op)
+{
+	const struct sim_file *f = &s->files[op->file];
+	if (op->fail_errno)
+		return -op->fail_errno;
+	if (!f->exists || op->offset >= f->size)
+		return f->exists ? 0 : -EBADF;
+	uint64_t n = op->length < f->size - op->offset ? op->length : f->size - op->offset;
+	memcpy(op->destination, f->data + op->offset, n);
+	s->stats.async_reads++;
+	return (int32_t)n;
+}
+
 /* A segment made in full: open, preallocated, synced, its name durable. An existing
  * file at the path is a leftover the io_uring layer unlinks, failing with -EEXIST. */
 static int32_t perform_create(struct seg_io_sim *s, struct sim_op *op)
@@ -422,6 +452,8 @@ static int32_t perform(struct seg_io_sim *s, uint32_t index)
 		return perform_remove(s, op);
 	if (op->kind == SEG_IO_META)
 		return perform_meta(s, op);
+	if (op->kind == SEG_IO_READ)
+		return perform_read(s, op);
 	struct sim_op *linked = index + 1 < s->pending_count && s->pending[index + 1].linked
 	                            ? &s->pending[index + 1]
 	                            : NULL;
@@ -522,6 +554,7 @@ static const struct seg_io_ops sim_ops = {
     .submit_create = submit_create,
     .submit_remove = submit_remove,
     .submit_meta = submit_meta,
+    .submit_read = submit_read,
     .reap = reap,
     .register_buffers = NULL,
     .destroy = destroy,

@@ -43,7 +43,8 @@ struct seg_io_sim_stats {
 	uint64_t metas;
 	uint64_t ops;              /* operations submitted (what fail_op and hold_op count) */
 	uint8_t failed_kind;       /* the enum seg_io_kind of the operation failed; 0: none */
-	uint64_t cut_ops[6];       /* by enum seg_io_kind: cut off by a crash, half done */
+	uint64_t cut_ops[7];       /* by enum seg_io_kind: cut off by a crash, half done */
+	uint64_t async_reads;      /* reads through submit and reap (seg_read_submit) */
 	uint64_t names_restored;   /* unlinked without a directory fsync, back after a crash */
 	uint64_t names_lost;       /* created without a directory fsync, gone after a crash */
 };

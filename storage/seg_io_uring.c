@@ -263,10 +263,12 @@ static int sync_file(struct seg_io *io, int file)
  * class 0: their tag << 1 | fsync), the step in the low bits. Each class runs
  * one operation at a time, so its tag and paths live in struct chain.
  */
-#define CLASS_SHIFT  62
+#define CLASS_SHIFT  61
 #define CLASS_CREATE 1ull
 #define CLASS_REMOVE 2ull
 #define CLASS_META   3ull
+#define CLASS_READ   4ull /* not a chain: the tag in the low bits */
+#define TAG_MASK     ((1ull << CLASS_SHIFT) - 1)
 
 enum {
 	CREATE_OPEN,
@@ -535,6 +537,21 @@ static int submit_write(struct seg_io *io, int file, uint32_t buffer_index, cons
 	return rc < 0 ? rc : 0;
 }
 
+static int submit_read(struct seg_io *io, int file, void *buf, uint32_t length,
+                       uint64_t offset, uint64_t tag)
+{
+	struct seg_io_uring *u = from(io);
+	assert(tag <= TAG_MASK);
+	if (io_uring_sq_space_left(&u->ring) < 1)
+		return -EBUSY;
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+	io_uring_prep_read(sqe, file, buf, length, offset);
+	sqe->flags |= IOSQE_FIXED_FILE;
+	io_uring_sqe_set_data64(sqe, CLASS_READ << CLASS_SHIFT | tag);
+	int rc = io_uring_submit(&u->ring);
+	return rc < 0 ? rc : 0;
+}
+
 static int reap(struct seg_io *io, struct seg_io_completion *out, uint32_t capacity, bool wait)
 {
 	struct seg_io_uring *u = from(io);
@@ -547,6 +564,12 @@ static int reap(struct seg_io *io, struct seg_io_completion *out, uint32_t capac
 	}
 	while (count < capacity && io_uring_peek_cqe(&u->ring, &cqe) == 0) {
 		uint64_t data = io_uring_cqe_get_data64(cqe);
+		if (data >> CLASS_SHIFT == CLASS_READ) {
+			out[count++] = (struct seg_io_completion){
+			    .tag = data & TAG_MASK, .kind = SEG_IO_READ, .result = cqe->res};
+			io_uring_cqe_seen(&u->ring, cqe);
+			continue;
+		}
 		if (data >> CLASS_SHIFT != 0) {
 			count += chain_step_done(u, data, cqe->res, &out[count]);
 			io_uring_cqe_seen(&u->ring, cqe);
@@ -612,6 +635,7 @@ static const struct seg_io_ops uring_ops = {
     .submit_create = submit_create,
     .submit_remove = submit_remove,
     .submit_meta = submit_meta,
+    .submit_read = submit_read,
     .reap = reap,
     .register_buffers = register_buffers,
     .destroy = destroy,

@@ -353,6 +353,7 @@ static void on_write(struct seg_log *log, struct seg_batch *b, uint32_t index, i
 
 static void write_checkpoint_if_durable(struct seg_log *log);
 static void start_removal(struct seg_log *log);
+static void on_read(struct seg_log *log, uint32_t index, int32_t result);
 
 /*
  * The spare's creation finished. No space: reported by the roll, retried.
@@ -390,6 +391,10 @@ static void on_completion(struct seg_log *log, const struct seg_io_completion *c
 	}
 	if (c->kind == SEG_IO_REMOVE) {
 		on_removed(log, c->result);
+		return;
+	}
+	if (c->kind == SEG_IO_READ) {
+		on_read(log, (uint32_t)c->tag, c->result);
 		return;
 	}
 	if (c->kind == SEG_IO_META) {
@@ -463,7 +468,7 @@ int seg_poll(struct seg_log *log, bool wait)
 {
 	struct seg_io_completion done[REAP_BATCH];
 	bool busy = log->fifo_count > 0 || log->spare_state == SPARE_PREPARING || log->removing ||
-	            log->meta_in_flight;
+	            log->meta_in_flight || log->reads_in_flight > 0;
 	bool waiting = wait && busy;
 	int count = log->io->ops->reap(log->io, done, REAP_BATCH, waiting);
 	if (count < 0) {
@@ -552,6 +557,116 @@ static int read_frame(struct seg_log *log, uint64_t position, uint8_t *buf, size
 	return 0;
 }
 
+/* ---- reads without waiting (seg_read_submit) ---- */
+
+static void read_finish(struct seg_log *log, struct seg_read_slot *r, int result)
+{
+	assert(r->busy && !r->finished);
+	r->done.tag = r->tag;
+	r->done.result = result;
+	r->finished = true;
+}
+
+/* Reads as much of the record at r->position as the buffer takes, in one operation. */
+static int read_start(struct seg_log *log, uint32_t index)
+{
+	struct seg_read_slot *r = &log->reads[index];
+	uint32_t id = (uint32_t)(r->position / log->options.segment_bytes);
+	uint64_t offset = r->position % log->options.segment_bytes;
+	if (id < log->files.first_id || id > log->files.current_id)
+		return -ENOENT;
+	uint64_t left = log->options.segment_bytes - offset;
+	uint32_t length = (uint32_t)(r->capacity < left ? r->capacity : left);
+	int rc = log->io->ops->submit_read(log->io, seg_file_of(log, id), r->buf, length, offset,
+	                                   index);
+	if (rc == 0)
+		log->reads_in_flight++;
+	return rc == -EBUSY ? -EAGAIN : rc;
+}
+
+int seg_read_submit(struct seg_log *log, uint64_t position, uint8_t *buf, size_t capacity,
+                    uint64_t tag)
+{
+	if (log->failed != 0)
+		return log->failed;
+	if (capacity < SEG_RECORD_HEADER_BYTES)
+		return -ENOBUFS;
+	uint32_t index = 0;
+	while (index < SEG_READS_MAX && log->reads[index].busy)
+		index++;
+	if (index == SEG_READS_MAX)
+		return -EAGAIN;
+	struct seg_read_slot *r = &log->reads[index];
+	*r = (struct seg_read_slot){
+	    .tag = tag, .position = position, .buf = buf, .capacity = capacity, .busy = true};
+	if (cache_read(log, position, buf, capacity, &r->done.record)) {
+		read_finish(log, r, 0);
+		return 0;
+	}
+	int rc = read_start(log, index);
+	if (rc != 0)
+		r->busy = false;
+	return rc;
+}
+
+/* A read came back: the record, the one after a padding frame, or why not. */
+static void on_read(struct seg_log *log, uint32_t index, int32_t result)
+{
+	struct seg_read_slot *r = &log->reads[index];
+	assert(index < SEG_READS_MAX && r->busy && log->reads_in_flight > 0);
+	log->reads_in_flight--;
+	uint32_t id = (uint32_t)(r->position / log->options.segment_bytes);
+	struct seg_header h;
+	enum seg_frame_check check =
+	    result < 0 ? SEG_FRAME_BAD : seg_frame_decode(r->buf, (size_t)result, &h);
+	if (result < 0 || check == SEG_FRAME_EMPTY || check == SEG_FRAME_BAD) {
+		read_finish(log, r, result < 0 ? -EIO : check == SEG_FRAME_EMPTY ? -ENOENT : -EUCLEAN);
+		return;
+	}
+	if (check == SEG_FRAME_SHORT) {
+		/* Longer than the buffer, or (never on a preallocated file) a short read. */
+		bool too_big = SEG_RECORD_HEADER_BYTES + (size_t)bb_get_le32(r->buf + 8) > r->capacity;
+		read_finish(log, r, too_big ? -ENOBUFS : -EIO);
+		return;
+	}
+	if (h.segment_id != id || (h.type == SEG_TYPE_PADDING && r->skipped)) {
+		read_finish(log, r, -EUCLEAN);
+		return;
+	}
+	r->done.record = (struct seg_record_view){
+	    .sequence = h.sequence,
+	    .position = r->position,
+	    .segment_id = id,
+	    .type = h.type,
+	    .payload_bytes = h.payload_bytes,
+	    .payload = r->buf + SEG_RECORD_HEADER_BYTES,
+	};
+	if (h.type != SEG_TYPE_PADDING) {
+		read_finish(log, r, 0);
+		return;
+	}
+	/* A commit's padding is not a record: the next record follows it. */
+	r->skipped = true;
+	r->position = seg_next_position(log, &r->done.record);
+	int rc = read_start(log, index);
+	if (rc != 0)
+		read_finish(log, r, rc == -EAGAIN ? -EIO : rc);
+}
+
+uint32_t seg_read_reap(struct seg_log *log, struct seg_read_done *out, uint32_t capacity)
+{
+	uint32_t count = 0;
+	for (uint32_t i = 0; i < SEG_READS_MAX && count < capacity; i++) {
+		struct seg_read_slot *r = &log->reads[i];
+		if (!r->finished)
+			continue;
+		out[count++] = r->done;
+		r->busy = false;
+		r->finished = false;
+	}
+	return count;
+}
+
 uint64_t seg_next_position(const struct seg_log *log, const struct seg_record_view *r)
 {
 	uint64_t next = r->position + SEG_RECORD_HEADER_BYTES + r->payload_bytes;
@@ -573,6 +688,11 @@ static void start_removal(struct seg_log *log)
 		return;
 	if (log->fifo_count > 0 && log->batches[log->fifo[log->fifo_head]].segment_id <= id)
 		return;
+	for (uint32_t i = 0; i < SEG_READS_MAX; i++) {
+		const struct seg_read_slot *r = &log->reads[i];
+		if (r->busy && !r->finished && r->position / log->options.segment_bytes <= id)
+			return; /* a read of it is in flight: after it */
+	}
 	char path[SEG_PATH_BYTES + 32];
 	seg_segment_path(log->dir, id, path, sizeof(path));
 	int rc = log->io->ops->submit_remove(log->io, log->dir, path, seg_file_of(log, id), 0);
@@ -841,7 +961,7 @@ void seg_close(struct seg_log *log)
 	 * wait completes an operation, and the disk may have stopped answering. */
 	for (uint32_t i = 0; i < SEG_SEGMENTS_MAX + 4 * COMMITS_MAX && log->io != NULL &&
 	                     (log->fifo_count > 0 || log->spare_state == SPARE_PREPARING ||
-	                      log->removing || log->meta_in_flight ||
+	                      log->removing || log->meta_in_flight || log->reads_in_flight > 0 ||
 	                      log->files.disk_first_id < log->files.first_id);
 	     i++) {
 		if (seg_poll(log, true) != 0)

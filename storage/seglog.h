@@ -101,6 +101,28 @@ uint32_t seg_commits_in_flight(const struct seg_log *log);
 __attribute__((warn_unused_result)) int seg_read(struct seg_log *log, uint64_t position,
                                                  uint8_t *buf, size_t capacity,
                                                  struct seg_record_view *out);
+/*
+ * The same read without waiting, for a worker's loop: starts reading the
+ * record at position into buf (capacity bytes, valid and untouched until the
+ * read is reaped). 0 when started (a record in the cache is done at once),
+ * -EAGAIN when SEG_READS_MAX reads are under way (reap, then retry), -ENOENT
+ * for a position outside the log, -ENOBUFS for a capacity under a header,
+ * or the -errno that stopped the log. seg_poll completes them.
+ */
+#define SEG_READS_MAX 16u
+__attribute__((warn_unused_result)) int seg_read_submit(struct seg_log *log, uint64_t position,
+                                                        uint8_t *buf, size_t capacity,
+                                                        uint64_t tag);
+
+/* A read seg_read_submit started, finished. */
+struct seg_read_done {
+	uint64_t tag; /* as submitted */
+	int result;   /* 0, or what seg_read would return: -ENOENT, -EUCLEAN, -ENOBUFS, -EIO */
+	struct seg_record_view record; /* when 0; its payload points into the caller's buf */
+};
+/* Collects finished reads (any order), up to capacity; returns how many. */
+uint32_t seg_read_reap(struct seg_log *log, struct seg_read_done *out, uint32_t capacity);
+
 /* The position after a record, for iteration with seg_read. */
 uint64_t seg_next_position(const struct seg_log *log, const struct seg_record_view *record);
 

@@ -466,3 +466,74 @@ Test(seglog, the_open_segment_limit_refuses_the_roll_and_loses_nothing)
 	cr_assert_eq(seg_durable_sequence(log), SEG_SEGMENTS_MAX + 1, "and the log goes on");
 	seg_close(log);
 }
+
+/* Starts a read without waiting and polls (never waiting) until it is reaped. */
+static struct seg_read_done read_async(struct seg_log *log, uint64_t position, uint8_t *buf,
+                                       size_t capacity)
+{
+	struct seg_read_done done = {.result = 1};
+	int rc = seg_read_submit(log, position, buf, capacity, position);
+	if (rc != 0)
+		return (struct seg_read_done){.tag = position, .result = rc};
+	for (int i = 0; i < 4 && seg_read_reap(log, &done, 1) == 0; i++)
+		cr_assert_eq(seg_poll(log, false), 0);
+	cr_assert_neq(done.result, 1, "the read completed");
+	cr_assert_eq(done.tag, position);
+	return done;
+}
+
+/*
+ * seg_read_submit answers as seg_read does, record for record (across segments and
+ * commit padding, from disk: the cache holds only the newest), through submit and
+ * reap only (the simulator's synchronous reads stay still), and says -ENOENT,
+ * -EUCLEAN, -ENOBUFS and -EAGAIN where it must.
+ */
+Test(seglog, reads_without_waiting_answer_as_seg_read)
+{
+	struct seg_options o = {.dir = DIR,
+	                        .segment_bytes = 64 << 10,
+	                        .batch_bytes_max = 16384,
+	                        .cache_bytes = 4096,
+	                        .io = io};
+	char why[512];
+	int rc;
+	struct seg_log *log = seg_open(&o, &rc, why, sizeof(why));
+	cr_assert_not_null(log, "%s", why);
+	static uint64_t positions[2000];
+	for (int i = 0; i < 2000; i++) {
+		append(log, &positions[i]);
+		if (i % 7 == 0)
+			drain(log); /* commits padded to a sector: reads step over the padding */
+	}
+	drain(log);
+	cr_assert_gt(seg_segment_count(log), 3);
+	struct seg_io_sim_stats before = seg_io_sim_stats(io);
+	static uint8_t a[4096], b[4096];
+	for (int i = 0; i < 2000; i++) {
+		struct seg_read_done done = read_async(log, positions[i], a, sizeof(a));
+		struct seg_record_view v;
+		cr_assert_eq(done.result, 0, "record %d: %d", i, done.result);
+		cr_assert_eq(done.record.sequence, (uint64_t)i + 1);
+		uint8_t expected[PAYLOAD_MAX];
+		uint32_t n = payload_for((uint64_t)i + 1, expected, PAYLOAD_MAX);
+		cr_assert_eq(done.record.payload_bytes, n);
+		cr_assert_arr_eq(done.record.payload, expected, n);
+		cr_assert_eq(seg_read(log, positions[i], b, sizeof(b), &v), 0);
+		cr_assert_eq(v.sequence, done.record.sequence);
+	}
+	struct seg_io_sim_stats after = seg_io_sim_stats(io);
+	cr_assert_geq(after.async_reads - before.async_reads, 1900, "read from disk");
+	/* seg_read above made the synchronous reads; the async path none of its own. */
+	cr_assert_eq(after.sync_calls - before.sync_calls, after.reads - before.reads);
+	/* Where a commit ends, its padding: the next record is what comes back. */
+	uint64_t end_of_first = positions[0] + SEG_RECORD_HEADER_BYTES +
+	                        payload_for(1, a, PAYLOAD_MAX);
+	cr_assert_eq(read_async(log, end_of_first, a, sizeof(a)).record.sequence, 2);
+	cr_assert_eq(read_async(log, positions[5] + 1, a, sizeof(a)).result, -EUCLEAN);
+	cr_assert_eq(read_async(log, 1000ull << 20, a, sizeof(a)).result, -ENOENT);
+	cr_assert_eq(read_async(log, positions[3], a, 40).result, -ENOBUFS);
+	for (uint32_t i = 0; i < SEG_READS_MAX; i++)
+		cr_assert_eq(seg_read_submit(log, positions[i], a, sizeof(a), i), 0);
+	cr_assert_eq(seg_read_submit(log, positions[0], a, sizeof(a), 99), -EAGAIN, "all busy");
+	seg_close(log); /* waits for the reads in flight */
+}

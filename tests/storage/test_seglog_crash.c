@@ -122,6 +122,10 @@ static void r_unmap(struct seg_io *io, const uint8_t *mapped, uint64_t bytes)
 FORWARD(submit_remove, int,
         (struct seg_io * io, const char *dir, const char *path, int file, uint64_t tag),
         (rep(io)->inner, dir, path, file, tag))
+FORWARD(submit_read, int,
+        (struct seg_io * io, int file, void *buf, uint32_t length, uint64_t offset,
+         uint64_t tag),
+        (rep(io)->inner, file, buf, length, offset, tag))
 FORWARD(submit_meta, int,
         (struct seg_io * io, const char *dir, const char *name, const void *bytes,
          uint32_t length, uint64_t tag),
@@ -162,6 +166,7 @@ static const struct seg_io_ops reporting_ops = {
     .submit_create = r_submit_create,
     .submit_remove = r_submit_remove,
     .submit_meta = r_submit_meta,
+    .submit_read = r_submit_read,
     .reap = r_reap,
     .register_buffers = r_register_buffers,
     .destroy = NULL,

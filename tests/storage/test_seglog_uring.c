@@ -235,7 +235,8 @@ static int forbid_syscalls(int fd)
 
 /*
  * The child: a queue-like worker loop (append, commit, poll, release the records
- * LOOP_WINDOW behind the newest, a checkpoint now and then), rolling through
+ * LOOP_WINDOW behind the newest, a checkpoint and a read of the oldest live record
+ * through the ring now and then), rolling through
  * segments made in the background and removing released ones. Waits only in
  * seg_poll(log, true), which is io_uring_enter. Exit codes: 0 done, 9 trapped,
  * others a failure of the log.
@@ -250,9 +251,10 @@ static void loop_under_filter(const char *dir, int out)
 	struct seg_log *log = seg_open(&o, &rc, why, sizeof(why));
 	if (log == NULL)
 		_exit(2);
-	static uint8_t payload[PAYLOAD_MAX];
-	uint64_t released = 0, appended = 0;
+	static uint8_t payload[PAYLOAD_MAX], readback[4096];
+	uint64_t released = 0, appended = 0, reads = 0;
 	uint32_t waits = 0;
+	bool reading = false;
 	report_fd = out;
 	if (forbid_syscalls(out) != 0)
 		_exit(3);
@@ -276,9 +278,30 @@ static void loop_under_filter(const char *dir, int out)
 			if (seg_release(log, position_of[++released % LOOP_RING]) != 0)
 				_exit(6);
 		}
+		/* Now and then the oldest live record (durable, so on disk) is read back
+		 * through the ring; it may be released while the read is in flight (its
+		 * segment waits for it). */
+		if (!reading && pass % 16 == 0 && released < seg_durable_sequence(log)) {
+			uint64_t sequence = released + 1;
+			rc = seg_read_submit(log, position_of[sequence % LOOP_RING], readback,
+			                     sizeof(readback), sequence);
+			if (rc != 0 && rc != -EAGAIN)
+				_exit(11);
+			reading = rc == 0;
+		}
 		if (seg_commit(log) != 0 || seg_poll(log, false) != 0)
 			_exit(7);
+		struct seg_read_done done;
+		if (reading && seg_read_reap(log, &done, 1) == 1) {
+			if (done.result != 0 || done.record.sequence != done.tag ||
+			    done.record.payload_bytes != 500)
+				_exit(12);
+			reading = false;
+			reads++;
+		}
 	}
+	if (reads < LOOP_PASSES / 32)
+		_exit(13);
 	while (seg_commits_in_flight(log) > 0 && waits++ < LOOP_WAITS_MAX)
 		if (seg_poll(log, true) != 0)
 			_exit(8);
