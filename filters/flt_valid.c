@@ -316,9 +316,10 @@ block(struct vstate *v, const char *p, classify_fn classify, prefix_xor_fn prefi
 	uint64_t oq = k.quote & string, cq = k.quote & ~string;
 	if (!run_lengths(c, scalar))
 		return false;
+	uint64_t run_in = c->scalar; /* a run ended the last block: its checks land here */
 	uint64_t after_scalar = later(scalar, &c->scalar);
 	uint64_t starts = scalar & ~after_scalar, ends = ~scalar & after_scalar;
-	if (scalar != 0 || (c->exp | c->exp_sign | c->add_exp | c->literal) != 0) {
+	if ((scalar | run_in) != 0) {
 		if (!scalars(v, p, &k, scalar, starts))
 			return false;
 	}

@@ -3,7 +3,9 @@
  * scanner, which defines what is valid. The block validator may leave an event to
  * the strict scanner but must never vouch for one it refuses, at any depth limit;
  * flt_validate must give the strict answer, and flt_match the strict scan's matches.
- * The first input byte picks the depth limit, the rest is the event.
+ * The first input byte picks the depth limit, the second how many spaces go after the
+ * event's first byte (blocks start at a container's bracket: so every fault meets every
+ * offset of the 64-byte blocks), the rest is the event.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -44,6 +46,9 @@ static struct flt_matcher *matcher_with_depth(uint32_t depth_max)
 static const uint32_t depths[] = {100, 1, 2, 3, 63, 64, 65};
 #define DEPTHS (sizeof(depths) / sizeof(depths[0]))
 
+#define SHIFT_MAX       64u
+#define EVENT_BYTES_MAX (64u << 10)
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct flt_matcher *m[DEPTHS];
@@ -54,11 +59,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			s[i] = flt_scratch_new(m[i]);
 		}
 	}
-	if (size == 0)
+	static char shifted[SHIFT_MAX + EVENT_BYTES_MAX];
+	if (size < 2 || size - 2 > EVENT_BYTES_MAX)
 		return 0;
 	uint32_t d = data[0] % DEPTHS;
-	const char *event = (const char *)data + 1;
-	size_t bytes = size - 1;
+	size_t shift = data[1] % SHIFT_MAX;
+	size_t head = size > 2 ? 1 : 0;
+	memcpy(shifted, data + 2, head);
+	memset(shifted + head, ' ', shift);
+	memcpy(shifted + head + shift, data + 2 + head, size - 2 - head);
+	const char *event = shifted;
+	size_t bytes = shift + size - 2;
 	int strict = flt_validate_strict(m[d], s[d], event, bytes);
 	if (flt_valid_blocks(event, bytes, depths[d]) && strict != 0)
 		abort(); /* vouched for an event the strict scanner refuses */
