@@ -12,6 +12,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -52,6 +53,18 @@ uint64_t bench_peer_now_ns(void)
 static uint64_t now_ns(const struct peer_loop *p)
 {
 	return p->d->now_ns != NULL ? p->d->now_ns(p->d->state) : bench_peer_now_ns();
+}
+
+int bench_peer_wait_fd(int fd, uint64_t timeout_ns)
+{
+	assert(fd >= 0);
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	struct timespec timeout = {.tv_sec = (time_t)(timeout_ns / 1000000000ull),
+	                           .tv_nsec = (long)(timeout_ns % 1000000000ull)};
+	int ready = ppoll(&p, 1, &timeout, NULL);
+	if (ready < 0)
+		return errno == EINTR ? 0 : -errno;
+	return ready > 0 ? 1 : 0;
 }
 
 /* Submits the next token for lane; false when its slot is busy or the driver failed. */

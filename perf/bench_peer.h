@@ -53,6 +53,10 @@ __attribute__((warn_unused_result)) int bench_peer_measure(const struct bench_cl
                                                            struct bench_result *out);
 
 uint64_t bench_peer_now_ns(void);
+/* Waits up to timeout_ns (to the nanosecond, unlike the clients' millisecond waits, so an
+ * open loop sleeps until its next operation is due instead of spinning) for fd to be
+ * readable: 1 readable, 0 not yet, -errno. */
+int bench_peer_wait_fd(int fd, uint64_t timeout_ns);
 
 /* RabbitMQ quorum queues (bench_rabbitmq.c) and NATS JetStream (bench_nats.c); each is
  * built when its Debian client library is installed (perf/setup_peers.sh). */

@@ -209,8 +209,13 @@ static int rabbit_poll(void *state, uint64_t timeout_ns, struct bench_peer_done 
 	b->out = out;
 	b->out_count = 0;
 	b->out_max = max;
-	struct timeval tv = {.tv_sec = (time_t)(timeout_ns / 1000000000ull),
-	                     .tv_usec = (suseconds_t)(timeout_ns % 1000000000ull / 1000)};
+	/* librabbitmq waits in whole milliseconds: wait here, to the nanosecond, then take only
+	 * what has arrived. */
+	bool buffered = amqp_frames_enqueued(b->conn) || amqp_data_in_buffer(b->conn);
+	int ready = buffered ? 1 : bench_peer_wait_fd(amqp_get_sockfd(b->conn), timeout_ns);
+	if (ready <= 0)
+		return ready;
+	struct timeval tv = {0};
 	/* Completions never outnumber operations in flight (at most max): the loop is bounded. */
 	while (b->out_count < max) {
 		amqp_frame_t frame;
@@ -222,7 +227,6 @@ static int rabbit_poll(void *state, uint64_t timeout_ns, struct bench_peer_done 
 		rc = take_frame(b, &frame);
 		if (rc != 0)
 			return rc;
-		tv = (struct timeval){0}; /* after the first frame, only what is already here */
 	}
 	if (!amqp_frames_enqueued(b->conn) && !amqp_data_in_buffer(b->conn))
 		amqp_maybe_release_buffers(b->conn);

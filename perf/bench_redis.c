@@ -13,7 +13,6 @@
  */
 #include <assert.h>
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -137,10 +136,9 @@ static int redis_poll(void *state, uint64_t timeout_ns, struct bench_peer_done *
 	/* Replies already read come first; then wait for the socket once and read what came. */
 	for (int pass = 0; pass < 2 && count == 0; pass++) {
 		if (pass == 1) {
-			struct pollfd p = {.fd = b->ctx->fd, .events = POLLIN};
-			int ready = poll(&p, 1, (int)(timeout_ns / 1000000ull));
+			int ready = bench_peer_wait_fd(b->ctx->fd, timeout_ns);
 			if (ready <= 0)
-				return ready < 0 && errno != EINTR ? -errno : 0;
+				return ready;
 			if (redisBufferRead(b->ctx) != REDIS_OK)
 				return -EIO;
 		}
