@@ -4,7 +4,8 @@
 # busbard gives the kernel side 10.77.0.1, config/busbard.json's
 # port.kernel_ipv4, at every start) and busbar-control on 127.0.0.1:7680,
 # creates a queue, sends, receives and deletes with the busbar command, and
-# prints what happened. Then it keeps serving until Ctrl-C, and stops both
+# prints what happened (signing every request with a key it makes once,
+# $BUSBAR_STATE_DIR/demo-key.json). Then it keeps serving until Ctrl-C, and stops both
 # processes by PID. BUSBAR_RUN_SECONDS=N stops it after N seconds instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,6 +46,17 @@ for _ in $(seq 50); do
 	(exec 3<>/dev/tcp/127.0.0.1/7680) 2>/dev/null && break
 	sleep 0.1
 done
+
+# busbard takes signed requests only (config "auth", docs/operations.md "Keys"): a key for the
+# demo, made once, kept 0600 beside the database; the busbar command finds it in BUSBAR_KEY_FILE.
+key_file="$state/demo-key.json"
+if [ ! -s "$key_file" ]; then
+	say "$ busbar-control keys create --policy '(every SQS action on every queue)'   > $key_file"
+	(umask 077; "$build/control/busbar-control" keys --db "$state/control.db" create \
+		--policy '{"Statement":[{"Effect":"Allow","Action":"sqs:*","Resource":"*"}]}' \
+		>"$key_file")
+fi
+export BUSBAR_KEY_FILE="$key_file"
 
 say "$ busbar create-queue demo"
 busbar create-queue demo
