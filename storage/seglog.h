@@ -64,15 +64,16 @@ void seg_close(struct seg_log *log);
 
 /*
  * Adds a record to the open batch; never waits. Returns 0 with its sequence
- * and position, -EAGAIN when the batch is full and no commit slot is free, or
+ * and position; -EAGAIN when the batch is full and no commit slot is free, or
  * when the record needs the next segment and its creation in the background
- * has not finished (poll, then retry: on a worker, on the next pass), -EMSGSIZE for a payload over SEG_PAYLOAD_BYTES_MAX, -EIO once the
- * log has stopped on an I/O error, -ENOSPC when the disk is full (the log
- * stopped, or the next segment could not be made: retried in the background,
- * appending goes on once there is space), -EMFILE
- * when the record needs a new segment and the log already keeps its most
- * (SEG_SEGMENTS_MAX, 4,096): release records or remove old segments, then
- * retry; that refusal stops nothing, what was taken before commits as usual.
+ * has not finished (poll, then retry: on a worker, on the next pass);
+ * -EMSGSIZE for a payload over SEG_PAYLOAD_BYTES_MAX; -EIO once the log has
+ * stopped on an I/O error; -ENOSPC when the disk is full (the log stopped, or
+ * the next segment could not be made: retried in the background, appending
+ * goes on once there is space); -EMFILE when the record needs a new segment
+ * and the log already keeps its most (SEG_SEGMENTS_MAX, 4,096): release
+ * records or remove old segments, then retry; that refusal stops nothing,
+ * what was taken before commits as usual.
  */
 __attribute__((warn_unused_result)) int seg_append(struct seg_log *log, uint16_t type,
                                                    const void *payload, uint32_t payload_bytes,

@@ -285,8 +285,9 @@ struct busy_outcome {
 /*
  * A queue-like writer that never waits: appends, commits and polls without
  * waiting, releases the records RELEASE_WINDOW behind the newest (so the oldest
- * segments leave the disk; now and then nearly all, so several leave at once), takes a checkpoint now and then, and comes back on
- * the next pass when told -EAGAIN or -ENOSPC. Stops when the log stops.
+ * segments leave the disk; now and then nearly all, so several leave at once),
+ * takes a checkpoint now and then, and comes back on the next pass when told
+ * -EAGAIN or -ENOSPC. Stops when the log stops.
  */
 static struct busy_outcome run_busy(struct seg_log *log, uint32_t steps, bool crash_anywhere)
 {
