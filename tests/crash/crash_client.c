@@ -53,6 +53,7 @@ struct crash_options {
 	uint32_t visibility_s;
 	uint32_t filler_bytes; /* send: 0 draws a size per message */
 	bool error_exit; /* send: stop at the first refused send (full disk) */
+	bool send_only;  /* send: no receives or deletes, so the log only grows */
 };
 
 struct crash_run {
@@ -284,7 +285,7 @@ static int crash_send_mode(struct crash_run *r)
 	while (crash_running(r) && !crash_all_sent(r)) {
 		q = (q + 1) % r->o->queue_count;
 		int rc = 0;
-		if (crash_rand(r) % 3 == 0) {
+		if (!r->o->send_only && crash_rand(r) % 3 == 0) {
 			rc = crash_receive_and_delete(r, q);
 		} else if (r->next_counter[q] < r->o->count) {
 			rc = crash_send_one(r, q, r->next_counter[q]);
@@ -392,6 +393,7 @@ static void crash_usage(FILE *out)
 	        "usage: crash_client send|drain|check --queues A[,B...] --seed N --log FILE\n"
 	        "       [--server IP [--port N] | --local SOCKET] [--count N] [--run-seconds N]\n"
 	        "       [--timeout-ms N] [--visibility N] [--filler-bytes N] [--error-exit]\n"
+	        "       [--send-only]\n"
 	        "send: N messages per queue (--count, at most %u), receiving and deleting some;\n"
 	        "drain: reads every queue to its end; check: the verdict (exit 1 on a violation).\n",
 	        CRASH_MESSAGES_PER_QUEUE_MAX);
@@ -416,7 +418,7 @@ static const struct option crash_long_options[] = {
     {"count", required_argument, NULL, 'c'},      {"run-seconds", required_argument, NULL, 'r'},
     {"timeout-ms", required_argument, NULL, 't'}, {"visibility", required_argument, NULL, 'v'},
     {"filler-bytes", required_argument, NULL, 'f'}, {"error-exit", no_argument, NULL, 'e'},
-    {NULL, 0, NULL, 0},
+    {"send-only", no_argument, NULL, 'o'},        {NULL, 0, NULL, 0},
 };
 
 static int crash_parse(int argc, char **argv, struct crash_options *o)
@@ -443,6 +445,7 @@ static int crash_parse(int argc, char **argv, struct crash_options *o)
 		case 'v': o->visibility_s = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'f': o->filler_bytes = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'e': o->error_exit = true; break;
+		case 'o': o->send_only = true; break;
 		default: rc = -EINVAL;
 		}
 	}
