@@ -166,8 +166,8 @@ static inline __attribute__((always_inline)) uint64_t brackets(struct vstate *v,
                                                                uint64_t open, uint64_t close)
 {
 	uint64_t toggles = 0, stack = v->stack, context = v->array_context, bad = 0;
-	uint64_t depth = v->depth, done = v->done, top_end = v->top_end;
-	const uint64_t depth_limit = v->depth_limit, base = v->base;
+	uint64_t depth = v->depth;
+	const uint64_t depth_limit = v->depth_limit;
 	for (uint64_t b = open | close; b != 0; b &= b - 1) {
 		int i = __builtin_ctzll(b);
 		uint64_t opens = open >> i & 1;
@@ -176,35 +176,36 @@ static inline __attribute__((always_inline)) uint64_t brackets(struct vstate *v,
 		stack = opens ? stack << 1 | array : stack >> 1;
 		depth = opens ? depth + 1 : depth - 1;
 		bad |= depth > depth_limit;
-		done = depth == 0;
-		top_end = done ? base + (uint64_t)i : top_end;
 		toggles |= ((stack & 1) ^ context) << i;
 		context = stack & 1;
-		if (done)
-			break; /* what follows is not this walk's */
+		if (depth == 0) { /* the walk's container closed: what follows is not its */
+			v->done = true;
+			v->top_end = v->base + (size_t)i;
+			break;
+		}
 	}
 	v->stack = stack;
 	v->array_context = context != 0;
 	v->depth = (uint32_t)depth;
-	v->done = done != 0;
-	v->top_end = top_end;
 	v->bad |= bad;
 	return toggles;
 }
 
 /* Numbers with '-', '.' and digits only, the common case: the same carries as numbers(). */
-static inline uint64_t plain_numbers(struct carries *c, const struct classes *k, uint64_t run)
+static inline uint64_t plain_numbers(struct carries *c, const struct classes *k, uint64_t run,
+                                     uint64_t starts)
 {
 	uint64_t d = k->digit & run, minus = k->minus & run, dot = k->dot & run;
-	uint64_t starts = run & ~later(run, &c->number);
 	uint64_t after_digit = later(d, &c->digit), after_dot = later(dot, &c->dot);
-	uint64_t bad = (starts & ~(d | minus)) | (minus & ~starts);
-	bad |= later(minus, &c->sign) & ~d;
+	uint64_t after_minus = later(minus, &c->sign);
+	uint64_t bad = (starts & ~(d | minus)) | (minus & ~starts) | (after_minus & ~d);
 	bad |= (dot & ~after_digit) | (after_dot & ~d);
-	uint64_t integer = (starts & d) | later(starts & minus, &c->int_minus);
+	uint64_t integer = (starts & d) | after_minus; /* a minus starts its run, or is bad */
 	bad |= later(integer & k->zero, &c->int_zero) & d; /* a leading zero */
 	bad |= add_carry(integer, d, &c->add_int) & ~d & run & ~dot;
 	bad |= add_carry(after_dot, d, &c->add_frac) & ~d & run;
+	c->number = c->scalar; /* numbers()'s carries, were the next block to need them */
+	c->int_minus = c->sign;
 	c->nondigit = (run & ~d) >> 63;
 	return bad;
 }
@@ -267,8 +268,8 @@ scalars(struct vstate *v, const char *p, const struct classes *k, uint64_t scala
 	uint64_t literal = c->literal;
 	c->literal = 0;
 	uint64_t odd = scalar & ~(k->digit | k->minus | k->dot) & ~literal;
-	if (odd == 0 && (c->exp | c->exp_sign | c->add_exp) == 0) {
-		v->bad |= plain_numbers(c, k, scalar & ~literal);
+	if (odd == 0 && (literal | c->exp | c->exp_sign | c->add_exp) == 0) {
+		v->bad |= plain_numbers(c, k, scalar, starts);
 		return true;
 	}
 	uint64_t exp, plus;
