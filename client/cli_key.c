@@ -26,8 +26,8 @@ static int set_key(struct cli_key *out, const char *id, const char *secret, cons
 		return -EINVAL;
 	}
 	if (secret == NULL || strlen(secret) != BB_KEY_SECRET_BYTES) {
-		snprintf(error, error_bytes, "%s: the secret access key must be %u characters", where,
-		         BB_KEY_SECRET_BYTES);
+		snprintf(error, error_bytes, "%s: the secret access key must be %u characters",
+		         where, BB_KEY_SECRET_BYTES);
 		return -EINVAL;
 	}
 	snprintf(out->access_key_id, sizeof(out->access_key_id), "%s", id);
@@ -66,8 +66,8 @@ static int load_file(const char *path, struct cli_key *out, char *error, size_t 
 	return rc;
 }
 
-int cli_key_load(const char *key_file, const char *access_key_id, struct cli_key *out,
-                 char *error, size_t error_bytes)
+int cli_key_load(const char *key_file, const char *access_key_id, struct cli_key *out, char *error,
+                 size_t error_bytes)
 {
 	memset(out, 0, sizeof(*out));
 	const char *env_id = getenv("BUSBAR_ACCESS_KEY_ID");

@@ -24,9 +24,8 @@ struct cli_key {
 
 /* 0 (with or without a key found), or -EINVAL / -EACCES / -errno with the reason in error. */
 __attribute__((warn_unused_result)) int cli_key_load(const char *key_file,
-                                                     const char *access_key_id,
-                                                     struct cli_key *out, char *error,
-                                                     size_t error_bytes);
+                                                     const char *access_key_id, struct cli_key *out,
+                                                     char *error, size_t error_bytes);
 void cli_key_clear(struct cli_key *key);
 
 #endif

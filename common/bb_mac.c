@@ -81,8 +81,8 @@ void bb_mac_free(struct bb_mac *m)
 	free(m);
 }
 
-int bb_mac_compute(struct bb_mac *m, const uint8_t *key, size_t key_bytes,
-                   const uint8_t *message, size_t message_bytes, uint8_t out[WIRE_MAC_BYTES])
+int bb_mac_compute(struct bb_mac *m, const uint8_t *key, size_t key_bytes, const uint8_t *message,
+                   size_t message_bytes, uint8_t out[WIRE_MAC_BYTES])
 {
 	assert(m != NULL && key != NULL && message != NULL);
 	assert(WIRE_MAC_OFFSET + WIRE_MAC_BYTES <= BB_WIRE_HEADER_BYTES);

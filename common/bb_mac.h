@@ -24,7 +24,7 @@ struct bb_mac;
  * base32 characters. So a client holding the access key id and secret, as for
  * SigV4, knows the header's key id too.
  */
-#define BB_ACCESS_KEY_ID_BYTES 20u
+#define BB_ACCESS_KEY_ID_BYTES  20u
 #define BB_ACCESS_KEY_ID_DIGITS 7u /* of the key id */
 
 /* Writes the key-id part of an access key id (the 7 characters after "BB"). */

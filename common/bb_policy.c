@@ -52,7 +52,8 @@ static int add_patterns(struct bb_policy *p, json_t *value, const char *member, 
 		return fail(error, error_bytes, -EINVAL, reason);
 	size_t i;
 	json_t *item;
-	json_array_foreach(value, i, item) {
+	json_array_foreach(value, i, item)
+	{
 		if (!json_is_string(item))
 			return fail(error, error_bytes, -EINVAL, reason);
 		int rc = add_pattern(p, json_string_value(item), error, error_bytes);
@@ -67,7 +68,8 @@ static int check_members(json_t *statement, char *error, size_t error_bytes)
 {
 	const char *key;
 	json_t *value;
-	json_object_foreach(statement, key, value) {
+	json_object_foreach(statement, key, value)
+	{
 		bool known = strcmp(key, "Effect") == 0 || strcmp(key, "Action") == 0 ||
 		             strcmp(key, "Resource") == 0 || strcmp(key, "Sid") == 0;
 		if (!known) {
@@ -102,8 +104,8 @@ static int add_statement(struct bb_policy *p, json_t *statement, char *error, si
 	if (rc != 0)
 		return rc;
 	s->first_resource = (uint16_t)p->pattern_count;
-	rc = add_patterns(p, json_object_get(statement, "Resource"), "Resource",
-	                  &s->resource_count, error, error_bytes);
+	rc = add_patterns(p, json_object_get(statement, "Resource"), "Resource", &s->resource_count,
+	                  error, error_bytes);
 	if (rc == 0)
 		p->statement_count++;
 	return rc;
@@ -115,15 +117,16 @@ static int compile_document(struct bb_policy *p, json_t *doc, char *error, size_
 		return fail(error, error_bytes, -EINVAL, "not a JSON object");
 	const char *key;
 	json_t *value;
-	json_object_foreach(doc, key, value) {
+	json_object_foreach(doc, key, value)
+	{
 		if (strcmp(key, "Version") != 0 && strcmp(key, "Statement") != 0 &&
 		    strcmp(key, "Id") != 0)
 			return fail(error, error_bytes, -EINVAL,
 			            "only Version, Id and Statement may be at the top");
 	}
 	json_t *version = json_object_get(doc, "Version");
-	if (version != NULL && (!json_is_string(version) ||
-	                        strcmp(json_string_value(version), POLICY_VERSION) != 0))
+	if (version != NULL &&
+	    (!json_is_string(version) || strcmp(json_string_value(version), POLICY_VERSION) != 0))
 		return fail(error, error_bytes, -EINVAL, "Version must be \"" POLICY_VERSION "\"");
 	json_t *statements = json_object_get(doc, "Statement");
 	if (json_is_object(statements))
@@ -132,7 +135,8 @@ static int compile_document(struct bb_policy *p, json_t *doc, char *error, size_
 		return fail(error, error_bytes, -EINVAL, "Statement must be an object or a list");
 	size_t i;
 	json_t *statement;
-	json_array_foreach(statements, i, statement) {
+	json_array_foreach(statements, i, statement)
+	{
 		int rc = add_statement(p, statement, error, error_bytes);
 		if (rc != 0)
 			return rc;
@@ -192,8 +196,8 @@ bool bb_policy_glob(const char *pattern, const char *text, bool ignore_case)
 	return *pattern == '\0';
 }
 
-static bool any_matches(const struct bb_policy *p, uint16_t first, uint16_t count,
-                        const char *text, bool ignore_case)
+static bool any_matches(const struct bb_policy *p, uint16_t first, uint16_t count, const char *text,
+                        bool ignore_case)
 {
 	for (uint32_t i = first; i < (uint32_t)first + count; i++) {
 		if (bb_policy_glob(p->text + p->pattern_offset[i], text, ignore_case))

@@ -30,13 +30,13 @@
 #include "bb_mac.h"
 #include "bb_policy.h"
 
-#define SEAL_KEY_BYTES     32
-#define SEAL_NONCE_BYTES   12
-#define SEAL_TAG_BYTES     16
-#define SEALED_BYTES       (SEAL_NONCE_BYTES + CTL_SECRET_KEY_BYTES + SEAL_TAG_BYTES)
-#define SEAL_KEY_SUFFIX    ".secret-key"
-#define ACCESS_KEY_PREFIX  "BB"
-#define ACCESS_KEY_RANDOM  (CTL_ACCESS_KEY_ID_BYTES - 2) /* base32 characters after "BB" */
+#define SEAL_KEY_BYTES    32
+#define SEAL_NONCE_BYTES  12
+#define SEAL_TAG_BYTES    16
+#define SEALED_BYTES      (SEAL_NONCE_BYTES + CTL_SECRET_KEY_BYTES + SEAL_TAG_BYTES)
+#define SEAL_KEY_SUFFIX   ".secret-key"
+#define ACCESS_KEY_PREFIX "BB"
+#define ACCESS_KEY_RANDOM (CTL_ACCESS_KEY_ID_BYTES - 2) /* base32 characters after "BB" */
 
 static const char base32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 static const char base64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -134,8 +134,7 @@ static int unseal(const uint8_t *seal_key, const char *access_key_id, const uint
 	          EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, seal_key, sealed) == 1 &&
 	          EVP_DecryptUpdate(c, NULL, &length, (const uint8_t *)access_key_id,
 	                            (int)strlen(access_key_id)) == 1 &&
-	          EVP_DecryptUpdate(c, (uint8_t *)secret, &length, in, CTL_SECRET_KEY_BYTES) ==
-	              1 &&
+	          EVP_DecryptUpdate(c, (uint8_t *)secret, &length, in, CTL_SECRET_KEY_BYTES) == 1 &&
 	          EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, SEAL_TAG_BYTES,
 	                              (void *)(in + CTL_SECRET_KEY_BYTES)) == 1 &&
 	          EVP_DecryptFinal_ex(c, (uint8_t *)secret + length, &length) == 1;
@@ -148,7 +147,8 @@ static int unseal(const uint8_t *seal_key, const char *access_key_id, const uint
 
 /* ---- rows ---- */
 
-#define KEY_COLUMNS "key_id, access_key_id, sealed_secret, created_s, expires_s, revoked, policy_json"
+#define KEY_COLUMNS                                                                                \
+	"key_id, access_key_id, sealed_secret, created_s, expires_s, revoked, policy_json"
 
 /* Reads a row; the secret only if seal_key is given. */
 static int read_key(sqlite3_stmt *st, const uint8_t *seal_key, struct ctl_key *out)
@@ -190,8 +190,8 @@ int ctl_keys_find(struct ctl_store *store, const char *access_key_id, int64_t no
 	uint8_t seal_key[SEAL_KEY_BYTES];
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(ctl_store_db(store),
-	                       "SELECT " KEY_COLUMNS " FROM access_keys WHERE access_key_id = ?", -1,
-	                       &st, NULL) != SQLITE_OK)
+	                       "SELECT " KEY_COLUMNS " FROM access_keys WHERE access_key_id = ?",
+	                       -1, &st, NULL) != SQLITE_OK)
 		return -EIO;
 	sqlite3_bind_text(st, 1, access_key_id, -1, SQLITE_STATIC);
 	int step = sqlite3_step(st);
@@ -404,7 +404,8 @@ int ctl_keys_rotate(struct ctl_store *store, const char *access_key_id, int64_t 
 	ctl_key_clear(&old);
 	/* An expiry at now_s ends the key at once: ctl_keys_find says expired from now on. */
 	if (rc == 0)
-		rc = update_one(store, "UPDATE access_keys SET expires_s = ?2 WHERE access_key_id = ?1",
+		rc = update_one(store,
+		                "UPDATE access_keys SET expires_s = ?2 WHERE access_key_id = ?1",
 		                access_key_id, now_s + overlap_s);
 	if (rc != 0)
 		ctl_key_clear(out);
@@ -416,13 +417,13 @@ int ctl_keys_revoke(struct ctl_store *store, const char *access_key_id)
 	assert(store != NULL && access_key_id != NULL);
 	if (exec(store, "BEGIN IMMEDIATE") != 0)
 		return -EIO;
-	return finish(store, update_one(store,
-	                                "UPDATE access_keys SET revoked = ?2 WHERE access_key_id = ?1",
-	                                access_key_id, 1));
+	return finish(
+	    store, update_one(store, "UPDATE access_keys SET revoked = ?2 WHERE access_key_id = ?1",
+	                      access_key_id, 1));
 }
 
-int ctl_keys_set_policy(struct ctl_store *store, const char *access_key_id,
-                        const char *policy_json, char *error, size_t error_bytes)
+int ctl_keys_set_policy(struct ctl_store *store, const char *access_key_id, const char *policy_json,
+                        char *error, size_t error_bytes)
 {
 	assert(store != NULL && access_key_id != NULL);
 	int rc = check_policy(policy_json, error, error_bytes);
@@ -494,8 +495,7 @@ static void key_entry(const struct ctl_key *key, struct bb_snapshot_entry *e)
 }
 
 int ctl_keys_snapshot_entries(struct ctl_store *store, int64_t now_s,
-                              struct bb_snapshot_entry *entries, uint32_t capacity,
-                              uint32_t *count)
+                              struct bb_snapshot_entry *entries, uint32_t capacity, uint32_t *count)
 {
 	assert(store != NULL && count != NULL);
 	uint8_t seal_key[SEAL_KEY_BYTES];

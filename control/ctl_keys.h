@@ -23,9 +23,9 @@
 #include "bb_snapshot.h"
 #include "ctl_store.h"
 
-#define CTL_ACCESS_KEY_ID_BYTES 20 /* "BB" + 18 upper-case base32 chars, like AKIA... */
-#define CTL_SECRET_KEY_BYTES    40 /* printable, as AWS secret access keys */
-#define CTL_KEY_OVERLAP_S_DEFAULT 86400  /* a rotated key's old secret works one more day */
+#define CTL_ACCESS_KEY_ID_BYTES   20      /* "BB" + 18 upper-case base32 chars, like AKIA... */
+#define CTL_SECRET_KEY_BYTES      40      /* printable, as AWS secret access keys */
+#define CTL_KEY_OVERLAP_S_DEFAULT 86400   /* a rotated key's old secret works one more day */
 #define CTL_KEY_OVERLAP_S_MAX     2592000 /* 30 days */
 _Static_assert(CTL_SECRET_KEY_BYTES == BB_KEY_SECRET_BYTES, "one secret size everywhere");
 
@@ -73,14 +73,14 @@ __attribute__((warn_unused_result)) int ctl_keys_revoke(struct ctl_store *store,
 /* Replaces a key's policy. 0, -ENOENT, -EINVAL (with the reason), -EIO. */
 __attribute__((warn_unused_result)) int ctl_keys_set_policy(struct ctl_store *store,
                                                             const char *access_key_id,
-                                                            const char *policy_json,
-                                                            char *error, size_t error_bytes);
+                                                            const char *policy_json, char *error,
+                                                            size_t error_bytes);
 /*
  * Every key, by key id, without secrets (secret is all zero); *out is
  * malloc'd: clear each with ctl_key_clear, then free the array.
  */
-__attribute__((warn_unused_result)) int ctl_keys_list(struct ctl_store *store,
-                                                      struct ctl_key **out, size_t *count);
+__attribute__((warn_unused_result)) int ctl_keys_list(struct ctl_store *store, struct ctl_key **out,
+                                                      size_t *count);
 
 /*
  * The keys busbard needs (neither revoked nor expired at now_s) as snapshot

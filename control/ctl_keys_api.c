@@ -17,8 +17,7 @@
 
 #define ERROR_BYTES 256
 
-static void fail(struct ctl_sqs_result *out, unsigned status, const char *type,
-                 const char *message)
+static void fail(struct ctl_sqs_result *out, unsigned status, const char *type, const char *message)
 {
 	out->http_status = status;
 	out->body = json_pack("{s:s, s:s}", "__type", type, "message", message);
@@ -47,14 +46,13 @@ static void fail_errno(struct ctl_sqs_result *out, int rc, const char *access_ke
 
 static json_t *key_json(const struct ctl_key *k, int64_t now_s, bool with_secret)
 {
-	const char *status = k->revoked                                       ? "Revoked"
+	const char *status = k->revoked                                   ? "Revoked"
 	                     : k->expires_s != 0 && now_s >= k->expires_s ? "Expired"
-	                     : k->expires_s != 0                           ? "Expiring"
-	                                                                   : "Active";
-	json_t *j = json_pack("{s:s, s:I, s:I, s:I, s:s}", "AccessKeyId", k->access_key_id,
-	                      "KeyId", (json_int_t)k->key_id, "CreatedAt",
-	                      (json_int_t)k->created_s, "ExpiresAt", (json_int_t)k->expires_s,
-	                      "Status", status);
+	                     : k->expires_s != 0                          ? "Expiring"
+	                                                                  : "Active";
+	json_t *j = json_pack("{s:s, s:I, s:I, s:I, s:s}", "AccessKeyId", k->access_key_id, "KeyId",
+	                      (json_int_t)k->key_id, "CreatedAt", (json_int_t)k->created_s,
+	                      "ExpiresAt", (json_int_t)k->expires_s, "Status", status);
 	if (k->policy_json != NULL)
 		json_object_set_new(j, "Policy", json_string(k->policy_json));
 	if (with_secret)
@@ -147,8 +145,8 @@ static void rotate_key(struct ctl_store *store, const char *id, json_t *request,
 	ctl_key_clear(&key);
 }
 
-static void change_key(struct ctl_store *store, const char *action, const char *id,
-                       json_t *request, struct ctl_sqs_result *out)
+static void change_key(struct ctl_store *store, const char *action, const char *id, json_t *request,
+                       struct ctl_sqs_result *out)
 {
 	char error[ERROR_BYTES];
 	int rc;
@@ -157,7 +155,8 @@ static void change_key(struct ctl_store *store, const char *action, const char *
 	} else {
 		char *policy;
 		if (policy_text(request, &policy) != 0) {
-			fail(out, 400, "MalformedPolicyDocument", "Policy must be an object or a string");
+			fail(out, 400, "MalformedPolicyDocument",
+			     "Policy must be an object or a string");
 			return;
 		}
 		rc = ctl_keys_set_policy(store, id, policy, error, sizeof(error));
@@ -187,9 +186,8 @@ void ctl_keys_api_handle(struct ctl_store *store, const char *target, const char
 {
 	assert(store != NULL && out != NULL);
 	*out = (struct ctl_sqs_result){0};
-	const char *action = ctl_keys_api_handles(target)
-	                         ? target + strlen(CTL_KEYS_TARGET_PREFIX)
-	                         : "";
+	const char *action =
+	    ctl_keys_api_handles(target) ? target + strlen(CTL_KEYS_TARGET_PREFIX) : "";
 	json_t *request = json_loadb(request_text, request_bytes, 0, NULL);
 	if (!json_is_object(request)) {
 		json_decref(request);
@@ -218,20 +216,23 @@ void ctl_keys_api_handle(struct ctl_store *store, const char *target, const char
 
 static void keys_usage(FILE *out)
 {
-	fprintf(out,
-	        "usage: busbar-control keys [--db PATH] create [--policy JSON]\n"
-	        "       busbar-control keys [--db PATH] list\n"
-	        "       busbar-control keys [--db PATH] rotate ACCESS_KEY_ID [--overlap-seconds N]\n"
-	        "       busbar-control keys [--db PATH] revoke ACCESS_KEY_ID\n"
-	        "       busbar-control keys [--db PATH] put-policy ACCESS_KEY_ID --policy JSON\n");
+	fprintf(
+	    out,
+	    "usage: busbar-control keys [--db PATH] create [--policy JSON]\n"
+	    "       busbar-control keys [--db PATH] list\n"
+	    "       busbar-control keys [--db PATH] rotate ACCESS_KEY_ID [--overlap-seconds N]\n"
+	    "       busbar-control keys [--db PATH] revoke ACCESS_KEY_ID\n"
+	    "       busbar-control keys [--db PATH] put-policy ACCESS_KEY_ID --policy JSON\n");
 }
 
 /* The call a command line names, as a request object; NULL with usage said. */
 static json_t *keys_request(int argc, char **argv, const char *policy, long overlap_s,
                             const char **action)
 {
-	static const char *const names[][2] = {{"create", "CreateKey"}, {"list", "ListKeys"},
-	                                       {"rotate", "RotateKey"}, {"revoke", "RevokeKey"},
+	static const char *const names[][2] = {{"create", "CreateKey"},
+	                                       {"list", "ListKeys"},
+	                                       {"rotate", "RotateKey"},
+	                                       {"revoke", "RevokeKey"},
 	                                       {"put-policy", "PutKeyPolicy"}};
 	*action = NULL;
 	for (size_t i = 0; argc >= 1 && i < sizeof(names) / sizeof(names[0]); i++) {

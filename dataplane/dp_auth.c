@@ -84,7 +84,8 @@ int dp_auth_options_parse(const void *json, struct dp_auth_options *o, char *err
 		return option_fail(error, error_bytes, "", "expected an object");
 	const char *key;
 	json_t *value;
-	json_object_foreach(object, key, value) {
+	json_object_foreach(object, key, value)
+	{
 		int rc;
 		if (strcmp(key, "mode") == 0)
 			rc = option_mode(value, o, error, error_bytes);
@@ -134,9 +135,8 @@ void dp_auth_keys_add(struct dp_auth_keys *keys, const struct bb_snapshot_key *e
 	memcpy(k->secret, e->secret, BB_KEY_SECRET_BYTES);
 	k->expires_ms = e->expires_s > UINT64_MAX / 1000 ? UINT64_MAX : e->expires_s * 1000;
 	k->has_policy = e->policy_json != NULL;
-	if (k->has_policy &&
-	    bb_policy_compile(e->policy_json, e->policy_bytes, &k->policy, error, sizeof(error)) !=
-	        0) {
+	if (k->has_policy && bb_policy_compile(e->policy_json, e->policy_bytes, &k->policy, error,
+	                                       sizeof(error)) != 0) {
 		explicit_bzero(k->secret, sizeof(k->secret));
 		keys_invalid(keys, e->key_id, error);
 		return;
@@ -409,9 +409,10 @@ bool dp_auth_allows(struct dp_auth *a, const struct dp_auth_key *key, uint8_t op
 	    name_bytes <= BB_QUEUE_NAME_BYTES_MAX) {
 		memcpy(name, queue_name, name_bytes);
 		name[name_bytes] = '\0';
-		allowed = bb_policy_queue_arn(BB_POLICY_REGION_DEFAULT, BB_POLICY_ACCOUNT_ID_DEFAULT,
-		                              name, arn, sizeof(arn)) &&
-		          bb_policy_allows(&key->policy, action, arn);
+		allowed =
+		    bb_policy_queue_arn(BB_POLICY_REGION_DEFAULT, BB_POLICY_ACCOUNT_ID_DEFAULT,
+		                        name, arn, sizeof(arn)) &&
+		    bb_policy_allows(&key->policy, action, arn);
 	}
 	if (!allowed)
 		a->stats.access_denied++;

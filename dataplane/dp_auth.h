@@ -31,7 +31,7 @@
 #define DP_AUTH_SOURCE_BURST_DEFAULT      5000u
 #define DP_AUTH_SOURCE_RATE_PER_S_MAX     100000000u
 #define DP_AUTH_SOURCE_BURST_MAX          1000000u /* x 1000 milli-tokens fits 32 bits */
-#define DP_AUTH_REPLAY_WAYS               4u /* replay windows live in sets of this many */
+#define DP_AUTH_REPLAY_WAYS               4u       /* replay windows live in sets of this many */
 #define DP_AUTH_REASON_BYTES              128u
 
 enum dp_auth_mode {
@@ -41,9 +41,9 @@ enum dp_auth_mode {
 
 struct dp_auth_options {
 	enum dp_auth_mode mode;
-	uint32_t skew_ms;            /* a timestamp this far from our clock is refused */
-	uint32_t source_rate_per_s;  /* token bucket refill, per source address */
-	uint32_t source_burst;       /* and its depth */
+	uint32_t skew_ms;           /* a timestamp this far from our clock is refused */
+	uint32_t source_rate_per_s; /* token bucket refill, per source address */
+	uint32_t source_burst;      /* and its depth */
 };
 
 /* The defaults: authentication required, BB_AUTH_SKEW_MS_DEFAULT, the source defaults. */
@@ -99,9 +99,9 @@ struct dp_auth_stats {
 struct dp_auth_window {
 	uint32_t key_id;
 	uint64_t client_id;
-	bool used;         /* holds a client's window */
-	uint64_t top;      /* highest request id accepted */
-	uint64_t used_ms;  /* for replacement in its set */
+	bool used;        /* holds a client's window */
+	uint64_t top;     /* highest request id accepted */
+	uint64_t used_ms; /* for replacement in its set */
 	uint64_t bitmap[BB_REPLAY_WINDOW_BITS / 64];
 };
 
@@ -143,12 +143,10 @@ struct dp_auth_result {
  * bytes; parses nothing of the body.
  */
 void dp_auth_check(struct dp_auth *auth, const struct dp_auth_keys *keys, const uint8_t *bytes,
-                   size_t length, uint32_t source_ip, uint64_t now_ms,
-                   struct dp_auth_result *out);
+                   size_t length, uint32_t source_ip, uint64_t now_ms, struct dp_auth_result *out);
 
 /* Mode none: everything passes but a request with a key id (InvalidClientTokenId). */
-void dp_auth_check_unauthenticated(const uint8_t *bytes, size_t length,
-                                   struct dp_auth_result *out);
+void dp_auth_check_unauthenticated(const uint8_t *bytes, size_t length, struct dp_auth_result *out);
 
 /* Whether the key may run opcode on the named queue (always true for key NULL in mode none). */
 bool dp_auth_allows(struct dp_auth *auth, const struct dp_auth_key *key, uint8_t opcode,

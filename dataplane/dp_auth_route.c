@@ -24,9 +24,8 @@ static void answer_refusal(struct dp_worker *w, struct rte_mbuf *m, const uint8_
 	rte_pktmbuf_free(m);
 }
 
-bool dp_auth_route(struct dp_worker *w, struct rte_mbuf *m, const uint8_t *bytes,
-                   uint32_t length, const struct dp_snapshot *snapshot, uint64_t now_ms,
-                   struct dp_auth_result *out)
+bool dp_auth_route(struct dp_worker *w, struct rte_mbuf *m, const uint8_t *bytes, uint32_t length,
+                   const struct dp_snapshot *snapshot, uint64_t now_ms, struct dp_auth_result *out)
 {
 	const struct dp_request_meta *meta = dp_meta(m);
 	*out = (struct dp_auth_result){.verdict = DP_AUTH_PASS};

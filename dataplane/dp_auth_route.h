@@ -17,9 +17,8 @@
  * True: the request goes on (out->key is the verified key, NULL from the local socket or
  * in mode none). False: it was answered here with its refusal, or dropped, and freed.
  */
-bool dp_auth_route(struct dp_worker *w, struct rte_mbuf *m, const uint8_t *bytes,
-                   uint32_t length, const struct dp_snapshot *snapshot, uint64_t now_ms,
-                   struct dp_auth_result *out);
+bool dp_auth_route(struct dp_worker *w, struct rte_mbuf *m, const uint8_t *bytes, uint32_t length,
+                   const struct dp_snapshot *snapshot, uint64_t now_ms, struct dp_auth_result *out);
 
 /* True when the verified key may run the request on its queue; else answered AccessDenied. */
 bool dp_auth_route_permits(struct dp_worker *w, struct rte_mbuf *m, const uint8_t *bytes,

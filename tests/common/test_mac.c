@@ -15,9 +15,8 @@
 static const char secret[] = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 /* The example of docs/protocol.md: SendMessage, key id 7, client 0x0102030405060708,
  * request 42, timestamp 1700000000000, one field (tag 2, "hello"). */
-static const uint8_t mac_expected[WIRE_MAC_BYTES] = {0x4c, 0x25, 0xee, 0xe7, 0xa4, 0x5d,
-                                                     0xb7, 0xb7, 0x3e, 0xae, 0x11, 0x40,
-                                                     0x44, 0x94, 0xfc, 0x8e};
+static const uint8_t mac_expected[WIRE_MAC_BYTES] = {
+    0x4c, 0x25, 0xee, 0xe7, 0xa4, 0x5d, 0xb7, 0xb7, 0x3e, 0xae, 0x11, 0x40, 0x44, 0x94, 0xfc, 0x8e};
 
 static size_t example(uint8_t *out)
 {
@@ -83,7 +82,6 @@ Test(mac, other_key_and_length_fail)
 	other[39] ^= 1;
 	cr_assert_eq(bb_mac_sign(mac, (const uint8_t *)secret, 40, message, bytes), 0);
 	cr_assert_eq(bb_mac_verify(mac, (const uint8_t *)other, 40, message, bytes), -EBADMSG);
-	cr_assert_eq(bb_mac_verify(mac, (const uint8_t *)secret, 40, message, bytes - 1),
-	             -EBADMSG);
+	cr_assert_eq(bb_mac_verify(mac, (const uint8_t *)secret, 40, message, bytes - 1), -EBADMSG);
 	cr_assert_eq(bb_mac_verify(mac, (const uint8_t *)secret, 40, message, 63), -EBADMSG);
 }

@@ -83,12 +83,13 @@ Test(policy, limits)
 	static char json[BB_POLICY_BYTES_MAX * 2];
 	size_t n = (size_t)snprintf(json, sizeof(json), "{\"Statement\":[");
 	for (unsigned i = 0; i <= BB_POLICY_STATEMENTS_MAX; i++)
-		n += (size_t)snprintf(json + n, sizeof(json) - n,
-		                      "%s{\"Effect\":\"Allow\",\"Action\":\"a\",\"Resource\":\"r\"}",
-		                      i ? "," : "");
+		n += (size_t)snprintf(
+		    json + n, sizeof(json) - n,
+		    "%s{\"Effect\":\"Allow\",\"Action\":\"a\",\"Resource\":\"r\"}", i ? "," : "");
 	snprintf(json + n, sizeof(json) - n, "]}");
 	cr_assert_eq(compile(json), -E2BIG);
 	memset(json, ' ', BB_POLICY_BYTES_MAX + 1);
-	cr_assert_eq(bb_policy_compile(json, BB_POLICY_BYTES_MAX + 1, &policy, error, sizeof(error)),
-	             -E2BIG);
+	cr_assert_eq(
+	    bb_policy_compile(json, BB_POLICY_BYTES_MAX + 1, &policy, error, sizeof(error)),
+	    -E2BIG);
 }

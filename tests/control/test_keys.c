@@ -20,7 +20,7 @@
 
 #define NOW 1700000000
 #define ALLOW_SEND                                                                                 \
-	"{\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"sqs:SendMessage\","                   \
+	"{\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"sqs:SendMessage\","                    \
 	"\"Resource\":\"arn:aws:sqs:*:*:orders\"}]}"
 
 static char dir[] = "/tmp/test_keys_XXXXXX";

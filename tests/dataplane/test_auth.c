@@ -6,17 +6,21 @@
  * their documented status (or dropped) and counted, and none of them passes.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <string.h>
 
-#include "dp_auth.h"
+#include <jansson.h>
 
-#define NOW_MS     1700000000000ull
-#define KEY_SEND   3u /* may SendMessage to "orders" */
-#define KEY_OLD    5u /* rotated: expires at NOW + 10 s */
-#define CLIENT     0x1122334455667788ull
-#define SOURCE_IP  0x0a4d0001u
+#include "dp_auth.h"
+#include "dp_snapshot.h"
+
+#define NOW_MS    1700000000000ull
+#define KEY_SEND  3u /* may SendMessage to "orders" */
+#define KEY_OLD   5u /* rotated: expires at NOW + 10 s */
+#define CLIENT    0x1122334455667788ull
+#define SOURCE_IP 0x0a4d0001u
 #define ALLOW_SEND                                                                                 \
-	"{\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"sqs:SendMessage\","                   \
+	"{\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"sqs:SendMessage\","                    \
 	"\"Resource\":\"arn:aws:sqs:*:*:orders\"}]}"
 
 static const char secret_send[] = "AAAAAAAAAABBBBBBBBBBCCCCCCCCCCDDDDDDDDDD";
@@ -195,19 +199,20 @@ Test(auth, permissions)
 	const uint8_t *orders = (const uint8_t *)"orders";
 	cr_assert(dp_auth_allows(&auth, r.key, WIRE_OP_SEND_MESSAGE, orders, 6));
 	cr_assert_not(dp_auth_allows(&auth, r.key, WIRE_OP_RECEIVE_MESSAGE, orders, 6));
-	cr_assert_not(dp_auth_allows(&auth, r.key, WIRE_OP_SEND_MESSAGE, (const uint8_t *)"ord", 3));
+	cr_assert_not(
+	    dp_auth_allows(&auth, r.key, WIRE_OP_SEND_MESSAGE, (const uint8_t *)"ord", 3));
 	cr_assert_not(dp_auth_allows(&auth, NULL, WIRE_OP_SEND_MESSAGE, orders, 6));
 	cr_assert_eq(auth.stats.access_denied, 3);
 	add_key(9, secret_old, 0, NULL); /* no policy: nothing */
-	cr_assert_not(dp_auth_allows(&auth, dp_auth_keys_find(&keys, 9), WIRE_OP_SEND_MESSAGE,
-	                             orders, 6));
+	cr_assert_not(
+	    dp_auth_allows(&auth, dp_auth_keys_find(&keys, 9), WIRE_OP_SEND_MESSAGE, orders, 6));
 }
 
 Test(auth, flood_shed_before_the_mac)
 {
 	dp_auth_free(&auth);
-	struct dp_auth_options o = {.mode = DP_AUTH_REQUIRED, .source_rate_per_s = 1000,
-	                            .source_burst = 10};
+	struct dp_auth_options o = {
+	    .mode = DP_AUTH_REQUIRED, .source_rate_per_s = 1000, .source_burst = 10};
 	cr_assert_eq(dp_auth_init(&auth, &o), 0);
 	uint8_t m[512];
 	size_t n = request(m, KEY_SEND, secret_old, 1, NOW_MS); /* a bad MAC each time */
@@ -240,4 +245,61 @@ Test(auth, bad_keys_refuse_the_snapshot)
 	dp_auth_keys_add(&keys, &e); /* 4 after 5: out of order */
 	cr_assert(keys.invalid);
 	cr_assert_gt(strlen(keys.invalid_reason), 0);
+}
+
+/* Keys travel in the snapshot: encoded by busbar-control's codec, parsed by busbard's. */
+Test(auth, snapshot_carries_keys)
+{
+	static struct dp_snapshot parsed;
+	static uint8_t body[BB_SNAPSHOT_HEADER_BYTES_MAX + 2 * BB_SNAPSHOT_KEY_BYTES_MAX];
+	struct bb_snapshot_entry e[2] = {{.kind = BB_SNAPSHOT_KIND_KEY},
+	                                 {.kind = BB_SNAPSHOT_KIND_KEY}};
+	e[0].key = (struct bb_snapshot_key){
+	    .key_id = 3, .policy_json = ALLOW_SEND, .policy_bytes = sizeof(ALLOW_SEND) - 1};
+	memcpy(e[0].key.secret, secret_send, BB_KEY_SECRET_BYTES);
+	e[1].key = (struct bb_snapshot_key){.key_id = 5, .expires_s = 99};
+	memcpy(e[1].key.secret, secret_old, BB_KEY_SECRET_BYTES);
+	struct bb_snapshot_header h = {.version = 7};
+	size_t bytes;
+	char error[256];
+	cr_assert_eq(bb_snapshot_encode(&h, e, 2, body, sizeof(body), &bytes), 0);
+	cr_assert_eq(dp_snapshot_parse(body, bytes, &parsed, error, sizeof(error)), WIRE_OK, "%s",
+	             error);
+	cr_assert_eq(parsed.keys.count, 2);
+	const struct dp_auth_key *k = dp_auth_keys_find(&parsed.keys, 5);
+	cr_assert_not_null(k);
+	cr_assert_eq(k->expires_ms, 99000);
+	cr_assert_not(k->has_policy);
+	cr_assert(dp_auth_keys_find(&parsed.keys, 3)->has_policy);
+	/* A policy busbard cannot compile refuses the whole snapshot, with the reason. */
+	e[1].key.policy_json = "{\"Statement\":[]";
+	e[1].key.policy_bytes = (uint32_t)strlen(e[1].key.policy_json);
+	cr_assert_eq(bb_snapshot_encode(&h, e, 2, body, sizeof(body), &bytes), 0);
+	cr_assert_eq(dp_snapshot_parse(body, bytes, &parsed, error, sizeof(error)),
+	             WIRE_ERR_INVALID_PARAMETER);
+	cr_assert(strstr(error, "key 5") != NULL, "%s", error);
+	dp_auth_keys_clear(&parsed.keys);
+}
+
+Test(auth, config_options)
+{
+	struct dp_auth_options o;
+	char error[256];
+	dp_auth_options_default(&o);
+	cr_assert_eq(o.mode, DP_AUTH_REQUIRED, "required unless configured otherwise");
+	json_t *j = json_loads("{\"mode\":\"none\",\"skew_ms\":1000,\"source_burst\":7}", 0, NULL);
+	cr_assert_eq(dp_auth_options_parse(j, &o, error, sizeof(error)), 0, "%s", error);
+	cr_assert_eq(o.mode, DP_AUTH_NONE);
+	cr_assert_eq(o.skew_ms, 1000);
+	cr_assert_eq(o.source_burst, 7);
+	json_decref(j);
+	const char *bad[] = {"{\"mode\":\"off\"}",       "{\"skew_ms\":0}", "{\"skew_ms\":3600001}",
+	                     "{\"source_burst\":\"x\"}", "{\"other\":1}",   "[]"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		j = json_loads(bad[i], JSON_DECODE_ANY, NULL);
+		cr_assert_eq(dp_auth_options_parse(j, &o, error, sizeof(error)), -EINVAL, "%s",
+		             bad[i]);
+		cr_assert(strncmp(error, "auth.", 5) == 0, "%s", error);
+		json_decref(j);
+	}
 }

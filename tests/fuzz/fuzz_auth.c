@@ -30,8 +30,8 @@ static struct bb_mac *mac;
 
 static void setup(void)
 {
-	struct bb_snapshot_key k = {.key_id = 3, .policy_json = policy,
-	                            .policy_bytes = sizeof(policy) - 1};
+	struct bb_snapshot_key k = {
+	    .key_id = 3, .policy_json = policy, .policy_bytes = sizeof(policy) - 1};
 	memcpy(k.secret, secret, BB_KEY_SECRET_BYTES);
 	dp_auth_keys_add(&keys, &k);
 	k.key_id = 9;

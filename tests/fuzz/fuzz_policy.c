@@ -15,8 +15,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct bb_policy policy;
 	char error[128];
 	int rc = bb_policy_compile((const char *)data, size, &policy, error, sizeof(error));
-	bool allowed = bb_policy_allows(&policy, "sqs:SendMessage",
-	                                "arn:aws:sqs:local:000000000000:orders");
+	bool allowed =
+	    bb_policy_allows(&policy, "sqs:SendMessage", "arn:aws:sqs:local:000000000000:orders");
 	(void)bb_policy_allows(&policy, "sqs:DeleteMessage", "arn:aws:sqs:x:y:a*b?c");
 	if (rc != 0 && allowed)
 		__builtin_trap(); /* a refused policy allows nothing */

@@ -7,8 +7,8 @@ or "no-reply". Usage:
 """
 import argparse, hashlib, hmac, json, socket, struct, time
 
-STATUS = {0: "OK", 11: "InvalidClientTokenId", 12: "AccessDenied", 18: "MissingAuthenticationToken",
-          19: "SignatureDoesNotMatch", 20: "RequestExpired"}
+STATUS = {0: "OK", 11: "InvalidClientTokenId", 12: "AccessDenied",
+          18: "MissingAuthenticationToken", 19: "SignatureDoesNotMatch", 20: "RequestExpired"}
 B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 
 

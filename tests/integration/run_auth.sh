@@ -32,8 +32,9 @@ start_control
 grep -q "UDP requests must be signed" "$work/busbard.log" || fail "busbard did not say auth mode"
 
 create_key "$work/admin.json"
-create_key "$work/sender.json" \
-	'{"Statement":[{"Effect":"Allow","Action":"sqs:SendMessage","Resource":"arn:aws:sqs:*:*:orders"}]}'
+send_orders='{"Statement":[{"Effect":"Allow","Action":"sqs:SendMessage",'
+send_orders+='"Resource":"arn:aws:sqs:*:*:orders"}]}'
+create_key "$work/sender.json" "$send_orders"
 [ "$(stat -c %a "$work/admin.json")" = 600 ] || fail "key file not 0600"
 expect 0 'QueueUrl' -- busbar create-queue orders
 expect 0 'QueueUrl' -- busbar create-queue other
@@ -59,7 +60,8 @@ expect 2 'chmod 600' -- busbar --key-file "$work/wrong.json" send orders wrong
 expect 0 '^OK$' -- packet "$work/admin.json" "$server" 7600 orders two --request-id 10
 for bit in 0 40 100 330 520 560; do # magic, opcode, key id, MAC, body fields
 	expect 0 '^\(SignatureDoesNotMatch\|InvalidClientTokenId\|no-reply\|RequestExpired\)$' -- \
-		packet "$work/admin.json" "$server" 7600 orders flipped --request-id 11 --flip-bit $bit
+		packet "$work/admin.json" "$server" 7600 orders flipped --request-id 11 \
+		--flip-bit $bit
 done
 expect 0 '^RequestExpired$' -- packet "$work/admin.json" "$server" 7600 orders stale \
 	--request-id 12 --skew-ms -301000
