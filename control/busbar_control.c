@@ -25,6 +25,8 @@
 #include <microhttpd.h>
 
 #include "bb_snapshot.h"
+#include "ctl_aws_server.h"
+#include "ctl_sigv4.h"
 #include "ctl_http.h"
 #include "ctl_keys_api.h"
 #include "ctl_push.h"
@@ -43,6 +45,7 @@ struct control {
 	struct ctl_store *store;
 	struct ctl_sqs_context sqs;
 	struct ctl_push push;
+	struct ctl_aws_server aws; /* the AWS API: SigV4, data calls to busbard, /metrics */
 	char store_id[BB_SNAPSHOT_STORE_ID_TEXT_BYTES];
 	char base_url[128];
 };
@@ -68,6 +71,7 @@ struct upload {
 	uint64_t deadline_ms;
 	struct MHD_Connection *connection;
 	struct upload *next_waiter;
+	struct ctl_aws_call *aws; /* the AWS API's call, answered in its protocol */
 };
 
 static enum MHD_Result respond_json(struct MHD_Connection *connection, unsigned status,
@@ -157,27 +161,27 @@ static void on_push_status(void *context, const struct ctl_push_status *status)
 	release_answers(context, status->applied_version, status->link != CTL_LINK_OK);
 }
 
-/* Answers from SQLite alone; the push thread takes the change to busbard. */
-static enum MHD_Result serve_sqs(struct control *ctl, struct MHD_Connection *connection,
-                                 struct upload *upload)
+/*
+ * Queue management of an authorised AWS call (ctl_aws_server.h): answers from
+ * SQLite alone; the push thread takes the change to busbard.
+ */
+static enum MHD_Result serve_sqs(void *context, void *owner, struct MHD_Connection *connection,
+                                 const char *target, const char *json, size_t json_bytes,
+                                 struct ctl_aws_call *call)
 {
-	const char *target =
-	    MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "X-Amz-Target");
+	struct control *ctl = context;
+	struct upload *upload = owner;
 	struct ctl_sqs_result result;
 	pthread_mutex_lock(&ctl->store_lock);
-	if (upload->too_large)
-		ctl_sqs_handle(&ctl->sqs, target, "", CTL_REQUEST_BYTES_MAX + 1, &result);
-	else
-		ctl_sqs_handle(&ctl->sqs, target, upload->data ? upload->data : "", upload->length,
-		               &result);
+	ctl_sqs_handle(&ctl->sqs, target, json, json_bytes, &result);
 	uint64_t version = ctl_store_version(ctl->store);
 	pthread_mutex_unlock(&ctl->store_lock);
 	if (result.changed)
 		ctl_push_changed(&ctl->push);
 	if (result.changed && hold_answer(ctl, connection, upload, &result, version))
 		return MHD_YES;
-	enum MHD_Result rc =
-		respond_json(connection, result.http_status, result.body, result.query_error);
+	enum MHD_Result rc = ctl_aws_answer_sqs(connection, call, result.http_status, result.body,
+	                                        result.query_error);
 	json_decref(result.body);
 	return rc;
 }
@@ -197,7 +201,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
 	if (*upload_data_size > 0) {
 		size_t length = upload->length + *upload_data_size;
 		char *grown =
-		    length <= CTL_REQUEST_BYTES_MAX ? realloc(upload->data, length + 1) : NULL;
+		    length <= CTL_AWS_BODY_BYTES_MAX ? realloc(upload->data, length + 1) : NULL;
 		if (grown == NULL) {
 			upload->too_large = true;
 		} else {
@@ -210,18 +214,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
 	}
 	if (upload->held) { /* resumed: the change's answer */
 		upload->held = false;
-		enum MHD_Result rc = respond_json(connection, upload->result.http_status,
-		                                  upload->result.body, upload->result.query_error);
+		enum MHD_Result rc =
+		    ctl_aws_answer_sqs(connection, upload->aws, upload->result.http_status,
+		                       upload->result.body, upload->result.query_error);
 		json_decref(upload->result.body);
 		return rc;
 	}
+	if (ctl_aws_call_ready(upload->aws)) /* resumed: busbard's answer */
+		return ctl_aws_resume(connection, upload->aws);
 	switch (ctl_http_route(method, url)) {
 	case CTL_ROUTE_HEALTH: return serve_health(ctl, connection);
-	case CTL_ROUTE_SQS: return serve_sqs(ctl, connection, upload);
+	case CTL_ROUTE_METRICS: return ctl_aws_serve_metrics(&ctl->aws, connection, &upload->aws);
+	case CTL_ROUTE_SQS:
+		return ctl_aws_serve(&ctl->aws, connection, method, url, upload->data, upload->length,
+		                     upload->too_large, upload, &upload->aws);
 	case CTL_ROUTE_NOT_FOUND: break;
 	}
 	json_t *body = json_pack("{s:s, s:s}", "__type", "UnknownOperationException", "message",
-	                         "POST an SQS JSON 1.0 request to /, or GET /health");
+	                         "POST an AWS request (SQS query or JSON 1.0) to /, or GET "
+	                         "/health or /metrics");
 	enum MHD_Result rc = respond_json(connection, 404, body, NULL);
 	json_decref(body);
 	return rc;
@@ -233,8 +244,10 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **re
 	struct upload *upload = *request_state;
 	if (upload != NULL && upload->held) /* stopped before the answer went out */
 		json_decref(upload->result.body);
-	if (upload != NULL)
+	if (upload != NULL) {
+		ctl_aws_call_free(upload->aws);
 		free(upload->data);
+	}
 	free(upload);
 	*request_state = NULL;
 }
@@ -249,13 +262,15 @@ struct options {
 	const char *busbard_socket;
 	long run_seconds;
 	long http_timeout_s;
+	bool insecure_no_auth; /* AWS API requests unsigned: for a lab only, logged */
 };
 
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: busbar-control [--listen 127.0.0.1:7680] [--insecure-listen-any]\n"
 	             "                      [--db PATH] [--busbard-socket PATH] [--adopt]\n"
-	             "                      [--http-timeout-seconds 1-%u] [--run-seconds N]\n",
+	             "                      [--http-timeout-seconds 1-%u] [--run-seconds N]\n"
+	             "                      [--insecure-no-auth]\n",
 	        CTL_HTTP_TIMEOUT_S_MAX);
 }
 
@@ -269,6 +284,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{"busbard-socket", required_argument, NULL, 's'},
 		{"http-timeout-seconds", required_argument, NULL, 't'},
 		{"run-seconds", required_argument, NULL, 'r'},
+		{"insecure-no-auth", no_argument, NULL, 'N'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -283,6 +299,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 's': o->busbard_socket = optarg; break;
 		case 't': o->http_timeout_s = strtol(optarg, &end, 10); break;
 		case 'r': o->run_seconds = strtol(optarg, NULL, 10); break;
+		case 'N': o->insecure_no_auth = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: return -EINVAL;
 		}
@@ -333,6 +350,25 @@ static int open_store(struct control *ctl, const struct options *o)
 	snprintf(ctl->base_url, sizeof(ctl->base_url), "http://%s", o->listen);
 	ctl->sqs = (struct ctl_sqs_context){.store = ctl->store, .base_url = ctl->base_url};
 	return 0;
+}
+
+/* The AWS API: authenticated unless the operator turned it off in so many words. */
+static int start_aws(struct control *ctl, const struct options *o)
+{
+	if (o->insecure_no_auth)
+		fprintf(stderr, "busbar-control: WARNING: --insecure-no-auth: AWS API requests on %s "
+		                "are served without checking any signature or permission\n",
+		        o->listen);
+	struct ctl_aws_server_options options = {.account_id = CTL_AWS_ACCOUNT_ID_DEFAULT,
+	                                         .region = CTL_AWS_REGION_DEFAULT,
+	                                         .busbard_socket = o->busbard_socket,
+	                                         .insecure_no_auth = o->insecure_no_auth,
+	                                         .skew_s = CTL_SIGV4_SKEW_S_DEFAULT,
+	                                         .store = ctl->store,
+	                                         .store_lock = &ctl->store_lock,
+	                                         .manage = serve_sqs,
+	                                         .context = ctl};
+	return ctl_aws_server_start(&ctl->aws, &options);
 }
 
 /* Until a signal or the end of --run-seconds, answering held changes past their wait. */
@@ -388,6 +424,10 @@ int main(int argc, char **argv)
 	                                        .on_status = on_push_status,
 	                                        .context = &ctl};
 	rc = ctl_push_start(&ctl.push, &push_options, ctl.store, &ctl.store_lock);
+	if (rc == 0 && start_aws(&ctl, &o) != 0) {
+		fprintf(stderr, "busbar-control: cannot start the AWS API's busbard connections\n");
+		return 1;
+	}
 	struct MHD_Daemon *daemon = rc == 0 ? start_http(&ctl, &addr, (unsigned)o.http_timeout_s)
 	                                    : NULL;
 	if (daemon == NULL) {
@@ -399,6 +439,7 @@ int main(int argc, char **argv)
 	       o.db_path, ctl.store_id, o.busbard_socket, o.adopt ? ", adopting" : "");
 	fflush(stdout);
 	wait_for_stop(&ctl, o.run_seconds);
+	ctl_aws_server_stop(&ctl.aws); /* answers and resumes what waits for busbard */
 	MHD_stop_daemon(daemon);
 	/* A push thread stuck in a call to a hung busbard keeps the store; exit ends both. */
 	if (ctl_push_stop(&ctl.push) == 0)

@@ -18,10 +18,14 @@
 enum ctl_route ctl_http_route(const char *method, const char *url)
 {
 	assert(method != NULL && url != NULL);
-	if (strcmp(method, "POST") == 0 && strcmp(url, "/") == 0)
-		return CTL_ROUTE_SQS;
-	if (strcmp(method, "GET") == 0 && strcmp(url, "/health") == 0)
+	bool post = strcmp(method, "POST") == 0, get = strcmp(method, "GET") == 0;
+	if (get && strcmp(url, "/health") == 0)
 		return CTL_ROUTE_HEALTH;
+	if (get && strcmp(url, "/metrics") == 0)
+		return CTL_ROUTE_METRICS;
+	/* GET for presigned requests, whose parameters are in the URL (docs/aws-api.md). */
+	if ((post || get) && strcmp(url, "/") == 0)
+		return CTL_ROUTE_SQS;
 	return CTL_ROUTE_NOT_FOUND;
 }
 

@@ -24,8 +24,9 @@
 #define CTL_HTTP_TIMEOUT_S_MAX          3600u
 
 enum ctl_route {
-	CTL_ROUTE_SQS,       /* POST / */
+	CTL_ROUTE_SQS,       /* the AWS API: POST /, or GET / (presigned) */
 	CTL_ROUTE_HEALTH,    /* GET /health */
+	CTL_ROUTE_METRICS,   /* GET /metrics */
 	CTL_ROUTE_NOT_FOUND, /* anything else */
 };
 

@@ -12,6 +12,7 @@ packages=(
   curl # tests/integration/run_control.sh
   gnuplot-nox # perf/plot.sh
   redis-server libhiredis-dev # busbar-bench's Redis peer
+  awscli python3-boto3 # tests/integration/run_aws.sh (SQS query protocol)
   nats-server libnats-dev # busbar-bench's NATS JetStream peer (CI smoke; RabbitMQ: perf/)
 )
 
@@ -29,6 +30,21 @@ if [ "${#missing[@]}" -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# The AWS SDK for JavaScript v3 for run_aws.sh, into tests/integration/aws/node_modules (never
+# global). Node may come from Debian or from elsewhere (nodesource ships its own npm): Debian's
+# nodejs and npm are installed only when there is no node at all.
+if ! command -v node >/dev/null; then
+  [ "$(id -u)" -eq 0 ] && apt-get update -q && DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -q --no-install-recommends nodejs npm
+fi
+aws_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/integration/aws"
+if command -v npm >/dev/null; then
+  npm install --prefix "$aws_dir" --no-audit --no-fund --omit=dev >/dev/null ||
+    echo "setup: npm could not install $aws_dir's packages; run_aws.sh will be skipped"
+else
+  echo "setup: no npm; run_aws.sh will be skipped (install npm for node $(node --version 2>&1))"
 fi
 
 # Hugepages: 512 x 2 MiB (1 GiB) when the kernel gives them; otherwise say so.

@@ -17,7 +17,9 @@ Test(ctl_http, only_the_api_path_and_health_are_served)
 	cr_assert_eq(ctl_http_route("GET", "/health"), CTL_ROUTE_HEALTH);
 	cr_assert_eq(ctl_http_route("POST", "/health"), CTL_ROUTE_NOT_FOUND);
 	cr_assert_eq(ctl_http_route("POST", "/000000000000/q"), CTL_ROUTE_NOT_FOUND);
-	cr_assert_eq(ctl_http_route("GET", "/"), CTL_ROUTE_NOT_FOUND);
+	/* The AWS API's presigned requests are GETs (docs/aws-api.md); /metrics is Prometheus'. */
+	cr_assert_eq(ctl_http_route("GET", "/"), CTL_ROUTE_SQS);
+	cr_assert_eq(ctl_http_route("GET", "/metrics"), CTL_ROUTE_METRICS);
 	cr_assert_eq(ctl_http_route("PUT", "/"), CTL_ROUTE_NOT_FOUND);
 	cr_assert_eq(ctl_http_route("GET", "/health/x"), CTL_ROUTE_NOT_FOUND);
 }

@@ -93,11 +93,14 @@ start_busbard() {
 }
 
 # start_control [DB [ARGS...]]: busbar-control on DB (default $work/control.db), with ARGS.
+# The AWS API runs with --insecure-no-auth unless CONTROL_AUTH_ARGS says otherwise (run_aws.sh
+# sets it empty: signatures checked).
 start_control() {
 	local db=${1:-$work/control.db}
 	[ $# -gt 0 ] && shift
+	# shellcheck disable=SC2086 # CONTROL_AUTH_ARGS is a list of words
 	ip netns exec "$ns" "$build/control/busbar-control" --db "$db" --busbard-socket "$socket" \
-		--run-seconds 300 "$@" >>"$work/control.log" 2>&1 &
+		--run-seconds 300 ${CONTROL_AUTH_ARGS---insecure-no-auth} "$@" >>"$work/control.log" 2>&1 &
 	control_pid=$!
 	for _ in $(seq 200); do
 		in_ns bash -c 'exec 3<>/dev/tcp/127.0.0.1/7680' 2>/dev/null && break

@@ -1,0 +1,441 @@
+/*
+ * SQS data calls to and from busbard's frames (see ctl_aws_data.h). What
+ * busbard checks itself (a queue's existence, MaximumMessageSize, the
+ * characters of a body, a receipt handle's validity) is left to it, so there
+ * is one rule in one place; what only the HTTP API has (a QueueUrl, AWS's
+ * parameter types and ranges, features busbar does not have yet) is checked
+ * here and refused by name rather than ignored.
+ */
+#include "ctl_aws_data.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bb_limits.h"
+#include "bb_snapshot.h"
+
+#define FIELDS_BYTES_MAX 512u /* a request's fields besides its body */
+
+static const struct ctl_aws_error RECEIPT_HANDLE_INVALID = {400, "ReceiptHandleIsInvalid",
+	"com.amazonaws.sqs#ReceiptHandleIsInvalid", true};
+static const struct ctl_aws_error MESSAGE_NOT_INFLIGHT = {400,
+	"AWS.SimpleQueueService.MessageNotInflight", "com.amazonaws.sqs#MessageNotInflight", true};
+static const struct ctl_aws_error OVER_LIMIT = {403, "OverLimit", "com.amazonaws.sqs#OverLimit",
+	true};
+static const struct ctl_aws_error INVALID_MESSAGE_CONTENTS = {400, "InvalidMessageContents",
+	"com.amazonaws.sqs#InvalidMessageContents", true};
+static const struct ctl_aws_error UNSUPPORTED = {400,
+	"AWS.SimpleQueueService.UnsupportedOperation", "com.amazonaws.sqs#UnsupportedOperation",
+	true};
+
+const struct ctl_aws_error *ctl_aws_data_status_error(enum wire_status status)
+{
+	assert(status != WIRE_OK);
+	switch (status) {
+	case WIRE_ERR_INVALID_PARAMETER:
+	case WIRE_ERR_MESSAGE_TOO_LONG: return &CTL_AWS_INVALID_PARAMETER;
+	case WIRE_ERR_MISSING_PARAMETER: return &CTL_AWS_MISSING_PARAMETER;
+	case WIRE_ERR_NONEXISTENT_QUEUE: return &CTL_AWS_NONEXISTENT_QUEUE;
+	case WIRE_ERR_RECEIPT_HANDLE_INVALID: return &RECEIPT_HANDLE_INVALID;
+	case WIRE_ERR_MESSAGE_NOT_INFLIGHT: return &MESSAGE_NOT_INFLIGHT;
+	case WIRE_ERR_OVER_LIMIT: return &OVER_LIMIT;
+	case WIRE_ERR_INVALID_MESSAGE_CONTENTS: return &INVALID_MESSAGE_CONTENTS;
+	case WIRE_ERR_SERVICE_UNAVAILABLE: return &CTL_AWS_SERVICE_UNAVAILABLE;
+	default: return &CTL_AWS_INTERNAL;
+	}
+}
+
+/* Sets AWS's error with a message (format has one %s, for name). */
+static int refuse(const struct ctl_aws_error *e, const struct ctl_aws_error **error,
+                  char *message, size_t message_bytes, const char *format, const char *name)
+{
+	*error = e;
+	snprintf(message, message_bytes, format, name);
+	return -EINVAL;
+}
+
+#define REFUSE(e, format, name) refuse((e), error, message, message_bytes, (format), (name))
+
+/*
+ * The queue a QueueUrl names: [scheme://host[:port]]/ACCOUNT/NAME, any host (SDKs send
+ * the endpoint's or AWS's), this account only. NULL when none.
+ */
+static const char *queue_of(const char *url, const struct ctl_aws_config *config,
+                            const struct ctl_aws_error **error, char *message,
+                            size_t message_bytes)
+{
+	const char *path = url;
+	const char *scheme_end = strstr(url, "://");
+	if (scheme_end != NULL)
+		path = strchr(scheme_end + 3, '/');
+	const char *slash = path != NULL && path[0] == '/' ? strchr(path + 1, '/') : NULL;
+	if (slash == NULL || (size_t)(slash - path - 1) != CTL_AWS_ACCOUNT_ID_BYTES ||
+	    !bb_queue_name_is_valid((const uint8_t *)slash + 1, strlen(slash + 1))) {
+		REFUSE(&CTL_AWS_INVALID_ADDRESS, "The address %s is not valid for this endpoint.",
+		       url);
+		return NULL;
+	}
+	if (strncmp(path + 1, config->account_id, CTL_AWS_ACCOUNT_ID_BYTES) != 0) {
+		REFUSE(&CTL_AWS_NONEXISTENT_QUEUE, "The specified queue does not exist.%s", "");
+		return NULL;
+	}
+	return slash + 1;
+}
+
+/* An optional integer parameter in [min, max]; absent leaves *out. */
+static int integer(json_t *params, const char *name, long long min, long long max,
+                   uint32_t *out, bool *present, const struct ctl_aws_error **error,
+                   char *message, size_t message_bytes)
+{
+	json_t *value = json_object_get(params, name);
+	*present = value != NULL;
+	if (value == NULL)
+		return 0;
+	long long n = json_is_integer(value) ? json_integer_value(value) : min - 1;
+	if (n < min || n > max) {
+		*error = &CTL_AWS_INVALID_PARAMETER;
+		snprintf(message, message_bytes,
+		         "Value for parameter %s is invalid. Reason: Must be between %lld and %lld.",
+		         name, min, max);
+		return -EINVAL;
+	}
+	*out = (uint32_t)n;
+	return 0;
+}
+
+static const char *required_string(json_t *params, const char *name,
+                                   const struct ctl_aws_error **error, char *message,
+                                   size_t message_bytes)
+{
+	const char *value = json_string_value(json_object_get(params, name));
+	if (value == NULL)
+		REFUSE(&CTL_AWS_MISSING_PARAMETER, "The request must contain the parameter %s.",
+		       name);
+	return value;
+}
+
+static bool non_empty(json_t *params, const char *name)
+{
+	json_t *value = json_object_get(params, name);
+	return value != NULL && !(json_is_object(value) && json_object_size(value) == 0);
+}
+
+static int check_send(json_t *params, const struct ctl_aws_error **error, char *message,
+                      size_t message_bytes)
+{
+	uint32_t delay = 0;
+	bool present;
+	int rc = integer(params, "DelaySeconds", 0, 900, &delay, &present, error, message,
+	                 message_bytes);
+	if (rc == 0 && delay != 0)
+		rc = REFUSE(&UNSUPPORTED, "%sDelaySeconds other than 0 is not supported yet", "");
+	if (rc == 0 && (non_empty(params, "MessageAttributes") ||
+	                non_empty(params, "MessageSystemAttributes")))
+		rc = REFUSE(&UNSUPPORTED, "%sMessage attributes are not supported yet", "");
+	if (rc == 0 && (json_object_get(params, "MessageGroupId") != NULL ||
+	                json_object_get(params, "MessageDeduplicationId") != NULL))
+		rc = REFUSE(&CTL_AWS_INVALID_PARAMETER,
+		            "The request include parameter that is not valid for this queue type%s",
+		            "");
+	return rc;
+}
+
+/* Which of SentTimestamp, ApproximateReceiveCount, ApproximateFirstReceiveTimestamp. */
+static uint32_t wanted_attributes(json_t *params)
+{
+	static const char *const lists[] = {"AttributeNames", "MessageSystemAttributeNames"};
+	uint32_t wanted = 0;
+	for (size_t l = 0; l < 2; l++) {
+		size_t i;
+		json_t *name;
+		json_array_foreach(json_object_get(params, lists[l]), i, name)
+		{
+			const char *n = json_string_value(name);
+			if (n == NULL)
+				continue;
+			if (strcmp(n, "All") == 0)
+				wanted |= CTL_AWS_ATTR_SENT_TIMESTAMP | CTL_AWS_ATTR_RECEIVE_COUNT |
+				          CTL_AWS_ATTR_FIRST_RECEIVE;
+			else if (strcmp(n, "SentTimestamp") == 0)
+				wanted |= CTL_AWS_ATTR_SENT_TIMESTAMP;
+			else if (strcmp(n, "ApproximateReceiveCount") == 0)
+				wanted |= CTL_AWS_ATTR_RECEIVE_COUNT;
+			else if (strcmp(n, "ApproximateFirstReceiveTimestamp") == 0)
+				wanted |= CTL_AWS_ATTR_FIRST_RECEIVE;
+		}
+	}
+	return wanted;
+}
+
+static int encode_receive(json_t *params, struct wire_writer *w, struct ctl_aws_data_op *op,
+                          const struct ctl_aws_error **error, char *message,
+                          size_t message_bytes)
+{
+	uint32_t count = 1, visibility = 0, wait = 0;
+	bool has_count, has_visibility, has_wait;
+	int rc = integer(params, "MaxNumberOfMessages", 1, BB_RECEIVE_COUNT_MAX, &count,
+	                 &has_count, error, message, message_bytes);
+	if (rc == 0)
+		rc = integer(params, "VisibilityTimeout", 0, BB_VISIBILITY_TIMEOUT_S_MAX,
+		             &visibility, &has_visibility, error, message, message_bytes);
+	if (rc == 0)
+		rc = integer(params, "WaitTimeSeconds", 0, BB_WAIT_TIME_S_MAX, &wait, &has_wait,
+		             error, message, message_bytes);
+	if (rc != 0)
+		return rc;
+	wire_put_u32(w, WIRE_TAG_MAX_MESSAGES, count);
+	if (has_visibility)
+		wire_put_u32(w, WIRE_TAG_VISIBILITY_TIMEOUT_S, visibility);
+	if (has_wait)
+		wire_put_u32(w, WIRE_TAG_WAIT_TIME_S, wait);
+	/* Without WaitTimeSeconds the queue's applies: up to the longest. */
+	op->wait_s = has_wait ? wait : BB_WAIT_TIME_S_MAX;
+	op->attributes = wanted_attributes(params);
+	return 0;
+}
+
+static int encode_handle(json_t *params, struct wire_writer *w, bool visibility,
+                         const struct ctl_aws_error **error, char *message,
+                         size_t message_bytes)
+{
+	const char *handle =
+	    required_string(params, "ReceiptHandle", error, message, message_bytes);
+	if (handle == NULL)
+		return -EINVAL;
+	if (strlen(handle) > CTL_AWS_RECEIPT_HANDLE_BYTES_MAX)
+		return REFUSE(&RECEIPT_HANDLE_INVALID, "The input receipt handle \"%.64s...\" is "
+		                                       "not a valid receipt handle.",
+		              handle);
+	wire_put_str(w, WIRE_TAG_RECEIPT_HANDLE, handle);
+	if (!visibility)
+		return 0;
+	uint32_t timeout = 0;
+	bool present;
+	int rc = integer(params, "VisibilityTimeout", 0, BB_VISIBILITY_TIMEOUT_S_MAX, &timeout,
+	                 &present, error, message, message_bytes);
+	if (rc == 0 && !present)
+		rc = REFUSE(&CTL_AWS_MISSING_PARAMETER, "The request must contain the parameter %s.",
+		            "VisibilityTimeout");
+	if (rc == 0)
+		wire_put_u32(w, WIRE_TAG_VISIBILITY_TIMEOUT_S, timeout);
+	return rc;
+}
+
+static uint8_t opcode_of(const char *action)
+{
+	if (strcmp(action, "SendMessage") == 0)
+		return WIRE_OP_SEND_MESSAGE;
+	if (strcmp(action, "ReceiveMessage") == 0)
+		return WIRE_OP_RECEIVE_MESSAGE;
+	if (strcmp(action, "DeleteMessage") == 0)
+		return WIRE_OP_DELETE_MESSAGE;
+	return WIRE_OP_CHANGE_MESSAGE_VISIBILITY;
+}
+
+static int encode_fields(const struct ctl_aws_request *request, struct wire_writer *w,
+                         struct ctl_aws_data_op *op, const struct ctl_aws_error **error,
+                         char *message, size_t message_bytes)
+{
+	json_t *params = request->params;
+	switch (op->opcode) {
+	case WIRE_OP_SEND_MESSAGE: {
+		const char *body =
+		    required_string(params, "MessageBody", error, message, message_bytes);
+		if (body == NULL)
+			return -EINVAL;
+		wire_put_bytes(w, WIRE_TAG_BODY, body,
+		               json_string_length(json_object_get(params, "MessageBody")));
+		return 0;
+	}
+	case WIRE_OP_RECEIVE_MESSAGE:
+		return encode_receive(params, w, op, error, message, message_bytes);
+	case WIRE_OP_DELETE_MESSAGE:
+		return encode_handle(params, w, false, error, message, message_bytes);
+	default: return encode_handle(params, w, true, error, message, message_bytes);
+	}
+}
+
+int ctl_aws_data_encode(const struct ctl_aws_request *request, const struct ctl_aws_config *config,
+                        uint8_t **frame, size_t *frame_bytes, struct ctl_aws_data_op *op,
+                        const struct ctl_aws_error **error, char *message, size_t message_bytes)
+{
+	assert(request != NULL && request->kind == CTL_AWS_DATA && config != NULL);
+	*op = (struct ctl_aws_data_op){.opcode = opcode_of(request->action)};
+	*frame = NULL;
+	json_t *params = request->params;
+	const char *url = required_string(params, "QueueUrl", error, message, message_bytes);
+	const char *queue = url ? queue_of(url, config, error, message, message_bytes) : NULL;
+	if (queue == NULL)
+		return -EINVAL;
+	if (op->opcode == WIRE_OP_SEND_MESSAGE && check_send(params, error, message,
+	                                                     message_bytes) != 0)
+		return -EINVAL;
+	size_t body_bytes = json_string_length(json_object_get(params, "MessageBody"));
+	if (body_bytes > BB_MESSAGE_BODY_BYTES_MAX)
+		return REFUSE(&CTL_AWS_INVALID_PARAMETER,
+		              "One or more parameters are invalid. Reason: Message must be shorter "
+		              "than %s bytes.",
+		              "1048576");
+	size_t capacity = BB_WIRE_HEADER_BYTES + FIELDS_BYTES_MAX + CTL_AWS_RECEIPT_HANDLE_BYTES_MAX +
+	                  body_bytes;
+	uint8_t *buffer = malloc(capacity);
+	if (buffer == NULL)
+		return REFUSE(&CTL_AWS_INTERNAL, "%sout of memory", "");
+	struct wire_writer w;
+	wire_writer_init(&w, buffer + BB_WIRE_HEADER_BYTES, capacity - BB_WIRE_HEADER_BYTES);
+	wire_put_str(&w, WIRE_TAG_QUEUE_NAME, queue);
+	int rc = encode_fields(request, &w, op, error, message, message_bytes);
+	if (rc != 0 || w.overflow) {
+		free(buffer);
+		return rc != 0 ? rc : REFUSE(&CTL_AWS_INTERNAL, "%sthe request does not fit", "");
+	}
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	struct wire_header h = {.version = WIRE_VERSION, .opcode = op->opcode,
+	                        .body_bytes = (uint32_t)w.length,
+	                        .timestamp_ms = (uint64_t)now.tv_sec * 1000u +
+	                                        (uint64_t)now.tv_nsec / 1000000u};
+	wire_header_encode(&h, buffer);
+	*frame = buffer;
+	*frame_bytes = BB_WIRE_HEADER_BYTES + w.length;
+	return 0;
+}
+
+/* ---- replies ---- */
+
+static json_t *text(const struct wire_field *f)
+{
+	return json_stringn((const char *)f->value, f->length);
+}
+
+static void set_attribute(json_t *message, const char *name, uint64_t value)
+{
+	json_t *attributes = json_object_get(message, "Attributes");
+	if (attributes == NULL) {
+		attributes = json_object();
+		json_object_set_new(message, "Attributes", attributes);
+	}
+	json_object_set_new(attributes, name, json_sprintf("%llu", (unsigned long long)value));
+}
+
+/* One field of a receive reply into the current message; false when it is malformed. */
+static bool message_field(json_t *m, const struct wire_field *f, uint32_t wanted)
+{
+	uint32_t u32;
+	uint64_t u64;
+	switch (f->tag) {
+	case WIRE_TAG_MESSAGE_ID: return json_object_set_new(m, "MessageId", text(f)) == 0;
+	case WIRE_TAG_RECEIPT_HANDLE: return json_object_set_new(m, "ReceiptHandle", text(f)) == 0;
+	case WIRE_TAG_MD5_OF_BODY: return json_object_set_new(m, "MD5OfBody", text(f)) == 0;
+	case WIRE_TAG_BODY: return json_object_set_new(m, "Body", text(f)) == 0;
+	case WIRE_TAG_RECEIVE_COUNT:
+		if (!wire_field_u32(f, &u32))
+			return false;
+		if (wanted & CTL_AWS_ATTR_RECEIVE_COUNT)
+			set_attribute(m, "ApproximateReceiveCount", u32);
+		return true;
+	case WIRE_TAG_SENT_TIMESTAMP_MS:
+		if (!wire_field_u64(f, &u64))
+			return false;
+		if (wanted & CTL_AWS_ATTR_SENT_TIMESTAMP)
+			set_attribute(m, "SentTimestamp", u64);
+		return true;
+	case WIRE_TAG_FIRST_RECEIVE_TIMESTAMP_MS:
+		if (!wire_field_u64(f, &u64))
+			return false;
+		if (wanted & CTL_AWS_ATTR_FIRST_RECEIVE)
+			set_attribute(m, "ApproximateFirstReceiveTimestamp", u64);
+		return true;
+	default: return true; /* a field a later busbard adds */
+	}
+}
+
+static int decode_messages(const struct ctl_aws_data_op *op, struct wire_reader *r,
+                           json_t *result)
+{
+	json_t *messages = json_array();
+	json_t *current = NULL;
+	struct wire_field f;
+	int rc;
+	uint32_t fields = 0;
+	while ((rc = wire_reader_next(r, &f)) == 1 && ++fields <= BB_FIELD_COUNT_MAX) {
+		if (f.tag == WIRE_TAG_MESSAGE_BEGIN) {
+			current = json_object();
+			json_array_append_new(messages, current);
+		} else if (current != NULL && !message_field(current, &f, op->attributes)) {
+			rc = -EBADMSG;
+			break;
+		}
+	}
+	if (rc == 1)
+		rc = -EBADMSG; /* more fields than a reply has */
+	if (rc == 0 && json_array_size(messages) > 0)
+		json_object_set(result, "Messages", messages);
+	json_decref(messages);
+	return rc;
+}
+
+static int decode_sent(struct wire_reader *r, json_t *result)
+{
+	struct wire_field f;
+	int rc;
+	uint32_t fields = 0;
+	while ((rc = wire_reader_next(r, &f)) == 1 && ++fields <= BB_FIELD_COUNT_MAX) {
+		if (f.tag == WIRE_TAG_MESSAGE_ID)
+			json_object_set_new(result, "MessageId", text(&f));
+		else if (f.tag == WIRE_TAG_MD5_OF_BODY)
+			json_object_set_new(result, "MD5OfMessageBody", text(&f));
+	}
+	bool whole = json_object_get(result, "MessageId") != NULL &&
+	             json_object_get(result, "MD5OfMessageBody") != NULL;
+	return rc == 0 && whole ? 0 : -EBADMSG;
+}
+
+static void error_text(const uint8_t *body, size_t body_bytes, char *message, size_t bytes)
+{
+	struct wire_reader r;
+	struct wire_field f;
+	wire_reader_init(&r, body, body_bytes);
+	for (uint32_t i = 0; i < BB_FIELD_COUNT_MAX && wire_reader_next(&r, &f) == 1; i++) {
+		if (f.tag == WIRE_TAG_ERROR_MESSAGE) {
+			int length = f.length < bytes ? (int)f.length : (int)bytes - 1;
+			snprintf(message, bytes, "%.*s", length, (const char *)f.value);
+			return;
+		}
+	}
+}
+
+int ctl_aws_data_decode(const struct ctl_aws_data_op *op, const struct wire_header *reply,
+                        const uint8_t *body, size_t body_bytes, json_t **result,
+                        const struct ctl_aws_error **error, char *message, size_t message_bytes)
+{
+	assert(op != NULL && reply != NULL && result != NULL);
+	*result = NULL;
+	if (reply->status != WIRE_OK) {
+		*error = ctl_aws_data_status_error((enum wire_status)reply->status);
+		snprintf(message, message_bytes, "%s",
+		         wire_status_name((enum wire_status)reply->status));
+		error_text(body, body_bytes, message, message_bytes);
+		return -EINVAL;
+	}
+	struct wire_reader r;
+	wire_reader_init(&r, body, body_bytes);
+	json_t *out = json_object();
+	int rc = 0;
+	if (op->opcode == WIRE_OP_SEND_MESSAGE)
+		rc = decode_sent(&r, out);
+	else if (op->opcode == WIRE_OP_RECEIVE_MESSAGE)
+		rc = decode_messages(op, &r, out);
+	if (rc != 0) {
+		json_decref(out);
+		*error = &CTL_AWS_INTERNAL;
+		snprintf(message, message_bytes, "busbard's reply does not parse");
+		return -EPROTO;
+	}
+	*result = out;
+	return 0;
+}

@@ -1,0 +1,57 @@
+/*
+ * The SQS data calls of the AWS API in busbard's terms: SendMessage,
+ * ReceiveMessage, DeleteMessage and ChangeMessageVisibility, from their JSON
+ * 1.0 parameters to a local-socket request frame (docs/protocol.md), and from
+ * busbard's reply back to the JSON 1.0 answer or AWS's error. Pure, so tests
+ * and the fuzzer run both directions without busbard.
+ */
+#ifndef BB_CTL_AWS_DATA_H
+#define BB_CTL_AWS_DATA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "ctl_aws.h"
+#include "wire.h"
+
+#define CTL_AWS_RECEIPT_HANDLE_BYTES_MAX 1024u /* longer ones are not ours: refused unsent */
+
+/* The message attributes a receive asked for (AttributeNames / MessageSystemAttributeNames). */
+enum {
+	CTL_AWS_ATTR_SENT_TIMESTAMP = 1u << 0,
+	CTL_AWS_ATTR_RECEIVE_COUNT = 1u << 1,
+	CTL_AWS_ATTR_FIRST_RECEIVE = 1u << 2,
+};
+
+struct ctl_aws_data_op {
+	uint8_t opcode;      /* enum wire_opcode */
+	uint32_t wait_s;     /* the most a receive may wait, for the pool's deadline */
+	uint32_t attributes; /* CTL_AWS_ATTR_* */
+};
+
+/*
+ * A request frame for busbard (malloc'd, request id left for the pool). 0, or
+ * -EINVAL with AWS's error when a parameter is missing or wrong, or the queue
+ * URL names no queue of this account.
+ */
+__attribute__((warn_unused_result)) int
+ctl_aws_data_encode(const struct ctl_aws_request *request, const struct ctl_aws_config *config,
+                    uint8_t **frame, size_t *frame_bytes, struct ctl_aws_data_op *op,
+                    const struct ctl_aws_error **error, char *message, size_t message_bytes);
+
+/*
+ * busbard's reply as the JSON 1.0 answer (*result, owned by the caller), or
+ * -EPROTO / -EINVAL with AWS's error (busbard's status, or a reply that does
+ * not parse).
+ */
+__attribute__((warn_unused_result)) int
+ctl_aws_data_decode(const struct ctl_aws_data_op *op, const struct wire_header *reply,
+                    const uint8_t *body, size_t body_bytes, json_t **result,
+                    const struct ctl_aws_error **error, char *message, size_t message_bytes);
+
+/* AWS's error for a busbard status (never WIRE_OK). */
+const struct ctl_aws_error *ctl_aws_data_status_error(enum wire_status status);
+
+#endif

@@ -1,0 +1,195 @@
+#!/usr/bin/python3
+"""Debian's boto3 (SQS query protocol) against busbar's AWS API, for run_aws.sh.
+
+  boto3_ops.py ops       every SQS operation busbar serves, with its expected answer, the
+                         errors AWS gives for bad calls, and a presigned (query-form) request
+  boto3_ops.py refusals  wrong key, wrong secret, an expired signature, a tampered body, a
+                         revoked key and a missing permission, each refused with AWS's error
+
+The endpoint and keys come from the environment (BUSBAR_ENDPOINT, BUSBAR_KEY, BUSBAR_SECRET,
+BUSBAR_LIMITED_KEY/SECRET, BUSBAR_REVOKED_KEY/SECRET). Prints ok/FAIL lines; exits 1 on any
+failure. Every call has a bounded timeout and no retries.
+"""
+import datetime
+import hashlib
+import os
+import sys
+import types
+import urllib.error
+import urllib.request
+
+import boto3
+import botocore.auth
+import botocore.crt
+
+try:
+    import botocore.crt.auth
+except ImportError:  # without python3-awscrt botocore signs by itself
+    botocore.crt.auth = None
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+ENDPOINT = os.environ["BUSBAR_ENDPOINT"]
+REGION = os.environ.get("BUSBAR_REGION", "local")
+failures = 0
+
+
+def check(condition, what):
+    global failures
+    print(("ok: " if condition else "FAIL: ") + what, flush=True)
+    if not condition:
+        failures += 1
+
+
+def client(key=None, secret=None):
+    return boto3.client(
+        "sqs", endpoint_url=ENDPOINT, region_name=REGION,
+        aws_access_key_id=key or os.environ["BUSBAR_KEY"],
+        aws_secret_access_key=secret or os.environ["BUSBAR_SECRET"],
+        config=Config(retries={"max_attempts": 1}, connect_timeout=5, read_timeout=40))
+
+
+def error_code(call, **kwargs):
+    try:
+        call(**kwargs)
+    except ClientError as e:
+        return e.response["Error"]["Code"]
+    return None
+
+
+def expect_error(code, what, call, **kwargs):
+    got = error_code(call, **kwargs)
+    check(got == code, f"{what}: {code} (got {got})")
+
+
+def queue_calls(sqs):
+    url = sqs.create_queue(QueueName="q-boto", Attributes={"VisibilityTimeout": "40"})["QueueUrl"]
+    check(url.endswith("/000000000000/q-boto"), f"CreateQueue answers its URL ({url})")
+    check(sqs.get_queue_url(QueueName="q-boto")["QueueUrl"] == url, "GetQueueUrl")
+    listed = sqs.list_queues(QueueNamePrefix="q-bo").get("QueueUrls", [])
+    check(listed == [url], f"ListQueues with a prefix ({listed})")
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    check(attributes.get("VisibilityTimeout") == "40" and
+          attributes.get("QueueArn") == "arn:aws:sqs:local:000000000000:q-boto",
+          f"GetQueueAttributes ({attributes})")
+    return url
+
+
+def message_calls(sqs, url):
+    body = "hello from boto3 \u00e9"
+    sent = sqs.send_message(QueueUrl=url, MessageBody=body)
+    check(sent["MD5OfMessageBody"] == hashlib.md5(body.encode()).hexdigest(),
+          "SendMessage answers the body's MD5")
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=5,
+                              AttributeNames=["All"]).get("Messages", [])
+    check(len(got) == 1 and got[0]["Body"] == body and got[0]["MessageId"] == sent["MessageId"]
+          and got[0]["Attributes"].get("ApproximateReceiveCount") == "1",
+          f"ReceiveMessage gives it back with its attributes ({got})")
+    handle = got[0]["ReceiptHandle"] if got else "none"
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=0)
+    again = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=5,
+                                AttributeNames=["ApproximateReceiveCount"]).get("Messages", [])
+    check(len(again) == 1 and again[0]["Attributes"]["ApproximateReceiveCount"] == "2",
+          "ChangeMessageVisibility to 0 makes it visible again")
+    handle = again[0]["ReceiptHandle"] if again else handle
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=handle)
+    after = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages", [])
+    check(after == [], "DeleteMessage: a long poll on the empty queue ends with nothing")
+    expect_error("AWS.SimpleQueueService.MessageNotInflight", "a deleted message's visibility",
+                 sqs.change_message_visibility, QueueUrl=url, ReceiptHandle=handle,
+                 VisibilityTimeout=5)
+
+
+def error_calls(sqs, url):
+    expect_error("AWS.SimpleQueueService.NonExistentQueue", "GetQueueUrl of no queue",
+                 sqs.get_queue_url, QueueName="nope")
+    gone = url.replace("q-boto", "nope")
+    expect_error("AWS.SimpleQueueService.NonExistentQueue", "SendMessage to no queue",
+                 sqs.send_message, QueueUrl=gone, MessageBody="x")
+    expect_error("ReceiptHandleIsInvalid", "DeleteMessage with a made-up handle",
+                 sqs.delete_message, QueueUrl=url, ReceiptHandle="not-a-handle")
+    expect_error("InvalidParameterValue", "ReceiveMessage of 11",
+                 sqs.receive_message, QueueUrl=url, MaxNumberOfMessages=11)
+    expect_error("InvalidAddress", "a QueueUrl that is no queue's",
+                 sqs.send_message, QueueUrl="http://x/y", MessageBody="x")
+    expect_error("InvalidAction", "PurgeQueue (not implemented)", sqs.purge_queue, QueueUrl=url)
+    expect_error("InvalidAction", "SendMessageBatch (not implemented)", sqs.send_message_batch,
+                 QueueUrl=url, Entries=[{"Id": "1", "MessageBody": "x"}])
+
+
+def presigned(sqs):
+    link = sqs.generate_presigned_url("list_queues", Params={"QueueNamePrefix": "q-boto"},
+                                      ExpiresIn=60)
+    # Signed for the operation's method, POST, with every parameter in the URL and no body.
+    request = urllib.request.Request(link, data=b"", method="POST")
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        text = answer.read().decode()
+    check("X-Amz-Signature=" in link and "<ListQueuesResult><QueueUrl>" in text,
+          "a presigned request (the query form of SigV4)")
+    try:
+        urllib.request.urlopen(urllib.request.Request(link, data=b"Action=DeleteQueue",
+                                                      method="POST"), timeout=10)
+        check(False, "a presigned URL with a body it does not sign is refused")
+    except urllib.error.HTTPError as e:
+        check(e.code == 403, f"a presigned URL with a body it does not sign is refused ({e.code})")
+
+
+def ops():
+    sqs = client()
+    url = queue_calls(sqs)
+    message_calls(sqs, url)
+    error_calls(sqs, url)
+    presigned(sqs)
+    sqs.delete_queue(QueueUrl=url)
+    expect_error("AWS.SimpleQueueService.NonExistentQueue", "DeleteQueue removed it",
+                 sqs.get_queue_url, QueueName="q-boto")
+
+
+class _Past(datetime.datetime):
+    """botocore's clock, 20 minutes slow: outside the 5-minute window."""
+
+    @classmethod
+    def utcnow(cls):
+        return datetime.datetime.utcnow() - datetime.timedelta(minutes=20)
+
+
+def refusals():
+    expect_error("InvalidClientTokenId", "an unknown access key",
+                 client("BBAAAAAAAAAAAAAAAAAA").list_queues)
+    expect_error("SignatureDoesNotMatch", "a wrong secret",
+                 client(secret="x" * 40).list_queues)
+    expect_error("InvalidClientTokenId", "a revoked key",
+                 client(os.environ["BUSBAR_REVOKED_KEY"], os.environ["BUSBAR_REVOKED_SECRET"])
+                 .list_queues)
+    limited = client(os.environ["BUSBAR_LIMITED_KEY"], os.environ["BUSBAR_LIMITED_SECRET"])
+    url = limited.get_queue_url(QueueName="q-auth")["QueueUrl"]
+    check(url.endswith("/q-auth"), "a limited key does what its policy allows")
+    expect_error("AccessDenied", "a limited key's SendMessage", limited.send_message,
+                 QueueUrl=url, MessageBody="x")
+
+    tampering = client()
+
+    def tamper(request, **kwargs):
+        body = request.body if isinstance(request.body, bytes) else request.body.encode()
+        request.body = body.replace(b"MessageBody=signed", b"MessageBody=forged")
+
+    tampering.meta.events.register("before-send.sqs.SendMessage", tamper)
+    expect_error("SignatureDoesNotMatch", "a body changed after signing",
+                 tampering.send_message, QueueUrl=url, MessageBody="signed")
+
+    # Both signers botocore may use: its own and, with python3-awscrt, the CRT's.
+    modules = [botocore.auth] + ([botocore.crt.auth] if botocore.crt.auth else [])
+    slow = types.SimpleNamespace(datetime=_Past, timedelta=datetime.timedelta,
+                                 timezone=datetime.timezone)
+    for module in modules:
+        module.datetime = slow
+    try:
+        expect_error("RequestExpired", "a signature 20 minutes old", client().list_queues)
+    finally:
+        for module in modules:
+            module.datetime = datetime
+
+
+if __name__ == "__main__":
+    {"ops": ops, "refusals": refusals}[sys.argv[1]]()
+    sys.exit(1 if failures else 0)

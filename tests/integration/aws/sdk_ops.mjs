@@ -1,0 +1,96 @@
+// The AWS SDK for JavaScript v3 (@aws-sdk/client-sqs: SQS over JSON 1.0, query-compatible
+// errors) against busbar's AWS API, for run_aws.sh: every SQS operation busbar serves with
+// its expected answer, AWS's errors for bad and not implemented calls, and a wrong secret.
+// The endpoint and key come from BUSBAR_ENDPOINT, BUSBAR_KEY and BUSBAR_SECRET. Prints
+// ok/FAIL lines and exits 1 on any failure; calls are bounded and never retried.
+import { createHash } from "node:crypto";
+import {
+  SQSClient, CreateQueueCommand, GetQueueUrlCommand, ListQueuesCommand,
+  GetQueueAttributesCommand, SendMessageCommand, ReceiveMessageCommand,
+  ChangeMessageVisibilityCommand, DeleteMessageCommand, DeleteQueueCommand, PurgeQueueCommand,
+} from "@aws-sdk/client-sqs";
+
+let failures = 0;
+function check(condition, what) {
+  console.log(`${condition ? "ok" : "FAIL"}: ${what}`);
+  if (!condition) failures++;
+}
+
+function client(secret = process.env.BUSBAR_SECRET) {
+  return new SQSClient({
+    endpoint: process.env.BUSBAR_ENDPOINT,
+    region: process.env.BUSBAR_REGION ?? "local",
+    credentials: { accessKeyId: process.env.BUSBAR_KEY, secretAccessKey: secret },
+    maxAttempts: 1,
+    requestHandler: { connectionTimeout: 5000, requestTimeout: 40000 },
+  });
+}
+
+// The error's AWS code: the SDK names it by the x-amzn-query-error code or the __type.
+async function errorOf(sqs, command) {
+  try {
+    await sqs.send(command);
+  } catch (e) {
+    return [e.name, e.Code ?? "", e.$metadata?.httpStatusCode].join(" ");
+  }
+  return "no error";
+}
+
+async function expectError(sqs, pattern, what, command) {
+  const got = await errorOf(sqs, command);
+  check(pattern.test(got), `${what}: ${pattern} (got ${got})`);
+}
+
+async function main() {
+  const sqs = client();
+  const { QueueUrl: url } = await sqs.send(new CreateQueueCommand({ QueueName: "q-js" }));
+  check(url.endsWith("/000000000000/q-js"), `CreateQueue answers its URL (${url})`);
+  const byName = await sqs.send(new GetQueueUrlCommand({ QueueName: "q-js" }));
+  check(byName.QueueUrl === url, "GetQueueUrl");
+  const listed = await sqs.send(new ListQueuesCommand({ QueueNamePrefix: "q-j" }));
+  check(JSON.stringify(listed.QueueUrls) === JSON.stringify([url]), "ListQueues with a prefix");
+  const attributes = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] }));
+  check(attributes.Attributes?.QueueArn === "arn:aws:sqs:local:000000000000:q-js",
+    `GetQueueAttributes (${JSON.stringify(attributes.Attributes)})`);
+
+  const body = "hello from the JavaScript SDK \u00e9";
+  const sent = await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: body }));
+  check(sent.MD5OfMessageBody === createHash("md5").update(body).digest("hex"),
+    "SendMessage answers the body's MD5 (the SDK checks it too)");
+  const got = await sqs.send(new ReceiveMessageCommand({
+    QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 5,
+    MessageSystemAttributeNames: ["All"] }));
+  const message = got.Messages?.[0];
+  check(got.Messages?.length === 1 && message.Body === body &&
+    message.MessageId === sent.MessageId && message.Attributes?.SentTimestamp !== undefined,
+    "ReceiveMessage gives it back with its attributes");
+  await sqs.send(new ChangeMessageVisibilityCommand({
+    QueueUrl: url, ReceiptHandle: message?.ReceiptHandle ?? "none", VisibilityTimeout: 0 }));
+  const again = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, WaitTimeSeconds: 5 }));
+  check(again.Messages?.length === 1, "ChangeMessageVisibility to 0 makes it visible again");
+  await sqs.send(new DeleteMessageCommand({
+    QueueUrl: url, ReceiptHandle: again.Messages?.[0]?.ReceiptHandle ?? "none" }));
+  const after = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, WaitTimeSeconds: 1 }));
+  check((after.Messages ?? []).length === 0, "DeleteMessage: the queue is empty after it");
+
+  await expectError(sqs, /QueueDoesNotExist|NonExistentQueue/, "GetQueueUrl of no queue",
+    new GetQueueUrlCommand({ QueueName: "nope" }));
+  await expectError(sqs, /ReceiptHandleIsInvalid/, "DeleteMessage with a made-up handle",
+    new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: "not-a-handle" }));
+  await expectError(sqs, /InvalidParameterValue/, "ReceiveMessage of 11",
+    new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 11 }));
+  await expectError(sqs, /UnknownOperation/, "PurgeQueue (not implemented)",
+    new PurgeQueueCommand({ QueueUrl: url }));
+  await expectError(client("x".repeat(40)), /SignatureDoesNotMatch|InvalidSignature/,
+    "a wrong secret", new ListQueuesCommand({}));
+
+  await sqs.send(new DeleteQueueCommand({ QueueUrl: url }));
+  await expectError(sqs, /QueueDoesNotExist|NonExistentQueue/, "DeleteQueue removed it",
+    new GetQueueUrlCommand({ QueueName: "q-js" }));
+}
+
+main().then(() => process.exit(failures ? 1 : 0), (e) => {
+  console.log(`FAIL: unexpected ${e.name}: ${e.message}`);
+  process.exit(1);
+});
