@@ -66,8 +66,8 @@ Test(policy, refused)
 	    "{\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"*\"}]}",
 	    "{\"Statement\":[{\"Effect\":\"Allow\",\"Action\":[],\"Resource\":\"*\"}]}",
 	    "{\"Statement\":[{\"Effect\":\"Allow\",\"NotAction\":\"*\",\"Resource\":\"*\"}]}",
-	    "{\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\","
-	    "\"Condition\":{}}]}",
+	    ("{\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\","
+	     "\"Condition\":{}}]}"),
 	    "{\"Version\":\"2008-10-17\",\"Statement\":[]}",
 	    "{\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"\",\"Resource\":\"*\"}]}",
 	};
