@@ -6,8 +6,11 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "bb_crc32c.h"
 #include "bb_endian.h"
@@ -536,4 +539,68 @@ Test(seglog, reads_without_waiting_answer_as_seg_read)
 		cr_assert_eq(seg_read_submit(log, positions[i], a, sizeof(a), i), 0);
 	cr_assert_eq(seg_read_submit(log, positions[0], a, sizeof(a), 99), -EAGAIN, "all busy");
 	seg_close(log); /* waits for the reads in flight */
+}
+
+/* The durable end the marks file gives a segment (0 when no slot names it). */
+static uint64_t mark_of(const struct seg_marks *m, uint32_t id)
+{
+	const struct seg_marks_slot *slot = &m->slot[id % SEG_MARKS_SLOTS];
+	return slot->segment_id == id ? slot->durable_end : 0;
+}
+
+/*
+ * The durable-marks file moves only when a commit's fdatasync completed (its
+ * completion held back, the write done: the mark stays), never for a
+ * memory_only log, and a reopen marks what recovery kept.
+ */
+Test(seglog, durable_marks_follow_fdatasync_only)
+{
+	char marks_path[] = "/tmp/bb-marks-XXXXXX";
+	int fd = mkstemp(marks_path);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	struct seg_options o = {.dir = DIR,
+	                        .segment_bytes = 64 << 10,
+	                        .batch_bytes_max = 16384,
+	                        .io = io,
+	                        .durable_marks_path = marks_path};
+	char why[512];
+	int rc;
+	struct seg_log *log = seg_open(&o, &rc, why, sizeof(why));
+	cr_assert_not_null(log, "%s", why);
+	fd = open(marks_path, O_RDONLY);
+	const struct seg_marks *m = mmap(NULL, sizeof(*m), PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	cr_assert_neq(m, MAP_FAILED);
+	cr_assert_eq(m->magic, SEG_MARKS_MAGIC);
+	cr_assert_eq(mark_of(m, 1), 0, "a new log: nothing durable");
+	struct seg_io_sim_faults f = {.seed = 3, .hold_op = 2}; /* the first commit's fsync */
+	seg_io_sim_set_faults(io, &f);
+	for (int i = 0; i < 20; i++)
+		append(log, NULL);
+	cr_assert_eq(seg_commit(log), 0);
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(seg_poll(log, false), 0);
+	cr_assert_eq(seg_io_sim_stats(io).writes, 1, "written");
+	cr_assert_eq(mark_of(m, 1), 0, "not marked before its fdatasync");
+	seg_io_sim_release(io);
+	cr_assert_eq(seg_poll(log, false), 0);
+	cr_assert_eq(seg_durable_sequence(log), 20);
+	uint64_t end = mark_of(m, 1);
+	cr_assert_gt(end, 0, "marked once durable");
+	cr_assert_eq(end % 4096, 0, "a commit ends on a sector");
+	seg_close(log);
+	/* memory_only: acknowledged on the write, never marked beyond what recovery kept. */
+	o.memory_only = true;
+	log = seg_open(&o, &rc, why, sizeof(why));
+	cr_assert_not_null(log, "%s", why);
+	cr_assert_eq(mark_of(m, 1), end, "recovery marks what it kept");
+	for (int i = 0; i < 20; i++)
+		append(log, NULL);
+	drain(log);
+	cr_assert_eq(seg_durable_sequence(log), 40);
+	cr_assert_eq(mark_of(m, 1), end, "memory_only marks nothing");
+	seg_close(log);
+	munmap((void *)m, sizeof(*m));
+	unlink(marks_path);
 }
