@@ -43,6 +43,10 @@
 #define DEFAULT_COMMITS       8u
 #define REAP_BATCH            64u
 #define NIL                   UINT32_MAX
+/* Room in the ring for all that can be in flight at once: a write and an fdatasync per
+ * commit, the longest chain of each background operation (a creation and its clean-up
+ * 8 steps, a removal 4, a checkpoint 6) and the reads. */
+#define RING_ENTRIES (2 * COMMITS_MAX + 8 + 4 + 6 + SEG_READS_MAX)
 
 static bool fail(struct seg_log *log, int error)
 {
@@ -902,7 +906,7 @@ struct seg_log *seg_open(const struct seg_options *options, int *error_out, char
 		log->options.dir = log->dir;
 		log->io = options->io;
 		if (log->io == NULL) {
-			log->io = seg_io_uring_create(2 * COMMITS_MAX + 8, &rc);
+			log->io = seg_io_uring_create(RING_ENTRIES, &rc);
 			log->owns_io = true;
 		}
 	}
