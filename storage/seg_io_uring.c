@@ -5,9 +5,9 @@
  * in full (a short or failed write cancels it: the log then resubmits the
  * rest or stops). Creating the next segment, removing one and replacing the
  * checkpoint file are chains of linked steps in the same ring, so nothing a
- * worker's loop calls makes a syscall other than io_uring_enter. Opening,
- * recovery, closing and reads are synchronous: they happen at start and stop,
- * or (reads) off the loop.
+ * worker's loop calls makes a syscall other than io_uring_enter; so are the
+ * reads of seg_read_submit. Opening, recovery, closing and the `read` op
+ * (seg_read) are synchronous: at start and stop, or off the loop.
  */
 #include <assert.h>
 #include <dirent.h>
@@ -259,9 +259,10 @@ static int sync_file(struct seg_io *io, int file)
 }
 
 /*
- * user_data of a chain's steps: the class in the top two bits (commits are
- * class 0: their tag << 1 | fsync), the step in the low bits. Each class runs
- * one operation at a time, so its tag and paths live in struct chain.
+ * user_data: the class in the top three bits. Commits are class 0 (their tag
+ * << 1 | fsync), reads class 4 (their tag below); a chain's steps carry their
+ * number in the low bits, and as each chain class runs one operation at a
+ * time, its tag and paths live in struct chain.
  */
 #define CLASS_SHIFT  61
 #define CLASS_CREATE 1ull
