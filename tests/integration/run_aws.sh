@@ -5,7 +5,8 @@
 # (JSON 1.0, tests/integration/aws/node_modules from scripts/setup.sh) each run every SQS
 # operation busbar serves with its expected answers and errors, signed with a key this test
 # creates; wrong key, wrong secret, expired signature, tampered body, revoked key and missing
-# permission are each refused with AWS's error; /metrics counts what happened. Every client
+# permission are each refused with AWS's error; more long polls than the pool has connections
+# for hold up no send; /metrics counts what happened. Every client
 # talks to 127.0.0.1 inside the namespace only (AWS_EC2_METADATA_DISABLED, no config files),
 # each call is bounded, every process is stopped by PID. Exits 77 where a client is missing.
 set -uo pipefail
@@ -91,6 +92,12 @@ cli sqs create-queue --queue-name q-auth >/dev/null || fail "cannot create q-aut
 expect 0 'ok: a signature 20 minutes old' -- run_client /usr/bin/python3 \
 	"$here/aws/boto3_ops.py" refusals
 grep -q FAIL <<<"$last_output" && fail "boto3 refusals: $last_output"
+
+# Long polls hold no thread: more of them than the pool has connections for, and a send
+# and a receive on another queue answered while they all wait.
+expect 0 'ok: every long poll ended empty' -- run_client /usr/bin/python3 \
+	"$here/aws/boto3_ops.py" polls
+grep -q FAIL <<<"$last_output" && fail "boto3 polls: $last_output"
 
 # The JavaScript SDK v3 (JSON 1.0).
 expect 0 'ok: DeleteQueue removed it' -- run_client "$(command -v node)" "$here/aws/sdk_ops.mjs"

@@ -5,6 +5,8 @@
                          errors AWS gives for bad calls, and a presigned (query-form) request
   boto3_ops.py refusals  wrong key, wrong secret, an expired signature, a tampered body, a
                          revoked key and a missing permission, each refused with AWS's error
+  boto3_ops.py polls     more long polls at once than the pool gives them connections, and a
+                         send and a receive on another queue answered while they all wait
 
 The endpoint and keys come from the environment (BUSBAR_ENDPOINT, BUSBAR_KEY, BUSBAR_SECRET,
 BUSBAR_LIMITED_KEY/SECRET, BUSBAR_REVOKED_KEY/SECRET). Prints ok/FAIL lines; exits 1 on any
@@ -14,6 +16,7 @@ import datetime
 import hashlib
 import os
 import sys
+import threading
 import types
 import urllib.error
 import urllib.request
@@ -190,6 +193,42 @@ def refusals():
             module.datetime = datetime
 
 
+POLLS = 40       # more than the pool's 24 long-poll connections
+POLL_WAIT_S = 10  # long enough that a send, taking milliseconds, ends well inside it
+
+
+def polls():
+    sqs = client()
+    idle = sqs.create_queue(QueueName="q-idle")["QueueUrl"]
+    busy = sqs.create_queue(QueueName="q-busy")["QueueUrl"]
+    finished = []
+    errors = []
+
+    def poll():
+        try:
+            got = client().receive_message(QueueUrl=idle, WaitTimeSeconds=POLL_WAIT_S)
+            finished.append(len(got.get("Messages", [])))
+        except Exception as e:  # every failure is reported, none is lost in the thread
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=poll) for _ in range(POLLS)]
+    for t in threads:
+        t.start()
+    # Every poll is on its way before the send: each thread has sent once it waits.
+    while sum(1 for t in threads if t.is_alive()) < POLLS and not finished and not errors:
+        threading.Event().wait(0.05)
+    sent = sqs.send_message(QueueUrl=busy, MessageBody="past the polls")
+    got = sqs.receive_message(QueueUrl=busy, WaitTimeSeconds=0).get("Messages", [])
+    check(not finished and not errors,
+          f"a send and a receive answered while {POLLS} long polls wait ({len(finished)} done)")
+    check(len(got) == 1 and got[0]["MessageId"] == sent["MessageId"],
+          "the message sent beside the polls is received")
+    for t in threads:
+        t.join(timeout=3 * POLL_WAIT_S + 60)
+    check(finished == [0] * POLLS and not errors,
+          f"every long poll ended empty, none refused ({len(finished)} ended, errors {errors[:2]})")
+
+
 if __name__ == "__main__":
-    {"ops": ops, "refusals": refusals}[sys.argv[1]]()
+    {"ops": ops, "refusals": refusals, "polls": polls}[sys.argv[1]]()
     sys.exit(1 if failures else 0)
