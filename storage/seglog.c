@@ -563,7 +563,7 @@ static int read_frame(struct seg_log *log, uint64_t position, uint8_t *buf, size
 
 /* ---- reads without waiting (seg_read_submit) ---- */
 
-static void read_finish(struct seg_log *log, struct seg_read_slot *r, int result)
+static void read_finish(struct seg_read_slot *r, int result)
 {
 	assert(r->busy && !r->finished);
 	r->done.tag = r->tag;
@@ -604,7 +604,7 @@ int seg_read_submit(struct seg_log *log, uint64_t position, uint8_t *buf, size_t
 	*r = (struct seg_read_slot){
 	    .tag = tag, .position = position, .buf = buf, .capacity = capacity, .busy = true};
 	if (cache_read(log, position, buf, capacity, &r->done.record)) {
-		read_finish(log, r, 0);
+		read_finish(r, 0);
 		return 0;
 	}
 	int rc = read_start(log, index);
@@ -624,17 +624,17 @@ static void on_read(struct seg_log *log, uint32_t index, int32_t result)
 	enum seg_frame_check check =
 	    result < 0 ? SEG_FRAME_BAD : seg_frame_decode(r->buf, (size_t)result, &h);
 	if (result < 0 || check == SEG_FRAME_EMPTY || check == SEG_FRAME_BAD) {
-		read_finish(log, r, result < 0 ? -EIO : check == SEG_FRAME_EMPTY ? -ENOENT : -EUCLEAN);
+		read_finish(r, result < 0 ? -EIO : check == SEG_FRAME_EMPTY ? -ENOENT : -EUCLEAN);
 		return;
 	}
 	if (check == SEG_FRAME_SHORT) {
 		/* Longer than the buffer, or (never on a preallocated file) a short read. */
 		bool too_big = SEG_RECORD_HEADER_BYTES + (size_t)bb_get_le32(r->buf + 8) > r->capacity;
-		read_finish(log, r, too_big ? -ENOBUFS : -EIO);
+		read_finish(r, too_big ? -ENOBUFS : -EIO);
 		return;
 	}
 	if (h.segment_id != id || (h.type == SEG_TYPE_PADDING && r->skipped)) {
-		read_finish(log, r, -EUCLEAN);
+		read_finish(r, -EUCLEAN);
 		return;
 	}
 	r->done.record = (struct seg_record_view){
@@ -646,7 +646,7 @@ static void on_read(struct seg_log *log, uint32_t index, int32_t result)
 	    .payload = r->buf + SEG_RECORD_HEADER_BYTES,
 	};
 	if (h.type != SEG_TYPE_PADDING) {
-		read_finish(log, r, 0);
+		read_finish(r, 0);
 		return;
 	}
 	/* A commit's padding is not a record: the next record follows it. */
@@ -654,7 +654,7 @@ static void on_read(struct seg_log *log, uint32_t index, int32_t result)
 	r->position = seg_next_position(log, &r->done.record);
 	int rc = read_start(log, index);
 	if (rc != 0)
-		read_finish(log, r, rc == -EAGAIN ? -EIO : rc);
+		read_finish(r, rc == -EAGAIN ? -EIO : rc);
 }
 
 uint32_t seg_read_reap(struct seg_log *log, struct seg_read_done *out, uint32_t capacity)
