@@ -16,67 +16,68 @@
 #include <string.h>
 #include <sys/random.h>
 
-#define SQS_XMLNS     "http://queue.amazonaws.com/doc/2012-11-05/"
-#define SNS_XMLNS     "http://sns.amazonaws.com/doc/2010-03-31/"
-#define SNS_VERSION   "2010-03-31"
+#define SQS_XMLNS      "http://queue.amazonaws.com/doc/2012-11-05/"
+#define SNS_XMLNS      "http://sns.amazonaws.com/doc/2010-03-31/"
+#define SNS_VERSION    "2010-03-31"
 #define FORM_INDEX_MAX CTL_AWS_FORM_PARAMS_MAX /* Attribute.N: N is at most this */
 
-const struct ctl_aws_error CTL_AWS_MALFORMED_QUERY = {400, "MalformedQueryString",
-	"com.amazon.coral.service#MalformedQueryString", true};
-const struct ctl_aws_error CTL_AWS_SERIALIZATION = {400, "SerializationException",
-	"com.amazon.coral.service#SerializationException", true};
-const struct ctl_aws_error CTL_AWS_INVALID_ACTION = {400, "InvalidAction",
-	"com.amazon.coral.service#InvalidAction", true};
-const struct ctl_aws_error CTL_AWS_UNKNOWN_OPERATION = {400, "UnknownOperationException",
-	"com.amazon.coral.service#UnknownOperationException", true};
-const struct ctl_aws_error CTL_AWS_MISSING_ACTION = {400, "MissingAction",
-	"com.amazon.coral.service#MissingAction", true};
-const struct ctl_aws_error CTL_AWS_TOO_LARGE = {413, "RequestEntityTooLarge",
-	"com.amazon.coral.service#RequestEntityTooLarge", true};
-const struct ctl_aws_error CTL_AWS_INVALID_PARAMETER = {400, "InvalidParameterValue",
-	"com.amazonaws.sqs#InvalidParameterValue", true};
+const struct ctl_aws_error CTL_AWS_MALFORMED_QUERY = {
+    400, "MalformedQueryString", "com.amazon.coral.service#MalformedQueryString", true};
+const struct ctl_aws_error CTL_AWS_SERIALIZATION = {
+    400, "SerializationException", "com.amazon.coral.service#SerializationException", true};
+const struct ctl_aws_error CTL_AWS_INVALID_ACTION = {
+    400, "InvalidAction", "com.amazon.coral.service#InvalidAction", true};
+const struct ctl_aws_error CTL_AWS_UNKNOWN_OPERATION = {
+    400, "UnknownOperationException", "com.amazon.coral.service#UnknownOperationException", true};
+const struct ctl_aws_error CTL_AWS_MISSING_ACTION = {
+    400, "MissingAction", "com.amazon.coral.service#MissingAction", true};
+const struct ctl_aws_error CTL_AWS_TOO_LARGE = {
+    413, "RequestEntityTooLarge", "com.amazon.coral.service#RequestEntityTooLarge", true};
+const struct ctl_aws_error CTL_AWS_INVALID_PARAMETER = {
+    400, "InvalidParameterValue", "com.amazonaws.sqs#InvalidParameterValue", true};
 const struct ctl_aws_error CTL_AWS_MISSING_PARAMETER = {400, "MissingParameter",
-	"com.amazonaws.sqs#MissingParameter", true};
+                                                        "com.amazonaws.sqs#MissingParameter", true};
 const struct ctl_aws_error CTL_AWS_INVALID_ADDRESS = {400, "InvalidAddress",
-	"com.amazonaws.sqs#InvalidAddress", true};
-const struct ctl_aws_error CTL_AWS_NONEXISTENT_QUEUE = {400,
-	"AWS.SimpleQueueService.NonExistentQueue", "com.amazonaws.sqs#QueueDoesNotExist", true};
-const struct ctl_aws_error CTL_AWS_SERVICE_UNAVAILABLE = {503, "ServiceUnavailable",
-	"com.amazon.coral.availability#ServiceUnavailableException", false};
+                                                      "com.amazonaws.sqs#InvalidAddress", true};
+const struct ctl_aws_error CTL_AWS_NONEXISTENT_QUEUE = {
+    400, "AWS.SimpleQueueService.NonExistentQueue", "com.amazonaws.sqs#QueueDoesNotExist", true};
+const struct ctl_aws_error CTL_AWS_SERVICE_UNAVAILABLE = {
+    503, "ServiceUnavailable", "com.amazon.coral.availability#ServiceUnavailableException", false};
 const struct ctl_aws_error CTL_AWS_INTERNAL = {500, "InternalError",
-	"com.amazonaws.sqs#InternalError", false};
-const struct ctl_aws_error CTL_AWS_MISSING_TOKEN = {403, "MissingAuthenticationToken",
-	"com.amazon.coral.service#MissingAuthenticationTokenException", true};
-const struct ctl_aws_error CTL_AWS_INCOMPLETE_SIGNATURE = {400, "IncompleteSignature",
-	"com.amazon.coral.service#IncompleteSignatureException", true};
-const struct ctl_aws_error CTL_AWS_INVALID_CLIENT_TOKEN = {403, "InvalidClientTokenId",
-	"com.amazon.coral.service#UnrecognizedClientException", true};
-const struct ctl_aws_error CTL_AWS_SIGNATURE_MISMATCH = {403, "SignatureDoesNotMatch",
-	"com.amazon.coral.service#InvalidSignatureException", true};
-const struct ctl_aws_error CTL_AWS_REQUEST_EXPIRED = {400, "RequestExpired",
-	"com.amazon.coral.service#RequestExpired", true};
-const struct ctl_aws_error CTL_AWS_ACCESS_DENIED = {403, "AccessDenied",
-	"com.amazon.coral.service#AccessDeniedException", true};
+                                               "com.amazonaws.sqs#InternalError", false};
+const struct ctl_aws_error CTL_AWS_MISSING_TOKEN = {
+    403, "MissingAuthenticationToken",
+    "com.amazon.coral.service#MissingAuthenticationTokenException", true};
+const struct ctl_aws_error CTL_AWS_INCOMPLETE_SIGNATURE = {
+    400, "IncompleteSignature", "com.amazon.coral.service#IncompleteSignatureException", true};
+const struct ctl_aws_error CTL_AWS_INVALID_CLIENT_TOKEN = {
+    403, "InvalidClientTokenId", "com.amazon.coral.service#UnrecognizedClientException", true};
+const struct ctl_aws_error CTL_AWS_SIGNATURE_MISMATCH = {
+    403, "SignatureDoesNotMatch", "com.amazon.coral.service#InvalidSignatureException", true};
+const struct ctl_aws_error CTL_AWS_REQUEST_EXPIRED = {
+    400, "RequestExpired", "com.amazon.coral.service#RequestExpired", true};
+const struct ctl_aws_error CTL_AWS_ACCESS_DENIED = {
+    403, "AccessDenied", "com.amazon.coral.service#AccessDeniedException", true};
 
 /* The SQS actions busbar serves; every other is AWS's unknown-operation error. */
 static const struct {
 	const char *action;
 	enum ctl_aws_kind kind;
 } SQS_ACTIONS[] = {
-	{"CreateQueue", CTL_AWS_MANAGE},
-	{"DeleteQueue", CTL_AWS_MANAGE},
-	{"ListQueues", CTL_AWS_MANAGE},
-	{"GetQueueUrl", CTL_AWS_MANAGE},
-	{"GetQueueAttributes", CTL_AWS_MANAGE},
-	{"SendMessage", CTL_AWS_DATA},
-	{"ReceiveMessage", CTL_AWS_DATA},
-	{"DeleteMessage", CTL_AWS_DATA},
-	{"ChangeMessageVisibility", CTL_AWS_DATA},
+    {"CreateQueue", CTL_AWS_MANAGE},
+    {"DeleteQueue", CTL_AWS_MANAGE},
+    {"ListQueues", CTL_AWS_MANAGE},
+    {"GetQueueUrl", CTL_AWS_MANAGE},
+    {"GetQueueAttributes", CTL_AWS_MANAGE},
+    {"SendMessage", CTL_AWS_DATA},
+    {"ReceiveMessage", CTL_AWS_DATA},
+    {"DeleteMessage", CTL_AWS_DATA},
+    {"ChangeMessageVisibility", CTL_AWS_DATA},
 };
 
 /* Query parameters that are numbers in the JSON shape. */
 static const char *const INTEGER_PARAMS[] = {
-	"MaxResults", "DelaySeconds", "MaxNumberOfMessages", "VisibilityTimeout", "WaitTimeSeconds",
+    "MaxResults", "DelaySeconds", "MaxNumberOfMessages", "VisibilityTimeout", "WaitTimeSeconds",
 };
 
 /* Indexed query lists (Name.N) and the JSON array each becomes. */
@@ -84,9 +85,9 @@ static const struct {
 	const char *prefix;
 	const char *json_name;
 } LIST_PARAMS[] = {
-	{"AttributeName.", "AttributeNames"},
-	{"MessageSystemAttributeName.", "MessageSystemAttributeNames"},
-	{"MessageAttributeName.", "MessageAttributeNames"},
+    {"AttributeName.", "AttributeNames"},
+    {"MessageSystemAttributeName.", "MessageSystemAttributeNames"},
+    {"MessageAttributeName.", "MessageAttributeNames"},
 };
 
 /* Indexed query maps (Prefix.N.Key=..., Prefix.N.Value=...) and the JSON object each
@@ -96,9 +97,9 @@ static const struct {
 	const char *key;
 	const char *json_name;
 } MAP_PARAMS[] = {
-	{"Attribute.", "Name", "Attributes"},
-	{"Tag.", "Key", "tags"},
-	{"MessageAttribute.", "Name", "MessageAttributes"},
+    {"Attribute.", "Name", "Attributes"},
+    {"Tag.", "Key", "tags"},
+    {"MessageAttribute.", "Name", "MessageAttributes"},
 };
 
 static int hex_value(char c)
@@ -154,7 +155,8 @@ json_t *ctl_aws_form_decode(const char *text, size_t bytes)
 		size_t name_bytes = eq ? (size_t)(eq - pair) : pair_bytes;
 		ok = ++count <= (uint32_t)CTL_AWS_FORM_PARAMS_MAX && name_bytes > 0 &&
 		     form_unescape(pair, name_bytes, name) == 0 &&
-		     form_unescape(eq ? eq + 1 : "", eq ? pair_bytes - name_bytes - 1 : 0, value) == 0;
+		     form_unescape(eq ? eq + 1 : "", eq ? pair_bytes - name_bytes - 1 : 0, value) ==
+		         0;
 		if (ok && json_object_get(form, name) == NULL)
 			ok = json_object_set_new(form, name, json_string(value)) == 0;
 	}
@@ -256,7 +258,8 @@ static void finish_indexed(json_t *gathered, json_t *params)
 		json_t *entry;
 		json_object_foreach(parts, n, entry)
 		{
-			const char *k = json_string_value(json_object_get(entry, MAP_PARAMS[i].key));
+			const char *k =
+			    json_string_value(json_object_get(entry, MAP_PARAMS[i].key));
 			json_t *v = json_object_get(entry, "Value");
 			if (k == NULL)
 				continue;
@@ -367,15 +370,15 @@ static int parse_json(const char *content_type, const char *target, const char *
 	snprintf(out->action, sizeof(out->action), "%s", dot + 1);
 	out->params = json_loadb(body, body_bytes, JSON_REJECT_DUPLICATES, NULL);
 	if (!json_is_object(out->params))
-		return refuse(&CTL_AWS_SERIALIZATION, "the request body is not a JSON object", error,
-		              message, message_bytes);
+		return refuse(&CTL_AWS_SERIALIZATION, "the request body is not a JSON object",
+		              error, message, message_bytes);
 	out->kind = sqs ? sqs_kind(out->action) : CTL_AWS_UNSUPPORTED;
 	return 0;
 }
 
-static int parse_query(const char *content_type, const char *body, size_t body_bytes,
-                       json_t *query, struct ctl_aws_request *out,
-                       const struct ctl_aws_error **error, char *message, size_t message_bytes)
+static int parse_query(const char *content_type, const char *body, size_t body_bytes, json_t *query,
+                       struct ctl_aws_request *out, const struct ctl_aws_error **error,
+                       char *message, size_t message_bytes)
 {
 	out->protocol = CTL_AWS_QUERY;
 	out->service = CTL_AWS_SQS;
@@ -392,11 +395,12 @@ static int parse_query(const char *content_type, const char *body, size_t body_b
 	const char *action = json_string_value(json_object_get(all, "Action"));
 	int rc = 0;
 	if (action == NULL)
-		rc = refuse(&CTL_AWS_MISSING_ACTION,
-		            form ? "The request must contain the parameter Action."
-		                 : "Send Action=... form-encoded (Content-Type "
-		                   "application/x-www-form-urlencoded), or JSON 1.0 with X-Amz-Target",
-		            error, message, message_bytes);
+		rc = refuse(
+		    &CTL_AWS_MISSING_ACTION,
+		    form ? "The request must contain the parameter Action."
+		         : "Send Action=... form-encoded (Content-Type "
+		           "application/x-www-form-urlencoded), or JSON 1.0 with X-Amz-Target",
+		    error, message, message_bytes);
 	else if (!action_is_word(action))
 		rc = refuse(&CTL_AWS_INVALID_ACTION, "The action is not valid for this endpoint.",
 		            error, message, message_bytes);
@@ -409,9 +413,9 @@ static int parse_query(const char *content_type, const char *body, size_t body_b
 	return rc;
 }
 
-int ctl_aws_parse(const char *content_type, const char *target, const char *body,
-                  size_t body_bytes, json_t *query, struct ctl_aws_request *out,
-                  const struct ctl_aws_error **error, char *message, size_t message_bytes)
+int ctl_aws_parse(const char *content_type, const char *target, const char *body, size_t body_bytes,
+                  json_t *query, struct ctl_aws_request *out, const struct ctl_aws_error **error,
+                  char *message, size_t message_bytes)
 {
 	assert(out != NULL && error != NULL);
 	assert(body != NULL || body_bytes == 0);
@@ -583,16 +587,17 @@ void ctl_aws_render_result(const struct ctl_aws_request *request, json_t *result
 	reply_from_stream(buffer, bytes, 200, "text/xml", request->request_id, out);
 }
 
-static void render_xml_error(enum ctl_aws_service service, const char *request_id,
-                             unsigned status, const char *code, bool sender, const char *message,
+static void render_xml_error(enum ctl_aws_service service, const char *request_id, unsigned status,
+                             const char *code, bool sender, const char *message,
                              struct ctl_aws_reply *out)
 {
 	char *buffer = NULL;
 	size_t bytes = 0;
 	FILE *f = open_memstream(&buffer, &bytes);
 	assert(f != NULL);
-	fprintf(f, "<?xml version=\"1.0\"?>\n<ErrorResponse xmlns=\"%s\"><Error><Type>%s</Type>"
-	           "<Code>",
+	fprintf(f,
+	        "<?xml version=\"1.0\"?>\n<ErrorResponse xmlns=\"%s\"><Error><Type>%s</Type>"
+	        "<Code>",
 	        xmlns(service), sender ? "Sender" : "Receiver");
 	xml_text(f, code);
 	fputs("</Code><Message>", f);

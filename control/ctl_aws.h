@@ -73,9 +73,9 @@ struct ctl_aws_error {
 	bool sender;           /* Sender (the client's fault) or Receiver */
 };
 
-extern const struct ctl_aws_error CTL_AWS_MALFORMED_QUERY;  /* bad form encoding */
-extern const struct ctl_aws_error CTL_AWS_SERIALIZATION;    /* bad JSON */
-extern const struct ctl_aws_error CTL_AWS_INVALID_ACTION;   /* unknown action (query) */
+extern const struct ctl_aws_error CTL_AWS_MALFORMED_QUERY;   /* bad form encoding */
+extern const struct ctl_aws_error CTL_AWS_SERIALIZATION;     /* bad JSON */
+extern const struct ctl_aws_error CTL_AWS_INVALID_ACTION;    /* unknown action (query) */
 extern const struct ctl_aws_error CTL_AWS_UNKNOWN_OPERATION; /* unknown target (JSON) */
 extern const struct ctl_aws_error CTL_AWS_MISSING_ACTION;
 extern const struct ctl_aws_error CTL_AWS_TOO_LARGE;
@@ -111,10 +111,11 @@ struct ctl_aws_reply {
  * -EINVAL with the error to answer in *error, *protocol and *service (as far as
  * they could be told) and a message.
  */
-__attribute__((warn_unused_result)) int
-ctl_aws_parse(const char *content_type, const char *target, const char *body, size_t body_bytes,
-              json_t *query, struct ctl_aws_request *out, const struct ctl_aws_error **error,
-              char *message, size_t message_bytes);
+__attribute__((warn_unused_result)) int ctl_aws_parse(const char *content_type, const char *target,
+                                                      const char *body, size_t body_bytes,
+                                                      json_t *query, struct ctl_aws_request *out,
+                                                      const struct ctl_aws_error **error,
+                                                      char *message, size_t message_bytes);
 void ctl_aws_request_clear(struct ctl_aws_request *request);
 
 /* Form decoding alone (for SigV4's canonical query and the fuzzer): a JSON object of

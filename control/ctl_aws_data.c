@@ -20,17 +20,16 @@
 
 #define FIELDS_BYTES_MAX 512u /* a request's fields besides its body */
 
-static const struct ctl_aws_error RECEIPT_HANDLE_INVALID = {400, "ReceiptHandleIsInvalid",
-	"com.amazonaws.sqs#ReceiptHandleIsInvalid", true};
-static const struct ctl_aws_error MESSAGE_NOT_INFLIGHT = {400,
-	"AWS.SimpleQueueService.MessageNotInflight", "com.amazonaws.sqs#MessageNotInflight", true};
+static const struct ctl_aws_error RECEIPT_HANDLE_INVALID = {
+    400, "ReceiptHandleIsInvalid", "com.amazonaws.sqs#ReceiptHandleIsInvalid", true};
+static const struct ctl_aws_error MESSAGE_NOT_INFLIGHT = {
+    400, "AWS.SimpleQueueService.MessageNotInflight", "com.amazonaws.sqs#MessageNotInflight", true};
 static const struct ctl_aws_error OVER_LIMIT = {403, "OverLimit", "com.amazonaws.sqs#OverLimit",
-	true};
-static const struct ctl_aws_error INVALID_MESSAGE_CONTENTS = {400, "InvalidMessageContents",
-	"com.amazonaws.sqs#InvalidMessageContents", true};
-static const struct ctl_aws_error UNSUPPORTED = {400,
-	"AWS.SimpleQueueService.UnsupportedOperation", "com.amazonaws.sqs#UnsupportedOperation",
-	true};
+                                                true};
+static const struct ctl_aws_error INVALID_MESSAGE_CONTENTS = {
+    400, "InvalidMessageContents", "com.amazonaws.sqs#InvalidMessageContents", true};
+static const struct ctl_aws_error UNSUPPORTED = {400, "AWS.SimpleQueueService.UnsupportedOperation",
+                                                 "com.amazonaws.sqs#UnsupportedOperation", true};
 
 const struct ctl_aws_error *ctl_aws_data_status_error(enum wire_status status)
 {
@@ -49,12 +48,16 @@ const struct ctl_aws_error *ctl_aws_data_status_error(enum wire_status status)
 	}
 }
 
-/* Sets AWS's error with a message (format has one %s, for name). */
-static int refuse(const struct ctl_aws_error *e, const struct ctl_aws_error **error,
-                  char *message, size_t message_bytes, const char *format, const char *name)
+/* Sets AWS's error with a message: format has one %s for name, or is the message when name
+ * is NULL. */
+static int refuse(const struct ctl_aws_error *e, const struct ctl_aws_error **error, char *message,
+                  size_t message_bytes, const char *format, const char *name)
 {
 	*error = e;
-	snprintf(message, message_bytes, format, name);
+	if (name == NULL)
+		snprintf(message, message_bytes, "%s", format);
+	else
+		snprintf(message, message_bytes, format, name);
 	return -EINVAL;
 }
 
@@ -65,8 +68,7 @@ static int refuse(const struct ctl_aws_error *e, const struct ctl_aws_error **er
  * the endpoint's or AWS's), this account only. NULL when none.
  */
 static const char *queue_of(const char *url, const struct ctl_aws_config *config,
-                            const struct ctl_aws_error **error, char *message,
-                            size_t message_bytes)
+                            const struct ctl_aws_error **error, char *message, size_t message_bytes)
 {
 	const char *path = url;
 	const char *scheme_end = strstr(url, "://");
@@ -80,16 +82,16 @@ static const char *queue_of(const char *url, const struct ctl_aws_config *config
 		return NULL;
 	}
 	if (strncmp(path + 1, config->account_id, CTL_AWS_ACCOUNT_ID_BYTES) != 0) {
-		REFUSE(&CTL_AWS_NONEXISTENT_QUEUE, "The specified queue does not exist.%s", "");
+		REFUSE(&CTL_AWS_NONEXISTENT_QUEUE, "The specified queue does not exist.", NULL);
 		return NULL;
 	}
 	return slash + 1;
 }
 
 /* An optional integer parameter in [min, max]; absent leaves *out. */
-static int integer(json_t *params, const char *name, long long min, long long max,
-                   uint32_t *out, bool *present, const struct ctl_aws_error **error,
-                   char *message, size_t message_bytes)
+static int integer(json_t *params, const char *name, long long min, long long max, uint32_t *out,
+                   bool *present, const struct ctl_aws_error **error, char *message,
+                   size_t message_bytes)
 {
 	json_t *value = json_object_get(params, name);
 	*present = value != NULL;
@@ -98,9 +100,10 @@ static int integer(json_t *params, const char *name, long long min, long long ma
 	long long n = json_is_integer(value) ? json_integer_value(value) : min - 1;
 	if (n < min || n > max) {
 		*error = &CTL_AWS_INVALID_PARAMETER;
-		snprintf(message, message_bytes,
-		         "Value for parameter %s is invalid. Reason: Must be between %lld and %lld.",
-		         name, min, max);
+		snprintf(
+		    message, message_bytes,
+		    "Value for parameter %s is invalid. Reason: Must be between %lld and %lld.",
+		    name, min, max);
 		return -EINVAL;
 	}
 	*out = (uint32_t)n;
@@ -132,15 +135,15 @@ static int check_send(json_t *params, const struct ctl_aws_error **error, char *
 	int rc = integer(params, "DelaySeconds", 0, 900, &delay, &present, error, message,
 	                 message_bytes);
 	if (rc == 0 && delay != 0)
-		rc = REFUSE(&UNSUPPORTED, "%sDelaySeconds other than 0 is not supported yet", "");
+		rc = REFUSE(&UNSUPPORTED, "DelaySeconds other than 0 is not supported yet", NULL);
 	if (rc == 0 && (non_empty(params, "MessageAttributes") ||
 	                non_empty(params, "MessageSystemAttributes")))
-		rc = REFUSE(&UNSUPPORTED, "%sMessage attributes are not supported yet", "");
+		rc = REFUSE(&UNSUPPORTED, "Message attributes are not supported yet", NULL);
 	if (rc == 0 && (json_object_get(params, "MessageGroupId") != NULL ||
 	                json_object_get(params, "MessageDeduplicationId") != NULL))
 		rc = REFUSE(&CTL_AWS_INVALID_PARAMETER,
-		            "The request include parameter that is not valid for this queue type%s",
-		            "");
+		            "The request include parameter that is not valid for this queue type",
+		            NULL);
 	return rc;
 }
 
@@ -172,13 +175,12 @@ static uint32_t wanted_attributes(json_t *params)
 }
 
 static int encode_receive(json_t *params, struct wire_writer *w, struct ctl_aws_data_op *op,
-                          const struct ctl_aws_error **error, char *message,
-                          size_t message_bytes)
+                          const struct ctl_aws_error **error, char *message, size_t message_bytes)
 {
 	uint32_t count = 1, visibility = 0, wait = 0;
 	bool has_count, has_visibility, has_wait;
-	int rc = integer(params, "MaxNumberOfMessages", 1, BB_RECEIVE_COUNT_MAX, &count,
-	                 &has_count, error, message, message_bytes);
+	int rc = integer(params, "MaxNumberOfMessages", 1, BB_RECEIVE_COUNT_MAX, &count, &has_count,
+	                 error, message, message_bytes);
 	if (rc == 0)
 		rc = integer(params, "VisibilityTimeout", 0, BB_VISIBILITY_TIMEOUT_S_MAX,
 		             &visibility, &has_visibility, error, message, message_bytes);
@@ -199,16 +201,16 @@ static int encode_receive(json_t *params, struct wire_writer *w, struct ctl_aws_
 }
 
 static int encode_handle(json_t *params, struct wire_writer *w, bool visibility,
-                         const struct ctl_aws_error **error, char *message,
-                         size_t message_bytes)
+                         const struct ctl_aws_error **error, char *message, size_t message_bytes)
 {
 	const char *handle =
 	    required_string(params, "ReceiptHandle", error, message, message_bytes);
 	if (handle == NULL)
 		return -EINVAL;
 	if (strlen(handle) > CTL_AWS_RECEIPT_HANDLE_BYTES_MAX)
-		return REFUSE(&RECEIPT_HANDLE_INVALID, "The input receipt handle \"%.64s...\" is "
-		                                       "not a valid receipt handle.",
+		return REFUSE(&RECEIPT_HANDLE_INVALID,
+		              "The input receipt handle \"%.64s...\" is "
+		              "not a valid receipt handle.",
 		              handle);
 	wire_put_str(w, WIRE_TAG_RECEIPT_HANDLE, handle);
 	if (!visibility)
@@ -218,8 +220,8 @@ static int encode_handle(json_t *params, struct wire_writer *w, bool visibility,
 	int rc = integer(params, "VisibilityTimeout", 0, BB_VISIBILITY_TIMEOUT_S_MAX, &timeout,
 	                 &present, error, message, message_bytes);
 	if (rc == 0 && !present)
-		rc = REFUSE(&CTL_AWS_MISSING_PARAMETER, "The request must contain the parameter %s.",
-		            "VisibilityTimeout");
+		rc = REFUSE(&CTL_AWS_MISSING_PARAMETER,
+		            "The request must contain the parameter %s.", "VisibilityTimeout");
 	if (rc == 0)
 		wire_put_u32(w, WIRE_TAG_VISIBILITY_TIMEOUT_S, timeout);
 	return rc;
@@ -271,8 +273,8 @@ int ctl_aws_data_encode(const struct ctl_aws_request *request, const struct ctl_
 	const char *queue = url ? queue_of(url, config, error, message, message_bytes) : NULL;
 	if (queue == NULL)
 		return -EINVAL;
-	if (op->opcode == WIRE_OP_SEND_MESSAGE && check_send(params, error, message,
-	                                                     message_bytes) != 0)
+	if (op->opcode == WIRE_OP_SEND_MESSAGE &&
+	    check_send(params, error, message, message_bytes) != 0)
 		return -EINVAL;
 	size_t body_bytes = json_string_length(json_object_get(params, "MessageBody"));
 	if (body_bytes > BB_MESSAGE_BODY_BYTES_MAX)
@@ -280,22 +282,23 @@ int ctl_aws_data_encode(const struct ctl_aws_request *request, const struct ctl_
 		              "One or more parameters are invalid. Reason: Message must be shorter "
 		              "than %s bytes.",
 		              "1048576");
-	size_t capacity = BB_WIRE_HEADER_BYTES + FIELDS_BYTES_MAX + CTL_AWS_RECEIPT_HANDLE_BYTES_MAX +
-	                  body_bytes;
+	size_t capacity =
+	    BB_WIRE_HEADER_BYTES + FIELDS_BYTES_MAX + CTL_AWS_RECEIPT_HANDLE_BYTES_MAX + body_bytes;
 	uint8_t *buffer = malloc(capacity);
 	if (buffer == NULL)
-		return REFUSE(&CTL_AWS_INTERNAL, "%sout of memory", "");
+		return REFUSE(&CTL_AWS_INTERNAL, "out of memory", NULL);
 	struct wire_writer w;
 	wire_writer_init(&w, buffer + BB_WIRE_HEADER_BYTES, capacity - BB_WIRE_HEADER_BYTES);
 	wire_put_str(&w, WIRE_TAG_QUEUE_NAME, queue);
 	int rc = encode_fields(request, &w, op, error, message, message_bytes);
 	if (rc != 0 || w.overflow) {
 		free(buffer);
-		return rc != 0 ? rc : REFUSE(&CTL_AWS_INTERNAL, "%sthe request does not fit", "");
+		return rc != 0 ? rc : REFUSE(&CTL_AWS_INTERNAL, "the request does not fit", NULL);
 	}
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
-	struct wire_header h = {.version = WIRE_VERSION, .opcode = op->opcode,
+	struct wire_header h = {.version = WIRE_VERSION,
+	                        .opcode = op->opcode,
 	                        .body_bytes = (uint32_t)w.length,
 	                        .timestamp_ms = (uint64_t)now.tv_sec * 1000u +
 	                                        (uint64_t)now.tv_nsec / 1000000u};
@@ -354,8 +357,7 @@ static bool message_field(json_t *m, const struct wire_field *f, uint32_t wanted
 	}
 }
 
-static int decode_messages(const struct ctl_aws_data_op *op, struct wire_reader *r,
-                           json_t *result)
+static int decode_messages(const struct ctl_aws_data_op *op, struct wire_reader *r, json_t *result)
 {
 	json_t *messages = json_array();
 	json_t *current = NULL;

@@ -108,8 +108,8 @@ static void write_some(struct ctl_pool *pool, struct ctl_pool_connection *c, uin
 {
 	struct ctl_pool_call *call = c->call;
 	while (c->sent < call->frame_bytes) { /* bounded: each pass sends or returns */
-		ssize_t n = send(c->fd, call->frame + c->sent, call->frame_bytes - c->sent,
-		                 MSG_NOSIGNAL);
+		ssize_t n =
+		    send(c->fd, call->frame + c->sent, call->frame_bytes - c->sent, MSG_NOSIGNAL);
 		if (n < 0 && errno == EAGAIN) {
 			want_output(pool, c, index, true);
 			return;
@@ -187,7 +187,7 @@ static void read_some(struct ctl_pool *pool, struct ctl_pool_connection *c)
 	complete(pool, c);
 }
 
-/* Puts a call on connection index (opened if need be); false when it cannot open. */
+/* Puts a call on connection index, opened if need be (the call fails when it cannot be). */
 static void start_call(struct ctl_pool *pool, uint32_t index, struct ctl_pool_call *call)
 {
 	struct ctl_pool_connection *c = &pool->connections[index];
@@ -284,8 +284,9 @@ static void handle_event(struct ctl_pool *pool, const struct epoll_event *ev)
 {
 	if (ev->data.u32 == WAKE_TAG) {
 		uint64_t count;
-		if (read(pool->wake_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
-			return;
+		/* Only clears the counter: what woke us is looked at after the events. */
+		ssize_t n = read(pool->wake_fd, &count, sizeof(count));
+		(void)n;
 		return;
 	}
 	struct ctl_pool_connection *c = &pool->connections[ev->data.u32];
@@ -375,7 +376,9 @@ int ctl_pool_submit(struct ctl_pool *pool, struct ctl_pool_call *call)
 	       call->frame_bytes <= CTL_POOL_FRAME_BYTES_MAX);
 	call->next = NULL;
 	pthread_mutex_lock(&pool->lock);
-	int rc = pool->stop ? -ECANCELED : pool->waiting_count >= CTL_POOL_WAITING_MAX ? -ENOBUFS : 0;
+	int rc = pool->stop                                    ? -ECANCELED
+	         : pool->waiting_count >= CTL_POOL_WAITING_MAX ? -ENOBUFS
+	                                                       : 0;
 	if (rc == 0) {
 		if (pool->waiting_tail != NULL)
 			pool->waiting_tail->next = call;

@@ -26,7 +26,7 @@ struct ctl_aws_call {
 	struct MHD_Connection *connection;
 	struct ctl_aws_request request;
 	struct ctl_aws_reply reply;
-	bool ready; /* reply holds the answer of a suspended call */
+	bool ready;  /* reply holds the answer of a suspended call */
 	bool scrape; /* a /metrics call */
 	struct ctl_aws_data_op op;
 	struct ctl_pool_call pool_call;
@@ -182,14 +182,12 @@ static enum MHD_Result forward(struct ctl_aws_server *s, struct MHD_Connection *
                                struct ctl_aws_call *call, uint8_t *frame, size_t frame_bytes,
                                ctl_pool_done *done)
 {
-	call->pool_call = (struct ctl_pool_call){.frame = frame,
-	                                         .frame_bytes = frame_bytes,
-	                                         .wait_s = call->op.opcode ==
-	                                                           WIRE_OP_RECEIVE_MESSAGE
-	                                                       ? call->op.wait_s
-	                                                       : 0,
-	                                         .done = done,
-	                                         .context = call};
+	call->pool_call = (struct ctl_pool_call){
+	    .frame = frame,
+	    .frame_bytes = frame_bytes,
+	    .wait_s = call->op.opcode == WIRE_OP_RECEIVE_MESSAGE ? call->op.wait_s : 0,
+	    .done = done,
+	    .context = call};
 	MHD_suspend_connection(connection);
 	int rc = ctl_pool_submit(&s->pool, &call->pool_call);
 	if (rc != 0) /* the pool is stopping or full: answered here, resumed at once */
@@ -215,8 +213,8 @@ static enum MHD_Result dispatch(struct ctl_aws_server *s, struct MHD_Connection 
 	}
 	uint8_t *frame;
 	size_t frame_bytes;
-	if (ctl_aws_data_encode(&call->request, &s->config, &frame, &frame_bytes, &call->op,
-	                        &error, message, sizeof(message)) != 0)
+	if (ctl_aws_data_encode(&call->request, &s->config, &frame, &frame_bytes, &call->op, &error,
+	                        message, sizeof(message)) != 0)
 		return answer_error(connection, call, error, message);
 	return forward(s, connection, call, frame, frame_bytes, on_data_done);
 }
@@ -282,8 +280,8 @@ enum MHD_Result ctl_aws_serve(struct ctl_aws_server *s, struct MHD_Connection *c
 	call->owner = owner;
 	const char *content_type =
 	    MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Content-Type");
-	const char *target = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
-	                                                 "X-Amz-Target");
+	const char *target =
+	    MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "X-Amz-Target");
 	struct gathered *g = calloc(1, sizeof(*g));
 	if (g == NULL)
 		return MHD_NO;
@@ -294,10 +292,9 @@ enum MHD_Result ctl_aws_serve(struct ctl_aws_server *s, struct MHD_Connection *c
 	char message[CTL_AWS_ERROR_BYTES_MAX] = "";
 	char request_id[CTL_AWS_REQUEST_ID_BYTES + 1];
 	memcpy(request_id, call->request.request_id, sizeof(request_id));
-	int parsed = ctl_aws_parse(content_type, target, body, too_large ? CTL_AWS_BODY_BYTES_MAX + 1
-	                                                                 : body_bytes,
-	                           g->query_object, &call->request, &error, message,
-	                           sizeof(message));
+	int parsed = ctl_aws_parse(
+	    content_type, target, body, too_large ? CTL_AWS_BODY_BYTES_MAX + 1 : body_bytes,
+	    g->query_object, &call->request, &error, message, sizeof(message));
 	memcpy(call->request.request_id, request_id, sizeof(request_id));
 	struct ctl_sigv4_request sr = {.method = method,
 	                               .path = url,

@@ -17,14 +17,15 @@
 #define STAT_NAME_BYTES_MAX 64u
 
 static const char *const ACTIONS[CTL_METRICS_ACTIONS] = {
-	"CreateQueue",   "DeleteQueue",    "ListQueues",    "GetQueueUrl",
-	"GetQueueAttributes", "SendMessage", "ReceiveMessage", "DeleteMessage",
-	"ChangeMessageVisibility", "other",
+    "CreateQueue",    "DeleteQueue",        "ListQueues",
+    "GetQueueUrl",    "GetQueueAttributes", "SendMessage",
+    "ReceiveMessage", "DeleteMessage",      "ChangeMessageVisibility",
+    "other",
 };
 
 /* Upper bounds of the latency buckets in microseconds; the last is +Inf. */
 static const uint64_t BOUNDS_US[CTL_METRICS_BUCKETS - 1] = {
-	500, 1000, 2500, 5000, 10000, 50000, 100000, 1000000, 5000000, 21000000,
+    500, 1000, 2500, 5000, 10000, 50000, 100000, 1000000, 5000000, 21000000,
 };
 
 static size_t action_index(const char *action)
@@ -61,12 +62,14 @@ static uint64_t load(atomic_uint_fast64_t *counter)
 static void render_actions(FILE *f, struct ctl_metrics *m)
 {
 	fputs("# HELP busbar_http_requests_total AWS API requests by action.\n"
-	      "# TYPE busbar_http_requests_total counter\n", f);
+	      "# TYPE busbar_http_requests_total counter\n",
+	      f);
 	for (size_t a = 0; a < CTL_METRICS_ACTIONS; a++)
 		fprintf(f, "busbar_http_requests_total{action=\"%s\"} %llu\n", ACTIONS[a],
 		        (unsigned long long)load(&m->requests[a]));
 	fputs("# HELP busbar_http_errors_total AWS API error answers by action and fault.\n"
-	      "# TYPE busbar_http_errors_total counter\n", f);
+	      "# TYPE busbar_http_errors_total counter\n",
+	      f);
 	for (size_t a = 0; a < CTL_METRICS_ACTIONS; a++) {
 		fprintf(f, "busbar_http_errors_total{action=\"%s\",fault=\"client\"} %llu\n",
 		        ACTIONS[a], (unsigned long long)load(&m->client_errors[a]));
@@ -74,19 +77,22 @@ static void render_actions(FILE *f, struct ctl_metrics *m)
 		        ACTIONS[a], (unsigned long long)load(&m->server_errors[a]));
 	}
 	fputs("# HELP busbar_http_request_duration_seconds AWS API latency by action.\n"
-	      "# TYPE busbar_http_request_duration_seconds histogram\n", f);
+	      "# TYPE busbar_http_request_duration_seconds histogram\n",
+	      f);
 	for (size_t a = 0; a < CTL_METRICS_ACTIONS; a++) {
 		uint64_t cumulative = 0;
 		for (size_t b = 0; b < CTL_METRICS_BUCKETS; b++) {
 			cumulative += load(&m->latency_buckets[a][b]);
 			if (b + 1 < CTL_METRICS_BUCKETS)
-				fprintf(f, "busbar_http_request_duration_seconds_bucket{action=\"%s\","
-				           "le=\"%g\"} %llu\n",
+				fprintf(f,
+				        "busbar_http_request_duration_seconds_bucket{action=\"%s\","
+				        "le=\"%g\"} %llu\n",
 				        ACTIONS[a], (double)BOUNDS_US[b] / 1e6,
 				        (unsigned long long)cumulative);
 			else
-				fprintf(f, "busbar_http_request_duration_seconds_bucket{action=\"%s\","
-				           "le=\"+Inf\"} %llu\n",
+				fprintf(f,
+				        "busbar_http_request_duration_seconds_bucket{action=\"%s\","
+				        "le=\"+Inf\"} %llu\n",
 				        ACTIONS[a], (unsigned long long)cumulative);
 		}
 		fprintf(f, "busbar_http_request_duration_seconds_sum{action=\"%s\"} %.6f\n",
@@ -114,22 +120,24 @@ static bool stat_name(const struct wire_field *field, char *out)
 
 static void render_stats(FILE *f, const uint8_t *stats, size_t stats_bytes)
 {
-	fprintf(f, "# HELP busbar_busbard_up Whether busbard answered this scrape's GetStats.\n"
-	           "# TYPE busbar_busbard_up gauge\nbusbar_busbard_up %d\n",
+	fprintf(f,
+	        "# HELP busbar_busbard_up Whether busbard answered this scrape's GetStats.\n"
+	        "# TYPE busbar_busbard_up gauge\nbusbar_busbard_up %d\n",
 	        stats != NULL);
 	struct wire_reader r;
 	struct wire_field field;
 	char name[STAT_NAME_BYTES_MAX];
 	bool named = false;
 	wire_reader_init(&r, stats, stats != NULL ? stats_bytes : 0);
-	for (uint32_t i = 0; i < BB_FIELD_COUNT_MAX * 4u && wire_reader_next(&r, &field) == 1; i++) {
+	for (uint32_t i = 0; i < BB_FIELD_COUNT_MAX * 4u && wire_reader_next(&r, &field) == 1;
+	     i++) {
 		uint64_t value;
 		if (field.tag == WIRE_TAG_STAT_NAME) {
 			named = stat_name(&field, name);
 		} else if (field.tag == WIRE_TAG_STAT_VALUE && named &&
 		           wire_field_u64(&field, &value)) {
-			fprintf(f, "# TYPE busbar_busbard_%s untyped\nbusbar_busbard_%s %llu\n", name,
-			        name, (unsigned long long)value);
+			fprintf(f, "# TYPE busbar_busbard_%s untyped\nbusbar_busbard_%s %llu\n",
+			        name, name, (unsigned long long)value);
 			named = false;
 		}
 	}

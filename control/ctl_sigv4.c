@@ -18,9 +18,9 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#define ALGORITHM     "AWS4-HMAC-SHA256"
-#define TERMINATOR    "aws4_request"
-#define SHA256_BYTES  32u
+#define ALGORITHM            "AWS4-HMAC-SHA256"
+#define TERMINATOR           "aws4_request"
+#define SHA256_BYTES         32u
 #define CREDENTIAL_BYTES_MAX 256u
 
 static void hex(const uint8_t *bytes, size_t count, char *out)
@@ -45,9 +45,9 @@ void ctl_sigv4_sha256_hex(const void *data, size_t bytes, char out[CTL_SIGV4_HEX
 static void hmac(const void *key, size_t key_bytes, const char *data, uint8_t out[SHA256_BYTES])
 {
 	size_t length = 0;
-	uint8_t *rc = EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key, key_bytes,
-	                        (const unsigned char *)data, strlen(data), out, SHA256_BYTES,
-	                        &length);
+	uint8_t *rc =
+	    EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key, key_bytes,
+	              (const unsigned char *)data, strlen(data), out, SHA256_BYTES, &length);
 	assert(rc != NULL && length == SHA256_BYTES);
 	(void)rc;
 }
@@ -105,9 +105,8 @@ static bool parse_credential(const char *text, size_t length, struct ctl_sigv4_a
 			cursor = slash + 1;
 		}
 	}
-	return part[0][0] != '\0' && strcmp(part[4], TERMINATOR) == 0 &&
-	       strlen(part[1]) == 8 && copy(out->access_key_id, sizeof(out->access_key_id),
-	                                    part[0], strlen(part[0])) &&
+	return part[0][0] != '\0' && strcmp(part[4], TERMINATOR) == 0 && strlen(part[1]) == 8 &&
+	       copy(out->access_key_id, sizeof(out->access_key_id), part[0], strlen(part[0])) &&
 	       copy(out->date, sizeof(out->date), part[1], 8) &&
 	       copy(out->region, sizeof(out->region), part[2], strlen(part[2])) &&
 	       copy(out->service, sizeof(out->service), part[3], strlen(part[3]));
@@ -131,8 +130,8 @@ static bool parse_authorization(const char *text, struct ctl_sigv4_auth *out)
 		if (name == 10 && strncmp(p, "Credential", 10) == 0)
 			credential = parse_credential(eq + 1, value, out);
 		else if (name == 13 && strncmp(p, "SignedHeaders", 13) == 0)
-			signed_headers = copy(out->signed_headers, sizeof(out->signed_headers),
-			                      eq + 1, value);
+			signed_headers =
+			    copy(out->signed_headers, sizeof(out->signed_headers), eq + 1, value);
 		else if (name == 9 && strncmp(p, "Signature", 9) == 0)
 			signature = copy(out->signature, sizeof(out->signature), eq + 1, value);
 		p += length;
@@ -427,10 +426,11 @@ int ctl_sigv4_verify(const struct ctl_sigv4_request *r, const struct ctl_sigv4_a
 	if (!same && auth->presigned)
 		same = signature_is(r, auth, secret, "UNSIGNED-PAYLOAD");
 	if (!same)
-		return fail(&CTL_AWS_SIGNATURE_MISMATCH,
-		            "The request signature we calculated does not match the signature you "
-		            "provided. Check your AWS Secret Access Key and signing method. Consult "
-		            "the service documentation for details.",
-		            error, message, message_bytes, -EACCES);
+		return fail(
+		    &CTL_AWS_SIGNATURE_MISMATCH,
+		    "The request signature we calculated does not match the signature you "
+		    "provided. Check your AWS Secret Access Key and signing method. Consult "
+		    "the service documentation for details.",
+		    error, message, message_bytes, -EACCES);
 	return 0;
 }

@@ -14,9 +14,9 @@
 
 #include "ctl_aws.h"
 
-#define CTL_SIGV4_HEADERS_MAX          64u   /* headers of one request we look at */
-#define CTL_SIGV4_SIGNED_HEADERS_BYTES 1024u /* "content-type;host;x-amz-date" */
-#define CTL_SIGV4_SCOPE_PART_BYTES     32u   /* a region or service name */
+#define CTL_SIGV4_HEADERS_MAX          64u    /* headers of one request we look at */
+#define CTL_SIGV4_SIGNED_HEADERS_BYTES 1024u  /* "content-type;host;x-amz-date" */
+#define CTL_SIGV4_SCOPE_PART_BYTES     32u    /* a region or service name */
 #define CTL_SIGV4_EXPIRES_S_MAX        604800 /* a presigned request lives 7 days at most */
 #define CTL_SIGV4_SKEW_S_DEFAULT       300    /* +-5 minutes, as AWS */
 #define CTL_SIGV4_HEX_BYTES            64u    /* a SHA-256 in hex */
@@ -28,7 +28,7 @@ struct ctl_sigv4_pair {
 
 struct ctl_sigv4_request {
 	const char *method;
-	const char *path; /* decoded, without the query */
+	const char *path;                   /* decoded, without the query */
 	const struct ctl_sigv4_pair *query; /* decoded URL arguments, any order */
 	size_t query_count;
 	const struct ctl_sigv4_pair *headers; /* names in any case */
@@ -41,8 +41,8 @@ struct ctl_sigv4_request {
 struct ctl_sigv4_auth {
 	bool presigned;
 	char access_key_id[64];
-	char date[9];       /* YYYYMMDD of the credential scope */
-	char amz_date[17];  /* YYYYMMDDTHHMMSSZ */
+	char date[9];      /* YYYYMMDD of the credential scope */
+	char amz_date[17]; /* YYYYMMDDTHHMMSSZ */
 	char region[CTL_SIGV4_SCOPE_PART_BYTES];
 	char service[CTL_SIGV4_SCOPE_PART_BYTES];
 	char signed_headers[CTL_SIGV4_SIGNED_HEADERS_BYTES];
@@ -54,18 +54,20 @@ struct ctl_sigv4_auth {
  * Reads the claim. 0, or -EINVAL with AWS's error (MissingAuthenticationToken
  * when the request is not signed at all, IncompleteSignature when malformed).
  */
-__attribute__((warn_unused_result)) int
-ctl_sigv4_parse(const struct ctl_sigv4_request *request, struct ctl_sigv4_auth *out,
-                const struct ctl_aws_error **error, char *message, size_t message_bytes);
+__attribute__((warn_unused_result)) int ctl_sigv4_parse(const struct ctl_sigv4_request *request,
+                                                        struct ctl_sigv4_auth *out,
+                                                        const struct ctl_aws_error **error,
+                                                        char *message, size_t message_bytes);
 
 /*
  * The signature (hex) of the request under secret, with the claim's scope,
  * date and signed headers, and payload_hash (hex, or "UNSIGNED-PAYLOAD").
  */
-__attribute__((warn_unused_result)) int
-ctl_sigv4_signature(const struct ctl_sigv4_request *request, const struct ctl_sigv4_auth *auth,
-                    const char *secret, const char *payload_hash,
-                    char out[CTL_SIGV4_HEX_BYTES + 1]);
+__attribute__((warn_unused_result)) int ctl_sigv4_signature(const struct ctl_sigv4_request *request,
+                                                            const struct ctl_sigv4_auth *auth,
+                                                            const char *secret,
+                                                            const char *payload_hash,
+                                                            char out[CTL_SIGV4_HEX_BYTES + 1]);
 
 struct ctl_sigv4_expect {
 	const char *region;  /* the configured region */

@@ -10,7 +10,7 @@
 
 #include "ctl_aws.h"
 
-#define FORM "application/x-www-form-urlencoded; charset=utf-8"
+#define FORM   "application/x-www-form-urlencoded; charset=utf-8"
 #define JSON10 "application/x-amz-json-1.0"
 
 static const struct ctl_aws_error *error;
@@ -58,10 +58,10 @@ Test(aws, query_lists_keep_their_order_and_numbers_are_numbers)
 	                   "&MaxNumberOfMessages=5&WaitTimeSeconds=0&MessageBody=a+b%21"),
 	             0, "%s", message);
 	cr_assert_eq(request.kind, CTL_AWS_DATA);
-	json_t *want = json_pack("{s:s, s:[s,s], s:i, s:i, s:s}", "QueueUrl",
-	                         "http://h/000000000000/q", "AttributeNames", "All",
-	                         "SentTimestamp", "MaxNumberOfMessages", 5, "WaitTimeSeconds", 0,
-	                         "MessageBody", "a b!");
+	json_t *want =
+	    json_pack("{s:s, s:[s,s], s:i, s:i, s:s}", "QueueUrl", "http://h/000000000000/q",
+	              "AttributeNames", "All", "SentTimestamp", "MaxNumberOfMessages", 5,
+	              "WaitTimeSeconds", 0, "MessageBody", "a b!");
 	cr_assert(json_equal(request.params, want), "%s", json_dumps(request.params, 0));
 	json_decref(want);
 	cr_assert_str_eq(ctl_aws_request_queue(&request), "q");
@@ -144,10 +144,10 @@ Test(aws, xml_answers_as_sqs_writes_them)
 	ctl_aws_render_result(&request, result, &reply);
 	cr_assert_eq(reply.http_status, 200);
 	cr_assert_str_eq(reply.content_type, "text/xml");
-	cr_assert(strstr(reply.body, "<GetQueueAttributesResponse xmlns=\"http://queue.amazonaws."
-	                             "com/doc/2012-11-05/\"><GetQueueAttributesResult><Attribute>"
-	                             "<Name>VisibilityTimeout</Name><Value>30</Value></Attribute>") !=
-	          NULL,
+	cr_assert(strstr(reply.body,
+	                 "<GetQueueAttributesResponse xmlns=\"http://queue.amazonaws."
+	                 "com/doc/2012-11-05/\"><GetQueueAttributesResult><Attribute>"
+	                 "<Name>VisibilityTimeout</Name><Value>30</Value></Attribute>") != NULL,
 	          "%s", reply.body);
 	cr_assert(strstr(reply.body, request.request_id) != NULL);
 	ctl_aws_reply_clear(&reply);

@@ -14,7 +14,8 @@
 
 #define SUITE_SECRET "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 #define SUITE_NOW_S  1440938160 /* 2015-08-30T12:36:00Z */
-#define SUITE_AUTH   "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, "
+#define SUITE_AUTH                                                                                 \
+	"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, "
 
 static const struct ctl_sigv4_expect SUITE = {
     .region = "us-east-1", .service = "service", .now_s = SUITE_NOW_S, .skew_s = 300};
@@ -25,12 +26,11 @@ static char message[512];
 static void check(const struct ctl_sigv4_request *r, const char *want)
 {
 	struct ctl_sigv4_auth auth;
-	cr_assert_eq(ctl_sigv4_parse(r, &auth, &error, message, sizeof(message)), 0, "%s",
-	             message);
+	cr_assert_eq(ctl_sigv4_parse(r, &auth, &error, message, sizeof(message)), 0, "%s", message);
 	cr_assert_str_eq(auth.signature, want);
-	cr_assert_eq(ctl_sigv4_verify(r, &auth, SUITE_SECRET, &SUITE, &error, message,
-	                              sizeof(message)),
-	             0, "%s", message);
+	cr_assert_eq(
+	    ctl_sigv4_verify(r, &auth, SUITE_SECRET, &SUITE, &error, message, sizeof(message)), 0,
+	    "%s", message);
 }
 
 static int refused(const struct ctl_sigv4_request *r, const char *secret,
@@ -49,10 +49,12 @@ Test(sigv4, get_vanilla)
 	struct ctl_sigv4_pair h[] = {
 	    {"Host", "example.amazonaws.com"},
 	    {"X-Amz-Date", "20150830T123600Z"},
-	    {"Authorization", SUITE_AUTH "SignedHeaders=host;x-amz-date, Signature="
-	                                 "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"},
+	    {"Authorization",
+	     SUITE_AUTH "SignedHeaders=host;x-amz-date, Signature="
+	                "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"},
 	};
-	struct ctl_sigv4_request r = {.method = "GET", .path = "/", .headers = h, .header_count = 3};
+	struct ctl_sigv4_request r = {
+	    .method = "GET", .path = "/", .headers = h, .header_count = 3};
 	check(&r, "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31");
 }
 
@@ -62,11 +64,16 @@ Test(sigv4, get_vanilla_query_order_key_case)
 	struct ctl_sigv4_pair h[] = {
 	    {"Host", "example.amazonaws.com"},
 	    {"X-Amz-Date", "20150830T123600Z"},
-	    {"Authorization", SUITE_AUTH "SignedHeaders=host;x-amz-date, Signature="
-	                                 "b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500"},
+	    {"Authorization",
+	     SUITE_AUTH "SignedHeaders=host;x-amz-date, Signature="
+	                "b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500"},
 	};
-	struct ctl_sigv4_request r = {.method = "GET", .path = "/", .query = q, .query_count = 2,
-	                              .headers = h, .header_count = 3};
+	struct ctl_sigv4_request r = {.method = "GET",
+	                              .path = "/",
+	                              .query = q,
+	                              .query_count = 2,
+	                              .headers = h,
+	                              .header_count = 3};
 	check(&r, "b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500");
 }
 
@@ -75,10 +82,12 @@ Test(sigv4, post_vanilla)
 	struct ctl_sigv4_pair h[] = {
 	    {"Host", "example.amazonaws.com"},
 	    {"X-Amz-Date", "20150830T123600Z"},
-	    {"Authorization", SUITE_AUTH "SignedHeaders=host;x-amz-date, Signature="
-	                                 "5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b"},
+	    {"Authorization",
+	     SUITE_AUTH "SignedHeaders=host;x-amz-date, Signature="
+	                "5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b"},
 	};
-	struct ctl_sigv4_request r = {.method = "POST", .path = "/", .headers = h, .header_count = 3};
+	struct ctl_sigv4_request r = {
+	    .method = "POST", .path = "/", .headers = h, .header_count = 3};
 	check(&r, "5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b");
 }
 
@@ -95,8 +104,11 @@ static struct ctl_sigv4_pair form_headers[] = {
 
 static struct ctl_sigv4_request form_request(const char *body)
 {
-	return (struct ctl_sigv4_request){.method = "POST", .path = "/", .headers = form_headers,
-	                                  .header_count = 4, .payload = (const uint8_t *)body,
+	return (struct ctl_sigv4_request){.method = "POST",
+	                                  .path = "/",
+	                                  .headers = form_headers,
+	                                  .header_count = 4,
+	                                  .payload = (const uint8_t *)body,
 	                                  .payload_bytes = strlen(body)};
 }
 
@@ -118,15 +130,19 @@ Test(sigv4, iam_list_users_example)
 	     "SignedHeaders=content-type;host;x-amz-date, "
 	     "Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7"},
 	};
-	struct ctl_sigv4_request r = {.method = "GET", .path = "/", .query = q, .query_count = 2,
-	                              .headers = h, .header_count = 4};
+	struct ctl_sigv4_request r = {.method = "GET",
+	                              .path = "/",
+	                              .query = q,
+	                              .query_count = 2,
+	                              .headers = h,
+	                              .header_count = 4};
 	struct ctl_sigv4_expect iam = SUITE;
 	iam.service = "iam";
 	struct ctl_sigv4_auth auth;
 	cr_assert_eq(ctl_sigv4_parse(&r, &auth, &error, message, sizeof(message)), 0);
-	cr_assert_eq(ctl_sigv4_verify(&r, &auth, SUITE_SECRET, &iam, &error, message,
-	                              sizeof(message)),
-	             0, "%s", message);
+	cr_assert_eq(
+	    ctl_sigv4_verify(&r, &auth, SUITE_SECRET, &iam, &error, message, sizeof(message)), 0,
+	    "%s", message);
 }
 
 /* S3's presigned GET example: the query form, its payload UNSIGNED-PAYLOAD (S3's rule). */
@@ -141,8 +157,12 @@ Test(sigv4, s3_presigned_example)
 	    {"X-Amz-Signature", "aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404"},
 	};
 	struct ctl_sigv4_pair h[] = {{"Host", "examplebucket.s3.amazonaws.com"}};
-	struct ctl_sigv4_request r = {.method = "GET", .path = "/test.txt", .query = q,
-	                              .query_count = 6, .headers = h, .header_count = 1};
+	struct ctl_sigv4_request r = {.method = "GET",
+	                              .path = "/test.txt",
+	                              .query = q,
+	                              .query_count = 6,
+	                              .headers = h,
+	                              .header_count = 1};
 	struct ctl_sigv4_auth auth;
 	cr_assert_eq(ctl_sigv4_parse(&r, &auth, &error, message, sizeof(message)), 0);
 	cr_assert(auth.presigned);
@@ -155,8 +175,8 @@ Test(sigv4, s3_presigned_example)
 	/* Verified as presigned requests are (UNSIGNED-PAYLOAD) until it expires a day later;
 	 * never with a body, which its signature would not cover. */
 	static const char secret[] = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
-	struct ctl_sigv4_expect s3 = {.region = "us-east-1", .service = "s3",
-	                              .now_s = 1369353600 + 86400, .skew_s = 300};
+	struct ctl_sigv4_expect s3 = {
+	    .region = "us-east-1", .service = "s3", .now_s = 1369353600 + 86400, .skew_s = 300};
 	cr_assert_eq(ctl_sigv4_verify(&r, &auth, secret, &s3, &error, message, sizeof(message)), 0,
 	             "%s", message);
 	r.payload = (const uint8_t *)"Action=DeleteQueue";
@@ -216,8 +236,9 @@ Test(sigv4, content_sha256_must_match_the_body)
 {
 	struct ctl_sigv4_pair h[5];
 	memcpy(h, form_headers, sizeof(form_headers));
-	h[4] = (struct ctl_sigv4_pair){"X-Amz-Content-Sha256",
-	                               "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"};
+	h[4] = (struct ctl_sigv4_pair){
+	    "X-Amz-Content-Sha256",
+	    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"};
 	struct ctl_sigv4_request r = form_request("Param1=value1");
 	r.headers = h;
 	r.header_count = 5;
@@ -230,7 +251,8 @@ Test(sigv4, unsigned_and_malformed_requests)
 {
 	struct ctl_sigv4_pair h[] = {{"Host", "example.amazonaws.com"},
 	                             {"Authorization", "AWS4-HMAC-SHA256 Credential=AKID/2015"}};
-	struct ctl_sigv4_request r = {.method = "POST", .path = "/", .headers = h, .header_count = 1};
+	struct ctl_sigv4_request r = {
+	    .method = "POST", .path = "/", .headers = h, .header_count = 1};
 	cr_assert_neq(refused(&r, SUITE_SECRET, &SUITE), 0);
 	cr_assert_eq(error, &CTL_AWS_MISSING_TOKEN);
 	r.header_count = 2;

@@ -21,7 +21,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 2)
 		return 0;
 	struct ctl_aws_data_op op = {.opcode = opcodes[data[0] & 3], .attributes = data[0] >> 2};
-	struct wire_header reply = {.version = WIRE_VERSION, .opcode = op.opcode,
+	struct wire_header reply = {.version = WIRE_VERSION,
+	                            .opcode = op.opcode,
 	                            .flags = WIRE_FLAG_RESPONSE,
 	                            .status = (uint16_t)(data[1] % (WIRE_STATUS_COUNT + 1))};
 	json_t *result = NULL;

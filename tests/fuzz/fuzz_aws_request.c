@@ -37,16 +37,19 @@ static void sign_check(const char *authorization, const uint8_t *body, size_t bo
 	struct ctl_sigv4_pair headers[] = {{"Host", "127.0.0.1:7680"},
 	                                   {"X-Amz-Date", "20150830T123600Z"},
 	                                   {"Authorization", authorization}};
-	struct ctl_sigv4_request r = {.method = "POST", .path = "/", .headers = headers,
-	                              .header_count = 3, .payload = body,
+	struct ctl_sigv4_request r = {.method = "POST",
+	                              .path = "/",
+	                              .headers = headers,
+	                              .header_count = 3,
+	                              .payload = body,
 	                              .payload_bytes = body_bytes};
 	struct ctl_sigv4_auth auth;
 	const struct ctl_aws_error *error;
 	char message[CTL_AWS_ERROR_BYTES_MAX];
 	if (ctl_sigv4_parse(&r, &auth, &error, message, sizeof(message)) != 0)
 		return;
-	struct ctl_sigv4_expect expect = {.region = "local", .service = "sqs",
-	                                  .now_s = 1440938160, .skew_s = 300};
+	struct ctl_sigv4_expect expect = {
+	    .region = "local", .service = "sqs", .now_s = 1440938160, .skew_s = 300};
 	if (ctl_sigv4_verify(&r, &auth, "secret", &expect, &error, message, sizeof(message)) == 0)
 		abort(); /* a made-up signature never verifies */
 }
