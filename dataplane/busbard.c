@@ -309,6 +309,38 @@ static int workers_init(struct dp_app *app, const struct dp_config *c)
 	return 0;
 }
 
+/*
+ * Each worker's log, <state_dir>/log-<worker>, replayed into its queues before any lcore
+ * runs; with durability memory only the queues are opened.
+ */
+static int workers_recover(struct dp_app *app, const struct dp_config *c, const char *state_dir)
+{
+	for (uint32_t i = 0; i < app->worker_count; i++) {
+		char dir[DP_CONFIG_PATH_BYTES + 16];
+		char why[512] = "";
+		snprintf(dir, sizeof(dir), "%s/log-%u", state_dir, i);
+		bool disk = c->durability == DP_DURABILITY_DISK;
+		if (disk && mkdir(dir, 0700) != 0 && errno != EEXIST)
+			return -errno;
+		uint64_t segment_bytes = (uint64_t)c->log_segment_mib << 20;
+		int rc = dp_worker_recover(app->workers[i], disk ? dir : NULL, segment_bytes, why,
+		                           sizeof(why));
+		if (rc != 0) {
+			fprintf(stderr, "busbard: recovery of worker %u: %s\n", i, why);
+			return rc;
+		}
+		const struct dp_stats *stats = &app->workers[i]->stats;
+		if (disk)
+			printf("busbard: worker %u recovered %llu message(s) from %llu record(s) in %s\n",
+			       i, (unsigned long long)stats->log_messages_recovered,
+			       (unsigned long long)stats->log_records_recovered, dir);
+	}
+	if (c->durability == DP_DURABILITY_MEMORY)
+		printf("busbard: durability memory: messages are NOT stored on disk and die with "
+		       "the process (config key \"durability\")\n");
+	return 0;
+}
+
 /* Whether UDP requests must be signed, said at every start (docs/operations.md, "Keys"). */
 static void say_auth_mode(const struct dp_config *c)
 {
@@ -400,6 +432,8 @@ int main(int argc, char **argv)
 		rc = dp_service_init(&service, &app, unix_socket, state_dir);
 	if (rc == 0)
 		rc = dp_service_load_snapshot(&service);
+	if (rc == 0)
+		rc = workers_recover(&app, &config, state_dir);
 	if (rc == 0)
 		rc = launch_workers(&app);
 	if (rc != 0)

@@ -31,6 +31,8 @@ static void set_defaults(struct dp_config *c)
 	c->frame_mbufs = 8191;
 	c->store_mbufs_per_worker = 65535;
 	dp_auth_options_default(&c->auth);
+	c->durability = DP_DURABILITY_DISK;
+	c->log_segment_mib = 64;
 }
 
 static int fail(char *error, size_t error_bytes, const char *key, const char *why)
@@ -148,6 +150,18 @@ static int apply_eal_args(json_t *value, struct dp_config *c, char *error, size_
 	return 0;
 }
 
+static int apply_durability(json_t *value, struct dp_config *c, char *error, size_t error_bytes)
+{
+	const char *text = json_string_value(value);
+	if (text != NULL && strcmp(text, "disk") == 0)
+		c->durability = DP_DURABILITY_DISK;
+	else if (text != NULL && strcmp(text, "memory") == 0)
+		c->durability = DP_DURABILITY_MEMORY;
+	else
+		return fail(error, error_bytes, "durability", "expected \"disk\" or \"memory\"");
+	return 0;
+}
+
 static int apply_key(const char *key, json_t *value, struct dp_config *c, char *error,
                      size_t error_bytes)
 {
@@ -161,6 +175,8 @@ static int apply_key(const char *key, json_t *value, struct dp_config *c, char *
 		return apply_eal_args(value, c, error, error_bytes);
 	if (strcmp(key, "auth") == 0)
 		return dp_auth_options_parse(value, &c->auth, error, error_bytes);
+	if (strcmp(key, "durability") == 0)
+		return apply_durability(value, c, error, error_bytes);
 	if (strcmp(key, "unix_socket") == 0)
 		return copy_string(value, c->unix_socket, sizeof(c->unix_socket), key, error,
 		                   error_bytes);
@@ -180,6 +196,10 @@ static int apply_key(const char *key, json_t *value, struct dp_config *c, char *
 		/* Its least depends on "workers": check_together says what it must hold. */
 		rc = copy_uint(value, 1, 1u << 22, &n, key, error, error_bytes);
 		c->frame_mbufs = (uint32_t)n;
+	} else if (strcmp(key, "log_segment_mib") == 0) {
+		rc = copy_uint(value, DP_LOG_SEGMENT_MIB_MIN, DP_LOG_SEGMENT_MIB_MAX, &n, key, error,
+		               error_bytes);
+		c->log_segment_mib = (uint32_t)n;
 	} else if (strcmp(key, "store_mbufs_per_worker") == 0) {
 		rc = copy_uint(value, 1023, 1u << 24, &n, key, error, error_bytes);
 		c->store_mbufs_per_worker = (uint32_t)n;

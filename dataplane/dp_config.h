@@ -13,6 +13,13 @@
 
 enum dp_hugepages { DP_HUGEPAGES_AUTO, DP_HUGEPAGES_REQUIRED, DP_HUGEPAGES_OFF };
 
+/* disk: each worker's queues go to its segment log, answered after fdatasync; memory: no
+ * log at all (the benchmark rig's memory-only figures), said at start. */
+enum dp_durability { DP_DURABILITY_DISK, DP_DURABILITY_MEMORY };
+
+#define DP_LOG_SEGMENT_MIB_MIN 1u
+#define DP_LOG_SEGMENT_MIB_MAX 1024u
+
 struct dp_config {
 	struct dp_auth_options auth; /* "auth": {"mode": "required" | "none", ...} (dp_auth.h) */
 	char vdev[DP_CONFIG_PATH_BYTES];
@@ -29,6 +36,8 @@ struct dp_config {
 	uint32_t memory_mb; /* EAL -m when running without hugepages */
 	uint32_t frame_mbufs;
 	uint32_t store_mbufs_per_worker;
+	enum dp_durability durability;
+	uint32_t log_segment_mib; /* each segment file of a worker's log */
 	uint32_t eal_arg_count;
 	char eal_args[DP_CONFIG_EAL_ARGS_MAX][DP_CONFIG_PATH_BYTES];
 };

@@ -110,3 +110,13 @@ void dp_dedup_finish(struct dp_dedup *d, const struct dp_dedup_key *key, const u
 	e->reply_bytes = reply_bytes;
 	e->state = DP_DEDUP_DONE;
 }
+
+void dp_dedup_forget(struct dp_dedup *d, const struct dp_dedup_key *key)
+{
+	struct dp_dedup_entry *e = find(d, key->client_id, key->request_id);
+	if (e == NULL || e->state != DP_DEDUP_PENDING || e->digest != key->digest)
+		return;
+	e->state = DP_DEDUP_UNKNOWN;
+	assert(find(d, key->client_id, key->request_id) == NULL ||
+	       e->state == DP_DEDUP_UNKNOWN);
+}

@@ -64,5 +64,10 @@ void dp_dedup_begin(struct dp_dedup *dedup, const struct dp_dedup_key *key);
 /* Stores the reply of a request begun earlier, if its entry is still there and pending. */
 void dp_dedup_finish(struct dp_dedup *dedup, const struct dp_dedup_key *key, const uint8_t *reply,
                      uint32_t reply_bytes);
+/*
+ * Forgets a request begun earlier, if its entry is still there and pending: its answer said
+ * "retry" (ServiceUnavailable), so the retry must act rather than get that answer again.
+ */
+void dp_dedup_forget(struct dp_dedup *dedup, const struct dp_dedup_key *key);
 
 #endif

@@ -123,6 +123,29 @@ static void execute_receive(struct dp_worker *w, struct rte_mbuf *m, const struc
 	answer_receive(w, m, &req->header, &receive, now_ms);
 }
 
+/* Why the log refused an operation's record, for the client (seg_append's errors). */
+static const char *log_refusal(int error)
+{
+	switch (error) {
+	case -ENOSPC: return "the disk of the message log is full; retry later";
+	case -EMFILE: return "the message log keeps as many segments as it may; retry later";
+	case -EAGAIN: return "the message log is busy; retry";
+	default: return "the message log stopped after an I/O error";
+	}
+}
+
+/* Sends and deletes of a durable queue wait in the reply stage: room is checked first. */
+static bool stage_refused(struct dp_worker *w, struct rte_mbuf *m, const struct dp_request *req)
+{
+	uint8_t opcode = req->header.opcode;
+	bool held = opcode == WIRE_OP_SEND_MESSAGE || opcode == WIRE_OP_DELETE_MESSAGE;
+	if (!held || w->log.seg == NULL || dp_stage_has_room(w))
+		return false;
+	w->stats.replies_stage_full++;
+	dp_refuse_for_now(w, m, &req->header, "too many writes wait for the disk; retry");
+	return true;
+}
+
 static void execute_send(struct dp_worker *w, struct rte_mbuf *m, const struct dp_request *req,
                          uint64_t now_ms)
 {
@@ -144,15 +167,20 @@ static void execute_send(struct dp_worker *w, struct rte_mbuf *m, const struct d
 		             "#xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF");
 		return;
 	}
+	if (status == WIRE_ERR_SERVICE_UNAVAILABLE) {
+		dp_refuse_for_now(w, m, &req->header, log_refusal(sent.logged.error));
+		return;
+	}
 	if (status != WIRE_OK) {
 		dp_finish_error(w, m, &req->header, status, "message body is empty or too long");
 		return;
 	}
 	struct wire_writer writer;
-	dp_reply_begin(&writer, w->reply_buf, DP_REQUEST_BYTES_MAX);
+	dp_reply_begin(&writer, w->reply_buf, DP_HELD_REPLY_BYTES_MAX);
 	wire_put_str(&writer, WIRE_TAG_MESSAGE_ID, sent.message_id);
 	wire_put_str(&writer, WIRE_TAG_MD5_OF_BODY, sent.md5_of_body);
-	dp_finish(w, m, &req->header, WIRE_OK, dp_reply_finish(&writer, &req->header, WIRE_OK));
+	size_t reply_bytes = dp_reply_finish(&writer, &req->header, WIRE_OK);
+	dp_finish_when_durable(w, m, &req->header, reply_bytes, sent.logged.sequence);
 }
 
 static void execute_handle_op(struct dp_worker *w, struct rte_mbuf *m, const struct dp_request *req,
@@ -160,11 +188,16 @@ static void execute_handle_op(struct dp_worker *w, struct rte_mbuf *m, const str
 {
 	uint32_t slot = dp_meta(m)->queue_slot;
 	const char *handle = (const char *)req->receipt_handle.data;
+	struct sqs_logged logged = {0, 0};
 	enum wire_status status =
 	    req->header.opcode == WIRE_OP_DELETE_MESSAGE
-	        ? sqs_delete(w->sqs, slot, handle, req->receipt_handle.length)
+	        ? sqs_delete(w->sqs, slot, handle, req->receipt_handle.length, &logged)
 	        : sqs_change_visibility(w->sqs, slot, handle, req->receipt_handle.length,
 	                                req->visibility_timeout_s.value, now_ms);
+	if (status == WIRE_ERR_SERVICE_UNAVAILABLE) {
+		dp_refuse_for_now(w, m, &req->header, log_refusal(logged.error));
+		return;
+	}
 	if (status == WIRE_ERR_RECEIPT_HANDLE_INVALID) {
 		dp_finish_error(w, m, &req->header, status, "The receipt handle is not valid.");
 		return;
@@ -179,8 +212,9 @@ static void execute_handle_op(struct dp_worker *w, struct rte_mbuf *m, const str
 		return;
 	}
 	struct wire_writer writer;
-	dp_reply_begin(&writer, w->reply_buf, DP_REQUEST_BYTES_MAX);
-	dp_finish(w, m, &req->header, WIRE_OK, dp_reply_finish(&writer, &req->header, WIRE_OK));
+	dp_reply_begin(&writer, w->reply_buf, DP_HELD_REPLY_BYTES_MAX);
+	size_t reply_bytes = dp_reply_finish(&writer, &req->header, WIRE_OK);
+	dp_finish_when_durable(w, m, &req->header, reply_bytes, logged.sequence);
 }
 
 /*
@@ -238,6 +272,8 @@ void dp_execute(struct dp_worker *w, struct rte_mbuf *m, uint64_t now_ms)
 	if (answered_from_window(w, m, &req))
 		return;
 	struct dp_request_meta *meta = dp_meta(m);
+	if (stage_refused(w, m, &req))
+		return;
 	if (!sqs_queue_holds(w->sqs, meta->queue_slot, meta->queue_id)) {
 		dp_finish_error(w, m, &req.header, WIRE_ERR_NONEXISTENT_QUEUE,
 		             "The specified queue does not exist.");

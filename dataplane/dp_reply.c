@@ -5,6 +5,8 @@
  */
 #include "dp_worker_int.h"
 
+#include <string.h>
+
 #include "dp_chain.h"
 #include "dp_request.h"
 
@@ -68,4 +70,61 @@ void dp_finish_error(struct dp_worker *w, struct rte_mbuf *request, const struct
 {
 	size_t bytes = dp_reply_error(w->reply_buf, DP_REQUEST_BYTES_MAX, h, status, why);
 	dp_finish(w, request, h, status, bytes);
+}
+
+void dp_refuse_for_now(struct dp_worker *w, struct rte_mbuf *request, const struct wire_header *h,
+                       const char *why)
+{
+	size_t bytes = dp_reply_error(w->reply_buf, DP_REQUEST_BYTES_MAX, h,
+	                              WIRE_ERR_SERVICE_UNAVAILABLE, why);
+	w->stats.replies_error++;
+	dp_send_reply(w, request, w->reply_buf, bytes);
+	if (h->client_id != 0) {
+		struct dp_dedup_key key = {h->client_id, h->request_id, dp_meta(request)->digest};
+		dp_dedup_forget(&w->dedup, &key);
+	}
+	rte_pktmbuf_free(request);
+}
+
+/* ---- the reply stage: no acknowledgement before its record is durable ---- */
+
+bool dp_stage_has_room(const struct dp_worker *w)
+{
+	return w->held_count < DP_HELD_REPLIES_MAX;
+}
+
+void dp_finish_when_durable(struct dp_worker *w, struct rte_mbuf *request,
+                            const struct wire_header *h, size_t reply_bytes, uint64_t sequence)
+{
+	if (sequence == 0) {
+		dp_finish(w, request, h, WIRE_OK, reply_bytes);
+		return;
+	}
+	RTE_VERIFY(dp_stage_has_room(w) && reply_bytes <= DP_HELD_REPLY_BYTES_MAX);
+	uint32_t tail = (w->held_head + w->held_count) % DP_HELD_REPLIES_MAX;
+	struct dp_held *held = &w->held[tail];
+	/* Sequences grow with appends: the FIFO stays in order. */
+	RTE_VERIFY(w->held_count == 0 ||
+	           w->held[(tail + DP_HELD_REPLIES_MAX - 1) % DP_HELD_REPLIES_MAX].sequence <
+	               sequence);
+	held->request = request;
+	held->sequence = sequence;
+	held->header = *h;
+	held->reply_bytes = (uint32_t)reply_bytes;
+	memcpy(held->reply, w->reply_buf, reply_bytes);
+	w->held_count++;
+	w->stats.replies_held++;
+}
+
+void dp_stage_release(struct dp_worker *w, uint64_t durable_sequence)
+{
+	while (w->held_count > 0) {
+		struct dp_held *held = &w->held[w->held_head];
+		if (held->sequence > durable_sequence)
+			return;
+		memcpy(w->reply_buf, held->reply, held->reply_bytes);
+		dp_finish(w, held->request, &held->header, WIRE_OK, held->reply_bytes);
+		w->held_head = (w->held_head + 1) % DP_HELD_REPLIES_MAX;
+		w->held_count--;
+	}
 }

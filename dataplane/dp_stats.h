@@ -37,7 +37,14 @@
 	X(udp_replies_unproven_dropped)                                                            \
 	X(ring_full)                                                                               \
 	X(long_polls_parked)                                                                       \
-	X(long_polls_refused)
+	X(long_polls_refused)                                                                      \
+	X(replies_held)                                                                            \
+	X(replies_stage_full)                                                                      \
+	X(log_appends_refused)                                                                     \
+	X(log_releases_leaked)                                                                     \
+	X(log_messages_relogged)                                                                   \
+	X(log_messages_recovered)                                                                  \
+	X(log_records_recovered)
 
 struct dp_stats {
 #define DP_STATS_MEMBER(name) uint64_t name;

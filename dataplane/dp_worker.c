@@ -74,6 +74,11 @@ struct dp_worker *dp_worker_create(struct dp_app *app, const struct dp_worker_op
 	w->app = app;
 	w->tx.flush = transmit;
 	w->tx.context = w;
+	if (dp_log_init(&w->log) != 0) {
+		rte_free(w);
+		*error_out = -ENOMEM;
+		return NULL;
+	}
 	snprintf(name, sizeof(name), "store%u", options->index);
 	w->store_pool = rte_pktmbuf_pool_create(name, options->store_mbufs, 256, 0,
 	                                        RTE_MBUF_DEFAULT_BUF_SIZE, options->socket_id);
@@ -87,6 +92,7 @@ struct dp_worker *dp_worker_create(struct dp_app *app, const struct dp_worker_op
 	    .store_unit_bytes = RTE_MBUF_DEFAULT_DATAROOM, /* what dp_chain puts in one mbuf */
 	    .large_body_bytes_min = RECEIVE_BODY_BYTES_MAX(BB_UDP_PAYLOAD_BYTES_MAX) + 1,
 	    .store = dp_store_ops(w->store_pool),
+	    .log = dp_log_ops(&w->log),
 	};
 	int rc = w->store_pool == NULL ? -rte_errno : 0;
 	if (rc == 0)
@@ -101,7 +107,9 @@ struct dp_worker *dp_worker_create(struct dp_app *app, const struct dp_worker_op
 	w->wakes = calloc(BB_PARKED_RECEIVES_PER_WORKER, sizeof(*w->wakes));
 	w->request_buf = malloc(DP_REQUEST_BYTES_MAX);
 	w->reply_buf = malloc(DP_REQUEST_BYTES_MAX);
-	if (rc == 0 && (w->wakes == NULL || w->request_buf == NULL || w->reply_buf == NULL))
+	w->held = calloc(DP_HELD_REPLIES_MAX, sizeof(*w->held));
+	if (rc == 0 && (w->wakes == NULL || w->request_buf == NULL || w->reply_buf == NULL ||
+	                w->held == NULL))
 		rc = -ENOMEM;
 	if (rc != 0) {
 		dp_worker_destroy(w);
@@ -120,7 +128,11 @@ void dp_worker_destroy(struct dp_worker *w)
 	if (w->net.frag_table != NULL)
 		dp_net_free(&w->net);
 	dp_dedup_free(&w->dedup);
+	for (uint32_t i = 0; i < w->held_count; i++) /* never answered: not durable */
+		rte_pktmbuf_free(w->held[(w->held_head + i) % DP_HELD_REPLIES_MAX].request);
 	sqs_engine_destroy(w->sqs); /* releases every body into store_pool */
+	dp_log_close(&w->log);
+	free(w->held);
 	rte_mempool_free(w->store_pool);
 	free(w->wakes);
 	free(w->request_buf);
@@ -143,6 +155,7 @@ static void reconcile(struct dp_worker *w, const struct dp_snapshot *snapshot, u
 		    .queue_id = q->queue_id,
 		    .visibility_timeout_s = q->visibility_timeout_s,
 		    .maximum_message_bytes = q->maximum_message_bytes,
+		    .durable = w->durable,
 		};
 		dp_answer_wakes(w, sqs_queue_open(w->sqs, q->slot, &config, w->wakes), now_ms);
 		kept[q->slot] = true;
@@ -152,6 +165,58 @@ static void reconcile(struct dp_worker *w, const struct dp_snapshot *snapshot, u
 			dp_answer_wakes(w, sqs_queue_close(w->sqs, slot, w->wakes), now_ms);
 	}
 	w->applied_generation = snapshot->generation;
+}
+
+/* The log's counters, where GetStats reads a worker's. */
+static void copy_log_counters(struct dp_worker *w)
+{
+	const struct dp_log_counters *c = &w->log.counters;
+	w->stats.log_appends_refused = c->appends_refused;
+	w->stats.log_releases_leaked = c->releases_leaked;
+	w->stats.log_messages_relogged = c->messages_relogged;
+	w->stats.log_messages_recovered = c->messages_recovered;
+	w->stats.log_records_recovered = c->records_recovered;
+}
+
+int dp_worker_recover(struct dp_worker *w, const char *dir, uint64_t segment_bytes, char *why,
+                      size_t why_bytes)
+{
+	const struct dp_snapshot *snapshot =
+	    atomic_load_explicit(&w->app->snapshot, memory_order_acquire);
+	uint64_t now_ms = dp_now_ms(w->app, rte_rdtsc());
+	RTE_VERIFY(w->log.seg == NULL && w->applied_generation == 0);
+	w->durable = dir != NULL;
+	reconcile(w, snapshot, now_ms); /* the queues the records name */
+	if (!w->durable)
+		return 0;
+	struct dp_log_open_options options = {
+	    .dir = dir,
+	    .worker_index = w->index,
+	    .segment_bytes = segment_bytes,
+	    .engine = w->sqs,
+	    .snapshot = snapshot,
+	    .now_ms = now_ms,
+	};
+	int rc = dp_log_open(&w->log, &options, why, why_bytes);
+	copy_log_counters(w);
+	return rc;
+}
+
+/*
+ * The log's part of a pass: commit what the pass wrote, then answer what is durable. A log
+ * that stopped on an I/O error cannot keep a promise any more: the process ends, and
+ * recovery starts from what is on disk (STYLE.md, habit 6).
+ */
+static void serve_log(struct dp_worker *w)
+{
+	if (w->log.seg == NULL)
+		return;
+	int64_t durable = dp_log_pass(&w->log, w->sqs);
+	if (durable < 0)
+		rte_panic("busbard: worker %u: the message log stopped after an I/O error\n",
+		          w->index);
+	dp_stage_release(w, (uint64_t)durable);
+	copy_log_counters(w);
 }
 
 void dp_worker_input(struct dp_worker *w, struct rte_mbuf **frames, uint16_t count,
@@ -184,6 +249,7 @@ void dp_worker_serve(struct dp_worker *w, uint64_t now_tsc)
 	uint32_t woken =
 	    sqs_take_waiters(w->sqs, now_ms, w->wakes, BB_PARKED_RECEIVES_PER_WORKER);
 	dp_answer_wakes(w, woken, now_ms);
+	serve_log(w);
 	dp_net_reap(&w->net, now_tsc);
 }
 

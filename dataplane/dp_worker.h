@@ -1,6 +1,7 @@
 /*
  * One worker lcore: its RX/TX queue pair, network stack, SQS engine, body
- * store, retry window and counters. Nothing here is written by another lcore.
+ * store, segment log, reply stage, retry window and counters. Nothing here is
+ * written by another lcore.
  */
 #ifndef BB_DP_WORKER_H
 #define BB_DP_WORKER_H
@@ -11,11 +12,27 @@
 
 #include "dp_app.h"
 #include "dp_dedup.h"
+#include "dp_log.h"
 #include "dp_net.h"
 #include "dp_stats.h"
 #include "sqs.h"
 
 #define DP_REQUEST_BYTES_MAX (BB_WIRE_HEADER_BYTES + BB_LOCAL_BODY_BYTES_MAX)
+
+/*
+ * The reply stage: answers that wait until the log's durable sequence reaches their
+ * record (a send's, a delete's). At most DP_HELD_REPLIES_MAX wait; each is small.
+ */
+#define DP_HELD_REPLIES_MAX     4096u
+#define DP_HELD_REPLY_BYTES_MAX 192u
+
+struct dp_held {
+	struct rte_mbuf *request;
+	uint64_t sequence;
+	struct wire_header header;
+	uint32_t reply_bytes;
+	uint8_t reply[DP_HELD_REPLY_BYTES_MAX];
+};
 
 struct dp_worker {
 	uint32_t index;
@@ -26,6 +43,10 @@ struct dp_worker {
 	struct rte_mempool *store_pool; /* message bodies */
 	uint64_t applied_generation;    /* snapshot reconciled last */
 	struct dp_dedup dedup;
+	bool durable;       /* its queues are logged (dp_worker_recover opened the log) */
+	struct dp_log log;  /* log.seg NULL: durability memory, nothing is held */
+	struct dp_held *held; /* DP_HELD_REPLIES_MAX, a FIFO in sequence order */
+	uint32_t held_head, held_count;
 	struct sqs_wake *wakes; /* BB_PARKED_RECEIVES_PER_WORKER entries */
 	uint8_t *request_buf;   /* a chained request made contiguous */
 	uint8_t *reply_buf;
@@ -41,6 +62,16 @@ struct dp_worker_options {
 struct dp_worker *dp_worker_create(struct dp_app *app, const struct dp_worker_options *options,
                                    int *error_out);
 void dp_worker_destroy(struct dp_worker *worker);
+
+/*
+ * Opens the worker's log in dir and replays it into its queues, which it opens from the
+ * published snapshot first; on the main thread, before the lcore starts. With durability
+ * memory (dir NULL) only the queues are opened. 0 or -errno with why filled.
+ */
+__attribute__((warn_unused_result)) int dp_worker_recover(struct dp_worker *worker,
+                                                          const char *dir,
+                                                          uint64_t segment_bytes, char *why,
+                                                          size_t why_bytes);
 
 /* The lcore function: the fixed loop until app->stopping. */
 int dp_worker_main(void *arg);

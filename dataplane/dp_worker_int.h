@@ -47,6 +47,18 @@ void dp_finish(struct dp_worker *w, struct rte_mbuf *request, const struct wire_
                enum wire_status status, size_t reply_bytes);
 void dp_finish_error(struct dp_worker *w, struct rte_mbuf *request, const struct wire_header *h,
                      enum wire_status status, const char *why);
+/* Answers ServiceUnavailable and forgets the request, so that its retry acts. */
+void dp_refuse_for_now(struct dp_worker *w, struct rte_mbuf *request, const struct wire_header *h,
+                       const char *why);
+/*
+ * dp_finish, once the log's durable sequence reaches `sequence` (0: now). The caller saw
+ * dp_stage_has_room before it acted.
+ */
+void dp_finish_when_durable(struct dp_worker *w, struct rte_mbuf *request,
+                            const struct wire_header *h, size_t reply_bytes, uint64_t sequence);
+bool dp_stage_has_room(const struct dp_worker *w);
+/* Sends the held replies whose records are durable now, in order. */
+void dp_stage_release(struct dp_worker *w, uint64_t durable_sequence);
 
 /* ---- dp_store.c ---- */
 

@@ -10,7 +10,11 @@
  * - only the newest receipt handle of a message (receive count and nonce
  *   match) deletes it or changes its visibility;
  * - each source in the sources table counts its parked receives, never more than
- *   waiter_slots_per_source; a source with none has no entry.
+ *   waiter_slots_per_source; a source with none has no entry;
+ * - a message of a durable queue has the position of its SEND record and is linked in
+ *   the log list in the order of those positions (compaction walks it from the oldest);
+ *   its newest RECEIVE record, if any, is state_position; every other record the engine
+ *   wrote has been released, so what the log keeps live is exactly what recovery needs.
  * Everything is allocated in sqs_engine_create; no call after it allocates.
  */
 #include "sqs.h"
@@ -28,6 +32,8 @@
 #include "bb_utf8.h"
 
 #define NIL      UINT32_MAX
+#define NO_POSITION UINT64_MAX
+_Static_assert(NIL == SQS_NO_MESSAGE, "the replay map and the engine agree on none");
 #define MS_PER_S 1000u
 #define RANDOM_BATCH_BYTES 4096u /* random bytes drawn at once: 256 message ids */
 
@@ -42,6 +48,8 @@ struct sqs_message {
 	uint64_t received_ms;
 	uint64_t deadline_ms; /* valid while INFLIGHT */
 	uint64_t receipt_nonce; /* 64 random bits: a handle cannot be guessed */
+	uint64_t send_position; /* of its SEND record; NO_POSITION when not logged */
+	uint64_t state_position; /* of its newest RECEIVE record; NO_POSITION when none */
 	uint32_t body_bytes;
 	uint32_t queue_slot;
 	uint32_t generation;
@@ -49,6 +57,8 @@ struct sqs_message {
 	uint32_t heap_index;
 	uint32_t prev; /* ready list, or free list through next */
 	uint32_t next;
+	uint32_t log_prev; /* the log list, while send_position is set */
+	uint32_t log_next;
 	uint8_t id[16];
 	uint8_t md5[16];
 	uint8_t state;
@@ -96,6 +106,8 @@ struct sqs_engine {
 	struct sqs_source *sources; /* at least twice waiter_slots entries, a power of 2 */
 	uint32_t source_mask;
 	uint64_t ready_seq_next;
+	uint32_t log_head, log_tail; /* logged messages, oldest SEND record first */
+	uint8_t *relog_body; /* BB_MESSAGE_BODY_BYTES_MAX, when there is a log: compaction */
 	uint8_t random_bytes[RANDOM_BATCH_BYTES];
 	uint32_t random_used; /* bytes of random_bytes handed out */
 	EVP_MD_CTX *md5_ctx; /* reused: EVP allocates only in create */
@@ -307,6 +319,91 @@ static uint32_t ready_for(const struct sqs_engine *e, const uint32_t ready[READY
 	return ready[READY_SMALL] + (takes_large(e, receive) ? ready[READY_LARGE] : 0);
 }
 
+/* ---- the log ---- */
+
+static bool queue_logged(const struct sqs_engine *e, uint32_t slot)
+{
+	return e->queues[slot].config.durable && e->options.log.append != NULL;
+}
+
+static int log_append(struct sqs_engine *e, const struct sqs_record *record,
+                      struct sqs_logged *logged, uint64_t *position_out)
+{
+	assert(e->options.log.append != NULL);
+	int rc = e->options.log.append(e->options.log.ctx, record, &logged->sequence, position_out);
+	logged->error = rc;
+	if (rc != 0)
+		logged->sequence = 0;
+	assert(rc <= 0);
+	return rc;
+}
+
+static void log_release(struct sqs_engine *e, uint64_t *position)
+{
+	if (*position == NO_POSITION)
+		return;
+	e->options.log.release(e->options.log.ctx, *position);
+	*position = NO_POSITION;
+}
+
+static void log_list_unlink(struct sqs_engine *e, uint32_t index)
+{
+	struct sqs_message *m = &e->messages[index];
+	if (m->log_prev != NIL)
+		e->messages[m->log_prev].log_next = m->log_next;
+	else
+		e->log_head = m->log_next;
+	if (m->log_next != NIL)
+		e->messages[m->log_next].log_prev = m->log_prev;
+	else
+		e->log_tail = m->log_prev;
+}
+
+/* Gives a message its SEND record's position, the newest: it goes to the list's tail. */
+static void log_list_append(struct sqs_engine *e, uint32_t index, uint64_t position)
+{
+	struct sqs_message *m = &e->messages[index];
+	assert(m->send_position == NO_POSITION && position != NO_POSITION);
+	assert(e->log_tail == NIL || e->messages[e->log_tail].send_position < position);
+	m->send_position = position;
+	m->log_next = NIL;
+	m->log_prev = e->log_tail;
+	if (e->log_tail != NIL)
+		e->messages[e->log_tail].log_next = index;
+	else
+		e->log_head = index;
+	e->log_tail = index;
+}
+
+/* Releases every record of a message that leaves the engine or is written again. */
+static void log_forget(struct sqs_engine *e, uint32_t index)
+{
+	struct sqs_message *m = &e->messages[index];
+	if (m->send_position != NO_POSITION) {
+		log_list_unlink(e, index);
+		log_release(e, &m->send_position);
+	}
+	log_release(e, &m->state_position);
+}
+
+/* The record that states a message as it is now (a SEND, with its body, when full). */
+static void record_of(const struct sqs_engine *e, uint32_t index, enum sqs_record_kind kind,
+                      struct sqs_record *out)
+{
+	const struct sqs_message *m = &e->messages[index];
+	*out = (struct sqs_record){
+	    .kind = kind,
+	    .queue_id = e->queues[m->queue_slot].config.queue_id,
+	    .sent_ms = m->sent_ms,
+	    .first_receive_ms = m->first_receive_ms,
+	    .deadline_ms = m->state == MSG_INFLIGHT ? m->deadline_ms : 0,
+	    .receive_count = m->receive_count,
+	};
+	memcpy(out->message_id, m->id, sizeof(m->id));
+	if (kind == SQS_RECORD_SEND)
+		memcpy(out->md5, m->md5, sizeof(m->md5));
+}
+
 /* ---- message slots ---- */
 
 static uint32_t store_units_of(const struct sqs_engine *e, uint32_t body_bytes)
@@ -342,6 +439,7 @@ static void message_release(struct sqs_engine *e, uint32_t index)
 	q->message_count--;
 	q->store_units -= units;
 	e->options.store.release(e->options.store.ctx, m->body_ref);
+	log_forget(e, index);
 	m->state = MSG_FREE;
 	m->generation++;
 	message_unalloc(e, index);
@@ -453,10 +551,13 @@ struct sqs_engine *sqs_engine_create(const struct sqs_engine_options *options, i
 	e->waiters = calloc(options->waiter_slots, sizeof(*e->waiters));
 	e->source_mask = source_slots_for(options->waiter_slots) - 1;
 	e->sources = calloc(e->source_mask + 1, sizeof(*e->sources));
+	if (options->log.append != NULL)
+		e->relog_body = malloc(BB_MESSAGE_BODY_BYTES_MAX);
 	e->md5_ctx = EVP_MD_CTX_new();
 	e->md5 = EVP_MD_fetch(NULL, "MD5", NULL);
+	bool relog_ready = options->log.append == NULL || e->relog_body != NULL;
 	if (!e->queues || !e->messages || !e->heap || !e->waiters || !e->sources || !e->md5_ctx ||
-	    !e->md5) {
+	    !e->md5 || !relog_ready) {
 		sqs_engine_destroy(e);
 		*error_out = -ENOMEM;
 		return NULL;
@@ -464,7 +565,11 @@ struct sqs_engine *sqs_engine_create(const struct sqs_engine_options *options, i
 	for (uint32_t i = 0; i < options->message_slots; i++) {
 		e->messages[i].next = i + 1 < options->message_slots ? i + 1 : NIL;
 		e->messages[i].heap_index = NIL;
+		e->messages[i].send_position = NO_POSITION;
+		e->messages[i].state_position = NO_POSITION;
 	}
+	e->log_head = NIL;
+	e->log_tail = NIL;
 	e->free_count = options->message_slots;
 	for (uint32_t i = 0; i < options->queue_slots; i++)
 		queue_reset(&e->queues[i], &(struct sqs_queue_config){0}, false);
@@ -486,6 +591,7 @@ void sqs_engine_destroy(struct sqs_engine *e)
 		return;
 	EVP_MD_free(e->md5);
 	EVP_MD_CTX_free(e->md5_ctx);
+	free(e->relog_body);
 	free(e->sources);
 	free(e->waiters);
 	free(e->heap);
@@ -597,6 +703,22 @@ bool sqs_queue_has_room(const struct sqs_engine *e, uint32_t slot, uint32_t body
 	       store_units_of(e, body_bytes) <= e->options.queue_store_units_max - q->store_units;
 }
 
+/* Writes a message's SEND record; false when the log refused it. */
+static bool log_send(struct sqs_engine *e, uint32_t index, const uint8_t *body,
+                     struct sqs_logged *logged)
+{
+	struct sqs_message *m = &e->messages[index];
+	struct sqs_record record;
+	record_of(e, index, SQS_RECORD_SEND, &record);
+	record.body = body;
+	record.body_bytes = m->body_bytes;
+	uint64_t position;
+	if (log_append(e, &record, logged, &position) != 0)
+		return false;
+	log_list_append(e, index, position);
+	return true;
+}
+
 enum wire_status sqs_send(struct sqs_engine *e, uint32_t slot, const uint8_t *body,
                           uint32_t body_bytes, uint64_t now_ms, struct sqs_sent *out)
 {
@@ -631,6 +753,12 @@ enum wire_status sqs_send(struct sqs_engine *e, uint32_t slot, const uint8_t *bo
 	m->sent_ms = now_ms;
 	m->first_receive_ms = 0;
 	m->receive_count = 0;
+	m->state = MSG_READY; /* record_of states it visible */
+	out->logged = (struct sqs_logged){0, 0};
+	if (queue_logged(e, slot) && !log_send(e, index, body, &out->logged)) {
+		message_release(e, index);
+		return WIRE_ERR_SERVICE_UNAVAILABLE;
+	}
 	ready_append(e, index);
 	if (q->waiter_head != NIL)
 		e->waiter_deadline_min_ms = 0; /* wake a parked receive on the next take */
@@ -671,6 +799,24 @@ static void mark_received(struct sqs_engine *e, uint32_t index, uint64_t deadlin
 	e->queues[m->queue_slot].inflight_count++;
 }
 
+/*
+ * Writes a receive's RECEIVE record, superseding the last one. The answer does not wait for
+ * it, and a refusal loses nothing a promise covers: recovery then knows an older count, and
+ * the message is visible sooner (at least once).
+ */
+static void log_receive(struct sqs_engine *e, uint32_t index)
+{
+	struct sqs_message *m = &e->messages[index];
+	struct sqs_record record;
+	record_of(e, index, SQS_RECORD_RECEIVE, &record);
+	struct sqs_logged logged;
+	uint64_t position;
+	if (log_append(e, &record, &logged, &position) != 0)
+		return;
+	log_release(e, &m->state_position);
+	m->state_position = position;
+}
+
 uint32_t sqs_receive(struct sqs_engine *e, uint32_t slot,
                      const struct sqs_receive_options *options, uint64_t now_ms,
                      struct sqs_received *out)
@@ -686,6 +832,8 @@ uint32_t sqs_receive(struct sqs_engine *e, uint32_t slot,
 		if (index == NIL)
 			break;
 		mark_received(e, index, now_ms + timeout_s * MS_PER_S, now_ms);
+		if (queue_logged(e, slot))
+			log_receive(e, index);
 		const struct sqs_message *m = &e->messages[index];
 		struct sqs_received *r = &out[count++];
 		format_message_id(m->id, r->message_id);
@@ -733,17 +881,37 @@ static enum handle_match match_handle(const struct sqs_engine *e, uint32_t slot,
 	return HANDLE_CURRENT;
 }
 
+/*
+ * Writes a DELETE record. It is released at once: the log removes segments oldest first,
+ * so it outlives the SEND record it cancels, and after that nothing needs it.
+ */
+static bool log_delete(struct sqs_engine *e, uint32_t index, struct sqs_logged *logged)
+{
+	struct sqs_record record;
+	record_of(e, index, SQS_RECORD_DELETE, &record);
+	uint64_t position;
+	if (log_append(e, &record, logged, &position) != 0)
+		return false;
+	log_release(e, &position);
+	return true;
+}
+
 enum wire_status sqs_delete(struct sqs_engine *e, uint32_t slot, const char *handle,
-                            size_t handle_bytes)
+                            size_t handle_bytes, struct sqs_logged *logged_out)
 {
 	uint32_t index = NIL;
+	*logged_out = (struct sqs_logged){0, 0};
 	switch (match_handle(e, slot, handle, handle_bytes, &index)) {
 	case HANDLE_INVALID: return WIRE_ERR_RECEIPT_HANDLE_INVALID;
 	case HANDLE_GONE:
 	case HANDLE_STALE:
 		/* As SQS: the call succeeds; a message received again since stays. */
 		return WIRE_OK;
-	case HANDLE_CURRENT: message_free(e, index); return WIRE_OK;
+	case HANDLE_CURRENT:
+		if (queue_logged(e, slot) && !log_delete(e, index, logged_out))
+			return WIRE_ERR_SERVICE_UNAVAILABLE;
+		message_free(e, index);
+		return WIRE_OK;
 	}
 	return WIRE_ERR_INTERNAL;
 }
@@ -904,4 +1072,127 @@ uint32_t sqs_inflight_count(const struct sqs_engine *e, uint32_t slot)
 uint32_t sqs_free_message_slots(const struct sqs_engine *e)
 {
 	return e->free_count;
+}
+
+bool sqs_queue_find(const struct sqs_engine *e, uint64_t queue_id, uint32_t *slot_out)
+{
+	for (uint32_t slot = 0; slot < e->options.queue_slots; slot++) {
+		if (sqs_queue_holds(e, slot, queue_id)) {
+			*slot_out = slot;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* ---- recovery and compaction ---- */
+
+/* Sets a replayed message's receive state and places it: in flight until a deadline still
+ * ahead (nobody holds a handle to it any more, so it waits as the timeout would), else
+ * visible. */
+static void replay_state(struct sqs_engine *e, uint32_t index, const struct sqs_record *r,
+                         uint64_t now_ms)
+{
+	struct sqs_message *m = &e->messages[index];
+	struct sqs_queue *q = &e->queues[m->queue_slot];
+	if (m->state == MSG_READY) {
+		ready_unlink(e, index);
+	} else if (m->state == MSG_INFLIGHT) {
+		heap_remove(e, index);
+		q->inflight_count--;
+	}
+	m->receive_count = r->receive_count;
+	m->first_receive_ms = r->first_receive_ms;
+	if (r->deadline_ms <= now_ms) {
+		ready_append(e, index);
+		return;
+	}
+	m->state = MSG_INFLIGHT;
+	m->deadline_ms = r->deadline_ms;
+	m->received_ms = now_ms;
+	m->receipt_nonce = random_u64(e);
+	heap_push(e, index);
+	q->inflight_count++;
+}
+
+/* A message first met in the log: takes a slot and its body as a send would. */
+static enum wire_status replay_new(struct sqs_engine *e, uint32_t slot, const struct sqs_record *r,
+                                   uint64_t position, uint64_t now_ms, uint32_t *index_out)
+{
+	struct sqs_queue *q = &e->queues[slot];
+	if (!sqs_queue_has_room(e, slot, r->body_bytes))
+		return WIRE_ERR_OVER_LIMIT;
+	uint32_t index = message_alloc(e);
+	if (index == NIL)
+		return WIRE_ERR_OVER_LIMIT;
+	struct sqs_message *m = &e->messages[index];
+	if (e->options.store.put(e->options.store.ctx, r->body, r->body_bytes, &m->body_ref) != 0) {
+		message_unalloc(e, index);
+		return WIRE_ERR_OVER_LIMIT;
+	}
+	q->message_count++;
+	q->store_units += store_units_of(e, r->body_bytes);
+	memcpy(m->id, r->message_id, sizeof(m->id));
+	memcpy(m->md5, r->md5, sizeof(m->md5));
+	m->body_bytes = r->body_bytes;
+	m->queue_slot = slot;
+	m->sent_ms = r->sent_ms;
+	m->state = MSG_FREE; /* placed by replay_state */
+	log_list_append(e, index, position);
+	replay_state(e, index, r, now_ms);
+	*index_out = index;
+	return WIRE_OK;
+}
+
+enum wire_status sqs_replay_record(struct sqs_engine *e, uint32_t slot,
+                                   const struct sqs_record *r, uint64_t position,
+                                   uint64_t now_ms, uint32_t *index_io)
+{
+	assert(sqs_queue_holds(e, slot, r->queue_id) && e->options.log.append != NULL);
+	uint32_t index = *index_io;
+	assert(index == NIL || e->messages[index].queue_slot == slot);
+	if (r->kind == SQS_RECORD_SEND && index == NIL)
+		return replay_new(e, slot, r, position, now_ms, index_io);
+	if (index == NIL || r->kind == SQS_RECORD_DELETE) {
+		/* Not needed again: a delete, or a receive of a message already deleted. */
+		log_release(e, &position);
+		if (index != NIL)
+			message_free(e, index);
+		*index_io = NIL;
+		return WIRE_OK;
+	}
+	struct sqs_message *m = &e->messages[index];
+	if (r->kind == SQS_RECORD_SEND) {
+		log_forget(e, index); /* compaction wrote it again: the older copy goes */
+		log_list_append(e, index, position);
+	} else {
+		log_release(e, &m->state_position);
+		m->state_position = position;
+	}
+	replay_state(e, index, r, now_ms);
+	return WIRE_OK;
+}
+
+uint32_t sqs_relog_before(struct sqs_engine *e, uint64_t position_end, uint32_t max)
+{
+	assert(e->options.log.append != NULL && e->relog_body != NULL);
+	uint32_t moved = 0;
+	while (moved < max && e->log_head != NIL &&
+	       e->messages[e->log_head].send_position < position_end) {
+		uint32_t index = e->log_head;
+		struct sqs_message *m = &e->messages[index];
+		e->options.store.read(e->options.store.ctx, m->body_ref, e->relog_body, m->body_bytes);
+		struct sqs_record record;
+		record_of(e, index, SQS_RECORD_SEND, &record);
+		record.body = e->relog_body;
+		record.body_bytes = m->body_bytes;
+		struct sqs_logged logged;
+		uint64_t position;
+		if (log_append(e, &record, &logged, &position) != 0)
+			break;
+		log_forget(e, index);
+		log_list_append(e, index, position);
+		moved++;
+	}
+	return moved;
 }

@@ -1,9 +1,11 @@
 /*
  * The SQS standard-queue engine of one worker lcore: message state (ready,
  * in flight until a deadline), receipt handles, visibility changes and parked
- * long-poll receives. Pure C with no DPDK: time comes in as an argument and
- * message bodies live behind struct sqs_store_ops, which is where the segment
- * log slots in. One engine is touched by one thread only.
+ * long-poll receives. Pure C with no DPDK: time comes in as an argument, message
+ * bodies live behind struct sqs_store_ops, and every operation on a durable queue
+ * is written through struct sqs_log_ops (the owner's segment log in busbard) as the
+ * records of sqs_record.h, from which sqs_replay rebuilds the engine at start.
+ * One engine is touched by one thread only.
  */
 #ifndef BB_SQS_H
 #define BB_SQS_H
@@ -13,6 +15,7 @@
 #include <stdint.h>
 
 #include "bb_limits.h"
+#include "sqs_record.h"
 #include "wire.h"
 
 struct sqs_engine;
@@ -23,6 +26,25 @@ struct sqs_store_ops {
 	int (*put)(void *ctx, const uint8_t *body, uint32_t body_bytes, uint64_t *ref_out);
 	void (*read)(void *ctx, uint64_t ref, uint8_t *out, uint32_t body_bytes);
 	void (*release)(void *ctx, uint64_t ref);
+};
+
+/*
+ * Where a durable queue's operations go. append writes a record (it need not be durable
+ * yet: the caller holds the answer until it is) and returns 0 with the record's sequence
+ * and position, or -errno, in which case the operation is refused and nothing changes.
+ * release says the record at position is no longer needed to rebuild the engine.
+ */
+struct sqs_log_ops {
+	void *ctx;
+	int (*append)(void *ctx, const struct sqs_record *record, uint64_t *sequence_out,
+	              uint64_t *position_out);
+	void (*release)(void *ctx, uint64_t position);
+};
+
+/* What a logged operation wrote: its record's sequence (0: nothing), or the log's error. */
+struct sqs_logged {
+	uint64_t sequence;
+	int error; /* -errno from append when the operation was refused for the log */
 };
 
 /*
@@ -53,17 +75,20 @@ struct sqs_engine_options {
 	 */
 	uint32_t large_body_bytes_min;
 	struct sqs_store_ops store;
+	struct sqs_log_ops log; /* append NULL: no queue can be durable */
 };
 
 struct sqs_queue_config {
 	uint64_t queue_id;
 	uint32_t visibility_timeout_s;
 	uint32_t maximum_message_bytes;
+	bool durable; /* its operations go to the log (needs options.log) */
 };
 
 struct sqs_sent {
 	char message_id[BB_MESSAGE_ID_BYTES + 1];
 	char md5_of_body[33];
+	struct sqs_logged logged;
 };
 
 struct sqs_received {
@@ -111,7 +136,8 @@ bool sqs_queue_holds(const struct sqs_engine *engine, uint32_t slot, uint64_t qu
 /*
  * Stores a message. MissingParameter when empty, MessageTooLong over the queue's maximum,
  * InvalidMessageContents when SQS would refuse a character (bb_utf8.h), OverLimit when the
- * queue's budget or the engine's slots or store are used up (sqs_queue_has_room tells).
+ * queue's budget or the engine's slots or store are used up (sqs_queue_has_room tells),
+ * ServiceUnavailable when the log refused its record (out->logged.error says why).
  */
 __attribute__((warn_unused_result)) enum wire_status sqs_send(struct sqs_engine *engine,
                                                               uint32_t slot, const uint8_t *body,
@@ -132,8 +158,14 @@ uint32_t sqs_receive(struct sqs_engine *engine, uint32_t slot,
 /* True when a receive of bodies up to body_bytes_max would take a message now. */
 bool sqs_can_receive(const struct sqs_engine *engine, uint32_t slot, uint32_t body_bytes_max);
 
+/*
+ * Deletes the message of a current receipt handle. On a durable queue the delete is logged
+ * first (logged_out->sequence); ServiceUnavailable when the log refused it, and the message
+ * stays.
+ */
 __attribute__((warn_unused_result)) enum wire_status
-sqs_delete(struct sqs_engine *engine, uint32_t slot, const char *handle, size_t handle_bytes);
+sqs_delete(struct sqs_engine *engine, uint32_t slot, const char *handle, size_t handle_bytes,
+           struct sqs_logged *logged_out);
 
 __attribute__((warn_unused_result)) enum wire_status
 sqs_change_visibility(struct sqs_engine *engine, uint32_t slot, const char *handle,
@@ -158,6 +190,30 @@ __attribute__((warn_unused_result)) int sqs_park(struct sqs_engine *engine, uint
  */
 uint32_t sqs_take_waiters(struct sqs_engine *engine, uint64_t now_ms, struct sqs_wake *out,
                           uint32_t out_max);
+
+/* The slot holding the queue with this id: true, or false when this engine has none. */
+bool sqs_queue_find(const struct sqs_engine *engine, uint64_t queue_id, uint32_t *slot_out);
+
+/*
+ * Recovery: applies one record read back from the log, in log order, to the queue in slot.
+ * *index_io is the engine's index of the record's message as an earlier record left it
+ * (SQS_NO_MESSAGE for none; sqs_replay.h keeps the map) and is updated. A SEND makes or
+ * moves the message (compaction writes one again), a RECEIVE sets its receive count and
+ * hides it until its deadline if that is after now_ms (as the visibility timeout would),
+ * a DELETE frees it. Records no message needs are released. OverLimit when the engine
+ * has no room for the message.
+ */
+#define SQS_NO_MESSAGE UINT32_MAX
+__attribute__((warn_unused_result)) enum wire_status
+sqs_replay_record(struct sqs_engine *engine, uint32_t slot, const struct sqs_record *record,
+                  uint64_t position, uint64_t now_ms, uint32_t *index_io);
+
+/*
+ * Compaction: writes the messages whose record lies before position_end again (with their
+ * current state), at most max, so the oldest segments hold nothing live and can go.
+ * Returns how many; stops early when the log refuses.
+ */
+uint32_t sqs_relog_before(struct sqs_engine *engine, uint64_t position_end, uint32_t max);
 
 uint32_t sqs_visible_count(const struct sqs_engine *engine, uint32_t slot);
 uint32_t sqs_inflight_count(const struct sqs_engine *engine, uint32_t slot);

@@ -520,7 +520,8 @@ static void op_delete(struct input *in)
 	if (!m.queues[slot].open)
 		return;
 	enum handle_state state = handle_state(h, slot);
-	enum wire_status status = sqs_delete(m.engine, slot, text, strlen(text));
+	struct sqs_logged logged;
+	enum wire_status status = sqs_delete(m.engine, slot, text, strlen(text), &logged);
 	if (state == H_INVALID) {
 		CHECK(status == WIRE_ERR_RECEIPT_HANDLE_INVALID, "delete: %d, model invalid", status);
 		return;

@@ -1,0 +1,79 @@
+/*
+ * A worker's segment log as its SQS engine sees it (struct sqs_log_ops): records appended
+ * during a loop pass are committed once at its end (one write linked to one fdatasync),
+ * completions are reaped without waiting, and a released record is released in the log
+ * only once everything appended before the release is durable - compaction writes a
+ * message again and lets its old copy go, and the old copy must not go first. At start
+ * the log is replayed into the engine (dp_log_open). No DPDK here.
+ */
+#ifndef BB_DP_LOG_H
+#define BB_DP_LOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dp_snapshot.h"
+#include "seglog.h"
+#include "sqs.h"
+
+/* Releases waiting for durability: enough for every record of the commits in flight. */
+#define DP_LOG_RELEASES_MAX (1u << 18)
+/* Compaction per pass: messages written again when the oldest segment is nearly empty. */
+#define DP_LOG_RELOG_PER_PASS 64u
+/* The oldest segment is compacted when it keeps at most this many live records. */
+#define DP_LOG_RELOG_LIVE_MAX 4096u
+
+struct dp_log_release {
+	uint64_t position;
+	uint64_t after_sequence; /* released once the durable sequence reaches it */
+};
+
+struct dp_log_counters {
+	uint64_t appends_refused;   /* a record the log did not take (full, no space, stopped) */
+	uint64_t releases_leaked;   /* the release ring was full: kept live until a restart */
+	uint64_t messages_relogged; /* compaction */
+	uint64_t messages_recovered;
+	uint64_t records_recovered;
+};
+
+struct dp_log {
+	struct seg_log *seg; /* NULL until open, and with durability memory */
+	uint8_t *record_buf; /* SQS_RECORD_BYTES_MAX */
+	struct dp_log_release *releases;
+	uint32_t release_head, release_count;
+	bool dirty; /* appended since the last commit */
+	struct dp_log_counters counters;
+};
+
+struct dp_log_open_options {
+	const char *dir;
+	uint32_t worker_index;
+	uint64_t segment_bytes;
+	struct sqs_engine *engine; /* its queues opened from snapshot already */
+	const struct dp_snapshot *snapshot; /* NULL: none yet, records of unknown queues kept */
+	uint64_t now_ms;
+};
+
+/* Allocates the buffers; the log itself is opened by dp_log_open. 0 or -ENOMEM. */
+__attribute__((warn_unused_result)) int dp_log_init(struct dp_log *log);
+/* The engine's view of this log (valid from dp_log_init on). */
+struct sqs_log_ops dp_log_ops(struct dp_log *log);
+/*
+ * Opens (creating) the log in options->dir and replays it into the engine. 0, or -errno
+ * with why filled: a damaged log (-EUCLEAN), messages of a queue another worker owns
+ * (-EXDEV: the worker count changed), more messages than the engine holds (-ENOSPC).
+ */
+__attribute__((warn_unused_result)) int dp_log_open(struct dp_log *log,
+                                                    const struct dp_log_open_options *options,
+                                                    char *why, size_t why_bytes);
+/*
+ * Once per loop pass: commits what the pass appended, reaps completions, applies the
+ * releases now durable and compacts a little. Returns the durable sequence (every record
+ * up to it is on disk); a failed write or fdatasync stops the log and returns -EIO.
+ */
+__attribute__((warn_unused_result)) int64_t dp_log_pass(struct dp_log *log,
+                                                        struct sqs_engine *engine);
+void dp_log_close(struct dp_log *log);
+
+#endif

@@ -1,0 +1,60 @@
+/*
+ * The SQS engine's log records: what a queue's operations write into its owner's segment
+ * log, and what recovery reads back. One codec for both directions, little-endian, with
+ * asserted sizes (STYLE.md, habit 6). The log frames and checksums each record; this is
+ * its payload.
+ *
+ * Every record is SQS_RECORD_HEADER_BYTES of fixed fields; a SEND is followed by its body:
+ *   0  u8  kind (enum sqs_record_kind)     1 u8[7] zero
+ *   8  u64 queue id                        16 u8[16] message id
+ *   32 u64 sent ms                         40 u64 first receive ms (0: never)
+ *   48 u64 visibility deadline ms (0: visible)
+ *   56 u32 receive count                   60 u32 body bytes (SEND only, else 0)
+ *   64 u8[16] MD5 of the body (SEND only)
+ */
+#ifndef BB_SQS_RECORD_H
+#define BB_SQS_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bb_limits.h"
+
+#define SQS_RECORD_HEADER_BYTES 80u
+#define SQS_RECORD_BYTES_MAX    (SQS_RECORD_HEADER_BYTES + BB_MESSAGE_BODY_BYTES_MAX)
+
+/* The log's record type for queue records: resource kind queue (1) in the high byte. */
+#define SQS_RECORD_LOG_TYPE 0x0100u
+
+enum sqs_record_kind {
+	/* A message and its state: written by SendMessage, and again by compaction. */
+	SQS_RECORD_SEND = 1,
+	/* A receive: the new receive count and when the message becomes visible again. */
+	SQS_RECORD_RECEIVE = 2,
+	/* The message is gone: DeleteMessage. */
+	SQS_RECORD_DELETE = 3,
+};
+
+struct sqs_record {
+	enum sqs_record_kind kind;
+	uint64_t queue_id;
+	uint8_t message_id[16];
+	uint64_t sent_ms;
+	uint64_t first_receive_ms;
+	uint64_t deadline_ms;
+	uint32_t receive_count;
+	uint32_t body_bytes;
+	uint8_t md5[16];
+	const uint8_t *body; /* SEND: body_bytes bytes, else NULL */
+};
+
+/* Writes the record into out (capacity bytes); returns its size, 0 when it does not fit. */
+size_t sqs_record_encode(const struct sqs_record *record, uint8_t *out, size_t capacity);
+/*
+ * Reads a record; body points into bytes. 0, or -EBADMSG when the bytes are not a record
+ * of a known kind with a consistent size.
+ */
+__attribute__((warn_unused_result)) int sqs_record_decode(const uint8_t *bytes, size_t length,
+                                                          struct sqs_record *out);
+
+#endif

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Durable queues through the wire (issue 11): a message acknowledged by SendMessage survives
+# busbard being killed with SIGKILL and started again; a message whose DeleteMessage was
+# acknowledged does not come back; one that was in flight comes back once its visibility
+# timeout passes; over UDP and the local socket. Then the same state dir started with
+# "durability": "memory" says so at start. Stops what it starts by PID.
+# Takes the build and source directories; exits 77 (skipped) where lib.sh says.
+set -uo pipefail
+
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+restart_busbard() {
+	kill -9 "$busbard_pid" 2>/dev/null
+	wait "$busbard_pid" 2>/dev/null
+	rm -f "$socket"
+	start_busbard
+	wait_snapshot 1
+}
+
+body_of() { json_field '["Messages"][0]["Body"]' <<<"$last_output"; }
+handle_of() { json_field '["Messages"][0]["ReceiptHandle"]' <<<"$last_output"; }
+
+ns_setup
+start_busbard
+start_control
+expect 0 durable -- busbar create-queue durable
+wait_snapshot 1
+
+expect 0 MessageId -- busbar send durable first
+expect 0 MessageId -- busbar send durable second
+expect 0 MessageId -- busbar --local "$socket" send durable third
+expect 0 '"Body":"first"' -- busbar receive durable
+expect 0 '' -- busbar delete durable "$(handle_of)"
+# In flight for 15 s: longer than a restart takes, within one long poll after it.
+expect 0 '"Body":"second"' -- busbar receive durable --visibility-timeout 15
+
+restart_busbard
+grep -q 'worker 0 recovered 2 message(s)' "$work/busbard.log" ||
+	fail "busbard did not say it recovered 2 messages: $(grep recovered "$work/busbard.log")"
+expect 0 '"Body":"third"' -- busbar receive durable
+expect 0 '' -- busbar delete durable "$(handle_of)"
+expect 0 '"Messages":\[\]' -- busbar receive durable # "second" is still in flight
+expect 0 '"Body":"second"' -- busbar receive durable --wait 20
+expect 0 '"ApproximateReceiveCount":2' -- echo "$last_output"
+expect 0 '' -- busbar delete durable "$(handle_of)"
+
+restart_busbard
+expect 0 '"Messages":\[\]' -- busbar receive durable --wait 4
+recovered=$(busbar --local "$socket" stats | json_field '["log_messages_recovered"]')
+[ "${recovered:-x}" = 0 ] || fail "deleted messages came back: $recovered recovered"
+
+kill -9 "$busbard_pid"; wait "$busbard_pid" 2>/dev/null; rm -f "$socket"
+BUSBARD_EXTRA_JSON='"durability": "memory",'
+start_busbard
+grep -q 'durability memory: messages are NOT stored' "$work/busbard.log" ||
+	fail "busbard did not say that durability memory keeps nothing on disk"
+
+ns_finish durable
