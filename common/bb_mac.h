@@ -5,7 +5,8 @@
  * bytes and placed in that field. Requests and replies alike.
  *
  * One struct bb_mac per thread (per lcore in busbard), made at start: signing
- * and verifying allocate nothing (OpenSSL EVP_MAC, re-keyed per message).
+ * and verifying allocate nothing (the key's HMAC pad states are kept between
+ * messages; bb_mac.c says why not EVP_MAC).
  */
 #ifndef BB_MAC_H
 #define BB_MAC_H
@@ -32,7 +33,7 @@ void bb_access_key_id_put(uint32_t key_id, char *out);
 /* The wire key id of an access key id; false when it is not one. */
 bool bb_access_key_id_parse(const char *access_key_id, uint32_t *key_id);
 
-/* NULL when OpenSSL has no HMAC or SHA-256 (or memory is short). */
+/* NULL when memory is short. Keys are at most 64 bytes (secrets are 40). */
 struct bb_mac *bb_mac_new(void);
 void bb_mac_free(struct bb_mac *mac);
 
