@@ -317,14 +317,19 @@ static int workers_recover(struct dp_app *app, const struct dp_config *c, const 
 {
 	for (uint32_t i = 0; i < app->worker_count; i++) {
 		char dir[DP_CONFIG_PATH_BYTES + 16];
+		char marks[DP_CONFIG_PATH_BYTES + 32];
 		char why[512] = "";
 		snprintf(dir, sizeof(dir), "%s/log-%u", state_dir, i);
+		snprintf(marks, sizeof(marks), "%s/log-%u.marks", state_dir, i);
 		bool disk = c->durability == DP_DURABILITY_DISK;
 		if (disk && mkdir(dir, 0700) != 0 && errno != EEXIST)
 			return -errno;
-		uint64_t segment_bytes = (uint64_t)c->log_segment_mib << 20;
-		int rc = dp_worker_recover(app->workers[i], disk ? dir : NULL, segment_bytes, why,
-		                           sizeof(why));
+		struct dp_worker_log_options log_options = {
+		    .dir = disk ? dir : NULL,
+		    .segment_bytes = (uint64_t)c->log_segment_mib << 20,
+		    .durable_marks_path = c->log_durable_marks ? marks : NULL,
+		};
+		int rc = dp_worker_recover(app->workers[i], &log_options, why, sizeof(why));
 		if (rc != 0) {
 			fprintf(stderr, "busbard: recovery of worker %u: %s\n", i, why);
 			return rc;

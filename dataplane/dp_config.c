@@ -177,6 +177,12 @@ static int apply_key(const char *key, json_t *value, struct dp_config *c, char *
 		return dp_auth_options_parse(value, &c->auth, error, error_bytes);
 	if (strcmp(key, "durability") == 0)
 		return apply_durability(value, c, error, error_bytes);
+	if (strcmp(key, "log_durable_marks") == 0) {
+		if (!json_is_boolean(value))
+			return fail(error, error_bytes, key, "expected true or false");
+		c->log_durable_marks = json_is_true(value);
+		return 0;
+	}
 	if (strcmp(key, "unix_socket") == 0)
 		return copy_string(value, c->unix_socket, sizeof(c->unix_socket), key, error,
 		                   error_bytes);

@@ -2,6 +2,7 @@
 #ifndef BB_DP_CONFIG_H
 #define BB_DP_CONFIG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "dp_auth.h"
@@ -38,6 +39,7 @@ struct dp_config {
 	uint32_t store_mbufs_per_worker;
 	enum dp_durability durability;
 	uint32_t log_segment_mib; /* each segment file of a worker's log */
+	bool log_durable_marks;   /* <state_dir>/log-N.marks for the power-loss tests */
 	uint32_t eal_arg_count;
 	char eal_args[DP_CONFIG_EAL_ARGS_MAX][DP_CONFIG_PATH_BYTES];
 };

@@ -155,6 +155,8 @@ int dp_log_open(struct dp_log *log, const struct dp_log_open_options *o, char *w
 	    .segment_bytes = o->segment_bytes,
 	    .on_record = replay_one,
 	    .ctx = &context,
+	    .io = o->io,
+	    .durable_marks_path = o->durable_marks_path,
 	};
 	int rc = 0;
 	char seg_why[256] = "";

@@ -53,6 +53,8 @@ struct dp_log_open_options {
 	struct sqs_engine *engine; /* its queues opened from snapshot already */
 	const struct dp_snapshot *snapshot; /* NULL: none yet, records of unknown queues kept */
 	uint64_t now_ms;
+	struct seg_io *io;              /* NULL: io_uring; tests pass the simulator */
+	const char *durable_marks_path; /* NULL: none; else seg_options' (power-loss tests) */
 };
 
 /* Allocates the buffers; the log itself is opened by dp_log_open. 0 or -ENOMEM. */

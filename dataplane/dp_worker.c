@@ -178,24 +178,26 @@ static void copy_log_counters(struct dp_worker *w)
 	w->stats.log_records_recovered = c->records_recovered;
 }
 
-int dp_worker_recover(struct dp_worker *w, const char *dir, uint64_t segment_bytes, char *why,
-                      size_t why_bytes)
+int dp_worker_recover(struct dp_worker *w, const struct dp_worker_log_options *log_options,
+                      char *why, size_t why_bytes)
 {
 	const struct dp_snapshot *snapshot =
 	    atomic_load_explicit(&w->app->snapshot, memory_order_acquire);
 	uint64_t now_ms = dp_now_ms(w->app, rte_rdtsc());
 	RTE_VERIFY(w->log.seg == NULL && w->applied_generation == 0);
-	w->durable = dir != NULL;
+	w->durable = log_options->dir != NULL;
 	reconcile(w, snapshot, now_ms); /* the queues the records name */
 	if (!w->durable)
 		return 0;
 	struct dp_log_open_options options = {
-	    .dir = dir,
+	    .dir = log_options->dir,
 	    .worker_index = w->index,
-	    .segment_bytes = segment_bytes,
+	    .segment_bytes = log_options->segment_bytes,
 	    .engine = w->sqs,
 	    .snapshot = snapshot,
 	    .now_ms = now_ms,
+	    .io = log_options->io,
+	    .durable_marks_path = log_options->durable_marks_path,
 	};
 	int rc = dp_log_open(&w->log, &options, why, why_bytes);
 	copy_log_counters(w);

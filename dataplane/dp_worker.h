@@ -63,15 +63,22 @@ struct dp_worker *dp_worker_create(struct dp_app *app, const struct dp_worker_op
                                    int *error_out);
 void dp_worker_destroy(struct dp_worker *worker);
 
+/* Where a worker's log is and how it is written (dp_log_open_options has the meaning). */
+struct dp_worker_log_options {
+	const char *dir; /* NULL: durability memory, no log */
+	uint64_t segment_bytes;
+	const char *durable_marks_path;
+	struct seg_io *io;
+};
+
 /*
- * Opens the worker's log in dir and replays it into its queues, which it opens from the
+ * Opens the worker's log and replays it into its queues, which it opens from the
  * published snapshot first; on the main thread, before the lcore starts. With durability
- * memory (dir NULL) only the queues are opened. 0 or -errno with why filled.
+ * memory (options->dir NULL) only the queues are opened. 0 or -errno with why filled.
  */
-__attribute__((warn_unused_result)) int dp_worker_recover(struct dp_worker *worker,
-                                                          const char *dir,
-                                                          uint64_t segment_bytes, char *why,
-                                                          size_t why_bytes);
+__attribute__((warn_unused_result)) int
+dp_worker_recover(struct dp_worker *worker, const struct dp_worker_log_options *options,
+                  char *why, size_t why_bytes);
 
 /* The lcore function: the fixed loop until app->stopping. */
 int dp_worker_main(void *arg);
