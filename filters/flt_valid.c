@@ -122,11 +122,15 @@ static bool unusual_bytes(const char *block, uint64_t unusual, uint64_t string, 
 	return true;
 }
 
-/* true, false or null at a run start i; marks its bytes (and those in the next block). */
-static bool literal_at(struct vstate *v, int i, uint64_t *literal)
+/*
+ * true, false or null at byte i of the block at base (json holds n bytes): marks its bytes
+ * in literal, and those that go on into the next block in spill.
+ */
+static bool literal_at(const char *json, size_t n, size_t base, int i, uint64_t *literal,
+                       uint64_t *spill)
 {
-	size_t at = v->base + (size_t)i;
-	const char *p = v->json + at;
+	size_t at = base + (size_t)i;
+	const char *p = json + at;
 	static const char *const words[] = {"true", "false", "null"};
 	const char *word = *p == 't'   ? words[0]
 	                   : *p == 'f' ? words[1]
@@ -135,23 +139,26 @@ static bool literal_at(struct vstate *v, int i, uint64_t *literal)
 	if (word == NULL)
 		return false;
 	size_t len = strlen(word);
-	if (v->n - at < len || memcmp(p, word, len) != 0)
+	if (n - at < len || memcmp(p, word, len) != 0)
 		return false;
-	if (v->n - at > len && is_scalar_byte(p[len]))
+	if (n - at > len && is_scalar_byte(p[len]))
 		return false; /* a longer run: the strict scanner decides */
-	uint64_t bits = len >= 64 ? ~0ull : (1ull << len) - 1;
+	uint64_t bits = (1ull << len) - 1;
 	*literal |= bits << i;
-	v->c.literal |= i == 0 ? 0 : bits >> (64 - i);
+	*spill |= i == 0 ? 0 : bits >> (64 - i);
 	return true;
 }
 
-/* The run starts whose byte is not a number's: literals, or give up. */
-static bool literals(struct vstate *v, uint64_t starts, uint64_t bad, uint64_t *literal)
+/* The run starts whose byte is not a number's: literals, or give up. Out of line: rare. */
+static __attribute__((noinline)) bool literals(const char *json, size_t n, size_t base,
+                                               uint64_t starts, uint64_t bad, uint64_t *literal,
+                                               uint64_t *spill)
 {
 	for (; starts != 0; starts &= starts - 1) {
 		int i = __builtin_ctzll(starts);
-		char c = v->json[v->base + (size_t)i];
-		if ((c == 't' || c == 'f' || c == 'n') && !literal_at(v, i, literal))
+		char c = json[base + (size_t)i];
+		if ((c == 't' || c == 'f' || c == 'n') &&
+		    !literal_at(json, n, base, i, literal, spill))
 			return false;
 	}
 	return (bad & ~*literal) == 0;
@@ -200,7 +207,7 @@ static inline uint64_t plain_numbers(struct carries *c, const struct classes *k,
 	uint64_t after_minus = later(minus, &c->sign);
 	uint64_t bad = (starts & ~(d | minus)) | (minus & ~starts) | (after_minus & ~d);
 	bad |= (dot & ~after_digit) | (after_dot & ~d);
-	uint64_t integer = (starts & d) | after_minus; /* a minus starts its run, or is bad */
+	uint64_t integer = (starts & d) | after_minus;     /* a minus starts its run, or is bad */
 	bad |= later(integer & k->zero, &c->int_zero) & d; /* a leading zero */
 	bad |= add_carry(integer, d, &c->add_int) & ~d & run & ~dot;
 	bad |= add_carry(after_dot, d, &c->add_frac) & ~d & run;
@@ -211,8 +218,10 @@ static inline uint64_t plain_numbers(struct carries *c, const struct classes *k,
 }
 
 /* Numbers in full: exponents too (their classes made here, where some byte needs them). */
-static __attribute__((noinline)) uint64_t numbers(struct carries *c, const struct classes *k,
-                                                  uint64_t exp_all, uint64_t plus_all, uint64_t run)
+static inline __attribute__((always_inline)) uint64_t numbers(struct carries *c,
+                                                              const struct classes *k,
+                                                              uint64_t exp_all, uint64_t plus_all,
+                                                              uint64_t run)
 {
 	uint64_t d = k->digit & run, minus = k->minus & run, plus = plus_all & run;
 	uint64_t dot = k->dot & run, exp = exp_all & run, sign = minus | plus;
@@ -275,8 +284,10 @@ scalars(struct vstate *v, const char *p, const struct classes *k, uint64_t scala
 	uint64_t exp, plus;
 	exponent_classes(p, &exp, &plus);
 	odd &= ~(exp | plus);
-	if (odd != 0 && !literals(v, starts, odd, &literal))
+	uint64_t spill = 0;
+	if (odd != 0 && !literals(v->json, v->n, v->base, starts, odd, &literal, &spill))
 		return false;
+	c->literal = spill;
 	v->bad |= numbers(c, k, exp, plus, scalar & ~literal);
 	return true;
 }
@@ -449,19 +460,58 @@ __attribute__((target("avx2,pclmul"))) static size_t container_avx2(const char *
 {
 	return container(json, n, depth_max, classify_avx2, prefix_xor_clmul);
 }
+
+/* With AVX-512BW a compare of the whole block gives its 64-bit mask in one instruction. */
+#define EQ64(v, c) ((uint64_t)_mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(c)))
+
+__attribute__((target("avx512bw"))) static inline void classify_avx512(const char *p,
+                                                                       struct classes *k)
+{
+	__m512i v = _mm512_loadu_si512((const void *)p);
+	__m512i folded = _mm512_or_si512(v, _mm512_set1_epi8(0x20));
+	k->quote = EQ64(v, '"');
+	/* Signed: bytes >= 0x80 are negative, below ' '. */
+	k->unusual = (uint64_t)_mm512_cmplt_epi8_mask(v, _mm512_set1_epi8(0x20)) | EQ64(v, '\\');
+	k->space = EQ64(v, ' ');
+	k->colon = EQ64(v, ':');
+	k->comma = EQ64(v, ',');
+	k->open = EQ64(folded, '{');
+	k->close = EQ64(folded, '}');
+	k->digit = (uint64_t)_mm512_cmplt_epu8_mask(_mm512_sub_epi8(v, _mm512_set1_epi8('0')),
+	                                            _mm512_set1_epi8(10));
+	k->zero = EQ64(v, '0');
+	k->minus = EQ64(v, '-');
+	k->dot = EQ64(v, '.');
+}
+
+__attribute__((target("avx512bw,pclmul"))) static size_t
+container_avx512(const char *json, size_t n, uint32_t depth_max)
+{
+	return container(json, n, depth_max, classify_avx512, prefix_xor_clmul);
+}
 #endif
 
 static size_t (*container_walk)(const char *json, size_t n, uint32_t depth_max) = container_sse2;
 
-/* BB_FLT_BASELINE=1 keeps the SSE2 build, as for the scanner's container walk. */
+/*
+ * The widest build the CPU runs: AVX-512BW, else AVX2 (both with a carry-less multiply),
+ * else SSE2. BB_FLT_BASELINE=1 keeps SSE2, as for the scanner's container walk, and
+ * BB_FLT_BASELINE=avx2 stops at AVX2, so the tests run every build on one machine.
+ */
 __attribute__((constructor)) static void choose_container_walk(void)
 {
 #ifdef __x86_64__
 	__builtin_cpu_init();
 	const char *baseline = getenv("BB_FLT_BASELINE");
-	if ((baseline == NULL || strcmp(baseline, "1") != 0) && __builtin_cpu_supports("avx2") &&
-	    __builtin_cpu_supports("pclmul"))
+	if (baseline != NULL && strcmp(baseline, "1") == 0)
+		return;
+	if (!__builtin_cpu_supports("pclmul"))
+		return;
+	if (__builtin_cpu_supports("avx2"))
 		container_walk = container_avx2;
+	bool avx2_only = baseline != NULL && strcmp(baseline, "avx2") == 0;
+	if (!avx2_only && __builtin_cpu_supports("avx512bw"))
+		container_walk = container_avx512;
 #endif
 }
 
