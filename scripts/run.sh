@@ -30,14 +30,20 @@ stop() {
 }
 trap stop EXIT INT TERM
 
+# busbard is pids[0]: the demo kills it with SIGKILL once and starts it again.
+start_busbard() {
+	rm -f "$socket"
+	"$build/dataplane/busbard" --config config/busbard.json --unix-socket "$socket" \
+		--state-dir "$state" &
+	pids[0]=$!
+	for _ in $(seq 300); do
+		ip link show bb0 >/dev/null 2>&1 && [ -S "$socket" ] && break
+		sleep 0.1
+	done
+}
+
 say "starting busbard (config/busbard.json: tap bb0, 10.77.0.2 udp/7600, kernel side 10.77.0.1)"
-"$build/dataplane/busbard" --config config/busbard.json --unix-socket "$socket" \
-	--state-dir "$state" &
-pids+=($!)
-for _ in $(seq 100); do
-	ip link show bb0 >/dev/null 2>&1 && [ -S "$socket" ] && break
-	sleep 0.1
-done
+start_busbard
 
 say "starting busbar-control (SQS API on http://127.0.0.1:7680, store $state/control.db)"
 "$build/control/busbar-control" --db "$state/control.db" --busbard-socket "$socket" &
@@ -74,6 +80,14 @@ python3 -c 'import json,sys; [print(m["ReceiptHandle"]) for m in json.load(sys.s
 	<<<"$received" | while read -r handle; do
 	busbar delete demo "$handle" && echo "deleted $handle"
 done
+say "$ busbar send demo 'survives a crash'   (answered once it is on disk: written and fdatasync'd)"
+busbar send demo "survives a crash"
+say "$ kill -9 busbard; start busbard again   (it replays its log, $state/log-0)"
+kill -9 "${pids[0]}"
+wait "${pids[0]}" 2>/dev/null || true
+start_busbard
+say "$ busbar receive demo --wait 5"
+busbar receive demo --wait 5
 say "$ ping -c 2 10.77.0.2   (ICMP echo answered by the DPDK dataplane)"
 ping -c 2 -W 1 10.77.0.2 | tail -2
 say "$ busbar --local $socket stats"
