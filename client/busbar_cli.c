@@ -126,15 +126,47 @@ static const char *plain_error_code(const char *type)
 	return hash != NULL ? hash + 1 : type;
 }
 
+/*
+ * Signs an admin call with SigV4 (libcurl's CURLOPT_AWS_SIGV4) when the command has a key,
+ * as busbar-control requires unless it runs with --insecure-no-auth. The region is
+ * busbar-control's (BUSBAR_REGION, default "local"). 0, or an exit code after saying why.
+ */
+static int sign_admin_call(const struct settings *s, CURL *curl, char *userpwd,
+                           size_t userpwd_bytes)
+{
+	struct cli_key key;
+	char why[512];
+	if (cli_key_load(s->key_file, s->access_key_id, &key, why, sizeof(why)) != 0) {
+		fprintf(stderr, "busbar: %s\n", why);
+		return EXIT_USAGE;
+	}
+	if (!key.found)
+		return 0;
+	const char *region = getenv("BUSBAR_REGION");
+	char provider[96];
+	snprintf(provider, sizeof(provider), "aws:amz:%s:sqs", region ? region : "local");
+	snprintf(userpwd, userpwd_bytes, "%s:%s", key.access_key_id, key.secret);
+	cli_key_clear(&key);
+	curl_easy_setopt(curl, CURLOPT_USERPWD, userpwd);
+	curl_easy_setopt(curl, CURLOPT_AWS_SIGV4, provider); /* curl copies the string */
+	return 0;
+}
+
 /* POSTs an SQS JSON 1.0 call; prints the reply or the error. Returns an exit code. */
 static int sqs_admin_call(const struct settings *s, const char *action, json_t *request)
 {
+	char userpwd[128];
+	CURL *curl = curl_easy_init();
+	int signed_rc = sign_admin_call(s, curl, userpwd, sizeof(userpwd));
+	if (signed_rc != 0) {
+		curl_easy_cleanup(curl);
+		return signed_rc;
+	}
 	char target[128], *body = json_dumps(request, JSON_COMPACT);
 	snprintf(target, sizeof(target), "X-Amz-Target: AmazonSQS.%s", action);
 	struct curl_slist *headers = curl_slist_append(NULL, target);
 	headers = curl_slist_append(headers, "Content-Type: application/x-amz-json-1.0");
 	struct http_reply reply = {0};
-	CURL *curl = curl_easy_init();
 	curl_easy_setopt(curl, CURLOPT_URL, s->endpoint);
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
@@ -160,6 +192,7 @@ static int sqs_admin_call(const struct settings *s, const char *action, json_t *
 		printf("%s\n", reply.data ? reply.data : "{}");
 	}
 	curl_easy_cleanup(curl);
+	explicit_bzero(userpwd, sizeof(userpwd));
 	curl_slist_free_all(headers);
 	free(reply.data);
 	free(body);
