@@ -202,6 +202,23 @@ int64_t dp_log_pass(struct dp_log *log, struct sqs_engine *engine)
 	return (int64_t)durable;
 }
 
+/* A clean stop waits at most this many completions (each commit has two). */
+#define DRAIN_COMPLETIONS_MAX 1024u
+
+int64_t dp_log_drain(struct dp_log *log)
+{
+	assert(log->seg != NULL);
+	if (seg_commit(log->seg) == -EIO)
+		return -EIO;
+	for (uint32_t i = 0; i < DRAIN_COMPLETIONS_MAX && seg_commits_in_flight(log->seg) > 0; i++) {
+		if (seg_poll(log->seg, true) != 0)
+			return -EIO;
+	}
+	uint64_t durable = seg_durable_sequence(log->seg);
+	assert(durable <= INT64_MAX);
+	return (int64_t)durable;
+}
+
 void dp_log_close(struct dp_log *log)
 {
 	if (log->seg != NULL)

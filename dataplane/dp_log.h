@@ -76,6 +76,12 @@ __attribute__((warn_unused_result)) int dp_log_open(struct dp_log *log,
  */
 __attribute__((warn_unused_result)) int64_t dp_log_pass(struct dp_log *log,
                                                         struct sqs_engine *engine);
+/*
+ * At a clean stop, after the loop: commits what is open and waits (bounded) for every
+ * commit in flight, so the answers held for them can still go. Returns the durable
+ * sequence, or -EIO.
+ */
+__attribute__((warn_unused_result)) int64_t dp_log_drain(struct dp_log *log);
 void dp_log_close(struct dp_log *log);
 
 #endif

@@ -271,6 +271,13 @@ int dp_worker_main(void *arg)
 		dp_tx_flush(&w->tx);
 		rte_rcu_qsbr_quiescent(app->rcu, w->index);
 	}
+	/* A clean stop: what was written is made durable and its answers still go. */
+	if (w->log.seg != NULL) {
+		int64_t durable = dp_log_drain(&w->log);
+		if (durable >= 0)
+			dp_stage_release(w, (uint64_t)durable);
+		dp_tx_flush(&w->tx);
+	}
 	rte_rcu_qsbr_thread_offline(app->rcu, w->index);
 	rte_rcu_qsbr_thread_unregister(app->rcu, w->index);
 	return 0;
