@@ -304,7 +304,10 @@ enum MHD_Result ctl_aws_serve(struct ctl_aws_server *s, struct MHD_Connection *c
 	                               .header_count = g->header_count,
 	                               .payload = (const uint8_t *)body,
 	                               .payload_bytes = too_large ? 0 : body_bytes};
-	enum MHD_Result rc = decide(s, connection, call, &sr, parsed, error, message);
+	/* A body too large was not kept, so it cannot be authenticated: refused as AWS's front
+	 * end does, before any signature is looked at. */
+	enum MHD_Result rc = too_large ? answer_error(connection, call, error, message)
+	                               : decide(s, connection, call, &sr, parsed, error, message);
 	json_decref(g->query_object);
 	free(g);
 	return rc;

@@ -58,6 +58,10 @@ cli() { run_client /usr/bin/aws --endpoint-url "$endpoint" --output json "$@"; }
 
 # An unsigned request is refused: authentication is on by default.
 expect 0 "MissingAuthenticationToken" -- in_ns curl -s -m 10 -d Action=ListQueues "$endpoint/"
+# A body over the limit (3 MiB + 64 KiB) is refused unread, and the server goes on.
+head -c $((4 << 20)) /dev/zero | tr '\0' a >"$work/big.form"
+expect 0 "RequestEntityTooLarge" -- in_ns curl -s -m 30 --data-binary "@$work/big.form" \
+	"$endpoint/"
 
 # The AWS CLI (query protocol): every operation, then errors.
 expect 0 '/000000000000/q-cli' -- cli sqs create-queue --queue-name q-cli
