@@ -312,6 +312,21 @@ static bool first_handle(const uint8_t *reply, size_t length, char *out)
 	return false;
 }
 
+/* The reply's error message (busbard says why it refused), or "" when it has none. */
+static void error_message(const uint8_t *reply, size_t length, char *out, size_t out_bytes)
+{
+	struct wire_reader r;
+	struct wire_field f;
+	out[0] = '\0';
+	wire_reader_init(&r, reply + BB_WIRE_HEADER_BYTES, length - BB_WIRE_HEADER_BYTES);
+	while (wire_reader_next(&r, &f) == 1) {
+		if (f.tag == WIRE_TAG_ERROR_MESSAGE) {
+			snprintf(out, out_bytes, ": %.*s", (int)f.length, (const char *)f.value);
+			return;
+		}
+	}
+}
+
 /* Sets the lane's next request after a reply (closed loop); counts finished cycles. */
 static void advance_lane(struct bench_load *l, const struct bench_slot *s, const uint8_t *reply,
                          size_t length, bool ok, bool counted)
@@ -404,12 +419,15 @@ void bench_load_reply(struct bench_load *l, const uint8_t *bytes, size_t length,
 	}
 	bool ok = reply_is_ok(l, s, &h);
 	if (!ok) {
-		l->result.errors++;
+		char why[128] = "";
+		if (++l->result.errors <= 3)
+			error_message(bytes, length, why, sizeof(why));
 		if (l->result.errors <= 3)
-			fprintf(stderr, "busbar-bench: %s answered %s\n",
+			fprintf(stderr, "busbar-bench: %s answered %s%s\n",
 			        wire_opcode_name(s->opcode),
 			        h.opcode != s->opcode ? "with another opcode"
-			                              : wire_status_name(h.status));
+			                              : wire_status_name(h.status),
+			        why);
 	}
 	count_reply(l, s, bytes, length, now_ns);
 	if (l->o.rate_per_s <= 0)

@@ -15,7 +15,7 @@ names=("$@")
 if [ "${#names[@]}" -eq 0 ]; then
 	names=(memif-ping memif-send-memory memif-cycle-memory afpacket-ping redis-durable
 		rabbitmq-durable nats-durable memif-send-durable memif-cycle-durable memif-route
-		peers-durable)
+		peers-durable peers-cycle-durable)
 fi
 "$here/setup_peers.sh" || exit 1
 # A build configured before the peers' client libraries were installed has no driver for them.
