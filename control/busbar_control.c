@@ -410,7 +410,7 @@ int main(int argc, char **argv)
 	if (o.insecure_listen_any && (ntohl(addr.sin_addr.s_addr) >> 24) != 127)
 		fprintf(stderr,
 		        "busbar-control: WARNING: --insecure-listen-any: the control API on %s is "
-		        "open to anyone who can reach it, without authentication\n",
+		        "reachable by anyone: plain HTTP, /health and /metrics unauthenticated\n",
 		        o.listen);
 	static struct control ctl = {.store_lock = PTHREAD_MUTEX_INITIALIZER,
 	                             .waiters_lock = PTHREAD_MUTEX_INITIALIZER};

@@ -1,7 +1,8 @@
 /*
- * Request routing and the listen address (see ctl_http.h). The API has no
- * authentication yet, so it answers on loopback only unless the operator says
- * otherwise in so many words (--insecure-listen-any).
+ * Request routing and the listen address (see ctl_http.h). The API is plain
+ * HTTP (the AWS API's requests are signed, not encrypted) and /health and
+ * /metrics answer anyone, so it answers on loopback only unless the operator
+ * says otherwise in so many words (--insecure-listen-any).
  */
 #include "ctl_http.h"
 
@@ -93,8 +94,9 @@ int ctl_http_parse_listen(const char *text, bool allow_any, struct sockaddr_in *
 	if (!loopback && !allow_any) {
 		snprintf(
 		    error, error_bytes,
-		    "--listen %s is not a loopback address (127.0.0.0/8): the control API has no "
-		    "authentication yet; use --insecure-listen-any to expose it anyway",
+		    "--listen %s is not a loopback address (127.0.0.0/8): the control API is plain "
+		    "HTTP (signed, not encrypted) and /health and /metrics answer anyone; use "
+		    "--insecure-listen-any to expose it anyway",
 		    text);
 		return -EINVAL;
 	}
