@@ -31,6 +31,7 @@
 #include <rte_malloc.h>
 
 #include "bb_endian.h"
+#include "dp_auth.h"
 #include "dp_chain.h"
 #include "dp_request.h"
 #include "dp_worker.h"
@@ -291,6 +292,35 @@ int dp_service_load_snapshot(struct dp_service *s)
 
 /* ---- counters ---- */
 
+/* Authentication's counters (dp_auth.h), summed over workers and named auth_<field>. */
+#define DP_AUTH_STATS_FIELDS(X)                                                                    \
+	X(passed) X(unauthenticated_passed) X(rate_limited) X(malformed) X(missing_key)            \
+	X(unknown_key) X(expired_key) X(stale_timestamp) X(future_timestamp) X(bad_mac)            \
+	X(replay_too_old) X(replay_seen) X(access_denied)
+#define DP_AUTH_STATS_COUNT(name) +1
+_Static_assert(sizeof(struct dp_auth_stats) ==
+                   (0 DP_AUTH_STATS_FIELDS(DP_AUTH_STATS_COUNT)) * sizeof(uint64_t),
+               "every authentication counter is published");
+#undef DP_AUTH_STATS_COUNT
+
+static void put_auth_stats(struct dp_service *s, struct wire_writer *writer)
+{
+	struct dp_auth_stats total = {0};
+	for (uint32_t i = 0; i < s->app->worker_count; i++) {
+		const struct dp_auth *auth = dp_auth_of(i);
+		if (auth == NULL) /* set up by busbard's start, not by every test harness */
+			continue;
+#define DP_AUTH_ADD(name) total.name += auth->stats.name;
+		DP_AUTH_STATS_FIELDS(DP_AUTH_ADD)
+#undef DP_AUTH_ADD
+	}
+#define DP_AUTH_PUT(name)                                                                          \
+	wire_put_str(writer, WIRE_TAG_STAT_NAME, "auth_" #name);                                   \
+	wire_put_u64(writer, WIRE_TAG_STAT_VALUE, total.name);
+	DP_AUTH_STATS_FIELDS(DP_AUTH_PUT)
+#undef DP_AUTH_PUT
+}
+
 static void reply_stats(struct dp_service *s, struct dp_local_connection *c,
                         const struct wire_header *h)
 {
@@ -310,6 +340,7 @@ static void reply_stats(struct dp_service *s, struct dp_local_connection *c,
 	wire_put_u64(&writer, WIRE_TAG_STAT_VALUE, total.name);
 	DP_STATS_FIELDS(DP_STATS_PUT)
 #undef DP_STATS_PUT
+	put_auth_stats(s, &writer);
 	/* The port's own counters: frames dropped before any worker saw them. */
 	struct rte_eth_stats port;
 	if (rte_eth_stats_get(s->app->port_id, &port) == 0) {
