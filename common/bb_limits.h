@@ -29,6 +29,9 @@
 #define BB_WAIT_TIME_S_MAX              20u
 #define BB_MESSAGE_ID_BYTES             36u /* UUID text */
 #define BB_RECEIPT_HANDLE_BYTES         56u /* hex of the 28-byte handle */
+/* FIFO queues: MessageGroupId and MessageDeduplicationId lengths, the deduplication window. */
+#define BB_FIFO_ID_BYTES_MAX     128u
+#define BB_FIFO_DEDUP_WINDOW_MS  300000u /* 5 minutes */
 
 /* Keys and their policies (docs/operations.md, "Keys"): the same credential signs UDP
  * requests (the header's key id and MAC) and HTTP requests (SigV4). */
@@ -53,6 +56,8 @@
 #define BB_KEY_COUNT_MAX              1024u /* keys in one snapshot */
 #define BB_AUTH_CLIENTS_PER_WORKER    4096u /* replay windows a worker keeps */
 #define BB_AUTH_SOURCES_PER_WORKER    4096u /* token buckets a worker keeps */
+#define BB_FIFO_GROUPS_PER_WORKER     65536u /* message groups with messages, all queues */
+#define BB_FIFO_DEDUP_PER_WORKER      65536u /* deduplication ids in their 5-minute window */
 #else
 #define BB_WORKER_COUNT_MAX           2u
 #define BB_QUEUE_COUNT_MAX            8u
@@ -65,6 +70,8 @@
 #define BB_KEY_COUNT_MAX              4u
 #define BB_AUTH_CLIENTS_PER_WORKER    4u
 #define BB_AUTH_SOURCES_PER_WORKER    4u
+#define BB_FIFO_GROUPS_PER_WORKER     8u
+#define BB_FIFO_DEDUP_PER_WORKER      8u
 #endif
 
 #define BB_RING_SLOTS            1024u /* request and reply rings between lcores */

@@ -1,5 +1,5 @@
 /*
- * SQS standard-queue engine (see sqs.h). Invariants:
+ * SQS queue engine, standard and FIFO (see sqs.h). Invariants:
  * - a message slot is FREE, READY (linked in one of its queue's two ready
  *   lists: small or large bodies, each in the order messages became visible)
  *   or INFLIGHT (in the engine-wide deadline heap); never two at once;
@@ -14,7 +14,18 @@
  * - a message of a durable queue has the position of its SEND record and is linked in
  *   the log list in the order of those positions (compaction walks it from the oldest);
  *   its newest RECEIVE record, if any, is state_position; every other record the engine
- *   wrote has been released, so what the log keeps live is exactly what recovery needs.
+ *   wrote has been released, so what the log keeps live is exactly what recovery needs;
+ *   except that a FIFO message's dedup entry keeps its SEND record after it is deleted,
+ *   until the 5-minute window ends, so recovery restores the window too;
+ * - a FIFO message is in its group's list (sequence order) while it is not FREE; a group
+ *   with messages and none in flight is in its queue's available list, and the queue's
+ *   avail_count counts those groups' messages (by the class of each group's first body);
+ *   a group without messages is free; everything of a group is either READY or a prefix of
+ *   it is INFLIGHT, because a receive takes only from groups with nothing in flight;
+ * - a dedup entry sits in the dedup ring in the order it was made; it names its message
+ *   while that lives (and the message names it), and holds that message's SEND record's
+ *   position after; it ends when its window does (or, if it was made out of order at
+ *   recovery, when the ring's head passes it, and it answers no lookup after its window).
  * Everything is allocated in sqs_engine_create; no call after it allocates.
  */
 #include "sqs.h"
@@ -36,6 +47,11 @@
 _Static_assert(NIL == SQS_NO_MESSAGE, "the replay map and the engine agree on none");
 #define MS_PER_S 1000u
 #define RANDOM_BATCH_BYTES 4096u /* random bytes drawn at once: 256 message ids */
+#define SHA256_BYTES 32u
+#define GOLDEN_64 0x9e3779b97f4a7c15ull
+/* A sequence number is at least the send's time in ms times this: one taken after a
+ * restart is above every one taken before, even when the log kept none of them. */
+#define SEQUENCE_PER_MS_SHIFT 16u
 
 enum msg_state { MSG_FREE, MSG_READY, MSG_INFLIGHT };
 enum ready_class { READY_SMALL, READY_LARGE, READY_CLASSES };
@@ -59,6 +75,11 @@ struct sqs_message {
 	uint32_t next;
 	uint32_t log_prev; /* the log list, while send_position is set */
 	uint32_t log_next;
+	uint64_t sequence_number; /* FIFO */
+	uint32_t group;           /* FIFO: its group; NIL otherwise */
+	uint32_t group_prev;      /* the group's messages, by sequence number */
+	uint32_t group_next;
+	uint32_t dedup; /* FIFO: its entry in the dedup ring while its window lasts, else NIL */
 	uint8_t id[16];
 	uint8_t md5[16];
 	uint8_t state;
@@ -71,6 +92,40 @@ struct sqs_waiter {
 	struct sqs_receive_options receive;
 	uint32_t queue_slot;
 	uint32_t next; /* per-queue FIFO, or free list */
+};
+
+/* A FIFO message group of one queue that holds messages. */
+struct sqs_group {
+	uint64_t hash; /* of its queue slot and id: where the group index looks for it */
+	uint32_t queue_slot;
+	uint32_t head, tail; /* its messages, by sequence number */
+	uint32_t count;
+	uint32_t inflight;
+	uint32_t avail_prev, avail_next; /* the queue's available groups; free list: next */
+	uint8_t avail_class;             /* class of head's body while available */
+	bool used;
+	bool available;
+	uint8_t id_bytes;
+	char id[BB_FIFO_ID_BYTES_MAX];
+};
+
+/* A deduplication id in its window: what a duplicate send answers. */
+struct sqs_dedup {
+	uint8_t key[SHA256_BYTES]; /* SHA-256 of the id */
+	uint64_t hash;
+	uint64_t queue_id; /* 0: no entry (ended before the ring's head reached it) */
+	uint64_t expires_ms;
+	uint64_t sequence_number;
+	uint64_t log_sequence; /* of the first send's record: a duplicate's answer waits for it */
+	uint64_t position;     /* that record's, once its message is gone; NO_POSITION else */
+	uint32_t message;      /* while it lives; NIL after */
+	uint8_t message_id[16];
+};
+
+/* Open addressing with linear probing over entry indexes (NIL: free), never half full. */
+struct slot_index {
+	uint32_t *places;
+	uint32_t mask;
 };
 
 /* An entry of the sources table (open addressing, linear probing); parked 0 is a free one. */
@@ -88,6 +143,9 @@ struct sqs_queue {
 	uint32_t message_count; /* ready and in flight: the budget's count */
 	uint32_t store_units;   /* what their bodies take of the store */
 	uint32_t waiter_head, waiter_tail;
+	uint64_t sequence_last; /* FIFO: the newest sequence number */
+	uint32_t avail_head, avail_tail; /* FIFO: groups with messages and none in flight */
+	uint32_t avail_count[READY_CLASSES];
 };
 
 struct sqs_engine {
@@ -110,8 +168,19 @@ struct sqs_engine {
 	uint8_t *relog_body; /* BB_MESSAGE_BODY_BYTES_MAX, when there is a log: compaction */
 	uint8_t random_bytes[RANDOM_BATCH_BYTES];
 	uint32_t random_used; /* bytes of random_bytes handed out */
-	EVP_MD_CTX *md5_ctx; /* reused: EVP allocates only in create */
+	EVP_MD_CTX *md5_ctx; /* reused, for SHA-256 too: EVP allocates only in create */
 	EVP_MD *md5;
+	EVP_MD *sha256;
+	uint64_t hash_salt; /* random: ids an attacker picks cannot aim at one place */
+	struct sqs_group *groups;
+	uint32_t group_free_head;
+	uint32_t group_count;
+	struct slot_index group_index;
+	struct sqs_dedup *dedups; /* a ring of fifo_dedup_slots */
+	uint32_t dedup_head;
+	uint32_t dedup_used; /* ring places from head on, ended entries included */
+	uint32_t dedup_live;
+	struct slot_index dedup_index;
 };
 
 /*
@@ -400,8 +469,420 @@ static void record_of(const struct sqs_engine *e, uint32_t index, enum sqs_recor
 	    .receive_count = m->receive_count,
 	};
 	memcpy(out->message_id, m->id, sizeof(m->id));
-	if (kind == SQS_RECORD_SEND)
-		memcpy(out->md5, m->md5, sizeof(m->md5));
+	if (kind != SQS_RECORD_SEND)
+		return;
+	memcpy(out->md5, m->md5, sizeof(m->md5));
+	if (m->group == NIL)
+		return;
+	const struct sqs_group *g = &e->groups[m->group];
+	out->sequence_number = m->sequence_number;
+	out->group_id = g->id;
+	out->group_id_bytes = g->id_bytes;
+	out->has_dedup_key = m->dedup != NIL;
+	if (m->dedup != NIL)
+		memcpy(out->dedup_key, e->dedups[m->dedup].key, SHA256_BYTES);
+}
+
+/* ---- FIFO: indexes, groups, deduplication ---- */
+
+static int index_init(struct slot_index *x, uint32_t entries)
+{
+	assert(entries <= (1u << 30));
+	uint32_t places = 2;
+	while (places < 2 * entries) /* at most 31 doublings */
+		places *= 2;
+	x->places = malloc(places * sizeof(*x->places));
+	if (x->places == NULL)
+		return -ENOMEM;
+	x->mask = places - 1;
+	for (uint32_t i = 0; i < places; i++)
+		x->places[i] = NIL;
+	return 0;
+}
+
+static uint32_t index_home(const struct slot_index *x, uint64_t hash)
+{
+	return (uint32_t)(hash >> 32) & x->mask;
+}
+
+typedef bool (*index_match_fn)(const struct sqs_engine *e, uint32_t entry, const void *key);
+
+/* The place of the entry key matches, or the free place where it would go. */
+static uint32_t index_find(const struct sqs_engine *e, const struct slot_index *x, uint64_t hash,
+                           index_match_fn match, const void *key)
+{
+	uint32_t i = index_home(x, hash);
+	for (uint32_t probes = 0; probes <= x->mask; probes++) {
+		uint32_t entry = x->places[i];
+		if (entry == NIL || match(e, entry, key))
+			return i;
+		i = (i + 1) & x->mask;
+	}
+	assert(!"an index is never full");
+	abort();
+}
+
+static bool is_entry(const struct sqs_engine *e, uint32_t entry, const void *key)
+{
+	(void)e;
+	return entry == *(const uint32_t *)key;
+}
+
+/*
+ * Frees the place of entry (of that hash), moving later entries of its probe run back so
+ * every one stays findable; hash_of gives each entry's hash.
+ */
+static void index_remove(const struct sqs_engine *e, struct slot_index *x, uint64_t hash,
+                         uint32_t entry, uint64_t (*hash_of)(const struct sqs_engine *, uint32_t))
+{
+	uint32_t hole = index_find(e, x, hash, is_entry, &entry);
+	assert(x->places[hole] == entry);
+	uint32_t j = (hole + 1) & x->mask;
+	for (uint32_t probes = 0; probes < x->mask && x->places[j] != NIL; probes++) {
+		uint32_t home = index_home(x, hash_of(e, x->places[j]));
+		/* j may fill the hole when the hole lies on its way from home to j. */
+		if (((j - home) & x->mask) >= ((j - hole) & x->mask)) {
+			x->places[hole] = x->places[j];
+			hole = j;
+		}
+		j = (j + 1) & x->mask;
+	}
+	x->places[hole] = NIL;
+}
+
+static void sha256_of(struct sqs_engine *e, const void *first, size_t first_bytes,
+                      const void *second, size_t second_bytes, uint8_t out[SHA256_BYTES])
+{
+	unsigned int length = 0;
+	int ok = EVP_DigestInit_ex2(e->md5_ctx, e->sha256, NULL);
+	ok = ok && EVP_DigestUpdate(e->md5_ctx, first, first_bytes);
+	ok = ok && EVP_DigestUpdate(e->md5_ctx, second, second_bytes);
+	ok = ok && EVP_DigestFinal_ex(e->md5_ctx, out, &length);
+	assert(ok && length == SHA256_BYTES);
+	(void)ok;
+}
+
+/* A digest's place in an index, salted: a digest is not secret, the salt is. */
+static uint64_t salted_hash(const struct sqs_engine *e, const uint8_t digest[SHA256_BYTES])
+{
+	return (bb_get_le64(digest) ^ e->hash_salt) * GOLDEN_64;
+}
+
+/* MessageGroupId and MessageDeduplicationId: 1-128 of ASCII's printable characters. */
+static bool fifo_id_valid(const char *id, uint32_t bytes)
+{
+	if (bytes == 0 || bytes > BB_FIFO_ID_BYTES_MAX)
+		return false;
+	for (uint32_t i = 0; i < bytes; i++) {
+		if (id[i] < '!' || id[i] > '~')
+			return false;
+	}
+	return true;
+}
+
+struct group_key {
+	uint32_t slot;
+	const char *id;
+	uint32_t bytes;
+};
+
+static bool group_is(const struct sqs_engine *e, uint32_t entry, const void *key)
+{
+	const struct group_key *k = key;
+	const struct sqs_group *g = &e->groups[entry];
+	return g->queue_slot == k->slot && g->id_bytes == k->bytes &&
+	       memcmp(g->id, k->id, k->bytes) == 0;
+}
+
+static uint64_t group_hash_of(const struct sqs_engine *e, uint32_t entry)
+{
+	return e->groups[entry].hash;
+}
+
+static uint64_t group_hash(struct sqs_engine *e, const struct group_key *k)
+{
+	uint8_t digest[SHA256_BYTES];
+	uint8_t slot[4];
+	bb_put_le32(slot, k->slot);
+	sha256_of(e, slot, sizeof(slot), k->id, k->bytes, digest);
+	return salted_hash(e, digest);
+}
+
+/* The group of (slot, id), made when there is none; NIL when every group place is taken. */
+static uint32_t group_get(struct sqs_engine *e, uint32_t slot, const char *id, uint32_t bytes)
+{
+	assert(fifo_id_valid(id, bytes));
+	struct group_key key = {slot, id, bytes};
+	uint64_t hash = group_hash(e, &key);
+	uint32_t place = index_find(e, &e->group_index, hash, group_is, &key);
+	if (e->group_index.places[place] != NIL)
+		return e->group_index.places[place];
+	uint32_t index = e->group_free_head;
+	if (index == NIL)
+		return NIL;
+	struct sqs_group *g = &e->groups[index];
+	e->group_free_head = g->avail_next;
+	*g = (struct sqs_group){
+	    .hash = hash,
+	    .queue_slot = slot,
+	    .head = NIL,
+	    .tail = NIL,
+	    .avail_prev = NIL,
+	    .avail_next = NIL,
+	    .used = true,
+	    .id_bytes = (uint8_t)bytes,
+	};
+	memcpy(g->id, id, bytes);
+	e->group_index.places[place] = index;
+	e->group_count++;
+	return index;
+}
+
+/* Takes a group out of its queue's available list (a change to it follows). */
+static void group_unavail(struct sqs_engine *e, uint32_t index)
+{
+	struct sqs_group *g = &e->groups[index];
+	if (!g->available)
+		return;
+	struct sqs_queue *q = &e->queues[g->queue_slot];
+	if (g->avail_prev != NIL)
+		e->groups[g->avail_prev].avail_next = g->avail_next;
+	else
+		q->avail_head = g->avail_next;
+	if (g->avail_next != NIL)
+		e->groups[g->avail_next].avail_prev = g->avail_prev;
+	else
+		q->avail_tail = g->avail_prev;
+	assert(q->avail_count[g->avail_class] >= g->count);
+	q->avail_count[g->avail_class] -= g->count;
+	g->available = false;
+}
+
+/*
+ * After a change to a group: an empty one is freed, one with nothing in flight is made
+ * available again (at the list's tail: SQS promises no order between groups).
+ */
+static void group_settle(struct sqs_engine *e, uint32_t index)
+{
+	struct sqs_group *g = &e->groups[index];
+	assert(g->used && !g->available);
+	struct sqs_queue *q = &e->queues[g->queue_slot];
+	if (g->count == 0) {
+		index_remove(e, &e->group_index, g->hash, index, group_hash_of);
+		g->used = false;
+		g->avail_next = e->group_free_head;
+		e->group_free_head = index;
+		e->group_count--;
+		return;
+	}
+	if (g->inflight > 0)
+		return;
+	g->available = true;
+	g->avail_class = (uint8_t)class_of(e, e->messages[g->head].body_bytes);
+	g->avail_next = NIL;
+	g->avail_prev = q->avail_tail;
+	if (q->avail_tail != NIL)
+		e->groups[q->avail_tail].avail_next = index;
+	else
+		q->avail_head = index;
+	q->avail_tail = index;
+	q->avail_count[g->avail_class] += g->count;
+	if (q->waiter_head != NIL)
+		e->waiter_deadline_min_ms = 0; /* a parked receive may take from it */
+}
+
+/* Puts a message into its group by sequence number: at the tail but at recovery. */
+static void group_link(struct sqs_engine *e, uint32_t group, uint32_t index)
+{
+	struct sqs_group *g = &e->groups[group];
+	struct sqs_message *m = &e->messages[index];
+	group_unavail(e, group);
+	uint32_t after = g->tail;
+	/* Bounded by the group's count; compaction's rewrites are what come out of order. */
+	while (after != NIL && e->messages[after].sequence_number > m->sequence_number)
+		after = e->messages[after].group_prev;
+	m->group = group;
+	m->group_prev = after;
+	m->group_next = after == NIL ? g->head : e->messages[after].group_next;
+	if (after == NIL)
+		g->head = index;
+	else
+		e->messages[after].group_next = index;
+	if (m->group_next == NIL)
+		g->tail = index;
+	else
+		e->messages[m->group_next].group_prev = index;
+	g->count++;
+	if (m->state == MSG_INFLIGHT)
+		g->inflight++;
+	group_settle(e, group);
+}
+
+/* Takes a message out of its group (it leaves the engine). */
+static void group_unlink(struct sqs_engine *e, uint32_t index)
+{
+	struct sqs_message *m = &e->messages[index];
+	uint32_t group = m->group;
+	struct sqs_group *g = &e->groups[group];
+	group_unavail(e, group);
+	if (m->group_prev != NIL)
+		e->messages[m->group_prev].group_next = m->group_next;
+	else
+		g->head = m->group_next;
+	if (m->group_next != NIL)
+		e->messages[m->group_next].group_prev = m->group_prev;
+	else
+		g->tail = m->group_prev;
+	assert(g->count > 0);
+	g->count--;
+	if (m->state == MSG_INFLIGHT)
+		g->inflight--;
+	m->group = NIL;
+	group_settle(e, group);
+}
+
+/* A message of a group goes in flight (receive) or out of it (visibility ended). */
+static void group_inflight(struct sqs_engine *e, uint32_t index, bool inflight)
+{
+	struct sqs_message *m = &e->messages[index];
+	if (m->group == NIL)
+		return;
+	struct sqs_group *g = &e->groups[m->group];
+	group_unavail(e, m->group);
+	if (inflight) {
+		g->inflight++;
+	} else {
+		assert(g->inflight > 0);
+		g->inflight--;
+	}
+	group_settle(e, m->group);
+}
+
+struct dedup_key {
+	uint64_t queue_id;
+	const uint8_t *key;
+};
+
+static bool dedup_is(const struct sqs_engine *e, uint32_t entry, const void *key)
+{
+	const struct dedup_key *k = key;
+	const struct sqs_dedup *d = &e->dedups[entry];
+	return d->queue_id == k->queue_id && memcmp(d->key, k->key, SHA256_BYTES) == 0;
+}
+
+static uint64_t dedup_hash_of(const struct sqs_engine *e, uint32_t entry)
+{
+	return e->dedups[entry].hash;
+}
+
+static uint64_t dedup_hash(const struct sqs_engine *e, const struct dedup_key *k)
+{
+	return salted_hash(e, k->key) ^ (k->queue_id * GOLDEN_64);
+}
+
+/* Ends an entry: out of the index; the record it held for a deleted message is released. */
+static void dedup_end(struct sqs_engine *e, uint32_t entry)
+{
+	struct sqs_dedup *d = &e->dedups[entry];
+	assert(d->queue_id != 0 && e->dedup_live > 0);
+	index_remove(e, &e->dedup_index, d->hash, entry, dedup_hash_of);
+	if (d->message != NIL)
+		e->messages[d->message].dedup = NIL;
+	log_release(e, &d->position);
+	d->queue_id = 0;
+	e->dedup_live--;
+}
+
+/* Ends the entries whose window closed, from the ring's head on. */
+static void dedup_expire(struct sqs_engine *e, uint64_t now_ms)
+{
+	while (e->dedup_used > 0) { /* bounded: each pass frees one ring place */
+		struct sqs_dedup *d = &e->dedups[e->dedup_head];
+		if (d->queue_id != 0 && d->expires_ms > now_ms)
+			return;
+		if (d->queue_id != 0)
+			dedup_end(e, e->dedup_head);
+		e->dedup_head = (e->dedup_head + 1) % e->options.fifo_dedup_slots;
+		e->dedup_used--;
+	}
+}
+
+/* The entry of a key still in its window, or NIL (one found past it is ended). */
+static uint32_t dedup_find(struct sqs_engine *e, const struct dedup_key *k, uint64_t now_ms)
+{
+	uint32_t place = index_find(e, &e->dedup_index, dedup_hash(e, k), dedup_is, k);
+	uint32_t entry = e->dedup_index.places[place];
+	if (entry == NIL || e->dedups[entry].expires_ms > now_ms)
+		return entry;
+	dedup_end(e, entry);
+	return NIL;
+}
+
+/* Makes the entry of a message's key, whose window ends at expires_ms; false when full. */
+static bool dedup_add(struct sqs_engine *e, const struct dedup_key *k, uint32_t index,
+                      uint64_t expires_ms, uint64_t log_sequence)
+{
+	if (e->dedup_used == e->options.fifo_dedup_slots)
+		return false;
+	uint32_t entry = (e->dedup_head + e->dedup_used) % e->options.fifo_dedup_slots;
+	uint64_t hash = dedup_hash(e, k);
+	uint32_t place = index_find(e, &e->dedup_index, hash, dedup_is, k);
+	assert(e->dedup_index.places[place] == NIL);
+	struct sqs_message *m = &e->messages[index];
+	struct sqs_dedup *d = &e->dedups[entry];
+	*d = (struct sqs_dedup){
+	    .hash = hash,
+	    .queue_id = k->queue_id,
+	    .expires_ms = expires_ms,
+	    .sequence_number = m->sequence_number,
+	    .log_sequence = log_sequence,
+	    .position = NO_POSITION,
+	    .message = index,
+	};
+	memcpy(d->key, k->key, SHA256_BYTES);
+	memcpy(d->message_id, m->id, sizeof(m->id));
+	e->dedup_index.places[place] = entry;
+	e->dedup_used++;
+	e->dedup_live++;
+	m->dedup = entry;
+	return true;
+}
+
+/* Ends every entry of a queue that closes (bounded by the ring's size). */
+static void dedup_drop_queue(struct sqs_engine *e, uint64_t queue_id)
+{
+	for (uint32_t i = 0; i < e->dedup_used; i++) {
+		uint32_t entry = (e->dedup_head + i) % e->options.fifo_dedup_slots;
+		if (e->dedups[entry].queue_id == queue_id)
+			dedup_end(e, entry);
+	}
+}
+
+/*
+ * A FIFO message leaves the engine: out of its group, and its dedup entry, if its window
+ * lasts, takes over its SEND record so that a restart still knows the id.
+ */
+static void fifo_forget(struct sqs_engine *e, uint32_t index)
+{
+	struct sqs_message *m = &e->messages[index];
+	if (m->group != NIL)
+		group_unlink(e, index);
+	if (m->dedup == NIL)
+		return;
+	struct sqs_dedup *d = &e->dedups[m->dedup];
+	assert(d->message == index && d->position == NO_POSITION);
+	d->message = NIL;
+	if (m->send_position != NO_POSITION) {
+		log_list_unlink(e, index);
+		d->position = m->send_position;
+		m->send_position = NO_POSITION;
+	}
+	m->dedup = NIL;
+}
+
+static void format_sequence_number(uint64_t value, char *out)
+{
+	snprintf(out, SQS_SEQUENCE_NUMBER_CHARS + 1, "%020llu", (unsigned long long)value);
 }
 
 /* ---- message slots ---- */
@@ -439,6 +920,7 @@ static void message_release(struct sqs_engine *e, uint32_t index)
 	q->message_count--;
 	q->store_units -= units;
 	e->options.store.release(e->options.store.ctx, m->body_ref);
+	fifo_forget(e, index);
 	log_forget(e, index);
 	m->state = MSG_FREE;
 	m->generation++;
@@ -466,6 +948,8 @@ static void queue_reset(struct sqs_queue *q, const struct sqs_queue_config *conf
 	    .ready_tail = {NIL, NIL},
 	    .waiter_head = NIL,
 	    .waiter_tail = NIL,
+	    .avail_head = NIL,
+	    .avail_tail = NIL,
 	};
 }
 
@@ -534,11 +1018,33 @@ static void waiter_release(struct sqs_engine *e, uint32_t index)
 	e->waiter_count--;
 }
 
+/* The FIFO tables: groups (a free list), the dedup ring and the indexes of both. */
+static int fifo_create(struct sqs_engine *e)
+{
+	const struct sqs_engine_options *o = &e->options;
+	assert(o->fifo_dedup_slots > 0 && o->fifo_group_slots > 0);
+	e->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	e->groups = calloc(o->fifo_group_slots, sizeof(*e->groups));
+	e->dedups = calloc(o->fifo_dedup_slots, sizeof(*e->dedups));
+	if (e->sha256 == NULL || e->groups == NULL || e->dedups == NULL)
+		return -ENOMEM;
+	if (index_init(&e->group_index, o->fifo_group_slots) != 0 ||
+	    index_init(&e->dedup_index, o->fifo_dedup_slots) != 0)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < o->fifo_group_slots; i++)
+		e->groups[i].avail_next = i + 1 < o->fifo_group_slots ? i + 1 : NIL;
+	e->group_free_head = 0;
+	if (RAND_bytes((uint8_t *)&e->hash_salt, sizeof(e->hash_salt)) != 1)
+		return -EIO;
+	return 0;
+}
+
 struct sqs_engine *sqs_engine_create(const struct sqs_engine_options *options, int *error_out)
 {
 	assert(options->store_unit_bytes > 0 && options->queue_messages_max > 0);
 	assert(options->queue_store_units_max > 0);
 	assert(options->waiter_slots_per_source <= options->waiter_slots);
+	assert((options->fifo_group_slots == 0) == (options->fifo_dedup_slots == 0));
 	struct sqs_engine *e = calloc(1, sizeof(*e));
 	if (e == NULL) {
 		*error_out = -ENOMEM;
@@ -562,8 +1068,16 @@ struct sqs_engine *sqs_engine_create(const struct sqs_engine_options *options, i
 		*error_out = -ENOMEM;
 		return NULL;
 	}
+	int rc = options->fifo_group_slots > 0 ? fifo_create(e) : 0;
+	if (rc != 0) {
+		sqs_engine_destroy(e);
+		*error_out = rc;
+		return NULL;
+	}
 	for (uint32_t i = 0; i < options->message_slots; i++) {
 		e->messages[i].next = i + 1 < options->message_slots ? i + 1 : NIL;
+		e->messages[i].group = NIL;
+		e->messages[i].dedup = NIL;
 		e->messages[i].heap_index = NIL;
 		e->messages[i].send_position = NO_POSITION;
 		e->messages[i].state_position = NO_POSITION;
@@ -589,6 +1103,11 @@ void sqs_engine_destroy(struct sqs_engine *e)
 {
 	if (e == NULL)
 		return;
+	EVP_MD_free(e->sha256);
+	free(e->group_index.places);
+	free(e->dedup_index.places);
+	free(e->groups);
+	free(e->dedups);
 	EVP_MD_free(e->md5);
 	EVP_MD_CTX_free(e->md5_ctx);
 	free(e->relog_body);
@@ -626,7 +1145,9 @@ uint32_t sqs_queue_open(struct sqs_engine *e, uint32_t slot, const struct sqs_qu
 {
 	assert(slot < e->options.queue_slots);
 	struct sqs_queue *q = &e->queues[slot];
-	if (q->open && q->config.queue_id == config->queue_id) {
+	assert(!config->fifo || e->options.fifo_group_slots > 0);
+	/* A queue's type never changes (the control plane refuses it): its state stays. */
+	if (q->open && q->config.queue_id == config->queue_id && q->config.fifo == config->fifo) {
 		q->config = *config;
 		return 0;
 	}
@@ -674,7 +1195,10 @@ uint32_t sqs_queue_close(struct sqs_engine *e, uint32_t slot, struct sqs_wake *c
 	}
 	if (q->inflight_count > 0)
 		heap_drop_queue(e, slot);
+	if (q->config.fifo)
+		dedup_drop_queue(e, q->config.queue_id);
 	assert(ready_total(q) == 0 && q->message_count == 0 && q->store_units == 0);
+	assert(q->avail_head == NIL);
 	q->open = false;
 	return drain_waiters(e, slot, closed_out);
 }
@@ -719,26 +1243,79 @@ static bool log_send(struct sqs_engine *e, uint32_t index, const uint8_t *body,
 	return true;
 }
 
-enum wire_status sqs_send(struct sqs_engine *e, uint32_t slot, const uint8_t *body,
-                          uint32_t body_bytes, uint64_t now_ms, struct sqs_sent *out)
+/* The options a queue's type allows (sqs.h, sqs_send_message). */
+static enum wire_status check_send_options(const struct sqs_queue *q,
+                                           const struct sqs_send_options *o)
+{
+	if (o->group_id_bytes > 0 && !fifo_id_valid(o->group_id, o->group_id_bytes))
+		return WIRE_ERR_INVALID_PARAMETER;
+	if (!q->config.fifo)
+		return o->dedup_id_bytes > 0 || o->delay_s > 0 ? WIRE_ERR_INVALID_PARAMETER : WIRE_OK;
+	if (o->group_id_bytes == 0)
+		return WIRE_ERR_MISSING_PARAMETER;
+	if (o->dedup_id_bytes > 0 && !fifo_id_valid(o->dedup_id, o->dedup_id_bytes))
+		return WIRE_ERR_INVALID_PARAMETER;
+	if (o->dedup_id_bytes == 0 && !q->config.content_based_deduplication)
+		return WIRE_ERR_INVALID_PARAMETER;
+	if (o->delay_s > 0)
+		return WIRE_ERR_INVALID_PARAMETER; /* FIFO has the queue's delay only */
+	return WIRE_OK;
+}
+
+/*
+ * A send's dedup key: the SHA-256 of its MessageDeduplicationId, which is the hex SHA-256 of
+ * the body when content-based deduplication makes it (so an explicit id equal to that hex is
+ * the same id, as it is in SQS).
+ */
+static void dedup_key_of(struct sqs_engine *e, const uint8_t *body, uint32_t body_bytes,
+                         const struct sqs_send_options *o, uint8_t key[SHA256_BYTES])
+{
+	if (o->dedup_id_bytes > 0) {
+		sha256_of(e, o->dedup_id, o->dedup_id_bytes, NULL, 0, key);
+		return;
+	}
+	uint8_t digest[SHA256_BYTES];
+	char hex[2 * SHA256_BYTES + 1];
+	sha256_of(e, body, body_bytes, NULL, 0, digest);
+	hex_encode(digest, SHA256_BYTES, hex);
+	sha256_of(e, hex, 2 * SHA256_BYTES, NULL, 0, key);
+}
+
+/* A duplicate within the window: the first send's id, sequence number and record. */
+static enum wire_status answer_duplicate(struct sqs_engine *e, uint32_t entry,
+                                         const uint8_t *body, uint32_t body_bytes,
+                                         struct sqs_sent *out)
+{
+	const struct sqs_dedup *d = &e->dedups[entry];
+	uint8_t md5[16];
+	md5_of(e, body, body_bytes, md5);
+	format_message_id(d->message_id, out->message_id);
+	hex_encode(md5, 16, out->md5_of_body);
+	format_sequence_number(d->sequence_number, out->sequence_number);
+	out->duplicate = true;
+	out->logged = (struct sqs_logged){d->log_sequence, 0};
+	return WIRE_OK;
+}
+
+static uint64_t sequence_next(struct sqs_queue *q, uint64_t now_ms)
+{
+	uint64_t floor = now_ms << SEQUENCE_PER_MS_SHIFT;
+	q->sequence_last = q->sequence_last + 1 > floor ? q->sequence_last + 1 : floor;
+	return q->sequence_last;
+}
+
+/* Takes a slot and stores the body: the message is not in any list yet. NIL when full. */
+static uint32_t message_store(struct sqs_engine *e, uint32_t slot, const uint8_t *body,
+                              uint32_t body_bytes, uint64_t now_ms)
 {
 	struct sqs_queue *q = &e->queues[slot];
-	assert(q->open);
-	if (body_bytes == 0)
-		return WIRE_ERR_MISSING_PARAMETER;
-	if (body_bytes > q->config.maximum_message_bytes)
-		return WIRE_ERR_MESSAGE_TOO_LONG;
-	if (!bb_utf8_is_sqs_text(body, body_bytes))
-		return WIRE_ERR_INVALID_MESSAGE_CONTENTS;
-	if (!sqs_queue_has_room(e, slot, body_bytes))
-		return WIRE_ERR_OVER_LIMIT;
 	uint32_t index = message_alloc(e);
 	if (index == NIL)
-		return WIRE_ERR_OVER_LIMIT;
+		return NIL;
 	struct sqs_message *m = &e->messages[index];
 	if (e->options.store.put(e->options.store.ctx, body, body_bytes, &m->body_ref) != 0) {
 		message_unalloc(e, index);
-		return WIRE_ERR_OVER_LIMIT;
+		return NIL;
 	}
 	q->message_count++;
 	q->store_units += store_units_of(e, body_bytes);
@@ -754,17 +1331,94 @@ enum wire_status sqs_send(struct sqs_engine *e, uint32_t slot, const uint8_t *bo
 	m->first_receive_ms = 0;
 	m->receive_count = 0;
 	m->state = MSG_READY; /* record_of states it visible */
-	out->logged = (struct sqs_logged){0, 0};
+	assert(m->group == NIL && m->dedup == NIL);
+	return index;
+}
+
+/* Body checks common to both queue types. */
+static enum wire_status check_body(const struct sqs_queue *q, const uint8_t *body,
+                                   uint32_t body_bytes)
+{
+	if (body_bytes == 0)
+		return WIRE_ERR_MISSING_PARAMETER;
+	if (body_bytes > q->config.maximum_message_bytes)
+		return WIRE_ERR_MESSAGE_TOO_LONG;
+	if (!bb_utf8_is_sqs_text(body, body_bytes))
+		return WIRE_ERR_INVALID_MESSAGE_CONTENTS;
+	return WIRE_OK;
+}
+
+/*
+ * A FIFO message's group, sequence number and dedup entry (made before its record is
+ * written, which names them). False when no dedup place is left.
+ */
+static bool fifo_place(struct sqs_engine *e, uint32_t index, uint32_t group,
+                       const struct dedup_key *key, uint64_t now_ms)
+{
+	struct sqs_message *m = &e->messages[index];
+	m->sequence_number = sequence_next(&e->queues[m->queue_slot], now_ms);
+	group_link(e, group, index);
+	return dedup_add(e, key, index, now_ms + BB_FIFO_DEDUP_WINDOW_MS, 0);
+}
+
+enum wire_status sqs_send_message(struct sqs_engine *e, uint32_t slot, const uint8_t *body,
+                                  uint32_t body_bytes, const struct sqs_send_options *o,
+                                  uint64_t now_ms, struct sqs_sent *out)
+{
+	struct sqs_queue *q = &e->queues[slot];
+	assert(q->open);
+	enum wire_status status = check_body(q, body, body_bytes);
+	if (status == WIRE_OK)
+		status = check_send_options(q, o);
+	if (status != WIRE_OK)
+		return status;
+	*out = (struct sqs_sent){.duplicate = false};
+	uint8_t key_bytes[SHA256_BYTES];
+	struct dedup_key key = {q->config.queue_id, key_bytes};
+	if (q->config.fifo) {
+		dedup_expire(e, now_ms);
+		dedup_key_of(e, body, body_bytes, o, key_bytes);
+		uint32_t first = dedup_find(e, &key, now_ms);
+		if (first != NIL)
+			return answer_duplicate(e, first, body, body_bytes, out);
+	}
+	if (!sqs_queue_has_room(e, slot, body_bytes))
+		return WIRE_ERR_OVER_LIMIT;
+	uint32_t group = q->config.fifo ? group_get(e, slot, o->group_id, o->group_id_bytes) : NIL;
+	if (q->config.fifo && group == NIL)
+		return WIRE_ERR_OVER_LIMIT;
+	uint32_t index = message_store(e, slot, body, body_bytes, now_ms);
+	if (index == NIL || (group != NIL && !fifo_place(e, index, group, &key, now_ms))) {
+		if (index != NIL)
+			message_release(e, index);
+		else if (group != NIL && e->groups[group].count == 0)
+			group_settle(e, group); /* made for this send: freed */
+		return WIRE_ERR_OVER_LIMIT;
+	}
+	struct sqs_message *m = &e->messages[index];
 	if (queue_logged(e, slot) && !log_send(e, index, body, &out->logged)) {
+		if (m->dedup != NIL)
+			dedup_end(e, m->dedup); /* the first send is the next one */
 		message_release(e, index);
 		return WIRE_ERR_SERVICE_UNAVAILABLE;
 	}
+	if (m->dedup != NIL)
+		e->dedups[m->dedup].log_sequence = out->logged.sequence;
 	ready_append(e, index);
 	if (q->waiter_head != NIL)
 		e->waiter_deadline_min_ms = 0; /* wake a parked receive on the next take */
 	format_message_id(m->id, out->message_id);
 	hex_encode(m->md5, 16, out->md5_of_body);
+	if (q->config.fifo)
+		format_sequence_number(m->sequence_number, out->sequence_number);
 	return WIRE_OK;
+}
+
+enum wire_status sqs_send(struct sqs_engine *e, uint32_t slot, const uint8_t *body,
+                          uint32_t body_bytes, uint64_t now_ms, struct sqs_sent *out)
+{
+	return sqs_send_message(e, slot, body, body_bytes, &(struct sqs_send_options){0}, now_ms,
+	                        out);
 }
 
 /* Receipt handle: queue id, message index, generation, receive count, nonce. */
@@ -797,6 +1451,7 @@ static void mark_received(struct sqs_engine *e, uint32_t index, uint64_t deadlin
 	m->deadline_ms = deadline_ms;
 	heap_push(e, index);
 	e->queues[m->queue_slot].inflight_count++;
+	group_inflight(e, index, true);
 }
 
 /*
@@ -817,6 +1472,72 @@ static void log_receive(struct sqs_engine *e, uint32_t index)
 	m->state_position = position;
 }
 
+/* Receives one visible message into r. */
+static void take_message(struct sqs_engine *e, uint32_t index, uint64_t deadline_ms,
+                         uint64_t now_ms, struct sqs_received *r)
+{
+	mark_received(e, index, deadline_ms, now_ms);
+	const struct sqs_message *m = &e->messages[index];
+	if (queue_logged(e, m->queue_slot))
+		log_receive(e, index);
+	format_message_id(m->id, r->message_id);
+	format_handle(e, index, r->receipt_handle);
+	hex_encode(m->md5, 16, r->md5_of_body);
+	r->body_ref = m->body_ref;
+	r->body_bytes = m->body_bytes;
+	r->receive_count = m->receive_count;
+	r->sent_ms = m->sent_ms;
+	r->first_receive_ms = m->first_receive_ms;
+	r->sequence_number[0] = '\0';
+	r->group_id[0] = '\0';
+	if (m->group == NIL)
+		return;
+	const struct sqs_group *g = &e->groups[m->group];
+	format_sequence_number(m->sequence_number, r->sequence_number);
+	memcpy(r->group_id, g->id, g->id_bytes);
+	r->group_id[g->id_bytes] = '\0';
+}
+
+/* The first available group whose next message a receive of body_bytes_max can take. */
+static uint32_t fifo_next_group(const struct sqs_engine *e, const struct sqs_queue *q,
+                                uint32_t body_bytes_max)
+{
+	/* Bounded by the group slots; a group passed over has a body too large for UDP. */
+	for (uint32_t g = q->avail_head; g != NIL; g = e->groups[g].avail_next) {
+		if (e->messages[e->groups[g].head].body_bytes <= body_bytes_max)
+			return g;
+	}
+	return NIL;
+}
+
+/* FIFO: from each available group in turn, its messages from the oldest on. */
+static uint32_t fifo_receive(struct sqs_engine *e, struct sqs_queue *q,
+                             const struct sqs_receive_options *options, uint64_t deadline_ms,
+                             uint64_t now_ms, struct sqs_received *out)
+{
+	uint32_t count = 0;
+	while (count < options->max_messages) {
+		uint32_t group = fifo_next_group(e, q, options->body_bytes_max);
+		if (group == NIL)
+			break;
+		/* The group has nothing in flight: all its messages are visible, in order. */
+		uint32_t index = e->groups[group].head;
+		while (index != NIL && count < options->max_messages &&
+		       e->messages[index].body_bytes <= options->body_bytes_max) {
+			uint32_t next = e->messages[index].group_next;
+			take_message(e, index, deadline_ms, now_ms, &out[count++]);
+			index = next;
+		}
+	}
+	return count;
+}
+
+/* Of a queue's visible messages, those a receive may take, per ready class. */
+static const uint32_t *receivable(const struct sqs_queue *q)
+{
+	return q->config.fifo ? q->avail_count : q->ready_count;
+}
+
 uint32_t sqs_receive(struct sqs_engine *e, uint32_t slot,
                      const struct sqs_receive_options *options, uint64_t now_ms,
                      struct sqs_received *out)
@@ -826,35 +1547,30 @@ uint32_t sqs_receive(struct sqs_engine *e, uint32_t slot,
 	uint64_t timeout_s = options->visibility_timeout_s < 0
 	                         ? q->config.visibility_timeout_s
 	                         : (uint64_t)options->visibility_timeout_s;
+	uint64_t deadline_ms = now_ms + timeout_s * MS_PER_S;
 	uint32_t count = 0;
-	while (count < options->max_messages) {
+	if (q->config.fifo)
+		count = fifo_receive(e, q, options, deadline_ms, now_ms, out);
+	while (!q->config.fifo && count < options->max_messages) {
 		uint32_t index = ready_next(e, q, options->body_bytes_max);
 		if (index == NIL)
 			break;
-		mark_received(e, index, now_ms + timeout_s * MS_PER_S, now_ms);
-		if (queue_logged(e, slot))
-			log_receive(e, index);
-		const struct sqs_message *m = &e->messages[index];
-		struct sqs_received *r = &out[count++];
-		format_message_id(m->id, r->message_id);
-		format_handle(e, index, r->receipt_handle);
-		hex_encode(m->md5, 16, r->md5_of_body);
-		r->body_ref = m->body_ref;
-		r->body_bytes = m->body_bytes;
-		r->receive_count = m->receive_count;
-		r->sent_ms = m->sent_ms;
-		r->first_receive_ms = m->first_receive_ms;
+		take_message(e, index, deadline_ms, now_ms, &out[count++]);
 	}
 	/* What this receive left may be for a parked one that can take what it could not. */
-	if (ready_total(q) > 0 && q->waiter_head != NIL)
+	const uint32_t *left = receivable(q);
+	if (left[READY_SMALL] + left[READY_LARGE] > 0 && q->waiter_head != NIL)
 		e->waiter_deadline_min_ms = 0;
 	return count;
 }
 
 bool sqs_can_receive(const struct sqs_engine *e, uint32_t slot, uint32_t body_bytes_max)
 {
-	assert(e->queues[slot].open);
-	return ready_next(e, &e->queues[slot], body_bytes_max) != NIL;
+	const struct sqs_queue *q = &e->queues[slot];
+	assert(q->open);
+	if (q->config.fifo)
+		return fifo_next_group(e, q, body_bytes_max) != NIL;
+	return ready_next(e, q, body_bytes_max) != NIL;
 }
 
 enum handle_match { HANDLE_INVALID, HANDLE_GONE, HANDLE_STALE, HANDLE_CURRENT };
@@ -943,6 +1659,7 @@ uint32_t sqs_expire(struct sqs_engine *e, uint64_t now_ms)
 		heap_remove(e, index);
 		e->queues[e->messages[index].queue_slot].inflight_count--;
 		ready_append(e, index);
+		group_inflight(e, index, false);
 		moved++;
 	}
 	if (moved > 0)
@@ -980,7 +1697,7 @@ int sqs_park(struct sqs_engine *e, uint32_t slot, void *token, uint64_t source,
 	e->waiter_count++;
 	if (deadline_ms < e->waiter_deadline_min_ms)
 		e->waiter_deadline_min_ms = deadline_ms;
-	if (ready_for(e, q->ready_count, options) > 0)
+	if (ready_for(e, receivable(q), options) > 0)
 		e->waiter_deadline_min_ms = 0; /* answerable already: the next take answers it */
 	return 0;
 }
@@ -1010,7 +1727,8 @@ static uint32_t take_from_queue(struct sqs_engine *e, uint32_t slot, uint64_t no
                                 struct sqs_wake *out, uint32_t out_max)
 {
 	struct sqs_queue *q = &e->queues[slot];
-	uint32_t left[READY_CLASSES] = {q->ready_count[READY_SMALL], q->ready_count[READY_LARGE]};
+	const uint32_t *counts = receivable(q);
+	uint32_t left[READY_CLASSES] = {counts[READY_SMALL], counts[READY_LARGE]};
 	uint32_t taken = 0;
 	uint32_t prev = NIL;
 	uint32_t index = q->waiter_head;
@@ -1074,6 +1792,16 @@ uint32_t sqs_free_message_slots(const struct sqs_engine *e)
 	return e->free_count;
 }
 
+uint32_t sqs_dedup_count(const struct sqs_engine *e)
+{
+	return e->dedup_live;
+}
+
+uint32_t sqs_group_count(const struct sqs_engine *e)
+{
+	return e->group_count;
+}
+
 bool sqs_queue_find(const struct sqs_engine *e, uint64_t queue_id, uint32_t *slot_out)
 {
 	for (uint32_t slot = 0; slot < e->options.queue_slots; slot++) {
@@ -1100,6 +1828,7 @@ static void replay_state(struct sqs_engine *e, uint32_t index, const struct sqs_
 	} else if (m->state == MSG_INFLIGHT) {
 		heap_remove(e, index);
 		q->inflight_count--;
+		group_inflight(e, index, false);
 	}
 	m->receive_count = r->receive_count;
 	m->first_receive_ms = r->first_receive_ms;
@@ -1113,6 +1842,34 @@ static void replay_state(struct sqs_engine *e, uint32_t index, const struct sqs_
 	m->receipt_nonce = random_u64(e);
 	heap_push(e, index);
 	q->inflight_count++;
+	group_inflight(e, index, true);
+}
+
+/*
+ * A FIFO message met in the log: its group (in sequence order), the queue's sequence
+ * numbers, and its dedup entry when the window is still open at now_ms. Dedup places are
+ * not a reason to refuse recovery: without one the window of that id is lost.
+ */
+static enum wire_status replay_fifo(struct sqs_engine *e, uint32_t index,
+                                    const struct sqs_record *r, uint64_t now_ms)
+{
+	struct sqs_message *m = &e->messages[index];
+	struct sqs_queue *q = &e->queues[m->queue_slot];
+	uint32_t group = group_get(e, m->queue_slot, r->group_id, r->group_id_bytes);
+	if (group == NIL)
+		return WIRE_ERR_OVER_LIMIT;
+	m->sequence_number = r->sequence_number;
+	if (r->sequence_number > q->sequence_last)
+		q->sequence_last = r->sequence_number;
+	group_link(e, group, index);
+	uint64_t expires_ms = r->sent_ms + BB_FIFO_DEDUP_WINDOW_MS;
+	if (!r->has_dedup_key || expires_ms <= now_ms)
+		return WIRE_OK;
+	dedup_expire(e, now_ms);
+	struct dedup_key key = {q->config.queue_id, r->dedup_key};
+	if (dedup_find(e, &key, now_ms) == NIL)
+		(void)dedup_add(e, &key, index, expires_ms, 0);
+	return WIRE_OK;
 }
 
 /* A message first met in the log: takes a slot and its body as a send would. */
@@ -1120,6 +1877,9 @@ static enum wire_status replay_new(struct sqs_engine *e, uint32_t slot, const st
                                    uint64_t position, uint64_t now_ms, uint32_t *index_out)
 {
 	struct sqs_queue *q = &e->queues[slot];
+	/* A queue's type is fixed for its life and its id never reused: not its record. */
+	if (q->config.fifo != (r->group_id_bytes > 0))
+		return WIRE_ERR_MALFORMED;
 	if (!sqs_queue_has_room(e, slot, r->body_bytes))
 		return WIRE_ERR_OVER_LIMIT;
 	uint32_t index = message_alloc(e);
@@ -1139,6 +1899,10 @@ static enum wire_status replay_new(struct sqs_engine *e, uint32_t slot, const st
 	m->sent_ms = r->sent_ms;
 	m->state = MSG_FREE; /* placed by replay_state */
 	log_list_append(e, index, position);
+	if (q->config.fifo && replay_fifo(e, index, r, now_ms) != WIRE_OK) {
+		message_release(e, index);
+		return WIRE_ERR_OVER_LIMIT;
+	}
 	replay_state(e, index, r, now_ms);
 	*index_out = index;
 	return WIRE_OK;

@@ -1,7 +1,8 @@
 /*
- * The SQS standard-queue engine of one worker lcore: message state (ready,
- * in flight until a deadline), receipt handles, visibility changes and parked
- * long-poll receives. Pure C with no DPDK: time comes in as an argument, message
+ * The SQS queue engine of one worker lcore, standard and FIFO: message state (ready,
+ * in flight until a deadline), receipt handles, visibility changes, parked long-poll
+ * receives, and for FIFO queues message groups, the deduplication window and sequence
+ * numbers. Pure C with no DPDK: time comes in as an argument, message
  * bodies live behind struct sqs_store_ops, and every operation on a durable queue
  * is written through struct sqs_log_ops (the owner's segment log in busbard) as the
  * records of sqs_record.h, from which sqs_replay rebuilds the engine at start.
@@ -76,6 +77,11 @@ struct sqs_engine_options {
 	uint32_t large_body_bytes_min;
 	struct sqs_store_ops store;
 	struct sqs_log_ops log; /* append NULL: no queue can be durable */
+	/* FIFO queues, all of the engine's together: message groups holding messages, and
+	 * deduplication ids in their window (kept after their message is deleted). 0 and 0:
+	 * no queue can be FIFO. */
+	uint32_t fifo_group_slots;
+	uint32_t fifo_dedup_slots;
 };
 
 struct sqs_queue_config {
@@ -83,12 +89,28 @@ struct sqs_queue_config {
 	uint32_t visibility_timeout_s;
 	uint32_t maximum_message_bytes;
 	bool durable; /* its operations go to the log (needs options.log) */
+	bool fifo;    /* FifoQueue (needs options.fifo_*_slots); fixed for a queue's life */
+	bool content_based_deduplication; /* FIFO: the dedup id is the SHA-256 of the body */
+};
+
+/* A FIFO SequenceNumber: a 64-bit number in 20 decimal digits (AWS's type holds 128 bits). */
+#define SQS_SEQUENCE_NUMBER_CHARS 20u
+
+/* What SendMessage carries besides the body (ids not NUL-terminated; 0 bytes: absent). */
+struct sqs_send_options {
+	const char *group_id; /* MessageGroupId: required on FIFO, ignored on standard */
+	uint32_t group_id_bytes;
+	const char *dedup_id; /* MessageDeduplicationId: FIFO only */
+	uint32_t dedup_id_bytes;
+	uint32_t delay_s; /* DelaySeconds of the message: refused on FIFO */
 };
 
 struct sqs_sent {
 	char message_id[BB_MESSAGE_ID_BYTES + 1];
 	char md5_of_body[33];
-	struct sqs_logged logged;
+	char sequence_number[SQS_SEQUENCE_NUMBER_CHARS + 1]; /* FIFO, else "" */
+	bool duplicate; /* FIFO: the window held its id; message_id is the first send's */
+	struct sqs_logged logged; /* a duplicate: the first send's record */
 };
 
 struct sqs_received {
@@ -100,6 +122,8 @@ struct sqs_received {
 	uint32_t receive_count;
 	uint64_t sent_ms;
 	uint64_t first_receive_ms;
+	char sequence_number[SQS_SEQUENCE_NUMBER_CHARS + 1]; /* FIFO, else "" */
+	char group_id[BB_FIFO_ID_BYTES_MAX + 1];             /* FIFO, else "" */
 };
 
 /* What one ReceiveMessage asks for. */
@@ -134,7 +158,7 @@ uint32_t sqs_queue_close(struct sqs_engine *engine, uint32_t slot, struct sqs_wa
 bool sqs_queue_holds(const struct sqs_engine *engine, uint32_t slot, uint64_t queue_id);
 
 /*
- * Stores a message. MissingParameter when empty, MessageTooLong over the queue's maximum,
+ * Stores a message (sqs_send_message without options). MissingParameter when empty, MessageTooLong over the queue's maximum,
  * InvalidMessageContents when SQS would refuse a character (bb_utf8.h), OverLimit when the
  * queue's budget or the engine's slots or store are used up (sqs_queue_has_room tells),
  * ServiceUnavailable when the log refused its record (out->logged.error says why).
@@ -143,6 +167,18 @@ __attribute__((warn_unused_result)) enum wire_status sqs_send(struct sqs_engine 
                                                               uint32_t slot, const uint8_t *body,
                                                               uint32_t body_bytes, uint64_t now_ms,
                                                               struct sqs_sent *out);
+/*
+ * Stores a message with its options. On a FIFO queue: MissingParameter without a group id;
+ * InvalidParameterValue for an id that is not 1-128 of AWS's characters, a delay, or no
+ * dedup id on a queue without content-based deduplication; a dedup id (explicit, or the
+ * SHA-256 of the body) seen in the last 5 minutes stores nothing and answers as the first
+ * send did (out->duplicate); OverLimit when the engine has no group or dedup place left.
+ * On a standard queue a dedup id or a delay is InvalidParameterValue.
+ */
+__attribute__((warn_unused_result)) enum wire_status
+sqs_send_message(struct sqs_engine *engine, uint32_t slot, const uint8_t *body,
+                 uint32_t body_bytes, const struct sqs_send_options *options, uint64_t now_ms,
+                 struct sqs_sent *out);
 /* True when the queue's own budget has room for a body of that size. */
 bool sqs_queue_has_room(const struct sqs_engine *engine, uint32_t slot, uint32_t body_bytes);
 
@@ -150,7 +186,9 @@ bool sqs_queue_has_room(const struct sqs_engine *engine, uint32_t slot, uint32_t
  * Takes up to max_messages visible messages, oldest first, none with a body over
  * body_bytes_max: messages of large_body_bytes_min or more are passed over when
  * body_bytes_max is below that; otherwise the receive stops at the first that does not
- * fit. Returns messages written to out.
+ * fit. On a FIFO queue it takes from groups with nothing in flight, each from its oldest
+ * message on, as many of one group as it can before the next (a group whose next message
+ * does not fit is passed over). Returns messages written to out.
  */
 uint32_t sqs_receive(struct sqs_engine *engine, uint32_t slot,
                      const struct sqs_receive_options *options, uint64_t now_ms,
@@ -216,6 +254,10 @@ sqs_replay_record(struct sqs_engine *engine, uint32_t slot, const struct sqs_rec
 uint32_t sqs_relog_before(struct sqs_engine *engine, uint64_t position_end, uint32_t max);
 
 uint32_t sqs_visible_count(const struct sqs_engine *engine, uint32_t slot);
+/* FIFO: deduplication ids the engine holds in their window, all queues. */
+uint32_t sqs_dedup_count(const struct sqs_engine *engine);
+/* FIFO: message groups the engine holds, all queues. */
+uint32_t sqs_group_count(const struct sqs_engine *engine);
 uint32_t sqs_inflight_count(const struct sqs_engine *engine, uint32_t slot);
 uint32_t sqs_free_message_slots(const struct sqs_engine *engine);
 

@@ -14,12 +14,24 @@
 size_t sqs_record_encode(const struct sqs_record *r, uint8_t *out, size_t capacity)
 {
 	assert(r->kind >= SQS_RECORD_SEND && r->kind <= SQS_RECORD_DELETE);
-	assert(r->kind == SQS_RECORD_SEND || r->body_bytes == 0);
-	size_t bytes = SQS_RECORD_HEADER_BYTES + r->body_bytes;
+	assert(r->kind == SQS_RECORD_SEND || (r->body_bytes == 0 && r->group_id_bytes == 0));
+	assert(r->group_id_bytes <= BB_FIFO_ID_BYTES_MAX);
+	size_t fifo_bytes = r->group_id_bytes > 0 ? SQS_RECORD_FIFO_BYTES + r->group_id_bytes : 0;
+	size_t bytes = SQS_RECORD_HEADER_BYTES + fifo_bytes + r->body_bytes;
 	if (bytes > capacity)
 		return 0;
-	memset(out, 0, SQS_RECORD_HEADER_BYTES);
+	memset(out, 0, SQS_RECORD_HEADER_BYTES + fifo_bytes);
 	out[0] = (uint8_t)r->kind;
+	if (fifo_bytes > 0) {
+		uint8_t *f = out + SQS_RECORD_HEADER_BYTES;
+		out[1] = SQS_RECORD_FLAG_FIFO;
+		bb_put_le64(f, r->sequence_number);
+		if (r->has_dedup_key)
+			memcpy(f + 8, r->dedup_key, 32);
+		f[40] = (uint8_t)r->group_id_bytes;
+		f[41] = r->has_dedup_key ? 1 : 0;
+		memcpy(f + SQS_RECORD_FIFO_BYTES, r->group_id, r->group_id_bytes);
+	}
 	bb_put_le64(out + 8, r->queue_id);
 	memcpy(out + 16, r->message_id, 16);
 	bb_put_le64(out + 32, r->sent_ms);
@@ -29,7 +41,7 @@ size_t sqs_record_encode(const struct sqs_record *r, uint8_t *out, size_t capaci
 	bb_put_le32(out + 60, r->body_bytes);
 	memcpy(out + 64, r->md5, 16);
 	if (r->body_bytes > 0)
-		memcpy(out + SQS_RECORD_HEADER_BYTES, r->body, r->body_bytes);
+		memcpy(out + SQS_RECORD_HEADER_BYTES + fifo_bytes, r->body, r->body_bytes);
 	return bytes;
 }
 
@@ -42,12 +54,37 @@ static bool zero(const uint8_t *bytes, size_t count)
 	return true;
 }
 
+/*
+ * Reads the FIFO fields of a SEND that has them: returns their size with the group id, 0
+ * when they are not consistent.
+ */
+static size_t decode_fifo(const uint8_t *bytes, size_t length, struct sqs_record *out)
+{
+	if (length < SQS_RECORD_HEADER_BYTES + SQS_RECORD_FIFO_BYTES)
+		return 0;
+	const uint8_t *f = bytes + SQS_RECORD_HEADER_BYTES;
+	uint32_t group_bytes = f[40];
+	bool sized = group_bytes > 0 && group_bytes <= BB_FIFO_ID_BYTES_MAX &&
+	             length >= SQS_RECORD_HEADER_BYTES + SQS_RECORD_FIFO_BYTES + group_bytes;
+	if (!sized || f[41] > 1 || !zero(f + 42, 6))
+		return 0;
+	out->sequence_number = bb_get_le64(f);
+	out->has_dedup_key = f[41] == 1;
+	memcpy(out->dedup_key, f + 8, 32);
+	out->group_id = (const char *)f + SQS_RECORD_FIFO_BYTES;
+	out->group_id_bytes = group_bytes;
+	return SQS_RECORD_FIFO_BYTES + group_bytes;
+}
+
 int sqs_record_decode(const uint8_t *bytes, size_t length, struct sqs_record *out)
 {
-	if (length < SQS_RECORD_HEADER_BYTES || !zero(bytes + 1, 7))
+	if (length < SQS_RECORD_HEADER_BYTES || !zero(bytes + 2, 6))
 		return -EBADMSG;
 	uint8_t kind = bytes[0];
+	uint8_t flags = bytes[1];
 	if (kind < SQS_RECORD_SEND || kind > SQS_RECORD_DELETE)
+		return -EBADMSG;
+	if ((flags & ~SQS_RECORD_FLAG_FIFO) != 0 || (flags != 0 && kind != SQS_RECORD_SEND))
 		return -EBADMSG;
 	*out = (struct sqs_record){
 	    .kind = (enum sqs_record_kind)kind,
@@ -60,12 +97,19 @@ int sqs_record_decode(const uint8_t *bytes, size_t length, struct sqs_record *ou
 	};
 	memcpy(out->message_id, bytes + 16, 16);
 	memcpy(out->md5, bytes + 64, 16);
+	size_t fifo_bytes = 0;
+	if (flags != 0) {
+		fifo_bytes = decode_fifo(bytes, length, out);
+		if (fifo_bytes == 0)
+			return -EBADMSG;
+	}
+	size_t fixed = SQS_RECORD_HEADER_BYTES + fifo_bytes;
 	bool sized = kind == SQS_RECORD_SEND
 	                 ? out->body_bytes > 0 && out->body_bytes <= BB_MESSAGE_BODY_BYTES_MAX &&
-	                       length == SQS_RECORD_HEADER_BYTES + out->body_bytes
+	                       length == fixed + out->body_bytes
 	                 : out->body_bytes == 0 && length == SQS_RECORD_HEADER_BYTES;
 	if (!sized || out->queue_id == 0)
 		return -EBADMSG;
-	out->body = kind == SQS_RECORD_SEND ? bytes + SQS_RECORD_HEADER_BYTES : NULL;
+	out->body = kind == SQS_RECORD_SEND ? bytes + fixed : NULL;
 	return 0;
 }

@@ -11,17 +11,29 @@
  *   48 u64 visibility deadline ms (0: visible)
  *   56 u32 receive count                   60 u32 body bytes (SEND only, else 0)
  *   64 u8[16] MD5 of the body (SEND only)
+ * A SEND of a FIFO queue has flag SQS_RECORD_FLAG_FIFO in byte 1 and, between the header
+ * and the body, SQS_RECORD_FIFO_BYTES of FIFO fields and then its group id:
+ *   80 u64 sequence number                 88 u8[32] deduplication key (SHA-256)
+ *   120 u8 group id bytes (1-128)          121 u8 1 when the key is set, else 0
+ *   122 u8[6] zero                         128 group id
+ * Records without the flag are what the engine wrote before FIFO queues: they still read.
  */
 #ifndef BB_SQS_RECORD_H
 #define BB_SQS_RECORD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "bb_limits.h"
 
 #define SQS_RECORD_HEADER_BYTES 80u
-#define SQS_RECORD_BYTES_MAX    (SQS_RECORD_HEADER_BYTES + BB_MESSAGE_BODY_BYTES_MAX)
+#define SQS_RECORD_FIFO_BYTES   48u
+#define SQS_RECORD_FLAG_FIFO    0x01u
+#define SQS_RECORD_BYTES_MAX                                                                       \
+	(SQS_RECORD_HEADER_BYTES + SQS_RECORD_FIFO_BYTES + BB_FIFO_ID_BYTES_MAX +                  \
+	 BB_MESSAGE_BODY_BYTES_MAX)
+_Static_assert(BB_FIFO_ID_BYTES_MAX <= 255, "a group id's length fits its byte");
 
 /* The log's record type for queue records: resource kind queue (1) in the high byte. */
 #define SQS_RECORD_LOG_TYPE 0x0100u
@@ -46,6 +58,12 @@ struct sqs_record {
 	uint32_t body_bytes;
 	uint8_t md5[16];
 	const uint8_t *body; /* SEND: body_bytes bytes, else NULL */
+	/* A SEND of a FIFO queue: group_id_bytes > 0 (group_id points at them). */
+	uint64_t sequence_number;
+	const char *group_id;
+	uint32_t group_id_bytes;
+	bool has_dedup_key; /* its deduplication window was open when written */
+	uint8_t dedup_key[32];
 };
 
 /* Writes the record into out (capacity bytes); returns its size, 0 when it does not fit. */
