@@ -73,6 +73,8 @@ static int crash_table_line(struct crash_table *t, const char *line)
 		t->drain_marked = true;
 		return 0;
 	}
+	if (line[0] == 'K')
+		return 0; /* a kill: only for people reading a history */
 	if (line[0] == 'U') {
 		t->unknown++;
 		return 0;

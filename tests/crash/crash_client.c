@@ -67,14 +67,6 @@ struct crash_run {
 	uint64_t refused;
 };
 
-static volatile sig_atomic_t crash_stop;
-
-static void crash_on_term(int signal_number)
-{
-	(void)signal_number;
-	crash_stop = 1;
-}
-
 static uint64_t crash_now_ns(void)
 {
 	struct timespec t;
@@ -90,9 +82,18 @@ static uint64_t crash_rand(struct crash_run *r)
 	return z ^ (z >> 31);
 }
 
+/*
+ * SIGTERM and SIGINT stay blocked and are looked for here, between operations: a handler
+ * would interrupt libbusbar's poll, which takes EINTR for a readable socket and then
+ * blocks in recv for a reply that may never come.
+ */
 static bool crash_running(const struct crash_run *r)
 {
-	return !crash_stop && crash_now_ns() < r->deadline_ns;
+	sigset_t pending;
+	if (sigpending(&pending) == 0 &&
+	    (sigismember(&pending, SIGTERM) == 1 || sigismember(&pending, SIGINT) == 1))
+		return false;
+	return crash_now_ns() < r->deadline_ns;
 }
 
 /* A transport failure: busbard is down or restarting. Drop the client, pause, go on. */
@@ -465,9 +466,11 @@ static int crash_run_mode(const struct crash_options *o)
 	}
 	struct crash_run r = {.o = o, .rng = o->seed, .log = {.fd = -1}};
 	r.deadline_ns = crash_now_ns() + (uint64_t)o->run_seconds * 1000000000ull;
-	struct sigaction term = {.sa_handler = crash_on_term}; /* no SA_RESTART: calls return */
-	sigaction(SIGTERM, &term, NULL);
-	sigaction(SIGINT, &term, NULL);
+	sigset_t stop_signals;
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGTERM);
+	sigaddset(&stop_signals, SIGINT);
+	sigprocmask(SIG_BLOCK, &stop_signals, NULL);
 	int rc = crash_log_open(&r.log, o->log_path);
 	if (rc == 0 && strcmp(o->mode, "send") == 0)
 		rc = crash_resume(&r);

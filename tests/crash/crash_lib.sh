@@ -15,6 +15,7 @@ udp_client_pid=""
 local_client_pid=""
 # With crash_expect_loss=1 (a deliberately wrong busbard) losses set crash_caught_loss.
 crash_caught_loss=0
+crash_kills=0
 
 crash_fail() { fail "$* (seed $seed)"; }
 
@@ -41,6 +42,12 @@ kill_busbard() {
 	kill -9 "$busbard_pid" 2>/dev/null
 	wait "$busbard_pid" 2>/dev/null
 	busbard_pid=""
+	crash_kills=$((crash_kills + 1))
+	# Into the clients' logs (O_APPEND, whole lines), so a history shows where kills fell.
+	local log
+	for log in "$work/udp.log" "$work/local.log" "$work/disk.log"; do
+		[ -e "$log" ] && echo "K $crash_kills" >>"$log"
+	done
 	if [ -n "${1:-}" ]; then "$1"; fi
 }
 
@@ -141,7 +148,8 @@ drain_and_check() {
 	grep -o 'message [0-9]*/[0-9]*' <<<"$out" | head -3 | tr '/' ' ' |
 		while read -r _ q n; do
 			echo "--- $name log, message $q/$n:"
-			grep -n "^[A-Z] $q $n\( \|$\)" "$work/$name.log"
+			grep -n "^[A-Z] $q $n\( \|$\)\|^K " "$work/$name.log" |
+				grep -B1 ":[A-Z] $q $n\( \|$\)"
 		done
 }
 

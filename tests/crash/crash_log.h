@@ -14,6 +14,7 @@
  *   D q n id        the delete of (q, n)'s copy `id` was acknowledged
  *   X q n id        the delete of that copy got no answer: it may or may not be done
  *   M               the drain starts: every queue is read to its end after this
+ *   K n             the test killed busbard (the n-th time); written by the test script
  */
 #ifndef CRASH_LOG_H
 #define CRASH_LOG_H

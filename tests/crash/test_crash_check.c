@@ -32,7 +32,7 @@ static int check_log(const char *lines)
 
 Test(crash_check, sound_history_passes)
 {
-	cr_assert_eq(check_log("S 0 0\nS 0 1\nS 1 0\nR 0 0 id-a 1\nD 0 0 id-a\n"
+	cr_assert_eq(check_log("S 0 0\nS 0 1\nK 1\nS 1 0\nR 0 0 id-a 1\nD 0 0 id-a\n"
 	                       "R 1 0 id-b 1\nM\nR 0 1 id-c 1\nR 1 0 id-b 1\n"),
 	             0);
 }

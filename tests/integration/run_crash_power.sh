@@ -6,11 +6,11 @@
 # sometimes garbling its last sector: what a power cut could have left. Otherwise as
 # run_crash.sh: two workers, a UDP and a local-socket client, seeded kills (some during
 # recovery), a drain after the last restart and the checker.
-# With BB_CRASH_EARLY_ACK=1 busbard's log acknowledges on write completion, before
-# fdatasync (wrong on purpose): the test then passes only if the checker catches lost
-# acknowledged messages, which shows this test can see an early reply.
-# busbard's test-only knobs (environment): BUSBARD_TEST_DURABLE_MARKS=1 keeps worker i's
-# marks in <state_dir>/log-<i>.marks; BUSBARD_TEST_EARLY_ACK=1 is the wrong writer.
+# busbard keeps worker i's durable marks in <state_dir>/log-<i>.marks (config
+# log_durable_marks). BB_CRASH_EARLY_ACK=1 says busbard was built with
+# -Dtest_ack_early=true (it answers before fdatasync, wrong on purpose): the test then
+# passes only if the checker catches lost acknowledged messages, which shows it can see
+# an early reply (tests/meson.build sets it in such a build).
 # Takes the build and source directories; exits 77 (skipped) where lib.sh says.
 set -uo pipefail
 
@@ -19,9 +19,7 @@ source "$source_dir/tests/crash/crash_lib.sh"
 
 kill_cycles=${BB_CRASH_CYCLES:-16}
 early=${BB_CRASH_EARLY_ACK:-0}
-export BUSBARD_TEST_DURABLE_MARKS=1
 if [ "$early" = 1 ]; then
-	export BUSBARD_TEST_EARLY_ACK=1
 	crash_expect_loss=1
 	kill_cycles=${BB_CRASH_CYCLES:-6}
 fi
@@ -44,6 +42,7 @@ power_cut() {
 }
 
 BUSBARD_WORKERS=2
+BUSBARD_EXTRA_JSON='"log_durable_marks": true,'
 ns_setup
 first_start_or_finish crash_power
 start_control
