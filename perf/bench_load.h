@@ -76,6 +76,7 @@ struct bench_result {
 	uint64_t unanswered; /* still without a reply when the drain ended */
 	uint64_t empty_receives;
 	uint64_t cookie_retries; /* receives answered RetryWithCookie: sent again with it */
+	uint64_t unavailable;    /* answered ServiceUnavailable: refused for now, resent later */
 	double seconds;
 	struct bench_hist latency_ns;
 };

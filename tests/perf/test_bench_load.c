@@ -81,6 +81,8 @@ struct fake_server {
 	uint64_t drop_request_id; /* the first copy of this request is lost */
 	bool dropped;
 	uint64_t never_answer_id;
+	uint64_t unavailable_id; /* the first copy of this request is refused for now */
+	bool refused;
 	uint64_t stall_from_ns, stall_until_ns; /* replies held back, then all sent at once */
 };
 
@@ -117,7 +119,11 @@ static size_t answer(const uint8_t *request, size_t length, uint8_t *reply)
 	struct wire_writer w;
 	wire_writer_init(&w, reply + BB_WIRE_HEADER_BYTES, 256);
 	h.flags = WIRE_FLAG_RESPONSE;
-	if (h.opcode == WIRE_OP_RECEIVE_MESSAGE && !carries_cookie(request, length)) {
+	if (h.request_id == server.unavailable_id && !server.refused) {
+		server.refused = true; /* busbard's log busy: nothing done, "retry" */
+		wire_put_str(&w, WIRE_TAG_ERROR_MESSAGE, "the message log is busy; retry");
+		h.status = WIRE_ERR_SERVICE_UNAVAILABLE;
+	} else if (h.opcode == WIRE_OP_RECEIVE_MESSAGE && !carries_cookie(request, length)) {
 		wire_put_u64(&w, WIRE_TAG_COOKIE, FAKE_COOKIE);
 		h.status = WIRE_RETRY_WITH_COOKIE;
 	} else if (h.opcode == WIRE_OP_SEND_MESSAGE) {
@@ -227,6 +233,19 @@ Test(bench_load, a_lost_request_is_resent_with_its_id_and_counted_from_the_first
 	cr_assert_eq(r.resends, 1);
 	cr_assert_eq(r.unanswered, 0);
 	cr_assert_eq(r.errors, 0);
+	cr_assert_geq(r.latency_ns.max, BENCH_RESEND_AFTER_NS, "its latency includes the wait");
+}
+
+Test(bench_load, a_request_refused_for_now_is_resent_not_an_error)
+{
+	struct bench_load_options o = options(BENCH_OP_SEND);
+	server.unavailable_id = 100;
+	struct bench_result r = run(&o, 1 * MS);
+	cr_assert_eq(r.unavailable, 1);
+	cr_assert_eq(r.resends, 1, "sent again with its id, as an SDK retries it");
+	cr_assert_eq(r.errors, 0);
+	cr_assert_eq(r.unanswered, 0);
+	cr_assert_eq(server.messages, r.sent, "every send stored once, the refused one after");
 	cr_assert_geq(r.latency_ns.max, BENCH_RESEND_AFTER_NS, "its latency includes the wait");
 }
 
