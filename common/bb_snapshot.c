@@ -10,10 +10,21 @@
 #include <stdio.h>
 #include <string.h>
 
+#define FIFO_SUFFIX       ".fifo"
+#define FIFO_SUFFIX_BYTES (sizeof(FIFO_SUFFIX) - 1)
+
+bool bb_queue_name_is_fifo(const uint8_t *name, size_t name_bytes)
+{
+	return name_bytes > FIFO_SUFFIX_BYTES &&
+	       memcmp(name + name_bytes - FIFO_SUFFIX_BYTES, FIFO_SUFFIX, FIFO_SUFFIX_BYTES) == 0;
+}
+
 bool bb_queue_name_is_valid(const uint8_t *name, size_t name_bytes)
 {
 	if (name_bytes == 0 || name_bytes > BB_QUEUE_NAME_BYTES_MAX)
 		return false;
+	if (bb_queue_name_is_fifo(name, name_bytes))
+		name_bytes -= FIFO_SUFFIX_BYTES;
 	for (size_t i = 0; i < name_bytes; i++) {
 		uint8_t c = name[i];
 		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
@@ -24,12 +35,22 @@ bool bb_queue_name_is_valid(const uint8_t *name, size_t name_bytes)
 	return true;
 }
 
+/* FIFO exactly when the name says so; content-based deduplication only with it. */
+static bool queue_flags_fit(const struct bb_snapshot_queue *q)
+{
+	bool fifo = (q->flags & BB_SNAPSHOT_QUEUE_FIFO) != 0;
+	bool content = (q->flags & BB_SNAPSHOT_QUEUE_CONTENT_DEDUP) != 0;
+	uint32_t known = BB_SNAPSHOT_QUEUE_FIFO | BB_SNAPSHOT_QUEUE_CONTENT_DEDUP;
+	return (q->flags & ~known) == 0 && (content ? fifo : true) &&
+	       fifo == bb_queue_name_is_fifo((const uint8_t *)q->name, q->name_bytes);
+}
+
 static bool queue_is_complete(const struct bb_snapshot_queue *q)
 {
 	return bb_queue_name_is_valid((const uint8_t *)q->name, q->name_bytes) &&
 	       q->queue_id != 0 && q->visibility_timeout_s <= BB_VISIBILITY_TIMEOUT_S_MAX &&
 	       q->receive_wait_time_s <= BB_WAIT_TIME_S_MAX && q->maximum_message_bytes >= 1024 &&
-	       q->maximum_message_bytes <= BB_MESSAGE_BODY_BYTES_MAX;
+	       q->maximum_message_bytes <= BB_MESSAGE_BODY_BYTES_MAX && queue_flags_fit(q);
 }
 
 /* A key's id and secret are required; expiry and policy are not. */
@@ -65,6 +86,8 @@ static void put_queue(struct wire_writer *w, const struct bb_snapshot_queue *q)
 	wire_put_u32(w, WIRE_TAG_VISIBILITY_TIMEOUT_S, q->visibility_timeout_s);
 	wire_put_u32(w, WIRE_TAG_WAIT_TIME_S, q->receive_wait_time_s);
 	wire_put_u32(w, WIRE_TAG_MAXIMUM_MESSAGE_BYTES, q->maximum_message_bytes);
+	if (q->flags != 0) /* a standard queue's entry reads in a busbard without FIFO */
+		wire_put_u32(w, BB_SNAPSHOT_TAG_QUEUE_FLAGS, q->flags);
 }
 
 static void put_key(struct wire_writer *w, const struct bb_snapshot_key *k)
@@ -165,6 +188,8 @@ static enum wire_status apply_queue_field(struct bb_snapshot_queue *q, const str
 		return wire_field_u32(f, &q->receive_wait_time_s) ? WIRE_OK : WIRE_ERR_MALFORMED;
 	case WIRE_TAG_MAXIMUM_MESSAGE_BYTES:
 		return wire_field_u32(f, &q->maximum_message_bytes) ? WIRE_OK : WIRE_ERR_MALFORMED;
+	case BB_SNAPSHOT_TAG_QUEUE_FLAGS:
+		return wire_field_u32(f, &q->flags) ? WIRE_OK : WIRE_ERR_MALFORMED;
 	default: return WIRE_ERR_MALFORMED;
 	}
 }

@@ -8,7 +8,7 @@
  *   format 1), SNAPSHOT_VERSION (u64), ADOPT (empty, optional),
  *   then per entry a begin field that names its kind and the entry's fields:
  *   queue: QUEUE_BEGIN, QUEUE_NAME, QUEUE_ID, VISIBILITY_TIMEOUT_S, WAIT_TIME_S,
- *          MAXIMUM_MESSAGE_BYTES.
+ *          MAXIMUM_MESSAGE_BYTES, QUEUE_FLAGS (format 2, only when not 0).
  *   key:   KEY_BEGIN, KEY_ID (u32, not 0), KEY_SECRET (BB_KEY_SECRET_BYTES),
  *          KEY_EXPIRES_S (u64, 0: none), KEY_POLICY (JSON, optional: none allows
  *          nothing). Keys carry secrets: the body is never world-readable.
@@ -34,9 +34,13 @@
 /* Format 1 is the body without a FORMAT field (busbar before snapshots had one). */
 #define BB_SNAPSHOT_FORMAT         2u
 #define BB_SNAPSHOT_STORE_ID_BYTES 16u
-/* Encoded sizes: a queue is six fields, the header at most four. */
+/* Encoded sizes: a queue is at most seven fields, the header at most four. */
 #define BB_SNAPSHOT_QUEUE_BYTES_MAX                                                                \
-	(6 * WIRE_FIELD_HEADER_BYTES + BB_QUEUE_NAME_BYTES_MAX + 8 + 3 * 4)
+	(7 * WIRE_FIELD_HEADER_BYTES + BB_QUEUE_NAME_BYTES_MAX + 8 + 4 * 4)
+/* A queue's flags: FIFO (its name ends in ".fifo", and only then), content-based
+ * deduplication (FIFO only). */
+#define BB_SNAPSHOT_QUEUE_FIFO          0x1u
+#define BB_SNAPSHOT_QUEUE_CONTENT_DEDUP 0x2u
 #define BB_SNAPSHOT_HEADER_BYTES_MAX                                                               \
 	(4 * WIRE_FIELD_HEADER_BYTES + 4 + BB_SNAPSHOT_STORE_ID_BYTES + 8)
 /* A key is five fields; bb_snapshot_bytes_max counts queues, add this per key. */
@@ -49,6 +53,7 @@ enum bb_snapshot_tag {
 	BB_SNAPSHOT_TAG_STORE_ID = 0x101, /* BB_SNAPSHOT_STORE_ID_BYTES */
 	BB_SNAPSHOT_TAG_ADOPT = 0x102,    /* empty */
 	BB_SNAPSHOT_TAG_REFUSAL = 0x103,  /* u32 enum bb_snapshot_verdict, in a refusal */
+	BB_SNAPSHOT_TAG_QUEUE_FLAGS = 0x104, /* u32 BB_SNAPSHOT_QUEUE_*, in a queue; absent: 0 */
 	BB_SNAPSHOT_TAG_KEY_BEGIN = 0x110,     /* empty; starts one key */
 	BB_SNAPSHOT_TAG_KEY_ID = 0x111,        /* u32 */
 	BB_SNAPSHOT_TAG_KEY_SECRET = 0x112,    /* BB_KEY_SECRET_BYTES */
@@ -91,6 +96,7 @@ struct bb_snapshot_queue {
 	uint32_t visibility_timeout_s;
 	uint32_t receive_wait_time_s;
 	uint32_t maximum_message_bytes;
+	uint32_t flags; /* BB_SNAPSHOT_QUEUE_* */
 };
 
 struct bb_snapshot_key {
@@ -151,7 +157,10 @@ bool bb_snapshot_read_refusal(const uint8_t *body, size_t body_bytes,
                               struct bb_snapshot_refusal *out);
 void bb_snapshot_store_id_text(const uint8_t *store_id, char out[BB_SNAPSHOT_STORE_ID_TEXT_BYTES]);
 
-/* SQS: 1-80 characters, alphanumerics, hyphens and underscores. */
+/* SQS: 1-80 characters, alphanumerics, hyphens and underscores; a FIFO queue's end in
+ * ".fifo", which counts toward the 80. */
 bool bb_queue_name_is_valid(const uint8_t *name, size_t name_bytes);
+/* The name ends in ".fifo" (the name of a FIFO queue). */
+bool bb_queue_name_is_fifo(const uint8_t *name, size_t name_bytes);
 
 #endif

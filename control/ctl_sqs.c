@@ -125,6 +125,16 @@ static bool attribute_number(json_t *value, uint32_t min, uint32_t max, uint32_t
 	return true;
 }
 
+/* "true" or "false", as SQS sends booleans. */
+static bool attribute_bool(json_t *value, bool *out)
+{
+	const char *text = json_string_value(value);
+	if (text == NULL || (strcmp(text, "true") != 0 && strcmp(text, "false") != 0))
+		return false;
+	*out = text[0] == 't';
+	return true;
+}
+
 static bool apply_attributes(json_t *attributes, struct ctl_queue *q, struct ctl_sqs_result *out)
 {
 	const char *key;
@@ -146,6 +156,10 @@ static bool apply_attributes(json_t *attributes, struct ctl_queue *q, struct ctl
 		else if (strcmp(key, "MaximumMessageSize") == 0)
 			ok = attribute_number(value, 1024, BB_MESSAGE_BODY_BYTES_MAX,
 			                      &q->maximum_message_bytes);
+		else if (strcmp(key, "FifoQueue") == 0)
+			ok = attribute_bool(value, &q->fifo);
+		else if (strcmp(key, "ContentBasedDeduplication") == 0)
+			ok = attribute_bool(value, &q->content_based_deduplication);
 		else {
 			snprintf(message, sizeof(message),
 			         "Unknown or not yet supported attribute %s", key);
@@ -166,7 +180,27 @@ static bool same_settings(const struct ctl_queue *a, const struct ctl_queue *b)
 {
 	return a->visibility_timeout_s == b->visibility_timeout_s &&
 	       a->receive_wait_time_s == b->receive_wait_time_s &&
-	       a->maximum_message_bytes == b->maximum_message_bytes;
+	       a->maximum_message_bytes == b->maximum_message_bytes && a->fifo == b->fifo &&
+	       a->content_based_deduplication == b->content_based_deduplication;
+}
+
+/* As SQS: a FIFO queue's name ends in .fifo, and only a FIFO queue's does. */
+static bool check_fifo(const struct ctl_queue *q, struct ctl_sqs_result *out)
+{
+	if (q->fifo != bb_queue_name_is_fifo((const uint8_t *)q->name, strlen(q->name))) {
+		fail(out, &INVALID_PARAMETER,
+		     q->fifo ? "The name of a FIFO queue can only include alphanumeric characters, "
+		               "hyphens, or underscores, must end with .fifo suffix and be 1 to 80 "
+		               "in length"
+		             : "A queue whose name ends with .fifo is a FIFO queue: create it with "
+		               "the attribute FifoQueue=true");
+		return false;
+	}
+	if (q->content_based_deduplication && !q->fifo) {
+		fail(out, &INVALID_ATTRIBUTE_NAME, "Unknown Attribute ContentBasedDeduplication.");
+		return false;
+	}
+	return true;
 }
 
 static void create_queue(const struct ctl_sqs_context *c, json_t *request,
@@ -178,13 +212,10 @@ static void create_queue(const struct ctl_sqs_context *c, json_t *request,
 		return;
 	}
 	size_t length = strlen(name);
-	if (length > 5 && strcmp(name + length - 5, ".fifo") == 0) {
-		fail(out, &UNSUPPORTED, "FIFO queues are not supported yet");
-		return;
-	}
 	if (!bb_queue_name_is_valid((const uint8_t *)name, length)) {
 		fail(out, &INVALID_PARAMETER,
-		     "Queue names are 1-80 characters: alphanumerics, hyphens and underscores");
+		     "Queue names are 1-80 characters: alphanumerics, hyphens and underscores, "
+		     "and a FIFO queue's end in .fifo");
 		return;
 	}
 	json_t *tags = json_object_get(request, "tags");
@@ -199,7 +230,8 @@ static void create_queue(const struct ctl_sqs_context *c, json_t *request,
 	    .maximum_message_bytes = BB_MESSAGE_BODY_BYTES_MAX,
 	};
 	snprintf(q.name, sizeof(q.name), "%s", name);
-	if (!apply_attributes(json_object_get(request, "Attributes"), &q, out))
+	if (!apply_attributes(json_object_get(request, "Attributes"), &q, out) ||
+	    !check_fifo(&q, out))
 		return;
 	struct ctl_queue existing;
 	int rc = ctl_store_create_queue(c->store, &q, &existing);
@@ -313,6 +345,11 @@ static json_t *queue_attributes(const struct ctl_queue *q)
 	json_object_set_new(a, "LastModifiedTimestamp",
 	                    json_sprintf("%lld", (long long)q->modified_s));
 	json_object_set_new(a, "DelaySeconds", json_string("0"));
+	if (q->fifo) {
+		json_object_set_new(a, "FifoQueue", json_string("true"));
+		json_object_set_new(a, "ContentBasedDeduplication",
+		                    json_string(q->content_based_deduplication ? "true" : "false"));
+	}
 	return a;
 }
 

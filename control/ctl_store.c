@@ -38,7 +38,9 @@ static const char schema[] =
     "  receive_wait_time_s INTEGER NOT NULL,"
     "  maximum_message_bytes INTEGER NOT NULL,"
     "  created_s INTEGER NOT NULL,"
-    "  modified_s INTEGER NOT NULL);"
+    "  modified_s INTEGER NOT NULL,"
+    "  fifo INTEGER NOT NULL DEFAULT 0,"
+    "  content_based_deduplication INTEGER NOT NULL DEFAULT 0);"
     /* Access keys (ctl_keys.h): the secret sealed, never reusing a key id. */
     "CREATE TABLE IF NOT EXISTS access_keys ("
     "  key_id INTEGER PRIMARY KEY AUTOINCREMENT,"
@@ -48,6 +50,26 @@ static const char schema[] =
     "  expires_s INTEGER NOT NULL DEFAULT 0,"
     "  revoked INTEGER NOT NULL DEFAULT 0,"
     "  policy_json TEXT);";
+
+/* A store made before FIFO queues gets their columns; its queues are standard. */
+static int add_fifo_columns(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db, "SELECT fifo FROM queues LIMIT 0", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_finalize(st);
+		return 0;
+	}
+	int rc = sqlite3_exec(db,
+	                      "BEGIN;"
+	                      "ALTER TABLE queues ADD COLUMN fifo INTEGER NOT NULL DEFAULT 0;"
+	                      "ALTER TABLE queues ADD COLUMN content_based_deduplication "
+	                      "  INTEGER NOT NULL DEFAULT 0;"
+	                      "COMMIT;",
+	                      NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		sqlite3_exec(db, "ROLLBACK;", NULL, NULL, NULL);
+	return rc == SQLITE_OK ? 0 : -EIO;
+}
 
 struct ctl_store *ctl_store_open(const char *path, char *error, size_t error_bytes)
 {
@@ -65,6 +87,11 @@ struct ctl_store *ctl_store_open(const char *path, char *error, size_t error_byt
 		return NULL;
 	}
 	sqlite3_busy_timeout(s->db, 1000);
+	if (add_fifo_columns(s->db) != 0) {
+		snprintf(error, error_bytes, "%s: %s", path, sqlite3_errmsg(s->db));
+		ctl_store_close(s);
+		return NULL;
+	}
 	return s;
 }
 
@@ -140,11 +167,13 @@ static void read_queue(sqlite3_stmt *st, struct ctl_queue *q)
 	q->maximum_message_bytes = (uint32_t)sqlite3_column_int64(st, 4);
 	q->created_s = sqlite3_column_int64(st, 5);
 	q->modified_s = sqlite3_column_int64(st, 6);
+	q->fifo = sqlite3_column_int64(st, 7) != 0;
+	q->content_based_deduplication = sqlite3_column_int64(st, 8) != 0;
 }
 
 #define QUEUE_COLUMNS                                                                              \
 	"id, name, visibility_timeout_s, receive_wait_time_s, maximum_message_bytes, created_s, "  \
-	"modified_s"
+	"modified_s, fifo, content_based_deduplication"
 
 int ctl_store_get_queue(struct ctl_store *s, const char *name, struct ctl_queue *out)
 {
@@ -212,7 +241,8 @@ int ctl_store_create_queue(struct ctl_store *s, const struct ctl_queue *q,
 	if (sqlite3_prepare_v2(
 	        s->db,
 	        "INSERT INTO queues (name, visibility_timeout_s, receive_wait_time_s, "
-	        "maximum_message_bytes, created_s, modified_s) VALUES (?,?,?,?,?,?)",
+	        "maximum_message_bytes, created_s, modified_s, fifo, content_based_deduplication) "
+	        "VALUES (?,?,?,?,?,?,?,?)",
 	        -1, &st, NULL) != SQLITE_OK)
 		return -EIO;
 	int64_t now = (int64_t)time(NULL);
@@ -222,6 +252,8 @@ int ctl_store_create_queue(struct ctl_store *s, const struct ctl_queue *q,
 	sqlite3_bind_int64(st, 4, q->maximum_message_bytes);
 	sqlite3_bind_int64(st, 5, now);
 	sqlite3_bind_int64(st, 6, now);
+	sqlite3_bind_int64(st, 7, q->fifo);
+	sqlite3_bind_int64(st, 8, q->content_based_deduplication);
 	return change(s, st, true);
 }
 
@@ -273,7 +305,10 @@ static struct bb_snapshot_entry queue_entry(const struct ctl_queue *q)
 	              .queue_id = (uint64_t)q->id,
 	              .visibility_timeout_s = q->visibility_timeout_s,
 	              .receive_wait_time_s = q->receive_wait_time_s,
-	              .maximum_message_bytes = q->maximum_message_bytes},
+	              .maximum_message_bytes = q->maximum_message_bytes,
+	              .flags = (q->fifo ? BB_SNAPSHOT_QUEUE_FIFO : 0) |
+	                       (q->content_based_deduplication ? BB_SNAPSHOT_QUEUE_CONTENT_DEDUP
+	                                                       : 0)},
 	};
 	memcpy(e.queue.name, q->name, sizeof(e.queue.name));
 	return e;

@@ -20,6 +20,8 @@ struct ctl_queue {
 	uint32_t visibility_timeout_s;
 	uint32_t receive_wait_time_s;
 	uint32_t maximum_message_bytes;
+	bool fifo; /* FifoQueue: fixed when the queue is made */
+	bool content_based_deduplication;
 	int64_t created_s;
 	int64_t modified_s;
 };

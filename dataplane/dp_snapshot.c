@@ -43,6 +43,8 @@ static void add_entry(void *context, const struct bb_snapshot_entry *e)
 	    .visibility_timeout_s = e->queue.visibility_timeout_s,
 	    .receive_wait_time_s = e->queue.receive_wait_time_s,
 	    .maximum_message_bytes = e->queue.maximum_message_bytes,
+	    .fifo = (e->queue.flags & BB_SNAPSHOT_QUEUE_FIFO) != 0,
+	    .content_based_deduplication = (e->queue.flags & BB_SNAPSHOT_QUEUE_CONTENT_DEDUP) != 0,
 	};
 	memcpy(q->name, e->queue.name, sizeof(q->name));
 }

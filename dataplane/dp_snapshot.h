@@ -28,6 +28,8 @@ struct dp_queue_entry {
 	uint32_t visibility_timeout_s;
 	uint32_t receive_wait_time_s;
 	uint32_t maximum_message_bytes;
+	bool fifo;
+	bool content_based_deduplication;
 	uint32_t owner; /* worker index */
 	uint32_t slot;  /* queue slot on the owner */
 };

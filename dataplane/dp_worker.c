@@ -93,6 +93,8 @@ struct dp_worker *dp_worker_create(struct dp_app *app, const struct dp_worker_op
 	    .large_body_bytes_min = RECEIVE_BODY_BYTES_MAX(BB_UDP_PAYLOAD_BYTES_MAX) + 1,
 	    .store = dp_store_ops(w->store_pool),
 	    .log = dp_log_ops(&w->log),
+	    .fifo_group_slots = BB_FIFO_GROUPS_PER_WORKER,
+	    .fifo_dedup_slots = BB_FIFO_DEDUP_PER_WORKER,
 	};
 	int rc = w->store_pool == NULL ? -rte_errno : 0;
 	if (rc == 0)
@@ -156,6 +158,8 @@ static void reconcile(struct dp_worker *w, const struct dp_snapshot *snapshot, u
 		    .visibility_timeout_s = q->visibility_timeout_s,
 		    .maximum_message_bytes = q->maximum_message_bytes,
 		    .durable = w->durable,
+		    .fifo = q->fifo,
+		    .content_based_deduplication = q->content_based_deduplication,
 		};
 		dp_answer_wakes(w, sqs_queue_open(w->sqs, q->slot, &config, w->wakes), now_ms);
 		kept[q->slot] = true;

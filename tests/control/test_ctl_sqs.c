@@ -94,7 +94,8 @@ Test(ctl_sqs, errors_have_aws_types)
 	cr_assert_str_eq(str("__type"), "com.amazonaws.sqs#InvalidAttributeName",
 	                 "unimplemented attributes are refused, not ignored");
 	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"b.fifo\"}");
-	cr_assert_str_eq(str("__type"), "com.amazonaws.sqs#UnsupportedOperation");
+	cr_assert_str_eq(str("__type"), "com.amazonaws.sqs#InvalidParameterValue",
+	                 "a .fifo name without FifoQueue=true");
 	call("AmazonSQS.CreateQueue", "{}");
 	cr_assert_str_eq(str("__type"), "com.amazonaws.sqs#MissingParameter");
 	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"" "x23456789012345678901234567890123456789"
@@ -172,6 +173,42 @@ Test(ctl_sqs, snapshot_carries_every_queue_and_the_version)
 	struct ctl_queue q;
 	cr_assert_eq(ctl_store_get_queue(store, "two", &q), 0);
 	cr_assert_neq((uint64_t)q.id, old_id);
+}
+
+/*
+ * FIFO queues (issue 11): FifoQueue=true needs a .fifo name and a .fifo name needs it;
+ * ContentBasedDeduplication is FIFO's only; both reach busbard in the snapshot's flags and
+ * GetQueueAttributes shows them.
+ */
+Test(ctl_sqs, fifo_queues_need_fifo_names_and_reach_the_snapshot)
+{
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"plain\",\"Attributes\":{\"FifoQueue\":\"true\"}}");
+	cr_assert_str_eq(str("__type"), "com.amazonaws.sqs#InvalidParameterValue");
+	call("AmazonSQS.CreateQueue",
+	     "{\"QueueName\":\"plain\",\"Attributes\":{\"ContentBasedDeduplication\":\"true\"}}");
+	cr_assert_str_eq(str("__type"), "com.amazonaws.sqs#InvalidAttributeName");
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"f.fifo\",\"Attributes\":{\"FifoQueue\":\"yes\"}}");
+	cr_assert_str_eq(str("__type"), "com.amazonaws.sqs#InvalidAttributeValue");
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"f.fifo\",\"Attributes\":"
+	                              "{\"FifoQueue\":\"true\",\"ContentBasedDeduplication\":\"true\"}}");
+	cr_assert_eq(result.http_status, 200);
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"g.fifo\",\"Attributes\":{\"FifoQueue\":\"true\"}}");
+	cr_assert_eq(result.http_status, 200);
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"g.fifo\",\"Attributes\":"
+	                              "{\"FifoQueue\":\"true\",\"ContentBasedDeduplication\":\"true\"}}");
+	cr_assert_str_eq(str("__type"), "com.amazonaws.sqs#QueueNameExists");
+	call("AmazonSQS.GetQueueAttributes",
+	     "{\"QueueUrl\":\"http://h/000000000000/f.fifo\",\"AttributeNames\":[\"All\"]}");
+	json_t *attributes = json_object_get(result.body, "Attributes");
+	cr_assert_str_eq(json_string_value(json_object_get(attributes, "FifoQueue")), "true");
+	cr_assert_str_eq(
+	    json_string_value(json_object_get(attributes, "ContentBasedDeduplication")), "true");
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"plain\"}");
+	decode_snapshot();
+	cr_assert_eq(decoded_queue("f.fifo")->flags,
+	             BB_SNAPSHOT_QUEUE_FIFO | BB_SNAPSHOT_QUEUE_CONTENT_DEDUP);
+	cr_assert_eq(decoded_queue("g.fifo")->flags, BB_SNAPSHOT_QUEUE_FIFO);
+	cr_assert_eq(decoded_queue("plain")->flags, 0);
 }
 
 /*

@@ -115,8 +115,9 @@ Test(request, replies_echo_the_request_ids)
 
 Test(request, queue_names_follow_the_sqs_rule)
 {
-	const char *good[] = {"q", "orders-2_b", "ABCxyz09"};
-	const char *bad[] = {"bad name", "q.fifo", "dots.in.it", "slash/q", "\xc3\xa9t\xc3\xa9"};
+	const char *good[] = {"q", "orders-2_b", "ABCxyz09", "q.fifo"};
+	const char *bad[] = {"bad name", ".fifo", "q.fifo.fifo", "dots.in.it", "slash/q",
+	                     "\xc3\xa9t\xc3\xa9"};
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		begin();
 		wire_put_str(&fields, WIRE_TAG_QUEUE_NAME, good[i]);

@@ -17,7 +17,7 @@ start_control
 expect 0 '"QueueUrl":"http://127.0.0.1:7680/000000000000/orders"' -- busbar create-queue orders
 expect 0 'orders' -- busbar create-queue orders
 expect 1 'QueueNameExists' -- busbar create-queue orders --visibility-timeout 5
-expect 1 'not supported' -- busbar create-queue orders.fifo
+expect 1 'FifoQueue=true' -- busbar create-queue orders.fifo
 expect 1 'InvalidParameterValue' -- busbar create-queue 'bad name!'
 expect 0 '"VisibilityTimeout":"30"' -- busbar get-queue-attributes orders
 expect 0 'orders' -- busbar get-queue-url orders
