@@ -23,6 +23,7 @@
  * control bytes inside strings, numbers of 64 bytes or more, nesting deeper
  * than FLT_VALID_DEPTH_MAX, and every event it does not vouch for.
  */
+#include <assert.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,7 +69,7 @@ struct vstate {
 	uint32_t depth_limit;
 	bool in_string;
 	bool array_context; /* innermost open container is an array */
-	bool done;          /* the top-level object closed */
+	bool done;          /* the walk's container closed, at top_end */
 	size_t top_end;
 	uint64_t bad;
 	struct carries c;
@@ -359,6 +360,8 @@ static inline __attribute__((always_inline)) size_t container(const char *json, 
                                                               classify_fn classify,
                                                               prefix_xor_fn prefix_xor)
 {
+	assert(n > 0 && (json[0] == '{' || json[0] == '['));
+	assert(depth_max > 0);
 	struct vstate v = {.json = json, .n = n};
 	v.depth_limit = depth_max < FLT_VALID_DEPTH_MAX ? depth_max : FLT_VALID_DEPTH_MAX;
 	for (; n - v.base >= 64 && !v.done; v.base += 64) {
@@ -517,10 +520,12 @@ __attribute__((constructor)) static void choose_container_walk(void)
 
 const char *flt_valid_container(const char *p, const char *end, uint32_t depth_max)
 {
+	assert(p <= end);
 	size_t n = (size_t)(end - p);
 	if (n == 0 || (*p != '{' && *p != '[') || depth_max == 0)
 		return NULL;
 	size_t past = container_walk(p, n, depth_max);
+	assert(past <= n);
 	return past > 0 ? p + past : NULL;
 }
 
