@@ -49,6 +49,8 @@
 #define ARGS_MAX          48u
 #define OUTPUT_BYTES_MAX  (64u << 10)
 #define START_WAIT_MS     60000u /* busbard or testpmd up (filling 570 MB of mbufs) */
+/* A peer listening: RabbitMQ's Erlang node took over 60 s here with the 2 cores loaded. */
+#define PEER_START_WAIT_MS 180000u
 #define STOP_WAIT_MS      5000u  /* SIGTERM, then SIGKILL */
 #define RUN_MARGIN_S      30u    /* EAL start, link, ARP and drain around a generator run */
 #define ECHO_PORT         7700u
@@ -846,7 +848,7 @@ static pid_t wait_listening(pid_t pid, uint16_t port, const char *name, const ch
 	struct sockaddr_in addr = {.sin_family = AF_INET,
 	                           .sin_port = htons(port),
 	                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	uint64_t deadline = monotonic_ms() + START_WAIT_MS;
+	uint64_t deadline = monotonic_ms() + PEER_START_WAIT_MS;
 	pid_t exited = 0;
 	while (pid > 0 && monotonic_ms() < deadline &&
 	       (exited = waitpid(pid, NULL, WNOHANG)) == 0) {
@@ -857,7 +859,8 @@ static pid_t wait_listening(pid_t pid, uint16_t port, const char *name, const ch
 			return pid;
 		sleep_ms(50);
 	}
-	fprintf(stderr, "busbar-bench scenario: %s did not start; see %s\n", name, log);
+	fprintf(stderr, "busbar-bench scenario: %s did not listen in %u s; see %s\n", name,
+	        PEER_START_WAIT_MS / 1000, log);
 	if (pid > 0 && exited == 0)
 		stop(pid); /* a process already reaped is not signalled: its PID may be reused */
 	return -EIO;
