@@ -80,7 +80,14 @@ enum wire_tag {
 	WIRE_TAG_MAXIMUM_MESSAGE_BYTES = 23, /* u32 */
 	WIRE_TAG_STAT_NAME = 30,
 	WIRE_TAG_STAT_VALUE = 31, /* u64 */
+	/* FIFO queues (docs/protocol.md, "FIFO queues"). */
+	WIRE_TAG_MESSAGE_GROUP_ID = 50,         /* text, 1-BB_FIFO_ID_BYTES_MAX */
+	WIRE_TAG_MESSAGE_DEDUPLICATION_ID = 51, /* text, 1-BB_FIFO_ID_BYTES_MAX */
+	WIRE_TAG_SEQUENCE_NUMBER = 52,          /* decimal text, in replies */
 };
+
+/* A SequenceNumber's text: AWS's are up to 128 bits, so up to 39 digits. */
+#define WIRE_SEQUENCE_NUMBER_BYTES_MAX 40u
 
 struct wire_header {
 	uint8_t version;

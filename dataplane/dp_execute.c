@@ -20,6 +20,10 @@ static size_t put_received(struct wire_writer *writer, struct dp_worker *w,
 	wire_put_u32(writer, WIRE_TAG_RECEIVE_COUNT, r->receive_count);
 	wire_put_u64(writer, WIRE_TAG_SENT_TIMESTAMP_MS, r->sent_ms);
 	wire_put_u64(writer, WIRE_TAG_FIRST_RECEIVE_TIMESTAMP_MS, r->first_receive_ms);
+	if (r->group_id[0] != '\0') { /* a FIFO queue's */
+		wire_put_str(writer, WIRE_TAG_MESSAGE_GROUP_ID, r->group_id);
+		wire_put_str(writer, WIRE_TAG_SEQUENCE_NUMBER, r->sequence_number);
+	}
 	uint8_t *body = wire_put_reserve(writer, WIRE_TAG_BODY, r->body_bytes);
 	if (body != NULL)
 		dp_store_read(w->store_pool, r->body_ref, body, r->body_bytes);
@@ -146,13 +150,47 @@ static bool stage_refused(struct dp_worker *w, struct rte_mbuf *m, const struct 
 	return true;
 }
 
+/* Why a send's options were refused (sqs_send_message's InvalidParameterValue), as AWS says. */
+static const char *fifo_refusal(const struct dp_worker *w, uint32_t slot,
+                                const struct dp_request *req)
+{
+	const struct dp_bytes *group = &req->group_id, *dedup = &req->dedup_id;
+	if (!sqs_queue_is_fifo(w->sqs, slot) && dedup->present)
+		return "The request include parameter MessageDeduplicationId that is not valid for "
+		       "this queue type";
+	bool group_valid =
+	    !group->present || sqs_fifo_id_is_valid((const char *)group->data, group->length);
+	bool dedup_valid =
+	    !dedup->present || sqs_fifo_id_is_valid((const char *)dedup->data, dedup->length);
+	if (group_valid && dedup_valid)
+		return "The queue should either have ContentBasedDeduplication enabled or "
+		       "MessageDeduplicationId provided explicitly";
+	return "MessageGroupId and MessageDeduplicationId are 1-128 of A-Z, a-z, 0-9 and "
+	       "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
+}
+
 static void execute_send(struct dp_worker *w, struct rte_mbuf *m, const struct dp_request *req,
                          uint64_t now_ms)
 {
 	struct sqs_sent sent;
 	uint32_t slot = dp_meta(m)->queue_slot;
-	enum wire_status status =
-	    sqs_send(w->sqs, slot, req->body.data, req->body.length, now_ms, &sent);
+	struct sqs_send_options options = {
+	    .group_id = (const char *)req->group_id.data,
+	    .group_id_bytes = req->group_id.length,
+	    .dedup_id = (const char *)req->dedup_id.data,
+	    .dedup_id_bytes = req->dedup_id.length,
+	};
+	enum wire_status status = sqs_send_message(w->sqs, slot, req->body.data, req->body.length,
+	                                           &options, now_ms, &sent);
+	if (status == WIRE_ERR_MISSING_PARAMETER && req->body.length > 0) {
+		dp_finish_error(w, m, &req->header, status,
+		                "The request must contain the parameter MessageGroupId.");
+		return;
+	}
+	if (status == WIRE_ERR_INVALID_PARAMETER) {
+		dp_finish_error(w, m, &req->header, status, fifo_refusal(w, slot, req));
+		return;
+	}
 	if (status == WIRE_ERR_OVER_LIMIT) {
 		dp_finish_error(w, m, &req->header, status,
 		             sqs_queue_has_room(w->sqs, slot, req->body.length)
@@ -179,6 +217,8 @@ static void execute_send(struct dp_worker *w, struct rte_mbuf *m, const struct d
 	dp_reply_begin(&writer, w->reply_buf, DP_HELD_REPLY_BYTES_MAX);
 	wire_put_str(&writer, WIRE_TAG_MESSAGE_ID, sent.message_id);
 	wire_put_str(&writer, WIRE_TAG_MD5_OF_BODY, sent.md5_of_body);
+	if (sent.sequence_number[0] != '\0')
+		wire_put_str(&writer, WIRE_TAG_SEQUENCE_NUMBER, sent.sequence_number);
 	size_t reply_bytes = dp_reply_finish(&writer, &req->header, WIRE_OK);
 	dp_finish_when_durable(w, m, &req->header, reply_bytes, sent.logged.sequence);
 }

@@ -63,8 +63,22 @@ static bool take_field(struct dp_request *out, const struct wire_field *f)
 	case WIRE_TAG_VISIBILITY_TIMEOUT_S: return take_u32(&out->visibility_timeout_s, f);
 	case WIRE_TAG_WAIT_TIME_S: return take_u32(&out->wait_time_s, f);
 	case WIRE_TAG_COOKIE: return take_u64(&out->cookie, f);
+	case WIRE_TAG_MESSAGE_GROUP_ID: return take_bytes(&out->group_id, f);
+	case WIRE_TAG_MESSAGE_DEDUPLICATION_ID: return take_bytes(&out->dedup_id, f);
 	default: return false;
 	}
+}
+
+/* Group and dedup ids: on a send only, 1-128 bytes (the queue engine checks the characters). */
+static enum wire_status check_fifo_ids(struct dp_request *out)
+{
+	const struct dp_bytes *ids[] = {&out->group_id, &out->dedup_id};
+	for (uint32_t i = 0; i < 2; i++) {
+		if (ids[i]->present && (ids[i]->length == 0 || ids[i]->length > BB_FIFO_ID_BYTES_MAX))
+			return invalid(out, WIRE_ERR_INVALID_PARAMETER,
+			               "MessageGroupId and MessageDeduplicationId are 1-128 characters");
+	}
+	return WIRE_OK;
 }
 
 static enum wire_status check_receive(struct dp_request *out)
@@ -95,7 +109,7 @@ static enum wire_status check_opcode_fields(struct dp_request *out)
 	case WIRE_OP_SEND_MESSAGE:
 		if (!out->body.present || out->body.length == 0)
 			return invalid(out, WIRE_ERR_MISSING_PARAMETER, "MessageBody is required");
-		return WIRE_OK;
+		return check_fifo_ids(out);
 	case WIRE_OP_RECEIVE_MESSAGE: return check_receive(out);
 	case WIRE_OP_DELETE_MESSAGE:
 	case WIRE_OP_CHANGE_MESSAGE_VISIBILITY:
@@ -146,6 +160,8 @@ uint64_t dp_request_digest(const struct dp_request *req)
 	digest_u32(&s, WIRE_TAG_MAX_MESSAGES, &req->max_messages);
 	digest_u32(&s, WIRE_TAG_VISIBILITY_TIMEOUT_S, &req->visibility_timeout_s);
 	digest_u32(&s, WIRE_TAG_WAIT_TIME_S, &req->wait_time_s);
+	digest_bytes(&s, WIRE_TAG_MESSAGE_GROUP_ID, &req->group_id);
+	digest_bytes(&s, WIRE_TAG_MESSAGE_DEDUPLICATION_ID, &req->dedup_id);
 	return dp_siphash_final(&s);
 }
 

@@ -37,6 +37,8 @@ struct dp_request {
 	struct dp_u32 visibility_timeout_s;
 	struct dp_u32 wait_time_s;
 	struct dp_u64 cookie; /* UDP receives: proof that the source receives (dp_cookie.h) */
+	struct dp_bytes group_id; /* SendMessage: MessageGroupId */
+	struct dp_bytes dedup_id; /* SendMessage: MessageDeduplicationId */
 	const char *error;    /* why the status is not WIRE_OK */
 };
 

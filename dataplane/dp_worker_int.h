@@ -10,10 +10,10 @@
 #include "dp_worker.h"
 #include "dp_request.h"
 
-/* Fields of one received message besides its body. */
+/* Fields of one received message besides its body (a FIFO one's group and sequence too). */
 #define RECEIVED_FIELDS_BYTES                                                                      \
-	(7 * WIRE_FIELD_HEADER_BYTES + BB_MESSAGE_ID_BYTES + BB_RECEIPT_HANDLE_BYTES + 32 + 4 +    \
-	 8 + 8)
+	(9 * WIRE_FIELD_HEADER_BYTES + BB_MESSAGE_ID_BYTES + BB_RECEIPT_HANDLE_BYTES + 32 + 4 +    \
+	 8 + 8 + BB_FIFO_ID_BYTES_MAX + WIRE_SEQUENCE_NUMBER_BYTES_MAX)
 /* The largest body a receive reply of reply_bytes can carry, as its only message. */
 #define RECEIVE_BODY_BYTES_MAX(reply_bytes)                                                        \
 	((reply_bytes) - BB_WIRE_HEADER_BYTES - RECEIVED_FIELDS_BYTES - WIRE_FIELD_HEADER_BYTES)

@@ -1,0 +1,218 @@
+/*
+ * The reply stage and recovery of a durable worker, through the packet path: the worker's log
+ * runs on storage's simulator (seg_io_sim), which can hold a commit's fdatasync back. Proves
+ * that a SendMessage and a DeleteMessage get no reply while their fdatasync is held and get it
+ * once it completes, and that recovery (dp_worker_recover) releases the records of a queue the
+ * snapshot no longer has (its segments go) and refuses, with -EXDEV and a reason, a log that
+ * holds messages of a queue another worker owns.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <string.h>
+
+#include "packet_harness.h"
+#include "seg_io_sim.h"
+
+#define LOG_DIR       "/sim/busbar"
+#define SEGMENT_BYTES (2u << 20) /* the smallest the log takes with its default batch */
+#define PASSES_MAX    16u
+
+static struct seg_io *io;
+static struct replies replies;
+
+static void recover(void)
+{
+	struct dp_worker_log_options options = {
+	    .dir = LOG_DIR, .segment_bytes = SEGMENT_BYTES, .io = io};
+	char why[256];
+	int rc = dp_worker_recover(h.worker, &options, why, sizeof(why));
+	cr_assert_eq(rc, 0, "recover: %d %s", rc, why);
+}
+
+static void setup(void)
+{
+	harness_setup();
+	struct seg_io_sim_faults none = {.seed = 11};
+	io = seg_io_sim_create(&none);
+	cr_assert_not_null(io);
+	recover();
+}
+
+static void teardown(void)
+{
+	harness_teardown();
+	io->ops->destroy(io);
+}
+
+TestSuite(durable_stage, .init = setup, .fini = teardown, .timeout = 120);
+
+/* The process ends (the log closes, nothing held is answered) and a new worker starts. */
+static void restart_worker(void)
+{
+	harness_flush_tx();
+	struct dp_tx capture = h.worker->tx; /* the harness's flush into h.sent */
+	dp_worker_destroy(h.worker);
+	struct dp_worker_options options = {.index = 0, .store_mbufs = 4095, .socket_id = 0};
+	int rc;
+	h.worker = dp_worker_create(&h.app, &options, &rc);
+	cr_assert_not_null(h.worker, "worker: %d", rc);
+	h.app.workers[0] = h.worker;
+	h.worker->tx.flush = capture.flush;
+	h.worker->tx.context = capture.context;
+}
+
+static void input_request(struct request *r)
+{
+	uint32_t length = request_finish(r);
+	struct rte_mbuf *m = frame_udp(r->bytes, length);
+	harness_input(&m, 1);
+	take_replies(&replies);
+}
+
+static void send_body(struct request *r, uint64_t request_id, const char *queue, const char *body)
+{
+	request_begin(r, WIRE_OP_SEND_MESSAGE, request_id);
+	wire_put_str(&r->fields, WIRE_TAG_QUEUE_NAME, queue);
+	wire_put_str(&r->fields, WIRE_TAG_BODY, body);
+	input_request(r);
+}
+
+/* Loop passes until a reply comes (the simulator completes what is not held). */
+static void pass_until_reply(void)
+{
+	for (uint32_t i = 0; i < PASSES_MAX && replies.udp_datagrams == 0; i++) {
+		harness_advance_ms(1);
+		take_replies(&replies);
+	}
+	cr_assert_eq(replies.udp_datagrams, 1, "answered once durable");
+	cr_assert_eq(replies.header.status, WIRE_OK);
+}
+
+/* Counted from here: operation 1 is the next commit's write, 2 its fdatasync. */
+static void hold_next_fdatasync(void)
+{
+	struct seg_io_sim_faults f = {.seed = 12, .hold_op = 2};
+	seg_io_sim_set_faults(io, &f);
+}
+
+static void assert_held(uint64_t fsyncs_before)
+{
+	for (uint32_t i = 0; i < PASSES_MAX; i++) {
+		harness_advance_ms(1);
+		take_replies(&replies);
+		cr_assert_eq(replies.udp_datagrams, 0, "no reply before its fdatasync completed");
+	}
+	cr_assert_eq(seg_io_sim_stats(io).fsyncs, fsyncs_before, "the fdatasync is held");
+	cr_assert_gt(seg_io_sim_stats(io).writes, 0, "the write was issued");
+}
+
+Test(durable_stage, send_and_delete_are_answered_only_after_their_fdatasync)
+{
+	struct request r;
+	hold_next_fdatasync();
+	uint64_t fsyncs = seg_io_sim_stats(io).fsyncs;
+	send_body(&r, 1, TEST_QUEUE, "kept");
+	cr_assert_eq(replies.udp_datagrams, 0, "the send waits in the reply stage");
+	cr_assert_eq(h.worker->held_count, 1);
+	assert_held(fsyncs);
+	seg_io_sim_release(io);
+	pass_until_reply();
+	const uint8_t *id;
+	cr_assert_eq(reply_field(&replies, WIRE_TAG_MESSAGE_ID, &id), BB_MESSAGE_ID_BYTES);
+	cr_assert_eq(h.worker->held_count, 0);
+
+	request_begin(&r, WIRE_OP_RECEIVE_MESSAGE, 2);
+	wire_put_str(&r.fields, WIRE_TAG_QUEUE_NAME, TEST_QUEUE);
+	input_request(&r);
+	cr_assert_eq(replies.udp_datagrams, 1, "a receive is not held");
+	const uint8_t *handle;
+	int handle_bytes = reply_field(&replies, WIRE_TAG_RECEIPT_HANDLE, &handle);
+	cr_assert_eq(handle_bytes, BB_RECEIPT_HANDLE_BYTES);
+	char text[BB_RECEIPT_HANDLE_BYTES + 1];
+	memcpy(text, handle, BB_RECEIPT_HANDLE_BYTES);
+	text[BB_RECEIPT_HANDLE_BYTES] = '\0';
+	harness_advance_ms(1); /* the RECEIVE record's commit, not held */
+
+	hold_next_fdatasync();
+	fsyncs = seg_io_sim_stats(io).fsyncs;
+	request_begin(&r, WIRE_OP_DELETE_MESSAGE, 3);
+	wire_put_str(&r.fields, WIRE_TAG_QUEUE_NAME, TEST_QUEUE);
+	wire_put_str(&r.fields, WIRE_TAG_RECEIPT_HANDLE, text);
+	input_request(&r);
+	cr_assert_eq(replies.udp_datagrams, 0, "the delete waits in the reply stage");
+	assert_held(fsyncs);
+	seg_io_sim_release(io);
+	pass_until_reply();
+	cr_assert_eq(sqs_inflight_count(h.worker->sqs, 0), 0);
+	cr_assert_eq(h.worker->stats.replies_held, 2);
+}
+
+/*
+ * With tiny limits a worker holds 16 messages, less than a 2 MiB segment however large: the
+ * test of segment removal below exists only with the real limits.
+ */
+#ifndef BB_TINY_LIMITS
+/*
+ * Sends large bodies over the local socket until the log sealed its first segment, to two
+ * queues in turn: one queue may hold only a quarter of the worker's body store.
+ */
+static void fill_a_segment(const char *const queues[2])
+{
+	static struct request r;
+	static char body[60000];
+	memset(body, 'b', sizeof(body) - 1);
+	uint32_t count = SEGMENT_BYTES / (sizeof(body) - 1) + 2;
+	for (uint32_t i = 0; i < count; i++) {
+		request_begin(&r, WIRE_OP_SEND_MESSAGE, 100 + i);
+		wire_put_str(&r.fields, WIRE_TAG_QUEUE_NAME, queues[i % 2]);
+		wire_put_str(&r.fields, WIRE_TAG_BODY, body);
+		harness_local_request(&r, 1);
+		uint32_t connection;
+		bool answered = take_local_reply(&replies, &connection);
+		for (uint32_t pass = 0; pass < PASSES_MAX && !answered; pass++) {
+			harness_advance_ms(1);
+			answered = take_local_reply(&replies, &connection);
+		}
+		cr_assert(answered, "send %u answered", i);
+		cr_assert_eq(replies.header.status, WIRE_OK, "send %u: %u", i, replies.header.status);
+	}
+}
+
+Test(durable_stage, recovery_releases_the_records_of_a_queue_the_snapshot_dropped)
+{
+	const char *const names[] = {TEST_QUEUE, "dropped", "dropped-too"};
+	harness_publish_queues(names, 3);
+	harness_input(NULL, 0);
+	fill_a_segment(names + 1);
+	uint64_t removes = seg_io_sim_stats(io).removes;
+	restart_worker();
+	harness_publish_queues(names, 1); /* the two are gone: DeleteQueue while down */
+	recover();
+	cr_assert_gt(h.worker->log.counters.records_recovered, SEGMENT_BYTES / 60000);
+	cr_assert_eq(h.worker->log.counters.messages_recovered, 0);
+	for (uint32_t i = 0; i < PASSES_MAX && seg_io_sim_stats(io).removes == removes; i++)
+		harness_advance_ms(1);
+	cr_assert_gt(seg_io_sim_stats(io).removes, removes,
+	             "nothing keeps the sealed segment: it goes");
+}
+#endif
+
+Test(durable_stage, recovery_refuses_a_log_with_messages_of_a_queue_another_worker_owns)
+{
+	struct request r;
+	send_body(&r, 1, TEST_QUEUE, "mine");
+	pass_until_reply();
+	restart_worker();
+	/* As dp_snapshot_assign would place it with two workers: the worker count changed. */
+	struct dp_snapshot *snapshot = (struct dp_snapshot *)atomic_load(&h.app.snapshot);
+	snapshot->queues[0].owner = 1;
+	struct dp_worker_log_options options = {
+	    .dir = LOG_DIR, .segment_bytes = SEGMENT_BYTES, .io = io};
+	char why[256] = "";
+	int rc = dp_worker_recover(h.worker, &options, why, sizeof(why));
+	cr_assert_eq(rc, -EXDEV, "%d: %s", rc, why);
+	cr_assert_not_null(strstr(why, TEST_QUEUE), "names the queue: %s", why);
+	cr_assert_not_null(strstr(why, "worker 1"), "names its owner: %s", why);
+	cr_assert_not_null(strstr(why, "number of workers"), "says why: %s", why);
+	snapshot->queues[0].owner = 0;
+}
