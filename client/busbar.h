@@ -52,6 +52,13 @@ struct bb_client_options {
 struct bb_sent {
 	char message_id[BB_MESSAGE_ID_BYTES + 1];
 	char md5_of_body[33];
+	char sequence_number[WIRE_SEQUENCE_NUMBER_BYTES_MAX + 1]; /* FIFO queues; else "" */
+};
+
+/* SendMessage's optional fields; NULL: absent. */
+struct bb_send_options {
+	const char *message_group_id;         /* required by a FIFO queue */
+	const char *message_deduplication_id; /* FIFO: needed without content-based dedup */
 };
 
 /* Points into the client's reply buffer: valid until its next call. */
@@ -64,6 +71,8 @@ struct bb_message {
 	uint32_t receive_count;
 	uint64_t sent_ms;
 	uint64_t first_receive_ms;
+	char sequence_number[WIRE_SEQUENCE_NUMBER_BYTES_MAX + 1]; /* FIFO queues; else "" */
+	char message_group_id[BB_FIFO_ID_BYTES_MAX + 1];          /* FIFO queues; else "" */
 };
 
 struct bb_receive_options {
@@ -82,6 +91,10 @@ uint64_t bb_client_next_request_id(const struct bb_client *client);
 int bb_ping(struct bb_client *client);
 int bb_send_message(struct bb_client *client, const char *queue, const void *body,
                     size_t body_bytes, struct bb_sent *out);
+/* SendMessage with options (FIFO queues: the group and deduplication ids). */
+int bb_send_message_with(struct bb_client *client, const char *queue, const void *body,
+                         size_t body_bytes, const struct bb_send_options *options,
+                         struct bb_sent *out);
 /* messages must hold BB_RECEIVE_COUNT_MAX; *count_out is how many arrived. */
 int bb_receive_message(struct bb_client *client, const char *queue,
                        const struct bb_receive_options *options, struct bb_message *messages,

@@ -55,6 +55,10 @@ struct settings {
 	const char *prefix;
 	const char *key_file;      /* cli_key.h: where the request-signing key comes from */
 	const char *access_key_id;
+	const char *group_id; /* send: MessageGroupId */
+	const char *dedup_id; /* send: MessageDeduplicationId */
+	bool fifo;            /* create-queue: FifoQueue=true */
+	bool content_based_deduplication;
 };
 
 static void usage(FILE *out)
@@ -64,11 +68,14 @@ static void usage(FILE *out)
 	        "admin (busbar-control, --endpoint URL, default http://127.0.0.1:7680):\n"
 	        "  create-queue NAME [--visibility-timeout S (0-%u)] [--receive-wait S (0-%u)]\n"
 	        "               [--maximum-message-size BYTES (%d-%u)]\n"
+	        "               [--fifo [--content-based-deduplication]] (a FIFO queue's NAME\n"
+	        "               ends in .fifo)\n"
 	        "  delete-queue NAME | get-queue-url NAME | get-queue-attributes NAME\n"
 	        "  list-queues [--prefix P]\n"
 	        "data (busbard, --server IP[:PORT], default 10.77.0.2:7600, or --local SOCKET):\n"
 	        "  send QUEUE BODY            (BODY - reads standard input; a UDP request holds\n"
 	        "                             at most %u bytes, --local takes larger bodies)\n"
+	        "       [--group G] [--dedup-id D]  (FIFO: MessageGroupId, MessageDeduplicationId)\n"
 	        "  receive QUEUE [--max N (1-%u)] [--visibility-timeout S] [--wait S]\n"
 	        "                             (a body that is not UTF-8 prints as BodyBase64)\n"
 	        "  delete QUEUE RECEIPT_HANDLE\n"
@@ -222,6 +229,10 @@ static json_t *create_queue_attributes(const struct settings *s)
 		snprintf(text, sizeof(text), "%d", s->maximum_message_bytes);
 		json_object_set_new(attributes, "MaximumMessageSize", json_string(text));
 	}
+	if (s->fifo)
+		json_object_set_new(attributes, "FifoQueue", json_string("true"));
+	if (s->content_based_deduplication)
+		json_object_set_new(attributes, "ContentBasedDeduplication", json_string("true"));
 	return attributes;
 }
 
@@ -312,7 +323,8 @@ static int run_send(struct bb_client *c, const struct settings *s, const char *q
 		body = stdin_body;
 	}
 	struct bb_sent sent;
-	int rc = bb_send_message(c, queue, body, length, &sent);
+	struct bb_send_options options = {s->group_id, s->dedup_id};
+	int rc = bb_send_message_with(c, queue, body, length, &options, &sent);
 	free(stdin_body);
 	/* busbard reassembles a UDP request of at most BB_UDP_REQUEST_BYTES_MAX; libbusbar
 	 * refuses a larger one before sending rather than let it time out. */
@@ -325,8 +337,11 @@ static int run_send(struct bb_client *c, const struct settings *s, const char *q
 	}
 	if (rc != 0)
 		return report(c, rc);
-	return print_reply(json_pack("{s:s, s:s}", "MessageId", sent.message_id,
-	                             "MD5OfMessageBody", sent.md5_of_body));
+	json_t *reply = json_pack("{s:s, s:s}", "MessageId", sent.message_id, "MD5OfMessageBody",
+	                          sent.md5_of_body);
+	if (reply != NULL && sent.sequence_number[0] != '\0')
+		json_object_set_new(reply, "SequenceNumber", json_string(sent.sequence_number));
+	return print_reply(reply);
 }
 
 static int run_receive(struct bb_client *c, const struct settings *s, const char *queue)
@@ -449,6 +464,10 @@ static const struct option long_options[] = {
 	{"prefix", required_argument, NULL, 'p'},
 	{"key-file", required_argument, NULL, 'K'},
 	{"access-key-id", required_argument, NULL, 'A'},
+	{"group", required_argument, NULL, 'g'},
+	{"dedup-id", required_argument, NULL, 'd'},
+	{"fifo", no_argument, NULL, 'F'},
+	{"content-based-deduplication", no_argument, NULL, 'C'},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0},
@@ -526,6 +545,10 @@ static int parse_option(struct settings *s, int opt, const char *value)
 	case 'p': s->prefix = value; return 0;
 	case 'K': s->key_file = value; return 0;
 	case 'A': s->access_key_id = value; return 0;
+	case 'g': s->group_id = value; return 0;
+	case 'd': s->dedup_id = value; return 0;
+	case 'F': s->fifo = true; return 0;
+	case 'C': s->content_based_deduplication = true; return 0;
 	default: break;
 	}
 	long n;

@@ -65,6 +65,16 @@ static int add_attributes(json_t *object, const struct bb_message *m)
 	                               (json_int_t)m->receive_count, "SentTimestamp",
 	                               (json_int_t)m->sent_ms, "ApproximateFirstReceiveTimestamp",
 	                               (json_int_t)m->first_receive_ms);
+	int rc = 0;
+	if (attributes != NULL && m->message_group_id[0] != '\0') { /* a FIFO queue's, as AWS */
+		rc = add_text(attributes, "MessageGroupId", m->message_group_id);
+		if (rc == 0)
+			rc = add_text(attributes, "SequenceNumber", m->sequence_number);
+	}
+	if (rc != 0) {
+		json_decref(attributes);
+		return rc;
+	}
 	return json_object_set_new(object, "Attributes", attributes) == 0 ? 0 : -ENOMEM;
 }
 

@@ -429,10 +429,22 @@ int bb_ping(struct bb_client *c)
 int bb_send_message(struct bb_client *c, const char *queue, const void *body, size_t body_bytes,
                     struct bb_sent *out)
 {
+	return bb_send_message_with(c, queue, body, body_bytes, &(struct bb_send_options){0}, out);
+}
+
+int bb_send_message_with(struct bb_client *c, const char *queue, const void *body,
+                         size_t body_bytes, const struct bb_send_options *options,
+                         struct bb_sent *out)
+{
 	struct wire_writer w;
 	wire_writer_init(&w, c->request + BB_WIRE_HEADER_BYTES, BB_LOCAL_BODY_BYTES_MAX);
 	wire_put_str(&w, WIRE_TAG_QUEUE_NAME, queue);
 	wire_put_bytes(&w, WIRE_TAG_BODY, body, body_bytes);
+	if (options->message_group_id != NULL)
+		wire_put_str(&w, WIRE_TAG_MESSAGE_GROUP_ID, options->message_group_id);
+	if (options->message_deduplication_id != NULL)
+		wire_put_str(&w, WIRE_TAG_MESSAGE_DEDUPLICATION_ID,
+		             options->message_deduplication_id);
 	const uint8_t *reply;
 	uint32_t reply_bytes;
 	int rc = call_op(c, WIRE_OP_SEND_MESSAGE, &w, &reply, &reply_bytes);
@@ -447,6 +459,8 @@ int bb_send_message(struct bb_client *c, const char *queue, const void *body, si
 			copy_text(out->message_id, sizeof(out->message_id), &f);
 		else if (f.tag == WIRE_TAG_MD5_OF_BODY)
 			copy_text(out->md5_of_body, sizeof(out->md5_of_body), &f);
+		else if (f.tag == WIRE_TAG_SEQUENCE_NUMBER)
+			copy_text(out->sequence_number, sizeof(out->sequence_number), &f);
 	}
 	return 0;
 }
@@ -466,6 +480,12 @@ static void take_message_field(struct bb_message *m, const struct wire_field *f)
 	case WIRE_TAG_RECEIVE_COUNT: (void)wire_field_u32(f, &m->receive_count); break;
 	case WIRE_TAG_SENT_TIMESTAMP_MS: (void)wire_field_u64(f, &m->sent_ms); break;
 	case WIRE_TAG_FIRST_RECEIVE_TIMESTAMP_MS: (void)wire_field_u64(f, &m->first_receive_ms); break;
+	case WIRE_TAG_SEQUENCE_NUMBER:
+		copy_text(m->sequence_number, sizeof(m->sequence_number), f);
+		break;
+	case WIRE_TAG_MESSAGE_GROUP_ID:
+		copy_text(m->message_group_id, sizeof(m->message_group_id), f);
+		break;
 	default: break;
 	}
 }

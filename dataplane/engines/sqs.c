@@ -1209,6 +1209,17 @@ bool sqs_queue_holds(const struct sqs_engine *e, uint32_t slot, uint64_t queue_i
 	       e->queues[slot].config.queue_id == queue_id;
 }
 
+bool sqs_fifo_id_is_valid(const char *id, uint32_t bytes)
+{
+	return fifo_id_valid(id, bytes);
+}
+
+bool sqs_queue_is_fifo(const struct sqs_engine *e, uint32_t slot)
+{
+	assert(slot < e->options.queue_slots);
+	return e->queues[slot].open && e->queues[slot].config.fifo;
+}
+
 static void md5_of(struct sqs_engine *e, const uint8_t *body, uint32_t bytes, uint8_t out[16])
 {
 	unsigned int length = 0;

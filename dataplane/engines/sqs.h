@@ -95,6 +95,8 @@ struct sqs_queue_config {
 
 /* A FIFO SequenceNumber: a 64-bit number in 20 decimal digits (AWS's type holds 128 bits). */
 #define SQS_SEQUENCE_NUMBER_CHARS 20u
+_Static_assert(SQS_SEQUENCE_NUMBER_CHARS <= WIRE_SEQUENCE_NUMBER_BYTES_MAX,
+               "a sequence number fits what clients take");
 
 /* What SendMessage carries besides the body (ids not NUL-terminated; 0 bytes: absent). */
 struct sqs_send_options {
@@ -156,6 +158,9 @@ uint32_t sqs_queue_open(struct sqs_engine *engine, uint32_t slot,
  */
 uint32_t sqs_queue_close(struct sqs_engine *engine, uint32_t slot, struct sqs_wake *closed_out);
 bool sqs_queue_holds(const struct sqs_engine *engine, uint32_t slot, uint64_t queue_id);
+bool sqs_queue_is_fifo(const struct sqs_engine *engine, uint32_t slot);
+/* A MessageGroupId or MessageDeduplicationId: 1-128 of ASCII's printable characters. */
+bool sqs_fifo_id_is_valid(const char *id, uint32_t bytes);
 
 /*
  * Stores a message (sqs_send_message without options). MissingParameter when empty, MessageTooLong over the queue's maximum,
