@@ -91,6 +91,7 @@ struct replay_context {
 	struct sqs_replay *replay;
 	char *why;
 	size_t why_bytes;
+	int refusal; /* the callback's own -errno, which seg_open reports as -ECANCELED */
 };
 
 /* A record of a queue this engine does not have: kept, released, or a refusal. */
@@ -115,9 +116,8 @@ static int replay_unknown(struct replay_context *c, const struct sqs_record *rec
 	return 0;
 }
 
-static int replay_one(void *ctx, const struct seg_record_view *view)
+static int replay_record(struct replay_context *c, const struct seg_record_view *view)
 {
-	struct replay_context *c = ctx;
 	struct sqs_record record;
 	if (view->type != SQS_RECORD_LOG_TYPE ||
 	    sqs_record_decode(view->payload, view->payload_bytes, &record) != 0) {
@@ -141,13 +141,21 @@ static int replay_one(void *ctx, const struct seg_record_view *view)
 	return 0;
 }
 
+static int replay_one(void *ctx, const struct seg_record_view *view)
+{
+	struct replay_context *c = ctx;
+	c->refusal = replay_record(c, view);
+	assert(c->refusal <= 0);
+	return c->refusal;
+}
+
 int dp_log_open(struct dp_log *log, const struct dp_log_open_options *o, char *why,
                 size_t why_bytes)
 {
 	assert(log->seg == NULL && log->releases != NULL);
 	why[0] = '\0';
 	struct replay_context context = {log, o, sqs_replay_create(BB_MESSAGE_SLOTS_PER_WORKER),
-	                                 why, why_bytes};
+	                                 why, why_bytes, 0};
 	if (context.replay == NULL)
 		return -ENOMEM;
 	struct seg_options seg_options = {
@@ -169,6 +177,8 @@ int dp_log_open(struct dp_log *log, const struct dp_log_open_options *o, char *w
 	}
 	sqs_replay_destroy(context.replay);
 	assert(log->seg != NULL || rc != 0);
+	if (log->seg == NULL && context.refusal != 0)
+		return context.refusal; /* ours, with its reason: not seg_open's -ECANCELED */
 	return log->seg == NULL ? (rc != 0 ? rc : -EIO) : 0;
 }
 
