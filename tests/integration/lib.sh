@@ -80,11 +80,16 @@ JSON
 	busbard_pid=$!
 }
 
+# Waits until this busbard says it is serving: its socket exists before it has replayed its
+# logs, and its start lines (workers, auth mode) come after that.
 start_busbard() {
+	local served
+	served=$(grep -c '^busbard: serving' "$work/busbard.log" 2>/dev/null)
 	launch_busbard
-	# Up to 30 s: a loaded 2-core machine can take 10 s to bring the EAL up.
-	for _ in $(seq 300); do
-		in_ns ip link show bb0 >/dev/null 2>&1 && [ -S "$socket" ] && break
+	# Up to 60 s: a loaded 2-core machine can take 10 s to bring the EAL up, more to recover.
+	for _ in $(seq 600); do
+		in_ns ip link show bb0 >/dev/null 2>&1 && [ -S "$socket" ] &&
+			[ "$(grep -c '^busbard: serving' "$work/busbard.log")" -gt "${served:-0}" ] && break
 		sleep 0.1
 	done
 	[ -n "${BUSBARD_KERNEL_IPV4:-}" ] && return 0
