@@ -103,6 +103,35 @@ int bb_delete_message(struct bb_client *client, const char *queue, const char *r
 int bb_change_message_visibility(struct bb_client *client, const char *queue,
                                  const char *receipt_handle, uint32_t timeout_s);
 
+/*
+ * One entry of a batch call (docs/protocol.md, "Batches"): the caller fills id (1-80 of
+ * A-Z, a-z, 0-9, - and _, distinct in the batch) and its operation's fields; the call fills
+ * status (0, or the wire_status that failed this entry alone) and, for a send, the ids.
+ */
+struct bb_batch_entry {
+	const char *id;
+	const void *body; /* send */
+	size_t body_bytes;
+	const char *receipt_handle;    /* delete, change visibility */
+	uint32_t visibility_timeout_s; /* change visibility */
+	int status;                    /* out */
+	char message_id[BB_MESSAGE_ID_BYTES + 1]; /* out: a send's */
+	char md5_of_body[33];
+};
+
+/*
+ * Up to WIRE_BATCH_ENTRIES_MAX entries in one request. 0 when busbard answered every entry
+ * (each with its own status), a positive wire_status when the batch failed as a whole
+ * (EmptyBatchRequest, TooManyEntriesInBatchRequest, BatchEntryIdsNotDistinct,
+ * BatchRequestTooLong, InvalidBatchEntryId, ...), a negative errno as above.
+ */
+int bb_send_message_batch(struct bb_client *client, const char *queue,
+                          struct bb_batch_entry *entries, uint32_t count);
+int bb_delete_message_batch(struct bb_client *client, const char *queue,
+                            struct bb_batch_entry *entries, uint32_t count);
+int bb_change_message_visibility_batch(struct bb_client *client, const char *queue,
+                                       struct bb_batch_entry *entries, uint32_t count);
+
 /* A name/value counter pair from bb_get_stats (local socket only). */
 struct bb_stat {
 	char name[64];

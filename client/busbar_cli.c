@@ -34,7 +34,8 @@ enum exit_code {
 #define STDIN_BODY_BYTES_MAX BB_MESSAGE_BODY_BYTES_MAX
 #define HTTP_REPLY_BYTES_MAX (1u << 20)
 #define STATS_COUNT_MAX      64u
-#define POSITIONAL_COUNT_MAX 8
+/* change-visibility-batch QUEUE SECONDS and one handle more than a batch takes, to say so */
+#define POSITIONAL_COUNT_MAX (3 + (int)WIRE_BATCH_ENTRIES_MAX)
 /* Ranges of the command's own options (SQS fixes the others, in bb_limits.h). */
 #define CLI_TIMEOUT_MS_MAX              600000
 #define CLI_RETRIES_MAX                 100
@@ -80,6 +81,10 @@ static void usage(FILE *out)
 	        "                             (a body that is not UTF-8 prints as BodyBase64)\n"
 	        "  delete QUEUE RECEIPT_HANDLE\n"
 	        "  change-visibility QUEUE RECEIPT_HANDLE SECONDS (0-%u)\n"
+	        "  send-batch QUEUE BODY...   delete-batch QUEUE RECEIPT_HANDLE...\n"
+	        "  change-visibility-batch QUEUE SECONDS RECEIPT_HANDLE...\n"
+	        "                             (1-%u entries with ids 0, 1, ...; exit 1 when one\n"
+	        "                             failed, Successful and Failed list each entry)\n"
 	        "  ping | stats               (stats needs --local)\n"
 	        "  signed with --key-file PATH (0600, as busbar-control keys create prints it),\n"
 	        "  --access-key-id ID or BUSBAR_ACCESS_KEY_ID with BUSBAR_SECRET_ACCESS_KEY in the\n"
@@ -90,7 +95,8 @@ static void usage(FILE *out)
 	        "  4 the answer could not be written (received messages stay in flight)\n",
 	        BB_VISIBILITY_TIMEOUT_S_MAX, BB_WAIT_TIME_S_MAX, CLI_MAXIMUM_MESSAGE_BYTES_MIN,
 	        BB_MESSAGE_BODY_BYTES_MAX, BB_UDP_REQUEST_BYTES_MAX, BB_RECEIVE_COUNT_MAX,
-	        BB_VISIBILITY_TIMEOUT_S_MAX, CLI_TIMEOUT_MS_MAX, CLI_RETRIES_MAX);
+	        BB_VISIBILITY_TIMEOUT_S_MAX, WIRE_BATCH_ENTRIES_MAX, CLI_TIMEOUT_MS_MAX,
+	        CLI_RETRIES_MAX);
 }
 
 static bool parse_int(const char *text, long min, long max, long *out)
@@ -383,6 +389,44 @@ static int run_stats(struct bb_client *c)
 	return print_reply(object);
 }
 
+/*
+ * send-batch, delete-batch, change-visibility-batch: one entry per argument, ids 0, 1, ...
+ * `seconds` < 0 unless the visibility is changed. Exit 1 when the batch or any entry failed.
+ */
+static int run_batch(struct bb_client *c, const char *command, const char *queue,
+                     long seconds, int argc, char **argv)
+{
+	if (argc < 1 || argc > (int)WIRE_BATCH_ENTRIES_MAX) {
+		fprintf(stderr, "busbar: %s takes 1 to %u entries\n", command, WIRE_BATCH_ENTRIES_MAX);
+		return EXIT_USAGE;
+	}
+	static const char *const ids[WIRE_BATCH_ENTRIES_MAX] = {"0", "1", "2", "3", "4",
+	                                                        "5", "6", "7", "8", "9"};
+	struct bb_batch_entry entries[WIRE_BATCH_ENTRIES_MAX];
+	bool send = strcmp(command, "send-batch") == 0;
+	for (int i = 0; i < argc; i++) {
+		entries[i] = (struct bb_batch_entry){.id = ids[i]};
+		if (send) {
+			entries[i].body = argv[i];
+			entries[i].body_bytes = strlen(argv[i]);
+		} else {
+			entries[i].receipt_handle = argv[i];
+			entries[i].visibility_timeout_s = seconds < 0 ? 0 : (uint32_t)seconds;
+		}
+	}
+	int rc = send ? bb_send_message_batch(c, queue, entries, (uint32_t)argc)
+	         : seconds < 0 ? bb_delete_message_batch(c, queue, entries, (uint32_t)argc)
+	                       : bb_change_message_visibility_batch(c, queue, entries, (uint32_t)argc);
+	if (rc != 0)
+		return report(c, rc);
+	json_t *reply;
+	if (cli_batch_json(entries, (uint32_t)argc, &reply) != 0)
+		return print_reply(NULL);
+	bool all_ok = json_array_size(json_object_get(reply, "Failed")) == 0;
+	int exit_code = print_reply(reply);
+	return exit_code == EXIT_OK && !all_ok ? EXIT_SERVICE : exit_code;
+}
+
 static int dispatch_data(struct bb_client *c, const struct settings *s, const char *command,
                          int argc, char **argv)
 {
@@ -408,6 +452,18 @@ static int dispatch_data(struct bb_client *c, const struct settings *s, const ch
 			return EXIT_USAGE;
 		}
 		return report(c, bb_change_message_visibility(c, argv[0], argv[1], (uint32_t)seconds));
+	}
+	bool batch = strcmp(command, "send-batch") == 0 || strcmp(command, "delete-batch") == 0;
+	if (batch && argc >= 1)
+		return run_batch(c, command, argv[0], -1, argc - 1, argv + 1);
+	if (strcmp(command, "change-visibility-batch") == 0 && argc >= 2) {
+		long seconds;
+		if (!parse_int(argv[1], 0, BB_VISIBILITY_TIMEOUT_S_MAX, &seconds)) {
+			fprintf(stderr, "busbar: bad SECONDS %s (a number from 0 to %u)\n", argv[1],
+			        BB_VISIBILITY_TIMEOUT_S_MAX);
+			return EXIT_USAGE;
+		}
+		return run_batch(c, command, argv[0], seconds, argc - 2, argv + 2);
 	}
 	usage(stderr);
 	return EXIT_USAGE;

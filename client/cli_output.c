@@ -123,6 +123,36 @@ int cli_receive_json(const struct bb_message *messages, uint32_t count, json_t *
 	return 0;
 }
 
+static json_t *batch_entry_json(const struct bb_batch_entry *e)
+{
+	if (e->status != WIRE_OK) {
+		/* As SQS: the sender is at fault unless busbard could not do it for now. */
+		bool sender = e->status != WIRE_ERR_SERVICE_UNAVAILABLE && e->status != WIRE_ERR_INTERNAL;
+		return json_pack("{s:s, s:s, s:b}", "Id", e->id, "Code",
+		                 wire_status_name((enum wire_status)e->status), "SenderFault", sender);
+	}
+	if (e->message_id[0] == '\0')
+		return json_pack("{s:s}", "Id", e->id);
+	return json_pack("{s:s, s:s, s:s}", "Id", e->id, "MessageId", e->message_id,
+	                 "MD5OfMessageBody", e->md5_of_body);
+}
+
+int cli_batch_json(const struct bb_batch_entry *entries, uint32_t count, json_t **out)
+{
+	assert(count <= WIRE_BATCH_ENTRIES_MAX);
+	json_t *successful = json_array(), *failed = json_array();
+	*out = json_pack("{s:o, s:o}", "Successful", successful, "Failed", failed);
+	for (uint32_t i = 0; *out != NULL && i < count; i++) {
+		json_t *entry = batch_entry_json(&entries[i]);
+		json_t *list = entries[i].status == WIRE_OK ? successful : failed;
+		if (entry == NULL || json_array_append_new(list, entry) != 0) {
+			json_decref(*out);
+			*out = NULL;
+		}
+	}
+	return *out == NULL ? -ENOMEM : 0;
+}
+
 int cli_print_json(FILE *out, json_t *value)
 {
 	char *text = value != NULL ? json_dumps(value, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;

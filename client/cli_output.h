@@ -19,6 +19,11 @@
 __attribute__((warn_unused_result)) int cli_receive_json(const struct bb_message *messages,
                                                          uint32_t count, json_t **out);
 
+/* A batch's answer as SQS gives it: {"Successful":[{"Id", and a send's "MessageId",
+ * "MD5OfMessageBody"}], "Failed":[{"Id","Code","SenderFault"}]}. 0 or -ENOMEM. */
+__attribute__((warn_unused_result)) int cli_batch_json(const struct bb_batch_entry *entries,
+                                                       uint32_t count, json_t **out);
+
 /* Writes `value` as one compact line and flushes; takes the reference. 0, -EINVAL when
  * value is NULL or cannot be encoded, else the -errno of the write that failed. */
 __attribute__((warn_unused_result)) int cli_print_json(FILE *out, json_t *value);

@@ -548,6 +548,97 @@ int bb_change_message_visibility(struct bb_client *c, const char *queue,
 	return handle_op(c, WIRE_OP_CHANGE_MESSAGE_VISIBILITY, queue, receipt_handle, timeout_s);
 }
 
+static void put_batch_entry(struct wire_writer *w, uint8_t opcode, const struct bb_batch_entry *e)
+{
+	wire_put_bytes(w, WIRE_TAG_ENTRY_BEGIN, NULL, 0);
+	wire_put_str(w, WIRE_TAG_ENTRY_ID, e->id);
+	if (opcode == WIRE_OP_SEND_MESSAGE_BATCH) {
+		wire_put_bytes(w, WIRE_TAG_BODY, e->body, e->body_bytes);
+		return;
+	}
+	wire_put_str(w, WIRE_TAG_RECEIPT_HANDLE, e->receipt_handle);
+	if (opcode == WIRE_OP_CHANGE_MESSAGE_VISIBILITY_BATCH)
+		wire_put_u32(w, WIRE_TAG_VISIBILITY_TIMEOUT_S, e->visibility_timeout_s);
+}
+
+/* The entry of the request whose id the reply names, or NULL. */
+static struct bb_batch_entry *batch_entry_named(struct bb_batch_entry *entries, uint32_t count,
+                                                const struct wire_field *f)
+{
+	for (uint32_t i = 0; i < count; i++) {
+		if (strlen(entries[i].id) == f->length && memcmp(entries[i].id, f->value, f->length) == 0)
+			return &entries[i];
+	}
+	return NULL;
+}
+
+/* Each entry's answer, found by its id; an entry the reply does not name is InternalFailure. */
+static void take_batch_reply(struct bb_batch_entry *entries, uint32_t count, const uint8_t *reply,
+                             uint32_t reply_bytes)
+{
+	for (uint32_t i = 0; i < count; i++)
+		entries[i].status = WIRE_ERR_INTERNAL;
+	struct wire_reader r;
+	struct wire_field f;
+	struct bb_batch_entry *current = NULL;
+	wire_reader_init(&r, reply, reply_bytes);
+	while (wire_reader_next(&r, &f) == 1) {
+		if (f.tag == WIRE_TAG_ENTRY_BEGIN) {
+			current = NULL;
+		} else if (f.tag == WIRE_TAG_ENTRY_ID) {
+			current = batch_entry_named(entries, count, &f);
+			if (current != NULL)
+				current->status = WIRE_OK;
+		} else if (current == NULL) {
+			continue;
+		} else if (f.tag == WIRE_TAG_ENTRY_STATUS) {
+			uint32_t status;
+			current->status = wire_field_u32(&f, &status) ? (int)status : WIRE_ERR_INTERNAL;
+		} else if (f.tag == WIRE_TAG_MESSAGE_ID) {
+			copy_text(current->message_id, sizeof(current->message_id), &f);
+		} else if (f.tag == WIRE_TAG_MD5_OF_BODY) {
+			copy_text(current->md5_of_body, sizeof(current->md5_of_body), &f);
+		}
+	}
+}
+
+static int batch_op(struct bb_client *c, uint8_t opcode, const char *queue,
+                    struct bb_batch_entry *entries, uint32_t count)
+{
+	struct wire_writer w;
+	wire_writer_init(&w, c->request + BB_WIRE_HEADER_BYTES, BB_LOCAL_BODY_BYTES_MAX);
+	wire_put_str(&w, WIRE_TAG_QUEUE_NAME, queue);
+	for (uint32_t i = 0; i < count; i++) {
+		memset(entries[i].message_id, 0, sizeof(entries[i].message_id));
+		memset(entries[i].md5_of_body, 0, sizeof(entries[i].md5_of_body));
+		put_batch_entry(&w, opcode, &entries[i]);
+	}
+	const uint8_t *reply;
+	uint32_t reply_bytes;
+	int rc = call_op(c, opcode, &w, &reply, &reply_bytes);
+	if (rc == 0)
+		take_batch_reply(entries, count, reply, reply_bytes);
+	return rc;
+}
+
+int bb_send_message_batch(struct bb_client *c, const char *queue, struct bb_batch_entry *entries,
+                          uint32_t count)
+{
+	return batch_op(c, WIRE_OP_SEND_MESSAGE_BATCH, queue, entries, count);
+}
+
+int bb_delete_message_batch(struct bb_client *c, const char *queue,
+                            struct bb_batch_entry *entries, uint32_t count)
+{
+	return batch_op(c, WIRE_OP_DELETE_MESSAGE_BATCH, queue, entries, count);
+}
+
+int bb_change_message_visibility_batch(struct bb_client *c, const char *queue,
+                                       struct bb_batch_entry *entries, uint32_t count)
+{
+	return batch_op(c, WIRE_OP_CHANGE_MESSAGE_VISIBILITY_BATCH, queue, entries, count);
+}
+
 int bb_get_stats(struct bb_client *c, struct bb_stat *stats, uint32_t capacity,
                  uint32_t *count_out)
 {

@@ -185,6 +185,12 @@ static const char *const status_names[WIRE_STATUS_COUNT] = {
     [WIRE_ERR_MISSING_AUTHENTICATION_TOKEN] = "MissingAuthenticationToken",
     [WIRE_ERR_SIGNATURE_DOES_NOT_MATCH] = "SignatureDoesNotMatch",
     [WIRE_ERR_REQUEST_EXPIRED] = "RequestExpired",
+    [WIRE_ERR_EMPTY_BATCH_REQUEST] = "AWS.SimpleQueueService.EmptyBatchRequest",
+    [WIRE_ERR_TOO_MANY_ENTRIES_IN_BATCH_REQUEST] =
+        "AWS.SimpleQueueService.TooManyEntriesInBatchRequest",
+    [WIRE_ERR_BATCH_ENTRY_IDS_NOT_DISTINCT] = "AWS.SimpleQueueService.BatchEntryIdsNotDistinct",
+    [WIRE_ERR_BATCH_REQUEST_TOO_LONG] = "AWS.SimpleQueueService.BatchRequestTooLong",
+    [WIRE_ERR_INVALID_BATCH_ENTRY_ID] = "AWS.SimpleQueueService.InvalidBatchEntryId",
 };
 
 const char *wire_status_name(enum wire_status status)
@@ -202,6 +208,9 @@ const char *wire_opcode_name(uint8_t opcode)
 	case WIRE_OP_RECEIVE_MESSAGE: return "ReceiveMessage";
 	case WIRE_OP_DELETE_MESSAGE: return "DeleteMessage";
 	case WIRE_OP_CHANGE_MESSAGE_VISIBILITY: return "ChangeMessageVisibility";
+	case WIRE_OP_SEND_MESSAGE_BATCH: return "SendMessageBatch";
+	case WIRE_OP_DELETE_MESSAGE_BATCH: return "DeleteMessageBatch";
+	case WIRE_OP_CHANGE_MESSAGE_VISIBILITY_BATCH: return "ChangeMessageVisibilityBatch";
 	case WIRE_OP_APPLY_SNAPSHOT: return "ApplySnapshot";
 	case WIRE_OP_GET_STATS: return "GetStats";
 	default: return "Unknown";
@@ -211,4 +220,23 @@ const char *wire_opcode_name(uint8_t opcode)
 bool wire_opcode_is_local_only(uint8_t opcode)
 {
 	return opcode >= 0x80;
+}
+
+bool wire_opcode_is_batch(uint8_t opcode)
+{
+	return opcode == WIRE_OP_SEND_MESSAGE_BATCH || opcode == WIRE_OP_DELETE_MESSAGE_BATCH ||
+	       opcode == WIRE_OP_CHANGE_MESSAGE_VISIBILITY_BATCH;
+}
+
+bool wire_batch_entry_id_is_valid(const uint8_t *id, size_t length)
+{
+	if (length == 0 || length > WIRE_BATCH_ENTRY_ID_BYTES_MAX)
+		return false;
+	for (size_t i = 0; i < length; i++) {
+		uint8_t c = id[i];
+		bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+		if (!alnum && c != '-' && c != '_')
+			return false;
+	}
+	return true;
 }

@@ -23,6 +23,10 @@ enum wire_opcode {
 	WIRE_OP_RECEIVE_MESSAGE = 0x11,
 	WIRE_OP_DELETE_MESSAGE = 0x12,
 	WIRE_OP_CHANGE_MESSAGE_VISIBILITY = 0x13,
+	/* Batches of up to WIRE_BATCH_ENTRIES_MAX entries, each answered on its own. */
+	WIRE_OP_SEND_MESSAGE_BATCH = 0x14,
+	WIRE_OP_DELETE_MESSAGE_BATCH = 0x15,
+	WIRE_OP_CHANGE_MESSAGE_VISIBILITY_BATCH = 0x16,
 	/* Control opcodes: accepted only on the Unix socket. */
 	WIRE_OP_APPLY_SNAPSHOT = 0x80,
 	WIRE_OP_GET_STATS = 0x81,
@@ -56,6 +60,12 @@ enum wire_status {
 	WIRE_ERR_MISSING_AUTHENTICATION_TOKEN = 18,
 	WIRE_ERR_SIGNATURE_DOES_NOT_MATCH = 19,
 	WIRE_ERR_REQUEST_EXPIRED = 20,
+	/* Batches: the request as a whole (docs/protocol.md, "Batches"). */
+	WIRE_ERR_EMPTY_BATCH_REQUEST = 21,
+	WIRE_ERR_TOO_MANY_ENTRIES_IN_BATCH_REQUEST = 22,
+	WIRE_ERR_BATCH_ENTRY_IDS_NOT_DISTINCT = 23,
+	WIRE_ERR_BATCH_REQUEST_TOO_LONG = 24,
+	WIRE_ERR_INVALID_BATCH_ENTRY_ID = 25,
 	WIRE_STATUS_COUNT
 };
 
@@ -80,6 +90,9 @@ enum wire_tag {
 	WIRE_TAG_MAXIMUM_MESSAGE_BYTES = 23, /* u32 */
 	WIRE_TAG_STAT_NAME = 30,
 	WIRE_TAG_STAT_VALUE = 31, /* u64 */
+	WIRE_TAG_ENTRY_BEGIN = 40,  /* empty; starts one entry of a batch request or reply */
+	WIRE_TAG_ENTRY_ID = 41,     /* text; the client's id of the entry */
+	WIRE_TAG_ENTRY_STATUS = 42, /* u32; a failed entry's wire_status */
 	/* FIFO queues (docs/protocol.md, "FIFO queues"). */
 	WIRE_TAG_MESSAGE_GROUP_ID = 50,         /* text, 1-BB_FIFO_ID_BYTES_MAX */
 	WIRE_TAG_MESSAGE_DEDUPLICATION_ID = 51, /* text, 1-BB_FIFO_ID_BYTES_MAX */
@@ -88,6 +101,11 @@ enum wire_tag {
 
 /* A SequenceNumber's text: AWS's are up to 128 bits, so up to 39 digits. */
 #define WIRE_SEQUENCE_NUMBER_BYTES_MAX 40u
+
+/* Batches, as SQS limits them: entries, entry id length, bodies of a SendMessageBatch. */
+#define WIRE_BATCH_ENTRIES_MAX        10u
+#define WIRE_BATCH_ENTRY_ID_BYTES_MAX 80u
+#define WIRE_BATCH_BODY_BYTES_MAX     (1u << 20)
 
 struct wire_header {
 	uint8_t version;
@@ -151,5 +169,8 @@ size_t wire_field_bytes(size_t length);
 const char *wire_status_name(enum wire_status status);
 const char *wire_opcode_name(uint8_t opcode);
 bool wire_opcode_is_local_only(uint8_t opcode);
+bool wire_opcode_is_batch(uint8_t opcode);
+/* True for 1-80 of A-Z, a-z, 0-9, - and _: a batch entry id as SQS allows it. */
+bool wire_batch_entry_id_is_valid(const uint8_t *id, size_t length);
 
 #endif

@@ -142,7 +142,9 @@ static const char *log_refusal(int error)
 static bool stage_refused(struct dp_worker *w, struct rte_mbuf *m, const struct dp_request *req)
 {
 	uint8_t opcode = req->header.opcode;
-	bool held = opcode == WIRE_OP_SEND_MESSAGE || opcode == WIRE_OP_DELETE_MESSAGE;
+	/* A batch waits as one reply, for the highest sequence among its entries. */
+	bool held = opcode == WIRE_OP_SEND_MESSAGE || opcode == WIRE_OP_DELETE_MESSAGE ||
+	            opcode == WIRE_OP_SEND_MESSAGE_BATCH || opcode == WIRE_OP_DELETE_MESSAGE_BATCH;
 	if (!held || w->log.seg == NULL || dp_stage_has_room(w))
 		return false;
 	w->stats.replies_stage_full++;
@@ -257,6 +259,92 @@ static void execute_handle_op(struct dp_worker *w, struct rte_mbuf *m, const str
 	dp_finish_when_durable(w, m, &req->header, reply_bytes, logged.sequence);
 }
 
+/* The most one entry of a batch adds to its reply: ENTRY_BEGIN, ENTRY_ID, a send's two ids. */
+#define BATCH_ENTRY_REPLY_BYTES_MAX                                                                \
+	(4 * WIRE_FIELD_HEADER_BYTES + WIRE_BATCH_ENTRY_ID_BYTES_MAX + BB_MESSAGE_ID_BYTES + 32)
+_Static_assert(BB_WIRE_HEADER_BYTES + WIRE_BATCH_ENTRIES_MAX * BATCH_ENTRY_REPLY_BYTES_MAX <=
+                   DP_HELD_REPLY_BYTES_MAX,
+               "a whole batch's reply waits in the reply stage");
+
+/*
+ * Over UDP from a source that showed no cookie a reply may be at most
+ * BB_UDP_UNPROVEN_REPLY_FACTOR times its request (dp_reply.c drops it otherwise). A batch
+ * of short bodies could be answered with more: it is refused before any entry acts, so
+ * nothing is done that could not be acknowledged.
+ */
+static bool batch_reply_may_amplify(struct rte_mbuf *m, const struct dp_request *req)
+{
+	const struct dp_request_meta *meta = dp_meta(m);
+	if (meta->source != DP_SOURCE_UDP || meta->proven)
+		return false;
+	bool send = req->header.opcode == WIRE_OP_SEND_MESSAGE_BATCH;
+	size_t bytes = BB_WIRE_HEADER_BYTES;
+	for (uint32_t i = 0; i < req->entry_count; i++)
+		bytes += (send ? 4 * WIRE_FIELD_HEADER_BYTES + BB_MESSAGE_ID_BYTES + 32
+		               : 3 * WIRE_FIELD_HEADER_BYTES + 4) +
+		         req->entries[i].id.length;
+	return bytes > (size_t)BB_UDP_UNPROVEN_REPLY_FACTOR * rte_pktmbuf_pkt_len(m);
+}
+
+/* Runs one entry of a batch unless the parse failed it; a send's ids go to sent. */
+static enum wire_status run_entry(struct dp_worker *w, uint32_t slot, uint8_t opcode,
+                                  const struct dp_batch_entry *e, uint64_t now_ms,
+                                  struct sqs_sent *sent)
+{
+	sent->logged = (struct sqs_logged){0, 0};
+	if (e->status != WIRE_OK)
+		return e->status;
+	if (opcode == WIRE_OP_SEND_MESSAGE_BATCH)
+		return sqs_send(w->sqs, slot, e->body.data, e->body.length, now_ms, sent);
+	const char *handle = (const char *)e->receipt_handle.data;
+	if (opcode == WIRE_OP_DELETE_MESSAGE_BATCH)
+		return sqs_delete(w->sqs, slot, handle, e->receipt_handle.length, &sent->logged);
+	return sqs_change_visibility(w->sqs, slot, handle, e->receipt_handle.length,
+	                             e->visibility_timeout_s.value, now_ms);
+}
+
+/*
+ * A batch: every entry runs on its own and gets its own answer, in request order (an
+ * ENTRY_STATUS when it failed). The one reply waits in the stage for the highest sequence
+ * its entries wrote, so no entry is acknowledged before everything the batch wrote is
+ * durable.
+ */
+static void execute_batch(struct dp_worker *w, struct rte_mbuf *m, const struct dp_request *req,
+                          uint64_t now_ms)
+{
+	RTE_VERIFY(req->entry_count >= 1 && req->entry_count <= WIRE_BATCH_ENTRIES_MAX);
+	if (batch_reply_may_amplify(m, req)) {
+		dp_finish_error(w, m, &req->header, WIRE_ERR_INVALID_PARAMETER,
+		                "over UDP a batch's answer may be at most 3 times its request: send "
+		                "short bodies over the local socket or one by one");
+		return;
+	}
+	uint8_t opcode = req->header.opcode;
+	uint32_t slot = dp_meta(m)->queue_slot;
+	uint64_t sequence = 0;
+	struct wire_writer writer;
+	dp_reply_begin(&writer, w->reply_buf, DP_HELD_REPLY_BYTES_MAX);
+	for (uint32_t i = 0; i < req->entry_count; i++) {
+		const struct dp_batch_entry *e = &req->entries[i];
+		struct sqs_sent sent;
+		enum wire_status status = run_entry(w, slot, opcode, e, now_ms, &sent);
+		wire_put_bytes(&writer, WIRE_TAG_ENTRY_BEGIN, NULL, 0);
+		wire_put_bytes(&writer, WIRE_TAG_ENTRY_ID, e->id.data, e->id.length);
+		if (status != WIRE_OK) {
+			wire_put_u32(&writer, WIRE_TAG_ENTRY_STATUS, (uint32_t)status);
+			continue;
+		}
+		if (opcode == WIRE_OP_SEND_MESSAGE_BATCH) {
+			wire_put_str(&writer, WIRE_TAG_MESSAGE_ID, sent.message_id);
+			wire_put_str(&writer, WIRE_TAG_MD5_OF_BODY, sent.md5_of_body);
+		}
+		sequence = RTE_MAX(sequence, sent.logged.sequence);
+	}
+	RTE_VERIFY(!writer.overflow);
+	size_t reply_bytes = dp_reply_finish(&writer, &req->header, WIRE_OK);
+	dp_finish_when_durable(w, m, &req->header, reply_bytes, sequence);
+}
+
 /*
  * Answers a retry from the window; returns true when the request must not run
  * again. A different request under remembered ids is refused, and that answer
@@ -322,6 +410,9 @@ void dp_execute(struct dp_worker *w, struct rte_mbuf *m, uint64_t now_ms)
 	switch (req.header.opcode) {
 	case WIRE_OP_SEND_MESSAGE: execute_send(w, m, &req, now_ms); break;
 	case WIRE_OP_RECEIVE_MESSAGE: execute_receive(w, m, &req, now_ms); break;
+	case WIRE_OP_SEND_MESSAGE_BATCH:
+	case WIRE_OP_DELETE_MESSAGE_BATCH:
+	case WIRE_OP_CHANGE_MESSAGE_VISIBILITY_BATCH: execute_batch(w, m, &req, now_ms); break;
 	default: execute_handle_op(w, m, &req, now_ms); break;
 	}
 }

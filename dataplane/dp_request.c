@@ -4,6 +4,7 @@
  */
 #include "dp_request.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "bb_endian.h"
@@ -18,7 +19,10 @@ static bool is_data_opcode(uint8_t opcode)
 	case WIRE_OP_SEND_MESSAGE:
 	case WIRE_OP_RECEIVE_MESSAGE:
 	case WIRE_OP_DELETE_MESSAGE:
-	case WIRE_OP_CHANGE_MESSAGE_VISIBILITY: return true;
+	case WIRE_OP_CHANGE_MESSAGE_VISIBILITY:
+	case WIRE_OP_SEND_MESSAGE_BATCH:
+	case WIRE_OP_DELETE_MESSAGE_BATCH:
+	case WIRE_OP_CHANGE_MESSAGE_VISIBILITY_BATCH: return true;
 	default: return false;
 	}
 }
@@ -69,6 +73,98 @@ static bool take_field(struct dp_request *out, const struct wire_field *f)
 	}
 }
 
+/*
+ * A batch's fields: before its first ENTRY_BEGIN the request's (queue and cookie only), after
+ * it the current entry's; a cookie anywhere is the request's (libbusbar appends it last).
+ * Returns WIRE_OK, WIRE_ERR_MALFORMED or TooManyEntriesInBatchRequest.
+ */
+static enum wire_status take_batch_field(struct dp_request *out, const struct wire_field *f)
+{
+	if (f->tag == WIRE_TAG_ENTRY_BEGIN) {
+		if (f->length != 0)
+			return WIRE_ERR_MALFORMED;
+		if (out->entry_count == WIRE_BATCH_ENTRIES_MAX)
+			return WIRE_ERR_TOO_MANY_ENTRIES_IN_BATCH_REQUEST;
+		out->entries[out->entry_count++] = (struct dp_batch_entry){.status = WIRE_OK};
+		return WIRE_OK;
+	}
+	if (f->tag == WIRE_TAG_COOKIE || (out->entry_count == 0 && f->tag == WIRE_TAG_QUEUE_NAME))
+		return take_field(out, f) ? WIRE_OK : WIRE_ERR_MALFORMED;
+	if (out->entry_count == 0)
+		return WIRE_ERR_MALFORMED;
+	struct dp_batch_entry *e = &out->entries[out->entry_count - 1];
+	bool taken;
+	switch (f->tag) {
+	case WIRE_TAG_ENTRY_ID: taken = take_bytes(&e->id, f); break;
+	case WIRE_TAG_BODY: taken = take_bytes(&e->body, f); break;
+	case WIRE_TAG_RECEIPT_HANDLE: taken = take_bytes(&e->receipt_handle, f); break;
+	case WIRE_TAG_VISIBILITY_TIMEOUT_S: taken = take_u32(&e->visibility_timeout_s, f); break;
+	default: taken = false; break;
+	}
+	return taken ? WIRE_OK : WIRE_ERR_MALFORMED;
+}
+
+/* True when the entry holds only fields its batch's operation takes. */
+static bool entry_fields_fit(uint8_t opcode, const struct dp_batch_entry *e)
+{
+	if (opcode == WIRE_OP_SEND_MESSAGE_BATCH)
+		return !e->receipt_handle.present && !e->visibility_timeout_s.present;
+	if (opcode == WIRE_OP_DELETE_MESSAGE_BATCH)
+		return !e->body.present && !e->visibility_timeout_s.present;
+	return !e->body.present;
+}
+
+/* An entry's own failures: they fail that entry alone, as SQS answers them. */
+static void check_entry(uint8_t opcode, struct dp_batch_entry *e)
+{
+	if (opcode == WIRE_OP_SEND_MESSAGE_BATCH) {
+		if (!e->body.present || e->body.length == 0)
+			e->status = WIRE_ERR_MISSING_PARAMETER;
+		return;
+	}
+	if (!e->receipt_handle.present)
+		e->status = WIRE_ERR_MISSING_PARAMETER;
+	else if (opcode == WIRE_OP_CHANGE_MESSAGE_VISIBILITY_BATCH && !e->visibility_timeout_s.present)
+		e->status = WIRE_ERR_MISSING_PARAMETER;
+	else if (e->visibility_timeout_s.value > BB_VISIBILITY_TIMEOUT_S_MAX)
+		e->status = WIRE_ERR_INVALID_PARAMETER;
+}
+
+static bool same_bytes(const struct dp_bytes *a, const struct dp_bytes *b)
+{
+	return a->length == b->length && memcmp(a->data, b->data, a->length) == 0;
+}
+
+/* What fails a batch as a whole: no entries, a bad or repeated id, bodies over the total. */
+static enum wire_status check_batch(struct dp_request *out)
+{
+	if (out->entry_count == 0)
+		return invalid(out, WIRE_ERR_EMPTY_BATCH_REQUEST, "a batch needs at least one entry");
+	uint64_t body_bytes = 0;
+	for (uint32_t i = 0; i < out->entry_count; i++) {
+		const struct dp_batch_entry *e = &out->entries[i];
+		if (!e->id.present)
+			return invalid(out, WIRE_ERR_MISSING_PARAMETER, "every batch entry needs an Id");
+		if (!wire_batch_entry_id_is_valid(e->id.data, e->id.length))
+			return invalid(out, WIRE_ERR_INVALID_BATCH_ENTRY_ID,
+			               "a batch entry Id must be 1-80 of A-Z, a-z, 0-9, - and _");
+		for (uint32_t j = 0; j < i; j++) {
+			if (same_bytes(&out->entries[j].id, &e->id))
+				return invalid(out, WIRE_ERR_BATCH_ENTRY_IDS_NOT_DISTINCT,
+				               "two entries of the batch have the same Id");
+		}
+		if (!entry_fields_fit(out->header.opcode, e))
+			return invalid(out, WIRE_ERR_MALFORMED, "a field this batch's entries do not take");
+		body_bytes += e->body.length;
+	}
+	if (body_bytes > WIRE_BATCH_BODY_BYTES_MAX)
+		return invalid(out, WIRE_ERR_BATCH_REQUEST_TOO_LONG,
+		               "the message bodies of a batch may total at most 1 MiB");
+	for (uint32_t i = 0; i < out->entry_count; i++)
+		check_entry(out->header.opcode, &out->entries[i]);
+	return WIRE_OK;
+}
+
 /* Group and dedup ids: on a send only, 1-128 bytes (the queue engine checks the characters). */
 static enum wire_status check_fifo_ids(struct dp_request *out)
 {
@@ -111,6 +207,9 @@ static enum wire_status check_opcode_fields(struct dp_request *out)
 			return invalid(out, WIRE_ERR_MISSING_PARAMETER, "MessageBody is required");
 		return check_fifo_ids(out);
 	case WIRE_OP_RECEIVE_MESSAGE: return check_receive(out);
+	case WIRE_OP_SEND_MESSAGE_BATCH:
+	case WIRE_OP_DELETE_MESSAGE_BATCH:
+	case WIRE_OP_CHANGE_MESSAGE_VISIBILITY_BATCH: return check_batch(out);
 	case WIRE_OP_DELETE_MESSAGE:
 	case WIRE_OP_CHANGE_MESSAGE_VISIBILITY:
 		if (!out->receipt_handle.present)
@@ -162,6 +261,13 @@ uint64_t dp_request_digest(const struct dp_request *req)
 	digest_u32(&s, WIRE_TAG_WAIT_TIME_S, &req->wait_time_s);
 	digest_bytes(&s, WIRE_TAG_MESSAGE_GROUP_ID, &req->group_id);
 	digest_bytes(&s, WIRE_TAG_MESSAGE_DEDUPLICATION_ID, &req->dedup_id);
+	for (uint32_t i = 0; i < req->entry_count; i++) {
+		const struct dp_batch_entry *e = &req->entries[i];
+		digest_bytes(&s, WIRE_TAG_ENTRY_ID, &e->id);
+		digest_bytes(&s, WIRE_TAG_BODY, &e->body);
+		digest_bytes(&s, WIRE_TAG_RECEIPT_HANDLE, &e->receipt_handle);
+		digest_u32(&s, WIRE_TAG_VISIBILITY_TIMEOUT_S, &e->visibility_timeout_s);
+	}
 	return dp_siphash_final(&s);
 }
 
@@ -172,7 +278,7 @@ bool dp_request_is_answerable(const uint8_t *bytes, size_t length)
 
 enum wire_status dp_request_parse(const uint8_t *bytes, size_t length, struct dp_request *out)
 {
-	memset(out, 0, sizeof(*out));
+	memset(out, 0, offsetof(struct dp_request, entries)); /* entries: as they begin */
 	enum wire_status status = wire_header_decode(bytes, length, &out->header);
 	if (status == WIRE_ERR_UNSUPPORTED_VERSION)
 		return invalid(out, status, "this server speaks wire protocol version 1");
@@ -196,8 +302,14 @@ enum wire_status dp_request_parse(const uint8_t *bytes, size_t length, struct dp
 	int more;
 	uint32_t fields = 0;
 	wire_reader_init(&reader, bytes + BB_WIRE_HEADER_BYTES, out->header.body_bytes);
+	bool batch = wire_opcode_is_batch(out->header.opcode);
 	while ((more = wire_reader_next(&reader, &f)) == 1) {
-		if (++fields > BB_FIELD_COUNT_MAX || !take_field(out, &f))
+		enum wire_status taken = batch                ? take_batch_field(out, &f)
+		                         : take_field(out, &f) ? WIRE_OK
+		                                               : WIRE_ERR_MALFORMED;
+		if (taken == WIRE_ERR_TOO_MANY_ENTRIES_IN_BATCH_REQUEST)
+			return invalid(out, taken, "a batch has at most 10 entries");
+		if (++fields > BB_FIELD_COUNT_MAX || taken != WIRE_OK)
 			return invalid(out, WIRE_ERR_MALFORMED,
 			               "unknown, repeated or ill-sized field");
 	}

@@ -28,6 +28,15 @@ struct dp_u64 {
 	bool present;
 };
 
+/* One entry of a batch; status is WIRE_OK unless the parse already failed it alone. */
+struct dp_batch_entry {
+	struct dp_bytes id;
+	struct dp_bytes body;
+	struct dp_bytes receipt_handle;
+	struct dp_u32 visibility_timeout_s;
+	enum wire_status status;
+};
+
 struct dp_request {
 	struct wire_header header;
 	struct dp_bytes queue_name;
@@ -40,6 +49,9 @@ struct dp_request {
 	struct dp_bytes group_id; /* SendMessage: MessageGroupId */
 	struct dp_bytes dedup_id; /* SendMessage: MessageDeduplicationId */
 	const char *error;    /* why the status is not WIRE_OK */
+	/* Batches: kept last, so a request that is not one zeroes none of the entries. */
+	uint32_t entry_count;
+	struct dp_batch_entry entries[WIRE_BATCH_ENTRIES_MAX];
 };
 
 /*

@@ -21,10 +21,11 @@
 
 /*
  * The reply stage: answers that wait until the log's durable sequence reaches their
- * record (a send's, a delete's). At most DP_HELD_REPLIES_MAX wait; each is small.
+ * record (a send's, a delete's, a batch's). At most DP_HELD_REPLIES_MAX wait; each is
+ * small, the largest a 10-entry SendMessageBatch's (dp_execute.c asserts it fits).
  */
 #define DP_HELD_REPLIES_MAX     4096u
-#define DP_HELD_REPLY_BYTES_MAX 192u
+#define DP_HELD_REPLY_BYTES_MAX 1792u
 
 struct dp_held {
 	struct rte_mbuf *request;

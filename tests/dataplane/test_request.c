@@ -1,9 +1,11 @@
 /*
  * Request parsing: required fields per opcode, ranges, repeated and unknown
  * fields, the queue-name rule, header flags and status that must be 0, the
- * cookie field, and the digest the retry window keeps.
+ * cookie field, the digest the retry window keeps, and batches with their limits.
  */
 #include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bb_limits.h"
@@ -215,4 +217,204 @@ Test(request, the_digest_tells_requests_apart_but_not_their_cookies)
 	wire_put_u32(&fields, WIRE_TAG_MAX_MESSAGES, 3);
 	cr_assert_eq(parse(WIRE_OP_RECEIVE_MESSAGE, 0), WIRE_OK);
 	cr_assert_neq(dp_request_digest(&req), two, "another count");
+}
+
+/*
+ * Batches (docs/protocol.md, "Batches"): what fails the request as a whole (no entries, more
+ * than 10, a bad or repeated entry id, bodies over 1 MiB in total) and what fails one entry
+ * alone (a missing body or handle, a timeout out of range), each at its limit.
+ */
+static uint8_t *batch_buf;
+static struct wire_writer batch_fields;
+static const size_t batch_buf_bytes = BB_WIRE_HEADER_BYTES + (2u << 20);
+
+static void batch_begin(void)
+{
+	if (batch_buf == NULL)
+		batch_buf = malloc(batch_buf_bytes);
+	cr_assert_not_null(batch_buf);
+	wire_writer_init(&batch_fields, batch_buf + BB_WIRE_HEADER_BYTES,
+	                 batch_buf_bytes - BB_WIRE_HEADER_BYTES);
+	wire_put_str(&batch_fields, WIRE_TAG_QUEUE_NAME, "q");
+}
+
+static void batch_entry(const char *id)
+{
+	wire_put_bytes(&batch_fields, WIRE_TAG_ENTRY_BEGIN, NULL, 0);
+	if (id != NULL)
+		wire_put_str(&batch_fields, WIRE_TAG_ENTRY_ID, id);
+}
+
+static enum wire_status batch_parse(uint8_t opcode)
+{
+	cr_assert_not(batch_fields.overflow);
+	struct wire_header h = {.version = 1, .opcode = opcode, .client_id = 1, .request_id = 2,
+	                        .body_bytes = (uint32_t)batch_fields.length};
+	wire_header_encode(&h, batch_buf);
+	return dp_request_parse(batch_buf, BB_WIRE_HEADER_BYTES + batch_fields.length, &req);
+}
+
+/* A SendMessageBatch of `count` entries with ids e0, e1, ... and one-byte bodies. */
+static enum wire_status send_batch_of(uint32_t count)
+{
+	batch_begin();
+	for (uint32_t i = 0; i < count; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "e%u", i);
+		batch_entry(id);
+		wire_put_str(&batch_fields, WIRE_TAG_BODY, "b");
+	}
+	return batch_parse(WIRE_OP_SEND_MESSAGE_BATCH);
+}
+
+Test(request, a_batch_has_one_to_ten_entries)
+{
+	cr_assert_eq(send_batch_of(0), WIRE_ERR_EMPTY_BATCH_REQUEST);
+	cr_assert_eq(send_batch_of(1), WIRE_OK);
+	cr_assert_eq(send_batch_of(WIRE_BATCH_ENTRIES_MAX), WIRE_OK);
+	cr_assert_eq(req.entry_count, WIRE_BATCH_ENTRIES_MAX);
+	cr_assert_eq(send_batch_of(WIRE_BATCH_ENTRIES_MAX + 1),
+	             WIRE_ERR_TOO_MANY_ENTRIES_IN_BATCH_REQUEST);
+	cr_assert_str_eq(wire_status_name(WIRE_ERR_TOO_MANY_ENTRIES_IN_BATCH_REQUEST),
+	                 "AWS.SimpleQueueService.TooManyEntriesInBatchRequest");
+	batch_begin();
+	cr_assert_eq(batch_parse(WIRE_OP_DELETE_MESSAGE_BATCH), WIRE_ERR_EMPTY_BATCH_REQUEST);
+}
+
+Test(request, batch_entry_ids_follow_sqs_rules_and_are_distinct)
+{
+	char id[WIRE_BATCH_ENTRY_ID_BYTES_MAX + 2];
+	memset(id, 'a', sizeof(id) - 1);
+	id[WIRE_BATCH_ENTRY_ID_BYTES_MAX] = '\0';
+	batch_begin();
+	batch_entry(id);
+	wire_put_str(&batch_fields, WIRE_TAG_BODY, "b");
+	batch_entry("A-z_09");
+	wire_put_str(&batch_fields, WIRE_TAG_BODY, "b");
+	cr_assert_eq(batch_parse(WIRE_OP_SEND_MESSAGE_BATCH), WIRE_OK, "80 characters");
+	id[WIRE_BATCH_ENTRY_ID_BYTES_MAX] = 'a';
+	id[WIRE_BATCH_ENTRY_ID_BYTES_MAX + 1] = '\0';
+	const char *bad[] = {id, "", "a.b", "a b", "é"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		batch_begin();
+		batch_entry(bad[i]);
+		wire_put_str(&batch_fields, WIRE_TAG_BODY, "b");
+		cr_assert_eq(batch_parse(WIRE_OP_SEND_MESSAGE_BATCH), WIRE_ERR_INVALID_BATCH_ENTRY_ID,
+		             "id %zu", i);
+	}
+	batch_begin();
+	batch_entry(NULL);
+	wire_put_str(&batch_fields, WIRE_TAG_BODY, "b");
+	cr_assert_eq(batch_parse(WIRE_OP_SEND_MESSAGE_BATCH), WIRE_ERR_MISSING_PARAMETER);
+	batch_begin();
+	batch_entry("x");
+	wire_put_str(&batch_fields, WIRE_TAG_RECEIPT_HANDLE, "h");
+	batch_entry("y");
+	wire_put_str(&batch_fields, WIRE_TAG_RECEIPT_HANDLE, "h");
+	batch_entry("x");
+	wire_put_str(&batch_fields, WIRE_TAG_RECEIPT_HANDLE, "h");
+	cr_assert_eq(batch_parse(WIRE_OP_DELETE_MESSAGE_BATCH),
+	             WIRE_ERR_BATCH_ENTRY_IDS_NOT_DISTINCT);
+	batch_begin();
+	batch_entry("x");
+	wire_put_str(&batch_fields, WIRE_TAG_RECEIPT_HANDLE, "h");
+	batch_entry("X");
+	wire_put_str(&batch_fields, WIRE_TAG_RECEIPT_HANDLE, "h");
+	cr_assert_eq(batch_parse(WIRE_OP_DELETE_MESSAGE_BATCH), WIRE_OK, "ids are case-sensitive");
+}
+
+Test(request, the_bodies_of_a_send_batch_total_at_most_1_mib)
+{
+	static uint8_t body[WIRE_BATCH_BODY_BYTES_MAX / 2];
+	memset(body, 'x', sizeof(body));
+	batch_begin();
+	batch_entry("a");
+	wire_put_bytes(&batch_fields, WIRE_TAG_BODY, body, sizeof(body));
+	batch_entry("b");
+	wire_put_bytes(&batch_fields, WIRE_TAG_BODY, body, sizeof(body));
+	cr_assert_eq(batch_parse(WIRE_OP_SEND_MESSAGE_BATCH), WIRE_OK, "exactly 1 MiB");
+	batch_entry("c");
+	wire_put_str(&batch_fields, WIRE_TAG_BODY, "!");
+	cr_assert_eq(batch_parse(WIRE_OP_SEND_MESSAGE_BATCH), WIRE_ERR_BATCH_REQUEST_TOO_LONG);
+}
+
+Test(request, an_entry_can_fail_alone)
+{
+	batch_begin();
+	batch_entry("ok");
+	wire_put_str(&batch_fields, WIRE_TAG_BODY, "b");
+	batch_entry("nobody");
+	batch_entry("empty");
+	wire_put_str(&batch_fields, WIRE_TAG_BODY, "");
+	cr_assert_eq(batch_parse(WIRE_OP_SEND_MESSAGE_BATCH), WIRE_OK);
+	cr_assert_eq(req.entries[0].status, WIRE_OK);
+	cr_assert_eq(req.entries[1].status, WIRE_ERR_MISSING_PARAMETER);
+	cr_assert_eq(req.entries[2].status, WIRE_ERR_MISSING_PARAMETER);
+
+	batch_begin();
+	batch_entry("ok");
+	wire_put_str(&batch_fields, WIRE_TAG_RECEIPT_HANDLE, "h");
+	wire_put_u32(&batch_fields, WIRE_TAG_VISIBILITY_TIMEOUT_S, BB_VISIBILITY_TIMEOUT_S_MAX);
+	batch_entry("long");
+	wire_put_str(&batch_fields, WIRE_TAG_RECEIPT_HANDLE, "h");
+	wire_put_u32(&batch_fields, WIRE_TAG_VISIBILITY_TIMEOUT_S, BB_VISIBILITY_TIMEOUT_S_MAX + 1);
+	batch_entry("notimeout");
+	wire_put_str(&batch_fields, WIRE_TAG_RECEIPT_HANDLE, "h");
+	batch_entry("nohandle");
+	wire_put_u32(&batch_fields, WIRE_TAG_VISIBILITY_TIMEOUT_S, 1);
+	cr_assert_eq(batch_parse(WIRE_OP_CHANGE_MESSAGE_VISIBILITY_BATCH), WIRE_OK);
+	cr_assert_eq(req.entries[0].status, WIRE_OK);
+	cr_assert_eq(req.entries[1].status, WIRE_ERR_INVALID_PARAMETER);
+	cr_assert_eq(req.entries[2].status, WIRE_ERR_MISSING_PARAMETER);
+	cr_assert_eq(req.entries[3].status, WIRE_ERR_MISSING_PARAMETER);
+}
+
+Test(request, batch_fields_belong_to_their_place)
+{
+	batch_begin();
+	wire_put_str(&batch_fields, WIRE_TAG_BODY, "top");
+	batch_entry("a");
+	wire_put_str(&batch_fields, WIRE_TAG_BODY, "b");
+	cr_assert_eq(batch_parse(WIRE_OP_SEND_MESSAGE_BATCH), WIRE_ERR_MALFORMED, "a body before");
+	batch_begin();
+	batch_entry("a");
+	wire_put_str(&batch_fields, WIRE_TAG_BODY, "b");
+	wire_put_str(&batch_fields, WIRE_TAG_BODY, "c");
+	cr_assert_eq(batch_parse(WIRE_OP_SEND_MESSAGE_BATCH), WIRE_ERR_MALFORMED, "twice");
+	batch_begin();
+	batch_entry("a");
+	wire_put_str(&batch_fields, WIRE_TAG_RECEIPT_HANDLE, "h");
+	wire_put_str(&batch_fields, WIRE_TAG_BODY, "b");
+	cr_assert_eq(batch_parse(WIRE_OP_DELETE_MESSAGE_BATCH), WIRE_ERR_MALFORMED, "a body");
+	batch_begin();
+	batch_entry("a");
+	wire_put_str(&batch_fields, WIRE_TAG_QUEUE_NAME, "q");
+	cr_assert_eq(batch_parse(WIRE_OP_SEND_MESSAGE_BATCH), WIRE_ERR_MALFORMED, "a queue");
+	batch_begin();
+	wire_put_str(&batch_fields, WIRE_TAG_ENTRY_BEGIN, "x");
+	cr_assert_eq(batch_parse(WIRE_OP_SEND_MESSAGE_BATCH), WIRE_ERR_MALFORMED, "not empty");
+	batch_begin();
+	batch_entry("a");
+	wire_put_str(&batch_fields, WIRE_TAG_BODY, "b");
+	wire_put_u64(&batch_fields, WIRE_TAG_COOKIE, 42);
+	cr_assert_eq(batch_parse(WIRE_OP_SEND_MESSAGE_BATCH), WIRE_OK, "a cookie appended last");
+	cr_assert(req.cookie.present && req.cookie.value == 42);
+	cr_assert_eq(req.entry_count, 1);
+}
+
+Test(request, a_batch_digest_covers_its_entries)
+{
+	cr_assert_eq(send_batch_of(2), WIRE_OK);
+	uint64_t two = dp_request_digest(&req);
+	cr_assert_eq(send_batch_of(2), WIRE_OK);
+	cr_assert_eq(dp_request_digest(&req), two);
+	cr_assert_eq(send_batch_of(3), WIRE_OK);
+	cr_assert_neq(dp_request_digest(&req), two, "another entry");
+	batch_begin();
+	batch_entry("e1");
+	wire_put_str(&batch_fields, WIRE_TAG_BODY, "b");
+	batch_entry("e0");
+	wire_put_str(&batch_fields, WIRE_TAG_BODY, "b");
+	cr_assert_eq(batch_parse(WIRE_OP_SEND_MESSAGE_BATCH), WIRE_OK);
+	cr_assert_neq(dp_request_digest(&req), two, "the ids of the entries");
 }
