@@ -214,7 +214,10 @@ __attribute__((warn_unused_result)) enum wire_status
 sqs_change_visibility(struct sqs_engine *engine, uint32_t slot, const char *handle,
                       size_t handle_bytes, uint32_t timeout_s, uint64_t now_ms);
 
-/* Makes in-flight messages whose deadline passed visible again. Returns how many. */
+/*
+ * Makes in-flight messages whose deadline passed visible again, and ends FIFO dedup windows
+ * that passed (releasing the records they kept). Returns how many messages.
+ */
 uint32_t sqs_expire(struct sqs_engine *engine, uint64_t now_ms);
 
 /*

@@ -330,6 +330,26 @@ Test(sqs_fifo, a_duplicate_answers_as_the_first_and_stores_nothing_even_after_de
 	cr_assert_gt(strcmp(again.sequence_number, first.sequence_number), 0);
 }
 
+/* The log keeps a deleted message's SEND record for its window, and no longer. */
+Test(sqs_fifo, a_deleted_message_s_record_is_released_when_its_window_ends)
+{
+	struct sqs_sent sent;
+	send_ok("one", "A", "id-1", T0, &sent);
+	struct sqs_received got[1];
+	cr_assert_eq(receive(1, T0, got), 1);
+	delete_ok(&got[0]);
+	struct fake_record *send_record = &rig->log.records[0];
+	struct sqs_record decoded;
+	cr_assert_eq(sqs_record_decode(send_record->data, send_record->bytes, &decoded), 0);
+	cr_assert_eq(decoded.kind, SQS_RECORD_SEND);
+	cr_assert_not(send_record->released, "kept for the window");
+	sqs_expire(rig->engine, T0 + WINDOW_MS - 1);
+	cr_assert_not(send_record->released);
+	sqs_expire(rig->engine, T0 + WINDOW_MS);
+	cr_assert(send_record->released, "released when the window ends, with no send");
+	cr_assert_eq(sqs_dedup_count(rig->engine), 0);
+}
+
 Test(sqs_fifo, content_based_ids_are_the_body_s_sha256)
 {
 	use_content_based();
