@@ -118,6 +118,8 @@ static void complete(struct peer_loop *p, const struct bench_peer_done *done, ui
 		p->result.errors += counted;
 	} else if (counted) {
 		p->result.replies++;
+		if (p->cli->load.requests_max > 0 && p->result.replies == p->cli->load.requests_max)
+			p->stop_ns = now + 1; /* all counted: the run ends with this completion */
 		p->result.cycles += done->cycle_done;
 		bench_hist_record(&p->result.latency_ns, now - slot->counted_from_ns);
 		bench_hist_record(&p->second_ns, now - slot->counted_from_ns);
@@ -206,7 +208,7 @@ int bench_peer_measure(const struct bench_cli *cli, const struct bench_peer_driv
 	p.period_ns = cli->load.rate_per_s > 0 ? 1e9 / cli->load.rate_per_s : 0;
 	run_loop(&p);
 	p.result.unanswered = p.in_flight;
-	p.result.seconds = (double)cli->load.duration_ns / 1e9;
+	p.result.seconds = (double)(p.stop_ns - p.measure_ns) / 1e9;
 	*out = p.result;
 	return p.rc;
 }

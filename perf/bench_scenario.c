@@ -48,7 +48,7 @@
 #define NAME_BYTES        64u
 #define ARGS_MAX          48u
 #define OUTPUT_BYTES_MAX  (64u << 10)
-#define START_WAIT_MS     60000u /* busbard or testpmd up (filling 570 MB of mbufs) */
+#define START_WAIT_MS     120000u /* busbard or testpmd up (570 MB of mbufs, a loaded box) */
 /* A peer listening: RabbitMQ's Erlang node took over 60 s here with the 2 cores loaded. */
 #define PEER_START_WAIT_MS 180000u
 #define STOP_WAIT_MS      5000u  /* SIGTERM, then SIGKILL */
