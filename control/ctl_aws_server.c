@@ -26,8 +26,9 @@ struct ctl_aws_call {
 	struct MHD_Connection *connection;
 	struct ctl_aws_request request;
 	struct ctl_aws_reply reply;
-	bool ready;  /* reply holds the answer of a suspended call */
-	bool scrape; /* a /metrics call */
+	bool ready;     /* reply holds the answer of a suspended call */
+	bool scrape;    /* a /metrics call */
+	bool suspended; /* counted in the server's suspended until answered or freed */
 	struct ctl_aws_data_op op;
 	struct ctl_pool_call pool_call;
 	uint64_t start_us;
@@ -188,6 +189,8 @@ static enum MHD_Result forward(struct ctl_aws_server *s, struct MHD_Connection *
 	    .wait_s = call->op.opcode == WIRE_OP_RECEIVE_MESSAGE ? call->op.wait_s : 0,
 	    .done = done,
 	    .context = call};
+	call->suspended = true;
+	atomic_fetch_add(&s->suspended, 1);
 	MHD_suspend_connection(connection);
 	int rc = ctl_pool_submit(&s->pool, &call->pool_call);
 	if (rc != 0) /* the pool is stopping or full: answered here, resumed at once */
@@ -347,6 +350,15 @@ enum MHD_Result ctl_aws_serve_metrics(struct ctl_aws_server *s, struct MHD_Conne
 	return forward(s, connection, call, frame, BB_WIRE_HEADER_BYTES, on_stats_done);
 }
 
+/* The call's connection is libmicrohttpd's again: answered, or ended without an answer. */
+static void unsuspend(struct ctl_aws_call *call)
+{
+	if (!call->suspended)
+		return;
+	call->suspended = false;
+	atomic_fetch_sub(&call->server->suspended, 1);
+}
+
 bool ctl_aws_call_ready(const struct ctl_aws_call *call)
 {
 	return call != NULL && call->ready;
@@ -356,6 +368,7 @@ enum MHD_Result ctl_aws_resume(struct MHD_Connection *connection, struct ctl_aws
 {
 	assert(call != NULL && call->ready);
 	call->ready = false;
+	unsuspend(call);
 	return queue_reply(connection, call);
 }
 
@@ -371,6 +384,7 @@ void ctl_aws_call_free(struct ctl_aws_call *call)
 {
 	if (call == NULL)
 		return;
+	unsuspend(call); /* a client gone while suspended is freed without an answer */
 	ctl_aws_request_clear(&call->request);
 	ctl_aws_reply_clear(&call->reply);
 	free(call);
@@ -384,7 +398,13 @@ int ctl_aws_server_start(struct ctl_aws_server *s, const struct ctl_aws_server_o
 	return ctl_pool_start(&s->pool, o->busbard_socket);
 }
 
-void ctl_aws_server_stop(struct ctl_aws_server *s)
+unsigned ctl_aws_server_stop(struct ctl_aws_server *s)
 {
 	ctl_pool_stop(&s->pool);
+	/* Every call is resumed now; libmicrohttpd answers them on its own thread. */
+	struct timespec tick = {.tv_nsec = 10 * 1000000};
+	for (uint32_t waited_ms = 0;
+	     atomic_load(&s->suspended) > 0 && waited_ms < CTL_AWS_STOP_WAIT_MS; waited_ms += 10)
+		nanosleep(&tick, NULL);
+	return atomic_load(&s->suspended);
 }

@@ -11,6 +11,7 @@
 #define BB_CTL_AWS_SERVER_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -48,17 +49,27 @@ struct ctl_aws_server_options {
 	void *context;
 };
 
+/* libmicrohttpd's stop panics on a suspended connection: at most this long for the last
+ * resumed ones to be answered. */
+#define CTL_AWS_STOP_WAIT_MS 2000u
+
 struct ctl_aws_server {
 	struct ctl_aws_server_options options;
 	struct ctl_aws_config config;
 	struct ctl_pool pool;
 	struct ctl_metrics metrics;
+	atomic_uint suspended; /* connections suspended for busbard, until answered */
 };
 
 __attribute__((warn_unused_result)) int
 ctl_aws_server_start(struct ctl_aws_server *server, const struct ctl_aws_server_options *options);
-/* Ends the pool: what is in flight is answered ServiceUnavailable and resumed. */
-void ctl_aws_server_stop(struct ctl_aws_server *server);
+/*
+ * Ends the pool: what is in flight is answered ServiceUnavailable and resumed,
+ * and waits (at most CTL_AWS_STOP_WAIT_MS) until libmicrohttpd has sent those
+ * answers, so MHD_stop_daemon finds no connection suspended.
+ */
+/* Returns how many are still suspended then (libmicrohttpd must not be stopped: exit). */
+unsigned ctl_aws_server_stop(struct ctl_aws_server *server);
 
 /*
  * An AWS request whose body is complete; *call is created (free it with

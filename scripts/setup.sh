@@ -13,6 +13,7 @@ packages=(
   gnuplot-nox # perf/plot.sh
   redis-server libhiredis-dev # busbar-bench's Redis peer
   awscli python3-boto3 # tests/integration/run_aws.sh (SQS query protocol)
+  wrk # tests/integration/aws/bench_http.sh (the AWS API benchmark)
   nats-server libnats-dev # busbar-bench's NATS JetStream peer (CI smoke; RabbitMQ: perf/)
 )
 
