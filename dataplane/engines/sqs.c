@@ -467,6 +467,9 @@ static void record_of(const struct sqs_engine *e, uint32_t index, enum sqs_recor
 	    .first_receive_ms = m->first_receive_ms,
 	    .deadline_ms = m->state == MSG_INFLIGHT ? m->deadline_ms : 0,
 	    .receive_count = m->receive_count,
+	    .message_index = index,
+	    .generation = m->generation,
+	    .receipt_nonce = m->receipt_nonce,
 	};
 	memcpy(out->message_id, m->id, sizeof(m->id));
 	if (kind != SQS_RECORD_SEND)
@@ -893,19 +896,39 @@ static uint32_t store_units_of(const struct sqs_engine *e, uint32_t body_bytes)
 	return body_bytes <= unit ? 1 : body_bytes / unit + (body_bytes % unit != 0);
 }
 
+/*
+ * Free slots are a doubly linked list through prev and next (unused while a slot is free),
+ * so recovery can take the very slot a message had: receipt handles name it.
+ */
+static void message_take(struct sqs_engine *e, uint32_t index)
+{
+	struct sqs_message *m = &e->messages[index];
+	assert(m->state == MSG_FREE && e->free_count > 0);
+	if (m->prev != NIL)
+		e->messages[m->prev].next = m->next;
+	else
+		e->free_head = m->next;
+	if (m->next != NIL)
+		e->messages[m->next].prev = m->prev;
+	e->free_count--;
+}
+
 static uint32_t message_alloc(struct sqs_engine *e)
 {
 	uint32_t index = e->free_head;
 	if (index == NIL)
 		return NIL;
-	e->free_head = e->messages[index].next;
-	e->free_count--;
+	message_take(e, index);
 	return index;
 }
 
 static void message_unalloc(struct sqs_engine *e, uint32_t index)
 {
-	e->messages[index].next = e->free_head;
+	struct sqs_message *m = &e->messages[index];
+	m->prev = NIL;
+	m->next = e->free_head;
+	if (e->free_head != NIL)
+		e->messages[e->free_head].prev = index;
 	e->free_head = index;
 	e->free_count++;
 }
@@ -1076,6 +1099,7 @@ struct sqs_engine *sqs_engine_create(const struct sqs_engine_options *options, i
 	}
 	for (uint32_t i = 0; i < options->message_slots; i++) {
 		e->messages[i].next = i + 1 < options->message_slots ? i + 1 : NIL;
+		e->messages[i].prev = i > 0 ? i - 1 : NIL;
 		e->messages[i].group = NIL;
 		e->messages[i].dedup = NIL;
 		e->messages[i].heap_index = NIL;
@@ -1846,6 +1870,9 @@ static void replay_state(struct sqs_engine *e, uint32_t index, const struct sqs_
 	}
 	m->receive_count = r->receive_count;
 	m->first_receive_ms = r->first_receive_ms;
+	/* The nonce of its last receive, so that receive's handle still acts after a restart
+	 * (visible again or not, as it would have without the restart). */
+	m->receipt_nonce = r->receipt_nonce;
 	if (r->deadline_ms <= now_ms) {
 		ready_append(e, index);
 		return;
@@ -1853,7 +1880,6 @@ static void replay_state(struct sqs_engine *e, uint32_t index, const struct sqs_
 	m->state = MSG_INFLIGHT;
 	m->deadline_ms = r->deadline_ms;
 	m->received_ms = now_ms;
-	m->receipt_nonce = random_u64(e);
 	heap_push(e, index);
 	q->inflight_count++;
 	group_inflight(e, index, true);
@@ -1896,14 +1922,17 @@ static enum wire_status replay_new(struct sqs_engine *e, uint32_t slot, const st
 		return WIRE_ERR_MALFORMED;
 	if (!sqs_queue_has_room(e, slot, r->body_bytes))
 		return WIRE_ERR_OVER_LIMIT;
-	uint32_t index = message_alloc(e);
-	if (index == NIL)
+	/* The slot it had, so receipt handles given before the restart still name it. */
+	uint32_t index = r->message_index;
+	if (index >= e->options.message_slots || e->messages[index].state != MSG_FREE)
 		return WIRE_ERR_OVER_LIMIT;
+	message_take(e, index);
 	struct sqs_message *m = &e->messages[index];
 	if (e->options.store.put(e->options.store.ctx, r->body, r->body_bytes, &m->body_ref) != 0) {
 		message_unalloc(e, index);
 		return WIRE_ERR_OVER_LIMIT;
 	}
+	m->generation = r->generation;
 	q->message_count++;
 	q->store_units += store_units_of(e, r->body_bytes);
 	memcpy(m->id, r->message_id, sizeof(m->id));

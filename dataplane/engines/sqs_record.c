@@ -40,6 +40,9 @@ size_t sqs_record_encode(const struct sqs_record *r, uint8_t *out, size_t capaci
 	bb_put_le32(out + 56, r->receive_count);
 	bb_put_le32(out + 60, r->body_bytes);
 	memcpy(out + 64, r->md5, 16);
+	bb_put_le32(out + 80, r->message_index);
+	bb_put_le32(out + 84, r->generation);
+	bb_put_le64(out + 88, r->receipt_nonce);
 	if (r->body_bytes > 0)
 		memcpy(out + SQS_RECORD_HEADER_BYTES + fifo_bytes, r->body, r->body_bytes);
 	return bytes;
@@ -94,6 +97,9 @@ int sqs_record_decode(const uint8_t *bytes, size_t length, struct sqs_record *ou
 	    .deadline_ms = bb_get_le64(bytes + 48),
 	    .receive_count = bb_get_le32(bytes + 56),
 	    .body_bytes = bb_get_le32(bytes + 60),
+	    .message_index = bb_get_le32(bytes + 80),
+	    .generation = bb_get_le32(bytes + 84),
+	    .receipt_nonce = bb_get_le64(bytes + 88),
 	};
 	memcpy(out->message_id, bytes + 16, 16);
 	memcpy(out->md5, bytes + 64, 16);

@@ -11,12 +11,15 @@
  *   48 u64 visibility deadline ms (0: visible)
  *   56 u32 receive count                   60 u32 body bytes (SEND only, else 0)
  *   64 u8[16] MD5 of the body (SEND only)
+ *   80 u32 the message's engine slot       84 u32 the slot's generation
+ *   88 u64 receipt nonce of its last receive (0: none)
+ * (slot, generation and nonce are what a receipt handle names: recovery gives them back,
+ * so a handle given before a restart still deletes the message after it)
  * A SEND of a FIFO queue has flag SQS_RECORD_FLAG_FIFO in byte 1 and, between the header
  * and the body, SQS_RECORD_FIFO_BYTES of FIFO fields and then its group id:
- *   80 u64 sequence number                 88 u8[32] deduplication key (SHA-256)
- *   120 u8 group id bytes (1-128)          121 u8 1 when the key is set, else 0
- *   122 u8[6] zero                         128 group id
- * Records without the flag are what the engine wrote before FIFO queues: they still read.
+ *   96 u64 sequence number                 104 u8[32] deduplication key (SHA-256)
+ *   136 u8 group id bytes (1-128)          137 u8 1 when the key is set, else 0
+ *   138 u8[6] zero                         144 group id
  */
 #ifndef BB_SQS_RECORD_H
 #define BB_SQS_RECORD_H
@@ -27,7 +30,7 @@
 
 #include "bb_limits.h"
 
-#define SQS_RECORD_HEADER_BYTES 80u
+#define SQS_RECORD_HEADER_BYTES 96u
 #define SQS_RECORD_FIFO_BYTES   48u
 #define SQS_RECORD_FLAG_FIFO    0x01u
 #define SQS_RECORD_BYTES_MAX                                                                       \
@@ -58,6 +61,9 @@ struct sqs_record {
 	uint32_t body_bytes;
 	uint8_t md5[16];
 	const uint8_t *body; /* SEND: body_bytes bytes, else NULL */
+	uint32_t message_index; /* the engine's slot of the message */
+	uint32_t generation;
+	uint64_t receipt_nonce;
 	/* A SEND of a FIFO queue: group_id_bytes > 0 (group_id points at them). */
 	uint64_t sequence_number;
 	const char *group_id;

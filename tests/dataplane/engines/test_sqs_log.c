@@ -581,6 +581,54 @@ Test(sqs_log, the_live_records_are_exactly_what_replay_needs)
 	assert_same_engine(&rig_a, &rig_b, now);
 }
 
+/*
+ * A receipt handle given before a restart still acts after it: a delete with it removes the
+ * message (it answered OK and deleted nothing, so the message came back: found by
+ * tests/integration/run_crash.sh), and a change of visibility finds it in flight.
+ */
+Test(sqs_log, a_handle_from_before_the_restart_deletes_after_it)
+{
+	struct sqs_sent sent;
+	rig_send(&rig_a, Q, "kept", T0, &sent);
+	rig_send(&rig_a, Q, "deleted", T0 + 1, &sent);
+	struct sqs_received got[2];
+	cr_assert_eq(receive(&rig_a, 2, T0 + 10, got), 2);
+	rig_a.log.durable_sequence = rig_a.log.next_sequence - 1;
+	rig_replay(&rig_b, &rig_a.log, true, T0 + 20);
+	cr_assert_eq(sqs_inflight_count(rig_b.engine, Q), 2);
+	cr_assert_eq(sqs_change_visibility(rig_b.engine, Q, got[0].receipt_handle,
+	                                   strlen(got[0].receipt_handle), 60, T0 + 20),
+	             WIRE_OK, "the handle still names the message in flight");
+	struct sqs_logged logged;
+	cr_assert_eq(rig_delete(&rig_b, &got[1], &logged), WIRE_OK);
+	cr_assert_neq(logged.sequence, 0, "the delete acted: it wrote its record");
+	cr_assert_eq(sqs_inflight_count(rig_b.engine, Q), 1);
+	struct sqs_received again[2];
+	uint64_t later = T0 + 10 + VISIBILITY_S * 1000u;
+	cr_assert_eq(sqs_expire(rig_b.engine, later), 0, "kept is hidden for 60 s from T0 + 20");
+	cr_assert_eq(receive(&rig_b, 2, later, again), 0);
+	cr_assert_eq(sqs_expire(rig_b.engine, T0 + 20 + 60 * 1000u), 1);
+	cr_assert_eq(receive(&rig_b, 2, T0 + 20 + 60 * 1000u, again), 1);
+	cr_assert_str_eq(again[0].message_id, got[0].message_id, "the deleted one never returns");
+}
+
+/* Also when the restart took longer than the visibility timeout: visible again, the handle of
+ * its last receive still deletes it (as without a restart, until it is received again). */
+Test(sqs_log, a_handle_deletes_a_message_whose_timeout_ended_during_the_restart)
+{
+	struct sqs_sent sent;
+	rig_send(&rig_a, Q, "deleted", T0, &sent);
+	struct sqs_received got;
+	cr_assert_eq(receive_for(&rig_a, 1, 1, T0 + 10, &got), 1);
+	rig_a.log.durable_sequence = rig_a.log.next_sequence - 1;
+	rig_replay(&rig_b, &rig_a.log, true, T0 + 5000);
+	cr_assert_eq(sqs_visible_count(rig_b.engine, Q), 1);
+	struct sqs_logged logged;
+	cr_assert_eq(rig_delete(&rig_b, &got, &logged), WIRE_OK);
+	cr_assert_neq(logged.sequence, 0, "the delete acted: it wrote its record");
+	cr_assert_eq(sqs_visible_count(rig_b.engine, Q), 0);
+}
+
 Test(sqs_log, replay_releases_what_the_live_set_does_not_need)
 {
 	uint64_t now = write_history(&rig_a);
