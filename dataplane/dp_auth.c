@@ -391,6 +391,10 @@ const char *dp_auth_action(uint8_t opcode)
 	case WIRE_OP_RECEIVE_MESSAGE: return "sqs:ReceiveMessage";
 	case WIRE_OP_DELETE_MESSAGE: return "sqs:DeleteMessage";
 	case WIRE_OP_CHANGE_MESSAGE_VISIBILITY: return "sqs:ChangeMessageVisibility";
+	/* As in SQS, a batch needs the permission of its single call. */
+	case WIRE_OP_SEND_MESSAGE_BATCH: return "sqs:SendMessage";
+	case WIRE_OP_DELETE_MESSAGE_BATCH: return "sqs:DeleteMessage";
+	case WIRE_OP_CHANGE_MESSAGE_VISIBILITY_BATCH: return "sqs:ChangeMessageVisibility";
 	default: return NULL;
 	}
 }

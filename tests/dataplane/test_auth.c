@@ -198,6 +198,8 @@ Test(auth, permissions)
 	struct dp_auth_result r = check(m, n, NOW_MS);
 	const uint8_t *orders = (const uint8_t *)"orders";
 	cr_assert(dp_auth_allows(&auth, r.key, WIRE_OP_SEND_MESSAGE, orders, 6));
+	cr_assert(dp_auth_allows(&auth, r.key, WIRE_OP_SEND_MESSAGE_BATCH, orders, 6),
+	          "a batch needs its single call's permission");
 	cr_assert_not(dp_auth_allows(&auth, r.key, WIRE_OP_RECEIVE_MESSAGE, orders, 6));
 	cr_assert_not(
 	    dp_auth_allows(&auth, r.key, WIRE_OP_SEND_MESSAGE, (const uint8_t *)"ord", 3));
