@@ -161,6 +161,7 @@ int dp_log_open(struct dp_log *log, const struct dp_log_open_options *o, char *w
 	struct seg_options seg_options = {
 	    .dir = o->dir,
 	    .segment_bytes = o->segment_bytes,
+	    .commits_in_flight_max = DP_LOG_BATCHES,
 	    .on_record = replay_one,
 	    .ctx = &context,
 	    .io = o->io,
@@ -195,7 +196,7 @@ static void compact(struct dp_log *log, struct sqs_engine *engine)
 int64_t dp_log_pass(struct dp_log *log, struct sqs_engine *engine)
 {
 	assert(log->seg != NULL);
-	if (log->dirty) {
+	if (log->dirty && seg_commits_in_flight(log->seg) + 1 < DP_LOG_BATCHES) {
 		int rc = seg_commit(log->seg);
 		if (rc == -EIO)
 			return rc;

@@ -19,6 +19,13 @@
 
 /* Releases waiting for durability: enough for every record of the commits in flight. */
 #define DP_LOG_RELEASES_MAX (1u << 18)
+/*
+ * Commit buffers of a worker's log (storage's commits_in_flight_max). One is always kept
+ * for the open batch: with every buffer in flight an append has nowhere to go and a send
+ * would be refused; instead the pass's records wait in the open batch and go out together
+ * when a commit completes (group commit under load).
+ */
+#define DP_LOG_BATCHES 8u
 /* Compaction per pass: messages written again when the oldest segment is nearly empty. */
 #define DP_LOG_RELOG_PER_PASS 64u
 /* The oldest segment is compacted when it keeps at most this many live records. */
