@@ -117,9 +117,9 @@ struct bb_snapshot_entry {
 };
 
 /*
- * Encodes a snapshot into buf. Returns 0, -E2BIG when entries hold more queues
- * than BB_QUEUE_COUNT_MAX or keys than BB_KEY_COUNT_MAX (never a cut snapshot), -EINVAL for an entry out of
- * range, or -ENOBUFS when buf is too small (bb_snapshot_bytes_max says how big).
+ * Encodes a snapshot into buf. Returns 0, -E2BIG when entries hold more queues than
+ * BB_QUEUE_COUNT_MAX or keys than BB_KEY_COUNT_MAX (never a cut snapshot), -EINVAL for an
+ * entry out of range, or -ENOBUFS when buf is too small (bb_snapshot_bytes_max says how big).
  */
 __attribute__((warn_unused_result)) int bb_snapshot_encode(const struct bb_snapshot_header *header,
                                                            const struct bb_snapshot_entry *entries,

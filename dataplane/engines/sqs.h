@@ -163,10 +163,11 @@ bool sqs_queue_is_fifo(const struct sqs_engine *engine, uint32_t slot);
 bool sqs_fifo_id_is_valid(const char *id, uint32_t bytes);
 
 /*
- * Stores a message (sqs_send_message without options). MissingParameter when empty, MessageTooLong over the queue's maximum,
- * InvalidMessageContents when SQS would refuse a character (bb_utf8.h), OverLimit when the
- * queue's budget or the engine's slots or store are used up (sqs_queue_has_room tells),
- * ServiceUnavailable when the log refused its record (out->logged.error says why).
+ * Stores a message (sqs_send_message without options). MissingParameter when empty,
+ * MessageTooLong over the queue's maximum, InvalidMessageContents when SQS would refuse a
+ * character (bb_utf8.h), OverLimit when the queue's budget or the engine's slots or store
+ * are used up (sqs_queue_has_room tells), ServiceUnavailable when the log refused its
+ * record (out->logged.error says why).
  */
 __attribute__((warn_unused_result)) enum wire_status sqs_send(struct sqs_engine *engine,
                                                               uint32_t slot, const uint8_t *body,

@@ -57,6 +57,11 @@ static struct sqs_engine *engine;
 static struct sqs_wake wakes[8];
 static struct sqs_logged unlogged; /* queues of these tests are in memory */
 
+static enum wire_status delete_with(uint32_t slot, const char *handle)
+{
+	return sqs_delete(engine, slot, handle, strlen(handle), &unlogged);
+}
+
 enum { Q = 0, OTHER_Q = 1, T0 = 1000000 };
 enum { LARGE = 12 }; /* bodies of 12-16 bytes are "large" here: see sqs_receive */
 
@@ -167,13 +172,13 @@ Test(sqs, send_receive_delete_with_sqs_ids_and_md5)
 	store_read(&store, r.body_ref, body, r.body_bytes);
 	cr_assert_eq(memcmp(body, "hello", 5), 0);
 
-	cr_assert_eq(sqs_delete(engine, Q, r.receipt_handle, strlen(r.receipt_handle), &unlogged), WIRE_OK);
+	cr_assert_eq(delete_with(Q, r.receipt_handle), WIRE_OK);
 	cr_assert_eq(store.live, 0, "the body is released");
 	cr_assert_eq(sqs_inflight_count(engine, Q), 0);
 	cr_assert_eq(sqs_expire(engine, T0 + 3600 * 1000), 0, "nothing comes back");
 	struct sqs_received none[1];
 	cr_assert_eq(receive(Q, 1, -1, T0 + 3600 * 1000, none), 0);
-	cr_assert_eq(sqs_delete(engine, Q, r.receipt_handle, strlen(r.receipt_handle), &unlogged), WIRE_OK,
+	cr_assert_eq(delete_with(Q, r.receipt_handle), WIRE_OK,
 	             "deleting twice succeeds, as in SQS");
 }
 
@@ -214,7 +219,7 @@ Test(sqs, stale_receipt_handle_does_not_delete_a_message_received_again)
 	cr_assert_eq(sqs_expire(engine, T0 + 1000), 1);
 	struct sqs_received second = receive_one(Q, 30, T0 + 1000);
 
-	cr_assert_eq(sqs_delete(engine, Q, first.receipt_handle, strlen(first.receipt_handle), &unlogged),
+	cr_assert_eq(delete_with(Q, first.receipt_handle),
 	             WIRE_OK, "SQS answers success to a stale handle");
 	cr_assert_eq(sqs_inflight_count(engine, Q), 1, "but the message is still there");
 	cr_assert_eq(store.live, 1);
@@ -222,7 +227,7 @@ Test(sqs, stale_receipt_handle_does_not_delete_a_message_received_again)
 	                                   strlen(first.receipt_handle), 0, T0 + 1000),
 	             WIRE_ERR_MESSAGE_NOT_INFLIGHT, "a stale handle changes nothing");
 
-	cr_assert_eq(sqs_delete(engine, Q, second.receipt_handle, strlen(second.receipt_handle), &unlogged),
+	cr_assert_eq(delete_with(Q, second.receipt_handle),
 	             WIRE_OK);
 	cr_assert_eq(store.live, 0);
 }
@@ -232,13 +237,13 @@ Test(sqs, handle_of_a_deleted_message_cannot_touch_the_slot_s_next_message)
 	struct sqs_sent sent;
 	send_ok(Q, "old", T0, &sent);
 	struct sqs_received old = receive_one(Q, -1, T0);
-	cr_assert_eq(sqs_delete(engine, Q, old.receipt_handle, strlen(old.receipt_handle), &unlogged), WIRE_OK);
+	cr_assert_eq(delete_with(Q, old.receipt_handle), WIRE_OK);
 	/* Fill every slot so the freed one is certainly reused. */
 	for (int i = 0; i < 8; i++)
 		send_ok(Q, "new", T0, &sent);
 	struct sqs_received r[BB_RECEIVE_COUNT_MAX];
 	cr_assert_eq(receive(Q, 8, -1, T0, r), 8);
-	cr_assert_eq(sqs_delete(engine, Q, old.receipt_handle, strlen(old.receipt_handle), &unlogged), WIRE_OK);
+	cr_assert_eq(delete_with(Q, old.receipt_handle), WIRE_OK);
 	cr_assert_eq(sqs_inflight_count(engine, Q), 8, "no new message was deleted");
 }
 
@@ -251,8 +256,8 @@ Test(sqs, malformed_or_foreign_handles_are_invalid)
 	char bad[BB_RECEIPT_HANDLE_BYTES + 1];
 	strcpy(bad, r.receipt_handle);
 	bad[0] = 'z';
-	cr_assert_eq(sqs_delete(engine, Q, bad, strlen(bad), &unlogged), WIRE_ERR_RECEIPT_HANDLE_INVALID);
-	cr_assert_eq(sqs_delete(engine, OTHER_Q, r.receipt_handle, strlen(r.receipt_handle), &unlogged),
+	cr_assert_eq(delete_with(Q, bad), WIRE_ERR_RECEIPT_HANDLE_INVALID);
+	cr_assert_eq(delete_with(OTHER_Q, r.receipt_handle),
 	             WIRE_ERR_RECEIPT_HANDLE_INVALID, "a handle belongs to its queue");
 	cr_assert_eq(sqs_inflight_count(engine, Q), 1);
 }
@@ -404,7 +409,7 @@ Test(sqs, full_slots_or_store_are_errors_that_leak_nothing)
 	cr_assert_eq(sqs_send(engine, Q, (const uint8_t *)"y", 1, T0, &sent), WIRE_ERR_OVER_LIMIT);
 	struct sqs_received r[BB_RECEIVE_COUNT_MAX];
 	cr_assert_eq(receive(Q, 1, -1, T0, r), 1);
-	cr_assert_eq(sqs_delete(engine, Q, r[0].receipt_handle, strlen(r[0].receipt_handle), &unlogged), WIRE_OK);
+	cr_assert_eq(delete_with(Q, r[0].receipt_handle), WIRE_OK);
 	store.refuse = true;
 	cr_assert_eq(sqs_send(engine, Q, (const uint8_t *)"y", 1, T0, &sent), WIRE_ERR_OVER_LIMIT);
 	cr_assert_eq(sqs_free_message_slots(engine), 1, "the slot went back");
@@ -449,7 +454,7 @@ Test(sqs, a_queue_at_its_message_budget_refuses_only_its_own_sends)
 	cr_assert(sqs_queue_has_room(engine, OTHER_Q, 1));
 	struct sqs_received r = receive_one(Q, -1, T0);
 	cr_assert_not(sqs_queue_has_room(engine, Q, 1), "in flight still counts");
-	cr_assert_eq(sqs_delete(engine, Q, r.receipt_handle, strlen(r.receipt_handle), &unlogged), WIRE_OK);
+	cr_assert_eq(delete_with(Q, r.receipt_handle), WIRE_OK);
 	send_ok(Q, "m", T0, &sent);
 }
 
@@ -465,7 +470,7 @@ Test(sqs, a_queue_s_bodies_have_a_budget_of_store_units)
 	             "even one byte takes a unit");
 	send_ok(OTHER_Q, "0123456789", T0, &sent);
 	struct sqs_received r = receive_one(Q, -1, T0);
-	cr_assert_eq(sqs_delete(engine, Q, r.receipt_handle, strlen(r.receipt_handle), &unlogged), WIRE_OK);
+	cr_assert_eq(delete_with(Q, r.receipt_handle), WIRE_OK);
 	cr_assert(sqs_queue_has_room(engine, Q, 12), "the deleted body's 3 units are back");
 	cr_assert_not(sqs_queue_has_room(engine, Q, 13));
 	cr_assert_eq(sqs_queue_close(engine, Q, wakes), 0);
