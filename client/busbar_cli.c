@@ -60,6 +60,7 @@ struct settings {
 	const char *dedup_id; /* send: MessageDeduplicationId */
 	bool fifo;            /* create-queue: FifoQueue=true */
 	bool content_based_deduplication;
+	const char *durability; /* create-queue --durability disk|memory */
 };
 
 static void usage(FILE *out)
@@ -70,7 +71,7 @@ static void usage(FILE *out)
 	        "  create-queue NAME [--visibility-timeout S (0-%u)] [--receive-wait S (0-%u)]\n"
 	        "               [--maximum-message-size BYTES (%d-%u)]\n"
 	        "               [--fifo [--content-based-deduplication]] (a FIFO queue's NAME\n"
-	        "               ends in .fifo)\n"
+	        "               ends in .fifo) [--durability disk|memory (memory: not logged)]\n"
 	        "  delete-queue NAME | get-queue-url NAME | get-queue-attributes NAME\n"
 	        "  list-queues [--prefix P]\n"
 	        "data (busbard, --server IP[:PORT], default 10.77.0.2:7600, or --local SOCKET):\n"
@@ -239,6 +240,8 @@ static json_t *create_queue_attributes(const struct settings *s)
 		json_object_set_new(attributes, "FifoQueue", json_string("true"));
 	if (s->content_based_deduplication)
 		json_object_set_new(attributes, "ContentBasedDeduplication", json_string("true"));
+	if (s->durability != NULL)
+		json_object_set_new(attributes, "busbar:Durability", json_string(s->durability));
 	return attributes;
 }
 
@@ -524,6 +527,7 @@ static const struct option long_options[] = {
 	{"dedup-id", required_argument, NULL, 'd'},
 	{"fifo", no_argument, NULL, 'F'},
 	{"content-based-deduplication", no_argument, NULL, 'C'},
+	{"durability", required_argument, NULL, 'D'},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0},
@@ -605,6 +609,14 @@ static int parse_option(struct settings *s, int opt, const char *value)
 	case 'd': s->dedup_id = value; return 0;
 	case 'F': s->fifo = true; return 0;
 	case 'C': s->content_based_deduplication = true; return 0;
+	case 'D':
+		if (strcmp(value, "disk") != 0 && strcmp(value, "memory") != 0) {
+			fprintf(stderr, "busbar: bad value for --durability: %s (disk or memory)\n",
+			        value);
+			return -EINVAL;
+		}
+		s->durability = value;
+		return 0;
 	default: break;
 	}
 	long n;

@@ -40,7 +40,8 @@ static bool queue_flags_fit(const struct bb_snapshot_queue *q)
 {
 	bool fifo = (q->flags & BB_SNAPSHOT_QUEUE_FIFO) != 0;
 	bool content = (q->flags & BB_SNAPSHOT_QUEUE_CONTENT_DEDUP) != 0;
-	uint32_t known = BB_SNAPSHOT_QUEUE_FIFO | BB_SNAPSHOT_QUEUE_CONTENT_DEDUP;
+	uint32_t known =
+	    BB_SNAPSHOT_QUEUE_FIFO | BB_SNAPSHOT_QUEUE_CONTENT_DEDUP | BB_SNAPSHOT_QUEUE_MEMORY;
 	return (q->flags & ~known) == 0 && (content ? fifo : true) &&
 	       fifo == bb_queue_name_is_fifo((const uint8_t *)q->name, q->name_bytes);
 }

@@ -41,6 +41,8 @@
  * deduplication (FIFO only). */
 #define BB_SNAPSHOT_QUEUE_FIFO          0x1u
 #define BB_SNAPSHOT_QUEUE_CONTENT_DEDUP 0x2u
+/* busbar:Durability=memory: the queue's messages are not logged (docs/durability.md). */
+#define BB_SNAPSHOT_QUEUE_MEMORY 0x4u
 #define BB_SNAPSHOT_HEADER_BYTES_MAX                                                               \
 	(4 * WIRE_FIELD_HEADER_BYTES + 4 + BB_SNAPSHOT_STORE_ID_BYTES + 8)
 /* A key is five fields; bb_snapshot_bytes_max counts queues, add this per key. */

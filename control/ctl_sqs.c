@@ -135,6 +135,21 @@ static bool attribute_bool(json_t *value, bool *out)
 	return true;
 }
 
+/*
+ * busbar's own queue attribute: "disk" (the default: a send is answered once it is on disk)
+ * or "memory" (no log; for the benchmark rig). Fixed when the queue is made.
+ */
+#define DURABILITY_ATTRIBUTE "busbar:Durability"
+
+static bool attribute_durability(json_t *value, bool *memory)
+{
+	const char *text = json_string_value(value);
+	if (text == NULL || (strcmp(text, "disk") != 0 && strcmp(text, "memory") != 0))
+		return false;
+	*memory = text[0] == 'm';
+	return true;
+}
+
 static bool apply_attributes(json_t *attributes, struct ctl_queue *q, struct ctl_sqs_result *out)
 {
 	const char *key;
@@ -160,6 +175,8 @@ static bool apply_attributes(json_t *attributes, struct ctl_queue *q, struct ctl
 			ok = attribute_bool(value, &q->fifo);
 		else if (strcmp(key, "ContentBasedDeduplication") == 0)
 			ok = attribute_bool(value, &q->content_based_deduplication);
+		else if (strcmp(key, DURABILITY_ATTRIBUTE) == 0)
+			ok = attribute_durability(value, &q->memory);
 		else {
 			snprintf(message, sizeof(message),
 			         "Unknown or not yet supported attribute %s", key);
@@ -181,7 +198,8 @@ static bool same_settings(const struct ctl_queue *a, const struct ctl_queue *b)
 	return a->visibility_timeout_s == b->visibility_timeout_s &&
 	       a->receive_wait_time_s == b->receive_wait_time_s &&
 	       a->maximum_message_bytes == b->maximum_message_bytes && a->fifo == b->fifo &&
-	       a->content_based_deduplication == b->content_based_deduplication;
+	       a->content_based_deduplication == b->content_based_deduplication &&
+	       a->memory == b->memory;
 }
 
 /* As SQS: a FIFO queue's name ends in .fifo, and only a FIFO queue's does. */
@@ -345,6 +363,7 @@ static json_t *queue_attributes(const struct ctl_queue *q)
 	json_object_set_new(a, "LastModifiedTimestamp",
 	                    json_sprintf("%lld", (long long)q->modified_s));
 	json_object_set_new(a, "DelaySeconds", json_string("0"));
+	json_object_set_new(a, DURABILITY_ATTRIBUTE, json_string(q->memory ? "memory" : "disk"));
 	if (q->fifo) {
 		json_object_set_new(a, "FifoQueue", json_string("true"));
 		json_object_set_new(a, "ContentBasedDeduplication",

@@ -40,7 +40,8 @@ static const char schema[] =
     "  created_s INTEGER NOT NULL,"
     "  modified_s INTEGER NOT NULL,"
     "  fifo INTEGER NOT NULL DEFAULT 0,"
-    "  content_based_deduplication INTEGER NOT NULL DEFAULT 0);"
+    "  content_based_deduplication INTEGER NOT NULL DEFAULT 0,"
+    "  durability_memory INTEGER NOT NULL DEFAULT 0);"
     /* Access keys (ctl_keys.h): the secret sealed, never reusing a key id. */
     "CREATE TABLE IF NOT EXISTS access_keys ("
     "  key_id INTEGER PRIMARY KEY AUTOINCREMENT,"
@@ -71,6 +72,22 @@ static int add_fifo_columns(sqlite3 *db)
 	return rc == SQLITE_OK ? 0 : -EIO;
 }
 
+/* A store made before busbar:Durability gets its column; its queues are durable. */
+static int add_durability_column(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db, "SELECT durability_memory FROM queues LIMIT 0", -1, &st,
+	                       NULL) == SQLITE_OK) {
+		sqlite3_finalize(st);
+		return 0;
+	}
+	int rc = sqlite3_exec(db,
+	                      "ALTER TABLE queues ADD COLUMN durability_memory INTEGER NOT NULL "
+	                      "DEFAULT 0;",
+	                      NULL, NULL, NULL);
+	return rc == SQLITE_OK ? 0 : -EIO;
+}
+
 struct ctl_store *ctl_store_open(const char *path, char *error, size_t error_bytes)
 {
 	struct ctl_store *s = calloc(1, sizeof(*s));
@@ -87,7 +104,7 @@ struct ctl_store *ctl_store_open(const char *path, char *error, size_t error_byt
 		return NULL;
 	}
 	sqlite3_busy_timeout(s->db, 1000);
-	if (add_fifo_columns(s->db) != 0) {
+	if (add_fifo_columns(s->db) != 0 || add_durability_column(s->db) != 0) {
 		snprintf(error, error_bytes, "%s: %s", path, sqlite3_errmsg(s->db));
 		ctl_store_close(s);
 		return NULL;
@@ -169,11 +186,12 @@ static void read_queue(sqlite3_stmt *st, struct ctl_queue *q)
 	q->modified_s = sqlite3_column_int64(st, 6);
 	q->fifo = sqlite3_column_int64(st, 7) != 0;
 	q->content_based_deduplication = sqlite3_column_int64(st, 8) != 0;
+	q->memory = sqlite3_column_int64(st, 9) != 0;
 }
 
 #define QUEUE_COLUMNS                                                                              \
 	"id, name, visibility_timeout_s, receive_wait_time_s, maximum_message_bytes, created_s, "  \
-	"modified_s, fifo, content_based_deduplication"
+	"modified_s, fifo, content_based_deduplication, durability_memory"
 
 int ctl_store_get_queue(struct ctl_store *s, const char *name, struct ctl_queue *out)
 {
@@ -241,8 +259,8 @@ int ctl_store_create_queue(struct ctl_store *s, const struct ctl_queue *q,
 	if (sqlite3_prepare_v2(
 	        s->db,
 	        "INSERT INTO queues (name, visibility_timeout_s, receive_wait_time_s, "
-	        "maximum_message_bytes, created_s, modified_s, fifo, content_based_deduplication) "
-	        "VALUES (?,?,?,?,?,?,?,?)",
+	        "maximum_message_bytes, created_s, modified_s, fifo, content_based_deduplication, "
+	        "durability_memory) VALUES (?,?,?,?,?,?,?,?,?)",
 	        -1, &st, NULL) != SQLITE_OK)
 		return -EIO;
 	int64_t now = (int64_t)time(NULL);
@@ -254,6 +272,7 @@ int ctl_store_create_queue(struct ctl_store *s, const struct ctl_queue *q,
 	sqlite3_bind_int64(st, 6, now);
 	sqlite3_bind_int64(st, 7, q->fifo);
 	sqlite3_bind_int64(st, 8, q->content_based_deduplication);
+	sqlite3_bind_int64(st, 9, q->memory);
 	return change(s, st, true);
 }
 
@@ -308,7 +327,8 @@ static struct bb_snapshot_entry queue_entry(const struct ctl_queue *q)
 	              .maximum_message_bytes = q->maximum_message_bytes,
 	              .flags = (q->fifo ? BB_SNAPSHOT_QUEUE_FIFO : 0) |
 	                       (q->content_based_deduplication ? BB_SNAPSHOT_QUEUE_CONTENT_DEDUP
-	                                                       : 0)},
+	                                                       : 0) |
+	                       (q->memory ? BB_SNAPSHOT_QUEUE_MEMORY : 0)},
 	};
 	memcpy(e.queue.name, q->name, sizeof(e.queue.name));
 	return e;

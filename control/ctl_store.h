@@ -22,6 +22,7 @@ struct ctl_queue {
 	uint32_t maximum_message_bytes;
 	bool fifo; /* FifoQueue: fixed when the queue is made */
 	bool content_based_deduplication;
+	bool memory; /* busbar:Durability=memory: fixed when the queue is made */
 	int64_t created_s;
 	int64_t modified_s;
 };

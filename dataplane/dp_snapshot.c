@@ -45,6 +45,7 @@ static void add_entry(void *context, const struct bb_snapshot_entry *e)
 	    .maximum_message_bytes = e->queue.maximum_message_bytes,
 	    .fifo = (e->queue.flags & BB_SNAPSHOT_QUEUE_FIFO) != 0,
 	    .content_based_deduplication = (e->queue.flags & BB_SNAPSHOT_QUEUE_CONTENT_DEDUP) != 0,
+	    .memory = (e->queue.flags & BB_SNAPSHOT_QUEUE_MEMORY) != 0,
 	};
 	memcpy(q->name, e->queue.name, sizeof(q->name));
 }

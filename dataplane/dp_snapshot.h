@@ -30,6 +30,7 @@ struct dp_queue_entry {
 	uint32_t maximum_message_bytes;
 	bool fifo;
 	bool content_based_deduplication;
+	bool memory; /* busbar:Durability=memory: its messages are not logged */
 	uint32_t owner; /* worker index */
 	uint32_t slot;  /* queue slot on the owner */
 };

@@ -157,7 +157,7 @@ static void reconcile(struct dp_worker *w, const struct dp_snapshot *snapshot, u
 		    .queue_id = q->queue_id,
 		    .visibility_timeout_s = q->visibility_timeout_s,
 		    .maximum_message_bytes = q->maximum_message_bytes,
-		    .durable = w->durable,
+		    .durable = w->durable && !q->memory,
 		    .fifo = q->fifo,
 		    .content_based_deduplication = q->content_based_deduplication,
 		};

@@ -212,6 +212,39 @@ Test(ctl_sqs, fifo_queues_need_fifo_names_and_reach_the_snapshot)
 }
 
 /*
+ * busbar:Durability (issue 11): "disk" by default and said so, "memory" kept and carried to
+ * busbard in the snapshot, anything else refused; a queue's durability is part of what
+ * CreateQueue of an existing name compares.
+ */
+Test(ctl_sqs, durability_is_an_attribute_that_reaches_the_snapshot)
+{
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"fast\",\"Attributes\":"
+	                              "{\"busbar:Durability\":\"memory\"}}");
+	cr_assert_eq(result.http_status, 200);
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"safe\"}");
+	cr_assert_eq(result.http_status, 200);
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"odd\",\"Attributes\":"
+	                              "{\"busbar:Durability\":\"tape\"}}");
+	cr_assert_str_eq(str("__type"), "com.amazonaws.sqs#InvalidAttributeValue");
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"safe\",\"Attributes\":"
+	                              "{\"busbar:Durability\":\"memory\"}}");
+	cr_assert_str_eq(str("__type"), "com.amazonaws.sqs#QueueNameExists");
+	call("AmazonSQS.GetQueueAttributes",
+	     "{\"QueueUrl\":\"http://h/000000000000/fast\",\"AttributeNames\":[\"All\"]}");
+	json_t *attributes = json_object_get(result.body, "Attributes");
+	cr_assert_str_eq(json_string_value(json_object_get(attributes, "busbar:Durability")),
+	                 "memory");
+	call("AmazonSQS.GetQueueAttributes",
+	     "{\"QueueUrl\":\"http://h/000000000000/safe\",\"AttributeNames\":[\"All\"]}");
+	attributes = json_object_get(result.body, "Attributes");
+	cr_assert_str_eq(json_string_value(json_object_get(attributes, "busbar:Durability")),
+	                 "disk");
+	decode_snapshot();
+	cr_assert_eq(decoded_queue("fast")->flags, BB_SNAPSHOT_QUEUE_MEMORY);
+	cr_assert_eq(decoded_queue("safe")->flags, 0);
+}
+
+/*
  * Issue 10, defect 2: with the queue limit reached, one more CreateQueue was
  * answered 200 and the snapshot, cut at the limit by name order, dropped
  * another queue with its messages. Now the CreateQueue is OverLimit and the

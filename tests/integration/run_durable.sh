@@ -2,8 +2,9 @@
 # Durable queues through the wire (issue 11): a message acknowledged by SendMessage survives
 # busbard being killed with SIGKILL and started again; a message whose DeleteMessage was
 # acknowledged does not come back; one that was in flight comes back once its visibility
-# timeout passes; over UDP and the local socket. Then the same state dir started with
-# "durability": "memory" says so at start. Stops what it starts by PID.
+# timeout passes; over UDP and the local socket. A queue made with busbar:Durability=memory
+# loses its message; the state dir started with "durability": "memory" says so at start.
+# Stops what it starts by PID.
 # Takes the build and source directories; exits 77 (skipped) where lib.sh says.
 set -uo pipefail
 
@@ -59,10 +60,17 @@ for m in json.load(sys.stdin)["Messages"]:
 done
 [ "$(tr ' ' '\n' <<<"$seen" | grep -c .)" = 2 ] || fail "after the restart got:$seen (want third, second)"
 
+# A queue made with busbar:Durability=memory is not logged: its message dies with busbard.
+expect 0 fast -- busbar create-queue fast --durability memory
+wait_snapshot 2
+expect 0 '"busbar:Durability":"memory"' -- busbar get-queue-attributes fast
+expect 0 MessageId -- busbar send fast "gone with the process"
+
 restart_busbard
 expect 0 '"Messages":\[\]' -- busbar receive durable --wait 4
+expect 0 '"Messages":\[\]' -- busbar receive fast
 recovered=$(busbar --local "$socket" stats | json_field '["log_messages_recovered"]')
-[ "${recovered:-x}" = 0 ] || fail "deleted messages came back: $recovered recovered"
+[ "${recovered:-x}" = 0 ] || fail "deleted or memory messages came back: $recovered recovered"
 
 kill -9 "$busbard_pid"; wait "$busbard_pid" 2>/dev/null; rm -f "$socket"
 BUSBARD_EXTRA_JSON='"durability": "memory",'
