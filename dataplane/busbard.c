@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <net/if.h>
 #include <signal.h>
@@ -27,6 +28,7 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 
+#include "bb_endian.h"
 #include "bb_hugepages.h"
 #include "bb_limits.h"
 #include "dp_app.h"
@@ -309,12 +311,63 @@ static int workers_init(struct dp_app *app, const struct dp_config *c)
 	return 0;
 }
 
+/* Writes a new receipt key to path, durably: a temporary file, fsync, rename, dir fsync. */
+static int receipt_key_create(const char *path, const char *state_dir, struct dp_siphash_key *key)
+{
+	char temporary[DP_CONFIG_PATH_BYTES + 32];
+	snprintf(temporary, sizeof(temporary), "%s.new", path);
+	int rc = dp_cookie_key_init(key);
+	int fd = rc == 0 ? open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
+	if (fd < 0)
+		return rc != 0 ? rc : -errno;
+	uint8_t bytes[16];
+	bb_put_le64(bytes, key->k0);
+	bb_put_le64(bytes + 8, key->k1);
+	bool written = write(fd, bytes, sizeof(bytes)) == (ssize_t)sizeof(bytes) && fsync(fd) == 0;
+	close(fd);
+	if (!written || rename(temporary, path) != 0)
+		return -EIO;
+	int dir = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	rc = dir >= 0 && fsync(dir) == 0 ? 0 : -EIO;
+	if (dir >= 0)
+		close(dir);
+	return rc;
+}
+
+/*
+ * The key of receipt nonces, <state_dir>/receipt.key (16 bytes, 0600), made once and kept:
+ * a receipt handle given before a restart is then still known to be busbard's after it,
+ * even when the crash lost the record of its receive (engines/sqs.h, handle_nonce).
+ */
+static int receipt_key_load(const char *state_dir, struct dp_siphash_key *key)
+{
+	char path[DP_CONFIG_PATH_BYTES + 16];
+	snprintf(path, sizeof(path), "%s/receipt.key", state_dir);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? receipt_key_create(path, state_dir, key) : -errno;
+	uint8_t bytes[16];
+	ssize_t got = read(fd, bytes, sizeof(bytes));
+	close(fd);
+	if (got != (ssize_t)sizeof(bytes)) {
+		fprintf(stderr, "busbard: %s is not a receipt key (16 bytes)\n", path);
+		return -EUCLEAN;
+	}
+	key->k0 = bb_get_le64(bytes);
+	key->k1 = bb_get_le64(bytes + 8);
+	return 0;
+}
+
 /*
  * Each worker's log, <state_dir>/log-<worker>, replayed into its queues before any lcore
  * runs; with durability memory only the queues are opened.
  */
 static int workers_recover(struct dp_app *app, const struct dp_config *c, const char *state_dir)
 {
+	struct dp_siphash_key receipt_key;
+	int key_rc = receipt_key_load(state_dir, &receipt_key);
+	if (key_rc != 0)
+		return key_rc;
 	for (uint32_t i = 0; i < app->worker_count; i++) {
 		char dir[DP_CONFIG_PATH_BYTES + 16];
 		char marks[DP_CONFIG_PATH_BYTES + 32];
@@ -328,6 +381,7 @@ static int workers_recover(struct dp_app *app, const struct dp_config *c, const 
 		    .dir = disk ? dir : NULL,
 		    .segment_bytes = (uint64_t)c->log_segment_mib << 20,
 		    .durable_marks_path = c->log_durable_marks ? marks : NULL,
+		    .receipt_key = &receipt_key,
 		};
 		int rc = dp_worker_recover(app->workers[i], &log_options, why, sizeof(why));
 		if (rc != 0) {

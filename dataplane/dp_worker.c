@@ -16,6 +16,8 @@
 #include <rte_ethdev.h>
 #include <rte_malloc.h>
 
+#include "bb_endian.h"
+#include "dp_siphash.h"
 #include "dp_worker_int.h"
 
 /*
@@ -60,6 +62,15 @@ static uint32_t parking_places_per_source(uint32_t places)
 	return (places + BB_PARKED_SOURCE_SHARE_DIVISOR - 1) / BB_PARKED_SOURCE_SHARE_DIVISOR;
 }
 
+/* A receipt nonce: SipHash of (message id, receive count) under the worker's key. */
+static uint64_t receipt_nonce(void *ctx, const uint8_t message_id[16], uint32_t receive_count)
+{
+	uint8_t input[20];
+	memcpy(input, message_id, 16);
+	bb_put_le32(input + 16, receive_count);
+	return dp_siphash(ctx, input, sizeof(input));
+}
+
 struct dp_worker *dp_worker_create(struct dp_app *app, const struct dp_worker_options *options,
                                    int *error_out)
 {
@@ -95,8 +106,12 @@ struct dp_worker *dp_worker_create(struct dp_app *app, const struct dp_worker_op
 	    .log = dp_log_ops(&w->log),
 	    .fifo_group_slots = BB_FIFO_GROUPS_PER_WORKER,
 	    .fifo_dedup_slots = BB_FIFO_DEDUP_PER_WORKER,
+	    .handle_nonce = receipt_nonce,
+	    .handle_nonce_ctx = &w->receipt_key,
 	};
 	int rc = w->store_pool == NULL ? -rte_errno : 0;
+	if (rc == 0)
+		rc = dp_cookie_key_init(&w->receipt_key); /* a random key: any one will do */
 	if (rc == 0)
 		w->sqs = sqs_engine_create(&engine_options, &rc);
 	if (rc == 0)
@@ -190,6 +205,8 @@ int dp_worker_recover(struct dp_worker *w, const struct dp_worker_log_options *l
 	uint64_t now_ms = dp_now_ms(w->app, rte_rdtsc());
 	RTE_VERIFY(w->log.seg == NULL && w->applied_generation == 0);
 	w->durable = log_options->dir != NULL;
+	if (log_options->receipt_key != NULL)
+		w->receipt_key = *log_options->receipt_key;
 	reconcile(w, snapshot, now_ms); /* the queues the records name */
 	if (!w->durable)
 		return 0;

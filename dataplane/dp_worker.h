@@ -45,6 +45,9 @@ struct dp_worker {
 	uint64_t applied_generation;    /* snapshot reconciled last */
 	struct dp_dedup dedup;
 	bool durable;       /* its queues are logged (dp_worker_recover opened the log) */
+	/* Keys its receipt nonces (sqs_engine_options.handle_nonce): random at creation,
+	 * busbard's persisted one from dp_worker_recover, so handles outlive a restart. */
+	struct dp_siphash_key receipt_key;
 	struct dp_log log;  /* log.seg NULL: durability memory, nothing is held */
 	struct dp_held *held; /* DP_HELD_REPLIES_MAX, a FIFO in sequence order */
 	uint32_t held_head, held_count;
@@ -70,6 +73,7 @@ struct dp_worker_log_options {
 	uint64_t segment_bytes;
 	const char *durable_marks_path;
 	struct seg_io *io;
+	const struct dp_siphash_key *receipt_key; /* NULL: keep the random one */
 };
 
 /*

@@ -241,6 +241,14 @@ static void format_message_id(const uint8_t id[16], char *out)
 	         hex + 16, hex + 20);
 }
 
+/* The nonce of a message's receive number `count` (sqs_engine_options.handle_nonce). */
+static uint64_t nonce_for(struct sqs_engine *e, const struct sqs_message *m, uint32_t count)
+{
+	if (e->options.handle_nonce == NULL)
+		return random_u64(e);
+	return e->options.handle_nonce(e->options.handle_nonce_ctx, m->id, count);
+}
+
 /* ---- deadline heap ---- */
 
 static bool heap_less(const struct sqs_engine *e, uint32_t a, uint32_t b)
@@ -1479,7 +1487,7 @@ static void mark_received(struct sqs_engine *e, uint32_t index, uint64_t deadlin
 	ready_unlink(e, index);
 	m->state = MSG_INFLIGHT;
 	m->receive_count++;
-	m->receipt_nonce = random_u64(e);
+	m->receipt_nonce = nonce_for(e, m, m->receive_count);
 	m->received_ms = now_ms;
 	if (m->first_receive_ms == 0)
 		m->first_receive_ms = now_ms;
@@ -1610,7 +1618,24 @@ bool sqs_can_receive(const struct sqs_engine *e, uint32_t slot, uint32_t body_by
 
 enum handle_match { HANDLE_INVALID, HANDLE_GONE, HANDLE_STALE, HANDLE_CURRENT };
 
-static enum handle_match match_handle(const struct sqs_engine *e, uint32_t slot, const char *handle,
+/*
+ * A handle of a receive later than any the engine knows: its RECEIVE record did not reach
+ * the disk before a restart. It is ours when its nonce is the keyed hash of its count, and
+ * then it is the message's newest handle: the engine takes that receive as its own.
+ */
+static bool adopt_unlogged_receive(struct sqs_engine *e, struct sqs_message *m, uint32_t count,
+                                   uint64_t nonce)
+{
+	if (e->options.handle_nonce == NULL || count <= m->receive_count)
+		return false;
+	if (nonce_for(e, m, count) != nonce)
+		return false;
+	m->receive_count = count;
+	m->receipt_nonce = nonce;
+	return true;
+}
+
+static enum handle_match match_handle(struct sqs_engine *e, uint32_t slot, const char *handle,
                                       size_t handle_bytes, uint32_t *index_out)
 {
 	uint8_t raw[HANDLE_RAW_BYTES];
@@ -1621,15 +1646,17 @@ static enum handle_match match_handle(const struct sqs_engine *e, uint32_t slot,
 	uint32_t index = bb_get_le32(raw + 8);
 	if (index >= e->options.message_slots)
 		return HANDLE_INVALID;
-	const struct sqs_message *m = &e->messages[index];
+	struct sqs_message *m = &e->messages[index];
 	*index_out = index;
 	if (m->state == MSG_FREE || m->generation != bb_get_le32(raw + 12))
 		return HANDLE_GONE;
 	if (m->queue_slot != slot)
 		return HANDLE_INVALID;
-	if (m->receive_count != bb_get_le32(raw + 16) || m->receipt_nonce != bb_get_le64(raw + 20))
-		return HANDLE_STALE;
-	return HANDLE_CURRENT;
+	uint32_t count = bb_get_le32(raw + 16);
+	uint64_t nonce = bb_get_le64(raw + 20);
+	if (m->receive_count == count && m->receipt_nonce == nonce)
+		return HANDLE_CURRENT;
+	return adopt_unlogged_receive(e, m, count, nonce) ? HANDLE_CURRENT : HANDLE_STALE;
 }
 
 /*

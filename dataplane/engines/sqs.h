@@ -77,6 +77,13 @@ struct sqs_engine_options {
 	uint32_t large_body_bytes_min;
 	struct sqs_store_ops store;
 	struct sqs_log_ops log; /* append NULL: no queue can be durable */
+	/*
+	 * Receipt nonces: a keyed hash of (message id, receive count) from the caller, whose key
+	 * outlives a restart, so a handle whose RECEIVE record a crash lost is still known to
+	 * be ours and deletes its message. NULL: random nonces (nothing to recover).
+	 */
+	uint64_t (*handle_nonce)(void *ctx, const uint8_t message_id[16], uint32_t receive_count);
+	void *handle_nonce_ctx;
 	/* FIFO queues, all of the engine's together: message groups holding messages, and
 	 * deduplication ids in their window (kept after their message is deleted). 0 and 0:
 	 * no queue can be FIFO. */
