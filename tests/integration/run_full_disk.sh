@@ -66,6 +66,7 @@ BUSBARD_EXTRA_JSON='"log_segment_mib": 2,'
 first_start_or_finish full_disk
 start_control
 expect 0 "$queue" -- busbar create-queue "$queue"
+expect 0 "$queue-cli" -- busbar create-queue "$queue-cli"
 
 expect 0 'sends acknowledged' -- send_phase 200
 fill_disk
@@ -76,16 +77,22 @@ out=$(send_phase 60000 --error-exit)
 rc=$?
 echo "$out"
 [ "$rc" -eq 3 ] || crash_fail "a send on a full disk was not refused (exit $rc)"
-# From then on each send says the disk is full: the busbard command's, as large a body.
-# Larger than the refused send's body (its filler and an id): a smaller one may still fit the
-# tail of the segment being written, which is right, and made this check fail for some seeds.
+# The busbard command's sends, to a queue of their own (the checker of $queue must not meet
+# them), are refused too, naming the disk, within a bounded number: the file system may
+# still find a little room (a segment's tail, blocks ext4 had reserved), which is right.
 large_body=$(head -c $((filler_bytes + 2048)) /dev/zero | tr '\0' x)
-out=$(busbar send "$queue" "$large_body" 2>&1)
-rc=$?
-if [ "$rc" -ne 1 ] || ! grep -qiE '(space|disk|full)' <<<"$out"; then
+refused=""
+for _ in $(seq 40); do
+	out=$(busbar send "$queue-cli" "$large_body" 2>&1)
+	rc=$?
+	[ "$rc" -eq 0 ] && continue
+	refused=$out
+	break
+done
+if [ -z "$refused" ] || [ "$rc" -ne 1 ] || ! grep -qiE '(space|disk|full)' <<<"$refused"; then
 	crash_fail "a send on a full disk: exit $rc (wanted 1 and the disk named): $out"
 else
-	echo "ok: a send on a full disk is refused: $out"
+	echo "ok: a send on a full disk is refused: $refused"
 fi
 
 rm -f "$work/state/filler"
