@@ -33,6 +33,38 @@
 #define BB_FIFO_ID_BYTES_MAX     128u
 #define BB_FIFO_DEDUP_WINDOW_MS  300000u /* 5 minutes */
 
+/* SNS topics and EventBridge buses (AWS values where AWS has one; docs/sns.md and
+ * docs/eventbridge.md). Names, and what a snapshot carries for each. */
+#define BB_TOPIC_NAME_BYTES_MAX      256u
+#define BB_BUS_NAME_BYTES_MAX        256u
+#define BB_RULE_NAME_BYTES_MAX       64u
+#define BB_TARGET_ID_BYTES_MAX       64u
+#define BB_TARGETS_PER_RULE_MAX      5u
+#define BB_RULES_PER_BUS_MAX         300u
+#define BB_SUBSCRIPTION_ENDPOINT_BYTES_MAX 2048u /* a URL, "ip:port" or a queue name */
+#define BB_FILTER_POLICY_BYTES_MAX   (256u << 10)
+#define BB_EVENT_PATTERN_BYTES_MAX   4096u /* 2,048 by AWS's default quota, 4,096 its max */
+#define BB_SCHEDULE_BYTES_MAX        256u
+#define BB_TARGET_INPUT_BYTES_MAX    8192u /* Input and InputTemplate */
+#define BB_TARGET_PATHS_MAP_BYTES_MAX 16384u /* InputPathsMap: 100 entries as JSON */
+/* A snapshot travels as one local-socket frame: all of it, routing included, fits one. */
+#define BB_SNAPSHOT_BYTES_MAX        BB_LOCAL_BODY_BYTES_MAX
+
+/* EventBridge PutEvents and target input (AWS values; docs/eventbridge.md). */
+#define BB_BUS_PUT_ENTRIES_MAX       10u          /* entries per PutEvents */
+#define BB_BUS_PUT_BYTES_MAX         (256u << 10) /* entry sizes of a request: total below */
+#define BB_BUS_ENTRY_TIME_BYTES      14u          /* what a set Time adds to an entry's size */
+#define BB_BUS_DETAIL_TYPE_CHARS_MAX 128u
+#define BB_BUS_RESOURCES_MAX         64u /* ARNs per entry: AWS names no bound of its own */
+#define BB_BUS_ARN_BYTES_MAX         1600u
+#define BB_BUS_DETAIL_DEPTH_MAX      1000u /* JSON nesting of Detail */
+#define BB_BUS_INPUT_PATH_BYTES_MAX  256u  /* InputPath and each path of InputPathsMap */
+#define BB_BUS_INPUT_VARS_MAX        100u  /* InputPathsMap entries */
+#define BB_BUS_PATH_SEGMENTS_MAX     64u   /* names and indexes of one JSONPath */
+#define BB_BUS_REPLAY_NAME_BYTES_MAX 64u
+#define BB_BUS_REGION_BYTES_MAX      32u
+#define BB_BUS_ACCOUNT_BYTES         12u
+
 /* Keys and their policies (docs/operations.md, "Keys"): the same credential signs UDP
  * requests (the header's key id and MAC) and HTTP requests (SigV4). */
 #define BB_KEY_SECRET_BYTES         40u   /* printable, as AWS secret access keys */
@@ -58,6 +90,11 @@
 #define BB_AUTH_SOURCES_PER_WORKER    4096u /* token buckets a worker keeps */
 #define BB_FIFO_GROUPS_PER_WORKER     65536u /* message groups with messages, all queues */
 #define BB_FIFO_DEDUP_PER_WORKER      65536u /* deduplication ids in their 5-minute window */
+#define BB_TOPIC_COUNT_MAX            1024u /* topics in one snapshot */
+#define BB_SUBSCRIPTION_COUNT_MAX     4096u /* subscriptions of all topics */
+#define BB_BUS_COUNT_MAX              256u  /* buses in one snapshot, default included */
+#define BB_RULE_COUNT_MAX             4096u /* rules of all buses */
+#define BB_TARGET_COUNT_MAX           8192u /* targets of all rules */
 #else
 #define BB_WORKER_COUNT_MAX           2u
 #define BB_QUEUE_COUNT_MAX            8u
@@ -72,6 +109,11 @@
 #define BB_AUTH_SOURCES_PER_WORKER    4u
 #define BB_FIFO_GROUPS_PER_WORKER     8u
 #define BB_FIFO_DEDUP_PER_WORKER      8u
+#define BB_TOPIC_COUNT_MAX            4u
+#define BB_SUBSCRIPTION_COUNT_MAX     8u
+#define BB_BUS_COUNT_MAX              4u
+#define BB_RULE_COUNT_MAX             8u
+#define BB_TARGET_COUNT_MAX           16u
 #endif
 
 #define BB_RING_SLOTS            1024u /* request and reply rings between lcores */

@@ -3,7 +3,7 @@
  * refuse, so busbar-control never sends a snapshot busbard cannot take, and
  * neither side ever cuts a snapshot short: a snapshot names every resource.
  */
-#include "bb_snapshot.h"
+#include "bb_snapshot_int.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -79,6 +79,15 @@ size_t bb_snapshot_bytes_max(uint32_t entry_count)
 	return BB_SNAPSHOT_HEADER_BYTES_MAX + (size_t)entry_count * BB_SNAPSHOT_QUEUE_BYTES_MAX;
 }
 
+size_t bb_snapshot_entry_bytes_max(const struct bb_snapshot_entry *e)
+{
+	if (e->kind == BB_SNAPSHOT_KIND_QUEUE)
+		return BB_SNAPSHOT_QUEUE_BYTES_MAX;
+	if (e->kind == BB_SNAPSHOT_KIND_KEY)
+		return BB_SNAPSHOT_KEY_BYTES_MAX;
+	return bb_snapshot_routing_bytes(e);
+}
+
 static void put_queue(struct wire_writer *w, const struct bb_snapshot_queue *q)
 {
 	wire_put_bytes(w, WIRE_TAG_QUEUE_BEGIN, NULL, 0);
@@ -101,20 +110,30 @@ static void put_key(struct wire_writer *w, const struct bb_snapshot_key *k)
 		wire_put_bytes(w, BB_SNAPSHOT_TAG_KEY_POLICY, k->policy_json, k->policy_bytes);
 }
 
-/* Each kind within its own limit: a snapshot names every resource or is not made. */
+static bool entry_is_complete(const struct bb_snapshot_entry *e)
+{
+	if (e->kind == BB_SNAPSHOT_KIND_QUEUE)
+		return queue_is_complete(&e->queue);
+	if (e->kind == BB_SNAPSHOT_KIND_KEY)
+		return key_is_complete(&e->key);
+	return bb_snapshot_routing_is_complete(e);
+}
+
+/* Each kind within its own limit and the whole within a frame: a snapshot names every
+ * resource or is not made. */
 static int check_entries(const struct bb_snapshot_entry *entries, uint32_t entry_count)
 {
-	uint32_t queues = 0, keys = 0;
+	uint32_t counts[BB_SNAPSHOT_KIND_TARGET + 1] = {0};
+	size_t bytes = BB_SNAPSHOT_HEADER_BYTES_MAX;
 	for (uint32_t i = 0; i < entry_count; i++) {
 		const struct bb_snapshot_entry *e = &entries[i];
-		if (e->kind == BB_SNAPSHOT_KIND_QUEUE && queue_is_complete(&e->queue))
-			queues++;
-		else if (e->kind == BB_SNAPSHOT_KIND_KEY && key_is_complete(&e->key))
-			keys++;
-		else
+		if (!entry_is_complete(e))
 			return -EINVAL;
+		if (++counts[e->kind] > bb_snapshot_kind_count_max(e->kind))
+			return -E2BIG;
+		bytes += bb_snapshot_entry_bytes_max(e);
 	}
-	return queues > BB_QUEUE_COUNT_MAX || keys > BB_KEY_COUNT_MAX ? -E2BIG : 0;
+	return bytes > BB_SNAPSHOT_BYTES_MAX ? -E2BIG : 0;
 }
 
 int bb_snapshot_encode(const struct bb_snapshot_header *header,
@@ -140,8 +159,10 @@ int bb_snapshot_encode(const struct bb_snapshot_header *header,
 	for (uint32_t i = 0; i < entry_count; i++) {
 		if (entries[i].kind == BB_SNAPSHOT_KIND_KEY)
 			put_key(&w, &entries[i].key);
-		else
+		else if (entries[i].kind == BB_SNAPSHOT_KIND_QUEUE)
 			put_queue(&w, &entries[i].queue);
+		else
+			bb_snapshot_routing_put(&w, &entries[i]);
 	}
 	if (w.overflow)
 		return -ENOBUFS;
@@ -160,9 +181,9 @@ struct decoder {
 	struct bb_snapshot_entry entry;
 	bool in_entry;        /* entry holds the fields read since its begin field */
 	uint32_t entry_count; /* begun so far */
-	uint32_t queue_count;
-	uint32_t key_count;
+	uint32_t counts[BB_SNAPSHOT_KIND_TARGET + 1]; /* entries of each kind */
 	uint32_t key_tags_seen; /* bit (tag - KEY_BEGIN) per field: none twice */
+	uint64_t routing_fields_seen; /* bb_snapshot_routing_field's: none twice */
 };
 
 static enum wire_status fail(struct decoder *d, const char *reason)
@@ -227,10 +248,7 @@ static enum wire_status finish_entry(struct decoder *d)
 {
 	if (!d->in_entry)
 		return WIRE_OK;
-	assert(d->entry.kind == BB_SNAPSHOT_KIND_QUEUE || d->entry.kind == BB_SNAPSHOT_KIND_KEY);
-	bool complete = d->entry.kind == BB_SNAPSHOT_KIND_QUEUE ? queue_is_complete(&d->entry.queue)
-	                                                        : key_is_complete(&d->entry.key);
-	if (!complete)
+	if (!entry_is_complete(&d->entry))
 		return fail(d, "incomplete or out of range");
 	d->on_entry(d->context, &d->entry);
 	d->in_entry = false;
@@ -242,14 +260,11 @@ static enum wire_status begin_entry(struct decoder *d, enum bb_snapshot_kind kin
 	enum wire_status status = finish_entry(d);
 	if (status != WIRE_OK)
 		return status;
-	bool queue = kind == BB_SNAPSHOT_KIND_QUEUE;
-	if (queue && d->queue_count == BB_QUEUE_COUNT_MAX)
-		return fail(d, "too many queues");
-	if (!queue && d->key_count == BB_KEY_COUNT_MAX)
-		return fail(d, "too many keys");
-	d->queue_count += queue ? 1 : 0;
-	d->key_count += queue ? 0 : 1;
+	if (d->counts[kind] == bb_snapshot_kind_count_max(kind))
+		return fail(d, "too many entries of its kind");
+	d->counts[kind]++;
 	d->key_tags_seen = 0;
+	d->routing_fields_seen = 0;
 	d->entry = (struct bb_snapshot_entry){.kind = kind};
 	d->in_entry = true;
 	d->entry_count++;
@@ -260,8 +275,17 @@ static enum wire_status decode_field(struct decoder *d, const struct wire_field 
 {
 	if (f->tag == WIRE_TAG_QUEUE_BEGIN)
 		return begin_entry(d, BB_SNAPSHOT_KIND_QUEUE);
-	if (f->tag == BB_SNAPSHOT_TAG_KEY_BEGIN && d->header->format == BB_SNAPSHOT_FORMAT)
+	bool format_2 = d->header->format == BB_SNAPSHOT_FORMAT;
+	enum bb_snapshot_kind routing;
+	if (f->tag == BB_SNAPSHOT_TAG_KEY_BEGIN && format_2)
 		return begin_entry(d, BB_SNAPSHOT_KIND_KEY);
+	if (format_2 && bb_snapshot_routing_begins(f->tag, &routing))
+		return begin_entry(d, routing);
+	if (d->in_entry && bb_snapshot_kind_is_routing(d->entry.kind)) {
+		if (bb_snapshot_routing_field(&d->entry, f, &d->routing_fields_seen) != WIRE_OK)
+			return fail(d, "unexpected or invalid field");
+		return WIRE_OK;
+	}
 	if (d->in_entry && d->entry.kind == BB_SNAPSHOT_KIND_KEY) {
 		if (apply_key_field(d, f) != WIRE_OK)
 			return fail(d, "unexpected or invalid key field");
@@ -277,7 +301,6 @@ static enum wire_status decode_field(struct decoder *d, const struct wire_field 
 			return fail(d, "bad version field");
 		return WIRE_OK;
 	}
-	bool format_2 = d->header->format == BB_SNAPSHOT_FORMAT;
 	if (format_2 && f->tag == BB_SNAPSHOT_TAG_STORE_ID && is_zero(d->header->store_id) &&
 	    f->length == BB_SNAPSHOT_STORE_ID_BYTES && !is_zero(f->value)) {
 		memcpy(d->header->store_id, f->value, BB_SNAPSHOT_STORE_ID_BYTES);
