@@ -65,8 +65,10 @@ struct flt_sns_attribute {
 /*
  * Writes the JSON event the MessageAttributes scope matches: String as a
  * string, Number as a number, String.Array as its elements, Binary left out.
- * Returns 0 with *length_out set, -EINVAL for a malformed attribute, or
- * -ENOBUFS when out is too small.
+ * Returns 0 with *length_out set, -EINVAL for a malformed attribute, -ENOBUFS
+ * when out is too small, or -ENODATA for a message without attributes (count
+ * 0): SNS matches no MessageAttributes policy then, not even "exists": false,
+ * so there is nothing to match (subscriptions without a policy still get it).
  */
 int flt_sns_attributes_event(const struct flt_sns_attribute *attributes, uint32_t count, char *out,
                              size_t capacity, size_t *length_out);

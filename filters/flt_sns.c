@@ -202,6 +202,10 @@ static json_t *attribute_value(const struct flt_sns_attribute *a)
 int flt_sns_attributes_event(const struct flt_sns_attribute *attributes, uint32_t count, char *out,
                              size_t capacity, size_t *length_out)
 {
+	/* SNS: "exists": false "only matches if at least one attribute is present"; no other
+	 * policy can match an empty set either. No event says that, so the caller is told. */
+	if (count == 0)
+		return -ENODATA;
 	json_t *event = json_object();
 	int rc = 0;
 	for (uint32_t i = 0; i < count && rc == 0; i++) {

@@ -142,6 +142,27 @@ Test(sns, a_null_in_a_string_array_attribute_does_not_exist)
 	cr_assert_eq(attributes_match(&with_value, 1), 1);
 }
 
+/*
+ * SNS's guide (key matching): "exists": false "only matches if at least one attribute is
+ * present. An empty set of attributes results in the filter not matching." A Binary
+ * attribute is one present (SNS only leaves it out of the comparison).
+ */
+Test(sns, exists_false_wants_some_attribute_as_sns_says)
+{
+	cr_assert_eq(add("{\"store\":[{\"exists\":false}]}", FLT_SNS_MESSAGE_ATTRIBUTES), 0,
+	             "%s", error);
+	char event[64];
+	size_t length = 0;
+	cr_assert_eq(flt_sns_attributes_event(NULL, 0, event, sizeof(event), &length), -ENODATA,
+	             "no attributes: nothing for any attribute policy to match");
+	struct flt_sns_attribute other = {"other", "String", "x", 1};
+	struct flt_sns_attribute blob = {"blob", "Binary", "AAEC", 4};
+	struct flt_sns_attribute store = {"store", "String", "fans", 4};
+	cr_assert_eq(attributes_match(&other, 1), 1);
+	cr_assert_eq(attributes_match(&blob, 1), 1, "a Binary attribute is present");
+	cr_assert_eq(attributes_match(&store, 1), 0);
+}
+
 static void refused(const char *policy, enum flt_sns_scope scope, const char *why)
 {
 	cr_assert_eq(add(policy, scope), -EINVAL, "accepted: %s", policy);
