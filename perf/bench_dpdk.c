@@ -420,7 +420,8 @@ static int run_lcores(uint32_t queues)
 	return next == queues ? 0 : -EINVAL;
 }
 
-static void report(const struct bench_cli *cli, uint32_t queues)
+/* Prints the run's line; -EPROTO when refusals dominate it (bench_result_print). */
+static int report(const struct bench_cli *cli, uint32_t queues)
 {
 	static struct bench_result total;
 	uint64_t fragments = 0, ignored = 0;
@@ -437,7 +438,7 @@ static void report(const struct bench_cli *cli, uint32_t queues)
 		        (unsigned long long)fragments, (unsigned long long)ignored);
 	struct bench_labels labels = cli->labels;
 	labels.queues = queues;
-	bench_result_print(stdout, &labels, &cli->load, &total);
+	return bench_result_print(stdout, &labels, &cli->load, &total);
 }
 
 int bench_dpdk_run(struct bench_cli *cli)
@@ -468,10 +469,9 @@ int bench_dpdk_run(struct bench_cli *cli)
 		rc = resolve_server(lcores[0]);
 	if (rc == 0)
 		rc = run_lcores(queues);
-	if (rc == 0)
-		report(cli, queues);
+	bool refused = rc == 0 && report(cli, queues) == -EPROTO;
 	rte_eth_dev_stop(shared.port);
 	rte_eth_dev_close(shared.port);
 	rte_eal_cleanup();
-	return rc == 0 ? 0 : 1;
+	return rc != 0 ? 1 : refused ? BENCH_EXIT_REFUSED : 0;
 }

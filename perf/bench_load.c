@@ -380,18 +380,26 @@ static bool reply_is_ok(const struct bench_load *l, const struct bench_slot *s,
 	return (h->flags & WIRE_FLAG_RESPONSE) != 0 && h->status == WIRE_OK;
 }
 
+/*
+ * Only an acknowledged operation is a reply with a latency: a refusal (a full queue's
+ * OverLimit) comes back fast and would make a rate of what was not done. A capped run
+ * ends once each of its requests is answered either way.
+ */
 static void count_reply(struct bench_load *l, const struct bench_slot *s, const uint8_t *bytes,
-                        size_t length, uint64_t now_ns)
+                        size_t length, bool ok, uint64_t now_ns)
 {
 	if (s->intended_ns < l->measure_ns || s->intended_ns >= l->stop_ns)
+		return;
+	l->answered_counted++;
+	if (l->o.requests_max > 0 && l->answered_counted == l->o.requests_max)
+		l->stop_ns = now_ns + 1; /* all answered: the run ends with this reply */
+	if (!ok)
 		return;
 	uint64_t latency_ns = now_ns - s->intended_ns;
 	bench_hist_record(&l->result.latency_ns, latency_ns);
 	bench_hist_record(&l->second_ns, latency_ns);
 	if (now_ns < l->stop_ns)
 		l->result.replies++;
-	if (l->o.requests_max > 0 && l->result.replies == l->o.requests_max)
-		l->stop_ns = now_ns + 1; /* all counted: the run ends with this reply */
 	bool empty_receive =
 	    s->opcode == WIRE_OP_RECEIVE_MESSAGE && length == BB_WIRE_HEADER_BYTES;
 	l->result.empty_receives += empty_receive;
@@ -441,7 +449,7 @@ void bench_load_reply(struct bench_load *l, const uint8_t *bytes, size_t length,
 			                              : wire_status_name(h.status),
 			        why);
 	}
-	count_reply(l, s, bytes, length, now_ns);
+	count_reply(l, s, bytes, length, ok, now_ns);
 	if (l->o.rate_per_s <= 0)
 		advance_lane(l, s, bytes, length, ok,
 		             s->intended_ns >= l->measure_ns && now_ns < l->stop_ns);
@@ -500,16 +508,30 @@ void bench_result_merge(struct bench_result *into, const struct bench_result *fr
 	bench_hist_merge(&into->latency_ns, &from->latency_ns);
 }
 
+bool bench_result_refused(const struct bench_result *r)
+{
+	uint64_t refusals = r->errors + r->unavailable;
+	return refusals * 100 > (r->replies + refusals) * BENCH_REFUSALS_PERCENT_MAX;
+}
+
 static double us(const struct bench_result *r, double q)
 {
 	return (double)bench_hist_quantile(&r->latency_ns, q) / 1e3;
 }
 
-void bench_result_print(FILE *out, const struct bench_labels *labels,
-                        const struct bench_load_options *o, const struct bench_result *r)
+int bench_result_print(FILE *out, const struct bench_labels *labels,
+                       const struct bench_load_options *o, const struct bench_result *r)
 {
 	assert(r->seconds > 0);
 	bool open = o->rate_per_s > 0;
+	bool refused = bench_result_refused(r);
+	if (refused)
+		fprintf(stderr,
+		        "busbar-bench: %s: %llu of %llu answers were refusals (over %u%%): the run "
+		        "measured refusals, not the operation; no rate reported\n",
+		        labels->system, (unsigned long long)(r->errors + r->unavailable),
+		        (unsigned long long)(r->errors + r->unavailable + r->replies),
+		        BENCH_REFUSALS_PERCENT_MAX);
 	fprintf(out,
 	        "{\"system\":\"%s\",\"mode\":\"%s\",\"op\":\"%s\",\"transport\":\"%s\","
 	        "\"baseline\":%s,",
@@ -521,15 +543,22 @@ void bench_result_print(FILE *out, const struct bench_labels *labels,
 		fprintf(out, "\"offered_per_s\":%.0f,", o->rate_per_s);
 	else
 		fprintf(out, "\"window\":%u,", o->window);
+	if (refused)
+		fprintf(out, "\"failed\":\"refusals over %u%% of the answers\",",
+		        BENCH_REFUSALS_PERCENT_MAX);
+	fprintf(out, "\"body_bytes\":%u,\"queues\":%u,\"seconds\":%.2f,\"requests\":%llu,",
+	        labels->body_bytes, labels->queues, r->seconds, (unsigned long long)r->replies);
+	if (refused)
+		fprintf(out, "\"requests_per_s\":null,\"cycles_per_s\":null,");
+	else
+		fprintf(out, "\"requests_per_s\":%.0f,\"cycles_per_s\":%.0f,",
+		        (double)r->replies / r->seconds, (double)r->cycles / r->seconds);
 	fprintf(out,
-	        "\"body_bytes\":%u,\"queues\":%u,\"seconds\":%.2f,\"requests\":%llu,"
-	        "\"requests_per_s\":%.0f,\"cycles_per_s\":%.0f,\"errors\":%llu,\"resends\":%llu,"
+	        "\"errors\":%llu,\"resends\":%llu,"
 	        "\"duplicates\":%llu,\"unanswered\":%llu,\"empty_receives\":%llu,"
 	        "\"cookie_retries\":%llu,\"unavailable\":%llu,"
 	        "\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,"
 	        "\"p9999_us\":%.1f,\"max_us\":%.1f}\n",
-	        labels->body_bytes, labels->queues, r->seconds, (unsigned long long)r->replies,
-	        (double)r->replies / r->seconds, (double)r->cycles / r->seconds,
 	        (unsigned long long)r->errors, (unsigned long long)r->resends,
 	        (unsigned long long)r->duplicates, (unsigned long long)r->unanswered,
 	        (unsigned long long)r->empty_receives, (unsigned long long)r->cookie_retries,
@@ -537,4 +566,5 @@ void bench_result_print(FILE *out, const struct bench_labels *labels,
 	        us(r, 0.5), us(r, 0.9), us(r, 0.99), us(r, 0.999), us(r, 0.9999),
 	        (double)r->latency_ns.max / 1e3);
 	fflush(out);
+	return refused ? -EPROTO : 0;
 }

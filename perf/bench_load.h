@@ -32,6 +32,9 @@
 #define BENCH_RESEND_SCAN_NS  100000000ull
 #define BENCH_DRAIN_NS        2000000000ull /* after the run, time to wait for late replies */
 #define BENCH_PROGRESS_NS     1000000000ull
+/* A run whose answers are more than this share refusals (errors, ServiceUnavailable) measured
+ * something else than the operation (a full queue answers OverLimit fast): it has no rate. */
+#define BENCH_REFUSALS_PERCENT_MAX 1u
 
 _Static_assert(BENCH_WINDOW_MAX <= BENCH_SLOTS / 4, "ids in flight never reuse a busy slot");
 _Static_assert((BENCH_SLOTS & (BENCH_SLOTS - 1)) == 0, "slot = request id & (SLOTS - 1)");
@@ -69,7 +72,7 @@ struct bench_load_options {
 struct bench_result {
 	uint64_t sent; /* requests, resends not included */
 	uint64_t resends;
-	uint64_t replies; /* answered within the counted part */
+	uint64_t replies; /* acknowledged (status OK) within the counted part */
 	uint64_t cycles;  /* completed send-receive-delete cycles within it */
 	uint64_t errors;  /* replies with a status other than OK, or not a reply to the request */
 	uint64_t duplicates; /* second replies to one request (after a resend) */
@@ -100,6 +103,7 @@ struct bench_load {
 	uint64_t measure_ns, stop_ns, drain_end_ns;
 	uint64_t next_id;
 	uint64_t issued_counted; /* requests issued in the counted part */
+	uint64_t answered_counted; /* of those, answered (acknowledged or refused) */
 	double next_intended_ns; /* open loop */
 	double period_ns;
 	uint32_t in_flight;
@@ -136,6 +140,8 @@ bool bench_load_done(const struct bench_load *l, uint64_t now_ns);
 /* The counters at the end (unanswered is filled here). */
 void bench_load_finish(struct bench_load *l, struct bench_result *out);
 void bench_result_merge(struct bench_result *into, const struct bench_result *from);
+/* True when refusals are over BENCH_REFUSALS_PERCENT_MAX of the answers: no rate to report. */
+bool bench_result_refused(const struct bench_result *r);
 
 /* Names an op for the command line and the JSON; bench_op_parse returns -EINVAL if unknown. */
 const char *bench_op_name(enum bench_op op);
@@ -158,8 +164,13 @@ struct bench_labels {
 	uint32_t queues;
 };
 
-/* The final JSON line of a run. */
-void bench_result_print(FILE *out, const struct bench_labels *labels,
-                        const struct bench_load_options *o, const struct bench_result *r);
+/*
+ * The final JSON line of a run. When refusals dominate (bench_result_refused) the line has
+ * "failed", null rates, and -EPROTO is returned: the program then exits BENCH_EXIT_REFUSED.
+ */
+#define BENCH_EXIT_REFUSED 4
+__attribute__((warn_unused_result)) int
+bench_result_print(FILE *out, const struct bench_labels *labels, const struct bench_load_options *o,
+                   const struct bench_result *r);
 
 #endif

@@ -220,6 +220,6 @@ int bench_peer_run(const struct bench_cli *cli, const struct bench_peer_driver *
 		return 1;
 	struct bench_labels labels = cli->labels;
 	labels.queues = 1;
-	bench_result_print(stdout, &labels, &cli->load, &result);
-	return 0;
+	return bench_result_print(stdout, &labels, &cli->load, &result) == 0 ? 0
+	                                                                       : BENCH_EXIT_REFUSED;
 }

@@ -42,6 +42,7 @@
 #include "bb_limits.h"
 #include "bench_cli.h"
 #include "bench_load.h"
+#include "sqs.h"
 #include "wire.h"
 
 #define LIST_MAX          8u
@@ -281,6 +282,58 @@ static int check_needs(const struct scenario *s)
 		}
 	}
 	return rc;
+}
+
+/* How many generator queues "0,2-4" names (one per lcore); 0 when the list is malformed. */
+static uint32_t core_count(const char *list)
+{
+	uint32_t count = 0;
+	for (const char *p = list; *p != '\0';) {
+		char *end;
+		unsigned long first = strtoul(p, &end, 10), last = first;
+		if (end == p)
+			return 0;
+		if (*end == '-') {
+			p = end + 1;
+			last = strtoul(p, &end, 10);
+			if (end == p || last < first)
+				return 0;
+		}
+		count += (uint32_t)(last - first + 1);
+		if (*end != ',' && *end != '\0')
+			return 0;
+		p = *end == ',' ? end + 1 : end;
+	}
+	return count;
+}
+
+/*
+ * Nothing consumes what a `send` scenario stores in busbard's queue, which holds at most
+ * SQS_QUEUE_MESSAGES_MAX messages and a 1/SQS_QUEUE_SHARE_DIVISOR share of the worker's
+ * store (a body of at most BENCH_BODY_BYTES_MAX takes one 2 KiB buffer, docs/operations.md).
+ * A run that could send more would end up measuring the full queue's OverLimit answers,
+ * so it is refused before anything starts: each run must be counted, with no warm-up (whose
+ * sends are not bounded), and all its sends must fit an empty queue.
+ */
+static int check_queue_room(const struct scenario *s)
+{
+	bool busbard = false;
+	for (uint32_t i = 0; i < s->system_count; i++)
+		busbard |= strcmp(s->systems[i], "busbard") == 0;
+	if (!busbard || s->op != BENCH_OP_SEND)
+		return 0;
+	uint64_t room = s->store_mbufs / SQS_QUEUE_SHARE_DIVISOR;
+	room = room < SQS_QUEUE_MESSAGES_MAX ? room : SQS_QUEUE_MESSAGES_MAX;
+	uint64_t sends = s->requests * core_count(s->generator_cores);
+	if (s->requests > 0 && s->warmup_s == 0 && sends > 0 && sends <= room)
+		return 0;
+	fprintf(stderr,
+	        "busbar-bench scenario %s: its sends could fill busbard's queue (%llu messages "
+	        "at most with store_mbufs_per_worker %u) and measure OverLimit refusals: give "
+	        "\"requests\" (per generator queue) that fit, \"warmup_s\": 0, or a larger "
+	        "\"store_mbufs_per_worker\"\n",
+	        s->name, (unsigned long long)room, s->store_mbufs);
+	return -EINVAL;
 }
 
 /* ---- processes ---- */
@@ -817,6 +870,12 @@ static double run_generator(struct run_env *env, const struct gen_run *g)
 	if (rc == 0)
 		rc = collect(argv, deadline, output, sizeof(output));
 	server_stop(&server);
+	if (rc == BENCH_EXIT_REFUSED) {
+		/* Its line is kept (what was refused shows there); its rate is not a figure. */
+		report_line(env, g, output);
+		fprintf(stderr, "busbar-bench scenario: %s: refusals dominate the run; no rate\n",
+		        g->system);
+	}
 	if (rc != 0) {
 		fprintf(stderr, "busbar-bench scenario: %s run failed (%d)\n", g->system, rc);
 		env->any_failed = true;
@@ -1171,6 +1230,8 @@ int bench_scenario_main(int argc, char **argv)
 		                "       [--window W] [--no-huge] [--check]\n");
 		return 2;
 	}
+	if (check_queue_room(&s) != 0)
+		return 2;
 	for (uint32_t i = 0; i < s.system_count; i++) {
 		if (!system_is_known(s.systems[i])) {
 			fprintf(stderr, "busbar-bench scenario: unknown system %s\n",

@@ -113,8 +113,8 @@ int bench_udp_run(struct bench_cli *cli)
 	bench_load_finish(&load, &result);
 	struct bench_labels labels = cli->labels;
 	labels.queues = 1;
-	bench_result_print(stdout, &labels, &cli->load, &result);
-	return 0;
+	return bench_result_print(stdout, &labels, &cli->load, &result) == 0 ? 0
+	                                                                       : BENCH_EXIT_REFUSED;
 }
 
 int bench_udp_echo_server(uint16_t port, double seconds)

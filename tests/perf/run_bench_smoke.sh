@@ -7,6 +7,8 @@
 # Durable sends into busbard's log; the Redis and NATS JetStream peers when their servers
 # and client libraries are here; a scenario needing what busbar lacks exits 3 and names the
 # feature, with no figure.
+# A run whose answers are mostly refusals reports no rate and fails (unit-tested in
+# bench_load); a send scenario that could fill the queue is refused before it runs.
 # Exit 77 (skipped) without dpdk-testpmd (Debian's dpdk package).
 set -uo pipefail
 
@@ -78,6 +80,17 @@ peer_smoke nats-durable nats-server nats
 # Counted like memif-send-memory: a fast log would fill the queue within a timed second.
 smoke memif-send-durable --requests 2000 --warmup 0
 expect_rows 4 memif-send-durable
+
+# A send scenario whose sends could fill busbard's queue is refused before anything runs:
+# it would measure the full queue's OverLimit answers (with a warm-up, sends are unbounded).
+"$bench" scenario "$scenarios/memif-send-durable" --warmup 1 >"$out" 2>&1
+rc=$?
+if [ "$rc" -ne 2 ] || ! grep -q 'could fill busbard' "$out" || grep -q '"system"' "$out"; then
+	echo "FAIL: an overfilling send scenario ran: exit $rc: $(cat "$out")"
+	failures=$((failures + 1))
+else
+	echo "ok: an overfilling send scenario refused"
+fi
 
 # What busbard cannot do yet is said, not measured.
 "$bench" scenario "$scenarios/memif-route" >"$out" 2>&1

@@ -84,6 +84,7 @@ struct fake_server {
 	uint64_t unavailable_id; /* the first copy of this request is refused for now */
 	bool refused;
 	uint64_t stall_from_ns, stall_until_ns; /* replies held back, then all sent at once */
+	uint64_t capacity; /* > 0: sends past this many stored are refused OverLimit */
 };
 
 static struct bench_load load;
@@ -126,6 +127,10 @@ static size_t answer(const uint8_t *request, size_t length, uint8_t *reply)
 	} else if (h.opcode == WIRE_OP_RECEIVE_MESSAGE && !carries_cookie(request, length)) {
 		wire_put_u64(&w, WIRE_TAG_COOKIE, FAKE_COOKIE);
 		h.status = WIRE_RETRY_WITH_COOKIE;
+	} else if (h.opcode == WIRE_OP_SEND_MESSAGE && server.capacity > 0 &&
+	           server.messages >= server.capacity) {
+		wire_put_str(&w, WIRE_TAG_ERROR_MESSAGE, "the queue is full");
+		h.status = WIRE_ERR_OVER_LIMIT;
 	} else if (h.opcode == WIRE_OP_SEND_MESSAGE) {
 		server.messages++;
 		wire_put_str(&w, WIRE_TAG_MESSAGE_ID, "00000000-0000-4000-8000-000000000000");
@@ -280,6 +285,41 @@ Test(bench_load, a_request_cap_ends_the_counted_part)
 	cr_assert_eq(r.replies, 1000);
 	cr_assert_eq(r.unanswered, 0);
 	cr_assert_lt(r.seconds, 0.002, "1000 replies at 8 per 10 us take 1.25 ms");
+}
+
+/*
+ * A queue that fills: only acknowledged sends are replies, with a latency; the refusals
+ * are errors, the run still ends once every capped request is answered, and a run whose
+ * answers are mostly refusals has no rate to report.
+ */
+Test(bench_load, refusals_are_not_counted_as_replies_and_fail_the_run)
+{
+	struct bench_load_options o = options(BENCH_OP_SEND);
+	o.requests_max = 1000;
+	o.warmup_ns = 0;
+	o.duration_ns = 10000 * MS;
+	server.capacity = 300;
+	struct bench_result r = run(&o, 10 * US);
+	cr_assert_eq(r.replies, 300, "only the stored sends: %llu", (unsigned long long)r.replies);
+	cr_assert_eq(r.errors, 700);
+	cr_assert_eq(r.latency_ns.count, 300);
+	cr_assert_lt(r.seconds, 0.002, "the run ends with its last answer, refused or not");
+	cr_assert(bench_result_refused(&r));
+}
+
+Test(bench_load, a_few_refusals_leave_the_rate_standing)
+{
+	struct bench_load_options o = options(BENCH_OP_SEND);
+	o.requests_max = 10000;
+	o.warmup_ns = 0;
+	o.duration_ns = 10000 * MS;
+	server.capacity = 9950; /* 50 refused: 0.5% of the answers */
+	struct bench_result r = run(&o, 10 * US);
+	cr_assert_eq(r.replies, 9950);
+	cr_assert_eq(r.errors, 50);
+	cr_assert_not(bench_result_refused(&r));
+	r.unavailable = 60; /* and 60 "retry" answers: 1.1% of the answers, over the limit */
+	cr_assert(bench_result_refused(&r));
 }
 
 /*
