@@ -191,6 +191,18 @@ static const char *const status_names[WIRE_STATUS_COUNT] = {
     [WIRE_ERR_BATCH_ENTRY_IDS_NOT_DISTINCT] = "AWS.SimpleQueueService.BatchEntryIdsNotDistinct",
     [WIRE_ERR_BATCH_REQUEST_TOO_LONG] = "AWS.SimpleQueueService.BatchRequestTooLong",
     [WIRE_ERR_INVALID_BATCH_ENTRY_ID] = "AWS.SimpleQueueService.InvalidBatchEntryId",
+    [WIRE_ERR_SNS_NOT_FOUND] = "NotFound",
+    [WIRE_ERR_SNS_INVALID_PARAMETER] = "InvalidParameter",
+    [WIRE_ERR_SNS_PARAMETER_VALUE_INVALID] = "ParameterValueInvalid",
+    [WIRE_ERR_SNS_EMPTY_BATCH_REQUEST] = "EmptyBatchRequest",
+    [WIRE_ERR_SNS_TOO_MANY_ENTRIES_IN_BATCH_REQUEST] = "TooManyEntriesInBatchRequest",
+    [WIRE_ERR_SNS_BATCH_ENTRY_IDS_NOT_DISTINCT] = "BatchEntryIdsNotDistinct",
+    [WIRE_ERR_SNS_BATCH_REQUEST_TOO_LONG] = "BatchRequestTooLong",
+    [WIRE_ERR_SNS_INVALID_BATCH_ENTRY_ID] = "InvalidBatchEntryId",
+    [WIRE_ERR_EVENTS_RESOURCE_NOT_FOUND] = "ResourceNotFoundException",
+    [WIRE_ERR_EVENTS_VALIDATION] = "ValidationException",
+    [WIRE_ERR_EVENTS_INVALID_ARGUMENT] = "InvalidArgument",
+    [WIRE_ERR_EVENTS_MALFORMED_DETAIL] = "MalformedDetail",
 };
 
 const char *wire_status_name(enum wire_status status)
@@ -211,6 +223,9 @@ const char *wire_opcode_name(uint8_t opcode)
 	case WIRE_OP_SEND_MESSAGE_BATCH: return "SendMessageBatch";
 	case WIRE_OP_DELETE_MESSAGE_BATCH: return "DeleteMessageBatch";
 	case WIRE_OP_CHANGE_MESSAGE_VISIBILITY_BATCH: return "ChangeMessageVisibilityBatch";
+	case WIRE_OP_PUBLISH: return "Publish";
+	case WIRE_OP_PUBLISH_BATCH: return "PublishBatch";
+	case WIRE_OP_PUT_EVENTS: return "PutEvents";
 	case WIRE_OP_APPLY_SNAPSHOT: return "ApplySnapshot";
 	case WIRE_OP_GET_STATS: return "GetStats";
 	default: return "Unknown";
@@ -225,7 +240,13 @@ bool wire_opcode_is_local_only(uint8_t opcode)
 bool wire_opcode_is_batch(uint8_t opcode)
 {
 	return opcode == WIRE_OP_SEND_MESSAGE_BATCH || opcode == WIRE_OP_DELETE_MESSAGE_BATCH ||
-	       opcode == WIRE_OP_CHANGE_MESSAGE_VISIBILITY_BATCH;
+	       opcode == WIRE_OP_CHANGE_MESSAGE_VISIBILITY_BATCH ||
+	       opcode == WIRE_OP_PUBLISH_BATCH || opcode == WIRE_OP_PUT_EVENTS;
+}
+
+bool wire_opcode_is_sns(uint8_t opcode)
+{
+	return opcode == WIRE_OP_PUBLISH || opcode == WIRE_OP_PUBLISH_BATCH;
 }
 
 bool wire_batch_entry_id_is_valid(const uint8_t *id, size_t length)

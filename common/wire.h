@@ -27,6 +27,10 @@ enum wire_opcode {
 	WIRE_OP_SEND_MESSAGE_BATCH = 0x14,
 	WIRE_OP_DELETE_MESSAGE_BATCH = 0x15,
 	WIRE_OP_CHANGE_MESSAGE_VISIBILITY_BATCH = 0x16,
+	/* SNS and EventBridge (docs/protocol.md, "Publish" and "PutEvents"). */
+	WIRE_OP_PUBLISH = 0x20,
+	WIRE_OP_PUBLISH_BATCH = 0x21,
+	WIRE_OP_PUT_EVENTS = 0x30,
 	/* Control opcodes: accepted only on the Unix socket. */
 	WIRE_OP_APPLY_SNAPSHOT = 0x80,
 	WIRE_OP_GET_STATS = 0x81,
@@ -66,6 +70,21 @@ enum wire_status {
 	WIRE_ERR_BATCH_ENTRY_IDS_NOT_DISTINCT = 23,
 	WIRE_ERR_BATCH_REQUEST_TOO_LONG = 24,
 	WIRE_ERR_INVALID_BATCH_ENTRY_ID = 25,
+	/* SNS: its own names for a missing topic, bad parameters and the batch errors. */
+	WIRE_ERR_SNS_NOT_FOUND = 26,
+	WIRE_ERR_SNS_INVALID_PARAMETER = 27,
+	WIRE_ERR_SNS_PARAMETER_VALUE_INVALID = 28,
+	WIRE_ERR_SNS_EMPTY_BATCH_REQUEST = 29,
+	WIRE_ERR_SNS_TOO_MANY_ENTRIES_IN_BATCH_REQUEST = 30,
+	WIRE_ERR_SNS_BATCH_ENTRY_IDS_NOT_DISTINCT = 31,
+	WIRE_ERR_SNS_BATCH_REQUEST_TOO_LONG = 32,
+	WIRE_ERR_SNS_INVALID_BATCH_ENTRY_ID = 33,
+	/* EventBridge: a missing bus, a request that breaks a constraint, and the codes of a
+	 * PutEvents entry that failed alone. */
+	WIRE_ERR_EVENTS_RESOURCE_NOT_FOUND = 34,
+	WIRE_ERR_EVENTS_VALIDATION = 35,
+	WIRE_ERR_EVENTS_INVALID_ARGUMENT = 36,
+	WIRE_ERR_EVENTS_MALFORMED_DETAIL = 37,
 	WIRE_STATUS_COUNT
 };
 
@@ -97,6 +116,27 @@ enum wire_tag {
 	WIRE_TAG_MESSAGE_GROUP_ID = 50,         /* text, 1-BB_FIFO_ID_BYTES_MAX */
 	WIRE_TAG_MESSAGE_DEDUPLICATION_ID = 51, /* text, 1-BB_FIFO_ID_BYTES_MAX */
 	WIRE_TAG_SEQUENCE_NUMBER = 52,          /* decimal text, in replies */
+	/* SNS Publish (the message itself is BODY). */
+	WIRE_TAG_TOPIC_NAME = 60,
+	WIRE_TAG_SUBJECT = 61,
+	WIRE_TAG_MESSAGE_STRUCTURE = 62, /* "json" or absent */
+	/* Message attributes of SendMessage and Publish: the fields after an ATTRIBUTE_BEGIN,
+	 * up to the next one or the next ENTRY_BEGIN, are that attribute's. */
+	WIRE_TAG_ATTRIBUTE_BEGIN = 63, /* empty */
+	WIRE_TAG_ATTRIBUTE_NAME = 64,
+	WIRE_TAG_ATTRIBUTE_DATA_TYPE = 65,
+	WIRE_TAG_ATTRIBUTE_STRING_VALUE = 66,
+	WIRE_TAG_ATTRIBUTE_BINARY_VALUE = 67, /* bytes */
+	/* EventBridge PutEvents. */
+	WIRE_TAG_BUS_NAME = 70,
+	WIRE_TAG_EVENT_SOURCE = 71,
+	WIRE_TAG_EVENT_DETAIL_TYPE = 72,
+	WIRE_TAG_EVENT_DETAIL = 73,   /* a JSON object */
+	WIRE_TAG_EVENT_RESOURCE = 74, /* repeated, one per resource */
+	WIRE_TAG_EVENT_TIME_MS = 75,  /* u64, ms since the epoch */
+	WIRE_TAG_EVENT_ID = 76,       /* reply: the event's id */
+	WIRE_TAG_ERROR_CODE = 77,     /* reply: a failed PutEvents entry's ErrorCode */
+	WIRE_TAG_FAILED_ENTRY_COUNT = 78, /* u32, reply of PutEvents */
 };
 
 /* A SequenceNumber's text: AWS's are up to 128 bits, so up to 39 digits. */
@@ -106,6 +146,24 @@ enum wire_tag {
 #define WIRE_BATCH_ENTRIES_MAX        10u
 #define WIRE_BATCH_ENTRY_ID_BYTES_MAX 80u
 #define WIRE_BATCH_BODY_BYTES_MAX     (1u << 20)
+
+/* Message attributes, as SQS and SNS limit them: per message, name and data type length. */
+#define WIRE_ATTRIBUTES_MAX               10u
+#define WIRE_ATTRIBUTE_NAME_BYTES_MAX     256u
+#define WIRE_ATTRIBUTE_DATA_TYPE_BYTES_MAX 256u
+/* SNS: a Subject, a message (attributes included), a PublishBatch's messages together. */
+#define WIRE_SUBJECT_BYTES_MAX            100u
+#define WIRE_SNS_MESSAGE_BYTES_MAX        (256u << 10)
+/* EventBridge: a PutEvents' entries together (AWS's size rule), resources per entry (AWS
+ * sets none; busbar's, to keep a parsed request fixed-size). */
+#define WIRE_PUT_EVENTS_BYTES_LIMIT       (256u << 10) /* the total must stay under it */
+#define WIRE_EVENT_RESOURCES_MAX          10u
+#define WIRE_EVENT_TIME_SIZE_BYTES        14u /* what a given Time adds to an entry's size */
+#define WIRE_EVENT_ID_BYTES               36u /* UUID text */
+#define WIRE_ERROR_CODE_BYTES_MAX         64u
+/* Fields of one request body: a full PublishBatch (10 entries of 10 attributes and every
+ * optional field) takes 472. */
+#define WIRE_REQUEST_FIELDS_MAX           512u
 
 struct wire_header {
 	uint8_t version;
@@ -169,7 +227,11 @@ size_t wire_field_bytes(size_t length);
 const char *wire_status_name(enum wire_status status);
 const char *wire_opcode_name(uint8_t opcode);
 bool wire_opcode_is_local_only(uint8_t opcode);
+/* Requests made of entries, each begun by ENTRY_BEGIN (the SQS batches, PublishBatch,
+ * PutEvents). */
 bool wire_opcode_is_batch(uint8_t opcode);
+/* Publish and PublishBatch: SNS's error names apply. */
+bool wire_opcode_is_sns(uint8_t opcode);
 /* True for 1-80 of A-Z, a-z, 0-9, - and _: a batch entry id as SQS allows it. */
 bool wire_batch_entry_id_is_valid(const uint8_t *id, size_t length);
 

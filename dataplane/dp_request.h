@@ -28,13 +28,57 @@ struct dp_u64 {
 	bool present;
 };
 
-/* One entry of a batch; status is WIRE_OK unless the parse already failed it alone. */
+/* One message attribute (docs/protocol.md, "Message attributes"): String and Number types
+ * (with any custom suffix) carry string_value, Binary ones binary_value. */
+struct dp_attribute {
+	struct dp_bytes name;
+	struct dp_bytes data_type;
+	struct dp_bytes string_value;
+	struct dp_bytes binary_value;
+};
+
+/* The attributes of one message, in request order, names distinct. count passes
+ * WIRE_ATTRIBUTES_MAX (those past it not kept) only where the parse failed the request or
+ * entry; bytes is what they add to the message's size, as AWS counts it. */
+struct dp_attributes {
+	uint32_t count;
+	uint32_t bytes;
+	struct dp_attribute items[WIRE_ATTRIBUTES_MAX];
+};
+
+/*
+ * One entry of a batch (SQS batches, PublishBatch); status is WIRE_OK unless the parse
+ * already failed it alone. subject, message_structure, group_id and dedup_id are
+ * PublishBatch's; attributes SendMessageBatch's and PublishBatch's.
+ */
 struct dp_batch_entry {
 	struct dp_bytes id;
 	struct dp_bytes body;
 	struct dp_bytes receipt_handle;
 	struct dp_u32 visibility_timeout_s;
+	struct dp_bytes subject;
+	struct dp_bytes message_structure;
+	struct dp_bytes group_id;
+	struct dp_bytes dedup_id;
+	struct dp_attributes attributes;
 	enum wire_status status;
+};
+
+/*
+ * One PutEvents entry. status is WIRE_OK, or the code it fails with alone
+ * (WIRE_ERR_EVENTS_INVALID_ARGUMENT) and error its ErrorMessage. resource_count passes
+ * WIRE_EVENT_RESOURCES_MAX only in an entry that failed. size_bytes is AWS's entry size.
+ */
+struct dp_event {
+	struct dp_bytes source;
+	struct dp_bytes detail_type;
+	struct dp_bytes detail;
+	struct dp_u64 time_ms;
+	uint32_t resource_count;
+	struct dp_bytes resources[WIRE_EVENT_RESOURCES_MAX];
+	uint32_t size_bytes;
+	enum wire_status status;
+	const char *error;
 };
 
 struct dp_request {
@@ -48,10 +92,17 @@ struct dp_request {
 	struct dp_u64 cookie; /* UDP receives: proof that the source receives (dp_cookie.h) */
 	struct dp_bytes group_id; /* SendMessage: MessageGroupId */
 	struct dp_bytes dedup_id; /* SendMessage: MessageDeduplicationId */
+	struct dp_bytes topic_name;        /* Publish, PublishBatch */
+	struct dp_bytes subject;           /* Publish */
+	struct dp_bytes message_structure; /* Publish: "json" when present */
+	struct dp_attributes attributes;   /* SendMessage, Publish */
+	struct dp_bytes bus_name;          /* PutEvents; absent: the default bus */
 	const char *error;    /* why the status is not WIRE_OK */
-	/* Batches: kept last, so a request that is not one zeroes none of the entries. */
+	/* Batches: kept last, so a request that is not one zeroes none of the entries.
+	 * entry_count counts entries[] or, for PutEvents, events[]. */
 	uint32_t entry_count;
 	struct dp_batch_entry entries[WIRE_BATCH_ENTRIES_MAX];
+	struct dp_event events[WIRE_BATCH_ENTRIES_MAX];
 };
 
 /*

@@ -90,6 +90,8 @@ void dp_service_close(struct dp_service *s)
 	if (s->listen_fd > 0)
 		close(s->listen_fd);
 	free(s->reply_buf);
+	if (s->current != NULL)
+		dp_snapshot_release(s->current);
 	free(s->current);
 }
 
@@ -173,6 +175,7 @@ static void publish(struct dp_service *s, struct dp_snapshot *next)
 	if (old != NULL) {
 		/* Pairs with the workers' quiescent reports: none can still read old. */
 		rte_rcu_qsbr_synchronize(s->app->rcu, RTE_QSBR_THRID_INVALID);
+		dp_snapshot_release(old); /* its matchers: no worker reads them any more */
 		free(old);
 	}
 }
@@ -219,6 +222,7 @@ static enum wire_status prepare(struct dp_service *s, const uint8_t *body, size_
 		status = WIRE_ERR_OVER_LIMIT;
 	}
 	if (status != WIRE_OK) {
+		dp_snapshot_release(next); /* nothing when parsing failed */
 		free(next);
 		return status;
 	}
@@ -249,6 +253,7 @@ static void apply_snapshot(struct dp_service *s, struct dp_local_connection *c,
 	}
 	int rc = dp_snapshot_save(s->state_dir, body, h->body_bytes);
 	if (rc != 0) {
+		dp_snapshot_release(next);
 		free(next);
 		snprintf(why, sizeof(why), "saving the snapshot in %s: %s", s->state_dir,
 		         strerror(-rc));

@@ -20,18 +20,22 @@ static uint64_t hash_bytes(const uint8_t *bytes, size_t count)
 	return h;
 }
 
-static uint32_t owner_of(uint64_t queue_id, uint32_t worker_count)
-{
-	uint64_t mixed = queue_id * 0x9e3779b97f4a7c15ull;
-	return (uint32_t)((mixed >> 32) % worker_count);
-}
+struct parse {
+	struct dp_snapshot *snapshot;
+	struct dp_routing_builder routing;
+};
 
 /* Entries arrive in order; the codec has checked each and their count. */
 static void add_entry(void *context, const struct bb_snapshot_entry *e)
 {
-	struct dp_snapshot *s = context;
+	struct parse *p = context;
+	struct dp_snapshot *s = p->snapshot;
 	if (e->kind == BB_SNAPSHOT_KIND_KEY) {
 		dp_auth_keys_add(&s->keys, &e->key);
+		return;
+	}
+	if (e->kind != BB_SNAPSHOT_KIND_QUEUE) {
+		dp_routing_builder_add(&p->routing, e);
 		return;
 	}
 	assert(e->kind == BB_SNAPSHOT_KIND_QUEUE);
@@ -69,29 +73,59 @@ static enum wire_status index_queue(struct dp_snapshot *s, uint32_t position)
 	return WIRE_ERR_INTERNAL;
 }
 
+/* A queue's position by name, for the routing's references. */
+static uint32_t queue_position(const void *context, const char *name, uint32_t name_bytes)
+{
+	const struct dp_snapshot *s = context;
+	const struct dp_queue_entry *q = dp_snapshot_find(s, (const uint8_t *)name, name_bytes);
+	return q == NULL ? DP_ROUTING_NONE : (uint32_t)(q - s->queues);
+}
+
+static enum wire_status build_routing(struct parse *p, const uint8_t *body, size_t body_bytes,
+                                      char *error, size_t error_bytes)
+{
+	if (p->routing.count == 0 && !p->routing.out_of_memory)
+		return WIRE_OK;
+	p->snapshot->routing = dp_routing_build(&p->routing, body, body_bytes, queue_position,
+	                                        p->snapshot, error, error_bytes);
+	return p->snapshot->routing == NULL ? WIRE_ERR_INVALID_PARAMETER : WIRE_OK;
+}
+
 enum wire_status dp_snapshot_parse(const uint8_t *body, size_t body_bytes, struct dp_snapshot *out,
                                    char *error, size_t error_bytes)
 {
 	memset(out, 0, sizeof(*out));
 	struct bb_snapshot_header header;
+	struct parse p = {.snapshot = out};
 	enum wire_status status =
-	    bb_snapshot_decode(body, body_bytes, &header, add_entry, out, error, error_bytes);
-	if (status != WIRE_OK)
-		return status;
-	if (out->keys.invalid) {
+	    bb_snapshot_decode(body, body_bytes, &header, add_entry, &p, error, error_bytes);
+	if (status == WIRE_OK && out->keys.invalid) {
 		snprintf(error, error_bytes, "snapshot %s", out->keys.invalid_reason);
-		return WIRE_ERR_INVALID_PARAMETER;
+		status = WIRE_ERR_INVALID_PARAMETER;
+	}
+	if (status != WIRE_OK) {
+		dp_routing_builder_free(&p.routing);
+		return status;
 	}
 	out->version = header.version;
 	memcpy(out->store_id, header.store_id, sizeof(out->store_id));
 	out->adopt = header.adopt;
-	for (uint32_t i = 0; i < out->queue_count; i++) {
+	for (uint32_t i = 0; status == WIRE_OK && i < out->queue_count; i++) {
 		if (index_queue(out, i) != WIRE_OK) {
 			snprintf(error, error_bytes, "snapshot entry %u: duplicate name", i + 1);
-			return WIRE_ERR_INVALID_PARAMETER;
+			status = WIRE_ERR_INVALID_PARAMETER;
 		}
 	}
-	return WIRE_OK;
+	if (status == WIRE_OK)
+		status = build_routing(&p, body, body_bytes, error, error_bytes);
+	dp_routing_builder_free(&p.routing);
+	return status;
+}
+
+void dp_snapshot_release(struct dp_snapshot *s)
+{
+	dp_routing_free(s->routing);
+	s->routing = NULL;
 }
 
 struct bb_snapshot_header dp_snapshot_header(const struct dp_snapshot *s)
@@ -133,7 +167,7 @@ int dp_snapshot_assign(struct dp_snapshot *next, const struct dp_snapshot *previ
 	for (uint32_t i = 0; i < next->queue_count; i++) {
 		struct dp_queue_entry *q = &next->queues[i];
 		const struct dp_queue_entry *before = find_by_id(previous, q->queue_id);
-		q->owner = owner_of(q->queue_id, worker_count);
+		q->owner = dp_owner_of(q->queue_id, worker_count);
 		q->slot = UINT32_MAX;
 		if (before != NULL && before->owner == q->owner) {
 			q->slot = before->slot;
@@ -152,6 +186,8 @@ int dp_snapshot_assign(struct dp_snapshot *next, const struct dp_snapshot *previ
 		if (q->slot == UINT32_MAX)
 			return -ENOSPC;
 	}
+	if (next->routing != NULL)
+		dp_routing_assign(next->routing, worker_count);
 	return 0;
 }
 

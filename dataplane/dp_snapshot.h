@@ -16,6 +16,7 @@
 #include "bb_limits.h"
 #include "bb_snapshot.h"
 #include "dp_auth.h"
+#include "dp_routing.h"
 #include "wire.h"
 
 #define DP_SNAPSHOT_INDEX_SLOTS (2 * BB_QUEUE_COUNT_MAX) /* open addressing, load <= 1/2 */
@@ -44,11 +45,14 @@ struct dp_snapshot {
 	struct dp_queue_entry queues[BB_QUEUE_COUNT_MAX];
 	uint32_t index[DP_SNAPSHOT_INDEX_SLOTS]; /* queue position + 1; 0 is empty */
 	struct dp_auth_keys keys; /* with secrets: the snapshot file is 0600 */
+	struct dp_routing *routing; /* topics and buses; NULL when it has none */
 };
 
 /*
- * Decodes a snapshot body and indexes its queues by name. Returns WIRE_OK, or a
- * status with a reason in error (error_bytes long) and out left unusable.
+ * Decodes a snapshot body and indexes its queues by name, and builds its routing (topics
+ * and buses) when it has any. Returns WIRE_OK, or a status with a reason in error
+ * (error_bytes long) and out left unusable (nothing to release). A parsed snapshot is
+ * released with dp_snapshot_release.
  */
 __attribute__((warn_unused_result)) enum wire_status
 dp_snapshot_parse(const uint8_t *body, size_t body_bytes, struct dp_snapshot *out, char *error,
@@ -62,6 +66,9 @@ dp_snapshot_parse(const uint8_t *body, size_t body_bytes, struct dp_snapshot *ou
 __attribute__((warn_unused_result)) int dp_snapshot_assign(struct dp_snapshot *next,
                                                            const struct dp_snapshot *previous,
                                                            uint32_t worker_count);
+
+/* Frees what dp_snapshot_parse allocated besides the struct itself (its routing). */
+void dp_snapshot_release(struct dp_snapshot *snapshot);
 
 /* Its header, as bb_snapshot_decide compares them. */
 struct bb_snapshot_header dp_snapshot_header(const struct dp_snapshot *snapshot);
