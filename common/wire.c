@@ -191,6 +191,7 @@ static const char *const status_names[WIRE_STATUS_COUNT] = {
     [WIRE_ERR_BATCH_ENTRY_IDS_NOT_DISTINCT] = "AWS.SimpleQueueService.BatchEntryIdsNotDistinct",
     [WIRE_ERR_BATCH_REQUEST_TOO_LONG] = "AWS.SimpleQueueService.BatchRequestTooLong",
     [WIRE_ERR_INVALID_BATCH_ENTRY_ID] = "AWS.SimpleQueueService.InvalidBatchEntryId",
+    [WIRE_ERR_PURGE_QUEUE_IN_PROGRESS] = "AWS.SimpleQueueService.PurgeQueueInProgress",
     [WIRE_ERR_SNS_NOT_FOUND] = "NotFound",
     [WIRE_ERR_SNS_INVALID_PARAMETER] = "InvalidParameter",
     [WIRE_ERR_SNS_PARAMETER_VALUE_INVALID] = "ParameterValueInvalid",
@@ -228,6 +229,8 @@ const char *wire_opcode_name(uint8_t opcode)
 	case WIRE_OP_PUT_EVENTS: return "PutEvents";
 	case WIRE_OP_APPLY_SNAPSHOT: return "ApplySnapshot";
 	case WIRE_OP_GET_STATS: return "GetStats";
+	case WIRE_OP_PURGE_QUEUE: return "PurgeQueue";
+	case WIRE_OP_GET_QUEUE_COUNTS: return "GetQueueCounts";
 	default: return "Unknown";
 	}
 }

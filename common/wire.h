@@ -34,6 +34,10 @@ enum wire_opcode {
 	/* Control opcodes: accepted only on the Unix socket. */
 	WIRE_OP_APPLY_SNAPSHOT = 0x80,
 	WIRE_OP_GET_STATS = 0x81,
+	/* SQS queue management that acts on busbard's messages (docs/protocol.md, "Queue
+	 * operations"): PurgeQueue, and the approximate counts of GetQueueAttributes. */
+	WIRE_OP_PURGE_QUEUE = 0x82,
+	WIRE_OP_GET_QUEUE_COUNTS = 0x83,
 };
 
 /* One-to-one with AWS error codes; wire_status_name() gives the AWS name. */
@@ -85,6 +89,8 @@ enum wire_status {
 	WIRE_ERR_EVENTS_VALIDATION = 35,
 	WIRE_ERR_EVENTS_INVALID_ARGUMENT = 36,
 	WIRE_ERR_EVENTS_MALFORMED_DETAIL = 37,
+	/* PurgeQueue within WIRE_PURGE_INTERVAL_MS of the queue's last purge. */
+	WIRE_ERR_PURGE_QUEUE_IN_PROGRESS = 38,
 	WIRE_STATUS_COUNT
 };
 
@@ -112,6 +118,12 @@ enum wire_tag {
 	WIRE_TAG_ENTRY_BEGIN = 40,  /* empty; starts one entry of a batch request or reply */
 	WIRE_TAG_ENTRY_ID = 41,     /* text; the client's id of the entry */
 	WIRE_TAG_ENTRY_STATUS = 42, /* u32; a failed entry's wire_status */
+	/* SQS DelaySeconds of a SendMessage or a batch entry, and a queue's approximate counts
+	 * (GET_QUEUE_COUNTS replies). */
+	WIRE_TAG_DELAY_SECONDS = 80,          /* u32, 0-WIRE_DELAY_S_MAX */
+	WIRE_TAG_MESSAGES_VISIBLE = 81,       /* u32: ApproximateNumberOfMessages */
+	WIRE_TAG_MESSAGES_NOT_VISIBLE = 82,   /* u32: ...NotVisible (in flight) */
+	WIRE_TAG_MESSAGES_DELAYED = 83,       /* u32: ...Delayed */
 	/* FIFO queues (docs/protocol.md, "FIFO queues"). */
 	WIRE_TAG_MESSAGE_GROUP_ID = 50,         /* text, 1-BB_FIFO_ID_BYTES_MAX */
 	WIRE_TAG_MESSAGE_DEDUPLICATION_ID = 51, /* text, 1-BB_FIFO_ID_BYTES_MAX */
@@ -141,6 +153,14 @@ enum wire_tag {
 
 /* A SequenceNumber's text: AWS's are up to 128 bits, so up to 39 digits. */
 #define WIRE_SEQUENCE_NUMBER_BYTES_MAX 40u
+
+/* SQS queue attributes as AWS bounds them (docs/operations.md, "Queue attributes"):
+ * DelaySeconds, MessageRetentionPeriod, and how often a queue may be purged. */
+#define WIRE_DELAY_S_MAX          900u
+#define WIRE_RETENTION_S_MIN      60u
+#define WIRE_RETENTION_S_MAX      1209600u /* 14 days */
+#define WIRE_RETENTION_S_DEFAULT  345600u  /* 4 days */
+#define WIRE_PURGE_INTERVAL_MS    60000u
 
 /* Batches, as SQS limits them: entries, entry id length, bodies of a SendMessageBatch. */
 #define WIRE_BATCH_ENTRIES_MAX        10u

@@ -1,8 +1,12 @@
 /*
  * SQS queue engine, standard and FIFO (see sqs.h). Invariants:
  * - a message slot is FREE, READY (linked in one of its queue's two ready
- *   lists: small or large bodies, each in the order messages became visible)
- *   or INFLIGHT (in the engine-wide deadline heap); never two at once;
+ *   lists: small or large bodies, each in the order messages became visible),
+ *   INFLIGHT or DELAYED (in the engine-wide deadline heap: visible again, or for the first
+ *   time, at its deadline; only standard queues delay); never two at once;
+ * - every message that is not FREE is in its queue's age list, oldest sent_ms first, which
+ *   retention walks from its head; retention_next_ms is at most the earliest time any head
+ *   of those lists expires;
  * - a queue's message_count and store_units count its READY and INFLIGHT
  *   messages and their bodies, and stay within the per-queue budgets;
  * - a message's generation changes whenever its slot is freed, so a receipt
@@ -53,7 +57,7 @@ _Static_assert(NIL == SQS_NO_MESSAGE, "the replay map and the engine agree on no
  * restart is above every one taken before, even when the log kept none of them. */
 #define SEQUENCE_PER_MS_SHIFT 16u
 
-enum msg_state { MSG_FREE, MSG_READY, MSG_INFLIGHT };
+enum msg_state { MSG_FREE, MSG_READY, MSG_INFLIGHT, MSG_DELAYED };
 enum ready_class { READY_SMALL, READY_LARGE, READY_CLASSES };
 
 struct sqs_message {
@@ -62,7 +66,7 @@ struct sqs_message {
 	uint64_t sent_ms;
 	uint64_t first_receive_ms;
 	uint64_t received_ms;
-	uint64_t deadline_ms; /* valid while INFLIGHT */
+	uint64_t deadline_ms; /* valid while INFLIGHT or DELAYED */
 	uint64_t receipt_nonce; /* 64 random bits: a handle cannot be guessed */
 	uint64_t send_position; /* of its SEND record; NO_POSITION when not logged */
 	uint64_t state_position; /* of its newest RECEIVE record; NO_POSITION when none */
@@ -75,6 +79,8 @@ struct sqs_message {
 	uint32_t next;
 	uint32_t log_prev; /* the log list, while send_position is set */
 	uint32_t log_next;
+	uint32_t age_prev; /* the queue's age list, while not FREE */
+	uint32_t age_next;
 	uint64_t sequence_number; /* FIFO */
 	uint32_t group;           /* FIFO: its group; NIL otherwise */
 	uint32_t group_prev;      /* the group's messages, by sequence number */
@@ -140,7 +146,11 @@ struct sqs_queue {
 	uint32_t ready_head[READY_CLASSES], ready_tail[READY_CLASSES];
 	uint32_t ready_count[READY_CLASSES];
 	uint32_t inflight_count;
-	uint32_t message_count; /* ready and in flight: the budget's count */
+	uint32_t delayed_count;
+	uint32_t message_count; /* ready, in flight and delayed: the budget's count */
+	uint32_t age_head, age_tail; /* its messages by sent_ms, oldest first */
+	bool purged;                 /* purged_ms holds the last PurgeQueue's time */
+	uint64_t purged_ms;
 	uint32_t store_units;   /* what their bodies take of the store */
 	uint32_t waiter_head, waiter_tail;
 	uint64_t sequence_last; /* FIFO: the newest sequence number */
@@ -164,6 +174,7 @@ struct sqs_engine {
 	struct sqs_source *sources; /* at least twice waiter_slots entries, a power of 2 */
 	uint32_t source_mask;
 	uint64_t ready_seq_next;
+	uint64_t retention_next_ms; /* no message expires before this */
 	uint32_t log_head, log_tail; /* logged messages, oldest SEND record first */
 	uint8_t *relog_body; /* BB_MESSAGE_BODY_BYTES_MAX, when there is a log: compaction */
 	uint8_t random_bytes[RANDOM_BATCH_BYTES];
@@ -473,7 +484,7 @@ static void record_of(const struct sqs_engine *e, uint32_t index, enum sqs_recor
 	    .queue_id = e->queues[m->queue_slot].config.queue_id,
 	    .sent_ms = m->sent_ms,
 	    .first_receive_ms = m->first_receive_ms,
-	    .deadline_ms = m->state == MSG_INFLIGHT ? m->deadline_ms : 0,
+	    .deadline_ms = m->state == MSG_INFLIGHT || m->state == MSG_DELAYED ? m->deadline_ms : 0,
 	    .receive_count = m->receive_count,
 	    .message_index = index,
 	    .generation = m->generation,
@@ -941,6 +952,56 @@ static void message_unalloc(struct sqs_engine *e, uint32_t index)
 	e->free_count++;
 }
 
+/* ---- retention: each queue's messages by age ---- */
+
+/* The time a message's retention period ends. */
+static uint64_t expires_at(const struct sqs_engine *e, uint32_t index)
+{
+	const struct sqs_message *m = &e->messages[index];
+	uint32_t retention_s = e->queues[m->queue_slot].config.retention_s;
+	if (retention_s == 0)
+		retention_s = WIRE_RETENTION_S_DEFAULT;
+	return m->sent_ms + (uint64_t)retention_s * MS_PER_S;
+}
+
+/* Puts a message into its queue's age list by sent_ms: at the tail but at recovery. */
+static void age_link(struct sqs_engine *e, uint32_t index)
+{
+	struct sqs_message *m = &e->messages[index];
+	struct sqs_queue *q = &e->queues[m->queue_slot];
+	uint32_t after = q->age_tail;
+	/* Bounded by the queue's messages; only compaction's rewrites come out of order. */
+	while (after != NIL && e->messages[after].sent_ms > m->sent_ms)
+		after = e->messages[after].age_prev;
+	m->age_prev = after;
+	m->age_next = after == NIL ? q->age_head : e->messages[after].age_next;
+	if (after == NIL)
+		q->age_head = index;
+	else
+		e->messages[after].age_next = index;
+	if (m->age_next == NIL)
+		q->age_tail = index;
+	else
+		e->messages[m->age_next].age_prev = index;
+	if (q->age_head == index && expires_at(e, index) < e->retention_next_ms)
+		e->retention_next_ms = expires_at(e, index);
+}
+
+static void age_unlink(struct sqs_engine *e, uint32_t index)
+{
+	struct sqs_message *m = &e->messages[index];
+	struct sqs_queue *q = &e->queues[m->queue_slot];
+	assert(q->age_head != NIL);
+	if (m->age_prev != NIL)
+		e->messages[m->age_prev].age_next = m->age_next;
+	else
+		q->age_head = m->age_next;
+	if (m->age_next != NIL)
+		e->messages[m->age_next].age_prev = m->age_prev;
+	else
+		q->age_tail = m->age_prev;
+}
+
 /* Releases the body and the slot of a message already out of its list or the heap. */
 static void message_release(struct sqs_engine *e, uint32_t index)
 {
@@ -948,6 +1009,7 @@ static void message_release(struct sqs_engine *e, uint32_t index)
 	struct sqs_queue *q = &e->queues[m->queue_slot];
 	uint32_t units = store_units_of(e, m->body_bytes);
 	assert(q->message_count > 0 && q->store_units >= units);
+	age_unlink(e, index);
 	q->message_count--;
 	q->store_units -= units;
 	e->options.store.release(e->options.store.ctx, m->body_ref);
@@ -966,6 +1028,9 @@ static void message_free(struct sqs_engine *e, uint32_t index)
 	} else if (m->state == MSG_INFLIGHT) {
 		heap_remove(e, index);
 		e->queues[m->queue_slot].inflight_count--;
+	} else if (m->state == MSG_DELAYED) {
+		heap_remove(e, index);
+		e->queues[m->queue_slot].delayed_count--;
 	}
 	message_release(e, index);
 }
@@ -981,6 +1046,8 @@ static void queue_reset(struct sqs_queue *q, const struct sqs_queue_config *conf
 	    .waiter_tail = NIL,
 	    .avail_head = NIL,
 	    .avail_tail = NIL,
+	    .age_head = NIL,
+	    .age_tail = NIL,
 	};
 }
 
@@ -1181,6 +1248,7 @@ uint32_t sqs_queue_open(struct sqs_engine *e, uint32_t slot, const struct sqs_qu
 	/* A queue's type never changes (the control plane refuses it): its state stays. */
 	if (q->open && q->config.queue_id == config->queue_id && q->config.fifo == config->fifo) {
 		q->config = *config;
+		e->retention_next_ms = 0; /* its retention may be shorter: look again */
 		return 0;
 	}
 	uint32_t closed = sqs_queue_close(e, slot, closed_out);
@@ -1206,13 +1274,16 @@ static void heap_drop_queue(struct sqs_engine *e, uint32_t slot)
 			continue;
 		}
 		m->heap_index = NIL;
-		q->inflight_count--;
+		if (m->state == MSG_DELAYED)
+			q->delayed_count--;
+		else
+			q->inflight_count--;
 		message_release(e, index);
 	}
 	e->heap_count = kept;
 	for (uint32_t i = kept / 2; i-- > 0;)
 		heap_sift_down(e, i);
-	assert(q->inflight_count == 0);
+	assert(q->inflight_count == 0 && q->delayed_count == 0);
 }
 
 uint32_t sqs_queue_close(struct sqs_engine *e, uint32_t slot, struct sqs_wake *closed_out)
@@ -1225,7 +1296,7 @@ uint32_t sqs_queue_close(struct sqs_engine *e, uint32_t slot, struct sqs_wake *c
 		while (q->ready_head[c] != NIL)
 			message_free(e, q->ready_head[c]);
 	}
-	if (q->inflight_count > 0)
+	if (q->inflight_count > 0 || q->delayed_count > 0)
 		heap_drop_queue(e, slot);
 	if (q->config.fifo)
 		dedup_drop_queue(e, q->config.queue_id);
@@ -1292,8 +1363,10 @@ static enum wire_status check_send_options(const struct sqs_queue *q,
 {
 	if (o->group_id_bytes > 0 && !fifo_id_valid(o->group_id, o->group_id_bytes))
 		return WIRE_ERR_INVALID_PARAMETER;
-	if (!q->config.fifo)
-		return o->dedup_id_bytes > 0 || o->delay_s > 0 ? WIRE_ERR_INVALID_PARAMETER : WIRE_OK;
+	if (!q->config.fifo) {
+		bool refused = o->dedup_id_bytes > 0 || (o->delay_given && o->delay_s > WIRE_DELAY_S_MAX);
+		return refused ? WIRE_ERR_INVALID_PARAMETER : WIRE_OK;
+	}
 	if (o->group_id_bytes == 0)
 		return WIRE_ERR_MISSING_PARAMETER;
 	if (o->dedup_id_bytes > 0 && !fifo_id_valid(o->dedup_id, o->dedup_id_bytes))
@@ -1303,6 +1376,16 @@ static enum wire_status check_send_options(const struct sqs_queue *q,
 	if (o->delay_s > 0)
 		return WIRE_ERR_INVALID_PARAMETER; /* FIFO has the queue's delay only */
 	return WIRE_OK;
+}
+
+/* A send's DelaySeconds: its own, else its queue's; FIFO queues delay nothing (sqs.h). */
+static uint32_t send_delay_s(const struct sqs_queue *q, const struct sqs_send_options *o)
+{
+	if (q->config.fifo)
+		return 0;
+	uint32_t delay_s = o->delay_given ? o->delay_s : q->config.delay_s;
+	assert(delay_s <= WIRE_DELAY_S_MAX);
+	return delay_s;
 }
 
 /*
@@ -1374,6 +1457,7 @@ static uint32_t message_store(struct sqs_engine *e, uint32_t slot, const uint8_t
 	m->first_receive_ms = 0;
 	m->receive_count = 0;
 	m->state = MSG_READY; /* record_of states it visible */
+	age_link(e, index);
 	assert(m->group == NIL && m->dedup == NIL);
 	return index;
 }
@@ -1439,6 +1523,11 @@ enum wire_status sqs_send_message(struct sqs_engine *e, uint32_t slot, const uin
 		return WIRE_ERR_OVER_LIMIT;
 	}
 	struct sqs_message *m = &e->messages[index];
+	uint32_t delay_s = send_delay_s(q, o);
+	if (delay_s > 0) {
+		m->state = MSG_DELAYED; /* record_of states it delayed; in the heap once logged */
+		m->deadline_ms = now_ms + (uint64_t)delay_s * MS_PER_S;
+	}
 	if (queue_logged(e, slot) && !log_send(e, index, body, &out->logged)) {
 		if (m->dedup != NIL)
 			dedup_end(e, m->dedup); /* the first send is the next one */
@@ -1447,9 +1536,14 @@ enum wire_status sqs_send_message(struct sqs_engine *e, uint32_t slot, const uin
 	}
 	if (m->dedup != NIL)
 		e->dedups[m->dedup].log_sequence = out->logged.sequence;
-	ready_append(e, index);
-	if (q->waiter_head != NIL)
-		e->waiter_deadline_min_ms = 0; /* wake a parked receive on the next take */
+	if (delay_s > 0) {
+		heap_push(e, index);
+		q->delayed_count++;
+	} else {
+		ready_append(e, index);
+		if (q->waiter_head != NIL)
+			e->waiter_deadline_min_ms = 0; /* wake a parked receive on the next take */
+	}
 	format_message_id(m->id, out->message_id);
 	hex_encode(m->md5, 16, out->md5_of_body);
 	if (q->config.fifo)
@@ -1713,23 +1807,119 @@ enum wire_status sqs_change_visibility(struct sqs_engine *e, uint32_t slot, cons
 	return WIRE_OK;
 }
 
+/*
+ * Deletes the messages of one queue whose retention period ended, oldest first, at most
+ * *budget. False when the log refused a DELETE record (the message stays).
+ */
+static bool retention_expire_queue(struct sqs_engine *e, uint32_t slot, uint64_t now_ms,
+                                   uint32_t *budget)
+{
+	struct sqs_queue *q = &e->queues[slot];
+	while (q->age_head != NIL && expires_at(e, q->age_head) <= now_ms) {
+		if (*budget == 0)
+			return true;
+		struct sqs_logged logged;
+		if (queue_logged(e, slot) && !log_delete(e, q->age_head, &logged))
+			return false;
+		message_free(e, q->age_head);
+		(*budget)--;
+	}
+	if (q->age_head != NIL && expires_at(e, q->age_head) < e->retention_next_ms)
+		e->retention_next_ms = expires_at(e, q->age_head);
+	return true;
+}
+
+/* MessageRetentionPeriod: walks the queues only when some head's period has ended. */
+static void retention_expire(struct sqs_engine *e, uint64_t now_ms)
+{
+	if (now_ms < e->retention_next_ms)
+		return;
+	e->retention_next_ms = UINT64_MAX;
+	uint32_t budget = SQS_EXPIRE_BATCH_MAX;
+	for (uint32_t slot = 0; slot < e->options.queue_slots; slot++) {
+		if (!e->queues[slot].open)
+			continue;
+		if (!retention_expire_queue(e, slot, now_ms, &budget)) {
+			e->retention_next_ms = now_ms + SQS_EXPIRE_RETRY_MS;
+			return;
+		}
+	}
+	if (budget == 0)
+		e->retention_next_ms = now_ms; /* more may be due: the next call goes on */
+}
+
 uint32_t sqs_expire(struct sqs_engine *e, uint64_t now_ms)
 {
 	/* Ended windows let go of the records they hold, even where no FIFO send comes. */
 	if (e->options.fifo_dedup_slots > 0)
 		dedup_expire(e, now_ms);
+	retention_expire(e, now_ms);
 	uint32_t moved = 0;
 	while (e->heap_count > 0 && e->messages[e->heap[0]].deadline_ms <= now_ms) {
 		uint32_t index = e->heap[0];
+		struct sqs_queue *q = &e->queues[e->messages[index].queue_slot];
 		heap_remove(e, index);
-		e->queues[e->messages[index].queue_slot].inflight_count--;
-		ready_append(e, index);
-		group_inflight(e, index, false);
+		if (e->messages[index].state == MSG_DELAYED) {
+			q->delayed_count--;
+			ready_append(e, index);
+		} else {
+			q->inflight_count--;
+			ready_append(e, index);
+			group_inflight(e, index, false);
+		}
 		moved++;
 	}
 	if (moved > 0)
 		e->waiter_deadline_min_ms = 0; /* some parked receive may now be answerable */
 	return moved;
+}
+
+/* Frees every message of a queue: its age list holds them all. Bounded by its count. */
+static void purge_messages(struct sqs_engine *e, uint32_t slot)
+{
+	struct sqs_queue *q = &e->queues[slot];
+	while (q->age_head != NIL)
+		message_free(e, q->age_head);
+	assert(q->message_count == 0 && q->inflight_count == 0 && q->delayed_count == 0);
+}
+
+enum wire_status sqs_purge(struct sqs_engine *e, uint32_t slot, uint64_t now_ms,
+                           struct sqs_logged *logged_out)
+{
+	struct sqs_queue *q = &e->queues[slot];
+	assert(q->open);
+	*logged_out = (struct sqs_logged){0, 0};
+	if (q->purged && now_ms < q->purged_ms + WIRE_PURGE_INTERVAL_MS)
+		return WIRE_ERR_PURGE_QUEUE_IN_PROGRESS;
+	if (queue_logged(e, slot)) {
+		struct sqs_record record = {
+		    .kind = SQS_RECORD_PURGE,
+		    .queue_id = q->config.queue_id,
+		    .sent_ms = now_ms,
+		};
+		uint64_t position;
+		if (log_append(e, &record, logged_out, &position) != 0)
+			return WIRE_ERR_SERVICE_UNAVAILABLE;
+		/* As a DELETE: the log removes segments oldest first, so it outlives what it
+		 * cancels, and after that nothing needs it. */
+		log_release(e, &position);
+	}
+	purge_messages(e, slot);
+	q->purged = true;
+	q->purged_ms = now_ms;
+	return WIRE_OK;
+}
+
+void sqs_queue_counts(const struct sqs_engine *e, uint32_t slot, struct sqs_queue_counts *out)
+{
+	const struct sqs_queue *q = &e->queues[slot];
+	assert(q->open);
+	*out = (struct sqs_queue_counts){
+	    .visible = ready_total(q),
+	    .not_visible = q->inflight_count,
+	    .delayed = q->delayed_count,
+	};
+	assert(out->visible + out->not_visible + out->delayed == q->message_count);
 }
 
 int sqs_park(struct sqs_engine *e, uint32_t slot, void *token, uint64_t source,
@@ -1852,6 +2042,11 @@ uint32_t sqs_inflight_count(const struct sqs_engine *e, uint32_t slot)
 	return e->queues[slot].inflight_count;
 }
 
+uint32_t sqs_delayed_count(const struct sqs_engine *e, uint32_t slot)
+{
+	return e->queues[slot].delayed_count;
+}
+
 uint32_t sqs_free_message_slots(const struct sqs_engine *e)
 {
 	return e->free_count;
@@ -1894,6 +2089,9 @@ static void replay_state(struct sqs_engine *e, uint32_t index, const struct sqs_
 		heap_remove(e, index);
 		q->inflight_count--;
 		group_inflight(e, index, false);
+	} else if (m->state == MSG_DELAYED) {
+		heap_remove(e, index);
+		q->delayed_count--;
 	}
 	m->receive_count = r->receive_count;
 	m->first_receive_ms = r->first_receive_ms;
@@ -1902,6 +2100,14 @@ static void replay_state(struct sqs_engine *e, uint32_t index, const struct sqs_
 	m->receipt_nonce = r->receipt_nonce;
 	if (r->deadline_ms <= now_ms) {
 		ready_append(e, index);
+		return;
+	}
+	if (r->receive_count == 0 && m->group == NIL) {
+		/* Never received, a deadline ahead: delayed (DelaySeconds) until it. */
+		m->state = MSG_DELAYED;
+		m->deadline_ms = r->deadline_ms;
+		heap_push(e, index);
+		q->delayed_count++;
 		return;
 	}
 	m->state = MSG_INFLIGHT;
@@ -1968,6 +2174,7 @@ static enum wire_status replay_new(struct sqs_engine *e, uint32_t slot, const st
 	m->queue_slot = slot;
 	m->sent_ms = r->sent_ms;
 	m->state = MSG_FREE; /* placed by replay_state */
+	age_link(e, index);
 	log_list_append(e, index, position);
 	if (q->config.fifo && replay_fifo(e, index, r, now_ms) != WIRE_OK) {
 		message_release(e, index);
@@ -1985,6 +2192,14 @@ enum wire_status sqs_replay_record(struct sqs_engine *e, uint32_t slot,
 	assert(sqs_queue_holds(e, slot, r->queue_id) && e->options.log.append != NULL);
 	uint32_t index = *index_io;
 	assert(index == NIL || e->messages[index].queue_slot == slot);
+	if (r->kind == SQS_RECORD_PURGE) {
+		log_release(e, &position); /* as sqs_purge does */
+		purge_messages(e, slot);
+		e->queues[slot].purged = true;
+		e->queues[slot].purged_ms = r->sent_ms;
+		*index_io = NIL;
+		return WIRE_OK;
+	}
 	if (r->kind == SQS_RECORD_SEND && index == NIL)
 		return replay_new(e, slot, r, position, now_ms, index_io);
 	if (index == NIL || r->kind == SQS_RECORD_DELETE) {

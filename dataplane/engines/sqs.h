@@ -98,6 +98,8 @@ struct sqs_queue_config {
 	bool durable; /* its operations go to the log (needs options.log) */
 	bool fifo;    /* FifoQueue (needs options.fifo_*_slots); fixed for a queue's life */
 	bool content_based_deduplication; /* FIFO: the dedup id is the SHA-256 of the body */
+	uint32_t delay_s;     /* DelaySeconds of a send without its own: standard queues only */
+	uint32_t retention_s; /* MessageRetentionPeriod; 0: WIRE_RETENTION_S_DEFAULT */
 };
 
 /* A FIFO SequenceNumber: a 64-bit number in 20 decimal digits (AWS's type holds 128 bits). */
@@ -111,7 +113,8 @@ struct sqs_send_options {
 	uint32_t group_id_bytes;
 	const char *dedup_id; /* MessageDeduplicationId: FIFO only */
 	uint32_t dedup_id_bytes;
-	uint32_t delay_s; /* DelaySeconds of the message: refused on FIFO */
+	uint32_t delay_s; /* DelaySeconds of the message (when delay_given): refused on FIFO */
+	bool delay_given; /* delay_s replaces the queue's DelaySeconds, 0 included */
 };
 
 struct sqs_sent {
@@ -186,12 +189,33 @@ __attribute__((warn_unused_result)) enum wire_status sqs_send(struct sqs_engine 
  * dedup id on a queue without content-based deduplication; a dedup id (explicit, or the
  * SHA-256 of the body) seen in the last 5 minutes stores nothing and answers as the first
  * send did (out->duplicate); OverLimit when the engine has no group or dedup place left.
- * On a standard queue a dedup id or a delay is InvalidParameterValue.
+ * On a standard queue a dedup id, or a delay over WIRE_DELAY_S_MAX, is InvalidParameterValue;
+ * a message with a delay (its own, else the queue's) is DELAYED until then: not received,
+ * not counted visible.
  */
 __attribute__((warn_unused_result)) enum wire_status
 sqs_send_message(struct sqs_engine *engine, uint32_t slot, const uint8_t *body,
                  uint32_t body_bytes, const struct sqs_send_options *options, uint64_t now_ms,
                  struct sqs_sent *out);
+/*
+ * PurgeQueue: deletes every message of the queue (visible, in flight, delayed); FIFO dedup
+ * windows stay, as in SQS. A durable queue writes one PURGE record first (logged_out), and
+ * recovery deletes what it had read of the queue before it. PurgeQueueInProgress within
+ * WIRE_PURGE_INTERVAL_MS of the last purge; ServiceUnavailable when the log refused it.
+ */
+__attribute__((warn_unused_result)) enum wire_status
+sqs_purge(struct sqs_engine *engine, uint32_t slot, uint64_t now_ms,
+          struct sqs_logged *logged_out);
+
+/* GetQueueAttributes' ApproximateNumberOfMessages, ...NotVisible and ...Delayed. */
+struct sqs_queue_counts {
+	uint32_t visible;
+	uint32_t not_visible;
+	uint32_t delayed;
+};
+void sqs_queue_counts(const struct sqs_engine *engine, uint32_t slot,
+                      struct sqs_queue_counts *out);
+
 /* True when the queue's own budget has room for a body of that size. */
 bool sqs_queue_has_room(const struct sqs_engine *engine, uint32_t slot, uint32_t body_bytes);
 
@@ -223,9 +247,14 @@ sqs_change_visibility(struct sqs_engine *engine, uint32_t slot, const char *hand
                       size_t handle_bytes, uint32_t timeout_s, uint64_t now_ms);
 
 /*
- * Makes in-flight messages whose deadline passed visible again, and ends FIFO dedup windows
- * that passed (releasing the records they kept). Returns how many messages.
+ * Makes in-flight and delayed messages whose deadline passed visible, ends FIFO dedup windows
+ * that passed (releasing the records they kept), and deletes messages older than their
+ * queue's retention period (at most SQS_EXPIRE_BATCH_MAX a call; on a durable queue each
+ * through a DELETE record, so they stay gone after a restart: when the log refuses one, the
+ * rest wait SQS_EXPIRE_RETRY_MS). Returns how many messages became visible.
  */
+#define SQS_EXPIRE_BATCH_MAX 1024u
+#define SQS_EXPIRE_RETRY_MS  1000u
 uint32_t sqs_expire(struct sqs_engine *engine, uint64_t now_ms);
 
 /*
@@ -254,7 +283,8 @@ bool sqs_queue_find(const struct sqs_engine *engine, uint64_t queue_id, uint32_t
  * (SQS_NO_MESSAGE for none; sqs_replay.h keeps the map) and is updated. A SEND makes or
  * moves the message (compaction writes one again), a RECEIVE sets its receive count and
  * hides it until its deadline if that is after now_ms (as the visibility timeout would),
- * a DELETE frees it. Records no message needs are released. OverLimit when the engine
+ * a DELETE frees it, a PURGE frees every message of the queue (the caller's map forgets
+ * them: sqs_replay does). Records no message needs are released. OverLimit when the engine
  * has no room for the message.
  */
 #define SQS_NO_MESSAGE UINT32_MAX
@@ -275,6 +305,7 @@ uint32_t sqs_dedup_count(const struct sqs_engine *engine);
 /* FIFO: message groups the engine holds, all queues. */
 uint32_t sqs_group_count(const struct sqs_engine *engine);
 uint32_t sqs_inflight_count(const struct sqs_engine *engine, uint32_t slot);
+uint32_t sqs_delayed_count(const struct sqs_engine *engine, uint32_t slot);
 uint32_t sqs_free_message_slots(const struct sqs_engine *engine);
 
 #endif

@@ -13,7 +13,7 @@
 
 size_t sqs_record_encode(const struct sqs_record *r, uint8_t *out, size_t capacity)
 {
-	assert(r->kind >= SQS_RECORD_SEND && r->kind <= SQS_RECORD_DELETE);
+	assert(r->kind >= SQS_RECORD_SEND && r->kind <= SQS_RECORD_PURGE);
 	assert(r->kind == SQS_RECORD_SEND || (r->body_bytes == 0 && r->group_id_bytes == 0));
 	assert(r->group_id_bytes <= BB_FIFO_ID_BYTES_MAX);
 	size_t fifo_bytes = r->group_id_bytes > 0 ? SQS_RECORD_FIFO_BYTES + r->group_id_bytes : 0;
@@ -85,7 +85,7 @@ int sqs_record_decode(const uint8_t *bytes, size_t length, struct sqs_record *ou
 		return -EBADMSG;
 	uint8_t kind = bytes[0];
 	uint8_t flags = bytes[1];
-	if (kind < SQS_RECORD_SEND || kind > SQS_RECORD_DELETE)
+	if (kind < SQS_RECORD_SEND || kind > SQS_RECORD_PURGE)
 		return -EBADMSG;
 	if ((flags & ~SQS_RECORD_FLAG_FIFO) != 0 || (flags != 0 && kind != SQS_RECORD_SEND))
 		return -EBADMSG;

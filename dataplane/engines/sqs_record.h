@@ -15,6 +15,8 @@
  *   88 u64 receipt nonce of its last receive (0: none)
  * (slot, generation and nonce are what a receipt handle names: recovery gives them back,
  * so a handle given before a restart still deletes the message after it)
+ * A SEND whose receive count is 0 and deadline is set is a delayed message (DelaySeconds):
+ * it becomes visible at the deadline.
  * A SEND of a FIFO queue has flag SQS_RECORD_FLAG_FIFO in byte 1 and, between the header
  * and the body, SQS_RECORD_FIFO_BYTES of FIFO fields and then its group id:
  *   96 u64 sequence number                 104 u8[32] deduplication key (SHA-256)
@@ -46,8 +48,11 @@ enum sqs_record_kind {
 	SQS_RECORD_SEND = 1,
 	/* A receive: the new receive count and when the message becomes visible again. */
 	SQS_RECORD_RECEIVE = 2,
-	/* The message is gone: DeleteMessage. */
+	/* The message is gone: DeleteMessage, or its retention period ended. */
 	SQS_RECORD_DELETE = 3,
+	/* PurgeQueue: every message of the queue written before it is gone. Only queue id and
+	 * sent ms (the purge's time) are set; the message id is zero. */
+	SQS_RECORD_PURGE = 4,
 };
 
 struct sqs_record {

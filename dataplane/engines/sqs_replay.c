@@ -93,10 +93,35 @@ static void remove_at(struct sqs_replay *r, uint32_t i)
 	r->count--;
 }
 
+/*
+ * Forgets every message of a purged queue. A backward shift only moves entries into places
+ * from i on (or, past the table's end, into places already walked, which hold none of the
+ * queue's any more), so looking at i again after a removal misses none.
+ */
+static void forget_queue(struct sqs_replay *r, uint64_t queue_id)
+{
+	uint32_t i = 0;
+	while (i <= r->mask) { /* bounded: each pass removes an entry or moves on */
+		if (r->entries[i].queue_id == queue_id)
+			remove_at(r, i);
+		else
+			i++;
+	}
+	assert(r->count <= r->mask / 2 + 1);
+}
+
 enum wire_status sqs_replay_apply(struct sqs_replay *r, struct sqs_engine *engine, uint32_t slot,
                                   const struct sqs_record *record, uint64_t position,
                                   uint64_t now_ms)
 {
+	if (record->kind == SQS_RECORD_PURGE) {
+		uint32_t none = SQS_NO_MESSAGE;
+		enum wire_status status =
+		    sqs_replay_record(engine, slot, record, position, now_ms, &none);
+		if (status == WIRE_OK)
+			forget_queue(r, record->queue_id);
+		return status;
+	}
 	uint32_t i = find(r, record->queue_id, record->message_id);
 	struct replay_entry *e = &r->entries[i];
 	bool known = e->queue_id != 0;
