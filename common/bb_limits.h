@@ -176,4 +176,29 @@ _Static_assert(BB_FRAME_MBUFS_PER_WORKER_MIN -
                    BB_FRAME_MBUFS_SERVED_PER_WORKER,
                "what parked receives leave of the smallest share fills RX and serves TX");
 
+/* SNS topic engine (dataplane/engines/topic.h; AWS values, docs/sns.md). A Publish's size
+ * counts the message and every attribute's name, type and value, as SNS counts it. */
+#define BB_TOPIC_MESSAGE_BYTES_MAX        262144u /* 256 KiB */
+#define BB_TOPIC_SUBJECT_BYTES_MAX        100u
+#define BB_TOPIC_ATTRIBUTES_MAX           10u /* message attributes of one Publish */
+#define BB_TOPIC_ATTRIBUTE_NAME_BYTES_MAX 256u
+#define BB_TOPIC_ATTRIBUTE_TYPE_BYTES_MAX 256u /* DataType with its ".label" */
+#define BB_TOPIC_ARN_BYTES_MAX            256u
+#define BB_TOPIC_URL_BYTES_MAX            2048u /* SigningCertURL, UnsubscribeURL */
+#define BB_TOPIC_PROTOCOL_BYTES_MAX       16u   /* "sqs", "https", "email-json", ... */
+#define BB_TOPIC_SIGNATURE_BYTES_MAX      1024u /* base64 of an RSA-4096 signature: 684 */
+#ifndef BB_TINY_LIMITS
+#define BB_TOPIC_SUBSCRIPTIONS_MAX 256u   /* of one topic, with or without a policy */
+#define BB_TOPIC_SLOTS_PER_WORKER  1024u  /* topics one worker owns */
+#define BB_TOPIC_DEDUP_PER_WORKER  65536u /* FIFO topics' ids in their 5-minute window */
+#else
+#define BB_TOPIC_SUBSCRIPTIONS_MAX 4u
+#define BB_TOPIC_SLOTS_PER_WORKER  4u
+#define BB_TOPIC_DEDUP_PER_WORKER  8u
+#endif
+_Static_assert(BB_TOPIC_ATTRIBUTES_MAX <= 255 && BB_TOPIC_SUBJECT_BYTES_MAX <= 255,
+               "a topic record counts attributes and subject bytes in one byte each");
+_Static_assert(BB_TOPIC_MESSAGE_BYTES_MAX <= BB_MESSAGE_BODY_BYTES_MAX,
+               "a delivery of a maximal raw message fits a queue");
+
 #endif
