@@ -55,10 +55,24 @@ struct bb_sent {
 	char sequence_number[WIRE_SEQUENCE_NUMBER_BYTES_MAX + 1]; /* FIFO queues; else "" */
 };
 
+/*
+ * One message attribute (docs/protocol.md, "Message attributes"): a String or Number type
+ * (with any ".suffix") carries string_value, a Binary one binary_value of binary_bytes.
+ */
+struct bb_attribute {
+	const char *name;
+	const char *data_type;
+	const char *string_value;
+	const void *binary_value;
+	size_t binary_bytes;
+};
+
 /* SendMessage's optional fields; NULL: absent. */
 struct bb_send_options {
 	const char *message_group_id;         /* required by a FIFO queue */
 	const char *message_deduplication_id; /* FIFO: needed without content-based dedup */
+	const struct bb_attribute *attributes; /* up to WIRE_ATTRIBUTES_MAX */
+	uint32_t attribute_count;
 };
 
 /* Points into the client's reply buffer: valid until its next call. */
@@ -112,6 +126,8 @@ struct bb_batch_entry {
 	const char *id;
 	const void *body; /* send */
 	size_t body_bytes;
+	const struct bb_attribute *attributes; /* send: up to WIRE_ATTRIBUTES_MAX */
+	uint32_t attribute_count;
 	const char *receipt_handle;    /* delete, change visibility */
 	uint32_t visibility_timeout_s; /* change visibility */
 	int status;                    /* out */
@@ -131,6 +147,61 @@ int bb_delete_message_batch(struct bb_client *client, const char *queue,
                             struct bb_batch_entry *entries, uint32_t count);
 int bb_change_message_visibility_batch(struct bb_client *client, const char *queue,
                                        struct bb_batch_entry *entries, uint32_t count);
+
+/* SNS Publish's optional fields; NULL or 0: absent. */
+struct bb_publish_options {
+	const char *subject;
+	const char *message_structure; /* "json": the message is a JSON object of texts */
+	const char *message_group_id;  /* a FIFO topic's */
+	const char *message_deduplication_id;
+	const struct bb_attribute *attributes; /* up to WIRE_ATTRIBUTES_MAX */
+	uint32_t attribute_count;
+};
+
+struct bb_published {
+	char message_id[BB_MESSAGE_ID_BYTES + 1];
+	char sequence_number[WIRE_SEQUENCE_NUMBER_BYTES_MAX + 1]; /* FIFO topics; else "" */
+};
+
+/* Publish (docs/protocol.md, "Publish"): options may be NULL. */
+int bb_publish(struct bb_client *client, const char *topic, const void *message,
+               size_t message_bytes, const struct bb_publish_options *options,
+               struct bb_published *out);
+
+/* One entry of bb_publish_batch: the caller fills id, message and options; the call fills
+ * status (0 or the wire_status that failed this entry alone) and the ids of a published one. */
+struct bb_publish_entry {
+	const char *id;
+	const void *message;
+	size_t message_bytes;
+	struct bb_publish_options options;
+	int status;                               /* out */
+	char message_id[BB_MESSAGE_ID_BYTES + 1]; /* out */
+	char sequence_number[WIRE_SEQUENCE_NUMBER_BYTES_MAX + 1];
+};
+
+/* PublishBatch: returns as bb_send_message_batch does, with SNS's status names. */
+int bb_publish_batch(struct bb_client *client, const char *topic,
+                     struct bb_publish_entry *entries, uint32_t count);
+
+/* One PutEvents entry: the caller fills the event, the call its answer. */
+struct bb_event {
+	const char *source;
+	const char *detail_type;
+	const char *detail; /* a JSON object */
+	const char *const *resources;
+	uint32_t resource_count; /* up to WIRE_EVENT_RESOURCES_MAX */
+	uint64_t time_ms;        /* 0: busbard's time of the call */
+	int status;              /* out: 0, or the wire_status that failed it */
+	char event_id[WIRE_EVENT_ID_BYTES + 1];             /* out */
+	char error_code[WIRE_ERROR_CODE_BYTES_MAX + 1];     /* out: EventBridge's ErrorCode */
+	char error_message[256];                            /* out */
+};
+
+/* PutEvents to `bus` (NULL: the default bus): 0 when busbard answered every entry (each in
+ * order, *failed_count_out of them failed), else as any call. */
+int bb_put_events(struct bb_client *client, const char *bus, struct bb_event *events,
+                  uint32_t count, uint32_t *failed_count_out);
 
 /* A name/value counter pair from bb_get_stats (local socket only). */
 struct bb_stat {

@@ -332,7 +332,8 @@ static int run_send(struct bb_client *c, const struct settings *s, const char *q
 		body = stdin_body;
 	}
 	struct bb_sent sent;
-	struct bb_send_options options = {s->group_id, s->dedup_id};
+	struct bb_send_options options = {.message_group_id = s->group_id,
+	                                  .message_deduplication_id = s->dedup_id};
 	int rc = bb_send_message_with(c, queue, body, length, &options, &sent);
 	free(stdin_body);
 	/* busbard reassembles a UDP request of at most BB_UDP_REQUEST_BYTES_MAX; libbusbar

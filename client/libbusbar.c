@@ -432,6 +432,22 @@ int bb_send_message(struct bb_client *c, const char *queue, const void *body, si
 	return bb_send_message_with(c, queue, body, body_bytes, &(struct bb_send_options){0}, out);
 }
 
+static void put_attributes(struct wire_writer *w, const struct bb_attribute *attributes,
+                           uint32_t count)
+{
+	for (uint32_t i = 0; i < count; i++) {
+		const struct bb_attribute *a = &attributes[i];
+		wire_put_bytes(w, WIRE_TAG_ATTRIBUTE_BEGIN, NULL, 0);
+		wire_put_str(w, WIRE_TAG_ATTRIBUTE_NAME, a->name);
+		wire_put_str(w, WIRE_TAG_ATTRIBUTE_DATA_TYPE, a->data_type);
+		if (a->string_value != NULL)
+			wire_put_str(w, WIRE_TAG_ATTRIBUTE_STRING_VALUE, a->string_value);
+		if (a->binary_value != NULL)
+			wire_put_bytes(w, WIRE_TAG_ATTRIBUTE_BINARY_VALUE, a->binary_value,
+			               a->binary_bytes);
+	}
+}
+
 int bb_send_message_with(struct bb_client *c, const char *queue, const void *body,
                          size_t body_bytes, const struct bb_send_options *options,
                          struct bb_sent *out)
@@ -445,6 +461,7 @@ int bb_send_message_with(struct bb_client *c, const char *queue, const void *bod
 	if (options->message_deduplication_id != NULL)
 		wire_put_str(&w, WIRE_TAG_MESSAGE_DEDUPLICATION_ID,
 		             options->message_deduplication_id);
+	put_attributes(&w, options->attributes, options->attribute_count);
 	const uint8_t *reply;
 	uint32_t reply_bytes;
 	int rc = call_op(c, WIRE_OP_SEND_MESSAGE, &w, &reply, &reply_bytes);
@@ -554,6 +571,7 @@ static void put_batch_entry(struct wire_writer *w, uint8_t opcode, const struct 
 	wire_put_str(w, WIRE_TAG_ENTRY_ID, e->id);
 	if (opcode == WIRE_OP_SEND_MESSAGE_BATCH) {
 		wire_put_bytes(w, WIRE_TAG_BODY, e->body, e->body_bytes);
+		put_attributes(w, e->attributes, e->attribute_count);
 		return;
 	}
 	wire_put_str(w, WIRE_TAG_RECEIPT_HANDLE, e->receipt_handle);
@@ -637,6 +655,181 @@ int bb_change_message_visibility_batch(struct bb_client *c, const char *queue,
                                        struct bb_batch_entry *entries, uint32_t count)
 {
 	return batch_op(c, WIRE_OP_CHANGE_MESSAGE_VISIBILITY_BATCH, queue, entries, count);
+}
+
+/* Publish's fields after the topic: the message and its options (NULL: none). */
+static void put_publish(struct wire_writer *w, const void *message, size_t message_bytes,
+                        const struct bb_publish_options *o)
+{
+	wire_put_bytes(w, WIRE_TAG_BODY, message, message_bytes);
+	if (o == NULL)
+		return;
+	if (o->subject != NULL)
+		wire_put_str(w, WIRE_TAG_SUBJECT, o->subject);
+	if (o->message_structure != NULL)
+		wire_put_str(w, WIRE_TAG_MESSAGE_STRUCTURE, o->message_structure);
+	if (o->message_group_id != NULL)
+		wire_put_str(w, WIRE_TAG_MESSAGE_GROUP_ID, o->message_group_id);
+	if (o->message_deduplication_id != NULL)
+		wire_put_str(w, WIRE_TAG_MESSAGE_DEDUPLICATION_ID, o->message_deduplication_id);
+	put_attributes(w, o->attributes, o->attribute_count);
+}
+
+int bb_publish(struct bb_client *c, const char *topic, const void *message,
+               size_t message_bytes, const struct bb_publish_options *options,
+               struct bb_published *out)
+{
+	struct wire_writer w;
+	wire_writer_init(&w, c->request + BB_WIRE_HEADER_BYTES, BB_LOCAL_BODY_BYTES_MAX);
+	wire_put_str(&w, WIRE_TAG_TOPIC_NAME, topic);
+	put_publish(&w, message, message_bytes, options);
+	const uint8_t *reply;
+	uint32_t reply_bytes;
+	memset(out, 0, sizeof(*out));
+	int rc = call_op(c, WIRE_OP_PUBLISH, &w, &reply, &reply_bytes);
+	if (rc != 0)
+		return rc;
+	struct wire_reader r;
+	struct wire_field f;
+	wire_reader_init(&r, reply, reply_bytes);
+	while (wire_reader_next(&r, &f) == 1) {
+		if (f.tag == WIRE_TAG_MESSAGE_ID)
+			copy_text(out->message_id, sizeof(out->message_id), &f);
+		else if (f.tag == WIRE_TAG_SEQUENCE_NUMBER)
+			copy_text(out->sequence_number, sizeof(out->sequence_number), &f);
+	}
+	return 0;
+}
+
+/* The entry of a PublishBatch whose id the reply names, or NULL. */
+static struct bb_publish_entry *publish_entry_named(struct bb_publish_entry *entries,
+                                                    uint32_t count, const struct wire_field *f)
+{
+	for (uint32_t i = 0; i < count; i++) {
+		if (strlen(entries[i].id) == f->length && memcmp(entries[i].id, f->value, f->length) == 0)
+			return &entries[i];
+	}
+	return NULL;
+}
+
+/* Each entry's answer, found by its id; an entry the reply does not name is InternalFailure. */
+static void take_publish_batch_reply(struct bb_publish_entry *entries, uint32_t count,
+                                     const uint8_t *reply, uint32_t reply_bytes)
+{
+	struct wire_reader r;
+	struct wire_field f;
+	struct bb_publish_entry *current = NULL;
+	wire_reader_init(&r, reply, reply_bytes);
+	while (wire_reader_next(&r, &f) == 1) {
+		if (f.tag == WIRE_TAG_ENTRY_BEGIN) {
+			current = NULL;
+		} else if (f.tag == WIRE_TAG_ENTRY_ID) {
+			current = publish_entry_named(entries, count, &f);
+			if (current != NULL)
+				current->status = WIRE_OK;
+		} else if (current == NULL) {
+			continue;
+		} else if (f.tag == WIRE_TAG_ENTRY_STATUS) {
+			uint32_t status;
+			current->status = wire_field_u32(&f, &status) ? (int)status : WIRE_ERR_INTERNAL;
+		} else if (f.tag == WIRE_TAG_MESSAGE_ID) {
+			copy_text(current->message_id, sizeof(current->message_id), &f);
+		} else if (f.tag == WIRE_TAG_SEQUENCE_NUMBER) {
+			copy_text(current->sequence_number, sizeof(current->sequence_number), &f);
+		}
+	}
+}
+
+int bb_publish_batch(struct bb_client *c, const char *topic, struct bb_publish_entry *entries,
+                     uint32_t count)
+{
+	struct wire_writer w;
+	wire_writer_init(&w, c->request + BB_WIRE_HEADER_BYTES, BB_LOCAL_BODY_BYTES_MAX);
+	wire_put_str(&w, WIRE_TAG_TOPIC_NAME, topic);
+	for (uint32_t i = 0; i < count; i++) {
+		struct bb_publish_entry *e = &entries[i];
+		e->status = WIRE_ERR_INTERNAL;
+		e->message_id[0] = '\0';
+		e->sequence_number[0] = '\0';
+		wire_put_bytes(&w, WIRE_TAG_ENTRY_BEGIN, NULL, 0);
+		wire_put_str(&w, WIRE_TAG_ENTRY_ID, e->id);
+		put_publish(&w, e->message, e->message_bytes, &e->options);
+	}
+	const uint8_t *reply;
+	uint32_t reply_bytes;
+	int rc = call_op(c, WIRE_OP_PUBLISH_BATCH, &w, &reply, &reply_bytes);
+	if (rc == 0)
+		take_publish_batch_reply(entries, count, reply, reply_bytes);
+	return rc;
+}
+
+static void put_event(struct wire_writer *w, const struct bb_event *e)
+{
+	wire_put_bytes(w, WIRE_TAG_ENTRY_BEGIN, NULL, 0);
+	if (e->source != NULL)
+		wire_put_str(w, WIRE_TAG_EVENT_SOURCE, e->source);
+	if (e->detail_type != NULL)
+		wire_put_str(w, WIRE_TAG_EVENT_DETAIL_TYPE, e->detail_type);
+	if (e->detail != NULL)
+		wire_put_str(w, WIRE_TAG_EVENT_DETAIL, e->detail);
+	for (uint32_t i = 0; i < e->resource_count; i++)
+		wire_put_str(w, WIRE_TAG_EVENT_RESOURCE, e->resources[i]);
+	if (e->time_ms != 0)
+		wire_put_u64(w, WIRE_TAG_EVENT_TIME_MS, e->time_ms);
+}
+
+/* PutEvents answers its entries in request order, without ids: the n-th ENTRY_BEGIN is
+ * the n-th event's; one the reply leaves out is InternalFailure. */
+static void take_events_reply(struct bb_event *events, uint32_t count, const uint8_t *reply,
+                              uint32_t reply_bytes, uint32_t *failed_count_out)
+{
+	struct wire_reader r;
+	struct wire_field f;
+	struct bb_event *current = NULL;
+	uint32_t answered = 0;
+	wire_reader_init(&r, reply, reply_bytes);
+	while (wire_reader_next(&r, &f) == 1) {
+		if (f.tag == WIRE_TAG_FAILED_ENTRY_COUNT) {
+			(void)wire_field_u32(&f, failed_count_out);
+		} else if (f.tag == WIRE_TAG_ENTRY_BEGIN) {
+			current = answered < count ? &events[answered++] : NULL;
+			if (current != NULL)
+				current->status = WIRE_OK;
+		} else if (current == NULL) {
+			continue;
+		} else if (f.tag == WIRE_TAG_EVENT_ID) {
+			copy_text(current->event_id, sizeof(current->event_id), &f);
+		} else if (f.tag == WIRE_TAG_ENTRY_STATUS) {
+			uint32_t status;
+			current->status = wire_field_u32(&f, &status) ? (int)status : WIRE_ERR_INTERNAL;
+		} else if (f.tag == WIRE_TAG_ERROR_CODE) {
+			copy_text(current->error_code, sizeof(current->error_code), &f);
+		} else if (f.tag == WIRE_TAG_ERROR_MESSAGE) {
+			copy_text(current->error_message, sizeof(current->error_message), &f);
+		}
+	}
+}
+
+int bb_put_events(struct bb_client *c, const char *bus, struct bb_event *events,
+                  uint32_t count, uint32_t *failed_count_out)
+{
+	struct wire_writer w;
+	wire_writer_init(&w, c->request + BB_WIRE_HEADER_BYTES, BB_LOCAL_BODY_BYTES_MAX);
+	if (bus != NULL)
+		wire_put_str(&w, WIRE_TAG_BUS_NAME, bus);
+	for (uint32_t i = 0; i < count; i++) {
+		struct bb_event *e = &events[i];
+		e->status = WIRE_ERR_INTERNAL;
+		e->event_id[0] = e->error_code[0] = e->error_message[0] = '\0';
+		put_event(&w, e);
+	}
+	const uint8_t *reply;
+	uint32_t reply_bytes;
+	*failed_count_out = 0;
+	int rc = call_op(c, WIRE_OP_PUT_EVENTS, &w, &reply, &reply_bytes);
+	if (rc == 0)
+		take_events_reply(events, count, reply, reply_bytes, failed_count_out);
+	return rc;
 }
 
 int bb_get_stats(struct bb_client *c, struct bb_stat *stats, uint32_t capacity,

@@ -1,0 +1,265 @@
+/*
+ * libbusbar's Publish, PublishBatch, PutEvents and message attributes, round trip: a fake
+ * busbard on loopback parses each request with the dataplane's own dp_request_parse (so what
+ * the library encodes is what busbard reads, field by field), answers with replies framed by
+ * dp_reply_*, and the test checks what the library made of the answer (message ids, sequence
+ * numbers, per-entry statuses found by id or by position, EventBridge's codes and messages,
+ * FailedEntryCount).
+ */
+#include <criterion/criterion.h>
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "bb_limits.h"
+#include "busbar.h"
+#include "dp_request.h"
+
+struct fake {
+	int fd;
+	uint16_t port;
+	uint8_t request[BB_UDP_PAYLOAD_BYTES_MAX];
+	struct dp_request req;
+	enum wire_status parsed;
+	void (*answer)(struct fake *f, struct wire_writer *w, enum wire_status *status);
+};
+
+static struct fake fake;
+
+static void *serve_one(void *arg)
+{
+	struct fake *f = arg;
+	struct sockaddr_in from;
+	socklen_t from_bytes = sizeof(from);
+	ssize_t n = recvfrom(f->fd, f->request, sizeof(f->request), 0, (struct sockaddr *)&from,
+	                     &from_bytes);
+	if (n <= 0)
+		return NULL;
+	f->parsed = dp_request_parse(f->request, (size_t)n, &f->req);
+	static uint8_t reply[BB_UDP_PAYLOAD_BYTES_MAX];
+	struct wire_writer w;
+	dp_reply_begin(&w, reply, sizeof(reply));
+	enum wire_status status = f->parsed;
+	if (status == WIRE_OK)
+		f->answer(f, &w, &status);
+	size_t length = dp_reply_finish(&w, &f->req.header, status);
+	sendto(f->fd, reply, length, 0, (struct sockaddr *)&from, from_bytes);
+	return NULL;
+}
+
+/* Opens a client to a fake that answers its one request with `answer`. */
+static struct bb_client *start(void (*answer)(struct fake *, struct wire_writer *,
+                                              enum wire_status *),
+                               pthread_t *thread)
+{
+	memset(&fake, 0, sizeof(fake));
+	fake.answer = answer;
+	fake.fd = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	cr_assert_eq(bind(fake.fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	socklen_t addr_bytes = sizeof(addr);
+	cr_assert_eq(getsockname(fake.fd, (struct sockaddr *)&addr, &addr_bytes), 0);
+	fake.port = ntohs(addr.sin_port);
+	cr_assert_eq(pthread_create(thread, NULL, serve_one, &fake), 0);
+	/* Attempts are bounded: a fake that never answers ends the call with -ETIMEDOUT. */
+	struct bb_client_options o = {.server_ip = "127.0.0.1", .server_port = fake.port,
+	                              .timeout_ms = 2000, .attempts = 1};
+	int rc;
+	struct bb_client *c = bb_client_open(&o, &rc);
+	cr_assert_not_null(c, "open: %d", rc);
+	return c;
+}
+
+static void finish(struct bb_client *c, pthread_t thread)
+{
+	pthread_join(thread, NULL);
+	bb_client_close(c);
+	close(fake.fd);
+}
+
+static bool is(const struct dp_bytes *b, const char *text)
+{
+	return b->present && b->length == strlen(text) && memcmp(b->data, text, b->length) == 0;
+}
+
+static void answer_published(struct fake *f, struct wire_writer *w, enum wire_status *status)
+{
+	wire_put_str(w, WIRE_TAG_MESSAGE_ID, "11111111-2222-3333-4444-555555555555");
+	wire_put_str(w, WIRE_TAG_SEQUENCE_NUMBER, "10000000000000000001");
+}
+
+Test(libbusbar_publish, a_publish_arrives_field_by_field_and_its_ids_come_back)
+{
+	pthread_t thread;
+	struct bb_client *c = start(answer_published, &thread);
+	static const uint8_t blob[] = {0, 1, 2};
+	struct bb_attribute attributes[] = {
+	    {.name = "color", .data_type = "String", .string_value = "red"},
+	    {.name = "blob", .data_type = "Binary", .binary_value = blob, .binary_bytes = 3},
+	};
+	struct bb_publish_options o = {.subject = "Hi", .message_structure = "json",
+	                               .message_group_id = "g", .message_deduplication_id = "d",
+	                               .attributes = attributes, .attribute_count = 2};
+	struct bb_published out;
+	const char *message = "{\"default\":\"x\"}";
+	int rc = bb_publish(c, "orders.fifo", message, strlen(message), &o, &out);
+	finish(c, thread);
+	cr_assert_eq(rc, 0, "%d", rc);
+	cr_assert_eq(fake.parsed, WIRE_OK, "%s", fake.req.error);
+	const struct dp_request *r = &fake.req;
+	cr_assert_eq(r->header.opcode, WIRE_OP_PUBLISH);
+	cr_assert(is(&r->topic_name, "orders.fifo") && is(&r->body, message));
+	cr_assert(is(&r->subject, "Hi") && is(&r->message_structure, "json"));
+	cr_assert(is(&r->group_id, "g") && is(&r->dedup_id, "d"));
+	cr_assert_eq(r->attributes.count, 2);
+	cr_assert(is(&r->attributes.items[0].string_value, "red"));
+	cr_assert_eq(r->attributes.items[1].binary_value.length, 3);
+	cr_assert_eq(memcmp(r->attributes.items[1].binary_value.data, blob, 3), 0);
+	cr_assert_str_eq(out.message_id, "11111111-2222-3333-4444-555555555555");
+	cr_assert_str_eq(out.sequence_number, "10000000000000000001");
+}
+
+static void answer_sent(struct fake *f, struct wire_writer *w, enum wire_status *status)
+{
+	wire_put_str(w, WIRE_TAG_MESSAGE_ID, "m");
+	wire_put_str(w, WIRE_TAG_MD5_OF_BODY, "0123456789abcdef0123456789abcdef");
+}
+
+Test(libbusbar_publish, send_message_carries_attributes)
+{
+	pthread_t thread;
+	struct bb_client *c = start(answer_sent, &thread);
+	struct bb_attribute a = {.name = "n", .data_type = "Number.int", .string_value = "42"};
+	struct bb_send_options o = {.attributes = &a, .attribute_count = 1};
+	struct bb_sent sent;
+	int rc = bb_send_message_with(c, "q", "b", 1, &o, &sent);
+	finish(c, thread);
+	cr_assert_eq(rc, 0);
+	cr_assert_eq(fake.parsed, WIRE_OK, "%s", fake.req.error);
+	cr_assert_eq(fake.req.attributes.count, 1);
+	cr_assert(is(&fake.req.attributes.items[0].data_type, "Number.int"));
+	cr_assert(is(&fake.req.attributes.items[0].string_value, "42"));
+}
+
+/* Answers the entries in reverse order: the library finds each by its id. */
+static void answer_batch(struct fake *f, struct wire_writer *w, enum wire_status *status)
+{
+	for (uint32_t i = f->req.entry_count; i-- > 0;) {
+		const struct dp_batch_entry *e = &f->req.entries[i];
+		wire_put_bytes(w, WIRE_TAG_ENTRY_BEGIN, NULL, 0);
+		wire_put_bytes(w, WIRE_TAG_ENTRY_ID, e->id.data, e->id.length);
+		if (e->status != WIRE_OK) {
+			wire_put_u32(w, WIRE_TAG_ENTRY_STATUS, e->status);
+			continue;
+		}
+		wire_put_bytes(w, WIRE_TAG_MESSAGE_ID, e->id.data, e->id.length);
+	}
+}
+
+Test(libbusbar_publish, a_publish_batch_gets_each_entry_answered_by_id)
+{
+	pthread_t thread;
+	struct bb_client *c = start(answer_batch, &thread);
+	struct bb_attribute bad = {.name = "AWS.x", .data_type = "String", .string_value = "v"};
+	struct bb_publish_entry entries[] = {
+	    {.id = "first", .message = "m1", .message_bytes = 2, .options = {.subject = "s"}},
+	    {.id = "second", .message = "m2", .message_bytes = 2,
+	     .options = {.attributes = &bad, .attribute_count = 1}},
+	};
+	int rc = bb_publish_batch(c, "t", entries, 2);
+	finish(c, thread);
+	cr_assert_eq(rc, 0);
+	cr_assert_eq(fake.parsed, WIRE_OK, "%s", fake.req.error);
+	cr_assert_eq(fake.req.entry_count, 2);
+	cr_assert(is(&fake.req.entries[0].subject, "s"));
+	cr_assert_eq(entries[0].status, WIRE_OK);
+	cr_assert_str_eq(entries[0].message_id, "first");
+	cr_assert_eq(entries[1].status, WIRE_ERR_SNS_PARAMETER_VALUE_INVALID);
+	cr_assert_str_eq(entries[1].message_id, "");
+}
+
+/* Answers each event in order: the first with an id, a failed one with its code. */
+static void answer_events(struct fake *f, struct wire_writer *w, enum wire_status *status)
+{
+	uint32_t failed = 0;
+	for (uint32_t i = 0; i < f->req.entry_count; i++) {
+		const struct dp_event *e = &f->req.events[i];
+		wire_put_bytes(w, WIRE_TAG_ENTRY_BEGIN, NULL, 0);
+		if (e->status == WIRE_OK) {
+			wire_put_str(w, WIRE_TAG_EVENT_ID, "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee");
+			continue;
+		}
+		failed++;
+		wire_put_u32(w, WIRE_TAG_ENTRY_STATUS, e->status);
+		wire_put_str(w, WIRE_TAG_ERROR_CODE, wire_status_name(e->status));
+		wire_put_str(w, WIRE_TAG_ERROR_MESSAGE, e->error);
+	}
+	wire_put_u32(w, WIRE_TAG_FAILED_ENTRY_COUNT, failed);
+}
+
+Test(libbusbar_publish, put_events_are_answered_in_order_with_codes)
+{
+	pthread_t thread;
+	struct bb_client *c = start(answer_events, &thread);
+	const char *resources[] = {"arn:a", "arn:b"};
+	struct bb_event events[] = {
+	    {.source = "shop", .detail_type = "Order", .detail = "{\"n\":1}",
+	     .resources = resources, .resource_count = 2, .time_ms = 1700000000000ull},
+	    {.detail_type = "Order", .detail = "{}"},
+	};
+	uint32_t failed = 99;
+	int rc = bb_put_events(c, "orders", events, 2, &failed);
+	finish(c, thread);
+	cr_assert_eq(rc, 0);
+	cr_assert_eq(fake.parsed, WIRE_OK, "%s", fake.req.error);
+	const struct dp_event *e = &fake.req.events[0];
+	cr_assert(is(&fake.req.bus_name, "orders"));
+	cr_assert(is(&e->source, "shop") && is(&e->detail_type, "Order"));
+	cr_assert(is(&e->detail, "{\"n\":1}"));
+	cr_assert_eq(e->resource_count, 2);
+	cr_assert(is(&e->resources[1], "arn:b"));
+	cr_assert_eq(e->time_ms.value, 1700000000000ull);
+	cr_assert_not(fake.req.events[1].source.present);
+	cr_assert_eq(failed, 1);
+	cr_assert_eq(events[0].status, WIRE_OK);
+	cr_assert_str_eq(events[0].event_id, "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee");
+	cr_assert_eq(events[1].status, WIRE_ERR_EVENTS_INVALID_ARGUMENT);
+	cr_assert_str_eq(events[1].error_code, "InvalidArgument");
+	cr_assert_str_eq(events[1].error_message,
+	                 "Parameter Source is not valid. Reason: Source is a required argument.");
+	cr_assert_str_eq(events[1].event_id, "");
+}
+
+Test(libbusbar_publish, a_put_events_without_a_bus_names_none)
+{
+	pthread_t thread;
+	struct bb_client *c = start(answer_events, &thread);
+	struct bb_event event = {.source = "s", .detail_type = "t", .detail = "{}"};
+	uint32_t failed;
+	int rc = bb_put_events(c, NULL, &event, 1, &failed);
+	finish(c, thread);
+	cr_assert_eq(rc, 0);
+	cr_assert_not(fake.req.bus_name.present, "the default bus");
+	cr_assert_not(fake.req.events[0].time_ms.present, "busbard's time");
+	cr_assert_eq(failed, 0);
+}
+
+static void answer_nothing(struct fake *f, struct wire_writer *w, enum wire_status *status)
+{
+	*status = WIRE_ERR_SNS_NOT_FOUND;
+	wire_put_str(w, WIRE_TAG_ERROR_MESSAGE, "Topic does not exist");
+}
+
+Test(libbusbar_publish, an_error_answer_is_the_call_s_result)
+{
+	pthread_t thread;
+	struct bb_client *c = start(answer_nothing, &thread);
+	struct bb_published out;
+	int rc = bb_publish(c, "missing", "m", 1, NULL, &out);
+	cr_assert_str_eq(bb_client_error(c), "Topic does not exist");
+	finish(c, thread);
+	cr_assert_eq(rc, WIRE_ERR_SNS_NOT_FOUND);
+}
