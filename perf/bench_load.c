@@ -125,6 +125,11 @@ static int check_options(const struct bench_load_options *o)
 		return refuse("--window must be 1-4096");
 	if (o->baseline && o->op == BENCH_OP_CYCLE)
 		return refuse("an echo baseline cannot answer a receive: use ping or send");
+	if (o->consumers > 0 && (o->op != BENCH_OP_SEND || o->baseline))
+		return refuse("--consumers goes with --op send against a queue, not an echo");
+	uint32_t lanes = (o->rate_per_s > 0 ? 0 : o->window) + o->consumers;
+	if (lanes > BENCH_WINDOW_MAX)
+		return refuse("--window and --consumers together must be at most 4096");
 	if (o->client_id == 0 || o->duration_ns == 0)
 		return refuse("a run needs a client id and a duration");
 	return 0;
@@ -168,9 +173,11 @@ void bench_load_start(struct bench_load *l, uint64_t now_ns)
 	l->period_ns = l->o.rate_per_s > 0 ? 1e9 / l->o.rate_per_s : 0;
 	l->resend_scan_at_ns = now_ns + BENCH_RESEND_SCAN_NS;
 	l->progress_at_ns = l->measure_ns + BENCH_PROGRESS_NS;
-	uint32_t lanes = l->o.rate_per_s > 0 ? 0 : l->o.window;
-	for (uint32_t i = 0; i < lanes; i++) {
-		l->lanes[i].next_opcode = first_opcode(l->o.op);
+	uint32_t senders = l->o.rate_per_s > 0 ? 0 : l->o.window;
+	for (uint32_t i = 0; i < senders + l->o.consumers; i++) {
+		l->lanes[i].consumer = i >= senders;
+		l->lanes[i].next_opcode =
+		    i >= senders ? WIRE_OP_RECEIVE_MESSAGE : first_opcode(l->o.op);
 		lane_ready(l, i);
 	}
 }
@@ -189,7 +196,7 @@ static size_t write_request(const struct bench_load *l, const struct bench_slot 
 		wire_put_bytes(&w, WIRE_TAG_BODY, l->o.bodies->data[body],
 		               l->o.bodies->bytes[body]);
 	} else if (s->opcode == WIRE_OP_RECEIVE_MESSAGE) {
-		if (l->o.op == BENCH_OP_CYCLE)
+		if (l->o.op == BENCH_OP_CYCLE || s->consumer)
 			wire_put_u32(&w, WIRE_TAG_VISIBILITY_TIMEOUT_S, VISIBILITY_CYCLE_S);
 		wire_put_u32(&w, WIRE_TAG_WAIT_TIME_S, 0); /* never parked: a short poll */
 		if (l->cookie_known)
@@ -232,7 +239,7 @@ static struct bench_slot *next_stale(struct bench_load *l, uint64_t now_ns)
  * not be consecutive, and at millions of requests per second the ids wrap around the
  * slots long before a resend is due; waiting there would stall an open-loop run.
  */
-static struct bench_slot *claim(struct bench_load *l, uint8_t opcode, uint32_t lane,
+static struct bench_slot *claim(struct bench_load *l, uint8_t opcode, int64_t lane,
                                 uint64_t intended_ns, uint64_t now_ns)
 {
 	struct bench_slot *s = &l->slots[l->next_id & SLOT_MASK];
@@ -244,9 +251,11 @@ static struct bench_slot *claim(struct bench_load *l, uint8_t opcode, uint32_t l
 	    .request_id = l->next_id++,
 	    .intended_ns = intended_ns,
 	    .sent_ns = now_ns,
-	    .lane = lane,
+	    .lane = lane < 0 ? 0 : (uint32_t)lane,
 	    .opcode = opcode,
 	    .busy = true,
+	    .laned = lane >= 0,
+	    .consumer = lane >= 0 && l->lanes[lane].consumer,
 	};
 	l->in_flight++;
 	l->result.sent++;
@@ -260,11 +269,10 @@ static struct bench_slot *next_new(struct bench_load *l, uint64_t now_ns)
 	bool counted = now_ns >= l->measure_ns;
 	if (counted && l->o.requests_max > 0 && l->issued_counted >= l->o.requests_max)
 		return NULL;
-	if (l->o.rate_per_s > 0) {
-		if ((double)now_ns < l->next_intended_ns)
-			return NULL;
+	/* Open loop: the send due, then the consumer lanes (the only lanes it has). */
+	if (l->o.rate_per_s > 0 && (double)now_ns >= l->next_intended_ns) {
 		struct bench_slot *s =
-		    claim(l, first_opcode(l->o.op), 0, (uint64_t)l->next_intended_ns, now_ns);
+		    claim(l, first_opcode(l->o.op), -1, (uint64_t)l->next_intended_ns, now_ns);
 		if (s != NULL) {
 			l->next_intended_ns += l->period_ns;
 			l->issued_counted += counted;
@@ -278,7 +286,7 @@ static struct bench_slot *next_new(struct bench_load *l, uint64_t now_ns)
 	if (s != NULL) {
 		l->ready_head = (l->ready_head + 1) % BENCH_WINDOW_MAX;
 		l->ready_count--;
-		l->issued_counted += counted;
+		l->issued_counted += counted && !s->consumer;
 	}
 	return s;
 }
@@ -332,9 +340,11 @@ static void advance_lane(struct bench_load *l, const struct bench_slot *s, const
                          size_t length, bool ok, bool counted)
 {
 	struct bench_lane *lane = &l->lanes[s->lane];
+	/* A consumer lane runs a cycle's receive and delete, without its send. */
+	uint8_t first = lane->consumer ? WIRE_OP_RECEIVE_MESSAGE : first_opcode(l->o.op);
 	if (!ok) {
-		lane->next_opcode = first_opcode(l->o.op); /* counted as an error; start over */
-	} else if (l->o.op == BENCH_OP_CYCLE) {
+		lane->next_opcode = first; /* counted as an error; start over */
+	} else if (l->o.op == BENCH_OP_CYCLE || lane->consumer) {
 		if (s->opcode == WIRE_OP_SEND_MESSAGE) {
 			lane->next_opcode = WIRE_OP_RECEIVE_MESSAGE;
 		} else if (s->opcode == WIRE_OP_RECEIVE_MESSAGE) {
@@ -342,8 +352,11 @@ static void advance_lane(struct bench_load *l, const struct bench_slot *s, const
 			if (first_handle(reply, length, lane->handle))
 				lane->next_opcode = WIRE_OP_DELETE_MESSAGE;
 		} else {
-			lane->next_opcode = WIRE_OP_SEND_MESSAGE;
-			l->result.cycles += counted;
+			lane->next_opcode = first;
+			if (lane->consumer)
+				l->result.consumed += counted;
+			else
+				l->result.cycles += counted;
 		}
 	}
 	lane_ready(l, s->lane);
@@ -433,7 +446,7 @@ void bench_load_reply(struct bench_load *l, const uint8_t *bytes, size_t length,
 	if (take_cookie(l, s, &h, bytes, length)) {
 		/* Not an error: the receive goes again, now with the cookie, under a new id. */
 		l->result.cookie_retries++;
-		if (l->o.rate_per_s <= 0)
+		if (s->laned)
 			lane_ready(l, s->lane);
 		return;
 	}
@@ -449,10 +462,14 @@ void bench_load_reply(struct bench_load *l, const uint8_t *bytes, size_t length,
 			                              : wire_status_name(h.status),
 			        why);
 	}
-	count_reply(l, s, bytes, length, ok, now_ns);
-	if (l->o.rate_per_s <= 0)
-		advance_lane(l, s, bytes, length, ok,
-		             s->intended_ns >= l->measure_ns && now_ns < l->stop_ns);
+	bool counted = s->intended_ns >= l->measure_ns && now_ns < l->stop_ns;
+	if (s->consumer) /* not a reply of the load measured: no latency, no cap */
+		l->result.empty_receives += counted && s->opcode == WIRE_OP_RECEIVE_MESSAGE &&
+		                            length == BB_WIRE_HEADER_BYTES;
+	else
+		count_reply(l, s, bytes, length, ok, now_ns);
+	if (s->laned)
+		advance_lane(l, s, bytes, length, ok, counted);
 }
 
 /* ---- progress and the end ---- */
@@ -499,6 +516,7 @@ void bench_result_merge(struct bench_result *into, const struct bench_result *fr
 	into->resends += from->resends;
 	into->replies += from->replies;
 	into->cycles += from->cycles;
+	into->consumed += from->consumed;
 	into->errors += from->errors;
 	into->duplicates += from->duplicates;
 	into->unanswered += from->unanswered;
@@ -553,6 +571,10 @@ int bench_result_print(FILE *out, const struct bench_labels *labels,
 	else
 		fprintf(out, "\"requests_per_s\":%.0f,\"cycles_per_s\":%.0f,",
 		        (double)r->replies / r->seconds, (double)r->cycles / r->seconds);
+	if (o->consumers > 0)
+		fprintf(out, "\"consumers\":%u,\"consumed\":%llu,\"consumed_per_s\":%.0f,",
+		        o->consumers, (unsigned long long)r->consumed,
+		        (double)r->consumed / r->seconds);
 	fprintf(out,
 	        "\"errors\":%llu,\"resends\":%llu,"
 	        "\"duplicates\":%llu,\"unanswered\":%llu,\"empty_receives\":%llu,"

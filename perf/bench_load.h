@@ -62,6 +62,9 @@ struct bench_load_options {
 	uint64_t warmup_ns;                /* run, but count nothing */
 	uint64_t duration_ns;              /* counted part, at most */
 	uint64_t requests_max;             /* > 0: the counted part ends after this many replies */
+	/* send: closed-loop lanes beside the senders that receive a message and delete it, so
+	 * the queue does not fill; their requests are not replies, their deletes `consumed`. */
+	uint32_t consumers;
 	bool baseline;                     /* an echo answers: the request itself comes back */
 	uint64_t client_id;                /* never 0: busbard deduplicates resends by it */
 	const struct bench_bodies *bodies; /* send and cycle */
@@ -74,6 +77,7 @@ struct bench_result {
 	uint64_t resends;
 	uint64_t replies; /* acknowledged (status OK) within the counted part */
 	uint64_t cycles;  /* completed send-receive-delete cycles within it */
+	uint64_t consumed; /* messages the consumer lanes deleted within it */
 	uint64_t errors;  /* replies with a status other than OK, or not a reply to the request */
 	uint64_t duplicates; /* second replies to one request (after a resend) */
 	uint64_t unanswered; /* still without a reply when the drain ended */
@@ -91,10 +95,13 @@ struct bench_slot {
 	uint32_t lane;
 	uint8_t opcode;
 	bool busy;
+	bool laned;    /* its answer makes its lane ready again (closed loop, consumers) */
+	bool consumer; /* a consumer lane's receive or delete */
 };
 
 struct bench_lane {
 	uint8_t next_opcode;
+	bool consumer;
 	char handle[BB_RECEIPT_HANDLE_BYTES];
 };
 

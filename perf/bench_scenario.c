@@ -67,6 +67,7 @@ struct scenario {
 	char transport[NAME_BYTES]; /* memif or af_packet */
 	enum bench_op op;
 	uint32_t body_bytes, window, workers, rounds;
+	uint32_t consumers; /* send: busbard's queue drained by this many lanes (bench_load.h) */
 	uint64_t requests; /* per round; 0: by time */
 	double warmup_s, seconds;
 	double fractions[LIST_MAX];
@@ -189,6 +190,9 @@ static int apply_key(struct scenario *s, const char *key, json_t *value)
 		s->body_bytes = (uint32_t)n;
 	else if (strcmp(key, "window") == 0 && (rc = uint_in(value, 1, BENCH_WINDOW_MAX, &n)) == 0)
 		s->window = (uint32_t)n;
+	else if (strcmp(key, "consumers") == 0 &&
+	         (rc = uint_in(value, 0, BENCH_WINDOW_MAX, &n)) == 0)
+		s->consumers = (uint32_t)n;
 	else if (strcmp(key, "workers") == 0 &&
 	         (rc = uint_in(value, 1, BB_WORKER_COUNT_MAX, &n)) == 0)
 		s->workers = (uint32_t)n;
@@ -320,8 +324,8 @@ static int check_queue_room(const struct scenario *s)
 	bool busbard = false;
 	for (uint32_t i = 0; i < s->system_count; i++)
 		busbard |= strcmp(s->systems[i], "busbard") == 0;
-	if (!busbard || s->op != BENCH_OP_SEND)
-		return 0;
+	if (!busbard || s->op != BENCH_OP_SEND || s->consumers > 0)
+		return 0; /* consumers drain it; should they fall behind, the refusals fail the run */
 	uint64_t room = s->store_mbufs / SQS_QUEUE_SHARE_DIVISOR;
 	room = room < SQS_QUEUE_MESSAGES_MAX ? room : SQS_QUEUE_MESSAGES_MAX;
 	uint64_t sends = s->requests * core_count(s->generator_cores);
@@ -710,6 +714,12 @@ static uint32_t generator_args(const struct run_env *env, const struct gen_run *
 	}
 	if (g->baseline)
 		argv[argc++] = "--baseline";
+	/* Consumers drain busbard's queue; an echo has none, a peer's driver takes none. */
+	snprintf(text[8], sizeof(text[8]), "%u", s->consumers);
+	if (s->consumers > 0 && strcmp(g->system, "busbard") == 0) {
+		argv[argc++] = "--consumers";
+		argv[argc++] = text[8];
+	}
 	if (strcmp(g->mode, "udp") == 0) {
 		snprintf(text[6], sizeof(text[6]), "%u", ECHO_PORT);
 		const char *udp[] = {"--server", "127.0.0.1",   "--port",
@@ -855,7 +865,7 @@ static void server_stop(struct server *s)
 static double run_generator(struct run_env *env, const struct gen_run *g)
 {
 	const char *argv[ARGS_MAX];
-	static char text[8][NAME_BYTES + PATH_MAX];
+	static char text[9][NAME_BYTES + PATH_MAX];
 	generator_args(env, g, argv, text);
 	static char output[OUTPUT_BYTES_MAX];
 	struct server server;

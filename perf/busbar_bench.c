@@ -23,7 +23,8 @@
  * Load options: --op ping|send|receive|cycle (publish and put-events are named
  * but refused until busbard routes events), --queue Q, --window W (closed
  * loop) or --rate R (open loop), --warmup S, --seconds S (at most, with
- * --requests N: the counted part ends after N replies), --body-bytes N or
+ * --requests N: the counted part ends after N replies), --consumers N (send:
+ * lanes that receive and delete beside the senders), --body-bytes N or
  * --body-file F (one body per line), --system NAME, --baseline, --quiet.
  */
 #include <errno.h>
@@ -72,6 +73,7 @@ enum option_key {
 	OPT_LINK_WAIT,
 	OPT_TRANSPORT,
 	OPT_REQUESTS,
+	OPT_CONSUMERS,
 };
 
 static const struct option load_options[] = {
@@ -99,6 +101,7 @@ static const struct option load_options[] = {
     {"link-wait", required_argument, NULL, OPT_LINK_WAIT},
     {"transport", required_argument, NULL, OPT_TRANSPORT},
     {"requests", required_argument, NULL, OPT_REQUESTS},
+    {"consumers", required_argument, NULL, OPT_CONSUMERS},
     {NULL, 0, NULL, 0},
 };
 
@@ -154,6 +157,7 @@ static int apply_load_option(struct bench_cli *cli, int key, const char *value,
 	case OPT_WARMUP: cli->load.warmup_ns = (uint64_t)(atof(value) * 1e9); return 0;
 	case OPT_SECONDS: cli->load.duration_ns = seconds_ns(value); return 0;
 	case OPT_REQUESTS: cli->load.requests_max = strtoull(value, NULL, 10); return 0;
+	case OPT_CONSUMERS: cli->load.consumers = (uint32_t)atoi(value); return 0;
 	case OPT_BODY_BYTES: cli->labels.body_bytes = (uint32_t)atoi(value); return 0;
 	case OPT_BODY_FILE: *body_file = value; return 0;
 	case OPT_SYSTEM: cli->labels.system = value; return 0;

@@ -81,6 +81,14 @@ peer_smoke nats-durable nats-server nats
 smoke memif-send-durable --requests 2000 --warmup 0
 expect_rows 4 memif-send-durable
 
+# Durable sends with a receive side: consumer lanes receive and delete, so a timed run never
+# fills the queue (a refusal would fail --check); the deletes are counted apart.
+smoke memif-send-drained-durable
+expect_rows 4 memif-send-drained-durable
+if ! grep -q '"system":"busbard".*"consumed_per_s":[1-9]' "$out"; then
+	echo "FAIL: memif-send-drained-durable: nothing consumed"; failures=$((failures + 1))
+fi
+
 # A send scenario whose sends could fill busbard's queue is refused before anything runs:
 # it would measure the full queue's OverLimit answers (with a warm-up, sends are unbounded).
 "$bench" scenario "$scenarios/memif-send-durable" --warmup 1 >"$out" 2>&1

@@ -323,6 +323,39 @@ Test(bench_load, a_few_refusals_leave_the_rate_standing)
 }
 
 /*
+ * A receive side: consumer lanes receive and delete beside the senders, so a queue that
+ * holds 100 messages takes 100 ms of sends (80,000 in closed loop, 10,000 in open loop)
+ * without one refusal. Only the sends are replies with a latency; deletes are `consumed`.
+ */
+Test(bench_load, consumers_keep_a_small_queue_from_filling)
+{
+	struct bench_load_options o = options(BENCH_OP_SEND);
+	o.consumers = 24;
+	server.capacity = 100;
+	struct bench_result r = run(&o, 10 * US);
+	cr_assert_eq(r.errors, 0, "refused: %llu", (unsigned long long)r.errors);
+	cr_assert_eq(r.unanswered, 0);
+	cr_assert_eq(r.replies, 8 * 10000, "the senders' acknowledged sends only");
+	cr_assert_eq(r.latency_ns.count, r.replies);
+	cr_assert_gt(r.consumed, 70000, "consumed %llu", (unsigned long long)r.consumed);
+	cr_assert_leq(server.messages, 100);
+
+	o = options(BENCH_OP_SEND);
+	o.rate_per_s = 100000;
+	o.consumers = 8;
+	server.capacity = 100;
+	r = run(&o, 10 * US);
+	cr_assert_eq(r.errors, 0);
+	cr_assert_eq(r.replies, 10000);
+	cr_assert_gt(r.consumed, 9000);
+	cr_assert_leq(server.messages, 100);
+
+	o = options(BENCH_OP_PING);
+	o.consumers = 1;
+	cr_assert_eq(bench_load_init(&load, &o), -EINVAL, "consumers go with send only");
+}
+
+/*
  * Coordinated omission: at 10,000 requests/s for a second, the server holds every reply
  * for 100 ms in the middle. Measured from the intended send times, the 1,000 requests due
  * during the stall waited 0-100 ms: p99 is near 90 ms, while p50 stays at zero.
