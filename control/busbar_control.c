@@ -26,6 +26,7 @@
 
 #include "bb_snapshot.h"
 #include "ctl_aws_server.h"
+#include "ctl_events.h"
 #include "ctl_sigv4.h"
 #include "ctl_http.h"
 #include "ctl_keys_api.h"
@@ -44,6 +45,7 @@ struct control {
 	bool stopping;          /* hold no more answers */
 	struct ctl_store *store;
 	struct ctl_sqs_context sqs;
+	struct ctl_events_context events;
 	struct ctl_push push;
 	struct ctl_aws_server aws; /* the AWS API: SigV4, data calls to busbard, /metrics */
 	char store_id[BB_SNAPSHOT_STORE_ID_TEXT_BYTES];
@@ -173,7 +175,9 @@ static enum MHD_Result serve_sqs(void *context, void *owner, struct MHD_Connecti
 	struct upload *upload = owner;
 	struct ctl_sqs_result result;
 	pthread_mutex_lock(&ctl->store_lock);
-	ctl_sqs_handle(&ctl->sqs, target, json, json_bytes, &result);
+	if (strncmp(target, "AWSEvents.", 10) == 0)
+		ctl_events_handle(&ctl->events, target, json, json_bytes, &result);
+	else ctl_sqs_handle(&ctl->sqs, target, json, json_bytes, &result);
 	uint64_t version = ctl_store_version(ctl->store);
 	pthread_mutex_unlock(&ctl->store_lock);
 	if (result.changed)
@@ -349,6 +353,9 @@ static int open_store(struct control *ctl, const struct options *o)
 	bb_snapshot_store_id_text(store_id, ctl->store_id);
 	snprintf(ctl->base_url, sizeof(ctl->base_url), "http://%s", o->listen);
 	ctl->sqs = (struct ctl_sqs_context){.store = ctl->store, .base_url = ctl->base_url};
+	ctl->events = (struct ctl_events_context){.store = ctl->store,
+	                                          .account_id = CTL_AWS_ACCOUNT_ID_DEFAULT,
+	                                          .region = CTL_AWS_REGION_DEFAULT};
 	return 0;
 }
 

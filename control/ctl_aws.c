@@ -16,6 +16,8 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "ctl_events.h"
+
 #define SQS_XMLNS      "http://queue.amazonaws.com/doc/2012-11-05/"
 #define SNS_XMLNS      "http://sns.amazonaws.com/doc/2010-03-31/"
 #define SNS_VERSION    "2010-03-31"
@@ -373,6 +375,8 @@ static int parse_json(const char *content_type, const char *target, const char *
 		return refuse(&CTL_AWS_SERIALIZATION, "the request body is not a JSON object",
 		              error, message, message_bytes);
 	out->kind = sqs ? sqs_kind(out->action) : CTL_AWS_UNSUPPORTED;
+	if (events && ctl_events_manages(out->action))
+		out->kind = CTL_AWS_MANAGE; /* EventBridge management: ctl_events.c */
 	return 0;
 }
 

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ctl_events.h"
 #include "ctl_keys.h"
 #include "ctl_sigv4.h"
 
@@ -150,6 +151,10 @@ static bool authorised(struct ctl_aws_server *s, const struct ctl_aws_call *call
 	         call->request.action);
 	const char *queue = ctl_aws_request_queue(&call->request);
 	ctl_aws_queue_arn(&s->config, queue, arn, sizeof(arn));
+	if (call->request.service == CTL_AWS_EVENTS)
+		ctl_events_resource_arn(s->config.region, s->config.account_id,
+		                        call->request.action, call->request.params, arn,
+		                        sizeof(arn));
 	if (ctl_key_allows(key, action, arn))
 		return true;
 	snprintf(message, message_bytes,
@@ -206,6 +211,8 @@ static enum MHD_Result dispatch(struct ctl_aws_server *s, struct MHD_Connection 
 	if (call->request.kind == CTL_AWS_MANAGE) {
 		char target[CTL_AWS_ACTION_BYTES_MAX + 16];
 		snprintf(target, sizeof(target), "AmazonSQS.%s", call->request.action);
+		if (call->request.service == CTL_AWS_EVENTS) /* ctl_events.c's targets */
+			snprintf(target, sizeof(target), "AWSEvents.%s", call->request.action);
 		char *json = json_dumps(call->request.params, JSON_COMPACT);
 		if (json == NULL)
 			return answer_error(connection, call, &CTL_AWS_INTERNAL, "out of memory");

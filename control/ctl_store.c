@@ -15,6 +15,7 @@
 #include <sqlite3.h>
 
 #include "bb_snapshot.h"
+#include "ctl_events.h"
 #include "ctl_keys.h"
 
 struct ctl_store {
@@ -96,7 +97,8 @@ struct ctl_store *ctl_store_open(const char *path, char *error, size_t error_byt
 	char *message = NULL;
 	snprintf(s->path, sizeof(s->path), "%s", path);
 	if (strlen(path) >= sizeof(s->path) || sqlite3_open(path, &s->db) != SQLITE_OK ||
-	    sqlite3_exec(s->db, schema, NULL, NULL, &message) != SQLITE_OK) {
+	    sqlite3_exec(s->db, schema, NULL, NULL, &message) != SQLITE_OK ||
+	    ctl_events_schema(s->db) != 0) {
 		snprintf(error, error_bytes, "%s: %s", path,
 		         message ? message : sqlite3_errmsg(s->db));
 		sqlite3_free(message);
