@@ -58,6 +58,7 @@ struct settings {
 	const char *access_key_id;
 	const char *group_id; /* send: MessageGroupId */
 	const char *dedup_id; /* send: MessageDeduplicationId */
+	int32_t delay_s;      /* send: DelaySeconds; < 0: the queue's */
 	bool fifo;            /* create-queue: FifoQueue=true */
 	bool content_based_deduplication;
 	const char *durability; /* create-queue --durability disk|memory */
@@ -78,6 +79,7 @@ static void usage(FILE *out)
 	        "  send QUEUE BODY            (BODY - reads standard input; a UDP request holds\n"
 	        "                             at most %u bytes, --local takes larger bodies)\n"
 	        "       [--group G] [--dedup-id D]  (FIFO: MessageGroupId, MessageDeduplicationId)\n"
+	        "       [--delay S (0-%u)]    (DelaySeconds of this message, standard queues)\n"
 	        "  receive QUEUE [--max N (1-%u)] [--visibility-timeout S] [--wait S]\n"
 	        "                             (a body that is not UTF-8 prints as BodyBase64)\n"
 	        "  delete QUEUE RECEIPT_HANDLE\n"
@@ -87,6 +89,8 @@ static void usage(FILE *out)
 	        "                             (1-%u entries with ids 0, 1, ...; exit 1 when one\n"
 	        "                             failed, Successful and Failed list each entry)\n"
 	        "  ping | stats               (stats needs --local)\n"
+	        "  purge QUEUE | counts QUEUE  (--local only: PurgeQueue, and the approximate\n"
+	        "                             visible, not visible and delayed message counts)\n"
 	        "  signed with --key-file PATH (0600, as busbar-control keys create prints it),\n"
 	        "  --access-key-id ID or BUSBAR_ACCESS_KEY_ID with BUSBAR_SECRET_ACCESS_KEY in the\n"
 	        "  environment, or BUSBAR_KEY_FILE\n"
@@ -95,7 +99,8 @@ static void usage(FILE *out)
 	        "exit codes: 0 ok, 1 service error, 2 usage or refused before sending, 3 no answer,\n"
 	        "  4 the answer could not be written (received messages stay in flight)\n",
 	        BB_VISIBILITY_TIMEOUT_S_MAX, BB_WAIT_TIME_S_MAX, CLI_MAXIMUM_MESSAGE_BYTES_MIN,
-	        BB_MESSAGE_BODY_BYTES_MAX, BB_UDP_REQUEST_BYTES_MAX, BB_RECEIVE_COUNT_MAX,
+	        BB_MESSAGE_BODY_BYTES_MAX, BB_UDP_REQUEST_BYTES_MAX, WIRE_DELAY_S_MAX,
+	        BB_RECEIVE_COUNT_MAX,
 	        BB_VISIBILITY_TIMEOUT_S_MAX, WIRE_BATCH_ENTRIES_MAX, CLI_TIMEOUT_MS_MAX,
 	        CLI_RETRIES_MAX);
 }
@@ -317,6 +322,81 @@ static int read_stdin(char **out, size_t *length)
 	return *length > STDIN_BODY_BYTES_MAX ? -EMSGSIZE : 0;
 }
 
+/*
+ * A SendMessage with DelaySeconds, through bb_call (libbusbar's send has no delay yet):
+ * prints what run_send prints.
+ */
+static int send_delayed(struct bb_client *c, const char *queue, const char *body, size_t length,
+                        uint32_t delay_s)
+{
+	size_t capacity = length + BB_QUEUE_NAME_BYTES_MAX + 3 * WIRE_FIELD_HEADER_BYTES + 4;
+	uint8_t *request = malloc(capacity);
+	if (request == NULL)
+		return report(c, -ENOMEM);
+	struct wire_writer w;
+	wire_writer_init(&w, request, capacity);
+	wire_put_str(&w, WIRE_TAG_QUEUE_NAME, queue);
+	wire_put_bytes(&w, WIRE_TAG_BODY, body, length);
+	wire_put_u32(&w, WIRE_TAG_DELAY_SECONDS, delay_s);
+	assert(!w.overflow);
+	const uint8_t *reply;
+	uint32_t reply_bytes;
+	struct wire_header h = {.opcode = WIRE_OP_SEND_MESSAGE, .body_bytes = (uint32_t)w.length};
+	int rc = bb_call(c, &h, request, w.length, &reply, &reply_bytes);
+	free(request);
+	if (rc != 0)
+		return report(c, rc);
+	json_t *out = json_object();
+	struct wire_reader r;
+	struct wire_field f;
+	wire_reader_init(&r, reply, reply_bytes);
+	while (wire_reader_next(&r, &f) == 1) {
+		const char *name = f.tag == WIRE_TAG_MESSAGE_ID    ? "MessageId"
+		                   : f.tag == WIRE_TAG_MD5_OF_BODY ? "MD5OfMessageBody"
+		                                                   : NULL;
+		if (name != NULL)
+			json_object_set_new(out, name, json_stringn((const char *)f.value, f.length));
+	}
+	return print_reply(out);
+}
+
+/* purge and counts: busbard's queue operations of the local socket. */
+static int run_queue_control(struct bb_client *c, uint8_t opcode, const char *queue)
+{
+	uint8_t request[BB_QUEUE_NAME_BYTES_MAX + WIRE_FIELD_HEADER_BYTES + 1];
+	struct wire_writer w;
+	wire_writer_init(&w, request, sizeof(request));
+	wire_put_str(&w, WIRE_TAG_QUEUE_NAME, queue);
+	if (w.overflow) {
+		fprintf(stderr, "busbar: a queue name is at most %u bytes\n", BB_QUEUE_NAME_BYTES_MAX);
+		return EXIT_USAGE;
+	}
+	const uint8_t *reply;
+	uint32_t reply_bytes;
+	struct wire_header h = {.opcode = opcode, .body_bytes = (uint32_t)w.length};
+	int rc = bb_call(c, &h, request, w.length, &reply, &reply_bytes);
+	if (rc != 0)
+		return report(c, rc);
+	if (opcode == WIRE_OP_PURGE_QUEUE)
+		return print_reply(json_pack("{s:s}", "PurgeQueue", "ok"));
+	json_t *out = json_object();
+	struct wire_reader r;
+	struct wire_field f;
+	uint32_t value;
+	wire_reader_init(&r, reply, reply_bytes);
+	while (wire_reader_next(&r, &f) == 1) {
+		const char *name = f.tag == WIRE_TAG_MESSAGES_VISIBLE ? "ApproximateNumberOfMessages"
+		                   : f.tag == WIRE_TAG_MESSAGES_NOT_VISIBLE
+		                       ? "ApproximateNumberOfMessagesNotVisible"
+		                   : f.tag == WIRE_TAG_MESSAGES_DELAYED
+		                       ? "ApproximateNumberOfMessagesDelayed"
+		                       : NULL;
+		if (name != NULL && wire_field_u32(&f, &value))
+			json_object_set_new(out, name, json_integer(value));
+	}
+	return print_reply(out);
+}
+
 static int run_send(struct bb_client *c, const struct settings *s, const char *queue,
                     const char *body_arg)
 {
@@ -330,6 +410,16 @@ static int run_send(struct bb_client *c, const struct settings *s, const char *q
 			return EXIT_USAGE;
 		}
 		body = stdin_body;
+	}
+	if (s->delay_s >= 0) {
+		bool fifo = s->group_id != NULL || s->dedup_id != NULL;
+		if (fifo)
+			fprintf(stderr, "busbar: --delay is for standard queues: a FIFO queue's "
+			                "messages have their queue's delay only\n");
+		int exit_code =
+		    fifo ? EXIT_USAGE : send_delayed(c, queue, body, length, (uint32_t)s->delay_s);
+		free(stdin_body);
+		return exit_code;
 	}
 	struct bb_sent sent;
 	struct bb_send_options options = {.message_group_id = s->group_id,
@@ -442,6 +532,10 @@ static int dispatch_data(struct bb_client *c, const struct settings *s, const ch
 	}
 	if (strcmp(command, "stats") == 0 && argc == 0)
 		return run_stats(c);
+	if (strcmp(command, "purge") == 0 && argc == 1)
+		return run_queue_control(c, WIRE_OP_PURGE_QUEUE, argv[0]);
+	if (strcmp(command, "counts") == 0 && argc == 1)
+		return run_queue_control(c, WIRE_OP_GET_QUEUE_COUNTS, argv[0]);
 	if (strcmp(command, "send") == 0 && argc == 2)
 		return run_send(c, s, argv[0], argv[1]);
 	if (strcmp(command, "receive") == 0 && argc == 1)
@@ -526,6 +620,7 @@ static const struct option long_options[] = {
 	{"access-key-id", required_argument, NULL, 'A'},
 	{"group", required_argument, NULL, 'g'},
 	{"dedup-id", required_argument, NULL, 'd'},
+	{"delay", required_argument, NULL, 'y'},
 	{"fifo", no_argument, NULL, 'F'},
 	{"content-based-deduplication", no_argument, NULL, 'C'},
 	{"durability", required_argument, NULL, 'D'},
@@ -549,6 +644,7 @@ static const struct numeric_range numeric_ranges[] = {
 	{'W', 0, BB_WAIT_TIME_S_MAX},
 	{'m', 1, BB_RECEIVE_COUNT_MAX},
 	{'M', CLI_MAXIMUM_MESSAGE_BYTES_MIN, BB_MESSAGE_BODY_BYTES_MAX},
+	{'y', 0, WIRE_DELAY_S_MAX},
 };
 
 static const char *option_name(int opt)
@@ -632,6 +728,7 @@ static int parse_option(struct settings *s, int opt, const char *value)
 	case 'W': s->receive_wait_s = (int32_t)n; break;
 	case 'm': s->max_messages = (uint32_t)n; break;
 	case 'M': s->maximum_message_bytes = (int32_t)n; break;
+	case 'y': s->delay_s = (int32_t)n; break;
 	default: assert(!"parse_number knows only these options");
 	}
 	return 0;
@@ -723,6 +820,7 @@ int main(int argc, char **argv)
 		.receive_wait_s = -1,
 		.max_messages = 1,
 		.maximum_message_bytes = -1,
+		.delay_s = -1,
 	};
 	struct invocation inv = {0};
 	opterr = 0; /* take_option words every error */

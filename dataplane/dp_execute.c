@@ -144,7 +144,8 @@ static bool stage_refused(struct dp_worker *w, struct rte_mbuf *m, const struct 
 	uint8_t opcode = req->header.opcode;
 	/* A batch waits as one reply, for the highest sequence among its entries. */
 	bool held = opcode == WIRE_OP_SEND_MESSAGE || opcode == WIRE_OP_DELETE_MESSAGE ||
-	            opcode == WIRE_OP_SEND_MESSAGE_BATCH || opcode == WIRE_OP_DELETE_MESSAGE_BATCH;
+	            opcode == WIRE_OP_SEND_MESSAGE_BATCH || opcode == WIRE_OP_DELETE_MESSAGE_BATCH ||
+	            opcode == WIRE_OP_PURGE_QUEUE;
 	if (!held || w->log.seg == NULL || dp_stage_has_room(w))
 		return false;
 	w->stats.replies_stage_full++;
@@ -181,6 +182,8 @@ static void execute_send(struct dp_worker *w, struct rte_mbuf *m, const struct d
 	    .group_id_bytes = req->group_id.length,
 	    .dedup_id = (const char *)req->dedup_id.data,
 	    .dedup_id_bytes = req->dedup_id.length,
+	    .delay_s = req->delay_s.value,
+	    .delay_given = req->delay_s.present,
 	};
 	enum wire_status status = sqs_send_message(w->sqs, slot, req->body.data, req->body.length,
 	                                           &options, now_ms, &sent);
@@ -294,8 +297,12 @@ static enum wire_status run_entry(struct dp_worker *w, uint32_t slot, uint8_t op
 	sent->logged = (struct sqs_logged){0, 0};
 	if (e->status != WIRE_OK)
 		return e->status;
-	if (opcode == WIRE_OP_SEND_MESSAGE_BATCH)
-		return sqs_send(w->sqs, slot, e->body.data, e->body.length, now_ms, sent);
+	if (opcode == WIRE_OP_SEND_MESSAGE_BATCH) {
+		struct sqs_send_options options = {.delay_s = e->delay_s.value,
+		                                   .delay_given = e->delay_s.present};
+		return sqs_send_message(w->sqs, slot, e->body.data, e->body.length, &options, now_ms,
+		                        sent);
+	}
 	const char *handle = (const char *)e->receipt_handle.data;
 	if (opcode == WIRE_OP_DELETE_MESSAGE_BATCH)
 		return sqs_delete(w->sqs, slot, handle, e->receipt_handle.length, &sent->logged);
@@ -343,6 +350,46 @@ static void execute_batch(struct dp_worker *w, struct rte_mbuf *m, const struct 
 	RTE_VERIFY(!writer.overflow);
 	size_t reply_bytes = dp_reply_finish(&writer, &req->header, WIRE_OK);
 	dp_finish_when_durable(w, m, &req->header, reply_bytes, sequence);
+}
+
+/*
+ * PurgeQueue (its reply waits for its PURGE record) and a queue's approximate counts:
+ * busbar-control's, so only from the local socket (dp_request.c lets them through to here).
+ */
+static void execute_queue_control(struct dp_worker *w, struct rte_mbuf *m,
+                                  const struct dp_request *req, uint64_t now_ms)
+{
+	uint32_t slot = dp_meta(m)->queue_slot;
+	if (dp_meta(m)->source != DP_SOURCE_LOCAL) {
+		dp_finish_error(w, m, &req->header, WIRE_ERR_ACCESS_DENIED,
+		                "control opcodes only on the local socket");
+		return;
+	}
+	struct wire_writer writer;
+	dp_reply_begin(&writer, w->reply_buf, DP_HELD_REPLY_BYTES_MAX);
+	if (req->header.opcode == WIRE_OP_GET_QUEUE_COUNTS) {
+		struct sqs_queue_counts counts;
+		sqs_queue_counts(w->sqs, slot, &counts);
+		wire_put_u32(&writer, WIRE_TAG_MESSAGES_VISIBLE, counts.visible);
+		wire_put_u32(&writer, WIRE_TAG_MESSAGES_NOT_VISIBLE, counts.not_visible);
+		wire_put_u32(&writer, WIRE_TAG_MESSAGES_DELAYED, counts.delayed);
+		dp_finish(w, m, &req->header, WIRE_OK,
+		          dp_reply_finish(&writer, &req->header, WIRE_OK));
+		return;
+	}
+	struct sqs_logged logged;
+	enum wire_status status = sqs_purge(w->sqs, slot, now_ms, &logged);
+	if (status == WIRE_ERR_SERVICE_UNAVAILABLE) {
+		dp_refuse_for_now(w, m, &req->header, log_refusal(logged.error));
+		return;
+	}
+	if (status != WIRE_OK) {
+		dp_finish_error(w, m, &req->header, status,
+		                "Only one PurgeQueue operation on a queue is allowed every 60 seconds.");
+		return;
+	}
+	size_t reply_bytes = dp_reply_finish(&writer, &req->header, WIRE_OK);
+	dp_finish_when_durable(w, m, &req->header, reply_bytes, logged.sequence);
 }
 
 /*
@@ -413,6 +460,8 @@ void dp_execute(struct dp_worker *w, struct rte_mbuf *m, uint64_t now_ms)
 	case WIRE_OP_SEND_MESSAGE_BATCH:
 	case WIRE_OP_DELETE_MESSAGE_BATCH:
 	case WIRE_OP_CHANGE_MESSAGE_VISIBILITY_BATCH: execute_batch(w, m, &req, now_ms); break;
+	case WIRE_OP_PURGE_QUEUE:
+	case WIRE_OP_GET_QUEUE_COUNTS: execute_queue_control(w, m, &req, now_ms); break;
 	default: execute_handle_op(w, m, &req, now_ms); break;
 	}
 }

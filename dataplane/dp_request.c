@@ -31,8 +31,20 @@ static bool is_data_opcode(uint8_t opcode)
 	case WIRE_OP_PUBLISH:
 	case WIRE_OP_PUBLISH_BATCH:
 	case WIRE_OP_PUT_EVENTS: return true;
+	case WIRE_OP_PURGE_QUEUE:
+	case WIRE_OP_GET_QUEUE_COUNTS: return true;
 	default: return false;
 	}
+}
+
+/*
+ * Queue operations of the local socket (PurgeQueue, the counts): parsed and routed to the
+ * queue's owner as data requests are; the owner refuses them from anywhere else
+ * (dp_execute.c), as the routing lcore parses UDP and local requests alike.
+ */
+static bool is_queue_control_opcode(uint8_t opcode)
+{
+	return opcode == WIRE_OP_PURGE_QUEUE || opcode == WIRE_OP_GET_QUEUE_COUNTS;
 }
 
 static enum wire_status invalid(struct dp_request *out, enum wire_status status, const char *why)
@@ -110,6 +122,7 @@ static bool take_field(struct dp_request *out, const struct wire_field *f)
 	case WIRE_TAG_COOKIE: return take_u64(&out->cookie, f);
 	case WIRE_TAG_MESSAGE_GROUP_ID: return take_bytes(&out->group_id, f);
 	case WIRE_TAG_MESSAGE_DEDUPLICATION_ID: return take_bytes(&out->dedup_id, f);
+	case WIRE_TAG_DELAY_SECONDS: return take_u32(&out->delay_s, f);
 	case WIRE_TAG_TOPIC_NAME: return take_bytes(&out->topic_name, f);
 	case WIRE_TAG_SUBJECT: return take_bytes(&out->subject, f);
 	case WIRE_TAG_MESSAGE_STRUCTURE: return take_bytes(&out->message_structure, f);
@@ -128,6 +141,7 @@ static bool take_entry_field(struct dp_batch_entry *e, const struct wire_field *
 	case WIRE_TAG_BODY: return take_bytes(&e->body, f);
 	case WIRE_TAG_RECEIPT_HANDLE: return take_bytes(&e->receipt_handle, f);
 	case WIRE_TAG_VISIBILITY_TIMEOUT_S: return take_u32(&e->visibility_timeout_s, f);
+	case WIRE_TAG_DELAY_SECONDS: return take_u32(&e->delay_s, f);
 	case WIRE_TAG_SUBJECT: return take_bytes(&e->subject, f);
 	case WIRE_TAG_MESSAGE_STRUCTURE: return take_bytes(&e->message_structure, f);
 	case WIRE_TAG_MESSAGE_GROUP_ID: return take_bytes(&e->group_id, f);
@@ -198,6 +212,8 @@ static bool entry_fields_fit(uint8_t opcode, const struct dp_batch_entry *e)
 	bool handle_fields = e->receipt_handle.present || e->visibility_timeout_s.present;
 	bool sns_fields = e->subject.present || e->message_structure.present ||
 	                  e->group_id.present || e->dedup_id.present;
+	if (e->delay_s.present && opcode != WIRE_OP_SEND_MESSAGE_BATCH)
+		return false;
 	if (opcode == WIRE_OP_PUBLISH_BATCH)
 		return !handle_fields;
 	if (opcode == WIRE_OP_SEND_MESSAGE_BATCH)
@@ -360,6 +376,8 @@ static void check_entry(uint8_t opcode, struct dp_batch_entry *e)
 	if (opcode == WIRE_OP_SEND_MESSAGE_BATCH) {
 		if (!e->body.present || e->body.length == 0)
 			e->status = WIRE_ERR_MISSING_PARAMETER;
+		else if (e->delay_s.present && e->delay_s.value > WIRE_DELAY_S_MAX)
+			e->status = WIRE_ERR_INVALID_PARAMETER;
 		else
 			e->status = check_attributes(&e->attributes, WIRE_ERR_INVALID_PARAMETER, &why);
 		return;
@@ -586,6 +604,8 @@ static bool request_fields_fit(const struct dp_request *out)
 		return false;
 	if (out->attributes.count > 0 && op != WIRE_OP_PUBLISH && op != WIRE_OP_SEND_MESSAGE)
 		return false;
+	if (out->delay_s.present && op != WIRE_OP_SEND_MESSAGE)
+		return false;
 	return !out->bus_name.present || events;
 }
 
@@ -615,6 +635,8 @@ static enum wire_status check_sqs_send(struct dp_request *out)
 {
 	if (!out->body.present || out->body.length == 0)
 		return invalid(out, WIRE_ERR_MISSING_PARAMETER, "MessageBody is required");
+	if (out->delay_s.present && out->delay_s.value > WIRE_DELAY_S_MAX)
+		return invalid(out, WIRE_ERR_INVALID_PARAMETER, "DelaySeconds must be 0-900");
 	enum wire_status status = check_fifo_ids(out);
 	if (status != WIRE_OK)
 		return status;
@@ -646,6 +668,8 @@ static enum wire_status check_opcode_fields(struct dp_request *out)
 	switch (op) {
 	case WIRE_OP_SEND_MESSAGE: return check_sqs_send(out);
 	case WIRE_OP_RECEIVE_MESSAGE: return check_receive(out);
+	case WIRE_OP_PURGE_QUEUE:
+	case WIRE_OP_GET_QUEUE_COUNTS: return WIRE_OK;
 	case WIRE_OP_SEND_MESSAGE_BATCH:
 	case WIRE_OP_DELETE_MESSAGE_BATCH:
 	case WIRE_OP_CHANGE_MESSAGE_VISIBILITY_BATCH: return check_batch(out);
@@ -723,6 +747,7 @@ static void digest_entry(struct dp_siphash *s, const struct dp_batch_entry *e)
 	digest_bytes(s, WIRE_TAG_BODY, &e->body);
 	digest_bytes(s, WIRE_TAG_RECEIPT_HANDLE, &e->receipt_handle);
 	digest_u32(s, WIRE_TAG_VISIBILITY_TIMEOUT_S, &e->visibility_timeout_s);
+	digest_u32(s, WIRE_TAG_DELAY_SECONDS, &e->delay_s);
 	digest_present(s, WIRE_TAG_SUBJECT, &e->subject);
 	digest_present(s, WIRE_TAG_MESSAGE_STRUCTURE, &e->message_structure);
 	digest_present(s, WIRE_TAG_MESSAGE_GROUP_ID, &e->group_id);
@@ -748,6 +773,7 @@ uint64_t dp_request_digest(const struct dp_request *req)
 	digest_u32(&s, WIRE_TAG_WAIT_TIME_S, &req->wait_time_s);
 	digest_bytes(&s, WIRE_TAG_MESSAGE_GROUP_ID, &req->group_id);
 	digest_bytes(&s, WIRE_TAG_MESSAGE_DEDUPLICATION_ID, &req->dedup_id);
+	digest_u32(&s, WIRE_TAG_DELAY_SECONDS, &req->delay_s);
 	digest_present(&s, WIRE_TAG_TOPIC_NAME, &req->topic_name);
 	digest_present(&s, WIRE_TAG_SUBJECT, &req->subject);
 	digest_present(&s, WIRE_TAG_MESSAGE_STRUCTURE, &req->message_structure);
@@ -782,7 +808,8 @@ enum wire_status dp_request_parse(const uint8_t *bytes, size_t length, struct dp
 		return invalid(out, WIRE_ERR_MALFORMED, "request flags must be 0");
 	if (out->header.status != 0)
 		return invalid(out, WIRE_ERR_MALFORMED, "a request's status must be 0");
-	if (wire_opcode_is_local_only(out->header.opcode))
+	if (wire_opcode_is_local_only(out->header.opcode) &&
+	    !is_queue_control_opcode(out->header.opcode))
 		return invalid(out, WIRE_ERR_ACCESS_DENIED,
 		               "control opcodes only on the local socket");
 	if (!is_data_opcode(out->header.opcode))

@@ -56,6 +56,7 @@ struct dp_batch_entry {
 	struct dp_bytes body;
 	struct dp_bytes receipt_handle;
 	struct dp_u32 visibility_timeout_s;
+	struct dp_u32 delay_s; /* SendMessageBatch: DelaySeconds */
 	struct dp_bytes subject;
 	struct dp_bytes message_structure;
 	struct dp_bytes group_id;
@@ -92,6 +93,7 @@ struct dp_request {
 	struct dp_u64 cookie; /* UDP receives: proof that the source receives (dp_cookie.h) */
 	struct dp_bytes group_id; /* SendMessage: MessageGroupId */
 	struct dp_bytes dedup_id; /* SendMessage: MessageDeduplicationId */
+	struct dp_u32 delay_s;    /* SendMessage: DelaySeconds, 0-WIRE_DELAY_S_MAX */
 	struct dp_bytes topic_name;        /* Publish, PublishBatch */
 	struct dp_bytes subject;           /* Publish */
 	struct dp_bytes message_structure; /* Publish: "json" when present */
