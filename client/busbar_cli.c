@@ -20,6 +20,7 @@
 #include "busbar.h"
 #include "cli_key.h"
 #include "cli_output.h"
+#include "cli_sns.h"
 
 enum exit_code {
 	EXIT_OK = 0,
@@ -62,6 +63,7 @@ struct settings {
 	bool fifo;            /* create-queue: FifoQueue=true */
 	bool content_based_deduplication;
 	const char *durability; /* create-queue --durability disk|memory */
+	const char *topic;      /* list-subscriptions --topic (cli_sns.h) */
 };
 
 static void usage(FILE *out)
@@ -103,6 +105,7 @@ static void usage(FILE *out)
 	        BB_RECEIVE_COUNT_MAX,
 	        BB_VISIBILITY_TIMEOUT_S_MAX, WIRE_BATCH_ENTRIES_MAX, CLI_TIMEOUT_MS_MAX,
 	        CLI_RETRIES_MAX);
+	cli_sns_usage(out);
 }
 
 static bool parse_int(const char *text, long min, long max, long *out)
@@ -624,6 +627,7 @@ static const struct option long_options[] = {
 	{"fifo", no_argument, NULL, 'F'},
 	{"content-based-deduplication", no_argument, NULL, 'C'},
 	{"durability", required_argument, NULL, 'D'},
+	{"topic", required_argument, NULL, 'T'},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0},
@@ -706,6 +710,7 @@ static int parse_option(struct settings *s, int opt, const char *value)
 	case 'd': s->dedup_id = value; return 0;
 	case 'F': s->fifo = true; return 0;
 	case 'C': s->content_based_deduplication = true; return 0;
+	case 'T': s->topic = value; return 0;
 	case 'D':
 		if (strcmp(value, "disk") != 0 && strcmp(value, "memory") != 0) {
 			fprintf(stderr, "busbar: bad value for --durability: %s (disk or memory)\n",
@@ -827,6 +832,17 @@ int main(int argc, char **argv)
 	int rc = parse_arguments(argc, argv, &s, &inv);
 	if (rc != KEEP_PARSING)
 		return finish(rc);
+	if (cli_sns_is_command(inv.command)) {
+		struct cli_sns_settings sns = {
+			.endpoint = s.endpoint, .key_file = s.key_file,
+			.access_key_id = s.access_key_id, .timeout_ms = s.timeout_ms, .topic = s.topic,
+			.fifo = s.fifo, .content_based_deduplication = s.content_based_deduplication,
+			.durability = s.durability};
+		curl_global_init(CURL_GLOBAL_DEFAULT);
+		rc = cli_sns_run(&sns, inv.command, inv.arg_count, inv.args);
+		curl_global_cleanup();
+		return finish(rc);
+	}
 	if (strstr(inv.command, "queue") == NULL)
 		return finish(run_data(&s, inv.command, inv.arg_count, inv.args));
 	curl_global_init(CURL_GLOBAL_DEFAULT);

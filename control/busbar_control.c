@@ -31,6 +31,7 @@
 #include "ctl_http.h"
 #include "ctl_keys_api.h"
 #include "ctl_push.h"
+#include "ctl_sns.h"
 #include "ctl_sqs.h"
 #include "ctl_store.h"
 
@@ -46,6 +47,7 @@ struct control {
 	struct ctl_store *store;
 	struct ctl_sqs_context sqs;
 	struct ctl_events_context events;
+	struct ctl_sns_context sns;
 	struct ctl_push push;
 	struct ctl_aws_server aws; /* the AWS API: SigV4, data calls to busbard, /metrics */
 	char store_id[BB_SNAPSHOT_STORE_ID_TEXT_BYTES];
@@ -177,7 +179,10 @@ static enum MHD_Result serve_sqs(void *context, void *owner, struct MHD_Connecti
 	pthread_mutex_lock(&ctl->store_lock);
 	if (strncmp(target, "AWSEvents.", 10) == 0)
 		ctl_events_handle(&ctl->events, target, json, json_bytes, &result);
-	else ctl_sqs_handle(&ctl->sqs, target, json, json_bytes, &result);
+	else if (strncmp(target, CTL_SNS_TARGET_PREFIX, strlen(CTL_SNS_TARGET_PREFIX)) == 0)
+		ctl_sns_handle(&ctl->sns, target, json, json_bytes, &result);
+	else
+		ctl_sqs_handle(&ctl->sqs, target, json, json_bytes, &result);
 	uint64_t version = ctl_store_version(ctl->store);
 	pthread_mutex_unlock(&ctl->store_lock);
 	if (result.changed)
@@ -356,6 +361,9 @@ static int open_store(struct control *ctl, const struct options *o)
 	ctl->events = (struct ctl_events_context){.store = ctl->store,
 	                                          .account_id = CTL_AWS_ACCOUNT_ID_DEFAULT,
 	                                          .region = CTL_AWS_REGION_DEFAULT};
+	ctl->sns = (struct ctl_sns_context){.store = ctl->store,
+	                                    .account_id = CTL_AWS_ACCOUNT_ID_DEFAULT,
+	                                    .region = CTL_AWS_REGION_DEFAULT};
 	return 0;
 }
 

@@ -77,6 +77,14 @@ static const struct {
     {"ChangeMessageVisibility", CTL_AWS_DATA},
 };
 
+/* The SNS management actions (ctl_sns.c); every other is AWS's invalid-action error. */
+static const char *const SNS_MANAGE_ACTIONS[] = {
+    "CreateTopic", "DeleteTopic", "ListTopics", "GetTopicAttributes", "SetTopicAttributes",
+    "Subscribe", "Unsubscribe", "ConfirmSubscription", "ListSubscriptions",
+    "ListSubscriptionsByTopic", "GetSubscriptionAttributes", "SetSubscriptionAttributes",
+    "TagResource", "UntagResource", "ListTagsForResource",
+};
+
 /* Query parameters that are numbers in the JSON shape. */
 static const char *const INTEGER_PARAMS[] = {
     "MaxResults", "DelaySeconds", "MaxNumberOfMessages", "VisibilityTimeout", "WaitTimeSeconds",
@@ -335,6 +343,15 @@ static enum ctl_aws_kind sqs_kind(const char *action)
 	return CTL_AWS_UNSUPPORTED;
 }
 
+static enum ctl_aws_kind sns_kind(const char *action)
+{
+	for (size_t i = 0; i < sizeof(SNS_MANAGE_ACTIONS) / sizeof(SNS_MANAGE_ACTIONS[0]); i++) {
+		if (strcmp(action, SNS_MANAGE_ACTIONS[i]) == 0)
+			return CTL_AWS_MANAGE;
+	}
+	return CTL_AWS_UNSUPPORTED;
+}
+
 static bool media_type_is(const char *content_type, const char *type)
 {
 	size_t length = strlen(type);
@@ -359,10 +376,13 @@ static int parse_json(const char *content_type, const char *target, const char *
 	const char *dot = strchr(target, '.');
 	bool events = strncmp(target, "AWSEvents.", 10) == 0;
 	out->protocol = events ? CTL_AWS_JSON_11 : CTL_AWS_JSON_10;
-	out->service = events ? CTL_AWS_EVENTS : CTL_AWS_SQS;
+	/* AmazonSNS.*: busbar's own JSON 1.0 shape of SNS, which the busbar command speaks
+	 * (SNS itself speaks only query; docs/aws-api.md). */
+	bool sns = strncmp(target, "AmazonSNS.", 10) == 0;
+	out->service = events ? CTL_AWS_EVENTS : sns ? CTL_AWS_SNS : CTL_AWS_SQS;
 	const char *media = events ? "application/x-amz-json-1.1" : "application/x-amz-json-1.0";
 	bool sqs = strncmp(target, "AmazonSQS.", 10) == 0;
-	if (dot == NULL || (!sqs && !events) || !action_is_word(dot + 1))
+	if (dot == NULL || (!sqs && !events && !sns) || !action_is_word(dot + 1))
 		return refuse(&CTL_AWS_UNKNOWN_OPERATION, "unknown or unsupported X-Amz-Target",
 		              error, message, message_bytes);
 	if (!media_type_is(content_type, media))
@@ -374,7 +394,7 @@ static int parse_json(const char *content_type, const char *target, const char *
 	if (!json_is_object(out->params))
 		return refuse(&CTL_AWS_SERIALIZATION, "the request body is not a JSON object",
 		              error, message, message_bytes);
-	out->kind = sqs ? sqs_kind(out->action) : CTL_AWS_UNSUPPORTED;
+	out->kind = sqs ? sqs_kind(out->action) : sns ? sns_kind(out->action) : CTL_AWS_UNSUPPORTED;
 	if (events && ctl_events_manages(out->action))
 		out->kind = CTL_AWS_MANAGE; /* EventBridge management: ctl_events.c */
 	return 0;
@@ -410,7 +430,7 @@ static int parse_query(const char *content_type, const char *body, size_t body_b
 		            error, message, message_bytes);
 	if (rc == 0) {
 		snprintf(out->action, sizeof(out->action), "%s", action);
-		out->kind = out->service == CTL_AWS_SQS ? sqs_kind(action) : CTL_AWS_UNSUPPORTED;
+		out->kind = out->service == CTL_AWS_SQS ? sqs_kind(action) : sns_kind(action);
 		out->params = form_to_params(all);
 	}
 	json_decref(all);
@@ -535,6 +555,43 @@ static void xml_members(FILE *f, json_t *object)
 	json_object_foreach(object, key, value) xml_member(f, key, value);
 }
 
+/*
+ * SNS's XML is not SQS's: a list is wrapped, one <member> per item, and a map is
+ * <entry><key>..</key><value>..</value></entry> under its own name.
+ */
+static void xml_sns_members(FILE *f, json_t *object)
+{
+	const char *key, *name;
+	json_t *value, *v, *item;
+	size_t i;
+	json_object_foreach(object, key, value)
+	{
+		if (!json_is_object(value) && !json_is_array(value)) {
+			xml_element(f, key, value);
+			continue;
+		}
+		fprintf(f, "<%s>", key);
+		json_object_foreach(json_is_object(value) ? value : NULL, name, v)
+		{
+			fputs("<entry><key>", f);
+			xml_text(f, name);
+			fputs("</key>", f);
+			xml_element(f, "value", v);
+			fputs("</entry>", f);
+		}
+		json_array_foreach(value, i, item)
+		{
+			fputs("<member>", f);
+			if (json_is_object(item))
+				xml_sns_members(f, item);
+			else if (json_is_string(item))
+				xml_text(f, json_string_value(item));
+			fputs("</member>", f);
+		}
+		fprintf(f, "</%s>", key);
+	}
+}
+
 static const char *xmlns(enum ctl_aws_service service)
 {
 	return service == CTL_AWS_SNS ? SNS_XMLNS : SQS_XMLNS;
@@ -579,10 +636,14 @@ void ctl_aws_render_result(const struct ctl_aws_request *request, json_t *result
 	assert(f != NULL);
 	fprintf(f, "<?xml version=\"1.0\"?>\n<%sResponse xmlns=\"%s\">", request->action,
 	        xmlns(request->service));
+	/* SNS's answers always have their Result (botocore wants TagResourceResult, empty). */
 	if (json_object_size(result) > 0 || strcmp(request->action, "ReceiveMessage") == 0 ||
-	    strcmp(request->action, "ListQueues") == 0) {
+	    strcmp(request->action, "ListQueues") == 0 || request->service == CTL_AWS_SNS) {
 		fprintf(f, "<%sResult>", request->action);
-		xml_members(f, result);
+		if (request->service == CTL_AWS_SNS)
+			xml_sns_members(f, result);
+		else
+			xml_members(f, result);
 		fprintf(f, "</%sResult>", request->action);
 	}
 	fprintf(f, "<ResponseMetadata><RequestId>%s</RequestId></ResponseMetadata></%sResponse>\n",
@@ -671,6 +732,26 @@ void ctl_aws_queue_arn(const struct ctl_aws_config *config, const char *name, ch
 {
 	snprintf(out, out_bytes, "arn:aws:sqs:%s:%s:%s", config->region, config->account_id,
 	         name ? name : "*");
+}
+
+void ctl_aws_sns_arn(const struct ctl_aws_config *config, const struct ctl_aws_request *request,
+                     char *out, size_t out_bytes)
+{
+	assert(request->service == CTL_AWS_SNS && out_bytes > 0);
+	const char *arn = json_string_value(json_object_get(request->params, "TopicArn"));
+	if (arn == NULL)
+		arn = json_string_value(json_object_get(request->params, "ResourceArn"));
+	const char *subscription =
+	    json_string_value(json_object_get(request->params, "SubscriptionArn"));
+	if (arn != NULL) {
+		snprintf(out, out_bytes, "%s", arn);
+	} else if (subscription != NULL && strrchr(subscription, ':') != NULL) {
+		/* arn:...:TOPIC:UUID names the resource arn:...:TOPIC */
+		snprintf(out, out_bytes, "%.*s", (int)(strrchr(subscription, ':') - subscription),
+		         subscription);
+	} else {
+		snprintf(out, out_bytes, "arn:aws:sns:%s:%s:*", config->region, config->account_id);
+	}
 }
 
 const char *ctl_aws_request_queue(const struct ctl_aws_request *request)

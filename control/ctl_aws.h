@@ -144,6 +144,12 @@ void ctl_aws_reply_clear(struct ctl_aws_reply *reply);
 void ctl_aws_queue_arn(const struct ctl_aws_config *config, const char *name, char *out,
                        size_t out_bytes);
 /*
+ * The SNS resource an SNS request acts on, for the policy check: its TopicArn or ResourceArn,
+ * the topic of its SubscriptionArn, else the account's "arn:aws:sns:REGION:ACCOUNT:*".
+ */
+void ctl_aws_sns_arn(const struct ctl_aws_config *config, const struct ctl_aws_request *request,
+                     char *out, size_t out_bytes);
+/*
  * The queue a request names (its QueueUrl's last part or QueueName), for the
  * policy check; NULL when it names none (ListQueues).
  */

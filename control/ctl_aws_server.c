@@ -151,6 +151,8 @@ static bool authorised(struct ctl_aws_server *s, const struct ctl_aws_call *call
 	         call->request.action);
 	const char *queue = ctl_aws_request_queue(&call->request);
 	ctl_aws_queue_arn(&s->config, queue, arn, sizeof(arn));
+	if (call->request.service == CTL_AWS_SNS)
+		ctl_aws_sns_arn(&s->config, &call->request, arn, sizeof(arn));
 	if (call->request.service == CTL_AWS_EVENTS)
 		ctl_events_resource_arn(s->config.region, s->config.account_id,
 		                        call->request.action, call->request.params, arn,
@@ -210,7 +212,9 @@ static enum MHD_Result dispatch(struct ctl_aws_server *s, struct MHD_Connection 
 	const struct ctl_aws_error *error = NULL;
 	if (call->request.kind == CTL_AWS_MANAGE) {
 		char target[CTL_AWS_ACTION_BYTES_MAX + 16];
-		snprintf(target, sizeof(target), "AmazonSQS.%s", call->request.action);
+		snprintf(target, sizeof(target), "%s.%s",
+		         call->request.service == CTL_AWS_SNS ? "AmazonSNS" : "AmazonSQS",
+		         call->request.action);
 		if (call->request.service == CTL_AWS_EVENTS) /* ctl_events.c's targets */
 			snprintf(target, sizeof(target), "AWSEvents.%s", call->request.action);
 		char *json = json_dumps(call->request.params, JSON_COMPACT);

@@ -17,6 +17,7 @@
 #include "bb_snapshot.h"
 #include "ctl_events.h"
 #include "ctl_keys.h"
+#include "ctl_sns.h"
 
 struct ctl_store {
 	sqlite3 *db;
@@ -106,7 +107,8 @@ struct ctl_store *ctl_store_open(const char *path, char *error, size_t error_byt
 		return NULL;
 	}
 	sqlite3_busy_timeout(s->db, 1000);
-	if (add_fifo_columns(s->db) != 0 || add_durability_column(s->db) != 0) {
+	if (add_fifo_columns(s->db) != 0 || add_durability_column(s->db) != 0 ||
+	    ctl_sns_store_init(s) != 0) {
 		snprintf(error, error_bytes, "%s: %s", path, sqlite3_errmsg(s->db));
 		ctl_store_close(s);
 		return NULL;
@@ -341,10 +343,10 @@ int ctl_store_snapshot(struct ctl_store *s, bool adopt, uint8_t **body, size_t *
 {
 	struct ctl_queue *queues;
 	size_t count;
-	uint32_t key_count = 0;
-	/* Keys follow the queues; the array has room for both. */
+	uint32_t key_count = 0, sns_count = 0;
+	/* Keys follow the queues, then topics and subscriptions; the array has room for all. */
 	struct bb_snapshot_entry *entries =
-	    calloc(BB_QUEUE_COUNT_MAX + 1 + BB_KEY_COUNT_MAX, sizeof(*entries));
+	    calloc(BB_QUEUE_COUNT_MAX + 1 + BB_KEY_COUNT_MAX + CTL_SNS_ENTRIES_MAX, sizeof(*entries));
 	if (entries == NULL)
 		return -ENOMEM;
 	exec(s, "BEGIN"); /* one read transaction: the version matches the queues */
@@ -357,6 +359,12 @@ int ctl_store_snapshot(struct ctl_store *s, bool adopt, uint8_t **body, size_t *
 	if (listed)
 		rc = ctl_keys_snapshot_entries(s, (int64_t)time(NULL), entries + count,
 		                               BB_KEY_COUNT_MAX, &key_count);
+	if (listed && rc == 0) {
+		rc = ctl_sns_snapshot_entries(s, entries + count + key_count, CTL_SNS_ENTRIES_MAX,
+		                              &sns_count);
+		if (rc != 0)
+			ctl_keys_entries_clear(entries + count, key_count); /* the secrets */
+	}
 	exec(s, "COMMIT");
 	if (rc != 0) {
 		if (listed)
@@ -367,14 +375,17 @@ int ctl_store_snapshot(struct ctl_store *s, bool adopt, uint8_t **body, size_t *
 	*version = header.version;
 	size_t capacity = bb_snapshot_bytes_max((uint32_t)count) +
 	                  (size_t)key_count * BB_SNAPSHOT_KEY_BYTES_MAX;
+	for (uint32_t i = 0; i < sns_count; i++)
+		capacity += bb_snapshot_entry_bytes_max(&entries[count + key_count + i]);
 	*body = malloc(capacity);
 	rc = *body != NULL ? 0 : -ENOMEM;
 	for (size_t i = 0; rc == 0 && i < count; i++)
 		entries[i] = queue_entry(&queues[i]);
 	if (rc == 0)
-		rc = bb_snapshot_encode(&header, entries, (uint32_t)count + key_count, *body,
-		                        capacity, body_bytes);
+		rc = bb_snapshot_encode(&header, entries, (uint32_t)count + key_count + sns_count,
+		                        *body, capacity, body_bytes);
 	ctl_keys_entries_clear(entries + count, key_count); /* the secrets */
+	ctl_sns_entries_clear(entries + count + key_count, sns_count);
 	free(entries);
 	free(queues);
 	if (rc != 0)
