@@ -46,12 +46,23 @@ static bool queue_flags_fit(const struct bb_snapshot_queue *q)
 	       fifo == bb_queue_name_is_fifo((const uint8_t *)q->name, q->name_bytes);
 }
 
+/* DelaySeconds and MessageRetentionPeriod in AWS's ranges; busbar delays no FIFO queue. */
+static bool queue_timing_fits(const struct bb_snapshot_queue *q)
+{
+	bool retention_fits = q->retention_s == 0 || (q->retention_s >= WIRE_RETENTION_S_MIN &&
+	                                              q->retention_s <= WIRE_RETENTION_S_MAX);
+	bool delay_fits = q->delay_s <= WIRE_DELAY_S_MAX &&
+	                  (q->delay_s == 0 || (q->flags & BB_SNAPSHOT_QUEUE_FIFO) == 0);
+	return retention_fits && delay_fits;
+}
+
 static bool queue_is_complete(const struct bb_snapshot_queue *q)
 {
 	return bb_queue_name_is_valid((const uint8_t *)q->name, q->name_bytes) &&
 	       q->queue_id != 0 && q->visibility_timeout_s <= BB_VISIBILITY_TIMEOUT_S_MAX &&
 	       q->receive_wait_time_s <= BB_WAIT_TIME_S_MAX && q->maximum_message_bytes >= 1024 &&
-	       q->maximum_message_bytes <= BB_MESSAGE_BODY_BYTES_MAX && queue_flags_fit(q);
+	       q->maximum_message_bytes <= BB_MESSAGE_BODY_BYTES_MAX && queue_flags_fit(q) &&
+	       queue_timing_fits(q);
 }
 
 /* A key's id and secret are required; expiry and policy are not. */
@@ -98,6 +109,10 @@ static void put_queue(struct wire_writer *w, const struct bb_snapshot_queue *q)
 	wire_put_u32(w, WIRE_TAG_MAXIMUM_MESSAGE_BYTES, q->maximum_message_bytes);
 	if (q->flags != 0) /* a standard queue's entry reads in a busbard without FIFO */
 		wire_put_u32(w, BB_SNAPSHOT_TAG_QUEUE_FLAGS, q->flags);
+	if (q->delay_s != 0) /* likewise for a busbard without delays and retention */
+		wire_put_u32(w, BB_SNAPSHOT_TAG_QUEUE_DELAY_S, q->delay_s);
+	if (q->retention_s != 0)
+		wire_put_u32(w, BB_SNAPSHOT_TAG_QUEUE_RETENTION_S, q->retention_s);
 }
 
 static void put_key(struct wire_writer *w, const struct bb_snapshot_key *k)
@@ -212,6 +227,10 @@ static enum wire_status apply_queue_field(struct bb_snapshot_queue *q, const str
 		return wire_field_u32(f, &q->maximum_message_bytes) ? WIRE_OK : WIRE_ERR_MALFORMED;
 	case BB_SNAPSHOT_TAG_QUEUE_FLAGS:
 		return wire_field_u32(f, &q->flags) ? WIRE_OK : WIRE_ERR_MALFORMED;
+	case BB_SNAPSHOT_TAG_QUEUE_DELAY_S:
+		return wire_field_u32(f, &q->delay_s) ? WIRE_OK : WIRE_ERR_MALFORMED;
+	case BB_SNAPSHOT_TAG_QUEUE_RETENTION_S:
+		return wire_field_u32(f, &q->retention_s) ? WIRE_OK : WIRE_ERR_MALFORMED;
 	default: return WIRE_ERR_MALFORMED;
 	}
 }

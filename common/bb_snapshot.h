@@ -39,9 +39,9 @@
 /* Format 1 is the body without a FORMAT field (busbar before snapshots had one). */
 #define BB_SNAPSHOT_FORMAT         2u
 #define BB_SNAPSHOT_STORE_ID_BYTES 16u
-/* Encoded sizes: a queue is at most seven fields, the header at most four. */
+/* Encoded sizes: a queue is at most nine fields, the header at most four. */
 #define BB_SNAPSHOT_QUEUE_BYTES_MAX                                                                \
-	(7 * WIRE_FIELD_HEADER_BYTES + BB_QUEUE_NAME_BYTES_MAX + 8 + 4 * 4)
+	(9 * WIRE_FIELD_HEADER_BYTES + BB_QUEUE_NAME_BYTES_MAX + 8 + 6 * 4)
 /* A queue's flags: FIFO (its name ends in ".fifo", and only then), content-based
  * deduplication (FIFO only). */
 #define BB_SNAPSHOT_QUEUE_FIFO          0x1u
@@ -61,6 +61,9 @@ enum bb_snapshot_tag {
 	BB_SNAPSHOT_TAG_ADOPT = 0x102,    /* empty */
 	BB_SNAPSHOT_TAG_REFUSAL = 0x103,  /* u32 enum bb_snapshot_verdict, in a refusal */
 	BB_SNAPSHOT_TAG_QUEUE_FLAGS = 0x104, /* u32 BB_SNAPSHOT_QUEUE_*, in a queue; absent: 0 */
+	/* A queue's DelaySeconds (absent: 0) and MessageRetentionPeriod (absent: the default). */
+	BB_SNAPSHOT_TAG_QUEUE_DELAY_S = 0x105,     /* u32, 0-WIRE_DELAY_S_MAX */
+	BB_SNAPSHOT_TAG_QUEUE_RETENTION_S = 0x106, /* u32, WIRE_RETENTION_S_MIN-_MAX */
 	BB_SNAPSHOT_TAG_KEY_BEGIN = 0x110,     /* empty; starts one key */
 	BB_SNAPSHOT_TAG_KEY_ID = 0x111,        /* u32 */
 	BB_SNAPSHOT_TAG_KEY_SECRET = 0x112,    /* BB_KEY_SECRET_BYTES */
@@ -145,6 +148,8 @@ struct bb_snapshot_queue {
 	uint32_t receive_wait_time_s;
 	uint32_t maximum_message_bytes;
 	uint32_t flags; /* BB_SNAPSHOT_QUEUE_* */
+	uint32_t delay_s;
+	uint32_t retention_s; /* 0: WIRE_RETENTION_S_DEFAULT */
 };
 
 struct bb_snapshot_key {

@@ -1,5 +1,6 @@
 /*
- * SQS JSON 1.0 queue management (see ctl_sqs.h). Errors carry the __type of
+ * SQS JSON 1.0 queue management (see ctl_sqs.h), queue tags included (a table of this
+ * module's own: tags are not configuration busbard needs). Errors carry the __type of
  * the JSON protocol and the query-compatible code, as AWS sends them.
  * Attributes this version does not implement are refused by name rather than
  * ignored, so nobody believes a setting took effect when it did not.
@@ -10,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sqlite3.h>
 
 #include "bb_snapshot.h"
 
@@ -36,8 +39,6 @@ static const struct sqs_error MISSING_PARAMETER = {400, "com.amazonaws.sqs#Missi
                                                    "MissingParameter;Sender"};
 static const struct sqs_error INVALID_ADDRESS = {400, "com.amazonaws.sqs#InvalidAddress",
                                                  "InvalidAddress;Sender"};
-static const struct sqs_error UNSUPPORTED = {400, "com.amazonaws.sqs#UnsupportedOperation",
-                                             "AWS.SimpleQueueService.UnsupportedOperation;Sender"};
 /* AWS has no error for a per-account queue count; OverLimit is the SQS code SDKs know
  * for "a limit was reached" (docs/operations.md). */
 static const struct sqs_error OVER_LIMIT = {400, "com.amazonaws.sqs#OverLimit", "OverLimit;Sender"};
@@ -150,7 +151,42 @@ static bool attribute_durability(json_t *value, bool *memory)
 	return true;
 }
 
-static bool apply_attributes(json_t *attributes, struct ctl_queue *q, struct ctl_sqs_result *out)
+/* The attributes CreateQueue takes and SetQueueAttributes does not: fixed for a queue's life. */
+static bool attribute_is_fixed(const char *key)
+{
+	return strcmp(key, "FifoQueue") == 0 || strcmp(key, DURABILITY_ATTRIBUTE) == 0;
+}
+
+/* Sets one attribute: false when it is out of range; *known false when busbar has none such. */
+static bool apply_attribute(const char *key, json_t *value, struct ctl_queue *q, bool *known)
+{
+	*known = true;
+	if (strcmp(key, "VisibilityTimeout") == 0)
+		return attribute_number(value, 0, BB_VISIBILITY_TIMEOUT_S_MAX,
+		                        &q->visibility_timeout_s);
+	if (strcmp(key, "ReceiveMessageWaitTimeSeconds") == 0)
+		return attribute_number(value, 0, BB_WAIT_TIME_S_MAX, &q->receive_wait_time_s);
+	if (strcmp(key, "MaximumMessageSize") == 0)
+		return attribute_number(value, 1024, BB_MESSAGE_BODY_BYTES_MAX,
+		                        &q->maximum_message_bytes);
+	if (strcmp(key, "DelaySeconds") == 0)
+		return attribute_number(value, 0, WIRE_DELAY_S_MAX, &q->delay_s);
+	if (strcmp(key, "MessageRetentionPeriod") == 0)
+		return attribute_number(value, WIRE_RETENTION_S_MIN, WIRE_RETENTION_S_MAX,
+		                        &q->retention_s);
+	if (strcmp(key, "FifoQueue") == 0)
+		return attribute_bool(value, &q->fifo);
+	if (strcmp(key, "ContentBasedDeduplication") == 0)
+		return attribute_bool(value, &q->content_based_deduplication);
+	if (strcmp(key, DURABILITY_ATTRIBUTE) == 0)
+		return attribute_durability(value, &q->memory);
+	*known = false;
+	return false;
+}
+
+/* CreateQueue's attributes (creating) or SetQueueAttributes' (the fixed ones refused). */
+static bool apply_attributes(json_t *attributes, struct ctl_queue *q, bool creating,
+                             struct ctl_sqs_result *out)
 {
 	const char *key;
 	json_t *value;
@@ -161,25 +197,13 @@ static bool apply_attributes(json_t *attributes, struct ctl_queue *q, struct ctl
 	}
 	json_object_foreach(attributes, key, value)
 	{
-		bool ok;
-		if (strcmp(key, "VisibilityTimeout") == 0)
-			ok = attribute_number(value, 0, BB_VISIBILITY_TIMEOUT_S_MAX,
-			                      &q->visibility_timeout_s);
-		else if (strcmp(key, "ReceiveMessageWaitTimeSeconds") == 0)
-			ok =
-			    attribute_number(value, 0, BB_WAIT_TIME_S_MAX, &q->receive_wait_time_s);
-		else if (strcmp(key, "MaximumMessageSize") == 0)
-			ok = attribute_number(value, 1024, BB_MESSAGE_BODY_BYTES_MAX,
-			                      &q->maximum_message_bytes);
-		else if (strcmp(key, "FifoQueue") == 0)
-			ok = attribute_bool(value, &q->fifo);
-		else if (strcmp(key, "ContentBasedDeduplication") == 0)
-			ok = attribute_bool(value, &q->content_based_deduplication);
-		else if (strcmp(key, DURABILITY_ATTRIBUTE) == 0)
-			ok = attribute_durability(value, &q->memory);
-		else {
+		bool known;
+		bool ok = apply_attribute(key, value, q, &known);
+		if (!known || (!creating && attribute_is_fixed(key))) {
 			snprintf(message, sizeof(message),
-			         "Unknown or not yet supported attribute %s", key);
+			         known ? "Attribute %s is set when the queue is made and cannot change"
+			               : "Unknown or not yet supported attribute %s",
+			         key);
 			fail(out, &INVALID_ATTRIBUTE_NAME, message);
 			return false;
 		}
@@ -199,7 +223,7 @@ static bool same_settings(const struct ctl_queue *a, const struct ctl_queue *b)
 	       a->receive_wait_time_s == b->receive_wait_time_s &&
 	       a->maximum_message_bytes == b->maximum_message_bytes && a->fifo == b->fifo &&
 	       a->content_based_deduplication == b->content_based_deduplication &&
-	       a->memory == b->memory;
+	       a->memory == b->memory && a->delay_s == b->delay_s && a->retention_s == b->retention_s;
 }
 
 /* As SQS: a FIFO queue's name ends in .fifo, and only a FIFO queue's does. */
@@ -218,7 +242,233 @@ static bool check_fifo(const struct ctl_queue *q, struct ctl_sqs_result *out)
 		fail(out, &INVALID_ATTRIBUTE_NAME, "Unknown Attribute ContentBasedDeduplication.");
 		return false;
 	}
+	/* SQS delays a FIFO queue's messages by its DelaySeconds; busbard does not yet
+	 * (docs/operations.md, "Not yet"), so the setting is refused rather than ignored. */
+	if (q->fifo && q->delay_s > 0) {
+		fail(out, &INVALID_ATTRIBUTE_VALUE,
+		     "busbar does not delay the messages of a FIFO queue yet: DelaySeconds must be 0");
+		return false;
+	}
 	return true;
+}
+
+/* ---- queue tags (AWS's rules: 50 a queue, keys 1-128 characters, values 0-256) ---- */
+
+#define TAGS_PER_QUEUE_MAX   50u
+#define TAG_KEY_CHARS_MAX    128u
+#define TAG_VALUE_CHARS_MAX  256u
+
+/* Characters of UTF-8 text (its bytes that do not continue a character). */
+static size_t utf8_chars(const char *text)
+{
+	size_t chars = 0;
+	for (const unsigned char *p = (const unsigned char *)text; *p != '\0'; p++)
+		chars += (*p & 0xc0) != 0x80;
+	return chars;
+}
+
+/* Letters, digits, white space and _ . : / = + - @ (any non-ASCII character is taken). */
+static bool tag_text_is_valid(const char *text)
+{
+	for (const unsigned char *p = (const unsigned char *)text; *p != '\0'; p++) {
+		bool letter = (*p | 0x20) >= 'a' && (*p | 0x20) <= 'z';
+		if (*p >= 0x80 || (*p >= '0' && *p <= '9') || letter)
+			continue;
+		if (strchr(" \t_.:/=+-@", *p) == NULL)
+			return false;
+	}
+	return true;
+}
+
+static bool tag_key_is_valid(const char *key)
+{
+	size_t chars = utf8_chars(key);
+	return chars >= 1 && chars <= TAG_KEY_CHARS_MAX && tag_text_is_valid(key) &&
+	       strncasecmp(key, "aws:", 4) != 0;
+}
+
+/* A Tags map: string values, keys and values by AWS's rules, at most 50. */
+static bool tags_are_valid(json_t *tags, struct ctl_sqs_result *out)
+{
+	const char *key;
+	json_t *value;
+	if (!json_is_object(tags) || json_object_size(tags) > TAGS_PER_QUEUE_MAX) {
+		fail(out, &INVALID_PARAMETER, "Tags must be a map of at most 50 tags");
+		return false;
+	}
+	json_object_foreach(tags, key, value)
+	{
+		const char *text = json_string_value(value);
+		if (!tag_key_is_valid(key) || text == NULL ||
+		    utf8_chars(text) > TAG_VALUE_CHARS_MAX || !tag_text_is_valid(text)) {
+			fail(out, &INVALID_PARAMETER,
+			     "A tag key is 1-128 characters and does not begin with aws:, a value "
+			     "0-256; both letters, digits, spaces and _ . : / = + - @");
+			return false;
+		}
+	}
+	return true;
+}
+
+static int tags_exec(sqlite3 *db, const char *sql)
+{
+	return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
+}
+
+static int tags_table(sqlite3 *db)
+{
+	return tags_exec(db, "CREATE TABLE IF NOT EXISTS queue_tags (queue_id INTEGER NOT NULL,"
+	                     " key TEXT NOT NULL, value TEXT NOT NULL,"
+	                     " PRIMARY KEY (queue_id, key));");
+}
+
+/* One statement per tag (bounded by the map's 50), then the count checked, atomically. */
+static int tags_write(sqlite3 *db, const char *sql, int64_t queue_id, json_t *tags_or_keys)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	int rc = 0;
+	size_t i;
+	const char *key;
+	json_t *value;
+	if (json_is_array(tags_or_keys)) {
+		json_array_foreach(tags_or_keys, i, value)
+		{
+			sqlite3_bind_int64(st, 1, queue_id);
+			sqlite3_bind_text(st, 2, json_string_value(value), -1, SQLITE_STATIC);
+			rc = rc != 0 || sqlite3_step(st) != SQLITE_DONE ? -EIO : 0;
+			sqlite3_reset(st);
+		}
+	} else {
+		json_object_foreach(tags_or_keys, key, value)
+		{
+			sqlite3_bind_int64(st, 1, queue_id);
+			sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 3, json_string_value(value), -1, SQLITE_STATIC);
+			rc = rc != 0 || sqlite3_step(st) != SQLITE_DONE ? -EIO : 0;
+			sqlite3_reset(st);
+		}
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int64_t tags_count(sqlite3 *db, int64_t queue_id)
+{
+	sqlite3_stmt *st;
+	int64_t count = -1;
+	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM queue_tags WHERE queue_id = ?", -1, &st,
+	                       NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, queue_id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		count = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return count;
+}
+
+/* Adds or replaces tags; the queue then has at most 50, else nothing changes. */
+static int tags_set(struct ctl_store *store, int64_t queue_id, json_t *tags,
+                    struct ctl_sqs_result *out)
+{
+	sqlite3 *db = ctl_store_db(store);
+	if (tags_table(db) != 0 || tags_exec(db, "BEGIN IMMEDIATE") != 0) {
+		fail(out, &INTERNAL, "the store failed");
+		return -EIO;
+	}
+	int rc = tags_write(db, "INSERT OR REPLACE INTO queue_tags VALUES (?, ?, ?)", queue_id,
+	                    tags);
+	int64_t count = rc == 0 ? tags_count(db, queue_id) : -1;
+	if (count < 0 || count > TAGS_PER_QUEUE_MAX || tags_exec(db, "COMMIT") != 0) {
+		tags_exec(db, "ROLLBACK");
+		if (count > TAGS_PER_QUEUE_MAX)
+			fail(out, &INVALID_PARAMETER, "A queue has at most 50 tags");
+		else
+			fail(out, &INTERNAL, "the store failed");
+		return count > TAGS_PER_QUEUE_MAX ? -E2BIG : -EIO;
+	}
+	return 0;
+}
+
+/* The queue a call names, with its id; false when it was answered with an error. */
+static bool tagged_queue(const struct ctl_sqs_context *c, json_t *request, struct ctl_queue *q,
+                         struct ctl_sqs_result *out)
+{
+	const char *name = queue_from_url(request, out);
+	if (name == NULL)
+		return false;
+	if (ctl_store_get_queue(c->store, name, q) != 0) {
+		fail(out, &QUEUE_DOES_NOT_EXIST, "The specified queue does not exist.");
+		return false;
+	}
+	return true;
+}
+
+static void tag_queue(const struct ctl_sqs_context *c, json_t *request, struct ctl_sqs_result *out)
+{
+	struct ctl_queue q;
+	if (!tagged_queue(c, request, &q, out))
+		return;
+	json_t *tags = json_object_get(request, "Tags");
+	if (tags == NULL) {
+		fail(out, &MISSING_PARAMETER, "The request must contain the parameter Tags.");
+		return;
+	}
+	if (!tags_are_valid(tags, out) || tags_set(c->store, q.id, tags, out) != 0)
+		return;
+	succeed(out, json_object());
+}
+
+static void untag_queue(const struct ctl_sqs_context *c, json_t *request,
+                        struct ctl_sqs_result *out)
+{
+	struct ctl_queue q;
+	if (!tagged_queue(c, request, &q, out))
+		return;
+	json_t *keys = json_object_get(request, "TagKeys");
+	size_t i;
+	json_t *key;
+	bool valid = json_is_array(keys) && json_array_size(keys) <= TAGS_PER_QUEUE_MAX;
+	json_array_foreach(keys, i, key)
+	{
+		valid = valid && json_is_string(key);
+	}
+	if (!valid) {
+		fail(out, &INVALID_PARAMETER, "TagKeys must be a list of at most 50 keys");
+		return;
+	}
+	sqlite3 *db = ctl_store_db(c->store);
+	if (tags_table(db) != 0 ||
+	    tags_write(db, "DELETE FROM queue_tags WHERE queue_id = ? AND key = ?", q.id, keys)) {
+		fail(out, &INTERNAL, "the store failed");
+		return;
+	}
+	succeed(out, json_object());
+}
+
+static void list_queue_tags(const struct ctl_sqs_context *c, json_t *request,
+                            struct ctl_sqs_result *out)
+{
+	struct ctl_queue q;
+	if (!tagged_queue(c, request, &q, out))
+		return;
+	sqlite3 *db = ctl_store_db(c->store);
+	sqlite3_stmt *st;
+	if (tags_table(db) != 0 ||
+	    sqlite3_prepare_v2(db, "SELECT key, value FROM queue_tags WHERE queue_id = ?", -1, &st,
+	                       NULL) != SQLITE_OK) {
+		fail(out, &INTERNAL, "the store failed");
+		return;
+	}
+	sqlite3_bind_int64(st, 1, q.id);
+	json_t *tags = json_object();
+	/* Bounded: a queue has at most 50 tags. */
+	while (sqlite3_step(st) == SQLITE_ROW)
+		json_object_set_new(tags, (const char *)sqlite3_column_text(st, 0),
+		                    json_string((const char *)sqlite3_column_text(st, 1)));
+	sqlite3_finalize(st);
+	succeed(out, json_pack("{s:o}", "Tags", tags));
 }
 
 static void create_queue(const struct ctl_sqs_context *c, json_t *request,
@@ -237,18 +487,16 @@ static void create_queue(const struct ctl_sqs_context *c, json_t *request,
 		return;
 	}
 	json_t *tags = json_object_get(request, "tags");
-	if (tags != NULL && !(json_is_object(tags) && json_object_size(tags) == 0)) {
-		fail(out, &UNSUPPORTED, "Queue tags are not supported yet: create the queue "
-		                        "without them");
+	if (tags != NULL && !tags_are_valid(tags, out))
 		return;
-	}
 	struct ctl_queue q = {
 	    .visibility_timeout_s = BB_VISIBILITY_TIMEOUT_S_DEFAULT,
 	    .receive_wait_time_s = 0,
 	    .maximum_message_bytes = BB_MESSAGE_BODY_BYTES_MAX,
+	    .retention_s = WIRE_RETENTION_S_DEFAULT,
 	};
 	snprintf(q.name, sizeof(q.name), "%s", name);
-	if (!apply_attributes(json_object_get(request, "Attributes"), &q, out) ||
+	if (!apply_attributes(json_object_get(request, "Attributes"), &q, true, out) ||
 	    !check_fifo(&q, out))
 		return;
 	struct ctl_queue existing;
@@ -273,6 +521,11 @@ static void create_queue(const struct ctl_sqs_context *c, json_t *request,
 		return;
 	}
 	out->changed = rc == 0;
+	/* As SQS: the tags of a create are those of a new queue; an existing one keeps its own. */
+	if (rc == 0 && tags != NULL && json_object_size(tags) > 0 &&
+	    (ctl_store_get_queue(c->store, name, &existing) != 0 ||
+	     tags_set(c->store, existing.id, tags, out) != 0))
+		return;
 	succeed(out, json_pack("{s:o}", "QueueUrl", queue_url(c, name)));
 }
 
@@ -362,7 +615,8 @@ static json_t *queue_attributes(const struct ctl_queue *q)
 	json_object_set_new(a, "CreatedTimestamp", json_sprintf("%lld", (long long)q->created_s));
 	json_object_set_new(a, "LastModifiedTimestamp",
 	                    json_sprintf("%lld", (long long)q->modified_s));
-	json_object_set_new(a, "DelaySeconds", json_string("0"));
+	json_object_set_new(a, "DelaySeconds", json_sprintf("%u", q->delay_s));
+	json_object_set_new(a, "MessageRetentionPeriod", json_sprintf("%u", q->retention_s));
 	json_object_set_new(a, DURABILITY_ATTRIBUTE, json_string(q->memory ? "memory" : "disk"));
 	if (q->fifo) {
 		json_object_set_new(a, "FifoQueue", json_string("true"));
@@ -414,6 +668,32 @@ static void get_queue_attributes(const struct ctl_sqs_context *c, json_t *reques
 	succeed(out, json_pack("{s:o}", "Attributes", attributes));
 }
 
+static void set_queue_attributes(const struct ctl_sqs_context *c, json_t *request,
+                                 struct ctl_sqs_result *out)
+{
+	struct ctl_queue q;
+	if (!tagged_queue(c, request, &q, out))
+		return;
+	json_t *attributes = json_object_get(request, "Attributes");
+	if (attributes == NULL) {
+		fail(out, &MISSING_PARAMETER, "The request must contain the parameter Attributes.");
+		return;
+	}
+	struct ctl_queue changed = q;
+	if (!apply_attributes(attributes, &changed, false, out) || !check_fifo(&changed, out))
+		return;
+	if (same_settings(&q, &changed)) {
+		succeed(out, json_object());
+		return;
+	}
+	if (ctl_store_update_queue(c->store, &changed) != 0) {
+		fail(out, &QUEUE_DOES_NOT_EXIST, "The specified queue does not exist.");
+		return;
+	}
+	out->changed = true;
+	succeed(out, json_object());
+}
+
 void ctl_sqs_handle(const struct ctl_sqs_context *c, const char *target, const char *request,
                     size_t request_bytes, struct ctl_sqs_result *out)
 {
@@ -426,6 +706,10 @@ void ctl_sqs_handle(const struct ctl_sqs_context *c, const char *target, const c
 	    {"AmazonSQS.ListQueues", list_queues},
 	    {"AmazonSQS.GetQueueUrl", get_queue_url},
 	    {"AmazonSQS.GetQueueAttributes", get_queue_attributes},
+	    {"AmazonSQS.SetQueueAttributes", set_queue_attributes},
+	    {"AmazonSQS.TagQueue", tag_queue},
+	    {"AmazonSQS.UntagQueue", untag_queue},
+	    {"AmazonSQS.ListQueueTags", list_queue_tags},
 	};
 	memset(out, 0, sizeof(*out));
 	if (request_bytes > CTL_REQUEST_BYTES_MAX) {

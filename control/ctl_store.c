@@ -90,6 +90,29 @@ static int add_durability_column(sqlite3 *db)
 	return rc == SQLITE_OK ? 0 : -EIO;
 }
 
+/* A store made before DelaySeconds and MessageRetentionPeriod gets their columns, with
+ * AWS's defaults. */
+static int add_timing_columns(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db, "SELECT delay_s FROM queues LIMIT 0", -1, &st, NULL) ==
+	    SQLITE_OK) {
+		sqlite3_finalize(st);
+		return 0;
+	}
+	char sql[256];
+	snprintf(sql, sizeof(sql),
+	         "BEGIN;"
+	         "ALTER TABLE queues ADD COLUMN delay_s INTEGER NOT NULL DEFAULT 0;"
+	         "ALTER TABLE queues ADD COLUMN retention_s INTEGER NOT NULL DEFAULT %u;"
+	         "COMMIT;",
+	         WIRE_RETENTION_S_DEFAULT);
+	int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		sqlite3_exec(db, "ROLLBACK;", NULL, NULL, NULL);
+	return rc == SQLITE_OK ? 0 : -EIO;
+}
+
 struct ctl_store *ctl_store_open(const char *path, char *error, size_t error_bytes)
 {
 	struct ctl_store *s = calloc(1, sizeof(*s));
@@ -107,6 +130,11 @@ struct ctl_store *ctl_store_open(const char *path, char *error, size_t error_byt
 		return NULL;
 	}
 	sqlite3_busy_timeout(s->db, 1000);
+	if (add_timing_columns(s->db) != 0) {
+		snprintf(error, error_bytes, "%s: %s", path, sqlite3_errmsg(s->db));
+		ctl_store_close(s);
+		return NULL;
+	}
 	if (add_fifo_columns(s->db) != 0 || add_durability_column(s->db) != 0 ||
 	    ctl_sns_store_init(s) != 0) {
 		snprintf(error, error_bytes, "%s: %s", path, sqlite3_errmsg(s->db));
@@ -191,11 +219,13 @@ static void read_queue(sqlite3_stmt *st, struct ctl_queue *q)
 	q->fifo = sqlite3_column_int64(st, 7) != 0;
 	q->content_based_deduplication = sqlite3_column_int64(st, 8) != 0;
 	q->memory = sqlite3_column_int64(st, 9) != 0;
+	q->delay_s = (uint32_t)sqlite3_column_int64(st, 10);
+	q->retention_s = (uint32_t)sqlite3_column_int64(st, 11);
 }
 
 #define QUEUE_COLUMNS                                                                              \
 	"id, name, visibility_timeout_s, receive_wait_time_s, maximum_message_bytes, created_s, "  \
-	"modified_s, fifo, content_based_deduplication, durability_memory"
+	"modified_s, fifo, content_based_deduplication, durability_memory, delay_s, retention_s"
 
 int ctl_store_get_queue(struct ctl_store *s, const char *name, struct ctl_queue *out)
 {
@@ -264,7 +294,7 @@ int ctl_store_create_queue(struct ctl_store *s, const struct ctl_queue *q,
 	        s->db,
 	        "INSERT INTO queues (name, visibility_timeout_s, receive_wait_time_s, "
 	        "maximum_message_bytes, created_s, modified_s, fifo, content_based_deduplication, "
-	        "durability_memory) VALUES (?,?,?,?,?,?,?,?,?)",
+	        "durability_memory, delay_s, retention_s) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
 	        -1, &st, NULL) != SQLITE_OK)
 		return -EIO;
 	int64_t now = (int64_t)time(NULL);
@@ -277,7 +307,29 @@ int ctl_store_create_queue(struct ctl_store *s, const struct ctl_queue *q,
 	sqlite3_bind_int64(st, 7, q->fifo);
 	sqlite3_bind_int64(st, 8, q->content_based_deduplication);
 	sqlite3_bind_int64(st, 9, q->memory);
+	sqlite3_bind_int64(st, 10, q->delay_s);
+	sqlite3_bind_int64(st, 11, q->retention_s);
 	return change(s, st, true);
+}
+
+int ctl_store_update_queue(struct ctl_store *s, const struct ctl_queue *q)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db,
+	                       "UPDATE queues SET visibility_timeout_s = ?, receive_wait_time_s = ?, "
+	                       "maximum_message_bytes = ?, content_based_deduplication = ?, "
+	                       "delay_s = ?, retention_s = ?, modified_s = ? WHERE id = ?",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, q->visibility_timeout_s);
+	sqlite3_bind_int64(st, 2, q->receive_wait_time_s);
+	sqlite3_bind_int64(st, 3, q->maximum_message_bytes);
+	sqlite3_bind_int64(st, 4, q->content_based_deduplication);
+	sqlite3_bind_int64(st, 5, q->delay_s);
+	sqlite3_bind_int64(st, 6, q->retention_s);
+	sqlite3_bind_int64(st, 7, (int64_t)time(NULL));
+	sqlite3_bind_int64(st, 8, q->id);
+	return change(s, st, false);
 }
 
 int ctl_store_delete_queue(struct ctl_store *s, const char *name)
@@ -332,7 +384,9 @@ static struct bb_snapshot_entry queue_entry(const struct ctl_queue *q)
 	              .flags = (q->fifo ? BB_SNAPSHOT_QUEUE_FIFO : 0) |
 	                       (q->content_based_deduplication ? BB_SNAPSHOT_QUEUE_CONTENT_DEDUP
 	                                                       : 0) |
-	                       (q->memory ? BB_SNAPSHOT_QUEUE_MEMORY : 0)},
+	                       (q->memory ? BB_SNAPSHOT_QUEUE_MEMORY : 0),
+	              .delay_s = q->delay_s,
+	              .retention_s = q->retention_s},
 	};
 	memcpy(e.queue.name, q->name, sizeof(e.queue.name));
 	return e;

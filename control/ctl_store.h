@@ -23,6 +23,8 @@ struct ctl_queue {
 	bool fifo; /* FifoQueue: fixed when the queue is made */
 	bool content_based_deduplication;
 	bool memory; /* busbar:Durability=memory: fixed when the queue is made */
+	uint32_t delay_s;     /* DelaySeconds */
+	uint32_t retention_s; /* MessageRetentionPeriod */
 	int64_t created_s;
 	int64_t modified_s;
 };
@@ -41,6 +43,9 @@ const char *ctl_store_path(const struct ctl_store *store);
 __attribute__((warn_unused_result)) int ctl_store_create_queue(struct ctl_store *store,
                                                                const struct ctl_queue *queue,
                                                                struct ctl_queue *existing);
+/* SetQueueAttributes: a queue's changeable settings, found by id. 0 or -ENOENT. */
+__attribute__((warn_unused_result)) int ctl_store_update_queue(struct ctl_store *store,
+                                                               const struct ctl_queue *queue);
 /* 0 or -ENOENT. */
 __attribute__((warn_unused_result)) int ctl_store_delete_queue(struct ctl_store *store,
                                                                const char *name);

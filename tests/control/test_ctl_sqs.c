@@ -90,7 +90,7 @@ Test(ctl_sqs, errors_have_aws_types)
 	cr_assert_str_eq(str("__type"), "com.amazonaws.sqs#QueueNameExists");
 	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"b\",\"Attributes\":{\"VisibilityTimeout\":\"43201\"}}");
 	cr_assert_str_eq(str("__type"), "com.amazonaws.sqs#InvalidAttributeValue");
-	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"b\",\"Attributes\":{\"DelaySeconds\":\"5\"}}");
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"b\",\"Attributes\":{\"Policy\":\"{}\"}}");
 	cr_assert_str_eq(str("__type"), "com.amazonaws.sqs#InvalidAttributeName",
 	                 "unimplemented attributes are refused, not ignored");
 	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"b.fifo\"}");
@@ -124,9 +124,11 @@ Test(ctl_sqs, list_prefix_is_literal)
 static struct bb_snapshot_entry decoded[BB_QUEUE_COUNT_MAX];
 static uint32_t decoded_count;
 
+/* The queues alone: a snapshot carries other kinds too (the default event bus always). */
 static void collect(void *unused, const struct bb_snapshot_entry *entry)
 {
-	decoded[decoded_count++] = *entry;
+	if (entry->kind == BB_SNAPSHOT_KIND_QUEUE)
+		decoded[decoded_count++] = *entry;
 }
 
 /* Decodes the store's snapshot as busbard would; returns its header. */
@@ -318,17 +320,165 @@ Test(ctl_sqs, a_store_beyond_the_limit_gives_no_snapshot)
 	unlink(side);
 }
 
-/* Issue 10, defect 14: tags were dropped with a 200; now refused, nothing created. */
-Test(ctl_sqs, tags_are_refused_not_dropped)
+static const char *attribute(const char *queue, const char *name)
+{
+	char body[256];
+	snprintf(body, sizeof(body),
+	         "{\"QueueUrl\":\"http://h/000000000000/%s\",\"AttributeNames\":[\"All\"]}", queue);
+	call("AmazonSQS.GetQueueAttributes", body);
+	return json_string_value(json_object_get(json_object_get(result.body, "Attributes"), name));
+}
+
+/* CreateQueue with one attribute: the HTTP status. */
+static unsigned create_with(const char *queue, const char *name, const char *value)
+{
+	char body[256];
+	snprintf(body, sizeof(body), "{\"QueueName\":\"%s\",\"Attributes\":{\"%s\":\"%s\"}}", queue,
+	         name, value);
+	call("AmazonSQS.CreateQueue", body);
+	return result.http_status;
+}
+
+/* DelaySeconds 0-900 and MessageRetentionPeriod 60-1,209,600 (default 345,600), as SQS. */
+Test(ctl_sqs, delay_and_retention_limits_are_aws_and_reach_the_snapshot)
+{
+	cr_assert_eq(create_with("d901", "DelaySeconds", "901"), 400);
+	cr_assert_str_eq(str("__type"), "com.amazonaws.sqs#InvalidAttributeValue");
+	cr_assert_eq(create_with("d900", "DelaySeconds", "900"), 200);
+	cr_assert_eq(create_with("r59", "MessageRetentionPeriod", "59"), 400);
+	cr_assert_eq(create_with("r60", "MessageRetentionPeriod", "60"), 200);
+	cr_assert_eq(create_with("r14d", "MessageRetentionPeriod", "1209600"), 200);
+	cr_assert_eq(create_with("r14d1", "MessageRetentionPeriod", "1209601"), 400);
+	cr_assert_eq(create_with("plain", "VisibilityTimeout", "30"), 200);
+	cr_assert_str_eq(attribute("d900", "DelaySeconds"), "900");
+	cr_assert_str_eq(attribute("r60", "MessageRetentionPeriod"), "60");
+	cr_assert_str_eq(attribute("plain", "MessageRetentionPeriod"), "345600");
+	cr_assert_str_eq(attribute("plain", "DelaySeconds"), "0");
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"late.fifo\",\"Attributes\":"
+	                              "{\"FifoQueue\":\"true\",\"DelaySeconds\":\"1\"}}");
+	cr_assert_str_eq(str("__type"), "com.amazonaws.sqs#InvalidAttributeValue",
+	                 "busbar does not delay FIFO queues: refused, not ignored");
+	decode_snapshot();
+	cr_assert_eq(decoded_queue("d900")->delay_s, 900);
+	cr_assert_eq(decoded_queue("r60")->retention_s, 60);
+	cr_assert_eq(decoded_queue("r14d")->retention_s, 1209600);
+	cr_assert_eq(decoded_queue("plain")->retention_s, 345600);
+	cr_assert_eq(decoded_queue("plain")->delay_s, 0);
+}
+
+Test(ctl_sqs, set_queue_attributes_changes_what_may_change_and_moves_the_version)
+{
+	cr_assert_eq(create_with("q", "VisibilityTimeout", "30"), 200);
+	uint64_t v0 = ctl_store_version(store);
+	const char *url = "\"QueueUrl\":\"http://h/000000000000/q\"";
+	char body[512];
+	snprintf(body, sizeof(body),
+	         "{%s,\"Attributes\":{\"DelaySeconds\":\"15\",\"MessageRetentionPeriod\":\"600\","
+	         "\"VisibilityTimeout\":\"90\"}}", url);
+	call("AmazonSQS.SetQueueAttributes", body);
+	cr_assert_eq(result.http_status, 200);
+	cr_assert(result.changed);
+	cr_assert_eq(ctl_store_version(store), v0 + 1);
+	cr_assert_str_eq(attribute("q", "DelaySeconds"), "15");
+	cr_assert_str_eq(attribute("q", "MessageRetentionPeriod"), "600");
+	cr_assert_str_eq(attribute("q", "VisibilityTimeout"), "90");
+	call("AmazonSQS.SetQueueAttributes", body);
+	cr_assert_not(result.changed, "the same values: no new version");
+	cr_assert_eq(ctl_store_version(store), v0 + 1);
+
+	snprintf(body, sizeof(body),
+	         "{%s,\"Attributes\":{\"DelaySeconds\":\"0\",\"MessageRetentionPeriod\":\"59\"}}",
+	         url);
+	call("AmazonSQS.SetQueueAttributes", body);
+	cr_assert_str_eq(str("__type"), "com.amazonaws.sqs#InvalidAttributeValue");
+	cr_assert_str_eq(attribute("q", "DelaySeconds"), "15", "a refused call changes nothing");
+	snprintf(body, sizeof(body), "{%s,\"Attributes\":{\"FifoQueue\":\"true\"}}", url);
+	call("AmazonSQS.SetQueueAttributes", body);
+	cr_assert_str_eq(str("__type"), "com.amazonaws.sqs#InvalidAttributeName");
+	snprintf(body, sizeof(body), "{%s,\"Attributes\":{\"busbar:Durability\":\"memory\"}}", url);
+	call("AmazonSQS.SetQueueAttributes", body);
+	cr_assert_str_eq(str("__type"), "com.amazonaws.sqs#InvalidAttributeName");
+	snprintf(body, sizeof(body), "{%s,\"Attributes\":{\"Policy\":\"{}\"}}", url);
+	call("AmazonSQS.SetQueueAttributes", body);
+	cr_assert_str_eq(str("__type"), "com.amazonaws.sqs#InvalidAttributeName");
+	snprintf(body, sizeof(body), "{%s}", url);
+	call("AmazonSQS.SetQueueAttributes", body);
+	cr_assert_str_eq(str("__type"), "com.amazonaws.sqs#MissingParameter");
+	call("AmazonSQS.SetQueueAttributes", "{\"QueueUrl\":\"http://h/000000000000/none\","
+	                                     "\"Attributes\":{\"DelaySeconds\":\"1\"}}");
+	cr_assert_str_eq(str("__type"), "com.amazonaws.sqs#QueueDoesNotExist");
+	cr_assert_eq(ctl_store_version(store), v0 + 1, "no refusal moved the version");
+	decode_snapshot();
+	cr_assert_eq(decoded_queue("q")->delay_s, 15);
+	cr_assert_eq(decoded_queue("q")->visibility_timeout_s, 90);
+}
+
+static unsigned tag(const char *key, const char *value)
+{
+	char body[1024];
+	snprintf(body, sizeof(body),
+	         "{\"QueueUrl\":\"http://h/000000000000/tagged\",\"Tags\":{\"%s\":\"%s\"}}", key,
+	         value);
+	call("AmazonSQS.TagQueue", body);
+	return result.http_status;
+}
+
+static size_t tag_count(void)
+{
+	call("AmazonSQS.ListQueueTags", "{\"QueueUrl\":\"http://h/000000000000/tagged\"}");
+	cr_assert_eq(result.http_status, 200);
+	return json_object_size(json_object_get(result.body, "Tags"));
+}
+
+/* Tags as SQS has them: at CreateQueue and with TagQueue, 50 a queue, AWS's key rules. */
+Test(ctl_sqs, tags_by_aws_rules_up_to_50)
 {
 	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"tagged\",\"tags\":{\"team\":\"a\"}}");
-	cr_assert_eq(result.http_status, 400);
-	cr_assert_str_eq(str("__type"), "com.amazonaws.sqs#UnsupportedOperation");
-	cr_assert_not(result.changed);
-	call("AmazonSQS.GetQueueUrl", "{\"QueueName\":\"tagged\"}");
+	cr_assert_eq(result.http_status, 200);
+	uint64_t v0 = ctl_store_version(store);
+	cr_assert_eq(tag_count(), 1);
+	cr_assert_eq(tag("team", "b"), 200, "an existing key is replaced");
+	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(
+	                     (call("AmazonSQS.ListQueueTags",
+	                           "{\"QueueUrl\":\"http://h/000000000000/tagged\"}"),
+	                      result.body), "Tags"), "team")), "b");
+	char key[200], value[300];
+	memset(key, 'k', 128);
+	key[128] = '\0';
+	memset(value, 'v', 256);
+	value[256] = '\0';
+	cr_assert_eq(tag(key, value), 200, "a key of 128 and a value of 256 characters");
+	key[128] = 'k';
+	key[129] = '\0';
+	cr_assert_eq(tag(key, "v"), 400, "a key of 129");
+	cr_assert_str_eq(str("__type"), "com.amazonaws.sqs#InvalidParameterValue");
+	value[256] = 'v';
+	value[257] = '\0';
+	cr_assert_eq(tag("k", value), 400, "a value of 257");
+	cr_assert_eq(tag("aws:team", "x"), 400, "aws: is reserved");
+	cr_assert_eq(tag("", "x"), 400, "an empty key");
+	cr_assert_eq(tag("bad#key", "x"), 400, "# is not a tag character");
+	cr_assert_eq(tag("dept:unit/a_b.c=d+e-f@g h", "x"), 200, "every allowed punctuation");
+	cr_assert_eq(tag_count(), 3);
+	for (int i = 3; i < 50; i++) {
+		snprintf(key, sizeof(key), "t%d", i);
+		cr_assert_eq(tag(key, "x"), 200);
+	}
+	cr_assert_eq(tag_count(), 50);
+	cr_assert_eq(tag("one-more", "x"), 400, "a 51st tag");
+	cr_assert_eq(tag_count(), 50, "nothing of the refused call was kept");
+	cr_assert_eq(tag("t3", "replaced"), 200, "replacing one of 50 is no 51st");
+	call("AmazonSQS.UntagQueue",
+	     "{\"QueueUrl\":\"http://h/000000000000/tagged\",\"TagKeys\":[\"t3\",\"t4\",\"none\"]}");
+	cr_assert_eq(result.http_status, 200);
+	cr_assert_eq(tag_count(), 48);
+	cr_assert_eq(ctl_store_version(store), v0, "tags are not busbard's configuration");
+	call("AmazonSQS.ListQueueTags", "{\"QueueUrl\":\"http://h/000000000000/none\"}");
 	cr_assert_str_eq(str("__type"), "com.amazonaws.sqs#QueueDoesNotExist");
-	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"tagged\",\"tags\":{}}");
-	cr_assert_eq(result.http_status, 200, "no tags: nothing is dropped");
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"bad\",\"tags\":{\"aws:x\":\"y\"}}");
+	cr_assert_str_eq(str("__type"), "com.amazonaws.sqs#InvalidParameterValue");
+	call("AmazonSQS.GetQueueUrl", "{\"QueueName\":\"bad\"}");
+	cr_assert_str_eq(str("__type"), "com.amazonaws.sqs#QueueDoesNotExist", "nothing created");
 }
 
 /* Issue 10, defect 14: MaxResults cut the list without a NextToken to go on with. */
