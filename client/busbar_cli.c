@@ -20,6 +20,7 @@
 #include "busbar.h"
 #include "cli_key.h"
 #include "cli_output.h"
+#include "cli_routing.h"
 #include "cli_sns.h"
 
 enum exit_code {
@@ -64,6 +65,7 @@ struct settings {
 	bool content_based_deduplication;
 	const char *durability; /* create-queue --durability disk|memory */
 	const char *topic;      /* list-subscriptions --topic (cli_sns.h) */
+	struct cli_routing_args routing; /* publish, put-events, send --attribute */
 };
 
 static void usage(FILE *out)
@@ -106,6 +108,7 @@ static void usage(FILE *out)
 	        BB_VISIBILITY_TIMEOUT_S_MAX, WIRE_BATCH_ENTRIES_MAX, CLI_TIMEOUT_MS_MAX,
 	        CLI_RETRIES_MAX);
 	cli_sns_usage(out);
+	cli_routing_usage(out);
 }
 
 static bool parse_int(const char *text, long min, long max, long *out)
@@ -403,6 +406,11 @@ static int run_queue_control(struct bb_client *c, uint8_t opcode, const char *qu
 static int run_send(struct bb_client *c, const struct settings *s, const char *queue,
                     const char *body_arg)
 {
+	/* send_delayed writes no attributes: refused rather than sent without them. */
+	if (s->routing.attribute_count > 0 && s->delay_s >= 0) {
+		fprintf(stderr, "busbar: send takes --attribute or --delay, not both yet\n");
+		return EXIT_USAGE;
+	}
 	char *stdin_body = NULL;
 	size_t length = strlen(body_arg);
 	const char *body = body_arg;
@@ -426,7 +434,9 @@ static int run_send(struct bb_client *c, const struct settings *s, const char *q
 	}
 	struct bb_sent sent;
 	struct bb_send_options options = {.message_group_id = s->group_id,
-	                                  .message_deduplication_id = s->dedup_id};
+	                                  .message_deduplication_id = s->dedup_id,
+	                                  .attributes = s->routing.attributes,
+	                                  .attribute_count = s->routing.attribute_count};
 	int rc = bb_send_message_with(c, queue, body, length, &options, &sent);
 	free(stdin_body);
 	/* busbard reassembles a UDP request of at most BB_UDP_REQUEST_BYTES_MAX; libbusbar
@@ -524,6 +534,133 @@ static int run_batch(struct bb_client *c, const char *command, const char *queue
 	return exit_code == EXIT_OK && !all_ok ? EXIT_SERVICE : exit_code;
 }
 
+/* ---- SNS and EventBridge data calls (arguments in cli_routing.c) ---- */
+
+static int run_publish(struct bb_client *c, const struct settings *s, const char *topic,
+                       const char *message_arg)
+{
+	const struct cli_routing_args *a = &s->routing;
+	char *stdin_message = NULL;
+	size_t length = strlen(message_arg);
+	const char *message = message_arg;
+	if (strcmp(message_arg, "-") == 0) {
+		if (read_stdin(&stdin_message, &length) != 0) {
+			fprintf(stderr, "busbar: standard input exceeds %u bytes\n", STDIN_BODY_BYTES_MAX);
+			free(stdin_message);
+			return EXIT_USAGE;
+		}
+		message = stdin_message;
+	}
+	struct bb_publish_options o = {
+		.subject = a->subject,
+		.message_structure = a->structure,
+		.message_group_id = s->group_id,
+		.message_deduplication_id = s->dedup_id,
+		.attributes = a->attributes,
+		.attribute_count = a->attribute_count,
+	};
+	struct bb_published published;
+	int rc = bb_publish(c, topic, message, length, &o, &published);
+	free(stdin_message);
+	if (rc != 0)
+		return report(c, rc);
+	json_t *reply;
+	return print_reply(cli_published_json(&published, &reply) == 0 ? reply : NULL);
+}
+
+static int run_publish_batch(struct bb_client *c, const struct settings *s, const char *topic)
+{
+	if (s->routing.entries_path == NULL) {
+		fprintf(stderr, "busbar: publish-batch TOPIC --entries FILE\n");
+		return EXIT_USAGE;
+	}
+	char why[512];
+	static struct cli_entries entries; /* tens of KB: off the stack */
+	if (cli_entries_read(s->routing.entries_path, CLI_ENTRIES_PUBLISH, &entries, why,
+	                     sizeof(why)) != 0) {
+		fprintf(stderr, "busbar: %s\n", why);
+		cli_entries_free(&entries);
+		return EXIT_USAGE;
+	}
+	int rc = bb_publish_batch(c, topic, entries.publish, entries.count);
+	json_t *reply = NULL;
+	if (rc == 0 && cli_publish_batch_json(entries.publish, entries.count, &reply) != 0)
+		reply = NULL;
+	cli_entries_free(&entries);
+	if (rc != 0)
+		return report(c, rc);
+	bool all_ok = json_array_size(json_object_get(reply, "Failed")) == 0;
+	int exit_code = print_reply(reply);
+	return exit_code == EXIT_OK && !all_ok ? EXIT_SERVICE : exit_code;
+}
+
+/* put-events' one event from --source, --detail-type, --detail, --resource and --time. */
+static void event_from_options(const struct cli_routing_args *a, struct bb_event *e)
+{
+	*e = (struct bb_event){.source = a->source, .detail_type = a->detail_type,
+	                       .detail = a->detail, .resources = a->resources,
+	                       .resource_count = a->resource_count, .time_ms = a->time_ms};
+}
+
+/* The bus of a put-events: --bus and the entries' EventBusName agree. */
+static int put_events_bus(const struct settings *s, const char *entries_bus, const char **bus)
+{
+	const char *option = s->routing.bus != NULL ? cli_bus_name(s->routing.bus) : NULL;
+	const char *named = entries_bus != NULL ? cli_bus_name(entries_bus) : NULL;
+	if (option != NULL && named != NULL && strcmp(option, named) != 0) {
+		fprintf(stderr, "busbar: --bus %s and the entries' EventBusName %s differ\n", option,
+		        named);
+		return EXIT_USAGE;
+	}
+	*bus = option != NULL ? option : named;
+	return EXIT_OK;
+}
+
+/* PutEvents of the entries read, its answer printed: exit 1 when an entry failed. */
+static int put_events_and_print(struct bb_client *c, struct cli_entries *entries,
+                                const char *bus)
+{
+	uint32_t failed = 0;
+	int rc = bb_put_events(c, bus, entries->events, entries->count, &failed);
+	if (rc != 0)
+		return report(c, rc);
+	json_t *reply;
+	if (cli_put_events_json(entries->events, entries->count, failed, &reply) != 0)
+		reply = NULL;
+	int exit_code = print_reply(reply);
+	return exit_code == EXIT_OK && failed > 0 ? EXIT_SERVICE : exit_code;
+}
+
+static int run_put_events(struct bb_client *c, const struct settings *s)
+{
+	const struct cli_routing_args *a = &s->routing;
+	bool one_event = a->source != NULL || a->detail_type != NULL || a->detail != NULL ||
+	                 a->resource_count > 0 || a->time_ms != 0;
+	if (one_event == (a->entries_path != NULL)) {
+		fprintf(stderr, "busbar: put-events takes --source, --detail-type and --detail, or "
+		                "--entries FILE (not both)\n");
+		return EXIT_USAGE;
+	}
+	static struct cli_entries entries; /* tens of KB: off the stack */
+	char why[512];
+	if (one_event) {
+		memset(&entries, 0, sizeof(entries));
+		event_from_options(a, &entries.events[0]);
+		entries.count = 1;
+	} else if (cli_entries_read(a->entries_path, CLI_ENTRIES_PUT_EVENTS, &entries, why,
+	                            sizeof(why)) != 0) {
+		fprintf(stderr, "busbar: %s\n", why);
+		cli_entries_free(&entries);
+		return EXIT_USAGE;
+	}
+	const char *bus;
+	int exit_code = put_events_bus(s, entries.bus, &bus);
+	if (exit_code == EXIT_OK)
+		exit_code = put_events_and_print(c, &entries, bus);
+	cli_entries_free(&entries);
+	return exit_code;
+}
+
 static int dispatch_data(struct bb_client *c, const struct settings *s, const char *command,
                          int argc, char **argv)
 {
@@ -539,6 +676,12 @@ static int dispatch_data(struct bb_client *c, const struct settings *s, const ch
 		return run_queue_control(c, WIRE_OP_PURGE_QUEUE, argv[0]);
 	if (strcmp(command, "counts") == 0 && argc == 1)
 		return run_queue_control(c, WIRE_OP_GET_QUEUE_COUNTS, argv[0]);
+	if (strcmp(command, "publish") == 0 && argc == 2)
+		return run_publish(c, s, argv[0], argv[1]);
+	if (strcmp(command, "publish-batch") == 0 && argc == 1)
+		return run_publish_batch(c, s, argv[0]);
+	if (strcmp(command, "put-events") == 0 && argc == 0)
+		return run_put_events(c, s);
 	if (strcmp(command, "send") == 0 && argc == 2)
 		return run_send(c, s, argv[0], argv[1]);
 	if (strcmp(command, "receive") == 0 && argc == 1)
@@ -628,6 +771,8 @@ static const struct option long_options[] = {
 	{"content-based-deduplication", no_argument, NULL, 'C'},
 	{"durability", required_argument, NULL, 'D'},
 	{"topic", required_argument, NULL, 'T'},
+	{"dedup", required_argument, NULL, 'd'}, /* publish, as --dedup-id */
+	CLI_ROUTING_LONG_OPTIONS,
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0},
@@ -699,6 +844,13 @@ static int parse_number(int opt, const char *value, long *out)
 
 static int parse_option(struct settings *s, int opt, const char *value)
 {
+	if (cli_routing_is_option(opt)) {
+		char why[512];
+		int rc = cli_routing_option(&s->routing, opt, value, why, sizeof(why));
+		if (rc != 0)
+			fprintf(stderr, "busbar: %s\n", why);
+		return rc;
+	}
 	switch (opt) {
 	case 'e': s->endpoint = value; return 0;
 	case 's': return parse_server(s, value);
@@ -843,8 +995,11 @@ int main(int argc, char **argv)
 		curl_global_cleanup();
 		return finish(rc);
 	}
-	if (strstr(inv.command, "queue") == NULL)
-		return finish(run_data(&s, inv.command, inv.arg_count, inv.args));
+	if (strstr(inv.command, "queue") == NULL) {
+		rc = run_data(&s, inv.command, inv.arg_count, inv.args);
+		cli_routing_args_free(&s.routing);
+		return finish(rc);
+	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	rc = run_admin(&s, inv.command, inv.arg_count, inv.args);
 	curl_global_cleanup();

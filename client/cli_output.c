@@ -153,6 +153,86 @@ int cli_batch_json(const struct bb_batch_entry *entries, uint32_t count, json_t 
 	return *out == NULL ? -ENOMEM : 0;
 }
 
+int cli_published_json(const struct bb_published *published, json_t **out)
+{
+	assert(published->message_id[0] != '\0');
+	*out = json_object();
+	int rc = *out != NULL ? add_text(*out, "MessageId", published->message_id) : -ENOMEM;
+	if (rc == 0 && published->sequence_number[0] != '\0')
+		rc = add_text(*out, "SequenceNumber", published->sequence_number);
+	if (rc != 0) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+static json_t *publish_entry_json(const struct bb_publish_entry *e)
+{
+	if (e->status != WIRE_OK) {
+		/* As SNS: the sender is at fault unless busbard could not do it for now. */
+		bool sender = e->status != WIRE_ERR_SERVICE_UNAVAILABLE && e->status != WIRE_ERR_INTERNAL;
+		return json_pack("{s:s, s:s, s:b}", "Id", e->id, "Code",
+		                 wire_status_name((enum wire_status)e->status), "SenderFault", sender);
+	}
+	json_t *entry = json_pack("{s:s, s:s}", "Id", e->id, "MessageId", e->message_id);
+	if (entry != NULL && e->sequence_number[0] != '\0' &&
+	    add_text(entry, "SequenceNumber", e->sequence_number) != 0) {
+		json_decref(entry);
+		return NULL;
+	}
+	return entry;
+}
+
+int cli_publish_batch_json(const struct bb_publish_entry *entries, uint32_t count, json_t **out)
+{
+	assert(count <= WIRE_BATCH_ENTRIES_MAX);
+	json_t *successful = json_array(), *failed = json_array();
+	*out = json_pack("{s:o, s:o}", "Successful", successful, "Failed", failed);
+	for (uint32_t i = 0; *out != NULL && i < count; i++) {
+		json_t *entry = publish_entry_json(&entries[i]);
+		json_t *list = entries[i].status == WIRE_OK ? successful : failed;
+		if (entry == NULL || json_array_append_new(list, entry) != 0) {
+			json_decref(*out);
+			*out = NULL;
+		}
+	}
+	return *out == NULL ? -ENOMEM : 0;
+}
+
+static json_t *event_entry_json(const struct bb_event *e)
+{
+	if (e->status == WIRE_OK)
+		return json_pack("{s:s}", "EventId", e->event_id);
+	/* An answer without an ErrorCode still names its status. */
+	const char *code = e->error_code[0] != '\0' ? e->error_code
+	                                           : wire_status_name((enum wire_status)e->status);
+	json_t *entry = json_pack("{s:s}", "ErrorCode", code);
+	if (entry != NULL && add_text(entry, "ErrorMessage", e->error_message) != 0) {
+		json_decref(entry);
+		return NULL;
+	}
+	return entry;
+}
+
+int cli_put_events_json(const struct bb_event *events, uint32_t count, uint32_t failed_count,
+                        json_t **out)
+{
+	assert(count <= WIRE_BATCH_ENTRIES_MAX);
+	assert(failed_count <= count);
+	json_t *list = json_array();
+	*out = json_pack("{s:I, s:o}", "FailedEntryCount", (json_int_t)failed_count, "Entries",
+	                 list);
+	for (uint32_t i = 0; *out != NULL && i < count; i++) {
+		json_t *entry = event_entry_json(&events[i]);
+		if (entry == NULL || json_array_append_new(list, entry) != 0) {
+			json_decref(*out);
+			*out = NULL;
+		}
+	}
+	return *out == NULL ? -ENOMEM : 0;
+}
+
 int cli_print_json(FILE *out, json_t *value)
 {
 	char *text = value != NULL ? json_dumps(value, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;

@@ -24,6 +24,23 @@ __attribute__((warn_unused_result)) int cli_receive_json(const struct bb_message
 __attribute__((warn_unused_result)) int cli_batch_json(const struct bb_batch_entry *entries,
                                                        uint32_t count, json_t **out);
 
+/* Publish's answer as SNS gives it: {"MessageId", and a FIFO topic's "SequenceNumber"}.
+ * 0, -EINVAL (a field JSON cannot carry) or -ENOMEM. */
+__attribute__((warn_unused_result)) int cli_published_json(const struct bb_published *published,
+                                                           json_t **out);
+
+/* PublishBatch's answer as SNS gives it: {"Successful":[{"Id","MessageId", a FIFO topic's
+ * "SequenceNumber"}], "Failed":[{"Id","Code","SenderFault"}]}. 0 or -ENOMEM. */
+__attribute__((warn_unused_result)) int cli_publish_batch_json(
+	const struct bb_publish_entry *entries, uint32_t count, json_t **out);
+
+/* PutEvents' answer as EventBridge gives it: {"FailedEntryCount", "Entries":[{"EventId"} or
+ * {"ErrorCode","ErrorMessage"}]} in the order of the events. 0 or -ENOMEM. */
+__attribute__((warn_unused_result)) int cli_put_events_json(const struct bb_event *events,
+                                                            uint32_t count,
+                                                            uint32_t failed_count,
+                                                            json_t **out);
+
 /* Writes `value` as one compact line and flushes; takes the reference. 0, -EINVAL when
  * value is NULL or cannot be encoded, else the -errno of the write that failed. */
 __attribute__((warn_unused_result)) int cli_print_json(FILE *out, json_t *value);

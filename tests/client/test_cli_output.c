@@ -178,3 +178,72 @@ Test(cli_output, output_that_cannot_be_written_is_an_error)
 	cr_assert_eq(cli_print_json(full, reply), -ENOSPC);
 	fclose(full);
 }
+
+/* The line cli_print_json writes for a value built by one of the functions below. */
+static char *line_of(json_t *value)
+{
+	char *text = NULL;
+	size_t text_bytes = 0;
+	FILE *out = open_memstream(&text, &text_bytes);
+	cr_assert_not_null(out);
+	cr_assert_eq(cli_print_json(out, value), 0);
+	fclose(out);
+	return text;
+}
+
+/* publish prints SNS's PublishResponse: a FIFO topic's SequenceNumber only when there. */
+Test(cli_output, publish_prints_message_id_and_a_fifo_sequence_number)
+{
+	struct bb_published p = {.message_id = "8f1c1b43-3a3e-4c38-9d1f-0f6f54b0d1a2"};
+	json_t *reply;
+	cr_assert_eq(cli_published_json(&p, &reply), 0);
+	char *text = line_of(reply);
+	cr_assert_str_eq(text, "{\"MessageId\":\"8f1c1b43-3a3e-4c38-9d1f-0f6f54b0d1a2\"}\n");
+	free(text);
+	snprintf(p.sequence_number, sizeof(p.sequence_number), "10000000000000000001");
+	cr_assert_eq(cli_published_json(&p, &reply), 0);
+	text = line_of(reply);
+	cr_assert_str_eq(text, "{\"MessageId\":\"8f1c1b43-3a3e-4c38-9d1f-0f6f54b0d1a2\","
+	                       "\"SequenceNumber\":\"10000000000000000001\"}\n");
+	free(text);
+}
+
+/* publish-batch prints SNS's PublishBatchResponse: each entry under Successful or Failed,
+ * a failure with SNS's code and whose fault it is. */
+Test(cli_output, publish_batch_sorts_entries_into_successful_and_failed)
+{
+	struct bb_publish_entry entries[3] = {
+		{.id = "a", .message_id = "m-1"},
+		{.id = "b", .status = WIRE_ERR_INVALID_PARAMETER},
+		{.id = "c", .message_id = "m-3", .sequence_number = "7"},
+	};
+	json_t *reply;
+	cr_assert_eq(cli_publish_batch_json(entries, 3, &reply), 0);
+	char *text = line_of(reply);
+	char want[512];
+	snprintf(want, sizeof(want),
+	         "{\"Successful\":[{\"Id\":\"a\",\"MessageId\":\"m-1\"},{\"Id\":\"c\","
+	         "\"MessageId\":\"m-3\",\"SequenceNumber\":\"7\"}],\"Failed\":[{\"Id\":\"b\","
+	         "\"Code\":\"%s\",\"SenderFault\":true}]}\n",
+	         wire_status_name(WIRE_ERR_INVALID_PARAMETER));
+	cr_assert_str_eq(text, want);
+	free(text);
+}
+
+/* put-events prints EventBridge's PutEventsResponse: one entry per event in order. */
+Test(cli_output, put_events_answers_every_event_in_order)
+{
+	struct bb_event events[2] = {
+		{.event_id = "11111111-2222-3333-4444-555555555555"},
+		{.status = WIRE_ERR_EVENTS_INVALID_ARGUMENT, .error_code = "InvalidArgument",
+		 .error_message = "Parameter Source is not valid."},
+	};
+	json_t *reply;
+	cr_assert_eq(cli_put_events_json(events, 2, 1, &reply), 0);
+	char *text = line_of(reply);
+	cr_assert_str_eq(text, "{\"FailedEntryCount\":1,\"Entries\":[{\"EventId\":"
+	                       "\"11111111-2222-3333-4444-555555555555\"},{\"ErrorCode\":"
+	                       "\"InvalidArgument\",\"ErrorMessage\":\"Parameter Source is not "
+	                       "valid.\"}]}\n");
+	free(text);
+}
