@@ -19,6 +19,8 @@
  *       runs each system and mode, stops them by PID (bench_scenario.c)
  *   busbar-bench storage ... | storage-recovery ... | filters ...
  *       the storage and pattern-matcher benchmarks (bench_storage.c, bench_filters.c)
+ *   busbar-bench sign [--signatures N] [--version 1|2] [--message-bytes B]
+ *       what an SNS signature costs one core (bench_sign.c)
  *
  * Load options: --op ping|send|receive|cycle (publish and put-events are named
  * but refused until busbard routes events), --queue Q, --window W (closed
@@ -42,6 +44,7 @@
 int bench_storage(int argc, char **argv);
 int bench_recovery(int argc, char **argv);
 int bench_filters(int argc, char **argv);
+int bench_sign(int argc, char **argv);
 
 #define DEFAULT_WINDOW     32u
 #define DEFAULT_BODY_BYTES 256u
@@ -312,6 +315,8 @@ int main(int argc, char **argv)
 		return bench_recovery(argc, argv);
 	if (strcmp(mode, "filters") == 0)
 		return bench_filters(argc, argv);
+	if (strcmp(mode, "sign") == 0)
+		return bench_sign(argc, argv);
 	if (strcmp(mode, "scenario") == 0)
 		return bench_scenario_main(argc, argv);
 	if (strcmp(mode, "echo-server") == 0)
