@@ -265,6 +265,19 @@ size_t topic_json_escape(const uint8_t *t, size_t n, uint8_t *out, size_t capaci
 	static const char hex[] = "0123456789ABCDEF"; /* as SNS (Jackson) writes them */
 	size_t o = 0;
 	for (size_t i = 0; i < n; i++) {
+		/* A run that needs no escaping goes in one copy (most text is one run). */
+		size_t run = i;
+		while (run < n && t[run] >= 0x20 && t[run] != '"' && t[run] != '\\')
+			run++;
+		if (run > i) {
+			if (capacity - o < run - i)
+				return SIZE_MAX;
+			memcpy(out + o, t + i, run - i);
+			o += run - i;
+			i = run;
+			if (i == n)
+				break;
+		}
 		uint8_t c = t[i];
 		char esc[6];
 		size_t put = 1;
