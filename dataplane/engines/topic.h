@@ -59,12 +59,11 @@
 
 /*
  * SNS answers a refused Publish with InvalidParameter (the request is wrong: empty or too
- * long message, subject, structure, FIFO ids) or InvalidParameterValue (an attribute).
- * common/wire.h has only InvalidParameterValue today (WIRE_ERR_INVALID_PARAMETER); until it
- * has SNS's InvalidParameter, both map to it and the text says which parameter.
+ * long message, subject, structure, FIFO ids) or InvalidParameterValueException, whose code
+ * on the wire is "ParameterValueInvalid" (a message attribute).
  */
-#define TOPIC_ERR_INVALID_PARAMETER       WIRE_ERR_INVALID_PARAMETER
-#define TOPIC_ERR_INVALID_PARAMETER_VALUE WIRE_ERR_INVALID_PARAMETER
+#define TOPIC_ERR_INVALID_PARAMETER       WIRE_ERR_SNS_INVALID_PARAMETER
+#define TOPIC_ERR_INVALID_PARAMETER_VALUE WIRE_ERR_SNS_PARAMETER_VALUE_INVALID
 
 #define TOPIC_SEQUENCE_NUMBER_CHARS 20u /* a FIFO SequenceNumber: 20 decimal digits */
 #define TOPIC_SIGNATURE_VERSION     "2" /* SHA256withRSA */

@@ -54,13 +54,22 @@ static void limits_for_topics(struct flt_limits *limits)
 	limits->event_bytes_max = ATTRIBUTES_EVENT_BYTES;
 }
 
-/* The body matcher of a protocol: found or added to the compilers. */
-static uint32_t body_matcher_of(struct topic_filter *f, const char *protocol)
+/*
+ * The body matcher of a protocol: found, or added with its compiler (f->body_count then says
+ * how many compilers there are). UINT32_MAX when no compiler could be made.
+ */
+static uint32_t body_matcher_of(struct topic_filter *f, struct flt_compiler **body,
+                                const char *protocol)
 {
 	for (uint32_t b = 0; b < f->body_count; b++) {
 		if (strcmp(f->body[b].protocol, protocol) == 0)
 			return b;
 	}
+	struct flt_limits limits;
+	limits_for_topics(&limits);
+	body[f->body_count] = flt_compiler_new(&limits);
+	if (body[f->body_count] == NULL)
+		return UINT32_MAX;
 	strcpy(f->body[f->body_count].protocol, protocol);
 	return f->body_count++;
 }
@@ -82,9 +91,12 @@ static int add_policies(struct topic_filter *f, const struct topic_subscription 
 		struct flt_compiler *c = attributes;
 		f->kind[i] = POLICY_ATTRIBUTES;
 		if (s->scope == FLT_SNS_MESSAGE_BODY) {
+			uint32_t b = body_matcher_of(f, body, s->protocol);
+			if (b == UINT32_MAX)
+				return -ENOMEM;
 			f->kind[i] = POLICY_BODY;
-			f->body_of[i] = (uint8_t)body_matcher_of(f, s->protocol);
-			c = body[f->body_of[i]];
+			f->body_of[i] = (uint8_t)b;
+			c = body[b];
 		}
 		int rc = flt_add_sns_policy(c, i, s->filter_policy, s->filter_policy_bytes, s->scope,
 		                            reason, sizeof(reason));
@@ -127,20 +139,15 @@ struct topic_filter *topic_filter_build(const struct topic_subscription *subs, u
 	struct topic_filter *f = calloc(1, sizeof(*f));
 	struct flt_compiler *attributes = flt_compiler_new(&limits);
 	struct flt_compiler *body[BB_TOPIC_SUBSCRIPTIONS_MAX] = {0};
-	bool made = f != NULL && attributes != NULL;
-	for (uint32_t i = 0; made && i < count; i++) {
-		body[i] = flt_compiler_new(&limits);
-		made = body[i] != NULL;
-	}
 	int rc = -ENOMEM;
-	if (made) {
+	if (f != NULL && attributes != NULL) {
 		f->count = count;
 		rc = add_policies(f, subs, attributes, body, error, error_bytes);
 	}
 	if (rc == 0)
 		rc = compile_all(f, attributes, body);
-	for (uint32_t i = 0; i < count; i++)
-		flt_compiler_free(body[i]);
+	for (uint32_t b = 0; f != NULL && b < f->body_count; b++)
+		flt_compiler_free(body[b]);
 	flt_compiler_free(attributes);
 	if (rc != 0) {
 		topic_filter_free(f);

@@ -2,7 +2,7 @@
  * Fuzz target: what the topic engine parses (dataplane/engines/topic.h). The first byte picks
  * the input: a log record (decoded; one that decodes re-encodes to the same bytes, and is
  * matched and rendered as recovery would), or a Publish's message with MessageStructure=json,
- * a String.Array or Number attribute value (checked; a checked one renders).
+ * a String.Array or Number attribute value (checked; a checked one is matched and renders).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -45,6 +45,33 @@ static void render_all(const struct topic_record *r)
 	}
 }
 
+/* Policies of both scopes and protocols, built once: recovery matches what it decoded. */
+static void match(const struct topic_record *r)
+{
+	static struct topic_filter *filter;
+	static struct topic_scratch *match_scratch;
+	static const char body[] = "{\"a\":[{\"anything-but\":[\"x\"]}]}";
+	static const char attrs[] = "{\"a\":[{\"exists\":true}],\"b\":[{\"numeric\":[\">\",1]}]}";
+	if (filter == NULL) {
+		struct topic_subscription subs[] = {
+		    {.protocol = "sqs"},
+		    {.protocol = "sqs", body, sizeof(body) - 1, FLT_SNS_MESSAGE_BODY},
+		    {.protocol = "udp", body, sizeof(body) - 1, FLT_SNS_MESSAGE_BODY},
+		    {.protocol = "sqs", attrs, sizeof(attrs) - 1, FLT_SNS_MESSAGE_ATTRIBUTES},
+		};
+		char error[256];
+		int rc;
+		filter = topic_filter_build(subs, 4, error, sizeof(error), &rc);
+		match_scratch = filter ? topic_scratch_new(filter) : NULL;
+		if (match_scratch == NULL)
+			abort();
+	}
+	uint32_t indices[4];
+	uint32_t n = topic_filter_match(filter, match_scratch, r, indices);
+	if (n < 1 || n > 4 || indices[0] != 0)
+		abort(); /* the subscription without a policy always gets it */
+}
+
 static void fuzz_record(const uint8_t *data, size_t size)
 {
 	struct topic_record r;
@@ -54,8 +81,10 @@ static void fuzz_record(const uint8_t *data, size_t size)
 	size_t n = topic_record_encode(&r, again, sizeof(again));
 	if (n != size || memcmp(again, data, size) != 0)
 		abort();
-	if (r.kind == TOPIC_RECORD_PUBLISH)
+	if (r.kind == TOPIC_RECORD_PUBLISH) {
 		render_all(&r);
+		match(&r);
+	}
 }
 
 static void fuzz_publish(uint8_t how, const uint8_t *data, size_t size)
@@ -83,6 +112,7 @@ static void fuzz_publish(uint8_t how, const uint8_t *data, size_t size)
 	if (p.attribute_count > 0)
 		r.attributes[0] = a;
 	render_all(&r);
+	match(&r);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
