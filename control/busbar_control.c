@@ -50,6 +50,7 @@ struct control {
 	struct ctl_sns_context sns;
 	struct ctl_push push;
 	struct ctl_aws_server aws; /* the AWS API: SigV4, data calls to busbard, /metrics */
+	const char *signing_cert_path; /* busbard's SNS signing certificate (ctl_http.h) */
 	char store_id[BB_SNAPSHOT_STORE_ID_TEXT_BYTES];
 	char base_url[128];
 };
@@ -90,6 +91,38 @@ static enum MHD_Result respond_json(struct MHD_Connection *connection, unsigned 
 	enum MHD_Result rc = MHD_queue_response(connection, status, response);
 	MHD_destroy_response(response);
 	return rc;
+}
+
+/*
+ * The certificate of busbard's SNS signing key, for subscribers checking an envelope's
+ * Signature (SigningCertURL), read at each request: busbard may make it after we start.
+ */
+static enum MHD_Result serve_signing_cert(struct control *ctl,
+                                          struct MHD_Connection *connection)
+{
+	char *pem = malloc(CTL_SIGNING_CERT_BYTES_MAX);
+	size_t length = 0;
+	int rc = pem != NULL ? ctl_http_read_signing_cert(ctl->signing_cert_path, pem,
+	                                                  CTL_SIGNING_CERT_BYTES_MAX, &length)
+	                     : -ENOMEM;
+	if (rc != 0) {
+		free(pem);
+		fprintf(stderr, "busbar-control: %s: %s\n", ctl->signing_cert_path,
+		        rc == -EUCLEAN ? "not one PEM certificate" : strerror(-rc));
+		json_t *body = json_pack("{s:s, s:s}", "__type", "ServiceUnavailable", "message",
+		                         rc == -ENOENT ? "busbard has not made its SNS signing "
+		                                         "certificate yet"
+		                                       : "the SNS signing certificate cannot be read");
+		enum MHD_Result answer = respond_json(connection, 503, body, NULL);
+		json_decref(body);
+		return answer;
+	}
+	struct MHD_Response *response =
+	    MHD_create_response_from_buffer(length, pem, MHD_RESPMEM_MUST_FREE);
+	MHD_add_response_header(response, "Content-Type", "application/x-pem-file");
+	enum MHD_Result answer = MHD_queue_response(connection, 200, response);
+	MHD_destroy_response(response);
+	return answer;
 }
 
 /* 200 while busbard answers and runs this store; 503 with the reason otherwise. */
@@ -234,6 +267,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
 	switch (ctl_http_route(method, url)) {
 	case CTL_ROUTE_HEALTH: return serve_health(ctl, connection);
 	case CTL_ROUTE_METRICS: return ctl_aws_serve_metrics(&ctl->aws, connection, &upload->aws);
+	case CTL_ROUTE_SIGNING_CERT: return serve_signing_cert(ctl, connection);
 	case CTL_ROUTE_SQS:
 		return ctl_aws_serve(&ctl->aws, connection, method, url, upload->data, upload->length,
 		                     upload->too_large, upload, &upload->aws);
@@ -272,6 +306,7 @@ struct options {
 	long run_seconds;
 	long http_timeout_s;
 	bool insecure_no_auth; /* AWS API requests unsigned: for a lab only, logged */
+	const char *signing_cert; /* busbard's <state_dir>/sns-signing.pem */
 };
 
 static void usage(FILE *out)
@@ -279,7 +314,7 @@ static void usage(FILE *out)
 	fprintf(out, "usage: busbar-control [--listen 127.0.0.1:7680] [--insecure-listen-any]\n"
 	             "                      [--db PATH] [--busbard-socket PATH] [--adopt]\n"
 	             "                      [--http-timeout-seconds 1-%u] [--run-seconds N]\n"
-	             "                      [--insecure-no-auth]\n",
+	             "                      [--insecure-no-auth] [--sns-signing-cert PATH]\n",
 	        CTL_HTTP_TIMEOUT_S_MAX);
 }
 
@@ -294,6 +329,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{"http-timeout-seconds", required_argument, NULL, 't'},
 		{"run-seconds", required_argument, NULL, 'r'},
 		{"insecure-no-auth", no_argument, NULL, 'N'},
+		{"sns-signing-cert", required_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -309,6 +345,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 't': o->http_timeout_s = strtol(optarg, &end, 10); break;
 		case 'r': o->run_seconds = strtol(optarg, NULL, 10); break;
 		case 'N': o->insecure_no_auth = true; break;
+		case 'C': o->signing_cert = optarg; break;
 		case 'h': usage(stdout); exit(0);
 		default: return -EINVAL;
 		}
@@ -407,6 +444,7 @@ int main(int argc, char **argv)
 		.db_path = "/var/lib/busbar/control.db",
 		.busbard_socket = "/run/busbar/busbard.sock",
 		.http_timeout_s = CTL_HTTP_TIMEOUT_S_DEFAULT,
+		.signing_cert = CTL_SIGNING_CERT_PATH_DEFAULT,
 	};
 	struct sockaddr_in addr;
 	char error[512];
@@ -429,6 +467,7 @@ int main(int argc, char **argv)
 		        o.listen);
 	static struct control ctl = {.store_lock = PTHREAD_MUTEX_INITIALIZER,
 	                             .waiters_lock = PTHREAD_MUTEX_INITIALIZER};
+	ctl.signing_cert_path = o.signing_cert;
 	if (open_store(&ctl, &o) != 0)
 		return 1;
 	signal(SIGINT, on_signal);

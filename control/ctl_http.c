@@ -9,10 +9,13 @@
 #include <arpa/inet.h>
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define HOST_BYTES_MAX 256
 
@@ -24,10 +27,42 @@ enum ctl_route ctl_http_route(const char *method, const char *url)
 		return CTL_ROUTE_HEALTH;
 	if (get && strcmp(url, "/metrics") == 0)
 		return CTL_ROUTE_METRICS;
+	if (get && strcmp(url, CTL_SIGNING_CERT_URL_PATH) == 0)
+		return CTL_ROUTE_SIGNING_CERT;
 	/* GET for presigned requests, whose parameters are in the URL (docs/aws-api.md). */
 	if ((post || get) && strcmp(url, "/") == 0)
 		return CTL_ROUTE_SQS;
 	return CTL_ROUTE_NOT_FOUND;
+}
+
+int ctl_http_read_signing_cert(const char *path, char *out, size_t capacity,
+                               size_t *length_out)
+{
+	assert(path != NULL && out != NULL && length_out != NULL);
+	static const char begin[] = "-----BEGIN CERTIFICATE-----\n";
+	static const char end[] = "-----END CERTIFICATE-----\n";
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	int rc = fstat(fd, &st) == 0 ? 0 : -errno;
+	if (rc == 0 && (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > capacity))
+		rc = S_ISREG(st.st_mode) ? -EFBIG : -EUCLEAN;
+	ssize_t got = rc == 0 ? read(fd, out, capacity) : 0;
+	if (rc == 0 && got < 0)
+		rc = -errno;
+	close(fd);
+	if (rc != 0)
+		return rc;
+	size_t length = (size_t)got;
+	/* One certificate, whole: a file cut short, or a key put there by mistake, is refused. */
+	bool framed = length > sizeof(begin) + sizeof(end) &&
+	              memcmp(out, begin, sizeof(begin) - 1) == 0 &&
+	              memcmp(out + length - (sizeof(end) - 1), end, sizeof(end) - 1) == 0;
+	if (!framed || memmem(out + 1, length - 1, "-----BEGIN", 10) != NULL)
+		return -EUCLEAN;
+	*length_out = length;
+	return 0;
 }
 
 /* 1-65535 written plainly: no sign, spaces or leading zeros. */

@@ -27,10 +27,29 @@ enum ctl_route {
 	CTL_ROUTE_SQS,       /* the AWS API: POST /, or GET / (presigned) */
 	CTL_ROUTE_HEALTH,    /* GET /health */
 	CTL_ROUTE_METRICS,   /* GET /metrics */
+	CTL_ROUTE_SIGNING_CERT, /* GET /sns-signing.pem: busbard's SNS signing certificate */
 	CTL_ROUTE_NOT_FOUND, /* anything else */
 };
 
 enum ctl_route ctl_http_route(const char *method, const char *url);
+
+/*
+ * The SNS envelope's SigningCertURL is busbard's control_url followed by this path (busbard
+ * names it after its file, dp_sign.h's DP_SIGN_CERT_FILE). busbar-control serves the file
+ * busbard made, <busbard's state_dir>/sns-signing.pem, from --sns-signing-cert PATH.
+ */
+#define CTL_SIGNING_CERT_URL_PATH     "/sns-signing.pem"
+#define CTL_SIGNING_CERT_PATH_DEFAULT "/var/lib/busbar/sns-signing.pem" /* busbard's default */
+#define CTL_SIGNING_CERT_BYTES_MAX    16384u
+
+/*
+ * Reads the certificate at path into out (no NUL): 0 with *length_out; -ENOENT when busbard
+ * has not made it yet, -EFBIG over capacity, -EUCLEAN when it is not one PEM certificate
+ * (only a certificate is ever served from there, never a key), or the read's -errno.
+ */
+__attribute__((warn_unused_result)) int ctl_http_read_signing_cert(const char *path, char *out,
+                                                                   size_t capacity,
+                                                                   size_t *length_out);
 
 /*
  * Parses --listen HOST:PORT. HOST is an IPv4 address or a name that resolves
