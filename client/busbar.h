@@ -10,7 +10,10 @@
  *               BB_UDP_REQUEST_BYTES_MAX bytes (a message body of about 11.7 KB;
  *               bb_client_error() says how much), larger bodies go over the local
  *               socket (unix_socket);
- *   -EINVAL     fields too long to encode (a queue name over 80 bytes, say).
+ *   -EINVAL     fields too long to encode (a queue name over 80 bytes, say);
+ *   -EBADMSG    over UDP with a key: replies came but none was signed with the key
+ *               (a MAC that fails, a flipped bit, or no MAC), so none was believed
+ *               (docs/protocol.md, "Authentication").
  * A retry resends the same request id, so busbard answers it with the first
  * answer and never acts twice. A UDP receive proves the client's address with
  * a cookie (docs/protocol.md); the library fetches and renews it by itself.
@@ -41,9 +44,11 @@ struct bb_client_options {
 	uint32_t timeout_ms;
 	uint32_t attempts; /* UDP only; default 3 */
 	/*
-	 * A key (docs/protocol.md, "Authentication"): every request is signed with it, and a
-	 * signed reply is taken only if its MAC verifies. Both or neither; NULL: unsigned
-	 * requests, which busbard takes only in its explicit unauthenticated mode.
+	 * A key (docs/protocol.md, "Authentication"): every request is signed with it, and
+	 * over UDP a reply is taken only if its MAC verifies with it, but for busbard's
+	 * unsigned refusals of the signature itself, which come back as their status
+	 * (never as a success). Both or neither; NULL: unsigned requests, which busbard
+	 * takes only in its explicit unauthenticated mode.
 	 */
 	const char *access_key_id;     /* "BB..." (20 characters) */
 	const char *secret_access_key; /* 40 characters */

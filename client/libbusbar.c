@@ -48,6 +48,8 @@ struct bb_client {
 	struct bb_mac *mac; /* NULL: no key, requests go unsigned */
 	uint32_t key_id;
 	uint8_t secret[BB_KEY_SECRET_BYTES];
+	uint32_t replies_unverified; /* of the current call: ours by ids, not by the MAC */
+	size_t request_bytes_used;   /* high-water mark of request: zeroed at close */
 	char error[512];
 };
 
@@ -138,6 +140,8 @@ void bb_client_close(struct bb_client *c)
 		return;
 	if (c->fd >= 0)
 		close(c->fd);
+	if (c->request != NULL) /* it may have carried secrets (a snapshot's keys) */
+		explicit_bzero(c->request, c->request_bytes_used);
 	free(c->request);
 	free(c->reply);
 	bb_mac_free(c->mac);
@@ -207,21 +211,40 @@ static int send_all(int fd, const uint8_t *bytes, size_t length)
 }
 
 /*
- * A reply is ours when it decodes, is a response, and echoes our ids; a signed one (key
- * id set) only if it is signed with our key and its MAC verifies, so a forged answer
- * is ignored like any stray datagram. busbard leaves refusals unsigned (no key vouches for
- * a request it could not verify).
+ * busbard's refusals of a request it could not verify: unsigned, since no key vouches
+ * for them, and all a forger can make of one is a failed call (never data or success).
+ */
+static bool is_unsigned_refusal(const struct wire_header *h)
+{
+	return h->key_id == 0 && (h->status == WIRE_ERR_MISSING_AUTHENTICATION_TOKEN ||
+	                          h->status == WIRE_ERR_INVALID_CLIENT_TOKEN ||
+	                          h->status == WIRE_ERR_SIGNATURE_DOES_NOT_MATCH ||
+	                          h->status == WIRE_ERR_REQUEST_EXPIRED);
+}
+
+/*
+ * A reply is ours when it decodes, is a response, and echoes our ids. With a key over
+ * UDP it must also be signed with our key and its MAC verify (or be an unsigned refusal
+ * of the signature); one that is not is counted and ignored like a stray datagram, so a
+ * forged or damaged answer cannot end the call. Over the local socket busbard does not
+ * sign (the socket file's mode guards it), and a signed reply there is checked all the
+ * same.
  */
 static bool is_our_reply(struct bb_client *c, size_t length, uint64_t request_id)
 {
+	const struct wire_header *h = &c->reply_header;
 	bool ours = wire_header_decode(c->reply, length, &c->reply_header) == WIRE_OK &&
-	            (c->reply_header.flags & WIRE_FLAG_RESPONSE) &&
-	            c->reply_header.request_id == request_id &&
-	            c->reply_header.client_id == c->client_id;
-	if (!ours || c->reply_header.key_id == 0)
-		return ours;
-	return c->mac != NULL && c->reply_header.key_id == c->key_id &&
-	       bb_mac_verify(c->mac, c->secret, BB_KEY_SECRET_BYTES, c->reply, length) == 0;
+	            (h->flags & WIRE_FLAG_RESPONSE) && h->request_id == request_id &&
+	            h->client_id == c->client_id;
+	if (!ours)
+		return false;
+	if (h->key_id == 0 && (c->mac == NULL || c->stream || is_unsigned_refusal(h)))
+		return true;
+	if (c->mac != NULL && h->key_id == c->key_id &&
+	    bb_mac_verify(c->mac, c->secret, BB_KEY_SECRET_BYTES, c->reply, length) == 0)
+		return true;
+	c->replies_unverified++;
+	return false;
 }
 
 static int exchange_stream(struct bb_client *c, size_t length, uint64_t request_id,
@@ -264,7 +287,7 @@ static int exchange_udp(struct bb_client *c, size_t length, uint64_t request_id,
 				return 0;
 		}
 	}
-	return -ETIMEDOUT;
+	return c->replies_unverified > 0 ? -EBADMSG : -ETIMEDOUT;
 }
 
 /* How long busbard may hold the request before answering: its long-poll wait. */
@@ -299,6 +322,8 @@ static size_t frame_request(struct bb_client *c, struct wire_header *h, size_t b
 	}
 	h->body_bytes = (uint32_t)(length - BB_WIRE_HEADER_BYTES);
 	h->key_id = c->mac != NULL ? c->key_id : 0;
+	if (length > c->request_bytes_used)
+		c->request_bytes_used = length;
 	wire_header_encode(h, c->request);
 	/* Signing cannot fail on a whole message with a key: a failure would be a bug. */
 	if (c->mac != NULL && bb_mac_sign(c->mac, c->secret, BB_KEY_SECRET_BYTES, c->request,
@@ -372,7 +397,15 @@ int bb_call(struct bb_client *c, const struct wire_header *header, const uint8_t
 	/* memmove: bb_send_message builds its body in place to spare a 1 MiB copy. */
 	memmove(c->request + BB_WIRE_HEADER_BYTES, body, body_bytes);
 	const uint8_t *moved = c->request + BB_WIRE_HEADER_BYTES;
+	c->replies_unverified = 0;
 	int rc = exchange(c, &h, body_bytes, server_wait_ms(&h, moved, body_bytes));
+	if (rc == -EBADMSG) {
+		snprintf(c->error, sizeof(c->error),
+		         "no authentic reply from busbard: %u repl%s without a valid MAC for "
+		         "this key (forged, damaged, or from a busbard that does not sign)",
+		         c->replies_unverified, c->replies_unverified == 1 ? "y" : "ies");
+		return rc;
+	}
 	if (rc != 0) {
 		snprintf(c->error, sizeof(c->error), "no reply from busbard: %s", strerror(-rc));
 		return rc;

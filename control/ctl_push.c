@@ -139,8 +139,9 @@ static uint32_t push(struct ctl_push *p)
 		else
 			wait_ms = refused(p, version, bb_client_error(client),
 			                  is_refusal ? &refusal : NULL);
-		bb_client_close(client);
+		bb_client_close(client); /* which zeroes its copy of the body */
 	}
+	explicit_bzero(body, body_bytes); /* the keys' secrets */
 	free(body);
 	return wait_ms;
 }

@@ -434,35 +434,3 @@ int dp_auth_sign_reply(struct dp_auth *a, const struct dp_auth_key *key, uint8_t
 	bb_put_le32(reply + OFF_KEY_ID, key->key_id);
 	return bb_mac_sign(a->mac, key->secret, BB_KEY_SECRET_BYTES, reply, reply_bytes);
 }
-
-/* ---- busbard's workers ---- */
-
-static struct dp_auth workers[BB_WORKER_COUNT_MAX];
-static uint32_t workers_ready;
-
-int dp_auth_setup(uint32_t worker_count, const struct dp_auth_options *options)
-{
-	assert(worker_count <= BB_WORKER_COUNT_MAX);
-	assert(workers_ready == 0);
-	for (uint32_t i = 0; i < worker_count; i++) {
-		int rc = dp_auth_init(&workers[i], options);
-		if (rc != 0) {
-			dp_auth_teardown();
-			return rc;
-		}
-		workers_ready = i + 1;
-	}
-	return 0;
-}
-
-struct dp_auth *dp_auth_of(uint32_t worker)
-{
-	return worker < workers_ready ? &workers[worker] : NULL;
-}
-
-void dp_auth_teardown(void)
-{
-	for (uint32_t i = 0; i < workers_ready; i++)
-		dp_auth_free(&workers[i]);
-	workers_ready = 0;
-}

@@ -93,7 +93,10 @@ struct dp_auth_stats {
 	uint64_t bad_mac;
 	uint64_t replay_too_old; /* below the window: dropped */
 	uint64_t replay_seen;    /* in the window and seen: only the retry window answers */
+	uint64_t replay_forgotten; /* seen, and the owner's retry window forgot it: dropped */
 	uint64_t access_denied;
+	uint64_t replies_signed;
+	uint64_t replies_key_gone; /* the key went between request and reply: sent unsigned */
 };
 
 struct dp_auth_window {
@@ -161,9 +164,11 @@ __attribute__((warn_unused_result)) int dp_auth_sign_reply(struct dp_auth *auth,
 const char *dp_auth_action(uint8_t opcode);
 
 /*
- * busbard's workers: busbard.c calls dp_auth_setup once before the workers start; a
- * worker finds its state with dp_auth_of (NULL when the dataplane runs without
- * busbard.c, as in the packet harness: then nothing is authenticated).
+ * busbard's workers (defined in dp_auth_route.c, which also registers the mbuf field that
+ * carries a request's verified key to its reply): busbard.c calls dp_auth_setup once after
+ * the EAL and before the workers start; a worker finds its state with dp_auth_of (NULL when
+ * the dataplane runs without dp_auth_setup, as in most packet harness tests: then nothing
+ * is authenticated).
  */
 __attribute__((warn_unused_result)) int dp_auth_setup(uint32_t worker_count,
                                                       const struct dp_auth_options *options);

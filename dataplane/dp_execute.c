@@ -8,6 +8,7 @@
 
 #include <errno.h>
 
+#include "dp_auth_route.h"
 #include "dp_request.h"
 
 static size_t put_received(struct wire_writer *writer, struct dp_worker *w,
@@ -428,6 +429,8 @@ static bool answered_from_window(struct dp_worker *w, struct rte_mbuf *m,
 		return true;
 	case DP_DEDUP_UNKNOWN: break;
 	}
+	if (dp_auth_route_replay_forgotten(w, m))
+		return true; /* a replay whose first answer is gone is dropped, never run again */
 	dp_dedup_begin(&w->dedup, &key);
 	return false;
 }

@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "dp_auth_route.h"
 #include "dp_chain.h"
 #include "dp_request.h"
 
@@ -32,6 +33,7 @@ void dp_send_reply(struct dp_worker *w, struct rte_mbuf *request, const uint8_t 
 		return;
 	}
 	if (meta->source == DP_SOURCE_UDP) {
+		reply = dp_auth_route_signed(w, request, reply, reply_bytes); /* where it leaves */
 		if (dp_net_send_udp(&w->net, &meta->peer, reply, (uint32_t)reply_bytes, &w->tx) !=
 		    0)
 			w->stats.tx_dropped++;

@@ -70,6 +70,8 @@ int dp_service_init(struct dp_service *s, struct dp_app *app, const char *socket
 static void connection_close(struct dp_local_connection *c)
 {
 	close(c->fd);
+	if (c->in != NULL) /* a snapshot's keys, whole or in part, may be among them */
+		explicit_bzero(c->in, c->in_bytes);
 	free(c->in);
 	free(c->out);
 	uint16_t generation = (uint16_t)(c->generation + 1);
@@ -79,6 +81,14 @@ static void connection_close(struct dp_local_connection *c)
 	/* Pairs with the load-acquire of dp_worker.c's local_client_gone: from here on the
 	 * owners of this connection's parked receives give them no messages. */
 	atomic_store_explicit(published, generation, memory_order_release);
+}
+
+/* Frees a snapshot no worker reads, its keys' secrets zeroed first (they leave no trace). */
+static void snapshot_discard(struct dp_snapshot *snapshot)
+{
+	dp_snapshot_release(snapshot);
+	dp_auth_keys_clear(&snapshot->keys);
+	free(snapshot);
 }
 
 void dp_service_close(struct dp_service *s)
@@ -91,8 +101,7 @@ void dp_service_close(struct dp_service *s)
 		close(s->listen_fd);
 	free(s->reply_buf);
 	if (s->current != NULL)
-		dp_snapshot_release(s->current);
-	free(s->current);
+		snapshot_discard(s->current);
 }
 
 /* ---- writing replies ---- */
@@ -175,8 +184,7 @@ static void publish(struct dp_service *s, struct dp_snapshot *next)
 	if (old != NULL) {
 		/* Pairs with the workers' quiescent reports: none can still read old. */
 		rte_rcu_qsbr_synchronize(s->app->rcu, RTE_QSBR_THRID_INVALID);
-		dp_snapshot_release(old); /* its matchers: no worker reads them any more */
-		free(old);
+		snapshot_discard(old); /* its matchers and keys: no worker reads them any more */
 	}
 }
 
@@ -222,8 +230,7 @@ static enum wire_status prepare(struct dp_service *s, const uint8_t *body, size_
 		status = WIRE_ERR_OVER_LIMIT;
 	}
 	if (status != WIRE_OK) {
-		dp_snapshot_release(next); /* nothing when parsing failed */
-		free(next);
+		snapshot_discard(next); /* nothing to release when parsing failed but keys */
 		return status;
 	}
 	*out = next;
@@ -253,8 +260,7 @@ static void apply_snapshot(struct dp_service *s, struct dp_local_connection *c,
 	}
 	int rc = dp_snapshot_save(s->state_dir, body, h->body_bytes);
 	if (rc != 0) {
-		dp_snapshot_release(next);
-		free(next);
+		snapshot_discard(next);
 		snprintf(why, sizeof(why), "saving the snapshot in %s: %s", s->state_dir,
 		         strerror(-rc));
 		{
@@ -285,6 +291,7 @@ int dp_service_load_snapshot(struct dp_service *s)
 	struct bb_snapshot_refusal refusal;
 	enum wire_status status =
 	    prepare(s, s->reply_buf, (size_t)length, &next, &refusal, why, sizeof(why));
+	explicit_bzero(s->reply_buf, (size_t)length); /* the file's keys: parsed, not kept */
 	if (status != WIRE_OK) {
 		RTE_LOG(ERR, USER1, "busbard: stored snapshot unusable: %s\n", why);
 		return -EINVAL;
@@ -301,7 +308,8 @@ int dp_service_load_snapshot(struct dp_service *s)
 #define DP_AUTH_STATS_FIELDS(X)                                                                    \
 	X(passed) X(unauthenticated_passed) X(rate_limited) X(malformed) X(missing_key)            \
 	X(unknown_key) X(expired_key) X(stale_timestamp) X(future_timestamp) X(bad_mac)            \
-	X(replay_too_old) X(replay_seen) X(access_denied)
+	X(replay_too_old) X(replay_seen) X(replay_forgotten) X(access_denied) X(replies_signed)    \
+	X(replies_key_gone)
 #define DP_AUTH_STATS_COUNT(name) +1
 _Static_assert(sizeof(struct dp_auth_stats) ==
                    (0 DP_AUTH_STATS_FIELDS(DP_AUTH_STATS_COUNT)) * sizeof(uint64_t),
@@ -464,12 +472,15 @@ static void serve_frames(struct dp_service *s, uint32_t index)
 		size_t frame_bytes = BB_WIRE_HEADER_BYTES + body_bytes;
 		if (c->in_bytes < frame_bytes)
 			return;
+		bool secret = c->in[3] == WIRE_OP_APPLY_SNAPSHOT; /* it carries keys */
 		if (c->reserved)
 			handle_reserved_frame(s, index, c->in, frame_bytes);
 		else
 			handle_frame(s, index, c->in, frame_bytes);
 		if (c->fd < 0)
 			return;
+		if (secret)
+			explicit_bzero(c->in, frame_bytes); /* before the next bytes move over it */
 		memmove(c->in, c->in + frame_bytes, c->in_bytes - frame_bytes);
 		c->in_bytes -= frame_bytes;
 	}

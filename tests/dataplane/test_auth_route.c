@@ -1,0 +1,143 @@
+/*
+ * Authentication on the packet path (dataplane/dp_auth_route.h), with busbard's
+ * per-worker state (dp_auth_setup) and a key in the harness's snapshot:
+ * - a reply to a verified request leaves signed with its key over its exact bytes (the
+ *   MAC verifies, and fails with any bit flipped), the retry window's answer to a retry
+ *   too, and so is an AccessDenied found after the MAC;
+ * - a refusal before the MAC verified (a bad MAC) leaves unsigned;
+ * - a replay whose first answer the retry window forgot is dropped and counted, and the
+ *   queue holds the message once.
+ */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "bb_mac.h"
+#include "dp_auth.h"
+#include "dp_worker_int.h"
+#include "packet_harness.h"
+
+#define KEY_ID 3u
+#define ALLOW_ORDERS                                                                               \
+	"{\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"sqs:*\","                              \
+	"\"Resource\":\"arn:aws:sqs:*:*:orders\"}]}"
+
+static const char secret[] = "AAAAAAAAAABBBBBBBBBBCCCCCCCCCCDDDDDDDDDD";
+static struct bb_mac *mac;
+static struct replies replies;
+static struct request r;
+
+static void setup(void)
+{
+	harness_setup();
+	struct dp_auth_options o;
+	dp_auth_options_default(&o);
+	cr_assert_eq(dp_auth_setup(1, &o), 0);
+	struct bb_snapshot_key e = {.key_id = KEY_ID,
+	                            .policy_json = ALLOW_ORDERS,
+	                            .policy_bytes = (uint32_t)strlen(ALLOW_ORDERS)};
+	memcpy(e.secret, secret, BB_KEY_SECRET_BYTES);
+	struct dp_snapshot *snapshot = atomic_load(&h.app.snapshot);
+	dp_auth_keys_add(&snapshot->keys, &e);
+	cr_assert_not(snapshot->keys.invalid, "%s", snapshot->keys.invalid_reason);
+	mac = bb_mac_new();
+	cr_assert_not_null(mac);
+}
+
+static void teardown(void)
+{
+	dp_auth_keys_clear(&atomic_load(&h.app.snapshot)->keys);
+	bb_mac_free(mac);
+	dp_auth_teardown();
+	harness_teardown();
+}
+
+TestSuite(auth_route, .init = setup, .fini = teardown, .timeout = 60);
+
+/* A signed SendMessage to queue with the given id; its bytes stay in r. */
+static uint32_t signed_send(const char *queue, uint64_t request_id)
+{
+	request_begin(&r, WIRE_OP_SEND_MESSAGE, request_id);
+	wire_put_str(&r.fields, WIRE_TAG_QUEUE_NAME, queue);
+	wire_put_str(&r.fields, WIRE_TAG_BODY, "hello");
+	r.header.key_id = KEY_ID;
+	r.header.timestamp_ms = dp_now_ms(&h.app, h.now_tsc);
+	uint32_t length = request_finish(&r);
+	cr_assert_eq(bb_mac_sign(mac, (const uint8_t *)secret, BB_KEY_SECRET_BYTES, r.bytes,
+	                         length),
+	             0);
+	return length;
+}
+
+static void input(uint32_t length)
+{
+	struct rte_mbuf *m = frame_udp(r.bytes, length);
+	harness_input(&m, 1);
+	take_replies(&replies);
+}
+
+static bool reply_verifies(void)
+{
+	return bb_mac_verify(mac, (const uint8_t *)secret, BB_KEY_SECRET_BYTES, replies.datagram,
+	                     replies.datagram_bytes) == 0;
+}
+
+Test(auth_route, a_verified_requests_reply_is_signed_with_its_key)
+{
+	uint32_t length = signed_send(TEST_QUEUE, 10);
+	input(length);
+	cr_assert_eq(replies.udp_datagrams, 1);
+	cr_assert_eq(replies.header.status, WIRE_OK);
+	cr_assert_eq(replies.header.key_id, KEY_ID);
+	cr_assert(reply_verifies(), "the reply's MAC verifies with the request's key");
+	for (uint32_t bit = 0; bit < replies.datagram_bytes * 8; bit++) {
+		replies.datagram[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		cr_assert_not(reply_verifies(), "bit %u flipped still verifies", bit);
+		replies.datagram[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+	}
+	input(length); /* a retry: the retry window's first answer, signed as it leaves */
+	cr_assert_eq(replies.header.status, WIRE_OK);
+	cr_assert(reply_verifies());
+	cr_assert_eq(sqs_visible_count(h.worker->sqs, 0), 1, "the retry acted no second time");
+	cr_assert_eq(dp_auth_of(0)->stats.replies_signed, 2);
+}
+
+Test(auth_route, access_denied_after_the_mac_is_signed)
+{
+	input(signed_send("other", 11));
+	cr_assert_eq(replies.header.status, WIRE_ERR_ACCESS_DENIED);
+	cr_assert(reply_verifies());
+}
+
+Test(auth_route, a_refusal_before_the_mac_verified_is_unsigned)
+{
+	uint32_t length = signed_send(TEST_QUEUE, 12);
+	r.bytes[length - 1] ^= 1; /* the body's last bit: the MAC no longer matches */
+	input(length);
+	cr_assert_eq(replies.header.status, WIRE_ERR_SIGNATURE_DOES_NOT_MATCH);
+	cr_assert_eq(replies.header.key_id, 0, "no key vouches for a request it did not verify");
+	static const uint8_t zero_mac[WIRE_MAC_BYTES];
+	cr_assert_eq(memcmp(replies.header.mac, zero_mac, WIRE_MAC_BYTES), 0);
+	cr_assert_eq(sqs_visible_count(h.worker->sqs, 0), 0);
+}
+
+Test(auth_route, a_replay_the_retry_window_forgot_is_dropped_not_run)
+{
+	uint32_t length = signed_send(TEST_QUEUE, 20);
+	input(length);
+	cr_assert_eq(replies.header.status, WIRE_OK);
+	cr_assert_eq(sqs_visible_count(h.worker->sqs, 0), 1);
+	/* The retry window forgets everything, as when its entries are evicted. */
+	dp_dedup_free(&h.worker->dedup);
+	cr_assert_eq(dp_dedup_init(&h.worker->dedup, BB_DEDUP_ENTRIES_PER_WORKER,
+	                           BB_DEDUP_ARENA_BYTES),
+	             0);
+	input(length); /* the same signed bytes again, inside the timestamp's skew */
+	cr_assert_eq(replies.udp_datagrams, 0, "nothing answers a replay whose answer is gone");
+	cr_assert_eq(sqs_visible_count(h.worker->sqs, 0), 1, "and it did not run again");
+	cr_assert_eq(dp_auth_of(0)->stats.replay_seen, 1);
+	cr_assert_eq(dp_auth_of(0)->stats.replay_forgotten, 1);
+	/* A new request id from the same client still runs. */
+	input(signed_send(TEST_QUEUE, 21));
+	cr_assert_eq(replies.header.status, WIRE_OK);
+	cr_assert_eq(sqs_visible_count(h.worker->sqs, 0), 2);
+}
