@@ -19,6 +19,7 @@
 #define BENCH_REDIS_PORT          6399u /* the scenario's redis-server, not a system one */
 #define BENCH_RABBITMQ_PORT       5679u /* the scenario's RabbitMQ (AMQP), not 5672 */
 #define BENCH_NATS_PORT           4229u /* the scenario's nats-server, not 4222 */
+#define BENCH_SQS_HTTP_PORT       7681u /* the scenario's busbar-control, not its 7680 */
 
 struct bench_cli {
 	struct bench_load_options load;
@@ -42,5 +43,7 @@ int bench_udp_run(struct bench_cli *cli);
 int bench_udp_echo_server(uint16_t port, double seconds);
 /* Redis streams as the peer (bench_redis.c; built when hiredis is installed). */
 int bench_redis_run(struct bench_cli *cli);
+/* An SQS-compatible HTTP API as the peer (bench_sqs_http.c; built when libcurl is installed). */
+int bench_sqs_http_run(struct bench_cli *cli);
 
 #endif

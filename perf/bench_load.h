@@ -176,8 +176,9 @@ struct bench_labels {
  * "failed", null rates, and -EPROTO is returned: the program then exits BENCH_EXIT_REFUSED.
  */
 #define BENCH_EXIT_REFUSED 4
-__attribute__((warn_unused_result)) int
-bench_result_print(FILE *out, const struct bench_labels *labels, const struct bench_load_options *o,
-                   const struct bench_result *r);
+__attribute__((warn_unused_result)) int bench_result_print(FILE *out,
+                                                           const struct bench_labels *labels,
+                                                           const struct bench_load_options *o,
+                                                           const struct bench_result *r);
 
 #endif

@@ -60,6 +60,9 @@
 #define EXIT_MISSING      3
 #define BENCH_EPMD_PORT   4379u /* the RabbitMQ node's own epmd, not the system's 4369 */
 #define RABBITMQ_SERVER   "/usr/lib/rabbitmq/bin/rabbitmq-server" /* Debian's, unwrapped */
+/* The key busbar-bench signs its SQS HTTP requests with: every SQS action, every queue. */
+#define SQS_HTTP_POLICY                                                                           \
+	"{\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"sqs:*\",\"Resource\":\"*\"}]}"
 #define ROW_JSON_FLAGS    (JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10))
 
 struct scenario {
@@ -97,6 +100,7 @@ struct run_env {
 	const struct scenario *s;
 	char self[PATH_MAX];
 	char busbard[PATH_MAX];
+	char control[PATH_MAX]; /* busbar-control, for the SQS HTTP API (busbar-sqs-http) */
 	char work[PATH_MAX];
 	char netns[NAME_BYTES]; /* af_packet: the namespace holding the veth pair */
 	char busbard_socket[PATH_MAX + 32];
@@ -729,9 +733,14 @@ static uint32_t generator_args(const struct run_env *env, const struct gen_run *
 	} else if (strcmp(g->mode, "dpdk") != 0) { /* a peer over loopback TCP */
 		bool redis = strcmp(g->mode, "redis") == 0;
 		bool rabbitmq = strcmp(g->mode, "rabbitmq") == 0;
+		bool http = strcmp(g->mode, "sqs-http") == 0;
 		snprintf(text[6], sizeof(text[6]), "%u",
-		         redis ? BENCH_REDIS_PORT : rabbitmq ? BENCH_RABBITMQ_PORT : BENCH_NATS_PORT);
-		const char *peer[] = {"--port", text[6], "--transport", "loopback-tcp"};
+		         redis      ? BENCH_REDIS_PORT
+		         : rabbitmq ? BENCH_RABBITMQ_PORT
+		         : http     ? BENCH_SQS_HTTP_PORT
+		                    : BENCH_NATS_PORT);
+		const char *peer[] = {"--port", text[6], "--transport",
+		                      http ? "loopback-http" : "loopback-tcp"};
 		memcpy(argv + argc, peer, sizeof(peer));
 		argc += sizeof(peer) / sizeof(peer[0]);
 	} else {
@@ -828,6 +837,7 @@ struct server {
 static pid_t start_redis(struct run_env *env);
 static pid_t start_rabbitmq(struct run_env *env, pid_t *epmd);
 static pid_t start_nats(struct run_env *env);
+static pid_t start_sqs_http(struct run_env *env, pid_t *busbard);
 
 static int server_start(struct run_env *env, const char *system, struct server *out)
 {
@@ -842,6 +852,8 @@ static int server_start(struct run_env *env, const char *system, struct server *
 		out->pid = start_rabbitmq(env, &out->helper);
 	else if (strcmp(system, "nats-jetstream") == 0)
 		out->pid = start_nats(env);
+	else if (strcmp(system, "busbar-sqs-http") == 0)
+		out->pid = start_sqs_http(env, &out->helper);
 	else
 		out->pid = start_echo(env);
 	if (out->pid <= 0)
@@ -1028,6 +1040,58 @@ static pid_t start_nats(struct run_env *env)
 	return wait_listening(spawn(argv, log, -1, -1), BENCH_NATS_PORT, "nats-server", log);
 }
 
+/* The signing key of a fresh busbar-control database, into the driver's environment. */
+static int take_key(const char *output)
+{
+	json_t *root = json_loads(output, 0, NULL);
+	json_t *key = json_object_get(root, "Key");
+	const char *id = json_string_value(json_object_get(key, "AccessKeyId"));
+	const char *secret = json_string_value(json_object_get(key, "SecretAccessKey"));
+	int rc = id != NULL && secret != NULL ? 0 : -EPROTO;
+	if (rc == 0 && (setenv("BENCH_SQS_KEY_ID", id, 1) != 0 ||
+	                setenv("BENCH_SQS_SECRET", secret, 1) != 0))
+		rc = -errno;
+	json_decref(root);
+	return rc;
+}
+
+/*
+ * busbar's own SQS HTTP API as a system: busbard as for its own runs (the scenario's
+ * durability; its port idle) behind busbar-control on 127.0.0.1:BENCH_SQS_HTTP_PORT with
+ * a fresh database and a key allowed sqs:*, which the driver (bench_sqs_http.c) signs
+ * with. busbard is the helper: stopped after busbar-control.
+ */
+static pid_t start_sqs_http(struct run_env *env, pid_t *busbard)
+{
+	char dir[PATH_MAX + 64], log[PATH_MAX + 72], db[PATH_MAX + 80], listen[32],
+	    run_seconds[16];
+	static char output[OUTPUT_BYTES_MAX];
+	if (peer_dir(env, "control", dir, sizeof(dir), log, sizeof(log)) != 0)
+		return -EIO;
+	*busbard = start_busbard(env, env->busbard_socket, sizeof(env->busbard_socket));
+	if (*busbard <= 0)
+		return -EIO;
+	snprintf(db, sizeof(db), "%s/control.db", dir);
+	const char *keys[] = {env->control, "keys", "--db", db, "create", "--policy",
+	                      SQS_HTTP_POLICY, NULL};
+	if (collect(keys, monotonic_ms() + STOP_WAIT_MS, output, sizeof(output)) != 0 ||
+	    take_key(output) != 0) {
+		fprintf(stderr, "busbar-bench scenario: no key from %s keys create\n", env->control);
+		return -EIO;
+	}
+	snprintf(listen, sizeof(listen), "127.0.0.1:%u", BENCH_SQS_HTTP_PORT);
+	snprintf(run_seconds, sizeof(run_seconds), "%u", system_budget_s(env->s));
+	const char *argv[ARGS_MAX];
+	uint32_t argc = 0;
+	in_netns(env, argv, &argc);
+	const char *tail[] = {env->control, "--db",     db,          "--busbard-socket",
+	                      env->busbard_socket,      "--listen",  listen,
+	                      "--run-seconds",          run_seconds, NULL};
+	memcpy(argv + argc, tail, sizeof(tail));
+	return wait_listening(spawn(argv, log, -1, -1), BENCH_SQS_HTTP_PORT, "busbar-control",
+	                      log);
+}
+
 /* Every system a scenario may name, and the generator mode that drives it. */
 static const struct {
 	const char *system;
@@ -1040,6 +1104,8 @@ static const struct {
     {"redis-streams", "redis", false, true},
     {"rabbitmq-quorum", "rabbitmq", false, true},
     {"nats-jetstream", "nats", false, true},
+    /* busbar itself through busbar-control's SQS HTTP API: needs what busbard needs. */
+    {"busbar-sqs-http", "sqs-http", false, false},
 };
 
 static int system_index(const char *system)
@@ -1215,6 +1281,13 @@ static int env_init(struct run_env *env, const struct scenario *s)
 		snprintf(env->busbard, sizeof(env->busbard), "%.*s/../dataplane/busbard",
 		         dir_bytes, env->self);
 	}
+	const char *control = getenv("BUSBAR_CONTROL");
+	char *slash = strrchr(env->self, '/');
+	if (control != NULL)
+		snprintf(env->control, sizeof(env->control), "%s", control);
+	else
+		snprintf(env->control, sizeof(env->control), "%.*s/../control/busbar-control",
+		         (int)(slash - env->self), env->self);
 	snprintf(env->work, sizeof(env->work), "/tmp/busbar-bench.XXXXXX");
 	if (mkdtemp(env->work) == NULL)
 		return -errno;

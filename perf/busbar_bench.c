@@ -14,6 +14,8 @@
  *   busbar-bench rabbitmq|nats [--server IP] [--port P] [--op send|cycle] [load options]
  *       RabbitMQ quorum queues and NATS JetStream as peers (bench_rabbitmq.c,
  *       bench_nats.c, both over the peers' loop of bench_peer.c)
+ *   busbar-bench sqs-http [--server IP] [--port P] --queue Q [load options]
+ *       SendMessage over an SQS-compatible HTTP API, SigV4-signed (bench_sqs_http.c)
  *   busbar-bench scenario FILE
  *       one benchmark from perf/scenarios/: starts busbard and its baselines,
  *       runs each system and mode, stops them by PID (bench_scenario.c)
@@ -111,8 +113,9 @@ static const struct option load_options[] = {
 static void usage(void)
 {
 	fprintf(stderr,
-	        "usage: busbar-bench dpdk|udp|echo-server|redis|rabbitmq|nats|scenario|storage|"
-	        "storage-recovery|filters [options]\n       (perf/README.md documents each)\n");
+	        "usage: busbar-bench dpdk|udp|echo-server|redis|rabbitmq|nats|sqs-http|scenario|"
+	        "storage|storage-recovery|filters [options]\n"
+	        "       (perf/README.md documents each)\n");
 }
 
 static void set_defaults(struct bench_cli *cli, const char *mode)
@@ -302,6 +305,30 @@ static int peer(int argc, char **argv, const char *name)
 	return rc;
 }
 
+/* An SQS-compatible HTTP endpoint (busbar-control's by default), built with libcurl. */
+static int sqs_http(int argc, char **argv)
+{
+#ifdef BENCH_HAVE_LIBCURL
+	static struct bench_cli cli;
+	set_defaults(&cli, "sqs-http");
+	cli.server_ip = "127.0.0.1";
+	cli.server_port = BENCH_SQS_HTTP_PORT;
+	cli.load.op = BENCH_OP_SEND;
+	cli.labels.system = "busbar-sqs-http";
+	cli.labels.transport = "loopback-http";
+	if (parse_load(argc, argv, &cli) != 0)
+		return 2;
+	int rc = bench_sqs_http_run(&cli);
+	bench_bodies_free(&cli.bodies);
+	return rc;
+#else
+	(void)argc, (void)argv;
+	fprintf(stderr, "busbar-bench sqs-http: built without libcurl (apt-get install "
+	                "libcurl4-openssl-dev, then rebuild)\n");
+	return 2;
+#endif
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -325,6 +352,8 @@ int main(int argc, char **argv)
 		return redis(argc, argv);
 	if (strcmp(mode, "rabbitmq") == 0 || strcmp(mode, "nats") == 0)
 		return peer(argc, argv, mode);
+	if (strcmp(mode, "sqs-http") == 0)
+		return sqs_http(argc, argv);
 	bool dpdk = strcmp(mode, "dpdk") == 0;
 	if (!dpdk && strcmp(mode, "udp") != 0) {
 		usage();
