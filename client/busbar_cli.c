@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "busbar.h"
+#include "cli_events.h"
 #include "cli_key.h"
 #include "cli_output.h"
 #include "cli_routing.h"
@@ -64,6 +65,7 @@ struct settings {
 	bool fifo;            /* create-queue: FifoQueue=true */
 	bool content_based_deduplication;
 	const char *durability; /* create-queue --durability disk|memory */
+	const char *event_bus;  /* --event-bus (cli_events.h) */
 	const char *topic;      /* list-subscriptions --topic (cli_sns.h) */
 	struct cli_routing_args routing; /* publish, put-events, send --attribute */
 };
@@ -107,6 +109,7 @@ static void usage(FILE *out)
 	        BB_RECEIVE_COUNT_MAX,
 	        BB_VISIBILITY_TIMEOUT_S_MAX, WIRE_BATCH_ENTRIES_MAX, CLI_TIMEOUT_MS_MAX,
 	        CLI_RETRIES_MAX);
+	cli_events_usage(out);
 	cli_sns_usage(out);
 	cli_routing_usage(out);
 }
@@ -770,6 +773,7 @@ static const struct option long_options[] = {
 	{"fifo", no_argument, NULL, 'F'},
 	{"content-based-deduplication", no_argument, NULL, 'C'},
 	{"durability", required_argument, NULL, 'D'},
+	{"event-bus", required_argument, NULL, CLI_OPT_EVENT_BUS},
 	{"topic", required_argument, NULL, 'T'},
 	{"dedup", required_argument, NULL, 'd'}, /* publish, as --dedup-id */
 	CLI_ROUTING_LONG_OPTIONS,
@@ -858,6 +862,7 @@ static int parse_option(struct settings *s, int opt, const char *value)
 	case 'p': s->prefix = value; return 0;
 	case 'K': s->key_file = value; return 0;
 	case 'A': s->access_key_id = value; return 0;
+	case CLI_OPT_EVENT_BUS: s->event_bus = value; return 0;
 	case 'g': s->group_id = value; return 0;
 	case 'd': s->dedup_id = value; return 0;
 	case 'F': s->fifo = true; return 0;
@@ -992,6 +997,16 @@ int main(int argc, char **argv)
 			.durability = s.durability};
 		curl_global_init(CURL_GLOBAL_DEFAULT);
 		rc = cli_sns_run(&sns, inv.command, inv.arg_count, inv.args);
+		curl_global_cleanup();
+		return finish(rc);
+	}
+	if (cli_events_is_command(inv.command)) {
+		struct cli_events_settings events = {
+			.endpoint = s.endpoint, .key_file = s.key_file,
+			.access_key_id = s.access_key_id, .timeout_ms = s.timeout_ms,
+			.event_bus = s.event_bus, .prefix = s.prefix, .durability = s.durability};
+		curl_global_init(CURL_GLOBAL_DEFAULT);
+		rc = cli_events_run(&events, inv.command, inv.arg_count, inv.args);
 		curl_global_cleanup();
 		return finish(rc);
 	}

@@ -16,15 +16,17 @@
 
 #include <sqlite3.h>
 
+#include "bus.h"
+#include "bus_input.h"
 #include "bus_schedule.h"
 #include "ctl_events_int.h"
 #include "flt.h"
 
-#define MESSAGE_BYTES_MAX   CTL_EVENTS_ERROR_BYTES_MAX
-#define ARN_TEXT_BYTES      (CTL_EVENTS_ARN_BYTES_MAX + 1)
-#define RESOURCE_BYTES      (BB_SUBSCRIPTION_ENDPOINT_BYTES_MAX + 1)
-#define DURABILITY_TAG      "busbar:Durability" /* "memory": a bus not logged (the rig) */
-#define FILTER_ERROR_BYTES  256u
+#define MESSAGE_BYTES_MAX  CTL_EVENTS_ERROR_BYTES_MAX
+#define ARN_TEXT_BYTES     (CTL_EVENTS_ARN_BYTES_MAX + 1)
+#define RESOURCE_BYTES     (BB_SUBSCRIPTION_ENDPOINT_BYTES_MAX + 1)
+#define DURABILITY_TAG     "busbar:Durability" /* "memory": a bus not logged (the rig) */
+#define FILTER_ERROR_BYTES 256u
 
 struct ev_error {
 	unsigned http_status;
@@ -82,27 +84,30 @@ static bool get_string(json_t *request, const char *key, bool required, size_t b
 	if (member == NULL && !required)
 		return true;
 	if (member == NULL) {
-		fail(out, &VALIDATION, "1 validation error detected: Value null at '%s' failed to "
-		                       "satisfy constraint: Member must not be null", key);
+		fail(out, &VALIDATION,
+		     "1 validation error detected: Value null at '%s' failed to "
+		     "satisfy constraint: Member must not be null",
+		     key);
 		return false;
 	}
 	size_t length = *value != NULL ? strlen(*value) : 0;
 	if (*value == NULL || (required && length == 0) || length > bytes_max) {
-		fail(out, &VALIDATION, "1 validation error detected: Value at '%s' failed to satisfy "
-		                       "constraint: Member must be a string of length %s%zu", key,
-		     required ? "1-" : "at most ", bytes_max);
+		fail(out, &VALIDATION,
+		     "1 validation error detected: Value at '%s' failed to satisfy "
+		     "constraint: Member must be a string of length %s%zu",
+		     key, required ? "1-" : "at most ", bytes_max);
 		return false;
 	}
 	return true;
 }
 
 /* Limit (1-100, default 100) and NextToken (the last name of the page before). */
-static bool get_page(json_t *request, size_t *limit, const char **after,
-                     struct ctl_sqs_result *out)
+static bool get_page(json_t *request, size_t *limit, const char **after, struct ctl_sqs_result *out)
 {
 	json_t *member = json_object_get(request, "Limit");
 	json_int_t n = member != NULL ? json_integer_value(member) : CTL_EVENTS_LIST_LIMIT_MAX;
-	if (n < 1 || n > CTL_EVENTS_LIST_LIMIT_MAX || (member != NULL && !json_is_integer(member))) {
+	if (n < 1 || n > CTL_EVENTS_LIST_LIMIT_MAX ||
+	    (member != NULL && !json_is_integer(member))) {
 		fail(out, &VALIDATION, "Limit must be 1-%u", CTL_EVENTS_LIST_LIMIT_MAX);
 		return false;
 	}
@@ -123,8 +128,9 @@ static void finish_page(json_t *body, const char *list_key, json_t *rows, size_t
 	if (json_array_size(rows) > limit) {
 		json_array_remove(rows, limit);
 		json_t *last = json_array_get(rows, limit - 1);
-		const char *token = name_key != NULL ? json_string_value(json_object_get(last, name_key))
-		                                     : json_string_value(last);
+		const char *token = name_key != NULL
+		                        ? json_string_value(json_object_get(last, name_key))
+		                        : json_string_value(last);
 		json_object_set_new(body, "NextToken", json_string(token));
 	}
 	json_object_set(body, list_key, rows);
@@ -142,8 +148,7 @@ static json_t *rule_arn(const struct ctl_events_context *c, const char *bus, con
 {
 	if (strcmp(bus, CTL_EVENTS_DEFAULT_BUS) == 0)
 		return json_sprintf("arn:aws:events:%s:%s:rule/%s", c->region, c->account_id, rule);
-	return json_sprintf("arn:aws:events:%s:%s:rule/%s/%s", c->region, c->account_id, bus,
-	                    rule);
+	return json_sprintf("arn:aws:events:%s:%s:rule/%s/%s", c->region, c->account_id, bus, rule);
 }
 
 /*
@@ -185,36 +190,25 @@ static bool find_bus(const struct ctl_events_context *c, json_t *request, const 
 
 /* ---- patterns ---- */
 
-static struct flt_compiler *pattern_compiler(void)
-{
-	struct flt_limits limits;
-	flt_limits_default(&limits);
-	limits.pattern_bytes_max = BB_EVENT_PATTERN_BYTES_MAX;
-	return flt_compiler_new(&limits);
-}
-
-/* Compiles the pattern as busbard will: the compiler's reason is the client's. */
-static bool pattern_ok(const char *pattern, struct flt_compiler *compiler,
-                       struct ctl_sqs_result *out)
-{
-	char why[FILTER_ERROR_BYTES] = "";
-	if (compiler == NULL) {
-		fail(out, &INTERNAL, "out of memory");
-		return false;
-	}
-	if (flt_add_rule(compiler, 1, pattern, strlen(pattern), why, sizeof(why)) != 0) {
-		fail(out, &BAD_PATTERN, "Event pattern is not valid. Reason: %s", why);
-		return false;
-	}
-	return true;
-}
-
+/* Compiles the pattern with the limits busbard's bus engine uses: the compiler's reason is
+ * the client's, and a pattern accepted here compiles there. */
 static bool check_pattern(const char *pattern, struct ctl_sqs_result *out)
 {
-	struct flt_compiler *compiler = pattern_compiler();
-	bool ok = pattern_ok(pattern, compiler, out);
+	struct flt_limits limits;
+	char why[FILTER_ERROR_BYTES] = "";
+	flt_limits_default(&limits);
+	limits.pattern_bytes_max = BB_EVENT_PATTERN_BYTES_MAX;
+	limits.rules_max = BB_RULES_PER_BUS_MAX;
+	struct flt_compiler *compiler = flt_compiler_new(&limits);
+	int rc = compiler != NULL
+	             ? flt_add_rule(compiler, 1, pattern, strlen(pattern), why, sizeof(why))
+	             : -ENOMEM;
 	flt_compiler_free(compiler);
-	return ok;
+	if (rc == -ENOMEM)
+		fail(out, &INTERNAL, "out of memory");
+	else if (rc != 0)
+		fail(out, &BAD_PATTERN, "Event pattern is not valid. Reason: %s", why);
+	return rc == 0;
 }
 
 /* ---- tags ---- */
@@ -223,8 +217,8 @@ static bool tags_ok(json_t *tags, struct ctl_sqs_result *out)
 {
 	size_t i;
 	json_t *tag;
-	if (tags != NULL && (!json_is_array(tags) ||
-	                     json_array_size(tags) > CTL_EVENTS_TAGS_PER_RESOURCE_MAX)) {
+	if (tags != NULL &&
+	    (!json_is_array(tags) || json_array_size(tags) > CTL_EVENTS_TAGS_PER_RESOURCE_MAX)) {
 		fail(out, &VALIDATION, "Tags must be a list of at most %u {Key, Value}",
 		     CTL_EVENTS_TAGS_PER_RESOURCE_MAX);
 		return false;
@@ -235,9 +229,11 @@ static bool tags_ok(json_t *tags, struct ctl_sqs_result *out)
 		const char *value = json_string_value(json_object_get(tag, "Value"));
 		if (key == NULL || value == NULL || key[0] == '\0' ||
 		    strlen(key) > CTL_EVENTS_TAG_KEY_BYTES_MAX ||
-		    strlen(value) > CTL_EVENTS_TAG_VALUE_BYTES_MAX || strncmp(key, "aws:", 4) == 0) {
-			fail(out, &VALIDATION, "A tag has a Key of 1-%u characters (not aws:...) and a "
-			                       "Value of at most %u",
+		    strlen(value) > CTL_EVENTS_TAG_VALUE_BYTES_MAX ||
+		    strncmp(key, "aws:", 4) == 0) {
+			fail(out, &VALIDATION,
+			     "A tag has a Key of 1-%u characters (not aws:...) and a "
+			     "Value of at most %u",
 			     CTL_EVENTS_TAG_KEY_BYTES_MAX, CTL_EVENTS_TAG_VALUE_BYTES_MAX);
 			return false;
 		}
@@ -250,7 +246,8 @@ static int store_tags(const struct ctl_events_context *c, enum ev_tagged kind, i
 {
 	int rc = tags != NULL ? ev_tags_set(c->store, kind, id, tags) : 0;
 	if (rc == -ENOSPC)
-		fail(out, &LIMIT, "A resource has at most %u tags", CTL_EVENTS_TAGS_PER_RESOURCE_MAX);
+		fail(out, &LIMIT, "A resource has at most %u tags",
+		     CTL_EVENTS_TAGS_PER_RESOURCE_MAX);
 	else if (rc != 0)
 		store_failed(out, rc);
 	return rc;
@@ -291,14 +288,16 @@ static void create_event_bus(const struct ctl_events_context *c, json_t *request
 	    !tags_ok(tags, out) || !durability_of(tags, &memory, out))
 		return;
 	if (source != NULL) {
-		fail(out, &VALIDATION, "busbar has no partner event sources: leave out "
-		                       "EventSourceName");
+		fail(out, &VALIDATION,
+		     "busbar has no partner event sources: leave out "
+		     "EventSourceName");
 		return;
 	}
 	if (!ev_bus_name_ok(name) || strcmp(name, CTL_EVENTS_DEFAULT_BUS) == 0) {
 		fail(out, strcmp(name, CTL_EVENTS_DEFAULT_BUS) == 0 ? &ALREADY_EXISTS : &VALIDATION,
 		     "Event bus name %.300s is not valid: 1-%u of letters, digits and . - _, not "
-		     "default nor aws.*", name, BB_BUS_NAME_BYTES_MAX);
+		     "default nor aws.*",
+		     name, BB_BUS_NAME_BYTES_MAX);
 		return;
 	}
 	struct ev_bus bus;
@@ -374,9 +373,8 @@ static void list_event_buses(const struct ctl_events_context *c, json_t *request
 	}
 	size_t i;
 	json_t *row;
-	json_array_foreach(rows, i, row)
-	    json_object_set_new(row, "Arn",
-	                        bus_arn(c, json_string_value(json_object_get(row, "Name"))));
+	json_array_foreach(rows, i, row) json_object_set_new(
+	    row, "Arn", bus_arn(c, json_string_value(json_object_get(row, "Name"))));
 	json_t *body = json_object();
 	finish_page(body, "EventBuses", rows, limit, "Name");
 	json_decref(rows);
@@ -399,12 +397,15 @@ static bool check_rule(const struct ctl_events_context *c, const struct ev_bus *
 	    !get_string(request, "State", false, 64, &state, out) ||
 	    !get_string(request, "Description", false, CTL_EVENTS_DESCRIPTION_BYTES_MAX,
 	                &rule->description, out) ||
-	    !get_string(request, "RoleArn", false, CTL_EVENTS_ARN_BYTES_MAX, &rule->role_arn, out) ||
+	    !get_string(request, "RoleArn", false, CTL_EVENTS_ARN_BYTES_MAX, &rule->role_arn,
+	                out) ||
 	    !tags_ok(json_object_get(request, "Tags"), out))
 		return false;
 	if (!ev_rule_name_ok(rule->name)) {
-		fail(out, &VALIDATION, "Rule name %.80s is not valid: 1-%u of letters, digits and "
-		                       ". - _", rule->name, BB_RULE_NAME_BYTES_MAX);
+		fail(out, &VALIDATION,
+		     "Rule name %.80s is not valid: 1-%u of letters, digits and "
+		     ". - _",
+		     rule->name, BB_RULE_NAME_BYTES_MAX);
 		return false;
 	}
 	if (state != NULL && strcmp(state, "ENABLED") != 0 && strcmp(state, "DISABLED") != 0) {
@@ -413,13 +414,15 @@ static bool check_rule(const struct ctl_events_context *c, const struct ev_bus *
 	}
 	rule->enabled = state == NULL || state[0] == 'E';
 	if (rule->pattern == NULL && rule->schedule == NULL) {
-		fail(out, &VALIDATION, "Parameter(s) EventPattern or ScheduleExpression must be "
-		                       "specified.");
+		fail(out, &VALIDATION,
+		     "Parameter(s) EventPattern or ScheduleExpression must be "
+		     "specified.");
 		return false;
 	}
 	if (rule->schedule != NULL && strcmp(bus->name, CTL_EVENTS_DEFAULT_BUS) != 0) {
-		fail(out, &VALIDATION, "ScheduleExpression is supported only on the default event "
-		                       "bus.");
+		fail(out, &VALIDATION,
+		     "ScheduleExpression is supported only on the default event "
+		     "bus.");
 		return false;
 	}
 	struct bus_schedule schedule;
@@ -442,8 +445,9 @@ static void put_rule(const struct ctl_events_context *c, json_t *request,
 		return;
 	int rc = ev_rule_put(c->store, bus.id, &rule, &rule_id);
 	if (rc == -ENOSPC) {
-		fail(out, &LIMIT, "The requested resource exceeds the maximum number allowed: %u "
-		                  "rules per event bus, %u in all",
+		fail(out, &LIMIT,
+		     "The requested resource exceeds the maximum number allowed: %u "
+		     "rules per event bus, %u in all",
 		     BB_RULES_PER_BUS_MAX, BB_RULE_COUNT_MAX);
 		return;
 	}
@@ -638,8 +642,8 @@ static bool queue_target(struct target_check *t, const char *name, json_t *entry
 	const char *group = json_string_value(json_object_get(sqs, "MessageGroupId"));
 	if (ctl_store_get_queue(t->c->store, name, &q) != 0)
 		return refuse(t, "Queue %s does not exist.", name);
-	if (sqs != NULL && (group == NULL || group[0] == '\0' ||
-	                    strlen(group) > CTL_EVENTS_GROUP_ID_BYTES_MAX))
+	if (sqs != NULL &&
+	    (group == NULL || group[0] == '\0' || strlen(group) > CTL_EVENTS_GROUP_ID_BYTES_MAX))
 		return refuse(t, "SqsParameters.MessageGroupId is 1-%u characters",
 		              CTL_EVENTS_GROUP_ID_BYTES_MAX);
 	if (q.fifo && group == NULL)
@@ -673,7 +677,8 @@ static bool check_arn(struct target_check *t, const char *arn, json_t *entry)
 	if (own_arn(t->c, arn, "sns", &name)) {
 		snprintf(t->resource, sizeof(t->resource), "%s", name);
 		t->target.kind = BB_TARGET_TOPIC;
-		return topic_exists(t->c->store, name) || refuse(t, "Topic %s does not exist.", name);
+		return topic_exists(t->c->store, name) ||
+		       refuse(t, "Topic %s does not exist.", name);
 	}
 	if (own_arn(t->c, arn, "events", &name) && strncmp(name, "event-bus/", 10) == 0) {
 		snprintf(t->resource, sizeof(t->resource), "%s", name + 10);
@@ -681,51 +686,49 @@ static bool check_arn(struct target_check *t, const char *arn, json_t *entry)
 		return ev_bus_get(t->c->store, name + 10, &bus) == 0 ||
 		       refuse(t, "Event bus %s does not exist.", name + 10);
 	}
-	return refuse(t, "Arn %.200s is not a queue, topic or event bus of this appliance "
-	                 "(region %s, account %s) nor udp://IP:PORT",
+	return refuse(t,
+	              "Arn %.200s is not a queue, topic or event bus of this appliance "
+	              "(region %s, account %s) nor udp://IP:PORT",
 	              arn, t->c->region, t->c->account_id);
 }
 
+/* Input, InputPath or InputTransformer, at most one, checked by the bus engine that renders
+ * them (bus_input_validate), so PutTargets accepts exactly what busbard can deliver. */
 static bool check_input(struct target_check *t, json_t *entry)
 {
-	const char *input = json_string_value(json_object_get(entry, "Input"));
-	const char *path = json_string_value(json_object_get(entry, "InputPath"));
+	json_t *input = json_object_get(entry, "Input");
+	json_t *path = json_object_get(entry, "InputPath");
 	json_t *transformer = json_object_get(entry, "InputTransformer");
-	int given = (json_object_get(entry, "Input") != NULL) +
-	            (json_object_get(entry, "InputPath") != NULL) + (transformer != NULL);
-	if (given > 1)
+	json_t *map = json_object_get(transformer, "InputPathsMap");
+	json_t *template = json_object_get(transformer, "InputTemplate");
+	if ((input != NULL) + (path != NULL) + (transformer != NULL) > 1)
 		return refuse(t, "Only one of Input, InputPath, or InputTransformer must be "
 		                 "provided.");
-	if (json_object_get(entry, "Input") != NULL) {
-		json_t *parsed = input != NULL && strlen(input) <= BB_TARGET_INPUT_BYTES_MAX
-		                     ? json_loads(input, JSON_DECODE_ANY, NULL)
-		                     : NULL;
-		json_decref(parsed);
-		t->target.input_kind = BB_TARGET_INPUT_CONSTANT;
-		t->target.input = input;
-		return parsed != NULL ||
-		       refuse(t, "Input is not valid JSON text of at most %u characters",
-		              BB_TARGET_INPUT_BYTES_MAX);
-	}
-	if (json_object_get(entry, "InputPath") != NULL) {
-		t->target.input_kind = BB_TARGET_INPUT_PATH;
-		t->target.input = path;
-		return (path != NULL && ev_json_path_ok(path)) ||
-		       refuse(t, "InputPath is not a valid JSONPath ($.detail.x)");
-	}
-	if (transformer == NULL)
+	json_t *text = input != NULL ? input : path != NULL ? path : template;
+	if ((input != NULL || path != NULL || transformer != NULL) && !json_is_string(text))
+		return refuse(t, "Input, InputPath and InputTemplate are strings");
+	if (map != NULL && !json_is_object(map))
+		return refuse(t, "InputPathsMap is a map of names to JSONPaths");
+	t->target.input_kind = input != NULL         ? BB_TARGET_INPUT_CONSTANT
+	                       : path != NULL        ? BB_TARGET_INPUT_PATH
+	                       : transformer != NULL ? BB_TARGET_INPUT_TRANSFORMER
+	                                             : BB_TARGET_INPUT_EVENT;
+	if (t->target.input_kind == BB_TARGET_INPUT_EVENT)
 		return true;
-	json_t *map = json_object_get(transformer, "InputPathsMap");
-	const char *template = json_string_value(json_object_get(transformer, "InputTemplate"));
-	if (!json_is_object(transformer))
-		return refuse(t, "InputTransformer is {InputPathsMap, InputTemplate}");
-	if (!ev_transformer_ok(map, template, t->why, sizeof(t->why)))
-		return false;
-	t->target.input_kind = BB_TARGET_INPUT_TRANSFORMER;
-	t->target.input = template;
+	t->target.input = json_string_value(text);
 	t->input_paths_map = map != NULL ? json_dumps(map, JSON_COMPACT) : NULL;
 	t->target.input_paths_map = t->input_paths_map;
-	return map == NULL || t->input_paths_map != NULL || refuse(t, "out of memory");
+	if (map != NULL && t->input_paths_map == NULL)
+		return refuse(t, "out of memory");
+	_Static_assert((int)BUS_INPUT_TRANSFORMER == (int)BB_TARGET_INPUT_TRANSFORMER &&
+	                   (int)BUS_INPUT_PATH == (int)BB_TARGET_INPUT_PATH,
+	               "the engine's input kinds are the snapshot's");
+	struct bus_input checked = {
+	    .kind = (enum bus_input_kind)t->target.input_kind,
+	    .input = {t->target.input, (uint32_t)strlen(t->target.input)},
+	    .paths_map = {t->input_paths_map,
+	                  t->input_paths_map != NULL ? (uint32_t)strlen(t->input_paths_map) : 0}};
+	return bus_input_validate(&checked, t->why, sizeof(t->why)) == 0;
 }
 
 static bool check_retry(struct target_check *t, json_t *entry)
@@ -774,8 +777,15 @@ static bool check_dead_letter(struct target_check *t, json_t *entry)
 }
 
 static const char *const TARGET_MEMBERS[] = {
-    "Id",          "Arn",           "RoleArn",     "Input",            "InputPath",
-    "InputTransformer", "SqsParameters", "RetryPolicy", "DeadLetterConfig",
+    "Id",
+    "Arn",
+    "RoleArn",
+    "Input",
+    "InputPath",
+    "InputTransformer",
+    "SqsParameters",
+    "RetryPolicy",
+    "DeadLetterConfig",
 };
 
 static bool check_target(struct target_check *t, json_t *entry)
@@ -847,8 +857,9 @@ static void store_targets(const struct ctl_events_context *c, int64_t rule_id,
 	}
 	int rc = good > 0 ? ev_targets_put(c->store, rule_id, targets, good) : 0;
 	if (rc == -ENOSPC) {
-		fail(out, &LIMIT, "The requested resource exceeds the maximum number allowed: %u "
-		                  "targets per rule, %u in all",
+		fail(out, &LIMIT,
+		     "The requested resource exceeds the maximum number allowed: %u "
+		     "targets per rule, %u in all",
 		     BB_TARGETS_PER_RULE_MAX, BB_TARGET_COUNT_MAX);
 		return;
 	}
@@ -857,8 +868,8 @@ static void store_targets(const struct ctl_events_context *c, int64_t rule_id,
 		return;
 	}
 	out->changed = good > 0;
-	succeed(out, json_pack("{s:I, s:O}", "FailedEntryCount", (json_int_t)json_array_size(failed),
-	                       "FailedEntries", failed));
+	succeed(out, json_pack("{s:I, s:O}", "FailedEntryCount",
+	                       (json_int_t)json_array_size(failed), "FailedEntries", failed));
 }
 
 static void put_targets(const struct ctl_events_context *c, json_t *request,
@@ -916,7 +927,8 @@ static void remove_targets(const struct ctl_events_context *c, json_t *request,
 		return;
 	if (!json_is_array(ids) || json_array_size(ids) == 0 ||
 	    json_array_size(ids) > CTL_EVENTS_REMOVE_IDS_MAX) {
-		fail(out, &VALIDATION, "Ids is a list of 1-%u target Ids", CTL_EVENTS_REMOVE_IDS_MAX);
+		fail(out, &VALIDATION, "Ids is a list of 1-%u target Ids",
+		     CTL_EVENTS_REMOVE_IDS_MAX);
 		return;
 	}
 	if (!ids_ok(ids, NULL, out))
@@ -954,40 +966,25 @@ static void list_targets_by_rule(const struct ctl_events_context *c, json_t *req
 
 /* ---- TestEventPattern ---- */
 
+/* The bus engine's own test (bus_test_event_pattern): the answer busbard's matching gives. */
 static void test_event_pattern(const struct ctl_events_context *c, json_t *request,
                                struct ctl_sqs_result *out)
 {
 	const char *pattern, *event;
-	char why[MESSAGE_BYTES_MAX];
+	char why[MESSAGE_BYTES_MAX] = "";
+	bool event_error = false;
 	(void)c;
 	if (!get_string(request, "EventPattern", true, BB_EVENT_PATTERN_BYTES_MAX, &pattern, out) ||
 	    !get_string(request, "Event", true, CTL_EVENTS_TEST_EVENT_BYTES_MAX, &event, out))
 		return;
-	json_t *parsed = json_loads(event, 0, NULL);
-	bool event_ok = ev_event_ok(parsed, why, sizeof(why));
-	json_decref(parsed);
-	if (!event_ok) {
-		fail(out, &VALIDATION, "%s", why);
-		return;
-	}
-	struct flt_compiler *compiler = pattern_compiler();
-	if (!pattern_ok(pattern, compiler, out)) {
-		flt_compiler_free(compiler);
-		return;
-	}
-	struct flt_matcher *matcher = flt_compile(compiler);
-	struct flt_scratch *scratch = matcher != NULL ? flt_scratch_new(matcher) : NULL;
-	uint32_t matched_id;
-	int matched = scratch != NULL ? flt_match(matcher, scratch, event, strlen(event),
-	                                          &matched_id, 1)
-	                              : -ENOMEM;
-	flt_scratch_free(scratch);
-	flt_matcher_free(matcher);
-	flt_compiler_free(compiler);
+	int matched = bus_test_event_pattern(pattern, strlen(pattern), event, strlen(event),
+	                                     &event_error, why, sizeof(why));
 	if (matched == -ENOMEM)
 		fail(out, &INTERNAL, "out of memory");
+	else if (matched < 0 && event_error)
+		fail(out, &VALIDATION, "%s", why);
 	else if (matched < 0)
-		fail(out, &VALIDATION, "Parameter Event is not valid.");
+		fail(out, &BAD_PATTERN, "Event pattern is not valid. Reason: %s", why);
 	else
 		succeed(out, json_pack("{s:b}", "Result", matched > 0));
 }
@@ -995,8 +992,8 @@ static void test_event_pattern(const struct ctl_events_context *c, json_t *reque
 /* ---- tags of buses and rules, by ARN ---- */
 
 /* ResourceARN as a bus (event-bus/NAME) or a rule (rule/NAME, rule/BUS/NAME) of the store. */
-static bool find_tagged(const struct ctl_events_context *c, json_t *request,
-                        enum ev_tagged *kind, int64_t *id, struct ctl_sqs_result *out)
+static bool find_tagged(const struct ctl_events_context *c, json_t *request, enum ev_tagged *kind,
+                        int64_t *id, struct ctl_sqs_result *out)
 {
 	const char *arn, *resource;
 	char bus_name[BB_BUS_NAME_BYTES_MAX + 1] = CTL_EVENTS_DEFAULT_BUS;
@@ -1050,8 +1047,9 @@ static void tag_resource(const struct ctl_events_context *c, json_t *request,
 	if (!find_tagged(c, request, &kind, &id, out) || !tags_ok(tags, out))
 		return;
 	if (tags == NULL || names_durability(tags, "Key")) {
-		fail(out, &VALIDATION, tags == NULL ? "Tags is required"
-		                                    : DURABILITY_TAG " is fixed when a bus is made");
+		fail(out, &VALIDATION,
+		     tags == NULL ? "Tags is required"
+		                  : DURABILITY_TAG " is fixed when a bus is made");
 		return;
 	}
 	if (store_tags(c, kind, id, tags, out) == 0)
@@ -1067,8 +1065,9 @@ static void untag_resource(const struct ctl_events_context *c, json_t *request,
 	if (!find_tagged(c, request, &kind, &id, out))
 		return;
 	if (!json_is_array(keys) || names_durability(keys, NULL)) {
-		fail(out, &VALIDATION, keys == NULL ? "TagKeys is required"
-		                                    : DURABILITY_TAG " is fixed when a bus is made");
+		fail(out, &VALIDATION,
+		     keys == NULL ? "TagKeys is required"
+		                  : DURABILITY_TAG " is fixed when a bus is made");
 		return;
 	}
 	int rc = ev_tags_remove(c->store, kind, id, keys);

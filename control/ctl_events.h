@@ -19,24 +19,23 @@
 #include "ctl_store.h"
 
 /* AWS's limits where AWS has one (docs/eventbridge.md, "Managing buses and rules"). */
-#define CTL_EVENTS_TARGETS_PER_CALL_MAX   10u  /* PutTargets entries */
-#define CTL_EVENTS_REMOVE_IDS_MAX         100u /* RemoveTargets Ids */
-#define CTL_EVENTS_LIST_LIMIT_MAX         100u /* Limit of the List calls */
-#define CTL_EVENTS_DESCRIPTION_BYTES_MAX  512u
-#define CTL_EVENTS_ARN_BYTES_MAX          1600u
-#define CTL_EVENTS_INPUT_PATH_BYTES_MAX   256u
-#define CTL_EVENTS_PATHS_MAP_ENTRIES_MAX  100u
-#define CTL_EVENTS_PATHS_MAP_KEY_BYTES_MAX 256u
-#define CTL_EVENTS_GROUP_ID_BYTES_MAX     128u /* SqsParameters.MessageGroupId, as SQS */
-#define CTL_EVENTS_TAGS_PER_RESOURCE_MAX  50u
-#define CTL_EVENTS_TAG_KEY_BYTES_MAX      128u
-#define CTL_EVENTS_TAG_VALUE_BYTES_MAX    256u
-#define CTL_EVENTS_RETRY_ATTEMPTS_MAX     185u
-#define CTL_EVENTS_EVENT_AGE_S_MIN        60u
-#define CTL_EVENTS_EVENT_AGE_S_MAX        86400u
-#define CTL_EVENTS_TEST_EVENT_BYTES_MAX   (256u << 10)
-#define CTL_EVENTS_ERROR_BYTES_MAX        512u /* an error's message */
-#define CTL_EVENTS_DEFAULT_BUS            "default" /* always there, never deleted */
+#define CTL_EVENTS_TARGETS_PER_CALL_MAX  10u  /* PutTargets entries */
+#define CTL_EVENTS_REMOVE_IDS_MAX        100u /* RemoveTargets Ids */
+#define CTL_EVENTS_LIST_LIMIT_MAX        100u /* Limit of the List calls */
+#define CTL_EVENTS_DESCRIPTION_BYTES_MAX 512u
+#define CTL_EVENTS_ARN_BYTES_MAX         1600u
+#define CTL_EVENTS_GROUP_ID_BYTES_MAX    128u /* SqsParameters.MessageGroupId, as SQS */
+#define CTL_EVENTS_TAGS_PER_RESOURCE_MAX 50u
+#define CTL_EVENTS_TAG_KEY_BYTES_MAX     128u
+#define CTL_EVENTS_TAG_VALUE_BYTES_MAX   256u
+#define CTL_EVENTS_RETRY_ATTEMPTS_MAX    185u
+#define CTL_EVENTS_EVENT_AGE_S_MIN       60u
+#define CTL_EVENTS_EVENT_AGE_S_MAX       86400u
+#define CTL_EVENTS_TEST_EVENT_BYTES_MAX  (256u << 10)
+#define CTL_EVENTS_ERROR_BYTES_MAX       512u /* an error's message */
+/* The snapshot entries of buses, rules and targets at most (ctl_events_snapshot_entries). */
+#define CTL_EVENTS_ENTRIES_MAX (BB_BUS_COUNT_MAX + BB_RULE_COUNT_MAX + BB_TARGET_COUNT_MAX)
+#define CTL_EVENTS_DEFAULT_BUS "default" /* always there, never deleted */
 
 struct ctl_events_context {
 	struct ctl_store *store;

@@ -105,12 +105,6 @@ bool ev_bus_name_ok(const char *name);
 /* A rule name, a target Id: 1-64 of alphanumerics and . - _ */
 bool ev_rule_name_ok(const char *name);
 bool ev_target_id_ok(const char *id);
-/* "$", "$.a.b", "$.a[0].b": the JSONPath subset InputPath and InputPathsMap take. */
-bool ev_json_path_ok(const char *path);
-/* InputPathsMap (an object, may be NULL) and InputTemplate with every <name> defined. */
-bool ev_transformer_ok(json_t *paths_map, const char *template, char *why, size_t why_bytes);
-/* An EventBridge event envelope with the members TestEventPattern requires. */
-bool ev_event_ok(json_t *event, char *why, size_t why_bytes);
 /* "a.b.c.d:port" from "udp://a.b.c.d:port" (busbar's UDP target), into out. */
 bool ev_udp_arn(const char *arn, char *out, size_t out_bytes);
 

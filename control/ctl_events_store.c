@@ -167,8 +167,9 @@ int ev_bus_create(struct ctl_store *store, const char *name, const char *descrip
 	else if (rc == 0 && count >= BB_BUS_COUNT_MAX)
 		rc = -ENOSPC;
 	if (rc == 0) {
-		sqlite3_stmt *st = prepare(store, "INSERT INTO event_buses (name, description, "
-		                                  "memory, created_s, modified_s) VALUES (?,?,?,?,?)");
+		sqlite3_stmt *st =
+		    prepare(store, "INSERT INTO event_buses (name, description, "
+		                   "memory, created_s, modified_s) VALUES (?,?,?,?,?)");
 		int64_t now = (int64_t)time(NULL);
 		if (st != NULL) {
 			bind_text(st, 1, name);
@@ -232,8 +233,9 @@ static json_t *bus_row(sqlite3_stmt *st)
 {
 	struct ev_bus b;
 	read_bus(st, &b);
-	json_t *o = json_pack("{s:s, s:I, s:I}", "Name", b.name, "CreationTime",
-	                      (json_int_t)b.created_s, "LastModifiedTime", (json_int_t)b.modified_s);
+	json_t *o =
+	    json_pack("{s:s, s:I, s:I}", "Name", b.name, "CreationTime", (json_int_t)b.created_s,
+	              "LastModifiedTime", (json_int_t)b.modified_s);
 	if (b.description[0] != '\0')
 		json_object_set_new(o, "Description", json_string(b.description));
 	return o;
@@ -258,7 +260,8 @@ int ev_bus_list(struct ctl_store *store, const char *prefix, const char *after, 
 
 static int64_t rule_id_of(struct ctl_store *store, int64_t bus_id, const char *name)
 {
-	sqlite3_stmt *st = prepare(store, "SELECT id FROM event_rules WHERE bus_id = ? AND name = ?");
+	sqlite3_stmt *st =
+	    prepare(store, "SELECT id FROM event_rules WHERE bus_id = ? AND name = ?");
 	int64_t id = -1;
 	if (st == NULL)
 		return -1;
@@ -338,8 +341,8 @@ static json_t *rule_row(sqlite3_stmt *st)
 int ev_rule_get(struct ctl_store *store, int64_t bus_id, const char *name, json_t **out,
                 int64_t *rule_id)
 {
-	sqlite3_stmt *st =
-	    prepare(store, "SELECT " RULE_COLUMNS " FROM event_rules WHERE bus_id = ? AND name = ?");
+	sqlite3_stmt *st = prepare(store, "SELECT " RULE_COLUMNS
+	                                  " FROM event_rules WHERE bus_id = ? AND name = ?");
 	if (st == NULL)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, bus_id);
@@ -440,11 +443,11 @@ int ev_rule_names_by_target(struct ctl_store *store, int64_t bus_id, const char 
 
 static int put_target(struct ctl_store *store, int64_t rule_id, const struct ev_target *t)
 {
-	sqlite3_stmt *st = prepare(
-	    store, "INSERT OR REPLACE INTO event_targets (rule_id, target_id, arn, kind, "
-	           "resource, input_kind, input, input_paths_map, message_group_id, "
-	           "retry_attempts_max, event_age_s_max, dead_letter_queue, spec) "
-	           "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)");
+	sqlite3_stmt *st =
+	    prepare(store, "INSERT OR REPLACE INTO event_targets (rule_id, target_id, arn, kind, "
+	                   "resource, input_kind, input, input_paths_map, message_group_id, "
+	                   "retry_attempts_max, event_age_s_max, dead_letter_queue, spec) "
+	                   "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)");
 	if (st == NULL)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, rule_id);
@@ -671,8 +674,11 @@ static int target_entry(sqlite3_stmt *st, struct bb_snapshot_entry *e)
 	t->input_kind = (uint32_t)sqlite3_column_int64(st, 4);
 	t->retry_attempts_max = (uint32_t)sqlite3_column_int64(st, 8);
 	t->event_age_s_max = (uint32_t)sqlite3_column_int64(st, 9);
-	struct bb_text *texts[] = {&t->id,    &t->resource,         &t->input,
-	                           &t->input_paths_map, &t->message_group_id,
+	struct bb_text *texts[] = {&t->id,
+	                           &t->resource,
+	                           &t->input,
+	                           &t->input_paths_map,
+	                           &t->message_group_id,
 	                           &t->dead_letter_queue};
 	static const int columns[] = {1, 3, 5, 6, 7, 10};
 	int rc = 0;

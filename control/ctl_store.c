@@ -397,10 +397,13 @@ int ctl_store_snapshot(struct ctl_store *s, bool adopt, uint8_t **body, size_t *
 {
 	struct ctl_queue *queues;
 	size_t count;
-	uint32_t key_count = 0, sns_count = 0;
-	/* Keys follow the queues, then topics and subscriptions; the array has room for all. */
+	uint32_t key_count = 0, sns_count = 0, events_count = 0;
+	/* Keys follow the queues, then topics and subscriptions, then buses, rules and targets;
+	 * the array has room for all. */
 	struct bb_snapshot_entry *entries =
-	    calloc(BB_QUEUE_COUNT_MAX + 1 + BB_KEY_COUNT_MAX + CTL_SNS_ENTRIES_MAX, sizeof(*entries));
+	    calloc(BB_QUEUE_COUNT_MAX + 1 + BB_KEY_COUNT_MAX + CTL_SNS_ENTRIES_MAX +
+	               CTL_EVENTS_ENTRIES_MAX,
+	           sizeof(*entries));
 	if (entries == NULL)
 		return -ENOMEM;
 	exec(s, "BEGIN"); /* one read transaction: the version matches the queues */
@@ -419,6 +422,14 @@ int ctl_store_snapshot(struct ctl_store *s, bool adopt, uint8_t **body, size_t *
 		if (rc != 0)
 			ctl_keys_entries_clear(entries + count, key_count); /* the secrets */
 	}
+	struct bb_snapshot_entry *events = entries + count + key_count + sns_count;
+	if (listed && rc == 0) {
+		rc = ctl_events_snapshot_entries(s, events, CTL_EVENTS_ENTRIES_MAX, &events_count);
+		if (rc != 0) {
+			ctl_keys_entries_clear(entries + count, key_count);
+			ctl_sns_entries_clear(entries + count + key_count, sns_count);
+		}
+	}
 	exec(s, "COMMIT");
 	if (rc != 0) {
 		if (listed)
@@ -429,17 +440,19 @@ int ctl_store_snapshot(struct ctl_store *s, bool adopt, uint8_t **body, size_t *
 	*version = header.version;
 	size_t capacity = bb_snapshot_bytes_max((uint32_t)count) +
 	                  (size_t)key_count * BB_SNAPSHOT_KEY_BYTES_MAX;
-	for (uint32_t i = 0; i < sns_count; i++)
+	for (uint32_t i = 0; i < sns_count + events_count; i++)
 		capacity += bb_snapshot_entry_bytes_max(&entries[count + key_count + i]);
 	*body = malloc(capacity);
 	rc = *body != NULL ? 0 : -ENOMEM;
 	for (size_t i = 0; rc == 0 && i < count; i++)
 		entries[i] = queue_entry(&queues[i]);
 	if (rc == 0)
-		rc = bb_snapshot_encode(&header, entries, (uint32_t)count + key_count + sns_count,
-		                        *body, capacity, body_bytes);
+		rc = bb_snapshot_encode(&header, entries,
+		                        (uint32_t)count + key_count + sns_count + events_count, *body,
+		                        capacity, body_bytes);
 	ctl_keys_entries_clear(entries + count, key_count); /* the secrets */
 	ctl_sns_entries_clear(entries + count + key_count, sns_count);
+	ctl_events_entries_clear(events, events_count);
 	free(entries);
 	free(queues);
 	if (rc != 0)

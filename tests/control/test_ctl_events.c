@@ -14,7 +14,7 @@
 #include "bb_snapshot.h"
 #include "ctl_events.h"
 
-#define ENTRIES_MAX (BB_BUS_COUNT_MAX + BB_RULE_COUNT_MAX + BB_TARGET_COUNT_MAX)
+#define ENTRIES_MAX (BB_QUEUE_COUNT_MAX + CTL_EVENTS_ENTRIES_MAX)
 
 static struct ctl_store *store;
 static struct ctl_events_context context;
@@ -246,14 +246,19 @@ Test(ctl_events, rule_checks)
 	call("DescribeRule", "{\"Name\":\"r\"}");
 	expect_error("ResourceNotFoundException");
 
-	static const char *const good[] = {
-	    "rate(1 minute)", "rate(2 hours)", "rate(7 days)", "cron(0 12 * * ? *)",
-	    "cron(15 10 ? * 6L 2030)", "cron(0/15 8-17 ? * MON-FRI *)", "cron(0 0 L * ? *)",
-	    "cron(0 0 ? * 2#1 *)", "cron(5,35 14 15W JAN,JUL ? 2026-2030)"};
+	static const char *const good[] = {"rate(1 minute)",
+	                                   "rate(2 hours)",
+	                                   "rate(7 days)",
+	                                   "cron(0 12 * * ? *)",
+	                                   "cron(15 10 ? * 6L 2030)",
+	                                   "cron(0/15 8-17 ? * MON-FRI *)",
+	                                   "cron(0 0 L * ? *)",
+	                                   "cron(0 0 ? * 2#1 *)",
+	                                   "cron(5,35 14 15W JAN,JUL ? 2026-2030)"};
 	static const char *const bad[] = {
-	    "rate(1 minutes)", "rate(2 minute)", "rate(0 minutes)", "rate(5 weeks)", "rate(5)",
-	    "cron(0 12 * * * *)", "cron(0 12 ? * ? *)", "cron(60 12 * * ? *)", "cron(0 12 * *)",
-	    "cron(0 12 * FOO ? *)", "every 5 minutes", "cron(0 0 ? * 2#6 *)"};
+	    "rate(1 minutes)", "rate(2 minute)",       "rate(0 minutes)",    "rate(5 weeks)",
+	    "rate(5)",         "cron(0 12 * * * *)",   "cron(0 12 ? * ? *)", "cron(60 12 * * ? *)",
+	    "cron(0 12 * *)",  "cron(0 12 * FOO ? *)", "every 5 minutes",    "cron(0 0 ? * 2#6 *)"};
 	char body[256];
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		snprintf(body, sizeof(body), "{\"Name\":\"s\",\"ScheduleExpression\":\"%s\"}",
@@ -329,7 +334,8 @@ Test(ctl_events, put_list_remove_targets)
 	     "{\"Rule\":\"r\",\"Targets\":["
 	     "{\"Id\":\"q\",\"Arn\":\"" Q_ARN "q\",\"RetryPolicy\":{\"MaximumRetryAttempts\":3,"
 	     "\"MaximumEventAgeInSeconds\":60},\"DeadLetterConfig\":{\"Arn\":\"" Q_ARN "dlq\"}},"
-	     "{\"Id\":\"f\",\"Arn\":\"" Q_ARN "f.fifo\",\"SqsParameters\":{\"MessageGroupId\":\"g\"},"
+	     "{\"Id\":\"f\",\"Arn\":\"" Q_ARN
+	     "f.fifo\",\"SqsParameters\":{\"MessageGroupId\":\"g\"},"
 	     "\"InputPath\":\"$.detail\"},"
 	     "{\"Id\":\"bus\",\"Arn\":\"arn:aws:events:local:000000000000:event-bus/b\","
 	     "\"Input\":\"{\\\"k\\\":1}\"},"
@@ -338,7 +344,8 @@ Test(ctl_events, put_list_remove_targets)
 	     "<aws.events.rule-name>\"}},"
 	     "{\"Id\":\"x1\",\"Arn\":\"" Q_ARN "nope\"},"
 	     "{\"Id\":\"x2\",\"Arn\":\"arn:aws:sqs:local:111111111111:q\"},"
-	     "{\"Id\":\"x3\",\"Arn\":\"" Q_ARN "g.fifo\",\"SqsParameters\":{\"MessageGroupId\":\"g\"}},"
+	     "{\"Id\":\"x3\",\"Arn\":\"" Q_ARN
+	     "g.fifo\",\"SqsParameters\":{\"MessageGroupId\":\"g\"}},"
 	     "{\"Id\":\"x4\",\"Arn\":\"" Q_ARN "f.fifo\"},"
 	     "{\"Id\":\"x5\",\"Arn\":\"" Q_ARN "q\",\"Input\":\"{}\",\"InputPath\":\"$\"},"
 	     "{\"Id\":\"x6\",\"Arn\":\"" Q_ARN "q\",\"DeadLetterConfig\":{\"Arn\":\"" Q_ARN
@@ -369,8 +376,8 @@ Test(ctl_events, put_list_remove_targets)
 	call("ListRuleNamesByTarget", "{\"TargetArn\":\"" Q_ARN "q\"}");
 	expect_ok();
 	cr_assert_eq(json_array_size(json_object_get(result.body, "RuleNames")), 1);
-	cr_assert_str_eq(json_string_value(json_array_get(json_object_get(result.body,
-	                                                                  "RuleNames"), 0)), "r");
+	cr_assert_str_eq(
+	    json_string_value(json_array_get(json_object_get(result.body, "RuleNames"), 0)), "r");
 	call("ListRuleNamesByTarget", "{\"TargetArn\":\"" Q_ARN "dlq\"}");
 	cr_assert_eq(json_array_size(json_object_get(result.body, "RuleNames")), 0);
 
@@ -392,34 +399,38 @@ Test(ctl_events, put_list_remove_targets)
 Test(ctl_events, target_call_checks_and_limits)
 {
 	make_targets_world();
-	call("PutTargets", "{\"Rule\":\"nope\",\"Targets\":[{\"Id\":\"a\",\"Arn\":\"" Q_ARN "q\"}]}");
+	call("PutTargets",
+	     "{\"Rule\":\"nope\",\"Targets\":[{\"Id\":\"a\",\"Arn\":\"" Q_ARN "q\"}]}");
 	expect_error("ResourceNotFoundException");
 	call("PutTargets", "{\"Rule\":\"r\",\"Targets\":[]}");
 	expect_error("ValidationException");
 	call("PutTargets", "{\"Rule\":\"r\",\"Targets\":[{\"Id\":\"a\",\"Arn\":\"" Q_ARN "q\"},"
 	                   "{\"Id\":\"a\",\"Arn\":\"" Q_ARN "q\"}]}");
 	expect_error("ValidationException");
-	call("PutTargets", "{\"Rule\":\"r\",\"Targets\":[{\"Id\":\"a b\",\"Arn\":\"" Q_ARN "q\"}]}");
+	call("PutTargets",
+	     "{\"Rule\":\"r\",\"Targets\":[{\"Id\":\"a b\",\"Arn\":\"" Q_ARN "q\"}]}");
 	expect_error("ValidationException");
 
 	json_t *targets = json_array();
 	for (unsigned i = 0; i <= CTL_EVENTS_TARGETS_PER_CALL_MAX; i++)
-		json_array_append_new(targets, json_pack("{s:s+, s:s}", "Id", "t",
-		                                         i < 10 ? (char[]){(char)('0' + i), 0} : "x",
-		                                         "Arn", Q_ARN "q"));
+		json_array_append_new(targets,
+		                      json_pack("{s:s+, s:s}", "Id", "t",
+		                                i < 10 ? (char[]){(char)('0' + i), 0} : "x", "Arn",
+		                                Q_ARN "q"));
 	callj("PutTargets", json_pack("{s:s, s:o}", "Rule", "r", "Targets", targets));
 	expect_error("ValidationException"); /* 11 in one call */
 
 	/* Five per rule: the sixth is refused, and nothing of that call is kept. */
 	targets = json_array();
 	for (unsigned i = 0; i < BB_TARGETS_PER_RULE_MAX; i++)
-		json_array_append_new(targets, json_pack("{s:s+, s:s}", "Id", "t",
-		                                         (char[]){(char)('0' + i), 0}, "Arn",
-		                                         Q_ARN "q"));
+		json_array_append_new(targets,
+		                      json_pack("{s:s+, s:s}", "Id", "t",
+		                                (char[]){(char)('0' + i), 0}, "Arn", Q_ARN "q"));
 	callj("PutTargets", json_pack("{s:s, s:o}", "Rule", "r", "Targets", targets));
 	expect_ok();
 	cr_assert_eq(json_integer_value(json_object_get(result.body, "FailedEntryCount")), 0);
-	call("PutTargets", "{\"Rule\":\"r\",\"Targets\":[{\"Id\":\"t0\",\"Arn\":\"" Q_ARN "dlq\"}]}");
+	call("PutTargets",
+	     "{\"Rule\":\"r\",\"Targets\":[{\"Id\":\"t0\",\"Arn\":\"" Q_ARN "dlq\"}]}");
 	expect_ok(); /* the same Id replaces */
 	call("PutTargets", "{\"Rule\":\"r\",\"Targets\":[{\"Id\":\"t9\",\"Arn\":\"" Q_ARN "q\"}]}");
 	expect_error("LimitExceededException");
@@ -428,10 +439,14 @@ Test(ctl_events, target_call_checks_and_limits)
 
 	static const char *const bad[] = {
 	    "{\"Id\":\"b\",\"Arn\":\"" Q_ARN "q\",\"RetryPolicy\":{\"MaximumRetryAttempts\":186}}",
-	    "{\"Id\":\"b\",\"Arn\":\"" Q_ARN "q\",\"RetryPolicy\":{\"MaximumEventAgeInSeconds\":59}}",
+	    "{\"Id\":\"b\",\"Arn\":\"" Q_ARN
+	    "q\",\"RetryPolicy\":{\"MaximumEventAgeInSeconds\":59}}",
 	    "{\"Id\":\"b\",\"Arn\":\"" Q_ARN "q\",\"Input\":\"{nope\"}",
 	    "{\"Id\":\"b\",\"Arn\":\"" Q_ARN "q\",\"InputPath\":\"detail\"}",
-	    "{\"Id\":\"b\",\"Arn\":\"" Q_ARN "q\",\"InputTransformer\":{\"InputTemplate\":\"<x>\"}}",
+	    "{\"Id\":\"b\",\"Arn\":\"" Q_ARN
+	    "q\",\"InputTransformer\":{\"InputTemplate\":\"{\\\"a\\\": <x>\"}}",
+	    "{\"Id\":\"b\",\"Arn\":\"" Q_ARN "q\",\"InputTransformer\":{\"InputPathsMap\":"
+	    "{\"AWS.x\":\"$.a\"},\"InputTemplate\":\"<AWS.x>\"}}",
 	    "{\"Id\":\"b\",\"Arn\":\"" Q_ARN "q\",\"SqsParameters\":{\"MessageGroupId\":\"g\"}}",
 	    "{\"Id\":\"b\",\"Arn\":\"" Q_ARN "q\",\"EcsParameters\":{}}",
 	    "{\"Id\":\"b\",\"Arn\":\"udp://10.0.0.1:0\"}",
@@ -454,25 +469,33 @@ Test(ctl_events, target_call_checks_and_limits)
 Test(ctl_events, test_event_pattern)
 {
 	static const char event[] =
-	    "{\\\"id\\\":\\\"1\\\",\\\"account\\\":\\\"000000000000\\\",\\\"source\\\":\\\"shop\\\","
+	    "{\\\"id\\\":\\\"1\\\",\\\"account\\\":\\\"000000000000\\\",\\\"source\\\":"
+	    "\\\"shop\\\","
 	    "\\\"time\\\":\\\"2026-01-01T00:00:00Z\\\",\\\"region\\\":\\\"local\\\","
 	    "\\\"resources\\\":[],\\\"detail-type\\\":\\\"t\\\",\\\"detail\\\":{\\\"n\\\":5}}";
 	char body[1024];
-	snprintf(body, sizeof(body), "{\"EventPattern\":\"{\\\"detail\\\":{\\\"n\\\":[{"
-	                             "\\\"numeric\\\":[\\\">\\\",3]}]}}\",\"Event\":\"%s\"}", event);
+	snprintf(body, sizeof(body),
+	         "{\"EventPattern\":\"{\\\"detail\\\":{\\\"n\\\":[{"
+	         "\\\"numeric\\\":[\\\">\\\",3]}]}}\",\"Event\":\"%s\"}",
+	         event);
 	call("TestEventPattern", body);
 	expect_ok();
 	cr_assert(json_is_true(json_object_get(result.body, "Result")));
-	snprintf(body, sizeof(body), "{\"EventPattern\":\"{\\\"source\\\":[\\\"other\\\"]}\","
-	                             "\"Event\":\"%s\"}", event);
+	snprintf(body, sizeof(body),
+	         "{\"EventPattern\":\"{\\\"source\\\":[\\\"other\\\"]}\","
+	         "\"Event\":\"%s\"}",
+	         event);
 	call("TestEventPattern", body);
 	expect_ok();
 	cr_assert(json_is_false(json_object_get(result.body, "Result")));
-	snprintf(body, sizeof(body), "{\"EventPattern\":\"{\\\"source\\\":\\\"shop\\\"}\","
-	                             "\"Event\":\"%s\"}", event);
+	snprintf(body, sizeof(body),
+	         "{\"EventPattern\":\"{\\\"source\\\":\\\"shop\\\"}\","
+	         "\"Event\":\"%s\"}",
+	         event);
 	call("TestEventPattern", body);
 	expect_error("InvalidEventPatternException");
-	call("TestEventPattern", "{\"EventPattern\":\"{}\",\"Event\":\"{\\\"source\\\":\\\"s\\\"}\"}");
+	call("TestEventPattern",
+	     "{\"EventPattern\":\"{}\",\"Event\":\"{\\\"source\\\":\\\"s\\\"}\"}");
 	expect_error("ValidationException");
 	call("TestEventPattern", "{\"EventPattern\":\"{}\"}");
 	expect_error("ValidationException");
@@ -572,7 +595,8 @@ Test(ctl_events, snapshot_entries_decode)
 	     "{\"MaximumRetryAttempts\":3},\"DeadLetterConfig\":{\"Arn\":\"" Q_ARN "dlq\"}},"
 	     "{\"Id\":\"u\",\"Arn\":\"udp://10.0.0.9:7000\",\"InputTransformer\":{"
 	     "\"InputPathsMap\":{\"s\":\"$.source\"},\"InputTemplate\":\"<s>\"}},"
-	     "{\"Id\":\"f\",\"Arn\":\"" Q_ARN "f.fifo\",\"SqsParameters\":{\"MessageGroupId\":\"g\"}}]}");
+	     "{\"Id\":\"f\",\"Arn\":\"" Q_ARN
+	     "f.fifo\",\"SqsParameters\":{\"MessageGroupId\":\"g\"}}]}");
 	cr_assert_eq(json_integer_value(json_object_get(result.body, "FailedEntryCount")), 0);
 
 	struct bb_snapshot_entry *entries = calloc(ENTRIES_MAX, sizeof(*entries));
@@ -592,8 +616,9 @@ Test(ctl_events, snapshot_entries_decode)
 	struct bb_snapshot_header read;
 	char error[256];
 	decoded_count = 0;
-	cr_assert_eq(bb_snapshot_decode(body, body_bytes, &read, on_entry, NULL, error,
-	                                sizeof(error)), WIRE_OK, "%s", error);
+	cr_assert_eq(
+	    bb_snapshot_decode(body, body_bytes, &read, on_entry, NULL, error, sizeof(error)),
+	    WIRE_OK, "%s", error);
 	cr_assert_eq(decoded_count, 8);
 	const struct bb_snapshot_entry *rig = find_kind(BB_SNAPSHOT_KIND_BUS, 2);
 	cr_assert(text_is(rig->bus.name, "rig"));
@@ -627,4 +652,31 @@ Test(ctl_events, snapshot_entries_decode)
 	cr_assert(text_is(u->input, "<s>"));
 	cr_assert(text_is(u->input_paths_map, "{\"s\":\"$.source\"}"));
 	free(body);
+}
+
+/* What busbar-control pushes (ctl_store_snapshot) carries them beside the queues. */
+Test(ctl_events, store_snapshot_carries_buses_rules_and_targets)
+{
+	make_targets_world();
+	call("PutTargets", "{\"Rule\":\"r\",\"Targets\":[{\"Id\":\"q\",\"Arn\":\"" Q_ARN "q\"}]}");
+	cr_assert_eq(json_integer_value(json_object_get(result.body, "FailedEntryCount")), 0);
+	uint8_t *body;
+	size_t bytes;
+	uint64_t version;
+	cr_assert_eq(ctl_store_snapshot(store, false, &body, &bytes, &version), 0);
+	cr_assert_eq(version, ctl_store_version(store));
+	struct bb_snapshot_header header;
+	char error[256];
+	decoded_count = 0;
+	cr_assert_eq(bb_snapshot_decode(body, bytes, &header, on_entry, NULL, error, sizeof(error)),
+	             WIRE_OK, "%s", error);
+	uint32_t kinds[BB_SNAPSHOT_KIND_TARGET + 1] = {0};
+	for (uint32_t i = 0; i < decoded_count; i++)
+		kinds[decoded[i].kind]++;
+	cr_assert_eq(kinds[BB_SNAPSHOT_KIND_QUEUE], 4);
+	cr_assert_eq(kinds[BB_SNAPSHOT_KIND_BUS], 2); /* default and b */
+	cr_assert_eq(kinds[BB_SNAPSHOT_KIND_RULE], 1);
+	cr_assert_eq(kinds[BB_SNAPSHOT_KIND_TARGET], 1);
+	cr_assert(text_is(find_kind(BB_SNAPSHOT_KIND_TARGET, 0)->target.resource, "q"));
+	free(body); /* the decoded texts point into it */
 }
