@@ -397,6 +397,8 @@ static int parse_json(const char *content_type, const char *target, const char *
 	out->kind = sqs ? sqs_kind(out->action) : sns ? sns_kind(out->action) : CTL_AWS_UNSUPPORTED;
 	if (events && ctl_events_manages(out->action))
 		out->kind = CTL_AWS_MANAGE; /* EventBridge management: ctl_events.c */
+	else if (events && strcmp(out->action, "PutEvents") == 0)
+		out->kind = CTL_AWS_DATA; /* busbard's: ctl_events_data.c */
 	return 0;
 }
 

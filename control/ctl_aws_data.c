@@ -17,6 +17,7 @@
 
 #include "bb_limits.h"
 #include "bb_snapshot.h"
+#include "ctl_events_data.h"
 
 #define FIELDS_BYTES_MAX 512u /* a request's fields besides its body */
 
@@ -266,6 +267,9 @@ int ctl_aws_data_encode(const struct ctl_aws_request *request, const struct ctl_
                         const struct ctl_aws_error **error, char *message, size_t message_bytes)
 {
 	assert(request != NULL && request->kind == CTL_AWS_DATA && config != NULL);
+	if (request->service == CTL_AWS_EVENTS) /* PutEvents */
+		return ctl_events_data_encode(request, config, frame, frame_bytes, op, error, message,
+		                              message_bytes);
 	*op = (struct ctl_aws_data_op){.opcode = opcode_of(request->action)};
 	*frame = NULL;
 	json_t *params = request->params;
@@ -432,6 +436,8 @@ int ctl_aws_data_decode(const struct ctl_aws_data_op *op, const struct wire_head
 		rc = decode_sent(&r, out);
 	else if (op->opcode == WIRE_OP_RECEIVE_MESSAGE)
 		rc = decode_messages(op, &r, out);
+	else if (op->opcode == WIRE_OP_PUT_EVENTS)
+		rc = ctl_events_data_decode(&r, out);
 	if (rc != 0) {
 		json_decref(out);
 		*error = &CTL_AWS_INTERNAL;

@@ -108,6 +108,10 @@ Test(aws, json_protocols_and_services)
 	cr_assert_eq(parse("application/x-amz-json-1.1", "AWSEvents.PutEvents", "{}"), 0);
 	cr_assert_eq(request.protocol, CTL_AWS_JSON_11);
 	cr_assert_eq(request.service, CTL_AWS_EVENTS);
+	cr_assert_eq(request.kind, CTL_AWS_DATA); /* forwarded to busbard (ctl_events_data.c) */
+	cr_assert_eq(parse("application/x-amz-json-1.1", "AWSEvents.PutRule", "{}"), 0);
+	cr_assert_eq(request.kind, CTL_AWS_MANAGE); /* busbar-control's store (ctl_events.c) */
+	cr_assert_eq(parse("application/x-amz-json-1.1", "AWSEvents.CreateArchive", "{}"), 0);
 	cr_assert_eq(request.kind, CTL_AWS_UNSUPPORTED);
 	cr_assert_eq(parse(FORM, NULL, "Action=Publish&Version=2010-03-31&Message=m"), 0);
 	cr_assert_eq(request.service, CTL_AWS_SNS);

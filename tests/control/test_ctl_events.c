@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "bb_snapshot.h"
+#include "ctl_aws_data.h"
 #include "ctl_events.h"
 
 #define ENTRIES_MAX (BB_QUEUE_COUNT_MAX + CTL_EVENTS_ENTRIES_MAX)
@@ -679,4 +680,96 @@ Test(ctl_events, store_snapshot_carries_buses_rules_and_targets)
 	cr_assert_eq(kinds[BB_SNAPSHOT_KIND_TARGET], 1);
 	cr_assert(text_is(find_kind(BB_SNAPSHOT_KIND_TARGET, 0)->target.resource, "q"));
 	free(body); /* the decoded texts point into it */
+}
+
+/* ---- PutEvents over HTTP: the frame for busbard and its answer ---- */
+
+static int parse_put_events(const char *body, struct ctl_aws_request *request)
+{
+	const struct ctl_aws_error *error = NULL;
+	char message[256];
+	int rc = ctl_aws_parse("application/x-amz-json-1.1", "AWSEvents.PutEvents", body,
+	                       strlen(body), NULL, request, &error, message, sizeof(message));
+	cr_assert_eq(rc, 0, "%s", message);
+	cr_assert_eq(request->kind, CTL_AWS_DATA);
+	return rc;
+}
+
+Test(ctl_events, put_events_frame_and_answer)
+{
+	struct ctl_aws_config config = {.account_id = "000000000000", .region = "local"};
+	struct ctl_aws_request request;
+	struct ctl_aws_data_op op;
+	const struct ctl_aws_error *error = NULL;
+	char message[256];
+	uint8_t *frame;
+	size_t frame_bytes;
+	parse_put_events("{\"Entries\":[{\"EventBusName\":\"arn:aws:events:local:000000000000:"
+	                 "event-bus/orders\",\"Source\":\"shop\",\"DetailType\":\"t\","
+	                 "\"Detail\":\"{}\",\"Resources\":[\"r1\",\"r2\"],\"Time\":1700000000.5},"
+	                 "{\"EventBusName\":\"orders\",\"Source\":\"s2\"}]}",
+	                 &request);
+	cr_assert_eq(ctl_aws_data_encode(&request, &config, &frame, &frame_bytes, &op, &error,
+	                                 message, sizeof(message)),
+	             0, "%s", message);
+	ctl_aws_request_clear(&request);
+	cr_assert_eq(op.opcode, WIRE_OP_PUT_EVENTS);
+	struct wire_reader r;
+	struct wire_field f;
+	uint32_t begins = 0, resources = 0;
+	uint64_t time_ms = 0;
+	char bus[32] = "";
+	wire_reader_init(&r, frame + BB_WIRE_HEADER_BYTES, frame_bytes - BB_WIRE_HEADER_BYTES);
+	while (wire_reader_next(&r, &f) == 1) {
+		begins += f.tag == WIRE_TAG_ENTRY_BEGIN;
+		resources += f.tag == WIRE_TAG_EVENT_RESOURCE;
+		if (f.tag == WIRE_TAG_BUS_NAME)
+			snprintf(bus, sizeof(bus), "%.*s", (int)f.length, (const char *)f.value);
+		if (f.tag == WIRE_TAG_EVENT_TIME_MS)
+			cr_assert(wire_field_u64(&f, &time_ms));
+	}
+	free(frame);
+	cr_assert_str_eq(bus, "orders");
+	cr_assert_eq(begins, 2);
+	cr_assert_eq(resources, 2);
+	cr_assert_eq(time_ms, 1700000000500u);
+
+	/* One bus a call, 1-10 entries: else refused before busbard. */
+	parse_put_events("{\"Entries\":[{\"EventBusName\":\"a\"},{\"Source\":\"s\"}]}", &request);
+	cr_assert_neq(ctl_aws_data_encode(&request, &config, &frame, &frame_bytes, &op, &error,
+	                                  message, sizeof(message)),
+	              0);
+	cr_assert_str_eq(error->json_type, "ValidationException");
+	ctl_aws_request_clear(&request);
+	parse_put_events("{\"Entries\":[]}", &request);
+	cr_assert_neq(ctl_aws_data_encode(&request, &config, &frame, &frame_bytes, &op, &error,
+	                                  message, sizeof(message)),
+	              0);
+	ctl_aws_request_clear(&request);
+
+	/* busbard's answer: entries in order, an id or an error each. */
+	uint8_t body[256];
+	struct wire_writer w;
+	wire_writer_init(&w, body, sizeof(body));
+	wire_put_u32(&w, WIRE_TAG_FAILED_ENTRY_COUNT, 1);
+	wire_put_bytes(&w, WIRE_TAG_ENTRY_BEGIN, NULL, 0);
+	wire_put_str(&w, WIRE_TAG_EVENT_ID, "e-1");
+	wire_put_bytes(&w, WIRE_TAG_ENTRY_BEGIN, NULL, 0);
+	wire_put_str(&w, WIRE_TAG_ERROR_CODE, "MalformedDetail");
+	wire_put_str(&w, WIRE_TAG_ERROR_MESSAGE, "Detail is malformed.");
+	struct wire_header reply = {.status = WIRE_OK, .opcode = WIRE_OP_PUT_EVENTS};
+	json_t *answer = NULL;
+	op = (struct ctl_aws_data_op){.opcode = WIRE_OP_PUT_EVENTS};
+	cr_assert_eq(ctl_aws_data_decode(&op, &reply, body, w.length, &answer, &error, message,
+	                                 sizeof(message)),
+	             0);
+	cr_assert_eq(json_integer_value(json_object_get(answer, "FailedEntryCount")), 1);
+	json_t *entries = json_object_get(answer, "Entries");
+	cr_assert_eq(json_array_size(entries), 2);
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(entries, 0), "EventId")),
+	                 "e-1");
+	cr_assert_str_eq(
+	    json_string_value(json_object_get(json_array_get(entries, 1), "ErrorCode")),
+	    "MalformedDetail");
+	json_decref(answer);
 }
