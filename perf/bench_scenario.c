@@ -67,7 +67,7 @@
 
 struct scenario {
 	char name[NAME_BYTES];
-	char transport[NAME_BYTES]; /* memif or af_packet */
+	char transport[NAME_BYTES]; /* memif, af_packet or af_xdp */
 	enum bench_op op;
 	uint32_t body_bytes, window, workers, rounds;
 	uint32_t consumers; /* send: busbard's queue drained by this many lanes (bench_load.h) */
@@ -102,7 +102,7 @@ struct run_env {
 	char busbard[PATH_MAX];
 	char control[PATH_MAX]; /* busbar-control, for the SQS HTTP API (busbar-sqs-http) */
 	char work[PATH_MAX];
-	char netns[NAME_BYTES]; /* af_packet: the namespace holding the veth pair */
+	char netns[NAME_BYTES]; /* af_packet, af_xdp: the namespace holding the veth pair */
 	char busbard_socket[PATH_MAX + 32];
 	uint64_t snapshot_version; /* each busbard run gets a fresh queue: a new snapshot */
 	double busbard_rate, baseline_rates[LIST_MAX];
@@ -259,9 +259,10 @@ static int scenario_load(const char *path, struct scenario *s)
 	}
 	json_decref(root);
 	bool known_transport =
-	    strcmp(s->transport, "memif") == 0 || strcmp(s->transport, "af_packet") == 0;
+	    strcmp(s->transport, "memif") == 0 || strcmp(s->transport, "af_packet") == 0 ||
+	    strcmp(s->transport, "af_xdp") == 0;
 	if (rc == 0 && !known_transport)
-		rc = bad(path, "transport", "memif or af_packet");
+		rc = bad(path, "transport", "memif, af_packet or af_xdp");
 	return rc;
 }
 
@@ -512,7 +513,7 @@ static const char *server_vdev(const struct run_env *env, char *out, size_t out_
 	if (strcmp(env->s->transport, "memif") == 0)
 		snprintf(out, out_bytes, "net_memif0,role=server,socket=%s/memif.sock", env->work);
 	else
-		snprintf(out, out_bytes, "net_af_packet0,iface=bbv0");
+		snprintf(out, out_bytes, "net_%s0,iface=bbv0", env->s->transport);
 	return out;
 }
 
@@ -521,7 +522,7 @@ static const char *client_vdev(const struct run_env *env, char *out, size_t out_
 	if (strcmp(env->s->transport, "memif") == 0)
 		snprintf(out, out_bytes, "net_memif0,role=client,socket=%s/memif.sock", env->work);
 	else
-		snprintf(out, out_bytes, "net_af_packet0,iface=bbv1");
+		snprintf(out, out_bytes, "net_%s0,iface=bbv1", env->s->transport);
 	return out;
 }
 
@@ -1167,7 +1168,7 @@ static void print_summary(const struct run_env *env)
 	json_decref(row);
 }
 
-/* ---- the namespace of the af_packet transport ---- */
+/* ---- the namespace of the af_packet and af_xdp transports ---- */
 
 static int netns_up(struct run_env *env)
 {
@@ -1181,7 +1182,8 @@ static int netns_up(struct run_env *env)
 	if (run_command(add) != 0) {
 		env->netns[0] = '\0';
 		fprintf(stderr,
-		        "busbar-bench scenario: af_packet needs a network namespace (root)\n");
+		        "busbar-bench scenario: %s needs a network namespace (root)\n",
+		        env->s->transport);
 		return -EPERM;
 	}
 	bool ok = run_command(veth) == 0 && run_command(up0) == 0 && run_command(up1) == 0 &&
@@ -1334,7 +1336,7 @@ int bench_scenario_main(int argc, char **argv)
 	if (env_init(&env, &s) != 0)
 		return 1;
 	env.busbard_missing = rc == EXIT_MISSING;
-	if (strcmp(s.transport, "af_packet") == 0 && netns_up(&env) != 0)
+	if (strcmp(s.transport, "memif") != 0 && netns_up(&env) != 0)
 		env.any_failed = true;
 	for (uint32_t i = 0; !env.any_failed && i < s.system_count; i++)
 		run_system(&env, i);
