@@ -82,6 +82,7 @@ enum bb_snapshot_tag {
 	BB_SNAPSHOT_TAG_SUBSCRIPTION_ENDPOINT = 0x135,
 	BB_SNAPSHOT_TAG_SUBSCRIPTION_FILTER_POLICY = 0x136,
 	BB_SNAPSHOT_TAG_SUBSCRIPTION_DEAD_LETTER_QUEUE = 0x137,
+	BB_SNAPSHOT_TAG_SUBSCRIPTION_ARN = 0x138,
 	BB_SNAPSHOT_TAG_BUS_BEGIN = 0x140,
 	BB_SNAPSHOT_TAG_BUS_NAME = 0x141,
 	BB_SNAPSHOT_TAG_BUS_ID = 0x142,
@@ -200,6 +201,7 @@ struct bb_snapshot_subscription {
 	struct bb_text endpoint;          /* 1-BB_SUBSCRIPTION_ENDPOINT_BYTES_MAX */
 	struct bb_text filter_policy;     /* optional, JSON */
 	struct bb_text dead_letter_queue; /* optional: a queue name (its RedrivePolicy) */
+	struct bb_text arn; /* optional: its SubscriptionArn, for the envelope's UnsubscribeURL */
 };
 
 #define BB_SNAPSHOT_BUS_MEMORY 0x1u /* busbar:Durability=memory */

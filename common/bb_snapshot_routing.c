@@ -42,6 +42,8 @@ static const struct field_spec FIELDS[] = {
      AT(subscription.filter_policy), BB_FILTER_POLICY_BYTES_MAX, false},
     {BB_SNAPSHOT_KIND_SUBSCRIPTION, BB_SNAPSHOT_TAG_SUBSCRIPTION_DEAD_LETTER_QUEUE, FIELD_TEXT,
      AT(subscription.dead_letter_queue), BB_QUEUE_NAME_BYTES_MAX, false},
+    {BB_SNAPSHOT_KIND_SUBSCRIPTION, BB_SNAPSHOT_TAG_SUBSCRIPTION_ARN, FIELD_TEXT,
+     AT(subscription.arn), BB_TOPIC_ARN_BYTES_MAX + 64, false},
     {BB_SNAPSHOT_KIND_BUS, BB_SNAPSHOT_TAG_BUS_NAME, FIELD_TEXT, AT(bus.name),
      BB_BUS_NAME_BYTES_MAX, true},
     {BB_SNAPSHOT_KIND_BUS, BB_SNAPSHOT_TAG_BUS_ID, FIELD_U64, AT(bus.bus_id), 0, true},

@@ -273,6 +273,7 @@ static int app_init(struct dp_app *app, const struct dp_config *c)
 	if (inet_pton(AF_INET, c->ipv4, &ip) != 1)
 		return -EINVAL;
 	app->worker_count = c->workers;
+	snprintf(app->control_url, sizeof(app->control_url), "%s", c->control_url);
 	app->net_config.ip = ip.s_addr;
 	app->net_config.udp_port = rte_cpu_to_be_16(c->udp_port);
 	app->net_config.mtu = c->mtu;
@@ -309,6 +310,28 @@ static int workers_init(struct dp_app *app, const struct dp_config *c)
 			return rc;
 	}
 	return 0;
+}
+
+/*
+ * The SNS envelope's signing key, <state_dir>/sns-signing.key, made at the first start and
+ * kept (dp_sign.h); each worker signs with its own copy of it.
+ */
+static int signers_init(struct dp_app *app, const char *state_dir)
+{
+	char error[512] = "";
+	int rc = 0;
+	struct dp_sign_key *key = dp_sign_key_load(state_dir, error, sizeof(error), &rc);
+	if (key == NULL) {
+		fprintf(stderr, "busbard: SNS signing key: %s\n", error);
+		return rc != 0 ? rc : -EIO;
+	}
+	for (uint32_t i = 0; rc == 0 && i < app->worker_count; i++) {
+		struct dp_signer *signer = dp_signer_new(key, &rc);
+		if (signer != NULL)
+			dp_worker_set_signer(app->workers[i], signer);
+	}
+	dp_sign_key_free(key);
+	return rc;
 }
 
 /* Writes a new receipt key to path, durably: a temporary file, fsync, rename, dir fsync. */
@@ -485,6 +508,8 @@ int main(int argc, char **argv)
 	int rc = app_init(&app, &config);
 	if (rc == 0)
 		rc = workers_init(&app, &config);
+	if (rc == 0)
+		rc = signers_init(&app, state_dir);
 	if (rc == 0)
 		rc = dp_auth_setup(app.worker_count, &config.auth);
 	if (rc == 0)

@@ -19,6 +19,7 @@
 #include <rte_ring.h>
 
 #include "bb_limits.h"
+#include "dp_config.h"
 #include "dp_cookie.h"
 #include "dp_net.h"
 #include "dp_snapshot.h"
@@ -48,6 +49,9 @@ struct dp_app {
 	_Atomic(uint16_t) local_generations[BB_LOCAL_CONNECTIONS_MAX];
 	/* Keys the UDP cookies; drawn by the first worker's creation, read-only after. */
 	struct dp_siphash_key cookie_key;
+	/* busbar-control's address as subscribers reach it (config control_url), for the SNS
+	 * envelope's SigningCertURL and UnsubscribeURL; read-only once workers run. */
+	char control_url[DP_CONFIG_PATH_BYTES];
 };
 
 static inline uint64_t dp_now_ms(const struct dp_app *app, uint64_t tsc)

@@ -26,6 +26,7 @@ static void set_defaults(struct dp_config *c)
 	c->workers = 1;
 	snprintf(c->unix_socket, sizeof(c->unix_socket), "/run/busbar/busbard.sock");
 	snprintf(c->state_dir, sizeof(c->state_dir), "/var/lib/busbar");
+	snprintf(c->control_url, sizeof(c->control_url), "http://127.0.0.1:7680");
 	c->hugepages = DP_HUGEPAGES_AUTO;
 	c->memory_mb = 1024;
 	c->frame_mbufs = 8191;
@@ -188,6 +189,9 @@ static int apply_key(const char *key, json_t *value, struct dp_config *c, char *
 		                   error_bytes);
 	if (strcmp(key, "state_dir") == 0)
 		return copy_string(value, c->state_dir, sizeof(c->state_dir), key, error,
+		                   error_bytes);
+	if (strcmp(key, "control_url") == 0)
+		return copy_string(value, c->control_url, sizeof(c->control_url), key, error,
 		                   error_bytes);
 	if (strcmp(key, "udp_port") == 0) {
 		rc = copy_uint(value, 1, 65535, &n, key, error, error_bytes);

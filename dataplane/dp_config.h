@@ -33,6 +33,9 @@ struct dp_config {
 	uint32_t workers;
 	char unix_socket[108]; /* sun_path */
 	char state_dir[DP_CONFIG_PATH_BYTES];
+	/* busbar-control's HTTP address as subscribers reach it: SNS envelopes name its
+	 * certificate (SigningCertURL) and unsubscribe links under it. */
+	char control_url[DP_CONFIG_PATH_BYTES];
 	enum dp_hugepages hugepages;
 	uint32_t memory_mb; /* EAL -m when running without hugepages */
 	uint32_t frame_mbufs;

@@ -139,6 +139,12 @@ static const char *log_refusal(int error)
 	}
 }
 
+static bool is_publish_or_put(uint8_t opcode)
+{
+	return opcode == WIRE_OP_PUBLISH || opcode == WIRE_OP_PUBLISH_BATCH ||
+	       opcode == WIRE_OP_PUT_EVENTS;
+}
+
 /* Sends and deletes of a durable queue wait in the reply stage: room is checked first. */
 static bool stage_refused(struct dp_worker *w, struct rte_mbuf *m, const struct dp_request *req)
 {
@@ -147,6 +153,7 @@ static bool stage_refused(struct dp_worker *w, struct rte_mbuf *m, const struct 
 	bool held = opcode == WIRE_OP_SEND_MESSAGE || opcode == WIRE_OP_DELETE_MESSAGE ||
 	            opcode == WIRE_OP_SEND_MESSAGE_BATCH || opcode == WIRE_OP_DELETE_MESSAGE_BATCH ||
 	            opcode == WIRE_OP_PURGE_QUEUE;
+	held = held || is_publish_or_put(opcode); /* their answers wait for their records */
 	if (!held || w->log.seg == NULL || dp_stage_has_room(w))
 		return false;
 	w->stats.replies_stage_full++;
@@ -437,6 +444,10 @@ static bool answered_from_window(struct dp_worker *w, struct rte_mbuf *m,
 
 void dp_execute(struct dp_worker *w, struct rte_mbuf *m, uint64_t now_ms)
 {
+	if (dp_meta(m)->source == DP_SOURCE_INTERNAL && dp_meta(m)->returned) {
+		dp_fanout_returned(w, m, now_ms); /* one of this worker's deliveries, answered */
+		return;
+	}
 	uint32_t length;
 	const uint8_t *bytes = dp_request_bytes(w, m, &length);
 	struct dp_request req;
@@ -452,6 +463,10 @@ void dp_execute(struct dp_worker *w, struct rte_mbuf *m, uint64_t now_ms)
 	struct dp_request_meta *meta = dp_meta(m);
 	if (stage_refused(w, m, &req))
 		return;
+	if (is_publish_or_put(req.header.opcode)) {
+		dp_execute_routing(w, m, &req, now_ms); /* a topic's or bus's: dp_publish.c */
+		return;
+	}
 	if (!sqs_queue_holds(w->sqs, meta->queue_slot, meta->queue_id)) {
 		dp_finish_error(w, m, &req.header, WIRE_ERR_NONEXISTENT_QUEUE,
 		             "The specified queue does not exist.");

@@ -27,21 +27,16 @@ int dp_log_init(struct dp_log *log)
 	return 0;
 }
 
-static int append(void *ctx, const struct sqs_record *record, uint64_t *sequence_out,
-                  uint64_t *position_out)
+int dp_log_append(struct dp_log *log, uint16_t type, const uint8_t *payload, uint32_t bytes,
+                  uint64_t *sequence_out, uint64_t *position_out)
 {
-	struct dp_log *log = ctx;
-	assert(log->seg != NULL);
-	size_t bytes = sqs_record_encode(record, log->record_buf, SQS_RECORD_BYTES_MAX);
-	assert(bytes > 0);
-	int rc = seg_append(log->seg, SQS_RECORD_LOG_TYPE, log->record_buf, (uint32_t)bytes,
-	                    sequence_out, position_out);
+	assert(log->seg != NULL && bytes > 0);
+	int rc = seg_append(log->seg, type, payload, bytes, sequence_out, position_out);
 	if (rc == -EAGAIN) {
 		/* Every commit slot is busy: reap what finished and try once more. */
 		rc = seg_poll(log->seg, false);
 		if (rc == 0)
-			rc = seg_append(log->seg, SQS_RECORD_LOG_TYPE, log->record_buf,
-			                (uint32_t)bytes, sequence_out, position_out);
+			rc = seg_append(log->seg, type, payload, bytes, sequence_out, position_out);
 	}
 	if (rc != 0) {
 		log->counters.appends_refused++;
@@ -49,6 +44,26 @@ static int append(void *ctx, const struct sqs_record *record, uint64_t *sequence
 	}
 	log->dirty = true;
 	return 0;
+}
+
+static int append(void *ctx, const struct sqs_record *record, uint64_t *sequence_out,
+                  uint64_t *position_out)
+{
+	struct dp_log *log = ctx;
+	size_t bytes = sqs_record_encode(record, log->record_buf, SQS_RECORD_BYTES_MAX);
+	assert(bytes > 0);
+	return dp_log_append(log, SQS_RECORD_LOG_TYPE, log->record_buf, (uint32_t)bytes,
+	                     sequence_out, position_out);
+}
+
+const char *dp_log_refusal(int error)
+{
+	switch (error) {
+	case -ENOSPC: return "the disk of the message log is full; retry later";
+	case -EMFILE: return "the message log keeps as many segments as it may; retry later";
+	case -EAGAIN: return "the message log is busy; retry";
+	default: return "the message log stopped after an I/O error";
+	}
 }
 
 /* Queues a release behind everything appended so far (at recovery: all of it durable). */
@@ -63,6 +78,12 @@ static void release(void *ctx, uint64_t position)
 	uint32_t tail = (log->release_head + log->release_count) % DP_LOG_RELEASES_MAX;
 	log->releases[tail] = (struct dp_log_release){position, after};
 	log->release_count++;
+}
+
+void dp_log_release(struct dp_log *log, uint64_t position)
+{
+	assert(log->releases != NULL);
+	release(log, position);
 }
 
 struct sqs_log_ops dp_log_ops(struct dp_log *log)
@@ -119,6 +140,11 @@ static int replay_unknown(struct replay_context *c, const struct sqs_record *rec
 static int replay_record(struct replay_context *c, const struct seg_record_view *view)
 {
 	struct sqs_record record;
+	if (view->type != SQS_RECORD_LOG_TYPE && c->options->on_other_record != NULL) {
+		c->log->counters.records_recovered++;
+		return c->options->on_other_record(c->options->other_ctx, view, c->why,
+		                                   c->why_bytes);
+	}
 	if (view->type != SQS_RECORD_LOG_TYPE ||
 	    sqs_record_decode(view->payload, view->payload_bytes, &record) != 0) {
 		snprintf(c->why, c->why_bytes, "log %s: record %llu at position %llu is not a "

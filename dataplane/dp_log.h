@@ -62,12 +62,30 @@ struct dp_log_open_options {
 	uint64_t now_ms;
 	struct seg_io *io;              /* NULL: io_uring; tests pass the simulator */
 	const char *durable_marks_path; /* NULL: none; else seg_options' (power-loss tests) */
+	/* Records of the other kinds (topics, buses: dp_fanout.c), in log order; returns 0 or
+	 * a -errno refusal with why filled. NULL: such a record is damage. */
+	int (*on_other_record)(void *ctx, const struct seg_record_view *view, char *why,
+	                       size_t why_bytes);
+	void *other_ctx;
 };
 
 /* Allocates the buffers; the log itself is opened by dp_log_open. 0 or -ENOMEM. */
 __attribute__((warn_unused_result)) int dp_log_init(struct dp_log *log);
 /* The engine's view of this log (valid from dp_log_init on). */
 struct sqs_log_ops dp_log_ops(struct dp_log *log);
+/*
+ * Appends a record of another resource kind (a topic's or bus's; `type` says which) to the
+ * open batch: 0 with its sequence and position, or seg_append's -errno (counted). The log
+ * is open (dp_log_open).
+ */
+__attribute__((warn_unused_result)) int dp_log_append(struct dp_log *log, uint16_t type,
+                                                      const uint8_t *payload, uint32_t bytes,
+                                                      uint64_t *sequence_out,
+                                                      uint64_t *position_out);
+/* Why the log refused a record, for the client (seg_append's -errno). */
+const char *dp_log_refusal(int error);
+/* Releases a record once everything appended before this call is durable. */
+void dp_log_release(struct dp_log *log, uint64_t position);
 /*
  * Opens (creating) the log in options->dir and replays it into the engine. 0, or -errno
  * with why filled: a damaged log (-EUCLEAN), messages of a queue another worker owns

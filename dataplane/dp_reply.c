@@ -28,6 +28,8 @@ void dp_send_reply(struct dp_worker *w, struct rte_mbuf *request, const uint8_t 
                        size_t reply_bytes)
 {
 	struct dp_request_meta *meta = dp_meta(request);
+	if (meta->source == DP_SOURCE_INTERNAL)
+		return; /* a delivery's answer goes back with it (dp_finish) */
 	if (reply_too_large_for(request, reply_bytes)) {
 		w->stats.udp_replies_unproven_dropped++;
 		return;
@@ -57,6 +59,10 @@ void dp_finish(struct dp_worker *w, struct rte_mbuf *request, const struct wire_
                    enum wire_status status, size_t reply_bytes)
 {
 	const uint8_t *reply = w->reply_buf;
+	if (dp_meta(request)->source == DP_SOURCE_INTERNAL) {
+		dp_fanout_return(w, request, status);
+		return;
+	}
 	if (status != WIRE_OK)
 		w->stats.replies_error++;
 	dp_send_reply(w, request, reply, reply_bytes);
@@ -77,6 +83,10 @@ void dp_finish_error(struct dp_worker *w, struct rte_mbuf *request, const struct
 void dp_refuse_for_now(struct dp_worker *w, struct rte_mbuf *request, const struct wire_header *h,
                        const char *why)
 {
+	if (dp_meta(request)->source == DP_SOURCE_INTERNAL) {
+		dp_fanout_return(w, request, WIRE_ERR_SERVICE_UNAVAILABLE);
+		return;
+	}
 	size_t bytes = dp_reply_error(w->reply_buf, DP_REQUEST_BYTES_MAX, h,
 	                              WIRE_ERR_SERVICE_UNAVAILABLE, why);
 	w->stats.replies_error++;

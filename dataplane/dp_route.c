@@ -1,7 +1,8 @@
 /*
  * Routing, on the lcore that received a request: parse it, answer here what goes no further
- * (malformed, Ping, no such queue, a UDP receive without its cookie), and pass the rest to
- * the queue's owner over the SPSC ring from this lcore to it, even when that is this lcore.
+ * (malformed, Ping, no such queue, topic or bus, a UDP receive without its cookie), and pass
+ * the rest to the owner of its queue, topic or bus over the SPSC ring from this lcore to it,
+ * even when that is this lcore.
  */
 #include "dp_worker_int.h"
 
@@ -86,6 +87,19 @@ static bool proven_or_answered(struct dp_worker *w, struct rte_mbuf *m,
 	return true;
 }
 
+/* Passes a request on to its owner over the ring from this lcore; a full ring refuses it. */
+static void pass_to_owner(struct dp_worker *w, struct rte_mbuf *m, const uint8_t *bytes,
+                          uint32_t length, struct dp_request *req, uint32_t owner)
+{
+	if (owner != w->index)
+		w->stats.requests_to_other_worker++;
+	if (rte_ring_sp_enqueue(w->app->requests[w->index][owner], m) != 0) {
+		w->stats.ring_full++;
+		req->error = "the resource's owner is busy; retry";
+		answer_here(w, m, bytes, length, req, WIRE_ERR_SERVICE_UNAVAILABLE);
+	}
+}
+
 void dp_route(struct dp_worker *w, struct rte_mbuf *m, const struct dp_snapshot *snapshot,
                   uint64_t now_ms)
 {
@@ -107,24 +121,16 @@ void dp_route(struct dp_worker *w, struct rte_mbuf *m, const struct dp_snapshot 
 		return;
 	if (!dp_auth_route_permits(w, m, bytes, length, &req, &auth))
 		return;
-	const struct dp_queue_entry *q =
-	    snapshot == NULL
-	        ? NULL
-	        : dp_snapshot_find(snapshot, req.queue_name.data, req.queue_name.length);
-	if (q == NULL) {
-		req.error = "The specified queue does not exist.";
-		answer_here(w, m, bytes, length, &req, WIRE_ERR_NONEXISTENT_QUEUE);
+	struct dp_destination to;
+	status = dp_snapshot_destination(snapshot, &req, &to, &req.error);
+	if (status != WIRE_OK) {
+		answer_here(w, m, bytes, length, &req, status);
 		return;
 	}
 	struct dp_request_meta *meta = dp_meta(m);
-	meta->queue_slot = q->slot;
-	meta->queue_id = q->queue_id;
-	meta->receive_wait_time_s = q->receive_wait_time_s;
-	if (q->owner != w->index)
-		w->stats.requests_to_other_worker++;
-	if (rte_ring_sp_enqueue(w->app->requests[w->index][q->owner], m) != 0) {
-		w->stats.ring_full++;
-		req.error = "the queue's owner is busy; retry";
-		answer_here(w, m, bytes, length, &req, WIRE_ERR_SERVICE_UNAVAILABLE);
-	}
+	meta->resource = to.resource;
+	meta->queue_slot = to.queue_slot;
+	meta->queue_id = to.id;
+	meta->receive_wait_time_s = to.receive_wait_time_s;
+	pass_to_owner(w, m, bytes, length, &req, to.owner);
 }

@@ -217,7 +217,8 @@ static int add_subscriptions(struct build *b)
 			                                                : DP_ROUTING_NONE,
 			    .dead_letter_queue = queue_named(b, s->dead_letter_queue),
 			    .endpoint = s->endpoint,
-			    .filter_policy = s->filter_policy};
+			    .filter_policy = s->filter_policy,
+			    .arn = s->arn};
 		}
 		r->topics[t].subscription_count = placed - r->topics[t].first_subscription;
 	}
@@ -297,82 +298,76 @@ static int add_targets(struct build *b)
 
 /* ---- matchers ---- */
 
-/* Compiles the topic's policies of one scope; *out stays NULL when it has none. */
-static int compile_policies(struct build *b, struct dp_topic *topic, bool body_scope,
-                            struct flt_matcher **out)
+static const char *protocol_name(uint32_t protocol)
 {
-	struct flt_limits limits;
-	flt_limits_default(&limits);
-	struct flt_compiler *compiler = flt_compiler_new(&limits);
-	if (compiler == NULL)
-		return -ENOMEM;
-	bool any = false;
-	int rc = 0;
-	char error[256];
-	for (uint32_t i = 0; rc == 0 && i < topic->subscription_count; i++) {
-		const struct dp_subscription *s = &b->r->subscriptions[topic->first_subscription + i];
-		bool scope_body = (s->flags & BB_SNAPSHOT_SUBSCRIPTION_SCOPE_BODY) != 0;
-		if (s->filter_policy.data == NULL || scope_body != body_scope)
-			continue;
-		struct bb_text policy = s->filter_policy;
-		rc = flt_add_sns_policy(compiler, i, policy.data, policy.bytes,
-		                        body_scope ? FLT_SNS_MESSAGE_BODY : FLT_SNS_MESSAGE_ATTRIBUTES,
-		                        error, sizeof(error));
-		if (rc != 0)
-			snprintf(b->why, b->why_bytes, "snapshot: the filter policy of a subscription "
-			         "of topic %.*s: %s", (int)topic->name.bytes, topic->name.data, error);
-		any = true;
+	switch (protocol) {
+	case BB_SUBSCRIPTION_SQS: return "sqs";
+	case BB_SUBSCRIPTION_UDP: return "udp";
+	case BB_SUBSCRIPTION_HTTP: return "http";
+	default: return "https";
 	}
-	if (rc == 0 && any) {
-		*out = flt_compile(compiler);
-		rc = *out == NULL ? -ENOMEM : 0;
-	}
-	flt_compiler_free(compiler);
-	return rc;
 }
 
-static int compile_patterns(struct build *b, struct dp_bus *bus)
+static int compile_policies(struct build *b, struct dp_topic *topic)
 {
-	struct flt_limits limits;
-	flt_limits_default(&limits);
-	limits.pattern_bytes_max = BB_EVENT_PATTERN_BYTES_MAX;
-	limits.rules_max = BB_RULES_PER_BUS_MAX;
-	struct flt_compiler *compiler = flt_compiler_new(&limits);
-	if (compiler == NULL)
-		return -ENOMEM;
-	bool any = false;
-	int rc = 0;
+	struct topic_subscription specs[BB_TOPIC_SUBSCRIPTIONS_MAX];
+	if (topic->subscription_count > BB_TOPIC_SUBSCRIPTIONS_MAX)
+		return fail(b, "more subscriptions than a topic may have on topic", topic->name);
+	for (uint32_t i = 0; i < topic->subscription_count; i++) {
+		const struct dp_subscription *s = &b->r->subscriptions[topic->first_subscription + i];
+		bool body_scope = (s->flags & BB_SNAPSHOT_SUBSCRIPTION_SCOPE_BODY) != 0;
+		specs[i] = (struct topic_subscription){
+		    .protocol = protocol_name(s->protocol),
+		    .filter_policy = s->filter_policy.data,
+		    .filter_policy_bytes = s->filter_policy.bytes,
+		    .scope = body_scope ? FLT_SNS_MESSAGE_BODY : FLT_SNS_MESSAGE_ATTRIBUTES};
+	}
 	char error[256];
-	for (uint32_t i = 0; rc == 0 && i < bus->rule_count; i++) {
+	int rc = 0;
+	topic->filter = topic_filter_build(specs, topic->subscription_count, error, sizeof(error),
+	                                   &rc);
+	if (topic->filter == NULL) {
+		snprintf(b->why, b->why_bytes, "snapshot: the filter policy of a subscription of "
+		         "topic %.*s: %s", (int)topic->name.bytes, topic->name.data,
+		         rc == -ENOMEM ? "out of memory" : error);
+		return rc == -ENOMEM ? -ENOMEM : -EINVAL;
+	}
+	topic->scratch = topic_scratch_new(topic->filter);
+	return topic->scratch == NULL ? -ENOMEM : 0;
+}
+
+static int compile_rules(struct build *b, struct dp_bus *bus)
+{
+	struct bus_rule_spec specs[BB_RULES_PER_BUS_MAX];
+	assert(bus->rule_count <= BB_RULES_PER_BUS_MAX); /* add_rules refused more */
+	for (uint32_t i = 0; i < bus->rule_count; i++) {
 		const struct dp_rule *rule = &b->r->rules[bus->first_rule + i];
-		if (rule->pattern.data == NULL || (rule->flags & BB_SNAPSHOT_RULE_ENABLED) == 0)
-			continue;
-		rc = flt_add_rule(compiler, i, rule->pattern.data, rule->pattern.bytes, error,
-		                  sizeof(error));
-		if (rc != 0)
-			snprintf(b->why, b->why_bytes, "snapshot: the pattern of rule %.*s: %s",
-			         (int)rule->name.bytes, rule->name.data, error);
-		any = true;
+		specs[i] = (struct bus_rule_spec){
+		    .rule_id = rule->rule_id,
+		    .enabled = (rule->flags & BB_SNAPSHOT_RULE_ENABLED) != 0,
+		    .pattern = {rule->pattern.data, rule->pattern.bytes},
+		    .target_count = rule->target_count};
 	}
-	if (rc == 0 && any) {
-		bus->patterns = flt_compile(compiler);
-		rc = bus->patterns == NULL ? -ENOMEM : 0;
+	char error[256];
+	int rc = 0;
+	bus->rules = bus_rules_new(specs, bus->rule_count, error, sizeof(error), &rc);
+	if (bus->rules == NULL) {
+		snprintf(b->why, b->why_bytes, "snapshot: bus %.*s: %s", (int)bus->name.bytes,
+		         bus->name.data, rc == -ENOMEM ? "out of memory" : error);
+		return rc == -ENOMEM ? -ENOMEM : -EINVAL;
 	}
-	flt_compiler_free(compiler);
-	return rc;
+	bus->scratch = bus_match_scratch_new(bus->rules);
+	return bus->scratch == NULL ? -ENOMEM : 0;
 }
 
 static int compile(struct build *b)
 {
 	int rc = 0;
 	for (uint32_t i = 0; rc == 0 && i < b->r->topic_count; i++) {
-		struct dp_topic *t = &b->r->topics[i];
-		rc = compile_policies(b, t, false, &t->attribute_policies);
-		if (rc == 0)
-			rc = compile_policies(b, t, true, &t->body_policies);
+		rc = compile_policies(b, &b->r->topics[i]);
 	}
 	for (uint32_t i = 0; rc == 0 && i < b->r->bus_count; i++)
-		rc = compile_patterns(b, &b->r->buses[i]);
+		rc = compile_rules(b, &b->r->buses[i]);
 	return rc;
 }
 
@@ -390,6 +385,7 @@ static void rebase(struct dp_routing_builder *entries, const uint8_t *from, cons
 			fields[n++] = &e->subscription.endpoint;
 			fields[n++] = &e->subscription.filter_policy;
 			fields[n++] = &e->subscription.dead_letter_queue;
+			fields[n++] = &e->subscription.arn;
 			break;
 		case BB_SNAPSHOT_KIND_BUS: fields[n++] = &e->bus.name; break;
 		case BB_SNAPSHOT_KIND_RULE:
@@ -460,11 +456,13 @@ void dp_routing_free(struct dp_routing *r)
 	if (r == NULL)
 		return;
 	for (uint32_t i = 0; r->topics != NULL && i < r->topic_count; i++) {
-		flt_matcher_free(r->topics[i].attribute_policies);
-		flt_matcher_free(r->topics[i].body_policies);
+		topic_scratch_free(r->topics[i].scratch);
+		topic_filter_free(r->topics[i].filter);
 	}
-	for (uint32_t i = 0; r->buses != NULL && i < r->bus_count; i++)
-		flt_matcher_free(r->buses[i].patterns);
+	for (uint32_t i = 0; r->buses != NULL && i < r->bus_count; i++) {
+		bus_match_scratch_free(r->buses[i].scratch);
+		bus_rules_free(r->buses[i].rules);
+	}
 	free(r->topics);
 	free(r->subscriptions);
 	free(r->buses);
@@ -483,11 +481,44 @@ uint32_t dp_owner_of(uint64_t id, uint32_t worker_count)
 	return (uint32_t)((mixed >> 32) % worker_count);
 }
 
-void dp_routing_assign(struct dp_routing *r, uint32_t worker_count)
+static const struct dp_topic *topic_by_id(const struct dp_routing *r, uint64_t topic_id)
+{
+	for (uint32_t i = 0; r != NULL && i < r->topic_count; i++) {
+		if (r->topics[i].topic_id == topic_id)
+			return &r->topics[i];
+	}
+	return NULL;
+}
+
+int dp_routing_assign(struct dp_routing *r, const struct dp_routing *previous,
+                      uint32_t worker_count)
 {
 	assert(worker_count >= 1 && worker_count <= BB_WORKER_COUNT_MAX);
-	for (uint32_t i = 0; i < r->topic_count; i++)
-		r->topics[i].owner = dp_owner_of(r->topics[i].topic_id, worker_count);
+	static bool used[BB_WORKER_COUNT_MAX][BB_TOPIC_SLOTS_PER_WORKER];
+	memset(used, 0, sizeof(used));
+	for (uint32_t i = 0; i < r->topic_count; i++) {
+		struct dp_topic *t = &r->topics[i];
+		const struct dp_topic *before = topic_by_id(previous, t->topic_id);
+		t->owner = dp_owner_of(t->topic_id, worker_count);
+		t->slot = UINT32_MAX;
+		if (before != NULL && before->owner == t->owner) {
+			t->slot = before->slot;
+			used[t->owner][t->slot] = true;
+		}
+	}
+	for (uint32_t i = 0; i < r->topic_count; i++) {
+		struct dp_topic *t = &r->topics[i];
+		for (uint32_t slot = 0; t->slot == UINT32_MAX && slot < BB_TOPIC_SLOTS_PER_WORKER;
+		     slot++) {
+			if (!used[t->owner][slot]) {
+				t->slot = slot;
+				used[t->owner][slot] = true;
+			}
+		}
+		if (t->slot == UINT32_MAX)
+			return -ENOSPC;
+	}
 	for (uint32_t i = 0; i < r->bus_count; i++)
 		r->buses[i].owner = dp_owner_of(r->buses[i].bus_id, worker_count);
+	return 0;
 }

@@ -15,7 +15,8 @@
 #include <stdint.h>
 
 #include "bb_snapshot.h"
-#include "flt.h"
+#include "bus.h"
+#include "topic.h"
 
 #define DP_ROUTING_NONE UINT32_MAX /* a name that names nothing in the snapshot */
 
@@ -24,11 +25,13 @@ struct dp_topic {
 	uint64_t topic_id;
 	uint32_t flags; /* BB_SNAPSHOT_TOPIC_* */
 	uint32_t owner; /* worker index */
+	uint32_t slot;  /* its topic engine slot on the owner */
 	/* Its subscriptions: subscriptions[first_subscription, + subscription_count). */
 	uint32_t first_subscription, subscription_count;
-	/* FilterPolicy matchers by scope (NULL: no subscription of that scope has one); a
-	 * match's rule id is the subscription's position within the topic. */
-	struct flt_matcher *attribute_policies, *body_policies;
+	/* Its subscriptions' filter policies compiled by the topic engine (topic.h): a match
+	 * names a subscription by its position in the topic. The scratch is the owner's. */
+	struct topic_filter *filter;
+	struct topic_scratch *scratch;
 };
 
 struct dp_subscription {
@@ -40,6 +43,7 @@ struct dp_subscription {
 	uint32_t dead_letter_queue; /* a queue position, or DP_ROUTING_NONE */
 	struct bb_text endpoint;
 	struct bb_text filter_policy; /* NULL data: every message goes to it */
+	struct bb_text arn;           /* NULL data: control did not say */
 };
 
 struct dp_bus {
@@ -48,9 +52,10 @@ struct dp_bus {
 	uint32_t flags; /* BB_SNAPSHOT_BUS_* */
 	uint32_t owner;
 	uint32_t first_rule, rule_count;
-	/* Its enabled rules' patterns; a match's rule id is the rule's position in the bus.
-	 * NULL: no enabled rule has a pattern. */
-	struct flt_matcher *patterns;
+	/* Its rules compiled by the bus engine (bus.h): a match names the rule by its position
+	 * in the bus and the target by its position in the rule. The scratch is the owner's. */
+	struct bus_rules *rules;
+	struct bus_match_scratch *scratch;
 };
 
 struct dp_rule {
@@ -111,8 +116,14 @@ void dp_routing_free(struct dp_routing *routing);
 
 /* The worker that owns a resource: a hash of its id (queues, topics and buses alike). */
 uint32_t dp_owner_of(uint64_t id, uint32_t worker_count);
-/* Owners by the hash of the id, as for queues: the same id keeps its worker. */
-void dp_routing_assign(struct dp_routing *routing, uint32_t worker_count);
+/*
+ * Owners by the hash of the id, as for queues, and topic slots on them: a topic that was in
+ * `previous` (NULL: none) keeps its slot, so its FIFO state survives the change. -ENOSPC
+ * when an owner has no topic slot left.
+ */
+__attribute__((warn_unused_result)) int dp_routing_assign(struct dp_routing *routing,
+                                                          const struct dp_routing *previous,
+                                                          uint32_t worker_count);
 
 const struct dp_topic *dp_routing_find_topic(const struct dp_routing *routing,
                                              const uint8_t *name, size_t name_bytes);

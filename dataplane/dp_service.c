@@ -387,13 +387,11 @@ static void route_local(struct dp_service *s, uint32_t connection_index, const u
 			return;
 		}
 	}
-	const struct dp_queue_entry *q =
-	    s->current == NULL
-	        ? NULL
-	        : dp_snapshot_find(s->current, req.queue_name.data, req.queue_name.length);
-	if (q == NULL) {
-		reply_error(s, c, &req.header, WIRE_ERR_NONEXISTENT_QUEUE,
-		            "The specified queue does not exist.");
+	struct dp_destination to;
+	const char *why = NULL;
+	status = dp_snapshot_destination(s->current, &req, &to, &why);
+	if (status != WIRE_OK) {
+		reply_error(s, c, &req.header, status, why);
 		return;
 	}
 	struct rte_mbuf *m = dp_chain_from_bytes(s->app->frame_pool, bytes, (uint32_t)length);
@@ -405,15 +403,16 @@ static void route_local(struct dp_service *s, uint32_t connection_index, const u
 	*dp_meta(m) = (struct dp_request_meta){
 	    .source = DP_SOURCE_LOCAL,
 	    .local_connection = connection_index | (uint32_t)c->generation << 16,
-	    .queue_slot = q->slot,
-	    .queue_id = q->queue_id,
-	    .receive_wait_time_s = q->receive_wait_time_s,
+	    .resource = to.resource,
+	    .queue_slot = to.queue_slot,
+	    .queue_id = to.id,
+	    .receive_wait_time_s = to.receive_wait_time_s,
 	};
-	struct rte_ring *ring = s->app->requests[s->app->worker_count][q->owner];
+	struct rte_ring *ring = s->app->requests[s->app->worker_count][to.owner];
 	if (rte_ring_sp_enqueue(ring, m) != 0) {
 		rte_pktmbuf_free(m);
 		reply_error(s, c, &req.header, WIRE_ERR_SERVICE_UNAVAILABLE,
-		            "the queue's owner is busy: retry");
+		            "the owner of the queue, topic or bus is busy: retry");
 		return;
 	}
 	c->requests_in_flight++; /* the connection is not read until the reply is written */

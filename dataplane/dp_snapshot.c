@@ -4,6 +4,8 @@
  */
 #include "dp_snapshot.h"
 
+#include "dp_request.h"
+
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -149,6 +151,57 @@ const struct dp_queue_entry *dp_snapshot_find(const struct dp_snapshot *s, const
 	return NULL;
 }
 
+static enum wire_status routing_destination(const struct dp_snapshot *s,
+                                            const struct dp_request *req,
+                                            struct dp_destination *out, const char **why)
+{
+	const struct dp_routing *r = s == NULL ? NULL : s->routing;
+	if (req->header.opcode == WIRE_OP_PUT_EVENTS) {
+		struct dp_bytes name = req->bus_name.present
+		                           ? req->bus_name
+		                           : (struct dp_bytes){(const uint8_t *)"default", 7, true};
+		const struct dp_bus *bus = dp_routing_find_bus(r, name.data, name.length);
+		if (bus == NULL) {
+			*why = "Event bus does not exist.";
+			return WIRE_ERR_EVENTS_RESOURCE_NOT_FOUND;
+		}
+		*out = (struct dp_destination){.owner = bus->owner,
+		                               .resource = (uint32_t)(bus - r->buses),
+		                               .id = bus->bus_id};
+		return WIRE_OK;
+	}
+	const struct dp_topic *t =
+	    dp_routing_find_topic(r, req->topic_name.data, req->topic_name.length);
+	if (t == NULL) {
+		*why = "Topic does not exist";
+		return WIRE_ERR_SNS_NOT_FOUND;
+	}
+	*out = (struct dp_destination){
+	    .owner = t->owner, .resource = (uint32_t)(t - r->topics), .id = t->topic_id};
+	return WIRE_OK;
+}
+
+enum wire_status dp_snapshot_destination(const struct dp_snapshot *s, const struct dp_request *req,
+                                         struct dp_destination *out, const char **why)
+{
+	uint8_t opcode = req->header.opcode;
+	if (opcode == WIRE_OP_PUBLISH || opcode == WIRE_OP_PUBLISH_BATCH ||
+	    opcode == WIRE_OP_PUT_EVENTS)
+		return routing_destination(s, req, out, why);
+	const struct dp_queue_entry *q =
+	    s == NULL ? NULL : dp_snapshot_find(s, req->queue_name.data, req->queue_name.length);
+	if (q == NULL) {
+		*why = "The specified queue does not exist.";
+		return WIRE_ERR_NONEXISTENT_QUEUE;
+	}
+	*out = (struct dp_destination){.owner = q->owner,
+	                               .resource = (uint32_t)(q - s->queues),
+	                               .queue_slot = q->slot,
+	                               .id = q->queue_id,
+	                               .receive_wait_time_s = q->receive_wait_time_s};
+	return WIRE_OK;
+}
+
 static const struct dp_queue_entry *find_by_id(const struct dp_snapshot *s, uint64_t queue_id)
 {
 	for (uint32_t i = 0; s != NULL && i < s->queue_count; i++) {
@@ -186,9 +239,10 @@ int dp_snapshot_assign(struct dp_snapshot *next, const struct dp_snapshot *previ
 		if (q->slot == UINT32_MAX)
 			return -ENOSPC;
 	}
-	if (next->routing != NULL)
-		dp_routing_assign(next->routing, worker_count);
-	return 0;
+	if (next->routing == NULL)
+		return 0;
+	return dp_routing_assign(next->routing, previous == NULL ? NULL : previous->routing,
+	                         worker_count);
 }
 
 static int write_all(int fd, const uint8_t *bytes, size_t count)

@@ -76,6 +76,24 @@ struct bb_snapshot_header dp_snapshot_header(const struct dp_snapshot *snapshot)
 const struct dp_queue_entry *dp_snapshot_find(const struct dp_snapshot *snapshot,
                                               const uint8_t *name, size_t name_bytes);
 
+/* Where a data request goes: the owner of its queue, topic or bus, and what it finds there. */
+struct dp_destination {
+	uint32_t owner;
+	uint32_t resource;   /* a topic's or bus's position in the routing */
+	uint32_t queue_slot; /* a queue's slot on its owner */
+	uint64_t id;         /* the queue's, topic's or bus's id */
+	uint32_t receive_wait_time_s;
+};
+
+struct dp_request;
+/*
+ * Finds the destination of a parsed data request in the snapshot (NULL: none yet).
+ * WIRE_OK, or the status naming what does not exist (a queue, topic or bus) with why.
+ */
+__attribute__((warn_unused_result)) enum wire_status
+dp_snapshot_destination(const struct dp_snapshot *snapshot, const struct dp_request *req,
+                        struct dp_destination *out, const char **why);
+
 /* Writes the body to dir/snapshot.bbs durably (temporary file, fsync, rename, fsync dir),
  * readable by busbard's user alone: it holds the keys' secrets. */
 __attribute__((warn_unused_result)) int dp_snapshot_save(const char *dir, const uint8_t *body,

@@ -44,7 +44,18 @@
 	X(log_releases_leaked)                                                                     \
 	X(log_messages_relogged)                                                                   \
 	X(log_messages_recovered)                                                                  \
-	X(log_records_recovered)
+	X(log_records_recovered)                                                                   \
+	X(fanout_deliveries)                                                                       \
+	X(fanout_done)                                                                             \
+	X(fanout_done_unlogged)                                                                    \
+	X(fanout_retries)                                                                          \
+	X(fanout_failed)                                                                           \
+	X(fanout_dead_lettered)                                                                    \
+	X(fanout_no_buffer)                                                                        \
+	X(fanout_ring_full)                                                                        \
+	X(fanout_refused)                                                                          \
+	X(fanout_unsupported)                                                                      \
+	X(fanout_recovered)
 
 struct dp_stats {
 #define DP_STATS_MEMBER(name) uint64_t name;

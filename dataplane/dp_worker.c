@@ -116,6 +116,16 @@ struct dp_worker *dp_worker_create(struct dp_app *app, const struct dp_worker_op
 		w->sqs = sqs_engine_create(&engine_options, &rc);
 	if (rc == 0)
 		rc = dp_dedup_init(&w->dedup, BB_DEDUP_ENTRIES_PER_WORKER, BB_DEDUP_ARENA_BYTES);
+	if (rc == 0)
+		rc = dp_fanout_init(&w->fanout, options->index, options->socket_id);
+	struct topic_engine_options topic_options = {
+	    .topic_slots = BB_TOPIC_SLOTS_PER_WORKER,
+	    .dedup_slots = BB_TOPIC_DEDUP_PER_WORKER,
+	    .log = {w, dp_topic_log_append},
+	};
+	if (rc == 0)
+		w->topics = topic_engine_create(&topic_options, &rc);
+	w->durable_sequence = UINT64_MAX; /* no log until dp_worker_recover opens one */
 	if (rc == 0 && options->index == 0) /* before any lcore runs: one key for all */
 		rc = dp_cookie_key_init(&app->cookie_key);
 	if (rc == 0)
@@ -148,6 +158,9 @@ void dp_worker_destroy(struct dp_worker *w)
 	for (uint32_t i = 0; i < w->held_count; i++) /* never answered: not durable */
 		rte_pktmbuf_free(w->held[(w->held_head + i) % DP_HELD_REPLIES_MAX].request);
 	sqs_engine_destroy(w->sqs); /* releases every body into store_pool */
+	dp_fanout_free(&w->fanout);
+	topic_engine_destroy(w->topics);
+	dp_signer_free(w->signer);
 	dp_log_close(&w->log);
 	free(w->held);
 	rte_mempool_free(w->store_pool);
@@ -158,6 +171,31 @@ void dp_worker_destroy(struct dp_worker *w)
 }
 
 /* ---- the loop ---- */
+
+/* The topic engine's slots as the snapshot places the topics this worker owns. */
+static void reconcile_topics(struct dp_worker *w, const struct dp_snapshot *snapshot)
+{
+	bool kept[BB_TOPIC_SLOTS_PER_WORKER] = {false};
+	const struct dp_routing *r = snapshot->routing;
+	for (uint32_t i = 0; r != NULL && i < r->topic_count; i++) {
+		const struct dp_topic *t = &r->topics[i];
+		if (t->owner != w->index)
+			continue;
+		struct topic_config config = {
+		    .topic_id = t->topic_id,
+		    .fifo = (t->flags & BB_SNAPSHOT_TOPIC_FIFO) != 0,
+		    .content_based_deduplication = (t->flags & BB_SNAPSHOT_TOPIC_CONTENT_DEDUP) != 0,
+		    .durable = w->durable && (t->flags & BB_SNAPSHOT_TOPIC_MEMORY) == 0,
+		};
+		/* The snapshot's flags are the codec's, checked: the engine takes every config. */
+		RTE_VERIFY(topic_open(w->topics, t->slot, &config) == 0);
+		kept[t->slot] = true;
+	}
+	for (uint32_t slot = 0; slot < BB_TOPIC_SLOTS_PER_WORKER; slot++) {
+		if (!kept[slot])
+			topic_close(w->topics, slot);
+	}
+}
 
 static void reconcile(struct dp_worker *w, const struct dp_snapshot *snapshot, uint64_t now_ms)
 {
@@ -183,6 +221,7 @@ static void reconcile(struct dp_worker *w, const struct dp_snapshot *snapshot, u
 		if (!kept[slot])
 			dp_answer_wakes(w, sqs_queue_close(w->sqs, slot, w->wakes), now_ms);
 	}
+	reconcile_topics(w, snapshot);
 	w->applied_generation = snapshot->generation;
 }
 
@@ -195,6 +234,12 @@ static void copy_log_counters(struct dp_worker *w)
 	w->stats.log_messages_relogged = c->messages_relogged;
 	w->stats.log_messages_recovered = c->messages_recovered;
 	w->stats.log_records_recovered = c->records_recovered;
+}
+
+void dp_worker_set_signer(struct dp_worker *w, struct dp_signer *signer)
+{
+	RTE_VERIFY(w->signer == NULL);
+	w->signer = signer;
 }
 
 int dp_worker_recover(struct dp_worker *w, const struct dp_worker_log_options *log_options,
@@ -222,6 +267,8 @@ int dp_worker_recover(struct dp_worker *w, const struct dp_worker_log_options *l
 	};
 	int rc = dp_log_open(&w->log, &options, why, why_bytes);
 	copy_log_counters(w);
+	if (rc == 0)
+		w->durable_sequence = seg_durable_sequence(w->log.seg);
 	return rc;
 }
 
@@ -238,6 +285,7 @@ static void serve_log(struct dp_worker *w)
 	if (durable < 0)
 		rte_panic("busbard: worker %u: the message log stopped after an I/O error\n",
 		          w->index);
+	w->durable_sequence = (uint64_t)durable;
 	dp_stage_release(w, (uint64_t)durable);
 	copy_log_counters(w);
 }
@@ -273,6 +321,7 @@ void dp_worker_serve(struct dp_worker *w, uint64_t now_tsc)
 	    sqs_take_waiters(w->sqs, now_ms, w->wakes, BB_PARKED_RECEIVES_PER_WORKER);
 	dp_answer_wakes(w, woken, now_ms);
 	serve_log(w);
+	dp_fanout_pass(w, w->durable_sequence, now_ms);
 	dp_net_reap(&w->net, now_tsc);
 }
 

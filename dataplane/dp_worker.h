@@ -12,12 +12,15 @@
 
 #include "dp_app.h"
 #include "dp_dedup.h"
+#include "dp_fanout.h"
 #include "dp_log.h"
 #include "dp_net.h"
+#include "dp_sign.h"
 #include "dp_stats.h"
 #include "sqs.h"
 
 #define DP_REQUEST_BYTES_MAX (BB_WIRE_HEADER_BYTES + BB_LOCAL_BODY_BYTES_MAX)
+#define DP_SIGNATURE_CACHE_BYTES DP_SIGN_BASE64_BYTES_MAX
 
 /*
  * The reply stage: answers that wait until the log's durable sequence reaches their
@@ -49,6 +52,14 @@ struct dp_worker {
 	 * busbard's persisted one from dp_worker_recover, so handles outlive a restart. */
 	struct dp_siphash_key receipt_key;
 	struct dp_log log;  /* log.seg NULL: durability memory, nothing is held */
+	uint64_t durable_sequence; /* the log's, as of the last pass; UINT64_MAX without one */
+	struct dp_fanout fanout;   /* deliveries of the topics and buses it owns */
+	struct topic_engine *topics; /* the SNS topics it owns (engines/topic.h) */
+	struct dp_signer *signer;    /* signs SNS envelopes (dp_sign.h); NULL: none are sent */
+	uint64_t signed_digest;      /* the string signed last, and its signature: one per */
+	uint32_t signed_bytes;       /* publish serves every subscription of it */
+	char signature[DP_SIGNATURE_CACHE_BYTES];
+	size_t signature_bytes;
 	struct dp_held *held; /* DP_HELD_REPLIES_MAX, a FIFO in sequence order */
 	uint32_t held_head, held_count;
 	struct sqs_wake *wakes; /* BB_PARKED_RECEIVES_PER_WORKER entries */
@@ -84,6 +95,9 @@ struct dp_worker_log_options {
 __attribute__((warn_unused_result)) int
 dp_worker_recover(struct dp_worker *worker, const struct dp_worker_log_options *options,
                   char *why, size_t why_bytes);
+
+/* Gives the worker its SNS envelope signer (made on the main thread from busbard's key). */
+void dp_worker_set_signer(struct dp_worker *worker, struct dp_signer *signer);
 
 /* The lcore function: the fixed loop until app->stopping. */
 int dp_worker_main(void *arg);

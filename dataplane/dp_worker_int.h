@@ -60,6 +60,64 @@ bool dp_stage_has_room(const struct dp_worker *w);
 /* Sends the held replies whose records are durable now, in order. */
 void dp_stage_release(struct dp_worker *w, uint64_t durable_sequence);
 
+/* ---- dp_fanout.c ---- */
+
+/* At creation: the delivery pool and the tables (0 or -ENOMEM); freed with the worker. */
+__attribute__((warn_unused_result)) int dp_fanout_init(struct dp_fanout *fanout,
+                                                       uint32_t worker_index, int socket_id);
+void dp_fanout_free(struct dp_fanout *fanout);
+/* A pending slot is free and the outbox has room for `deliveries` more. */
+bool dp_fanout_has_room(const struct dp_worker *w, uint32_t deliveries);
+/* Starts a publish's or event's deliveries; its record's position (UINT64_MAX: none). */
+uint32_t dp_fanout_begin(struct dp_worker *w, enum dp_fanout_kind kind, uint64_t resource_id,
+                         const uint8_t message_id[16], uint64_t record_position);
+/* One delivery to queue q, sent once `after_sequence` is durable. 0, or -ENOBUFS when the
+ * worker's delivery pool is empty (nothing was added). */
+int dp_fanout_to_queue(struct dp_worker *w, uint32_t pending, const struct dp_queue_entry *q,
+                       const struct dp_delivery_body *body,
+                       const struct dp_delivery_policy *policy, uint64_t after_sequence,
+                       uint64_t now_ms);
+/* No more deliveries of it: done at once when it had none, else when the last returns. */
+void dp_fanout_end(struct dp_worker *w, uint32_t pending);
+/* Each pass: answers back to their origins, the outbox up to `durable_sequence`, retries
+ * whose time has come. */
+void dp_fanout_pass(struct dp_worker *w, uint64_t durable_sequence, uint64_t now_ms);
+/* On the target's owner: the delivery's answer goes back to its origin with it. */
+void dp_fanout_return(struct dp_worker *w, struct rte_mbuf *m, enum wire_status status);
+/* On the origin: a delivery came back answered: done, retried, dead-lettered or dropped. */
+void dp_fanout_returned(struct dp_worker *w, struct rte_mbuf *m, uint64_t now_ms);
+
+/* No more deliveries of this pending publish can be made now: its record stays live. */
+void dp_fanout_keep_record(struct dp_worker *w, uint32_t pending);
+
+/* ---- dp_publish.c ---- */
+
+/* Executes a Publish, PublishBatch or PutEvents this worker's topic or bus owns. */
+void dp_execute_routing(struct dp_worker *w, struct rte_mbuf *m, const struct dp_request *req,
+                        uint64_t now_ms);
+/* A publish's deliveries, after it was accepted or when recovery finds it not done. */
+void dp_fanout_publish(struct dp_worker *w, const struct dp_snapshot *s, const struct dp_topic *t,
+                       const struct topic_record *record, uint64_t position,
+                       uint64_t after_sequence, uint64_t now_ms);
+/* An event's deliveries to the (rule, target) pairs it matched. */
+void dp_fanout_event(struct dp_worker *w, const struct dp_snapshot *s, const struct dp_bus *bus,
+                     const struct dp_event_view *event, const struct bus_delivery *deliveries,
+                     uint32_t count, uint64_t position, uint64_t after_sequence,
+                     uint64_t now_ms);
+/* The topic engine's log (topic_log_ops.append). */
+int dp_topic_log_append(void *ctx, const struct topic_record *record, uint64_t *sequence_out);
+/* The topic engine's signer (topic_sign_fn): the worker's, one signature per publish. */
+int dp_sign_envelope(void *ctx, const uint8_t *string_to_sign, size_t bytes, char *out,
+                     size_t capacity, size_t *length_out);
+
+/* PutEvents names its bus or means the default one. */
+static inline struct dp_bytes dp_bus_name_of(const struct dp_request *req)
+{
+	if (req->bus_name.present)
+		return req->bus_name;
+	return (struct dp_bytes){(const uint8_t *)"default", 7, true};
+}
+
 /* ---- dp_store.c ---- */
 
 struct sqs_store_ops dp_store_ops(struct rte_mempool *pool);

@@ -19,7 +19,8 @@
 #define DP_ARP_ENTRIES     64u
 #define DP_FRAG_TIMEOUT_MS 2000u
 
-enum dp_source { DP_SOURCE_UDP = 1, DP_SOURCE_LOCAL = 2 };
+/* Internal: a delivery of a publish or event from another resource's owner (dp_fanout.h). */
+enum dp_source { DP_SOURCE_UDP = 1, DP_SOURCE_LOCAL = 2, DP_SOURCE_INTERNAL = 3 };
 
 struct dp_peer {
 	struct rte_ether_addr mac;
@@ -34,11 +35,24 @@ struct dp_request_meta {
 	uint8_t reserved[2];
 	uint32_t local_connection; /* DP_SOURCE_LOCAL: who gets the reply */
 	struct dp_peer peer;       /* DP_SOURCE_UDP: where the reply goes */
-	/* Set when routed: the queue as the routing lcore's snapshot knew it. */
+	/* Set when routed: the queue as the routing lcore's snapshot knew it (queue_id is a
+	 * topic's or bus's id for Publish and PutEvents, resource its position). */
+	uint32_t resource;
 	uint32_t queue_slot;
 	uint32_t receive_wait_time_s;
 	uint64_t queue_id;
 	uint64_t digest; /* set by the owner: dp_request_digest, for the retry window */
+	/* DP_SOURCE_INTERNAL: the delivery's way back and how it is tried (dp_fanout.c). */
+	uint16_t origin;            /* the worker that made it and counts it down */
+	uint16_t status;            /* the owner's answer, once returned */
+	uint8_t returned;           /* the owner has answered and sent it back */
+	uint8_t dead_lettered;      /* it goes to its dead-letter queue now */
+	uint16_t attempts;
+	uint32_t pending;           /* its dp_pending slot on the origin */
+	uint32_t attempts_max;
+	uint32_t event_age_ms_max;  /* 0: none */
+	uint32_t dead_letter_queue; /* a queue position in the snapshot, or DP_ROUTING_NONE */
+	uint64_t first_sent_ms;
 };
 
 static inline struct dp_request_meta *dp_meta(struct rte_mbuf *m)

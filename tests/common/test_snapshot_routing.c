@@ -83,7 +83,8 @@ Test(snapshot_routing, round_trip_keeps_every_field_of_every_kind)
 	                               BB_SNAPSHOT_SUBSCRIPTION_CONFIRMED,
 	                      .endpoint = text("inbox.fifo"),
 	                      .filter_policy = text("{\"a\":[\"b\"]}"),
-	                      .dead_letter_queue = text("dead")}},
+	                      .dead_letter_queue = text("dead"),
+	                      .arn = text("arn:aws:sns:local:000000000000:orders.fifo:1")}},
 	    {.kind = BB_SNAPSHOT_KIND_BUS,
 	     .bus = {.name = text("orders/eu"), .bus_id = 9, .flags = BB_SNAPSHOT_BUS_MEMORY}},
 	    {.kind = BB_SNAPSHOT_KIND_RULE,
@@ -118,6 +119,7 @@ Test(snapshot_routing, round_trip_keeps_every_field_of_every_kind)
 	cr_assert_eq(s->flags, entries[1].subscription.flags);
 	cr_assert(same_text(s->filter_policy, entries[1].subscription.filter_policy));
 	cr_assert(same_text(s->dead_letter_queue, text("dead")));
+	cr_assert(same_text(s->arn, entries[1].subscription.arn));
 	cr_assert(same_text(decoded[2].bus.name, text("orders/eu")));
 	cr_assert(same_text(decoded[3].rule.schedule, text("rate(5 minutes)")));
 	cr_assert_eq(decoded[3].rule.flags, 0, "a disabled rule stays disabled");

@@ -104,15 +104,6 @@ static void release(void)
 
 TestSuite(routing, .init = reset, .fini = release);
 
-static int match(const struct flt_matcher *m, const char *event, uint32_t *ids, uint32_t cap)
-{
-	struct flt_scratch *scratch = flt_scratch_new(m);
-	cr_assert_not_null(scratch);
-	int n = flt_match(m, scratch, event, strlen(event), ids, cap);
-	flt_scratch_free(scratch);
-	return n;
-}
-
 Test(routing, subscriptions_rules_and_targets_are_grouped_and_resolved)
 {
 	queue("inbox", 1);
@@ -133,6 +124,8 @@ Test(routing, subscriptions_rules_and_targets_are_grouped_and_resolved)
 	cr_assert_eq(parse(), WIRE_OK, "%s", error);
 	cr_assert_eq(dp_snapshot_assign(&snapshot, NULL, 2), 0);
 	const struct dp_routing *r = snapshot.routing;
+	for (uint32_t i = 0; i < r->topic_count; i++)
+		cr_assert_lt(r->topics[i].slot, BB_TOPIC_SLOTS_PER_WORKER);
 	cr_assert_not_null(r);
 	const struct dp_topic *orders = dp_routing_find_topic(r, (const uint8_t *)"orders", 6);
 	cr_assert_not_null(orders);
@@ -142,7 +135,6 @@ Test(routing, subscriptions_rules_and_targets_are_grouped_and_resolved)
 	cr_assert_eq(s[0].queue, 1, "audit is the second queue");
 	cr_assert_eq(s[1].queue, DP_ROUTING_NONE, "a subscription's queue may be gone");
 	cr_assert_lt(orders->owner, 2);
-	cr_assert_null(orders->attribute_policies, "no policy, no matcher");
 	cr_assert_null(dp_routing_find_topic(r, (const uint8_t *)"order", 5));
 	const struct dp_bus *b = dp_routing_find_bus(r, (const uint8_t *)"default", 7);
 	cr_assert_not_null(b);
@@ -169,24 +161,41 @@ Test(routing, patterns_and_policies_match_what_they_say)
 	rule(41, 31, "big", "{\"detail\":{\"n\":[{\"numeric\":[\">\",9]}]}}",
 	     BB_SNAPSHOT_RULE_ENABLED);
 	rule(42, 31, "off", "{\"detail\":{\"n\":[{\"exists\":true}]}}", 0);
+	target(41, "q", BB_TARGET_QUEUE, "inbox");
+	target(42, "q", BB_TARGET_QUEUE, "inbox");
 	cr_assert_eq(parse(), WIRE_OK, "%s", error);
 	const struct dp_routing *r = snapshot.routing;
 	uint32_t ids[4];
 	const struct dp_bus *b = &r->buses[0];
-	cr_assert_eq(match(b->patterns, "{\"detail\":{\"n\":10}}", ids, 4), 1);
-	cr_assert_eq(ids[0], 0, "rule ids are positions in the bus; the disabled one never");
-	cr_assert_eq(match(b->patterns, "{\"detail\":{\"n\":9}}", ids, 4), 0);
+	struct bus_delivery deliveries[BUS_DELIVERIES_MAX];
+	const char *big = "{\"detail\":{\"n\":10}}", *small = "{\"detail\":{\"n\":9}}";
+	cr_assert_eq(bus_match(b->rules, b->scratch, big, strlen(big), deliveries,
+	                       BUS_DELIVERIES_MAX), 1);
+	cr_assert_eq(deliveries[0].rule_index, 0, "rules by position; the disabled one never");
+	cr_assert_eq(bus_match(b->rules, b->scratch, small, strlen(small), deliveries,
+	                       BUS_DELIVERIES_MAX), 0);
 	const struct dp_topic *t = &r->topics[0];
-	cr_assert_eq(match(t->attribute_policies, "{\"level\":\"high\"}", ids, 4), 1);
+	struct topic_record publish = {.kind = TOPIC_RECORD_PUBLISH, .topic_id = 12,
+	                               .attribute_count = 1,
+	                               .message = (const uint8_t *)"{\"level\":\"low\"}"};
+	publish.message_bytes = (uint32_t)strlen((const char *)publish.message);
+	publish.attributes[0] = (struct topic_attribute){
+	    .name = "level", .name_bytes = 5, .type = "String", .type_bytes = 6,
+	    .value = (const uint8_t *)"high", .value_bytes = 4};
+	cr_assert_eq(topic_filter_match(t->filter, t->scratch, &publish, ids), 2,
+	             "the attribute and the body each match a subscription");
 	cr_assert_eq(ids[0], 0);
-	cr_assert_eq(match(t->body_policies, "{\"level\":\"low\"}", ids, 4), 1);
-	cr_assert_eq(ids[0], 1, "policy ids are positions in the topic");
+	cr_assert_eq(ids[1], 1, "subscriptions by their position in the topic");
+	publish.attributes[0].value = (const uint8_t *)"none";
+	publish.message = (const uint8_t *)"{}";
+	publish.message_bytes = 2;
+	cr_assert_eq(topic_filter_match(t->filter, t->scratch, &publish, ids), 0);
 }
 
 Test(routing, snapshots_busbard_must_refuse_say_why)
 {
 	const char *expected[] = {"names a topic", "named twice", "names a rule",
-	                          "more targets", "filter policy", "pattern"};
+	                          "more targets", "filter policy", "unknown operator"};
 	for (uint32_t variant = 0; variant < 6; variant++) {
 		reset();
 		queue("inbox", 1);

@@ -1,0 +1,411 @@
+/*
+ * Fan-out's deliveries on a worker lcore (dp_fanout.h has the life of one). Invariants: a
+ * delivery mbuf is in exactly one place: this worker's outbox or retries, a ring, the
+ * target owner's engine or reply stage, or that owner's returns; a pending publish is freed
+ * only when nothing is being added to it and no delivery of it is outstanding; the outbox
+ * goes out in order, and nothing in it goes before its source record is durable.
+ */
+#include "dp_worker_int.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <rte_malloc.h>
+
+#include "bus_record.h"
+#include "dp_chain.h"
+#include "topic.h"
+
+int dp_fanout_init(struct dp_fanout *f, uint32_t worker_index, int socket_id)
+{
+	char name[RTE_MEMPOOL_NAMESIZE];
+	*f = (struct dp_fanout){0};
+	snprintf(name, sizeof(name), "deliveries%u", worker_index);
+	f->pool = rte_pktmbuf_pool_create(name, DP_DELIVERY_MBUFS, 256, DP_MBUF_PRIV_BYTES,
+	                                  RTE_MBUF_DEFAULT_BUF_SIZE, socket_id);
+	f->pending = calloc(DP_PENDING_MAX, sizeof(*f->pending));
+	f->pending_free = calloc(DP_PENDING_MAX, sizeof(*f->pending_free));
+	f->outbox = calloc(DP_OUTBOX_MAX, sizeof(*f->outbox));
+	f->retries = calloc(DP_OUTBOX_MAX, sizeof(*f->retries));
+	f->returns = calloc(DP_RETURNS_MAX, sizeof(*f->returns));
+	f->frame_buf = malloc(DP_REQUEST_BYTES_MAX);
+	f->record_buf = malloc(DP_RECORD_BYTES_MAX);
+	f->event_buf = malloc(DP_EVENT_BYTES_MAX);
+	f->render_buf = malloc(DP_RENDER_BYTES_MAX);
+	f->render_scratch = malloc(TOPIC_RENDER_SCRATCH_BYTES);
+	f->deliveries = calloc(BUS_DELIVERIES_MAX, sizeof(*f->deliveries));
+	f->random_used = sizeof(f->random_bytes); /* drawn at the first use */
+	bool buffers = f->frame_buf != NULL && f->record_buf != NULL && f->event_buf != NULL &&
+	               f->render_buf != NULL && f->render_scratch != NULL && f->deliveries != NULL;
+	if (f->pool == NULL || f->pending == NULL || f->pending_free == NULL ||
+	    f->outbox == NULL || f->retries == NULL || f->returns == NULL || !buffers)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < DP_PENDING_MAX; i++)
+		f->pending_free[i] = DP_PENDING_MAX - 1 - i;
+	f->pending_free_count = DP_PENDING_MAX;
+	return 0;
+}
+
+void dp_fanout_free(struct dp_fanout *f)
+{
+	for (uint32_t i = 0; f->outbox != NULL && i < f->outbox_count; i++)
+		rte_pktmbuf_free(f->outbox[(f->outbox_head + i) % DP_OUTBOX_MAX].m);
+	for (uint32_t i = 0; f->retries != NULL && i < f->retry_count; i++)
+		rte_pktmbuf_free(f->retries[i].m);
+	for (uint32_t i = 0; f->returns != NULL && i < f->returns_count; i++)
+		rte_pktmbuf_free(f->returns[(f->returns_head + i) % DP_RETURNS_MAX]);
+	free(f->pending);
+	free(f->pending_free);
+	free(f->outbox);
+	free(f->retries);
+	free(f->returns);
+	free(f->frame_buf);
+	free(f->record_buf);
+	free(f->event_buf);
+	free(f->render_buf);
+	free(f->render_scratch);
+	free(f->deliveries);
+	rte_mempool_free(f->pool);
+	*f = (struct dp_fanout){0};
+}
+
+bool dp_fanout_has_room(const struct dp_worker *w, uint32_t deliveries)
+{
+	const struct dp_fanout *f = &w->fanout;
+	return f->pending_free_count > 0 && f->outbox_count + deliveries <= DP_OUTBOX_MAX;
+}
+
+uint32_t dp_fanout_begin(struct dp_worker *w, enum dp_fanout_kind kind, uint64_t resource_id,
+                         const uint8_t message_id[16], uint64_t record_position)
+{
+	struct dp_fanout *f = &w->fanout;
+	RTE_VERIFY(f->pending_free_count > 0); /* the caller saw dp_fanout_has_room */
+	uint32_t slot = f->pending_free[--f->pending_free_count];
+	struct dp_pending *p = &f->pending[slot];
+	*p = (struct dp_pending){.record_position = record_position,
+	                         .resource_id = resource_id,
+	                         .kind = (uint16_t)kind,
+	                         .adding = true};
+	memcpy(p->message_id, message_id, sizeof(p->message_id));
+	return slot;
+}
+
+/* ---- a pending publish's end ---- */
+
+/* The DONE record of a publish or event: what tells recovery it needs no delivery. */
+static size_t done_record(const struct dp_pending *p, uint8_t *out, size_t capacity,
+                          uint16_t *type)
+{
+	if (p->kind == DP_FANOUT_TOPIC) {
+		struct topic_record publish = {.kind = TOPIC_RECORD_PUBLISH, .topic_id = p->resource_id};
+		memcpy(publish.message_id, p->message_id, sizeof(publish.message_id));
+		struct topic_record done;
+		topic_done_record(&publish, &done);
+		*type = TOPIC_RECORD_LOG_TYPE;
+		return topic_record_encode(&done, out, capacity);
+	}
+	struct bus_record done = {.kind = BUS_RECORD_DONE, .bus_id = p->resource_id};
+	memcpy(done.event_id, p->message_id, sizeof(done.event_id));
+	*type = BUS_RECORD_LOG_TYPE;
+	return bus_record_encode(&done, out, capacity);
+}
+
+/*
+ * Every delivery is durable where it went (or given up): a DONE record, and the publish's
+ * record released behind it. Without the DONE record (the log refused it) the release still
+ * happens: the deliveries are done, a crash before the segment goes only delivers again.
+ */
+static void finish(struct dp_worker *w, uint32_t slot)
+{
+	struct dp_fanout *f = &w->fanout;
+	struct dp_pending *p = &f->pending[slot];
+	RTE_VERIFY(p->outstanding == 0 && !p->adding);
+	if (p->keep_record)
+		w->stats.fanout_failed++; /* its record stays live: the next start delivers it */
+	else if (p->record_position != UINT64_MAX && w->log.seg != NULL) {
+		uint8_t record[64];
+		uint16_t type;
+		size_t bytes = done_record(p, record, sizeof(record), &type);
+		RTE_VERIFY(bytes > 0);
+		uint64_t sequence, position;
+		if (dp_log_append(&w->log, type, record, (uint32_t)bytes, &sequence, &position) == 0)
+			dp_log_release(&w->log, position);
+		else
+			w->stats.fanout_done_unlogged++;
+		dp_log_release(&w->log, p->record_position);
+	}
+	w->stats.fanout_done++;
+	f->pending_free[f->pending_free_count++] = slot;
+}
+
+void dp_fanout_keep_record(struct dp_worker *w, uint32_t slot)
+{
+	RTE_VERIFY(slot < DP_PENDING_MAX && w->fanout.pending[slot].adding);
+	w->fanout.pending[slot].keep_record = true;
+}
+
+void dp_fanout_end(struct dp_worker *w, uint32_t slot)
+{
+	struct dp_pending *p = &w->fanout.pending[slot];
+	RTE_VERIFY(p->adding);
+	p->adding = false;
+	if (p->outstanding == 0)
+		finish(w, slot);
+}
+
+static void one_done(struct dp_worker *w, uint32_t slot)
+{
+	struct dp_pending *p = &w->fanout.pending[slot];
+	RTE_VERIFY(slot < DP_PENDING_MAX && p->outstanding > 0);
+	if (--p->outstanding == 0 && !p->adding)
+		finish(w, slot);
+}
+
+/* ---- building deliveries ---- */
+
+/* A SendMessage of the body to queue q, as an internal request in the worker's pool. */
+static struct rte_mbuf *send_request(struct dp_worker *w, const struct dp_queue_entry *q,
+                                     const struct dp_delivery_body *b)
+{
+	struct dp_fanout *f = &w->fanout;
+	struct wire_writer writer;
+	wire_writer_init(&writer, f->frame_buf + BB_WIRE_HEADER_BYTES,
+	                 DP_REQUEST_BYTES_MAX - BB_WIRE_HEADER_BYTES);
+	wire_put_bytes(&writer, WIRE_TAG_QUEUE_NAME, q->name, q->name_bytes);
+	wire_put_bytes(&writer, WIRE_TAG_BODY, b->body, b->body_bytes);
+	if (q->fifo && b->group_id_bytes > 0)
+		wire_put_bytes(&writer, WIRE_TAG_MESSAGE_GROUP_ID, b->group_id, b->group_id_bytes);
+	if (q->fifo && b->dedup_id_bytes > 0)
+		wire_put_bytes(&writer, WIRE_TAG_MESSAGE_DEDUPLICATION_ID, b->dedup_id,
+		               b->dedup_id_bytes);
+	if (writer.overflow)
+		return NULL;
+	struct wire_header h = {.version = WIRE_VERSION,
+	                        .opcode = WIRE_OP_SEND_MESSAGE,
+	                        .body_bytes = (uint32_t)writer.length,
+	                        .request_id = ++f->next_request_id};
+	wire_header_encode(&h, f->frame_buf);
+	return dp_chain_from_bytes(f->pool, f->frame_buf,
+	                           (uint32_t)(BB_WIRE_HEADER_BYTES + writer.length));
+}
+
+static void address_to(struct rte_mbuf *m, const struct dp_queue_entry *q)
+{
+	struct dp_request_meta *meta = dp_meta(m);
+	meta->queue_slot = q->slot;
+	meta->queue_id = q->queue_id;
+	meta->receive_wait_time_s = 0;
+}
+
+static void push_outbox(struct dp_worker *w, struct rte_mbuf *m, uint32_t owner,
+                        uint64_t after_sequence)
+{
+	struct dp_fanout *f = &w->fanout;
+	RTE_VERIFY(f->outbox_count < DP_OUTBOX_MAX);
+	uint32_t tail = (f->outbox_head + f->outbox_count) % DP_OUTBOX_MAX;
+	/* A dead-letter delivery goes after what is queued already: sequences stay in order. */
+	if (f->outbox_count > 0) {
+		uint32_t last = (tail + DP_OUTBOX_MAX - 1) % DP_OUTBOX_MAX;
+		if (f->outbox[last].after_sequence > after_sequence)
+			after_sequence = f->outbox[last].after_sequence;
+	}
+	f->outbox[tail] = (struct dp_outgoing){m, after_sequence, 0, owner};
+	f->outbox_count++;
+}
+
+int dp_fanout_to_queue(struct dp_worker *w, uint32_t slot, const struct dp_queue_entry *q,
+                       const struct dp_delivery_body *body, const struct dp_delivery_policy *policy,
+                       uint64_t after_sequence, uint64_t now_ms)
+{
+	RTE_VERIFY(w->fanout.pending[slot].adding);
+	struct rte_mbuf *m = send_request(w, q, body);
+	if (m == NULL) {
+		w->stats.fanout_no_buffer++;
+		return -ENOBUFS;
+	}
+	struct dp_request_meta *meta = dp_meta(m);
+	*meta = (struct dp_request_meta){
+	    .source = DP_SOURCE_INTERNAL,
+	    .origin = (uint16_t)w->index,
+	    .pending = slot,
+	    .attempts = 1,
+	    .attempts_max = policy->attempts_max,
+	    .event_age_ms_max = policy->event_age_ms_max,
+	    .dead_letter_queue = policy->dead_letter_queue,
+	    .first_sent_ms = now_ms,
+	};
+	address_to(m, q);
+	w->fanout.pending[slot].outstanding++;
+	w->stats.fanout_deliveries++;
+	push_outbox(w, m, q->owner, after_sequence);
+	return 0;
+}
+
+/* ---- on the target's owner: the answer goes back with the delivery ---- */
+
+static void push_return(struct dp_worker *w, struct rte_mbuf *m)
+{
+	struct dp_fanout *f = &w->fanout;
+	RTE_VERIFY(f->returns_count < DP_RETURNS_MAX);
+	f->returns[(f->returns_head + f->returns_count) % DP_RETURNS_MAX] = m;
+	f->returns_count++;
+}
+
+void dp_fanout_return(struct dp_worker *w, struct rte_mbuf *m, enum wire_status status)
+{
+	struct dp_request_meta *meta = dp_meta(m);
+	RTE_VERIFY(meta->source == DP_SOURCE_INTERNAL && !meta->returned);
+	meta->status = (uint16_t)status;
+	meta->returned = 1;
+	struct dp_fanout *f = &w->fanout;
+	/* Behind any waiting already, so that one origin's answers keep their order. */
+	if (f->returns_count > 0 ||
+	    rte_ring_sp_enqueue(w->app->requests[w->index][meta->origin], m) != 0)
+		push_return(w, m);
+}
+
+/* ---- back on the origin ---- */
+
+static bool refused_for_now(enum wire_status status)
+{
+	return status == WIRE_ERR_SERVICE_UNAVAILABLE || status == WIRE_ERR_OVER_LIMIT ||
+	       status == WIRE_ERR_INTERNAL;
+}
+
+static uint64_t backoff_ms(uint32_t attempts)
+{
+	uint64_t delay = DP_RETRY_DELAY_MS_FIRST;
+	for (uint32_t i = 1; i < attempts && delay < DP_RETRY_DELAY_MS_LAST; i++)
+		delay *= 2;
+	return delay < DP_RETRY_DELAY_MS_LAST ? delay : DP_RETRY_DELAY_MS_LAST;
+}
+
+static bool may_retry(const struct dp_request_meta *meta, uint64_t now_ms)
+{
+	bool attempts_left = meta->attempts < meta->attempts_max;
+	bool young = meta->event_age_ms_max == 0 ||
+	             now_ms - meta->first_sent_ms < meta->event_age_ms_max;
+	return refused_for_now((enum wire_status)meta->status) && attempts_left && young &&
+	       !meta->dead_lettered;
+}
+
+static void retry_later(struct dp_worker *w, struct rte_mbuf *m, uint64_t now_ms)
+{
+	struct dp_fanout *f = &w->fanout;
+	struct dp_request_meta *meta = dp_meta(m);
+	const struct dp_snapshot *s = atomic_load_explicit(&w->app->snapshot, memory_order_acquire);
+	uint32_t owner = w->index;
+	for (uint32_t i = 0; s != NULL && i < s->queue_count; i++) {
+		if (s->queues[i].queue_id == meta->queue_id)
+			owner = s->queues[i].owner;
+	}
+	meta->returned = 0;
+	f->retries[f->retry_count++] =
+	    (struct dp_outgoing){m, 0, now_ms + backoff_ms(meta->attempts), owner};
+	meta->attempts++;
+	w->stats.fanout_retries++;
+}
+
+/* The body a delivery request carries, read back from it. */
+static bool delivery_body(struct dp_worker *w, struct rte_mbuf *m, struct dp_request *req)
+{
+	uint32_t length;
+	const uint8_t *bytes = dp_request_bytes(w, m, &length);
+	return bytes != NULL && dp_request_parse(bytes, length, req) == WIRE_OK;
+}
+
+/* Sends a delivery that failed for good to its dead-letter queue instead, once. */
+static bool dead_letter(struct dp_worker *w, struct rte_mbuf *m)
+{
+	struct dp_request_meta *meta = dp_meta(m);
+	const struct dp_snapshot *s = atomic_load_explicit(&w->app->snapshot, memory_order_acquire);
+	struct dp_request req;
+	if (meta->dead_lettered || meta->dead_letter_queue == DP_ROUTING_NONE || s == NULL ||
+	    meta->dead_letter_queue >= s->queue_count || !delivery_body(w, m, &req))
+		return false;
+	const struct dp_queue_entry *q = &s->queues[meta->dead_letter_queue];
+	struct dp_delivery_body body = {.body = req.body.data, .body_bytes = req.body.length,
+	                                .group_id = (const char *)req.group_id.data,
+	                                .group_id_bytes = req.group_id.length};
+	struct rte_mbuf *to_dlq = send_request(w, q, &body);
+	if (to_dlq == NULL)
+		return false;
+	*dp_meta(to_dlq) = *meta;
+	dp_meta(to_dlq)->returned = 0;
+	dp_meta(to_dlq)->dead_lettered = 1;
+	address_to(to_dlq, q);
+	rte_pktmbuf_free(m);
+	w->stats.fanout_dead_lettered++;
+	push_outbox(w, to_dlq, q->owner, 0);
+	return true;
+}
+
+void dp_fanout_returned(struct dp_worker *w, struct rte_mbuf *m, uint64_t now_ms)
+{
+	struct dp_request_meta *meta = dp_meta(m);
+	RTE_VERIFY(meta->returned && meta->origin == w->index);
+	enum wire_status status = (enum wire_status)meta->status;
+	if (status != WIRE_OK && may_retry(meta, now_ms) && w->fanout.retry_count < DP_OUTBOX_MAX) {
+		retry_later(w, m, now_ms);
+		return;
+	}
+	if (status != WIRE_OK && w->fanout.outbox_count < DP_OUTBOX_MAX && dead_letter(w, m))
+		return;
+	uint32_t slot = meta->pending;
+	if (status != WIRE_OK)
+		w->stats.fanout_failed++;
+	rte_pktmbuf_free(m);
+	one_done(w, slot);
+}
+
+/* ---- each pass ---- */
+
+static void send_returns(struct dp_worker *w)
+{
+	struct dp_fanout *f = &w->fanout;
+	while (f->returns_count > 0) {
+		struct rte_mbuf *m = f->returns[f->returns_head];
+		if (rte_ring_sp_enqueue(w->app->requests[w->index][dp_meta(m)->origin], m) != 0)
+			return;
+		f->returns_head = (f->returns_head + 1) % DP_RETURNS_MAX;
+		f->returns_count--;
+	}
+}
+
+static void send_outbox(struct dp_worker *w, uint64_t durable_sequence)
+{
+	struct dp_fanout *f = &w->fanout;
+	while (f->outbox_count > 0) {
+		struct dp_outgoing *o = &f->outbox[f->outbox_head];
+		if (o->after_sequence > durable_sequence)
+			return;
+		if (rte_ring_sp_enqueue(w->app->requests[w->index][o->owner], o->m) != 0) {
+			w->stats.fanout_ring_full++;
+			return; /* held: the next pass tries again */
+		}
+		f->outbox_head = (f->outbox_head + 1) % DP_OUTBOX_MAX;
+		f->outbox_count--;
+	}
+}
+
+static void send_retries(struct dp_worker *w, uint64_t now_ms)
+{
+	struct dp_fanout *f = &w->fanout;
+	for (uint32_t i = 0; i < f->retry_count;) {
+		struct dp_outgoing *o = &f->retries[i];
+		if (o->not_before_ms > now_ms ||
+		    rte_ring_sp_enqueue(w->app->requests[w->index][o->owner], o->m) != 0) {
+			i++;
+			continue;
+		}
+		f->retries[i] = f->retries[--f->retry_count];
+	}
+}
+
+void dp_fanout_pass(struct dp_worker *w, uint64_t durable_sequence, uint64_t now_ms)
+{
+	send_returns(w);
+	send_outbox(w, durable_sequence);
+	if (w->fanout.retry_count > 0)
+		send_retries(w, now_ms);
+}
