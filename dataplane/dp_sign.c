@@ -98,6 +98,7 @@ static int write_durably(const char *dir, const char *path, const void *data, si
 	if (fd < 0)
 		return -errno;
 	/* fchmod: an old temporary file left by a crash keeps its mode through O_CREAT. */
+	errno = 0; /* a short write sets none */
 	bool written = fchmod(fd, mode) == 0 && write(fd, data, bytes) == (ssize_t)bytes &&
 	               fsync(fd) == 0;
 	int rc = written ? 0 : (errno != 0 ? -errno : -EIO);
