@@ -345,6 +345,8 @@ static enum ctl_aws_kind sqs_kind(const char *action)
 
 static enum ctl_aws_kind sns_kind(const char *action)
 {
+	if (strcmp(action, "Publish") == 0 || strcmp(action, "PublishBatch") == 0)
+		return CTL_AWS_DATA; /* to busbard (ctl_sns_data.c) */
 	for (size_t i = 0; i < sizeof(SNS_MANAGE_ACTIONS) / sizeof(SNS_MANAGE_ACTIONS[0]); i++) {
 		if (strcmp(action, SNS_MANAGE_ACTIONS[i]) == 0)
 			return CTL_AWS_MANAGE;

@@ -18,6 +18,7 @@
 #include "bb_limits.h"
 #include "bb_snapshot.h"
 #include "ctl_events_data.h"
+#include "ctl_sns_data.h"
 
 #define FIELDS_BYTES_MAX 512u /* a request's fields besides its body */
 
@@ -45,7 +46,9 @@ const struct ctl_aws_error *ctl_aws_data_status_error(enum wire_status status)
 	case WIRE_ERR_OVER_LIMIT: return &OVER_LIMIT;
 	case WIRE_ERR_INVALID_MESSAGE_CONTENTS: return &INVALID_MESSAGE_CONTENTS;
 	case WIRE_ERR_SERVICE_UNAVAILABLE: return &CTL_AWS_SERVICE_UNAVAILABLE;
-	default: return &CTL_AWS_INTERNAL;
+	default: /* SNS's statuses have SNS's codes (ctl_sns_data.c) */
+		return ctl_sns_data_status_error(status) ? ctl_sns_data_status_error(status)
+		                                         : &CTL_AWS_INTERNAL;
 	}
 }
 
@@ -270,6 +273,9 @@ int ctl_aws_data_encode(const struct ctl_aws_request *request, const struct ctl_
 	if (request->service == CTL_AWS_EVENTS) /* PutEvents */
 		return ctl_events_data_encode(request, config, frame, frame_bytes, op, error, message,
 		                              message_bytes);
+	if (request->service == CTL_AWS_SNS) /* Publish, PublishBatch */
+		return ctl_sns_data_encode(request, config, frame, frame_bytes, op, error, message,
+		                           message_bytes);
 	*op = (struct ctl_aws_data_op){.opcode = opcode_of(request->action)};
 	*frame = NULL;
 	json_t *params = request->params;
@@ -438,6 +444,8 @@ int ctl_aws_data_decode(const struct ctl_aws_data_op *op, const struct wire_head
 		rc = decode_messages(op, &r, out);
 	else if (op->opcode == WIRE_OP_PUT_EVENTS)
 		rc = ctl_events_data_decode(&r, out);
+	else if (op->opcode == WIRE_OP_PUBLISH || op->opcode == WIRE_OP_PUBLISH_BATCH)
+		rc = ctl_sns_data_decode(op, &r, out);
 	if (rc != 0) {
 		json_decref(out);
 		*error = &CTL_AWS_INTERNAL;

