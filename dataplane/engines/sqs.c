@@ -969,10 +969,22 @@ static void age_link(struct sqs_engine *e, uint32_t index)
 {
 	struct sqs_message *m = &e->messages[index];
 	struct sqs_queue *q = &e->queues[m->queue_slot];
+	/*
+	 * Its place is after the last message sent no later: looked for from both ends at once,
+	 * so a send (the tail's place) and a message compaction wrote again (the oldest, near
+	 * the head, met at recovery) each cost a step or a few; bounded by half the queue.
+	 */
 	uint32_t after = q->age_tail;
-	/* Bounded by the queue's messages; only compaction's rewrites come out of order. */
-	while (after != NIL && e->messages[after].sent_ms > m->sent_ms)
+	uint32_t before = q->age_head;
+	while (after != NIL && e->messages[after].sent_ms > m->sent_ms) {
+		assert(before != NIL); /* the walks meet at a message sent later than m */
+		if (e->messages[before].sent_ms > m->sent_ms) {
+			after = e->messages[before].age_prev;
+			break;
+		}
 		after = e->messages[after].age_prev;
+		before = e->messages[before].age_next;
+	}
 	m->age_prev = after;
 	m->age_next = after == NIL ? q->age_head : e->messages[after].age_next;
 	if (after == NIL)
