@@ -10,6 +10,7 @@ packages=(
   libsqlite3-dev libjansson-dev libmicrohttpd-dev libssl-dev libcurl4-openssl-dev
   libhugetlbfs-bin libhugetlbfs-dev iproute2 iputils-ping python3
   curl # tests/integration/run_control.sh
+  openssl # tests/integration/run_sns_cert.sh (checks the SNS signing certificate)
   gnuplot-nox # perf/plot.sh
   redis-server libhiredis-dev # busbar-bench's Redis peer
   awscli python3-boto3 # tests/integration/run_aws.sh (SQS query protocol)
