@@ -46,7 +46,7 @@ enum ctl_aws_service {
 
 /* What busbar does with an action. */
 enum ctl_aws_kind {
-	CTL_AWS_MANAGE,      /* queue management: ctl_sqs.c answers from the store */
+	CTL_AWS_MANAGE,      /* management: ctl_sqs.c, ctl_sns.c, ... answer from the store */
 	CTL_AWS_DATA,        /* forwarded to busbard */
 	CTL_AWS_UNSUPPORTED, /* not implemented: AWS's error for an unknown operation */
 };
