@@ -114,7 +114,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 	        "usage: busbar-bench dpdk|udp|echo-server|redis|rabbitmq|nats|sqs-http|scenario|"
-	        "storage|storage-recovery|filters [options]\n"
+	        "storage|storage-recovery|filters|sign [options]\n"
 	        "       (perf/README.md documents each)\n");
 }
 
