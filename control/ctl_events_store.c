@@ -711,6 +711,25 @@ static int add_entries(struct ctl_store *store, const char *sql,
 	return rc;
 }
 
+/*
+ * Targets whose queue, topic or bus exists (a dead-letter queue that does not is left
+ * out): a target outlives what it names, as in EventBridge, but busbard refuses a
+ * snapshot naming what it lacks, so such a target waits out of it until one of that name
+ * exists again. The kinds are enum bb_target_kind's.
+ */
+#define TARGETS_OF_SNAPSHOT                                                                        \
+	"SELECT rule_id, target_id, kind, resource, input_kind, input, input_paths_map, "          \
+	"message_group_id, retry_attempts_max, event_age_s_max, "                                  \
+	"CASE WHEN dead_letter_queue IN (SELECT name FROM queues) THEN dead_letter_queue END "     \
+	"FROM event_targets WHERE kind = 4 "                                                       \
+	"OR (kind = 1 AND resource IN (SELECT name FROM queues)) "                                 \
+	"OR (kind = 2 AND resource IN (SELECT name FROM sns_topics)) "                             \
+	"OR (kind = 3 AND resource IN (SELECT name FROM event_buses)) "                            \
+	"ORDER BY rule_id, target_id"
+_Static_assert(BB_TARGET_QUEUE == 1 && BB_TARGET_TOPIC == 2 && BB_TARGET_BUS == 3 &&
+                   BB_TARGET_UDP == 4,
+               "the kinds in TARGETS_OF_SNAPSHOT");
+
 int ctl_events_snapshot_entries(struct ctl_store *store, struct bb_snapshot_entry *entries,
                                 uint32_t capacity, uint32_t *count)
 {
@@ -724,12 +743,8 @@ int ctl_events_snapshot_entries(struct ctl_store *store, struct bb_snapshot_entr
 		                 "event_rules ORDER BY id",
 		                 rule_entry, entries, capacity, count);
 	if (rc == 0)
-		rc = add_entries(store,
-		                 "SELECT rule_id, target_id, kind, resource, input_kind, input, "
-		                 "input_paths_map, message_group_id, retry_attempts_max, "
-		                 "event_age_s_max, dead_letter_queue FROM event_targets "
-		                 "ORDER BY rule_id, target_id",
-		                 target_entry, entries, capacity, count);
+		rc =
+		    add_entries(store, TARGETS_OF_SNAPSHOT, target_entry, entries, capacity, count);
 	if (rc != 0) {
 		ctl_events_entries_clear(entries, *count);
 		*count = 0;

@@ -773,3 +773,37 @@ Test(ctl_events, put_events_frame_and_answer)
 	    "MalformedDetail");
 	json_decref(answer);
 }
+
+/* A target outlives its queue or bus (as in EventBridge), but busbard takes no snapshot
+ * naming what it lacks: such a target, or dead-letter queue, is left out of it. */
+Test(ctl_events, snapshot_leaves_out_targets_of_deleted_resources)
+{
+	make_targets_world();
+	call("PutTargets", "{\"Rule\":\"r\",\"Targets\":[{\"Id\":\"q\",\"Arn\":\"" Q_ARN "q\","
+	                   "\"DeadLetterConfig\":{\"Arn\":\"" Q_ARN "dlq\"}},{\"Id\":\"b\",\"Arn\":"
+	                   "\"arn:aws:events:local:000000000000:event-bus/b\"}]}");
+	cr_assert_eq(json_integer_value(json_object_get(result.body, "FailedEntryCount")), 0);
+	json_decref(sqs_result.body);
+	const char *delete_dlq = "{\"QueueUrl\":\"http://127.0.0.1:7680/000000000000/dlq\"}";
+	ctl_sqs_handle(&sqs, "AmazonSQS.DeleteQueue", delete_dlq, strlen(delete_dlq), &sqs_result);
+	cr_assert_eq(sqs_result.http_status, 200);
+	call("DeleteEventBus", "{\"Name\":\"b\"}");
+	expect_ok();
+	uint8_t *body;
+	size_t bytes;
+	uint64_t version;
+	cr_assert_eq(ctl_store_snapshot(store, false, &body, &bytes, &version), 0);
+	struct bb_snapshot_header header;
+	char error[256];
+	decoded_count = 0;
+	cr_assert_eq(bb_snapshot_decode(body, bytes, &header, on_entry, NULL, error, sizeof(error)),
+	             WIRE_OK, "%s", error);
+	const struct bb_snapshot_entry *q = find_kind(BB_SNAPSHOT_KIND_TARGET, 0);
+	cr_assert_not_null(q);
+	cr_assert(text_is(q->target.id, "q"));
+	cr_assert_null(q->target.dead_letter_queue.data);
+	cr_assert_null(find_kind(BB_SNAPSHOT_KIND_TARGET, 1), "the target of bus b is left out");
+	free(body);
+	call("ListTargetsByRule", "{\"Rule\":\"r\"}");
+	cr_assert_eq(json_array_size(json_object_get(result.body, "Targets")), 2);
+}
