@@ -15,7 +15,9 @@
  * Memory on the worker: the digest and the contexts allocate nothing per call, but OpenSSL's
  * RSA private-key operation allocates (a BN_CTX and its numbers) and frees before it returns,
  * whichever API calls it: DP_SIGN_ALLOCATIONS_MAX blocks a signature on average, beside ~0.3 ms
- * of arithmetic (docs/sns.md has the figures and why this is accepted).
+ * of arithmetic (docs/sns.md has the figures and why this is accepted). A signer's first
+ * signature also sets up what OpenSSL keeps per thread and per key (its random generator, the
+ * RSA blinding) and keeps it: so a signer is best first used on the worker that owns it.
  */
 #ifndef BB_DP_SIGN_H
 #define BB_DP_SIGN_H
