@@ -24,15 +24,17 @@
 #define WINDOW_BLOCKS       (BB_REPLAY_WINDOW_BITS / 64)
 #define WINDOW_SPAN         (BB_REPLAY_WINDOW_BITS - 64) /* ids below top still judged */
 #define WINDOW_SETS         (BB_AUTH_CLIENTS_PER_WORKER / DP_AUTH_REPLAY_WAYS)
-#define QUEUE_ARN_BYTES_MAX 160
+#define RESOURCE_ARN_BYTES_MAX 384 /* a queue's, topic's or bus's */
 #define OFF_KEY_ID          12
 #define OFF_CLIENT_ID       16
 #define OFF_REQUEST_ID      24
 #define OFF_TIMESTAMP_MS    32
 
 _Static_assert(BB_AUTH_CLIENTS_PER_WORKER % DP_AUTH_REPLAY_WAYS == 0, "whole sets");
-_Static_assert(QUEUE_ARN_BYTES_MAX > sizeof("arn:aws:sqs:::") + BB_QUEUE_NAME_BYTES_MAX + 64,
-               "a queue ARN fits");
+_Static_assert(RESOURCE_ARN_BYTES_MAX > sizeof("arn:aws:events:::event-bus/") +
+                                             BB_BUS_NAME_BYTES_MAX + 64 &&
+                   BB_BUS_NAME_BYTES_MAX <= BB_TOPIC_NAME_BYTES_MAX,
+               "an ARN of any resource fits, region and account included");
 
 /* ---- options ---- */
 
@@ -395,29 +397,47 @@ const char *dp_auth_action(uint8_t opcode)
 	case WIRE_OP_SEND_MESSAGE_BATCH: return "sqs:SendMessage";
 	case WIRE_OP_DELETE_MESSAGE_BATCH: return "sqs:DeleteMessage";
 	case WIRE_OP_CHANGE_MESSAGE_VISIBILITY_BATCH: return "sqs:ChangeMessageVisibility";
+	case WIRE_OP_PUBLISH: return "sns:Publish";
+	case WIRE_OP_PUBLISH_BATCH: return "sns:Publish"; /* as SNS: PublishBatch needs Publish */
+	case WIRE_OP_PUT_EVENTS: return "events:PutEvents";
 	default: return NULL;
 	}
 }
 
+/* The ARN a request acts on: its queue's, topic's or bus's. False when the name is too long. */
+static bool resource_arn(uint8_t opcode, const uint8_t *name, size_t name_bytes, char *out,
+                         size_t out_bytes)
+{
+	char text[BB_TOPIC_NAME_BYTES_MAX + 1];
+	if (name_bytes > BB_TOPIC_NAME_BYTES_MAX || name_bytes > BB_BUS_NAME_BYTES_MAX)
+		return false;
+	memcpy(text, name, name_bytes);
+	text[name_bytes] = '\0';
+	const char *region = BB_POLICY_REGION_DEFAULT, *account = BB_POLICY_ACCOUNT_ID_DEFAULT;
+	int n;
+	if (opcode == WIRE_OP_PUBLISH || opcode == WIRE_OP_PUBLISH_BATCH)
+		n = snprintf(out, out_bytes, "arn:aws:sns:%s:%s:%s", region, account, text);
+	else if (opcode == WIRE_OP_PUT_EVENTS)
+		n = snprintf(out, out_bytes, "arn:aws:events:%s:%s:event-bus/%s", region, account,
+		             text);
+	else
+		return name_bytes <= BB_QUEUE_NAME_BYTES_MAX &&
+		       bb_policy_queue_arn(region, account, text, out, out_bytes);
+	return n > 0 && (size_t)n < out_bytes;
+}
+
 bool dp_auth_allows(struct dp_auth *a, const struct dp_auth_key *key, uint8_t opcode,
-                    const uint8_t *queue_name, size_t name_bytes)
+                    const uint8_t *name, size_t name_bytes)
 {
 	assert(a != NULL);
 	if (key == NULL && a->options.mode == DP_AUTH_NONE)
 		return true;
 	const char *action = dp_auth_action(opcode);
-	char name[BB_QUEUE_NAME_BYTES_MAX + 1];
-	char arn[QUEUE_ARN_BYTES_MAX];
+	char arn[RESOURCE_ARN_BYTES_MAX];
 	bool allowed = false;
 	if (key != NULL && action != NULL && key->has_policy &&
-	    name_bytes <= BB_QUEUE_NAME_BYTES_MAX) {
-		memcpy(name, queue_name, name_bytes);
-		name[name_bytes] = '\0';
-		allowed =
-		    bb_policy_queue_arn(BB_POLICY_REGION_DEFAULT, BB_POLICY_ACCOUNT_ID_DEFAULT,
-		                        name, arn, sizeof(arn)) &&
-		    bb_policy_allows(&key->policy, action, arn);
-	}
+	    resource_arn(opcode, name, name_bytes, arn, sizeof(arn)))
+		allowed = bb_policy_allows(&key->policy, action, arn);
 	if (!allowed)
 		a->stats.access_denied++;
 	return allowed;

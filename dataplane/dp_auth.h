@@ -8,7 +8,7 @@
  *   4. only then the replay window (RFC 6479) of the (key id, client id) pair: a request
  *      id seen before goes on only to the owner's retry window, which answers a retry
  *      with its first answer.
- * Afterwards dp_auth_allows checks the key's policy for the operation and queue.
+ * Afterwards dp_auth_allows checks the key's policy for the operation and resource.
  *
  * The key table comes with the snapshot (dp_snapshot.h): immutable once published.
  * Per-worker state (MAC context, windows, buckets, counters) is allocated at start and
@@ -151,9 +151,10 @@ void dp_auth_check(struct dp_auth *auth, const struct dp_auth_keys *keys, const 
 /* Mode none: everything passes but a request with a key id (InvalidClientTokenId). */
 void dp_auth_check_unauthenticated(const uint8_t *bytes, size_t length, struct dp_auth_result *out);
 
-/* Whether the key may run opcode on the named queue (always true for key NULL in mode none). */
+/* Whether the key may run opcode on the named queue, topic (Publish) or bus (PutEvents):
+ * always true for key NULL in mode none. */
 bool dp_auth_allows(struct dp_auth *auth, const struct dp_auth_key *key, uint8_t opcode,
-                    const uint8_t *queue_name, size_t name_bytes);
+                    const uint8_t *name, size_t name_bytes);
 
 /* Signs a reply to a request verified with key (key_id and MAC fields). */
 __attribute__((warn_unused_result)) int dp_auth_sign_reply(struct dp_auth *auth,

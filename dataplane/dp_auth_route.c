@@ -139,13 +139,18 @@ bool dp_auth_route_permits(struct dp_worker *w, struct rte_mbuf *m, const uint8_
 	struct dp_auth *auth = dp_auth_of(w->index);
 	if (dp_meta(m)->source != DP_SOURCE_UDP || auth == NULL)
 		return true;
-	if (dp_auth_allows(auth, auth_result->key, req->header.opcode, req->queue_name.data,
-	                   req->queue_name.length))
+	/* The resource it acts on: its topic, bus or queue. */
+	struct dp_bytes name = req->queue_name;
+	if (req->header.opcode == WIRE_OP_PUBLISH || req->header.opcode == WIRE_OP_PUBLISH_BATCH)
+		name = req->topic_name;
+	else if (req->header.opcode == WIRE_OP_PUT_EVENTS)
+		name = dp_bus_name_of(req);
+	if (dp_auth_allows(auth, auth_result->key, req->header.opcode, name.data, name.length))
 		return true;
 	struct dp_auth_result denied = {.verdict = DP_AUTH_REFUSE,
 	                                .status = WIRE_ERR_ACCESS_DENIED,
 	                                .why = "the key's policy does not allow this action on "
-	                                       "this queue"};
+	                                       "this resource"};
 	answer_refusal(w, m, bytes, length, &denied);
 	return false;
 }
