@@ -93,6 +93,22 @@ struct dp_delivery_body {
 	uint32_t dedup_id_bytes;
 };
 
+/* A publish or event recovery found without its DONE record (dp_replay.c). */
+struct dp_recovered {
+	uint16_t type; /* TOPIC_RECORD_LOG_TYPE or BUS_RECORD_LOG_TYPE */
+	uint64_t resource_id;
+	uint8_t id[16];
+	uint64_t position;
+	uint8_t *payload; /* a copy of the record; NULL once its DONE was found */
+	uint32_t payload_bytes;
+};
+
+struct dp_recovery {
+	struct dp_recovered *items; /* in log order; allocated at recovery, freed at the end */
+	uint32_t count, capacity;
+	uint32_t next; /* the first not delivered again yet */
+};
+
 struct dp_fanout {
 	struct rte_mempool *pool;
 	struct dp_pending *pending; /* DP_PENDING_MAX */
@@ -114,6 +130,7 @@ struct dp_fanout {
 	struct bus_delivery *deliveries; /* BUS_DELIVERIES_MAX */
 	uint8_t random_bytes[1024]; /* event ids, drawn in batches */
 	uint32_t random_used;
+	struct dp_recovery recovery;
 };
 
 /* An event on its way to its targets: its JSON, id and when the bus accepted it. */

@@ -52,6 +52,8 @@ static void add_entry(void *context, const struct bb_snapshot_entry *e)
 	    .fifo = (e->queue.flags & BB_SNAPSHOT_QUEUE_FIFO) != 0,
 	    .content_based_deduplication = (e->queue.flags & BB_SNAPSHOT_QUEUE_CONTENT_DEDUP) != 0,
 	    .memory = (e->queue.flags & BB_SNAPSHOT_QUEUE_MEMORY) != 0,
+	    .delay_s = e->queue.delay_s,
+	    .retention_s = e->queue.retention_s,
 	};
 	memcpy(q->name, e->queue.name, sizeof(q->name));
 }

@@ -32,6 +32,8 @@ struct dp_queue_entry {
 	bool fifo;
 	bool content_based_deduplication;
 	bool memory; /* busbar:Durability=memory: its messages are not logged */
+	uint32_t delay_s;     /* DelaySeconds */
+	uint32_t retention_s; /* MessageRetentionPeriod; 0: the default */
 	uint32_t owner; /* worker index */
 	uint32_t slot;  /* queue slot on the owner */
 };

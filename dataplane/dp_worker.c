@@ -158,6 +158,7 @@ void dp_worker_destroy(struct dp_worker *w)
 	for (uint32_t i = 0; i < w->held_count; i++) /* never answered: not durable */
 		rte_pktmbuf_free(w->held[(w->held_head + i) % DP_HELD_REPLIES_MAX].request);
 	sqs_engine_destroy(w->sqs); /* releases every body into store_pool */
+	dp_replay_free(&w->fanout.recovery);
 	dp_fanout_free(&w->fanout);
 	topic_engine_destroy(w->topics);
 	dp_signer_free(w->signer);
@@ -213,6 +214,8 @@ static void reconcile(struct dp_worker *w, const struct dp_snapshot *snapshot, u
 		    .durable = w->durable && !q->memory,
 		    .fifo = q->fifo,
 		    .content_based_deduplication = q->content_based_deduplication,
+		    .delay_s = q->delay_s,
+		    .retention_s = q->retention_s,
 		};
 		dp_answer_wakes(w, sqs_queue_open(w->sqs, q->slot, &config, w->wakes), now_ms);
 		kept[q->slot] = true;
@@ -264,6 +267,8 @@ int dp_worker_recover(struct dp_worker *w, const struct dp_worker_log_options *l
 	    .now_ms = now_ms,
 	    .io = log_options->io,
 	    .durable_marks_path = log_options->durable_marks_path,
+	    .on_other_record = dp_replay_record,
+	    .other_ctx = w,
 	};
 	int rc = dp_log_open(&w->log, &options, why, why_bytes);
 	copy_log_counters(w);
@@ -321,6 +326,9 @@ void dp_worker_serve(struct dp_worker *w, uint64_t now_tsc)
 	    sqs_take_waiters(w->sqs, now_ms, w->wakes, BB_PARKED_RECEIVES_PER_WORKER);
 	dp_answer_wakes(w, woken, now_ms);
 	serve_log(w);
+	if (w->fanout.recovery.next < w->fanout.recovery.count)
+		dp_replay_pass(w, atomic_load_explicit(&w->app->snapshot, memory_order_acquire),
+		               now_ms);
 	dp_fanout_pass(w, w->durable_sequence, now_ms);
 	dp_net_reap(&w->net, now_tsc);
 }

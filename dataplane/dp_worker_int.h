@@ -118,6 +118,14 @@ static inline struct dp_bytes dp_bus_name_of(const struct dp_request *req)
 	return (struct dp_bytes){(const uint8_t *)"default", 7, true};
 }
 
+/* ---- dp_replay.c ---- */
+
+/* dp_log_open_options.on_other_record: a topic's or bus's record met by recovery. */
+int dp_replay_record(void *ctx, const struct seg_record_view *view, char *why, size_t why_bytes);
+/* Delivers again, as far as the outbox has room, what recovery found not done. */
+void dp_replay_pass(struct dp_worker *w, const struct dp_snapshot *s, uint64_t now_ms);
+void dp_replay_free(struct dp_recovery *recovery);
+
 /* ---- dp_store.c ---- */
 
 struct sqs_store_ops dp_store_ops(struct rte_mempool *pool);
