@@ -71,6 +71,11 @@ static const struct {
     {"ListQueues", CTL_AWS_MANAGE},
     {"GetQueueUrl", CTL_AWS_MANAGE},
     {"GetQueueAttributes", CTL_AWS_MANAGE},
+    {"SetQueueAttributes", CTL_AWS_MANAGE},
+    {"TagQueue", CTL_AWS_MANAGE},
+    {"UntagQueue", CTL_AWS_MANAGE},
+    {"ListQueueTags", CTL_AWS_MANAGE},
+    {"PurgeQueue", CTL_AWS_DATA},
     {"SendMessage", CTL_AWS_DATA},
     {"ReceiveMessage", CTL_AWS_DATA},
     {"DeleteMessage", CTL_AWS_DATA},
@@ -98,6 +103,7 @@ static const struct {
     {"AttributeName.", "AttributeNames"},
     {"MessageSystemAttributeName.", "MessageSystemAttributeNames"},
     {"MessageAttributeName.", "MessageAttributeNames"},
+    {"TagKey.", "TagKeys"}, /* UntagQueue */
 };
 
 /* Indexed query maps (Prefix.N.Key=..., Prefix.N.Value=...) and the JSON object each
@@ -300,9 +306,9 @@ static bool is_integer_param(const char *name)
 static json_t *form_to_params(json_t *form)
 {
 	json_t *params = json_object();
-	json_t *gathered = json_pack("{s:{}, s:{}, s:{}, s:{}, s:{}, s:{}}", "AttributeNames",
+	json_t *gathered = json_pack("{s:{}, s:{}, s:{}, s:{}, s:{}, s:{}, s:{}}", "AttributeNames",
 	                             "MessageSystemAttributeNames", "MessageAttributeNames",
-	                             "Attributes", "tags", "MessageAttributes");
+	                             "TagKeys", "Attributes", "tags", "MessageAttributes");
 	const char *name;
 	json_t *value;
 	json_object_foreach(form, name, value)
@@ -436,6 +442,13 @@ static int parse_query(const char *content_type, const char *body, size_t body_b
 		snprintf(out->action, sizeof(out->action), "%s", action);
 		out->kind = out->service == CTL_AWS_SQS ? sqs_kind(action) : sns_kind(action);
 		out->params = form_to_params(all);
+		/* Tag.N.* is CreateQueue's "tags" but TagQueue's "Tags" in JSON 1.0. */
+		json_t *tags = json_object_get(out->params, "tags");
+		bool tag_queue = out->service == CTL_AWS_SQS && strcmp(action, "TagQueue") == 0;
+		if (tag_queue && tags != NULL) {
+			json_object_set(out->params, "Tags", tags);
+			json_object_del(out->params, "tags");
+		}
 	}
 	json_decref(all);
 	return rc;
@@ -512,21 +525,31 @@ static void xml_element(FILE *f, const char *name, json_t *value)
 
 static void xml_members(FILE *f, json_t *object);
 
+/* A map as SQS writes it: <Attribute><Name>..</Name><Value>..</Value></Attribute> for
+ * attributes, <Tag><Key>..</Key><Value>..</Value></Tag> for tags. */
+static void xml_map(FILE *f, const char *element, const char *key_name, json_t *map)
+{
+	const char *name;
+	json_t *v;
+	json_object_foreach(map, name, v)
+	{
+		fprintf(f, "<%s><%s>", element, key_name);
+		xml_text(f, name);
+		fprintf(f, "</%s>", key_name);
+		xml_element(f, "Value", v);
+		fprintf(f, "</%s>", element);
+	}
+}
+
 /* SQS's XML names a list's members in the singular and a map's as Name/Value pairs. */
 static void xml_member(FILE *f, const char *key, json_t *value)
 {
 	if (strcmp(key, "Attributes") == 0 && json_is_object(value)) {
-		const char *name;
-		json_t *v;
-		json_object_foreach(value, name, v)
-		{
-			fputs("<Attribute>", f);
-			fputs("<Name>", f);
-			xml_text(f, name);
-			fputs("</Name>", f);
-			xml_element(f, "Value", v);
-			fputs("</Attribute>", f);
-		}
+		xml_map(f, "Attribute", "Name", value);
+		return;
+	}
+	if (strcmp(key, "Tags") == 0 && json_is_object(value)) {
+		xml_map(f, "Tag", "Key", value);
 		return;
 	}
 	if (json_is_array(value)) {

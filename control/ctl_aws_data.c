@@ -30,6 +30,9 @@ static const struct ctl_aws_error OVER_LIMIT = {403, "OverLimit", "com.amazonaws
                                                 true};
 static const struct ctl_aws_error INVALID_MESSAGE_CONTENTS = {
     400, "InvalidMessageContents", "com.amazonaws.sqs#InvalidMessageContents", true};
+static const struct ctl_aws_error PURGE_IN_PROGRESS = {
+    403, "AWS.SimpleQueueService.PurgeQueueInProgress", "com.amazonaws.sqs#PurgeQueueInProgress",
+    true};
 static const struct ctl_aws_error UNSUPPORTED = {400, "AWS.SimpleQueueService.UnsupportedOperation",
                                                  "com.amazonaws.sqs#UnsupportedOperation", true};
 
@@ -46,6 +49,7 @@ const struct ctl_aws_error *ctl_aws_data_status_error(enum wire_status status)
 	case WIRE_ERR_OVER_LIMIT: return &OVER_LIMIT;
 	case WIRE_ERR_INVALID_MESSAGE_CONTENTS: return &INVALID_MESSAGE_CONTENTS;
 	case WIRE_ERR_SERVICE_UNAVAILABLE: return &CTL_AWS_SERVICE_UNAVAILABLE;
+	case WIRE_ERR_PURGE_QUEUE_IN_PROGRESS: return &PURGE_IN_PROGRESS;
 	default: /* SNS's statuses have SNS's codes (ctl_sns_data.c) */
 		return ctl_sns_data_status_error(status) ? ctl_sns_data_status_error(status)
 		                                         : &CTL_AWS_INTERNAL;
@@ -239,6 +243,8 @@ static uint8_t opcode_of(const char *action)
 		return WIRE_OP_RECEIVE_MESSAGE;
 	if (strcmp(action, "DeleteMessage") == 0)
 		return WIRE_OP_DELETE_MESSAGE;
+	if (strcmp(action, "PurgeQueue") == 0)
+		return WIRE_OP_PURGE_QUEUE; /* busbard accepts it on the local socket only */
 	return WIRE_OP_CHANGE_MESSAGE_VISIBILITY;
 }
 
@@ -261,6 +267,7 @@ static int encode_fields(const struct ctl_aws_request *request, struct wire_writ
 		return encode_receive(params, w, op, error, message, message_bytes);
 	case WIRE_OP_DELETE_MESSAGE:
 		return encode_handle(params, w, false, error, message, message_bytes);
+	case WIRE_OP_PURGE_QUEUE: return 0; /* the queue's name is all it takes */
 	default: return encode_handle(params, w, true, error, message, message_bytes);
 	}
 }

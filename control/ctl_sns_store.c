@@ -6,6 +6,7 @@
  */
 #include "ctl_sns_store.h"
 
+#include "ctl_aws.h"
 #include "ctl_sns.h"
 
 #include <assert.h>
@@ -649,14 +650,25 @@ static uint32_t protocol_of(const char *protocol)
 	return strcmp(protocol, "http") == 0 ? BB_SUBSCRIPTION_HTTP : BB_SUBSCRIPTION_HTTPS;
 }
 
+/*
+ * Every subscription with its ARN, for the envelope's UnsubscribeURL (ctl_sns.c's
+ * subscription_arn writes the same). The region and account are busbar-control's, which
+ * has no option for them yet: every context it makes takes CTL_AWS_*_DEFAULT.
+ */
 static int subscription_entries(struct ctl_store *store, struct bb_snapshot_entry *entries,
                                 uint32_t capacity, uint32_t *count)
 {
-	sqlite3_stmt *st = prepare(store, "SELECT id, topic_id, protocol, raw, scope_body, "
-	                                  "confirmed, target, filter_policy, dead_letter_queue "
-	                                  "FROM sns_subscriptions ORDER BY id");
+	sqlite3_stmt *st = prepare(store, "SELECT s.id, s.topic_id, s.protocol, s.raw, "
+	                                  "s.scope_body, s.confirmed, s.target, s.filter_policy, "
+	                                  "s.dead_letter_queue, 'arn:aws:sns:' || ?1 || ':' || ?2 "
+	                                  "|| ':' || t.name || ':' || s.uuid "
+	                                  "FROM sns_subscriptions s "
+	                                  "LEFT JOIN sns_topics t ON t.id = s.topic_id "
+	                                  "ORDER BY s.id");
 	if (st == NULL)
 		return -EIO;
+	sqlite3_bind_text(st, 1, CTL_AWS_REGION_DEFAULT, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, CTL_AWS_ACCOUNT_ID_DEFAULT, -1, SQLITE_STATIC);
 	int rc = 0, step;
 	while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
 		if (*count == capacity) {
@@ -677,6 +689,8 @@ static int subscription_entries(struct ctl_store *store, struct bb_snapshot_entr
 			rc = column_text(st, 7, &s->filter_policy);
 		if (rc == 0)
 			rc = column_text(st, 8, &s->dead_letter_queue);
+		if (rc == 0) /* NULL (no ARN) for a subscription whose topic is gone */
+			rc = column_text(st, 9, &s->arn);
 	}
 	if (rc == 0 && step != SQLITE_DONE)
 		rc = -EIO;
@@ -711,6 +725,7 @@ void ctl_sns_entries_clear(struct bb_snapshot_entry *entries, uint32_t count)
 			free((char *)e->subscription.endpoint.data);
 			free((char *)e->subscription.filter_policy.data);
 			free((char *)e->subscription.dead_letter_queue.data);
+			free((char *)e->subscription.arn.data);
 		}
 		e->kind = 0;
 	}

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ctl_aws.h"
+#include "ctl_aws_data.h"
 
 #define FORM   "application/x-www-form-urlencoded; charset=utf-8"
 #define JSON10 "application/x-amz-json-1.0"
@@ -94,7 +95,7 @@ Test(aws, missing_and_unknown_actions)
 	cr_assert_eq(error, &CTL_AWS_MISSING_ACTION);
 	cr_assert_neq(parse(FORM, NULL, "Action=List%20Queues"), 0);
 	cr_assert_eq(error, &CTL_AWS_INVALID_ACTION);
-	cr_assert_eq(parse(FORM, NULL, "Action=PurgeQueue&QueueUrl=x"), 0);
+	cr_assert_eq(parse(FORM, NULL, "Action=StartMessageMoveTask&SourceArn=x"), 0);
 	cr_assert_eq(request.kind, CTL_AWS_UNSUPPORTED);
 }
 
@@ -103,7 +104,7 @@ Test(aws, json_protocols_and_services)
 	cr_assert_eq(parse(JSON10, "AmazonSQS.SendMessage", "{\"QueueUrl\":\"u\"}"), 0);
 	cr_assert_eq(request.protocol, CTL_AWS_JSON_10);
 	cr_assert_eq(request.kind, CTL_AWS_DATA);
-	cr_assert_eq(parse(JSON10, "AmazonSQS.TagQueue", "{}"), 0);
+	cr_assert_eq(parse(JSON10, "AmazonSQS.ListDeadLetterSourceQueues", "{}"), 0);
 	cr_assert_eq(request.kind, CTL_AWS_UNSUPPORTED);
 	cr_assert_eq(parse("application/x-amz-json-1.1", "AWSEvents.PutEvents", "{}"), 0);
 	cr_assert_eq(request.protocol, CTL_AWS_JSON_11);
@@ -197,4 +198,95 @@ Test(aws, errors_in_each_protocol)
 	          NULL);
 	ctl_aws_reply_clear(&reply);
 	json_decref(body);
+}
+
+/* SetQueueAttributes, the tag calls and PurgeQueue reach their handlers in both protocols;
+ * query's Tag.N.* and TagKey.N take TagQueue's and UntagQueue's JSON 1.0 names. */
+Test(aws, queue_attribute_tag_and_purge_actions_are_served)
+{
+	const char *manage[] = {"SetQueueAttributes", "TagQueue", "UntagQueue", "ListQueueTags"};
+	char form[96], target[96];
+	for (size_t i = 0; i < sizeof(manage) / sizeof(manage[0]); i++) {
+		snprintf(form, sizeof(form), "Action=%s&QueueUrl=u", manage[i]);
+		cr_assert_eq(parse(FORM, NULL, form), 0, "%s", message);
+		cr_assert_eq(request.kind, CTL_AWS_MANAGE, "%s", manage[i]);
+		snprintf(target, sizeof(target), "AmazonSQS.%s", manage[i]);
+		cr_assert_eq(parse(JSON10, target, "{}"), 0, "%s", message);
+		cr_assert_eq(request.kind, CTL_AWS_MANAGE, "%s", manage[i]);
+	}
+	cr_assert_eq(parse(FORM, NULL, "Action=PurgeQueue&QueueUrl=u"), 0);
+	cr_assert_eq(request.kind, CTL_AWS_DATA, "busbard purges");
+	cr_assert_eq(parse(JSON10, "AmazonSQS.PurgeQueue", "{\"QueueUrl\":\"u\"}"), 0);
+	cr_assert_eq(request.kind, CTL_AWS_DATA);
+
+	cr_assert_eq(parse(FORM, NULL,
+	                   "Action=TagQueue&QueueUrl=u&Tag.1.Key=team&Tag.1.Value=a"
+	                   "&Tag.2.Key=env&Tag.2.Value=b"),
+	             0);
+	json_t *want = json_pack("{s:s, s:{s:s, s:s}}", "QueueUrl", "u", "Tags", "team", "a",
+	                         "env", "b");
+	cr_assert(json_equal(request.params, want), "%s", json_dumps(request.params, 0));
+	json_decref(want);
+	cr_assert_eq(parse(FORM, NULL, "Action=UntagQueue&QueueUrl=u&TagKey.2=env&TagKey.1=team"),
+	             0);
+	want = json_pack("{s:s, s:[s,s]}", "QueueUrl", "u", "TagKeys", "team", "env");
+	cr_assert(json_equal(request.params, want), "%s", json_dumps(request.params, 0));
+	json_decref(want);
+}
+
+Test(aws, tags_render_as_sqs_writes_them)
+{
+	cr_assert_eq(parse(FORM, NULL, "Action=ListQueueTags&QueueUrl=u"), 0);
+	json_t *result = json_pack("{s:{s:s}}", "Tags", "team", "a<b");
+	struct ctl_aws_reply reply;
+	ctl_aws_render_result(&request, result, &reply);
+	cr_assert(strstr(reply.body, "<ListQueueTagsResult><Tag><Key>team</Key><Value>a&lt;b"
+	                             "</Value></Tag></ListQueueTagsResult>") != NULL,
+	          "%s", reply.body);
+	ctl_aws_reply_clear(&reply);
+	json_decref(result);
+}
+
+/* PurgeQueue travels as WIRE_OP_PURGE_QUEUE with the queue's name; busbard's refusal within
+ * 60 s is AWS's PurgeQueueInProgress. */
+Test(aws, purge_queue_is_forwarded_to_busbard)
+{
+	struct ctl_aws_config config = {.account_id = "000000000000", .region = "local"};
+	cr_assert_eq(parse(FORM, NULL,
+	                   "Action=PurgeQueue&QueueUrl=http%3A%2F%2Fh%2F000000000000%2Fjobs"),
+	             0);
+	uint8_t *frame;
+	size_t bytes;
+	struct ctl_aws_data_op op;
+	cr_assert_eq(ctl_aws_data_encode(&request, &config, &frame, &bytes, &op, &error, message,
+	                                 sizeof(message)),
+	             0, "%s", message);
+	cr_assert_eq(op.opcode, WIRE_OP_PURGE_QUEUE);
+	struct wire_header h;
+	cr_assert_eq(wire_header_decode(frame, bytes, &h), WIRE_OK);
+	cr_assert_eq(h.opcode, WIRE_OP_PURGE_QUEUE);
+	struct wire_reader r;
+	struct wire_field f;
+	wire_reader_init(&r, frame + BB_WIRE_HEADER_BYTES, bytes - BB_WIRE_HEADER_BYTES);
+	cr_assert_eq(wire_reader_next(&r, &f), 1);
+	cr_assert_eq(f.tag, WIRE_TAG_QUEUE_NAME);
+	cr_assert_eq(f.length, 4);
+	cr_assert(memcmp(f.value, "jobs", 4) == 0);
+	cr_assert_eq(wire_reader_next(&r, &f), 0, "nothing but the queue's name");
+	free(frame);
+
+	json_t *result;
+	struct wire_header ok = {.opcode = WIRE_OP_PURGE_QUEUE, .status = WIRE_OK};
+	cr_assert_eq(ctl_aws_data_decode(&op, &ok, NULL, 0, &result, &error, message,
+	                                 sizeof(message)),
+	             0);
+	cr_assert_eq(json_object_size(result), 0);
+	json_decref(result);
+	struct wire_header busy = {.opcode = WIRE_OP_PURGE_QUEUE,
+	                           .status = WIRE_ERR_PURGE_QUEUE_IN_PROGRESS};
+	cr_assert_neq(ctl_aws_data_decode(&op, &busy, NULL, 0, &result, &error, message,
+	                                  sizeof(message)),
+	              0);
+	cr_assert_str_eq(error->code, "AWS.SimpleQueueService.PurgeQueueInProgress");
+	cr_assert_eq(error->http_status, 403);
 }

@@ -585,7 +585,7 @@ Test(ctl_sns, bad_requests)
 struct decoded_subscription {
 	uint64_t topic_id;
 	uint32_t protocol, flags;
-	char endpoint[64], filter_policy[64], dead_letter_queue[64];
+	char endpoint[64], filter_policy[64], dead_letter_queue[64], arn[128];
 };
 
 static struct {
@@ -618,6 +618,7 @@ static void collect(void *unused, const struct bb_snapshot_entry *e)
 		copy_text(s->filter_policy, sizeof(s->filter_policy), &e->subscription.filter_policy);
 		copy_text(s->dead_letter_queue, sizeof(s->dead_letter_queue),
 		          &e->subscription.dead_letter_queue);
+		copy_text(s->arn, sizeof(s->arn), &e->subscription.arn);
 	}
 }
 
@@ -634,6 +635,8 @@ Test(ctl_sns, snapshot_carries_topics_and_subscriptions)
 	                  "\"FilterPolicy\":\"{\\\"k\\\":[\\\"v\\\"]}\",\"RedrivePolicy\":"
 	                  "\"{\\\"deadLetterTargetArn\\\":\\\"" QUEUE_ARN "dead.fifo\\\"}\"}}");
 	expect_ok();
+	char sqs_arn[128];
+	snprintf(sqs_arn, sizeof(sqs_arn), "%s", str("SubscriptionArn"));
 	call("Subscribe", "{\"TopicArn\":\"" ARN_PREFIX "plain\",\"Protocol\":\"https\","
 	                  "\"Endpoint\":\"https://127.0.0.1/h\"}");
 	expect_ok();
@@ -662,11 +665,16 @@ Test(ctl_sns, snapshot_carries_topics_and_subscriptions)
 	                             BB_SNAPSHOT_SUBSCRIPTION_CONFIRMED);
 	cr_assert_str_eq(sqs->filter_policy, "{\"k\":[\"v\"]}");
 	cr_assert_str_eq(sqs->dead_letter_queue, "dead.fifo");
+	/* The ARN Subscribe answered, which the envelope's UnsubscribeURL ends in. */
+	cr_assert_str_eq(sqs->arn, sqs_arn);
 	cr_assert_eq(https->topic_id, seen.topic_ids[0]);
 	cr_assert_eq(https->protocol, BB_SUBSCRIPTION_HTTPS);
 	cr_assert_eq(https->flags, 0, "pending confirmation");
 	cr_assert_str_eq(https->endpoint, "https://127.0.0.1/h");
 	cr_assert_str_eq(https->filter_policy, "");
+	cr_assert_eq(strncmp(https->arn, ARN_PREFIX "plain:", strlen(ARN_PREFIX "plain:")), 0,
+	             "a pending subscription has its ARN too: %s", https->arn);
+	cr_assert_eq(strlen(uuid_of(https->arn)), CTL_SNS_UUID_BYTES);
 }
 
 /* ---- the query protocol, as awscli speaks it (ctl_aws.c parses and renders) ---- */
