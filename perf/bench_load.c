@@ -110,13 +110,13 @@ static int refuse(const char *why)
 
 static int check_options(const struct bench_load_options *o)
 {
-	if (o->op == BENCH_OP_PUBLISH || o->op == BENCH_OP_PUT_EVENTS)
-		return refuse("publish and put-events are not available: busbard does not route "
-		              "events yet (no topics, no event bus)");
+	/* publish and put-events name their topic or bus with --queue: at most as long as a
+	 * queue's name, so every request still fits BENCH_REQUEST_BYTES_MAX. */
 	if (o->op != BENCH_OP_PING && (o->queue == NULL || o->queue[0] == '\0' ||
 	                               strlen(o->queue) > BB_QUEUE_NAME_BYTES_MAX))
-		return refuse("this op needs --queue NAME (1-80 characters)");
-	bool needs_body = o->op == BENCH_OP_SEND || o->op == BENCH_OP_CYCLE;
+		return refuse("this op needs --queue NAME (1-80 characters; publish: the topic, "
+		              "put-events: the bus)");
+	bool needs_body = bench_op_has_body(o->op);
 	if (needs_body && (o->bodies == NULL || o->bodies->count == 0))
 		return refuse("this op needs bodies");
 	if (o->rate_per_s > 0 && o->op == BENCH_OP_CYCLE)
@@ -159,6 +159,8 @@ static uint8_t first_opcode(enum bench_op op)
 	switch (op) {
 	case BENCH_OP_PING: return WIRE_OP_PING;
 	case BENCH_OP_RECEIVE: return WIRE_OP_RECEIVE_MESSAGE;
+	case BENCH_OP_PUBLISH: return WIRE_OP_PUBLISH;
+	case BENCH_OP_PUT_EVENTS: return WIRE_OP_PUT_EVENTS;
 	default: return WIRE_OP_SEND_MESSAGE;
 	}
 }
@@ -184,16 +186,38 @@ void bench_load_start(struct bench_load *l, uint64_t now_ns)
 
 /* ---- requests ---- */
 
+bool bench_op_has_body(enum bench_op op)
+{
+	return op == BENCH_OP_SEND || op == BENCH_OP_CYCLE || op == BENCH_OP_PUBLISH ||
+	       op == BENCH_OP_PUT_EVENTS;
+}
+
+/* The resource's name: a Publish names its topic, a PutEvents its bus, the rest a queue. */
+static uint16_t name_tag(uint8_t opcode)
+{
+	if (opcode == WIRE_OP_PUBLISH)
+		return WIRE_TAG_TOPIC_NAME;
+	return opcode == WIRE_OP_PUT_EVENTS ? WIRE_TAG_BUS_NAME : WIRE_TAG_QUEUE_NAME;
+}
+
 static size_t write_request(const struct bench_load *l, const struct bench_slot *s, uint8_t *out)
 {
 	struct wire_writer w;
 	wire_writer_init(&w, out + BB_WIRE_HEADER_BYTES,
 	                 BENCH_REQUEST_BYTES_MAX - BB_WIRE_HEADER_BYTES);
 	if (s->opcode != WIRE_OP_PING)
-		wire_put_str(&w, WIRE_TAG_QUEUE_NAME, l->o.queue);
-	if (s->opcode == WIRE_OP_SEND_MESSAGE) {
-		uint32_t body = (uint32_t)(s->request_id % l->o.bodies->count);
+		wire_put_str(&w, name_tag(s->opcode), l->o.queue);
+	uint32_t body = l->o.bodies ? (uint32_t)(s->request_id % l->o.bodies->count) : 0;
+	if (s->opcode == WIRE_OP_SEND_MESSAGE || s->opcode == WIRE_OP_PUBLISH) {
 		wire_put_bytes(&w, WIRE_TAG_BODY, l->o.bodies->data[body],
+		               l->o.bodies->bytes[body]);
+	} else if (s->opcode == WIRE_OP_PUT_EVENTS) {
+		/* One entry per request: its Detail is the corpus line, as EventBridge's
+		 * benchmarks match one event at a time. */
+		wire_put_bytes(&w, WIRE_TAG_ENTRY_BEGIN, NULL, 0);
+		wire_put_str(&w, WIRE_TAG_EVENT_SOURCE, BENCH_EVENT_SOURCE);
+		wire_put_str(&w, WIRE_TAG_EVENT_DETAIL_TYPE, BENCH_EVENT_DETAIL_TYPE);
+		wire_put_bytes(&w, WIRE_TAG_EVENT_DETAIL, l->o.bodies->data[body],
 		               l->o.bodies->bytes[body]);
 	} else if (s->opcode == WIRE_OP_RECEIVE_MESSAGE) {
 		if (l->o.op == BENCH_OP_CYCLE || s->consumer)
@@ -393,6 +417,22 @@ static bool reply_is_ok(const struct bench_load *l, const struct bench_slot *s,
 	return (h->flags & WIRE_FLAG_RESPONSE) != 0 && h->status == WIRE_OK;
 }
 
+/* A PutEvents answered OK may still have failed its entry: FAILED_ENTRY_COUNT says so. */
+static bool entries_failed(const struct bench_load *l, const uint8_t *reply, size_t length)
+{
+	if (l->o.baseline || l->o.op != BENCH_OP_PUT_EVENTS)
+		return false;
+	struct wire_reader r;
+	struct wire_field f;
+	uint32_t failed = 0;
+	wire_reader_init(&r, reply + BB_WIRE_HEADER_BYTES, length - BB_WIRE_HEADER_BYTES);
+	while (wire_reader_next(&r, &f) == 1) {
+		if (f.tag == WIRE_TAG_FAILED_ENTRY_COUNT && !wire_field_u32(&f, &failed))
+			return true;
+	}
+	return failed > 0;
+}
+
 /*
  * Only an acknowledged operation is a reply with a latency: a refusal (a full queue's
  * OverLimit) comes back fast and would make a rate of what was not done. A capped run
@@ -450,7 +490,7 @@ void bench_load_reply(struct bench_load *l, const uint8_t *bytes, size_t length,
 			lane_ready(l, s->lane);
 		return;
 	}
-	bool ok = reply_is_ok(l, s, &h);
+	bool ok = reply_is_ok(l, s, &h) && !entries_failed(l, bytes, length);
 	if (!ok) {
 		char why[128] = "";
 		if (++l->result.errors <= 3)

@@ -26,8 +26,15 @@
 /* Bodies are sized so that a request, and the reply of a receive, fit one 1500-byte frame. */
 #define BENCH_BODY_BYTES_MAX 1024u
 #define BENCH_BODIES_MAX     4096u /* lines kept from a body file */
+/* PutEvents entries: the corpus line is the Detail, under this Source and DetailType. */
+#define BENCH_EVENT_SOURCE      "busbar.bench"
+#define BENCH_EVENT_DETAIL_TYPE "citylots"
 #define BENCH_REQUEST_BYTES_MAX                                                                   \
 	(BB_WIRE_HEADER_BYTES + 3 * 6u + BB_QUEUE_NAME_BYTES_MAX + BENCH_BODY_BYTES_MAX + 64u)
+/* The largest request, PutEvents: bus name, entry, source, detail type and detail fields. */
+_Static_assert(5 * 6u + sizeof(BENCH_EVENT_SOURCE) + sizeof(BENCH_EVENT_DETAIL_TYPE) <=
+                   3 * 6u + 64u,
+               "a PutEvents request of the largest body fits BENCH_REQUEST_BYTES_MAX");
 #define BENCH_RESEND_AFTER_NS 500000000ull /* a request unanswered this long goes out again */
 #define BENCH_RESEND_SCAN_NS  100000000ull
 #define BENCH_DRAIN_NS        2000000000ull /* after the run, time to wait for late replies */
@@ -67,7 +74,7 @@ struct bench_load_options {
 	uint32_t consumers;
 	bool baseline;                     /* an echo answers: the request itself comes back */
 	uint64_t client_id;                /* never 0: busbard deduplicates resends by it */
-	const struct bench_bodies *bodies; /* send and cycle */
+	const struct bench_bodies *bodies; /* send, cycle, publish, put-events */
 	FILE *progress;                    /* a JSON line per second, or NULL */
 	const char *progress_label;        /* names the run in those lines */
 };
@@ -152,6 +159,8 @@ bool bench_result_refused(const struct bench_result *r);
 
 /* Names an op for the command line and the JSON; bench_op_parse returns -EINVAL if unknown. */
 const char *bench_op_name(enum bench_op op);
+/* send, cycle, publish and put-events carry a body (put-events: as its Detail). */
+bool bench_op_has_body(enum bench_op op);
 __attribute__((warn_unused_result)) int bench_op_parse(const char *name, enum bench_op *out);
 
 /* Bodies: `bytes` of a generated pattern, or one per line of a file (a JSON-lines corpus). */

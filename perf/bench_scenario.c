@@ -42,6 +42,7 @@
 #include "bb_limits.h"
 #include "bench_cli.h"
 #include "bench_load.h"
+#include "bench_route.h"
 #include "sqs.h"
 #include "wire.h"
 
@@ -57,7 +58,8 @@
 #define ECHO_PORT         7700u
 #define SNAPSHOT_QUEUE    "bench"
 #define QUEUE_MESSAGE_MAX (256u << 10)
-#define EXIT_MISSING      3
+#define SNAPSHOT_FRAME_BYTES (BB_WIRE_HEADER_BYTES + BB_SNAPSHOT_BYTES_MAX)
+#define STATS_REPLY_BYTES (64u << 10) /* GetStats: a few hundred names and values */
 #define BENCH_EPMD_PORT   4379u /* the RabbitMQ node's own epmd, not the system's 4369 */
 #define RABBITMQ_SERVER   "/usr/lib/rabbitmq/bin/rabbitmq-server" /* Debian's, unwrapped */
 /* The key busbar-bench signs its SQS HTTP requests with: every SQS action, every queue. */
@@ -84,17 +86,13 @@ struct scenario {
 	uint32_t store_mbufs;
 	bool durable; /* busbard's "durability": "disk" (else "memory", the rig's figures) */
 	bool hugepages, check;
+	/* put-events: the events (a JSON-lines corpus), the rule-set file and the set in it */
+	char corpus[PATH_MAX], rulesets[PATH_MAX], rule_set[NAME_BYTES];
+	char matcher_cores[NAME_BYTES]; /* taskset -c of the matcher-alone run */
 };
 
-/* What busbar lacks today; a scenario needing one of these cannot give a figure. */
-static const struct {
-	const char *need;
-	const char *why;
-} missing_features[] = {
-    {"routing", "event routing: busbard has no topics, rules or PutEvents yet"},
-};
 /* Needs busbar meets now: scenarios keep naming them, as a record of what they measure. */
-static const char *const available_features[] = {"durable-queues"};
+static const char *const available_features[] = {"durable-queues", "routing"};
 
 struct run_env {
 	const struct scenario *s;
@@ -106,8 +104,9 @@ struct run_env {
 	char busbard_socket[PATH_MAX + 32];
 	uint64_t snapshot_version; /* each busbard run gets a fresh queue: a new snapshot */
 	double busbard_rate, baseline_rates[LIST_MAX];
+	double matcher_rate; /* put-events: busbar-bench filters alone, events per second */
+	struct bench_route *route; /* put-events: its events and rules, else NULL */
 	bool any_failed;
-	bool busbard_missing; /* busbard lacks a feature the scenario needs: only peers run */
 };
 
 /* ---- the scenario file ---- */
@@ -168,6 +167,14 @@ static int uint_in(json_t *value, uint64_t min, uint64_t max, uint64_t *out)
 	return 0;
 }
 
+static int copy_path(json_t *value, char *out)
+{
+	if (!json_is_string(value) || json_string_length(value) >= PATH_MAX)
+		return -EINVAL;
+	snprintf(out, PATH_MAX, "%s", json_string_value(value));
+	return 0;
+}
+
 /* busbard's durability: "disk" (acknowledged after fdatasync) or "memory". */
 static int parse_durability(json_t *value, bool *durable)
 {
@@ -223,6 +230,12 @@ static int apply_key(struct scenario *s, const char *key, json_t *value)
 		rc = copy_name(value, s->testpmd_cores);
 	else if (strcmp(key, "durability") == 0)
 		rc = parse_durability(value, &s->durable);
+	else if (strcmp(key, "corpus") == 0 || strcmp(key, "rulesets") == 0)
+		rc = copy_path(value, strcmp(key, "corpus") == 0 ? s->corpus : s->rulesets);
+	else if (strcmp(key, "rule_set") == 0)
+		rc = copy_name(value, s->rule_set);
+	else if (strcmp(key, "matcher_cores") == 0)
+		rc = copy_name(value, s->matcher_cores);
 	return rc;
 }
 
@@ -240,6 +253,8 @@ static int scenario_load(const char *path, struct scenario *s)
 	snprintf(s->transport, NAME_BYTES, "memif");
 	snprintf(s->generator_cores, NAME_BYTES, "0");
 	snprintf(s->testpmd_cores, NAME_BYTES, "0,1");
+	snprintf(s->matcher_cores, NAME_BYTES, "1");
+	snprintf(s->rule_set, NAME_BYTES, "COMBO");
 	const char *base = strrchr(path, '/');
 	snprintf(s->name, NAME_BYTES, "%s", base ? base + 1 : path);
 	json_error_t error;
@@ -266,31 +281,21 @@ static int scenario_load(const char *path, struct scenario *s)
 	return rc;
 }
 
-/* Exit 3 with a clear message when the scenario needs what busbar does not have. */
+/* Exit 2 for a need busbar does not know (every need named today is met). */
 static int check_needs(const struct scenario *s)
 {
-	int rc = 0;
 	for (uint32_t i = 0; i < s->need_count; i++) {
 		bool known = false;
 		for (size_t a = 0; a < sizeof(available_features) / sizeof(available_features[0]);
 		     a++)
 			known |= strcmp(s->needs[i], available_features[a]) == 0;
-		for (size_t m = 0; m < sizeof(missing_features) / sizeof(missing_features[0]);
-		     m++) {
-			if (strcmp(s->needs[i], missing_features[m].need) != 0)
-				continue;
-			fprintf(stderr, "busbar-bench scenario %s: not available: needs %s\n",
-			        s->name, missing_features[m].why);
-			known = true;
-			rc = EXIT_MISSING;
-		}
 		if (!known) {
 			fprintf(stderr, "busbar-bench scenario %s: unknown need \"%s\"\n", s->name,
 			        s->needs[i]);
 			return 2;
 		}
 	}
-	return rc;
+	return 0;
 }
 
 /* How many generator queues "0,2-4" names (one per lcore); 0 when the list is malformed. */
@@ -343,6 +348,33 @@ static int check_queue_room(const struct scenario *s)
 	        "\"store_mbufs_per_worker\"\n",
 	        s->name, (unsigned long long)room, s->store_mbufs);
 	return -EINVAL;
+}
+
+/*
+ * put-events needs its corpus and rule set; the runner makes no topic, so publish is driven
+ * from the command line (busbar-bench dpdk --op publish --queue TOPIC) against a busbard
+ * configured by busbar-control.
+ */
+static int check_route_options(const struct scenario *s)
+{
+	if (s->op == BENCH_OP_PUBLISH || s->op == BENCH_OP_RECEIVE) {
+		fprintf(stderr, "busbar-bench scenario %s: op %s has no scenario set-up (the runner "
+		        "makes a queue, or a bus with rules): run busbar-bench dpdk --op %s\n",
+		        s->name, bench_op_name(s->op), bench_op_name(s->op));
+		return 2;
+	}
+	if (s->op != BENCH_OP_PUT_EVENTS)
+		return 0;
+	if (s->corpus[0] != '\0' && s->rulesets[0] != '\0' && s->requests > 0 &&
+	    s->warmup_s == 0)
+		return 0;
+	fprintf(stderr,
+	        "busbar-bench scenario %s: put-events needs \"corpus\" (or --corpus; e.g. "
+	        "../shared/bench/citylots_gen.py DIR 20000, then DIR/synthetic-citylots2.jlines) "
+	        "and \"rulesets\", and counted runs (\"requests\", \"warmup_s\": 0) whose "
+	        "deliveries fit busbard's store: nothing drains the rules' queues\n",
+	        s->name);
+	return 2;
 }
 
 /* ---- processes ---- */
@@ -446,23 +478,14 @@ static int send_all(int fd, const uint8_t *bytes, size_t length)
 	return 0;
 }
 
-static int apply_snapshot(const char *socket_path, uint64_t version)
+/*
+ * One request on busbard's Unix socket: frame out, then the reply's header and the body it
+ * announces into reply (reply_bytes long); its body length in *body_bytes.
+ */
+static int local_call(const char *socket_path, const uint8_t *frame, size_t length,
+                      uint8_t *reply, size_t reply_bytes, uint32_t *body_bytes)
 {
-	uint8_t frame[512];
-	struct wire_writer w;
-	wire_writer_init(&w, frame + BB_WIRE_HEADER_BYTES, sizeof(frame) - BB_WIRE_HEADER_BYTES);
-	wire_put_u64(&w, WIRE_TAG_SNAPSHOT_VERSION, version);
-	wire_put_bytes(&w, WIRE_TAG_QUEUE_BEGIN, NULL, 0);
-	wire_put_str(&w, WIRE_TAG_QUEUE_NAME, SNAPSHOT_QUEUE);
-	wire_put_u64(&w, WIRE_TAG_QUEUE_ID, version); /* a new id: a new, empty queue */
-	wire_put_u32(&w, WIRE_TAG_VISIBILITY_TIMEOUT_S, BB_VISIBILITY_TIMEOUT_S_DEFAULT);
-	wire_put_u32(&w, WIRE_TAG_WAIT_TIME_S, 0);
-	wire_put_u32(&w, WIRE_TAG_MAXIMUM_MESSAGE_BYTES, QUEUE_MESSAGE_MAX);
-	struct wire_header h = {.version = WIRE_VERSION,
-	                        .opcode = WIRE_OP_APPLY_SNAPSHOT,
-	                        .body_bytes = (uint32_t)w.length,
-	                        .request_id = version};
-	wire_header_encode(&h, frame);
+	assert(reply_bytes > BB_WIRE_HEADER_BYTES);
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
 	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", socket_path);
 	/* The socket's file appears at bind, a moment before busbard listens (and with a
@@ -483,27 +506,96 @@ static int apply_snapshot(const char *socket_path, uint64_t version)
 	struct timeval timeout = {.tv_sec = 5};
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
 	if (rc == 0)
-		rc = send_all(fd, frame, BB_WIRE_HEADER_BYTES + w.length);
-	/* The reply: a header, then the body it announces (the applied version). */
-	uint8_t reply[BB_WIRE_HEADER_BYTES + 64];
+		rc = send_all(fd, frame, length);
 	if (rc == 0 && recv(fd, reply, BB_WIRE_HEADER_BYTES, MSG_WAITALL) != BB_WIRE_HEADER_BYTES)
 		rc = -EIO;
-	uint32_t body_bytes = rc == 0 ? bb_get_le32(reply + 8) : 0;
-	if (rc == 0 && body_bytes > sizeof(reply) - BB_WIRE_HEADER_BYTES)
+	*body_bytes = rc == 0 ? bb_get_le32(reply + 8) : 0;
+	if (rc == 0 && *body_bytes > reply_bytes - BB_WIRE_HEADER_BYTES)
 		rc = -EPROTO;
-	if (rc == 0 && body_bytes > 0 &&
-	    recv(fd, reply + BB_WIRE_HEADER_BYTES, body_bytes, MSG_WAITALL) != (ssize_t)body_bytes)
+	if (rc == 0 && *body_bytes > 0 &&
+	    recv(fd, reply + BB_WIRE_HEADER_BYTES, *body_bytes, MSG_WAITALL) !=
+	        (ssize_t)*body_bytes)
 		rc = -EIO;
 	close(fd);
+	return rc;
+}
+
+/* The queue `bench` (a new id each time: a new, empty queue), or put-events' routing. */
+static int snapshot_body(const struct run_env *env, uint64_t version, uint8_t *body,
+                         size_t capacity, size_t *length)
+{
+	if (env->route != NULL)
+		return bench_route_snapshot(env->route, version, body, capacity, length);
+	struct wire_writer w;
+	wire_writer_init(&w, body, capacity);
+	wire_put_u64(&w, WIRE_TAG_SNAPSHOT_VERSION, version);
+	wire_put_bytes(&w, WIRE_TAG_QUEUE_BEGIN, NULL, 0);
+	wire_put_str(&w, WIRE_TAG_QUEUE_NAME, SNAPSHOT_QUEUE);
+	wire_put_u64(&w, WIRE_TAG_QUEUE_ID, version);
+	wire_put_u32(&w, WIRE_TAG_VISIBILITY_TIMEOUT_S, BB_VISIBILITY_TIMEOUT_S_DEFAULT);
+	wire_put_u32(&w, WIRE_TAG_WAIT_TIME_S, 0);
+	wire_put_u32(&w, WIRE_TAG_MAXIMUM_MESSAGE_BYTES, QUEUE_MESSAGE_MAX);
+	*length = w.length;
+	return w.overflow ? -ENOBUFS : 0;
+}
+
+static int apply_snapshot(const struct run_env *env, uint64_t version)
+{
+	static uint8_t frame[SNAPSHOT_FRAME_BYTES];
+	size_t body_bytes = 0;
+	int rc = snapshot_body(env, version, frame + BB_WIRE_HEADER_BYTES,
+	                       sizeof(frame) - BB_WIRE_HEADER_BYTES, &body_bytes);
+	struct wire_header h = {.version = WIRE_VERSION,
+	                        .opcode = WIRE_OP_APPLY_SNAPSHOT,
+	                        .body_bytes = (uint32_t)body_bytes,
+	                        .request_id = version};
+	wire_header_encode(&h, frame);
+	/* The reply: a header, then the body it announces (the applied version). */
+	uint8_t reply[BB_WIRE_HEADER_BYTES + 1024];
+	uint32_t reply_body = 0;
+	if (rc == 0)
+		rc = local_call(env->busbard_socket, frame, BB_WIRE_HEADER_BYTES + body_bytes,
+		                reply, sizeof(reply), &reply_body);
 	struct wire_header r;
 	if (rc == 0 &&
-	    (wire_header_decode(reply, BB_WIRE_HEADER_BYTES + body_bytes, &r) != WIRE_OK ||
+	    (wire_header_decode(reply, BB_WIRE_HEADER_BYTES + reply_body, &r) != WIRE_OK ||
 	     r.status != WIRE_OK))
 		rc = -EPROTO;
 	if (rc != 0)
 		fprintf(stderr, "busbar-bench scenario: applying snapshot %llu: %s\n",
 		        (unsigned long long)version, strerror(-rc));
 	return rc;
+}
+
+/*
+ * busbard's fan-out counters after a routing run (GetStats on its socket): deliveries made,
+ * and the ones it could not make (a full queue, no buffer, refused publishes), so a rate
+ * made of refusals shows. NULL when busbard did not answer.
+ */
+static json_t *fanout_stats(const struct run_env *env)
+{
+	uint8_t frame[BB_WIRE_HEADER_BYTES];
+	struct wire_header h = {.version = WIRE_VERSION, .opcode = WIRE_OP_GET_STATS};
+	wire_header_encode(&h, frame);
+	static uint8_t reply[BB_WIRE_HEADER_BYTES + STATS_REPLY_BYTES];
+	uint32_t body_bytes = 0;
+	if (local_call(env->busbard_socket, frame, sizeof(frame), reply, sizeof(reply),
+	               &body_bytes) != 0)
+		return NULL;
+	json_t *stats = json_object();
+	struct wire_reader r;
+	struct wire_field f;
+	char name[NAME_BYTES] = "";
+	wire_reader_init(&r, reply + BB_WIRE_HEADER_BYTES, body_bytes);
+	while (wire_reader_next(&r, &f) == 1) {
+		uint64_t value;
+		if (f.tag == WIRE_TAG_STAT_NAME)
+			snprintf(name, sizeof(name), "%.*s", (int)f.length, (const char *)f.value);
+		else if (f.tag == WIRE_TAG_STAT_VALUE && wire_field_u64(&f, &value) &&
+		         strncmp(name, "fanout_", 7) == 0)
+			json_object_set_new(stats, name, json_integer((json_int_t)value));
+	}
+	return stats;
 }
 
 /* ---- systems under test ---- */
@@ -698,7 +790,7 @@ static uint32_t generator_args(const struct run_env *env, const struct gen_run *
 	                        "--op",
 	                        bench_op_name(op),
 	                        "--queue",
-	                        SNAPSHOT_QUEUE,
+	                        env->route != NULL ? BENCH_ROUTE_BUS : SNAPSHOT_QUEUE,
 	                        "--body-bytes",
 	                        text[0],
 	                        "--seconds",
@@ -719,6 +811,10 @@ static uint32_t generator_args(const struct run_env *env, const struct gen_run *
 	}
 	if (g->baseline)
 		argv[argc++] = "--baseline";
+	if (env->route != NULL) { /* the echo returns the same PutEvents requests */
+		argv[argc++] = "--body-file";
+		argv[argc++] = env->route->events_path;
+	}
 	/* Consumers drain busbard's queue; an echo has none, a peer's driver takes none. */
 	snprintf(text[8], sizeof(text[8]), "%u", s->consumers);
 	if (s->consumers > 0 && strcmp(g->system, "busbard") == 0) {
@@ -796,8 +892,12 @@ static int collect(const char **argv, uint64_t deadline_ms, char *out, size_t ou
 	return rc;
 }
 
-/* Prints the run's JSON line with the scenario's own keys; returns requests_per_s or -1. */
-static double report_line(struct run_env *env, const struct gen_run *g, const char *output)
+/*
+ * Prints the run's JSON line with the scenario's own keys (put-events: events_per_s, one
+ * event a request, and busbard's fan-out counters, stats); returns requests_per_s or -1.
+ */
+static double report_line(struct run_env *env, const struct gen_run *g, const char *output,
+                          json_t *stats)
 {
 	const char *line = strstr(output, "{\"system\"");
 	json_t *row = line != NULL ? json_loadb(line, strcspn(line, "\n"), 0, NULL) : NULL;
@@ -810,6 +910,10 @@ static double report_line(struct run_env *env, const struct gen_run *g, const ch
 		json_object_set_new(row, "round", json_integer(g->round + 1));
 	if (g->rate > 0)
 		json_object_set_new(row, "fraction_of_max", json_real(g->fraction));
+	if (env->route != NULL && !g->baseline)
+		json_object_set(row, "events_per_s", json_object_get(row, "requests_per_s"));
+	if (stats != NULL)
+		json_object_set(row, "fanout", stats);
 	char *text = json_dumps(row, ROW_JSON_FLAGS);
 	printf("%s\n", text);
 	fflush(stdout);
@@ -887,24 +991,29 @@ static double run_generator(struct run_env *env, const struct gen_run *g)
 		return -1;
 	}
 	bool needs_queue = env->s->op != BENCH_OP_PING && strcmp(g->system, "busbard") == 0;
-	int rc = needs_queue ? apply_snapshot(env->busbard_socket, ++env->snapshot_version) : 0;
+	int rc = needs_queue ? apply_snapshot(env, ++env->snapshot_version) : 0;
 	uint64_t deadline = monotonic_ms() +
 	                    (uint64_t)((env->s->warmup_s + env->s->seconds + RUN_MARGIN_S) * 1000);
 	if (rc == 0)
 		rc = collect(argv, deadline, output, sizeof(output));
+	/* Routed: what busbard did with the events after accepting them, read before it stops. */
+	json_t *stats = needs_queue && env->route != NULL ? fanout_stats(env) : NULL;
 	server_stop(&server);
 	if (rc == BENCH_EXIT_REFUSED) {
 		/* Its line is kept (what was refused shows there); its rate is not a figure. */
-		report_line(env, g, output);
+		report_line(env, g, output, stats);
 		fprintf(stderr, "busbar-bench scenario: %s: refusals dominate the run; no rate\n",
 		        g->system);
 	}
 	if (rc != 0) {
 		fprintf(stderr, "busbar-bench scenario: %s run failed (%d)\n", g->system, rc);
 		env->any_failed = true;
+		json_decref(stats);
 		return -1;
 	}
-	return report_line(env, g, output);
+	double rate = report_line(env, g, output, stats);
+	json_decref(stats);
+	return rate;
 }
 
 /* The closed-loop run, then the open-loop ones at fractions of its rate; returns its rate. */
@@ -1128,11 +1237,7 @@ static void run_system(struct run_env *env, uint32_t index)
 	const char *system = env->s->systems[index];
 	bool busbard = strcmp(system, "busbard") == 0;
 	int known = system_index(system);
-	if (known < 0 || (env->busbard_missing && !systems[known].peer)) {
-		fprintf(stderr, "busbar-bench scenario %s: %s not run (busbard lacks a feature the "
-		                "scenario needs)\n", env->s->name, system);
-		return;
-	}
+	assert(known >= 0); /* checked at start */
 	struct gen_run g = {
 	    .system = system,
 	    .baseline = systems[known].baseline,
@@ -1148,6 +1253,74 @@ static void run_system(struct run_env *env, uint32_t index)
 		env->baseline_rates[index] = mean;
 }
 
+/* put-events: the events and rules into the work directory, for both runs. */
+static int route_prepare(struct run_env *env)
+{
+	static struct bench_route route;
+	const struct scenario *s = env->s;
+	int rc = bench_route_prepare(&route, s->corpus, s->rulesets, s->rule_set, env->work);
+	if (rc != 0)
+		return rc;
+	env->route = &route;
+	fprintf(stderr,
+	        "busbar-bench scenario: %u events of %s (%u longer than %u bytes left out), "
+	        "%u rules of %s\n",
+	        route.event_count, s->corpus, route.events_skipped, BENCH_BODY_BYTES_MAX,
+	        route.rule_count, s->rule_set);
+	return 0;
+}
+
+/* Matches per event over the matcher's counts (one per pattern, over every pass). */
+static double matches_per_event(json_t *line)
+{
+	size_t i;
+	json_t *count;
+	double total = 0;
+	json_array_foreach(json_object_get(line, "counts"), i, count)
+		total += (double)json_integer_value(count);
+	double events = (double)json_integer_value(json_object_get(line, "events"));
+	return events > 0 ? total / events : 0;
+}
+
+/*
+ * busbar-bench filters on the same events and patterns, on the worker's core: the full scan
+ * (validating while matching, as PutEvents must) of every event against every rule.
+ */
+static void run_matcher_alone(struct run_env *env)
+{
+	const struct bench_route *r = env->route;
+	const char *argv[] = {"taskset",     "-c",       env->s->matcher_cores, env->self,
+	                      "filters",     "--corpus", r->matcher_path,       "--patterns",
+	                      r->patterns_path, NULL};
+	static char output[OUTPUT_BYTES_MAX];
+	int rc = collect(argv, monotonic_ms() + START_WAIT_MS, output, sizeof(output));
+	char key[NAME_BYTES + 16];
+	snprintf(key, sizeof(key), "{\"set\":\"%s\"", env->s->rule_set);
+	const char *text = strstr(output, key);
+	json_t *line = text != NULL ? json_loadb(text, strcspn(text, "\n"), 0, NULL) : NULL;
+	if (rc != 0 || line == NULL) {
+		fprintf(stderr, "busbar-bench scenario: the matcher-alone run failed (%d)\n", rc);
+		env->any_failed = true;
+		json_decref(line);
+		return;
+	}
+	env->matcher_rate = json_number_value(json_object_get(line, "events_per_s"));
+	json_t *row = json_pack("{s:s, s:s, s:s, s:s, s:s, s:f, s:I, s:i, s:f, s:I}", "system",
+	                        "busbar-bench-filters", "mode", "matcher-alone", "op",
+	                        "put-events", "scenario", env->s->name, "rule_set",
+	                        env->s->rule_set, "events_per_s", env->matcher_rate, "events",
+	                        json_integer_value(json_object_get(line, "events")), "rules",
+	                        (int)r->rule_count, "matches_per_event",
+	                        matches_per_event(line), "errors",
+	                        json_integer_value(json_object_get(line, "errors")));
+	char *dump = json_dumps(row, ROW_JSON_FLAGS);
+	printf("%s\n", dump);
+	fflush(stdout);
+	free(dump);
+	json_decref(row);
+	json_decref(line);
+}
+
 /* The last line: busbard's closed-loop rate as a fraction of each baseline's. */
 static void print_summary(const struct run_env *env)
 {
@@ -1161,6 +1334,9 @@ static void print_summary(const struct run_env *env)
 			json_object_set_new(fractions, env->s->systems[i],
 			                    json_real(env->busbard_rate / env->baseline_rates[i]));
 	}
+	if (env->matcher_rate > 0)
+		json_object_set_new(fractions, "matcher-alone",
+		                    json_real(env->busbard_rate / env->matcher_rate));
 	json_object_set_new(row, "busbard_fraction_of", fractions);
 	char *text = json_dumps(row, ROW_JSON_FLAGS);
 	printf("%s\n", text);
@@ -1239,7 +1415,8 @@ static int parse_overrides(int argc, char **argv, struct scenario *s)
 	    {"requests", required_argument, NULL, 'n'},  {"rounds", required_argument, NULL, 'r'},
 	    {"no-huge", no_argument, NULL, 'H'},         {"check", no_argument, NULL, 'c'},
 	    {"fractions", required_argument, NULL, 'f'}, {"systems", required_argument, NULL, 's'},
-	    {"window", required_argument, NULL, 'W'},    {NULL, 0, NULL, 0},
+	    {"window", required_argument, NULL, 'W'},    {"corpus", required_argument, NULL, 'C'},
+	    {"rulesets", required_argument, NULL, 'R'}, {NULL, 0, NULL, 0},
 	};
 	int key;
 	bool lists_ok = true;
@@ -1253,6 +1430,8 @@ static int parse_overrides(int argc, char **argv, struct scenario *s)
 		case 'H': s->hugepages = false; break;
 		case 'c': s->check = true; break;
 		case 'W': s->window = (uint32_t)atoi(optarg); break;
+		case 'C': lists_ok &= snprintf(s->corpus, PATH_MAX, "%s", optarg) < PATH_MAX; break;
+		case 'R': lists_ok &= snprintf(s->rulesets, PATH_MAX, "%s", optarg) < PATH_MAX; break;
 		case 'f': lists_ok &= split_fractions(optarg, s) == 0; break;
 		case 's':
 			lists_ok &= split_names(optarg, s->systems, &s->system_count) == 0;
@@ -1312,7 +1491,8 @@ int bench_scenario_main(int argc, char **argv)
 	if (argc < 3 || scenario_load(argv[2], &s) != 0 || parse_overrides(argc, argv, &s) != 0) {
 		fprintf(stderr, "usage: busbar-bench scenario FILE [--seconds S] [--warmup S] "
 		                "[--requests N] [--rounds N] [--fractions F,F] [--systems A,B]\n"
-		                "       [--window W] [--no-huge] [--check]\n");
+		                "       [--window W] [--no-huge] [--check] [--corpus FILE]\n"
+		                "       [--rulesets FILE]\n");
 		return 2;
 	}
 	if (check_queue_room(&s) != 0)
@@ -1325,28 +1505,24 @@ int bench_scenario_main(int argc, char **argv)
 		}
 	}
 	int rc = check_needs(&s);
-	/* Peers do not need busbar's features: with busbard unable to run, they still run, and
-	 * the exit status still says the scenario is not whole. */
-	bool peers = false;
-	for (uint32_t i = 0; i < s.system_count; i++)
-		peers |= systems[system_index(s.systems[i])].peer;
-	if (rc != 0 && (rc != EXIT_MISSING || !peers))
+	if (rc == 0)
+		rc = check_route_options(&s);
+	if (rc != 0)
 		return rc;
 	static struct run_env env;
 	if (env_init(&env, &s) != 0)
 		return 1;
-	env.busbard_missing = rc == EXIT_MISSING;
-	if (strcmp(s.transport, "memif") != 0 && netns_up(&env) != 0)
+	if (s.op == BENCH_OP_PUT_EVENTS && route_prepare(&env) != 0)
+		env.any_failed = true;
+	if (!env.any_failed && strcmp(s.transport, "memif") != 0 && netns_up(&env) != 0)
 		env.any_failed = true;
 	for (uint32_t i = 0; !env.any_failed && i < s.system_count; i++)
 		run_system(&env, i);
+	if (!env.any_failed && env.route != NULL)
+		run_matcher_alone(&env);
 	if (!env.any_failed && env.busbard_rate > 0)
 		print_summary(&env);
 	netns_down(&env);
 	remove_work(&env);
-	if (env.any_failed)
-		return 1;
-	if (env.busbard_missing)
-		check_needs(&s); /* said again after the peers' lines, where it is read */
-	return env.busbard_missing ? EXIT_MISSING : 0;
+	return env.any_failed ? 1 : 0;
 }

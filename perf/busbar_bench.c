@@ -24,8 +24,9 @@
  *   busbar-bench sign [--signatures N] [--version 1|2] [--message-bytes B]
  *       what an SNS signature costs one core (bench_sign.c)
  *
- * Load options: --op ping|send|receive|cycle (publish and put-events are named
- * but refused until busbard routes events), --queue Q, --window W (closed
+ * Load options: --op ping|send|receive|cycle|publish|put-events, --queue Q (the
+ * topic of publish, the bus of put-events: each body is a PutEvents entry's
+ * Detail, one entry per request), --window W (closed
  * loop) or --rate R (open loop), --warmup S, --seconds S (at most, with
  * --requests N: the counted part ends after N replies), --consumers N (send:
  * lanes that receive and delete beside the senders), --body-bytes N or
@@ -194,8 +195,7 @@ static int apply_transport_option(struct bench_cli *cli, int key, const char *va
 
 static int load_bodies(struct bench_cli *cli, const char *body_file)
 {
-	bool needs_body = cli->load.op == BENCH_OP_SEND || cli->load.op == BENCH_OP_CYCLE;
-	if (!needs_body) {
+	if (!bench_op_has_body(cli->load.op)) {
 		cli->labels.body_bytes = 0; /* ping and receive requests carry no body */
 		return 0;
 	}

@@ -4,7 +4,8 @@
  * of a known distribution, merging) and the load model driven by a stepped
  * clock and an in-memory server (every request answered and matched by id,
  * resends of lost requests, unanswered ones counted, cycles with busbard's
- * receive cookie, a request cap,
+ * receive cookie, a request cap, PutEvents and Publish requests as busbard reads
+ * them (a PutEvents answered OK whose entry failed is an error, not a reply),
  * and an open-loop run whose server stalls: the stall must show in the
  * percentiles, measured from the intended send times).
  */
@@ -85,6 +86,8 @@ struct fake_server {
 	bool refused;
 	uint64_t stall_from_ns, stall_until_ns; /* replies held back, then all sent at once */
 	uint64_t capacity; /* > 0: sends past this many stored are refused OverLimit */
+	bool fail_entries; /* PutEvents: OK, with FAILED_ENTRY_COUNT 1 */
+	uint64_t events, publishes; /* well-formed ones seen */
 };
 
 static struct bench_load load;
@@ -109,6 +112,32 @@ static bool carries_cookie(const uint8_t *request, size_t length)
 	return cookie == FAKE_COOKIE;
 }
 
+/* The request's fields as a PutEvents or Publish of the body request_id picks must have. */
+static bool routed_request_ok(const uint8_t *request, size_t length, const struct wire_header *h)
+{
+	struct wire_reader r;
+	struct wire_field f;
+	uint32_t body = (uint32_t)(h->request_id % bodies.count), seen = 0;
+	bool put = h->opcode == WIRE_OP_PUT_EVENTS;
+	const uint16_t order[] = {put ? WIRE_TAG_BUS_NAME : WIRE_TAG_TOPIC_NAME,
+	                          put ? WIRE_TAG_ENTRY_BEGIN : WIRE_TAG_BODY,
+	                          WIRE_TAG_EVENT_SOURCE, WIRE_TAG_EVENT_DETAIL_TYPE,
+	                          WIRE_TAG_EVENT_DETAIL};
+	const uint32_t fields = put ? 5 : 2;
+	wire_reader_init(&r, request + BB_WIRE_HEADER_BYTES, length - BB_WIRE_HEADER_BYTES);
+	while (wire_reader_next(&r, &f) == 1) {
+		if (seen >= fields || f.tag != order[seen++])
+			return false;
+		bool is_body = f.tag == WIRE_TAG_BODY || f.tag == WIRE_TAG_EVENT_DETAIL;
+		if (is_body && (f.length != bodies.bytes[body] ||
+		                memcmp(f.value, bodies.data[body], f.length) != 0))
+			return false;
+		if (seen == 1 && (f.length != 5 || memcmp(f.value, "bench", 5) != 0))
+			return false;
+	}
+	return seen == fields;
+}
+
 /*
  * Answers as busbard would: a response header; a receipt handle for a receive, which
  * needs the source's cookie first (RetryWithCookie, as busbard answers UDP sources).
@@ -131,6 +160,12 @@ static size_t answer(const uint8_t *request, size_t length, uint8_t *reply)
 	           server.messages >= server.capacity) {
 		wire_put_str(&w, WIRE_TAG_ERROR_MESSAGE, "the queue is full");
 		h.status = WIRE_ERR_OVER_LIMIT;
+	} else if (h.opcode == WIRE_OP_PUT_EVENTS || h.opcode == WIRE_OP_PUBLISH) {
+		cr_assert(routed_request_ok(request, length, &h), "request %llu",
+		          (unsigned long long)h.request_id);
+		*(h.opcode == WIRE_OP_PUBLISH ? &server.publishes : &server.events) += 1;
+		if (h.opcode == WIRE_OP_PUT_EVENTS)
+			wire_put_u32(&w, WIRE_TAG_FAILED_ENTRY_COUNT, server.fail_entries ? 1 : 0);
 	} else if (h.opcode == WIRE_OP_SEND_MESSAGE) {
 		server.messages++;
 		wire_put_str(&w, WIRE_TAG_MESSAGE_ID, "00000000-0000-4000-8000-000000000000");
@@ -399,13 +434,41 @@ Test(bench_load, open_loop_passes_over_the_slot_of_a_lost_request)
 	cr_assert_lt(bench_hist_quantile(&r.latency_ns, 0.9999), 1 * MS);
 }
 
-Test(bench_load, refuses_what_busbard_cannot_do_yet)
+Test(bench_load, put_events_carries_each_body_as_one_entrys_detail)
+{
+	struct bench_load_options o = options(BENCH_OP_PUT_EVENTS);
+	bench_bodies_free(&bodies);
+	cr_assert_eq(bench_bodies_generate(&bodies, BENCH_BODY_BYTES_MAX), 0, "the largest");
+	struct bench_result r = run(&o, 10 * US);
+	cr_assert_eq(r.errors, 0);
+	cr_assert_eq(r.replies, 8 * 10000);
+	cr_assert_geq(server.events, r.replies, "every request a well-formed PutEvents");
+}
+
+Test(bench_load, a_put_events_whose_entry_failed_is_an_error)
+{
+	struct bench_load_options o = options(BENCH_OP_PUT_EVENTS);
+	server.fail_entries = true;
+	struct bench_result r = run(&o, 10 * US);
+	cr_assert_eq(r.replies, 0, "status OK, but FAILED_ENTRY_COUNT 1: nothing routed");
+	cr_assert_gt(r.errors, 0);
+	cr_assert(bench_result_refused(&r));
+}
+
+Test(bench_load, publish_names_its_topic_and_carries_the_body)
 {
 	struct bench_load_options o = options(BENCH_OP_PUBLISH);
-	cr_assert_eq(bench_load_init(&load, &o), -EINVAL);
-	o.op = BENCH_OP_PUT_EVENTS;
-	cr_assert_eq(bench_load_init(&load, &o), -EINVAL);
-	o.op = BENCH_OP_CYCLE;
+	struct bench_result r = run(&o, 10 * US);
+	cr_assert_eq(r.errors, 0);
+	cr_assert_eq(r.replies, 8 * 10000);
+	cr_assert_geq(server.publishes, r.replies);
+	o.bodies = NULL;
+	cr_assert_eq(bench_load_init(&load, &o), -EINVAL, "publish needs bodies");
+}
+
+Test(bench_load, refuses_what_busbard_cannot_do)
+{
+	struct bench_load_options o = options(BENCH_OP_CYCLE);
 	o.rate_per_s = 1000;
 	cr_assert_eq(bench_load_init(&load, &o), -EINVAL, "cycles are closed-loop only");
 }
