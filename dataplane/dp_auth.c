@@ -251,6 +251,18 @@ static struct dp_auth_window *window_of(struct dp_auth *a, uint32_t key_id, uint
 	return victim;
 }
 
+/* The window of (key id, client id) if this worker keeps one; NULL makes none. */
+static struct dp_auth_window *window_find(struct dp_auth *a, uint32_t key_id, uint64_t client_id)
+{
+	uint64_t set = mix64(client_id ^ ((uint64_t)key_id << 32)) % WINDOW_SETS;
+	struct dp_auth_window *ways = &a->windows[set * DP_AUTH_REPLAY_WAYS];
+	for (uint32_t i = 0; i < DP_AUTH_REPLAY_WAYS; i++) {
+		if (ways[i].used && ways[i].key_id == key_id && ways[i].client_id == client_id)
+			return &ways[i];
+	}
+	return NULL;
+}
+
 enum window_answer { WINDOW_NEW, WINDOW_SEEN, WINDOW_TOO_OLD };
 
 /* RFC 6479: whether request_id is new to the window; a new one is recorded. */
@@ -384,6 +396,17 @@ void dp_auth_check(struct dp_auth *a, const struct dp_auth_keys *keys, const uin
 		drop(out, "request id older than the replay window");
 		return;
 	}
+}
+
+void dp_auth_replay_release(struct dp_auth *a, uint32_t key_id, uint64_t client_id,
+                            uint64_t request_id)
+{
+	assert(a != NULL);
+	assert(key_id != 0); /* only a verified request's id is in a window */
+	struct dp_auth_window *win = window_find(a, key_id, client_id);
+	if (win == NULL || request_id > win->top || win->top - request_id >= WINDOW_SPAN)
+		return; /* its window was replaced or moved past it: the retry is judged as new */
+	win->bitmap[(request_id / 64) % WINDOW_BLOCKS] &= ~((uint64_t)1 << (request_id % 64));
 }
 
 const char *dp_auth_action(uint8_t opcode)

@@ -148,6 +148,15 @@ struct dp_auth_result {
 void dp_auth_check(struct dp_auth *auth, const struct dp_auth_keys *keys, const uint8_t *bytes,
                    size_t length, uint32_t source_ip, uint64_t now_ms, struct dp_auth_result *out);
 
+/*
+ * Gives request_id back to the replay window of (key_id, client_id): for a verified
+ * request that did nothing, answered RetryWithCookie, whose retry comes under the same id
+ * (docs/protocol.md, "Cookies"). Only its own first arrival may give an id back (never a
+ * replay of it, whose id may belong to a run since), and it makes no window.
+ */
+void dp_auth_replay_release(struct dp_auth *auth, uint32_t key_id, uint64_t client_id,
+                            uint64_t request_id);
+
 /* Mode none: everything passes but a request with a key id (InvalidClientTokenId). */
 void dp_auth_check_unauthenticated(const uint8_t *bytes, size_t length, struct dp_auth_result *out);
 

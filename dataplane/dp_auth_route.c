@@ -171,6 +171,22 @@ bool dp_auth_route_replay_forgotten(struct dp_worker *w, struct rte_mbuf *reques
 	return true;
 }
 
+/*
+ * A RetryWithCookie ran nothing, and the client sends the request again under the same
+ * id with the cookie (docs/protocol.md, "Cookies"): its id goes back to the replay
+ * window, or the retry would be a replay its owner's retry window never saw, dropped.
+ * Only on the id's first arrival: a replay of it may come after that retry ran.
+ */
+static void give_back_if_nothing_ran(struct dp_auth *auth, const struct dp_auth_mark *mark,
+                                     const uint8_t *reply, size_t reply_bytes)
+{
+	struct wire_header h;
+	if (mark->replay || wire_header_decode(reply, reply_bytes, &h) != WIRE_OK)
+		return;
+	if (h.status == WIRE_RETRY_WITH_COOKIE)
+		dp_auth_replay_release(auth, mark->key_id, h.client_id, h.request_id);
+}
+
 const uint8_t *dp_auth_route_signed(struct dp_worker *w, struct rte_mbuf *request,
                                     const uint8_t *reply, size_t reply_bytes)
 {
@@ -178,6 +194,7 @@ const uint8_t *dp_auth_route_signed(struct dp_worker *w, struct rte_mbuf *reques
 	struct dp_auth *auth = dp_auth_of(w->index);
 	if (mark == NULL || mark->key_id == 0 || auth == NULL)
 		return reply; /* nothing verified it: unauthenticated mode, or a refusal */
+	give_back_if_nothing_ran(auth, mark, reply, reply_bytes);
 	if (reply_bytes > BB_UDP_PAYLOAD_BYTES_MAX)
 		return reply; /* no UDP datagram: the port refuses to send it */
 	/* The snapshot of this loop pass: the key may have gone since routing (revoked). */

@@ -42,7 +42,8 @@ bool dp_auth_route_replay_forgotten(struct dp_worker *w, struct rte_mbuf *reques
 /*
  * The bytes to send as the reply to request: reply itself, or for a request verified
  * with a key a copy signed with it (the MAC over its exact bytes, docs/protocol.md).
- * Valid until the next call on this worker.
+ * Valid until the next call on this worker. A RetryWithCookie to a request's first
+ * arrival also gives its id back to the replay window (dp_auth_replay_release).
  */
 const uint8_t *dp_auth_route_signed(struct dp_worker *w, struct rte_mbuf *request,
                                     const uint8_t *reply, size_t reply_bytes);

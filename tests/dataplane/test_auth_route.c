@@ -6,7 +6,10 @@
  *   too, and so is an AccessDenied found after the MAC;
  * - a refusal before the MAC verified (a bad MAC) leaves unsigned;
  * - a replay whose first answer the retry window forgot is dropped and counted, and the
- *   queue holds the message once.
+ *   queue holds the message once;
+ * - a signed ReceiveMessage answered RetryWithCookie is answered again when it comes back
+ *   under the same request id with the cookie (as libbusbar and docs/protocol.md do it),
+ *   while a replay of either datagram after that still acts no second time.
  */
 #include <criterion/criterion.h>
 #include <string.h>
@@ -140,4 +143,62 @@ Test(auth_route, a_replay_the_retry_window_forgot_is_dropped_not_run)
 	input(signed_send(TEST_QUEUE, 21));
 	cr_assert_eq(replies.header.status, WIRE_OK);
 	cr_assert_eq(sqs_visible_count(h.worker->sqs, 0), 2);
+}
+
+/* A signed ReceiveMessage of TEST_QUEUE (no wait), with or without the client's cookie. */
+static uint32_t signed_receive(uint64_t request_id, bool with_cookie)
+{
+	request_begin(&r, WIRE_OP_RECEIVE_MESSAGE, request_id);
+	r.without_cookie = !with_cookie;
+	wire_put_str(&r.fields, WIRE_TAG_QUEUE_NAME, TEST_QUEUE);
+	wire_put_u32(&r.fields, WIRE_TAG_MAX_MESSAGES, 10);
+	wire_put_u32(&r.fields, WIRE_TAG_WAIT_TIME_S, 0);
+	r.header.key_id = KEY_ID;
+	r.header.timestamp_ms = dp_now_ms(&h.app, h.now_tsc);
+	uint32_t length = request_finish(&r);
+	cr_assert_eq(bb_mac_sign(mac, (const uint8_t *)secret, BB_KEY_SECRET_BYTES, r.bytes,
+	                         length),
+	             0);
+	return length;
+}
+
+/* Feeds a datagram kept apart from r (r holds one request at a time). */
+static void input_bytes(const uint8_t *bytes, uint32_t length)
+{
+	memcpy(r.bytes, bytes, length);
+	input(length);
+}
+
+Test(auth_route, a_receive_retried_with_its_cookie_under_the_same_id_is_answered)
+{
+	input(signed_send(TEST_QUEUE, 40));
+	cr_assert_eq(replies.header.status, WIRE_OK);
+	static uint8_t asking[512];
+	static uint8_t proving[512];
+	uint32_t asking_bytes = signed_receive(41, false);
+	memcpy(asking, r.bytes, asking_bytes);
+	uint32_t proving_bytes = signed_receive(41, true);
+	memcpy(proving, r.bytes, proving_bytes);
+
+	input_bytes(asking, asking_bytes);
+	cr_assert_eq(replies.header.status, WIRE_RETRY_WITH_COOKIE);
+	cr_assert(reply_verifies(), "the cookie's answer is signed");
+	input_bytes(proving, proving_bytes); /* the same id, now with the cookie */
+	cr_assert_eq(replies.udp_datagrams, 1, "the retry with the cookie is answered");
+	cr_assert_eq(replies.header.status, WIRE_OK);
+	cr_assert(reply_verifies());
+	const uint8_t *value;
+	cr_assert_gt(reply_field(&replies, WIRE_TAG_BODY, &value), 0, "and it received");
+	cr_assert_eq(dp_auth_of(0)->stats.replay_seen, 0);
+
+	/* Replays after it ran: the cookie-less one gives no id back, the other runs not twice. */
+	dp_dedup_free(&h.worker->dedup);
+	cr_assert_eq(dp_dedup_init(&h.worker->dedup, BB_DEDUP_ENTRIES_PER_WORKER,
+	                           BB_DEDUP_ARENA_BYTES),
+	             0);
+	input_bytes(asking, asking_bytes);
+	cr_assert_eq(replies.header.status, WIRE_RETRY_WITH_COOKIE);
+	input_bytes(proving, proving_bytes);
+	cr_assert_eq(replies.udp_datagrams, 0, "a replay of the receive that ran is dropped");
+	cr_assert_eq(dp_auth_of(0)->stats.replay_forgotten, 1);
 }
