@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Signed wire requests built by hand, as a client in another language would from
 docs/protocol.md ("Authentication"), for run_auth.sh. Prints the reply's status name
-or "no-reply". Usage:
+or "no-reply"; a reply whose MAC does not verify with the request's key (but for the
+unsigned refusals of a signature, key id 0) prints "unverified-" and its status name.
+Usage:
   auth_packet.py KEYFILE SERVER PORT QUEUE BODY [--skew-ms N] [--request-id N]
                  [--client-id N] [--send-twice] [--flip-bit N]
 """
@@ -9,7 +11,10 @@ import argparse, hashlib, hmac, json, socket, struct, time
 
 STATUS = {0: "OK", 11: "InvalidClientTokenId", 12: "AccessDenied",
           18: "MissingAuthenticationToken", 19: "SignatureDoesNotMatch", 20: "RequestExpired"}
+# Refusals of a request busbard could not verify: no key vouches for them, so unsigned.
+UNSIGNED_REFUSALS = (11, 18, 19, 20)
 B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+MAC_AT, MAC_BYTES, KEY_ID_AT = 40, 16, 12
 
 
 def key_id_of(access_key_id):
@@ -24,8 +29,26 @@ def request(key, queue, body, skew_ms, request_id, client_id):
     ts = int(time.time() * 1000) + skew_ms
     header = struct.pack("<HBBHHIIQQQ16sQ", 0x6262, 1, 0x10, 0, 0, len(fields),
                          key_id_of(key["AccessKeyId"]), client_id, request_id, ts, b"\0" * 16, 0)
-    mac = hmac.new(key["SecretAccessKey"].encode(), header + fields, hashlib.sha256).digest()[:16]
-    return header[:40] + mac + header[56:] + fields
+    return signed(key, header + fields)
+
+
+def mac_of(key, message):
+    """HMAC-SHA256 truncated, over the message with a zero MAC field."""
+    zeroed = message[:MAC_AT] + b"\0" * MAC_BYTES + message[MAC_AT + MAC_BYTES:]
+    return hmac.new(key["SecretAccessKey"].encode(), zeroed, hashlib.sha256).digest()[:MAC_BYTES]
+
+
+def signed(key, message):
+    return message[:MAC_AT] + mac_of(key, message) + message[MAC_AT + MAC_BYTES:]
+
+
+def reply_verifies(key, reply, status):
+    """A reply carries the request's key id and its MAC over the reply's exact bytes."""
+    key_id = struct.unpack_from("<I", reply, KEY_ID_AT)[0]
+    if key_id == 0:
+        return status in UNSIGNED_REFUSALS
+    mac = reply[MAC_AT:MAC_AT + MAC_BYTES]
+    return key_id == key_id_of(key["AccessKeyId"]) and hmac.compare_digest(mac, mac_of(key, reply))
 
 
 def main():
@@ -52,7 +75,8 @@ def main():
         try:
             reply = s.recv(65536)
             status = struct.unpack_from("<H", reply, 6)[0]
-            answers.append(STATUS.get(status, "status-%d" % status))
+            name = STATUS.get(status, "status-%d" % status)
+            answers.append(name if reply_verifies(key, reply, status) else "unverified-" + name)
         except socket.timeout:
             answers.append("no-reply")
     print(" ".join(answers))
