@@ -7,6 +7,9 @@
  *   send   seeded bodies round robin over the queues, with receives and deletes
  *          of some in between; a failure (busbard killed, restarting) is retried
  *          with the same body, so a send whose answer was lost may be stored twice.
+ *   publish  as send --send-only, but each body is published to the one SNS topic
+ *          --queues names (run_crash_routing.sh): each queue subscribed to it raw is
+ *          then drained and checked with a copy of this log of its own.
  *   drain  marks the log, then reads every queue until what must be there was seen
  *          and the queues stayed empty longer than the senders' visibility timeout.
  *   check  the verdict on the log (crash_check.c).
@@ -54,6 +57,7 @@ struct crash_options {
 	uint32_t filler_bytes; /* send: 0 draws a size per message */
 	bool error_exit; /* send: stop at the first refused send (full disk) */
 	bool send_only;  /* send: no receives or deletes, so the log only grows */
+	bool publish;    /* publish: queue_names[0] is a topic */
 };
 
 struct crash_run {
@@ -139,6 +143,19 @@ static int crash_note(struct crash_run *r, const char *line)
  * Sends (q, n) until it is acknowledged: 0 when it was, 1 when the run ended first,
  * 3 when --error-exit stops at a refusal, or -errno when the log cannot be written.
  */
+/* One attempt at storing a body: SendMessage to queue q, or Publish to topic q. */
+static int crash_store(struct crash_run *r, uint32_t q, const char *body, size_t body_bytes)
+{
+	assert(r->client && q < r->o->queue_count);
+	const char *name = r->o->queue_names[q];
+	if (r->o->publish) {
+		struct bb_published published;
+		return bb_publish(r->client, name, body, body_bytes, NULL, &published);
+	}
+	struct bb_sent sent;
+	return bb_send_message(r->client, name, body, body_bytes, &sent);
+}
+
 static int crash_send_one(struct crash_run *r, uint32_t q, uint32_t n)
 {
 	char body[CRASH_BODY_BYTES_MAX];
@@ -147,8 +164,7 @@ static int crash_send_one(struct crash_run *r, uint32_t q, uint32_t n)
 	while (crash_running(r)) {
 		if (!crash_connect(r))
 			continue;
-		struct bb_sent sent;
-		int rc = bb_send_message(r->client, r->o->queue_names[q], body, body_bytes, &sent);
+		int rc = crash_store(r, q, body, body_bytes);
 		if (rc < 0) {
 			crash_transport_failed(r);
 			continue;
@@ -391,11 +407,12 @@ static int crash_drain_mode(struct crash_run *r)
 static void crash_usage(FILE *out)
 {
 	fprintf(out,
-	        "usage: crash_client send|drain|check --queues A[,B...] --seed N --log FILE\n"
+	        "usage: crash_client send|publish|drain|check --queues A[,B...] --seed N --log FILE\n"
 	        "       [--server IP [--port N] | --local SOCKET] [--count N] [--run-seconds N]\n"
 	        "       [--timeout-ms N] [--visibility N] [--filler-bytes N] [--error-exit]\n"
 	        "       [--send-only]\n"
 	        "send: N messages per queue (--count, at most %u), receiving and deleting some;\n"
+	        "publish: N messages published to one topic (--queues TOPIC);\n"
 	        "drain: reads every queue to its end; check: the verdict (exit 1 on a violation).\n",
 	        CRASH_MESSAGES_PER_QUEUE_MAX);
 }
@@ -455,6 +472,11 @@ static int crash_parse(int argc, char **argv, struct crash_options *o)
 	if (rc == 0 && (o->count > CRASH_MESSAGES_PER_QUEUE_MAX ||
 	                o->filler_bytes > CRASH_FILLER_BYTES_MAX))
 		rc = -ERANGE;
+	/* A body names its index: one topic, so every subscribed queue's drain reads index 0. */
+	o->publish = strcmp(o->mode, "publish") == 0;
+	if (rc == 0 && o->publish && o->queue_count != 1)
+		rc = -EINVAL;
+	o->send_only |= o->publish;
 	return rc;
 }
 
@@ -472,14 +494,15 @@ static int crash_run_mode(const struct crash_options *o)
 	sigaddset(&stop_signals, SIGINT);
 	sigprocmask(SIG_BLOCK, &stop_signals, NULL);
 	int rc = crash_log_open(&r.log, o->log_path);
-	if (rc == 0 && strcmp(o->mode, "send") == 0)
+	bool sends = strcmp(o->mode, "send") == 0 || o->publish;
+	if (rc == 0 && sends)
 		rc = crash_resume(&r);
 	if (rc != 0) {
 		fprintf(stderr, "crash_client: %s: %s\n", o->log_path, strerror(-rc));
 		crash_log_close(&r.log);
 		return 2;
 	}
-	int status = strcmp(o->mode, "send") == 0 ? crash_send_mode(&r) : crash_drain_mode(&r);
+	int status = sends ? crash_send_mode(&r) : crash_drain_mode(&r);
 	if (r.client)
 		bb_client_close(r.client);
 	crash_log_close(&r.log);
@@ -498,7 +521,7 @@ int main(int argc, char **argv)
 		    .log_path = o.log_path, .seed = o.seed, .queue_count = o.queue_count};
 		return crash_check(&check);
 	}
-	if (strcmp(o.mode, "send") != 0 && strcmp(o.mode, "drain") != 0) {
+	if (strcmp(o.mode, "send") != 0 && !o.publish && strcmp(o.mode, "drain") != 0) {
 		crash_usage(stderr);
 		return 2;
 	}
