@@ -3,7 +3,8 @@
 # what is missing, builds, starts busbard on a net_tap port (bb0, 10.77.0.2;
 # busbard gives the kernel side 10.77.0.1, config/busbard.json's
 # port.kernel_ipv4, at every start) and busbar-control on 127.0.0.1:7680,
-# creates a queue, sends, receives and deletes with the busbar command, and
+# creates a queue, sends, receives and deletes with the busbar command, routes
+# a topic's publish and a rule's event into a queue (docs/routing.md), and
 # prints what happened (signing every request with a key it makes once,
 # $BUSBAR_STATE_DIR/demo-key.json). Then it keeps serving until Ctrl-C, and stops both
 # processes by PID. BUSBAR_RUN_SECONDS=N stops it after N seconds instead.
@@ -55,14 +56,54 @@ done
 
 # busbard takes signed requests only (config "auth", docs/operations.md "Keys"): a key for the
 # demo, made once, kept 0600 beside the database; the busbar command finds it in BUSBAR_KEY_FILE.
+# Its policy is set at every run, so a key made by an older demo may route too.
 key_file="$state/demo-key.json"
+policy='{"Statement":[{"Effect":"Allow","Action":["sqs:*","sns:*","events:*"],
+ "Resource":"*"}]}'
 if [ ! -s "$key_file" ]; then
-	say "$ busbar-control keys create --policy '(every SQS action on every queue)'   > $key_file"
+	say "$ busbar-control keys create --policy '(every SQS, SNS, EventBridge action)' > $key_file"
 	(umask 077; "$build/control/busbar-control" keys --db "$state/control.db" create \
-		--policy '{"Statement":[{"Effect":"Allow","Action":"sqs:*","Resource":"*"}]}' \
-		>"$key_file")
+		--policy "$policy" >"$key_file")
 fi
+key_id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["Key"]["AccessKeyId"])' \
+	"$key_file")
+"$build/control/busbar-control" keys --db "$state/control.db" put-policy "$key_id" \
+	--policy "$policy" >/dev/null
 export BUSBAR_KEY_FILE="$key_file"
+
+# Waits (at most 10 s) until busbard has applied busbar-control's configuration (/health).
+wait_applied() {
+	python3 - <<'PY'
+import json, time, urllib.request
+for _ in range(100):
+    try:
+        h = json.load(urllib.request.urlopen("http://127.0.0.1:7680/health", timeout=1))
+        if h.get("config_version") == h.get("busbard_version"):
+            break
+    except OSError:
+        pass
+    time.sleep(0.1)
+PY
+}
+
+# Receives from QUEUE until COUNT messages came (at most 10 long polls of 2 s), prints their
+# bodies and deletes them.
+receive_and_delete() {
+	local queue=$1 count=$2 got=0 out
+	for _ in $(seq 10); do
+		out=$(busbar receive "$queue" --max 10 --wait 2 --visibility-timeout 60)
+		got=$((got + $(python3 -c 'import json,sys
+ms = json.load(sys.stdin)["Messages"]
+for m in ms: print("  received:", m["Body"], file=sys.stderr)
+print(len(ms))' <<<"$out")))
+		python3 -c 'import json,sys
+for m in json.load(sys.stdin)["Messages"]: print(m["ReceiptHandle"])' <<<"$out" |
+			while read -r handle; do busbar delete "$queue" "$handle" >/dev/null; done
+		[ "$got" -ge "$count" ] && return 0
+	done
+	echo "only $got of $count messages arrived in $queue" >&2
+	return 1
+}
 
 say "$ busbar create-queue demo"
 busbar create-queue demo
@@ -88,6 +129,29 @@ wait "${pids[0]}" 2>/dev/null || true
 start_busbard
 say "$ busbar receive demo --wait 5"
 busbar receive demo --wait 5
+
+# Routing (docs/routing.md): a topic's sqs subscription and a rule's queue target, on the
+# default bus, deliver into one queue. Each change below is answered once busbard applied it;
+# wait_applied covers a run that changes nothing but the key's policy.
+say "$ busbar create-queue inbox; busbar create-topic news"
+busbar create-queue inbox >/dev/null
+busbar create-topic news
+say "$ busbar subscribe news sqs inbox RawMessageDelivery=true"
+busbar subscribe news sqs inbox RawMessageDelivery=true
+pattern='pattern={"source":["shop"],"detail":{"total":[{"numeric":[">",100]}]}}'
+say "$ busbar put-rule big-orders '$pattern'"
+busbar put-rule big-orders "$pattern"
+say "$ busbar put-targets big-orders inbox=arn:aws:sqs:local:000000000000:inbox"
+busbar put-targets big-orders inbox=arn:aws:sqs:local:000000000000:inbox
+wait_applied
+say "$ busbar publish news 'hello subscribers'   (answered once its record is fdatasync'd)"
+busbar publish news 'hello subscribers'
+for total in 500 5; do
+	say "$ busbar put-events --source shop --detail-type order --detail '{\"total\":$total}'"
+	busbar put-events --source shop --detail-type order --detail "{\"total\":$total}"
+done
+say "$ busbar receive inbox ...   (the publish and the event of total 500; the rule skips 5)"
+receive_and_delete inbox 2
 say "$ ping -c 2 10.77.0.2   (ICMP echo answered by the DPDK dataplane)"
 ping -c 2 -W 1 10.77.0.2 | tail -2
 say "$ busbar --local $socket stats"
