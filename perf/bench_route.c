@@ -131,8 +131,8 @@ static struct bb_text text_of(const char *s)
 	return (struct bb_text){.data = s, .bytes = (uint32_t)strlen(s)};
 }
 
-int bench_route_snapshot(const struct bench_route *r, uint64_t version, uint8_t *buf,
-                         size_t capacity, size_t *length)
+int bench_route_snapshot(const struct bench_route *r, uint64_t version, bool durable_bus,
+                         uint8_t *buf, size_t capacity, size_t *length)
 {
 	assert(r->rule_count > 0 && r->rule_count <= BENCH_ROUTE_RULES_MAX);
 	static struct bb_snapshot_entry entries[ROUTE_ENTRIES_MAX];
@@ -141,7 +141,9 @@ int bench_route_snapshot(const struct bench_route *r, uint64_t version, uint8_t 
 	uint32_t n = 0;
 	entries[n++] = (struct bb_snapshot_entry){
 	    .kind = BB_SNAPSHOT_KIND_BUS,
-	    .bus = {.name = text_of(BENCH_ROUTE_BUS), .bus_id = 1, .flags = BB_SNAPSHOT_BUS_MEMORY}};
+	    .bus = {.name = text_of(BENCH_ROUTE_BUS),
+	            .bus_id = 1,
+	            .flags = durable_bus ? 0 : BB_SNAPSHOT_BUS_MEMORY}};
 	for (uint32_t i = 0; i < r->rule_count; i++) {
 		snprintf(queues[i], ROUTE_QUEUE_BYTES, "route-%u", i);
 		snprintf(wrapped[i], ROUTE_WRAP_BYTES, "{\"detail\":%s}", r->patterns[i]);

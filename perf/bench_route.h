@@ -8,6 +8,7 @@
 #ifndef BB_BENCH_ROUTE_H
 #define BB_BENCH_ROUTE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,12 +41,14 @@ __attribute__((warn_unused_result)) int bench_route_prepare(struct bench_route *
                                                             const char *set, const char *dir);
 
 /*
- * The ApplySnapshot body: a memory-only bus BENCH_ROUTE_BUS, rule i with pattern
+ * The ApplySnapshot body: the bus BENCH_ROUTE_BUS, memory-only unless durable_bus (then its
+ * events go to the worker's log before they are answered), rule i with pattern
  * {"detail": pattern i} (PutEvents puts the corpus line under "detail"), its one target the
  * memory-only queue "route-i". -errno from the codec.
  */
 __attribute__((warn_unused_result)) int bench_route_snapshot(const struct bench_route *r,
-                                                             uint64_t version, uint8_t *buf,
-                                                             size_t capacity, size_t *length);
+                                                             uint64_t version, bool durable_bus,
+                                                             uint8_t *buf, size_t capacity,
+                                                             size_t *length);
 
 #endif

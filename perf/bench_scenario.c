@@ -525,7 +525,8 @@ static int snapshot_body(const struct run_env *env, uint64_t version, uint8_t *b
                          size_t capacity, size_t *length)
 {
 	if (env->route != NULL)
-		return bench_route_snapshot(env->route, version, body, capacity, length);
+		return bench_route_snapshot(env->route, version, env->s->durable, body, capacity,
+		                            length);
 	struct wire_writer w;
 	wire_writer_init(&w, body, capacity);
 	wire_put_u64(&w, WIRE_TAG_SNAPSHOT_VERSION, version);
@@ -1416,7 +1417,8 @@ static int parse_overrides(int argc, char **argv, struct scenario *s)
 	    {"no-huge", no_argument, NULL, 'H'},         {"check", no_argument, NULL, 'c'},
 	    {"fractions", required_argument, NULL, 'f'}, {"systems", required_argument, NULL, 's'},
 	    {"window", required_argument, NULL, 'W'},    {"corpus", required_argument, NULL, 'C'},
-	    {"rulesets", required_argument, NULL, 'R'}, {NULL, 0, NULL, 0},
+	    {"rulesets", required_argument, NULL, 'R'}, {"rule-set", required_argument, NULL, 'S'},
+	    {NULL, 0, NULL, 0},
 	};
 	int key;
 	bool lists_ok = true;
@@ -1432,6 +1434,9 @@ static int parse_overrides(int argc, char **argv, struct scenario *s)
 		case 'W': s->window = (uint32_t)atoi(optarg); break;
 		case 'C': lists_ok &= snprintf(s->corpus, PATH_MAX, "%s", optarg) < PATH_MAX; break;
 		case 'R': lists_ok &= snprintf(s->rulesets, PATH_MAX, "%s", optarg) < PATH_MAX; break;
+		case 'S':
+			lists_ok &= snprintf(s->rule_set, NAME_BYTES, "%s", optarg) < (int)NAME_BYTES;
+			break;
 		case 'f': lists_ok &= split_fractions(optarg, s) == 0; break;
 		case 's':
 			lists_ok &= split_names(optarg, s->systems, &s->system_count) == 0;
@@ -1492,7 +1497,7 @@ int bench_scenario_main(int argc, char **argv)
 		fprintf(stderr, "usage: busbar-bench scenario FILE [--seconds S] [--warmup S] "
 		                "[--requests N] [--rounds N] [--fractions F,F] [--systems A,B]\n"
 		                "       [--window W] [--no-huge] [--check] [--corpus FILE]\n"
-		                "       [--rulesets FILE]\n");
+		                "       [--rulesets FILE] [--rule-set NAME]\n");
 		return 2;
 	}
 	if (check_queue_room(&s) != 0)

@@ -15,7 +15,7 @@ names=("$@")
 if [ "${#names[@]}" -eq 0 ]; then
 	names=(memif-ping memif-send-memory memif-cycle-memory afpacket-ping redis-durable
 		rabbitmq-durable nats-durable memif-send-durable memif-cycle-durable memif-route
-		peers-durable peers-cycle-durable)
+		memif-route-durable peers-durable peers-cycle-durable)
 fi
 "$here/setup_peers.sh" || exit 1
 # A build configured before the peers' client libraries were installed has no driver for them.
@@ -33,11 +33,21 @@ mkdir -p "$out"
 	echo "kernel: $(uname -r)"
 	grep -E 'HugePages_(Total|Free)' /proc/meminfo
 } >"$out/machine.txt"
+# The routing scenarios' events and rules: ../shared/bench beside the source tree, the corpus
+# generated once (seeded: the same bytes each time) where the scenario files name it.
+shared_bench=$(realpath -m "$here/../../shared/bench")
+corpus=/tmp/busbar-citylots/synthetic-citylots2.jlines
 status=0
 for name in "${names[@]}"; do
 	echo "== $name"
-	"$build/perf/busbar-bench" scenario "$here/scenarios/$name" >"$out/$name.jsonl" \
-		2>"$out/$name.progress"
+	extra=()
+	if [[ $name == memif-route* ]]; then
+		[ -r "$corpus" ] || python3 "$shared_bench/citylots_gen.py" "$(dirname "$corpus")" \
+			20000 >/dev/null || { echo "$name: no corpus"; status=1; continue; }
+		extra=(--corpus "$corpus" --rulesets "$shared_bench/citylots_rulesets.json")
+	fi
+	"$build/perf/busbar-bench" scenario "$here/scenarios/$name" "${extra[@]}" \
+		>"$out/$name.jsonl" 2>"$out/$name.progress"
 	rc=$?
 	case $rc in
 	0) "$here/plot.sh" "$out/$name.jsonl" "$out/$name.progress" "$out" ;;
