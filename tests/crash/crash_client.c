@@ -10,6 +10,8 @@
  *   publish  as send --send-only, but each body is published to the one SNS topic
  *          --queues names (run_crash_routing.sh): each queue subscribed to it raw is
  *          then drained and checked with a copy of this log of its own.
+ *   put    the same with PutEvents to the one bus --queues names: source "crash", the
+ *          body as detail's "b" (a rule's InputTransformer "<b>" gives it back exactly).
  *   drain  marks the log, then reads every queue until what must be there was seen
  *          and the queues stayed empty longer than the senders' visibility timeout.
  *   check  the verdict on the log (crash_check.c).
@@ -58,6 +60,7 @@ struct crash_options {
 	bool error_exit; /* send: stop at the first refused send (full disk) */
 	bool send_only;  /* send: no receives or deletes, so the log only grows */
 	bool publish;    /* publish: queue_names[0] is a topic */
+	bool put_events; /* put: queue_names[0] is a bus */
 };
 
 struct crash_run {
@@ -143,11 +146,27 @@ static int crash_note(struct crash_run *r, const char *line)
  * Sends (q, n) until it is acknowledged: 0 when it was, 1 when the run ended first,
  * 3 when --error-exit stops at a refusal, or -errno when the log cannot be written.
  */
-/* One attempt at storing a body: SendMessage to queue q, or Publish to topic q. */
+/* PutEvents of one event carrying body (letters, digits and spaces: no JSON escapes). */
+static int crash_put_event(struct crash_run *r, const char *bus, const char *body,
+                           size_t body_bytes)
+{
+	char detail[CRASH_BODY_BYTES_MAX + 16];
+	snprintf(detail, sizeof(detail), "{\"b\":\"%.*s\"}", (int)body_bytes, body);
+	struct bb_event event = {.source = "crash", .detail_type = "crash", .detail = detail};
+	uint32_t failed = 0;
+	int rc = bb_put_events(r->client, bus, &event, 1, &failed);
+	assert(rc != 0 || failed == 0 || event.status > 0);
+	return rc != 0 ? rc : event.status;
+}
+
+/* One attempt at storing a body: SendMessage to queue q, Publish to topic q or PutEvents
+ * to bus q. */
 static int crash_store(struct crash_run *r, uint32_t q, const char *body, size_t body_bytes)
 {
 	assert(r->client && q < r->o->queue_count);
 	const char *name = r->o->queue_names[q];
+	if (r->o->put_events)
+		return crash_put_event(r, name, body, body_bytes);
 	if (r->o->publish) {
 		struct bb_published published;
 		return bb_publish(r->client, name, body, body_bytes, NULL, &published);
@@ -407,12 +426,13 @@ static int crash_drain_mode(struct crash_run *r)
 static void crash_usage(FILE *out)
 {
 	fprintf(out,
-	        "usage: crash_client send|publish|drain|check --queues A[,B...] --seed N --log FILE\n"
-	        "       [--server IP [--port N] | --local SOCKET] [--count N] [--run-seconds N]\n"
-	        "       [--timeout-ms N] [--visibility N] [--filler-bytes N] [--error-exit]\n"
-	        "       [--send-only]\n"
+	        "usage: crash_client send|publish|put|drain|check --queues A[,B...] --seed N\n"
+	        "       --log FILE [--server IP [--port N] | --local SOCKET] [--count N]\n"
+	        "       [--run-seconds N] [--timeout-ms N] [--visibility N] [--filler-bytes N]\n"
+	        "       [--error-exit] [--send-only]\n"
 	        "send: N messages per queue (--count, at most %u), receiving and deleting some;\n"
-	        "publish: N messages published to one topic (--queues TOPIC);\n"
+	        "publish: N messages published to one topic (--queues TOPIC); put: N events\n"
+	        "put to one bus (--queues BUS);\n"
 	        "drain: reads every queue to its end; check: the verdict (exit 1 on a violation).\n",
 	        CRASH_MESSAGES_PER_QUEUE_MAX);
 }
@@ -474,9 +494,10 @@ static int crash_parse(int argc, char **argv, struct crash_options *o)
 		rc = -ERANGE;
 	/* A body names its index: one topic, so every subscribed queue's drain reads index 0. */
 	o->publish = strcmp(o->mode, "publish") == 0;
-	if (rc == 0 && o->publish && o->queue_count != 1)
+	o->put_events = strcmp(o->mode, "put") == 0;
+	if (rc == 0 && (o->publish || o->put_events) && o->queue_count != 1)
 		rc = -EINVAL;
-	o->send_only |= o->publish;
+	o->send_only |= o->publish || o->put_events;
 	return rc;
 }
 
@@ -494,7 +515,7 @@ static int crash_run_mode(const struct crash_options *o)
 	sigaddset(&stop_signals, SIGINT);
 	sigprocmask(SIG_BLOCK, &stop_signals, NULL);
 	int rc = crash_log_open(&r.log, o->log_path);
-	bool sends = strcmp(o->mode, "send") == 0 || o->publish;
+	bool sends = strcmp(o->mode, "send") == 0 || o->publish || o->put_events;
 	if (rc == 0 && sends)
 		rc = crash_resume(&r);
 	if (rc != 0) {
@@ -521,7 +542,8 @@ int main(int argc, char **argv)
 		    .log_path = o.log_path, .seed = o.seed, .queue_count = o.queue_count};
 		return crash_check(&check);
 	}
-	if (strcmp(o.mode, "send") != 0 && !o.publish && strcmp(o.mode, "drain") != 0) {
+	bool sends = strcmp(o.mode, "send") == 0 || o.publish || o.put_events;
+	if (!sends && strcmp(o.mode, "drain") != 0) {
 		crash_usage(stderr);
 		return 2;
 	}
