@@ -107,12 +107,12 @@ static int write_events(struct bench_route *r, const char *corpus)
 int bench_route_prepare(struct bench_route *r, const char *corpus, const char *rulesets,
                         const char *set, const char *dir)
 {
-	assert(corpus != NULL && rulesets != NULL);
+	assert(corpus != NULL && set != NULL);
 	memset(r, 0, sizeof(*r));
 	snprintf(r->events_path, sizeof(r->events_path), "%s/events.jlines", dir);
 	snprintf(r->matcher_path, sizeof(r->matcher_path), "%s/matcher-events.jlines", dir);
 	snprintf(r->patterns_path, sizeof(r->patterns_path), "%s/%s", dir, set);
-	int rc = read_rules(r, rulesets, set);
+	int rc = rulesets != NULL ? read_rules(r, rulesets, set) : 0;
 	if (rc == 0)
 		rc = write_events(r, corpus);
 	FILE *f = rc == 0 ? fopen(r->patterns_path, "w") : NULL;
@@ -175,5 +175,49 @@ int bench_route_snapshot(const struct bench_route *r, uint64_t version, bool dur
 	}
 	struct bb_snapshot_header header = {.format = BB_SNAPSHOT_FORMAT, .version = version};
 	memcpy(header.store_id, "busbar-bench-rt", BB_SNAPSHOT_STORE_ID_BYTES);
+	return bb_snapshot_encode(&header, entries, n, buf, capacity, length);
+}
+
+/* A memory-only queue of the routing snapshots: a new id each version, so it starts empty. */
+static void memory_queue(struct bb_snapshot_entry *e, const char *name, uint64_t queue_id)
+{
+	*e = (struct bb_snapshot_entry){.kind = BB_SNAPSHOT_KIND_QUEUE};
+	e->queue = (struct bb_snapshot_queue){.name_bytes = (uint32_t)strlen(name),
+	                                      .queue_id = queue_id,
+	                                      .visibility_timeout_s =
+	                                          BB_VISIBILITY_TIMEOUT_S_DEFAULT,
+	                                      .maximum_message_bytes = ROUTE_QUEUE_BODY_MAX,
+	                                      .flags = BB_SNAPSHOT_QUEUE_MEMORY};
+	assert(e->queue.name_bytes <= BB_QUEUE_NAME_BYTES_MAX);
+	memcpy(e->queue.name, name, e->queue.name_bytes);
+}
+
+int bench_route_topic_snapshot(uint64_t version, uint8_t *buf, size_t capacity, size_t *length)
+{
+	static struct bb_snapshot_entry entries[1 + 2 * BENCH_ROUTE_SUBSCRIPTIONS];
+	static char queues[BENCH_ROUTE_SUBSCRIPTIONS][ROUTE_QUEUE_BYTES];
+	uint32_t n = 0;
+	entries[n++] = (struct bb_snapshot_entry){
+	    .kind = BB_SNAPSHOT_KIND_TOPIC,
+	    .topic = {.name = text_of(BENCH_ROUTE_TOPIC),
+	              .topic_id = 1,
+	              .flags = BB_SNAPSHOT_TOPIC_MEMORY}};
+	for (uint32_t i = 0; i < BENCH_ROUTE_SUBSCRIPTIONS; i++) {
+		snprintf(queues[i], ROUTE_QUEUE_BYTES, "sub-%u", i);
+		memory_queue(&entries[n++], queues[i], version * BENCH_ROUTE_RULES_MAX + i);
+		entries[n++] = (struct bb_snapshot_entry){
+		    .kind = BB_SNAPSHOT_KIND_SUBSCRIPTION,
+		    .subscription = {.subscription_id = i + 1,
+		                     .topic_id = 1,
+		                     .protocol = BB_SUBSCRIPTION_SQS,
+		                     .flags = BB_SNAPSHOT_SUBSCRIPTION_RAW |
+		                              BB_SNAPSHOT_SUBSCRIPTION_SCOPE_BODY |
+		                              BB_SNAPSHOT_SUBSCRIPTION_CONFIRMED,
+		                     .endpoint = text_of(queues[i]),
+		                     .filter_policy = text_of(BENCH_ROUTE_SNS_POLICY)}};
+	}
+	struct bb_snapshot_header header = {.format = BB_SNAPSHOT_FORMAT, .version = version};
+	memcpy(header.store_id, "busbar-bench-rt", BB_SNAPSHOT_STORE_ID_BYTES);
+	assert(n == sizeof(entries) / sizeof(entries[0]));
 	return bb_snapshot_encode(&header, entries, n, buf, capacity, length);
 }

@@ -15,6 +15,11 @@
 #include "bench_load.h"
 
 #define BENCH_ROUTE_BUS         "bench"
+#define BENCH_ROUTE_TOPIC       "bench"
+/* SNS fan-out: the topic's sqs subscriptions, each with a body-scope filter policy that every
+ * citylots feature passes (so a publish is this many deliveries), each to its own queue. */
+#define BENCH_ROUTE_SUBSCRIPTIONS 10u
+#define BENCH_ROUTE_SNS_POLICY    "{\"type\":[\"Feature\"]}"
 #define BENCH_ROUTE_RULES_MAX   BB_RULES_PER_BUS_MAX
 #define BENCH_ROUTE_PATTERN_MAX 4096u /* bytes of one pattern as the rule-set file has it */
 /* The matcher-alone run times filters over the events this many times over: a few thousand
@@ -32,8 +37,9 @@ struct bench_route {
 };
 
 /*
- * Reads rule set `set` (a combo of sets, or a set) of the rule-set file and the corpus,
- * and writes the three files into dir. 0, or -errno with the reason on stderr.
+ * Reads rule set `set` (a combo of sets, or a set) of the rule-set file (NULL: no rules,
+ * for publish) and the corpus, and writes the files into dir. 0, or -errno with the reason
+ * on stderr.
  */
 __attribute__((warn_unused_result)) int bench_route_prepare(struct bench_route *r,
                                                             const char *corpus,
@@ -50,5 +56,15 @@ __attribute__((warn_unused_result)) int bench_route_snapshot(const struct bench_
                                                              uint64_t version, bool durable_bus,
                                                              uint8_t *buf, size_t capacity,
                                                              size_t *length);
+
+/*
+ * Publish's ApplySnapshot body: the memory-only topic BENCH_ROUTE_TOPIC with
+ * BENCH_ROUTE_SUBSCRIPTIONS raw sqs subscriptions filtered by BENCH_ROUTE_SNS_POLICY on the
+ * body, subscription i to the memory-only queue "sub-i". -errno from the codec.
+ */
+__attribute__((warn_unused_result)) int bench_route_topic_snapshot(uint64_t version,
+                                                                   uint8_t *buf,
+                                                                   size_t capacity,
+                                                                   size_t *length);
 
 #endif

@@ -357,21 +357,20 @@ static int check_queue_room(const struct scenario *s)
  */
 static int check_route_options(const struct scenario *s)
 {
-	if (s->op == BENCH_OP_PUBLISH || s->op == BENCH_OP_RECEIVE) {
-		fprintf(stderr, "busbar-bench scenario %s: op %s has no scenario set-up (the runner "
-		        "makes a queue, or a bus with rules): run busbar-bench dpdk --op %s\n",
-		        s->name, bench_op_name(s->op), bench_op_name(s->op));
+	if (s->op == BENCH_OP_RECEIVE) {
+		fprintf(stderr, "busbar-bench scenario %s: op receive has no scenario set-up: run "
+		        "busbar-bench dpdk --op receive\n", s->name);
 		return 2;
 	}
-	if (s->op != BENCH_OP_PUT_EVENTS)
+	if (s->op != BENCH_OP_PUT_EVENTS && s->op != BENCH_OP_PUBLISH)
 		return 0;
-	if (s->corpus[0] != '\0' && s->rulesets[0] != '\0' && s->requests > 0 &&
-	    s->warmup_s == 0)
+	bool rules = s->op == BENCH_OP_PUBLISH || s->rulesets[0] != '\0';
+	if (s->corpus[0] != '\0' && rules && s->requests > 0 && s->warmup_s == 0)
 		return 0;
 	fprintf(stderr,
-	        "busbar-bench scenario %s: put-events needs \"corpus\" (or --corpus; e.g. "
+	        "busbar-bench scenario %s: put-events and publish need \"corpus\" (or --corpus; e.g. "
 	        "../shared/bench/citylots_gen.py DIR 20000, then DIR/synthetic-citylots2.jlines) "
-	        "and \"rulesets\", and counted runs (\"requests\", \"warmup_s\": 0) whose "
+	        "and (put-events) \"rulesets\", and counted runs (\"requests\", \"warmup_s\": 0) whose "
 	        "deliveries fit busbard's store: nothing drains the rules' queues\n",
 	        s->name);
 	return 2;
@@ -524,6 +523,8 @@ static int local_call(const char *socket_path, const uint8_t *frame, size_t leng
 static int snapshot_body(const struct run_env *env, uint64_t version, uint8_t *body,
                          size_t capacity, size_t *length)
 {
+	if (env->route != NULL && env->s->op == BENCH_OP_PUBLISH)
+		return bench_route_topic_snapshot(version, body, capacity, length);
 	if (env->route != NULL)
 		return bench_route_snapshot(env->route, version, env->s->durable, body, capacity,
 		                            length);
@@ -911,10 +912,15 @@ static double report_line(struct run_env *env, const struct gen_run *g, const ch
 		json_object_set_new(row, "round", json_integer(g->round + 1));
 	if (g->rate > 0)
 		json_object_set_new(row, "fraction_of_max", json_real(g->fraction));
-	if (env->route != NULL && !g->baseline)
+	if (env->route != NULL && !g->baseline && env->s->op == BENCH_OP_PUT_EVENTS)
 		json_object_set(row, "events_per_s", json_object_get(row, "requests_per_s"));
+	double seconds = json_number_value(json_object_get(row, "seconds"));
+	json_t *deliveries = json_object_get(stats, "fanout_deliveries");
 	if (stats != NULL)
 		json_object_set(row, "fanout", stats);
+	if (deliveries != NULL && seconds > 0) /* made within the run, the drain included */
+		json_object_set_new(row, "deliveries_per_s",
+		                    json_real((double)json_integer_value(deliveries) / seconds));
 	char *text = json_dumps(row, ROW_JSON_FLAGS);
 	printf("%s\n", text);
 	fflush(stdout);
@@ -1259,7 +1265,9 @@ static int route_prepare(struct run_env *env)
 {
 	static struct bench_route route;
 	const struct scenario *s = env->s;
-	int rc = bench_route_prepare(&route, s->corpus, s->rulesets, s->rule_set, env->work);
+	bool rules = s->op == BENCH_OP_PUT_EVENTS;
+	int rc = bench_route_prepare(&route, s->corpus, rules ? s->rulesets : NULL, s->rule_set,
+	                             env->work);
 	if (rc != 0)
 		return rc;
 	env->route = &route;
@@ -1267,7 +1275,7 @@ static int route_prepare(struct run_env *env)
 	        "busbar-bench scenario: %u events of %s (%u longer than %u bytes left out), "
 	        "%u rules of %s\n",
 	        route.event_count, s->corpus, route.events_skipped, BENCH_BODY_BYTES_MAX,
-	        route.rule_count, s->rule_set);
+	        route.rule_count, rules ? s->rule_set : "none (publish)");
 	return 0;
 }
 
@@ -1517,13 +1525,14 @@ int bench_scenario_main(int argc, char **argv)
 	static struct run_env env;
 	if (env_init(&env, &s) != 0)
 		return 1;
-	if (s.op == BENCH_OP_PUT_EVENTS && route_prepare(&env) != 0)
+	bool routed = s.op == BENCH_OP_PUT_EVENTS || s.op == BENCH_OP_PUBLISH;
+	if (routed && route_prepare(&env) != 0)
 		env.any_failed = true;
 	if (!env.any_failed && strcmp(s.transport, "memif") != 0 && netns_up(&env) != 0)
 		env.any_failed = true;
 	for (uint32_t i = 0; !env.any_failed && i < s.system_count; i++)
 		run_system(&env, i);
-	if (!env.any_failed && env.route != NULL)
+	if (!env.any_failed && env.route != NULL && env.route->rule_count > 0)
 		run_matcher_alone(&env);
 	if (!env.any_failed && env.busbard_rate > 0)
 		print_summary(&env);

@@ -15,7 +15,7 @@ names=("$@")
 if [ "${#names[@]}" -eq 0 ]; then
 	names=(memif-ping memif-send-memory memif-cycle-memory afpacket-ping redis-durable
 		rabbitmq-durable nats-durable memif-send-durable memif-cycle-durable memif-route
-		memif-route-durable peers-durable peers-cycle-durable)
+		memif-route-durable memif-sns-fanout peers-durable peers-cycle-durable)
 fi
 "$here/setup_peers.sh" || exit 1
 # A build configured before the peers' client libraries were installed has no driver for them.
@@ -41,7 +41,7 @@ status=0
 for name in "${names[@]}"; do
 	echo "== $name"
 	extra=()
-	if [[ $name == memif-route* ]]; then
+	if [[ $name == memif-route* || $name == memif-sns-fanout ]]; then
 		[ -r "$corpus" ] || python3 "$shared_bench/citylots_gen.py" "$(dirname "$corpus")" \
 			20000 >/dev/null || { echo "$name: no corpus"; status=1; continue; }
 		extra=(--corpus "$corpus" --rulesets "$shared_bench/citylots_rulesets.json")

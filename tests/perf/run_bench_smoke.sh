@@ -100,7 +100,8 @@ else
 fi
 
 # Routing: a few hundred PutEvents of a small citylots corpus through the COMBO rules, answered
-# and routed (deliveries made, none failed), beside the matcher-alone row of the same events.
+# and routed (deliveries made, none failed), beside the matcher-alone row of the same events;
+# then Publish to a topic with 10 filtered subscriptions, each publish delivered 10 times.
 shared_bench="$source_dir/../shared/bench"
 if [ -r "$shared_bench/citylots_gen.py" ]; then
 	corpus_dir=$(mktemp -d /tmp/busbar-bench-corpus.XXXXXX)
@@ -110,7 +111,6 @@ if [ -r "$shared_bench/citylots_gen.py" ]; then
 		--corpus "$corpus_dir/synthetic-citylots2.jlines" \
 		--rulesets "$shared_bench/citylots_rulesets.json" >"$out" 2>"$out.err"
 	rc=$?
-	rm -rf "$corpus_dir"
 	if [ "$rc" -ne 0 ] || ! grep -q '"mode":"matcher-alone"' "$out" ||
 		! grep -q '"system":"busbard".*"events_per_s":[0-9]' "$out" ||
 		grep -q '"fanout_failed":[1-9]' "$out" ||
@@ -119,6 +119,19 @@ if [ -r "$shared_bench/citylots_gen.py" ]; then
 		failures=$((failures + 1))
 	else
 		echo "ok: memif-route routed"
+	fi
+	# SNS: 100 publishes to the topic's 10 filtered subscriptions, 10 deliveries each.
+	timeout 600 "$bench" scenario "$scenarios/memif-sns-fanout" --no-huge --check --rounds 1 \
+		--requests 100 --window 4 --fractions none --systems busbard \
+		--corpus "$corpus_dir/synthetic-citylots2.jlines" >"$out" 2>"$out.err"
+	rc=$?
+	rm -rf "$corpus_dir"
+	if [ "$rc" -ne 0 ] || ! grep -q '"fanout_deliveries":1000,' "$out" ||
+		grep -q '"fanout_failed":[1-9]' "$out"; then
+		echo "FAIL: memif-sns-fanout: exit $rc: $(cat "$out" "$out.err")"
+		failures=$((failures + 1))
+	else
+		echo "ok: memif-sns-fanout delivered 10 per publish"
 	fi
 else
 	echo "skip: memif-route (no $shared_bench for its corpus and rules)"
