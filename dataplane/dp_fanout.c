@@ -326,7 +326,11 @@ static bool dead_letter(struct dp_worker *w, struct rte_mbuf *m)
 	const struct dp_queue_entry *q = &s->queues[meta->dead_letter_queue];
 	struct dp_delivery_body body = {.body = req.body.data, .body_bytes = req.body.length,
 	                                .group_id = (const char *)req.group_id.data,
-	                                .group_id_bytes = req.group_id.length};
+	                                .group_id_bytes = req.group_id.length,
+	                                /* A FIFO dead-letter queue without content-based
+	                                 * deduplication refuses a message without it. */
+	                                .dedup_id = (const char *)req.dedup_id.data,
+	                                .dedup_id_bytes = req.dedup_id.length};
 	struct rte_mbuf *to_dlq = send_request(w, q, &body);
 	if (to_dlq == NULL)
 		return false;

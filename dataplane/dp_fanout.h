@@ -30,7 +30,7 @@
 #else
 #define DP_PENDING_MAX         4u
 #define DP_OUTBOX_MAX          16u
-#define DP_DELIVERY_MBUFS      512u
+#define DP_DELIVERY_MBUFS      4096u /* one rule's deliveries at their largest (assert below) */
 #endif
 /* Answered deliveries waiting for room on the ring back: at most every delivery mbuf of
  * every worker, so it never overflows. */
@@ -54,6 +54,11 @@
 
 _Static_assert(DP_OUTBOX_MAX >= BB_TARGETS_PER_RULE_MAX * 2,
                "the outbox holds at least one rule's deliveries");
+/* PutEvents reserves a delivery's largest render in mbufs before it accepts an entry: a pool
+ * smaller than one rule's reservation refuses every event that matches (ThrottlingException). */
+_Static_assert(DP_DELIVERY_MBUFS >=
+                   BB_TARGETS_PER_RULE_MAX * (DP_RENDER_BYTES_MAX / RTE_MBUF_DEFAULT_DATAROOM + 1),
+               "the delivery pool holds one rule's deliveries at their largest");
 
 enum dp_fanout_kind { DP_FANOUT_TOPIC = 1, DP_FANOUT_BUS = 2 };
 
