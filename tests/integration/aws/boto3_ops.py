@@ -116,7 +116,19 @@ def error_calls(sqs, url):
                  sqs.receive_message, QueueUrl=url, MaxNumberOfMessages=11)
     expect_error("InvalidAddress", "a QueueUrl that is no queue's",
                  sqs.send_message, QueueUrl="http://x/y", MessageBody="x")
-    expect_error("InvalidAction", "PurgeQueue (not implemented)", sqs.purge_queue, QueueUrl=url)
+    sqs.send_message(QueueUrl=url, MessageBody="purged")
+    sqs.purge_queue(QueueUrl=url)
+    left = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0).get("Messages", [])
+    check(left == [], "PurgeQueue: nothing sent before it is received after it")
+    expect_error("AWS.SimpleQueueService.PurgeQueueInProgress", "a second PurgeQueue in 60 s",
+                 sqs.purge_queue, QueueUrl=url)
+    sqs.tag_queue(QueueUrl=url, Tags={"team": "a", "env": "b"})
+    sqs.untag_queue(QueueUrl=url, TagKeys=["env"])
+    tags = sqs.list_queue_tags(QueueUrl=url).get("Tags")
+    check(tags == {"team": "a"}, f"TagQueue, UntagQueue, ListQueueTags (got {tags})")
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "45"})
+    got = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])
+    check(got["Attributes"] == {"VisibilityTimeout": "45"}, "SetQueueAttributes")
     expect_error("InvalidAction", "SendMessageBatch (not implemented)", sqs.send_message_batch,
                  QueueUrl=url, Entries=[{"Id": "1", "MessageBody": "x"}])
 

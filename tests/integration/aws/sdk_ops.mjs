@@ -80,7 +80,8 @@ async function main() {
     new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: "not-a-handle" }));
   await expectError(sqs, /InvalidParameterValue/, "ReceiveMessage of 11",
     new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 11 }));
-  await expectError(sqs, /UnknownOperation/, "PurgeQueue (not implemented)",
+  await sqs.send(new PurgeQueueCommand({ QueueUrl: url }));
+  await expectError(sqs, /PurgeQueueInProgress/, "a second PurgeQueue in 60 s",
     new PurgeQueueCommand({ QueueUrl: url }));
   await expectError(client("x".repeat(40)), /SignatureDoesNotMatch|InvalidSignature/,
     "a wrong secret", new ListQueuesCommand({}));
