@@ -14,7 +14,7 @@
 
 #include "bb_snapshot.h"
 
-#define ROUTE_QUEUE_BYTES    16u
+#define ROUTE_QUEUE_BYTES    24u /* "route-" or "sub-" and any u32 */
 #define ROUTE_ENTRIES_MAX    (1u + 3u * BENCH_ROUTE_RULES_MAX) /* bus; queue, rule, target */
 #define ROUTE_WRAP_BYTES     (BENCH_ROUTE_PATTERN_MAX + 16u)
 #define ROUTE_RETRY_ATTEMPTS 185u   /* EventBridge's defaults */
