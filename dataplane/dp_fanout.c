@@ -163,25 +163,43 @@ static void one_done(struct dp_worker *w, uint32_t slot)
 
 /* ---- building deliveries ---- */
 
-/* A SendMessage of the body to queue q, as an internal request in the worker's pool. */
-static struct rte_mbuf *send_request(struct dp_worker *w, const struct dp_queue_entry *q,
-                                     const struct dp_delivery_body *b)
+/* Where a delivery goes: a queue (SendMessage) or a topic (Publish), and its owner. */
+struct destination {
+	uint8_t opcode;
+	uint16_t name_tag;
+	const char *name;
+	uint32_t name_bytes;
+	bool fifo;
+	uint32_t owner, slot, resource;
+	uint64_t id;
+};
+
+static struct destination queue_destination(const struct dp_queue_entry *q)
+{
+	return (struct destination){WIRE_OP_SEND_MESSAGE, WIRE_TAG_QUEUE_NAME, q->name,
+	                            q->name_bytes, q->fifo, q->owner, q->slot, 0, q->queue_id};
+}
+
+/* The delivery as an internal request in the worker's pool: the body, and a FIFO
+ * destination's group and deduplication ids. */
+static struct rte_mbuf *delivery_request(struct dp_worker *w, const struct destination *d,
+                                         const struct dp_delivery_body *b)
 {
 	struct dp_fanout *f = &w->fanout;
 	struct wire_writer writer;
 	wire_writer_init(&writer, f->frame_buf + BB_WIRE_HEADER_BYTES,
 	                 DP_REQUEST_BYTES_MAX - BB_WIRE_HEADER_BYTES);
-	wire_put_bytes(&writer, WIRE_TAG_QUEUE_NAME, q->name, q->name_bytes);
+	wire_put_bytes(&writer, d->name_tag, d->name, d->name_bytes);
 	wire_put_bytes(&writer, WIRE_TAG_BODY, b->body, b->body_bytes);
-	if (q->fifo && b->group_id_bytes > 0)
+	if (d->fifo && b->group_id_bytes > 0)
 		wire_put_bytes(&writer, WIRE_TAG_MESSAGE_GROUP_ID, b->group_id, b->group_id_bytes);
-	if (q->fifo && b->dedup_id_bytes > 0)
+	if (d->fifo && b->dedup_id_bytes > 0)
 		wire_put_bytes(&writer, WIRE_TAG_MESSAGE_DEDUPLICATION_ID, b->dedup_id,
 		               b->dedup_id_bytes);
 	if (writer.overflow)
 		return NULL;
 	struct wire_header h = {.version = WIRE_VERSION,
-	                        .opcode = WIRE_OP_SEND_MESSAGE,
+	                        .opcode = d->opcode,
 	                        .body_bytes = (uint32_t)writer.length,
 	                        .request_id = ++f->next_request_id};
 	wire_header_encode(&h, f->frame_buf);
@@ -189,12 +207,14 @@ static struct rte_mbuf *send_request(struct dp_worker *w, const struct dp_queue_
 	                           (uint32_t)(BB_WIRE_HEADER_BYTES + writer.length));
 }
 
-static void address_to(struct rte_mbuf *m, const struct dp_queue_entry *q)
+static void address_to(struct rte_mbuf *m, const struct destination *d)
 {
 	struct dp_request_meta *meta = dp_meta(m);
-	meta->queue_slot = q->slot;
-	meta->queue_id = q->queue_id;
+	meta->queue_slot = d->slot;
+	meta->resource = d->resource;
+	meta->queue_id = d->id;
 	meta->receive_wait_time_s = 0;
+	meta->owner = (uint16_t)d->owner;
 }
 
 static void push_outbox(struct dp_worker *w, struct rte_mbuf *m, uint32_t owner,
@@ -213,12 +233,12 @@ static void push_outbox(struct dp_worker *w, struct rte_mbuf *m, uint32_t owner,
 	f->outbox_count++;
 }
 
-int dp_fanout_to_queue(struct dp_worker *w, uint32_t slot, const struct dp_queue_entry *q,
-                       const struct dp_delivery_body *body, const struct dp_delivery_policy *policy,
-                       uint64_t after_sequence, uint64_t now_ms)
+static int deliver(struct dp_worker *w, uint32_t slot, const struct destination *d,
+                   const struct dp_delivery_body *body, const struct dp_delivery_policy *policy,
+                   uint64_t after_sequence, uint64_t now_ms)
 {
 	RTE_VERIFY(w->fanout.pending[slot].adding);
-	struct rte_mbuf *m = send_request(w, q, body);
+	struct rte_mbuf *m = delivery_request(w, d, body);
 	if (m == NULL) {
 		w->stats.fanout_no_buffer++;
 		return -ENOBUFS;
@@ -234,11 +254,37 @@ int dp_fanout_to_queue(struct dp_worker *w, uint32_t slot, const struct dp_queue
 	    .dead_letter_queue = policy->dead_letter_queue,
 	    .first_sent_ms = now_ms,
 	};
-	address_to(m, q);
+	address_to(m, d);
 	w->fanout.pending[slot].outstanding++;
 	w->stats.fanout_deliveries++;
-	push_outbox(w, m, q->owner, after_sequence);
+	push_outbox(w, m, d->owner, after_sequence);
 	return 0;
+}
+
+int dp_fanout_to_queue(struct dp_worker *w, uint32_t pending, const struct dp_queue_entry *q,
+                       const struct dp_delivery_body *body, const struct dp_delivery_policy *policy,
+                       uint64_t after_sequence, uint64_t now_ms)
+{
+	struct destination d = queue_destination(q);
+	return deliver(w, pending, &d, body, policy, after_sequence, now_ms);
+}
+
+int dp_fanout_to_topic(struct dp_worker *w, uint32_t pending, const struct dp_routing *r,
+                       uint32_t topic, const struct dp_delivery_body *body,
+                       const struct dp_delivery_policy *policy, uint64_t after_sequence,
+                       uint64_t now_ms)
+{
+	const struct dp_topic *t = &r->topics[topic];
+	struct destination d = {WIRE_OP_PUBLISH,
+	                        WIRE_TAG_TOPIC_NAME,
+	                        t->name.data,
+	                        t->name.bytes,
+	                        (t->flags & BB_SNAPSHOT_TOPIC_FIFO) != 0,
+	                        t->owner,
+	                        0,
+	                        topic,
+	                        t->topic_id};
+	return deliver(w, pending, &d, body, policy, after_sequence, now_ms);
 }
 
 /* ---- on the target's owner: the answer goes back with the delivery ---- */
@@ -293,15 +339,9 @@ static void retry_later(struct dp_worker *w, struct rte_mbuf *m, uint64_t now_ms
 {
 	struct dp_fanout *f = &w->fanout;
 	struct dp_request_meta *meta = dp_meta(m);
-	const struct dp_snapshot *s = atomic_load_explicit(&w->app->snapshot, memory_order_acquire);
-	uint32_t owner = w->index;
-	for (uint32_t i = 0; s != NULL && i < s->queue_count; i++) {
-		if (s->queues[i].queue_id == meta->queue_id)
-			owner = s->queues[i].owner;
-	}
 	meta->returned = 0;
 	f->retries[f->retry_count++] =
-	    (struct dp_outgoing){m, 0, now_ms + backoff_ms(meta->attempts), owner};
+	    (struct dp_outgoing){m, 0, now_ms + backoff_ms(meta->attempts), meta->owner};
 	meta->attempts++;
 	w->stats.fanout_retries++;
 }
@@ -323,7 +363,7 @@ static bool dead_letter(struct dp_worker *w, struct rte_mbuf *m)
 	if (meta->dead_lettered || meta->dead_letter_queue == DP_ROUTING_NONE || s == NULL ||
 	    meta->dead_letter_queue >= s->queue_count || !delivery_body(w, m, &req))
 		return false;
-	const struct dp_queue_entry *q = &s->queues[meta->dead_letter_queue];
+	struct destination d = queue_destination(&s->queues[meta->dead_letter_queue]);
 	struct dp_delivery_body body = {.body = req.body.data, .body_bytes = req.body.length,
 	                                .group_id = (const char *)req.group_id.data,
 	                                .group_id_bytes = req.group_id.length,
@@ -331,16 +371,16 @@ static bool dead_letter(struct dp_worker *w, struct rte_mbuf *m)
 	                                 * deduplication refuses a message without it. */
 	                                .dedup_id = (const char *)req.dedup_id.data,
 	                                .dedup_id_bytes = req.dedup_id.length};
-	struct rte_mbuf *to_dlq = send_request(w, q, &body);
+	struct rte_mbuf *to_dlq = delivery_request(w, &d, &body);
 	if (to_dlq == NULL)
 		return false;
 	*dp_meta(to_dlq) = *meta;
 	dp_meta(to_dlq)->returned = 0;
 	dp_meta(to_dlq)->dead_lettered = 1;
-	address_to(to_dlq, q);
+	address_to(to_dlq, &d);
 	rte_pktmbuf_free(m);
 	w->stats.fanout_dead_lettered++;
-	push_outbox(w, to_dlq, q->owner, 0);
+	push_outbox(w, to_dlq, d.owner, 0);
 	return true;
 }
 

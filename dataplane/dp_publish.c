@@ -328,8 +328,8 @@ static int deliver_to_target(struct dp_worker *w, const struct dp_snapshot *s,
 	const struct dp_rule *rule = &r->rules[bus->first_rule + d->rule_index];
 	const struct dp_target *target = &r->targets[rule->first_target + d->target_index];
 	const struct bb_snapshot_target *t = &target->target;
-	if (t->kind != BB_TARGET_QUEUE) {
-		w->stats.fanout_unsupported++; /* topic, bus and udp targets: not delivered yet */
+	if (t->kind != BB_TARGET_QUEUE && t->kind != BB_TARGET_TOPIC) {
+		w->stats.fanout_unsupported++; /* bus and udp targets: not delivered yet */
 		return 0;
 	}
 	char name[BB_RULE_NAME_BYTES_MAX + 1], arn[BB_TOPIC_ARN_BYTES_MAX + BB_BUS_NAME_BYTES_MAX];
@@ -342,9 +342,11 @@ static int deliver_to_target(struct dp_worker *w, const struct dp_snapshot *s,
 	size_t bytes;
 	int rc = bus_input_render(&input, &context, event->json, event->bytes,
 	                          (char *)w->fanout.render_buf, DP_RENDER_BYTES_MAX, &bytes);
-	uint32_t queue = target->resource != DP_ROUTING_NONE ? target->resource
-	                                                     : target->dead_letter_queue;
-	if (rc != 0 || queue == DP_ROUTING_NONE)
+	bool to_topic = t->kind == BB_TARGET_TOPIC && target->resource != DP_ROUTING_NONE;
+	uint32_t queue = t->kind == BB_TARGET_QUEUE && target->resource != DP_ROUTING_NONE
+	                     ? target->resource
+	                     : target->dead_letter_queue;
+	if (rc != 0 || (!to_topic && queue == DP_ROUTING_NONE))
 		return rc != 0 ? rc : -ENOENT;
 	struct dp_delivery_body body = {
 	    .body = w->fanout.render_buf,
@@ -360,6 +362,9 @@ static int deliver_to_target(struct dp_worker *w, const struct dp_snapshot *s,
 	    .dead_letter_queue = target->resource != DP_ROUTING_NONE ? target->dead_letter_queue
 	                                                             : DP_ROUTING_NONE,
 	};
+	if (to_topic)
+		return dp_fanout_to_topic(w, pending, r, target->resource, &body, &policy,
+		                          after_sequence, now_ms);
 	return dp_fanout_to_queue(w, pending, &s->queues[queue], &body, &policy, after_sequence,
 	                          now_ms);
 }

@@ -87,6 +87,11 @@ void dp_fanout_return(struct dp_worker *w, struct rte_mbuf *m, enum wire_status 
 /* On the origin: a delivery came back answered: done, retried, dead-lettered or dropped. */
 void dp_fanout_returned(struct dp_worker *w, struct rte_mbuf *m, uint64_t now_ms);
 
+/* One delivery published to topic (a position in r): a rule's topic target. */
+int dp_fanout_to_topic(struct dp_worker *w, uint32_t pending, const struct dp_routing *r,
+                       uint32_t topic, const struct dp_delivery_body *body,
+                       const struct dp_delivery_policy *policy, uint64_t after_sequence,
+                       uint64_t now_ms);
 /* No more deliveries of this pending publish can be made now: its record stays live. */
 void dp_fanout_keep_record(struct dp_worker *w, uint32_t pending);
 

@@ -44,6 +44,7 @@ struct dp_request_meta {
 	uint64_t digest; /* set by the owner: dp_request_digest, for the retry window */
 	/* DP_SOURCE_INTERNAL: the delivery's way back and how it is tried (dp_fanout.c). */
 	uint16_t origin;            /* the worker that made it and counts it down */
+	uint16_t owner;             /* the worker its destination belongs to */
 	uint16_t status;            /* the owner's answer, once returned */
 	uint8_t returned;           /* the owner has answered and sent it back */
 	uint8_t dead_lettered;      /* it goes to its dead-letter queue now */

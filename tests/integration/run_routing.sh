@@ -110,6 +110,9 @@ expect 0 '"FailedEntryCount": 0' -- bb put-targets big --event-bus shop \
 	  "InputTemplate":"{\"order\": <id>, \"sum\": <total>}"}}'
 expect 0 'rule/shop/other' -- bb put-rule other --event-bus shop 'pattern={"source":["other"]}'
 expect 0 '"FailedEntryCount": 0' -- bb put-targets other --event-bus shop "o=$sqs_arn:other"
+expect 0 'rule/shop/alert' -- bb put-rule alert --event-bus shop 'pattern={"source":["alert"]}'
+expect 0 '"FailedEntryCount": 0' -- bb put-targets alert --event-bus shop \
+	'{"Id":"n","Arn":"'"$topic_arn"'","Input":"\"from the bus\""}'
 wait_applied "topic, subscriptions, bus, rules, targets"
 
 # --- SNS: publish and publish-batch over UDP.
@@ -171,6 +174,12 @@ assert len(bodies) == 1, 'one event only'
 e = json.loads(bodies[0])
 assert (e['source'], e['detail-type'], e['detail']) == ('other', 'note', {'text': 'hi'}), e
 assert e['time'] == '2024-05-01T12:00:00Z', e"
+
+# --- A rule's topic target: the event's input is published to the topic's subscriptions.
+expect 0 '"FailedEntryCount":0' -- busbar put-events --bus shop --source alert \
+	--detail-type page --detail '{}'
+collect raw 'from the bus'
+check_bodies raw "assert '\"from the bus\"' in bodies, 'the topic target published nothing'"
 
 # --- SIGKILL right after the acknowledgements, then recovery: delivered at least once.
 expect 0 '"FailedEntryCount":0' -- busbar put-events --bus shop --source shop \
