@@ -357,7 +357,9 @@ static int deliver_to_target(struct dp_worker *w, const struct dp_snapshot *s,
 	    .dedup_id_bytes = BUS_EVENT_ID_CHARS,
 	};
 	struct dp_delivery_policy policy = {
-	    .attempts_max = 1 + (t->retry_attempts_max != 0 ? t->retry_attempts_max : 185),
+	    /* busbar-control always sends the policy (AWS's default 185 when none was given):
+	     * MaximumRetryAttempts 0 means one attempt and no retry, as on AWS. */
+	    .attempts_max = 1 + t->retry_attempts_max,
 	    .event_age_ms_max = 1000u * (t->event_age_s_max != 0 ? t->event_age_s_max : 86400),
 	    .dead_letter_queue = target->resource != DP_ROUTING_NONE ? target->dead_letter_queue
 	                                                             : DP_ROUTING_NONE,
