@@ -208,7 +208,8 @@ struct bb_event {
 int bb_put_events(struct bb_client *client, const char *bus, struct bb_event *events,
                   uint32_t count, uint32_t *failed_count_out);
 
-/* A name/value counter pair from bb_get_stats (local socket only). */
+/* A name/value counter pair from bb_get_stats (local socket only): -ENOBUFS when busbard
+ * has more counters than capacity (none is cut off silently). */
 struct bb_stat {
 	char name[64];
 	uint64_t value;

@@ -36,7 +36,7 @@ enum exit_code {
 
 #define STDIN_BODY_BYTES_MAX BB_MESSAGE_BODY_BYTES_MAX
 #define HTTP_REPLY_BYTES_MAX (1u << 20)
-#define STATS_COUNT_MAX      64u
+#define STATS_COUNT_MAX      256u
 /* change-visibility-batch QUEUE SECONDS and one handle more than a batch takes, to say so */
 #define POSITIONAL_COUNT_MAX (3 + (int)WIRE_BATCH_ENTRIES_MAX)
 /* Ranges of the command's own options (SQS fixes the others, in bb_limits.h). */

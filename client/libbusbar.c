@@ -879,7 +879,9 @@ int bb_get_stats(struct bb_client *c, struct bb_stat *stats, uint32_t capacity,
 	struct wire_reader r;
 	struct wire_field f;
 	wire_reader_init(&r, reply, reply_bytes);
-	while (wire_reader_next(&r, &f) == 1 && *count_out < capacity) {
+	while (wire_reader_next(&r, &f) == 1) {
+		if (*count_out == capacity)
+			return -ENOBUFS; /* more counters than the caller has room for: never cut */
 		if (f.tag == WIRE_TAG_STAT_NAME)
 			copy_text(stats[*count_out].name, sizeof(stats[*count_out].name), &f);
 		else if (f.tag == WIRE_TAG_STAT_VALUE && wire_field_u64(&f, &stats[*count_out].value))

@@ -434,6 +434,18 @@ static void put_entry_error(struct wire_writer *writer, enum wire_status status,
 }
 
 /*
+ * What one delivery of an event takes from the delivery pool, as a rule of thumb: the event
+ * or a path into it, or a template (at most BB_TARGET_INPUT_BYTES_MAX) with values out of
+ * it. A transformer that writes more (a variable used many times) may find the pool empty:
+ * that delivery then waits for the next start (dp_fanout_keep_record), it is not lost.
+ */
+static uint32_t event_mbufs(size_t event_bytes)
+{
+	size_t bytes = 2 * event_bytes + BB_TARGET_INPUT_BYTES_MAX + BB_WIRE_HEADER_BYTES + 512;
+	return (uint32_t)(bytes / RTE_MBUF_DEFAULT_DATAROOM + 1);
+}
+
+/*
  * One accepted entry: its event, its matches, its record, its deliveries. WIRE_OK with the
  * log sequence to wait for, or the entry's own failure with *code and *message.
  */
@@ -459,8 +471,7 @@ static enum wire_status put_one(struct dp_worker *w, const struct dp_snapshot *s
 	                      BUS_DELIVERIES_MAX);
 	RTE_VERIFY(count >= 0); /* written by bus_event_write, at most every target once */
 	if (!dp_fanout_has_room(w, (uint32_t)count) ||
-	    rte_mempool_avail_count(w->fanout.pool) <
-	        (uint32_t)count * (DP_RENDER_BYTES_MAX / RTE_MBUF_DEFAULT_DATAROOM + 1)) {
+	    rte_mempool_avail_count(w->fanout.pool) < (uint32_t)count * event_mbufs(bytes)) {
 		w->stats.fanout_refused++;
 		*code = "ThrottlingException";
 		*message = "too many deliveries wait on this bus's worker; retry";
