@@ -395,8 +395,8 @@ static struct bb_snapshot_entry queue_entry(const struct ctl_queue *q)
 int ctl_store_snapshot(struct ctl_store *s, bool adopt, uint8_t **body, size_t *body_bytes,
                        uint64_t *version)
 {
-	struct ctl_queue *queues;
-	size_t count;
+	struct ctl_queue *queues = NULL;
+	size_t count = 0;
 	uint32_t key_count = 0, sns_count = 0, events_count = 0;
 	/* Keys follow the queues, then topics and subscriptions, then buses, rules and targets;
 	 * the array has room for all. */
