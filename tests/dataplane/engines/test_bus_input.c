@@ -133,7 +133,7 @@ Test(bus_input, render_into_too_small_a_buffer)
 	cr_assert_eq(bus_input_render(&in, &ctx, ec2, strlen(ec2), out, 32, &n), 0);
 	cr_assert_eq(n, 32);
 	cr_assert_eq(bus_input_render(&in, &ctx, ec2, strlen(ec2), out, 31, &n), -ENOBUFS);
-	struct bus_input whole = {BUS_INPUT_EVENT};
+	struct bus_input whole = {.kind = BUS_INPUT_EVENT};
 	cr_assert_eq(bus_input_render(&whole, &ctx, ec2, strlen(ec2), out, 10, &n), -ENOBUFS);
 }
 
