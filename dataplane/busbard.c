@@ -158,7 +158,8 @@ static int build_eal_args(const struct dp_config *c, char storage[4][64], char *
 	return argc;
 }
 
-static int port_init(struct dp_app *app, const struct dp_config *c)
+/* The first DPDK port, which busbard serves; -ENODEV when the EAL found none. */
+static int port_find(const struct dp_config *c, uint16_t *port_out)
 {
 	if (rte_eth_dev_count_avail() == 0) {
 		fprintf(stderr, "busbard: no DPDK port (vdev \"%s\")\n", c->vdev);
@@ -166,8 +167,45 @@ static int port_init(struct dp_app *app, const struct dp_config *c)
 	}
 	uint16_t port = 0;
 	RTE_ETH_FOREACH_DEV(port) break;
-	app->port_id = port;
+	assert(rte_eth_dev_is_valid_port(port));
+	*port_out = port;
+	return 0;
+}
+
+/*
+ * The frames' data room: one jumbo frame for the ports that copy (net_tap, net_memif,
+ * net_af_packet, real NICs). net_af_xdp makes the frame pool its umem, one chunk per mbuf,
+ * and the kernel takes chunks of at most a page (xdp_umem_reg refuses more with EINVAL,
+ * "Failed to create umem"): there the whole mempool object, its header, the mbuf and
+ * busbard's private area included, must fit in a page.
+ */
+static uint16_t frame_data_room(uint16_t port)
+{
+	struct rte_eth_dev_info info;
+	if (rte_eth_dev_info_get(port, &info) != 0 || strcmp(info.driver_name, "net_af_xdp") != 0)
+		return FRAME_DATA_ROOM_BYTES;
+	uint32_t page = (uint32_t)sysconf(_SC_PAGESIZE);
+	uint32_t mbuf_bytes = (uint32_t)(sizeof(struct rte_mbuf) + DP_MBUF_PRIV_BYTES);
+	uint32_t room = page - mbuf_bytes;
+	struct rte_mempool_objsz size;
+	/* The pool pads objects (header, spread over memory channels): step down until it fits. */
+	while (rte_mempool_calc_obj_size(mbuf_bytes + room, 0, &size) > page)
+		room -= RTE_CACHE_LINE_SIZE;
+	assert(room > RTE_PKTMBUF_HEADROOM && room < page);
+	return (uint16_t)room;
+}
+
+static int port_init(struct dp_app *app, const struct dp_config *c)
+{
+	uint16_t port = app->port_id;
 	uint16_t queues = (uint16_t)app->worker_count;
+	struct rte_eth_dev_info info;
+	/* rte_eth_dev_configure refuses it too, but as "Invalid argument" alone. */
+	if (rte_eth_dev_info_get(port, &info) == 0 && c->mtu > info.max_mtu) {
+		fprintf(stderr, "busbard: port.mtu %u is more than port %u (%s) takes: %u\n", c->mtu,
+		        port, info.driver_name, info.max_mtu);
+		return -EINVAL;
+	}
 	struct rte_eth_conf conf = {.rxmode = {.mtu = c->mtu}};
 	int rc = rte_eth_dev_configure(port, queues, queues, &conf);
 	uint16_t rx_descriptors = BB_RX_DESCRIPTORS_PER_WORKER, tx_descriptors = TX_DESCRIPTORS;
@@ -282,11 +320,14 @@ static int app_init(struct dp_app *app, const struct dp_config *c)
 	clock_gettime(CLOCK_REALTIME, &now);
 	uint64_t wall_ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
 	app->wall_ms_at_tsc0 = wall_ms - rte_rdtsc() / app->tsc_per_ms;
+	int rc = port_find(c, &app->port_id);
+	if (rc != 0)
+		return rc;
 	app->frame_pool = rte_pktmbuf_pool_create("frames", c->frame_mbufs, 256, DP_MBUF_PRIV_BYTES,
-	                                          FRAME_DATA_ROOM_BYTES, SOCKET_ID_ANY);
+	                                          frame_data_room(app->port_id), SOCKET_ID_ANY);
 	if (app->frame_pool == NULL)
 		return -rte_errno;
-	int rc = rings_init(app);
+	rc = rings_init(app);
 	if (rc == 0)
 		rc = rcu_init(app);
 	if (rc == 0)

@@ -16,6 +16,7 @@ packages=(
   awscli python3-boto3 # tests/integration/run_aws.sh (SQS query protocol)
   wrk # tests/integration/aws/bench_http.sh (the AWS API benchmark)
   nats-server libnats-dev # busbar-bench's NATS JetStream peer (CI smoke; RabbitMQ: perf/)
+  ethtool # tests/integration/run_afxdp.sh (the veth's checksum offload off)
 )
 
 missing=()

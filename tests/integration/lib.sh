@@ -10,6 +10,8 @@
 # instead of start_busbard's own `ip addr`. BUSBARD_AUTH_JSON is busbard's "auth" key with its
 # comma: tests not about authentication run busbard in the explicit unauthenticated mode;
 # run_auth.sh sets it empty (signed requests required) and uses create_key.
+# BUSBARD_VDEV (default net_tap0,iface=bb0) is busbard's port and BUSBARD_IFACE (default bb0)
+# the kernel interface that reaches it, which the test creates when it is not the tap's.
 
 # The machine must be able to host a namespace with a tap: else the test is skipped.
 build=${1:?build directory}
@@ -68,7 +70,7 @@ launch_busbard() {
 	local auth_json=${BUSBARD_AUTH_JSON-$unauthenticated}
 	[ -n "${BUSBARD_KERNEL_IPV4:-}" ] && kernel_json=", \"kernel_ipv4\": \"$BUSBARD_KERNEL_IPV4\""
 	cat >"$work/busbard.json" <<JSON
-{"port": {"vdev": "net_tap0,iface=bb0", "ipv4": "$server", "mtu": 1500$kernel_json},
+{"port": {"vdev": "${BUSBARD_VDEV:-net_tap0,iface=bb0}", "ipv4": "$server", "mtu": 1500$kernel_json},
  "udp_port": 7600, "workers": ${BUSBARD_WORKERS:-1}, "hugepages": "auto", "memory_mb": 768,
  "frame_mbufs": 4095, "store_mbufs_per_worker": 16383, ${BUSBARD_EXTRA_JSON:-}
  $auth_json
@@ -88,13 +90,13 @@ start_busbard() {
 	launch_busbard
 	# Up to 60 s: a loaded 2-core machine can take 10 s to bring the EAL up, more to recover.
 	for _ in $(seq 600); do
-		in_ns ip link show bb0 >/dev/null 2>&1 && [ -S "$socket" ] &&
+		in_ns ip link show "${BUSBARD_IFACE:-bb0}" >/dev/null 2>&1 && [ -S "$socket" ] &&
 			[ "$(grep -c '^busbard: serving' "$work/busbard.log")" -gt "${served:-0}" ] && break
 		sleep 0.1
 	done
 	[ -n "${BUSBARD_KERNEL_IPV4:-}" ] && return 0
-	in_ns ip addr replace 10.77.0.1/24 dev bb0
-	in_ns ip link set bb0 up
+	in_ns ip addr replace 10.77.0.1/24 dev "${BUSBARD_IFACE:-bb0}"
+	in_ns ip link set "${BUSBARD_IFACE:-bb0}" up
 }
 
 # start_control [DB [ARGS...]]: busbar-control on DB (default $work/control.db), with ARGS.
