@@ -174,6 +174,7 @@ struct bb_text {
 #define BB_SNAPSHOT_TOPIC_FIFO          0x1u
 #define BB_SNAPSHOT_TOPIC_CONTENT_DEDUP 0x2u
 #define BB_SNAPSHOT_TOPIC_MEMORY        0x4u
+#define BB_SNAPSHOT_TOPIC_SIGNATURE_V1  0x8u /* SignatureVersion 1 (SHA1withRSA), else 2 */
 
 struct bb_snapshot_topic {
 	struct bb_text name; /* 1-BB_TOPIC_NAME_BYTES_MAX */

@@ -197,7 +197,7 @@ static bool text_is(const struct bb_text *t, bool (*valid)(const uint8_t *, size
 static bool topic_is_complete(const struct bb_snapshot_topic *t)
 {
 	uint32_t known = BB_SNAPSHOT_TOPIC_FIFO | BB_SNAPSHOT_TOPIC_CONTENT_DEDUP |
-	                 BB_SNAPSHOT_TOPIC_MEMORY;
+	                 BB_SNAPSHOT_TOPIC_MEMORY | BB_SNAPSHOT_TOPIC_SIGNATURE_V1;
 	bool fifo = (t->flags & BB_SNAPSHOT_TOPIC_FIFO) != 0;
 	bool content = (t->flags & BB_SNAPSHOT_TOPIC_CONTENT_DEDUP) != 0;
 	return text_is(&t->name, bb_topic_name_is_valid) && (t->flags & ~known) == 0 &&

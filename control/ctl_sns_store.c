@@ -618,7 +618,7 @@ static int topic_entries(struct ctl_store *store, struct bb_snapshot_entry *entr
                          uint32_t capacity, uint32_t *count)
 {
 	sqlite3_stmt *st = prepare(store, "SELECT id, name, fifo, content_based_deduplication, "
-	                                  "durability_memory FROM sns_topics ORDER BY id");
+	                                  "durability_memory, signature_version FROM sns_topics ORDER BY id");
 	if (st == NULL)
 		return -EIO;
 	int rc = 0, step;
@@ -632,7 +632,8 @@ static int topic_entries(struct ctl_store *store, struct bb_snapshot_entry *entr
 		e->topic.topic_id = (uint64_t)sqlite3_column_int64(st, 0);
 		e->topic.flags = (sqlite3_column_int64(st, 2) ? BB_SNAPSHOT_TOPIC_FIFO : 0) |
 		                 (sqlite3_column_int64(st, 3) ? BB_SNAPSHOT_TOPIC_CONTENT_DEDUP : 0) |
-		                 (sqlite3_column_int64(st, 4) ? BB_SNAPSHOT_TOPIC_MEMORY : 0);
+		                 (sqlite3_column_int64(st, 4) ? BB_SNAPSHOT_TOPIC_MEMORY : 0) |
+		                 (sqlite3_column_int64(st, 5) == 1 ? BB_SNAPSHOT_TOPIC_SIGNATURE_V1 : 0);
 		rc = column_text(st, 1, &e->topic.name);
 	}
 	if (rc == 0 && step != SQLITE_DONE)

@@ -63,19 +63,22 @@ int dp_topic_log_append(void *ctx, const struct topic_record *record, uint64_t *
  * Every envelope of one publish to sqs subscriptions signs the same string (Message,
  * MessageId, Subject, Timestamp, TopicArn, Type): the signature of the last string is kept,
  * so an RSA signature (about a millisecond) is made once per publish, not per subscription.
- * A keyed digest names the string (with its length); the key is the worker's own.
+ * A keyed digest names the string (with its length and the signature's version); the key is
+ * the worker's own.
  */
-int dp_sign_envelope(void *ctx, const uint8_t *string_to_sign, size_t bytes, char *out,
-                     size_t capacity, size_t *length_out)
+int dp_sign_envelope(void *ctx, unsigned version, const uint8_t *string_to_sign, size_t bytes,
+                     char *out, size_t capacity, size_t *length_out)
 {
+	_Static_assert(TOPIC_SIGNATURE_V1 == DP_SIGN_V1_SHA1 && TOPIC_SIGNATURE_V2 == DP_SIGN_V2_SHA256,
+	               "dp_sign_topic takes SNS's version numbers");
 	struct dp_worker *w = ctx;
 	if (w->signer == NULL)
 		return -ENOKEY;
 	uint64_t digest = dp_siphash(&w->receipt_key, string_to_sign, bytes);
 	bool same = w->signature_bytes > 0 && w->signed_digest == digest &&
-	            w->signed_bytes == bytes;
+	            w->signed_bytes == bytes && w->signed_version == version;
 	if (!same) {
-		int rc = dp_sign_topic(w->signer, string_to_sign, bytes, w->signature,
+		int rc = dp_sign_topic(w->signer, version, string_to_sign, bytes, w->signature,
 		                       sizeof(w->signature), &w->signature_bytes);
 		if (rc != 0) {
 			w->signature_bytes = 0;
@@ -83,6 +86,7 @@ int dp_sign_envelope(void *ctx, const uint8_t *string_to_sign, size_t bytes, cha
 		}
 		w->signed_digest = digest;
 		w->signed_bytes = (uint32_t)bytes;
+		w->signed_version = version;
 	}
 	if (w->signature_bytes > capacity)
 		return -ENOBUFS;
@@ -122,6 +126,10 @@ static int deliver_to_subscription(struct dp_worker *w, const struct dp_snapshot
 	    .topic_arn = arn,
 	    .unsubscribe_url = unsubscribe,
 	    .signing_cert_url = certificate,
+	    .signature_version = (s->routing->topics[sub->topic].flags &
+	                          BB_SNAPSHOT_TOPIC_SIGNATURE_V1) != 0
+	                             ? TOPIC_SIGNATURE_V1
+	                             : TOPIC_SIGNATURE_V2,
 	    .sign = dp_sign_envelope,
 	    .sign_ctx = w,
 	    .scratch = w->fanout.render_scratch,

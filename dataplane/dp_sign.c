@@ -381,16 +381,11 @@ int dp_signer_sign(struct dp_signer *signer, enum dp_sign_version version, const
 	return 0;
 }
 
-int dp_sign_topic(void *signer, const uint8_t *string_to_sign, size_t bytes, char *out,
-                  size_t capacity, size_t *length_out)
+int dp_sign_topic(void *signer, unsigned version, const uint8_t *string_to_sign, size_t bytes,
+                  char *out, size_t capacity, size_t *length_out)
 {
-	return dp_signer_sign(signer, DP_SIGN_V2_SHA256, string_to_sign, bytes, out, capacity,
-	                      length_out);
-}
-
-int dp_sign_topic_v1(void *signer, const uint8_t *string_to_sign, size_t bytes, char *out,
-                     size_t capacity, size_t *length_out)
-{
-	return dp_signer_sign(signer, DP_SIGN_V1_SHA1, string_to_sign, bytes, out, capacity,
-	                      length_out);
+	assert(signer != NULL);
+	/* SNS's version numbers are the enum's; any other is dp_signer_sign's -EINVAL. */
+	return dp_signer_sign(signer, (enum dp_sign_version)version, string_to_sign, bytes, out,
+	                      capacity, length_out);
 }

@@ -79,11 +79,8 @@ __attribute__((warn_unused_result)) int dp_signer_sign(struct dp_signer *signer,
                                                        char *out, size_t capacity,
                                                        size_t *length_out);
 
-/* topic_sign_fn (engines/topic.h) with a struct dp_signer as ctx: SignatureVersion 2. */
-int dp_sign_topic(void *signer, const uint8_t *string_to_sign, size_t bytes, char *out,
-                  size_t capacity, size_t *length_out);
-/* The same for a topic whose SignatureVersion is 1. */
-int dp_sign_topic_v1(void *signer, const uint8_t *string_to_sign, size_t bytes, char *out,
-                     size_t capacity, size_t *length_out);
+/* topic_sign_fn (engines/topic.h) with a struct dp_signer as ctx: version is SNS's 1 or 2. */
+int dp_sign_topic(void *signer, unsigned version, const uint8_t *string_to_sign, size_t bytes,
+                  char *out, size_t capacity, size_t *length_out);
 
 #endif

@@ -58,6 +58,7 @@ struct dp_worker {
 	struct dp_signer *signer;    /* signs SNS envelopes (dp_sign.h); NULL: none are sent */
 	uint64_t signed_digest;      /* the string signed last, and its signature: one per */
 	uint32_t signed_bytes;       /* publish serves every subscription of it */
+	unsigned signed_version;     /* SignatureVersion 1 or 2 */
 	char signature[DP_SIGNATURE_CACHE_BYTES];
 	size_t signature_bytes;
 	struct dp_held *held; /* DP_HELD_REPLIES_MAX, a FIFO in sequence order */

@@ -112,8 +112,8 @@ void dp_fanout_event(struct dp_worker *w, const struct dp_snapshot *s, const str
 /* The topic engine's log (topic_log_ops.append). */
 int dp_topic_log_append(void *ctx, const struct topic_record *record, uint64_t *sequence_out);
 /* The topic engine's signer (topic_sign_fn): the worker's, one signature per publish. */
-int dp_sign_envelope(void *ctx, const uint8_t *string_to_sign, size_t bytes, char *out,
-                     size_t capacity, size_t *length_out);
+int dp_sign_envelope(void *ctx, unsigned version, const uint8_t *string_to_sign, size_t bytes,
+                     char *out, size_t capacity, size_t *length_out);
 
 /* PutEvents names its bus or means the default one. */
 static inline struct dp_bytes dp_bus_name_of(const struct dp_request *req)

@@ -66,7 +66,6 @@
 #define TOPIC_ERR_INVALID_PARAMETER_VALUE WIRE_ERR_SNS_PARAMETER_VALUE_INVALID
 
 #define TOPIC_SEQUENCE_NUMBER_CHARS 20u /* a FIFO SequenceNumber: 20 decimal digits */
-#define TOPIC_SIGNATURE_VERSION     "2" /* SHA256withRSA */
 
 /* One Publish as the request carries it (text not NUL-terminated; 0 bytes: absent). */
 struct topic_publish {
@@ -212,9 +211,16 @@ __attribute__((warn_unused_result)) int topic_payload(const struct topic_record 
                                                       const uint8_t **payload_out,
                                                       uint32_t *bytes_out);
 
-/* Signs string_to_sign: writes the base64 signature (no NUL), 0 or -errno. */
-typedef int (*topic_sign_fn)(void *ctx, const uint8_t *string_to_sign, size_t bytes, char *out,
-                             size_t capacity, size_t *length_out);
+/*
+ * SNS's SignatureVersion of a topic: 1 signs with SHA1withRSA (SNS's default), 2 with
+ * SHA256withRSA.
+ */
+#define TOPIC_SIGNATURE_V1 1u
+#define TOPIC_SIGNATURE_V2 2u
+
+/* Signs string_to_sign as version says: writes the base64 signature (no NUL), 0 or -errno. */
+typedef int (*topic_sign_fn)(void *ctx, unsigned version, const uint8_t *string_to_sign,
+                             size_t bytes, char *out, size_t capacity, size_t *length_out);
 
 /* The caller's scratch for topic_render: the payload and the string to sign. */
 #define TOPIC_RENDER_SCRATCH_BYTES                                                                 \
@@ -234,6 +240,7 @@ struct topic_render_options {
 	const char *topic_arn;
 	const char *unsubscribe_url;  /* the subscription's */
 	const char *signing_cert_url; /* where the appliance's certificate is */
+	unsigned signature_version;   /* TOPIC_SIGNATURE_V1 or _V2: the topic's */
 	topic_sign_fn sign;
 	void *sign_ctx;
 	uint8_t *scratch; /* TOPIC_RENDER_SCRATCH_BYTES */

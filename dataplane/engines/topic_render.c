@@ -119,7 +119,8 @@ static void put_signature(struct writer *w, const struct topic_render_options *o
 		return;
 	size_t room = w->capacity - w->length;
 	size_t length = 0;
-	int rc = o->sign(o->sign_ctx, to_sign, to_sign_bytes, (char *)w->buf + w->length,
+	int rc = o->sign(o->sign_ctx, o->signature_version, to_sign, to_sign_bytes,
+	                 (char *)w->buf + w->length,
 	                 room < BB_TOPIC_SIGNATURE_BYTES_MAX ? room : BB_TOPIC_SIGNATURE_BYTES_MAX,
 	                 &length);
 	if (rc == -ENOBUFS) {
@@ -197,7 +198,8 @@ static int render_envelope(const struct topic_record *r, const struct topic_rend
 		put_member(w, "Subject", r->subject, r->subject_bytes, false);
 	put_member(w, "Message", payload, payload_bytes, false);
 	put_member(w, "Timestamp", timestamp, strlen(timestamp), false);
-	put_member(w, "SignatureVersion", TOPIC_SIGNATURE_VERSION, 1, false);
+	put_member(w, "SignatureVersion", o->signature_version == TOPIC_SIGNATURE_V1 ? "1" : "2", 1,
+	           false);
 	put_signature(w, o, sign_buf, to_sign, &error);
 	if (error != 0)
 		return error;
@@ -214,7 +216,9 @@ int topic_render(const struct topic_record *r, const struct topic_render_options
 	assert(r->kind == TOPIC_RECORD_PUBLISH && o->protocol != NULL && o->scratch != NULL);
 	assert(o->raw || (strlen(o->topic_arn) <= BB_TOPIC_ARN_BYTES_MAX &&
 	                  strlen(o->unsubscribe_url) <= BB_TOPIC_URL_BYTES_MAX &&
-	                  strlen(o->signing_cert_url) <= BB_TOPIC_URL_BYTES_MAX && o->sign));
+	                  strlen(o->signing_cert_url) <= BB_TOPIC_URL_BYTES_MAX && o->sign &&
+	                  (o->signature_version == TOPIC_SIGNATURE_V1 ||
+	                   o->signature_version == TOPIC_SIGNATURE_V2)));
 	const uint8_t *payload;
 	uint32_t payload_bytes;
 	int rc = topic_payload(r, o->protocol, o->scratch, BB_TOPIC_MESSAGE_BYTES_MAX, &payload,

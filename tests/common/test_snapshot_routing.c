@@ -74,7 +74,8 @@ Test(snapshot_routing, round_trip_keeps_every_field_of_every_kind)
 	    {.kind = BB_SNAPSHOT_KIND_TOPIC,
 	     .topic = {.name = text("orders.fifo"),
 	               .topic_id = 7,
-	               .flags = BB_SNAPSHOT_TOPIC_FIFO | BB_SNAPSHOT_TOPIC_CONTENT_DEDUP}},
+	               .flags = BB_SNAPSHOT_TOPIC_FIFO | BB_SNAPSHOT_TOPIC_CONTENT_DEDUP |
+	                        BB_SNAPSHOT_TOPIC_SIGNATURE_V1}},
 	    {.kind = BB_SNAPSHOT_KIND_SUBSCRIPTION,
 	     .subscription = {.subscription_id = 8,
 	                      .topic_id = 7,

@@ -628,7 +628,8 @@ Test(ctl_sns, snapshot_carries_topics_and_subscriptions)
 	make_queue("dead.fifo", true);
 	call("CreateTopic", "{\"Name\":\"plain\"}");
 	call("CreateTopic", "{\"Name\":\"t.fifo\",\"Attributes\":{\"FifoTopic\":\"true\","
-	                    "\"ContentBasedDeduplication\":\"true\",\"busbar:Durability\":\"memory\"}}");
+	                    "\"ContentBasedDeduplication\":\"true\",\"busbar:Durability\":\"memory\","
+	                    "\"SignatureVersion\":\"2\"}}");
 	call("Subscribe", "{\"TopicArn\":\"" ARN_PREFIX "t.fifo\",\"Protocol\":\"sqs\","
 	                  "\"Endpoint\":\"" QUEUE_ARN "inbox.fifo\",\"Attributes\":{"
 	                  "\"RawMessageDelivery\":\"true\",\"FilterPolicyScope\":\"MessageBody\","
@@ -652,7 +653,7 @@ Test(ctl_sns, snapshot_carries_topics_and_subscriptions)
 	free(body);
 	cr_assert_eq(seen.topics, 2);
 	cr_assert_str_eq(seen.topic_names[0], "plain");
-	cr_assert_eq(seen.topic_flags[0], 0);
+	cr_assert_eq(seen.topic_flags[0], BB_SNAPSHOT_TOPIC_SIGNATURE_V1, "SNS's default version");
 	cr_assert_str_eq(seen.topic_names[1], "t.fifo");
 	cr_assert_eq(seen.topic_flags[1], BB_SNAPSHOT_TOPIC_FIFO | BB_SNAPSHOT_TOPIC_CONTENT_DEDUP |
 	                                      BB_SNAPSHOT_TOPIC_MEMORY);

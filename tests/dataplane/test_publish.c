@@ -97,7 +97,7 @@ static void target(struct bb_snapshot_target t)
 
 /*
  * Two snapshots, each within the tiny limits' counts (8 queues, 4 topics). Topics: "news"
- * has raw, envelope and filtered (kind=order) subscriptions; "lost" one whose queue is gone,
+ * (SignatureVersion 1) has raw, envelope and filtered (kind=order) subscriptions; "lost" one whose queue is gone,
  * with a dead-letter queue; "tight" one to a queue that takes at most 1 KiB, with a
  * dead-letter queue; "tight.fifo" the same with FIFO queues.
  */
@@ -113,7 +113,8 @@ static void topic_entries(void)
 	entries[entry_count - 2].queue.flags = BB_SNAPSHOT_QUEUE_FIFO;
 	entries[entry_count - 1].queue.flags = BB_SNAPSHOT_QUEUE_FIFO; /* no content dedup */
 	add((struct bb_snapshot_entry){.kind = BB_SNAPSHOT_KIND_TOPIC,
-	                               .topic = {.name = text("news"), .topic_id = 101}});
+	                               .topic = {.name = text("news"), .topic_id = 101,
+	                                         .flags = BB_SNAPSHOT_TOPIC_SIGNATURE_V1}});
 	add((struct bb_snapshot_entry){.kind = BB_SNAPSHOT_KIND_TOPIC,
 	                               .topic = {.name = text("lost"), .topic_id = 102}});
 	add((struct bb_snapshot_entry){.kind = BB_SNAPSHOT_KIND_TOPIC,
@@ -353,6 +354,7 @@ Test(publish, a_publish_reaches_every_subscribed_queue_raw_or_in_the_envelope)
 	cr_assert_str_eq(json_text(envelope, "Message"), "hello raw");
 	cr_assert_gt(strlen(json_text(envelope, "Timestamp")), 0);
 	cr_assert_gt(strlen(json_text(envelope, "Signature")), 300, "an RSA-2048 signature");
+	cr_assert_str_eq(json_text(envelope, "SignatureVersion"), "1", "the topic's version");
 	json_t *kind = json_object_get(json_object_get(envelope, "MessageAttributes"), "kind");
 	cr_assert_str_eq(json_text(kind, "Type"), "String");
 	cr_assert_str_eq(json_text(kind, "Value"), "order");

@@ -4,7 +4,8 @@
  * Proves: a signature verifies with the public key of the certificate on disk
  * (EVP_DigestVerify, SHA256withRSA for version 2, SHA1withRSA for 1) over SNS's documented
  * string to sign, and no longer verifies when one byte of the text or of the signature is
- * flipped; an envelope rendered by the topic engine with dp_sign_topic verifies over the
+ * flipped; an envelope rendered by the topic engine with dp_sign_topic, of either version,
+ * names it and verifies over the
  * string a subscriber rebuilds from the envelope's parsed members (escaped characters
  * included); the key file is 0600 and a second start loads the same key and keeps the same
  * certificate; a damaged, truncated or world-readable key file is refused at start with its
@@ -265,7 +266,9 @@ static size_t subscriber_string(json_t *envelope, char *out, size_t capacity)
 	return length;
 }
 
-Test(sign, a_rendered_envelope_verifies_as_a_subscriber_checks_it)
+/* Renders an envelope of a topic with SignatureVersion version and checks it as SNS's
+ * subscribers do: the version it names, and the signature against the certificate. */
+static void check_rendered_envelope(unsigned version)
 {
 	struct dp_sign_key *key = load();
 	int rc = 0;
@@ -285,6 +288,7 @@ Test(sign, a_rendered_envelope_verifies_as_a_subscriber_checks_it)
 	    .topic_arn = "arn:aws:sns:us-east-1:000000000000:t",
 	    .unsubscribe_url = "http://127.0.0.1:7680/?Action=Unsubscribe",
 	    .signing_cert_url = "http://127.0.0.1:7680/sns-signing.pem",
+	    .signature_version = version,
 	    .sign = dp_sign_topic,
 	    .sign_ctx = signer,
 	    .scratch = scratch,
@@ -299,9 +303,22 @@ Test(sign, a_rendered_envelope_verifies_as_a_subscriber_checks_it)
 	cr_assert_not_null(strstr(text, "Message\nline1\nline2 \"q\""), "unescaped: %s", text);
 	const char *sig = json_string_value(json_object_get(envelope, "Signature"));
 	cr_assert_not_null(sig);
-	cr_assert_str_eq(json_string_value(json_object_get(envelope, "SignatureVersion")), "2");
-	cr_assert(verifies(2, text, text_bytes, sig, strlen(sig)));
+	char named[2] = {(char)('0' + version), '\0'};
+	cr_assert_str_eq(json_string_value(json_object_get(envelope, "SignatureVersion")), named);
+	cr_assert(verifies((int)version, text, text_bytes, sig, strlen(sig)));
+	cr_assert_not(verifies(version == 1 ? 2 : 1, text, text_bytes, sig, strlen(sig)),
+	              "signed with the other version's digest");
 	json_decref(envelope);
 	dp_signer_free(signer);
 	dp_sign_key_free(key);
+}
+
+Test(sign, a_rendered_envelope_verifies_as_a_subscriber_checks_it)
+{
+	check_rendered_envelope(TOPIC_SIGNATURE_V2);
+}
+
+Test(sign, a_version_1_topic_is_signed_with_sha1)
+{
+	check_rendered_envelope(TOPIC_SIGNATURE_V1);
 }

@@ -16,10 +16,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static uint8_t scratch[TOPIC_RENDER_SCRATCH_BYTES];
 static uint8_t out[TOPIC_ENVELOPE_BYTES_MAX];
 
-static int sign(void *ctx, const uint8_t *bytes, size_t n, char *to, size_t capacity,
-                size_t *length_out)
+static int sign(void *ctx, unsigned version, const uint8_t *bytes, size_t n, char *to,
+                size_t capacity, size_t *length_out)
 {
-	(void)ctx, (void)bytes, (void)n;
+	(void)ctx, (void)version, (void)bytes, (void)n;
 	if (capacity < 4)
 		return -ENOBUFS;
 	memcpy(to, "AAAA", 4);
@@ -33,6 +33,7 @@ static void render_all(const struct topic_record *r)
 	                                 .topic_arn = "arn:aws:sns:r:1:t",
 	                                 .unsubscribe_url = "u",
 	                                 .signing_cert_url = "c",
+	                                 .signature_version = TOPIC_SIGNATURE_V2,
 	                                 .sign = sign,
 	                                 .scratch = scratch};
 	size_t length;

@@ -212,11 +212,13 @@ Test(topic_filter, the_subscription_limit)
 
 static char signed_text[4096];
 static size_t signed_bytes;
+static unsigned signed_version;
 
-static int fake_sign(void *ctx, const uint8_t *bytes, size_t n, char *out, size_t capacity,
-                     size_t *length_out)
+static int fake_sign(void *ctx, unsigned version, const uint8_t *bytes, size_t n, char *out,
+                     size_t capacity, size_t *length_out)
 {
 	(void)ctx;
+	signed_version = version;
 	cr_assert_lt(n, sizeof(signed_text));
 	memcpy(signed_text, bytes, n);
 	signed_bytes = n;
@@ -237,6 +239,7 @@ static struct topic_render_options envelope_options(void)
 	    .unsubscribe_url = "https://sns.example/?Action=Unsubscribe&SubscriptionArn=arn:aws:sns:"
 	                       "us-west-2:123456789012:MyTopic:c9135db0",
 	    .signing_cert_url = "https://sns.example/SimpleNotificationService.pem",
+	    .signature_version = TOPIC_SIGNATURE_V2,
 	    .sign = fake_sign,
 	    .scratch = render_scratch,
 	};
@@ -285,6 +288,29 @@ Test(topic_render, the_documented_notification)
 	                      "Type\nNotification\n";
 	cr_assert_eq(signed_bytes, strlen(to_sign));
 	cr_assert_arr_eq(signed_text, to_sign, signed_bytes);
+	cr_assert_eq(signed_version, TOPIC_SIGNATURE_V2);
+}
+
+/* A topic whose SignatureVersion is 1 (SNS's default) says so and is signed as version 1. */
+Test(topic_render, signature_version_1)
+{
+	struct topic_record r = publish_of("Hello world!", NULL, 0);
+	struct topic_render_options o = envelope_options();
+	o.signature_version = TOPIC_SIGNATURE_V1;
+	render_equals(&r, &o,
+	              "{\n"
+	              "  \"Type\" : \"Notification\",\n"
+	              "  \"MessageId\" : \"22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324\",\n"
+	              "  \"TopicArn\" : \"arn:aws:sns:us-west-2:123456789012:MyTopic\",\n"
+	              "  \"Message\" : \"Hello world!\",\n"
+	              "  \"Timestamp\" : \"2012-05-02T00:54:06.655Z\",\n"
+	              "  \"SignatureVersion\" : \"1\",\n"
+	              "  \"Signature\" : \"EXAMPLE=\",\n"
+	              "  \"SigningCertURL\" : \"https://sns.example/SimpleNotificationService.pem\",\n"
+	              "  \"UnsubscribeURL\" : \"https://sns.example/?Action=Unsubscribe&"
+	              "SubscriptionArn=arn:aws:sns:us-west-2:123456789012:MyTopic:c9135db0\"\n"
+	              "}");
+	cr_assert_eq(signed_version, TOPIC_SIGNATURE_V1);
 }
 
 Test(topic_render, fifo_attributes_and_escaping)
@@ -345,10 +371,10 @@ Test(topic_render, raw_delivery_and_json_structure)
 	render_equals(&r, &o, "plain \"raw\"");
 }
 
-static int failing_sign(void *ctx, const uint8_t *bytes, size_t n, char *out, size_t capacity,
-                        size_t *length_out)
+static int failing_sign(void *ctx, unsigned version, const uint8_t *bytes, size_t n, char *out,
+                        size_t capacity, size_t *length_out)
 {
-	(void)ctx, (void)bytes, (void)n, (void)out, (void)capacity, (void)length_out;
+	(void)ctx, (void)version, (void)bytes, (void)n, (void)out, (void)capacity, (void)length_out;
 	return -EIO;
 }
 
