@@ -157,6 +157,12 @@ bool dp_auth_route_permits(struct dp_worker *w, struct rte_mbuf *m, const uint8_
 
 /* ---- on the owner ---- */
 
+uint32_t dp_auth_route_key_id(struct rte_mbuf *request)
+{
+	const struct dp_auth_mark *mark = mark_of(request);
+	return mark == NULL ? 0 : mark->key_id;
+}
+
 bool dp_auth_route_replay_forgotten(struct dp_worker *w, struct rte_mbuf *request)
 {
 	const struct dp_auth_mark *mark = mark_of(request);

@@ -33,6 +33,12 @@ bool dp_auth_route_permits(struct dp_worker *w, struct rte_mbuf *m, const uint8_
                            const struct dp_auth_result *auth);
 
 /*
+ * The key id whose MAC verified the request: its principal, which the retry window keys
+ * its entries by. 0 when none did (the local socket, mode none, a request not yet routed).
+ */
+uint32_t dp_auth_route_key_id(struct rte_mbuf *request);
+
+/*
  * On the owner, for a request its retry window does not know: true when the request is
  * a replay (its id seen by the replay window), which is then counted and dropped, never
  * run a second time (docs/protocol.md, "Replay window").

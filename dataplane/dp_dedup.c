@@ -29,19 +29,27 @@ void dp_dedup_free(struct dp_dedup *d)
 	d->arena = NULL;
 }
 
-static struct dp_dedup_entry *set_of(struct dp_dedup *d, uint64_t client_id, uint64_t request_id)
+static struct dp_dedup_entry *set_of(struct dp_dedup *d, const struct dp_dedup_key *key)
 {
-	uint64_t h = (client_id ^ (request_id * 0x9e3779b97f4a7c15ull)) * 0xbf58476d1ce4e5b9ull;
+	uint64_t h = (key->client_id ^ (key->request_id * 0x9e3779b97f4a7c15ull) ^
+	              ((uint64_t)key->key_id << 29)) *
+	             0xbf58476d1ce4e5b9ull;
 	return &d->entries[(h >> 32) % d->set_count * DP_DEDUP_WAYS];
 }
 
-static struct dp_dedup_entry *find(struct dp_dedup *d, uint64_t client_id, uint64_t request_id)
+static bool same_ids(const struct dp_dedup_entry *e, const struct dp_dedup_key *key)
 {
-	struct dp_dedup_entry *set = set_of(d, client_id, request_id);
+	return e->key_id == key->key_id && e->client_id == key->client_id &&
+	       e->request_id == key->request_id;
+}
+
+/* The entry of key's ids (under key's key id only), whatever its digest; NULL if none. */
+static struct dp_dedup_entry *find(struct dp_dedup *d, const struct dp_dedup_key *key)
+{
+	struct dp_dedup_entry *set = set_of(d, key);
 	for (uint32_t way = 0; way < DP_DEDUP_WAYS; way++) {
 		struct dp_dedup_entry *e = &set[way];
-		if (e->state != DP_DEDUP_UNKNOWN && e->client_id == client_id &&
-		    e->request_id == request_id)
+		if (e->state != DP_DEDUP_UNKNOWN && same_ids(e, key))
 			return e;
 	}
 	return NULL;
@@ -55,7 +63,7 @@ static bool reply_still_stored(const struct dp_dedup *d, const struct dp_dedup_e
 enum dp_dedup_state dp_dedup_lookup(struct dp_dedup *d, const struct dp_dedup_key *key,
                                     const uint8_t **reply, uint32_t *reply_bytes)
 {
-	struct dp_dedup_entry *e = find(d, key->client_id, key->request_id);
+	struct dp_dedup_entry *e = find(d, key);
 	if (e == NULL)
 		return DP_DEDUP_UNKNOWN;
 	if (e->state == DP_DEDUP_DONE && !reply_still_stored(d, e)) {
@@ -73,14 +81,15 @@ enum dp_dedup_state dp_dedup_lookup(struct dp_dedup *d, const struct dp_dedup_ke
 
 void dp_dedup_begin(struct dp_dedup *d, const struct dp_dedup_key *key)
 {
-	assert(find(d, key->client_id, key->request_id) == NULL);
-	struct dp_dedup_entry *set = set_of(d, key->client_id, key->request_id);
+	assert(find(d, key) == NULL);
+	struct dp_dedup_entry *set = set_of(d, key);
 	struct dp_dedup_entry *victim = &set[0];
 	for (uint32_t way = 1; way < DP_DEDUP_WAYS; way++) {
 		if (set[way].stamp < victim->stamp)
 			victim = &set[way];
 	}
 	*victim = (struct dp_dedup_entry){
+	    .key_id = key->key_id,
 	    .client_id = key->client_id,
 	    .request_id = key->request_id,
 	    .digest = key->digest,
@@ -92,7 +101,7 @@ void dp_dedup_begin(struct dp_dedup *d, const struct dp_dedup_key *key)
 void dp_dedup_finish(struct dp_dedup *d, const struct dp_dedup_key *key, const uint8_t *reply,
                      uint32_t reply_bytes)
 {
-	struct dp_dedup_entry *e = find(d, key->client_id, key->request_id);
+	struct dp_dedup_entry *e = find(d, key);
 	/* Another request's entry (evicted and reused, or a conflict) is not ours to fill. */
 	if (e == NULL || e->state != DP_DEDUP_PENDING || e->digest != key->digest)
 		return;
@@ -113,10 +122,9 @@ void dp_dedup_finish(struct dp_dedup *d, const struct dp_dedup_key *key, const u
 
 void dp_dedup_forget(struct dp_dedup *d, const struct dp_dedup_key *key)
 {
-	struct dp_dedup_entry *e = find(d, key->client_id, key->request_id);
+	struct dp_dedup_entry *e = find(d, key);
 	if (e == NULL || e->state != DP_DEDUP_PENDING || e->digest != key->digest)
 		return;
 	e->state = DP_DEDUP_UNKNOWN;
-	assert(find(d, key->client_id, key->request_id) == NULL ||
-	       e->state == DP_DEDUP_UNKNOWN);
+	assert(find(d, key) == NULL && e->state == DP_DEDUP_UNKNOWN);
 }

@@ -1,8 +1,12 @@
 /*
- * The retry window of one owner lcore: recent (client id, request id) pairs
- * with a digest of each request and its first reply, so a retried request is
- * answered again and never acts twice, and a different request that reuses
- * the ids is told so instead of getting another request's answer. Entries
+ * The retry window of one owner lcore: recent (key id, client id, request id)
+ * triples with a digest of each request and its first reply, so a retried
+ * request is answered again and never acts twice, and a different request that
+ * reuses the ids is told so instead of getting another request's answer. The
+ * key id is the principal's (the key whose MAC verified the request, 0 when none
+ * did): ids are the client's own under its key, so another key holder's request
+ * under the same client and request ids is another request, run on its own, and
+ * never given this one's remembered answer (docs/protocol.md, "Retries"). Entries
  * live in 4-way sets (the oldest of a set is replaced); reply bytes live in a
  * circular arena, and an entry whose bytes were overwritten is forgotten.
  * Pure C, allocated once.
@@ -24,6 +28,7 @@ enum dp_dedup_state {
 };
 
 struct dp_dedup_entry {
+	uint32_t key_id;
 	uint64_t client_id;
 	uint64_t request_id;
 	uint64_t digest; /* dp_request_digest of the request */
@@ -45,8 +50,9 @@ struct dp_dedup {
 int dp_dedup_init(struct dp_dedup *dedup, uint32_t entry_count, uint64_t arena_bytes);
 void dp_dedup_free(struct dp_dedup *dedup);
 
-/* The ids of a request and the digest of what it asks for. */
+/* Who sent a request (its verified key id, 0: none), its ids, the digest of what it asks. */
 struct dp_dedup_key {
+	uint32_t key_id;
 	uint64_t client_id;
 	uint64_t request_id;
 	uint64_t digest;
@@ -54,7 +60,7 @@ struct dp_dedup_key {
 
 /*
  * The state of a request; for DONE, reply and reply_bytes are set. CONFLICT
- * when the ids are remembered with another digest (pending or done): the
+ * when the ids are remembered for the same key id with another digest (pending or done): the
  * entry is left as it is, for the request that owns it.
  */
 enum dp_dedup_state dp_dedup_lookup(struct dp_dedup *dedup, const struct dp_dedup_key *key,

@@ -411,7 +411,8 @@ static bool answered_from_window(struct dp_worker *w, struct rte_mbuf *m,
 	const struct wire_header *h = &req->header;
 	if (h->client_id == 0)
 		return false;
-	struct dp_dedup_key key = {h->client_id, h->request_id, dp_request_digest(req)};
+	struct dp_dedup_key key = {dp_auth_route_key_id(m), h->client_id, h->request_id,
+	                           dp_request_digest(req)};
 	dp_meta(m)->digest = key.digest;
 	const uint8_t *reply;
 	uint32_t reply_bytes;

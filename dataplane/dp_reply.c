@@ -67,7 +67,8 @@ void dp_finish(struct dp_worker *w, struct rte_mbuf *request, const struct wire_
 		w->stats.replies_error++;
 	dp_send_reply(w, request, reply, reply_bytes);
 	if (h->client_id != 0) {
-		struct dp_dedup_key key = {h->client_id, h->request_id, dp_meta(request)->digest};
+		struct dp_dedup_key key = {dp_auth_route_key_id(request), h->client_id,
+		                           h->request_id, dp_meta(request)->digest};
 		dp_dedup_finish(&w->dedup, &key, reply, (uint32_t)reply_bytes);
 	}
 	rte_pktmbuf_free(request);
@@ -92,7 +93,8 @@ void dp_refuse_for_now(struct dp_worker *w, struct rte_mbuf *request, const stru
 	w->stats.replies_error++;
 	dp_send_reply(w, request, w->reply_buf, bytes);
 	if (h->client_id != 0) {
-		struct dp_dedup_key key = {h->client_id, h->request_id, dp_meta(request)->digest};
+		struct dp_dedup_key key = {dp_auth_route_key_id(request), h->client_id,
+		                           h->request_id, dp_meta(request)->digest};
 		dp_dedup_forget(&w->dedup, &key);
 	}
 	rte_pktmbuf_free(request);

@@ -9,7 +9,10 @@
  *   queue holds the message once;
  * - a signed ReceiveMessage answered RetryWithCookie is answered again when it comes back
  *   under the same request id with the cookie (as libbusbar and docs/protocol.md do it),
- *   while a replay of either datagram after that still acts no second time.
+ *   while a replay of either datagram after that still acts no second time;
+ * - another key holder with the same permission who reuses a client's client and request
+ *   ids runs its own request: it is never given the first key's remembered answer (its
+ *   receipt handle), and the first key's retry still is.
  */
 #include <criterion/criterion.h>
 #include <string.h>
@@ -20,14 +23,28 @@
 #include "packet_harness.h"
 
 #define KEY_ID 3u
+#define OTHER_KEY_ID 4u
 #define ALLOW_ORDERS                                                                               \
 	"{\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"sqs:*\","                              \
 	"\"Resource\":\"arn:aws:sqs:*:*:orders\"}]}"
 
 static const char secret[] = "AAAAAAAAAABBBBBBBBBBCCCCCCCCCCDDDDDDDDDD";
+static const char other_secret[] = "0123456789012345678901234567890123456789";
 static struct bb_mac *mac;
 static struct replies replies;
 static struct request r;
+
+/* A key allowed everything on orders, in the harness's snapshot. */
+static void add_key(uint32_t key_id, const char *key_secret)
+{
+	struct bb_snapshot_key e = {.key_id = key_id,
+	                            .policy_json = ALLOW_ORDERS,
+	                            .policy_bytes = (uint32_t)strlen(ALLOW_ORDERS)};
+	memcpy(e.secret, key_secret, BB_KEY_SECRET_BYTES);
+	struct dp_snapshot *snapshot = atomic_load(&h.app.snapshot);
+	dp_auth_keys_add(&snapshot->keys, &e);
+	cr_assert_not(snapshot->keys.invalid, "%s", snapshot->keys.invalid_reason);
+}
 
 static void setup(void)
 {
@@ -35,13 +52,8 @@ static void setup(void)
 	struct dp_auth_options o;
 	dp_auth_options_default(&o);
 	cr_assert_eq(dp_auth_setup(1, &o), 0);
-	struct bb_snapshot_key e = {.key_id = KEY_ID,
-	                            .policy_json = ALLOW_ORDERS,
-	                            .policy_bytes = (uint32_t)strlen(ALLOW_ORDERS)};
-	memcpy(e.secret, secret, BB_KEY_SECRET_BYTES);
-	struct dp_snapshot *snapshot = atomic_load(&h.app.snapshot);
-	dp_auth_keys_add(&snapshot->keys, &e);
-	cr_assert_not(snapshot->keys.invalid, "%s", snapshot->keys.invalid_reason);
+	add_key(KEY_ID, secret);
+	add_key(OTHER_KEY_ID, other_secret); /* ids ascend in a snapshot */
 	mac = bb_mac_new();
 	cr_assert_not_null(mac);
 }
@@ -145,21 +157,28 @@ Test(auth_route, a_replay_the_retry_window_forgot_is_dropped_not_run)
 	cr_assert_eq(sqs_visible_count(h.worker->sqs, 0), 2);
 }
 
-/* A signed ReceiveMessage of TEST_QUEUE (no wait), with or without the client's cookie. */
-static uint32_t signed_receive(uint64_t request_id, bool with_cookie)
+/* A ReceiveMessage of TEST_QUEUE (no wait) signed with the given key, with or without the
+ * client's cookie. */
+static uint32_t receive_signed_with(uint32_t key_id, const char *key_secret,
+                                    uint64_t request_id, bool with_cookie)
 {
 	request_begin(&r, WIRE_OP_RECEIVE_MESSAGE, request_id);
 	r.without_cookie = !with_cookie;
 	wire_put_str(&r.fields, WIRE_TAG_QUEUE_NAME, TEST_QUEUE);
 	wire_put_u32(&r.fields, WIRE_TAG_MAX_MESSAGES, 10);
 	wire_put_u32(&r.fields, WIRE_TAG_WAIT_TIME_S, 0);
-	r.header.key_id = KEY_ID;
+	r.header.key_id = key_id;
 	r.header.timestamp_ms = dp_now_ms(&h.app, h.now_tsc);
 	uint32_t length = request_finish(&r);
-	cr_assert_eq(bb_mac_sign(mac, (const uint8_t *)secret, BB_KEY_SECRET_BYTES, r.bytes,
+	cr_assert_eq(bb_mac_sign(mac, (const uint8_t *)key_secret, BB_KEY_SECRET_BYTES, r.bytes,
 	                         length),
 	             0);
 	return length;
+}
+
+static uint32_t signed_receive(uint64_t request_id, bool with_cookie)
+{
+	return receive_signed_with(KEY_ID, secret, request_id, with_cookie);
 }
 
 /* Feeds a datagram kept apart from r (r holds one request at a time). */
@@ -201,4 +220,38 @@ Test(auth_route, a_receive_retried_with_its_cookie_under_the_same_id_is_answered
 	input_bytes(proving, proving_bytes);
 	cr_assert_eq(replies.udp_datagrams, 0, "a replay of the receive that ran is dropped");
 	cr_assert_eq(dp_auth_of(0)->stats.replay_forgotten, 1);
+}
+
+Test(auth_route, another_key_reusing_a_clients_ids_never_gets_its_remembered_answer)
+{
+	input(signed_send(TEST_QUEUE, 50));
+	cr_assert_eq(replies.header.status, WIRE_OK);
+	/* The first key receives the message: its answer, remembered, carries a receipt handle. */
+	static uint8_t own[512];
+	uint32_t own_bytes = signed_receive(51, true);
+	memcpy(own, r.bytes, own_bytes);
+	input_bytes(own, own_bytes);
+	cr_assert_eq(replies.header.status, WIRE_OK);
+	const uint8_t *handle;
+	int handle_bytes = reply_field(&replies, WIRE_TAG_RECEIPT_HANDLE, &handle);
+	cr_assert_gt(handle_bytes, 0);
+	static uint8_t first_handle[512];
+	memcpy(first_handle, handle, (size_t)handle_bytes);
+
+	/* Another key allowed the same, the same client id (the harness's) and request id. */
+	input(receive_signed_with(OTHER_KEY_ID, other_secret, 51, true));
+	cr_assert_eq(replies.udp_datagrams, 1);
+	cr_assert_eq(replies.header.status, WIRE_OK, "its own request, run: not a mismatch");
+	cr_assert_eq(replies.header.key_id, OTHER_KEY_ID);
+	cr_assert_lt(reply_field(&replies, WIRE_TAG_RECEIPT_HANDLE, &handle), 0,
+	             "the first key's receipt handle is not in the other key's answer");
+	cr_assert_eq(h.worker->stats.dedup_replayed, 0, "nothing answered from the window");
+
+	/* The first key's true retry still gets its own first answer, handle and all. */
+	input_bytes(own, own_bytes);
+	cr_assert_eq(replies.header.status, WIRE_OK);
+	cr_assert(reply_verifies());
+	cr_assert_eq(reply_field(&replies, WIRE_TAG_RECEIPT_HANDLE, &handle), handle_bytes);
+	cr_assert_eq(memcmp(handle, first_handle, (size_t)handle_bytes), 0);
+	cr_assert_eq(h.worker->stats.dedup_replayed, 1);
 }

@@ -3,7 +3,8 @@
  * request still running is reported as such, an entry whose reply bytes were
  * overwritten in the arena is forgotten rather than replayed corrupt, and a
  * different request under remembered ids is a conflict that leaves the
- * entry to the request that owns it.
+ * entry to the request that owns it. The ids are the key holder's own: another
+ * key id under the same client and request ids is another request.
  */
 #include <criterion/criterion.h>
 #include <string.h>
@@ -24,10 +25,14 @@ static void teardown(void)
 
 TestSuite(dedup, .init = setup, .fini = teardown);
 
-/* The key of a request; every test request asks for the same thing (digest 5) unless told. */
+#define KEY_ID 3u
+
+/* The key of a request under KEY_ID; every test request asks for the same thing (digest 5)
+ * unless told. */
 static struct dp_dedup_key key(uint64_t client_id, uint64_t request_id)
 {
-	return (struct dp_dedup_key){client_id, request_id, 5};
+	return (struct dp_dedup_key){
+	    .key_id = KEY_ID, .client_id = client_id, .request_id = request_id, .digest = 5};
 }
 
 static enum dp_dedup_state lookup(uint64_t client_id, uint64_t request_id)
@@ -108,7 +113,8 @@ Test(dedup, a_different_request_under_the_same_ids_is_a_conflict)
 {
 	begin(1, 10);
 	finish(1, 10, "stored for digest 5", 19);
-	struct dp_dedup_key other = {1, 10, 6};
+	struct dp_dedup_key other = key(1, 10);
+	other.digest = 6;
 	const uint8_t *reply = NULL;
 	uint32_t bytes = 0;
 	cr_assert_eq(dp_dedup_lookup(&d, &other, &reply, &bytes), DP_DEDUP_CONFLICT,
@@ -124,7 +130,8 @@ Test(dedup, a_different_request_under_the_same_ids_is_a_conflict)
 Test(dedup, a_different_request_while_one_runs_is_a_conflict)
 {
 	begin(1, 11);
-	struct dp_dedup_key other = {1, 11, 6};
+	struct dp_dedup_key other = key(1, 11);
+	other.digest = 6;
 	const uint8_t *reply;
 	uint32_t bytes;
 	cr_assert_eq(dp_dedup_lookup(&d, &other, &reply, &bytes), DP_DEDUP_CONFLICT);
@@ -145,4 +152,26 @@ Test(dedup, a_finished_entry_is_not_overwritten_by_a_late_finish)
 	cr_assert_eq(dp_dedup_lookup(&d, &k, &reply, &bytes), DP_DEDUP_DONE);
 	cr_assert_eq(bytes, 5);
 	cr_assert_eq(memcmp(reply, "first", 5), 0);
+}
+
+/* Another key holder reusing a client's ids: neither its answer nor a conflict, its own entry. */
+Test(dedup, the_same_ids_under_another_key_are_another_request)
+{
+	begin(1, 12);
+	finish(1, 12, "the first key's answer", 22);
+	struct dp_dedup_key other = key(1, 12);
+	other.key_id = KEY_ID + 1;
+	const uint8_t *reply = NULL;
+	uint32_t bytes = 0;
+	cr_assert_eq(dp_dedup_lookup(&d, &other, &reply, &bytes), DP_DEDUP_UNKNOWN,
+	             "another key's request under the same ids is not this one's retry");
+	cr_assert_null(reply);
+	dp_dedup_begin(&d, &other);
+	dp_dedup_finish(&d, &other, (const uint8_t *)"its own", 7);
+	cr_assert_eq(dp_dedup_lookup(&d, &other, &reply, &bytes), DP_DEDUP_DONE);
+	cr_assert_eq(bytes, 7);
+	struct dp_dedup_key own = key(1, 12);
+	cr_assert_eq(dp_dedup_lookup(&d, &own, &reply, &bytes), DP_DEDUP_DONE);
+	cr_assert_eq(bytes, 22, "each key keeps its own answer");
+	cr_assert_eq(memcmp(reply, "the first key's answer", 22), 0);
 }
