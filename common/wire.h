@@ -124,6 +124,13 @@ enum wire_tag {
 	WIRE_TAG_MESSAGES_VISIBLE = 81,       /* u32: ApproximateNumberOfMessages */
 	WIRE_TAG_MESSAGES_NOT_VISIBLE = 82,   /* u32: ...NotVisible (in flight) */
 	WIRE_TAG_MESSAGES_DELAYED = 83,       /* u32: ...Delayed */
+	/* SQS message attributes (docs/protocol.md, "Message attributes"): the MD5 AWS gives
+	 * of a message's attributes (SendMessage and batch entry replies, received messages),
+	 * the names a ReceiveMessage asks for (repeated: a name, "All", ".*" or "prefix.*"),
+	 * and the AWSTraceHeader system attribute (sends, batch entries, received messages). */
+	WIRE_TAG_MD5_OF_MESSAGE_ATTRIBUTES = 84, /* text, 32 hex digits */
+	WIRE_TAG_MESSAGE_ATTRIBUTE_NAME = 85,    /* text, 1-WIRE_ATTRIBUTE_NAME_BYTES_MAX */
+	WIRE_TAG_AWS_TRACE_HEADER = 86,          /* text, 1-WIRE_TRACE_HEADER_BYTES_MAX */
 	/* FIFO queues (docs/protocol.md, "FIFO queues"). */
 	WIRE_TAG_MESSAGE_GROUP_ID = 50,         /* text, 1-BB_FIFO_ID_BYTES_MAX */
 	WIRE_TAG_MESSAGE_DEDUPLICATION_ID = 51, /* text, 1-BB_FIFO_ID_BYTES_MAX */
@@ -171,6 +178,10 @@ enum wire_tag {
 #define WIRE_ATTRIBUTES_MAX               10u
 #define WIRE_ATTRIBUTE_NAME_BYTES_MAX     256u
 #define WIRE_ATTRIBUTE_DATA_TYPE_BYTES_MAX 256u
+/* MessageAttributeNames of one ReceiveMessage (AWS sets no number; busbar's, to keep a
+ * parsed request fixed-size), and an AWSTraceHeader's length (printable ASCII). */
+#define WIRE_MESSAGE_ATTRIBUTE_NAMES_MAX  32u
+#define WIRE_TRACE_HEADER_BYTES_MAX       256u
 /* SNS: a Subject, a message (attributes included), a PublishBatch's messages together. */
 #define WIRE_SUBJECT_BYTES_MAX            100u
 #define WIRE_SNS_MESSAGE_BYTES_MAX        (256u << 10)

@@ -11,8 +11,79 @@
 #include "dp_auth_route.h"
 #include "dp_request.h"
 
+/*
+ * A send's attribute block (engines/sqs_attrs.h) is built in the reply buffer past the most a
+ * send's or batch's reply takes (DP_HELD_REPLY_BYTES_MAX), so the reply written while the
+ * engine stores each entry never meets it.
+ */
+#define ATTRIBUTE_BLOCK_OFFSET DP_HELD_REPLY_BYTES_MAX
+_Static_assert(DP_REQUEST_BYTES_MAX - ATTRIBUTE_BLOCK_OFFSET >= SQS_STORED_BYTES_MAX,
+               "a message's attribute block fits the reply buffer beside a send's reply");
+
+/*
+ * Makes a send's attribute block from its parsed (valid) attributes and AWSTraceHeader.
+ * False when the body with the attributes is over the largest message (MessageTooLong):
+ * only then could the block be over what the buffer holds.
+ */
+static bool make_attribute_block(struct dp_worker *w, const struct dp_bytes *body,
+                                 const struct dp_attributes *a, const struct dp_bytes *trace,
+                                 struct sqs_send_options *options)
+{
+	RTE_VERIFY(a->count <= WIRE_ATTRIBUTES_MAX);
+	if ((uint64_t)body->length + a->bytes > BB_MESSAGE_BODY_BYTES_MAX)
+		return false;
+	struct sqs_attr attrs[WIRE_ATTRIBUTES_MAX];
+	for (uint32_t i = 0; i < a->count; i++) {
+		const struct dp_attribute *at = &a->items[i];
+		bool binary = at->binary_value.present;
+		const struct dp_bytes *v = binary ? &at->binary_value : &at->string_value;
+		attrs[i] = (struct sqs_attr){at->name.data,      at->name.length, at->data_type.data,
+		                             at->data_type.length, v->data,        v->length,
+		                             binary};
+	}
+	uint32_t trace_bytes = trace->present ? trace->length : 0;
+	uint8_t *block = w->reply_buf + ATTRIBUTE_BLOCK_OFFSET;
+	size_t bytes = sqs_attrs_encode(attrs, a->count, trace->data, trace_bytes, block,
+	                                DP_REQUEST_BYTES_MAX - ATTRIBUTE_BLOCK_OFFSET);
+	RTE_VERIFY(bytes == sqs_attrs_encoded_bytes(attrs, a->count, trace_bytes));
+	options->attributes = block;
+	options->attributes_bytes = (uint32_t)bytes;
+	return true;
+}
+
+/* A receive's MessageAttributeNames as the engine's selection takes them. */
+static void attribute_names_of(const struct dp_request *req, struct sqs_attr_names *out)
+{
+	const struct dp_attribute_names *names = &req->attribute_names;
+	RTE_VERIFY(names->count <= WIRE_MESSAGE_ATTRIBUTE_NAMES_MAX);
+	out->count = names->count;
+	for (uint32_t i = 0; i < names->count; i++) {
+		out->names[i] = names->items[i].data;
+		out->bytes[i] = names->items[i].length;
+	}
+}
+
+/*
+ * The selected part of a message's attribute block, with its AWSTraceHeader: read from the
+ * store into the reply as it is, then kept in place (sqs_attrs_select). The receive made
+ * room for the whole block (sqs_receive_options.body_bytes_max counts it).
+ */
+static void put_attributes(struct wire_writer *writer, struct dp_worker *w,
+                           const struct sqs_received *r, const struct sqs_attr_names *names)
+{
+	if (r->attributes_bytes == 0 || writer->overflow)
+		return;
+	if (writer->capacity - writer->length < r->attributes_bytes) {
+		writer->overflow = true;
+		return;
+	}
+	uint8_t *block = writer->buf + writer->length;
+	dp_store_read(w->store_pool, r->body_ref, block, r->attributes_bytes);
+	writer->length += sqs_attrs_select(block, r->attributes_bytes, names);
+}
+
 static size_t put_received(struct wire_writer *writer, struct dp_worker *w,
-                           const struct sqs_received *r)
+                           const struct sqs_received *r, const struct sqs_attr_names *names)
 {
 	wire_put_bytes(writer, WIRE_TAG_MESSAGE_BEGIN, NULL, 0);
 	wire_put_str(writer, WIRE_TAG_MESSAGE_ID, r->message_id);
@@ -25,9 +96,12 @@ static size_t put_received(struct wire_writer *writer, struct dp_worker *w,
 		wire_put_str(writer, WIRE_TAG_MESSAGE_GROUP_ID, r->group_id);
 		wire_put_str(writer, WIRE_TAG_SEQUENCE_NUMBER, r->sequence_number);
 	}
+	if (r->md5_of_attributes[0] != '\0')
+		wire_put_str(writer, WIRE_TAG_MD5_OF_MESSAGE_ATTRIBUTES, r->md5_of_attributes);
+	put_attributes(writer, w, r, names);
 	uint8_t *body = wire_put_reserve(writer, WIRE_TAG_BODY, r->body_bytes);
 	if (body != NULL)
-		dp_store_read(w->store_pool, r->body_ref, body, r->body_bytes);
+		dp_store_read_at(w->store_pool, r->body_ref, r->attributes_bytes, body, r->body_bytes);
 	return writer->length;
 }
 
@@ -58,7 +132,8 @@ static bool local_client_gone(const struct dp_worker *w, const struct dp_request
  * large for this reply is passed over and stays for a receive that can take it.
  */
 static void answer_receive(struct dp_worker *w, struct rte_mbuf *m, const struct wire_header *h,
-                           const struct sqs_receive_options *receive, uint64_t now_ms)
+                           const struct sqs_receive_options *receive,
+                           const struct sqs_attr_names *names, uint64_t now_ms)
 {
 	struct dp_request_meta *meta = dp_meta(m);
 	struct wire_writer writer;
@@ -75,7 +150,7 @@ static void answer_receive(struct dp_worker *w, struct rte_mbuf *m, const struct
 		struct sqs_received r;
 		if (sqs_receive(w->sqs, meta->queue_slot, &one, now_ms, &r) == 0)
 			break;
-		put_received(&writer, w, &r);
+		put_received(&writer, w, &r, names);
 	}
 	dp_finish(w, m, h, WIRE_OK, dp_reply_finish(&writer, h, WIRE_OK));
 }
@@ -125,7 +200,9 @@ static void execute_receive(struct dp_worker *w, struct rte_mbuf *m, const struc
 		 * now, as a short poll. */
 		w->stats.long_polls_refused++;
 	}
-	answer_receive(w, m, &req->header, &receive, now_ms);
+	struct sqs_attr_names names;
+	attribute_names_of(req, &names);
+	answer_receive(w, m, &req->header, &receive, &names, now_ms);
 }
 
 /* Why the log refused an operation's record, for the client (seg_append's errors). */
@@ -193,8 +270,11 @@ static void execute_send(struct dp_worker *w, struct rte_mbuf *m, const struct d
 	    .delay_s = req->delay_s.value,
 	    .delay_given = req->delay_s.present,
 	};
-	enum wire_status status = sqs_send_message(w->sqs, slot, req->body.data, req->body.length,
-	                                           &options, now_ms, &sent);
+	enum wire_status status =
+	    make_attribute_block(w, &req->body, &req->attributes, &req->trace_header, &options)
+	        ? sqs_send_message(w->sqs, slot, req->body.data, req->body.length, &options, now_ms,
+	                           &sent)
+	        : WIRE_ERR_MESSAGE_TOO_LONG;
 	if (status == WIRE_ERR_MISSING_PARAMETER && req->body.length > 0) {
 		dp_finish_error(w, m, &req->header, status,
 		                "The request must contain the parameter MessageGroupId.");
@@ -223,13 +303,16 @@ static void execute_send(struct dp_worker *w, struct rte_mbuf *m, const struct d
 		return;
 	}
 	if (status != WIRE_OK) {
-		dp_finish_error(w, m, &req->header, status, "message body is empty or too long");
+		dp_finish_error(w, m, &req->header, status,
+		                "message body is empty or too long (with its attributes)");
 		return;
 	}
 	struct wire_writer writer;
 	dp_reply_begin(&writer, w->reply_buf, DP_HELD_REPLY_BYTES_MAX);
 	wire_put_str(&writer, WIRE_TAG_MESSAGE_ID, sent.message_id);
 	wire_put_str(&writer, WIRE_TAG_MD5_OF_BODY, sent.md5_of_body);
+	if (sent.md5_of_attributes[0] != '\0')
+		wire_put_str(&writer, WIRE_TAG_MD5_OF_MESSAGE_ATTRIBUTES, sent.md5_of_attributes);
 	if (sent.sequence_number[0] != '\0')
 		wire_put_str(&writer, WIRE_TAG_SEQUENCE_NUMBER, sent.sequence_number);
 	size_t reply_bytes = dp_reply_finish(&writer, &req->header, WIRE_OK);
@@ -270,9 +353,10 @@ static void execute_handle_op(struct dp_worker *w, struct rte_mbuf *m, const str
 	dp_finish_when_durable(w, m, &req->header, reply_bytes, logged.sequence);
 }
 
-/* The most one entry of a batch adds to its reply: ENTRY_BEGIN, ENTRY_ID, a send's two ids. */
+/* The most one entry of a batch adds to its reply: ENTRY_BEGIN, ENTRY_ID, a send's id and
+ * its two MD5s. */
 #define BATCH_ENTRY_REPLY_BYTES_MAX                                                                \
-	(4 * WIRE_FIELD_HEADER_BYTES + WIRE_BATCH_ENTRY_ID_BYTES_MAX + BB_MESSAGE_ID_BYTES + 32)
+	(5 * WIRE_FIELD_HEADER_BYTES + WIRE_BATCH_ENTRY_ID_BYTES_MAX + BB_MESSAGE_ID_BYTES + 32 + 32)
 _Static_assert(BB_WIRE_HEADER_BYTES + WIRE_BATCH_ENTRIES_MAX * BATCH_ENTRY_REPLY_BYTES_MAX <=
                    DP_HELD_REPLY_BYTES_MAX,
                "a whole batch's reply waits in the reply stage");
@@ -290,10 +374,13 @@ static bool batch_reply_may_amplify(struct rte_mbuf *m, const struct dp_request 
 		return false;
 	bool send = req->header.opcode == WIRE_OP_SEND_MESSAGE_BATCH;
 	size_t bytes = BB_WIRE_HEADER_BYTES;
-	for (uint32_t i = 0; i < req->entry_count; i++)
+	for (uint32_t i = 0; i < req->entry_count; i++) {
+		bool md5_of_attributes = send && req->entries[i].attributes.count > 0;
 		bytes += (send ? 4 * WIRE_FIELD_HEADER_BYTES + BB_MESSAGE_ID_BYTES + 32
 		               : 3 * WIRE_FIELD_HEADER_BYTES + 4) +
+		         (md5_of_attributes ? WIRE_FIELD_HEADER_BYTES + 32 : 0) +
 		         req->entries[i].id.length;
+	}
 	return bytes > (size_t)BB_UDP_UNPROVEN_REPLY_FACTOR * rte_pktmbuf_pkt_len(m);
 }
 
@@ -308,6 +395,8 @@ static enum wire_status run_entry(struct dp_worker *w, uint32_t slot, uint8_t op
 	if (opcode == WIRE_OP_SEND_MESSAGE_BATCH) {
 		struct sqs_send_options options = {.delay_s = e->delay_s.value,
 		                                   .delay_given = e->delay_s.present};
+		if (!make_attribute_block(w, &e->body, &e->attributes, &e->trace_header, &options))
+			return WIRE_ERR_MESSAGE_TOO_LONG;
 		return sqs_send_message(w->sqs, slot, e->body.data, e->body.length, &options, now_ms,
 		                        sent);
 	}
@@ -352,6 +441,9 @@ static void execute_batch(struct dp_worker *w, struct rte_mbuf *m, const struct 
 		if (opcode == WIRE_OP_SEND_MESSAGE_BATCH) {
 			wire_put_str(&writer, WIRE_TAG_MESSAGE_ID, sent.message_id);
 			wire_put_str(&writer, WIRE_TAG_MD5_OF_BODY, sent.md5_of_body);
+			if (sent.md5_of_attributes[0] != '\0')
+				wire_put_str(&writer, WIRE_TAG_MD5_OF_MESSAGE_ATTRIBUTES,
+				             sent.md5_of_attributes);
 		}
 		sequence = RTE_MAX(sequence, sent.logged.sequence);
 	}
@@ -490,14 +582,18 @@ void dp_answer_wakes(struct dp_worker *w, uint32_t count, uint64_t now_ms)
 	for (uint32_t i = 0; i < count; i++) {
 		const struct sqs_wake *wake = &w->wakes[i];
 		struct rte_mbuf *m = wake->token;
-		uint8_t header_bytes[BB_WIRE_HEADER_BYTES];
-		const uint8_t *bytes = rte_pktmbuf_read(m, 0, sizeof(header_bytes), header_bytes);
-		struct wire_header h;
-		RTE_VERIFY(wire_header_decode(bytes, rte_pktmbuf_pkt_len(m), &h) == WIRE_OK);
+		/* Parsed again for its MessageAttributeNames: a parked request is one mbuf, and
+		 * it parsed when it came. */
+		uint32_t length;
+		const uint8_t *bytes = dp_request_bytes(w, m, &length);
+		struct dp_request req;
+		RTE_VERIFY(bytes != NULL && dp_request_parse(bytes, length, &req) == WIRE_OK);
+		struct sqs_attr_names names;
+		attribute_names_of(&req, &names);
 		if (wake->queue_closed)
-			dp_finish_error(w, m, &h, WIRE_ERR_NONEXISTENT_QUEUE,
+			dp_finish_error(w, m, &req.header, WIRE_ERR_NONEXISTENT_QUEUE,
 			             "The specified queue does not exist.");
 		else
-			answer_receive(w, m, &h, &wake->receive, now_ms);
+			answer_receive(w, m, &req.header, &wake->receive, &names, now_ms);
 	}
 }

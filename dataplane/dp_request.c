@@ -108,11 +108,23 @@ static bool take_attribute_field(struct dp_attributes *a, const struct wire_fiel
 	}
 }
 
+/* A MessageAttributeNames entry: those past the limit are counted, not kept (the check fails
+ * the request). */
+static bool take_attribute_name(struct dp_attribute_names *names, const struct wire_field *f)
+{
+	if (names->count < WIRE_MESSAGE_ATTRIBUTE_NAMES_MAX)
+		names->items[names->count] = (struct dp_bytes){f->value, f->length, true};
+	names->count++; /* bounded by the request's field count */
+	return true;
+}
+
 static bool take_field(struct dp_request *out, const struct wire_field *f)
 {
 	if (is_attribute_tag(f->tag))
 		return take_attribute_field(&out->attributes, f);
 	switch (f->tag) {
+	case WIRE_TAG_AWS_TRACE_HEADER: return take_bytes(&out->trace_header, f);
+	case WIRE_TAG_MESSAGE_ATTRIBUTE_NAME: return take_attribute_name(&out->attribute_names, f);
 	case WIRE_TAG_QUEUE_NAME: return take_bytes(&out->queue_name, f);
 	case WIRE_TAG_BODY: return take_bytes(&out->body, f);
 	case WIRE_TAG_RECEIPT_HANDLE: return take_bytes(&out->receipt_handle, f);
@@ -138,6 +150,7 @@ static bool take_entry_field(struct dp_batch_entry *e, const struct wire_field *
 		return take_attribute_field(&e->attributes, f);
 	switch (f->tag) {
 	case WIRE_TAG_ENTRY_ID: return take_bytes(&e->id, f);
+	case WIRE_TAG_AWS_TRACE_HEADER: return take_bytes(&e->trace_header, f);
 	case WIRE_TAG_BODY: return take_bytes(&e->body, f);
 	case WIRE_TAG_RECEIPT_HANDLE: return take_bytes(&e->receipt_handle, f);
 	case WIRE_TAG_VISIBILITY_TIMEOUT_S: return take_u32(&e->visibility_timeout_s, f);
@@ -197,7 +210,9 @@ static enum wire_status take_batch_field(struct dp_request *out, const struct wi
 	}
 	bool target = f->tag == WIRE_TAG_QUEUE_NAME || f->tag == WIRE_TAG_TOPIC_NAME ||
 	              f->tag == WIRE_TAG_BUS_NAME;
-	if (f->tag == WIRE_TAG_COOKIE || (out->entry_count == 0 && target))
+	/* A PutEvents with a body: an event a rule of another bus sends whole (dp_publish.c). */
+	bool forwarded = events && f->tag == WIRE_TAG_BODY;
+	if (f->tag == WIRE_TAG_COOKIE || (out->entry_count == 0 && (target || forwarded)))
 		return take_field(out, f) ? WIRE_OK : WIRE_ERR_MALFORMED;
 	if (out->entry_count == 0)
 		return WIRE_ERR_MALFORMED;
@@ -212,7 +227,7 @@ static bool entry_fields_fit(uint8_t opcode, const struct dp_batch_entry *e)
 	bool handle_fields = e->receipt_handle.present || e->visibility_timeout_s.present;
 	bool sns_fields = e->subject.present || e->message_structure.present ||
 	                  e->group_id.present || e->dedup_id.present;
-	if (e->delay_s.present && opcode != WIRE_OP_SEND_MESSAGE_BATCH)
+	if ((e->delay_s.present || e->trace_header.present) && opcode != WIRE_OP_SEND_MESSAGE_BATCH)
 		return false;
 	if (opcode == WIRE_OP_PUBLISH_BATCH)
 		return !handle_fields;
@@ -369,6 +384,19 @@ static enum wire_status check_attributes(const struct dp_attributes *a, enum wir
 	return WIRE_OK;
 }
 
+/* An AWSTraceHeader: 1-WIRE_TRACE_HEADER_BYTES_MAX of printable ASCII (busbar checks no more
+ * of X-Ray's format). */
+static bool trace_header_is_valid(const struct dp_bytes *trace)
+{
+	if (trace->length == 0 || trace->length > WIRE_TRACE_HEADER_BYTES_MAX)
+		return false;
+	for (uint32_t i = 0; i < trace->length; i++) {
+		if (trace->data[i] < 0x20 || trace->data[i] > 0x7e)
+			return false;
+	}
+	return true;
+}
+
 /* An entry's own failures: they fail that entry alone, as SQS and SNS answer them. */
 static void check_entry(uint8_t opcode, struct dp_batch_entry *e)
 {
@@ -377,6 +405,8 @@ static void check_entry(uint8_t opcode, struct dp_batch_entry *e)
 		if (!e->body.present || e->body.length == 0)
 			e->status = WIRE_ERR_MISSING_PARAMETER;
 		else if (e->delay_s.present && e->delay_s.value > WIRE_DELAY_S_MAX)
+			e->status = WIRE_ERR_INVALID_PARAMETER;
+		else if (e->trace_header.present && !trace_header_is_valid(&e->trace_header))
 			e->status = WIRE_ERR_INVALID_PARAMETER;
 		else
 			e->status = check_attributes(&e->attributes, WIRE_ERR_INVALID_PARAMETER, &why);
@@ -550,7 +580,9 @@ static enum wire_status check_put_events(struct dp_request *out)
 	if (out->bus_name.present && !bb_bus_name_is_valid(out->bus_name.data, out->bus_name.length))
 		return invalid(out, WIRE_ERR_EVENTS_VALIDATION,
 		               "EventBusName must be 1-256 of A-Z, a-z, 0-9, ., -, _ and /");
-	if (out->entry_count == 0)
+	if (out->body.present && out->entry_count == 0 && out->body.length > 0)
+		return WIRE_OK; /* a forwarded event, alone: only busbard's own deliveries send it */
+	if (out->entry_count == 0 || out->body.present)
 		return invalid(out, WIRE_ERR_EVENTS_VALIDATION, "Entries must have 1 to 10 members");
 	uint64_t size_bytes = 0;
 	for (uint32_t i = 0; i < out->entry_count; i++) {
@@ -604,7 +636,9 @@ static bool request_fields_fit(const struct dp_request *out)
 		return false;
 	if (out->attributes.count > 0 && op != WIRE_OP_PUBLISH && op != WIRE_OP_SEND_MESSAGE)
 		return false;
-	if (out->delay_s.present && op != WIRE_OP_SEND_MESSAGE)
+	if ((out->delay_s.present || out->trace_header.present) && op != WIRE_OP_SEND_MESSAGE)
+		return false;
+	if (out->attribute_names.count > 0 && op != WIRE_OP_RECEIVE_MESSAGE)
 		return false;
 	return !out->bus_name.present || events;
 }
@@ -628,6 +662,16 @@ static enum wire_status check_receive(struct dp_request *out)
 		return invalid(out, WIRE_ERR_INVALID_PARAMETER, "MaxNumberOfMessages must be 1-10");
 	if (out->wait_time_s.present && out->wait_time_s.value > BB_WAIT_TIME_S_MAX)
 		return invalid(out, WIRE_ERR_INVALID_PARAMETER, "WaitTimeSeconds must be 0-20");
+	const struct dp_attribute_names *names = &out->attribute_names;
+	if (names->count > WIRE_MESSAGE_ATTRIBUTE_NAMES_MAX)
+		return invalid(out, WIRE_ERR_INVALID_PARAMETER,
+		               "busbar takes at most 32 MessageAttributeNames");
+	for (uint32_t i = 0; i < names->count; i++) {
+		uint32_t length = names->items[i].length;
+		if (length == 0 || length > WIRE_ATTRIBUTE_NAME_BYTES_MAX)
+			return invalid(out, WIRE_ERR_INVALID_PARAMETER,
+			               "a MessageAttributeNames entry is 1-256 characters");
+	}
 	return WIRE_OK;
 }
 
@@ -640,6 +684,9 @@ static enum wire_status check_sqs_send(struct dp_request *out)
 	enum wire_status status = check_fifo_ids(out);
 	if (status != WIRE_OK)
 		return status;
+	if (out->trace_header.present && !trace_header_is_valid(&out->trace_header))
+		return invalid(out, WIRE_ERR_INVALID_PARAMETER,
+		               "AWSTraceHeader is 1-256 characters of printable ASCII");
 	const char *why = NULL;
 	status = check_attributes(&out->attributes, WIRE_ERR_INVALID_PARAMETER, &why);
 	return status == WIRE_OK ? WIRE_OK : invalid(out, status, why);
@@ -753,6 +800,7 @@ static void digest_entry(struct dp_siphash *s, const struct dp_batch_entry *e)
 	digest_present(s, WIRE_TAG_MESSAGE_GROUP_ID, &e->group_id);
 	digest_present(s, WIRE_TAG_MESSAGE_DEDUPLICATION_ID, &e->dedup_id);
 	digest_attributes(s, &e->attributes);
+	digest_present(s, WIRE_TAG_AWS_TRACE_HEADER, &e->trace_header);
 }
 
 uint64_t dp_request_digest(const struct dp_request *req)
@@ -779,6 +827,12 @@ uint64_t dp_request_digest(const struct dp_request *req)
 	digest_present(&s, WIRE_TAG_MESSAGE_STRUCTURE, &req->message_structure);
 	digest_present(&s, WIRE_TAG_BUS_NAME, &req->bus_name);
 	digest_attributes(&s, &req->attributes);
+	digest_present(&s, WIRE_TAG_AWS_TRACE_HEADER, &req->trace_header);
+	uint32_t names = req->attribute_names.count < WIRE_MESSAGE_ATTRIBUTE_NAMES_MAX
+	                     ? req->attribute_names.count
+	                     : WIRE_MESSAGE_ATTRIBUTE_NAMES_MAX;
+	for (uint32_t i = 0; i < names; i++)
+		digest_bytes(&s, WIRE_TAG_MESSAGE_ATTRIBUTE_NAME, &req->attribute_names.items[i]);
 	bool events = req->header.opcode == WIRE_OP_PUT_EVENTS;
 	for (uint32_t i = 0; i < req->entry_count; i++) {
 		if (events)

@@ -46,6 +46,13 @@ struct dp_attributes {
 	struct dp_attribute items[WIRE_ATTRIBUTES_MAX];
 };
 
+/* A ReceiveMessage's MessageAttributeNames, in request order; count passes
+ * WIRE_MESSAGE_ATTRIBUTE_NAMES_MAX (those past it not kept) only where the parse failed. */
+struct dp_attribute_names {
+	uint32_t count;
+	struct dp_bytes items[WIRE_MESSAGE_ATTRIBUTE_NAMES_MAX];
+};
+
 /*
  * One entry of a batch (SQS batches, PublishBatch); status is WIRE_OK unless the parse
  * already failed it alone. subject, message_structure, group_id and dedup_id are
@@ -62,6 +69,7 @@ struct dp_batch_entry {
 	struct dp_bytes group_id;
 	struct dp_bytes dedup_id;
 	struct dp_attributes attributes;
+	struct dp_bytes trace_header; /* SendMessageBatch: AWSTraceHeader */
 	enum wire_status status;
 };
 
@@ -99,6 +107,8 @@ struct dp_request {
 	struct dp_bytes message_structure; /* Publish: "json" when present */
 	struct dp_attributes attributes;   /* SendMessage, Publish */
 	struct dp_bytes bus_name;          /* PutEvents; absent: the default bus */
+	struct dp_bytes trace_header;      /* SendMessage: AWSTraceHeader */
+	struct dp_attribute_names attribute_names; /* ReceiveMessage: MessageAttributeNames */
 	const char *error;    /* why the status is not WIRE_OK */
 	/* Batches: kept last, so a request that is not one zeroes none of the entries.
 	 * entry_count counts entries[] or, for PutEvents, events[]. */

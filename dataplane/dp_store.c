@@ -6,6 +6,7 @@
 #include "dp_worker_int.h"
 
 #include <errno.h>
+#include <string.h>
 
 #include "dp_chain.h"
 
@@ -21,6 +22,15 @@ static int store_put(void *ctx, const uint8_t *body, uint32_t body_bytes, uint64
 void dp_store_read(void *ctx, uint64_t ref, uint8_t *out, uint32_t body_bytes)
 {
 	dp_chain_copy_out((const struct rte_mbuf *)(uintptr_t)ref, out, body_bytes);
+}
+
+void dp_store_read_at(void *ctx, uint64_t ref, uint32_t offset, uint8_t *out, uint32_t bytes)
+{
+	const struct rte_mbuf *chain = (const struct rte_mbuf *)(uintptr_t)ref;
+	RTE_VERIFY((uint64_t)offset + bytes <= rte_pktmbuf_pkt_len(chain));
+	const void *flat = rte_pktmbuf_read(chain, offset, bytes, out);
+	if (flat != out)
+		memcpy(out, flat, bytes);
 }
 
 static void store_release(void *ctx, uint64_t ref)

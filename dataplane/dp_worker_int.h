@@ -10,14 +10,16 @@
 #include "dp_worker.h"
 #include "dp_request.h"
 
-/* Fields of one received message besides its body (a FIFO one's group and sequence too). */
+/* Fields of one received message besides its body and attribute block (a FIFO one's group
+ * and sequence too, the MD5 of its attributes). */
 #define RECEIVED_FIELDS_BYTES                                                                      \
-	(9 * WIRE_FIELD_HEADER_BYTES + BB_MESSAGE_ID_BYTES + BB_RECEIPT_HANDLE_BYTES + 32 + 4 +    \
-	 8 + 8 + BB_FIFO_ID_BYTES_MAX + WIRE_SEQUENCE_NUMBER_BYTES_MAX)
-/* The largest body a receive reply of reply_bytes can carry, as its only message. */
+	(10 * WIRE_FIELD_HEADER_BYTES + BB_MESSAGE_ID_BYTES + BB_RECEIPT_HANDLE_BYTES + 32 + 4 +   \
+	 8 + 8 + BB_FIFO_ID_BYTES_MAX + WIRE_SEQUENCE_NUMBER_BYTES_MAX + 32)
+/* The largest body with its attribute block a receive reply of reply_bytes can carry, as its
+ * only message. */
 #define RECEIVE_BODY_BYTES_MAX(reply_bytes)                                                        \
 	((reply_bytes) - BB_WIRE_HEADER_BYTES - RECEIVED_FIELDS_BYTES - WIRE_FIELD_HEADER_BYTES)
-_Static_assert(RECEIVE_BODY_BYTES_MAX(DP_REQUEST_BYTES_MAX) >= BB_MESSAGE_BODY_BYTES_MAX,
+_Static_assert(RECEIVE_BODY_BYTES_MAX(DP_REQUEST_BYTES_MAX) >= SQS_STORED_BYTES_MAX,
                "every message fits a reply over the local socket");
 _Static_assert(RECEIVE_BODY_BYTES_MAX(BB_UDP_PAYLOAD_BYTES_MAX) < BB_MESSAGE_BODY_BYTES_MAX,
                "larger ones do not fit a UDP reply: the engine keeps them apart");
@@ -137,3 +139,5 @@ struct sqs_store_ops dp_store_ops(struct rte_mempool *pool);
 void dp_store_read(void *pool, uint64_t ref, uint8_t *out, uint32_t body_bytes);
 
 #endif
+/* Reads `bytes` stored bytes from offset on: a body behind its attribute block. */
+void dp_store_read_at(void *pool, uint64_t ref, uint32_t offset, uint8_t *out, uint32_t bytes);

@@ -45,6 +45,7 @@
 
 #include "bb_endian.h"
 #include "bb_utf8.h"
+#include "sqs_attrs.h"
 
 #define NIL      UINT32_MAX
 #define NO_POSITION UINT64_MAX
@@ -71,6 +72,7 @@ struct sqs_message {
 	uint64_t send_position; /* of its SEND record; NO_POSITION when not logged */
 	uint64_t state_position; /* of its newest RECEIVE record; NO_POSITION when none */
 	uint32_t body_bytes;
+	uint32_t attributes_bytes; /* its attribute block's, stored in front of its body */
 	uint32_t queue_slot;
 	uint32_t generation;
 	uint32_t receive_count;
@@ -88,7 +90,9 @@ struct sqs_message {
 	uint32_t dedup; /* FIFO: its entry in the dedup ring while its window lasts, else NIL */
 	uint8_t id[16];
 	uint8_t md5[16];
+	uint8_t attributes_md5[16]; /* valid when has_attributes */
 	uint8_t state;
+	bool has_attributes; /* message attributes in its block (not only a trace header) */
 };
 
 struct sqs_waiter {
@@ -176,7 +180,9 @@ struct sqs_engine {
 	uint64_t ready_seq_next;
 	uint64_t retention_next_ms; /* no message expires before this */
 	uint32_t log_head, log_tail; /* logged messages, oldest SEND record first */
-	uint8_t *relog_body; /* BB_MESSAGE_BODY_BYTES_MAX, when there is a log: compaction */
+	/* SQS_STORED_BYTES_MAX: a message's block and body joined for the store, or read back
+	 * from it for compaction. */
+	uint8_t *scratch;
 	uint8_t random_bytes[RANDOM_BATCH_BYTES];
 	uint32_t random_used; /* bytes of random_bytes handed out */
 	EVP_MD_CTX *md5_ctx; /* reused, for SHA-256 too: EVP allocates only in create */
@@ -332,6 +338,12 @@ static void heap_update(struct sqs_engine *e, uint32_t message)
 
 /* ---- ready lists ---- */
 
+/* What a message takes in the store and in a receive's reply: its attribute block and body. */
+static uint32_t stored_bytes(const struct sqs_message *m)
+{
+	return m->attributes_bytes + m->body_bytes;
+}
+
 static enum ready_class class_of(const struct sqs_engine *e, uint32_t body_bytes)
 {
 	return body_bytes >= e->options.large_body_bytes_min ? READY_LARGE : READY_SMALL;
@@ -346,7 +358,7 @@ static void ready_append(struct sqs_engine *e, uint32_t index)
 {
 	struct sqs_message *m = &e->messages[index];
 	struct sqs_queue *q = &e->queues[m->queue_slot];
-	enum ready_class c = class_of(e, m->body_bytes);
+	enum ready_class c = class_of(e, stored_bytes(m));
 	m->state = MSG_READY;
 	m->ready_seq = e->ready_seq_next++;
 	m->next = NIL;
@@ -363,7 +375,7 @@ static void ready_unlink(struct sqs_engine *e, uint32_t index)
 {
 	struct sqs_message *m = &e->messages[index];
 	struct sqs_queue *q = &e->queues[m->queue_slot];
-	enum ready_class c = class_of(e, m->body_bytes);
+	enum ready_class c = class_of(e, stored_bytes(m));
 	assert(m->state == MSG_READY && q->ready_count[c] > 0);
 	if (m->prev != NIL)
 		e->messages[m->prev].next = m->next;
@@ -390,7 +402,7 @@ static uint32_t ready_next(const struct sqs_engine *e, const struct sqs_queue *q
 	if (large_allowed && large != NIL &&
 	    (pick == NIL || e->messages[large].ready_seq < e->messages[pick].ready_seq))
 		pick = large;
-	if (pick == NIL || e->messages[pick].body_bytes > body_bytes_max)
+	if (pick == NIL || stored_bytes(&e->messages[pick]) > body_bytes_max)
 		return NIL;
 	return pick;
 }
@@ -700,7 +712,7 @@ static void group_settle(struct sqs_engine *e, uint32_t index)
 	if (g->inflight > 0)
 		return;
 	g->available = true;
-	g->avail_class = (uint8_t)class_of(e, e->messages[g->head].body_bytes);
+	g->avail_class = (uint8_t)class_of(e, stored_bytes(&e->messages[g->head]));
 	g->avail_next = NIL;
 	g->avail_prev = q->avail_tail;
 	if (q->avail_tail != NIL)
@@ -1019,7 +1031,7 @@ static void message_release(struct sqs_engine *e, uint32_t index)
 {
 	struct sqs_message *m = &e->messages[index];
 	struct sqs_queue *q = &e->queues[m->queue_slot];
-	uint32_t units = store_units_of(e, m->body_bytes);
+	uint32_t units = store_units_of(e, stored_bytes(m));
 	assert(q->message_count > 0 && q->store_units >= units);
 	age_unlink(e, index);
 	q->message_count--;
@@ -1167,13 +1179,11 @@ struct sqs_engine *sqs_engine_create(const struct sqs_engine_options *options, i
 	e->waiters = calloc(options->waiter_slots, sizeof(*e->waiters));
 	e->source_mask = source_slots_for(options->waiter_slots) - 1;
 	e->sources = calloc(e->source_mask + 1, sizeof(*e->sources));
-	if (options->log.append != NULL)
-		e->relog_body = malloc(BB_MESSAGE_BODY_BYTES_MAX);
+	e->scratch = malloc(SQS_STORED_BYTES_MAX);
 	e->md5_ctx = EVP_MD_CTX_new();
 	e->md5 = EVP_MD_fetch(NULL, "MD5", NULL);
-	bool relog_ready = options->log.append == NULL || e->relog_body != NULL;
 	if (!e->queues || !e->messages || !e->heap || !e->waiters || !e->sources || !e->md5_ctx ||
-	    !e->md5 || !relog_ready) {
+	    !e->md5 || !e->scratch) {
 		sqs_engine_destroy(e);
 		*error_out = -ENOMEM;
 		return NULL;
@@ -1221,7 +1231,7 @@ void sqs_engine_destroy(struct sqs_engine *e)
 	free(e->dedups);
 	EVP_MD_free(e->md5);
 	EVP_MD_CTX_free(e->md5_ctx);
-	free(e->relog_body);
+	free(e->scratch);
 	free(e->sources);
 	free(e->waiters);
 	free(e->heap);
@@ -1345,6 +1355,68 @@ static void md5_of(struct sqs_engine *e, const uint8_t *body, uint32_t bytes, ui
 	(void)ok;
 }
 
+/* Feeds bytes to the MD5 after their length as 4 big-endian bytes. */
+static int md5_update_sized(struct sqs_engine *e, const uint8_t *bytes, uint32_t length)
+{
+	uint8_t prefix[4] = {(uint8_t)(length >> 24), (uint8_t)(length >> 16), (uint8_t)(length >> 8),
+	                     (uint8_t)length};
+	return EVP_DigestUpdate(e->md5_ctx, prefix, sizeof(prefix)) &&
+	       EVP_DigestUpdate(e->md5_ctx, bytes, length);
+}
+
+/*
+ * AWS's MD5OfMessageAttributes of a block: for each attribute in name order its name, its
+ * data type, a transport type byte (1 string, 2 binary) and its value, each but the byte
+ * after its length. False, and out unset, when the block has no attributes.
+ */
+static bool attributes_md5(struct sqs_engine *e, const uint8_t *block, uint32_t bytes,
+                           uint8_t out[16])
+{
+	if (!sqs_attrs_has_attributes(block, bytes))
+		return false;
+	struct sqs_attrs_reader r;
+	struct sqs_attr a;
+	sqs_attrs_reader_init(&r, block, bytes);
+	int ok = EVP_DigestInit_ex2(e->md5_ctx, e->md5, NULL);
+	while (ok && sqs_attrs_next(&r, &a)) { /* at most WIRE_ATTRIBUTES_MAX */
+		uint8_t transport = a.binary ? 2 : 1;
+		ok = md5_update_sized(e, a.name, a.name_bytes) &&
+		     md5_update_sized(e, a.data_type, a.data_type_bytes) &&
+		     EVP_DigestUpdate(e->md5_ctx, &transport, 1) &&
+		     md5_update_sized(e, a.value, a.value_bytes);
+	}
+	unsigned int length = 0;
+	ok = ok && EVP_DigestFinal_ex(e->md5_ctx, out, &length);
+	assert(ok && length == 16);
+	return ok;
+}
+
+/* A send's or record's MD5OfMessageAttributes as text, "" without attributes. */
+static void attributes_md5_text(struct sqs_engine *e, const uint8_t *block, uint32_t bytes,
+                                char out[33])
+{
+	uint8_t md5[16];
+	out[0] = '\0';
+	if (attributes_md5(e, block, bytes, md5))
+		hex_encode(md5, 16, out);
+}
+
+/* Stores a block and a body as one run of bytes: joined in scratch unless they are already. */
+static int store_put(struct sqs_engine *e, const uint8_t *block, uint32_t block_bytes,
+                     const uint8_t *body, uint32_t body_bytes, uint64_t *ref_out)
+{
+	const uint8_t *bytes = body;
+	assert(block_bytes <= SQS_STORED_BYTES_MAX - body_bytes);
+	if (block_bytes > 0 && block + block_bytes == body) {
+		bytes = block; /* a record's: the block lies right before the body */
+	} else if (block_bytes > 0) {
+		memcpy(e->scratch, block, block_bytes);
+		memcpy(e->scratch + block_bytes, body, body_bytes);
+		bytes = e->scratch;
+	}
+	return e->options.store.put(e->options.store.ctx, bytes, block_bytes + body_bytes, ref_out);
+}
+
 bool sqs_queue_has_room(const struct sqs_engine *e, uint32_t slot, uint32_t body_bytes)
 {
 	const struct sqs_queue *q = &e->queues[slot];
@@ -1353,15 +1425,17 @@ bool sqs_queue_has_room(const struct sqs_engine *e, uint32_t slot, uint32_t body
 	       store_units_of(e, body_bytes) <= e->options.queue_store_units_max - q->store_units;
 }
 
-/* Writes a message's SEND record; false when the log refused it. */
-static bool log_send(struct sqs_engine *e, uint32_t index, const uint8_t *body,
-                     struct sqs_logged *logged)
+/* Writes a message's SEND record (with its attribute block); false when the log refused it. */
+static bool log_send(struct sqs_engine *e, uint32_t index, const uint8_t *block,
+                     const uint8_t *body, struct sqs_logged *logged)
 {
 	struct sqs_message *m = &e->messages[index];
 	struct sqs_record record;
 	record_of(e, index, SQS_RECORD_SEND, &record);
 	record.body = body;
 	record.body_bytes = m->body_bytes;
+	record.attributes = block;
+	record.attributes_bytes = m->attributes_bytes;
 	uint64_t position;
 	if (log_append(e, &record, logged, &position) != 0)
 		return false;
@@ -1422,13 +1496,14 @@ static void dedup_key_of(struct sqs_engine *e, const uint8_t *body, uint32_t bod
 /* A duplicate within the window: the first send's id, sequence number and record. */
 static enum wire_status answer_duplicate(struct sqs_engine *e, uint32_t entry,
                                          const uint8_t *body, uint32_t body_bytes,
-                                         struct sqs_sent *out)
+                                         const struct sqs_send_options *o, struct sqs_sent *out)
 {
 	const struct sqs_dedup *d = &e->dedups[entry];
 	uint8_t md5[16];
 	md5_of(e, body, body_bytes, md5);
 	format_message_id(d->message_id, out->message_id);
 	hex_encode(md5, 16, out->md5_of_body);
+	attributes_md5_text(e, o->attributes, o->attributes_bytes, out->md5_of_attributes);
 	format_sequence_number(d->sequence_number, out->sequence_number);
 	out->duplicate = true;
 	out->logged = (struct sqs_logged){d->log_sequence, 0};
@@ -1442,21 +1517,27 @@ static uint64_t sequence_next(struct sqs_queue *q, uint64_t now_ms)
 	return q->sequence_last;
 }
 
-/* Takes a slot and stores the body: the message is not in any list yet. NIL when full. */
+/*
+ * Takes a slot and stores the attribute block and body: the message is not in any list yet.
+ * NIL when full.
+ */
 static uint32_t message_store(struct sqs_engine *e, uint32_t slot, const uint8_t *body,
-                              uint32_t body_bytes, uint64_t now_ms)
+                              uint32_t body_bytes, const struct sqs_send_options *o,
+                              uint64_t now_ms)
 {
 	struct sqs_queue *q = &e->queues[slot];
 	uint32_t index = message_alloc(e);
 	if (index == NIL)
 		return NIL;
 	struct sqs_message *m = &e->messages[index];
-	if (e->options.store.put(e->options.store.ctx, body, body_bytes, &m->body_ref) != 0) {
+	if (store_put(e, o->attributes, o->attributes_bytes, body, body_bytes, &m->body_ref) != 0) {
 		message_unalloc(e, index);
 		return NIL;
 	}
 	q->message_count++;
-	q->store_units += store_units_of(e, body_bytes);
+	q->store_units += store_units_of(e, o->attributes_bytes + body_bytes);
+	m->attributes_bytes = o->attributes_bytes;
+	m->has_attributes = attributes_md5(e, o->attributes, o->attributes_bytes, m->attributes_md5);
 	uint64_t r0 = random_u64(e), r1 = random_u64(e);
 	bb_put_le64(m->id, r0);
 	bb_put_le64(m->id + 8, r1);
@@ -1474,13 +1555,16 @@ static uint32_t message_store(struct sqs_engine *e, uint32_t slot, const uint8_t
 	return index;
 }
 
-/* Body checks common to both queue types. */
+/* Body checks common to both queue types; the attributes count toward the size, as in AWS. */
 static enum wire_status check_body(const struct sqs_queue *q, const uint8_t *body,
-                                   uint32_t body_bytes)
+                                   uint32_t body_bytes, const struct sqs_send_options *o)
 {
+	assert(o->attributes_bytes == 0 || sqs_attrs_valid(o->attributes, o->attributes_bytes));
 	if (body_bytes == 0)
 		return WIRE_ERR_MISSING_PARAMETER;
-	if (body_bytes > q->config.maximum_message_bytes)
+	uint64_t size_bytes =
+	    (uint64_t)body_bytes + sqs_attrs_size_bytes(o->attributes, o->attributes_bytes);
+	if (size_bytes > q->config.maximum_message_bytes)
 		return WIRE_ERR_MESSAGE_TOO_LONG;
 	if (!bb_utf8_is_sqs_text(body, body_bytes))
 		return WIRE_ERR_INVALID_MESSAGE_CONTENTS;
@@ -1506,7 +1590,7 @@ enum wire_status sqs_send_message(struct sqs_engine *e, uint32_t slot, const uin
 {
 	struct sqs_queue *q = &e->queues[slot];
 	assert(q->open);
-	enum wire_status status = check_body(q, body, body_bytes);
+	enum wire_status status = check_body(q, body, body_bytes, o);
 	if (status == WIRE_OK)
 		status = check_send_options(q, o);
 	if (status != WIRE_OK)
@@ -1519,14 +1603,14 @@ enum wire_status sqs_send_message(struct sqs_engine *e, uint32_t slot, const uin
 		dedup_key_of(e, body, body_bytes, o, key_bytes);
 		uint32_t first = dedup_find(e, &key, now_ms);
 		if (first != NIL)
-			return answer_duplicate(e, first, body, body_bytes, out);
+			return answer_duplicate(e, first, body, body_bytes, o, out);
 	}
-	if (!sqs_queue_has_room(e, slot, body_bytes))
+	if (!sqs_queue_has_room(e, slot, o->attributes_bytes + body_bytes))
 		return WIRE_ERR_OVER_LIMIT;
 	uint32_t group = q->config.fifo ? group_get(e, slot, o->group_id, o->group_id_bytes) : NIL;
 	if (q->config.fifo && group == NIL)
 		return WIRE_ERR_OVER_LIMIT;
-	uint32_t index = message_store(e, slot, body, body_bytes, now_ms);
+	uint32_t index = message_store(e, slot, body, body_bytes, o, now_ms);
 	if (index == NIL || (group != NIL && !fifo_place(e, index, group, &key, now_ms))) {
 		if (index != NIL)
 			message_release(e, index);
@@ -1540,7 +1624,7 @@ enum wire_status sqs_send_message(struct sqs_engine *e, uint32_t slot, const uin
 		m->state = MSG_DELAYED; /* record_of states it delayed; in the heap once logged */
 		m->deadline_ms = now_ms + (uint64_t)delay_s * MS_PER_S;
 	}
-	if (queue_logged(e, slot) && !log_send(e, index, body, &out->logged)) {
+	if (queue_logged(e, slot) && !log_send(e, index, o->attributes, body, &out->logged)) {
 		if (m->dedup != NIL)
 			dedup_end(e, m->dedup); /* the first send is the next one */
 		message_release(e, index);
@@ -1558,6 +1642,8 @@ enum wire_status sqs_send_message(struct sqs_engine *e, uint32_t slot, const uin
 	}
 	format_message_id(m->id, out->message_id);
 	hex_encode(m->md5, 16, out->md5_of_body);
+	if (m->has_attributes)
+		hex_encode(m->attributes_md5, 16, out->md5_of_attributes);
 	if (q->config.fifo)
 		format_sequence_number(m->sequence_number, out->sequence_number);
 	return WIRE_OK;
@@ -1633,7 +1719,11 @@ static void take_message(struct sqs_engine *e, uint32_t index, uint64_t deadline
 	format_handle(e, index, r->receipt_handle);
 	hex_encode(m->md5, 16, r->md5_of_body);
 	r->body_ref = m->body_ref;
+	r->attributes_bytes = m->attributes_bytes;
 	r->body_bytes = m->body_bytes;
+	r->md5_of_attributes[0] = '\0';
+	if (m->has_attributes)
+		hex_encode(m->attributes_md5, 16, r->md5_of_attributes);
 	r->receive_count = m->receive_count;
 	r->sent_ms = m->sent_ms;
 	r->first_receive_ms = m->first_receive_ms;
@@ -1653,7 +1743,7 @@ static uint32_t fifo_next_group(const struct sqs_engine *e, const struct sqs_que
 {
 	/* Bounded by the group slots; a group passed over has a body too large for UDP. */
 	for (uint32_t g = q->avail_head; g != NIL; g = e->groups[g].avail_next) {
-		if (e->messages[e->groups[g].head].body_bytes <= body_bytes_max)
+		if (stored_bytes(&e->messages[e->groups[g].head]) <= body_bytes_max)
 			return g;
 	}
 	return NIL;
@@ -1672,7 +1762,7 @@ static uint32_t fifo_receive(struct sqs_engine *e, struct sqs_queue *q,
 		/* The group has nothing in flight: all its messages are visible, in order. */
 		uint32_t index = e->groups[group].head;
 		while (index != NIL && count < options->max_messages &&
-		       e->messages[index].body_bytes <= options->body_bytes_max) {
+		       stored_bytes(&e->messages[index]) <= options->body_bytes_max) {
 			uint32_t next = e->messages[index].group_next;
 			take_message(e, index, deadline_ms, now_ms, &out[count++]);
 			index = next;
@@ -2165,7 +2255,7 @@ static enum wire_status replay_new(struct sqs_engine *e, uint32_t slot, const st
 	/* A queue's type is fixed for its life and its id never reused: not its record. */
 	if (q->config.fifo != (r->group_id_bytes > 0))
 		return WIRE_ERR_MALFORMED;
-	if (!sqs_queue_has_room(e, slot, r->body_bytes))
+	if (!sqs_queue_has_room(e, slot, r->attributes_bytes + r->body_bytes))
 		return WIRE_ERR_OVER_LIMIT;
 	/* The slot it had, so receipt handles given before the restart still name it. */
 	uint32_t index = r->message_index;
@@ -2173,13 +2263,16 @@ static enum wire_status replay_new(struct sqs_engine *e, uint32_t slot, const st
 		return WIRE_ERR_OVER_LIMIT;
 	message_take(e, index);
 	struct sqs_message *m = &e->messages[index];
-	if (e->options.store.put(e->options.store.ctx, r->body, r->body_bytes, &m->body_ref) != 0) {
+	if (store_put(e, r->attributes, r->attributes_bytes, r->body, r->body_bytes, &m->body_ref) !=
+	    0) {
 		message_unalloc(e, index);
 		return WIRE_ERR_OVER_LIMIT;
 	}
 	m->generation = r->generation;
 	q->message_count++;
-	q->store_units += store_units_of(e, r->body_bytes);
+	q->store_units += store_units_of(e, r->attributes_bytes + r->body_bytes);
+	m->attributes_bytes = r->attributes_bytes;
+	m->has_attributes = attributes_md5(e, r->attributes, r->attributes_bytes, m->attributes_md5);
 	memcpy(m->id, r->message_id, sizeof(m->id));
 	memcpy(m->md5, r->md5, sizeof(m->md5));
 	m->body_bytes = r->body_bytes;
@@ -2236,16 +2329,18 @@ enum wire_status sqs_replay_record(struct sqs_engine *e, uint32_t slot,
 
 uint32_t sqs_relog_before(struct sqs_engine *e, uint64_t position_end, uint32_t max)
 {
-	assert(e->options.log.append != NULL && e->relog_body != NULL);
+	assert(e->options.log.append != NULL);
 	uint32_t moved = 0;
 	while (moved < max && e->log_head != NIL &&
 	       e->messages[e->log_head].send_position < position_end) {
 		uint32_t index = e->log_head;
 		struct sqs_message *m = &e->messages[index];
-		e->options.store.read(e->options.store.ctx, m->body_ref, e->relog_body, m->body_bytes);
+		e->options.store.read(e->options.store.ctx, m->body_ref, e->scratch, stored_bytes(m));
 		struct sqs_record record;
 		record_of(e, index, SQS_RECORD_SEND, &record);
-		record.body = e->relog_body;
+		record.attributes = e->scratch;
+		record.attributes_bytes = m->attributes_bytes;
+		record.body = e->scratch + m->attributes_bytes;
 		record.body_bytes = m->body_bytes;
 		struct sqs_logged logged;
 		uint64_t position;

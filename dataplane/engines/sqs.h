@@ -21,7 +21,9 @@
 
 struct sqs_engine;
 
-/* Where bodies live. put returns 0 or -ENOMEM when the store is full. */
+/* Where bodies live, each behind its message's attribute block (sqs_attrs.h) when it has one:
+ * what is stored is the block's bytes, then the body's. put returns 0 or -ENOMEM when the
+ * store is full. */
 struct sqs_store_ops {
 	void *ctx;
 	int (*put)(void *ctx, const uint8_t *body, uint32_t body_bytes, uint64_t *ref_out);
@@ -115,12 +117,17 @@ struct sqs_send_options {
 	uint32_t dedup_id_bytes;
 	uint32_t delay_s; /* DelaySeconds of the message (when delay_given): refused on FIFO */
 	bool delay_given; /* delay_s replaces the queue's DelaySeconds, 0 included */
+	/* Its MessageAttributes and AWSTraceHeader as a valid block (sqs_attrs_encode); 0 bytes:
+	 * none. The attributes' names, types and values count toward MaximumMessageSize. */
+	const uint8_t *attributes;
+	uint32_t attributes_bytes;
 };
 
 struct sqs_sent {
 	char message_id[BB_MESSAGE_ID_BYTES + 1];
 	char md5_of_body[33];
 	char sequence_number[SQS_SEQUENCE_NUMBER_CHARS + 1]; /* FIFO, else "" */
+	char md5_of_attributes[33]; /* AWS's MD5OfMessageAttributes; "" without attributes */
 	bool duplicate; /* FIFO: the window held its id; message_id is the first send's */
 	struct sqs_logged logged; /* a duplicate: the first send's record */
 };
@@ -129,8 +136,10 @@ struct sqs_received {
 	char message_id[BB_MESSAGE_ID_BYTES + 1];
 	char receipt_handle[BB_RECEIPT_HANDLE_BYTES + 1];
 	char md5_of_body[33];
-	uint64_t body_ref;
+	uint64_t body_ref;          /* the stored bytes: the attribute block, then the body */
+	uint32_t attributes_bytes;  /* the block's (sqs_attrs.h), 0 for none */
 	uint32_t body_bytes;
+	char md5_of_attributes[33]; /* of all its attributes, "" without any */
 	uint32_t receive_count;
 	uint64_t sent_ms;
 	uint64_t first_receive_ms;
@@ -142,7 +151,7 @@ struct sqs_received {
 struct sqs_receive_options {
 	uint32_t max_messages;        /* at most BB_RECEIVE_COUNT_MAX */
 	int64_t visibility_timeout_s; /* < 0: the queue's default */
-	uint32_t body_bytes_max;      /* the largest body this receive can return */
+	uint32_t body_bytes_max;      /* the largest body with its attribute block it can return */
 };
 
 /* A parked receive that can now be answered (messages arrived, or its wait ended). */
@@ -174,8 +183,8 @@ bool sqs_fifo_id_is_valid(const char *id, uint32_t bytes);
 
 /*
  * Stores a message (sqs_send_message without options). MissingParameter when empty,
- * MessageTooLong over the queue's maximum, InvalidMessageContents when SQS would refuse a
- * character (bb_utf8.h), OverLimit when the queue's budget or the engine's slots or store
+ * MessageTooLong over the queue's maximum (with its attributes' names, types and values),
+ * InvalidMessageContents when SQS would refuse a character (bb_utf8.h), OverLimit when the queue's budget or the engine's slots or store
  * are used up (sqs_queue_has_room tells), ServiceUnavailable when the log refused its
  * record (out->logged.error says why).
  */

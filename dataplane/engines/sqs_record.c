@@ -11,20 +11,36 @@
 
 #include "bb_endian.h"
 
+/* Writes a SEND's attribute fields and block at out; returns their bytes (0: none). */
+static size_t encode_attributes(const struct sqs_record *r, uint8_t *out)
+{
+	if (r->attributes_bytes == 0)
+		return 0;
+	bb_put_le32(out, r->attributes_bytes);
+	bb_put_le32(out + 4, 0);
+	memcpy(out + SQS_RECORD_ATTRIBUTES_BYTES, r->attributes, r->attributes_bytes);
+	return SQS_RECORD_ATTRIBUTES_BYTES + r->attributes_bytes;
+}
+
 size_t sqs_record_encode(const struct sqs_record *r, uint8_t *out, size_t capacity)
 {
 	assert(r->kind >= SQS_RECORD_SEND && r->kind <= SQS_RECORD_PURGE);
-	assert(r->kind == SQS_RECORD_SEND || (r->body_bytes == 0 && r->group_id_bytes == 0));
+	assert(r->kind == SQS_RECORD_SEND ||
+	       (r->body_bytes == 0 && r->group_id_bytes == 0 && r->attributes_bytes == 0));
 	assert(r->group_id_bytes <= BB_FIFO_ID_BYTES_MAX);
 	size_t fifo_bytes = r->group_id_bytes > 0 ? SQS_RECORD_FIFO_BYTES + r->group_id_bytes : 0;
-	size_t bytes = SQS_RECORD_HEADER_BYTES + fifo_bytes + r->body_bytes;
+	size_t attributes_bytes =
+	    r->attributes_bytes > 0 ? SQS_RECORD_ATTRIBUTES_BYTES + r->attributes_bytes : 0;
+	size_t bytes = SQS_RECORD_HEADER_BYTES + fifo_bytes + attributes_bytes + r->body_bytes;
 	if (bytes > capacity)
 		return 0;
 	memset(out, 0, SQS_RECORD_HEADER_BYTES + fifo_bytes);
 	out[0] = (uint8_t)r->kind;
+	if (attributes_bytes > 0)
+		out[1] = SQS_RECORD_FLAG_ATTRIBUTES;
 	if (fifo_bytes > 0) {
 		uint8_t *f = out + SQS_RECORD_HEADER_BYTES;
-		out[1] = SQS_RECORD_FLAG_FIFO;
+		out[1] |= SQS_RECORD_FLAG_FIFO;
 		bb_put_le64(f, r->sequence_number);
 		if (r->has_dedup_key)
 			memcpy(f + 8, r->dedup_key, 32);
@@ -43,8 +59,10 @@ size_t sqs_record_encode(const struct sqs_record *r, uint8_t *out, size_t capaci
 	bb_put_le32(out + 80, r->message_index);
 	bb_put_le32(out + 84, r->generation);
 	bb_put_le64(out + 88, r->receipt_nonce);
+	encode_attributes(r, out + SQS_RECORD_HEADER_BYTES + fifo_bytes);
 	if (r->body_bytes > 0)
-		memcpy(out + SQS_RECORD_HEADER_BYTES + fifo_bytes, r->body, r->body_bytes);
+		memcpy(out + SQS_RECORD_HEADER_BYTES + fifo_bytes + attributes_bytes, r->body,
+		       r->body_bytes);
 	return bytes;
 }
 
@@ -79,15 +97,37 @@ static size_t decode_fifo(const uint8_t *bytes, size_t length, struct sqs_record
 	return SQS_RECORD_FIFO_BYTES + group_bytes;
 }
 
+/*
+ * Reads the attribute fields and block of a SEND that has them, at offset `at`: returns their
+ * size with the block, 0 when they are not consistent (a block sqs_attrs_valid refuses, or
+ * larger than a message may store with its body).
+ */
+static size_t decode_attributes(const uint8_t *bytes, size_t length, size_t at,
+                                struct sqs_record *out)
+{
+	if (length < at + SQS_RECORD_ATTRIBUTES_BYTES)
+		return 0;
+	uint32_t block_bytes = bb_get_le32(bytes + at);
+	const uint8_t *block = bytes + at + SQS_RECORD_ATTRIBUTES_BYTES;
+	bool sized = block_bytes > 0 && block_bytes <= SQS_STORED_BYTES_MAX &&
+	             block_bytes <= length - at - SQS_RECORD_ATTRIBUTES_BYTES;
+	if (!sized || bb_get_le32(bytes + at + 4) != 0 || !sqs_attrs_valid(block, block_bytes))
+		return 0;
+	out->attributes = block;
+	out->attributes_bytes = block_bytes;
+	return SQS_RECORD_ATTRIBUTES_BYTES + block_bytes;
+}
+
 int sqs_record_decode(const uint8_t *bytes, size_t length, struct sqs_record *out)
 {
 	if (length < SQS_RECORD_HEADER_BYTES || !zero(bytes + 2, 6))
 		return -EBADMSG;
 	uint8_t kind = bytes[0];
 	uint8_t flags = bytes[1];
+	uint8_t known = SQS_RECORD_FLAG_FIFO | SQS_RECORD_FLAG_ATTRIBUTES;
 	if (kind < SQS_RECORD_SEND || kind > SQS_RECORD_PURGE)
 		return -EBADMSG;
-	if ((flags & ~SQS_RECORD_FLAG_FIFO) != 0 || (flags != 0 && kind != SQS_RECORD_SEND))
+	if ((flags & ~known) != 0 || (flags != 0 && kind != SQS_RECORD_SEND))
 		return -EBADMSG;
 	*out = (struct sqs_record){
 	    .kind = (enum sqs_record_kind)kind,
@@ -104,14 +144,21 @@ int sqs_record_decode(const uint8_t *bytes, size_t length, struct sqs_record *ou
 	memcpy(out->message_id, bytes + 16, 16);
 	memcpy(out->md5, bytes + 64, 16);
 	size_t fifo_bytes = 0;
-	if (flags != 0) {
+	if (flags & SQS_RECORD_FLAG_FIFO) {
 		fifo_bytes = decode_fifo(bytes, length, out);
 		if (fifo_bytes == 0)
 			return -EBADMSG;
 	}
 	size_t fixed = SQS_RECORD_HEADER_BYTES + fifo_bytes;
+	if (flags & SQS_RECORD_FLAG_ATTRIBUTES) {
+		size_t attributes_bytes = decode_attributes(bytes, length, fixed, out);
+		if (attributes_bytes == 0)
+			return -EBADMSG;
+		fixed += attributes_bytes;
+	}
 	bool sized = kind == SQS_RECORD_SEND
 	                 ? out->body_bytes > 0 && out->body_bytes <= BB_MESSAGE_BODY_BYTES_MAX &&
+	                       out->body_bytes <= SQS_STORED_BYTES_MAX - out->attributes_bytes &&
 	                       length == fixed + out->body_bytes
 	                 : out->body_bytes == 0 && length == SQS_RECORD_HEADER_BYTES;
 	if (!sized || out->queue_id == 0)

@@ -22,6 +22,12 @@
  *   96 u64 sequence number                 104 u8[32] deduplication key (SHA-256)
  *   136 u8 group id bytes (1-128)          137 u8 1 when the key is set, else 0
  *   138 u8[6] zero                         144 group id
+ * A SEND of a message with attributes (or an AWSTraceHeader) has flag
+ * SQS_RECORD_FLAG_ATTRIBUTES in byte 1 and, after the FIFO fields if any and right before the
+ * body, SQS_RECORD_ATTRIBUTES_BYTES of fields and then the attribute block (sqs_attrs.h):
+ *   u32 block bytes (1 or more)            u32 zero
+ * A record without the flag is a message without attributes, as every record written before
+ * the flag existed: those replay as they did.
  */
 #ifndef BB_SQS_RECORD_H
 #define BB_SQS_RECORD_H
@@ -31,13 +37,16 @@
 #include <stdint.h>
 
 #include "bb_limits.h"
+#include "sqs_attrs.h"
 
-#define SQS_RECORD_HEADER_BYTES 96u
-#define SQS_RECORD_FIFO_BYTES   48u
-#define SQS_RECORD_FLAG_FIFO    0x01u
+#define SQS_RECORD_HEADER_BYTES     96u
+#define SQS_RECORD_FIFO_BYTES       48u
+#define SQS_RECORD_ATTRIBUTES_BYTES 8u
+#define SQS_RECORD_FLAG_FIFO        0x01u
+#define SQS_RECORD_FLAG_ATTRIBUTES  0x02u
 #define SQS_RECORD_BYTES_MAX                                                                       \
 	(SQS_RECORD_HEADER_BYTES + SQS_RECORD_FIFO_BYTES + BB_FIFO_ID_BYTES_MAX +                  \
-	 BB_MESSAGE_BODY_BYTES_MAX)
+	 SQS_RECORD_ATTRIBUTES_BYTES + SQS_STORED_BYTES_MAX)
 _Static_assert(BB_FIFO_ID_BYTES_MAX <= 255, "a group id's length fits its byte");
 
 /* The log's record type for queue records: resource kind queue (1) in the high byte. */
@@ -66,6 +75,10 @@ struct sqs_record {
 	uint32_t body_bytes;
 	uint8_t md5[16];
 	const uint8_t *body; /* SEND: body_bytes bytes, else NULL */
+	/* A SEND's attribute block (sqs_attrs.h), 0 bytes for none; decoded, it lies right
+	 * before the body, so block and body are one run of bytes. */
+	const uint8_t *attributes;
+	uint32_t attributes_bytes;
 	uint32_t message_index; /* the engine's slot of the message */
 	uint32_t generation;
 	uint64_t receipt_nonce;

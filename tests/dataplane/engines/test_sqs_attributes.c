@@ -230,7 +230,8 @@ Test(sqs_attributes, a_fifo_message_cannot_have_a_delay_of_its_own)
 	                                .maximum_message_bytes = BODY_BYTES, .fifo = true};
 	struct sqs_wake wakes[1];
 	cr_assert_eq(sqs_queue_open(engine, Q, &fifo, wakes), 0);
-	struct sqs_send_options o = {"g", 1, "d", 1, 1, true};
+	struct sqs_send_options o = {.group_id = "g", .group_id_bytes = 1, .dedup_id = "d",
+	                             .dedup_id_bytes = 1, .delay_s = 1, .delay_given = true};
 	struct sqs_sent sent;
 	cr_assert_eq(sqs_send_message(engine, Q, (const uint8_t *)"x", 1, &o, T0, &sent),
 	             WIRE_ERR_INVALID_PARAMETER);

@@ -260,7 +260,9 @@ Test(sqs_fifo, send_options_are_checked_as_aws_does)
 	cr_assert_eq(send_to(FQ, "x", long_id, long_id, T0, &sent), WIRE_OK);
 	cr_assert_eq(send_to(FQ, "y", "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~", "e", T0, &sent),
 	             WIRE_OK);
-	struct sqs_send_options delayed = {"g", 1, "f", 1, 5, true};
+	struct sqs_send_options delayed = {
+	    .group_id = "g", .group_id_bytes = 1, .dedup_id = "f", .dedup_id_bytes = 1,
+	    .delay_s = 5, .delay_given = true};
 	cr_assert_eq(sqs_send_message(rig->engine, FQ, (const uint8_t *)"z", 1, &delayed, T0, &sent),
 	             WIRE_ERR_INVALID_PARAMETER, "no per-message delay on FIFO");
 	cr_assert_eq(send_to(SQ, "x", NULL, "d", T0, &sent), WIRE_ERR_INVALID_PARAMETER,
