@@ -56,13 +56,29 @@ static bool queue_timing_fits(const struct bb_snapshot_queue *q)
 	return retention_fits && delay_fits;
 }
 
+/* A RedrivePolicy names another queue of the same type (FIFO or standard), with
+ * maxReceiveCount 1-1000; without one the count is 0. */
+static bool queue_redrive_fits(const struct bb_snapshot_queue *q)
+{
+	const uint8_t *dlq = (const uint8_t *)q->dead_letter_queue;
+	uint32_t bytes = q->dead_letter_queue_bytes;
+	if (bytes == 0)
+		return q->max_receive_count == 0;
+	bool same_type = bb_queue_name_is_fifo(dlq, bytes) ==
+	                 bb_queue_name_is_fifo((const uint8_t *)q->name, q->name_bytes);
+	bool itself = bytes == q->name_bytes && memcmp(dlq, q->name, bytes) == 0;
+	return bb_queue_name_is_valid(dlq, bytes) && same_type && !itself &&
+	       q->max_receive_count >= BB_MAX_RECEIVE_COUNT_MIN &&
+	       q->max_receive_count <= BB_MAX_RECEIVE_COUNT_MAX;
+}
+
 static bool queue_is_complete(const struct bb_snapshot_queue *q)
 {
 	return bb_queue_name_is_valid((const uint8_t *)q->name, q->name_bytes) &&
 	       q->queue_id != 0 && q->visibility_timeout_s <= BB_VISIBILITY_TIMEOUT_S_MAX &&
 	       q->receive_wait_time_s <= BB_WAIT_TIME_S_MAX && q->maximum_message_bytes >= 1024 &&
 	       q->maximum_message_bytes <= BB_MESSAGE_BODY_BYTES_MAX && queue_flags_fit(q) &&
-	       queue_timing_fits(q);
+	       queue_timing_fits(q) && queue_redrive_fits(q);
 }
 
 /* A key's id and secret are required; expiry and policy are not. */
@@ -113,6 +129,11 @@ static void put_queue(struct wire_writer *w, const struct bb_snapshot_queue *q)
 		wire_put_u32(w, BB_SNAPSHOT_TAG_QUEUE_DELAY_S, q->delay_s);
 	if (q->retention_s != 0)
 		wire_put_u32(w, BB_SNAPSHOT_TAG_QUEUE_RETENTION_S, q->retention_s);
+	if (q->dead_letter_queue_bytes == 0) /* likewise for a busbard without dead letters */
+		return;
+	wire_put_bytes(w, BB_SNAPSHOT_TAG_QUEUE_DEAD_LETTER_QUEUE, q->dead_letter_queue,
+	               q->dead_letter_queue_bytes);
+	wire_put_u32(w, BB_SNAPSHOT_TAG_QUEUE_MAX_RECEIVE_COUNT, q->max_receive_count);
 }
 
 static void put_key(struct wire_writer *w, const struct bb_snapshot_key *k)
@@ -231,6 +252,16 @@ static enum wire_status apply_queue_field(struct bb_snapshot_queue *q, const str
 		return wire_field_u32(f, &q->delay_s) ? WIRE_OK : WIRE_ERR_MALFORMED;
 	case BB_SNAPSHOT_TAG_QUEUE_RETENTION_S:
 		return wire_field_u32(f, &q->retention_s) ? WIRE_OK : WIRE_ERR_MALFORMED;
+	case BB_SNAPSHOT_TAG_QUEUE_DEAD_LETTER_QUEUE:
+		if (q->dead_letter_queue_bytes != 0 || f->length == 0 ||
+		    f->length > BB_QUEUE_NAME_BYTES_MAX)
+			return WIRE_ERR_MALFORMED;
+		memcpy(q->dead_letter_queue, f->value, f->length);
+		q->dead_letter_queue[f->length] = '\0';
+		q->dead_letter_queue_bytes = f->length;
+		return WIRE_OK;
+	case BB_SNAPSHOT_TAG_QUEUE_MAX_RECEIVE_COUNT:
+		return wire_field_u32(f, &q->max_receive_count) ? WIRE_OK : WIRE_ERR_MALFORMED;
 	default: return WIRE_ERR_MALFORMED;
 	}
 }

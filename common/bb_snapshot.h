@@ -8,7 +8,9 @@
  *   format 1), SNAPSHOT_VERSION (u64), ADOPT (empty, optional),
  *   then per entry a begin field that names its kind and the entry's fields:
  *   queue: QUEUE_BEGIN, QUEUE_NAME, QUEUE_ID, VISIBILITY_TIMEOUT_S, WAIT_TIME_S,
- *          MAXIMUM_MESSAGE_BYTES, QUEUE_FLAGS (format 2, only when not 0).
+ *          MAXIMUM_MESSAGE_BYTES, QUEUE_FLAGS (format 2, only when not 0), QUEUE_DELAY_S,
+ *          QUEUE_RETENTION_S, and with a RedrivePolicy QUEUE_DEAD_LETTER_QUEUE (the
+ *          dead-letter queue's name) and QUEUE_MAX_RECEIVE_COUNT (both or neither).
  *   key:   KEY_BEGIN, KEY_ID (u32, not 0), KEY_SECRET (BB_KEY_SECRET_BYTES),
  *          KEY_EXPIRES_S (u64, 0: none), KEY_POLICY (JSON, optional: none allows
  *          nothing). Keys carry secrets: the body is never world-readable.
@@ -39,9 +41,12 @@
 /* Format 1 is the body without a FORMAT field (busbar before snapshots had one). */
 #define BB_SNAPSHOT_FORMAT         2u
 #define BB_SNAPSHOT_STORE_ID_BYTES 16u
-/* Encoded sizes: a queue is at most nine fields, the header at most four. */
+/* Encoded sizes: a queue is at most eleven fields, the header at most four. */
 #define BB_SNAPSHOT_QUEUE_BYTES_MAX                                                                \
-	(9 * WIRE_FIELD_HEADER_BYTES + BB_QUEUE_NAME_BYTES_MAX + 8 + 6 * 4)
+	(11 * WIRE_FIELD_HEADER_BYTES + 2 * BB_QUEUE_NAME_BYTES_MAX + 8 + 7 * 4)
+/* RedrivePolicy's maxReceiveCount, as SQS. */
+#define BB_MAX_RECEIVE_COUNT_MIN 1u
+#define BB_MAX_RECEIVE_COUNT_MAX 1000u
 /* A queue's flags: FIFO (its name ends in ".fifo", and only then), content-based
  * deduplication (FIFO only). */
 #define BB_SNAPSHOT_QUEUE_FIFO          0x1u
@@ -64,6 +69,10 @@ enum bb_snapshot_tag {
 	/* A queue's DelaySeconds (absent: 0) and MessageRetentionPeriod (absent: the default). */
 	BB_SNAPSHOT_TAG_QUEUE_DELAY_S = 0x105,     /* u32, 0-WIRE_DELAY_S_MAX */
 	BB_SNAPSHOT_TAG_QUEUE_RETENTION_S = 0x106, /* u32, WIRE_RETENTION_S_MIN-_MAX */
+	/* A queue's RedrivePolicy: its dead-letter queue (a name of the same type, not its
+	 * own) and maxReceiveCount. Absent: none. */
+	BB_SNAPSHOT_TAG_QUEUE_DEAD_LETTER_QUEUE = 0x107, /* 1-BB_QUEUE_NAME_BYTES_MAX */
+	BB_SNAPSHOT_TAG_QUEUE_MAX_RECEIVE_COUNT = 0x108, /* u32, 1-1000 */
 	BB_SNAPSHOT_TAG_KEY_BEGIN = 0x110,     /* empty; starts one key */
 	BB_SNAPSHOT_TAG_KEY_ID = 0x111,        /* u32 */
 	BB_SNAPSHOT_TAG_KEY_SECRET = 0x112,    /* BB_KEY_SECRET_BYTES */
@@ -151,6 +160,9 @@ struct bb_snapshot_queue {
 	uint32_t flags; /* BB_SNAPSHOT_QUEUE_* */
 	uint32_t delay_s;
 	uint32_t retention_s; /* 0: WIRE_RETENTION_S_DEFAULT */
+	char dead_letter_queue[BB_QUEUE_NAME_BYTES_MAX + 1]; /* RedrivePolicy's; "" none */
+	uint32_t dead_letter_queue_bytes;
+	uint32_t max_receive_count; /* with a dead-letter queue 1-1000, else 0 */
 };
 
 struct bb_snapshot_key {

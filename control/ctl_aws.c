@@ -75,6 +75,7 @@ static const struct {
     {"TagQueue", CTL_AWS_MANAGE},
     {"UntagQueue", CTL_AWS_MANAGE},
     {"ListQueueTags", CTL_AWS_MANAGE},
+    {"ListDeadLetterSourceQueues", CTL_AWS_MANAGE},
     {"PurgeQueue", CTL_AWS_DATA},
     {"SendMessage", CTL_AWS_DATA},
     {"ReceiveMessage", CTL_AWS_DATA},
@@ -558,6 +559,8 @@ static void xml_member(FILE *f, const char *key, json_t *value)
 		size_t length = strlen(singular);
 		if (length > 1 && singular[length - 1] == 's')
 			singular[length - 1] = '\0';
+		/* ListDeadLetterSourceQueues' queueUrls are <QueueUrl> elements, as all are. */
+		singular[0] = (char)toupper((unsigned char)singular[0]);
 		size_t i;
 		json_t *item;
 		json_array_foreach(value, i, item)

@@ -81,7 +81,7 @@ static int connection_open(struct ctl_pool *pool, struct ctl_pool_connection *c,
 	memcpy(addr.sun_path, pool->socket_path, sizeof(pool->socket_path));
 	/* A Unix socket connects at once or not at all (a full backlog is EAGAIN). */
 	if (connect(fd, (const struct sockaddr *)&addr, sizeof(addr)) != 0) {
-		int rc = errno == EAGAIN ? -ECONNREFUSED : -errno;
+		int rc = -errno;
 		close(fd);
 		return rc;
 	}
@@ -187,15 +187,11 @@ static void read_some(struct ctl_pool *pool, struct ctl_pool_connection *c)
 	complete(pool, c);
 }
 
-/* Puts a call on connection index, opened if need be (the call fails when it cannot be). */
+/* Puts a call on connection index, which is open and idle. */
 static void start_call(struct ctl_pool *pool, uint32_t index, struct ctl_pool_call *call)
 {
 	struct ctl_pool_connection *c = &pool->connections[index];
-	int rc = c->fd >= 0 ? 0 : connection_open(pool, c, index);
-	if (rc != 0) {
-		finish(pool, call, rc, NULL, NULL, 0);
-		return;
-	}
+	assert(c->fd >= 0 && c->call == NULL);
 	/* Our request id, so a reply is matched to its call (busbard echoes it). */
 	c->request_id++;
 	bb_put_le64(call->frame + 24, c->request_id);
@@ -221,34 +217,81 @@ static uint32_t free_connection(const struct ctl_pool *pool)
 	return closed;
 }
 
-/* Starts the waiting calls that may start now, in order; a long poll over its budget
- * waits without holding up the calls behind it. */
-static void dispatch(struct ctl_pool *pool)
+/*
+ * Takes the first waiting call that may start now, or NULL: a long poll over its
+ * budget stays without holding up the calls behind it. Called with the lock held;
+ * head, tail and count stay true, since ctl_pool_submit appends behind the tail as
+ * soon as the lock is let go (a tail left pointing at a taken call lost the calls
+ * queued behind it, never answered: issue 15).
+ */
+static struct ctl_pool_call *take_startable(struct ctl_pool *pool)
+{
+	struct ctl_pool_call *before = NULL;
+	struct ctl_pool_call *call = pool->waiting_head;
+	while (call != NULL && call->wait_s > 0 &&
+	       pool->long_polls >= CTL_POOL_LONG_POLLS_MAX) { /* bounded by the waiting list */
+		before = call;
+		call = call->next;
+	}
+	if (call == NULL)
+		return NULL;
+	if (before != NULL)
+		before->next = call->next;
+	else
+		pool->waiting_head = call->next;
+	if (pool->waiting_tail == call)
+		pool->waiting_tail = before;
+	pool->waiting_count--;
+	call->next = NULL;
+	return call;
+}
+
+/* A call taken but not started goes back first in line. */
+static void put_back(struct ctl_pool *pool, struct ctl_pool_call *call)
 {
 	pthread_mutex_lock(&pool->lock);
-	struct ctl_pool_call **link = &pool->waiting_head;
-	struct ctl_pool_call *last = NULL;
-	while (*link != NULL) { /* bounded by the waiting list */
-		struct ctl_pool_call *call = *link;
+	call->next = pool->waiting_head;
+	pool->waiting_head = call;
+	if (pool->waiting_tail == NULL)
+		pool->waiting_tail = call;
+	pool->waiting_count++;
+	pthread_mutex_unlock(&pool->lock);
+}
+
+static bool any_open(const struct ctl_pool *pool)
+{
+	for (uint32_t i = 0; i < CTL_POOL_CONNECTIONS; i++)
+		if (pool->connections[i].fd >= 0)
+			return true;
+	return false;
+}
+
+/* Starts the waiting calls that may start now, in order. */
+static void dispatch(struct ctl_pool *pool)
+{
+	for (;;) { /* bounded: each pass starts or ends a call, or returns */
 		uint32_t index = free_connection(pool);
 		if (index == UINT32_MAX)
-			break;
-		if (call->wait_s > 0 && pool->long_polls >= CTL_POOL_LONG_POLLS_MAX) {
-			last = call;
-			link = &call->next;
+			return;
+		pthread_mutex_lock(&pool->lock);
+		struct ctl_pool_call *call = take_startable(pool);
+		pthread_mutex_unlock(&pool->lock);
+		if (call == NULL)
+			return;
+		struct ctl_pool_connection *c = &pool->connections[index];
+		int rc = c->fd >= 0 ? 0 : connection_open(pool, c, index);
+		/* busbard's backlog is full (it accepts between its bursts): while it has our other
+		 * connections, the call waits for one of them rather than failing. */
+		if (rc == -EAGAIN && any_open(pool)) {
+			put_back(pool, call);
+			return;
+		}
+		if (rc != 0) {
+			finish(pool, call, rc == -EAGAIN ? -ECONNREFUSED : rc, NULL, NULL, 0);
 			continue;
 		}
-		*link = call->next;
-		pool->waiting_count--;
-		pthread_mutex_unlock(&pool->lock);
 		start_call(pool, index, call);
-		pthread_mutex_lock(&pool->lock);
-		link = last != NULL ? &last->next : &pool->waiting_head;
 	}
-	pool->waiting_tail = last;
-	for (struct ctl_pool_call *c = pool->waiting_head; c != NULL; c = c->next)
-		pool->waiting_tail = c;
-	pthread_mutex_unlock(&pool->lock);
 }
 
 /* Calls past their deadline, and connections idle too long. */

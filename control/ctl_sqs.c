@@ -151,6 +151,225 @@ static bool attribute_durability(json_t *value, bool *memory)
 	return true;
 }
 
+/* ---- RedrivePolicy and RedriveAllowPolicy (dead-letter queues) ---- */
+
+#define ARN_PREFIX           "arn:aws:sqs:"
+#define ARN_REGION_BYTES_MAX 32u
+#define SOURCE_QUEUE_ARNS_MAX 10u /* a byQueue RedriveAllowPolicy's, as SQS */
+/* RedrivePolicy's maxReceiveCount when the policy leaves it out (the console's). */
+#define MAX_RECEIVE_COUNT_DEFAULT 10u
+
+/*
+ * The queue an SQS ARN names: arn:aws:sqs:REGION:ACCOUNT:NAME. Any region is taken, as any
+ * host is in a QueueUrl; the account must be ours. NULL when it is not such an ARN.
+ */
+static const char *queue_from_arn(const char *arn)
+{
+	if (arn == NULL || strncmp(arn, ARN_PREFIX, sizeof(ARN_PREFIX) - 1) != 0)
+		return NULL;
+	const char *region = arn + sizeof(ARN_PREFIX) - 1;
+	const char *colon = strchr(region, ':');
+	size_t region_bytes = colon != NULL ? (size_t)(colon - region) : 0;
+	if (region_bytes == 0 || region_bytes > ARN_REGION_BYTES_MAX)
+		return NULL;
+	const char *account = colon + 1;
+	const char *name = strchr(account, ':');
+	if (name == NULL || !is_account_id(account, (size_t)(name - account)) ||
+	    memcmp(account, ACCOUNT_ID, sizeof(ACCOUNT_ID) - 1) != 0)
+		return NULL;
+	name++;
+	return bb_queue_name_is_valid((const uint8_t *)name, strlen(name)) ? name : NULL;
+}
+
+static json_t *queue_arn(const char *name)
+{
+	return json_sprintf("arn:aws:sqs:" REGION ":" ACCOUNT_ID ":%s", name);
+}
+
+/* The error SQS gives a policy it refuses: the value and the reason in the message. */
+static void fail_policy(struct ctl_sqs_result *out, const char *attribute, const char *value,
+                        const char *reason)
+{
+	char message[1024];
+	snprintf(message, sizeof(message), "Value %.600s for parameter %s is invalid. Reason: %s",
+	         value, attribute, reason);
+	fail(out, &INVALID_PARAMETER, message);
+}
+
+/* maxReceiveCount: a JSON number or a string of digits (SQS takes both), 1-1000. */
+static bool max_receive_count_of(json_t *value, uint32_t *out)
+{
+	if (json_is_integer(value)) {
+		json_int_t n = json_integer_value(value);
+		*out = n >= BB_MAX_RECEIVE_COUNT_MIN && n <= BB_MAX_RECEIVE_COUNT_MAX ? (uint32_t)n : 0;
+		return *out != 0;
+	}
+	return attribute_number(value, BB_MAX_RECEIVE_COUNT_MIN, BB_MAX_RECEIVE_COUNT_MAX, out);
+}
+
+/*
+ * RedrivePolicy: {"deadLetterTargetArn": ARN, "maxReceiveCount": 1-1000}, or "" to remove
+ * it. Only the text is checked here; check_redrive sees the dead-letter queue itself.
+ */
+static bool parse_redrive_policy(const char *text, struct ctl_queue *q,
+                                 struct ctl_sqs_result *out)
+{
+	if (text[0] == '\0') {
+		q->dead_letter_queue[0] = '\0';
+		q->max_receive_count = 0;
+		return true;
+	}
+	json_t *policy = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+	const char *reason = NULL;
+	json_t *arn = json_object_get(policy, "deadLetterTargetArn");
+	json_t *count = json_object_get(policy, "maxReceiveCount");
+	const char *dlq = queue_from_arn(json_string_value(arn));
+	uint32_t max_receive_count = MAX_RECEIVE_COUNT_DEFAULT;
+	size_t known = (arn != NULL) + (count != NULL);
+	if (!json_is_object(policy) || json_object_size(policy) != known)
+		reason = "Redrive policy is not a valid JSON map.";
+	else if (arn == NULL)
+		reason = "Redrive policy does not contain mandatory attribute: deadLetterTargetArn.";
+	else if (dlq == NULL)
+		reason = "Dead-letter target is not an SQS queue ARN of this account.";
+	else if (count != NULL && !max_receive_count_of(count, &max_receive_count))
+		reason = "Invalid value for maxReceiveCount, valid values are from 1 to 1000 both "
+		         "inclusive.";
+	if (reason == NULL) {
+		snprintf(q->dead_letter_queue, sizeof(q->dead_letter_queue), "%s", dlq);
+		q->max_receive_count = max_receive_count;
+	}
+	json_decref(policy);
+	if (reason != NULL)
+		fail_policy(out, "RedrivePolicy", text, reason);
+	return reason == NULL;
+}
+
+/* A RedriveAllowPolicy's byQueue sources: 1-10 SQS ARNs of this account, written back as
+ * this appliance's ARNs. */
+static const char *allowed_sources(json_t *arns, json_t *canonical)
+{
+	size_t i;
+	json_t *arn;
+	if (!json_is_array(arns) || json_array_size(arns) == 0 ||
+	    json_array_size(arns) > SOURCE_QUEUE_ARNS_MAX)
+		return "sourceQueueArns must list 1 to 10 queue ARNs when redrivePermission is "
+		       "byQueue.";
+	json_array_foreach(arns, i, arn)
+	{
+		const char *name = queue_from_arn(json_string_value(arn));
+		if (name == NULL)
+			return "A source queue is not an SQS queue ARN of this account.";
+		json_array_append_new(canonical, queue_arn(name));
+	}
+	return NULL;
+}
+
+/*
+ * RedriveAllowPolicy: {"redrivePermission": "allowAll" | "denyAll" | "byQueue",
+ * "sourceQueueArns": [...] with byQueue only}, or "" to remove it (allowAll).
+ */
+static bool parse_redrive_allow_policy(const char *text, struct ctl_queue *q,
+                                       struct ctl_sqs_result *out)
+{
+	json_t *policy = text[0] != '\0' ? json_loads(text, JSON_REJECT_DUPLICATES, NULL) : NULL;
+	const char *permission = json_string_value(json_object_get(policy, "redrivePermission"));
+	json_t *arns = json_object_get(policy, "sourceQueueArns");
+	bool by_queue = permission != NULL && strcmp(permission, "byQueue") == 0;
+	json_t *sources = json_array();
+	const char *reason = NULL;
+	if (text[0] != '\0' && (!json_is_object(policy) ||
+	                        json_object_size(policy) != 1u + (arns != NULL)))
+		reason = "Amazon SQS can't create the redrive allow policy, as it's in an "
+		         "unsupported format.";
+	else if (text[0] != '\0' && !by_queue &&
+	         (permission == NULL ||
+	          (strcmp(permission, "allowAll") != 0 && strcmp(permission, "denyAll") != 0)))
+		reason = "redrivePermission must be allowAll, denyAll or byQueue.";
+	else if (!by_queue && arns != NULL)
+		reason = "sourceQueueArns is only allowed when redrivePermission is byQueue.";
+	else if (by_queue)
+		reason = allowed_sources(arns, sources);
+	q->redrive_allow_policy[0] = '\0';
+	if (reason == NULL && text[0] != '\0') {
+		json_t *canonical = json_pack("{s:s}", "redrivePermission", permission);
+		if (by_queue)
+			json_object_set(canonical, "sourceQueueArns", sources);
+		char *written = json_dumps(canonical, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		snprintf(q->redrive_allow_policy, sizeof(q->redrive_allow_policy), "%s", written);
+		free(written);
+		json_decref(canonical);
+	}
+	json_decref(sources);
+	json_decref(policy);
+	if (reason != NULL)
+		fail_policy(out, "RedriveAllowPolicy", text, reason);
+	return reason == NULL;
+}
+
+/* Whether a dead-letter queue's RedriveAllowPolicy lets `source` send it its messages. */
+static bool redrive_allows(const struct ctl_queue *dlq, const char *source)
+{
+	if (dlq->redrive_allow_policy[0] == '\0')
+		return true; /* none: allowAll */
+	json_t *policy = json_loads(dlq->redrive_allow_policy, 0, NULL);
+	const char *permission = json_string_value(json_object_get(policy, "redrivePermission"));
+	bool allowed = permission != NULL && strcmp(permission, "allowAll") == 0;
+	size_t i;
+	json_t *arn;
+	json_array_foreach(json_object_get(policy, "sourceQueueArns"), i, arn)
+	{
+		const char *name = queue_from_arn(json_string_value(arn));
+		allowed = allowed || (name != NULL && strcmp(name, source) == 0);
+	}
+	json_decref(policy);
+	return allowed;
+}
+
+/*
+ * A RedrivePolicy given to q (given_text): its dead-letter queue exists, is another queue of
+ * the same type (FIFO to FIFO, standard to standard) and allows q as a source.
+ */
+static bool check_redrive(const struct ctl_sqs_context *c, const struct ctl_queue *q,
+                          const char *given_text, struct ctl_sqs_result *out)
+{
+	struct ctl_queue dlq;
+	const char *reason = NULL;
+	if (given_text == NULL || q->dead_letter_queue[0] == '\0')
+		return true;
+	if (strcmp(q->dead_letter_queue, q->name) == 0)
+		reason = "A queue cannot be its own dead-letter queue.";
+	else if (ctl_store_get_queue(c->store, q->dead_letter_queue, &dlq) != 0)
+		reason = "Dead letter target does not exist.";
+	else if (dlq.fifo != q->fifo)
+		reason = "Dead-letter queue must be same type of queue as the source.";
+	else if (!redrive_allows(&dlq, q->name))
+		reason = "The dead-letter queue's RedriveAllowPolicy does not allow this queue as a "
+		         "source.";
+	if (reason != NULL)
+		fail_policy(out, "RedrivePolicy", given_text, reason);
+	return reason == NULL;
+}
+
+static bool is_redrive_attribute(const char *key)
+{
+	return strcmp(key, "RedrivePolicy") == 0 || strcmp(key, "RedriveAllowPolicy") == 0;
+}
+
+/* RedrivePolicy or RedriveAllowPolicy: a string of JSON, or "" to remove the policy. */
+static bool apply_redrive_attribute(const char *key, json_t *value, struct ctl_queue *q,
+                                    struct ctl_sqs_result *out)
+{
+	const char *text = json_string_value(value);
+	if (text == NULL) {
+		fail_policy(out, key, "(not a string)", "The value must be a string of JSON.");
+		return false;
+	}
+	if (strcmp(key, "RedrivePolicy") == 0)
+		return parse_redrive_policy(text, q, out);
+	return parse_redrive_allow_policy(text, q, out);
+}
+
 /* The attributes CreateQueue takes and SetQueueAttributes does not: fixed for a queue's life. */
 static bool attribute_is_fixed(const char *key)
 {
@@ -198,6 +417,11 @@ static bool apply_attributes(json_t *attributes, struct ctl_queue *q, bool creat
 	json_object_foreach(attributes, key, value)
 	{
 		bool known;
+		if (is_redrive_attribute(key)) {
+			if (!apply_redrive_attribute(key, value, q, out))
+				return false;
+			continue;
+		}
 		bool ok = apply_attribute(key, value, q, &known);
 		if (!known || (!creating && attribute_is_fixed(key))) {
 			snprintf(message, sizeof(message),
@@ -223,7 +447,11 @@ static bool same_settings(const struct ctl_queue *a, const struct ctl_queue *b)
 	       a->receive_wait_time_s == b->receive_wait_time_s &&
 	       a->maximum_message_bytes == b->maximum_message_bytes && a->fifo == b->fifo &&
 	       a->content_based_deduplication == b->content_based_deduplication &&
-	       a->memory == b->memory && a->delay_s == b->delay_s && a->retention_s == b->retention_s;
+	       a->memory == b->memory && a->delay_s == b->delay_s &&
+	       a->retention_s == b->retention_s &&
+	       strcmp(a->dead_letter_queue, b->dead_letter_queue) == 0 &&
+	       a->max_receive_count == b->max_receive_count &&
+	       strcmp(a->redrive_allow_policy, b->redrive_allow_policy) == 0;
 }
 
 /* As SQS: a FIFO queue's name ends in .fifo, and only a FIFO queue's does. */
@@ -496,8 +724,10 @@ static void create_queue(const struct ctl_sqs_context *c, json_t *request,
 	    .retention_s = WIRE_RETENTION_S_DEFAULT,
 	};
 	snprintf(q.name, sizeof(q.name), "%s", name);
-	if (!apply_attributes(json_object_get(request, "Attributes"), &q, true, out) ||
-	    !check_fifo(&q, out))
+	json_t *attributes = json_object_get(request, "Attributes");
+	if (!apply_attributes(attributes, &q, true, out) || !check_fifo(&q, out) ||
+	    !check_redrive(c, &q, json_string_value(json_object_get(attributes, "RedrivePolicy")),
+	                   out))
 		return;
 	struct ctl_queue existing;
 	int rc = ctl_store_create_queue(c->store, &q, &existing);
@@ -548,14 +778,23 @@ static void delete_queue(const struct ctl_sqs_context *c, json_t *request,
 	succeed(out, json_object());
 }
 
+/* Lists a page of queues: prefix (ListQueues) or dead-letter queue (its sources). */
+typedef int (*queue_lister)(struct ctl_store *store, const char *filter, const char *after,
+                            size_t limit, struct ctl_queue **out, size_t *count);
+
+static int list_by_prefix(struct ctl_store *store, const char *prefix, const char *after,
+                          size_t limit, struct ctl_queue **out, size_t *count)
+{
+	return ctl_store_list_queues(store, prefix, after, limit, out, count);
+}
+
 /*
- * As SQS: up to 1,000 URLs; with MaxResults, a page of that many and a
+ * As SQS: up to 1,000 URLs under urls_key; with MaxResults, a page of that many and a
  * NextToken while more follow. The token is the last name of the page.
  */
-static void list_queues(const struct ctl_sqs_context *c, json_t *request,
-                        struct ctl_sqs_result *out)
+static void list_page(const struct ctl_sqs_context *c, json_t *request, queue_lister lister,
+                      const char *filter, const char *urls_key, struct ctl_sqs_result *out)
 {
-	const char *prefix = json_string_value(json_object_get(request, "QueueNamePrefix"));
 	json_t *max_results = json_object_get(request, "MaxResults");
 	json_int_t max = max_results ? json_integer_value(max_results) : CTL_LIST_QUEUES_MAX;
 	if (max < 1 || max > CTL_LIST_QUEUES_MAX) {
@@ -573,18 +812,35 @@ static void list_queues(const struct ctl_sqs_context *c, json_t *request,
 	size_t limit = (size_t)max + (max_results != NULL ? 1 : 0);
 	struct ctl_queue *queues;
 	size_t count;
-	if (ctl_store_list_queues(c->store, prefix, after, limit, &queues, &count) != 0) {
+	if (lister(c->store, filter, after, limit, &queues, &count) != 0) {
 		fail(out, &INTERNAL, "the store failed");
 		return;
 	}
 	json_t *urls = json_array();
 	for (size_t i = 0; i < count && i < (size_t)max; i++)
 		json_array_append_new(urls, queue_url(c, queues[i].name));
-	json_t *body = json_pack("{s:o}", "QueueUrls", urls);
+	json_t *body = json_pack("{s:o}", urls_key, urls);
 	if (count > (size_t)max)
 		json_object_set_new(body, "NextToken", json_string(queues[max - 1].name));
 	free(queues);
 	succeed(out, body);
+}
+
+static void list_queues(const struct ctl_sqs_context *c, json_t *request,
+                        struct ctl_sqs_result *out)
+{
+	const char *prefix = json_string_value(json_object_get(request, "QueueNamePrefix"));
+	list_page(c, request, list_by_prefix, prefix, "QueueUrls", out);
+}
+
+/* The queues whose RedrivePolicy names this one (AWS's result key is queueUrls). */
+static void list_dead_letter_source_queues(const struct ctl_sqs_context *c, json_t *request,
+                                           struct ctl_sqs_result *out)
+{
+	struct ctl_queue dlq;
+	if (!tagged_queue(c, request, &dlq, out))
+		return;
+	list_page(c, request, ctl_store_list_dead_letter_sources, dlq.name, "queueUrls", out);
 }
 
 static void get_queue_url(const struct ctl_sqs_context *c, json_t *request,
@@ -606,8 +862,7 @@ static void get_queue_url(const struct ctl_sqs_context *c, json_t *request,
 static json_t *queue_attributes(const struct ctl_queue *q)
 {
 	json_t *a = json_object();
-	json_object_set_new(a, "QueueArn",
-	                    json_sprintf("arn:aws:sqs:" REGION ":" ACCOUNT_ID ":%s", q->name));
+	json_object_set_new(a, "QueueArn", queue_arn(q->name));
 	json_object_set_new(a, "VisibilityTimeout", json_sprintf("%u", q->visibility_timeout_s));
 	json_object_set_new(a, "ReceiveMessageWaitTimeSeconds",
 	                    json_sprintf("%u", q->receive_wait_time_s));
@@ -618,6 +873,13 @@ static json_t *queue_attributes(const struct ctl_queue *q)
 	json_object_set_new(a, "DelaySeconds", json_sprintf("%u", q->delay_s));
 	json_object_set_new(a, "MessageRetentionPeriod", json_sprintf("%u", q->retention_s));
 	json_object_set_new(a, DURABILITY_ATTRIBUTE, json_string(q->memory ? "memory" : "disk"));
+	if (q->dead_letter_queue[0] != '\0')
+		json_object_set_new(a, "RedrivePolicy",
+		                    json_sprintf("{\"deadLetterTargetArn\":\"arn:aws:sqs:" REGION
+		                                 ":" ACCOUNT_ID ":%s\",\"maxReceiveCount\":%u}",
+		                                 q->dead_letter_queue, q->max_receive_count));
+	if (q->redrive_allow_policy[0] != '\0')
+		json_object_set_new(a, "RedriveAllowPolicy", json_string(q->redrive_allow_policy));
 	if (q->fifo) {
 		json_object_set_new(a, "FifoQueue", json_string("true"));
 		json_object_set_new(a, "ContentBasedDeduplication",
@@ -680,7 +942,9 @@ static void set_queue_attributes(const struct ctl_sqs_context *c, json_t *reques
 		return;
 	}
 	struct ctl_queue changed = q;
-	if (!apply_attributes(attributes, &changed, false, out) || !check_fifo(&changed, out))
+	if (!apply_attributes(attributes, &changed, false, out) || !check_fifo(&changed, out) ||
+	    !check_redrive(c, &changed,
+	                   json_string_value(json_object_get(attributes, "RedrivePolicy")), out))
 		return;
 	if (same_settings(&q, &changed)) {
 		succeed(out, json_object());
@@ -710,6 +974,7 @@ void ctl_sqs_handle(const struct ctl_sqs_context *c, const char *target, const c
 	    {"AmazonSQS.TagQueue", tag_queue},
 	    {"AmazonSQS.UntagQueue", untag_queue},
 	    {"AmazonSQS.ListQueueTags", list_queue_tags},
+	    {"AmazonSQS.ListDeadLetterSourceQueues", list_dead_letter_source_queues},
 	};
 	memset(out, 0, sizeof(*out));
 	if (request_bytes > CTL_REQUEST_BYTES_MAX) {

@@ -1,6 +1,8 @@
 /*
  * The SQS JSON 1.0 queue-management calls of busbar-control: CreateQueue,
- * DeleteQueue, ListQueues, GetQueueUrl, GetQueueAttributes. Pure request to
+ * DeleteQueue, ListQueues, GetQueueUrl, GetQueueAttributes, SetQueueAttributes (with
+ * RedrivePolicy and RedriveAllowPolicy), ListDeadLetterSourceQueues and the queue tags.
+ * Pure request to
  * response: JSON in, status and JSON out, so tests and the fuzzer call it
  * without HTTP.
  */

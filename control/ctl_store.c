@@ -113,6 +113,30 @@ static int add_timing_columns(sqlite3 *db)
 	return rc == SQLITE_OK ? 0 : -EIO;
 }
 
+/* A store made before RedrivePolicy and RedriveAllowPolicy gets their columns: none set. */
+static int add_redrive_columns(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db, "SELECT max_receive_count FROM queues LIMIT 0", -1, &st,
+	                       NULL) == SQLITE_OK) {
+		sqlite3_finalize(st);
+		return 0;
+	}
+	int rc = sqlite3_exec(db,
+	                      "BEGIN;"
+	                      "ALTER TABLE queues ADD COLUMN dead_letter_queue TEXT NOT NULL "
+	                      "  DEFAULT '';"
+	                      "ALTER TABLE queues ADD COLUMN max_receive_count INTEGER NOT NULL "
+	                      "  DEFAULT 0;"
+	                      "ALTER TABLE queues ADD COLUMN redrive_allow_policy TEXT NOT NULL "
+	                      "  DEFAULT '';"
+	                      "COMMIT;",
+	                      NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		sqlite3_exec(db, "ROLLBACK;", NULL, NULL, NULL);
+	return rc == SQLITE_OK ? 0 : -EIO;
+}
+
 struct ctl_store *ctl_store_open(const char *path, char *error, size_t error_bytes)
 {
 	struct ctl_store *s = calloc(1, sizeof(*s));
@@ -136,7 +160,7 @@ struct ctl_store *ctl_store_open(const char *path, char *error, size_t error_byt
 		return NULL;
 	}
 	if (add_fifo_columns(s->db) != 0 || add_durability_column(s->db) != 0 ||
-	    ctl_sns_store_init(s) != 0) {
+	    add_redrive_columns(s->db) != 0 || ctl_sns_store_init(s) != 0) {
 		snprintf(error, error_bytes, "%s: %s", path, sqlite3_errmsg(s->db));
 		ctl_store_close(s);
 		return NULL;
@@ -221,11 +245,17 @@ static void read_queue(sqlite3_stmt *st, struct ctl_queue *q)
 	q->memory = sqlite3_column_int64(st, 9) != 0;
 	q->delay_s = (uint32_t)sqlite3_column_int64(st, 10);
 	q->retention_s = (uint32_t)sqlite3_column_int64(st, 11);
+	snprintf(q->dead_letter_queue, sizeof(q->dead_letter_queue), "%s",
+	         (const char *)sqlite3_column_text(st, 12));
+	q->max_receive_count = (uint32_t)sqlite3_column_int64(st, 13);
+	snprintf(q->redrive_allow_policy, sizeof(q->redrive_allow_policy), "%s",
+	         (const char *)sqlite3_column_text(st, 14));
 }
 
 #define QUEUE_COLUMNS                                                                              \
 	"id, name, visibility_timeout_s, receive_wait_time_s, maximum_message_bytes, created_s, "  \
-	"modified_s, fifo, content_based_deduplication, durability_memory, delay_s, retention_s"
+	"modified_s, fifo, content_based_deduplication, durability_memory, delay_s, retention_s, " \
+	"dead_letter_queue, max_receive_count, redrive_allow_policy"
 
 int ctl_store_get_queue(struct ctl_store *s, const char *name, struct ctl_queue *out)
 {
@@ -294,7 +324,8 @@ int ctl_store_create_queue(struct ctl_store *s, const struct ctl_queue *q,
 	        s->db,
 	        "INSERT INTO queues (name, visibility_timeout_s, receive_wait_time_s, "
 	        "maximum_message_bytes, created_s, modified_s, fifo, content_based_deduplication, "
-	        "durability_memory, delay_s, retention_s) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+	        "durability_memory, delay_s, retention_s, dead_letter_queue, max_receive_count, "
+	        "redrive_allow_policy) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	        -1, &st, NULL) != SQLITE_OK)
 		return -EIO;
 	int64_t now = (int64_t)time(NULL);
@@ -309,6 +340,9 @@ int ctl_store_create_queue(struct ctl_store *s, const struct ctl_queue *q,
 	sqlite3_bind_int64(st, 9, q->memory);
 	sqlite3_bind_int64(st, 10, q->delay_s);
 	sqlite3_bind_int64(st, 11, q->retention_s);
+	sqlite3_bind_text(st, 12, q->dead_letter_queue, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 13, q->max_receive_count);
+	sqlite3_bind_text(st, 14, q->redrive_allow_policy, -1, SQLITE_STATIC);
 	return change(s, st, true);
 }
 
@@ -318,7 +352,8 @@ int ctl_store_update_queue(struct ctl_store *s, const struct ctl_queue *q)
 	if (sqlite3_prepare_v2(s->db,
 	                       "UPDATE queues SET visibility_timeout_s = ?, receive_wait_time_s = ?, "
 	                       "maximum_message_bytes = ?, content_based_deduplication = ?, "
-	                       "delay_s = ?, retention_s = ?, modified_s = ? WHERE id = ?",
+	                       "delay_s = ?, retention_s = ?, modified_s = ?, dead_letter_queue = ?, "
+	                       "max_receive_count = ?, redrive_allow_policy = ? WHERE id = ?",
 	                       -1, &st, NULL) != SQLITE_OK)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, q->visibility_timeout_s);
@@ -328,7 +363,10 @@ int ctl_store_update_queue(struct ctl_store *s, const struct ctl_queue *q)
 	sqlite3_bind_int64(st, 5, q->delay_s);
 	sqlite3_bind_int64(st, 6, q->retention_s);
 	sqlite3_bind_int64(st, 7, (int64_t)time(NULL));
-	sqlite3_bind_int64(st, 8, q->id);
+	sqlite3_bind_text(st, 8, q->dead_letter_queue, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 9, q->max_receive_count);
+	sqlite3_bind_text(st, 10, q->redrive_allow_policy, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 11, q->id);
 	return change(s, st, false);
 }
 
@@ -340,6 +378,24 @@ int ctl_store_delete_queue(struct ctl_store *s, const char *name)
 		return -EIO;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	return change(s, st, false);
+}
+
+/* Steps a prepared queue select into a malloc'd array of at most limit; finalizes it. */
+static int read_queues(sqlite3_stmt *st, size_t limit, struct ctl_queue **out, size_t *count)
+{
+	*out = calloc(limit, sizeof(**out));
+	*count = 0;
+	int rc = SQLITE_DONE;
+	while (*out != NULL && *count < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		read_queue(st, &(*out)[(*count)++]);
+	sqlite3_finalize(st);
+	if (*out == NULL)
+		return -ENOMEM;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		free(*out);
+		return -EIO;
+	}
+	return 0;
 }
 
 int ctl_store_list_queues(struct ctl_store *s, const char *prefix, const char *after,
@@ -357,19 +413,24 @@ int ctl_store_list_queues(struct ctl_store *s, const char *prefix, const char *a
 	sqlite3_bind_text(st, 1, prefix ? prefix : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
 	sqlite3_bind_text(st, 3, after ? after : "", -1, SQLITE_STATIC);
-	*out = calloc(limit, sizeof(**out));
-	*count = 0;
-	int rc = SQLITE_DONE;
-	while (*out != NULL && *count < limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		read_queue(st, &(*out)[(*count)++]);
-	sqlite3_finalize(st);
-	if (*out == NULL)
-		return -ENOMEM;
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		free(*out);
+	return read_queues(st, limit, out, count);
+}
+
+int ctl_store_list_dead_letter_sources(struct ctl_store *s, const char *dead_letter_queue,
+                                       const char *after, size_t limit, struct ctl_queue **out,
+                                       size_t *count)
+{
+	assert(limit > 0 && dead_letter_queue != NULL);
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db,
+	                       "SELECT " QUEUE_COLUMNS " FROM queues WHERE dead_letter_queue = ?1"
+	                       " AND name > ?3 ORDER BY name LIMIT ?2",
+	                       -1, &st, NULL) != SQLITE_OK)
 		return -EIO;
-	}
-	return 0;
+	sqlite3_bind_text(st, 1, dead_letter_queue, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+	sqlite3_bind_text(st, 3, after ? after : "", -1, SQLITE_STATIC);
+	return read_queues(st, limit, out, count);
 }
 
 static struct bb_snapshot_entry queue_entry(const struct ctl_queue *q)
@@ -386,9 +447,12 @@ static struct bb_snapshot_entry queue_entry(const struct ctl_queue *q)
 	                                                       : 0) |
 	                       (q->memory ? BB_SNAPSHOT_QUEUE_MEMORY : 0),
 	              .delay_s = q->delay_s,
-	              .retention_s = q->retention_s},
+	              .retention_s = q->retention_s,
+	              .dead_letter_queue_bytes = (uint32_t)strlen(q->dead_letter_queue),
+	              .max_receive_count = q->max_receive_count},
 	};
 	memcpy(e.queue.name, q->name, sizeof(e.queue.name));
+	memcpy(e.queue.dead_letter_queue, q->dead_letter_queue, sizeof(e.queue.dead_letter_queue));
 	return e;
 }
 

@@ -14,6 +14,9 @@
 
 struct ctl_store;
 
+/* A RedriveAllowPolicy with its 10 source queue ARNs at their longest fits. */
+#define CTL_REDRIVE_ALLOW_POLICY_BYTES 1280u
+
 struct ctl_queue {
 	int64_t id; /* never reused: a re-created queue is a new queue */
 	char name[BB_QUEUE_NAME_BYTES_MAX + 1];
@@ -25,6 +28,12 @@ struct ctl_queue {
 	bool memory; /* busbar:Durability=memory: fixed when the queue is made */
 	uint32_t delay_s;     /* DelaySeconds */
 	uint32_t retention_s; /* MessageRetentionPeriod */
+	/* RedrivePolicy: the dead-letter queue's name ("": none) and maxReceiveCount (1-1000
+	 * with one, 0 without). */
+	char dead_letter_queue[BB_QUEUE_NAME_BYTES_MAX + 1];
+	uint32_t max_receive_count;
+	/* RedriveAllowPolicy as ctl_sqs.c writes it back ("": none, which allows every queue). */
+	char redrive_allow_policy[CTL_REDRIVE_ALLOW_POLICY_BYTES];
 	int64_t created_s;
 	int64_t modified_s;
 };
@@ -58,6 +67,15 @@ ctl_store_get_queue(struct ctl_store *store, const char *name, struct ctl_queue 
 __attribute__((warn_unused_result)) int
 ctl_store_list_queues(struct ctl_store *store, const char *prefix, const char *after,
                       size_t limit, struct ctl_queue **out, size_t *count);
+/*
+ * ListDeadLetterSourceQueues: at most limit (> 0) queues whose RedrivePolicy names the queue
+ * dead_letter_queue and whose name sorts after `after` (NULL: from the first), by name;
+ * *out is malloc'd.
+ */
+__attribute__((warn_unused_result)) int
+ctl_store_list_dead_letter_sources(struct ctl_store *store, const char *dead_letter_queue,
+                                   const char *after, size_t limit, struct ctl_queue **out,
+                                   size_t *count);
 uint64_t ctl_store_version(struct ctl_store *store);
 /* Makes the version at least at_least (never lower): for numbering after busbard's. */
 __attribute__((warn_unused_result)) int ctl_store_advance_version(struct ctl_store *store,

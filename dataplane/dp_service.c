@@ -480,8 +480,13 @@ static void serve_frames(struct dp_service *s, uint32_t index)
 			return;
 		if (secret)
 			explicit_bzero(c->in, frame_bytes); /* before the next bytes move over it */
-		memmove(c->in, c->in + frame_bytes, c->in_bytes - frame_bytes);
-		c->in_bytes -= frame_bytes;
+		size_t rest = c->in_bytes - frame_bytes;
+		memmove(c->in, c->in + frame_bytes, rest);
+		/* The moved bytes' old copy past the new end is never zeroed at close (only
+		 * in_bytes are), and a frame among them may carry keys: zeroed now. */
+		size_t stale = rest > frame_bytes ? rest : frame_bytes;
+		explicit_bzero(c->in + stale, c->in_bytes - stale);
+		c->in_bytes = rest;
 	}
 	if (c->fd >= 0 && c->closing && c->out_bytes == 0)
 		connection_close(c);

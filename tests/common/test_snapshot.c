@@ -250,3 +250,67 @@ Test(snapshot_codec, a_refusal_reaches_the_sender_with_what_busbard_runs)
 	bb_snapshot_describe_refusal(&refusal, &offered, text, sizeof(text));
 	cr_assert_not_null(strstr(text, "older than the applied 95"), "%s", text);
 }
+
+static struct bb_snapshot_entry redriven(const char *name, uint64_t id, const char *dlq,
+                                         uint32_t max_receive_count)
+{
+	struct bb_snapshot_entry e = queue(name, id);
+	snprintf(e.queue.dead_letter_queue, sizeof(e.queue.dead_letter_queue), "%s", dlq);
+	e.queue.dead_letter_queue_bytes = (uint32_t)strlen(dlq);
+	e.queue.max_receive_count = max_receive_count;
+	if (strstr(name, ".fifo") != NULL)
+		e.queue.flags = BB_SNAPSHOT_QUEUE_FIFO;
+	return e;
+}
+
+/*
+ * A queue's RedrivePolicy (issue 11) travels as its dead-letter queue's name and
+ * maxReceiveCount, in the same format 2; both ends refuse a policy SQS would: another type
+ * (FIFO to standard), the queue itself, a count outside 1-1000, a count without a queue, and
+ * a dead-letter field given twice.
+ */
+Test(snapshot_codec, a_redrive_policy_round_trips_and_what_sqs_refuses_is_refused)
+{
+	struct bb_snapshot_entry entries[] = {queue("dlq", 1), redriven("src", 2, "dlq", 1000),
+	                                      redriven("src.fifo", 3, "dlq.fifo", 1)};
+	struct bb_snapshot_header header = {.version = 2};
+	uint8_t buf[2048];
+	size_t n;
+	cr_assert_eq(bb_snapshot_encode(&header, entries, 3, buf, sizeof(buf), &n), 0);
+	cr_assert_leq(n, bb_snapshot_bytes_max(3), "the size bound holds");
+	struct bb_snapshot_header back;
+	cr_assert_eq(decode(buf, n, &back), WIRE_OK, "%s", error);
+	cr_assert_eq(back.format, BB_SNAPSHOT_FORMAT, "no new format");
+	cr_assert_eq(memcmp(&decoded[1], &entries[1], sizeof(entries[1])), 0);
+	cr_assert_eq(memcmp(&decoded[2], &entries[2], sizeof(entries[2])), 0);
+	cr_assert_eq(decoded[0].queue.dead_letter_queue_bytes, 0);
+
+	struct bb_snapshot_entry bad[] = {
+	    redriven("src", 2, "dlq.fifo", 3), redriven("src.fifo", 2, "dlq", 3),
+	    redriven("src", 2, "src", 3),      redriven("src", 2, "dlq", 0),
+	    redriven("src", 2, "dlq", 1001),   redriven("src", 2, "", 3),
+	    redriven("src", 2, "d q", 3),
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_eq(bb_snapshot_encode(&header, &bad[i], 1, buf, sizeof(buf), &n), -EINVAL,
+		             "bad policy %zu", i);
+	/* Decoding refuses them too: a standard queue naming a FIFO one, a field twice. */
+	struct wire_writer w;
+	wire_writer_init(&w, buf, sizeof(buf));
+	wire_put_u64(&w, WIRE_TAG_SNAPSHOT_VERSION, 1);
+	wire_put_bytes(&w, WIRE_TAG_QUEUE_BEGIN, NULL, 0);
+	wire_put_str(&w, WIRE_TAG_QUEUE_NAME, "src");
+	wire_put_u64(&w, WIRE_TAG_QUEUE_ID, 2);
+	wire_put_u32(&w, WIRE_TAG_MAXIMUM_MESSAGE_BYTES, 2048);
+	wire_put_str(&w, BB_SNAPSHOT_TAG_QUEUE_DEAD_LETTER_QUEUE, "dlq.fifo");
+	wire_put_u32(&w, BB_SNAPSHOT_TAG_QUEUE_MAX_RECEIVE_COUNT, 2);
+	cr_assert_eq(decode(buf, w.length, &back), WIRE_ERR_INVALID_PARAMETER);
+	size_t before = w.length;
+	wire_writer_init(&w, buf, sizeof(buf));
+	w.length = before - (WIRE_FIELD_HEADER_BYTES + 8 + WIRE_FIELD_HEADER_BYTES + 4);
+	wire_put_str(&w, BB_SNAPSHOT_TAG_QUEUE_DEAD_LETTER_QUEUE, "dlq");
+	wire_put_u32(&w, BB_SNAPSHOT_TAG_QUEUE_MAX_RECEIVE_COUNT, 2);
+	cr_assert_eq(decode(buf, w.length, &back), WIRE_OK, "%s", error);
+	wire_put_str(&w, BB_SNAPSHOT_TAG_QUEUE_DEAD_LETTER_QUEUE, "dlq");
+	cr_assert_eq(decode(buf, w.length, &back), WIRE_ERR_INVALID_PARAMETER, "twice");
+}

@@ -104,7 +104,7 @@ Test(aws, json_protocols_and_services)
 	cr_assert_eq(parse(JSON10, "AmazonSQS.SendMessage", "{\"QueueUrl\":\"u\"}"), 0);
 	cr_assert_eq(request.protocol, CTL_AWS_JSON_10);
 	cr_assert_eq(request.kind, CTL_AWS_DATA);
-	cr_assert_eq(parse(JSON10, "AmazonSQS.ListDeadLetterSourceQueues", "{}"), 0);
+	cr_assert_eq(parse(JSON10, "AmazonSQS.StartMessageMoveTask", "{}"), 0);
 	cr_assert_eq(request.kind, CTL_AWS_UNSUPPORTED);
 	cr_assert_eq(parse("application/x-amz-json-1.1", "AWSEvents.PutEvents", "{}"), 0);
 	cr_assert_eq(request.protocol, CTL_AWS_JSON_11);
@@ -204,7 +204,8 @@ Test(aws, errors_in_each_protocol)
  * query's Tag.N.* and TagKey.N take TagQueue's and UntagQueue's JSON 1.0 names. */
 Test(aws, queue_attribute_tag_and_purge_actions_are_served)
 {
-	const char *manage[] = {"SetQueueAttributes", "TagQueue", "UntagQueue", "ListQueueTags"};
+	const char *manage[] = {"SetQueueAttributes", "TagQueue", "UntagQueue", "ListQueueTags",
+	                        "ListDeadLetterSourceQueues"};
 	char form[96], target[96];
 	for (size_t i = 0; i < sizeof(manage) / sizeof(manage[0]); i++) {
 		snprintf(form, sizeof(form), "Action=%s&QueueUrl=u", manage[i]);
@@ -232,6 +233,24 @@ Test(aws, queue_attribute_tag_and_purge_actions_are_served)
 	want = json_pack("{s:s, s:[s,s]}", "QueueUrl", "u", "TagKeys", "team", "env");
 	cr_assert(json_equal(request.params, want), "%s", json_dumps(request.params, 0));
 	json_decref(want);
+}
+
+/* ListDeadLetterSourceQueues' queueUrls (issue 11) are <QueueUrl> elements in the query
+ * protocol's XML, as SQS writes them. */
+Test(aws, dead_letter_sources_render_as_sqs_writes_them)
+{
+	cr_assert_eq(parse(FORM, NULL, "Action=ListDeadLetterSourceQueues&QueueUrl=u&MaxResults=2"),
+	             0);
+	cr_assert_eq(json_integer_value(json_object_get(request.params, "MaxResults")), 2);
+	json_t *result = json_pack("{s:[s], s:s}", "queueUrls", "a", "NextToken", "t");
+	struct ctl_aws_reply reply;
+	ctl_aws_render_result(&request, result, &reply);
+	cr_assert(strstr(reply.body, "<ListDeadLetterSourceQueuesResult><QueueUrl>a</QueueUrl>"
+	                             "<NextToken>t</NextToken></ListDeadLetterSourceQueuesResult>") !=
+	              NULL,
+	          "%s", reply.body);
+	ctl_aws_reply_clear(&reply);
+	json_decref(result);
 }
 
 Test(aws, tags_render_as_sqs_writes_them)

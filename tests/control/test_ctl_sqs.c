@@ -602,3 +602,172 @@ Test(ctl_sqs, each_store_has_an_identity_that_its_snapshots_carry)
 	cr_assert(header.adopt);
 	cr_assert_eq(header.version, version);
 }
+
+/* The __type and message of the last answer, for the redrive tests. */
+static bool refused_with(const char *type, const char *reason)
+{
+	const char *message = str("message");
+	return result.http_status == 400 && str("__type") != NULL &&
+	       strcmp(str("__type"), type) == 0 && message != NULL && strstr(message, reason) != NULL;
+}
+
+#define DLQ_ARN(name) "arn:aws:sqs:us-east-1:000000000000:" name
+#define POLICY(dlq, count)                                                                         \
+	"{\\\"deadLetterTargetArn\\\":\\\"" DLQ_ARN(dlq) "\\\",\\\"maxReceiveCount\\\":" count "}"
+
+/*
+ * RedrivePolicy (issue 11): the dead-letter queue must exist and be of the source's type,
+ * maxReceiveCount 1-1000 (a number or a string); GetQueueAttributes shows it with this
+ * appliance's ARN, SetQueueAttributes with "" removes it, and the snapshot carries the
+ * dead-letter queue's name and the count to busbard. Each refusal is InvalidParameterValue
+ * with SQS's reason.
+ */
+Test(ctl_sqs, redrive_policy_is_checked_shown_removed_and_reaches_the_snapshot)
+{
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"dlq\"}");
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"dlq.fifo\",\"Attributes\":"
+	                              "{\"FifoQueue\":\"true\"}}");
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"src\",\"Attributes\":{\"RedrivePolicy\":\""
+	                              POLICY("gone", "3") "\"}}");
+	cr_assert(refused_with("com.amazonaws.sqs#InvalidParameterValue",
+	                       "Dead letter target does not exist"), "%s", str("message"));
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"src\",\"Attributes\":{\"RedrivePolicy\":\""
+	                              POLICY("dlq.fifo", "3") "\"}}");
+	cr_assert(refused_with("com.amazonaws.sqs#InvalidParameterValue", "same type"));
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"src\",\"Attributes\":{\"RedrivePolicy\":\""
+	                              POLICY("dlq", "0") "\"}}");
+	cr_assert(refused_with("com.amazonaws.sqs#InvalidParameterValue", "1 to 1000"));
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"src\",\"Attributes\":{\"RedrivePolicy\":\""
+	                              POLICY("dlq", "1001") "\"}}");
+	cr_assert(refused_with("com.amazonaws.sqs#InvalidParameterValue", "1 to 1000"));
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"src\",\"Attributes\":{\"RedrivePolicy\":"
+	                              "\"{\\\"maxReceiveCount\\\":3}\"}}");
+	cr_assert(refused_with("com.amazonaws.sqs#InvalidParameterValue",
+	                       "mandatory attribute: deadLetterTargetArn"));
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"src\",\"Attributes\":{\"RedrivePolicy\":"
+	                              "\"not json\"}}");
+	cr_assert(refused_with("com.amazonaws.sqs#InvalidParameterValue", "not a valid JSON map"));
+	call("AmazonSQS.GetQueueUrl", "{\"QueueName\":\"src\"}");
+	cr_assert_str_eq(str("__type"), "com.amazonaws.sqs#QueueDoesNotExist", "nothing was made");
+
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"src\",\"Attributes\":{\"RedrivePolicy\":"
+	                              "\"{\\\"deadLetterTargetArn\\\":\\\"" DLQ_ARN("dlq")
+	                              "\\\",\\\"maxReceiveCount\\\":\\\"5\\\"}\"}}");
+	cr_assert_eq(result.http_status, 200, "%s", str("message"));
+	cr_assert_str_eq(attribute("src", "RedrivePolicy"),
+	                 "{\"deadLetterTargetArn\":\"arn:aws:sqs:local:000000000000:dlq\","
+	                 "\"maxReceiveCount\":5}");
+	const struct bb_snapshot_queue *src = (decode_snapshot(), decoded_queue("src"));
+	cr_assert_str_eq(src->dead_letter_queue, "dlq");
+	cr_assert_eq(src->dead_letter_queue_bytes, 3);
+	cr_assert_eq(src->max_receive_count, 5);
+	cr_assert_eq(decoded_queue("dlq")->dead_letter_queue_bytes, 0);
+
+	call("AmazonSQS.SetQueueAttributes", "{\"QueueUrl\":\"http://h/000000000000/src\","
+	                                     "\"Attributes\":{\"RedrivePolicy\":\""
+	                                     POLICY("src", "2") "\"}}");
+	cr_assert(refused_with("com.amazonaws.sqs#InvalidParameterValue", "its own"));
+	uint64_t version = ctl_store_version(store);
+	call("AmazonSQS.SetQueueAttributes", "{\"QueueUrl\":\"http://h/000000000000/src\","
+	                                     "\"Attributes\":{\"RedrivePolicy\":\"\"}}");
+	cr_assert_eq(result.http_status, 200);
+	cr_assert(result.changed);
+	cr_assert_eq(ctl_store_version(store), version + 1);
+	cr_assert_null(attribute("src", "RedrivePolicy"), "removed");
+	cr_assert_eq((decode_snapshot(), decoded_queue("src"))->dead_letter_queue_bytes, 0);
+}
+
+/*
+ * RedriveAllowPolicy (issue 11): allowAll, denyAll or byQueue with 1-10 source ARNs; a
+ * dead-letter queue refuses a RedrivePolicy its policy does not allow; shown as written back
+ * (with this appliance's ARNs), removed with "".
+ */
+Test(ctl_sqs, redrive_allow_policy_decides_which_sources_may_use_a_dead_letter_queue)
+{
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"dlq\",\"Attributes\":{\"RedriveAllowPolicy\":"
+	                              "\"{\\\"redrivePermission\\\":\\\"denyAll\\\"}\"}}");
+	cr_assert_eq(result.http_status, 200, "%s", str("message"));
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"a\"}");
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"b\"}");
+	const char *set_a = "{\"QueueUrl\":\"http://h/000000000000/a\",\"Attributes\":"
+	                    "{\"RedrivePolicy\":\"" POLICY("dlq", "2") "\"}}";
+	call("AmazonSQS.SetQueueAttributes", set_a);
+	cr_assert(refused_with("com.amazonaws.sqs#InvalidParameterValue", "RedriveAllowPolicy"));
+
+	call("AmazonSQS.SetQueueAttributes",
+	     "{\"QueueUrl\":\"http://h/000000000000/dlq\",\"Attributes\":{\"RedriveAllowPolicy\":"
+	     "\"{\\\"redrivePermission\\\":\\\"byQueue\\\",\\\"sourceQueueArns\\\":[\\\"" DLQ_ARN("a")
+	     "\\\"]}\"}}");
+	cr_assert_eq(result.http_status, 200, "%s", str("message"));
+	cr_assert_str_eq(attribute("dlq", "RedriveAllowPolicy"),
+	                 "{\"redrivePermission\":\"byQueue\",\"sourceQueueArns\":"
+	                 "[\"arn:aws:sqs:local:000000000000:a\"]}");
+	call("AmazonSQS.SetQueueAttributes", set_a);
+	cr_assert_eq(result.http_status, 200, "a is listed: %s", str("message"));
+	call("AmazonSQS.SetQueueAttributes", "{\"QueueUrl\":\"http://h/000000000000/b\","
+	                                     "\"Attributes\":{\"RedrivePolicy\":\""
+	                                     POLICY("dlq", "2") "\"}}");
+	cr_assert(refused_with("com.amazonaws.sqs#InvalidParameterValue", "RedriveAllowPolicy"),
+	          "b is not");
+
+	static const char *const bad[] = {
+	    "{\\\"redrivePermission\\\":\\\"some\\\"}",
+	    "{\\\"redrivePermission\\\":\\\"byQueue\\\"}",
+	    "{\\\"redrivePermission\\\":\\\"allowAll\\\",\\\"sourceQueueArns\\\":[]}",
+	    "{\\\"redrivePermission\\\":\\\"byQueue\\\",\\\"sourceQueueArns\\\":[\\\"a\\\"]}",
+	    "{\\\"redrivePermission\\\":\\\"byQueue\\\",\\\"sourceQueueArns\\\":[\\\"x\\\",\\\"x\\\","
+	    "\\\"x\\\",\\\"x\\\",\\\"x\\\",\\\"x\\\",\\\"x\\\",\\\"x\\\",\\\"x\\\",\\\"x\\\",\\\"x\\\"]}",
+	    "{\\\"redrivePermission\\\":\\\"allowAll\\\",\\\"other\\\":1}",
+	    "[]",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char request[1024];
+		snprintf(request, sizeof(request),
+		         "{\"QueueUrl\":\"http://h/000000000000/dlq\",\"Attributes\":"
+		         "{\"RedriveAllowPolicy\":\"%s\"}}",
+		         bad[i]);
+		call("AmazonSQS.SetQueueAttributes", request);
+		cr_assert(refused_with("com.amazonaws.sqs#InvalidParameterValue", "RedriveAllowPolicy"),
+		          "bad policy %zu: %s", i, str("message"));
+	}
+	call("AmazonSQS.SetQueueAttributes", "{\"QueueUrl\":\"http://h/000000000000/dlq\","
+	                                     "\"Attributes\":{\"RedriveAllowPolicy\":\"\"}}");
+	cr_assert_eq(result.http_status, 200);
+	cr_assert_null(attribute("dlq", "RedriveAllowPolicy"), "removed: allowAll again");
+}
+
+/* ListDeadLetterSourceQueues (issue 11): the queues whose RedrivePolicy names the queue,
+ * by name, paged with MaxResults and NextToken; queueUrls as AWS names it. */
+Test(ctl_sqs, list_dead_letter_source_queues_pages_the_sources)
+{
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"dlq\"}");
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"other\"}");
+	const char *names[] = {"s3", "s1", "s2"};
+	for (size_t i = 0; i < 3; i++) {
+		char request[512];
+		snprintf(request, sizeof(request),
+		         "{\"QueueName\":\"%s\",\"Attributes\":{\"RedrivePolicy\":\"%s\"}}", names[i],
+		         POLICY("dlq", "4"));
+		call("AmazonSQS.CreateQueue", request);
+		cr_assert_eq(result.http_status, 200, "%s", str("message"));
+	}
+	call("AmazonSQS.ListDeadLetterSourceQueues",
+	     "{\"QueueUrl\":\"http://h/000000000000/dlq\",\"MaxResults\":2}");
+	cr_assert_eq(result.http_status, 200);
+	json_t *urls = json_object_get(result.body, "queueUrls");
+	cr_assert_eq(json_array_size(urls), 2);
+	cr_assert_str_eq(json_string_value(json_array_get(urls, 0)),
+	                 "http://127.0.0.1:7680/000000000000/s1");
+	cr_assert_str_eq(str("NextToken"), "s2");
+	call("AmazonSQS.ListDeadLetterSourceQueues",
+	     "{\"QueueUrl\":\"http://h/000000000000/dlq\",\"MaxResults\":2,\"NextToken\":\"s2\"}");
+	urls = json_object_get(result.body, "queueUrls");
+	cr_assert_eq(json_array_size(urls), 1);
+	cr_assert_str_eq(json_string_value(json_array_get(urls, 0)),
+	                 "http://127.0.0.1:7680/000000000000/s3");
+	cr_assert_null(str("NextToken"), "the last page");
+	call("AmazonSQS.ListDeadLetterSourceQueues", "{\"QueueUrl\":\"http://h/000000000000/other\"}");
+	cr_assert_eq(json_array_size(json_object_get(result.body, "queueUrls")), 0);
+	call("AmazonSQS.ListDeadLetterSourceQueues", "{\"QueueUrl\":\"http://h/000000000000/nope\"}");
+	cr_assert_str_eq(str("__type"), "com.amazonaws.sqs#QueueDoesNotExist");
+}
