@@ -58,6 +58,7 @@ struct bb_sent {
 	char message_id[BB_MESSAGE_ID_BYTES + 1];
 	char md5_of_body[33];
 	char sequence_number[WIRE_SEQUENCE_NUMBER_BYTES_MAX + 1]; /* FIFO queues; else "" */
+	char md5_of_message_attributes[33]; /* when it has attributes; else "" */
 };
 
 /*
@@ -78,6 +79,18 @@ struct bb_send_options {
 	const char *message_deduplication_id; /* FIFO: needed without content-based dedup */
 	const struct bb_attribute *attributes; /* up to WIRE_ATTRIBUTES_MAX */
 	uint32_t attribute_count;
+	const char *aws_trace_header; /* the AWSTraceHeader system attribute */
+};
+
+/* A received message's attribute (bytes in the client's reply buffer, not NUL-terminated). */
+struct bb_received_attribute {
+	const char *name;
+	uint32_t name_bytes;
+	const char *data_type;
+	uint32_t data_type_bytes;
+	const uint8_t *value; /* a StringValue's text, or a BinaryValue's bytes */
+	uint32_t value_bytes;
+	bool binary;
 };
 
 /* Points into the client's reply buffer: valid until its next call. */
@@ -92,12 +105,23 @@ struct bb_message {
 	uint64_t first_receive_ms;
 	char sequence_number[WIRE_SEQUENCE_NUMBER_BYTES_MAX + 1]; /* FIFO queues; else "" */
 	char message_group_id[BB_FIFO_ID_BYTES_MAX + 1];          /* FIFO queues; else "" */
+	/* Of all its attributes, whichever were asked for; "" when it has none. */
+	char md5_of_message_attributes[33];
+	/* The attributes message_attribute_names selected, in name order. */
+	uint32_t attribute_count;
+	struct bb_received_attribute attributes[WIRE_ATTRIBUTES_MAX];
+	const char *aws_trace_header; /* NULL when it was sent without one */
+	uint32_t aws_trace_header_bytes;
 };
 
 struct bb_receive_options {
 	uint32_t max_messages; /* 1-10; 0 means 1 */
 	int32_t visibility_timeout_s; /* < 0: the queue's */
 	int32_t wait_time_s; /* < 0: the queue's */
+	/* MessageAttributeNames: names, "All", ".*" or "prefix.*" (up to
+	 * WIRE_MESSAGE_ATTRIBUTE_NAMES_MAX); none: no attributes are returned. */
+	const char *const *message_attribute_names;
+	uint32_t message_attribute_name_count;
 };
 
 struct bb_client *bb_client_open(const struct bb_client_options *options, int *error_out);
@@ -133,11 +157,13 @@ struct bb_batch_entry {
 	size_t body_bytes;
 	const struct bb_attribute *attributes; /* send: up to WIRE_ATTRIBUTES_MAX */
 	uint32_t attribute_count;
+	const char *aws_trace_header;  /* send: AWSTraceHeader, NULL for none */
 	const char *receipt_handle;    /* delete, change visibility */
 	uint32_t visibility_timeout_s; /* change visibility */
 	int status;                    /* out */
 	char message_id[BB_MESSAGE_ID_BYTES + 1]; /* out: a send's */
 	char md5_of_body[33];
+	char md5_of_message_attributes[33]; /* out: a send's with attributes, else "" */
 };
 
 /*

@@ -68,7 +68,14 @@ struct settings {
 	const char *event_bus;  /* --event-bus (cli_events.h) */
 	const char *topic;      /* list-subscriptions --topic (cli_sns.h) */
 	struct cli_routing_args routing; /* publish, put-events, send --attribute */
+	const char *trace_header; /* send: --trace-header, the AWSTraceHeader */
+	/* receive: --message-attribute-names, each a name, All, .* or prefix.* */
+	const char *attribute_names[WIRE_MESSAGE_ATTRIBUTE_NAMES_MAX];
+	uint32_t attribute_name_count;
 };
+
+/* getopt values of receive's and send's attribute options: above cli_routing.h's. */
+enum { CLI_OPT_MESSAGE_ATTRIBUTE_NAMES = 0x140, CLI_OPT_TRACE_HEADER };
 
 static void usage(FILE *out)
 {
@@ -86,7 +93,11 @@ static void usage(FILE *out)
 	        "                             at most %u bytes, --local takes larger bodies)\n"
 	        "       [--group G] [--dedup-id D]  (FIFO: MessageGroupId, MessageDeduplicationId)\n"
 	        "       [--delay S (0-%u)]    (DelaySeconds of this message, standard queues)\n"
+	        "       [--attribute NAME=TYPE:VALUE]... (MessageAttributes, up to 10)\n"
+	        "       [--trace-header TEXT] (the AWSTraceHeader system attribute)\n"
 	        "  receive QUEUE [--max N (1-%u)] [--visibility-timeout S] [--wait S]\n"
+	        "       [--message-attribute-names NAME|All|.*|PREFIX.*]... (up to 32; none: no\n"
+	        "                             MessageAttributes are returned)\n"
 	        "                             (a body that is not UTF-8 prints as BodyBase64)\n"
 	        "  delete QUEUE RECEIPT_HANDLE\n"
 	        "  change-visibility QUEUE RECEIPT_HANDLE SECONDS (0-%u)\n"
@@ -410,8 +421,9 @@ static int run_send(struct bb_client *c, const struct settings *s, const char *q
                     const char *body_arg)
 {
 	/* send_delayed writes no attributes: refused rather than sent without them. */
-	if (s->routing.attribute_count > 0 && s->delay_s >= 0) {
-		fprintf(stderr, "busbar: send takes --attribute or --delay, not both yet\n");
+	if ((s->routing.attribute_count > 0 || s->trace_header != NULL) && s->delay_s >= 0) {
+		fprintf(stderr, "busbar: send takes --attribute or --trace-header, or --delay, "
+		                "not both yet\n");
 		return EXIT_USAGE;
 	}
 	char *stdin_body = NULL;
@@ -439,7 +451,8 @@ static int run_send(struct bb_client *c, const struct settings *s, const char *q
 	struct bb_send_options options = {.message_group_id = s->group_id,
 	                                  .message_deduplication_id = s->dedup_id,
 	                                  .attributes = s->routing.attributes,
-	                                  .attribute_count = s->routing.attribute_count};
+	                                  .attribute_count = s->routing.attribute_count,
+	                                  .aws_trace_header = s->trace_header};
 	int rc = bb_send_message_with(c, queue, body, length, &options, &sent);
 	free(stdin_body);
 	/* busbard reassembles a UDP request of at most BB_UDP_REQUEST_BYTES_MAX; libbusbar
@@ -455,6 +468,9 @@ static int run_send(struct bb_client *c, const struct settings *s, const char *q
 		return report(c, rc);
 	json_t *reply = json_pack("{s:s, s:s}", "MessageId", sent.message_id, "MD5OfMessageBody",
 	                          sent.md5_of_body);
+	if (reply != NULL && sent.md5_of_message_attributes[0] != '\0')
+		json_object_set_new(reply, "MD5OfMessageAttributes",
+		                    json_string(sent.md5_of_message_attributes));
 	if (reply != NULL && sent.sequence_number[0] != '\0')
 		json_object_set_new(reply, "SequenceNumber", json_string(sent.sequence_number));
 	return print_reply(reply);
@@ -466,6 +482,8 @@ static int run_receive(struct bb_client *c, const struct settings *s, const char
 		.max_messages = s->max_messages,
 		.visibility_timeout_s = s->visibility_timeout_s,
 		.wait_time_s = s->wait_time_s,
+		.message_attribute_names = s->attribute_names,
+		.message_attribute_name_count = s->attribute_name_count,
 	};
 	struct bb_message messages[BB_RECEIVE_COUNT_MAX];
 	uint32_t count;
@@ -776,6 +794,8 @@ static const struct option long_options[] = {
 	{"event-bus", required_argument, NULL, CLI_OPT_EVENT_BUS},
 	{"topic", required_argument, NULL, 'T'},
 	{"dedup", required_argument, NULL, 'd'}, /* publish, as --dedup-id */
+	{"message-attribute-names", required_argument, NULL, CLI_OPT_MESSAGE_ATTRIBUTE_NAMES},
+	{"trace-header", required_argument, NULL, CLI_OPT_TRACE_HEADER},
 	CLI_ROUTING_LONG_OPTIONS,
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
@@ -868,6 +888,15 @@ static int parse_option(struct settings *s, int opt, const char *value)
 	case 'F': s->fifo = true; return 0;
 	case 'C': s->content_based_deduplication = true; return 0;
 	case 'T': s->topic = value; return 0;
+	case CLI_OPT_TRACE_HEADER: s->trace_header = value; return 0;
+	case CLI_OPT_MESSAGE_ATTRIBUTE_NAMES:
+		if (s->attribute_name_count == WIRE_MESSAGE_ATTRIBUTE_NAMES_MAX) {
+			fprintf(stderr, "busbar: at most %u --message-attribute-names\n",
+			        WIRE_MESSAGE_ATTRIBUTE_NAMES_MAX);
+			return -EINVAL;
+		}
+		s->attribute_names[s->attribute_name_count++] = value;
+		return 0;
 	case 'D':
 		if (strcmp(value, "disk") != 0 && strcmp(value, "memory") != 0) {
 			fprintf(stderr, "busbar: bad value for --durability: %s (disk or memory)\n",

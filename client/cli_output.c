@@ -71,11 +71,57 @@ static int add_attributes(json_t *object, const struct bb_message *m)
 		if (rc == 0)
 			rc = add_text(attributes, "SequenceNumber", m->sequence_number);
 	}
+	if (attributes != NULL && rc == 0 && m->aws_trace_header != NULL) {
+		json_t *trace = json_stringn(m->aws_trace_header, m->aws_trace_header_bytes);
+		rc = json_object_set_new(attributes, "AWSTraceHeader", trace) == 0 ? 0 : -EINVAL;
+	}
 	if (rc != 0) {
 		json_decref(attributes);
 		return rc;
 	}
 	return json_object_set_new(object, "Attributes", attributes) == 0 ? 0 : -ENOMEM;
+}
+
+/* One received attribute as the AWS CLI prints it: DataType, then StringValue or a base64
+ * BinaryValue. */
+static json_t *message_attribute_json(const struct bb_received_attribute *a)
+{
+	json_t *value;
+	if (a->binary) {
+		size_t encoded_bytes = 4 * (((size_t)a->value_bytes + 2) / 3);
+		char *encoded = malloc(encoded_bytes + 1);
+		if (encoded == NULL)
+			return NULL;
+		base64_encode(a->value, a->value_bytes, encoded);
+		value = json_stringn(encoded, encoded_bytes);
+		free(encoded);
+	} else {
+		value = json_stringn((const char *)a->value, a->value_bytes);
+	}
+	return json_pack("{s:s%, s:o}", "DataType", a->data_type, (size_t)a->data_type_bytes,
+	                 a->binary ? "BinaryValue" : "StringValue", value);
+}
+
+/* MessageAttributes {Name: {...}} and MD5OfMessageAttributes, when the message has them. */
+static int add_message_attributes(json_t *object, const struct bb_message *m)
+{
+	int rc = 0;
+	if (m->md5_of_message_attributes[0] != '\0')
+		rc = add_text(object, "MD5OfMessageAttributes", m->md5_of_message_attributes);
+	if (rc != 0 || m->attribute_count == 0)
+		return rc;
+	json_t *attributes = json_object();
+	for (uint32_t i = 0; i < m->attribute_count && rc == 0; i++) {
+		const struct bb_received_attribute *a = &m->attributes[i];
+		json_t *one = message_attribute_json(a);
+		if (one == NULL || json_object_setn_new(attributes, a->name, a->name_bytes, one) != 0)
+			rc = -EINVAL;
+	}
+	if (rc != 0) {
+		json_decref(attributes);
+		return rc;
+	}
+	return json_object_set_new(object, "MessageAttributes", attributes) == 0 ? 0 : -ENOMEM;
 }
 
 static int message_json(const struct bb_message *m, json_t **out)
@@ -92,6 +138,8 @@ static int message_json(const struct bb_message *m, json_t **out)
 		rc = add_body(object, m);
 	if (rc == 0)
 		rc = add_attributes(object, m);
+	if (rc == 0)
+		rc = add_message_attributes(object, m);
 	if (rc != 0) {
 		json_decref(object);
 		object = NULL;

@@ -495,6 +495,8 @@ int bb_send_message_with(struct bb_client *c, const char *queue, const void *bod
 		wire_put_str(&w, WIRE_TAG_MESSAGE_DEDUPLICATION_ID,
 		             options->message_deduplication_id);
 	put_attributes(&w, options->attributes, options->attribute_count);
+	if (options->aws_trace_header != NULL)
+		wire_put_str(&w, WIRE_TAG_AWS_TRACE_HEADER, options->aws_trace_header);
 	const uint8_t *reply;
 	uint32_t reply_bytes;
 	int rc = call_op(c, WIRE_OP_SEND_MESSAGE, &w, &reply, &reply_bytes);
@@ -511,8 +513,38 @@ int bb_send_message_with(struct bb_client *c, const char *queue, const void *bod
 			copy_text(out->md5_of_body, sizeof(out->md5_of_body), &f);
 		else if (f.tag == WIRE_TAG_SEQUENCE_NUMBER)
 			copy_text(out->sequence_number, sizeof(out->sequence_number), &f);
+		else if (f.tag == WIRE_TAG_MD5_OF_MESSAGE_ATTRIBUTES)
+			copy_text(out->md5_of_message_attributes,
+			          sizeof(out->md5_of_message_attributes), &f);
 	}
 	return 0;
+}
+
+/*
+ * A received message's attribute fields: ATTRIBUTE_BEGIN starts the next attribute (past
+ * WIRE_ATTRIBUTES_MAX they are dropped), the others fill the current one.
+ */
+static void take_attribute_field(struct bb_message *m, const struct wire_field *f)
+{
+	if (f->tag == WIRE_TAG_ATTRIBUTE_BEGIN) {
+		if (m->attribute_count < WIRE_ATTRIBUTES_MAX)
+			memset(&m->attributes[m->attribute_count++], 0, sizeof(m->attributes[0]));
+		return;
+	}
+	if (m->attribute_count == 0)
+		return;
+	struct bb_received_attribute *a = &m->attributes[m->attribute_count - 1];
+	if (f->tag == WIRE_TAG_ATTRIBUTE_NAME) {
+		a->name = (const char *)f->value;
+		a->name_bytes = f->length;
+	} else if (f->tag == WIRE_TAG_ATTRIBUTE_DATA_TYPE) {
+		a->data_type = (const char *)f->value;
+		a->data_type_bytes = f->length;
+	} else {
+		a->value = f->value;
+		a->value_bytes = f->length;
+		a->binary = f->tag == WIRE_TAG_ATTRIBUTE_BINARY_VALUE;
+	}
 }
 
 static void take_message_field(struct bb_message *m, const struct wire_field *f)
@@ -536,6 +568,18 @@ static void take_message_field(struct bb_message *m, const struct wire_field *f)
 	case WIRE_TAG_MESSAGE_GROUP_ID:
 		copy_text(m->message_group_id, sizeof(m->message_group_id), f);
 		break;
+	case WIRE_TAG_MD5_OF_MESSAGE_ATTRIBUTES:
+		copy_text(m->md5_of_message_attributes, sizeof(m->md5_of_message_attributes), f);
+		break;
+	case WIRE_TAG_AWS_TRACE_HEADER:
+		m->aws_trace_header = (const char *)f->value;
+		m->aws_trace_header_bytes = f->length;
+		break;
+	case WIRE_TAG_ATTRIBUTE_BEGIN:
+	case WIRE_TAG_ATTRIBUTE_NAME:
+	case WIRE_TAG_ATTRIBUTE_DATA_TYPE:
+	case WIRE_TAG_ATTRIBUTE_STRING_VALUE:
+	case WIRE_TAG_ATTRIBUTE_BINARY_VALUE: take_attribute_field(m, f); break;
 	default: break;
 	}
 }
@@ -544,18 +588,21 @@ int bb_receive_message(struct bb_client *c, const char *queue,
                        const struct bb_receive_options *o, struct bb_message *messages,
                        uint32_t *count_out)
 {
-	struct request_body b;
-	wire_writer_init(&b.writer, b.buf, sizeof(b.buf));
-	wire_put_str(&b.writer, WIRE_TAG_QUEUE_NAME, queue);
-	wire_put_u32(&b.writer, WIRE_TAG_MAX_MESSAGES, o->max_messages ? o->max_messages : 1);
+	/* The request buffer: MessageAttributeNames can take up to 32 names of 256 bytes. */
+	struct wire_writer w;
+	wire_writer_init(&w, c->request + BB_WIRE_HEADER_BYTES, BB_LOCAL_BODY_BYTES_MAX);
+	wire_put_str(&w, WIRE_TAG_QUEUE_NAME, queue);
+	wire_put_u32(&w, WIRE_TAG_MAX_MESSAGES, o->max_messages ? o->max_messages : 1);
 	if (o->visibility_timeout_s >= 0)
-		wire_put_u32(&b.writer, WIRE_TAG_VISIBILITY_TIMEOUT_S, (uint32_t)o->visibility_timeout_s);
+		wire_put_u32(&w, WIRE_TAG_VISIBILITY_TIMEOUT_S, (uint32_t)o->visibility_timeout_s);
 	if (o->wait_time_s >= 0)
-		wire_put_u32(&b.writer, WIRE_TAG_WAIT_TIME_S, (uint32_t)o->wait_time_s);
+		wire_put_u32(&w, WIRE_TAG_WAIT_TIME_S, (uint32_t)o->wait_time_s);
+	for (uint32_t i = 0; i < o->message_attribute_name_count; i++)
+		wire_put_str(&w, WIRE_TAG_MESSAGE_ATTRIBUTE_NAME, o->message_attribute_names[i]);
 	const uint8_t *reply;
 	uint32_t reply_bytes;
 	*count_out = 0;
-	int rc = call_op(c, WIRE_OP_RECEIVE_MESSAGE, &b.writer, &reply, &reply_bytes);
+	int rc = call_op(c, WIRE_OP_RECEIVE_MESSAGE, &w, &reply, &reply_bytes);
 	if (rc != 0)
 		return rc;
 	struct wire_reader r;
@@ -605,6 +652,8 @@ static void put_batch_entry(struct wire_writer *w, uint8_t opcode, const struct 
 	if (opcode == WIRE_OP_SEND_MESSAGE_BATCH) {
 		wire_put_bytes(w, WIRE_TAG_BODY, e->body, e->body_bytes);
 		put_attributes(w, e->attributes, e->attribute_count);
+		if (e->aws_trace_header != NULL)
+			wire_put_str(w, WIRE_TAG_AWS_TRACE_HEADER, e->aws_trace_header);
 		return;
 	}
 	wire_put_str(w, WIRE_TAG_RECEIPT_HANDLE, e->receipt_handle);
@@ -649,6 +698,9 @@ static void take_batch_reply(struct bb_batch_entry *entries, uint32_t count, con
 			copy_text(current->message_id, sizeof(current->message_id), &f);
 		} else if (f.tag == WIRE_TAG_MD5_OF_BODY) {
 			copy_text(current->md5_of_body, sizeof(current->md5_of_body), &f);
+		} else if (f.tag == WIRE_TAG_MD5_OF_MESSAGE_ATTRIBUTES) {
+			copy_text(current->md5_of_message_attributes,
+			          sizeof(current->md5_of_message_attributes), &f);
 		}
 	}
 }
@@ -662,6 +714,8 @@ static int batch_op(struct bb_client *c, uint8_t opcode, const char *queue,
 	for (uint32_t i = 0; i < count; i++) {
 		memset(entries[i].message_id, 0, sizeof(entries[i].message_id));
 		memset(entries[i].md5_of_body, 0, sizeof(entries[i].md5_of_body));
+		memset(entries[i].md5_of_message_attributes, 0,
+		       sizeof(entries[i].md5_of_message_attributes));
 		put_batch_entry(&w, opcode, &entries[i]);
 	}
 	const uint8_t *reply;

@@ -247,3 +247,33 @@ Test(cli_output, put_events_answers_every_event_in_order)
 	                       "valid.\"}]}\n");
 	free(text);
 }
+
+/* Message attributes print as the AWS CLI prints them (issue 11): MD5OfMessageAttributes,
+ * MessageAttributes by name with DataType and StringValue or a base64 BinaryValue, and the
+ * trace header among the Attributes. */
+Test(cli_output, message_attributes_print_as_the_aws_cli_prints_them)
+{
+	struct bb_message m = message_with("hi", 2);
+	snprintf(m.md5_of_message_attributes, sizeof(m.md5_of_message_attributes), "%s",
+	         "cd28f3b68aeee4b2eac9c66f2f694b58");
+	m.attribute_count = 2;
+	m.attributes[0] = (struct bb_received_attribute){"SellerNameXX", 10, "StringXX", 6,
+	                                                 (const uint8_t *)"Example Store", 13,
+	                                                 false};
+	m.attributes[1] = (struct bb_received_attribute){"raw", 3, "Binary", 6,
+	                                                 (const uint8_t *)"\x00\xff", 2, true};
+	m.aws_trace_header = "Root=1;Sampled=1 and more";
+	m.aws_trace_header_bytes = 16;
+	char *text = printed(&m, 1);
+	const char *want =
+	    "{\"Messages\":[{\"MessageId\":\"8f1c1b43-3a3e-4c38-9d1f-0f6f54b0d1a2\","
+	    "\"ReceiptHandle\":\"0100000000000000010000000000000001000000510ca288\","
+	    "\"MD5OfBody\":\"5d41402abc4b2a76b9719d911017c592\",\"Body\":\"hi\","
+	    "\"Attributes\":{\"ApproximateReceiveCount\":1,\"SentTimestamp\":1700000000000,"
+	    "\"ApproximateFirstReceiveTimestamp\":1700000000500,\"AWSTraceHeader\":"
+	    "\"Root=1;Sampled=1\"},\"MD5OfMessageAttributes\":\"cd28f3b68aeee4b2eac9c66f2f694b58\","
+	    "\"MessageAttributes\":{\"SellerName\":{\"DataType\":\"String\",\"StringValue\":"
+	    "\"Example Store\"},\"raw\":{\"DataType\":\"Binary\",\"BinaryValue\":\"AP8=\"}}}]}\n";
+	cr_assert_str_eq(text, want);
+	free(text);
+}
