@@ -36,6 +36,7 @@ struct bench_cli {
 	uint32_t memory_mb; /* EAL -m without hugepages */
 	bool arp;           /* resolve the server's MAC; off: send to broadcast (echo baselines) */
 	uint32_t link_wait_s;
+	bool signed_requests; /* --signed: each generator lcore signs with the benchmark's key */
 };
 
 int bench_dpdk_run(struct bench_cli *cli);

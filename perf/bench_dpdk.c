@@ -398,6 +398,9 @@ static int lcores_create(const struct bench_cli *cli, uint32_t queues)
 		if (o.rate_per_s > 0)
 			o.rate_per_s /= queues;
 		o.progress = q == 0 ? cli->load.progress : NULL;
+		o.mac = cli->signed_requests ? bb_mac_new() : NULL; /* freed at exit, with the EAL */
+		if (cli->signed_requests && o.mac == NULL)
+			return -ENOMEM;
 		int rc = bench_load_init(&g->load, &o);
 		if (rc != 0)
 			return rc;

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bb_endian.h"
 #include "wire.h"
@@ -200,6 +201,14 @@ static uint16_t name_tag(uint8_t opcode)
 	return opcode == WIRE_OP_PUT_EVENTS ? WIRE_TAG_BUS_NAME : WIRE_TAG_QUEUE_NAME;
 }
 
+/* The wall clock a signed request's timestamp carries (busbard checks it within its skew). */
+static uint64_t wall_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
 static size_t write_request(const struct bench_load *l, const struct bench_slot *s, uint8_t *out)
 {
 	struct wire_writer w;
@@ -237,8 +246,17 @@ static size_t write_request(const struct bench_load *l, const struct bench_slot 
 	    .client_id = l->o.client_id,
 	    .request_id = s->request_id,
 	};
+	if (l->o.mac != NULL) {
+		h.key_id = BENCH_KEY_ID;
+		h.timestamp_ms = wall_ms();
+	}
 	wire_header_encode(&h, out);
-	return BB_WIRE_HEADER_BYTES + w.length;
+	size_t length = BB_WIRE_HEADER_BYTES + w.length;
+	/* Signing a whole request with a key of the right size cannot fail. */
+	if (l->o.mac != NULL && bb_mac_sign(l->o.mac, (const uint8_t *)BENCH_KEY_SECRET,
+	                                    BB_KEY_SECRET_BYTES, out, length) != 0)
+		abort();
+	return length;
 }
 
 /* Continues a resend scan; returns a stale slot or NULL when the scan is over for now. */
@@ -458,11 +476,33 @@ static void count_reply(struct bench_load *l, const struct bench_slot *s, const 
 	l->result.empty_receives += empty_receive;
 }
 
+/*
+ * A signed run takes a reply only with the key's MAC over its exact bytes, or as one of the
+ * unsigned refusals of a signature (key id 0, not OK): docs/protocol.md, "Replies".
+ */
+static bool authentic(const struct bench_load *l, const struct wire_header *h,
+                      const uint8_t *bytes, size_t length)
+{
+	if (l->o.mac == NULL)
+		return true;
+	if (h->key_id == 0)
+		return h->status != WIRE_OK;
+	return h->key_id == BENCH_KEY_ID &&
+	       bb_mac_verify(l->o.mac, (const uint8_t *)BENCH_KEY_SECRET, BB_KEY_SECRET_BYTES,
+	                     bytes, length) == 0;
+}
+
 void bench_load_reply(struct bench_load *l, const uint8_t *bytes, size_t length, uint64_t now_ns)
 {
 	struct wire_header h;
 	if (wire_header_decode(bytes, length, &h) != WIRE_OK || h.client_id != l->o.client_id)
 		return;
+	if (!authentic(l, &h, bytes, length)) {
+		/* Ignored like a stray datagram (a forger cannot end the request), and counted. */
+		if (++l->result.errors <= 3)
+			fprintf(stderr, "busbar-bench: a reply without a valid MAC for the key\n");
+		return;
+	}
 	struct bench_slot *s = &l->slots[h.request_id & SLOT_MASK];
 	if (!s->busy || s->request_id != h.request_id) {
 		l->result.duplicates++;

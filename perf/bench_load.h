@@ -19,6 +19,7 @@
 
 #include "bench_hist.h"
 #include "bb_limits.h"
+#include "bb_mac.h"
 
 /* Requests a generator lcore may have in flight: request id modulo this names the slot. */
 #define BENCH_SLOTS      (1u << 16)
@@ -35,6 +36,13 @@
 _Static_assert(5 * 6u + sizeof(BENCH_EVENT_SOURCE) + sizeof(BENCH_EVENT_DETAIL_TYPE) <=
                    3 * 6u + 64u,
                "a PutEvents request of the largest body fits BENCH_REQUEST_BYTES_MAX");
+/*
+ * The key a signed run uses (--signed): a throwaway busbard's, which `busbar-bench scenario`
+ * gives it in its snapshot (system busbard-signed); never a real credential.
+ */
+#define BENCH_KEY_ID     1u
+#define BENCH_KEY_SECRET "busbar-bench-throwaway-key-0000000000000"
+_Static_assert(sizeof(BENCH_KEY_SECRET) == BB_KEY_SECRET_BYTES + 1, "a key's secret size");
 #define BENCH_RESEND_AFTER_NS 500000000ull /* a request unanswered this long goes out again */
 #define BENCH_RESEND_SCAN_NS  100000000ull
 #define BENCH_DRAIN_NS        2000000000ull /* after the run, time to wait for late replies */
@@ -74,6 +82,10 @@ struct bench_load_options {
 	uint32_t consumers;
 	bool baseline;                     /* an echo answers: the request itself comes back */
 	uint64_t client_id;                /* never 0: busbard deduplicates resends by it */
+	/* Non-NULL (the caller's, one per generator lcore): sign each request with BENCH_KEY_ID
+	 * (docs/protocol.md, Authentication) and take a reply only when it is authentic, as a
+	 * client must (its MAC verifies, or it is an unsigned refusal); else it is an error. */
+	struct bb_mac *mac;
 	const struct bench_bodies *bodies; /* send, cycle, publish, put-events */
 	FILE *progress;                    /* a JSON line per second, or NULL */
 	const char *progress_label;        /* names the run in those lines */

@@ -42,6 +42,7 @@
 #include "bb_limits.h"
 #include "bench_cli.h"
 #include "bench_load.h"
+#include "bb_snapshot.h"
 #include "bench_route.h"
 #include "sqs.h"
 #include "wire.h"
@@ -57,6 +58,7 @@
 #define RUN_MARGIN_S      30u    /* EAL start, link, ARP and drain around a generator run */
 #define ECHO_PORT         7700u
 #define SNAPSHOT_QUEUE    "bench"
+#define BUSBARD_SIGNED    "busbard-signed" /* busbard with authentication: --signed requests */
 #define QUEUE_MESSAGE_MAX (256u << 10)
 #define SNAPSHOT_FRAME_BYTES (BB_WIRE_HEADER_BYTES + BB_SNAPSHOT_BYTES_MAX)
 #define STATS_REPLY_BYTES (64u << 10) /* GetStats: a few hundred names and values */
@@ -329,11 +331,17 @@ static uint32_t core_count(const char *list)
  * so it is refused before anything starts: each run must be counted, with no warm-up (whose
  * sends are not bounded), and all its sends must fit an empty queue.
  */
+/* busbard itself, unauthenticated or signed. */
+static bool is_busbard(const char *system)
+{
+	return strcmp(system, "busbard") == 0 || strcmp(system, BUSBARD_SIGNED) == 0;
+}
+
 static int check_queue_room(const struct scenario *s)
 {
 	bool busbard = false;
 	for (uint32_t i = 0; i < s->system_count; i++)
-		busbard |= strcmp(s->systems[i], "busbard") == 0;
+		busbard |= is_busbard(s->systems[i]);
 	if (!busbard || s->op != BENCH_OP_SEND || s->consumers > 0)
 		return 0; /* consumers drain it; should they fall behind, the refusals fail the run */
 	uint64_t room = s->store_mbufs / SQS_QUEUE_SHARE_DIVISOR;
@@ -519,9 +527,27 @@ static int local_call(const char *socket_path, const uint8_t *frame, size_t leng
 	return rc;
 }
 
-/* The queue `bench` (a new id each time: a new, empty queue), or put-events' routing. */
-static int snapshot_body(const struct run_env *env, uint64_t version, uint8_t *body,
-                         size_t capacity, size_t *length)
+/* The policy of the signed runs' key: the benchmark's queue, every SQS action. */
+#define BENCH_KEY_POLICY                                                                           \
+	"{\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"sqs:*\",\"Resource\":"               \
+	"\"arn:aws:sqs:*:*:" SNAPSHOT_QUEUE "\"}]}"
+
+/* The benchmark's key (perf/bench_load.h), so busbard takes the generator's signatures. */
+static void put_bench_key(struct wire_writer *w)
+{
+	wire_put_bytes(w, BB_SNAPSHOT_TAG_KEY_BEGIN, NULL, 0);
+	wire_put_u32(w, BB_SNAPSHOT_TAG_KEY_ID, BENCH_KEY_ID);
+	wire_put_bytes(w, BB_SNAPSHOT_TAG_KEY_SECRET, BENCH_KEY_SECRET, BB_KEY_SECRET_BYTES);
+	wire_put_u64(w, BB_SNAPSHOT_TAG_KEY_EXPIRES_S, 0);
+	wire_put_str(w, BB_SNAPSHOT_TAG_KEY_POLICY, BENCH_KEY_POLICY);
+}
+
+/*
+ * The queue `bench` (a new id each time: a new, empty queue), with the benchmark's key for
+ * a signed run (keys need snapshot format 2), or put-events' routing.
+ */
+static int snapshot_body(const struct run_env *env, uint64_t version, bool with_key,
+                         uint8_t *body, size_t capacity, size_t *length)
 {
 	if (env->route != NULL && env->s->op == BENCH_OP_PUBLISH)
 		return bench_route_topic_snapshot(version, body, capacity, length);
@@ -530,6 +556,8 @@ static int snapshot_body(const struct run_env *env, uint64_t version, uint8_t *b
 		                            length);
 	struct wire_writer w;
 	wire_writer_init(&w, body, capacity);
+	if (with_key)
+		wire_put_u32(&w, BB_SNAPSHOT_TAG_FORMAT, BB_SNAPSHOT_FORMAT);
 	wire_put_u64(&w, WIRE_TAG_SNAPSHOT_VERSION, version);
 	wire_put_bytes(&w, WIRE_TAG_QUEUE_BEGIN, NULL, 0);
 	wire_put_str(&w, WIRE_TAG_QUEUE_NAME, SNAPSHOT_QUEUE);
@@ -537,15 +565,17 @@ static int snapshot_body(const struct run_env *env, uint64_t version, uint8_t *b
 	wire_put_u32(&w, WIRE_TAG_VISIBILITY_TIMEOUT_S, BB_VISIBILITY_TIMEOUT_S_DEFAULT);
 	wire_put_u32(&w, WIRE_TAG_WAIT_TIME_S, 0);
 	wire_put_u32(&w, WIRE_TAG_MAXIMUM_MESSAGE_BYTES, QUEUE_MESSAGE_MAX);
+	if (with_key)
+		put_bench_key(&w);
 	*length = w.length;
 	return w.overflow ? -ENOBUFS : 0;
 }
 
-static int apply_snapshot(const struct run_env *env, uint64_t version)
+static int apply_snapshot(const struct run_env *env, uint64_t version, bool with_key)
 {
 	static uint8_t frame[SNAPSHOT_FRAME_BYTES];
 	size_t body_bytes = 0;
-	int rc = snapshot_body(env, version, frame + BB_WIRE_HEADER_BYTES,
+	int rc = snapshot_body(env, version, with_key, frame + BB_WIRE_HEADER_BYTES,
 	                       sizeof(frame) - BB_WIRE_HEADER_BYTES, &body_bytes);
 	struct wire_header h = {.version = WIRE_VERSION,
 	                        .opcode = WIRE_OP_APPLY_SNAPSHOT,
@@ -633,7 +663,19 @@ static uint32_t system_budget_s(const struct scenario *s)
 	return (uint32_t)(runs * (s->warmup_s + s->seconds + RUN_MARGIN_S)) + RUN_MARGIN_S;
 }
 
-static pid_t start_busbard(struct run_env *env, char *socket_path, size_t socket_bytes)
+/*
+ * busbard's auth options: a signed run's busbard requires signatures, with a source bucket
+ * far above any rate here (the generator is one source); the others run unauthenticated.
+ */
+static const char *auth_config(bool signed_requests)
+{
+	return signed_requests ? "{\"mode\": \"required\", \"source_rate_per_s\": 100000000, "
+	                         "\"source_burst\": 1000000}"
+	                       : "{\"mode\": \"none\"}";
+}
+
+static pid_t start_busbard(struct run_env *env, bool signed_requests, char *socket_path,
+                           size_t socket_bytes)
 {
 	char config_path[PATH_MAX + 32], state[PATH_MAX + 32], vdev[PATH_MAX + 64],
 	    log[PATH_MAX + 32];
@@ -647,18 +689,19 @@ static pid_t start_busbard(struct run_env *env, char *socket_path, size_t socket
 	FILE *f = fopen(config_path, "w");
 	if (f == NULL)
 		return -errno;
-	/* Unsigned requests (auth mode none, which busbard says at start): the generator does
-	 * not compute MACs yet, and figures beside testpmd measure the path without them. */
+	/* Unsigned requests (auth mode none, which busbard says at start) unless the system is
+	 * busbard-signed: figures beside testpmd measure the path without MACs. */
 	fprintf(
 	    f,
 	    "{\"port\": {\"vdev\": \"%s\", \"ipv4\": \"10.77.0.2\", \"mtu\": 1500},\n"
 	    " \"udp_port\": 7600, \"workers\": %u, \"hugepages\": \"%s\", \"memory_mb\": 1536,\n"
 	    " \"frame_mbufs\": 8191, \"store_mbufs_per_worker\": %u,\n"
-	    " \"auth\": {\"mode\": \"none\"}, \"durability\": \"%s\",\n"
+	    " \"auth\": %s, \"durability\": \"%s\",\n"
 	    " \"eal_args\": [\"--log-level\", \"lib.eal:error\", \"--file-prefix\", "
 	    "\"busbar-scenario-%d\"]}\n",
 	    server_vdev(env, vdev, sizeof(vdev)), s->workers, s->hugepages ? "auto" : "off",
-	    s->store_mbufs, s->durable ? "disk" : "memory", (int)getpid());
+	    s->store_mbufs, auth_config(signed_requests), s->durable ? "disk" : "memory",
+	    (int)getpid());
 	fclose(f);
 	snprintf(run_seconds, sizeof(run_seconds), "%u", system_budget_s(s));
 	const char *argv[ARGS_MAX];
@@ -819,7 +862,9 @@ static uint32_t generator_args(const struct run_env *env, const struct gen_run *
 	}
 	/* Consumers drain busbard's queue; an echo has none, a peer's driver takes none. */
 	snprintf(text[8], sizeof(text[8]), "%u", s->consumers);
-	if (s->consumers > 0 && strcmp(g->system, "busbard") == 0) {
+	if (strcmp(g->system, BUSBARD_SIGNED) == 0)
+		argv[argc++] = "--signed";
+	if (s->consumers > 0 && is_busbard(g->system)) {
 		argv[argc++] = "--consumers";
 		argv[argc++] = text[8];
 	}
@@ -954,8 +999,9 @@ static pid_t start_sqs_http(struct run_env *env, pid_t *busbard);
 static int server_start(struct run_env *env, const char *system, struct server *out)
 {
 	*out = (struct server){.pid = -1, .stdin_write = -1, .helper = -1};
-	if (strcmp(system, "busbard") == 0)
-		out->pid = start_busbard(env, env->busbard_socket, sizeof(env->busbard_socket));
+	if (is_busbard(system))
+		out->pid = start_busbard(env, strcmp(system, BUSBARD_SIGNED) == 0,
+		                         env->busbard_socket, sizeof(env->busbard_socket));
 	else if (strcmp(system, "testpmd-5tswap") == 0)
 		out->pid = start_testpmd(env, &out->stdin_write);
 	else if (strcmp(system, "redis-streams") == 0)
@@ -997,8 +1043,11 @@ static double run_generator(struct run_env *env, const struct gen_run *g)
 		env->any_failed = true;
 		return -1;
 	}
-	bool needs_queue = env->s->op != BENCH_OP_PING && strcmp(g->system, "busbard") == 0;
-	int rc = needs_queue ? apply_snapshot(env, ++env->snapshot_version) : 0;
+	bool signed_requests = strcmp(g->system, BUSBARD_SIGNED) == 0;
+	bool needs_queue = env->s->op != BENCH_OP_PING && is_busbard(g->system);
+	int rc = needs_queue || signed_requests
+	             ? apply_snapshot(env, ++env->snapshot_version, signed_requests)
+	             : 0;
 	uint64_t deadline = monotonic_ms() +
 	                    (uint64_t)((env->s->warmup_s + env->s->seconds + RUN_MARGIN_S) * 1000);
 	if (rc == 0)
@@ -1185,7 +1234,7 @@ static pid_t start_sqs_http(struct run_env *env, pid_t *busbard)
 	static char output[OUTPUT_BYTES_MAX];
 	if (peer_dir(env, "control", dir, sizeof(dir), log, sizeof(log)) != 0)
 		return -EIO;
-	*busbard = start_busbard(env, env->busbard_socket, sizeof(env->busbard_socket));
+	*busbard = start_busbard(env, false, env->busbard_socket, sizeof(env->busbard_socket));
 	if (*busbard <= 0)
 		return -EIO;
 	snprintf(db, sizeof(db), "%s/control.db", dir);
@@ -1216,6 +1265,8 @@ static const struct {
 	bool baseline, peer;
 } systems[] = {
     {"busbard", "dpdk", false, false},
+    /* busbard requiring signatures: the generator signs, and checks the replies' MACs. */
+    {BUSBARD_SIGNED, "dpdk", false, false},
     {"testpmd-5tswap", "dpdk", true, false},
     {"kernel-udp-echo", "udp", true, false},
     {"redis-streams", "redis", false, true},
@@ -1339,7 +1390,12 @@ static void print_summary(const struct run_env *env)
 	json_object_set_new(row, "busbard_requests_per_s", json_real(env->busbard_rate));
 	json_t *fractions = json_object();
 	for (uint32_t i = 0; i < env->s->system_count; i++) {
-		if (env->baseline_rates[i] > 0 && env->busbard_rate > 0)
+		if (env->baseline_rates[i] <= 0 || env->busbard_rate <= 0)
+			continue;
+		if (strcmp(env->s->systems[i], BUSBARD_SIGNED) == 0) /* signed beside unsigned */
+			json_object_set_new(row, "signed_fraction_of_unsigned",
+			                    json_real(env->baseline_rates[i] / env->busbard_rate));
+		else
 			json_object_set_new(fractions, env->s->systems[i],
 			                    json_real(env->busbard_rate / env->baseline_rates[i]));
 	}

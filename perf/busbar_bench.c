@@ -30,7 +30,9 @@
  * loop) or --rate R (open loop), --warmup S, --seconds S (at most, with
  * --requests N: the counted part ends after N replies), --consumers N (send:
  * lanes that receive and delete beside the senders), --body-bytes N or
- * --body-file F (one body per line), --system NAME, --baseline, --quiet.
+ * --body-file F (one body per line), --system NAME, --baseline, --quiet; dpdk only:
+ * --signed (each request signed with the benchmark's key, BENCH_KEY_ID, and each reply's
+ * MAC checked, as a client with a key must: docs/protocol.md, Authentication).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -80,6 +82,7 @@ enum option_key {
 	OPT_TRANSPORT,
 	OPT_REQUESTS,
 	OPT_CONSUMERS,
+	OPT_SIGNED,
 };
 
 static const struct option load_options[] = {
@@ -108,6 +111,7 @@ static const struct option load_options[] = {
     {"transport", required_argument, NULL, OPT_TRANSPORT},
     {"requests", required_argument, NULL, OPT_REQUESTS},
     {"consumers", required_argument, NULL, OPT_CONSUMERS},
+    {"signed", no_argument, NULL, OPT_SIGNED},
     {NULL, 0, NULL, 0},
 };
 
@@ -178,6 +182,7 @@ static int apply_load_option(struct bench_cli *cli, int key, const char *value,
 static int apply_transport_option(struct bench_cli *cli, int key, const char *value)
 {
 	switch (key) {
+	case OPT_SIGNED: cli->signed_requests = true; return 0;
 	case OPT_SERVER: cli->server_ip = value; return 0;
 	case OPT_SOURCE: cli->source_ip = value; return 0;
 	case OPT_PORT: cli->server_port = (uint16_t)atoi(value); return 0;
@@ -363,6 +368,10 @@ int main(int argc, char **argv)
 	set_defaults(&cli, mode);
 	if (parse_load(argc, argv, &cli) != 0)
 		return 2;
+	if (cli.signed_requests && !dpdk) {
+		fprintf(stderr, "busbar-bench: --signed is for the dpdk generator only\n");
+		return 2;
+	}
 	int rc = dpdk ? bench_dpdk_run(&cli) : bench_udp_run(&cli);
 	bench_bodies_free(&cli.bodies);
 	return rc;

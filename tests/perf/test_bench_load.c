@@ -6,8 +6,10 @@
  * resends of lost requests, unanswered ones counted, cycles with busbard's
  * receive cookie, a request cap, PutEvents and Publish requests as busbard reads
  * them (a PutEvents answered OK whose entry failed is an error, not a reply),
- * and an open-loop run whose server stalls: the stall must show in the
- * percentiles, measured from the intended send times).
+ * an open-loop run whose server stalls: the stall must show in the
+ * percentiles, measured from the intended send times, and a signed run: every
+ * request, resends too, carries the benchmark key's MAC and a timestamp, and a
+ * reply is taken only when its MAC verifies).
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -88,6 +90,10 @@ struct fake_server {
 	uint64_t capacity; /* > 0: sends past this many stored are refused OverLimit */
 	bool fail_entries; /* PutEvents: OK, with FAILED_ENTRY_COUNT 1 */
 	uint64_t events, publishes; /* well-formed ones seen */
+	struct bb_mac *mac; /* non-NULL: requests must be signed; replies are signed with it */
+	uint64_t verified;  /* signed requests whose MAC verified */
+	uint64_t forge_id;  /* the first answer to this request comes unsigned (a forger's) */
+	bool forged;
 };
 
 static struct bench_load load;
@@ -146,6 +152,14 @@ static size_t answer(const uint8_t *request, size_t length, uint8_t *reply)
 {
 	struct wire_header h;
 	cr_assert_eq(wire_header_decode(request, length, &h), WIRE_OK);
+	if (server.mac != NULL) {
+		cr_assert_eq(h.key_id, BENCH_KEY_ID);
+		cr_assert_gt(h.timestamp_ms, 0, "busbard checks it within its skew");
+		cr_assert_eq(bb_mac_verify(server.mac, (const uint8_t *)BENCH_KEY_SECRET,
+		                           BB_KEY_SECRET_BYTES, request, length),
+		             0, "request %llu signed", (unsigned long long)h.request_id);
+		server.verified++;
+	}
 	struct wire_writer w;
 	wire_writer_init(&w, reply + BB_WIRE_HEADER_BYTES, 256);
 	h.flags = WIRE_FLAG_RESPONSE;
@@ -178,8 +192,17 @@ static size_t answer(const uint8_t *request, size_t length, uint8_t *reply)
 		wire_put_bytes(&w, WIRE_TAG_RECEIPT_HANDLE, handle, sizeof(handle));
 	}
 	h.body_bytes = (uint32_t)w.length;
+	bool forge = server.mac != NULL && h.request_id == server.forge_id && !server.forged;
+	server.forged |= forge;
+	if (forge)
+		h.key_id = 0; /* an OK answer no key vouches for */
 	wire_header_encode(&h, reply);
-	return BB_WIRE_HEADER_BYTES + w.length;
+	size_t reply_bytes = BB_WIRE_HEADER_BYTES + w.length;
+	if (server.mac != NULL && !forge)
+		cr_assert_eq(bb_mac_sign(server.mac, (const uint8_t *)BENCH_KEY_SECRET,
+		                         BB_KEY_SECRET_BYTES, reply, reply_bytes),
+		             0);
+	return reply_bytes;
 }
 
 static void deliver_held(uint64_t now)
@@ -471,4 +494,21 @@ Test(bench_load, refuses_what_busbard_cannot_do)
 	struct bench_load_options o = options(BENCH_OP_CYCLE);
 	o.rate_per_s = 1000;
 	cr_assert_eq(bench_load_init(&load, &o), -EINVAL, "cycles are closed-loop only");
+}
+
+Test(bench_load, a_signed_run_signs_every_request_and_takes_only_authentic_replies)
+{
+	struct bench_load_options o = options(BENCH_OP_SEND);
+	o.mac = bb_mac_new();
+	server.mac = bb_mac_new();
+	cr_assert(o.mac != NULL && server.mac != NULL);
+	server.forge_id = 100; /* sent inside the counted part */
+	struct bench_result r = run(&o, 1 * MS);
+	cr_assert_eq(server.verified, r.sent + r.resends, "every copy of every request signed");
+	cr_assert_eq(r.errors, 1, "the unsigned OK answer is counted, not taken");
+	cr_assert_eq(r.resends, 1, "and its request is sent again, then answered");
+	cr_assert_eq(r.unanswered, 0);
+	cr_assert_eq(server.messages, r.sent + r.resends);
+	bb_mac_free(o.mac);
+	bb_mac_free(server.mac);
 }
