@@ -117,6 +117,7 @@ static const struct {
     {"Attribute.", "Name", "Attributes"},
     {"Tag.", "Key", "tags"},
     {"MessageAttribute.", "Name", "MessageAttributes"},
+    {"MessageSystemAttribute.", "Name", "MessageSystemAttributes"}, /* AWSTraceHeader */
 };
 
 static int hex_value(char c)
@@ -307,9 +308,10 @@ static bool is_integer_param(const char *name)
 static json_t *form_to_params(json_t *form)
 {
 	json_t *params = json_object();
-	json_t *gathered = json_pack("{s:{}, s:{}, s:{}, s:{}, s:{}, s:{}, s:{}}", "AttributeNames",
-	                             "MessageSystemAttributeNames", "MessageAttributeNames",
-	                             "TagKeys", "Attributes", "tags", "MessageAttributes");
+	json_t *gathered = json_pack("{s:{}, s:{}, s:{}, s:{}, s:{}, s:{}, s:{}, s:{}}",
+	                             "AttributeNames", "MessageSystemAttributeNames",
+	                             "MessageAttributeNames", "TagKeys", "Attributes", "tags",
+	                             "MessageAttributes", "MessageSystemAttributes");
 	const char *name;
 	json_t *value;
 	json_object_foreach(form, name, value)
@@ -527,7 +529,8 @@ static void xml_element(FILE *f, const char *name, json_t *value)
 static void xml_members(FILE *f, json_t *object);
 
 /* A map as SQS writes it: <Attribute><Name>..</Name><Value>..</Value></Attribute> for
- * attributes, <Tag><Key>..</Key><Value>..</Value></Tag> for tags. */
+ * attributes, <Tag><Key>..</Key><Value>..</Value></Tag> for tags, and a message's
+ * <MessageAttribute><Name>..</Name><Value><DataType>..</DataType>...</Value>. */
 static void xml_map(FILE *f, const char *element, const char *key_name, json_t *map)
 {
 	const char *name;
@@ -537,7 +540,13 @@ static void xml_map(FILE *f, const char *element, const char *key_name, json_t *
 		fprintf(f, "<%s><%s>", element, key_name);
 		xml_text(f, name);
 		fprintf(f, "</%s>", key_name);
-		xml_element(f, "Value", v);
+		if (json_is_object(v)) { /* a message attribute: DataType and its value */
+			fputs("<Value>", f);
+			xml_members(f, v);
+			fputs("</Value>", f);
+		} else {
+			xml_element(f, "Value", v);
+		}
 		fprintf(f, "</%s>", element);
 	}
 }
@@ -547,6 +556,10 @@ static void xml_member(FILE *f, const char *key, json_t *value)
 {
 	if (strcmp(key, "Attributes") == 0 && json_is_object(value)) {
 		xml_map(f, "Attribute", "Name", value);
+		return;
+	}
+	if (strcmp(key, "MessageAttributes") == 0 && json_is_object(value)) {
+		xml_map(f, "MessageAttribute", "Name", value);
 		return;
 	}
 	if (strcmp(key, "Tags") == 0 && json_is_object(value)) {

@@ -30,6 +30,8 @@ struct ctl_aws_call {
 	bool ready;     /* reply holds the answer of a suspended call */
 	bool scrape;    /* a /metrics call */
 	bool suspended; /* counted in the server's suspended until answered or freed */
+	bool counting;  /* GetQueueAttributes asking busbard for its counts first */
+	json_t *counts; /* busbard's counts, once they came (ctl_aws_data.h) */
 	struct ctl_aws_data_op op;
 	struct ctl_pool_call pool_call;
 	uint64_t start_us;
@@ -185,6 +187,24 @@ static void on_data_done(void *context, int status, const struct wire_header *re
 	MHD_resume_connection(call->connection);
 }
 
+/* busbard's counts are in: the store answers the rest on resumption (ctl_aws_resume). */
+static void on_counts_done(void *context, int status, const struct wire_header *reply,
+                           const uint8_t *body, size_t body_bytes)
+{
+	struct ctl_aws_call *call = context;
+	const struct ctl_aws_error *error = &CTL_AWS_SERVICE_UNAVAILABLE;
+	char message[CTL_AWS_ERROR_BYTES_MAX];
+	snprintf(message, sizeof(message), "busbard did not answer (%s)", strerror(-status));
+	if (status != 0 || ctl_aws_counts_decode(reply, body, body_bytes, &call->counts, &error,
+	                                         message, sizeof(message)) != 0) {
+		call->counting = false; /* resumed with the error as its answer */
+		ctl_aws_render_error(call->request.protocol, call->request.service,
+		                     call->request.request_id, error, message, &call->reply);
+	}
+	call->ready = true;
+	MHD_resume_connection(call->connection);
+}
+
 /* Suspends the connection and hands the frame to the pool. */
 static enum MHD_Result forward(struct ctl_aws_server *s, struct MHD_Connection *connection,
                                struct ctl_aws_call *call, uint8_t *frame, size_t frame_bytes,
@@ -210,6 +230,17 @@ static enum MHD_Result dispatch(struct ctl_aws_server *s, struct MHD_Connection 
 {
 	char message[CTL_AWS_ERROR_BYTES_MAX];
 	const struct ctl_aws_error *error = NULL;
+	uint8_t *frame;
+	size_t frame_bytes;
+	if (call->request.kind == CTL_AWS_MANAGE && call->counts == NULL &&
+	    ctl_aws_counts_wanted(&call->request)) {
+		if (ctl_aws_counts_encode(&call->request, &s->config, &frame, &frame_bytes, &error,
+		                          message, sizeof(message)) != 0)
+			return answer_error(connection, call, error, message);
+		call->counting = true;
+		call->op = (struct ctl_aws_data_op){.opcode = WIRE_OP_GET_QUEUE_COUNTS};
+		return forward(s, connection, call, frame, frame_bytes, on_counts_done);
+	}
 	if (call->request.kind == CTL_AWS_MANAGE) {
 		char target[CTL_AWS_ACTION_BYTES_MAX + 16];
 		snprintf(target, sizeof(target), "%s.%s",
@@ -225,8 +256,6 @@ static enum MHD_Result dispatch(struct ctl_aws_server *s, struct MHD_Connection 
 		free(json);
 		return rc;
 	}
-	uint8_t *frame;
-	size_t frame_bytes;
 	if (ctl_aws_data_encode(&call->request, &s->config, &frame, &frame_bytes, &call->op, &error,
 	                        message, sizeof(message)) != 0)
 		return answer_error(connection, call, error, message);
@@ -380,6 +409,10 @@ enum MHD_Result ctl_aws_resume(struct MHD_Connection *connection, struct ctl_aws
 	assert(call != NULL && call->ready);
 	call->ready = false;
 	unsuspend(call);
+	if (call->counting) { /* busbard's counts came: now the store's attributes */
+		call->counting = false;
+		return dispatch(call->server, connection, call);
+	}
 	return queue_reply(connection, call);
 }
 
@@ -387,6 +420,8 @@ enum MHD_Result ctl_aws_answer_sqs(struct MHD_Connection *connection, struct ctl
                                    unsigned http_status, json_t *body, const char *query_error)
 {
 	assert(call != NULL && body != NULL);
+	if (call->counts != NULL && http_status == 200)
+		ctl_aws_counts_merge(&call->request, call->counts, body);
 	ctl_aws_render_sqs_result(&call->request, http_status, body, query_error, &call->reply);
 	return queue_reply(connection, call);
 }
@@ -398,6 +433,7 @@ void ctl_aws_call_free(struct ctl_aws_call *call)
 	unsuspend(call); /* a client gone while suspended is freed without an answer */
 	ctl_aws_request_clear(&call->request);
 	ctl_aws_reply_clear(&call->reply);
+	json_decref(call->counts);
 	free(call);
 }
 

@@ -97,8 +97,7 @@ static const char *topic_of(json_t *params, const struct ctl_aws_config *config,
 	return ours ? name : NULL;
 }
 
-/* Base64 text to bytes in out (at least 3/4 of its length); -1 when it is not base64. */
-static int base64_decode(const char *text, uint8_t *out)
+int ctl_sns_base64_decode(const char *text, uint8_t *out)
 {
 	size_t length = strlen(text);
 	if (length % 4 != 0 || length > INT32_MAX)
@@ -128,7 +127,7 @@ static int put_attribute(struct wire_writer *w, json_t *params, const char *entr
 	if (binary == NULL)
 		return 0;
 	uint8_t *value = malloc(strlen(binary) / 4 * 3 + 3);
-	int n = value != NULL ? base64_decode(binary, value) : -1;
+	int n = value != NULL ? ctl_sns_base64_decode(binary, value) : -1;
 	if (n >= 0)
 		wire_put_bytes(w, WIRE_TAG_ATTRIBUTE_BINARY_VALUE, value, (size_t)n);
 	free(value);

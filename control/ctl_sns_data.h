@@ -25,6 +25,10 @@ __attribute__((warn_unused_result)) int ctl_sns_data_decode(const struct ctl_aws
                                                             struct wire_reader *reader,
                                                             json_t *result);
 
+/* Base64 text to bytes in out (at least 3/4 of its length + 3); -1 when it is not base64.
+ * A message attribute's BinaryValue, SNS's and SQS's (ctl_aws_data.c). */
+int ctl_sns_base64_decode(const char *text, uint8_t *out);
+
 /* SNS's error for an SNS status of busbard's (NotFound ... InvalidBatchEntryId), else NULL. */
 const struct ctl_aws_error *ctl_sns_data_status_error(enum wire_status status);
 

@@ -309,3 +309,390 @@ Test(aws, purge_queue_is_forwarded_to_busbard)
 	cr_assert_str_eq(error->code, "AWS.SimpleQueueService.PurgeQueueInProgress");
 	cr_assert_eq(error->http_status, 403);
 }
+
+/* A reply of busbard's with the fields a writer put, for the decoders. */
+static size_t reply_body(uint8_t *buffer, size_t capacity, void (*put)(struct wire_writer *))
+{
+	struct wire_writer w;
+	wire_writer_init(&w, buffer, capacity);
+	put(&w);
+	cr_assert(!w.overflow);
+	return w.length;
+}
+
+static void put_counts(struct wire_writer *w)
+{
+	wire_put_u32(w, WIRE_TAG_MESSAGES_VISIBLE, 3);
+	wire_put_u32(w, WIRE_TAG_MESSAGES_NOT_VISIBLE, 2);
+	wire_put_u32(w, WIRE_TAG_MESSAGES_DELAYED, 1);
+}
+
+/* GetQueueAttributes' approximate counts are busbard's (GET_QUEUE_COUNTS on the queue of
+ * the QueueUrl), asked for by name or All, in both protocols; the store's other attributes
+ * stay as they are, and only the counts asked for are added. */
+Test(aws, queue_counts_come_from_busbard)
+{
+	struct ctl_aws_config config = {.account_id = "000000000000", .region = "local"};
+	cr_assert_eq(parse(FORM, NULL, "Action=GetQueueAttributes&QueueUrl=u&AttributeName.1="
+	                               "VisibilityTimeout"),
+	             0);
+	cr_assert(!ctl_aws_counts_wanted(&request), "no count asked for: the store alone");
+	cr_assert_eq(parse(JSON10, "AmazonSQS.GetQueueAttributes",
+	                   "{\"QueueUrl\":\"http://h/000000000000/jobs\","
+	                   "\"AttributeNames\":[\"ApproximateNumberOfMessagesDelayed\"]}"),
+	             0);
+	cr_assert(ctl_aws_counts_wanted(&request));
+	uint8_t *frame;
+	size_t bytes;
+	cr_assert_eq(ctl_aws_counts_encode(&request, &config, &frame, &bytes, &error, message,
+	                                   sizeof(message)),
+	             0, "%s", message);
+	struct wire_header h;
+	cr_assert_eq(wire_header_decode(frame, bytes, &h), WIRE_OK);
+	cr_assert_eq(h.opcode, WIRE_OP_GET_QUEUE_COUNTS);
+	struct wire_reader r;
+	struct wire_field f;
+	wire_reader_init(&r, frame + BB_WIRE_HEADER_BYTES, bytes - BB_WIRE_HEADER_BYTES);
+	cr_assert_eq(wire_reader_next(&r, &f), 1);
+	cr_assert(f.tag == WIRE_TAG_QUEUE_NAME && f.length == 4 && memcmp(f.value, "jobs", 4) == 0);
+	cr_assert_eq(wire_reader_next(&r, &f), 0);
+	free(frame);
+
+	uint8_t body[64];
+	size_t body_bytes = reply_body(body, sizeof(body), put_counts);
+	struct wire_header ok = {.opcode = WIRE_OP_GET_QUEUE_COUNTS, .status = WIRE_OK};
+	json_t *counts;
+	cr_assert_eq(ctl_aws_counts_decode(&ok, body, body_bytes, &counts, &error, message,
+	                                   sizeof(message)),
+	             0);
+	json_t *answer = json_pack("{s:{s:s}}", "Attributes", "VisibilityTimeout", "30");
+	ctl_aws_counts_merge(&request, counts, answer);
+	json_t *want = json_pack("{s:{s:s, s:s}}", "Attributes", "VisibilityTimeout", "30",
+	                         "ApproximateNumberOfMessagesDelayed", "1");
+	cr_assert(json_equal(answer, want), "%s", json_dumps(answer, 0));
+	json_decref(answer);
+	json_decref(want);
+
+	cr_assert_eq(parse(FORM, NULL, "Action=GetQueueAttributes&QueueUrl=u&AttributeName.1=All"),
+	             0);
+	cr_assert(ctl_aws_counts_wanted(&request));
+	answer = json_object();
+	ctl_aws_counts_merge(&request, counts, answer);
+	want = json_pack("{s:{s:s, s:s, s:s}}", "Attributes", "ApproximateNumberOfMessages", "3",
+	                 "ApproximateNumberOfMessagesNotVisible", "2",
+	                 "ApproximateNumberOfMessagesDelayed", "1");
+	cr_assert(json_equal(answer, want), "%s", json_dumps(answer, 0));
+	struct ctl_aws_reply reply;
+	ctl_aws_render_result(&request, answer, &reply);
+	cr_assert(strstr(reply.body, "<Attribute><Name>ApproximateNumberOfMessages</Name><Value>3"
+	                             "</Value></Attribute>") != NULL,
+	          "%s", reply.body);
+	ctl_aws_reply_clear(&reply);
+	json_decref(answer);
+	json_decref(want);
+	json_decref(counts);
+}
+
+/* A queue the store has and busbard has not been given yet holds nothing; busbard's other
+ * refusals are AWS's errors; a reply that does not parse is InternalError. */
+Test(aws, queue_counts_of_a_queue_busbard_lacks_are_zero)
+{
+	struct wire_header unknown = {.opcode = WIRE_OP_GET_QUEUE_COUNTS,
+	                              .status = WIRE_ERR_NONEXISTENT_QUEUE};
+	json_t *counts;
+	cr_assert_eq(ctl_aws_counts_decode(&unknown, NULL, 0, &counts, &error, message,
+	                                   sizeof(message)),
+	             0);
+	cr_assert_str_eq(json_string_value(json_object_get(counts, "ApproximateNumberOfMessages")),
+	                 "0");
+	json_decref(counts);
+	struct wire_header busy = {.opcode = WIRE_OP_GET_QUEUE_COUNTS,
+	                           .status = WIRE_ERR_SERVICE_UNAVAILABLE};
+	cr_assert_neq(ctl_aws_counts_decode(&busy, NULL, 0, &counts, &error, message,
+	                                    sizeof(message)),
+	              0);
+	cr_assert_str_eq(error->code, "ServiceUnavailable");
+	struct wire_header ok = {.opcode = WIRE_OP_GET_QUEUE_COUNTS, .status = WIRE_OK};
+	uint8_t cut[] = {81, 0, 4, 0, 0, 0, 1}; /* a u32 field with one byte of its four */
+	cr_assert_neq(ctl_aws_counts_decode(&ok, cut, sizeof(cut), &counts, &error, message,
+	                                    sizeof(message)),
+	              0);
+	cr_assert_str_eq(error->code, "InternalError");
+}
+
+/* The fields of a request frame's body, for the encoders' tests. */
+static json_t *frame_fields(const uint8_t *frame, size_t bytes)
+{
+	json_t *fields = json_object();
+	struct wire_reader r;
+	struct wire_field f;
+	char tag[8];
+	wire_reader_init(&r, frame + BB_WIRE_HEADER_BYTES, bytes - BB_WIRE_HEADER_BYTES);
+	while (wire_reader_next(&r, &f) == 1) {
+		snprintf(tag, sizeof(tag), "%u", f.tag);
+		uint32_t u32;
+		json_object_set_new(fields, tag,
+		                    f.tag == WIRE_TAG_DELAY_SECONDS && wire_field_u32(&f, &u32)
+		                        ? json_integer(u32)
+		                        : json_stringn((const char *)f.value, f.length));
+	}
+	return fields;
+}
+
+/* SendMessage's DelaySeconds and a FIFO queue's MessageGroupId and MessageDeduplicationId
+ * travel to busbard (which judges them: docs/protocol.md, "FIFO queues"); a FIFO send's
+ * SequenceNumber comes back. */
+Test(aws, send_forwards_delay_and_fifo_ids)
+{
+	struct ctl_aws_config config = {.account_id = "000000000000", .region = "local"};
+	cr_assert_eq(parse(FORM, NULL,
+	                   "Action=SendMessage&QueueUrl=http%3A%2F%2Fh%2F000000000000%2Fq.fifo"
+	                   "&MessageBody=hi&DelaySeconds=900&MessageGroupId=g1"
+	                   "&MessageDeduplicationId=d1"),
+	             0);
+	uint8_t *frame;
+	size_t bytes;
+	struct ctl_aws_data_op op;
+	cr_assert_eq(ctl_aws_data_encode(&request, &config, &frame, &bytes, &op, &error, message,
+	                                 sizeof(message)),
+	             0, "%s", message);
+	json_t *fields = frame_fields(frame, bytes);
+	json_t *want = json_pack("{s:s, s:s, s:i, s:s, s:s}", "1", "q.fifo", "2", "hi", "80", 900,
+	                         "50", "g1", "51", "d1");
+	cr_assert(json_equal(fields, want), "%s", json_dumps(fields, 0));
+	json_decref(fields);
+	json_decref(want);
+	free(frame);
+
+	cr_assert_eq(parse(JSON10, "AmazonSQS.SendMessage",
+	                   "{\"QueueUrl\":\"/000000000000/q\",\"MessageBody\":\"b\","
+	                   "\"DelaySeconds\":901}"),
+	             0);
+	cr_assert_neq(ctl_aws_data_encode(&request, &config, &frame, &bytes, &op, &error, message,
+	                                  sizeof(message)),
+	              0);
+	cr_assert_str_eq(error->code, "InvalidParameterValue");
+	cr_assert_eq(parse(JSON10, "AmazonSQS.SendMessage",
+	                   "{\"QueueUrl\":\"/000000000000/q\",\"MessageBody\":\"b\","
+	                   "\"MessageGroupId\":7}"),
+	             0);
+	cr_assert_neq(ctl_aws_data_encode(&request, &config, &frame, &bytes, &op, &error, message,
+	                                  sizeof(message)),
+	              0, "an id that is not a string");
+	cr_assert_str_eq(error->code, "InvalidParameterValue");
+
+	op = (struct ctl_aws_data_op){.opcode = WIRE_OP_SEND_MESSAGE};
+	uint8_t body[128];
+	struct wire_writer w;
+	wire_writer_init(&w, body, sizeof(body));
+	wire_put_str(&w, WIRE_TAG_MESSAGE_ID, "id");
+	wire_put_str(&w, WIRE_TAG_MD5_OF_BODY, "md5");
+	wire_put_str(&w, WIRE_TAG_SEQUENCE_NUMBER, "18000000000000000001");
+	struct wire_header ok = {.opcode = WIRE_OP_SEND_MESSAGE, .status = WIRE_OK};
+	json_t *result;
+	cr_assert_eq(ctl_aws_data_decode(&op, &ok, body, w.length, &result, &error, message,
+	                                 sizeof(message)),
+	             0);
+	cr_assert_str_eq(json_string_value(json_object_get(result, "SequenceNumber")),
+	                 "18000000000000000001");
+	json_decref(result);
+}
+
+/* A received FIFO message's MessageGroupId and SequenceNumber are system attributes, given
+ * when asked for by name or All, as AWS does. */
+Test(aws, received_fifo_messages_carry_their_group_and_sequence)
+{
+	uint8_t body[256];
+	struct wire_writer w;
+	wire_writer_init(&w, body, sizeof(body));
+	wire_put_bytes(&w, WIRE_TAG_MESSAGE_BEGIN, NULL, 0);
+	wire_put_str(&w, WIRE_TAG_MESSAGE_ID, "id");
+	wire_put_str(&w, WIRE_TAG_RECEIPT_HANDLE, "rh");
+	wire_put_str(&w, WIRE_TAG_MD5_OF_BODY, "md5");
+	wire_put_str(&w, WIRE_TAG_MESSAGE_GROUP_ID, "g1");
+	wire_put_str(&w, WIRE_TAG_SEQUENCE_NUMBER, "18000000000000000001");
+	wire_put_str(&w, WIRE_TAG_BODY, "hi");
+	struct wire_header ok = {.opcode = WIRE_OP_RECEIVE_MESSAGE, .status = WIRE_OK};
+	const char *asks[] = {"AttributeName.1=All", "MessageSystemAttributeName.1=MessageGroupId"
+	                                             "&MessageSystemAttributeName.2=SequenceNumber",
+	                      "AttributeName.1=SentTimestamp"};
+	for (size_t i = 0; i < 3; i++) {
+		char form[256];
+		snprintf(form, sizeof(form), "Action=ReceiveMessage&QueueUrl=/000000000000/q.fifo&%s",
+		         asks[i]);
+		cr_assert_eq(parse(FORM, NULL, form), 0);
+		struct ctl_aws_config config = {.account_id = "000000000000", .region = "local"};
+		uint8_t *frame;
+		size_t bytes;
+		struct ctl_aws_data_op op;
+		cr_assert_eq(ctl_aws_data_encode(&request, &config, &frame, &bytes, &op, &error,
+		                                 message, sizeof(message)),
+		             0, "%s", message);
+		free(frame);
+		json_t *result;
+		cr_assert_eq(ctl_aws_data_decode(&op, &ok, body, w.length, &result, &error, message,
+		                                 sizeof(message)),
+		             0);
+		json_t *attributes =
+		    json_object_get(json_array_get(json_object_get(result, "Messages"), 0), "Attributes");
+		const char *group = json_string_value(json_object_get(attributes, "MessageGroupId"));
+		const char *sequence =
+		    json_string_value(json_object_get(attributes, "SequenceNumber"));
+		if (i < 2) {
+			cr_assert_str_eq(group, "g1", "%s", asks[i]);
+			cr_assert_str_eq(sequence, "18000000000000000001", "%s", asks[i]);
+		} else {
+			cr_assert_null(group, "not asked for");
+			cr_assert_null(sequence, "not asked for");
+		}
+		json_decref(result);
+	}
+}
+
+/* SendMessage's MessageAttributes (query's MessageAttribute.N.Name/Value.*, JSON 1.0's map,
+ * a BinaryValue in base64) and AWSTraceHeader travel as busbard's attribute fields; the
+ * reply's MD5OfMessageAttributes comes back. */
+Test(aws, send_forwards_message_attributes)
+{
+	struct ctl_aws_config config = {.account_id = "000000000000", .region = "local"};
+	const char *forms[] = {
+	    "Action=SendMessage&QueueUrl=/000000000000/q&MessageBody=hi"
+	    "&MessageAttribute.1.Name=n&MessageAttribute.1.Value.DataType=Binary"
+	    "&MessageAttribute.1.Value.BinaryValue=AAE%3D"
+	    "&MessageSystemAttribute.1.Name=AWSTraceHeader"
+	    "&MessageSystemAttribute.1.Value.DataType=String"
+	    "&MessageSystemAttribute.1.Value.StringValue=Root%3D1",
+	    "{\"QueueUrl\":\"/000000000000/q\",\"MessageBody\":\"hi\",\"MessageAttributes\":"
+	    "{\"n\":{\"DataType\":\"Binary\",\"BinaryValue\":\"AAE=\"}},"
+	    "\"MessageSystemAttributes\":{\"AWSTraceHeader\":{\"DataType\":\"String\","
+	    "\"StringValue\":\"Root=1\"}}}"};
+	for (size_t i = 0; i < 2; i++) {
+		cr_assert_eq(i == 0 ? parse(FORM, NULL, forms[i])
+		                    : parse(JSON10, "AmazonSQS.SendMessage", forms[i]),
+		             0);
+		uint8_t *frame;
+		size_t bytes;
+		struct ctl_aws_data_op op;
+		cr_assert_eq(ctl_aws_data_encode(&request, &config, &frame, &bytes, &op, &error,
+		                                 message, sizeof(message)),
+		             0, "%s", message);
+		uint16_t tags[8];
+		size_t count = 0;
+		const uint8_t *binary = NULL;
+		struct wire_reader r;
+		struct wire_field f;
+		wire_reader_init(&r, frame + BB_WIRE_HEADER_BYTES, bytes - BB_WIRE_HEADER_BYTES);
+		while (wire_reader_next(&r, &f) == 1 && count < 8) {
+			tags[count++] = f.tag;
+			if (f.tag == WIRE_TAG_ATTRIBUTE_BINARY_VALUE && f.length == 2)
+				binary = f.value;
+		}
+		uint16_t want[] = {WIRE_TAG_QUEUE_NAME,          WIRE_TAG_BODY,
+		                   WIRE_TAG_ATTRIBUTE_BEGIN,     WIRE_TAG_ATTRIBUTE_NAME,
+		                   WIRE_TAG_ATTRIBUTE_DATA_TYPE, WIRE_TAG_ATTRIBUTE_BINARY_VALUE,
+		                   WIRE_TAG_AWS_TRACE_HEADER};
+		cr_assert_eq(count, 7, "%zu fields", count);
+		cr_assert(memcmp(tags, want, sizeof(want)) == 0, "form %zu", i);
+		cr_assert(binary != NULL && binary[0] == 0 && binary[1] == 1, "base64 decoded");
+		free(frame);
+	}
+	cr_assert_eq(parse(JSON10, "AmazonSQS.SendMessage",
+	                   "{\"QueueUrl\":\"/000000000000/q\",\"MessageBody\":\"hi\","
+	                   "\"MessageAttributes\":{\"n\":{\"DataType\":\"Binary\","
+	                   "\"BinaryValue\":\"not base64\"}}}"),
+	             0);
+	uint8_t *frame;
+	size_t bytes;
+	struct ctl_aws_data_op op;
+	cr_assert_neq(ctl_aws_data_encode(&request, &config, &frame, &bytes, &op, &error, message,
+	                                  sizeof(message)),
+	              0);
+	cr_assert_str_eq(error->code, "InvalidParameterValue");
+
+	op = (struct ctl_aws_data_op){.opcode = WIRE_OP_SEND_MESSAGE};
+	uint8_t body[160];
+	struct wire_writer w;
+	wire_writer_init(&w, body, sizeof(body));
+	wire_put_str(&w, WIRE_TAG_MESSAGE_ID, "id");
+	wire_put_str(&w, WIRE_TAG_MD5_OF_BODY, "md5");
+	wire_put_str(&w, WIRE_TAG_MD5_OF_MESSAGE_ATTRIBUTES, "0123456789abcdef0123456789abcdef");
+	struct wire_header ok = {.opcode = WIRE_OP_SEND_MESSAGE, .status = WIRE_OK};
+	json_t *result;
+	cr_assert_eq(ctl_aws_data_decode(&op, &ok, body, w.length, &result, &error, message,
+	                                 sizeof(message)),
+	             0);
+	cr_assert_str_eq(json_string_value(json_object_get(result, "MD5OfMessageAttributes")),
+	                 "0123456789abcdef0123456789abcdef");
+	json_decref(result);
+}
+
+/* ReceiveMessage's MessageAttributeNames go to busbard, which selects; the attributes it
+ * returns become MessageAttributes (Binary in base64) with MD5OfMessageAttributes, and in
+ * the query protocol <MessageAttribute><Name>..</Name><Value>..</Value>. */
+Test(aws, receive_renders_message_attributes)
+{
+	struct ctl_aws_config config = {.account_id = "000000000000", .region = "local"};
+	cr_assert_eq(parse(FORM, NULL,
+	                   "Action=ReceiveMessage&QueueUrl=/000000000000/q"
+	                   "&MessageAttributeName.1=n&MessageAttributeName.2=p.*"),
+	             0);
+	uint8_t *frame;
+	size_t bytes;
+	struct ctl_aws_data_op op;
+	cr_assert_eq(ctl_aws_data_encode(&request, &config, &frame, &bytes, &op, &error, message,
+	                                 sizeof(message)),
+	             0, "%s", message);
+	uint32_t names = 0;
+	struct wire_reader r;
+	struct wire_field f;
+	wire_reader_init(&r, frame + BB_WIRE_HEADER_BYTES, bytes - BB_WIRE_HEADER_BYTES);
+	while (wire_reader_next(&r, &f) == 1)
+		names += f.tag == WIRE_TAG_MESSAGE_ATTRIBUTE_NAME;
+	cr_assert_eq(names, 2);
+	free(frame);
+
+	uint8_t body[256];
+	struct wire_writer w;
+	wire_writer_init(&w, body, sizeof(body));
+	wire_put_bytes(&w, WIRE_TAG_MESSAGE_BEGIN, NULL, 0);
+	wire_put_str(&w, WIRE_TAG_MESSAGE_ID, "id");
+	wire_put_str(&w, WIRE_TAG_MD5_OF_MESSAGE_ATTRIBUTES, "0123456789abcdef0123456789abcdef");
+	wire_put_bytes(&w, WIRE_TAG_ATTRIBUTE_BEGIN, NULL, 0);
+	wire_put_str(&w, WIRE_TAG_ATTRIBUTE_DATA_TYPE, "String"); /* any order */
+	wire_put_str(&w, WIRE_TAG_ATTRIBUTE_NAME, "n");
+	wire_put_str(&w, WIRE_TAG_ATTRIBUTE_STRING_VALUE, "v<");
+	wire_put_bytes(&w, WIRE_TAG_ATTRIBUTE_BEGIN, NULL, 0);
+	wire_put_str(&w, WIRE_TAG_ATTRIBUTE_NAME, "p.b");
+	wire_put_str(&w, WIRE_TAG_ATTRIBUTE_DATA_TYPE, "Binary");
+	wire_put_bytes(&w, WIRE_TAG_ATTRIBUTE_BINARY_VALUE, "\x00\x01", 2);
+	wire_put_str(&w, WIRE_TAG_BODY, "hi");
+	struct wire_header ok = {.opcode = WIRE_OP_RECEIVE_MESSAGE, .status = WIRE_OK};
+	json_t *result;
+	cr_assert_eq(ctl_aws_data_decode(&op, &ok, body, w.length, &result, &error, message,
+	                                 sizeof(message)),
+	             0);
+	json_t *m = json_array_get(json_object_get(result, "Messages"), 0);
+	json_t *want = json_pack("{s:{s:s, s:s}, s:{s:s, s:s}}", "n", "DataType", "String",
+	                         "StringValue", "v<", "p.b", "DataType", "Binary", "BinaryValue",
+	                         "AAE=");
+	cr_assert(json_equal(json_object_get(m, "MessageAttributes"), want), "%s",
+	          json_dumps(m, 0));
+	cr_assert_str_eq(json_string_value(json_object_get(m, "MD5OfMessageAttributes")),
+	                 "0123456789abcdef0123456789abcdef");
+	json_decref(want);
+	struct ctl_aws_reply reply;
+	ctl_aws_render_result(&request, result, &reply);
+	cr_assert(strstr(reply.body, "<MessageAttribute><Name>n</Name><Value><DataType>String"
+	                             "</DataType><StringValue>v&lt;</StringValue></Value>"
+	                             "</MessageAttribute>") != NULL,
+	          "%s", reply.body);
+	ctl_aws_reply_clear(&reply);
+	json_decref(result);
+
+	wire_writer_init(&w, body, sizeof(body));
+	wire_put_bytes(&w, WIRE_TAG_MESSAGE_BEGIN, NULL, 0);
+	wire_put_str(&w, WIRE_TAG_ATTRIBUTE_NAME, "n"); /* before any ATTRIBUTE_BEGIN */
+	cr_assert_neq(ctl_aws_data_decode(&op, &ok, body, w.length, &result, &error, message,
+	                                  sizeof(message)),
+	              0);
+}

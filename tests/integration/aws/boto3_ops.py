@@ -2,7 +2,9 @@
 """Debian's boto3 (SQS query protocol) against busbar's AWS API, for run_aws.sh.
 
   boto3_ops.py ops       every SQS operation busbar serves, with its expected answer, the
-                         errors AWS gives for bad calls, and a presigned (query-form) request
+                         errors AWS gives for bad calls, the approximate counts, DelaySeconds,
+                         a FIFO queue, message attributes, and a presigned (query-form)
+                         request
   boto3_ops.py refusals  wrong key, wrong secret, an expired signature, a tampered body, a
                          revoked key and a missing permission, each refused with AWS's error
   boto3_ops.py polls     more long polls at once than the pool gives them connections, and a
@@ -133,6 +135,96 @@ def error_calls(sqs, url):
                  QueueUrl=url, Entries=[{"Id": "1", "MessageBody": "x"}])
 
 
+def counts(sqs):
+    """GetQueueAttributes' approximate counts are busbard's: one message visible, one in
+    flight, one delayed; by name and in All."""
+    url = sqs.create_queue(QueueName="q-counts")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="taken")
+    taken = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=5, VisibilityTimeout=300)
+    check(len(taken.get("Messages", [])) == 1, "a message received and kept in flight")
+    sqs.send_message(QueueUrl=url, MessageBody="waiting")
+    sqs.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=600)
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+             "ApproximateNumberOfMessagesDelayed"]
+    got = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+    check(got == dict(zip(names, ["1", "1", "1"])), f"the counts by name ({got})")
+    every = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    check(all(every.get(n) == "1" for n in names) and "QueueArn" in every,
+          f"the counts in All, beside the store's attributes ({every})")
+    shown = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages", [])
+    check([m["Body"] for m in shown] == ["waiting"],
+          f"a DelaySeconds message is not received before its time ({shown})")
+    expect_error("InvalidParameterValue", "DelaySeconds 901", sqs.send_message, QueueUrl=url,
+                 MessageBody="x", DelaySeconds=901)
+    sqs.delete_queue(QueueUrl=url)
+
+
+def fifo(sqs):
+    """A FIFO queue over HTTP: group and deduplication ids, SequenceNumber, the system
+    attributes of a received message, and busbard's refusals."""
+    url = sqs.create_queue(QueueName="q-boto.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    sent = sqs.send_message(QueueUrl=url, MessageBody="first", MessageGroupId="g1",
+                            MessageDeduplicationId="d1")
+    check(sent.get("SequenceNumber", "").isdigit(), f"a FIFO send's SequenceNumber ({sent})")
+    again = sqs.send_message(QueueUrl=url, MessageBody="first", MessageGroupId="g1",
+                             MessageDeduplicationId="d1")
+    check(again["MessageId"] == sent["MessageId"] and
+          again.get("SequenceNumber") == sent.get("SequenceNumber"),
+          "a duplicate within the window answers the first send's ids")
+    got = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=5, MaxNumberOfMessages=10,
+                              AttributeNames=["All"]).get("Messages", [])
+    attributes = got[0].get("Attributes", {}) if got else {}
+    check(len(got) == 1 and attributes.get("MessageGroupId") == "g1" and
+          attributes.get("SequenceNumber") == sent.get("SequenceNumber"),
+          f"received once, with its MessageGroupId and SequenceNumber ({got})")
+    expect_error("MissingParameter", "a FIFO send without MessageGroupId", sqs.send_message,
+                 QueueUrl=url, MessageBody="x", MessageDeduplicationId="d2")
+    sqs.delete_queue(QueueUrl=url)
+
+
+def attributes_md5(attributes):
+    """MD5OfMessageAttributes as AWS computes it (names in order, each part length-prefixed)."""
+    digest = hashlib.md5()
+    for name in sorted(attributes):
+        value = attributes[name]
+        binary = "BinaryValue" in value
+        data = value["BinaryValue"] if binary else value["StringValue"].encode()
+        for part in (name.encode(), value["DataType"].encode()):
+            digest.update(len(part).to_bytes(4, "big") + part)
+        digest.update((b"\x02" if binary else b"\x01") + len(data).to_bytes(4, "big") + data)
+    return digest.hexdigest()
+
+
+def message_attributes(sqs):
+    """MessageAttributes and AWSTraceHeader sent, their MD5, and given back as selected."""
+    url = sqs.create_queue(QueueName="q-attrs")["QueueUrl"]
+    sent_attributes = {"s": {"DataType": "String", "StringValue": "v\u00e9"},
+                       "p.n": {"DataType": "Number", "StringValue": "1.5"},
+                       "p.b": {"DataType": "Binary", "BinaryValue": b"\x00\x01\xff"}}
+    sent = sqs.send_message(QueueUrl=url, MessageBody="with attributes",
+                            MessageAttributes=sent_attributes, MessageSystemAttributes={
+                                "AWSTraceHeader": {"DataType": "String",
+                                                   "StringValue": "Root=1-5759e988-bd862e3fe"}})
+    check(sent.get("MD5OfMessageAttributes") == attributes_md5(sent_attributes),
+          f"SendMessage answers AWS's MD5OfMessageAttributes ({sent})")
+    got = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=5, VisibilityTimeout=0,
+                              MessageAttributeNames=["All"],
+                              AttributeNames=["AWSTraceHeader"]).get("Messages", [])
+    m = got[0] if got else {}
+    check(m.get("MessageAttributes") == sent_attributes and
+          m.get("MD5OfMessageAttributes") == sent.get("MD5OfMessageAttributes") and
+          m.get("Attributes", {}).get("AWSTraceHeader") == "Root=1-5759e988-bd862e3fe",
+          f"ReceiveMessage gives every attribute back with All, and the trace header ({m})")
+    some = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=5,
+                               MessageAttributeNames=["p.*"]).get("Messages", [])
+    selected = sorted(some[0].get("MessageAttributes", {})) if some else None
+    check(selected == ["p.b", "p.n"], f"MessageAttributeNames p.* selects p.b and p.n ({selected})")
+    expect_error("InvalidParameterValue", "a message attribute named AWS.x", sqs.send_message,
+                 QueueUrl=url, MessageBody="x",
+                 MessageAttributes={"AWS.x": {"DataType": "String", "StringValue": "v"}})
+    sqs.delete_queue(QueueUrl=url)
+
+
 def presigned(sqs):
     link = sqs.generate_presigned_url("list_queues", Params={"QueueNamePrefix": "q-boto"},
                                       ExpiresIn=60)
@@ -155,6 +247,9 @@ def ops():
     url = queue_calls(sqs)
     message_calls(sqs, url)
     error_calls(sqs, url)
+    counts(sqs)
+    fifo(sqs)
+    message_attributes(sqs)
     presigned(sqs)
     sqs.delete_queue(QueueUrl=url)
     expect_error("AWS.SimpleQueueService.NonExistentQueue", "DeleteQueue removed it",

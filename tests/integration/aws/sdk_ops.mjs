@@ -41,6 +41,50 @@ async function expectError(sqs, pattern, what, command) {
   check(pattern.test(got), `${what}: ${pattern} (got ${got})`);
 }
 
+// JSON 1.0: a FIFO send's SequenceNumber, the received message's system attributes, and
+// the approximate counts of GetQueueAttributes (busbard's) before and after.
+async function fifoAndCounts(sqs) {
+  const { QueueUrl: url } = await sqs.send(new CreateQueueCommand({
+    QueueName: "q-js.fifo", Attributes: { FifoQueue: "true", ContentBasedDeduplication: "true" } }));
+  const sent = await sqs.send(new SendMessageCommand({
+    QueueUrl: url, MessageBody: "fifo", MessageGroupId: "g-js" }));
+  check(/^[0-9]+$/.test(sent.SequenceNumber ?? ""), `a FIFO send's SequenceNumber (${sent.SequenceNumber})`);
+  const counts = await sqs.send(new GetQueueAttributesCommand({
+    QueueUrl: url, AttributeNames: ["ApproximateNumberOfMessages"] }));
+  check(counts.Attributes?.ApproximateNumberOfMessages === "1",
+    `ApproximateNumberOfMessages (${JSON.stringify(counts.Attributes)})`);
+  const got = await sqs.send(new ReceiveMessageCommand({
+    QueueUrl: url, WaitTimeSeconds: 5, MessageSystemAttributeNames: ["MessageGroupId", "SequenceNumber"] }));
+  const attributes = got.Messages?.[0]?.Attributes ?? {};
+  check(attributes.MessageGroupId === "g-js" && attributes.SequenceNumber === sent.SequenceNumber,
+    `the received message's MessageGroupId and SequenceNumber (${JSON.stringify(attributes)})`);
+  const after = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["All"] }));
+  check(after.Attributes?.ApproximateNumberOfMessages === "0" &&
+    after.Attributes?.ApproximateNumberOfMessagesNotVisible === "1",
+    `the counts in All after the receive (${JSON.stringify(after.Attributes)})`);
+  await sqs.send(new DeleteQueueCommand({ QueueUrl: url }));
+}
+
+// JSON 1.0 message attributes: sent (the SDK checks the MD5s it is answered), received whole.
+async function messageAttributes(sqs, url) {
+  const attributes = {
+    s: { DataType: "String", StringValue: "v" },
+    b: { DataType: "Binary", BinaryValue: new Uint8Array([0, 1, 255]) },
+  };
+  const sent = await sqs.send(new SendMessageCommand({
+    QueueUrl: url, MessageBody: "with attributes", MessageAttributes: attributes }));
+  check(/^[0-9a-f]{32}$/.test(sent.MD5OfMessageAttributes ?? ""),
+    `SendMessage answers MD5OfMessageAttributes (${sent.MD5OfMessageAttributes})`);
+  const got = await sqs.send(new ReceiveMessageCommand({
+    QueueUrl: url, WaitTimeSeconds: 5, MessageAttributeNames: ["All"] }));
+  const back = got.Messages?.[0]?.MessageAttributes ?? {};
+  check(back.s?.StringValue === "v" && Buffer.from(back.b?.BinaryValue ?? []).equals(
+    Buffer.from([0, 1, 255])) && got.Messages[0].MD5OfMessageAttributes === sent.MD5OfMessageAttributes,
+    `ReceiveMessage gives the attributes back (${JSON.stringify(back)})`);
+  await sqs.send(new DeleteMessageCommand({
+    QueueUrl: url, ReceiptHandle: got.Messages?.[0]?.ReceiptHandle ?? "none" }));
+}
+
 async function main() {
   const sqs = client();
   const { QueueUrl: url } = await sqs.send(new CreateQueueCommand({ QueueName: "q-js" }));
@@ -85,6 +129,9 @@ async function main() {
     new PurgeQueueCommand({ QueueUrl: url }));
   await expectError(client("x".repeat(40)), /SignatureDoesNotMatch|InvalidSignature/,
     "a wrong secret", new ListQueuesCommand({}));
+
+  await fifoAndCounts(sqs);
+  await messageAttributes(sqs, url);
 
   await sqs.send(new DeleteQueueCommand({ QueueUrl: url }));
   await expectError(sqs, /QueueDoesNotExist|NonExistentQueue/, "DeleteQueue removed it",
