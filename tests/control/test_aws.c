@@ -513,9 +513,9 @@ Test(aws, received_fifo_messages_carry_their_group_and_sequence)
 	wire_put_str(&w, WIRE_TAG_SEQUENCE_NUMBER, "18000000000000000001");
 	wire_put_str(&w, WIRE_TAG_BODY, "hi");
 	struct wire_header ok = {.opcode = WIRE_OP_RECEIVE_MESSAGE, .status = WIRE_OK};
-	const char *asks[] = {"AttributeName.1=All", "MessageSystemAttributeName.1=MessageGroupId"
-	                                             "&MessageSystemAttributeName.2=SequenceNumber",
-	                      "AttributeName.1=SentTimestamp"};
+	const char *by_name = "MessageSystemAttributeName.1=MessageGroupId"
+	                      "&MessageSystemAttributeName.2=SequenceNumber";
+	const char *asks[] = {"AttributeName.1=All", by_name, "AttributeName.1=SentTimestamp"};
 	for (size_t i = 0; i < 3; i++) {
 		char form[256];
 		snprintf(form, sizeof(form), "Action=ReceiveMessage&QueueUrl=/000000000000/q.fifo&%s",
