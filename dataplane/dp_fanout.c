@@ -287,6 +287,18 @@ int dp_fanout_to_topic(struct dp_worker *w, uint32_t pending, const struct dp_ro
 	return deliver(w, pending, &d, body, policy, after_sequence, now_ms);
 }
 
+int dp_fanout_to_bus(struct dp_worker *w, uint32_t pending, const struct dp_routing *r,
+                     uint32_t bus, const struct dp_delivery_body *body,
+                     const struct dp_delivery_policy *policy, uint64_t after_sequence,
+                     uint64_t now_ms)
+{
+	const struct dp_bus *b = &r->buses[bus];
+	/* A PutEvents whose body is the event whole (dp_publish.c, execute_forwarded_event). */
+	struct destination d = {WIRE_OP_PUT_EVENTS, WIRE_TAG_BUS_NAME, b->name.data, b->name.bytes,
+	                        false, b->owner, 0, bus, b->bus_id};
+	return deliver(w, pending, &d, body, policy, after_sequence, now_ms);
+}
+
 /* ---- on the target's owner: the answer goes back with the delivery ---- */
 
 static void push_return(struct dp_worker *w, struct rte_mbuf *m)

@@ -145,6 +145,7 @@ struct dp_event_view {
 	uint64_t ingestion_ms;
 	uint8_t id_bytes[16];
 	char id[BUS_EVENT_ID_CHARS + 1];
+	uint32_t hops; /* bus-to-bus hops it made to get here (bus_record.h, BUS_HOPS_MAX) */
 };
 
 #endif

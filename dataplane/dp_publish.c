@@ -326,18 +326,21 @@ static void rule_arn(const struct dp_bus *bus, const struct dp_rule *rule, char 
 		         (int)bus->name.bytes, bus->name.data, (int)rule->name.bytes, rule->name.data);
 }
 
-/* One target's delivery: its input shaped, then a send to its queue. */
-static int deliver_to_target(struct dp_worker *w, const struct dp_snapshot *s,
-                             const struct dp_bus *bus, const struct bus_delivery *d,
-                             const struct dp_event_view *event, uint32_t pending,
-                             uint64_t after_sequence, uint64_t now_ms)
+/* What a target receives: the event as is for a bus (it must stay an event: input settings
+ * are not applied), else its input shaped into the render buffer. */
+static int target_body(struct dp_worker *w, const struct dp_bus *bus, const struct dp_rule *rule,
+                       const struct bb_snapshot_target *t, const struct dp_event_view *event,
+                       struct dp_delivery_body *out)
 {
-	const struct dp_routing *r = s->routing;
-	const struct dp_rule *rule = &r->rules[bus->first_rule + d->rule_index];
-	const struct dp_target *target = &r->targets[rule->first_target + d->target_index];
-	const struct bb_snapshot_target *t = &target->target;
-	if (t->kind != BB_TARGET_QUEUE && t->kind != BB_TARGET_TOPIC) {
-		w->stats.fanout_unsupported++; /* bus and udp targets: not delivered yet */
+	*out = (struct dp_delivery_body){
+	    .group_id = t->message_group_id.data,
+	    .group_id_bytes = t->message_group_id.bytes,
+	    .dedup_id = event->id, /* the event's id: a FIFO queue drops a repeat of it */
+	    .dedup_id_bytes = BUS_EVENT_ID_CHARS,
+	};
+	if (t->kind == BB_TARGET_BUS) {
+		out->body = (const uint8_t *)event->json;
+		out->body_bytes = (uint32_t)event->bytes;
 		return 0;
 	}
 	char name[BB_RULE_NAME_BYTES_MAX + 1], arn[BB_TOPIC_ARN_BYTES_MAX + BB_BUS_NAME_BYTES_MAX];
@@ -350,32 +353,58 @@ static int deliver_to_target(struct dp_worker *w, const struct dp_snapshot *s,
 	size_t bytes;
 	int rc = bus_input_render(&input, &context, event->json, event->bytes,
 	                          (char *)w->fanout.render_buf, DP_RENDER_BYTES_MAX, &bytes);
-	bool to_topic = t->kind == BB_TARGET_TOPIC && target->resource != DP_ROUTING_NONE;
-	uint32_t queue = t->kind == BB_TARGET_QUEUE && target->resource != DP_ROUTING_NONE
-	                     ? target->resource
-	                     : target->dead_letter_queue;
-	if (rc != 0 || (!to_topic && queue == DP_ROUTING_NONE))
+	out->body = w->fanout.render_buf;
+	out->body_bytes = (uint32_t)bytes;
+	return rc;
+}
+
+/* The target's resource, or DP_ROUTING_NONE when it cannot get the event: gone from the
+ * snapshot, or a bus the event may not hop to (BUS_HOPS_MAX: it came from a bus). */
+static uint32_t reachable(const struct dp_target *target, const struct dp_event_view *event)
+{
+	if (target->target.kind == BB_TARGET_BUS && event->hops >= BUS_HOPS_MAX)
+		return DP_ROUTING_NONE;
+	return target->resource;
+}
+
+/* One target's delivery: its body, then a send to its queue, a publish to its topic, or a
+ * put to its bus; to its dead-letter queue at once when it cannot get it. */
+static int deliver_to_target(struct dp_worker *w, const struct dp_snapshot *s,
+                             const struct dp_bus *bus, const struct bus_delivery *d,
+                             const struct dp_event_view *event, uint32_t pending,
+                             uint64_t after_sequence, uint64_t now_ms)
+{
+	const struct dp_routing *r = s->routing;
+	const struct dp_rule *rule = &r->rules[bus->first_rule + d->rule_index];
+	const struct dp_target *target = &r->targets[rule->first_target + d->target_index];
+	const struct bb_snapshot_target *t = &target->target;
+	if (t->kind == BB_TARGET_UDP) {
+		w->stats.fanout_unsupported++; /* udp targets: not delivered yet */
+		return 0;
+	}
+	struct dp_delivery_body body;
+	int rc = target_body(w, bus, rule, t, event, &body);
+	uint32_t resource = reachable(target, event);
+	if (rc != 0 || (resource == DP_ROUTING_NONE && target->dead_letter_queue == DP_ROUTING_NONE))
 		return rc != 0 ? rc : -ENOENT;
-	struct dp_delivery_body body = {
-	    .body = w->fanout.render_buf,
-	    .body_bytes = (uint32_t)bytes,
-	    .group_id = t->message_group_id.data,
-	    .group_id_bytes = t->message_group_id.bytes,
-	    .dedup_id = event->id, /* the event's id: a FIFO queue drops a repeat of it */
-	    .dedup_id_bytes = BUS_EVENT_ID_CHARS,
-	};
 	struct dp_delivery_policy policy = {
 	    /* busbar-control always sends the policy (AWS's default 185 when none was given):
 	     * MaximumRetryAttempts 0 means one attempt and no retry, as on AWS. */
 	    .attempts_max = 1 + t->retry_attempts_max,
 	    .event_age_ms_max = 1000u * (t->event_age_s_max != 0 ? t->event_age_s_max : 86400),
-	    .dead_letter_queue = target->resource != DP_ROUTING_NONE ? target->dead_letter_queue
-	                                                             : DP_ROUTING_NONE,
+	    .dead_letter_queue = resource != DP_ROUTING_NONE ? target->dead_letter_queue
+	                                                     : DP_ROUTING_NONE,
 	};
-	if (to_topic)
-		return dp_fanout_to_topic(w, pending, r, target->resource, &body, &policy,
-		                          after_sequence, now_ms);
-	return dp_fanout_to_queue(w, pending, &s->queues[queue], &body, &policy, after_sequence,
+	if (resource == DP_ROUTING_NONE)
+		return dp_fanout_to_queue(w, pending, &s->queues[target->dead_letter_queue], &body,
+		                          &policy, after_sequence, now_ms);
+	if (t->kind == BB_TARGET_TOPIC)
+		return dp_fanout_to_topic(w, pending, r, resource, &body, &policy, after_sequence,
+		                          now_ms);
+	if (t->kind == BB_TARGET_BUS)
+		return dp_fanout_to_bus(w, pending, r, resource, &body, &policy, after_sequence,
+		                        now_ms);
+	return dp_fanout_to_queue(w, pending, &s->queues[resource], &body, &policy, after_sequence,
 	                          now_ms);
 }
 
@@ -453,6 +482,68 @@ static uint32_t event_mbufs(size_t event_bytes)
 	return (uint32_t)(bytes / RTE_MBUF_DEFAULT_DATAROOM + 1);
 }
 
+/* Where an accepted event came from, for its record: a scheduled rule, another bus. */
+struct event_origin {
+	uint64_t rule_id; /* the scheduled rule that fired it, else 0 */
+};
+
+/*
+ * An event made or received on its bus's owner, with the (rule, target) pairs it goes to:
+ * room in the fan-out, its PUT record, its deliveries. WIRE_OK with the log sequence to
+ * wait for, or WIRE_ERR_SERVICE_UNAVAILABLE (nothing was kept) with *code and *message.
+ */
+static enum wire_status accept_event(struct dp_worker *w, const struct dp_snapshot *s,
+                                     const struct dp_bus *bus, const struct dp_event_view *event,
+                                     uint32_t count, const struct event_origin *origin,
+                                     uint64_t now_ms, uint64_t *sequence, const char **code,
+                                     const char **message)
+{
+	if (!dp_fanout_has_room(w, count) ||
+	    rte_mempool_avail_count(w->fanout.pool) < count * event_mbufs(event->bytes)) {
+		w->stats.fanout_refused++;
+		*code = "ThrottlingException";
+		*message = "too many deliveries wait on this bus's worker; retry";
+		return WIRE_ERR_SERVICE_UNAVAILABLE;
+	}
+	uint64_t position = UINT64_MAX;
+	*sequence = 0;
+	if (w->log.seg != NULL && (bus->flags & BB_SNAPSHOT_BUS_MEMORY) == 0) {
+		struct bus_record record = {.kind = BUS_RECORD_PUT, .bus_id = bus->bus_id,
+		                            .ingestion_ms = event->ingestion_ms, .event = event->json,
+		                            .event_bytes = (uint32_t)event->bytes,
+		                            .rule_id = origin->rule_id, .hops = event->hops};
+		memcpy(record.event_id, event->id_bytes, 16);
+		size_t record_bytes =
+		    bus_record_encode(&record, w->fanout.record_buf, DP_RECORD_BYTES_MAX);
+		RTE_VERIFY(record_bytes > 0);
+		int rc = dp_log_append(&w->log, BUS_RECORD_LOG_TYPE, w->fanout.record_buf,
+		                       (uint32_t)record_bytes, sequence, &position);
+		if (rc != 0) {
+			*code = "InternalFailure";
+			*message = dp_log_refusal(rc);
+			return WIRE_ERR_SERVICE_UNAVAILABLE;
+		}
+	}
+	dp_fanout_event(w, s, bus, event, w->fanout.deliveries, count, position, *sequence,
+	                now_ms);
+	return WIRE_OK;
+}
+
+/* A new event of this bus in the worker's event buffer, its id drawn. */
+static void make_event(struct dp_worker *w, const struct bus_entry *entry,
+                       const struct bus_entry_result *result, uint64_t now_ms,
+                       struct dp_event_view *event)
+{
+	struct bus_envelope envelope = {BB_POLICY_ACCOUNT_ID_DEFAULT, BB_POLICY_REGION_DEFAULT,
+	                                NULL};
+	*event = (struct dp_event_view){.json = w->fanout.event_buf, .ingestion_ms = now_ms};
+	random_id(w, event->id_bytes);
+	int rc = bus_event_write(entry, result, event->id_bytes, &envelope, w->fanout.event_buf,
+	                         DP_EVENT_BYTES_MAX, &event->bytes);
+	RTE_VERIFY(rc == 0); /* the buffer holds the largest event of an accepted entry */
+	bus_event_id_format(event->id_bytes, event->id);
+}
+
 /*
  * One accepted entry: its event, its matches, its record, its deliveries. WIRE_OK with the
  * log sequence to wait for, or the entry's own failure with *code and *message.
@@ -463,49 +554,101 @@ static enum wire_status put_one(struct dp_worker *w, const struct dp_snapshot *s
                                 struct dp_event_view *event, uint64_t *sequence,
                                 const char **code, const char **message)
 {
-	struct bus_envelope envelope = {BB_POLICY_ACCOUNT_ID_DEFAULT, BB_POLICY_REGION_DEFAULT,
-	                                NULL};
-	random_id(w, event->id_bytes);
-	size_t bytes;
-	int rc = bus_event_write(entry, result, event->id_bytes, &envelope, w->fanout.event_buf,
-	                         DP_EVENT_BYTES_MAX, &bytes);
-	RTE_VERIFY(rc == 0); /* the buffer holds the largest event of an accepted entry */
-	bus_event_id_format(event->id_bytes, event->id);
-	event->json = w->fanout.event_buf;
-	event->bytes = bytes;
-	event->ingestion_ms = now_ms;
-	struct bus_delivery *deliveries = w->fanout.deliveries;
-	int count = bus_match(bus->rules, bus->scratch, event->json, bytes, deliveries,
-	                      BUS_DELIVERIES_MAX);
+	make_event(w, entry, result, now_ms, event);
+	int count = bus_match(bus->rules, bus->scratch, event->json, event->bytes,
+	                      w->fanout.deliveries, BUS_DELIVERIES_MAX);
 	RTE_VERIFY(count >= 0); /* written by bus_event_write, at most every target once */
-	if (!dp_fanout_has_room(w, (uint32_t)count) ||
-	    rte_mempool_avail_count(w->fanout.pool) < (uint32_t)count * event_mbufs(bytes)) {
-		w->stats.fanout_refused++;
-		*code = "ThrottlingException";
-		*message = "too many deliveries wait on this bus's worker; retry";
-		return WIRE_ERR_SERVICE_UNAVAILABLE;
+	struct event_origin origin = {0};
+	return accept_event(w, s, bus, event, (uint32_t)count, &origin, now_ms, sequence, code,
+	                    message);
+}
+
+/* ---- scheduled rules and events of other buses ---- */
+
+/* A scheduled rule's targets, in their order: where its firings go, and only there. */
+static uint32_t rule_targets(const struct dp_bus *bus, uint32_t rule_index,
+                             const struct dp_rule *rule, struct bus_delivery *out)
+{
+	for (uint32_t i = 0; i < rule->target_count; i++)
+		out[i] = (struct bus_delivery){rule->rule_id, rule_index, i};
+	RTE_VERIFY(rule_index < bus->rule_count && rule->target_count <= BB_TARGETS_PER_RULE_MAX);
+	return rule->target_count;
+}
+
+int dp_event_targets(const struct dp_snapshot *s, const struct dp_bus *bus,
+                     const struct bus_record *record, struct bus_delivery *out)
+{
+	if (record->rule_id == 0)
+		return bus_match(bus->rules, bus->scratch, record->event, record->event_bytes, out,
+		                 BUS_DELIVERIES_MAX);
+	for (uint32_t i = 0; i < bus->rule_count; i++) {
+		const struct dp_rule *rule = &s->routing->rules[bus->first_rule + i];
+		if (rule->rule_id == record->rule_id)
+			return (int)rule_targets(bus, i, rule, out);
 	}
-	uint64_t position = UINT64_MAX;
-	*sequence = 0;
-	if (w->log.seg != NULL && (bus->flags & BB_SNAPSHOT_BUS_MEMORY) == 0) {
-		struct bus_record record = {.kind = BUS_RECORD_PUT, .bus_id = bus->bus_id,
-		                            .ingestion_ms = now_ms, .event = event->json,
-		                            .event_bytes = (uint32_t)bytes};
-		memcpy(record.event_id, event->id_bytes, 16);
-		size_t record_bytes =
-		    bus_record_encode(&record, w->fanout.record_buf, DP_RECORD_BYTES_MAX);
-		RTE_VERIFY(record_bytes > 0);
-		rc = dp_log_append(&w->log, BUS_RECORD_LOG_TYPE, w->fanout.record_buf,
-		                   (uint32_t)record_bytes, sequence, &position);
-		if (rc != 0) {
-			*code = "InternalFailure";
-			*message = dp_log_refusal(rc);
-			return WIRE_ERR_SERVICE_UNAVAILABLE;
-		}
+	return 0; /* the rule was deleted since: its firing goes nowhere */
+}
+
+bool dp_fire_scheduled(struct dp_worker *w, const struct dp_snapshot *s, const struct dp_bus *bus,
+                       uint32_t rule_index, uint64_t due_ms, uint64_t now_ms)
+{
+	const struct dp_rule *rule = &s->routing->rules[bus->first_rule + rule_index];
+	char arn[BB_TOPIC_ARN_BYTES_MAX + BB_BUS_NAME_BYTES_MAX];
+	rule_arn(bus, rule, arn, sizeof(arn));
+	/* AWS's scheduled event: its time is the due time, its resource the rule. */
+	struct bus_text resource = {arn, (uint32_t)strlen(arn)};
+	struct bus_entry entry = {.source = {"aws.events", 10},
+	                          .detail_type = {"Scheduled Event", 15},
+	                          .detail = {"{}", 2},
+	                          .resources = &resource,
+	                          .resource_count = 1};
+	struct bus_entry_result result = {.time_ms = due_ms};
+	struct dp_event_view event;
+	make_event(w, &entry, &result, now_ms, &event);
+	uint32_t count = rule_targets(bus, rule_index, rule, w->fanout.deliveries);
+	struct event_origin origin = {.rule_id = rule->rule_id};
+	uint64_t sequence;
+	const char *code, *message;
+	return accept_event(w, s, bus, &event, count, &origin, now_ms, &sequence, &code,
+	                    &message) == WIRE_OK;
+}
+
+/*
+ * An event another bus's rule sends here (dp_fanout_to_bus): the event as it is, its id
+ * kept, matched against this bus's rules and logged here with one hop made, so none of
+ * its deliveries goes on to another bus (BUS_HOPS_MAX). Answered to the sending worker once
+ * its record is durable; refused for now (retried there) when the fan-out is full.
+ */
+_Static_assert(BUS_HOPS_MAX == 1, "the request carries no hop count: a received event made one");
+static void execute_forwarded_event(struct dp_worker *w, struct rte_mbuf *m,
+                                    const struct dp_request *req, const struct dp_snapshot *s,
+                                    const struct dp_bus *bus, uint64_t now_ms)
+{
+	struct dp_event_view event = {.json = (const char *)req->body.data,
+	                              .bytes = req->body.length,
+	                              .ingestion_ms = now_ms,
+	                              .hops = 1};
+	int count = -EINVAL;
+	if (bus_event_id_of(event.json, event.bytes, event.id_bytes) == 0)
+		count = bus_match(bus->rules, bus->scratch, event.json, event.bytes,
+		                  w->fanout.deliveries, BUS_DELIVERIES_MAX);
+	if (count < 0) { /* busbard made it: not an event is a defect, never retried */
+		dp_finish_error(w, m, &req->header, WIRE_ERR_MALFORMED, "not an event");
+		return;
 	}
-	dp_fanout_event(w, s, bus, event, deliveries, (uint32_t)count, position, *sequence,
-	                now_ms);
-	return WIRE_OK;
+	bus_event_id_format(event.id_bytes, event.id);
+	struct event_origin origin = {0};
+	uint64_t sequence;
+	const char *code, *message;
+	if (accept_event(w, s, bus, &event, (uint32_t)count, &origin, now_ms, &sequence, &code,
+	                 &message) != WIRE_OK) {
+		dp_refuse_for_now(w, m, &req->header, message);
+		return;
+	}
+	struct wire_writer writer;
+	dp_reply_begin(&writer, w->reply_buf, DP_HELD_REPLY_BYTES_MAX);
+	size_t reply_bytes = dp_reply_finish(&writer, &req->header, WIRE_OK);
+	dp_finish_when_durable(w, m, &req->header, reply_bytes, sequence);
 }
 
 static void execute_put_events(struct dp_worker *w, struct rte_mbuf *m,
@@ -570,7 +713,13 @@ void dp_execute_routing(struct dp_worker *w, struct rte_mbuf *m, const struct dp
 			                "Event bus does not exist.");
 			return;
 		}
-		execute_put_events(w, m, req, s, bus, now_ms);
+		if (!req->body.present)
+			execute_put_events(w, m, req, s, bus, now_ms);
+		else if (dp_meta(m)->source == DP_SOURCE_INTERNAL)
+			execute_forwarded_event(w, m, req, s, bus, now_ms);
+		else /* the form a bus target sends is busbard's own */
+			dp_finish_error(w, m, &req->header, WIRE_ERR_EVENTS_VALIDATION,
+			                "Entries must have 1 to 10 members");
 		return;
 	}
 	const struct dp_topic *t = topic_now(s, m, req);

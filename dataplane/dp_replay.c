@@ -173,13 +173,13 @@ static bool redeliver_event(struct dp_worker *w, const struct dp_snapshot *s,
 		bus = s->routing->buses[i].bus_id == r.bus_id ? &s->routing->buses[i] : bus;
 	if (bus == NULL)
 		return true;
-	int count = bus_match(bus->rules, bus->scratch, r.event, r.event_bytes,
-	                      w->fanout.deliveries, BUS_DELIVERIES_MAX);
+	/* A scheduled rule's firing goes to that rule's targets again, an event to its matches. */
+	int count = dp_event_targets(s, bus, &r, w->fanout.deliveries);
 	RTE_VERIFY(count >= 0); /* the event was written by bus_event_write */
 	if (!dp_fanout_has_room(w, (uint32_t)count))
 		return false;
 	struct dp_event_view event = {.json = r.event, .bytes = r.event_bytes,
-	                              .ingestion_ms = r.ingestion_ms};
+	                              .ingestion_ms = r.ingestion_ms, .hops = r.hops};
 	memcpy(event.id_bytes, r.event_id, 16);
 	bus_event_id_format(r.event_id, event.id);
 	dp_fanout_event(w, s, bus, &event, w->fanout.deliveries, (uint32_t)count, item->position,

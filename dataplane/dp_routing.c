@@ -227,6 +227,17 @@ static int add_subscriptions(struct build *b)
 	return 0;
 }
 
+/* The same parser busbar-control checked it with at PutRule (bus_schedule.h). */
+static int parse_schedule(struct dp_rule *rule)
+{
+	if (rule->schedule.data == NULL || rule->schedule.bytes == 0)
+		return 0;
+	char why[128];
+	rule->scheduled = true;
+	return bus_schedule_parse(rule->schedule.data, rule->schedule.bytes, &rule->parsed, why,
+	                          sizeof(why));
+}
+
 static int add_rules(struct build *b)
 {
 	struct dp_routing *r = b->r;
@@ -243,6 +254,9 @@ static int add_rules(struct build *b)
 			                                      .name = e->rule.name,
 			                                      .pattern = e->rule.pattern,
 			                                      .schedule = e->rule.schedule};
+			if (parse_schedule(&r->rules[placed - 1]) != 0)
+				return fail(b, "a ScheduleExpression busbard cannot parse on rule",
+				            e->rule.name);
 		}
 		r->buses[bus].rule_count = placed - r->buses[bus].first_rule;
 		if (r->buses[bus].rule_count > BB_RULES_PER_BUS_MAX)

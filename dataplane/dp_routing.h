@@ -16,6 +16,7 @@
 
 #include "bb_snapshot.h"
 #include "bus.h"
+#include "bus_schedule.h"
 #include "topic.h"
 
 #define DP_ROUTING_NONE UINT32_MAX /* a name that names nothing in the snapshot */
@@ -64,6 +65,8 @@ struct dp_rule {
 	uint32_t flags; /* BB_SNAPSHOT_RULE_* */
 	struct bb_text name, pattern, schedule;
 	uint32_t first_target, target_count;
+	bool scheduled;               /* it has a ScheduleExpression, parsed into: */
+	struct bus_schedule parsed;   /* its due times are its owner's (dp_schedule.c) */
 };
 
 struct dp_target {

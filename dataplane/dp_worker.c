@@ -118,6 +118,8 @@ struct dp_worker *dp_worker_create(struct dp_app *app, const struct dp_worker_op
 		rc = dp_dedup_init(&w->dedup, BB_DEDUP_ENTRIES_PER_WORKER, BB_DEDUP_ARENA_BYTES);
 	if (rc == 0)
 		rc = dp_fanout_init(&w->fanout, options->index, options->socket_id);
+	if (rc == 0)
+		rc = dp_schedules_init(&w->schedules);
 	struct topic_engine_options topic_options = {
 	    .topic_slots = BB_TOPIC_SLOTS_PER_WORKER,
 	    .dedup_slots = BB_TOPIC_DEDUP_PER_WORKER,
@@ -160,6 +162,7 @@ void dp_worker_destroy(struct dp_worker *w)
 	sqs_engine_destroy(w->sqs); /* releases every body into store_pool */
 	dp_replay_free(&w->fanout.recovery);
 	dp_fanout_free(&w->fanout);
+	dp_schedules_free(&w->schedules);
 	topic_engine_destroy(w->topics);
 	dp_signer_free(w->signer);
 	dp_log_close(&w->log);
@@ -329,6 +332,7 @@ void dp_worker_serve(struct dp_worker *w, uint64_t now_tsc)
 	if (w->fanout.recovery.next < w->fanout.recovery.count)
 		dp_replay_pass(w, atomic_load_explicit(&w->app->snapshot, memory_order_acquire),
 		               now_ms);
+	dp_schedule_pass(w, atomic_load_explicit(&w->app->snapshot, memory_order_acquire), now_ms);
 	dp_fanout_pass(w, w->durable_sequence, now_ms);
 	dp_net_reap(&w->net, now_tsc);
 }

@@ -15,6 +15,7 @@
 #include "dp_fanout.h"
 #include "dp_log.h"
 #include "dp_net.h"
+#include "dp_schedule.h"
 #include "dp_sign.h"
 #include "dp_stats.h"
 #include "sqs.h"
@@ -54,6 +55,7 @@ struct dp_worker {
 	struct dp_log log;  /* log.seg NULL: durability memory, nothing is held */
 	uint64_t durable_sequence; /* the log's, as of the last pass; UINT64_MAX without one */
 	struct dp_fanout fanout;   /* deliveries of the topics and buses it owns */
+	struct dp_schedules schedules; /* the due times of its buses' scheduled rules */
 	struct topic_engine *topics; /* the SNS topics it owns (engines/topic.h) */
 	struct dp_signer *signer;    /* signs SNS envelopes (dp_sign.h); NULL: none are sent */
 	uint64_t signed_digest;      /* the string signed last, and its signature: one per */

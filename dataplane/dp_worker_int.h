@@ -94,6 +94,11 @@ int dp_fanout_to_topic(struct dp_worker *w, uint32_t pending, const struct dp_ro
                        uint32_t topic, const struct dp_delivery_body *body,
                        const struct dp_delivery_policy *policy, uint64_t after_sequence,
                        uint64_t now_ms);
+/* One delivery put to bus (a position in r): a rule's bus target, the event whole. */
+int dp_fanout_to_bus(struct dp_worker *w, uint32_t pending, const struct dp_routing *r,
+                     uint32_t bus, const struct dp_delivery_body *body,
+                     const struct dp_delivery_policy *policy, uint64_t after_sequence,
+                     uint64_t now_ms);
 /* No more deliveries of this pending publish can be made now: its record stays live. */
 void dp_fanout_keep_record(struct dp_worker *w, uint32_t pending);
 
@@ -111,6 +116,21 @@ void dp_fanout_event(struct dp_worker *w, const struct dp_snapshot *s, const str
                      const struct dp_event_view *event, const struct bus_delivery *deliveries,
                      uint32_t count, uint64_t position, uint64_t after_sequence,
                      uint64_t now_ms);
+struct bus_record;
+/* Where a PUT record's event goes: the targets of the scheduled rule that fired it, else
+ * the bus's matches. A count, or bus_match's -errno. */
+int dp_event_targets(const struct dp_snapshot *s, const struct dp_bus *bus,
+                     const struct bus_record *record, struct bus_delivery *out);
+/* Puts the scheduled event of rule rule_index of bus for due_ms: false when it could not be
+ * accepted now (the fan-out is full, the log refused), nothing kept. */
+bool dp_fire_scheduled(struct dp_worker *w, const struct dp_snapshot *s, const struct dp_bus *bus,
+                       uint32_t rule_index, uint64_t due_ms, uint64_t now_ms);
+
+/* ---- dp_schedule.c ---- */
+
+/* Each pass: the firings of the scheduled rules this worker's buses have, whose time came. */
+void dp_schedule_pass(struct dp_worker *w, const struct dp_snapshot *s, uint64_t now_ms);
+
 /* The topic engine's log (topic_log_ops.append). */
 int dp_topic_log_append(void *ctx, const struct topic_record *record, uint64_t *sequence_out);
 /* The topic engine's signer (topic_sign_fn): the worker's, one signature per publish. */

@@ -323,6 +323,37 @@ void bus_event_id_format(const uint8_t random[16], char out[BUS_EVENT_ID_CHARS +
 	out[k] = '\0';
 }
 
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+int bus_event_id_of(const char *event, size_t event_bytes, uint8_t id_out[16])
+{
+	static const char head[] = "{\"version\":\"0\",\"id\":\"";
+	size_t head_bytes = sizeof(head) - 1;
+	if (event_bytes < head_bytes + BUS_EVENT_ID_CHARS + 1 ||
+	    memcmp(event, head, head_bytes) != 0 || event[head_bytes + BUS_EVENT_ID_CHARS] != '"')
+		return -EINVAL;
+	const char *id = event + head_bytes;
+	size_t k = 0;
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10) {
+			if (id[k++] != '-')
+				return -EINVAL;
+		}
+		int high = hex_value(id[k]), low = hex_value(id[k + 1]);
+		if (high < 0 || low < 0)
+			return -EINVAL;
+		id_out[i] = (uint8_t)(high << 4 | low);
+		k += 2;
+	}
+	assert(k == BUS_EVENT_ID_CHARS);
+	return 0;
+}
+
 static int out_str(char *out, size_t cap, size_t *used, const char *key, const char *value,
                    size_t value_bytes)
 {

@@ -84,6 +84,14 @@ struct bus_envelope {
 /* The UUID (version 4) made of 16 random bytes: 36 characters and a NUL. */
 void bus_event_id_format(const uint8_t random[16], char out[BUS_EVENT_ID_CHARS + 1]);
 
+/*
+ * The id of an event bus_event_write made, read back from its text (an event another bus
+ * forwards keeps its id): 0 with the 16 bytes bus_event_id_format writes again as the same
+ * UUID, or -EINVAL when the event does not open as bus_event_write opens one.
+ */
+__attribute__((warn_unused_result)) int bus_event_id_of(const char *event, size_t event_bytes,
+                                                        uint8_t id_out[16]);
+
 /* The most an event's envelope adds to its entry: escaping at most doubles the strings. */
 #define BUS_ENVELOPE_BYTES_MAX                                                                     \
 	(256u + BUS_EVENT_ID_CHARS + BB_BUS_ACCOUNT_BYTES + BB_BUS_REGION_BYTES_MAX +              \

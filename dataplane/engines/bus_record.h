@@ -11,6 +11,9 @@
  *   8  u64 bus id (not 0)                  16 u8[16] event id (the UUID's 16 bytes)
  *   32 u64 ingestion time, ms since 1970
  *   40 the event JSON (PUT), then the replay name
+ *   then, with BUS_RECORD_FLAG_ORIGIN (PUT only), 16 bytes of where the event came from:
+ *      u64 the scheduled rule that fired it (0: none; it goes to that rule's targets only)
+ *      u32 the bus-to-bus hops it made (0-BUS_HOPS_MAX)   u32 0
  */
 #ifndef BB_BUS_RECORD_H
 #define BB_BUS_RECORD_H
@@ -24,8 +27,16 @@
 
 #define BUS_RECORD_HEADER_BYTES 40u
 #define BUS_RECORD_FLAG_REPLAY  0x01u
+#define BUS_RECORD_FLAG_ORIGIN  0x02u /* a scheduled firing, or an event another bus sent */
+#define BUS_RECORD_ORIGIN_BYTES 16u
+/*
+ * Bus-to-bus hops an event may make: AWS's classic buses route an event that came from
+ * another bus to no third bus (nor back), so a rule loop (A -> B -> A) cannot amplify.
+ */
+#define BUS_HOPS_MAX 1u
 #define BUS_RECORD_BYTES_MAX                                                                       \
-	(BUS_RECORD_HEADER_BYTES + BUS_EVENT_BYTES_MAX + BB_BUS_REPLAY_NAME_BYTES_MAX)
+	(BUS_RECORD_HEADER_BYTES + BUS_EVENT_BYTES_MAX + BB_BUS_REPLAY_NAME_BYTES_MAX +          \
+	 BUS_RECORD_ORIGIN_BYTES)
 _Static_assert(BB_BUS_REPLAY_NAME_BYTES_MAX <= UINT16_MAX, "a replay name's length fits u16");
 _Static_assert(BUS_EVENT_BYTES_MAX <= UINT32_MAX, "an event's length fits u32");
 
@@ -46,6 +57,8 @@ struct bus_record {
 	uint32_t event_bytes;
 	const char *replay_name; /* replay_name_bytes > 0: the event is replayed */
 	uint32_t replay_name_bytes;
+	uint64_t rule_id; /* PUT: the scheduled rule that fired it, else 0 (matched by pattern) */
+	uint32_t hops;    /* PUT: bus-to-bus hops it made to get here, 0-BUS_HOPS_MAX */
 };
 
 /* Writes the record into out (capacity bytes); returns its size, 0 when it does not fit. */

@@ -300,6 +300,36 @@ static int first_minute(const struct bus_schedule *s, unsigned from)
 	return -1;
 }
 
+static bool year_allowed(const struct bus_schedule *s, int64_t year)
+{
+	unsigned bit = (unsigned)(year - BUS_SCHEDULE_YEAR_MIN);
+	return year >= BUS_SCHEDULE_YEAR_MIN && year <= BUS_SCHEDULE_YEAR_MAX &&
+	       ((s->years[bit / 64] >> (bit % 64)) & 1u) != 0;
+}
+
+/*
+ * `day`, or the first day of the next month the schedule's years and months allow (past
+ * the last year: a day after it), so a search never walks day by day through months and
+ * years that cannot match: a cron of one far year costs about its months, not its days.
+ */
+static int64_t first_day_of_allowed_month(const struct bus_schedule *s, int64_t day)
+{
+	int64_t y = 0;
+	unsigned m = 0, d = 0;
+	bus_civil_from_days(day, &y, &m, &d);
+	/* At most 12 steps a year over BUS_SCHEDULE_YEAR_MAX - MIN years. */
+	while (y <= BUS_SCHEDULE_YEAR_MAX && !(year_allowed(s, y) && ((s->months >> m) & 1u))) {
+		d = 1;
+		if (!year_allowed(s, y) || ++m > 12) {
+			y++;
+			m = 1;
+		}
+	}
+	if (y > BUS_SCHEDULE_YEAR_MAX)
+		return bus_days_from_civil(BUS_SCHEDULE_YEAR_MAX + 1, 1, 1);
+	return d == 1 ? bus_days_from_civil(y, m, 1) : day;
+}
+
 int bus_schedule_next(const struct bus_schedule *s, uint64_t anchor_ms, uint64_t after_ms,
                       uint64_t *next_ms)
 {
@@ -315,6 +345,9 @@ int bus_schedule_next(const struct bus_schedule *s, uint64_t anchor_ms, uint64_t
 	unsigned from = (unsigned)(minute % (24 * 60));
 	int64_t last_day = bus_days_from_civil(BUS_SCHEDULE_YEAR_MAX, 12, 31);
 	for (; day <= last_day; day++, from = 0) {
+		day = first_day_of_allowed_month(s, day);
+		if (day > last_day)
+			break;
 		int m = day_matches(s, day) ? first_minute(s, from) : -1;
 		if (m >= 0) {
 			*next_ms = ((uint64_t)day * 24 * 60 + (uint64_t)m) * MINUTE_MS;
@@ -322,4 +355,24 @@ int bus_schedule_next(const struct bus_schedule *s, uint64_t anchor_ms, uint64_t
 		}
 	}
 	return -ENOENT;
+}
+
+uint64_t bus_schedule_start(const struct bus_schedule *s, uint64_t now_ms)
+{
+	uint64_t next = 0;
+	if (bus_schedule_next(s, BUS_SCHEDULE_RATE_ANCHOR_MS, now_ms, &next) != 0)
+		return BUS_SCHEDULE_NEVER;
+	assert(next > now_ms);
+	return next;
+}
+
+bool bus_schedule_due(const struct bus_schedule *s, uint64_t now_ms, uint64_t *next_ms,
+                      uint64_t *due_ms)
+{
+	if (*next_ms == BUS_SCHEDULE_NEVER || now_ms < *next_ms)
+		return false;
+	*due_ms = *next_ms;
+	*next_ms = bus_schedule_start(s, now_ms);
+	assert(*next_ms > *due_ms);
+	return true;
 }

@@ -55,4 +55,26 @@ __attribute__((warn_unused_result)) int bus_schedule_next(const struct bus_sched
                                                           uint64_t anchor_ms, uint64_t after_ms,
                                                           uint64_t *next_ms);
 
+/*
+ * busbard's anchor of every rate: 1970-01-01T00:00Z, so rate(5 minutes) fires at :00, :05,
+ * ... and rate(1 hour) at each whole hour. The snapshot does not say when a rule was made,
+ * and a fixed anchor needs no state to keep a rule's due times the same across restarts.
+ */
+#define BUS_SCHEDULE_RATE_ANCHOR_MS 0u
+#define BUS_SCHEDULE_NEVER          UINT64_MAX /* a schedule that will not fire again */
+
+/*
+ * The clock of one scheduled rule on its owner, times as arguments. bus_schedule_start: the
+ * first due time after now_ms (a rule busbard starts with, or learns of, fires at its next
+ * due time, never for one that passed), or BUS_SCHEDULE_NEVER.
+ */
+uint64_t bus_schedule_start(const struct bus_schedule *schedule, uint64_t now_ms);
+/*
+ * Whether the due time *next_ms has come at now_ms: true with *due_ms set to it and *next_ms
+ * moved to the first due time after now_ms, so the due times missed in between (busbard was
+ * down or stalled) are skipped, as AWS does not backfill; each due time is given once.
+ */
+bool bus_schedule_due(const struct bus_schedule *schedule, uint64_t now_ms, uint64_t *next_ms,
+                      uint64_t *due_ms);
+
 #endif

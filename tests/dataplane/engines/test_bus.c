@@ -251,6 +251,34 @@ Test(bus_event, envelope_as_eventbridge_delivers_it)
 	cr_assert_eq(bus_event_write(&e, &r, random, &env, out, n - 1, &n), -ENOBUFS);
 }
 
+/* An event another bus forwards keeps its id: read back from the text, written again the
+ * same; an event that does not open as bus_event_write's is refused. */
+Test(bus_event, the_id_is_read_back_from_the_event)
+{
+	struct bus_entry e = {.source = T("com.shop"), .detail_type = T("t"), .detail = T("{}")};
+	struct bus_entry_result r;
+	struct bus_request_error err;
+	uint32_t failed = 0;
+	cr_assert_eq(bus_put_check(&e, 1, 77, &r, &failed, &err), 0);
+	uint8_t random[16];
+	for (int i = 0; i < 16; i++)
+		random[i] = (uint8_t)(i * 17 + 3);
+	struct bus_envelope env = {.account = "123456789012", .region = "us-east-1"};
+	char out[512], first[BUS_EVENT_ID_CHARS + 1], again[BUS_EVENT_ID_CHARS + 1];
+	size_t n = 0;
+	cr_assert_eq(bus_event_write(&e, &r, random, &env, out, sizeof(out), &n), 0);
+	uint8_t id[16];
+	cr_assert_eq(bus_event_id_of(out, n, id), 0);
+	bus_event_id_format(random, first);
+	bus_event_id_format(id, again);
+	cr_assert_str_eq(again, first);
+	cr_assert_eq(bus_event_id_of(out, 40, id), -EINVAL); /* cut inside the id */
+	out[21] = 'G';                                       /* not hex */
+	cr_assert_eq(bus_event_id_of(out, n, id), -EINVAL);
+	const char other[] = "{\"id\":\"00000000-0000-4000-8000-000000000000\",\"version\":\"0\"}";
+	cr_assert_eq(bus_event_id_of(other, sizeof(other) - 1, id), -EINVAL);
+}
+
 static struct bus_rules *rules_of(const struct bus_rule_spec *specs, uint32_t count)
 {
 	char error[256];

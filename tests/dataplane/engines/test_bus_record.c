@@ -60,6 +60,8 @@ Test(bus_record, largest_put)
 	r.event_bytes = BUS_EVENT_BYTES_MAX;
 	r.replay_name = name;
 	r.replay_name_bytes = BB_BUS_REPLAY_NAME_BYTES_MAX;
+	r.rule_id = UINT64_MAX;
+	r.hops = BUS_HOPS_MAX;
 	size_t n = bus_record_encode(&r, buf, BUS_RECORD_BYTES_MAX);
 	cr_assert_eq(n, BUS_RECORD_BYTES_MAX);
 	struct bus_record d;
@@ -97,4 +99,38 @@ Test(bus_record, damaged_records_are_refused)
 	n = bus_record_encode(&r, buf, sizeof(buf));
 	buf[BUS_RECORD_HEADER_BYTES] = '['; /* not an event object */
 	cr_assert_eq(bus_record_decode(buf, n, &d), -EBADMSG);
+}
+
+/* A scheduled firing names its rule and a forwarded event its hops: both come back, a DONE
+ * or an all-zero origin is refused, and so are hops over BUS_HOPS_MAX. */
+Test(bus_record, origin_of_a_scheduled_or_forwarded_event_round_trips)
+{
+	uint8_t buf[256];
+	struct bus_record r = put_record();
+	r.rule_id = 42;
+	r.hops = BUS_HOPS_MAX;
+	size_t n = bus_record_encode(&r, buf, sizeof(buf));
+	cr_assert_eq(n, BUS_RECORD_HEADER_BYTES + sizeof(event) - 1 + 7 + BUS_RECORD_ORIGIN_BYTES);
+	struct bus_record d;
+	cr_assert_eq(bus_record_decode(buf, n, &d), 0);
+	cr_assert_eq(d.rule_id, 42);
+	cr_assert_eq(d.hops, BUS_HOPS_MAX);
+	cr_assert_eq(d.replay_name_bytes, 7);
+	cr_assert(memcmp(d.replay_name, "nightly", 7) == 0);
+	cr_assert_eq(d.event_bytes, sizeof(event) - 1);
+	buf[n - 8] = BUS_HOPS_MAX + 1; /* hops past the limit */
+	cr_assert_eq(bus_record_decode(buf, n, &d), -EBADMSG);
+	memset(buf + n - BUS_RECORD_ORIGIN_BYTES, 0, BUS_RECORD_ORIGIN_BYTES); /* not canonical */
+	cr_assert_eq(bus_record_decode(buf, n, &d), -EBADMSG);
+	r = put_record();
+	n = bus_record_encode(&r, buf, sizeof(buf));
+	cr_assert_eq(bus_record_decode(buf, n, &d), 0);
+	cr_assert_eq(d.rule_id, 0);
+	cr_assert_eq(d.hops, 0);
+	struct bus_record done = {.kind = BUS_RECORD_DONE, .bus_id = 7};
+	n = bus_record_encode(&done, buf, sizeof(buf));
+	buf[1] = BUS_RECORD_FLAG_ORIGIN;
+	memset(buf + n, 0, BUS_RECORD_ORIGIN_BYTES);
+	buf[n] = 1;
+	cr_assert_eq(bus_record_decode(buf, n + BUS_RECORD_ORIGIN_BYTES, &d), -EBADMSG);
 }

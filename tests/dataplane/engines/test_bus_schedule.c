@@ -132,3 +132,49 @@ Test(bus_schedule, cron_next_fire_times)
 	uint64_t ms = 0;
 	cr_assert_eq(bus_schedule_next(&s, 0, at("2024-01-01T00:00:00Z"), &ms), -ENOENT);
 }
+
+/*
+ * busbard's clock of a scheduled rule (bus_schedule_start / bus_schedule_due, times as
+ * arguments): rates anchored at 1970, each due time given once, missed ones skipped (AWS
+ * does not backfill), and a restart after a firing never gives that due time again.
+ */
+Test(bus_schedule, a_rule_fires_once_per_due_time_and_skips_what_it_missed)
+{
+	struct bus_schedule s = parse_ok("rate(1 minute)");
+	uint64_t next = bus_schedule_start(&s, at("2024-05-01T12:00:30Z"));
+	cr_assert_eq(next, at("2024-05-01T12:01:00Z")); /* the next whole minute: anchor 1970 */
+	uint64_t due = 0;
+	cr_assert_not(bus_schedule_due(&s, at("2024-05-01T12:01:00Z") - 1, &next, &due));
+	cr_assert(bus_schedule_due(&s, at("2024-05-01T12:01:00Z"), &next, &due));
+	cr_assert_eq(due, at("2024-05-01T12:01:00Z"));
+	cr_assert_eq(next, at("2024-05-01T12:02:00Z"));
+	cr_assert_not(bus_schedule_due(&s, at("2024-05-01T12:01:59Z"), &next, &due));
+	/* Down from 12:01:59 to 12:07:10: 12:02 fires late, once; 12:03-12:07 are skipped. */
+	cr_assert(bus_schedule_due(&s, at("2024-05-01T12:07:10Z"), &next, &due));
+	cr_assert_eq(due, at("2024-05-01T12:02:00Z"));
+	cr_assert_eq(next, at("2024-05-01T12:08:00Z"));
+	cr_assert_not(bus_schedule_due(&s, at("2024-05-01T12:07:59Z"), &next, &due));
+	/* A restart the same second as a firing starts after it: 12:08 is not given twice. */
+	cr_assert(bus_schedule_due(&s, at("2024-05-01T12:08:00Z"), &next, &due));
+	uint64_t restarted = bus_schedule_start(&s, at("2024-05-01T12:08:00Z") + 400);
+	cr_assert_eq(restarted, at("2024-05-01T12:09:00Z"));
+	struct bus_schedule five = parse_ok("rate(5 minutes)");
+	cr_assert_eq(bus_schedule_start(&five, at("2024-05-01T12:01:00Z")),
+	             at("2024-05-01T12:05:00Z"));
+}
+
+Test(bus_schedule, a_cron_of_far_years_is_found_and_one_that_never_fires_says_so)
+{
+	cr_assert_str_eq(next("cron(0 12 * * ? 2150)", "2024-05-01T00:00:00Z"),
+	                 "2150-01-01T12:00:00Z");
+	cr_assert_str_eq(next("cron(30 6 ? JUN MON#1 2030,2199)", "2031-01-01T00:00:00Z"),
+	                 "2199-06-03T06:30:00Z");
+	struct bus_schedule never = parse_ok("cron(0 0 31 2 ? *)"); /* no 31 February */
+	uint64_t ms = 0;
+	cr_assert_eq(bus_schedule_next(&never, 0, at("2024-05-01T00:00:00Z"), &ms), -ENOENT);
+	cr_assert_eq(bus_schedule_start(&never, at("2024-05-01T00:00:00Z")), BUS_SCHEDULE_NEVER);
+	struct bus_schedule past = parse_ok("cron(0 0 * * ? 2020)");
+	uint64_t next_ms = bus_schedule_start(&past, at("2024-05-01T00:00:00Z"));
+	uint64_t due = 0;
+	cr_assert_not(bus_schedule_due(&past, UINT64_MAX - 1, &next_ms, &due));
+}
