@@ -15,7 +15,9 @@
  * '-', '.', 'e', '+' and the digit runs between them, never converted) or
  * true/false/null. The grammar is local once the next significant byte after
  * each token is known: adding a token's follower bit to the whitespace mask
- * carries it over the whitespace to that byte. Only the brackets are walked
+ * carries it over the whitespace to that byte (or, in the AVX-512 build, the
+ * tokens' kinds are squeezed together and each pair of neighbours looked up in
+ * a table: grammar_tokens). Only the brackets are walked
  * one by one (a bit stack of their kinds: nesting, matching, and whether a
  * comma sits in an object or an array).
  *
@@ -60,6 +62,14 @@ struct carries {
 	uint64_t ns_comma, ns_open, ns_key, ns_colon, ns_value_end;
 };
 
+/*
+ * The kinds of token grammar_tokens tells apart. A string is TOKEN_KEY until its role is
+ * known from the token before it; numbers and literals are values. The container's own
+ * opening bracket comes after a TOKEN_COLON, as any value may.
+ */
+enum token { TOKEN_OBJECT, TOKEN_ARRAY, TOKEN_CLOSE, TOKEN_COMMA_OBJECT, TOKEN_COMMA_ARRAY,
+             TOKEN_COLON, TOKEN_KEY, TOKEN_VALUE };
+
 struct vstate {
 	const char *json;
 	size_t n;
@@ -72,6 +82,7 @@ struct vstate {
 	bool done;          /* the walk's container closed, at top_end */
 	size_t top_end;
 	uint64_t bad;
+	uint8_t last_token; /* the kind of the last token before the block (grammar_tokens) */
 	struct carries c;
 };
 
@@ -293,13 +304,52 @@ scalars(struct vstate *v, const char *p, const struct classes *k, uint64_t scala
 	return true;
 }
 
+/* The tokens of a block outside strings (bytes after the walk's container cleared). */
+struct tokens {
+	uint64_t ws, open, close, comma, colon;
+	uint64_t oq, cq;       /* opening and closing quotes */
+	uint64_t starts, ends; /* first byte of each scalar run, and the byte after its last */
+	uint64_t string;       /* inside a string, its opening quote included */
+	uint64_t array;        /* the innermost open container is an array */
+};
+
+/*
+ * Which token may follow which, as bit equations: the bytes each kind of token must
+ * be followed by (its follower is found by adding its bit to the whitespace mask).
+ * The bad bits.
+ */
+static inline __attribute__((always_inline)) uint64_t grammar_bits(struct vstate *v,
+                                                                   const char *p,
+                                                                   const struct tokens *t)
+{
+	(void)p;
+	struct carries *c = &v->c;
+	uint64_t ws = t->ws, oq = t->oq, array = t->array;
+	uint64_t values = oq | t->starts | t->open;
+	uint64_t after_comma = next_significant(later(t->comma, &c->comma), ws, &c->ns_comma);
+	uint64_t after_open = next_significant(later(t->open, &c->open), ws, &c->ns_open);
+	uint64_t bad = (after_comma & ~values) | (after_comma & ~array & ~oq);
+	bad |= (after_open & ~(values | t->close)) | (after_open & ~array & ~(oq | t->close));
+	uint64_t key_starts = (after_comma | after_open) & oq & ~array;
+	uint64_t keys = add_carry(key_starts, t->string, &c->key) & ~t->string;
+	bad |= next_significant(later(keys, &c->key_end), ws, &c->ns_key) & ~t->colon;
+	bad |= next_significant(later(t->colon, &c->colon), ws, &c->ns_colon) & ~values;
+	uint64_t value_end = later((t->cq & ~keys) | t->close, &c->value_end) | t->ends;
+	bad |= next_significant(value_end, ws, &c->ns_value_end) & ~(t->comma | t->close);
+	return bad;
+}
+
+typedef uint64_t (*grammar_fn)(struct vstate *v, const char *p, const struct tokens *t);
+
 /*
  * One block: false when the event is left to the strict scanner. The context of a
  * position (object or array) is taken before its own bracket, so that it is the
  * context of the token that came before it.
  */
-static inline __attribute__((always_inline)) bool
-block(struct vstate *v, const char *p, classify_fn classify, prefix_xor_fn prefix_xor)
+static inline __attribute__((always_inline)) bool block(struct vstate *v, const char *p,
+                                                        classify_fn classify,
+                                                        prefix_xor_fn prefix_xor,
+                                                        grammar_fn grammar)
 {
 	struct classes k;
 	struct carries *c = &v->c;
@@ -326,7 +376,6 @@ block(struct vstate *v, const char *p, classify_fn classify, prefix_xor_fn prefi
 	ws &= outside;
 	uint64_t colon = k.colon & outside, comma = k.comma & outside;
 	uint64_t scalar = outside & ~(ws | colon | comma | open | close);
-	uint64_t oq = k.quote & string, cq = k.quote & ~string;
 	if (!run_lengths(c, scalar))
 		return false;
 	uint64_t run_in = c->scalar; /* a run ended the last block: its checks land here */
@@ -336,18 +385,18 @@ block(struct vstate *v, const char *p, classify_fn classify, prefix_xor_fn prefi
 		if (!scalars(v, p, &k, scalar, starts))
 			return false;
 	}
-	uint64_t values = oq | starts | open;
-	uint64_t after_comma = next_significant(later(comma, &c->comma), ws, &c->ns_comma);
-	uint64_t after_open = next_significant(later(open, &c->open), ws, &c->ns_open);
-	uint64_t bad = (after_comma & ~values) | (after_comma & ~array & ~oq);
-	bad |= (after_open & ~(values | close)) | (after_open & ~array & ~(oq | close));
-	uint64_t key_starts = (after_comma | after_open) & oq & ~array;
-	uint64_t keys = add_carry(key_starts, string, &c->key) & ~string;
-	bad |= next_significant(later(keys, &c->key_end), ws, &c->ns_key) & ~colon;
-	bad |= next_significant(later(colon, &c->colon), ws, &c->ns_colon) & ~values;
-	uint64_t value_end = later((cq & ~keys) | close, &c->value_end) | ends;
-	bad |= next_significant(value_end, ws, &c->ns_value_end) & ~(comma | close);
-	v->bad |= bad & keep;
+	const struct tokens t = {.ws = ws,
+	                         .open = open,
+	                         .close = close,
+	                         .comma = comma,
+	                         .colon = colon,
+	                         .oq = k.quote & string,
+	                         .cq = k.quote & ~string,
+	                         .starts = starts,
+	                         .ends = ends,
+	                         .string = string,
+	                         .array = array};
+	v->bad |= grammar(v, p, &t) & keep;
 	return v->bad == 0;
 }
 
@@ -358,21 +407,22 @@ block(struct vstate *v, const char *p, classify_fn classify, prefix_xor_fn prefi
 static inline __attribute__((always_inline)) size_t container(const char *json, size_t n,
                                                               uint32_t depth_max,
                                                               classify_fn classify,
-                                                              prefix_xor_fn prefix_xor)
+                                                              prefix_xor_fn prefix_xor,
+                                                              grammar_fn grammar)
 {
 	assert(n > 0 && (json[0] == '{' || json[0] == '['));
 	assert(depth_max > 0);
-	struct vstate v = {.json = json, .n = n};
+	struct vstate v = {.json = json, .n = n, .last_token = TOKEN_COLON};
 	v.depth_limit = depth_max < FLT_VALID_DEPTH_MAX ? depth_max : FLT_VALID_DEPTH_MAX;
 	for (; n - v.base >= 64 && !v.done; v.base += 64) {
-		if (!block(&v, json + v.base, classify, prefix_xor))
+		if (!block(&v, json + v.base, classify, prefix_xor, grammar))
 			return 0;
 	}
 	if (v.base < n && !v.done) {
 		char padded[64];
 		memset(padded, ' ', sizeof(padded));
 		memcpy(padded, json + v.base, n - v.base);
-		if (!block(&v, padded, classify, prefix_xor))
+		if (!block(&v, padded, classify, prefix_xor, grammar))
 			return 0;
 	}
 	return v.done ? v.top_end + 1 : 0;
@@ -413,7 +463,7 @@ static inline uint64_t prefix_xor_shifts(uint64_t x)
 
 static size_t container_sse2(const char *json, size_t n, uint32_t depth_max)
 {
-	return container(json, n, depth_max, classify_sse2, prefix_xor_shifts);
+	return container(json, n, depth_max, classify_sse2, prefix_xor_shifts, grammar_bits);
 }
 
 #ifdef __x86_64__
@@ -461,7 +511,7 @@ __attribute__((target("pclmul"))) static inline uint64_t prefix_xor_clmul(uint64
 __attribute__((target("avx2,pclmul"))) static size_t container_avx2(const char *json, size_t n,
                                                                     uint32_t depth_max)
 {
-	return container(json, n, depth_max, classify_avx2, prefix_xor_clmul);
+	return container(json, n, depth_max, classify_avx2, prefix_xor_clmul, grammar_bits);
 }
 
 /* With AVX-512BW a compare of the whole block gives its 64-bit mask in one instruction. */
@@ -487,17 +537,97 @@ __attribute__((target("avx512bw"))) static inline void classify_avx512(const cha
 	k->dot = EQ64(v, '.');
 }
 
-__attribute__((target("avx512bw,pclmul"))) static size_t
+/*
+ * The grammar by tokens (AVX-512 VBMI2): each token's kind is a byte, the bytes between
+ * tokens (whitespace, strings past their opening quote, numbers past their first byte)
+ * are squeezed out, and each pair of neighbours is looked up in a table of 64, the one
+ * before the block's first token carried over. A string's role (key or value) is looked
+ * up first from the token before it. Where the bit equations need a carry and an add for
+ * each kind of token, this is a compress and four permutes for all of them.
+ */
+#define K(b) ((b) & 63) /* vpermb looks up by the low six bits */
+static const uint8_t token_of_byte[64] = {
+    [K('{')] = TOKEN_OBJECT, [K('[')] = TOKEN_ARRAY, [K('}')] = TOKEN_CLOSE,
+    [K(']')] = TOKEN_CLOSE,  [K(',')] = TOKEN_COMMA_OBJECT, [K(':')] = TOKEN_COLON,
+    [K('"')] = TOKEN_KEY,
+};
+#undef K
+
+/* Pairs by 8 * before + after. A string after '{' or an object's comma is a key. */
+#define ROW(before, key) [8 * (before)] = 0, 1, 2, 3, 4, 5, key, 7
+static const uint8_t token_role[64] = {
+    ROW(TOKEN_OBJECT, TOKEN_KEY),         ROW(TOKEN_ARRAY, TOKEN_VALUE),
+    ROW(TOKEN_CLOSE, TOKEN_VALUE),        ROW(TOKEN_COMMA_OBJECT, TOKEN_KEY),
+    ROW(TOKEN_COMMA_ARRAY, TOKEN_VALUE),  ROW(TOKEN_COLON, TOKEN_VALUE),
+    ROW(TOKEN_KEY, TOKEN_VALUE),          ROW(TOKEN_VALUE, TOKEN_VALUE),
+};
+#undef ROW
+
+/* 1: the pair is no JSON. Columns: { [ close ,obj ,arr : key value. */
+#define ROW(before, o, a, cl, co, ca, colon, key, value)                                 \
+	[8 * (before)] = o, a, cl, co, ca, colon, key, value
+static const uint8_t token_pair_bad[64] = {
+    ROW(TOKEN_OBJECT, 1, 1, 0, 1, 1, 1, 0, 1),       ROW(TOKEN_ARRAY, 0, 0, 0, 1, 1, 1, 1, 0),
+    ROW(TOKEN_CLOSE, 1, 1, 0, 0, 0, 1, 1, 1),        ROW(TOKEN_COMMA_OBJECT, 1, 1, 1, 1, 1, 1, 0, 1),
+    ROW(TOKEN_COMMA_ARRAY, 0, 0, 1, 1, 1, 1, 1, 0),  ROW(TOKEN_COLON, 0, 0, 1, 1, 1, 1, 1, 0),
+    ROW(TOKEN_KEY, 1, 1, 1, 1, 1, 0, 1, 1),          ROW(TOKEN_VALUE, 1, 1, 0, 0, 0, 1, 1, 1),
+};
+#undef ROW
+
+/* Lane 0 from the second operand (the token carried in), lane i from lane i - 1. */
+static const uint8_t one_lane_later[64] = {
+    64, 0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
+    21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42,
+    43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62,
+};
+
+#define AVX512_TOKENS "avx512f,avx512bw,avx512vbmi,avx512vbmi2,bmi2,popcnt"
+
+/* Each token's kind looked up from the token before it (8 * before + after, in table). */
+__attribute__((target(AVX512_TOKENS))) static inline __m512i
+after_token(__m512i kinds, __m512i carried, const uint8_t *table)
+{
+	__m512i before = _mm512_permutex2var_epi8(
+	    kinds, _mm512_loadu_si512((const void *)one_lane_later), carried);
+	__m512i pair = _mm512_or_si512(_mm512_slli_epi16(before, 3), kinds);
+	return _mm512_permutexvar_epi8(pair, _mm512_loadu_si512((const void *)table));
+}
+
+__attribute__((target(AVX512_TOKENS))) static inline uint64_t
+grammar_tokens(struct vstate *v, const char *p, const struct tokens *t)
+{
+	__m512i bytes = _mm512_loadu_si512((const void *)p);
+	__m512i kinds =
+	    _mm512_permutexvar_epi8(bytes, _mm512_loadu_si512((const void *)token_of_byte));
+	kinds = _mm512_mask_mov_epi8(kinds, t->comma & t->array,
+	                             _mm512_set1_epi8(TOKEN_COMMA_ARRAY));
+	kinds = _mm512_mask_mov_epi8(kinds, t->starts, _mm512_set1_epi8(TOKEN_VALUE));
+	uint64_t tokens = t->open | t->close | t->comma | t->colon | t->oq | t->starts;
+	kinds = _mm512_maskz_compress_epi8(tokens, kinds);
+	__m512i carried = _mm512_castsi128_si512(_mm_cvtsi32_si128(v->last_token));
+	__m512i roles = after_token(kinds, carried, token_role);
+	__m512i bad = after_token(roles, carried, token_pair_bad);
+	unsigned count = (unsigned)__builtin_popcountll(tokens);
+	if (count > 0) {
+		__m512i last = _mm512_permutexvar_epi8(_mm512_set1_epi8((char)(count - 1)), roles);
+		v->last_token = (uint8_t)_mm_cvtsi128_si32(_mm512_castsi512_si128(last));
+	}
+	/* A pair is bad somewhere in the block; where does not matter, only that it is. */
+	return _mm512_test_epi8_mask(bad, bad) & _bzhi_u64(~0ull, count);
+}
+
+__attribute__((target(AVX512_TOKENS ",pclmul"))) static size_t
 container_avx512(const char *json, size_t n, uint32_t depth_max)
 {
-	return container(json, n, depth_max, classify_avx512, prefix_xor_clmul);
+	return container(json, n, depth_max, classify_avx512, prefix_xor_clmul, grammar_tokens);
 }
 #endif
 
 static size_t (*container_walk)(const char *json, size_t n, uint32_t depth_max) = container_sse2;
 
 /*
- * The widest build the CPU runs: AVX-512BW, else AVX2 (both with a carry-less multiply),
+ * The widest build the CPU runs: AVX-512 (BW for the classes, VBMI and VBMI2 for the token
+ * grammar), else AVX2 (both with a carry-less multiply),
  * else SSE2. BB_FLT_BASELINE=1 keeps SSE2, as for the scanner's container walk, and
  * BB_FLT_BASELINE=avx2 stops at AVX2, so the tests run every build on one machine.
  */
@@ -513,7 +643,9 @@ __attribute__((constructor)) static void choose_container_walk(void)
 	if (__builtin_cpu_supports("avx2"))
 		container_walk = container_avx2;
 	bool avx2_only = baseline != NULL && strcmp(baseline, "avx2") == 0;
-	if (!avx2_only && __builtin_cpu_supports("avx512bw"))
+	if (!avx2_only && __builtin_cpu_supports("avx512bw") &&
+	    __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512vbmi2") &&
+	    __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("popcnt"))
 		container_walk = container_avx512;
 #endif
 }
