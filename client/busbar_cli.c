@@ -20,6 +20,7 @@
 #include "busbar.h"
 #include "cli_events.h"
 #include "cli_key.h"
+#include "cli_keys.h"
 #include "cli_output.h"
 #include "cli_routing.h"
 #include "cli_sns.h"
@@ -72,6 +73,8 @@ struct settings {
 	/* receive: --message-attribute-names, each a name, All, .* or prefix.* */
 	const char *attribute_names[WIRE_MESSAGE_ATTRIBUTE_NAMES_MAX];
 	uint32_t attribute_name_count;
+	const char *policy;          /* keys create, put-policy (cli_keys.h) */
+	const char *overlap_seconds; /* keys rotate */
 };
 
 /* getopt values of receive's and send's attribute options: above cli_routing.h's. */
@@ -123,6 +126,7 @@ static void usage(FILE *out)
 	cli_events_usage(out);
 	cli_sns_usage(out);
 	cli_routing_usage(out);
+	cli_keys_usage(out);
 }
 
 static bool parse_int(const char *text, long min, long max, long *out)
@@ -797,6 +801,7 @@ static const struct option long_options[] = {
 	{"message-attribute-names", required_argument, NULL, CLI_OPT_MESSAGE_ATTRIBUTE_NAMES},
 	{"trace-header", required_argument, NULL, CLI_OPT_TRACE_HEADER},
 	CLI_ROUTING_LONG_OPTIONS,
+	CLI_KEYS_LONG_OPTIONS,
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0},
@@ -889,6 +894,8 @@ static int parse_option(struct settings *s, int opt, const char *value)
 	case 'C': s->content_based_deduplication = true; return 0;
 	case 'T': s->topic = value; return 0;
 	case CLI_OPT_TRACE_HEADER: s->trace_header = value; return 0;
+	case CLI_OPT_POLICY: s->policy = value; return 0;
+	case CLI_OPT_OVERLAP_SECONDS: s->overlap_seconds = value; return 0;
 	case CLI_OPT_MESSAGE_ATTRIBUTE_NAMES:
 		if (s->attribute_name_count == WIRE_MESSAGE_ATTRIBUTE_NAMES_MAX) {
 			fprintf(stderr, "busbar: at most %u --message-attribute-names\n",
@@ -1026,6 +1033,16 @@ int main(int argc, char **argv)
 			.durability = s.durability};
 		curl_global_init(CURL_GLOBAL_DEFAULT);
 		rc = cli_sns_run(&sns, inv.command, inv.arg_count, inv.args);
+		curl_global_cleanup();
+		return finish(rc);
+	}
+	if (cli_keys_is_command(inv.command)) {
+		struct cli_keys_settings keys = {
+			.endpoint = s.endpoint, .key_file = s.key_file,
+			.access_key_id = s.access_key_id, .timeout_ms = s.timeout_ms,
+			.policy = s.policy, .overlap_seconds = s.overlap_seconds};
+		curl_global_init(CURL_GLOBAL_DEFAULT);
+		rc = cli_keys_run(&keys, inv.arg_count, inv.args);
 		curl_global_cleanup();
 		return finish(rc);
 	}

@@ -68,6 +68,7 @@
 /* Keys and their policies (docs/operations.md, "Keys"): the same credential signs UDP
  * requests (the header's key id and MAC) and HTTP requests (SigV4). */
 #define BB_KEY_SECRET_BYTES         40u   /* printable, as AWS secret access keys */
+#define BB_KEY_OVERLAP_S_MAX        2592000u /* a rotated key's old secret: at most 30 days */
 #define BB_POLICY_BYTES_MAX         6144u /* an IAM managed policy's size limit */
 #define BB_POLICY_STATEMENTS_MAX    32u
 #define BB_POLICY_PATTERNS_MAX      128u  /* actions and resources of all statements */

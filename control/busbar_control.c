@@ -214,6 +214,9 @@ static enum MHD_Result serve_sqs(void *context, void *owner, struct MHD_Connecti
 		ctl_events_handle(&ctl->events, target, json, json_bytes, &result);
 	else if (strncmp(target, CTL_SNS_TARGET_PREFIX, strlen(CTL_SNS_TARGET_PREFIX)) == 0)
 		ctl_sns_handle(&ctl->sns, target, json, json_bytes, &result);
+	else if (ctl_keys_api_handles(target)) /* its answer may hold a secret: never logged */
+		ctl_keys_api_handle(ctl->store, target, json, json_bytes, (int64_t)time(NULL),
+		                    &result);
 	else
 		ctl_sqs_handle(&ctl->sqs, target, json, json_bytes, &result);
 	uint64_t version = ctl_store_version(ctl->store);
@@ -409,7 +412,8 @@ static int start_aws(struct control *ctl, const struct options *o)
 {
 	if (o->insecure_no_auth)
 		fprintf(stderr, "busbar-control: WARNING: --insecure-no-auth: AWS API requests on %s "
-		                "are served without checking any signature or permission\n",
+		                "are served without checking any signature or permission (but key "
+		                "management, which is refused)\n",
 		        o->listen);
 	struct ctl_aws_server_options options = {.account_id = CTL_AWS_ACCOUNT_ID_DEFAULT,
 	                                         .region = CTL_AWS_REGION_DEFAULT,

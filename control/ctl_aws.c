@@ -17,6 +17,7 @@
 #include <sys/random.h>
 
 #include "ctl_events.h"
+#include "ctl_keys_api.h"
 
 #define SQS_XMLNS      "http://queue.amazonaws.com/doc/2012-11-05/"
 #define SNS_XMLNS      "http://sns.amazonaws.com/doc/2010-03-31/"
@@ -390,10 +391,13 @@ static int parse_json(const char *content_type, const char *target, const char *
 	/* AmazonSNS.*: busbar's own JSON 1.0 shape of SNS, which the busbar command speaks
 	 * (SNS itself speaks only query; docs/aws-api.md). */
 	bool sns = strncmp(target, "AmazonSNS.", 10) == 0;
+	bool keys = ctl_keys_api_handles(target);
 	out->service = events ? CTL_AWS_EVENTS : sns ? CTL_AWS_SNS : CTL_AWS_SQS;
+	if (keys)
+		out->service = CTL_AWS_KEYS;
 	const char *media = events ? "application/x-amz-json-1.1" : "application/x-amz-json-1.0";
 	bool sqs = strncmp(target, "AmazonSQS.", 10) == 0;
-	if (dot == NULL || (!sqs && !events && !sns) || !action_is_word(dot + 1))
+	if (dot == NULL || (!sqs && !events && !sns && !keys) || !action_is_word(dot + 1))
 		return refuse(&CTL_AWS_UNKNOWN_OPERATION, "unknown or unsupported X-Amz-Target",
 		              error, message, message_bytes);
 	if (!media_type_is(content_type, media))
@@ -410,6 +414,8 @@ static int parse_json(const char *content_type, const char *target, const char *
 		out->kind = CTL_AWS_MANAGE; /* EventBridge management: ctl_events.c */
 	else if (events && strcmp(out->action, "PutEvents") == 0)
 		out->kind = CTL_AWS_DATA; /* busbard's: ctl_events_data.c */
+	else if (keys && ctl_keys_api_known(out->action))
+		out->kind = CTL_AWS_MANAGE; /* from the store: ctl_keys_api.c */
 	return 0;
 }
 

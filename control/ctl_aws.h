@@ -42,6 +42,7 @@ enum ctl_aws_service {
 	CTL_AWS_SQS,
 	CTL_AWS_SNS,
 	CTL_AWS_EVENTS,
+	CTL_AWS_KEYS, /* busbar's key management, BusbarKeys.* in JSON 1.0 (ctl_keys_api.h) */
 };
 
 /* What busbar does with an action. */

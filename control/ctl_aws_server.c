@@ -17,6 +17,7 @@
 
 #include "ctl_events.h"
 #include "ctl_keys.h"
+#include "ctl_keys_api.h"
 #include "ctl_sigv4.h"
 
 #define POLICY_ACTION_BYTES (CTL_AWS_ACTION_BYTES_MAX + 8u)
@@ -106,6 +107,8 @@ static enum MHD_Result answer_error(struct MHD_Connection *connection, struct ct
 
 static const char *service_name(enum ctl_aws_service service)
 {
+	if (service == CTL_AWS_KEYS)
+		return CTL_KEYS_SIGV4_SERVICE;
 	return service == CTL_AWS_SNS ? "sns" : service == CTL_AWS_EVENTS ? "events" : "sqs";
 }
 
@@ -144,11 +147,15 @@ static int authenticate(struct ctl_aws_server *s, const struct ctl_aws_call *cal
 	return 0;
 }
 
+/* key NULL: the request was not authenticated (--insecure-no-auth). */
 static bool authorised(struct ctl_aws_server *s, const struct ctl_aws_call *call,
                        const struct ctl_key *key, char *message, size_t message_bytes)
 {
 	char action[POLICY_ACTION_BYTES];
 	char arn[ARN_BYTES];
+	if (call->request.service == CTL_AWS_KEYS)
+		return ctl_keys_api_allowed(key, call->request.action, call->request.params,
+		                            &s->config, message, message_bytes);
 	snprintf(action, sizeof(action), "%s:%s", service_name(call->request.service),
 	         call->request.action);
 	const char *queue = ctl_aws_request_queue(&call->request);
@@ -248,6 +255,9 @@ static enum MHD_Result dispatch(struct ctl_aws_server *s, struct MHD_Connection 
 		         call->request.action);
 		if (call->request.service == CTL_AWS_EVENTS) /* ctl_events.c's targets */
 			snprintf(target, sizeof(target), "AWSEvents.%s", call->request.action);
+		if (call->request.service == CTL_AWS_KEYS) /* ctl_keys_api.c's */
+			snprintf(target, sizeof(target), CTL_KEYS_TARGET_PREFIX "%s",
+			         call->request.action);
 		char *json = json_dumps(call->request.params, JSON_COMPACT);
 		if (json == NULL)
 			return answer_error(connection, call, &CTL_AWS_INTERNAL, "out of memory");
@@ -280,8 +290,9 @@ static enum MHD_Result decide(struct ctl_aws_server *s, struct MHD_Connection *c
 	if (auth && authenticate(s, call, sr, &key, &error, message, sizeof(message)) != 0)
 		return answer_error(connection, call, error, message);
 	bool allowed = true;
-	if (parsed == 0 && auth && call->request.kind != CTL_AWS_UNSUPPORTED)
-		allowed = authorised(s, call, &key, message, sizeof(message));
+	bool keys = call->request.service == CTL_AWS_KEYS; /* decided even without auth */
+	if (parsed == 0 && (auth || keys) && call->request.kind != CTL_AWS_UNSUPPORTED)
+		allowed = authorised(s, call, auth ? &key : NULL, message, sizeof(message));
 	if (auth)
 		ctl_key_clear(&key);
 	if (parsed != 0)

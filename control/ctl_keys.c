@@ -259,7 +259,7 @@ static int check_policy(const char *policy_json, char *error, size_t error_bytes
 		return -ENOMEM;
 	int rc = bb_policy_compile(policy_json, strlen(policy_json), policy, error, error_bytes);
 	free(policy);
-	return rc == -E2BIG ? -EINVAL : rc;
+	return rc; /* -E2BIG apart from -EINVAL: IAM's LimitExceeded, not a malformed policy */
 }
 
 static int64_t live_key_count(struct ctl_store *store)

@@ -26,7 +26,7 @@
 #define CTL_ACCESS_KEY_ID_BYTES   20      /* "BB" + 18 upper-case base32 chars, like AKIA... */
 #define CTL_SECRET_KEY_BYTES      40      /* printable, as AWS secret access keys */
 #define CTL_KEY_OVERLAP_S_DEFAULT 86400   /* a rotated key's old secret works one more day */
-#define CTL_KEY_OVERLAP_S_MAX     2592000 /* 30 days */
+#define CTL_KEY_OVERLAP_S_MAX     ((int64_t)BB_KEY_OVERLAP_S_MAX)
 _Static_assert(CTL_SECRET_KEY_BYTES == BB_KEY_SECRET_BYTES, "one secret size everywhere");
 
 struct ctl_key {
@@ -51,8 +51,8 @@ bool ctl_key_allows(const struct ctl_key *key, const char *action, const char *r
 /*
  * Creates a key with this policy (NULL: allow nothing). Returns 0 with the new
  * key (secret included, the only time it is shown) in out, -EINVAL with the
- * reason in error for a policy bb_policy_compile refuses, -ENOSPC at
- * BB_KEY_COUNT_MAX keys that are not revoked, -EIO.
+ * reason in error for a policy bb_policy_compile refuses (-E2BIG for one past
+ * its limits), -ENOSPC at BB_KEY_COUNT_MAX keys that are not revoked, -EIO.
  */
 __attribute__((warn_unused_result)) int ctl_keys_create(struct ctl_store *store,
                                                         const char *policy_json, int64_t now_s,
@@ -70,7 +70,7 @@ __attribute__((warn_unused_result)) int ctl_keys_rotate(struct ctl_store *store,
 /* Revokes a key for good. 0, -ENOENT, -EIO (revoking twice is 0). */
 __attribute__((warn_unused_result)) int ctl_keys_revoke(struct ctl_store *store,
                                                         const char *access_key_id);
-/* Replaces a key's policy. 0, -ENOENT, -EINVAL (with the reason), -EIO. */
+/* Replaces a key's policy. 0, -ENOENT, -EINVAL or -E2BIG (with the reason), -EIO. */
 __attribute__((warn_unused_result)) int ctl_keys_set_policy(struct ctl_store *store,
                                                             const char *access_key_id,
                                                             const char *policy_json, char *error,

@@ -1,7 +1,9 @@
 /*
  * Key management calls (see ctl_keys_api.h). A secret leaves busbar-control
  * only in the answer to the call that made it (CreateKey, RotateKey); the
- * answer is never logged. Errors use IAM's codes for the same situations.
+ * answer is never logged, and ListKeys never carries one. Errors use IAM's
+ * codes for the same situations. Who may call is decided here too
+ * (ctl_keys_api_allowed), so the HTTP server only asks.
  */
 #include "ctl_keys_api.h"
 
@@ -16,6 +18,10 @@
 #include "ctl_keys.h"
 
 #define ERROR_BYTES 256
+#define ARN_BYTES   256
+
+static const char *const ACTIONS[] = {"CreateKey", "ListKeys", "RotateKey", "RevokeKey",
+                                      "PutKeyPolicy"};
 
 static void fail(struct ctl_sqs_result *out, unsigned status, const char *type, const char *message)
 {
@@ -42,6 +48,15 @@ static void fail_errno(struct ctl_sqs_result *out, int rc, const char *access_ke
 		fail(out, 400, "InvalidInput", message);
 	else
 		fail(out, 500, "ServiceFailure", message);
+}
+
+/* A policy refused: malformed (-EINVAL), or past bb_policy.h's limits (-E2BIG), as IAM. */
+static void fail_policy(struct ctl_sqs_result *out, int rc, const char *error)
+{
+	if (rc == -E2BIG)
+		fail(out, 409, "LimitExceeded", error);
+	else
+		fail(out, 400, "MalformedPolicyDocument", error);
 }
 
 static json_t *key_json(const struct ctl_key *k, int64_t now_s, bool with_secret)
@@ -88,8 +103,8 @@ static void create_key(struct ctl_store *store, json_t *request, int64_t now_s,
 	}
 	int rc = ctl_keys_create(store, policy, now_s, &key, error, sizeof(error));
 	free(policy);
-	if (rc == -EINVAL) {
-		fail(out, 400, "MalformedPolicyDocument", error);
+	if (rc == -EINVAL || rc == -E2BIG) {
+		fail_policy(out, rc, error);
 		return;
 	}
 	if (rc != 0) {
@@ -132,6 +147,13 @@ static void rotate_key(struct ctl_store *store, const char *id, json_t *request,
 	}
 	if (overlap != NULL)
 		overlap_s = json_integer_value(overlap);
+	if (overlap_s < 0 || overlap_s > CTL_KEY_OVERLAP_S_MAX) {
+		char message[ERROR_BYTES];
+		snprintf(message, sizeof(message), "OverlapSeconds must be 0 to %u",
+		         BB_KEY_OVERLAP_S_MAX);
+		fail(out, 400, "InvalidInput", message);
+		return;
+	}
 	struct ctl_key key;
 	int rc = ctl_keys_rotate(store, id, overlap_s, now_s, &key);
 	if (rc != 0) {
@@ -161,8 +183,8 @@ static void change_key(struct ctl_store *store, const char *action, const char *
 		}
 		rc = ctl_keys_set_policy(store, id, policy, error, sizeof(error));
 		free(policy);
-		if (rc == -EINVAL) {
-			fail(out, 400, "MalformedPolicyDocument", error);
+		if (rc == -EINVAL || rc == -E2BIG) {
+			fail_policy(out, rc, error);
 			return;
 		}
 	}
@@ -179,6 +201,50 @@ bool ctl_keys_api_handles(const char *target)
 {
 	return target != NULL &&
 	       strncmp(target, CTL_KEYS_TARGET_PREFIX, strlen(CTL_KEYS_TARGET_PREFIX)) == 0;
+}
+
+bool ctl_keys_api_known(const char *action)
+{
+	for (size_t i = 0; i < sizeof(ACTIONS) / sizeof(ACTIONS[0]); i++) {
+		if (strcmp(action, ACTIONS[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The resource a call acts on: the key it names, or every key ("key/" "*"). False: too long. */
+static bool key_arn(const struct ctl_aws_config *config, const char *action, json_t *params,
+                    char *out, size_t out_bytes)
+{
+	bool names_key = strcmp(action, "CreateKey") != 0 && strcmp(action, "ListKeys") != 0;
+	const char *id = names_key ? json_string_value(json_object_get(params, "AccessKeyId")) : NULL;
+	int n = snprintf(out, out_bytes, "arn:aws:busbar:%s:%s:key/%s", config->region,
+	                 config->account_id, id != NULL ? id : "*");
+	return n > 0 && (size_t)n < out_bytes;
+}
+
+bool ctl_keys_api_allowed(const struct ctl_key *key, const char *action, json_t *params,
+                          const struct ctl_aws_config *config, char *message,
+                          size_t message_bytes)
+{
+	assert(action != NULL && config != NULL);
+	char policy_action[CTL_AWS_ACTION_BYTES_MAX + sizeof(CTL_KEYS_SIGV4_SERVICE) + 1];
+	char arn[ARN_BYTES];
+	snprintf(policy_action, sizeof(policy_action), CTL_KEYS_SIGV4_SERVICE ":%s", action);
+	bool arn_fits = key_arn(config, action, params, arn, sizeof(arn));
+	if (key == NULL) {
+		snprintf(message, message_bytes,
+		         "%s needs a signed request: busbar-control runs with --insecure-no-auth, "
+		         "which serves no key management over HTTP (busbar-control keys on its host "
+		         "does)",
+		         policy_action);
+		return false;
+	}
+	if (arn_fits && ctl_key_allows(key, policy_action, arn))
+		return true;
+	snprintf(message, message_bytes, "User: %s is not authorized to perform: %s on resource: %s",
+	         key->access_key_id, policy_action, arn);
+	return false;
 }
 
 void ctl_keys_api_handle(struct ctl_store *store, const char *target, const char *request_text,

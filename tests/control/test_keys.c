@@ -3,7 +3,11 @@
  * period, revoke, policies; each change bumps the configuration version; the
  * secret never rests in the database in clear and the sealing key file is
  * 0600 (a readable one is refused); the snapshot names only live keys; ids are
- * never reused; the key count has its limit.
+ * never reused; the key count has its limit. The BusbarKeys API over HTTP
+ * (control/ctl_keys_api.h): its targets parse as key management, only a
+ * policy granting busbar:<Action> allows a call (never an unauthenticated
+ * one), secrets appear only in CreateKey's and RotateKey's answers, and its
+ * errors are IAM's.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -15,7 +19,9 @@
 #include <unistd.h>
 
 #include "bb_mac.h"
+#include "ctl_aws.h"
 #include "ctl_keys.h"
+#include "ctl_keys_api.h"
 #include "ctl_store.h"
 
 #define NOW 1700000000
@@ -191,4 +197,173 @@ Test(keys, count_limit)
 		ctl_key_clear(&key);
 	}
 	cr_assert_eq(ctl_keys_create(store, NULL, NOW, &key, error, sizeof(error)), -ENOSPC);
+}
+
+/* ---- the BusbarKeys API (ctl_keys_api.h): dispatch, who may call, what answers carry ---- */
+
+static const struct ctl_aws_config CONFIG = {.account_id = "000000000000", .region = "local"};
+static const char *const KEY_ACTIONS[] = {"CreateKey", "ListKeys", "RotateKey", "RevokeKey",
+                                          "PutKeyPolicy"};
+
+static struct ctl_sqs_result call_api(const char *action, const char *body)
+{
+	char target[64];
+	struct ctl_sqs_result result;
+	snprintf(target, sizeof(target), CTL_KEYS_TARGET_PREFIX "%s", action);
+	ctl_keys_api_handle(store, target, body, strlen(body), NOW, &result);
+	return result;
+}
+
+static const char *error_type(const struct ctl_sqs_result *r)
+{
+	return json_string_value(json_object_get(r->body, "__type"));
+}
+
+/* Whether a key with this policy may make the call, naming key_id (NULL: none). */
+static bool may(const char *policy, const char *action, const char *key_id)
+{
+	char policy_text[512], message[CTL_AWS_ERROR_BYTES_MAX];
+	snprintf(policy_text, sizeof(policy_text), "%s", policy);
+	struct ctl_key caller = {.access_key_id = "BBAAAAAABCALLER00000", .policy_json = policy_text};
+	json_t *params = key_id ? json_pack("{s:s}", "AccessKeyId", key_id) : json_object();
+	bool allowed = ctl_keys_api_allowed(&caller, action, params, &CONFIG, message,
+	                                    sizeof(message));
+	json_decref(params);
+	if (!allowed)
+		cr_assert(strstr(message, "is not authorized to perform: busbar:") != NULL, "%s",
+		          message);
+	return allowed;
+}
+
+/* A BusbarKeys target is its own service, JSON 1.0, management; an unknown one is not served. */
+Test(keys, api_targets_dispatch_as_key_management)
+{
+	struct ctl_aws_request request;
+	const struct ctl_aws_error *e;
+	char message[256];
+	for (size_t i = 0; i < sizeof(KEY_ACTIONS) / sizeof(KEY_ACTIONS[0]); i++) {
+		char target[64];
+		snprintf(target, sizeof(target), CTL_KEYS_TARGET_PREFIX "%s", KEY_ACTIONS[i]);
+		cr_assert_eq(ctl_aws_parse("application/x-amz-json-1.0", target, "{}", 2, NULL,
+		                           &request, &e, message, sizeof(message)),
+		             0, "%s", message);
+		cr_assert_eq(request.service, CTL_AWS_KEYS);
+		cr_assert_eq(request.protocol, CTL_AWS_JSON_10);
+		cr_assert_eq(request.kind, CTL_AWS_MANAGE, "%s", target);
+		cr_assert_str_eq(request.action, KEY_ACTIONS[i]);
+		ctl_aws_request_clear(&request);
+	}
+	cr_assert_eq(ctl_aws_parse("application/x-amz-json-1.0", "BusbarKeys.DeleteEverything",
+	                           "{}", 2, NULL, &request, &e, message, sizeof(message)),
+	             0);
+	cr_assert_eq(request.kind, CTL_AWS_UNSUPPORTED);
+	ctl_aws_request_clear(&request);
+	cr_assert_neq(ctl_aws_parse("application/x-amz-json-1.1", "BusbarKeys.ListKeys", "{}", 2,
+	                            NULL, &request, &e, message, sizeof(message)),
+	              0);
+	ctl_aws_request_clear(&request);
+}
+
+/* Only an explicit grant of busbar:<Action> allows a key call; sqs:* is no admin. */
+Test(keys, api_permission_needs_busbar_actions)
+{
+	const char *admin = "{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"busbar:*\","
+	                    "\"Resource\":\"*\"}}";
+	const char *everything = "{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"*\","
+	                         "\"Resource\":\"*\"}}";
+	const char *sqs_only = "{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"sqs:*\","
+	                       "\"Resource\":\"*\"}}";
+	for (size_t i = 0; i < sizeof(KEY_ACTIONS) / sizeof(KEY_ACTIONS[0]); i++) {
+		cr_assert(may(admin, KEY_ACTIONS[i], "BBAAAAAAB00000000000"));
+		cr_assert(may(everything, KEY_ACTIONS[i], "BBAAAAAAB00000000000"), "as IAM's *");
+		cr_assert_not(may(sqs_only, KEY_ACTIONS[i], "BBAAAAAAB00000000000"));
+	}
+	/* A grant on one key: rotate that key, but neither another nor make or list keys. */
+	const char *one = "{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"busbar:RotateKey\","
+	                  "\"Resource\":\"arn:aws:busbar:*:*:key/BBAAAAAAB00000000000\"}}";
+	cr_assert(may(one, "RotateKey", "BBAAAAAAB00000000000"));
+	cr_assert_not(may(one, "RotateKey", "BBAAAAAAC00000000000"));
+	cr_assert_not(may(one, "RotateKey", NULL));
+	const char *create = "{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"busbar:CreateKey\","
+	                     "\"Resource\":\"arn:aws:busbar:*:*:key/BB*\"}}";
+	cr_assert_not(may(create, "CreateKey", NULL), "CreateKey needs a grant on every key");
+	const char *denied = "{\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":"
+	                     "\"*\"},{\"Effect\":\"Deny\",\"Action\":\"busbar:RevokeKey\","
+	                     "\"Resource\":\"*\"}]}";
+	cr_assert_not(may(denied, "RevokeKey", "BBAAAAAAB00000000000"));
+	cr_assert(may(denied, "ListKeys", NULL));
+	/* Unauthenticated (--insecure-no-auth): never. */
+	char message[CTL_AWS_ERROR_BYTES_MAX];
+	json_t *params = json_object();
+	cr_assert_not(ctl_keys_api_allowed(NULL, "ListKeys", params, &CONFIG, message,
+	                                   sizeof(message)));
+	cr_assert(strstr(message, "--insecure-no-auth") != NULL);
+	json_decref(params);
+}
+
+/* CreateKey and RotateKey answer the secret once; ListKeys never carries one. */
+Test(keys, api_secret_only_in_create_and_rotate)
+{
+	struct ctl_sqs_result created = call_api("CreateKey", "{\"Policy\":" ALLOW_SEND "}");
+	cr_assert_eq(created.http_status, 200);
+	cr_assert(created.changed);
+	json_t *key = json_object_get(created.body, "Key");
+	const char *secret = json_string_value(json_object_get(key, "SecretAccessKey"));
+	cr_assert_not_null(secret);
+	cr_assert_eq(strlen(secret), CTL_SECRET_KEY_BYTES);
+	char id[CTL_ACCESS_KEY_ID_BYTES + 1], body[128];
+	snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(key, "AccessKeyId")));
+	snprintf(body, sizeof(body), "{\"AccessKeyId\":\"%s\",\"OverlapSeconds\":60}", id);
+	struct ctl_sqs_result rotated = call_api("RotateKey", body);
+	cr_assert_eq(rotated.http_status, 200);
+	const char *new_secret = json_string_value(
+	    json_object_get(json_object_get(rotated.body, "Key"), "SecretAccessKey"));
+	cr_assert_not_null(new_secret);
+	struct ctl_sqs_result listed = call_api("ListKeys", "{}");
+	cr_assert_eq(listed.http_status, 200);
+	cr_assert_not(listed.changed);
+	cr_assert_eq(json_array_size(json_object_get(listed.body, "Keys")), 2);
+	char *text = json_dumps(listed.body, JSON_COMPACT);
+	cr_assert_null(strstr(text, "SecretAccessKey"), "%s", text);
+	cr_assert_null(strstr(text, secret));
+	cr_assert_null(strstr(text, new_secret));
+	free(text);
+	json_decref(created.body);
+	json_decref(rotated.body);
+	json_decref(listed.body);
+}
+
+/* IAM's errors: NoSuchEntity, MalformedPolicyDocument, LimitExceeded; the range named. */
+Test(keys, api_errors_are_iams)
+{
+	struct ctl_sqs_result r = call_api("RevokeKey", "{\"AccessKeyId\":\"BBNOSUCHKEY\"}");
+	cr_assert_eq(r.http_status, 404);
+	cr_assert_str_eq(error_type(&r), "NoSuchEntity");
+	json_decref(r.body);
+	r = call_api("CreateKey", "{\"Policy\":{\"Statement\":1}}");
+	cr_assert_eq(r.http_status, 400);
+	cr_assert_str_eq(error_type(&r), "MalformedPolicyDocument");
+	json_decref(r.body);
+	json_t *statements = json_array();
+	for (unsigned i = 0; i <= BB_POLICY_STATEMENTS_MAX; i++)
+		json_array_append_new(statements, json_pack("{s:s, s:s, s:s}", "Effect", "Allow",
+		                                            "Action", "sqs:A", "Resource", "*"));
+	json_t *request = json_pack("{s:{s:o}}", "Policy", "Statement", statements);
+	char *text = json_dumps(request, JSON_COMPACT);
+	r = call_api("CreateKey", text);
+	cr_assert_eq(r.http_status, 409);
+	cr_assert_str_eq(error_type(&r), "LimitExceeded", "a policy past the limits");
+	free(text);
+	json_decref(request);
+	json_decref(r.body);
+	struct ctl_key key;
+	create(NULL, &key);
+	char body[128];
+	snprintf(body, sizeof(body), "{\"AccessKeyId\":\"%s\",\"OverlapSeconds\":%u}",
+	         key.access_key_id, BB_KEY_OVERLAP_S_MAX + 1);
+	r = call_api("RotateKey", body);
+	cr_assert_eq(r.http_status, 400);
+	cr_assert(strstr(json_string_value(json_object_get(r.body, "message")), "0 to ") != NULL);
+	json_decref(r.body);
+	ctl_key_clear(&key);
 }

@@ -6,10 +6,15 @@
 # future timestamp, a revoked key, a rotated key past its overlap and a missing permission are
 # each refused with their documented status, and none of them leaves a message in a queue; a
 # replayed request gets the first answer and acts once; a key rotated with an overlap keeps
-# working while traffic runs. Takes the build and source directories; exits 77 where lib.sh says.
+# working while traffic runs. Key management over HTTP (busbar keys, SigV4): the admin key
+# makes the sender key, which may send but not manage keys (AccessDenied), lists keys without
+# secrets and revokes the sender, whose next UDP request busbard refuses; a busbar-control in
+# --insecure-no-auth serves no key management at all. Takes the build and source directories;
+# exits 77 where lib.sh says.
 set -uo pipefail
 
 BUSBARD_AUTH_JSON=""
+CONTROL_AUTH_ARGS="" # busbar-control checks SigV4 too: key management over HTTP needs it
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 packet() { in_ns python3 "$source_dir/tests/integration/auth_packet.py" "$@"; }
@@ -31,13 +36,19 @@ start_control
 [ -S "$socket" ] || { fail "busbard did not start"; ns_finish run_auth; }
 grep -q "UDP requests must be signed" "$work/busbard.log" || fail "busbard did not say auth mode"
 
-create_key "$work/admin.json"
+# The first key comes from the database; the admin may manage keys over HTTP (busbar:*).
+create_key "$work/admin.json" \
+	'{"Statement":[{"Effect":"Allow","Action":["sqs:*","busbar:*"],"Resource":"*"}]}'
 send_orders='{"Statement":[{"Effect":"Allow","Action":"sqs:SendMessage",'
 send_orders+='"Resource":"arn:aws:sqs:*:*:orders"}]}'
-create_key "$work/sender.json" "$send_orders"
+(umask 077; busbar --key-file "$work/admin.json" keys create --policy "$send_orders" \
+	>"$work/sender.json") || fail "busbar keys create over HTTP"
+grep -q '"SecretAccessKey"' "$work/sender.json" || fail "keys create printed no secret"
+[ "$(wc -l <"$work/sender.json")" = 1 ] || fail "keys create printed more than one line"
 [ "$(stat -c %a "$work/admin.json")" = 600 ] || fail "key file not 0600"
-expect 0 'QueueUrl' -- busbar create-queue orders
-expect 0 'QueueUrl' -- busbar create-queue other
+expect 1 'MissingAuthenticationToken' -- busbar create-queue unsigned
+expect 0 'QueueUrl' -- busbar --key-file "$work/admin.json" create-queue orders
+expect 0 'QueueUrl' -- busbar --key-file "$work/admin.json" create-queue other
 wait_keys
 [ "$(stat -c %a "$work/state/snapshot.bbs")" = 600 ] || fail "snapshot with secrets not 0600"
 
@@ -79,9 +90,22 @@ expect 0 'MessageId' -- busbar --key-file "$work/sender.json" send orders five
 expect 1 'AccessDenied' -- busbar --key-file "$work/sender.json" send other denied
 expect 1 'AccessDenied' -- busbar --key-file "$work/sender.json" receive orders --wait 0
 
-# Revoked: refused once busbard has the snapshot without it.
+# Key management needs busbar:<Action>: the sender's sqs policy is refused it.
 sender_id=$(json_field '["Key"]["AccessKeyId"]' <"$work/sender.json")
-expect 0 '{' -- "$build/control/busbar-control" keys --db "$work/control.db" revoke "$sender_id"
+expect 1 'AccessDenied' -- busbar --key-file "$work/sender.json" keys list
+expect 1 'AccessDenied' -- busbar --key-file "$work/sender.json" keys create
+expect 1 'AccessDenied' -- busbar --key-file "$work/sender.json" keys revoke "$sender_id"
+# Listed over HTTP: both keys, no secret.
+expect 0 "$sender_id" -- busbar --key-file "$work/admin.json" keys list
+listed=$last_output
+for file in admin sender; do
+	secret=$(json_field '["Key"]["SecretAccessKey"]' <"$work/$file.json")
+	grep -qF -- "$secret" <<<"$listed" && fail "keys list shows the $file key's secret"
+done
+grep -q 'SecretAccessKey' <<<"$listed" && fail "keys list has a SecretAccessKey"
+
+# Revoked over HTTP: refused once busbard has the snapshot without it.
+expect 0 '^{}$' -- busbar --key-file "$work/admin.json" keys revoke "$sender_id"
 wait_keys
 expect 1 'InvalidClientTokenId' -- busbar --key-file "$work/sender.json" send orders revoked
 
@@ -109,4 +133,11 @@ expect 0 'MessageId' -- busbar --key-file "$work/admin3.json" send orders eight
 # Nothing refused acted: orders holds one two three four five six seven eight.
 depth=$(queue_depth orders "$work/admin3.json")
 [ "$depth" = 8 ] || fail "orders holds $depth messages, wanted 8"
+
+# A lab's --insecure-no-auth serves no key management over HTTP, signed or not.
+kill "$control_pid"
+wait "$control_pid"
+CONTROL_AUTH_ARGS="--insecure-no-auth" start_control
+expect 1 'AccessDenied' -- busbar keys create
+expect 1 'AccessDenied' -- busbar --key-file "$work/admin3.json" keys list
 ns_finish run_auth
