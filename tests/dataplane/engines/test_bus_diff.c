@@ -1,8 +1,8 @@
 /*
  * Differential test of a bus's routing decisions: for every rule set of the benchmark
- * (../shared/bench/citylots_rulesets.json: each set, and the COMBO sets compiled as one
- * bus) and every event of a small seeded citylots corpus (citylots_gen.py, generated at
- * build time), the (rule, target) pairs bus_match gives for the event as PutEvents makes it
+ * (a copy of ../shared/bench/citylots_rulesets.json: each set, and the COMBO sets compiled
+ * as one bus) and every event of a small seeded citylots corpus (citylots_gen.py's output for
+ * 100 events, kept in bus_diff/ beside this file), the (rule, target) pairs bus_match gives for the event as PutEvents makes it
  * (the corpus line as its detail, the patterns under "detail") are exactly the targets of
  * the enabled rules the reference interpreter (tests/filters/ref.c) says match, in rule
  * order. Every fourth rule is disabled and must never match. Paths come from the
