@@ -38,7 +38,8 @@ int dp_fanout_init(struct dp_fanout *f, uint32_t worker_index, int socket_id)
 	bool buffers = f->frame_buf != NULL && f->record_buf != NULL && f->event_buf != NULL &&
 	               f->render_buf != NULL && f->render_scratch != NULL && f->deliveries != NULL;
 	if (f->pool == NULL || f->pending == NULL || f->pending_free == NULL ||
-	    f->outbox == NULL || f->retries == NULL || f->returns == NULL || !buffers)
+	    f->outbox == NULL || f->retries == NULL || f->returns == NULL || !buffers ||
+	    dp_moves_init(&f->moves) != 0)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < DP_PENDING_MAX; i++)
 		f->pending_free[i] = DP_PENDING_MAX - 1 - i;
@@ -65,6 +66,7 @@ void dp_fanout_free(struct dp_fanout *f)
 	free(f->render_buf);
 	free(f->render_scratch);
 	free(f->deliveries);
+	dp_moves_free(&f->moves);
 	rte_mempool_free(f->pool);
 	*f = (struct dp_fanout){0};
 }
@@ -196,8 +198,11 @@ static struct rte_mbuf *delivery_request(struct dp_worker *w, const struct desti
 	if (d->fifo && b->dedup_id_bytes > 0)
 		wire_put_bytes(&writer, WIRE_TAG_MESSAGE_DEDUPLICATION_ID, b->dedup_id,
 		               b->dedup_id_bytes);
-	if (writer.overflow)
+	if (writer.overflow || writer.capacity - writer.length < b->fields_bytes)
 		return NULL;
+	if (b->fields_bytes > 0) /* fields already: copied as they are */
+		memcpy(writer.buf + writer.length, b->fields, b->fields_bytes);
+	writer.length += b->fields_bytes;
 	struct wire_header h = {.version = WIRE_VERSION,
 	                        .opcode = d->opcode,
 	                        .body_bytes = (uint32_t)writer.length,
@@ -297,6 +302,34 @@ int dp_fanout_to_bus(struct dp_worker *w, uint32_t pending, const struct dp_rout
 	struct destination d = {WIRE_OP_PUT_EVENTS, WIRE_TAG_BUS_NAME, b->name.data, b->name.bytes,
 	                        false, b->owner, 0, bus, b->bus_id};
 	return deliver(w, pending, &d, body, policy, after_sequence, now_ms);
+}
+
+/*
+ * A dead-letter move (dp_redrive.c): a delivery with no pending publish, tried a few times
+ * and never dead-lettered itself; it comes back to dp_redrive_returned. 0, or -ENOBUFS.
+ */
+int dp_fanout_move(struct dp_worker *w, uint32_t move, const struct dp_queue_entry *dlq,
+                   const struct dp_delivery_body *body, uint64_t now_ms)
+{
+	struct destination d = queue_destination(dlq);
+	struct rte_mbuf *m = delivery_request(w, &d, body);
+	if (m == NULL) {
+		w->stats.fanout_no_buffer++;
+		return -ENOBUFS;
+	}
+	*dp_meta(m) = (struct dp_request_meta){
+	    .source = DP_SOURCE_INTERNAL,
+	    .moving = 1,
+	    .origin = (uint16_t)w->index,
+	    .pending = move,
+	    .attempts = 1,
+	    .attempts_max = DP_MOVE_ATTEMPTS_MAX,
+	    .dead_letter_queue = DP_ROUTING_NONE,
+	    .first_sent_ms = now_ms,
+	};
+	address_to(m, &d);
+	push_outbox(w, m, d.owner, 0);
+	return 0;
 }
 
 /* ---- on the target's owner: the answer goes back with the delivery ---- */
@@ -403,6 +436,11 @@ void dp_fanout_returned(struct dp_worker *w, struct rte_mbuf *m, uint64_t now_ms
 	enum wire_status status = (enum wire_status)meta->status;
 	if (status != WIRE_OK && may_retry(meta, now_ms) && w->fanout.retry_count < DP_OUTBOX_MAX) {
 		retry_later(w, m, now_ms);
+		return;
+	}
+	if (meta->moving) {
+		dp_redrive_returned(w, meta->pending, status);
+		rte_pktmbuf_free(m);
 		return;
 	}
 	if (status != WIRE_OK && w->fanout.outbox_count < DP_OUTBOX_MAX && dead_letter(w, m))

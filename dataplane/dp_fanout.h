@@ -21,6 +21,7 @@
 #include "bb_limits.h"
 #include "bus.h"
 #include "dp_snapshot.h"
+#include "sqs.h"
 #include "topic.h"
 
 #ifndef BB_TINY_LIMITS
@@ -96,6 +97,10 @@ struct dp_delivery_body {
 	uint32_t group_id_bytes;
 	const char *dedup_id; /* a FIFO queue's MessageDeduplicationId */
 	uint32_t dedup_id_bytes;
+	/* Wire fields the request carries as they are: a moved message's attribute block
+	 * (engines/sqs_attrs.h), which is the fields of a SendMessage's attributes. */
+	const uint8_t *fields;
+	uint32_t fields_bytes;
 };
 
 /* A publish or event recovery found without its DONE record (dp_replay.c). */
@@ -112,6 +117,36 @@ struct dp_recovery {
 	struct dp_recovered *items; /* in log order; allocated at recovery, freed at the end */
 	uint32_t count, capacity;
 	uint32_t next; /* the first not delivered again yet */
+};
+
+/*
+ * Dead-letter moves (dp_redrive.c): a message of one of this worker's queues that a receive
+ * took to move (sqs_take_moves) travels as a delivery to its dead-letter queue; once that is
+ * durable there, the move's receipt handle deletes it here. DP_MOVES_MAX is the engine's move
+ * slots and the moves in flight at once; a move refused for now is tried
+ * DP_MOVE_ATTEMPTS_MAX times in all (backoff 100 ms doubling: about 1.5 s, well within the
+ * message's SQS_MOVE_VISIBILITY_MS), then left to become visible and be moved again.
+ */
+#ifndef BB_TINY_LIMITS
+#define DP_MOVES_MAX 256u
+#else
+#define DP_MOVES_MAX 4u
+#endif
+#define DP_MOVE_ATTEMPTS_MAX 5u
+_Static_assert(DP_MOVES_MAX <= DP_OUTBOX_MAX, "one pass's moves fit the outbox");
+
+struct dp_move {
+	uint64_t queue_id;
+	uint32_t queue_slot;
+	char receipt_handle[BB_RECEIPT_HANDLE_BYTES + 1];
+};
+
+struct dp_moves {
+	struct dp_move *slots; /* DP_MOVES_MAX: the moves in flight */
+	uint32_t *free;        /* a stack of free slots */
+	uint32_t free_count;
+	struct sqs_move *taken; /* DP_MOVES_MAX: what one pass takes from the engine */
+	uint8_t *stored_buf;    /* a moved message's stored bytes (attribute block and body) */
 };
 
 struct dp_fanout {
@@ -136,6 +171,7 @@ struct dp_fanout {
 	uint8_t random_bytes[1024]; /* event ids, drawn in batches */
 	uint32_t random_used;
 	struct dp_recovery recovery;
+	struct dp_moves moves;
 };
 
 /* An event on its way to its targets: its JSON, id and when the bus accepted it. */

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -25,6 +26,8 @@ static uint64_t hash_bytes(const uint8_t *bytes, size_t count)
 struct parse {
 	struct dp_snapshot *snapshot;
 	struct dp_routing_builder routing;
+	/* Each queue's RedrivePolicy dead-letter queue by name ("": none), by position. */
+	char (*dead_letter_names)[BB_QUEUE_NAME_BYTES_MAX + 1];
 };
 
 /* Entries arrive in order; the codec has checked each and their count. */
@@ -54,8 +57,17 @@ static void add_entry(void *context, const struct bb_snapshot_entry *e)
 	    .memory = (e->queue.flags & BB_SNAPSHOT_QUEUE_MEMORY) != 0,
 	    .delay_s = e->queue.delay_s,
 	    .retention_s = e->queue.retention_s,
+	    .dead_letter_queue = DP_ROUTING_NONE, /* resolve_dead_letter_queues finds it */
+	    .max_receive_count = e->queue.max_receive_count,
 	};
 	memcpy(q->name, e->queue.name, sizeof(q->name));
+	/* The name waits in the slot the owner fills later: resolved once every queue is in. */
+	if (e->queue.dead_letter_queue_bytes > 0) {
+		static_assert(sizeof(p->dead_letter_names[0]) == sizeof(e->queue.dead_letter_queue),
+		              "a dead-letter queue's name fits");
+		memcpy(p->dead_letter_names[s->queue_count - 1], e->queue.dead_letter_queue,
+		       sizeof(e->queue.dead_letter_queue));
+	}
 }
 
 static enum wire_status index_queue(struct dp_snapshot *s, uint32_t position)
@@ -85,6 +97,22 @@ static uint32_t queue_position(const void *context, const char *name, uint32_t n
 	return q == NULL ? DP_ROUTING_NONE : (uint32_t)(q - s->queues);
 }
 
+/*
+ * Each RedrivePolicy's dead-letter queue as a position. One that is not in the snapshot
+ * (deleted since) leaves the queue without a policy: its messages are delivered, not moved.
+ */
+static void resolve_dead_letter_queues(struct parse *p)
+{
+	struct dp_snapshot *s = p->snapshot;
+	for (uint32_t i = 0; i < s->queue_count; i++) {
+		const char *name = p->dead_letter_names[i];
+		if (name[0] != '\0')
+			s->queues[i].dead_letter_queue = queue_position(s, name, (uint32_t)strlen(name));
+		if (s->queues[i].dead_letter_queue == DP_ROUTING_NONE)
+			s->queues[i].max_receive_count = 0;
+	}
+}
+
 static enum wire_status build_routing(struct parse *p, const uint8_t *body, size_t body_bytes,
                                       char *error, size_t error_bytes)
 {
@@ -100,7 +128,13 @@ enum wire_status dp_snapshot_parse(const uint8_t *body, size_t body_bytes, struc
 {
 	memset(out, 0, sizeof(*out));
 	struct bb_snapshot_header header;
-	struct parse p = {.snapshot = out};
+	struct parse p = {.snapshot = out,
+	                  .dead_letter_names = calloc(BB_QUEUE_COUNT_MAX,
+	                                              sizeof(*p.dead_letter_names))};
+	if (p.dead_letter_names == NULL) {
+		snprintf(error, error_bytes, "snapshot: out of memory");
+		return WIRE_ERR_INTERNAL;
+	}
 	enum wire_status status =
 	    bb_snapshot_decode(body, body_bytes, &header, add_entry, &p, error, error_bytes);
 	if (status == WIRE_OK && out->keys.invalid) {
@@ -109,6 +143,7 @@ enum wire_status dp_snapshot_parse(const uint8_t *body, size_t body_bytes, struc
 	}
 	if (status != WIRE_OK) {
 		dp_routing_builder_free(&p.routing);
+		free(p.dead_letter_names);
 		return status;
 	}
 	out->version = header.version;
@@ -120,9 +155,12 @@ enum wire_status dp_snapshot_parse(const uint8_t *body, size_t body_bytes, struc
 			status = WIRE_ERR_INVALID_PARAMETER;
 		}
 	}
-	if (status == WIRE_OK)
+	if (status == WIRE_OK) {
+		resolve_dead_letter_queues(&p);
 		status = build_routing(&p, body, body_bytes, error, error_bytes);
+	}
 	dp_routing_builder_free(&p.routing);
+	free(p.dead_letter_names);
 	return status;
 }
 

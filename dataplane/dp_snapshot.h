@@ -34,6 +34,10 @@ struct dp_queue_entry {
 	bool memory; /* busbar:Durability=memory: its messages are not logged */
 	uint32_t delay_s;     /* DelaySeconds */
 	uint32_t retention_s; /* MessageRetentionPeriod; 0: the default */
+	/* RedrivePolicy: the dead-letter queue's position in the snapshot (DP_ROUTING_NONE: none,
+	 * or it is not in this snapshot) and its maxReceiveCount (1-1000 with one). */
+	uint32_t dead_letter_queue;
+	uint32_t max_receive_count;
 	uint32_t owner; /* worker index */
 	uint32_t slot;  /* queue slot on the owner */
 };

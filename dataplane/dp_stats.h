@@ -51,6 +51,8 @@
 	X(fanout_retries)                                                                          \
 	X(fanout_failed)                                                                           \
 	X(fanout_dead_lettered)                                                                    \
+	X(redrive_moved)                                                                           \
+	X(redrive_move_failures)                                                                   \
 	X(fanout_no_buffer)                                                                        \
 	X(fanout_ring_full)                                                                        \
 	X(fanout_refused)                                                                          \

@@ -108,6 +108,7 @@ struct dp_worker *dp_worker_create(struct dp_app *app, const struct dp_worker_op
 	    .fifo_dedup_slots = BB_FIFO_DEDUP_PER_WORKER,
 	    .handle_nonce = receipt_nonce,
 	    .handle_nonce_ctx = &w->receipt_key,
+	    .move_slots = DP_MOVES_MAX,
 	};
 	int rc = w->store_pool == NULL ? -rte_errno : 0;
 	if (rc == 0)
@@ -219,6 +220,7 @@ static void reconcile(struct dp_worker *w, const struct dp_snapshot *snapshot, u
 		    .content_based_deduplication = q->content_based_deduplication,
 		    .delay_s = q->delay_s,
 		    .retention_s = q->retention_s,
+		    .max_receive_count = q->max_receive_count, /* 0 without a dead-letter queue */
 		};
 		dp_answer_wakes(w, sqs_queue_open(w->sqs, q->slot, &config, w->wakes), now_ms);
 		kept[q->slot] = true;
@@ -333,6 +335,7 @@ void dp_worker_serve(struct dp_worker *w, uint64_t now_tsc)
 		dp_replay_pass(w, atomic_load_explicit(&w->app->snapshot, memory_order_acquire),
 		               now_ms);
 	dp_schedule_pass(w, atomic_load_explicit(&w->app->snapshot, memory_order_acquire), now_ms);
+	dp_redrive_pass(w, atomic_load_explicit(&w->app->snapshot, memory_order_acquire), now_ms);
 	dp_fanout_pass(w, w->durable_sequence, now_ms);
 	dp_net_reap(&w->net, now_tsc);
 }

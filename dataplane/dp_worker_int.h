@@ -88,6 +88,21 @@ void dp_fanout_pass(struct dp_worker *w, uint64_t durable_sequence, uint64_t now
 void dp_fanout_return(struct dp_worker *w, struct rte_mbuf *m, enum wire_status status);
 /* On the origin: a delivery came back answered: done, retried, dead-lettered or dropped. */
 void dp_fanout_returned(struct dp_worker *w, struct rte_mbuf *m, uint64_t now_ms);
+/* A dead-letter move's delivery to dlq (dp_redrive.c): 0, or -ENOBUFS (nothing was added). */
+int dp_fanout_move(struct dp_worker *w, uint32_t move, const struct dp_queue_entry *dlq,
+                   const struct dp_delivery_body *body, uint64_t now_ms);
+
+/* ---- dp_redrive.c: RedrivePolicy's moves to dead-letter queues ---- */
+
+/* The tables of a worker's moves (0 or -ENOMEM); freed with dp_moves_free. */
+__attribute__((warn_unused_result)) int dp_moves_init(struct dp_moves *moves);
+void dp_moves_free(struct dp_moves *moves);
+/* Each pass: the messages the worker's receives took to move go to their dead-letter queues,
+ * as far as the outbox and the move slots have room. */
+void dp_redrive_pass(struct dp_worker *w, const struct dp_snapshot *s, uint64_t now_ms);
+/* A move's delivery came back: durable in the dead-letter queue (the message is deleted
+ * here), or refused for good (it becomes visible at its deadline and is moved again). */
+void dp_redrive_returned(struct dp_worker *w, uint32_t move, enum wire_status status);
 
 /* One delivery published to topic (a position in r): a rule's topic target. */
 int dp_fanout_to_topic(struct dp_worker *w, uint32_t pending, const struct dp_routing *r,

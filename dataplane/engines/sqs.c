@@ -132,6 +132,13 @@ struct sqs_dedup {
 	uint8_t message_id[16];
 };
 
+/* A message a receive took to move to the dead-letter queue, as it was then. */
+struct sqs_moving {
+	uint32_t index;
+	uint32_t generation;
+	uint32_t receive_count;
+};
+
 /* Open addressing with linear probing over entry indexes (NIL: free), never half full. */
 struct slot_index {
 	uint32_t *places;
@@ -198,6 +205,8 @@ struct sqs_engine {
 	uint32_t dedup_used; /* ring places from head on, ended entries included */
 	uint32_t dedup_live;
 	struct slot_index dedup_index;
+	struct sqs_moving *moving; /* a ring of options.move_slots: messages taken to move */
+	uint32_t moving_head, moving_count;
 };
 
 /*
@@ -1189,6 +1198,10 @@ struct sqs_engine *sqs_engine_create(const struct sqs_engine_options *options, i
 		return NULL;
 	}
 	int rc = options->fifo_group_slots > 0 ? fifo_create(e) : 0;
+	if (rc == 0 && options->move_slots > 0) {
+		e->moving = calloc(options->move_slots, sizeof(*e->moving));
+		rc = e->moving == NULL ? -ENOMEM : 0;
+	}
 	if (rc != 0) {
 		sqs_engine_destroy(e);
 		*error_out = rc;
@@ -1229,6 +1242,7 @@ void sqs_engine_destroy(struct sqs_engine *e)
 	free(e->dedup_index.places);
 	free(e->groups);
 	free(e->dedups);
+	free(e->moving);
 	EVP_MD_free(e->md5);
 	EVP_MD_CTX_free(e->md5_ctx);
 	free(e->scratch);
@@ -1737,6 +1751,68 @@ static void take_message(struct sqs_engine *e, uint32_t index, uint64_t deadline
 	r->group_id[g->id_bytes] = '\0';
 }
 
+/* RedrivePolicy: a message received maxReceiveCount times is moved, not handed out. */
+static bool due_to_move(const struct sqs_engine *e, uint32_t index)
+{
+	const struct sqs_message *m = &e->messages[index];
+	uint32_t max = e->queues[m->queue_slot].config.max_receive_count;
+	return e->options.move_slots > 0 && max > 0 && m->receive_count >= max;
+}
+
+/*
+ * Takes a message due to move as the system's receive: in flight for SQS_MOVE_VISIBILITY_MS,
+ * its RECEIVE record written (a crash makes it visible, and moved, again), queued for
+ * sqs_take_moves. False when every move slot is taken: it stays visible.
+ */
+static bool take_to_move(struct sqs_engine *e, uint32_t index, uint64_t now_ms)
+{
+	if (e->moving_count == e->options.move_slots)
+		return false;
+	mark_received(e, index, now_ms + SQS_MOVE_VISIBILITY_MS, now_ms);
+	const struct sqs_message *m = &e->messages[index];
+	if (queue_logged(e, m->queue_slot))
+		log_receive(e, index);
+	uint32_t tail = (e->moving_head + e->moving_count) % e->options.move_slots;
+	e->moving[tail] = (struct sqs_moving){index, m->generation, m->receive_count};
+	e->moving_count++;
+	return true;
+}
+
+static void fill_move(const struct sqs_engine *e, uint32_t index, struct sqs_move *out)
+{
+	const struct sqs_message *m = &e->messages[index];
+	*out = (struct sqs_move){.queue_slot = m->queue_slot,
+	                         .queue_id = e->queues[m->queue_slot].config.queue_id,
+	                         .body_ref = m->body_ref,
+	                         .attributes_bytes = m->attributes_bytes,
+	                         .body_bytes = m->body_bytes,
+	                         .receive_count = m->receive_count,
+	                         .sent_ms = m->sent_ms};
+	format_message_id(m->id, out->message_id);
+	format_handle(e, index, out->receipt_handle);
+	if (m->group == NIL)
+		return;
+	const struct sqs_group *g = &e->groups[m->group];
+	memcpy(out->group_id, g->id, g->id_bytes);
+	out->group_id[g->id_bytes] = '\0';
+}
+
+uint32_t sqs_take_moves(struct sqs_engine *e, struct sqs_move *out, uint32_t out_max)
+{
+	uint32_t count = 0;
+	while (e->moving_count > 0 && count < out_max) {
+		struct sqs_moving moving = e->moving[e->moving_head];
+		e->moving_head = (e->moving_head + 1) % e->options.move_slots;
+		e->moving_count--;
+		const struct sqs_message *m = &e->messages[moving.index];
+		if (m->state != MSG_INFLIGHT || m->generation != moving.generation ||
+		    m->receive_count != moving.receive_count)
+			continue; /* deleted, purged, or visible and received again since */
+		fill_move(e, moving.index, &out[count++]);
+	}
+	return count;
+}
+
 /* The first available group whose next message a receive of body_bytes_max can take. */
 static uint32_t fifo_next_group(const struct sqs_engine *e, const struct sqs_queue *q,
                                 uint32_t body_bytes_max)
@@ -1764,6 +1840,11 @@ static uint32_t fifo_receive(struct sqs_engine *e, struct sqs_queue *q,
 		while (index != NIL && count < options->max_messages &&
 		       stored_bytes(&e->messages[index]) <= options->body_bytes_max) {
 			uint32_t next = e->messages[index].group_next;
+			if (due_to_move(e, index)) {
+				if (!take_to_move(e, index, now_ms))
+					return count; /* the group would come first again */
+				break; /* the group waits while its message is moved */
+			}
 			take_message(e, index, deadline_ms, now_ms, &out[count++]);
 			index = next;
 		}
@@ -1794,7 +1875,11 @@ uint32_t sqs_receive(struct sqs_engine *e, uint32_t slot,
 		uint32_t index = ready_next(e, q, options->body_bytes_max);
 		if (index == NIL)
 			break;
-		take_message(e, index, deadline_ms, now_ms, &out[count++]);
+		/* Bounded: a move takes a move slot, and the slots are few. */
+		if (due_to_move(e, index) && !take_to_move(e, index, now_ms))
+			break;
+		if (e->messages[index].state == MSG_READY)
+			take_message(e, index, deadline_ms, now_ms, &out[count++]);
 	}
 	/* What this receive left may be for a parked one that can take what it could not. */
 	const uint32_t *left = receivable(q);

@@ -91,6 +91,9 @@ struct sqs_engine_options {
 	 * no queue can be FIFO. */
 	uint32_t fifo_group_slots;
 	uint32_t fifo_dedup_slots;
+	/* RedrivePolicy: messages receives took to move and sqs_take_moves has not handed out
+	 * yet. 0: no queue moves its messages (max_receive_count is ignored). */
+	uint32_t move_slots;
 };
 
 struct sqs_queue_config {
@@ -102,6 +105,9 @@ struct sqs_queue_config {
 	bool content_based_deduplication; /* FIFO: the dedup id is the SHA-256 of the body */
 	uint32_t delay_s;     /* DelaySeconds of a send without its own: standard queues only */
 	uint32_t retention_s; /* MessageRetentionPeriod; 0: WIRE_RETENTION_S_DEFAULT */
+	/* RedrivePolicy's maxReceiveCount: a receive that comes to a message received this many
+	 * times takes it to move to the dead-letter queue instead (sqs_take_moves). 0: none. */
+	uint32_t max_receive_count;
 };
 
 /* A FIFO SequenceNumber: a 64-bit number in 20 decimal digits (AWS's type holds 128 bits). */
@@ -241,6 +247,33 @@ uint32_t sqs_receive(struct sqs_engine *engine, uint32_t slot,
                      struct sqs_received *out);
 /* True when a receive of bodies up to body_bytes_max would take a message now. */
 bool sqs_can_receive(const struct sqs_engine *engine, uint32_t slot, uint32_t body_bytes_max);
+
+/*
+ * Dead-letter moves (RedrivePolicy). A receive that comes to a message already received
+ * max_receive_count times does not hand it out: it takes it as the system's receive (a new
+ * receive count, a RECEIVE record, in flight for SQS_MOVE_VISIBILITY_MS) and queues it here.
+ * The caller sends it to the dead-letter queue and, once that is durable, deletes it with
+ * the move's receipt handle. A crash or a failed send leaves it in flight until the deadline:
+ * then the next receive moves it again (at least once). A FIFO group stays blocked while its
+ * message is moved. With every move slot taken a receive stops at the message.
+ */
+#define SQS_MOVE_VISIBILITY_MS 30000u
+struct sqs_move {
+	uint32_t queue_slot;
+	uint64_t queue_id;
+	char message_id[BB_MESSAGE_ID_BYTES + 1];
+	char receipt_handle[BB_RECEIPT_HANDLE_BYTES + 1];
+	uint64_t body_ref; /* the stored bytes (attribute block, then body): valid until the
+	                    * caller's next engine call */
+	uint32_t attributes_bytes;
+	uint32_t body_bytes;
+	uint32_t receive_count;
+	uint64_t sent_ms;
+	char group_id[BB_FIFO_ID_BYTES_MAX + 1]; /* FIFO, else "" */
+};
+/* Hands out up to out_max of the messages receives took to move, oldest first (one deleted
+ * or received again since is skipped). Returns how many were written. */
+uint32_t sqs_take_moves(struct sqs_engine *engine, struct sqs_move *out, uint32_t out_max);
 
 /*
  * Deletes the message of a current receipt handle. On a durable queue the delete is logged

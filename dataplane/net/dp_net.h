@@ -32,7 +32,8 @@ struct dp_peer {
 struct dp_request_meta {
 	uint8_t source; /* enum dp_source */
 	uint8_t proven; /* set when routed: a UDP source showed a valid cookie (dp_cookie.h) */
-	uint8_t reserved[2];
+	uint8_t moving; /* DP_SOURCE_INTERNAL: a dead-letter move (pending: its move slot) */
+	uint8_t reserved;
 	uint32_t local_connection; /* DP_SOURCE_LOCAL: who gets the reply */
 	struct dp_peer peer;       /* DP_SOURCE_UDP: where the reply goes */
 	/* Set when routed: the queue as the routing lcore's snapshot knew it (queue_id is a

@@ -6,7 +6,10 @@
  * oldest-first order, receipt handles (only the newest acts), visibility deadlines and the
  * 12-hour cap, per-queue budgets and the engine's shared caps, bodies too large for a
  * receive, the character rule, long-poll wake-ups, and that a close frees exactly its
- * queue. The engine is small here (3 queues, 12 messages, 4 parked receives) so every
+ * queue. Queues may have a RedrivePolicy's maxReceiveCount: a message received that many
+ * times is never handed out again but taken to move (sqs_take_moves, right after each
+ * receive), in flight for SQS_MOVE_VISIBILITY_MS; a receive stops only when the move slots
+ * ran out. The engine is small here (3 queues, 12 messages, 4 parked receives) so every
  * limit is reached. Any disagreement aborts with what differed.
  *
  * Input: one operation per byte, its arguments in the bytes after it (zeros past the end).
@@ -38,6 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define SENDS_MAX      OPS_MAX
 #define HANDLES        16u
 #define MS             1000u
+#define MOVE_SLOTS     2u
 
 #define CHECK(condition, ...)                                                                      \
 	do {                                                                                       \
@@ -302,6 +306,7 @@ static void op_open(struct input *in)
 	    .queue_id = update ? m.queues[slot].config.queue_id : m.next_queue_id++,
 	    .visibility_timeout_s = visibility_s[pick(in, 4)],
 	    .maximum_message_bytes = 8 + pick(in, 9),
+	    .max_receive_count = pick(in, 4), /* 0: no RedrivePolicy */
 	};
 	uint32_t closed = sqs_queue_open(m.engine, slot, &config, m.wakes);
 	if (update) {
@@ -413,7 +418,9 @@ static void model_received(uint32_t slot, const struct sqs_receive_options *rece
 {
 	uint32_t i = find_message(r->message_id);
 	struct model_message *msg = &m.messages[i];
+	uint32_t max = m.queues[slot].config.max_receive_count;
 	CHECK(eligible(i, slot, receive), "received a message not visible to this receive");
+	CHECK(max == 0 || msg->receive_count < max, "handed out a message due to move");
 	CHECK(msg->body_bytes <= receive->body_bytes_max, "a body over the receive's limit");
 	uint32_t oldest = oldest_eligible(slot, receive);
 	CHECK(!visible_before(&m.messages[oldest], msg), "not the oldest visible message");
@@ -433,11 +440,41 @@ static void model_received(uint32_t slot, const struct sqs_receive_options *rece
 	remember_handle(i, r->receipt_handle);
 }
 
-/* A receive that returned fewer than it asked for must have had no more it could take. */
-static void check_receive_stopped(uint32_t slot, const struct sqs_receive_options *receive)
+/* Checks one message a receive took to move, then applies the move's receive to it. */
+static void model_moved(uint32_t slot, const struct sqs_receive_options *receive,
+                        const struct sqs_move *move)
+{
+	uint32_t i = find_message(move->message_id);
+	struct model_message *msg = &m.messages[i];
+	uint32_t max = m.queues[slot].config.max_receive_count;
+	CHECK(move->queue_slot == slot && move->queue_id == m.queues[slot].config.queue_id,
+	      "a move of another queue");
+	CHECK(eligible(i, slot, receive) && msg->body_bytes <= receive->body_bytes_max,
+	      "moved a message this receive could not take");
+	CHECK(max > 0 && msg->receive_count >= max, "moved a message received %u times, max %u",
+	      msg->receive_count, max);
+	uint8_t body[BODY_BYTES_MAX];
+	store_read(NULL, move->body_ref, body, move->body_bytes);
+	CHECK(move->body_bytes == msg->body_bytes && memcmp(body, msg->body, msg->body_bytes) == 0,
+	      "the moved body");
+	msg->receive_count++;
+	CHECK(move->receive_count == msg->receive_count, "a move's receive count");
+	msg->inflight = true;
+	msg->deadline_ms = m.now_ms + SQS_MOVE_VISIBILITY_MS;
+	msg->received_ms = m.now_ms;
+	remember_handle(i, move->receipt_handle);
+}
+
+/* A receive that returned fewer than it asked for must have had no more it could take, or
+ * have filled every move slot before a message due to move. */
+static void check_receive_stopped(uint32_t slot, const struct sqs_receive_options *receive,
+                                  uint32_t moved)
 {
 	uint32_t oldest = oldest_eligible(slot, receive);
 	if (oldest == SENDS_MAX)
+		return;
+	uint32_t max = m.queues[slot].config.max_receive_count;
+	if (moved == MOVE_SLOTS && max > 0 && m.messages[oldest].receive_count >= max)
 		return;
 	bool some_tied_does_not_fit = false;
 	for (uint32_t i = 0; i < m.message_count; i++) {
@@ -455,10 +492,15 @@ static void receive_and_check(uint32_t slot, const struct sqs_receive_options *r
 	struct sqs_received out[BB_RECEIVE_COUNT_MAX];
 	uint32_t count = sqs_receive(m.engine, slot, receive, m.now_ms, out);
 	CHECK(count <= receive->max_messages, "more than asked");
+	/* The moves first: they were older than what the receive handed out after them. */
+	struct sqs_move moves[MOVE_SLOTS];
+	uint32_t moved = sqs_take_moves(m.engine, moves, MOVE_SLOTS);
+	for (uint32_t k = 0; k < moved; k++)
+		model_moved(slot, receive, &moves[k]);
 	for (uint32_t k = 0; k < count; k++)
 		model_received(slot, receive, &out[k]);
 	if (count < receive->max_messages)
-		check_receive_stopped(slot, receive);
+		check_receive_stopped(slot, receive, moved);
 }
 
 static struct sqs_receive_options make_receive(struct input *in)
@@ -661,6 +703,7 @@ static void start(void)
 	    .store_unit_bytes = UNIT_BYTES,
 	    .large_body_bytes_min = LARGE,
 	    .store = {NULL, store_put, store_read, store_release},
+	    .move_slots = MOVE_SLOTS,
 	};
 	int error = 0;
 	m.engine = sqs_engine_create(&options, &error);
