@@ -158,12 +158,15 @@ struct bb_batch_entry {
 	const struct bb_attribute *attributes; /* send: up to WIRE_ATTRIBUTES_MAX */
 	uint32_t attribute_count;
 	const char *aws_trace_header;  /* send: AWSTraceHeader, NULL for none */
+	const char *message_group_id;  /* send to a FIFO queue: MessageGroupId, NULL for none */
+	const char *message_deduplication_id; /* send to a FIFO queue, NULL for none */
 	const char *receipt_handle;    /* delete, change visibility */
 	uint32_t visibility_timeout_s; /* change visibility */
 	int status;                    /* out */
 	char message_id[BB_MESSAGE_ID_BYTES + 1]; /* out: a send's */
 	char md5_of_body[33];
 	char md5_of_message_attributes[33]; /* out: a send's with attributes, else "" */
+	char sequence_number[WIRE_SEQUENCE_NUMBER_BYTES_MAX + 1]; /* out: a FIFO send's, else "" */
 };
 
 /*

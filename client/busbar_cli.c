@@ -105,6 +105,8 @@ static void usage(FILE *out)
 	        "  delete QUEUE RECEIPT_HANDLE\n"
 	        "  change-visibility QUEUE RECEIPT_HANDLE SECONDS (0-%u)\n"
 	        "  send-batch QUEUE BODY...   delete-batch QUEUE RECEIPT_HANDLE...\n"
+	        "       [--group G] [--dedup-id D]  (FIFO: every entry's MessageGroupId; entry N's\n"
+	        "                             MessageDeduplicationId is D-N)\n"
 	        "  change-visibility-batch QUEUE SECONDS RECEIPT_HANDLE...\n"
 	        "                             (1-%u entries with ids 0, 1, ...; exit 1 when one\n"
 	        "                             failed, Successful and Failed list each entry)\n"
@@ -521,12 +523,18 @@ static int run_stats(struct bb_client *c)
 	return print_reply(object);
 }
 
+/* Entry i of send-batch --dedup-id D: "D-i", so the entries of one batch are distinct (room
+ * for '-' and any int). */
+#define BATCH_DEDUP_ID_BYTES_MAX (BB_FIFO_ID_BYTES_MAX + 12)
+
 /*
  * send-batch, delete-batch, change-visibility-batch: one entry per argument, ids 0, 1, ...
- * `seconds` < 0 unless the visibility is changed. Exit 1 when the batch or any entry failed.
+ * `seconds` < 0 unless the visibility is changed. send-batch's --group is every entry's
+ * MessageGroupId, its --dedup-id D makes entry i's MessageDeduplicationId "D-i".
+ * Exit 1 when the batch or any entry failed.
  */
-static int run_batch(struct bb_client *c, const char *command, const char *queue,
-                     long seconds, int argc, char **argv)
+static int run_batch(struct bb_client *c, const struct settings *s, const char *command,
+                     const char *queue, long seconds, int argc, char **argv)
 {
 	if (argc < 1 || argc > (int)WIRE_BATCH_ENTRIES_MAX) {
 		fprintf(stderr, "busbar: %s takes 1 to %u entries\n", command, WIRE_BATCH_ENTRIES_MAX);
@@ -535,15 +543,23 @@ static int run_batch(struct bb_client *c, const char *command, const char *queue
 	static const char *const ids[WIRE_BATCH_ENTRIES_MAX] = {"0", "1", "2", "3", "4",
 	                                                        "5", "6", "7", "8", "9"};
 	struct bb_batch_entry entries[WIRE_BATCH_ENTRIES_MAX];
+	char dedup_ids[WIRE_BATCH_ENTRIES_MAX][BATCH_DEDUP_ID_BYTES_MAX + 1];
 	bool send = strcmp(command, "send-batch") == 0;
 	for (int i = 0; i < argc; i++) {
 		entries[i] = (struct bb_batch_entry){.id = ids[i]};
-		if (send) {
-			entries[i].body = argv[i];
-			entries[i].body_bytes = strlen(argv[i]);
-		} else {
+		if (!send) {
 			entries[i].receipt_handle = argv[i];
 			entries[i].visibility_timeout_s = seconds < 0 ? 0 : (uint32_t)seconds;
+			continue;
+		}
+		entries[i].body = argv[i];
+		entries[i].body_bytes = strlen(argv[i]);
+		entries[i].message_group_id = s->group_id;
+		if (s->dedup_id != NULL) {
+			/* Over 128 bytes is busbard's to refuse (InvalidParameterValue), not cut here. */
+			snprintf(dedup_ids[i], sizeof(dedup_ids[i]), "%.*s-%d", BB_FIFO_ID_BYTES_MAX,
+			         s->dedup_id, i);
+			entries[i].message_deduplication_id = dedup_ids[i];
 		}
 	}
 	int rc = send ? bb_send_message_batch(c, queue, entries, (uint32_t)argc)
@@ -724,7 +740,7 @@ static int dispatch_data(struct bb_client *c, const struct settings *s, const ch
 	}
 	bool batch = strcmp(command, "send-batch") == 0 || strcmp(command, "delete-batch") == 0;
 	if (batch && argc >= 1)
-		return run_batch(c, command, argv[0], -1, argc - 1, argv + 1);
+		return run_batch(c, s, command, argv[0], -1, argc - 1, argv + 1);
 	if (strcmp(command, "change-visibility-batch") == 0 && argc >= 2) {
 		long seconds;
 		if (!parse_int(argv[1], 0, BB_VISIBILITY_TIMEOUT_S_MAX, &seconds)) {
@@ -732,7 +748,7 @@ static int dispatch_data(struct bb_client *c, const struct settings *s, const ch
 			        BB_VISIBILITY_TIMEOUT_S_MAX);
 			return EXIT_USAGE;
 		}
-		return run_batch(c, command, argv[0], seconds, argc - 2, argv + 2);
+		return run_batch(c, s, command, argv[0], seconds, argc - 2, argv + 2);
 	}
 	usage(stderr);
 	return EXIT_USAGE;

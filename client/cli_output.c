@@ -181,8 +181,14 @@ static json_t *batch_entry_json(const struct bb_batch_entry *e)
 	}
 	if (e->message_id[0] == '\0')
 		return json_pack("{s:s}", "Id", e->id);
-	return json_pack("{s:s, s:s, s:s}", "Id", e->id, "MessageId", e->message_id,
-	                 "MD5OfMessageBody", e->md5_of_body);
+	json_t *entry = json_pack("{s:s, s:s, s:s}", "Id", e->id, "MessageId", e->message_id,
+	                          "MD5OfMessageBody", e->md5_of_body);
+	if (entry != NULL && e->sequence_number[0] != '\0' &&
+	    add_text(entry, "SequenceNumber", e->sequence_number) != 0) {
+		json_decref(entry);
+		return NULL;
+	}
+	return entry;
 }
 
 int cli_batch_json(const struct bb_batch_entry *entries, uint32_t count, json_t **out)

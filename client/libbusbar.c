@@ -654,6 +654,10 @@ static void put_batch_entry(struct wire_writer *w, uint8_t opcode, const struct 
 		put_attributes(w, e->attributes, e->attribute_count);
 		if (e->aws_trace_header != NULL)
 			wire_put_str(w, WIRE_TAG_AWS_TRACE_HEADER, e->aws_trace_header);
+		if (e->message_group_id != NULL)
+			wire_put_str(w, WIRE_TAG_MESSAGE_GROUP_ID, e->message_group_id);
+		if (e->message_deduplication_id != NULL)
+			wire_put_str(w, WIRE_TAG_MESSAGE_DEDUPLICATION_ID, e->message_deduplication_id);
 		return;
 	}
 	wire_put_str(w, WIRE_TAG_RECEIPT_HANDLE, e->receipt_handle);
@@ -701,6 +705,8 @@ static void take_batch_reply(struct bb_batch_entry *entries, uint32_t count, con
 		} else if (f.tag == WIRE_TAG_MD5_OF_MESSAGE_ATTRIBUTES) {
 			copy_text(current->md5_of_message_attributes,
 			          sizeof(current->md5_of_message_attributes), &f);
+		} else if (f.tag == WIRE_TAG_SEQUENCE_NUMBER) {
+			copy_text(current->sequence_number, sizeof(current->sequence_number), &f);
 		}
 	}
 }
@@ -716,6 +722,7 @@ static int batch_op(struct bb_client *c, uint8_t opcode, const char *queue,
 		memset(entries[i].md5_of_body, 0, sizeof(entries[i].md5_of_body));
 		memset(entries[i].md5_of_message_attributes, 0,
 		       sizeof(entries[i].md5_of_message_attributes));
+		memset(entries[i].sequence_number, 0, sizeof(entries[i].sequence_number));
 		put_batch_entry(&w, opcode, &entries[i]);
 	}
 	const uint8_t *reply;

@@ -353,10 +353,11 @@ static void execute_handle_op(struct dp_worker *w, struct rte_mbuf *m, const str
 	dp_finish_when_durable(w, m, &req->header, reply_bytes, logged.sequence);
 }
 
-/* The most one entry of a batch adds to its reply: ENTRY_BEGIN, ENTRY_ID, a send's id and
- * its two MD5s. */
+/* The most one entry of a batch adds to its reply: ENTRY_BEGIN, ENTRY_ID, a send's id, its
+ * two MD5s and a FIFO queue's sequence number. */
 #define BATCH_ENTRY_REPLY_BYTES_MAX                                                                \
-	(5 * WIRE_FIELD_HEADER_BYTES + WIRE_BATCH_ENTRY_ID_BYTES_MAX + BB_MESSAGE_ID_BYTES + 32 + 32)
+	(6 * WIRE_FIELD_HEADER_BYTES + WIRE_BATCH_ENTRY_ID_BYTES_MAX + BB_MESSAGE_ID_BYTES + 32 +  \
+	 32 + SQS_SEQUENCE_NUMBER_CHARS)
 _Static_assert(BB_WIRE_HEADER_BYTES + WIRE_BATCH_ENTRIES_MAX * BATCH_ENTRY_REPLY_BYTES_MAX <=
                    DP_HELD_REPLY_BYTES_MAX,
                "a whole batch's reply waits in the reply stage");
@@ -376,9 +377,11 @@ static bool batch_reply_may_amplify(struct rte_mbuf *m, const struct dp_request 
 	size_t bytes = BB_WIRE_HEADER_BYTES;
 	for (uint32_t i = 0; i < req->entry_count; i++) {
 		bool md5_of_attributes = send && req->entries[i].attributes.count > 0;
+		bool sequence_number = send && req->entries[i].group_id.present; /* FIFO */
 		bytes += (send ? 4 * WIRE_FIELD_HEADER_BYTES + BB_MESSAGE_ID_BYTES + 32
 		               : 3 * WIRE_FIELD_HEADER_BYTES + 4) +
 		         (md5_of_attributes ? WIRE_FIELD_HEADER_BYTES + 32 : 0) +
+		         (sequence_number ? WIRE_FIELD_HEADER_BYTES + SQS_SEQUENCE_NUMBER_CHARS : 0) +
 		         req->entries[i].id.length;
 	}
 	return bytes > (size_t)BB_UDP_UNPROVEN_REPLY_FACTOR * rte_pktmbuf_pkt_len(m);
@@ -393,7 +396,11 @@ static enum wire_status run_entry(struct dp_worker *w, uint32_t slot, uint8_t op
 	if (e->status != WIRE_OK)
 		return e->status;
 	if (opcode == WIRE_OP_SEND_MESSAGE_BATCH) {
-		struct sqs_send_options options = {.delay_s = e->delay_s.value,
+		struct sqs_send_options options = {.group_id = (const char *)e->group_id.data,
+		                                   .group_id_bytes = e->group_id.length,
+		                                   .dedup_id = (const char *)e->dedup_id.data,
+		                                   .dedup_id_bytes = e->dedup_id.length,
+		                                   .delay_s = e->delay_s.value,
 		                                   .delay_given = e->delay_s.present};
 		if (!make_attribute_block(w, &e->body, &e->attributes, &e->trace_header, &options))
 			return WIRE_ERR_MESSAGE_TOO_LONG;
@@ -444,6 +451,8 @@ static void execute_batch(struct dp_worker *w, struct rte_mbuf *m, const struct 
 			if (sent.md5_of_attributes[0] != '\0')
 				wire_put_str(&writer, WIRE_TAG_MD5_OF_MESSAGE_ATTRIBUTES,
 				             sent.md5_of_attributes);
+			if (sent.sequence_number[0] != '\0') /* a FIFO queue's, in request order */
+				wire_put_str(&writer, WIRE_TAG_SEQUENCE_NUMBER, sent.sequence_number);
 		}
 		sequence = RTE_MAX(sequence, sent.logged.sequence);
 	}

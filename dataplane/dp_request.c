@@ -221,19 +221,20 @@ static enum wire_status take_batch_field(struct dp_request *out, const struct wi
 	return taken ? WIRE_OK : WIRE_ERR_MALFORMED;
 }
 
-/* True when the entry holds only fields its batch's operation takes. */
+/* True when the entry holds only fields its batch's operation takes: FIFO ids on sends to
+ * queues and topics, subjects and structures on PublishBatch's. */
 static bool entry_fields_fit(uint8_t opcode, const struct dp_batch_entry *e)
 {
 	bool handle_fields = e->receipt_handle.present || e->visibility_timeout_s.present;
-	bool sns_fields = e->subject.present || e->message_structure.present ||
-	                  e->group_id.present || e->dedup_id.present;
+	bool sns_fields = e->subject.present || e->message_structure.present;
+	bool fifo_fields = e->group_id.present || e->dedup_id.present;
 	if ((e->delay_s.present || e->trace_header.present) && opcode != WIRE_OP_SEND_MESSAGE_BATCH)
 		return false;
 	if (opcode == WIRE_OP_PUBLISH_BATCH)
 		return !handle_fields;
 	if (opcode == WIRE_OP_SEND_MESSAGE_BATCH)
 		return !handle_fields && !sns_fields;
-	if (sns_fields || e->attributes.count > 0)
+	if (sns_fields || fifo_fields || e->attributes.count > 0)
 		return false;
 	if (opcode == WIRE_OP_DELETE_MESSAGE_BATCH)
 		return !e->body.present && !e->visibility_timeout_s.present;
@@ -397,6 +398,12 @@ static bool trace_header_is_valid(const struct dp_bytes *trace)
 	return true;
 }
 
+/* A MessageGroupId or MessageDeduplicationId, when given, is 1-128 bytes. */
+static bool fifo_id_is_sized(const struct dp_bytes *id)
+{
+	return !id->present || (id->length > 0 && id->length <= BB_FIFO_ID_BYTES_MAX);
+}
+
 /* An entry's own failures: they fail that entry alone, as SQS and SNS answer them. */
 static void check_entry(uint8_t opcode, struct dp_batch_entry *e)
 {
@@ -406,6 +413,8 @@ static void check_entry(uint8_t opcode, struct dp_batch_entry *e)
 			e->status = WIRE_ERR_MISSING_PARAMETER;
 		else if (e->delay_s.present && e->delay_s.value > WIRE_DELAY_S_MAX)
 			e->status = WIRE_ERR_INVALID_PARAMETER;
+		else if (!fifo_id_is_sized(&e->group_id) || !fifo_id_is_sized(&e->dedup_id))
+			e->status = WIRE_ERR_INVALID_PARAMETER; /* their characters: the engine's */
 		else if (e->trace_header.present && !trace_header_is_valid(&e->trace_header))
 			e->status = WIRE_ERR_INVALID_PARAMETER;
 		else
@@ -648,7 +657,7 @@ static enum wire_status check_fifo_ids(struct dp_request *out)
 {
 	const struct dp_bytes *ids[] = {&out->group_id, &out->dedup_id};
 	for (uint32_t i = 0; i < 2; i++) {
-		if (ids[i]->present && (ids[i]->length == 0 || ids[i]->length > BB_FIFO_ID_BYTES_MAX))
+		if (!fifo_id_is_sized(ids[i]))
 			return invalid(out, WIRE_ERR_INVALID_PARAMETER,
 			               "MessageGroupId and MessageDeduplicationId are 1-128 characters");
 	}

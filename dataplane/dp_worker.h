@@ -29,7 +29,7 @@
  * small, the largest a 10-entry SendMessageBatch's (dp_execute.c asserts it fits).
  */
 #define DP_HELD_REPLIES_MAX     4096u
-#define DP_HELD_REPLY_BYTES_MAX 2176u
+#define DP_HELD_REPLY_BYTES_MAX 2432u
 
 struct dp_held {
 	struct rte_mbuf *request;

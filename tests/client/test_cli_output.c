@@ -230,6 +230,23 @@ Test(cli_output, publish_batch_sorts_entries_into_successful_and_failed)
 	free(text);
 }
 
+/* send-batch prints SendMessageBatchResponse: a FIFO queue's entries with their
+ * SequenceNumber, a standard queue's without. */
+Test(cli_output, send_batch_prints_a_fifo_entrys_sequence_number)
+{
+	struct bb_batch_entry entries[2] = {
+		{.id = "0", .message_id = "m-0", .md5_of_body = "d0", .sequence_number = "7"},
+		{.id = "1", .message_id = "m-1", .md5_of_body = "d1"},
+	};
+	json_t *reply;
+	cr_assert_eq(cli_batch_json(entries, 2, &reply), 0);
+	char *text = line_of(reply);
+	cr_assert_str_eq(text, "{\"Successful\":[{\"Id\":\"0\",\"MessageId\":\"m-0\","
+	                       "\"MD5OfMessageBody\":\"d0\",\"SequenceNumber\":\"7\"},{\"Id\":\"1\","
+	                       "\"MessageId\":\"m-1\",\"MD5OfMessageBody\":\"d1\"}],\"Failed\":[]}\n");
+	free(text);
+}
+
 /* put-events prints EventBridge's PutEventsResponse: one entry per event in order. */
 Test(cli_output, put_events_answers_every_event_in_order)
 {

@@ -1,7 +1,8 @@
 /*
- * libbusbar's Publish, PublishBatch, PutEvents and message attributes, round trip: a fake
- * busbard on loopback parses each request with the dataplane's own dp_request_parse (so what
- * the library encodes is what busbard reads, field by field), answers with replies framed by
+ * libbusbar's Publish, PublishBatch, PutEvents, message attributes and a FIFO
+ * SendMessageBatch, round trip: a fake busbard on loopback parses each request with the
+ * dataplane's own dp_request_parse (so what the library encodes is what busbard reads, field
+ * by field), answers with replies framed by
  * dp_reply_*, and the test checks what the library made of the answer (message ids, sequence
  * numbers, per-entry statuses found by id or by position, EventBridge's codes and messages,
  * FailedEntryCount).
@@ -179,6 +180,45 @@ Test(libbusbar_publish, a_publish_batch_gets_each_entry_answered_by_id)
 	cr_assert_str_eq(entries[0].message_id, "first");
 	cr_assert_eq(entries[1].status, WIRE_ERR_SNS_PARAMETER_VALUE_INVALID);
 	cr_assert_str_eq(entries[1].message_id, "");
+}
+
+/* Answers a SendMessageBatch: each entry with an id, and a sequence number when it has a
+ * group (as busbard does for a FIFO queue's). */
+static void answer_send_batch(struct fake *f, struct wire_writer *w, enum wire_status *status)
+{
+	for (uint32_t i = 0; i < f->req.entry_count; i++) {
+		const struct dp_batch_entry *e = &f->req.entries[i];
+		wire_put_bytes(w, WIRE_TAG_ENTRY_BEGIN, NULL, 0);
+		wire_put_bytes(w, WIRE_TAG_ENTRY_ID, e->id.data, e->id.length);
+		wire_put_str(w, WIRE_TAG_MESSAGE_ID, "11111111-2222-3333-4444-555555555555");
+		wire_put_str(w, WIRE_TAG_MD5_OF_BODY, "0123456789abcdef0123456789abcdef");
+		if (e->group_id.present)
+			wire_put_bytes(w, WIRE_TAG_SEQUENCE_NUMBER, e->dedup_id.data, e->dedup_id.length);
+	}
+}
+
+/* A FIFO SendMessageBatch: each entry's MessageGroupId and MessageDeduplicationId reach
+ * busbard's parser, and each entry's SequenceNumber comes back to it (the fake answers an
+ * entry's dedup id as its number). */
+Test(libbusbar_publish, a_fifo_send_batch_carries_its_ids_and_gets_sequence_numbers)
+{
+	pthread_t thread;
+	struct bb_client *c = start(answer_send_batch, &thread);
+	struct bb_batch_entry entries[] = {
+	    {.id = "a", .body = "m1", .body_bytes = 2, .message_group_id = "g",
+	     .message_deduplication_id = "10000000000000000001"},
+	    {.id = "b", .body = "m2", .body_bytes = 2},
+	};
+	int rc = bb_send_message_batch(c, "orders.fifo", entries, 2);
+	finish(c, thread);
+	cr_assert_eq(rc, 0);
+	cr_assert_eq(fake.parsed, WIRE_OK, "%s", fake.req.error);
+	cr_assert(is(&fake.req.entries[0].group_id, "g"));
+	cr_assert(is(&fake.req.entries[0].dedup_id, "10000000000000000001"));
+	cr_assert_not(fake.req.entries[1].group_id.present);
+	cr_assert_eq(entries[0].status, WIRE_OK);
+	cr_assert_str_eq(entries[0].sequence_number, "10000000000000000001");
+	cr_assert_str_eq(entries[1].sequence_number, "", "a standard send has none");
 }
 
 /* Answers each event in order: the first with an id, a failed one with its code. */

@@ -321,6 +321,8 @@ void harness_publish_queues(const char *const *names, uint32_t count)
 		wire_put_u32(&w, WIRE_TAG_VISIBILITY_TIMEOUT_S, 30);
 		wire_put_u32(&w, WIRE_TAG_WAIT_TIME_S, 0);
 		wire_put_u32(&w, WIRE_TAG_MAXIMUM_MESSAGE_BYTES, 262144);
+		if (bb_queue_name_is_fifo((const uint8_t *)names[i], strlen(names[i])))
+			wire_put_u32(&w, BB_SNAPSHOT_TAG_QUEUE_FLAGS, BB_SNAPSHOT_QUEUE_FIFO);
 	}
 	cr_assert_not(w.overflow);
 	struct dp_snapshot *next = &snapshots[published++ % 2];

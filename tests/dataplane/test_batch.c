@@ -37,6 +37,7 @@ struct entry_answer {
 	uint32_t status;
 	bool has_message_id;
 	bool has_md5;
+	char sequence_number[WIRE_SEQUENCE_NUMBER_BYTES_MAX + 1]; /* a FIFO send's, else "" */
 };
 
 static uint32_t answers_count;
@@ -66,6 +67,8 @@ static void read_entries(void)
 			a->has_message_id = f.length == BB_MESSAGE_ID_BYTES;
 		else if (f.tag == WIRE_TAG_MD5_OF_BODY)
 			a->has_md5 = f.length == 32;
+		else if (f.tag == WIRE_TAG_SEQUENCE_NUMBER && f.length <= WIRE_SEQUENCE_NUMBER_BYTES_MAX)
+			memcpy(a->sequence_number, f.value, f.length);
 		else
 			cr_assert_fail("unexpected field %u in a batch reply", f.tag);
 	}
@@ -210,6 +213,89 @@ Test(batch, delete_and_visibility_entries_fail_alone)
 	cr_assert_eq(answers[3].status, WIRE_OK);
 	cr_assert_eq(sqs_visible_count(h.worker->sqs, 0), 1, "visible again at once");
 	cr_assert_eq(sqs_inflight_count(h.worker->sqs, 0), 0);
+}
+
+/* A SendMessageBatch entry with a body named after its id and the FIFO ids given (NULL:
+ * none). */
+static void fifo_entry(struct request *r, const char *id, const char *group, const char *dedup)
+{
+	entry(r, id);
+	wire_put_str(&r->fields, WIRE_TAG_BODY, id);
+	if (group != NULL)
+		wire_put_str(&r->fields, WIRE_TAG_MESSAGE_GROUP_ID, group);
+	if (dedup != NULL)
+		wire_put_str(&r->fields, WIRE_TAG_MESSAGE_DEDUPLICATION_ID, dedup);
+}
+
+/* The bodies of a local ReceiveMessage of up to 10 from queue, in order, joined by ','. */
+static void receive_bodies(const char *queue, char *out, size_t out_bytes)
+{
+	struct request r;
+	request_begin(&r, WIRE_OP_RECEIVE_MESSAGE, 99);
+	wire_put_str(&r.fields, WIRE_TAG_QUEUE_NAME, queue);
+	wire_put_u32(&r.fields, WIRE_TAG_MAX_MESSAGES, 10);
+	send_local(&r);
+	cr_assert_eq(replies.header.status, WIRE_OK);
+	struct wire_reader reader;
+	struct wire_field f;
+	size_t used = 0;
+	out[0] = '\0';
+	wire_reader_init(&reader, replies.datagram + BB_WIRE_HEADER_BYTES, replies.header.body_bytes);
+	while (wire_reader_next(&reader, &f) == 1) {
+		if (f.tag == WIRE_TAG_BODY)
+			used += (size_t)snprintf(out + used, out_bytes - used, "%s%.*s",
+			                         used > 0 ? "," : "", (int)f.length, f.value);
+		cr_assert_lt(used, out_bytes);
+	}
+}
+
+/*
+ * A batch to a FIFO queue: each entry carries its MessageGroupId and MessageDeduplicationId,
+ * is stored in request order and answered with its SequenceNumber; a duplicate of an earlier
+ * entry gets that entry's id and number and stores nothing; an entry without a group, or
+ * without a dedup id on a queue without content-based deduplication, fails alone. On a
+ * standard queue a dedup id fails its entry alone, a group id is ignored.
+ */
+Test(batch, fifo_entries_carry_their_ids_and_are_answered_with_sequence_numbers)
+{
+	static const char *const names[] = {TEST_QUEUE, "orders.fifo"};
+	harness_publish_queues(names, 2);
+	struct request r;
+	request_begin(&r, WIRE_OP_SEND_MESSAGE_BATCH, 30);
+	wire_put_str(&r.fields, WIRE_TAG_QUEUE_NAME, "orders.fifo");
+	fifo_entry(&r, "a", "g1", "d1");
+	fifo_entry(&r, "b", "g2", "d2"); /* another group: busbard receives one at a time */
+	fifo_entry(&r, "again", "g1", "d1");
+	fifo_entry(&r, "no-group", NULL, "d3");
+	fifo_entry(&r, "no-dedup", "g", NULL);
+	send_local(&r);
+	cr_assert_eq(replies.header.status, WIRE_OK, "a FIFO batch is taken");
+	read_entries();
+	cr_assert_eq(answers_count, 5);
+	cr_assert_eq(answers[0].status, WIRE_OK);
+	cr_assert_eq(answers[1].status, WIRE_OK);
+	cr_assert_eq(strlen(answers[0].sequence_number), SQS_SEQUENCE_NUMBER_CHARS);
+	cr_assert_lt(strcmp(answers[0].sequence_number, answers[1].sequence_number), 0,
+	             "numbers grow in request order");
+	cr_assert_eq(answers[2].status, WIRE_OK, "a duplicate is answered OK");
+	cr_assert_str_eq(answers[2].sequence_number, answers[0].sequence_number);
+	cr_assert_eq(answers[3].status, WIRE_ERR_MISSING_PARAMETER);
+	cr_assert_eq(answers[4].status, WIRE_ERR_INVALID_PARAMETER);
+	cr_assert_str_eq(answers[4].sequence_number, "");
+	char bodies[64];
+	receive_bodies("orders.fifo", bodies, sizeof(bodies));
+	cr_assert_str_eq(bodies, "a,b", "stored once each, in order: %s", bodies);
+
+	request_begin(&r, WIRE_OP_SEND_MESSAGE_BATCH, 31);
+	wire_put_str(&r.fields, WIRE_TAG_QUEUE_NAME, TEST_QUEUE);
+	fifo_entry(&r, "grouped", "g", NULL);
+	fifo_entry(&r, "deduplicated", NULL, "d");
+	send_local(&r);
+	cr_assert_eq(replies.header.status, WIRE_OK);
+	read_entries();
+	cr_assert_eq(answers[0].status, WIRE_OK, "a group id is ignored on a standard queue");
+	cr_assert_str_eq(answers[0].sequence_number, "");
+	cr_assert_eq(answers[1].status, WIRE_ERR_INVALID_PARAMETER);
 }
 
 /* Sends a batch of `count` entries with distinct ids, or with ids e0, e1, ... e0. */
