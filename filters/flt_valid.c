@@ -211,8 +211,8 @@ static inline __attribute__((always_inline)) uint64_t brackets(struct vstate *v,
 }
 
 /* Numbers with '-', '.' and digits only, the common case: the same carries as numbers(). */
-static inline uint64_t plain_numbers(struct carries *c, const struct classes *k, uint64_t run,
-                                     uint64_t starts)
+static inline __attribute__((always_inline)) uint64_t
+plain_numbers(struct carries *c, const struct classes *k, uint64_t run, uint64_t starts)
 {
 	uint64_t d = k->digit & run, minus = k->minus & run, dot = k->dot & run;
 	uint64_t after_digit = later(d, &c->digit), after_dot = later(dot, &c->dot);
