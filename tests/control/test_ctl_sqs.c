@@ -710,13 +710,16 @@ Test(ctl_sqs, redrive_allow_policy_decides_which_sources_may_use_a_dead_letter_q
 	cr_assert(refused_with("com.amazonaws.sqs#InvalidParameterValue", "RedriveAllowPolicy"),
 	          "b is not");
 
+	/* Eleven sources: one over the limit (its own string: none are joined in the array). */
+	static const char eleven[] =
+	    "{\\\"redrivePermission\\\":\\\"byQueue\\\",\\\"sourceQueueArns\\\":[\\\"x\\\",\\\"x\\\","
+	    "\\\"x\\\",\\\"x\\\",\\\"x\\\",\\\"x\\\",\\\"x\\\",\\\"x\\\",\\\"x\\\",\\\"x\\\",\\\"x\\\"]}";
 	static const char *const bad[] = {
 	    "{\\\"redrivePermission\\\":\\\"some\\\"}",
 	    "{\\\"redrivePermission\\\":\\\"byQueue\\\"}",
 	    "{\\\"redrivePermission\\\":\\\"allowAll\\\",\\\"sourceQueueArns\\\":[]}",
 	    "{\\\"redrivePermission\\\":\\\"byQueue\\\",\\\"sourceQueueArns\\\":[\\\"a\\\"]}",
-	    "{\\\"redrivePermission\\\":\\\"byQueue\\\",\\\"sourceQueueArns\\\":[\\\"x\\\",\\\"x\\\","
-	    "\\\"x\\\",\\\"x\\\",\\\"x\\\",\\\"x\\\",\\\"x\\\",\\\"x\\\",\\\"x\\\",\\\"x\\\",\\\"x\\\"]}",
+	    eleven,
 	    "{\\\"redrivePermission\\\":\\\"allowAll\\\",\\\"other\\\":1}",
 	    "[]",
 	};
