@@ -82,6 +82,9 @@ static const struct {
     {"ReceiveMessage", CTL_AWS_DATA},
     {"DeleteMessage", CTL_AWS_DATA},
     {"ChangeMessageVisibility", CTL_AWS_DATA},
+    {"SendMessageBatch", CTL_AWS_DATA},
+    {"DeleteMessageBatch", CTL_AWS_DATA},
+    {"ChangeMessageVisibilityBatch", CTL_AWS_DATA},
 };
 
 /* The SNS management actions (ctl_sns.c); every other is AWS's invalid-action error. */
@@ -332,6 +335,58 @@ static json_t *form_to_params(json_t *form)
 	return params;
 }
 
+/* True for SQS's batch actions, whose entries query sends as "<Action>RequestEntry.N.*". */
+static bool is_sqs_batch(const char *action)
+{
+	return strcmp(action, "SendMessageBatch") == 0 || strcmp(action, "DeleteMessageBatch") == 0 ||
+	       strcmp(action, "ChangeMessageVisibilityBatch") == 0;
+}
+
+/*
+ * Folds a query batch's "<Action>RequestEntry.N.<field>" into JSON 1.0's "Entries", N
+ * ascending; each entry's own fields become its JSON shape as a request's do
+ * (form_to_params: MessageAttribute.M.* a map, DelaySeconds a number). Their flat copies
+ * leave params.
+ */
+static void fold_batch_entries(json_t *form, const char *action, json_t *params)
+{
+	char prefix[CTL_AWS_ACTION_BYTES_MAX + 16];
+	snprintf(prefix, sizeof(prefix), "%sRequestEntry.", action);
+	json_t *parts = json_object();
+	const char *name, *rest;
+	json_t *value;
+	json_object_foreach(form, name, value)
+	{
+		long long n = indexed(name, prefix, &rest);
+		if (n == 0)
+			continue;
+		json_object_del(params, name);
+		if (rest[0] != '.' || rest[1] == '\0')
+			continue; /* "<prefix>N" alone names no field */
+		char key[24];
+		snprintf(key, sizeof(key), "%lld", n);
+		json_t *entry = json_object_get(parts, key);
+		if (entry == NULL) {
+			entry = json_object();
+			json_object_set_new(parts, key, entry);
+		}
+		json_object_set(entry, rest + 1, value);
+	}
+	json_t *entries = json_array();
+	for (unsigned n = 1; n <= FORM_INDEX_MAX && json_array_size(entries) < json_object_size(parts);
+	     n++) {
+		char key[24];
+		snprintf(key, sizeof(key), "%u", n);
+		json_t *entry = json_object_get(parts, key);
+		if (entry != NULL)
+			json_array_append_new(entries, form_to_params(entry));
+	}
+	if (json_array_size(entries) > 0)
+		json_object_set(params, "Entries", entries);
+	json_decref(entries);
+	json_decref(parts);
+}
+
 static bool action_is_word(const char *action)
 {
 	size_t length = strlen(action);
@@ -451,6 +506,8 @@ static int parse_query(const char *content_type, const char *body, size_t body_b
 		snprintf(out->action, sizeof(out->action), "%s", action);
 		out->kind = out->service == CTL_AWS_SQS ? sqs_kind(action) : sns_kind(action);
 		out->params = form_to_params(all);
+		if (out->service == CTL_AWS_SQS && is_sqs_batch(action))
+			fold_batch_entries(all, action, out->params);
 		/* Tag.N.* is CreateQueue's "tags" but TagQueue's "Tags" in JSON 1.0. */
 		json_t *tags = json_object_get(out->params, "tags");
 		bool tag_queue = out->service == CTL_AWS_SQS && strcmp(action, "TagQueue") == 0;
@@ -641,6 +698,26 @@ static void xml_sns_members(FILE *f, json_t *object)
 	}
 }
 
+/* An SQS batch's answer: each Successful entry as <ActionResultEntry>, each Failed one as
+ * <BatchResultErrorEntry> (botocore's flattened lists). */
+static void xml_sqs_batch(FILE *f, const char *action, json_t *result)
+{
+	static const char *const lists[] = {"Successful", "Failed"};
+	char successful[CTL_AWS_ACTION_BYTES_MAX + 16];
+	snprintf(successful, sizeof(successful), "%sResultEntry", action);
+	for (size_t l = 0; l < 2; l++) {
+		const char *element = l == 0 ? successful : "BatchResultErrorEntry";
+		size_t i;
+		json_t *item;
+		json_array_foreach(json_object_get(result, lists[l]), i, item)
+		{
+			fprintf(f, "<%s>", element);
+			xml_members(f, item);
+			fprintf(f, "</%s>", element);
+		}
+	}
+}
+
 static const char *xmlns(enum ctl_aws_service service)
 {
 	return service == CTL_AWS_SNS ? SNS_XMLNS : SQS_XMLNS;
@@ -691,6 +768,8 @@ void ctl_aws_render_result(const struct ctl_aws_request *request, json_t *result
 		fprintf(f, "<%sResult>", request->action);
 		if (request->service == CTL_AWS_SNS)
 			xml_sns_members(f, result);
+		else if (is_sqs_batch(request->action))
+			xml_sqs_batch(f, request->action, result);
 		else
 			xml_members(f, result);
 		fprintf(f, "</%sResult>", request->action);
@@ -801,6 +880,23 @@ void ctl_aws_sns_arn(const struct ctl_aws_config *config, const struct ctl_aws_r
 	} else {
 		snprintf(out, out_bytes, "arn:aws:sns:%s:%s:*", config->region, config->account_id);
 	}
+}
+
+const char *ctl_aws_policy_action(const struct ctl_aws_request *request)
+{
+	static const struct {
+		const char *batch, *single;
+	} batches[] = {
+	    {"SendMessageBatch", "SendMessage"},
+	    {"DeleteMessageBatch", "DeleteMessage"},
+	    {"ChangeMessageVisibilityBatch", "ChangeMessageVisibility"},
+	};
+	assert(request != NULL);
+	for (size_t i = 0; request->service == CTL_AWS_SQS && i < 3; i++) {
+		if (strcmp(request->action, batches[i].batch) == 0)
+			return batches[i].single;
+	}
+	return request->action;
 }
 
 const char *ctl_aws_request_queue(const struct ctl_aws_request *request)

@@ -22,7 +22,9 @@
  * before they are read whole.
  */
 #define CTL_AWS_BODY_BYTES_MAX   (3u * BB_MESSAGE_BODY_BYTES_MAX + (64u << 10))
-#define CTL_AWS_FORM_PARAMS_MAX  256u /* name=value pairs in one query-protocol request */
+/* name=value pairs in one query-protocol request: a SendMessageBatch of 10 entries with 10
+ * attributes each takes about 360 */
+#define CTL_AWS_FORM_PARAMS_MAX  1024u
 #define CTL_AWS_ACTION_BYTES_MAX 64u
 #define CTL_AWS_REQUEST_ID_BYTES 36u /* a UUID, as AWS's x-amzn-RequestId */
 #define CTL_AWS_ACCOUNT_ID_BYTES 12u
@@ -150,6 +152,11 @@ void ctl_aws_queue_arn(const struct ctl_aws_config *config, const char *name, ch
  */
 void ctl_aws_sns_arn(const struct ctl_aws_config *config, const struct ctl_aws_request *request,
                      char *out, size_t out_bytes);
+/*
+ * The action a key's policy is asked about: the request's, but a batch's single call
+ * (SendMessageBatch is sqs:SendMessage, as in IAM).
+ */
+const char *ctl_aws_policy_action(const struct ctl_aws_request *request);
 /*
  * The queue a request names (its QueueUrl's last part or QueueName), for the
  * policy check; NULL when it names none (ListQueues).

@@ -19,6 +19,8 @@
 
 #include "bb_limits.h"
 #include "bb_snapshot.h"
+#include "ctl_aws_batch.h"
+#include "ctl_aws_data_int.h"
 #include "ctl_events_data.h"
 #include "ctl_sns_data.h"
 
@@ -50,16 +52,19 @@ const struct ctl_aws_error *ctl_aws_data_status_error(enum wire_status status)
 	case WIRE_ERR_INVALID_MESSAGE_CONTENTS: return &INVALID_MESSAGE_CONTENTS;
 	case WIRE_ERR_SERVICE_UNAVAILABLE: return &CTL_AWS_SERVICE_UNAVAILABLE;
 	case WIRE_ERR_PURGE_QUEUE_IN_PROGRESS: return &PURGE_IN_PROGRESS;
+	case WIRE_ERR_EMPTY_BATCH_REQUEST:
+	case WIRE_ERR_TOO_MANY_ENTRIES_IN_BATCH_REQUEST:
+	case WIRE_ERR_BATCH_ENTRY_IDS_NOT_DISTINCT:
+	case WIRE_ERR_BATCH_REQUEST_TOO_LONG:
+	case WIRE_ERR_INVALID_BATCH_ENTRY_ID: return ctl_aws_batch_status_error(status);
 	default: /* SNS's statuses have SNS's codes (ctl_sns_data.c) */
 		return ctl_sns_data_status_error(status) ? ctl_sns_data_status_error(status)
 		                                         : &CTL_AWS_INTERNAL;
 	}
 }
 
-/* Sets AWS's error with a message: format has one %s for name, or is the message when name
- * is NULL. */
-static int refuse(const struct ctl_aws_error *e, const struct ctl_aws_error **error, char *message,
-                  size_t message_bytes, const char *format, const char *name)
+int ctl_aws_data_refuse(const struct ctl_aws_error *e, const struct ctl_aws_error **error,
+                        char *message, size_t message_bytes, const char *format, const char *name)
 {
 	*error = e;
 	if (name == NULL)
@@ -69,7 +74,8 @@ static int refuse(const struct ctl_aws_error *e, const struct ctl_aws_error **er
 	return -EINVAL;
 }
 
-#define REFUSE(e, format, name) refuse((e), error, message, message_bytes, (format), (name))
+#define REFUSE(e, format, name)                                                                    \
+	ctl_aws_data_refuse((e), error, message, message_bytes, (format), (name))
 
 /*
  * The queue a QueueUrl names: [scheme://host[:port]]/ACCOUNT/NAME, any host (SDKs send
@@ -210,19 +216,19 @@ static int put_message_attributes(json_t *params, struct wire_writer *w,
 }
 
 /*
- * SendMessage's optional fields: DelaySeconds (0-900, the message's own, over the
- * queue's), a FIFO queue's MessageGroupId and MessageDeduplicationId, whose rules
+ * SendMessage's optional fields: DelaySeconds (0-delay_max: 900, the message's own, over
+ * the queue's), a FIFO queue's MessageGroupId and MessageDeduplicationId, whose rules
  * (which queue takes them, their characters and length) are busbard's, and the message's
  * attributes.
  */
-static int encode_send_options(json_t *params, struct wire_writer *w,
+static int encode_send_options(json_t *params, struct wire_writer *w, uint32_t delay_max,
                                const struct ctl_aws_error **error, char *message,
                                size_t message_bytes)
 {
 	uint32_t delay = 0;
 	bool has_delay;
 	const char *group, *dedup;
-	int rc = integer(params, "DelaySeconds", 0, WIRE_DELAY_S_MAX, &delay, &has_delay, error,
+	int rc = integer(params, "DelaySeconds", 0, delay_max, &delay, &has_delay, error,
 	                 message, message_bytes);
 	if (rc == 0)
 		rc = optional_string(params, "MessageGroupId", &group, error, message,
@@ -330,8 +336,9 @@ static int encode_receive(json_t *params, struct wire_writer *w, struct ctl_aws_
 	return 0;
 }
 
-static int encode_handle(json_t *params, struct wire_writer *w, bool visibility,
-                         const struct ctl_aws_error **error, char *message, size_t message_bytes)
+int ctl_aws_data_put_handle(json_t *params, struct wire_writer *w, bool visibility,
+                            uint32_t timeout_max, const struct ctl_aws_error **error,
+                            char *message, size_t message_bytes)
 {
 	const char *handle =
 	    required_string(params, "ReceiptHandle", error, message, message_bytes);
@@ -347,8 +354,8 @@ static int encode_handle(json_t *params, struct wire_writer *w, bool visibility,
 		return 0;
 	uint32_t timeout = 0;
 	bool present;
-	int rc = integer(params, "VisibilityTimeout", 0, BB_VISIBILITY_TIMEOUT_S_MAX, &timeout,
-	                 &present, error, message, message_bytes);
+	int rc = integer(params, "VisibilityTimeout", 0, timeout_max, &timeout, &present, error,
+	                 message, message_bytes);
 	if (rc == 0 && !present)
 		rc = REFUSE(&CTL_AWS_MISSING_PARAMETER,
 		            "The request must contain the parameter %s.", "VisibilityTimeout");
@@ -372,12 +379,13 @@ static size_t text_bytes(json_t *value)
 }
 
 /* Room for what a request's fields may take beyond FIELDS_BYTES_MAX: a send's FIFO ids and
- * attributes (a BinaryValue is shorter as bytes than as base64), a receive's names. */
+ * attributes (a BinaryValue is shorter as bytes than as base64), a receive's names, a
+ * batch's entries (each number counted as its name and a field, more than its u32 takes). */
 static size_t variable_bytes(json_t *params)
 {
-	static const char *const names[] = {"MessageGroupId", "MessageDeduplicationId",
-	                                    "MessageAttributes", "MessageSystemAttributes",
-	                                    "MessageAttributeNames"};
+	static const char *const names[] = {"MessageGroupId",          "MessageDeduplicationId",
+	                                    "MessageAttributes",       "MessageSystemAttributes",
+	                                    "MessageAttributeNames",   "Entries"};
 	size_t bytes = 0;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		bytes += text_bytes(json_object_get(params, names[i]));
@@ -394,7 +402,24 @@ static uint8_t opcode_of(const char *action)
 		return WIRE_OP_DELETE_MESSAGE;
 	if (strcmp(action, "PurgeQueue") == 0)
 		return WIRE_OP_PURGE_QUEUE; /* busbard accepts it on the local socket only */
+	if (strcmp(action, "SendMessageBatch") == 0)
+		return WIRE_OP_SEND_MESSAGE_BATCH;
+	if (strcmp(action, "DeleteMessageBatch") == 0)
+		return WIRE_OP_DELETE_MESSAGE_BATCH;
+	if (strcmp(action, "ChangeMessageVisibilityBatch") == 0)
+		return WIRE_OP_CHANGE_MESSAGE_VISIBILITY_BATCH;
 	return WIRE_OP_CHANGE_MESSAGE_VISIBILITY;
+}
+
+int ctl_aws_data_put_send(json_t *params, struct wire_writer *w, uint32_t delay_max,
+                          const struct ctl_aws_error **error, char *message, size_t message_bytes)
+{
+	const char *body = required_string(params, "MessageBody", error, message, message_bytes);
+	if (body == NULL)
+		return -EINVAL;
+	wire_put_bytes(w, WIRE_TAG_BODY, body,
+	               json_string_length(json_object_get(params, "MessageBody")));
+	return encode_send_options(params, w, delay_max, error, message, message_bytes);
 }
 
 static int encode_fields(const struct ctl_aws_request *request, struct wire_writer *w,
@@ -403,21 +428,22 @@ static int encode_fields(const struct ctl_aws_request *request, struct wire_writ
 {
 	json_t *params = request->params;
 	switch (op->opcode) {
-	case WIRE_OP_SEND_MESSAGE: {
-		const char *body =
-		    required_string(params, "MessageBody", error, message, message_bytes);
-		if (body == NULL)
-			return -EINVAL;
-		wire_put_bytes(w, WIRE_TAG_BODY, body,
-		               json_string_length(json_object_get(params, "MessageBody")));
-		return encode_send_options(params, w, error, message, message_bytes);
-	}
+	case WIRE_OP_SEND_MESSAGE:
+		return ctl_aws_data_put_send(params, w, WIRE_DELAY_S_MAX, error, message,
+		                             message_bytes);
 	case WIRE_OP_RECEIVE_MESSAGE:
 		return encode_receive(params, w, op, error, message, message_bytes);
 	case WIRE_OP_DELETE_MESSAGE:
-		return encode_handle(params, w, false, error, message, message_bytes);
+		return ctl_aws_data_put_handle(params, w, false, BB_VISIBILITY_TIMEOUT_S_MAX, error,
+		                               message, message_bytes);
 	case WIRE_OP_PURGE_QUEUE: return 0; /* the queue's name is all it takes */
-	default: return encode_handle(params, w, true, error, message, message_bytes);
+	case WIRE_OP_SEND_MESSAGE_BATCH:
+	case WIRE_OP_DELETE_MESSAGE_BATCH:
+	case WIRE_OP_CHANGE_MESSAGE_VISIBILITY_BATCH:
+		return ctl_aws_batch_put_entries(params, op->opcode, w, error, message, message_bytes);
+	default:
+		return ctl_aws_data_put_handle(params, w, true, BB_VISIBILITY_TIMEOUT_S_MAX, error,
+		                               message, message_bytes);
 	}
 }
 
@@ -438,6 +464,9 @@ int ctl_aws_data_encode(const struct ctl_aws_request *request, const struct ctl_
 	const char *url = required_string(params, "QueueUrl", error, message, message_bytes);
 	const char *queue = url ? queue_of(url, config, error, message, message_bytes) : NULL;
 	if (queue == NULL)
+		return -EINVAL;
+	if (ctl_aws_batch_is_sqs(op->opcode) &&
+	    ctl_aws_batch_check(params, op->opcode, error, message, message_bytes) != 0)
 		return -EINVAL;
 	size_t body_bytes = json_string_length(json_object_get(params, "MessageBody"));
 	if (body_bytes > BB_MESSAGE_BODY_BYTES_MAX)
@@ -695,6 +724,8 @@ int ctl_aws_data_decode(const struct ctl_aws_data_op *op, const struct wire_head
 		rc = decode_sent(&r, out);
 	else if (op->opcode == WIRE_OP_RECEIVE_MESSAGE)
 		rc = decode_messages(op, &r, out);
+	else if (ctl_aws_batch_is_sqs(op->opcode))
+		rc = ctl_aws_batch_decode(op->opcode, &r, out);
 	else if (op->opcode == WIRE_OP_PUT_EVENTS)
 		rc = ctl_events_data_decode(&r, out);
 	else if (op->opcode == WIRE_OP_PUBLISH || op->opcode == WIRE_OP_PUBLISH_BATCH)

@@ -157,7 +157,7 @@ static bool authorised(struct ctl_aws_server *s, const struct ctl_aws_call *call
 		return ctl_keys_api_allowed(key, call->request.action, call->request.params,
 		                            &s->config, message, message_bytes);
 	snprintf(action, sizeof(action), "%s:%s", service_name(call->request.service),
-	         call->request.action);
+	         ctl_aws_policy_action(&call->request));
 	const char *queue = ctl_aws_request_queue(&call->request);
 	ctl_aws_queue_arn(&s->config, queue, arn, sizeof(arn));
 	if (call->request.service == CTL_AWS_SNS)

@@ -6,6 +6,7 @@
  * and Name/Value attributes; JSON with x-amzn-query-error).
  */
 #include <criterion/criterion.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ctl_aws.h"
@@ -695,4 +696,243 @@ Test(aws, receive_renders_message_attributes)
 	cr_assert_neq(ctl_aws_data_decode(&op, &ok, body, w.length, &result, &error, message,
 	                                  sizeof(message)),
 	              0);
+}
+
+/* ---- SQS batches (ctl_aws_batch.h) ---- */
+
+static const struct ctl_aws_config batch_config = {.account_id = "000000000000",
+                                                   .region = "local"};
+
+/* Encodes the parsed request: 0, or the error's code in `message`. */
+static int encode(uint8_t **frame, size_t *bytes, struct ctl_aws_data_op *op)
+{
+	return ctl_aws_data_encode(&request, &batch_config, frame, bytes, op, &error, message,
+	                           sizeof(message));
+}
+
+/* A query SendMessageBatch's SendMessageBatchRequestEntry.N.* fold into JSON 1.0's Entries,
+ * in N's order, each entry's fields in their JSON shape (a number, an attribute map), and
+ * leave no flat copy behind. */
+Test(aws, query_batch_entries_fold_into_entries)
+{
+	cr_assert_eq(parse(FORM, NULL,
+	                   "Action=SendMessageBatch&QueueUrl=%2F000000000000%2Fq.fifo"
+	                   "&SendMessageBatchRequestEntry.2.Id=second"
+	                   "&SendMessageBatchRequestEntry.2.MessageBody=b"
+	                   "&SendMessageBatchRequestEntry.1.Id=first"
+	                   "&SendMessageBatchRequestEntry.1.MessageBody=a"
+	                   "&SendMessageBatchRequestEntry.1.DelaySeconds=5"
+	                   "&SendMessageBatchRequestEntry.1.MessageGroupId=g"
+	                   "&SendMessageBatchRequestEntry.1.MessageAttribute.1.Name=n"
+	                   "&SendMessageBatchRequestEntry.1.MessageAttribute.1.Value.DataType=String"
+	                   "&SendMessageBatchRequestEntry.1.MessageAttribute.1.Value.StringValue=v"),
+	             0, "%s", message);
+	cr_assert_eq(request.kind, CTL_AWS_DATA);
+	json_t *want = json_pack(
+	    "{s:s, s:[{s:s, s:s, s:i, s:s, s:{s:{s:s, s:s}}}, {s:s, s:s}]}", "QueueUrl",
+	    "/000000000000/q.fifo", "Entries", "Id", "first", "MessageBody", "a", "DelaySeconds", 5,
+	    "MessageGroupId", "g", "MessageAttributes", "n", "Value.DataType", "String",
+	    "Value.StringValue", "v", "Id", "second", "MessageBody", "b");
+	cr_assert(json_equal(request.params, want), "%s", json_dumps(request.params, 0));
+	json_decref(want);
+	cr_assert_str_eq(ctl_aws_policy_action(&request), "SendMessage", "IAM's action");
+}
+
+/* The tags of a frame's fields, in order, as text ("1 40 41 2 ..."). */
+static void frame_tags(const uint8_t *frame, size_t bytes, char *out, size_t out_bytes)
+{
+	struct wire_reader r;
+	struct wire_field f;
+	size_t used = 0;
+	out[0] = '\0';
+	wire_reader_init(&r, frame + BB_WIRE_HEADER_BYTES, bytes - BB_WIRE_HEADER_BYTES);
+	while (wire_reader_next(&r, &f) == 1 && used < out_bytes)
+		used += (size_t)snprintf(out + used, out_bytes - used, used ? " %u" : "%u", f.tag);
+}
+
+/* Each entry goes to busbard as ENTRY_BEGIN, ENTRY_ID and its call's fields; ranges an entry
+ * may fail alone (DelaySeconds, VisibilityTimeout) travel for busbard to judge per entry. */
+Test(aws, batch_entries_travel_as_busbards_entries)
+{
+	cr_assert_eq(parse(JSON10, "AmazonSQS.SendMessageBatch",
+	                   "{\"QueueUrl\":\"/000000000000/q.fifo\",\"Entries\":["
+	                   "{\"Id\":\"a\",\"MessageBody\":\"x\",\"MessageGroupId\":\"g\","
+	                   "\"MessageDeduplicationId\":\"d\",\"MessageAttributes\":{\"n\":"
+	                   "{\"DataType\":\"String\",\"StringValue\":\"v\"}}},"
+	                   "{\"Id\":\"b\",\"MessageBody\":\"y\",\"DelaySeconds\":901}]}"),
+	             0);
+	uint8_t *frame;
+	size_t bytes;
+	struct ctl_aws_data_op op;
+	cr_assert_eq(encode(&frame, &bytes, &op), 0, "%s", message);
+	cr_assert_eq(op.opcode, WIRE_OP_SEND_MESSAGE_BATCH);
+	char tags[256];
+	frame_tags(frame, bytes, tags, sizeof(tags));
+	cr_assert_str_eq(tags, "1 40 41 2 50 51 63 64 65 66 40 41 2 80");
+	free(frame);
+
+	cr_assert_eq(parse(FORM, NULL,
+	                   "Action=ChangeMessageVisibilityBatch&QueueUrl=%2F000000000000%2Fq"
+	                   "&ChangeMessageVisibilityBatchRequestEntry.1.Id=a"
+	                   "&ChangeMessageVisibilityBatchRequestEntry.1.ReceiptHandle=h1"
+	                   "&ChangeMessageVisibilityBatchRequestEntry.1.VisibilityTimeout=50000"),
+	             0);
+	cr_assert_eq(encode(&frame, &bytes, &op), 0, "%s", message);
+	frame_tags(frame, bytes, tags, sizeof(tags));
+	cr_assert_str_eq(tags, "1 40 41 4 7");
+	free(frame);
+	cr_assert_eq(parse(JSON10, "AmazonSQS.DeleteMessageBatch",
+	                   "{\"QueueUrl\":\"/000000000000/q\",\"Entries\":["
+	                   "{\"Id\":\"a\",\"ReceiptHandle\":\"h1\"}]}"),
+	             0);
+	cr_assert_eq(encode(&frame, &bytes, &op), 0, "%s", message);
+	frame_tags(frame, bytes, tags, sizeof(tags));
+	cr_assert_str_eq(tags, "1 40 41 4");
+	free(frame);
+}
+
+/* Encodes a JSON 1.0 batch whose Entries are `entries`; returns the refusal's code. */
+static const char *batch_refusal(const char *action, const char *entries)
+{
+	char target[64], body[4096];
+	snprintf(target, sizeof(target), "AmazonSQS.%s", action);
+	snprintf(body, sizeof(body), "{\"QueueUrl\":\"/000000000000/q\"%s%s}",
+	         entries ? ",\"Entries\":" : "", entries ? entries : "");
+	cr_assert_eq(parse(JSON10, target, body), 0, "%s", body);
+	uint8_t *frame = NULL;
+	size_t bytes;
+	struct ctl_aws_data_op op;
+	cr_assert_neq(encode(&frame, &bytes, &op), 0, "%s", body);
+	cr_assert_null(frame);
+	cr_assert_eq(error->http_status, 400);
+	cr_assert(error->sender);
+	return error->code;
+}
+
+/* What fails a batch as a whole: AWS's codes, JSON types and texts. */
+Test(aws, batch_refusals_are_aws_s)
+{
+	cr_assert_str_eq(batch_refusal("SendMessageBatch", NULL),
+	                 "AWS.SimpleQueueService.EmptyBatchRequest");
+	cr_assert_str_eq(message,
+	                 "There should be at least one SendMessageBatchRequestEntry in the request.");
+	cr_assert_str_eq(error->json_type, "com.amazonaws.sqs#EmptyBatchRequest");
+	cr_assert_str_eq(batch_refusal("DeleteMessageBatch", "[]"),
+	                 "AWS.SimpleQueueService.EmptyBatchRequest");
+	char eleven[1024] = "[";
+	for (int i = 0; i < 11; i++)
+		snprintf(eleven + strlen(eleven), sizeof(eleven) - strlen(eleven),
+		         "%s{\"Id\":\"e%d\",\"MessageBody\":\"x\"}", i ? "," : "", i);
+	strcat(eleven, "]");
+	cr_assert_str_eq(batch_refusal("SendMessageBatch", eleven),
+	                 "AWS.SimpleQueueService.TooManyEntriesInBatchRequest");
+	cr_assert_str_eq(message, "Maximum number of entries per request are 10. You have sent 11.");
+	cr_assert_str_eq(batch_refusal("SendMessageBatch", "[{\"Id\":\"a b\",\"MessageBody\":\"x\"}]"),
+	                 "AWS.SimpleQueueService.InvalidBatchEntryId");
+	cr_assert_str_eq(
+	    batch_refusal("ChangeMessageVisibilityBatch",
+	                  "[{\"Id\":\"x\",\"ReceiptHandle\":\"h\",\"VisibilityTimeout\":1},"
+	                  "{\"Id\":\"x\",\"ReceiptHandle\":\"h\",\"VisibilityTimeout\":1}]"),
+	    "AWS.SimpleQueueService.BatchEntryIdsNotDistinct");
+	cr_assert_str_eq(message, "Id x repeated.");
+	cr_assert_str_eq(error->json_type, "com.amazonaws.sqs#BatchEntryIdsNotDistinct");
+	cr_assert_str_eq(batch_refusal("DeleteMessageBatch", "[{\"ReceiptHandle\":\"h\"}]"),
+	                 "MissingParameter");
+}
+
+/* Bodies and attributes over 1 MiB together are BatchRequestTooLong, 1 MiB exactly is not
+ * (a BinaryValue counts its bytes, not its base64). */
+Test(aws, a_batch_over_a_mebibyte_is_too_long)
+{
+	size_t half = (1u << 19) - 4;
+	char *body = malloc(2 * half + 512);
+	char *x = malloc(half + 1);
+	memset(x, 'x', half);
+	x[half] = '\0';
+	/* 2 * half + "n" + "Binary" + the 3 bytes of "AAAA" = 1 MiB + 2 */
+	const char *format = "{\"QueueUrl\":\"/000000000000/q\",\"Entries\":["
+	                     "{\"Id\":\"a\",\"MessageBody\":\"%s\"},{\"Id\":\"b\",\"MessageBody\":"
+	                     "\"%s\",\"MessageAttributes\":{\"n\":{\"DataType\":\"Binary\","
+	                     "\"BinaryValue\":\"AAAA\"}}}]}";
+	snprintf(body, 2 * half + 512, format, x, x);
+	cr_assert_eq(parse(JSON10, "AmazonSQS.SendMessageBatch", body), 0);
+	uint8_t *frame = NULL;
+	size_t bytes;
+	struct ctl_aws_data_op op;
+	cr_assert_neq(encode(&frame, &bytes, &op), 0);
+	cr_assert_str_eq(error->code, "AWS.SimpleQueueService.BatchRequestTooLong");
+	cr_assert_str_eq(message, "Batch requests cannot be longer than 1048576 bytes. You have "
+	                          "sent 1048578 bytes.");
+	x[half - 2] = '\0'; /* two bytes fewer in each body: 1 MiB - 2 */
+	snprintf(body, 2 * half + 512, format, x, x);
+	cr_assert_eq(parse(JSON10, "AmazonSQS.SendMessageBatch", body), 0);
+	cr_assert_eq(encode(&frame, &bytes, &op), 0, "%s", message);
+	free(frame);
+	free(x);
+	free(body);
+}
+
+static void put_batch_answers(struct wire_writer *w)
+{
+	wire_put_bytes(w, WIRE_TAG_ENTRY_BEGIN, NULL, 0);
+	wire_put_str(w, WIRE_TAG_ENTRY_ID, "a");
+	wire_put_str(w, WIRE_TAG_MESSAGE_ID, "11111111-2222-3333-4444-555555555555");
+	wire_put_str(w, WIRE_TAG_MD5_OF_BODY, "0cc175b9c0f1b6a831c399e269772661");
+	wire_put_str(w, WIRE_TAG_SEQUENCE_NUMBER, "18000000000000000001");
+	wire_put_bytes(w, WIRE_TAG_ENTRY_BEGIN, NULL, 0);
+	wire_put_str(w, WIRE_TAG_ENTRY_ID, "b");
+	wire_put_u32(w, WIRE_TAG_ENTRY_STATUS, WIRE_ERR_INVALID_MESSAGE_CONTENTS);
+	wire_put_bytes(w, WIRE_TAG_ENTRY_BEGIN, NULL, 0);
+	wire_put_str(w, WIRE_TAG_ENTRY_ID, "c");
+	wire_put_u32(w, WIRE_TAG_ENTRY_STATUS, WIRE_ERR_SERVICE_UNAVAILABLE);
+}
+
+/* busbard's per-entry answers become Successful and Failed (Id, SenderFault, Code, Message),
+ * rendered in query as <SendMessageBatchResultEntry> and <BatchResultErrorEntry>. */
+Test(aws, batch_answers_are_successful_and_failed_entries)
+{
+	cr_assert_eq(parse(FORM, NULL, "Action=SendMessageBatch&QueueUrl=%2F000000000000%2Fq"), 0);
+	uint8_t body[1024];
+	size_t body_bytes = reply_body(body, sizeof(body), put_batch_answers);
+	struct ctl_aws_data_op op = {.opcode = WIRE_OP_SEND_MESSAGE_BATCH};
+	struct wire_header ok = {.opcode = WIRE_OP_SEND_MESSAGE_BATCH, .status = WIRE_OK};
+	json_t *result;
+	cr_assert_eq(ctl_aws_data_decode(&op, &ok, body, body_bytes, &result, &error, message,
+	                                 sizeof(message)),
+	             0, "%s", message);
+	json_t *successful = json_object_get(result, "Successful");
+	json_t *failed = json_object_get(result, "Failed");
+	cr_assert_eq(json_array_size(successful), 1);
+	cr_assert_eq(json_array_size(failed), 2);
+	json_t *a = json_array_get(successful, 0);
+	cr_assert_str_eq(json_string_value(json_object_get(a, "SequenceNumber")),
+	                 "18000000000000000001");
+	json_t *b = json_array_get(failed, 0), *c = json_array_get(failed, 1);
+	cr_assert_str_eq(json_string_value(json_object_get(b, "Code")), "InvalidMessageContents");
+	cr_assert(json_is_true(json_object_get(b, "SenderFault")));
+	cr_assert_not_null(json_string_value(json_object_get(b, "Message")));
+	cr_assert_str_eq(json_string_value(json_object_get(c, "Code")), "ServiceUnavailable");
+	cr_assert(json_is_false(json_object_get(c, "SenderFault")), "busbard's fault, not yours");
+	struct ctl_aws_reply reply;
+	ctl_aws_render_result(&request, result, &reply);
+	cr_assert(strstr(reply.body, "<SendMessageBatchResult><SendMessageBatchResultEntry><Id>a"
+	                             "</Id><MessageId>11111111-2222-3333-4444-555555555555"
+	                             "</MessageId>") != NULL,
+	          "%s", reply.body);
+	cr_assert(strstr(reply.body, "<BatchResultErrorEntry><Id>b</Id><SenderFault>true"
+	                             "</SenderFault><Code>InvalidMessageContents</Code>") != NULL,
+	          "%s", reply.body);
+	ctl_aws_reply_clear(&reply);
+	json_decref(result);
+
+	struct wire_header refused = {.opcode = WIRE_OP_SEND_MESSAGE_BATCH,
+	                              .status = WIRE_ERR_BATCH_ENTRY_IDS_NOT_DISTINCT};
+	cr_assert_neq(ctl_aws_data_decode(&op, &refused, NULL, 0, &result, &error, message,
+	                                  sizeof(message)),
+	              0);
+	cr_assert_str_eq(error->code, "AWS.SimpleQueueService.BatchEntryIdsNotDistinct");
+	cr_assert_neq(ctl_aws_data_decode(&op, &ok, body, 10, &result, &error, message,
+	                                  sizeof(message)),
+	              0, "a reply cut short does not parse");
+	cr_assert_str_eq(error->code, "InternalError");
 }
