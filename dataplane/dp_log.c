@@ -199,6 +199,7 @@ int dp_log_open(struct dp_log *log, const struct dp_log_open_options *o, char *w
 	if (log->seg == NULL && why[0] == '\0')
 		snprintf(why, why_bytes, "log %s: %s", o->dir, seg_why[0] ? seg_why : "cannot open");
 	if (log->seg != NULL) {
+		log->committed_sequence = seg_next_sequence(log->seg) - 1;
 		log->counters.messages_recovered = sqs_replay_message_count(context.replay);
 		apply_releases(log, seg_durable_sequence(log->seg));
 	}
@@ -219,15 +220,40 @@ static void compact(struct dp_log *log, struct sqs_engine *engine)
 	    sqs_relog_before(engine, pin.end_position, DP_LOG_RELOG_PER_PASS);
 }
 
+/*
+ * Group commit (DP_LOG_OVERLAP_BYTES_MIN): now when nothing is in flight, beside a commit in
+ * flight only with a large batch, and never with the last buffer, which the open batch keeps.
+ */
+static bool commit_due(const struct dp_log *log)
+{
+	uint32_t in_flight = seg_commits_in_flight(log->seg);
+	if (!log->dirty || in_flight + 1 >= DP_LOG_BATCHES)
+		return false;
+	return in_flight == 0 || seg_open_batch_bytes(log->seg) >= DP_LOG_OVERLAP_BYTES_MIN;
+}
+
+/* Submits the open batch; counts the records it carries. 0 or -EIO. */
+static int commit(struct dp_log *log)
+{
+	uint64_t last = seg_next_sequence(log->seg) - 1;
+	int rc = seg_commit(log->seg);
+	if (rc == -EIO)
+		return rc;
+	log->dirty = rc == -EAGAIN; /* no commit slot: a later pass submits it */
+	if (rc == 0) {
+		assert(last >= log->committed_sequence);
+		log->counters.commits++;
+		log->counters.records_committed += last - log->committed_sequence;
+		log->committed_sequence = last;
+	}
+	return 0;
+}
+
 int64_t dp_log_pass(struct dp_log *log, struct sqs_engine *engine)
 {
 	assert(log->seg != NULL);
-	if (log->dirty && seg_commits_in_flight(log->seg) + 1 < DP_LOG_BATCHES) {
-		int rc = seg_commit(log->seg);
-		if (rc == -EIO)
-			return rc;
-		log->dirty = rc == -EAGAIN; /* no commit slot: the next pass submits it */
-	}
+	if (commit_due(log) && commit(log) != 0)
+		return -EIO;
 	int rc = seg_poll(log->seg, false);
 	if (rc != 0)
 		return -EIO;

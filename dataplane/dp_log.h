@@ -26,6 +26,17 @@
  * when a commit completes (group commit under load).
  */
 #define DP_LOG_BATCHES 8u
+/*
+ * When a pass commits (group commit): at once when no commit is in flight (an idle log
+ * answers in one fdatasync); while one is, only once the open batch holds this much, else
+ * the pass's records wait in it for the commit in flight to finish. Committing every pass
+ * put one RX burst (32 records) in each commit: seven small commits in flight whose
+ * fdatasyncs the filesystem serves one journal commit after another, each 2-3 times slower
+ * than one commit of them all (perf/RESULTS.md, "Durable sends: where the time went"). At
+ * this size (about the storage benchmark's 512 records of 256 bytes a commit, which
+ * reach 1 M records/s with 8 in flight) commits overlap again under a heavy load.
+ */
+#define DP_LOG_OVERLAP_BYTES_MIN (128u << 10)
 /* Compaction per pass: messages written again when the oldest segment is nearly empty. */
 #define DP_LOG_RELOG_PER_PASS 64u
 /* The oldest segment is compacted when it keeps at most this many live records. */
@@ -42,6 +53,8 @@ struct dp_log_counters {
 	uint64_t messages_relogged; /* compaction */
 	uint64_t messages_recovered;
 	uint64_t records_recovered;
+	uint64_t commits;           /* submitted by dp_log_pass (one write + one fdatasync) */
+	uint64_t records_committed; /* records those commits carried */
 };
 
 struct dp_log {
@@ -50,6 +63,7 @@ struct dp_log {
 	struct dp_log_release *releases;
 	uint32_t release_head, release_count;
 	bool dirty; /* appended since the last commit */
+	uint64_t committed_sequence; /* the last record a commit of dp_log_pass carried */
 	struct dp_log_counters counters;
 };
 
@@ -95,8 +109,8 @@ __attribute__((warn_unused_result)) int dp_log_open(struct dp_log *log,
                                                     const struct dp_log_open_options *options,
                                                     char *why, size_t why_bytes);
 /*
- * Once per loop pass: commits what the pass appended, reaps completions, applies the
- * releases now durable and compacts a little. Returns the durable sequence (every record
+ * Once per loop pass: commits what was appended when it is due (DP_LOG_OVERLAP_BYTES_MIN),
+ * reaps completions, applies the releases now durable and compacts a little. Returns the durable sequence (every record
  * up to it is on disk); a failed write or fdatasync stops the log and returns -EIO.
  */
 __attribute__((warn_unused_result)) int64_t dp_log_pass(struct dp_log *log,

@@ -45,6 +45,8 @@
 	X(log_messages_relogged)                                                                   \
 	X(log_messages_recovered)                                                                  \
 	X(log_records_recovered)                                                                   \
+	X(log_commits)                                                                             \
+	X(log_records_committed)                                                                   \
 	X(fanout_deliveries)                                                                       \
 	X(fanout_done)                                                                             \
 	X(fanout_done_unlogged)                                                                    \

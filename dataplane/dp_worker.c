@@ -242,6 +242,8 @@ static void copy_log_counters(struct dp_worker *w)
 	w->stats.log_messages_relogged = c->messages_relogged;
 	w->stats.log_messages_recovered = c->messages_recovered;
 	w->stats.log_records_recovered = c->records_recovered;
+	w->stats.log_commits = c->commits;
+	w->stats.log_records_committed = c->records_committed;
 }
 
 void dp_worker_set_signer(struct dp_worker *w, struct dp_signer *signer)

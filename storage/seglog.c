@@ -499,6 +499,11 @@ uint64_t seg_next_sequence(const struct seg_log *log)
 	return log->next_sequence;
 }
 
+uint32_t seg_open_batch_bytes(const struct seg_log *log)
+{
+	return log->open_batch == NIL ? 0 : log->batches[log->open_batch].bytes;
+}
+
 uint32_t seg_commits_in_flight(const struct seg_log *log)
 {
 	return log->fifo_count;

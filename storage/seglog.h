@@ -93,6 +93,8 @@ uint64_t seg_durable_sequence(const struct seg_log *log);
 uint64_t seg_next_sequence(const struct seg_log *log);
 /* Commits submitted and not yet complete. */
 uint32_t seg_commits_in_flight(const struct seg_log *log);
+/* Bytes framed into the open batch, not yet submitted (0: none). */
+uint32_t seg_open_batch_bytes(const struct seg_log *log);
 
 /*
  * Reads the record at position into buf (capacity bytes). Returns 0, -ENOENT

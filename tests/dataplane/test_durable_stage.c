@@ -4,7 +4,8 @@
  * that a SendMessage and a DeleteMessage get no reply while their fdatasync is held and get it
  * once it completes, and that recovery (dp_worker_recover) releases the records of a queue the
  * snapshot no longer has (its segments go) and refuses, with -EXDEV and a reason, a log that
- * holds messages of a queue another worker owns.
+ * holds messages of a queue another worker owns; and that sends arriving while a commit is in
+ * flight wait for it and go out together (group commit), unless their batch is large.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -145,6 +146,79 @@ Test(durable_stage, send_and_delete_are_answered_only_after_their_fdatasync)
 	pass_until_reply();
 	cr_assert_eq(sqs_inflight_count(h.worker->sqs, 0), 0);
 	cr_assert_eq(h.worker->stats.replies_held, 2);
+}
+
+/*
+ * Group commit (dp_log.h, DP_LOG_OVERLAP_BYTES_MIN): sends that arrive while a commit is in
+ * flight wait in the open batch and go out together when it completes, not as a commit of
+ * their own each pass. (A queue holds 4 messages with tiny limits: four sends here.)
+ */
+Test(durable_stage, sends_during_a_commit_in_flight_wait_and_go_out_as_one_commit)
+{
+	struct request r;
+	uint64_t writes = seg_io_sim_stats(io).writes;
+	hold_next_fdatasync();
+	send_body(&r, 1, TEST_QUEUE, "first");
+	cr_assert_eq(seg_io_sim_stats(io).writes, writes + 1, "nothing in flight: committed now");
+	for (uint64_t id = 2; id <= 4; id++)
+		send_body(&r, id, TEST_QUEUE, "next");
+	harness_advance_ms(1);
+	cr_assert_eq(seg_io_sim_stats(io).writes, writes + 1, "a small batch waits");
+	cr_assert_eq(h.worker->held_count, 4);
+	cr_assert_eq(h.worker->stats.log_commits, 1);
+	cr_assert_eq(h.worker->stats.log_records_committed, 1);
+	seg_io_sim_release(io);
+	uint32_t answered = 0;
+	for (uint32_t i = 0; i < PASSES_MAX && answered < 4; i++) {
+		harness_advance_ms(1);
+		take_replies(&replies);
+		answered += replies.udp_datagrams;
+	}
+	cr_assert_eq(answered, 4, "every send answered once durable");
+	cr_assert_eq(seg_io_sim_stats(io).writes, writes + 2, "the three waited: one commit");
+	cr_assert_eq(h.worker->stats.log_commits, 2);
+	cr_assert_eq(h.worker->stats.log_records_committed, 4);
+}
+
+/* Over the local socket; the reply, if any, into `replies`. */
+static bool send_local(uint64_t request_id, const char *body)
+{
+	static struct request r;
+	request_begin(&r, WIRE_OP_SEND_MESSAGE, request_id);
+	wire_put_str(&r.fields, WIRE_TAG_QUEUE_NAME, TEST_QUEUE);
+	wire_put_str(&r.fields, WIRE_TAG_BODY, body);
+	harness_local_request(&r, 1);
+	uint32_t connection;
+	return take_local_reply(&replies, &connection);
+}
+
+/* Under a heavy load commits overlap again, once the open batch is large enough. */
+Test(durable_stage, a_large_open_batch_commits_beside_the_commit_in_flight)
+{
+	/* Two of these stay under DP_LOG_OVERLAP_BYTES_MIN, three pass it. */
+	static char body[DP_LOG_OVERLAP_BYTES_MIN / 3 + 1000];
+	memset(body, 'b', sizeof(body) - 1);
+	uint64_t writes = seg_io_sim_stats(io).writes;
+	hold_next_fdatasync();
+	cr_assert_not(send_local(1, "first"), "held");
+	cr_assert_eq(seg_io_sim_stats(io).writes, writes + 1);
+	for (uint64_t id = 2; id <= 3; id++)
+		cr_assert_not(send_local(id, body), "held");
+	cr_assert_eq(seg_io_sim_stats(io).writes, writes + 1, "two large records still wait");
+	cr_assert_not(send_local(4, body), "held");
+	cr_assert_eq(seg_io_sim_stats(io).writes, writes + 2, "three: committed beside the first");
+	cr_assert_eq(h.worker->stats.log_commits, 2);
+	cr_assert_eq(h.worker->stats.log_records_committed, 4);
+	seg_io_sim_release(io);
+	uint32_t answered = 0, connection;
+	for (uint32_t i = 0; i < PASSES_MAX && answered < 4; i++) {
+		harness_advance_ms(1);
+		while (take_local_reply(&replies, &connection)) {
+			cr_assert_eq(replies.header.status, WIRE_OK);
+			answered++;
+		}
+	}
+	cr_assert_eq(answered, 4, "every send answered once durable");
 }
 
 /*

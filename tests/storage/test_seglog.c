@@ -237,6 +237,24 @@ Test(seglog, a_held_fdatasync_keeps_the_watermark_still)
 	seg_close(log);
 }
 
+/* What the open batch holds: every frame appended since the last commit, padding after. */
+Test(seglog, the_open_batch_counts_its_frames_until_committed)
+{
+	struct seg_log *log = open_log(0);
+	cr_assert_eq(seg_open_batch_bytes(log), 0, "no batch before the first append");
+	uint8_t payload[PAYLOAD_MAX] = {0};
+	uint64_t sequence, position;
+	cr_assert_eq(seg_append(log, 1, payload, 100, &sequence, &position), 0);
+	cr_assert_eq(seg_open_batch_bytes(log), SEG_RECORD_HEADER_BYTES + 100);
+	cr_assert_eq(seg_append(log, 1, payload, 50, &sequence, &position), 0);
+	cr_assert_eq(seg_open_batch_bytes(log), 2 * SEG_RECORD_HEADER_BYTES + 150);
+	cr_assert_eq(seg_commit(log), 0);
+	cr_assert_eq(seg_open_batch_bytes(log), 0, "submitted: nothing open");
+	drain(log);
+	cr_assert_eq(seg_open_batch_bytes(log), 0);
+	seg_close(log);
+}
+
 /* A clean restart leaves the log's disk as it was: the spare segment made in the
  * background and never used is removed at close. Left behind, each open moved into it and
  * made another: one more segment per restart, up to the open-segment limit. */
