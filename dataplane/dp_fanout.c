@@ -16,6 +16,17 @@
 #include "dp_chain.h"
 #include "topic.h"
 
+/*
+ * Deliveries to this worker's own queues and topics executed per pass, without a ring: as
+ * many as a ring to another worker holds, so that a pass's burst of publishes or events
+ * (up to 32, each with tens of deliveries) is delivered in about a pass. Through the ring to
+ * itself each delivery and its answer took two hops and a pass each, and shared the ring's
+ * places and its 32 a pass with the clients' requests: at 64 publishes of 10 deliveries in
+ * flight it filled and publishes were refused (perf/RESULTS.md, "Fan-out: where the time
+ * went"). With 32 a pass here the deliveries fell behind and the delivery pool ran out.
+ */
+#define DP_LOCAL_DELIVERIES_PER_PASS BB_RING_SLOTS
+
 int dp_fanout_init(struct dp_fanout *f, uint32_t worker_index, int socket_id)
 {
 	char name[RTE_MEMPOOL_NAMESIZE];
@@ -349,8 +360,9 @@ void dp_fanout_return(struct dp_worker *w, struct rte_mbuf *m, enum wire_status 
 	meta->status = (uint16_t)status;
 	meta->returned = 1;
 	struct dp_fanout *f = &w->fanout;
-	/* Behind any waiting already, so that one origin's answers keep their order. */
-	if (f->returns_count > 0 ||
+	/* Behind any waiting already, so that one origin's answers keep their order; this
+	 * worker's own deliveries come back in its next pass without a ring (send_returns). */
+	if (f->returns_count > 0 || meta->origin == w->index ||
 	    rte_ring_sp_enqueue(w->app->requests[w->index][meta->origin], m) != 0)
 		push_return(w, m);
 }
@@ -454,31 +466,45 @@ void dp_fanout_returned(struct dp_worker *w, struct rte_mbuf *m, uint64_t now_ms
 
 /* ---- each pass ---- */
 
-static void send_returns(struct dp_worker *w)
+static void send_returns(struct dp_worker *w, uint64_t now_ms)
 {
 	struct dp_fanout *f = &w->fanout;
 	while (f->returns_count > 0) {
 		struct rte_mbuf *m = f->returns[f->returns_head];
-		if (rte_ring_sp_enqueue(w->app->requests[w->index][dp_meta(m)->origin], m) != 0)
+		bool mine = dp_meta(m)->origin == w->index;
+		if (!mine && rte_ring_sp_enqueue(w->app->requests[w->index][dp_meta(m)->origin],
+		                                 m) != 0)
 			return;
 		f->returns_head = (f->returns_head + 1) % DP_RETURNS_MAX;
 		f->returns_count--;
+		if (mine)
+			dp_fanout_returned(w, m, now_ms);
 	}
 }
 
-static void send_outbox(struct dp_worker *w, uint64_t durable_sequence)
+/* Up to the durable sequence: to other owners over their rings, this worker's executed here
+ * (DP_LOCAL_DELIVERIES_PER_PASS). */
+static void send_outbox(struct dp_worker *w, uint64_t durable_sequence, uint64_t now_ms)
 {
 	struct dp_fanout *f = &w->fanout;
+	uint32_t local = 0;
 	while (f->outbox_count > 0) {
 		struct dp_outgoing *o = &f->outbox[f->outbox_head];
-		if (o->after_sequence > durable_sequence)
+		bool mine = o->owner == w->index;
+		if (o->after_sequence > durable_sequence ||
+		    (mine && local == DP_LOCAL_DELIVERIES_PER_PASS))
 			return;
-		if (rte_ring_sp_enqueue(w->app->requests[w->index][o->owner], o->m) != 0) {
+		if (!mine && rte_ring_sp_enqueue(w->app->requests[w->index][o->owner], o->m) != 0) {
 			w->stats.fanout_ring_full++;
 			return; /* held: the next pass tries again */
 		}
+		struct rte_mbuf *m = o->m;
 		f->outbox_head = (f->outbox_head + 1) % DP_OUTBOX_MAX;
 		f->outbox_count--;
+		if (mine) {
+			local++;
+			dp_execute(w, m, now_ms); /* may add to the outbox: after what it holds */
+		}
 	}
 }
 
@@ -498,8 +524,8 @@ static void send_retries(struct dp_worker *w, uint64_t now_ms)
 
 void dp_fanout_pass(struct dp_worker *w, uint64_t durable_sequence, uint64_t now_ms)
 {
-	send_returns(w);
-	send_outbox(w, durable_sequence);
+	send_returns(w, now_ms);
+	send_outbox(w, durable_sequence, now_ms);
 	if (w->fanout.retry_count > 0)
 		send_retries(w, now_ms);
 }

@@ -364,6 +364,38 @@ Test(publish, a_publish_reaches_every_subscribed_queue_raw_or_in_the_envelope)
 	cr_assert_eq(h.worker->stats.fanout_failed, 0);
 }
 
+/* The messages queue_name holds now, from the engine: no request, no pass. */
+static uint32_t visible_in(const char *queue_name)
+{
+	const struct dp_snapshot *s = atomic_load(&h.app.snapshot);
+	for (uint32_t i = 0; i < s->queue_count; i++) {
+		const struct dp_queue_entry *q = &s->queues[i];
+		if (q->name_bytes != strlen(queue_name) || memcmp(q->name, queue_name, q->name_bytes))
+			continue;
+		struct sqs_queue_counts counts;
+		sqs_queue_counts(h.worker->sqs, q->slot, &counts);
+		return counts.visible;
+	}
+	cr_assert_fail("no queue %s", queue_name);
+	return 0;
+}
+
+/* Deliveries to the worker's own queues are executed where they are made, not through the
+ * worker's ring to itself (dp_fanout.c, DP_LOCAL_DELIVERIES_PER_PASS). */
+Test(publish, deliveries_to_the_workers_own_queues_are_made_in_the_publishs_pass)
+{
+	publish_routing_snapshot(topic_entries);
+	char id[BB_MESSAGE_ID_BYTES + 1];
+	publish("news", "at once", NULL, "order", id);
+	cr_assert_eq(visible_in("raw"), 1, "delivered in the pass that accepted the publish");
+	cr_assert_eq(visible_in("env"), 1);
+	cr_assert_eq(visible_in("filtered"), 1);
+	cr_assert_eq(rte_ring_count(h.app.requests[0][0]), 0, "nothing crossed the ring");
+	harness_advance_ms(0);
+	cr_assert(fanout_idle(), "their answers came back in the next pass");
+	cr_assert_eq(h.worker->stats.fanout_done, 1);
+}
+
 Test(publish, a_filter_policy_keeps_a_message_out_of_its_queue)
 {
 	publish_routing_snapshot(topic_entries);
