@@ -13,7 +13,10 @@
  *   -EINVAL     fields too long to encode (a queue name over 80 bytes, say);
  *   -EBADMSG    over UDP with a key: replies came but none was signed with the key
  *               (a MAC that fails, a flipped bit, or no MAC), so none was believed
- *               (docs/protocol.md, "Authentication").
+ *               (docs/protocol.md, "Authentication");
+ *   -EPROTO     a reply that breaks the protocol (bb_client_error() says how): over the
+ *               local socket a frame too large, in a receive's reply more than 10
+ *               messages or attributes, or an attribute field outside an attribute.
  * A retry resends the same request id, so busbard answers it with the first
  * answer and never acts twice. A UDP receive proves the client's address with
  * a cookie (docs/protocol.md); the library fetches and renews it by itself.
@@ -80,6 +83,9 @@ struct bb_send_options {
 	const struct bb_attribute *attributes; /* up to WIRE_ATTRIBUTES_MAX */
 	uint32_t attribute_count;
 	const char *aws_trace_header; /* the AWSTraceHeader system attribute */
+	/* DelaySeconds (0-900, standard queues only) when delay_set; else the queue's. */
+	bool delay_set;
+	uint32_t delay_s;
 };
 
 /* A received message's attribute (bytes in the client's reply buffer, not NUL-terminated). */
@@ -134,7 +140,7 @@ uint64_t bb_client_next_request_id(const struct bb_client *client);
 int bb_ping(struct bb_client *client);
 int bb_send_message(struct bb_client *client, const char *queue, const void *body,
                     size_t body_bytes, struct bb_sent *out);
-/* SendMessage with options (FIFO queues: the group and deduplication ids). */
+/* SendMessage with options: FIFO ids, message attributes, a trace header, a delay. */
 int bb_send_message_with(struct bb_client *client, const char *queue, const void *body,
                          size_t body_bytes, const struct bb_send_options *options,
                          struct bb_sent *out);

@@ -348,44 +348,6 @@ static int read_stdin(char **out, size_t *length)
 	return *length > STDIN_BODY_BYTES_MAX ? -EMSGSIZE : 0;
 }
 
-/*
- * A SendMessage with DelaySeconds, through bb_call (libbusbar's send has no delay yet):
- * prints what run_send prints.
- */
-static int send_delayed(struct bb_client *c, const char *queue, const char *body, size_t length,
-                        uint32_t delay_s)
-{
-	size_t capacity = length + BB_QUEUE_NAME_BYTES_MAX + 3 * WIRE_FIELD_HEADER_BYTES + 4;
-	uint8_t *request = malloc(capacity);
-	if (request == NULL)
-		return report(c, -ENOMEM);
-	struct wire_writer w;
-	wire_writer_init(&w, request, capacity);
-	wire_put_str(&w, WIRE_TAG_QUEUE_NAME, queue);
-	wire_put_bytes(&w, WIRE_TAG_BODY, body, length);
-	wire_put_u32(&w, WIRE_TAG_DELAY_SECONDS, delay_s);
-	assert(!w.overflow);
-	const uint8_t *reply;
-	uint32_t reply_bytes;
-	struct wire_header h = {.opcode = WIRE_OP_SEND_MESSAGE, .body_bytes = (uint32_t)w.length};
-	int rc = bb_call(c, &h, request, w.length, &reply, &reply_bytes);
-	free(request);
-	if (rc != 0)
-		return report(c, rc);
-	json_t *out = json_object();
-	struct wire_reader r;
-	struct wire_field f;
-	wire_reader_init(&r, reply, reply_bytes);
-	while (wire_reader_next(&r, &f) == 1) {
-		const char *name = f.tag == WIRE_TAG_MESSAGE_ID    ? "MessageId"
-		                   : f.tag == WIRE_TAG_MD5_OF_BODY ? "MD5OfMessageBody"
-		                                                   : NULL;
-		if (name != NULL)
-			json_object_set_new(out, name, json_stringn((const char *)f.value, f.length));
-	}
-	return print_reply(out);
-}
-
 /* purge and counts: busbard's queue operations of the local socket. */
 static int run_queue_control(struct bb_client *c, uint8_t opcode, const char *queue)
 {
@@ -426,10 +388,9 @@ static int run_queue_control(struct bb_client *c, uint8_t opcode, const char *qu
 static int run_send(struct bb_client *c, const struct settings *s, const char *queue,
                     const char *body_arg)
 {
-	/* send_delayed writes no attributes: refused rather than sent without them. */
-	if ((s->routing.attribute_count > 0 || s->trace_header != NULL) && s->delay_s >= 0) {
-		fprintf(stderr, "busbar: send takes --attribute or --trace-header, or --delay, "
-		                "not both yet\n");
+	if (s->delay_s >= 0 && (s->group_id != NULL || s->dedup_id != NULL)) {
+		fprintf(stderr, "busbar: --delay is for standard queues: a FIFO queue's messages "
+		                "have their queue's delay only\n");
 		return EXIT_USAGE;
 	}
 	char *stdin_body = NULL;
@@ -443,22 +404,14 @@ static int run_send(struct bb_client *c, const struct settings *s, const char *q
 		}
 		body = stdin_body;
 	}
-	if (s->delay_s >= 0) {
-		bool fifo = s->group_id != NULL || s->dedup_id != NULL;
-		if (fifo)
-			fprintf(stderr, "busbar: --delay is for standard queues: a FIFO queue's "
-			                "messages have their queue's delay only\n");
-		int exit_code =
-		    fifo ? EXIT_USAGE : send_delayed(c, queue, body, length, (uint32_t)s->delay_s);
-		free(stdin_body);
-		return exit_code;
-	}
 	struct bb_sent sent;
 	struct bb_send_options options = {.message_group_id = s->group_id,
 	                                  .message_deduplication_id = s->dedup_id,
 	                                  .attributes = s->routing.attributes,
 	                                  .attribute_count = s->routing.attribute_count,
-	                                  .aws_trace_header = s->trace_header};
+	                                  .aws_trace_header = s->trace_header,
+	                                  .delay_set = s->delay_s >= 0,
+	                                  .delay_s = (uint32_t)s->delay_s};
 	int rc = bb_send_message_with(c, queue, body, length, &options, &sent);
 	free(stdin_body);
 	/* busbard reassembles a UDP request of at most BB_UDP_REQUEST_BYTES_MAX; libbusbar

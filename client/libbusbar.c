@@ -497,6 +497,8 @@ int bb_send_message_with(struct bb_client *c, const char *queue, const void *bod
 	put_attributes(&w, options->attributes, options->attribute_count);
 	if (options->aws_trace_header != NULL)
 		wire_put_str(&w, WIRE_TAG_AWS_TRACE_HEADER, options->aws_trace_header);
+	if (options->delay_set)
+		wire_put_u32(&w, WIRE_TAG_DELAY_SECONDS, options->delay_s);
 	const uint8_t *reply;
 	uint32_t reply_bytes;
 	int rc = call_op(c, WIRE_OP_SEND_MESSAGE, &w, &reply, &reply_bytes);
@@ -520,34 +522,60 @@ int bb_send_message_with(struct bb_client *c, const char *queue, const void *bod
 	return 0;
 }
 
-/*
- * A received message's attribute fields: ATTRIBUTE_BEGIN starts the next attribute (past
- * WIRE_ATTRIBUTES_MAX they are dropped), the others fill the current one.
- */
-static void take_attribute_field(struct bb_message *m, const struct wire_field *f)
+/* Whole: its name, its data type and one value (as busbard writes each one). */
+static bool attribute_is_whole(const struct bb_received_attribute *a)
 {
-	if (f->tag == WIRE_TAG_ATTRIBUTE_BEGIN) {
-		if (m->attribute_count < WIRE_ATTRIBUTES_MAX)
-			memset(&m->attributes[m->attribute_count++], 0, sizeof(m->attributes[0]));
-		return;
-	}
-	if (m->attribute_count == 0)
-		return;
-	struct bb_received_attribute *a = &m->attributes[m->attribute_count - 1];
-	if (f->tag == WIRE_TAG_ATTRIBUTE_NAME) {
+	return a->name != NULL && a->data_type != NULL && a->value != NULL;
+}
+
+/* One of an attribute's own fields, each once; the error when it was given already. */
+static const char *fill_attribute(struct bb_received_attribute *a, const struct wire_field *f)
+{
+	static const char *twice = "an attribute field given twice";
+	switch (f->tag) {
+	case WIRE_TAG_ATTRIBUTE_NAME:
+		if (a->name != NULL)
+			return twice;
 		a->name = (const char *)f->value;
 		a->name_bytes = f->length;
-	} else if (f->tag == WIRE_TAG_ATTRIBUTE_DATA_TYPE) {
+		return NULL;
+	case WIRE_TAG_ATTRIBUTE_DATA_TYPE:
+		if (a->data_type != NULL)
+			return twice;
 		a->data_type = (const char *)f->value;
 		a->data_type_bytes = f->length;
-	} else {
+		return NULL;
+	default: /* STRING_VALUE or BINARY_VALUE: one of them */
+		if (a->value != NULL)
+			return twice;
 		a->value = f->value;
 		a->value_bytes = f->length;
 		a->binary = f->tag == WIRE_TAG_ATTRIBUTE_BINARY_VALUE;
+		return NULL;
 	}
 }
 
-static void take_message_field(struct bb_message *m, const struct wire_field *f)
+/*
+ * A received message's attribute fields: ATTRIBUTE_BEGIN starts the next attribute, the
+ * others fill the current one. The error when they break that shape: a field outside an
+ * attribute, an attribute left without one, more than WIRE_ATTRIBUTES_MAX.
+ */
+static const char *take_attribute_field(struct bb_message *m, const struct wire_field *f)
+{
+	struct bb_received_attribute *a =
+	    m->attribute_count > 0 ? &m->attributes[m->attribute_count - 1] : NULL;
+	if (f->tag != WIRE_TAG_ATTRIBUTE_BEGIN)
+		return a != NULL ? fill_attribute(a, f) : "an attribute field outside ATTRIBUTE_BEGIN";
+	if (a != NULL && !attribute_is_whole(a))
+		return "an attribute without its name, data type or value";
+	if (m->attribute_count == WIRE_ATTRIBUTES_MAX)
+		return "a message with more than 10 attributes";
+	memset(&m->attributes[m->attribute_count++], 0, sizeof(m->attributes[0]));
+	return NULL;
+}
+
+/* One of a received message's fields; the error when it breaks the reply's shape. */
+static const char *take_message_field(struct bb_message *m, const struct wire_field *f)
 {
 	switch (f->tag) {
 	case WIRE_TAG_MESSAGE_ID: copy_text(m->message_id, sizeof(m->message_id), f); break;
@@ -579,9 +607,47 @@ static void take_message_field(struct bb_message *m, const struct wire_field *f)
 	case WIRE_TAG_ATTRIBUTE_NAME:
 	case WIRE_TAG_ATTRIBUTE_DATA_TYPE:
 	case WIRE_TAG_ATTRIBUTE_STRING_VALUE:
-	case WIRE_TAG_ATTRIBUTE_BINARY_VALUE: take_attribute_field(m, f); break;
+	case WIRE_TAG_ATTRIBUTE_BINARY_VALUE: return take_attribute_field(m, f);
 	default: break;
 	}
+	return NULL;
+}
+
+/* A message's end (the next one's MESSAGE_BEGIN, or the reply's): its last attribute whole. */
+static const char *end_message(const struct bb_message *m)
+{
+	if (m == NULL || m->attribute_count == 0 ||
+	    attribute_is_whole(&m->attributes[m->attribute_count - 1]))
+		return NULL;
+	return "an attribute without its name, data type or value";
+}
+
+/*
+ * A receive's reply, message by message (fields before the first MESSAGE_BEGIN are not a
+ * message's). The error when it breaks the reply's shape: then no message is taken.
+ */
+static const char *take_messages(const uint8_t *reply, uint32_t reply_bytes,
+                                 struct bb_message *messages, uint32_t *count_out)
+{
+	struct wire_reader r;
+	struct wire_field f;
+	struct bb_message *current = NULL;
+	const char *why = NULL;
+	wire_reader_init(&r, reply, reply_bytes);
+	while (why == NULL && wire_reader_next(&r, &f) == 1) {
+		if (f.tag != WIRE_TAG_MESSAGE_BEGIN) {
+			why = current != NULL ? take_message_field(current, &f) : NULL;
+			continue;
+		}
+		why = end_message(current);
+		if (why == NULL && *count_out == BB_RECEIVE_COUNT_MAX)
+			why = "more than 10 messages";
+		if (why == NULL) {
+			current = &messages[(*count_out)++];
+			memset(current, 0, sizeof(*current));
+		}
+	}
+	return why != NULL ? why : end_message(current);
 }
 
 int bb_receive_message(struct bb_client *c, const char *queue,
@@ -605,19 +671,13 @@ int bb_receive_message(struct bb_client *c, const char *queue,
 	int rc = call_op(c, WIRE_OP_RECEIVE_MESSAGE, &w, &reply, &reply_bytes);
 	if (rc != 0)
 		return rc;
-	struct wire_reader r;
-	struct wire_field f;
-	struct bb_message *current = NULL;
-	wire_reader_init(&r, reply, reply_bytes);
-	while (wire_reader_next(&r, &f) == 1) {
-		if (f.tag == WIRE_TAG_MESSAGE_BEGIN && *count_out < BB_RECEIVE_COUNT_MAX) {
-			current = &messages[(*count_out)++];
-			memset(current, 0, sizeof(*current));
-		} else if (current != NULL) {
-			take_message_field(current, &f);
-		}
-	}
-	return 0;
+	const char *why = take_messages(reply, reply_bytes, messages, count_out);
+	if (why == NULL)
+		return 0;
+	*count_out = 0;
+	snprintf(c->error, sizeof(c->error), "busbard's receive reply breaks the protocol: %s",
+	         why);
+	return -EPROTO;
 }
 
 static int handle_op(struct bb_client *c, uint8_t opcode, const char *queue, const char *handle,

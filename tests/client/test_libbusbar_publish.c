@@ -5,10 +5,16 @@
  * by field), answers with replies framed by
  * dp_reply_*, and the test checks what the library made of the answer (message ids, sequence
  * numbers, per-entry statuses found by id or by position, EventBridge's codes and messages,
- * FailedEntryCount).
+ * FailedEntryCount). SQS's message attributes too: a send's trace header and delay, a batch
+ * entry's trace header, the MD5OfMessageAttributes they get back; a receive's
+ * MessageAttributeNames and its reply's attributes, MD5 and trace header read message by
+ * message; a reply that breaks that shape (an attribute field outside ATTRIBUTE_BEGIN, more
+ * than 10 attributes, an attribute missing or repeating a field) refused with -EPROTO and
+ * no message, as is one of more than 10 messages.
  */
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,6 +149,202 @@ Test(libbusbar_publish, send_message_carries_attributes)
 	cr_assert_eq(fake.req.attributes.count, 1);
 	cr_assert(is(&fake.req.attributes.items[0].data_type, "Number.int"));
 	cr_assert(is(&fake.req.attributes.items[0].string_value, "42"));
+	cr_assert_not(fake.req.delay_s.present, "options without a delay leave the queue's");
+	cr_assert_not(fake.req.trace_header.present);
+}
+
+#define ATTRIBUTES_MD5 "fedcba9876543210fedcba9876543210"
+#define TRACE "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"
+
+static void answer_sent_with_attributes(struct fake *f, struct wire_writer *w,
+                                        enum wire_status *status)
+{
+	answer_sent(f, w, status);
+	wire_put_str(w, WIRE_TAG_MD5_OF_MESSAGE_ATTRIBUTES, ATTRIBUTES_MD5);
+}
+
+Test(libbusbar_publish, a_send_carries_its_trace_header_and_delay_and_gets_its_attributes_md5)
+{
+	pthread_t thread;
+	struct bb_client *c = start(answer_sent_with_attributes, &thread);
+	struct bb_attribute a = {.name = "n", .data_type = "String", .string_value = "v"};
+	struct bb_send_options o = {.attributes = &a, .attribute_count = 1,
+	                            .aws_trace_header = TRACE, .delay_set = true, .delay_s = 0};
+	struct bb_sent sent;
+	int rc = bb_send_message_with(c, "q", "b", 1, &o, &sent);
+	finish(c, thread);
+	cr_assert_eq(rc, 0);
+	cr_assert_eq(fake.parsed, WIRE_OK, "%s", fake.req.error);
+	cr_assert(is(&fake.req.trace_header, TRACE));
+	cr_assert(fake.req.delay_s.present && fake.req.delay_s.value == 0, "0 is a delay too");
+	cr_assert_eq(fake.req.attributes.count, 1);
+	cr_assert_str_eq(sent.md5_of_message_attributes, ATTRIBUTES_MD5);
+}
+
+static void answer_batch_sent(struct fake *f, struct wire_writer *w, enum wire_status *status)
+{
+	for (uint32_t i = 0; i < f->req.entry_count; i++) {
+		wire_put_bytes(w, WIRE_TAG_ENTRY_BEGIN, NULL, 0);
+		wire_put_bytes(w, WIRE_TAG_ENTRY_ID, f->req.entries[i].id.data,
+		               f->req.entries[i].id.length);
+		wire_put_str(w, WIRE_TAG_MESSAGE_ID, "m");
+		if (f->req.entries[i].attributes.count > 0)
+			wire_put_str(w, WIRE_TAG_MD5_OF_MESSAGE_ATTRIBUTES, ATTRIBUTES_MD5);
+	}
+}
+
+Test(libbusbar_publish, a_batch_entry_carries_its_trace_header_and_gets_its_attributes_md5)
+{
+	pthread_t thread;
+	struct bb_client *c = start(answer_batch_sent, &thread);
+	struct bb_attribute a = {.name = "n", .data_type = "Number", .string_value = "1"};
+	struct bb_batch_entry entries[] = {
+	    {.id = "traced", .body = "b1", .body_bytes = 2, .aws_trace_header = TRACE},
+	    {.id = "attributed", .body = "b2", .body_bytes = 2, .attributes = &a,
+	     .attribute_count = 1},
+	};
+	int rc = bb_send_message_batch(c, "q", entries, 2);
+	finish(c, thread);
+	cr_assert_eq(rc, 0);
+	cr_assert_eq(fake.parsed, WIRE_OK, "%s", fake.req.error);
+	cr_assert(is(&fake.req.entries[0].trace_header, TRACE));
+	cr_assert_not(fake.req.entries[1].trace_header.present);
+	cr_assert_str_eq(entries[0].md5_of_message_attributes, "", "no attributes, no MD5");
+	cr_assert_str_eq(entries[1].md5_of_message_attributes, ATTRIBUTES_MD5);
+}
+
+/* A received message's fields as busbard writes them (docs/protocol.md, ReceiveMessage). */
+static void put_message_head(struct wire_writer *w, const char *id)
+{
+	wire_put_bytes(w, WIRE_TAG_MESSAGE_BEGIN, NULL, 0);
+	wire_put_str(w, WIRE_TAG_MESSAGE_ID, id);
+	wire_put_str(w, WIRE_TAG_RECEIPT_HANDLE, "h");
+	wire_put_str(w, WIRE_TAG_MD5_OF_BODY, "0123456789abcdef0123456789abcdef");
+	wire_put_u32(w, WIRE_TAG_RECEIVE_COUNT, 1);
+}
+
+static void put_attribute(struct wire_writer *w, const char *name, const char *type,
+                          uint16_t value_tag, const void *value, size_t value_bytes)
+{
+	wire_put_bytes(w, WIRE_TAG_ATTRIBUTE_BEGIN, NULL, 0);
+	wire_put_str(w, WIRE_TAG_ATTRIBUTE_NAME, name);
+	wire_put_str(w, WIRE_TAG_ATTRIBUTE_DATA_TYPE, type);
+	wire_put_bytes(w, value_tag, value, value_bytes);
+}
+
+static const uint8_t blob[] = {0xff, 0x00, 0x7f};
+
+/* Two messages: one with its attributes' MD5, a trace header and two attributes; one bare. */
+static void answer_received(struct fake *f, struct wire_writer *w, enum wire_status *status)
+{
+	put_message_head(w, "first");
+	wire_put_str(w, WIRE_TAG_MD5_OF_MESSAGE_ATTRIBUTES, ATTRIBUTES_MD5);
+	wire_put_str(w, WIRE_TAG_AWS_TRACE_HEADER, TRACE);
+	put_attribute(w, "app.blob", "Binary.raw", WIRE_TAG_ATTRIBUTE_BINARY_VALUE, blob, 3);
+	put_attribute(w, "colour", "String", WIRE_TAG_ATTRIBUTE_STRING_VALUE, "red", 3);
+	wire_put_str(w, WIRE_TAG_BODY, "one");
+	put_message_head(w, "second");
+	wire_put_str(w, WIRE_TAG_BODY, "two");
+}
+
+static bool is_text(const void *bytes, uint32_t length, const char *text)
+{
+	return bytes != NULL && length == strlen(text) && memcmp(bytes, text, length) == 0;
+}
+
+Test(libbusbar_publish, a_receive_asks_for_attribute_names_and_reads_each_message_s_attributes)
+{
+	pthread_t thread;
+	struct bb_client *c = start(answer_received, &thread);
+	const char *names[] = {"All", "app.*", "colour"};
+	struct bb_receive_options o = {.max_messages = 10, .visibility_timeout_s = -1,
+	                               .wait_time_s = 0, .message_attribute_names = names,
+	                               .message_attribute_name_count = 3};
+	struct bb_message messages[BB_RECEIVE_COUNT_MAX];
+	uint32_t count = 0;
+	int rc = bb_receive_message(c, "q", &o, messages, &count);
+	finish(c, thread);
+	cr_assert_eq(rc, 0, "%d %s", rc, bb_client_error(c));
+	cr_assert_eq(fake.parsed, WIRE_OK, "%s", fake.req.error);
+	cr_assert_eq(fake.req.attribute_names.count, 3);
+	cr_assert(is(&fake.req.attribute_names.items[1], "app.*"));
+	cr_assert_eq(count, 2);
+	const struct bb_message *m = &messages[0];
+	cr_assert_str_eq(m->md5_of_message_attributes, ATTRIBUTES_MD5);
+	cr_assert(is_text(m->aws_trace_header, m->aws_trace_header_bytes, TRACE));
+	cr_assert_eq(m->attribute_count, 2);
+	const struct bb_received_attribute *a = &m->attributes[0];
+	cr_assert(is_text(a->name, a->name_bytes, "app.blob"));
+	cr_assert(is_text(a->data_type, a->data_type_bytes, "Binary.raw"));
+	cr_assert(a->binary && a->value_bytes == 3 && memcmp(a->value, blob, 3) == 0);
+	a = &m->attributes[1];
+	cr_assert(!a->binary && is_text(a->value, a->value_bytes, "red"));
+	cr_assert(is_text(m->body, (uint32_t)m->body_bytes, "one"));
+	m = &messages[1];
+	cr_assert_str_eq(m->md5_of_message_attributes, "");
+	cr_assert_eq(m->attribute_count, 0);
+	cr_assert_null(m->aws_trace_header);
+	cr_assert(is_text(m->body, (uint32_t)m->body_bytes, "two"));
+}
+
+/* Replies that break a received message's shape, one per receive (the fake answers one). */
+static uint32_t broken_kind;
+
+static void answer_broken(struct fake *f, struct wire_writer *w, enum wire_status *status)
+{
+	put_message_head(w, "m");
+	switch (broken_kind) {
+	case 0: /* a name before any ATTRIBUTE_BEGIN */
+		wire_put_str(w, WIRE_TAG_ATTRIBUTE_NAME, "loose");
+		break;
+	case 1: /* eleven attributes */
+		for (uint32_t i = 0; i <= WIRE_ATTRIBUTES_MAX; i++)
+			put_attribute(w, "a", "String", WIRE_TAG_ATTRIBUTE_STRING_VALUE, "v", 1);
+		break;
+	case 2: /* an attribute without its value, then another */
+		wire_put_bytes(w, WIRE_TAG_ATTRIBUTE_BEGIN, NULL, 0);
+		wire_put_str(w, WIRE_TAG_ATTRIBUTE_NAME, "a");
+		wire_put_str(w, WIRE_TAG_ATTRIBUTE_DATA_TYPE, "String");
+		put_attribute(w, "b", "String", WIRE_TAG_ATTRIBUTE_STRING_VALUE, "v", 1);
+		break;
+	case 3: /* the last attribute without its data type, at the reply's end */
+		wire_put_bytes(w, WIRE_TAG_ATTRIBUTE_BEGIN, NULL, 0);
+		wire_put_str(w, WIRE_TAG_ATTRIBUTE_NAME, "a");
+		wire_put_str(w, WIRE_TAG_ATTRIBUTE_STRING_VALUE, "v");
+		return;
+	case 4: /* a second value */
+		put_attribute(w, "a", "String", WIRE_TAG_ATTRIBUTE_STRING_VALUE, "v", 1);
+		wire_put_bytes(w, WIRE_TAG_ATTRIBUTE_BINARY_VALUE, blob, 3);
+		break;
+	default: /* eleven messages */
+		for (uint32_t i = 0; i < BB_RECEIVE_COUNT_MAX; i++)
+			put_message_head(w, "more");
+		break;
+	}
+	wire_put_str(w, WIRE_TAG_BODY, "b");
+}
+
+Test(libbusbar_publish, a_receive_reply_breaking_the_attributes_shape_is_refused)
+{
+	static const char *why[] = {"outside ATTRIBUTE_BEGIN", "more than 10 attributes",
+	                            "without its name, data type or value",
+	                            "without its name, data type or value", "given twice",
+	                            "more than 10 messages"};
+	for (broken_kind = 0; broken_kind < 6; broken_kind++) {
+		pthread_t thread;
+		struct bb_client *c = start(answer_broken, &thread);
+		struct bb_receive_options o = {.visibility_timeout_s = -1, .wait_time_s = 0};
+		struct bb_message messages[BB_RECEIVE_COUNT_MAX];
+		uint32_t count = 99;
+		int rc = bb_receive_message(c, "q", &o, messages, &count);
+		pthread_join(thread, NULL);
+		close(fake.fd);
+		cr_assert_eq(rc, -EPROTO, "kind %u: %d", broken_kind, rc);
+		cr_assert_eq(count, 0, "kind %u: no message is taken from a broken reply", broken_kind);
+		cr_assert_not_null(strstr(bb_client_error(c), why[broken_kind]), "kind %u: %s",
+		                   broken_kind, bb_client_error(c));
+		bb_client_close(c);
+	}
 }
 
 /* Answers the entries in reverse order: the library finds each by its id. */

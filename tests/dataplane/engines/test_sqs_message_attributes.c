@@ -9,7 +9,8 @@
  * attributes. Durability: the SEND record carries the block (flag
  * SQS_RECORD_FLAG_ATTRIBUTES), a record without it decodes as before, a damaged block is
  * refused, and replaying the log (standard and FIFO) or compacting it brings the attributes
- * and their MD5 back unchanged.
+ * and their MD5 back unchanged. The engine's joining buffer, as large as a queue's share of
+ * the store, holds a message that fills that share.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -89,6 +90,9 @@ static void log_release(void *ctx, uint64_t position)
 enum { Q = 0, FQ = 1, QUEUE_ID = 11, FIFO_QUEUE_ID = 12 };
 
 static struct sqs_engine *engine;
+/* A queue's share of the store: queue_store_units units of STORE_UNIT_BYTES. */
+#define STORE_UNIT_BYTES (STORED_MAX / 4)
+static uint32_t queue_store_units;
 
 static struct sqs_engine *engine_start(void)
 {
@@ -97,8 +101,8 @@ static struct sqs_engine *engine_start(void)
 	    .message_slots = STORE_SLOTS,
 	    .waiter_slots = 1,
 	    .queue_messages_max = STORE_SLOTS,
-	    .queue_store_units_max = STORE_SLOTS * 4,
-	    .store_unit_bytes = STORED_MAX / 4,
+	    .queue_store_units_max = queue_store_units,
+	    .store_unit_bytes = STORE_UNIT_BYTES,
 	    .large_body_bytes_min = STORED_MAX + 1,
 	    .store = {&store, store_put, store_read, store_release},
 	    .log = {NULL, log_append, log_release},
@@ -123,6 +127,7 @@ static void setup(void)
 {
 	memset(&store, 0, sizeof(store));
 	memset(&records, 0, sizeof(records));
+	queue_store_units = STORE_SLOTS * 4;
 	engine = engine_start();
 }
 
@@ -401,4 +406,32 @@ Test(sqs_message_attributes, replay_and_compaction_bring_the_attributes_back)
 	r = receive_one(FQ);
 	cr_assert_str_eq(r.md5_of_attributes, fifo.md5_of_attributes);
 	cr_assert_str_eq(r.group_id, "g");
+}
+
+/* The engine joins a block and its body, and reads them back to compact, in a buffer as large
+ * as the most a queue's share of the store holds: a message of exactly that size is kept and
+ * compacted whole (ASan: not a byte past the buffer), one byte more is OverLimit. */
+Test(sqs_message_attributes, a_message_filling_its_queue_s_share_of_the_store_is_kept_whole)
+{
+	sqs_engine_destroy(engine);
+	queue_store_units = 2;
+	engine = engine_start();
+	struct sqs_attr attrs[] = {text("n", "String", "v")};
+	uint32_t share_bytes = 2 * STORE_UNIT_BYTES;
+	size_t block_bytes = sqs_attrs_encoded_bytes(attrs, 1, 0);
+	char body[STORED_MAX];
+	memset(body, 'x', share_bytes - block_bytes + 1);
+	body[share_bytes - block_bytes + 1] = '\0';
+	struct sqs_sent sent;
+	cr_assert_eq(send_with(Q, body, attrs, 1, NULL, &sent), WIRE_ERR_OVER_LIMIT);
+	body[share_bytes - block_bytes] = '\0';
+	cr_assert_eq(send_with(Q, body, attrs, 1, NULL, &sent), WIRE_OK);
+	cr_assert_eq(sqs_relog_before(engine, records.count, 1), 1, "compacted");
+	struct sqs_received r = receive_one(Q);
+	cr_assert_eq(r.attributes_bytes + r.body_bytes, share_bytes);
+	uint8_t stored[STORED_MAX];
+	store_read(NULL, r.body_ref, stored, share_bytes);
+	cr_assert(sqs_attrs_valid(stored, r.attributes_bytes));
+	cr_assert_arr_eq(stored + block_bytes, body, share_bytes - block_bytes);
+	cr_assert_str_eq(r.md5_of_attributes, sent.md5_of_attributes);
 }
