@@ -381,6 +381,9 @@ static void fold_batch_entries(json_t *form, const char *action, json_t *params)
 		if (entry != NULL)
 			json_array_append_new(entries, form_to_params(entry));
 	}
+	/* An empty list is "Entries=" in query (botocore's): no entries, not a string. */
+	if (json_string_length(json_object_get(params, "Entries")) == 0)
+		json_object_del(params, "Entries");
 	if (json_array_size(entries) > 0)
 		json_object_set(params, "Entries", entries);
 	json_decref(entries);

@@ -247,8 +247,9 @@ static int encode_send_options(json_t *params, struct wire_writer *w, uint32_t d
 	return put_message_attributes(params, w, error, message, message_bytes);
 }
 
-/* Which of SentTimestamp, ApproximateReceiveCount, ApproximateFirstReceiveTimestamp, and a
- * FIFO message's MessageGroupId and SequenceNumber. */
+/* Which of SentTimestamp, ApproximateReceiveCount, ApproximateFirstReceiveTimestamp,
+ * AWSTraceHeader, and a FIFO message's MessageGroupId, SequenceNumber and
+ * MessageDeduplicationId. */
 static uint32_t wanted_attributes(json_t *params)
 {
 	static const char *const lists[] = {"AttributeNames", "MessageSystemAttributeNames"};
@@ -264,13 +265,16 @@ static uint32_t wanted_attributes(json_t *params)
 			if (strcmp(n, "All") == 0)
 				wanted |= CTL_AWS_ATTR_SENT_TIMESTAMP | CTL_AWS_ATTR_RECEIVE_COUNT |
 				          CTL_AWS_ATTR_FIRST_RECEIVE | CTL_AWS_ATTR_GROUP_ID |
-				          CTL_AWS_ATTR_SEQUENCE_NUMBER | CTL_AWS_ATTR_TRACE_HEADER;
+				          CTL_AWS_ATTR_SEQUENCE_NUMBER | CTL_AWS_ATTR_TRACE_HEADER |
+				          CTL_AWS_ATTR_DEDUP_ID;
 			else if (strcmp(n, "AWSTraceHeader") == 0)
 				wanted |= CTL_AWS_ATTR_TRACE_HEADER;
 			else if (strcmp(n, "MessageGroupId") == 0)
 				wanted |= CTL_AWS_ATTR_GROUP_ID;
 			else if (strcmp(n, "SequenceNumber") == 0)
 				wanted |= CTL_AWS_ATTR_SEQUENCE_NUMBER;
+			else if (strcmp(n, "MessageDeduplicationId") == 0)
+				wanted |= CTL_AWS_ATTR_DEDUP_ID;
 			else if (strcmp(n, "SentTimestamp") == 0)
 				wanted |= CTL_AWS_ATTR_SENT_TIMESTAMP;
 			else if (strcmp(n, "ApproximateReceiveCount") == 0)
@@ -634,6 +638,10 @@ static bool message_field(json_t *m, const struct wire_field *f, uint32_t wanted
 	case WIRE_TAG_SEQUENCE_NUMBER:
 		if (wanted & CTL_AWS_ATTR_SEQUENCE_NUMBER)
 			set_attribute_text(m, "SequenceNumber", text(f));
+		return true;
+	case WIRE_TAG_MESSAGE_DEDUPLICATION_ID:
+		if (wanted & CTL_AWS_ATTR_DEDUP_ID)
+			set_attribute_text(m, "MessageDeduplicationId", text(f));
 		return true;
 	default: return true; /* a field a later busbard adds */
 	}

@@ -27,6 +27,7 @@ enum {
 	CTL_AWS_ATTR_GROUP_ID = 1u << 3,        /* FIFO: MessageGroupId */
 	CTL_AWS_ATTR_SEQUENCE_NUMBER = 1u << 4, /* FIFO: SequenceNumber */
 	CTL_AWS_ATTR_TRACE_HEADER = 1u << 5,    /* AWSTraceHeader */
+	CTL_AWS_ATTR_DEDUP_ID = 1u << 6,        /* FIFO: MessageDeduplicationId */
 };
 
 struct ctl_aws_data_op {

@@ -21,13 +21,39 @@ _Static_assert(DP_REQUEST_BYTES_MAX - ATTRIBUTE_BLOCK_OFFSET >= SQS_STORED_BYTES
                "a message's attribute block fits the reply buffer beside a send's reply");
 
 /*
- * Makes a send's attribute block from its parsed (valid) attributes and AWSTraceHeader.
- * False when the body with the attributes is over the largest message (MessageTooLong):
- * only then could the block be over what the buffer holds.
+ * A send to a FIFO queue keeps its MessageDeduplicationId in its block, so a receive can
+ * return it (the engine's window keeps only its hash): the one given, else the body's
+ * SHA-256 in hex, as content-based deduplication makes it (a queue without it refuses the
+ * send anyway).
  */
-static bool make_attribute_block(struct dp_worker *w, const struct dp_bytes *body,
+static size_t add_dedup_id(struct dp_worker *w, uint32_t slot, const struct dp_bytes *body,
+                           const struct dp_bytes *dedup, uint8_t *block, size_t bytes)
+{
+	if (!sqs_queue_is_fifo(w->sqs, slot))
+		return bytes;
+	char content[SQS_CONTENT_DEDUP_ID_CHARS + 1];
+	const uint8_t *id = dedup->data;
+	uint32_t id_bytes = dedup->length;
+	if (!dedup->present) {
+		sqs_content_dedup_id(w->sqs, body->data, body->length, content);
+		id = (const uint8_t *)content;
+		id_bytes = SQS_CONTENT_DEDUP_ID_CHARS;
+	}
+	RTE_VERIFY(id_bytes > 0 && id_bytes <= BB_FIFO_ID_BYTES_MAX); /* dp_request.c's */
+	size_t capacity = DP_REQUEST_BYTES_MAX - ATTRIBUTE_BLOCK_OFFSET;
+	size_t with = sqs_attrs_add_dedup_id(block, bytes, capacity, id, id_bytes);
+	RTE_VERIFY(with > bytes); /* SQS_STORED_BYTES_MAX has room for the id */
+	return with;
+}
+
+/*
+ * Makes a send's attribute block from its parsed (valid) attributes, AWSTraceHeader and, on a
+ * FIFO queue, MessageDeduplicationId. False when the body with the attributes is over the
+ * largest message (MessageTooLong): only then could the block be over what the buffer holds.
+ */
+static bool make_attribute_block(struct dp_worker *w, uint32_t slot, const struct dp_bytes *body,
                                  const struct dp_attributes *a, const struct dp_bytes *trace,
-                                 struct sqs_send_options *options)
+                                 const struct dp_bytes *dedup, struct sqs_send_options *options)
 {
 	RTE_VERIFY(a->count <= WIRE_ATTRIBUTES_MAX);
 	if ((uint64_t)body->length + a->bytes > BB_MESSAGE_BODY_BYTES_MAX)
@@ -46,6 +72,7 @@ static bool make_attribute_block(struct dp_worker *w, const struct dp_bytes *bod
 	size_t bytes = sqs_attrs_encode(attrs, a->count, trace->data, trace_bytes, block,
 	                                DP_REQUEST_BYTES_MAX - ATTRIBUTE_BLOCK_OFFSET);
 	RTE_VERIFY(bytes == sqs_attrs_encoded_bytes(attrs, a->count, trace_bytes));
+	bytes = add_dedup_id(w, slot, body, dedup, block, bytes);
 	options->attributes = block;
 	options->attributes_bytes = (uint32_t)bytes;
 	return true;
@@ -271,7 +298,8 @@ static void execute_send(struct dp_worker *w, struct rte_mbuf *m, const struct d
 	    .delay_given = req->delay_s.present,
 	};
 	enum wire_status status =
-	    make_attribute_block(w, &req->body, &req->attributes, &req->trace_header, &options)
+	    make_attribute_block(w, slot, &req->body, &req->attributes, &req->trace_header,
+	                         &req->dedup_id, &options)
 	        ? sqs_send_message(w->sqs, slot, req->body.data, req->body.length, &options, now_ms,
 	                           &sent)
 	        : WIRE_ERR_MESSAGE_TOO_LONG;
@@ -402,7 +430,8 @@ static enum wire_status run_entry(struct dp_worker *w, uint32_t slot, uint8_t op
 		                                   .dedup_id_bytes = e->dedup_id.length,
 		                                   .delay_s = e->delay_s.value,
 		                                   .delay_given = e->delay_s.present};
-		if (!make_attribute_block(w, &e->body, &e->attributes, &e->trace_header, &options))
+		if (!make_attribute_block(w, slot, &e->body, &e->attributes, &e->trace_header,
+		                          &e->dedup_id, &options))
 			return WIRE_ERR_MESSAGE_TOO_LONG;
 		return sqs_send_message(w->sqs, slot, e->body.data, e->body.length, &options, now_ms,
 		                        sent);

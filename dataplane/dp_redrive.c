@@ -66,6 +66,8 @@ static struct dp_delivery_body move_body(struct dp_worker *w, const struct sqs_m
 	uint32_t stored_bytes = move->attributes_bytes + move->body_bytes;
 	RTE_VERIFY(stored_bytes <= SQS_STORED_BYTES_MAX);
 	dp_store_read(w->store_pool, move->body_ref, stored, stored_bytes);
+	/* The block's own dedup id stays behind: the move sends the message id as one. */
+	uint32_t skip = (uint32_t)sqs_attrs_send_fields_offset(stored, move->attributes_bytes);
 	return (struct dp_delivery_body){
 	    .body = stored + move->attributes_bytes,
 	    .body_bytes = move->body_bytes,
@@ -75,8 +77,8 @@ static struct dp_delivery_body move_body(struct dp_worker *w, const struct sqs_m
 	     * message's id, so a second move within 5 minutes is dropped there. */
 	    .dedup_id = move->message_id,
 	    .dedup_id_bytes = BB_MESSAGE_ID_BYTES,
-	    .fields = stored,
-	    .fields_bytes = move->attributes_bytes,
+	    .fields = stored + skip,
+	    .fields_bytes = move->attributes_bytes - skip,
 	};
 }
 

@@ -1515,11 +1515,19 @@ static void dedup_key_of(struct sqs_engine *e, const uint8_t *body, uint32_t bod
 		sha256_of(e, o->dedup_id, o->dedup_id_bytes, NULL, 0, key);
 		return;
 	}
+	char hex[SQS_CONTENT_DEDUP_ID_CHARS + 1];
+	sqs_content_dedup_id(e, body, body_bytes, hex);
+	sha256_of(e, hex, SQS_CONTENT_DEDUP_ID_CHARS, NULL, 0, key);
+}
+
+void sqs_content_dedup_id(struct sqs_engine *e, const uint8_t *body, uint32_t body_bytes,
+                          char out[SQS_CONTENT_DEDUP_ID_CHARS + 1])
+{
+	_Static_assert(SQS_CONTENT_DEDUP_ID_CHARS == 2 * SHA256_BYTES, "hex of a SHA-256");
+	_Static_assert(SQS_CONTENT_DEDUP_ID_CHARS <= BB_FIFO_ID_BYTES_MAX, "a dedup id's length");
 	uint8_t digest[SHA256_BYTES];
-	char hex[2 * SHA256_BYTES + 1];
 	sha256_of(e, body, body_bytes, NULL, 0, digest);
-	hex_encode(digest, SHA256_BYTES, hex);
-	sha256_of(e, hex, 2 * SHA256_BYTES, NULL, 0, key);
+	hex_encode(digest, SHA256_BYTES, out);
 }
 
 /* A duplicate within the window: the first send's id, sequence number and record. */

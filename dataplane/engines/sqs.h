@@ -186,6 +186,10 @@ bool sqs_queue_holds(const struct sqs_engine *engine, uint32_t slot, uint64_t qu
 bool sqs_queue_is_fifo(const struct sqs_engine *engine, uint32_t slot);
 /* A MessageGroupId or MessageDeduplicationId: 1-128 of ASCII's printable characters. */
 bool sqs_fifo_id_is_valid(const char *id, uint32_t bytes);
+/* The MessageDeduplicationId content-based deduplication gives a body: its SHA-256 in hex. */
+#define SQS_CONTENT_DEDUP_ID_CHARS 64u
+void sqs_content_dedup_id(struct sqs_engine *engine, const uint8_t *body, uint32_t body_bytes,
+                          char out[SQS_CONTENT_DEDUP_ID_CHARS + 1]);
 
 /*
  * Stores a message (sqs_send_message without options). MissingParameter when empty,

@@ -9,7 +9,6 @@
 #include <assert.h>
 #include <string.h>
 
-#include "bb_endian.h"
 
 enum { FIELDS_PER_ATTRIBUTE = 4 };
 
@@ -74,6 +73,47 @@ size_t sqs_attrs_encode(const struct sqs_attr *attrs, uint32_t count, const uint
 	return bytes;
 }
 
+/* The bytes of the system fields a block opens with: its dedup id and trace header, each
+ * when it has one (a valid block's, or bytes that open with fields that parse). */
+static size_t system_fields_bytes(const uint8_t *block, size_t bytes)
+{
+	static const uint16_t tags[] = {WIRE_TAG_MESSAGE_DEDUPLICATION_ID, WIRE_TAG_AWS_TRACE_HEADER};
+	size_t at = 0;
+	for (size_t i = 0; i < 2; i++) {
+		struct wire_reader r = {block + at, bytes - at};
+		struct wire_field f;
+		if (wire_reader_next(&r, &f) == 1 && f.tag == tags[i])
+			at = bytes - r.bytes_left;
+	}
+	return at;
+}
+
+size_t sqs_attrs_add_dedup_id(uint8_t *block, size_t bytes, size_t capacity, const uint8_t *id,
+                              uint32_t id_bytes)
+{
+	assert(sqs_attrs_valid(block, bytes));
+	assert(id_bytes > 0 && id_bytes <= BB_FIFO_ID_BYTES_MAX);
+	assert(sqs_attrs_send_fields_offset(block, bytes) == 0);
+	size_t field_bytes = WIRE_FIELD_HEADER_BYTES + id_bytes;
+	if (capacity < field_bytes || bytes > capacity - field_bytes)
+		return 0;
+	memmove(block + field_bytes, block, bytes);
+	struct wire_writer w;
+	wire_writer_init(&w, block, field_bytes);
+	wire_put_bytes(&w, WIRE_TAG_MESSAGE_DEDUPLICATION_ID, id, id_bytes);
+	assert(!w.overflow && sqs_attrs_valid(block, bytes + field_bytes));
+	return bytes + field_bytes;
+}
+
+size_t sqs_attrs_send_fields_offset(const uint8_t *block, size_t bytes)
+{
+	struct wire_reader r = {block, bytes};
+	struct wire_field f;
+	if (wire_reader_next(&r, &f) != 1 || f.tag != WIRE_TAG_MESSAGE_DEDUPLICATION_ID)
+		return 0;
+	return bytes - r.bytes_left;
+}
+
 /* Reads one attribute's four fields after its ATTRIBUTE_BEGIN; false when they are not. */
 static bool read_attribute(struct wire_reader *r, struct sqs_attr *out)
 {
@@ -99,6 +139,11 @@ bool sqs_attrs_valid(const uint8_t *block, size_t bytes)
 	struct wire_field f;
 	wire_reader_init(&r, block, bytes);
 	int more = wire_reader_next(&r, &f);
+	if (more == 1 && f.tag == WIRE_TAG_MESSAGE_DEDUPLICATION_ID) {
+		if (f.length == 0 || f.length > BB_FIFO_ID_BYTES_MAX)
+			return false;
+		more = wire_reader_next(&r, &f);
+	}
 	if (more == 1 && f.tag == WIRE_TAG_AWS_TRACE_HEADER) {
 		if (f.length == 0 || f.length > WIRE_TRACE_HEADER_BYTES_MAX)
 			return false;
@@ -127,11 +172,10 @@ void sqs_attrs_reader_init(struct sqs_attrs_reader *reader, const uint8_t *block
 
 bool sqs_attrs_next(struct sqs_attrs_reader *reader, struct sqs_attr *out)
 {
-	struct wire_reader r = {reader->next, reader->bytes_left};
+	size_t system = system_fields_bytes(reader->next, reader->bytes_left);
+	struct wire_reader r = {reader->next + system, reader->bytes_left - system};
 	struct wire_field f;
 	int more = wire_reader_next(&r, &f);
-	if (more == 1 && f.tag == WIRE_TAG_AWS_TRACE_HEADER)
-		more = wire_reader_next(&r, &f);
 	if (more != 1)
 		return false;
 	bool read = f.tag == WIRE_TAG_ATTRIBUTE_BEGIN && read_attribute(&r, out);
@@ -197,11 +241,8 @@ size_t sqs_attrs_select(uint8_t *block, size_t bytes, const struct sqs_attr_name
 	assert(sqs_attrs_valid(block, bytes));
 	struct sqs_attrs_reader r;
 	sqs_attrs_reader_init(&r, block, bytes);
-	size_t kept = 0;
-	if (bytes > 0 && bb_get_le16(block) == WIRE_TAG_AWS_TRACE_HEADER) {
-		kept = WIRE_FIELD_HEADER_BYTES + bb_get_le32(block + 2);
-		sqs_attrs_reader_init(&r, block + kept, bytes - kept);
-	}
+	size_t kept = system_fields_bytes(block, bytes); /* kept where they are */
+	sqs_attrs_reader_init(&r, block + kept, bytes - kept);
 	struct sqs_attr a;
 	const uint8_t *start = r.next;
 	while (sqs_attrs_next(&r, &a)) {

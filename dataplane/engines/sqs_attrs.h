@@ -2,6 +2,8 @@
  * An SQS message's attributes as the engine keeps them: one encoded block, stored in front of
  * the body and written in the message's SEND record. The block is made of wire fields
  * (common/wire.h), so a receive copies the selected part of it into its reply as it is:
+ *   [MESSAGE_DEDUPLICATION_ID]           a FIFO message's, explicit or content-based (the
+ *                                        body's SHA-256 in hex), which a receive returns
  *   [AWS_TRACE_HEADER]                   the AWSTraceHeader system attribute, when given
  *   then per attribute, sorted by name (bytewise, as AWS sorts them for the MD5):
  *   ATTRIBUTE_BEGIN (empty), ATTRIBUTE_NAME, ATTRIBUTE_DATA_TYPE,
@@ -29,11 +31,11 @@ struct sqs_attr {
 	bool binary; /* a BinaryValue (transport type 2 in the MD5), else a StringValue */
 };
 
-/* What a block adds to its attributes' own bytes: four field headers per attribute and the
- * trace header's field. */
+/* What a block adds to its attributes' own bytes: four field headers per attribute, the
+ * trace header's field and the deduplication id's. */
 #define SQS_ATTRS_FRAMING_BYTES_MAX                                                                \
 	(WIRE_ATTRIBUTES_MAX * 4u * WIRE_FIELD_HEADER_BYTES + WIRE_FIELD_HEADER_BYTES +            \
-	 WIRE_TRACE_HEADER_BYTES_MAX)
+	 WIRE_TRACE_HEADER_BYTES_MAX + WIRE_FIELD_HEADER_BYTES + BB_FIFO_ID_BYTES_MAX)
 /* A message's stored bytes (block and body) at most: AWS counts the attributes' names, types
  * and values toward MaximumMessageSize, so together they are at most a body's maximum. */
 #define SQS_STORED_BYTES_MAX (BB_MESSAGE_BODY_BYTES_MAX + SQS_ATTRS_FRAMING_BYTES_MAX)
@@ -54,6 +56,19 @@ size_t sqs_attrs_encoded_bytes(const struct sqs_attr *attrs, uint32_t count,
  */
 size_t sqs_attrs_encode(const struct sqs_attr *attrs, uint32_t count, const uint8_t *trace,
                         uint32_t trace_bytes, uint8_t *out, size_t capacity);
+
+/*
+ * Puts a FIFO message's deduplication id (1-BB_FIFO_ID_BYTES_MAX bytes) in front of a valid
+ * block of bytes that has none; returns the block's new bytes, 0 when it does not fit
+ * capacity.
+ */
+size_t sqs_attrs_add_dedup_id(uint8_t *block, size_t bytes, size_t capacity, const uint8_t *id,
+                              uint32_t id_bytes);
+/*
+ * Where a valid block's send fields begin: past its dedup id, which a SendMessage carries as
+ * a field of its own (a redrive's delivery sends the rest as they are, dp_redrive.c).
+ */
+size_t sqs_attrs_send_fields_offset(const uint8_t *block, size_t bytes);
 
 /* True when bytes are a block as this header describes (what a record decoder accepts). */
 bool sqs_attrs_valid(const uint8_t *block, size_t bytes);
@@ -77,8 +92,8 @@ bool sqs_attr_selected(const struct sqs_attr_names *names, const uint8_t *name,
                        uint32_t name_bytes);
 /*
  * Keeps in place what a receive asking for names returns of a valid block: the trace header
- * (a system attribute, sent as SentTimestamp is) and the selected attributes. Returns the
- * bytes kept, which stay a valid block.
+ * and the deduplication id (system attributes, sent as SentTimestamp is) and the selected
+ * attributes. Returns the bytes kept, which stay a valid block.
  */
 size_t sqs_attrs_select(uint8_t *block, size_t bytes, const struct sqs_attr_names *names);
 

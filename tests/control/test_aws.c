@@ -736,6 +736,12 @@ Test(aws, query_batch_entries_fold_into_entries)
 	cr_assert(json_equal(request.params, want), "%s", json_dumps(request.params, 0));
 	json_decref(want);
 	cr_assert_str_eq(ctl_aws_policy_action(&request), "SendMessage", "IAM's action");
+	/* botocore sends an empty list as "Entries=": a batch without entries, as AWS takes it. */
+	cr_assert_eq(parse(FORM, NULL, "Action=DeleteMessageBatch&QueueUrl=%2F000000000000%2Fq"
+	                               "&Entries="),
+	             0);
+	cr_assert_null(json_object_get(request.params, "Entries"), "%s",
+	               json_dumps(request.params, 0));
 }
 
 /* The tags of a frame's fields, in order, as text ("1 40 41 2 ..."). */
@@ -935,4 +941,51 @@ Test(aws, batch_answers_are_successful_and_failed_entries)
 	                                  sizeof(message)),
 	              0, "a reply cut short does not parse");
 	cr_assert_str_eq(error->code, "InternalError");
+}
+
+static void put_fifo_message(struct wire_writer *w)
+{
+	wire_put_bytes(w, WIRE_TAG_MESSAGE_BEGIN, NULL, 0);
+	wire_put_str(w, WIRE_TAG_MESSAGE_ID, "id");
+	wire_put_str(w, WIRE_TAG_RECEIPT_HANDLE, "rh");
+	wire_put_str(w, WIRE_TAG_MD5_OF_BODY, "md5");
+	wire_put_str(w, WIRE_TAG_MESSAGE_GROUP_ID, "g1");
+	wire_put_str(w, WIRE_TAG_SEQUENCE_NUMBER, "18000000000000000001");
+	wire_put_str(w, WIRE_TAG_MESSAGE_DEDUPLICATION_ID, "d1");
+	wire_put_str(w, WIRE_TAG_BODY, "hi");
+}
+
+/* A received FIFO message's MessageDeduplicationId (busbard's reply carries it) is a system
+ * attribute given when asked for by name or All, never otherwise. */
+Test(aws, received_fifo_messages_carry_their_dedup_id_when_asked)
+{
+	uint8_t body[256];
+	size_t body_bytes = reply_body(body, sizeof(body), put_fifo_message);
+	struct wire_header ok = {.opcode = WIRE_OP_RECEIVE_MESSAGE, .status = WIRE_OK};
+	const char *asks[] = {"{\"AttributeNames\":[\"All\"]}",
+	                      "{\"MessageSystemAttributeNames\":[\"MessageDeduplicationId\"]}",
+	                      "{\"MessageSystemAttributeNames\":[\"MessageGroupId\"]}"};
+	for (size_t i = 0; i < 3; i++) {
+		char json[256];
+		snprintf(json, sizeof(json), "{\"QueueUrl\":\"/000000000000/q.fifo\",%s", asks[i] + 1);
+		cr_assert_eq(parse(JSON10, "AmazonSQS.ReceiveMessage", json), 0, "%s", json);
+		uint8_t *frame;
+		size_t bytes;
+		struct ctl_aws_data_op op;
+		cr_assert_eq(encode(&frame, &bytes, &op), 0, "%s", message);
+		free(frame);
+		json_t *result;
+		cr_assert_eq(ctl_aws_data_decode(&op, &ok, body, body_bytes, &result, &error, message,
+		                                 sizeof(message)),
+		             0);
+		json_t *attributes = json_object_get(
+		    json_array_get(json_object_get(result, "Messages"), 0), "Attributes");
+		const char *dedup =
+		    json_string_value(json_object_get(attributes, "MessageDeduplicationId"));
+		if (i < 2)
+			cr_assert_str_eq(dedup, "d1", "%s", asks[i]);
+		else
+			cr_assert_null(dedup, "not asked for");
+		json_decref(result);
+	}
 }

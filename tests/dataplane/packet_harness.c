@@ -321,8 +321,10 @@ void harness_publish_queues(const char *const *names, uint32_t count)
 		wire_put_u32(&w, WIRE_TAG_VISIBILITY_TIMEOUT_S, 30);
 		wire_put_u32(&w, WIRE_TAG_WAIT_TIME_S, 0);
 		wire_put_u32(&w, WIRE_TAG_MAXIMUM_MESSAGE_BYTES, 262144);
+		bool content = strncmp(names[i], "content", 7) == 0;
 		if (bb_queue_name_is_fifo((const uint8_t *)names[i], strlen(names[i])))
-			wire_put_u32(&w, BB_SNAPSHOT_TAG_QUEUE_FLAGS, BB_SNAPSHOT_QUEUE_FIFO);
+			wire_put_u32(&w, BB_SNAPSHOT_TAG_QUEUE_FLAGS,
+			             BB_SNAPSHOT_QUEUE_FIFO | (content ? BB_SNAPSHOT_QUEUE_CONTENT_DEDUP : 0));
 	}
 	cr_assert_not(w.overflow);
 	struct dp_snapshot *next = &snapshots[published++ % 2];

@@ -98,7 +98,8 @@ int reply_field(const struct replies *r, uint16_t tag, const uint8_t **value);
 
 /*
  * Publishes a new snapshot of the queues `names` (ids 7, 8, ...: keep TEST_QUEUE first; a
- * name ending in .fifo is a FIFO queue); queues of the previous snapshot keep their slots. The worker applies it on its next input.
+ * name ending in .fifo is a FIFO queue, with content-based deduplication when it begins with
+ * "content"); queues of the previous snapshot keep their slots. The worker applies it on its next input.
  */
 void harness_publish_queues(const char *const *names, uint32_t count);
 

@@ -5,8 +5,10 @@
  * ids, empty), a UDP batch that could be answered with more than 3 times its size refused
  * before it acts, a retried batch answered from the retry window without acting twice, and
  * a batch on a durable queue held in the reply stage until its records are durable (the
- * storage simulator holds the commit back). With tiny limits a queue holds 4 messages, so
- * the entries past them fail alone with OverLimit.
+ * storage simulator holds the commit back); a FIFO queue's batch with each entry's group and
+ * dedup ids, answered with sequence numbers, and the MessageDeduplicationId a receive
+ * returns (explicit or content-based). With tiny limits a queue holds 4 messages, so the
+ * entries past them fail alone with OverLimit.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -227,24 +229,31 @@ static void fifo_entry(struct request *r, const char *id, const char *group, con
 		wire_put_str(&r->fields, WIRE_TAG_MESSAGE_DEDUPLICATION_ID, dedup);
 }
 
-/* The bodies of a local ReceiveMessage of up to 10 from queue, in order, joined by ','. */
+/* The bodies of a local ReceiveMessage of up to 10 from queue, in order, joined by ',', each
+ * followed by "=" and its MessageDeduplicationId when the reply has one. */
 static void receive_bodies(const char *queue, char *out, size_t out_bytes)
 {
+	static uint64_t request_id = 1000; /* a request id of its own each time */
 	struct request r;
-	request_begin(&r, WIRE_OP_RECEIVE_MESSAGE, 99);
+	request_begin(&r, WIRE_OP_RECEIVE_MESSAGE, request_id++);
 	wire_put_str(&r.fields, WIRE_TAG_QUEUE_NAME, queue);
 	wire_put_u32(&r.fields, WIRE_TAG_MAX_MESSAGES, 10);
 	send_local(&r);
-	cr_assert_eq(replies.header.status, WIRE_OK);
+	cr_assert_eq(replies.header.status, WIRE_OK, "receive from %s", queue);
 	struct wire_reader reader;
 	struct wire_field f;
 	size_t used = 0;
 	out[0] = '\0';
 	wire_reader_init(&reader, replies.datagram + BB_WIRE_HEADER_BYTES, replies.header.body_bytes);
 	while (wire_reader_next(&reader, &f) == 1) {
-		if (f.tag == WIRE_TAG_BODY)
-			used += (size_t)snprintf(out + used, out_bytes - used, "%s%.*s",
-			                         used > 0 ? "," : "", (int)f.length, f.value);
+		static char dedup[BB_FIFO_ID_BYTES_MAX + 1];
+		if (f.tag == WIRE_TAG_MESSAGE_BEGIN)
+			dedup[0] = '\0';
+		if (f.tag == WIRE_TAG_MESSAGE_DEDUPLICATION_ID && f.length < sizeof(dedup))
+			snprintf(dedup, sizeof(dedup), "=%.*s", (int)f.length, f.value);
+		if (f.tag == WIRE_TAG_BODY) /* the last field of a message */
+			used += (size_t)snprintf(out + used, out_bytes - used, "%s%.*s%s",
+			                         used > 0 ? "," : "", (int)f.length, f.value, dedup);
 		cr_assert_lt(used, out_bytes);
 	}
 }
@@ -282,9 +291,10 @@ Test(batch, fifo_entries_carry_their_ids_and_are_answered_with_sequence_numbers)
 	cr_assert_eq(answers[3].status, WIRE_ERR_MISSING_PARAMETER);
 	cr_assert_eq(answers[4].status, WIRE_ERR_INVALID_PARAMETER);
 	cr_assert_str_eq(answers[4].sequence_number, "");
-	char bodies[64];
+	char bodies[256];
 	receive_bodies("orders.fifo", bodies, sizeof(bodies));
-	cr_assert_str_eq(bodies, "a,b", "stored once each, in order: %s", bodies);
+	cr_assert_str_eq(bodies, "a=d1,b=d2",
+	                 "stored once each, in order, with their MessageDeduplicationId: %s", bodies);
 
 	request_begin(&r, WIRE_OP_SEND_MESSAGE_BATCH, 31);
 	wire_put_str(&r.fields, WIRE_TAG_QUEUE_NAME, TEST_QUEUE);
@@ -296,6 +306,33 @@ Test(batch, fifo_entries_carry_their_ids_and_are_answered_with_sequence_numbers)
 	cr_assert_eq(answers[0].status, WIRE_OK, "a group id is ignored on a standard queue");
 	cr_assert_str_eq(answers[0].sequence_number, "");
 	cr_assert_eq(answers[1].status, WIRE_ERR_INVALID_PARAMETER);
+}
+
+/*
+ * A FIFO message received carries its MessageDeduplicationId: the one it was sent with, or on
+ * a queue with content-based deduplication the body's SHA-256 in hex, as AWS gives it.
+ */
+Test(batch, a_received_fifo_message_carries_its_content_based_dedup_id)
+{
+	static const char *const names[] = {TEST_QUEUE, "content.fifo"};
+	harness_publish_queues(names, 2);
+	struct request r;
+	request_begin(&r, WIRE_OP_SEND_MESSAGE_BATCH, 40);
+	wire_put_str(&r.fields, WIRE_TAG_QUEUE_NAME, "content.fifo");
+	fifo_entry(&r, "abc", "g", NULL);
+	send_local(&r);
+	read_entries();
+	cr_assert_eq(answers[0].status, WIRE_OK);
+	char bodies[256];
+	receive_bodies("content.fifo", bodies, sizeof(bodies));
+	cr_assert_str_eq(bodies, "abc=ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+	                 "SHA-256(\"abc\") (FIPS 180-2's example): %s", bodies);
+	request_begin(&r, WIRE_OP_SEND_MESSAGE, 41);
+	wire_put_str(&r.fields, WIRE_TAG_QUEUE_NAME, TEST_QUEUE);
+	wire_put_str(&r.fields, WIRE_TAG_BODY, "standard");
+	send_local(&r);
+	receive_bodies(TEST_QUEUE, bodies, sizeof(bodies));
+	cr_assert_str_eq(bodies, "standard", "a standard queue's messages have none");
 }
 
 /* Sends a batch of `count` entries with distinct ids, or with ids e0, e1, ... e0. */

@@ -47,7 +47,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    WIRE_OP_CHANGE_MESSAGE_VISIBILITY_BATCH, WIRE_OP_GET_QUEUE_COUNTS};
 	if (size < 2)
 		return 0;
-	struct ctl_aws_data_op op = {.opcode = opcodes[data[0] & 7], .attributes = data[0] >> 3};
+	/* Five bits of the first byte spread over the seven CTL_AWS_ATTR_* (some go together). */
+	uint32_t bits = data[0] >> 3;
+	struct ctl_aws_data_op op = {.opcode = opcodes[data[0] & 7], .attributes = bits | bits << 2};
 	struct wire_header reply = {.version = WIRE_VERSION,
 	                            .opcode = op.opcode,
 	                            .flags = WIRE_FLAG_RESPONSE,

@@ -311,6 +311,46 @@ Test(sqs_message_attributes, message_attribute_names_select_as_sqs_does)
 
 /* ---- FIFO ---- */
 
+/* A FIFO message's dedup id goes first, before the trace header, is kept by every selection
+ * (a system attribute), and is no attribute: not read as one, not in the size AWS counts. */
+Test(sqs_message_attributes, a_dedup_id_is_a_system_field_of_the_block)
+{
+	struct sqs_attr attrs[] = {text("a", "String", "1"), text("b", "String", "2")};
+	static uint8_t b[STORED_MAX];
+	size_t bytes = sqs_attrs_encode(attrs, 2, (const uint8_t *)"T", 1, b, sizeof(b));
+	uint32_t size = sqs_attrs_size_bytes(b, bytes);
+	cr_assert_eq(sqs_attrs_add_dedup_id(b, bytes, bytes + 8, (const uint8_t *)"d-1", 3), 0,
+	             "refused when it does not fit");
+	size_t with = sqs_attrs_add_dedup_id(b, bytes, sizeof(b), (const uint8_t *)"d-1", 3);
+	cr_assert_eq(with, bytes + WIRE_FIELD_HEADER_BYTES + 3);
+	cr_assert(sqs_attrs_valid(b, with));
+	cr_assert_eq(sqs_attrs_size_bytes(b, with), size, "not counted toward the size");
+	struct sqs_attr_names only_b = {.count = 1, .names = {(const uint8_t *)"b"}, .bytes = {1}};
+	size_t kept = sqs_attrs_select(b, with, &only_b);
+	cr_assert(sqs_attrs_valid(b, kept));
+	struct wire_reader r;
+	struct wire_field f;
+	wire_reader_init(&r, b, kept);
+	uint16_t tags[3] = {0};
+	for (int i = 0; i < 3 && wire_reader_next(&r, &f) == 1; i++)
+		tags[i] = f.tag;
+	cr_assert(tags[0] == WIRE_TAG_MESSAGE_DEDUPLICATION_ID &&
+	          tags[1] == WIRE_TAG_AWS_TRACE_HEADER && tags[2] == WIRE_TAG_ATTRIBUTE_BEGIN,
+	          "dedup id, trace header, then the selected attribute");
+	cr_assert_eq(sqs_attrs_send_fields_offset(b, kept), WIRE_FIELD_HEADER_BYTES + 3,
+	             "a send's fields begin past the dedup id");
+	cr_assert_eq(sqs_attrs_send_fields_offset(b + WIRE_FIELD_HEADER_BYTES + 3,
+	                                          kept - WIRE_FIELD_HEADER_BYTES - 3),
+	             0);
+	struct sqs_attrs_reader reader;
+	struct sqs_attr a;
+	sqs_attrs_reader_init(&reader, b, kept);
+	cr_assert(sqs_attrs_next(&reader, &a) && a.name_bytes == 1 && a.name[0] == 'b');
+	cr_assert_not(sqs_attrs_next(&reader, &a));
+	uint8_t bad[] = {WIRE_TAG_MESSAGE_DEDUPLICATION_ID, 0, 0, 0, 0, 0};
+	cr_assert_not(sqs_attrs_valid(bad, sizeof(bad)), "an empty dedup id is no block");
+}
+
 Test(sqs_message_attributes, a_fifo_duplicate_answers_the_md5_of_its_own_attributes)
 {
 	struct sqs_attr first[] = {text("a", "String", "1")};
