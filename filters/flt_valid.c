@@ -400,6 +400,16 @@ static inline __attribute__((always_inline)) bool block(struct vstate *v, const 
 	return v->bad == 0;
 }
 
+/* The last bytes of the input (fewer than 64) as a block padded with spaces, which open
+ * and close nothing. */
+typedef void (*pad_fn)(char padded[64], const char *p, size_t left);
+
+static inline void pad_bytes(char padded[64], const char *p, size_t left)
+{
+	memset(padded, ' ', 64);
+	memcpy(padded, p, left);
+}
+
 /*
  * From the opening bracket at json[0] to its closing one, n bytes available: the offset
  * past the container, or 0 when the strict scanner is to decide.
@@ -408,7 +418,7 @@ static inline __attribute__((always_inline)) size_t container(const char *json, 
                                                               uint32_t depth_max,
                                                               classify_fn classify,
                                                               prefix_xor_fn prefix_xor,
-                                                              grammar_fn grammar)
+                                                              grammar_fn grammar, pad_fn pad)
 {
 	assert(n > 0 && (json[0] == '{' || json[0] == '['));
 	assert(depth_max > 0);
@@ -420,8 +430,7 @@ static inline __attribute__((always_inline)) size_t container(const char *json, 
 	}
 	if (v.base < n && !v.done) {
 		char padded[64];
-		memset(padded, ' ', sizeof(padded));
-		memcpy(padded, json + v.base, n - v.base);
+		pad(padded, json + v.base, n - v.base);
 		if (!block(&v, padded, classify, prefix_xor, grammar))
 			return 0;
 	}
@@ -463,7 +472,8 @@ static inline uint64_t prefix_xor_shifts(uint64_t x)
 
 static size_t container_sse2(const char *json, size_t n, uint32_t depth_max)
 {
-	return container(json, n, depth_max, classify_sse2, prefix_xor_shifts, grammar_bits);
+	return container(json, n, depth_max, classify_sse2, prefix_xor_shifts, grammar_bits,
+	                 pad_bytes);
 }
 
 #ifdef __x86_64__
@@ -511,7 +521,8 @@ __attribute__((target("pclmul"))) static inline uint64_t prefix_xor_clmul(uint64
 __attribute__((target("avx2,pclmul"))) static size_t container_avx2(const char *json, size_t n,
                                                                     uint32_t depth_max)
 {
-	return container(json, n, depth_max, classify_avx2, prefix_xor_clmul, grammar_bits);
+	return container(json, n, depth_max, classify_avx2, prefix_xor_clmul, grammar_bits,
+	                 pad_bytes);
 }
 
 /* With AVX-512BW a compare of the whole block gives its 64-bit mask in one instruction. */
@@ -616,10 +627,19 @@ grammar_tokens(struct vstate *v, const char *p, const struct tokens *t)
 	return _mm512_test_epi8_mask(bad, bad) & _bzhi_u64(~0ull, count);
 }
 
+/* One masked load (it reads only the bytes there are) instead of a memset and a memcpy. */
+__attribute__((target(AVX512_TOKENS))) static inline void pad_avx512(char padded[64],
+                                                                    const char *p, size_t left)
+{
+	__m512i bytes = _mm512_mask_loadu_epi8(_mm512_set1_epi8(' '), _bzhi_u64(~0ull, left), p);
+	_mm512_storeu_si512((void *)padded, bytes);
+}
+
 __attribute__((target(AVX512_TOKENS ",pclmul"))) static size_t
 container_avx512(const char *json, size_t n, uint32_t depth_max)
 {
-	return container(json, n, depth_max, classify_avx512, prefix_xor_clmul, grammar_tokens);
+	return container(json, n, depth_max, classify_avx512, prefix_xor_clmul, grammar_tokens,
+	                 pad_avx512);
 }
 #endif
 
