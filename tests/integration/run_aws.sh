@@ -3,7 +3,8 @@
 # busbard on a tap port and busbar-control with signatures checked (no --insecure-no-auth).
 # Debian's awscli and python3-boto3 (SQS query protocol) and the AWS SDK for JavaScript v3
 # (JSON 1.0, tests/integration/aws/node_modules from scripts/setup.sh) each run every SQS
-# operation busbar serves with its expected answers and errors, signed with a key this test
+# operation busbar serves with its expected answers and errors (each batch call with a failed
+# entry among successful ones; a FIFO batch in boto3 and the SDK), signed with a key this test
 # creates; wrong key, wrong secret, expired signature, tampered body, revoked key and missing
 # permission are each refused with AWS's error; more long polls than the pool has connections
 # for hold up no send; /metrics counts what happened. Every client
@@ -88,6 +89,34 @@ expect 0 '' -- cli sqs delete-message --queue-url "$url" --receipt-handle "$hand
 expect 254 'NonExistentQueue' -- cli sqs get-queue-url --queue-name nope
 expect 254 'ReceiptHandleIsInvalid' -- cli sqs delete-message --queue-url "$url" \
 	--receipt-handle nope
+# The three batches, each with a failed entry among successful ones (an answer with Failed
+# entries is still a success: exit 0). batch_summary: "OK-IDS / FAILED-ID:CODE ...".
+batch_summary() {
+	python3 -c 'import json,sys
+d = json.load(sys.stdin)
+print(",".join(sorted(e["Id"] for e in d.get("Successful", []))), "/",
+      " ".join(f["Id"] + ":" + f["Code"] for f in d.get("Failed", [])))'
+}
+expect 0 '"Failed"' -- cli sqs send-message-batch --queue-url "$url" --entries \
+	'[{"Id":"a","MessageBody":"one"},{"Id":"b","MessageBody":"two"},
+	  {"Id":"late","MessageBody":"x","DelaySeconds":901}]'
+[ "$(batch_summary <<<"$last_output")" = "a,b / late:InvalidParameterValue" ] ||
+	fail "send-message-batch: $last_output"
+expect 0 '"ReceiptHandle"' -- cli sqs receive-message --queue-url "$url" \
+	--max-number-of-messages 10 --wait-time-seconds 5
+handles=$(python3 -c 'import json,sys
+print(" ".join(m["ReceiptHandle"] for m in json.load(sys.stdin)["Messages"]))' <<<"$last_output")
+read -r h1 h2 <<<"$handles"
+expect 0 '"Failed"' -- cli sqs change-message-visibility-batch --queue-url "$url" --entries \
+	"[{\"Id\":\"v\",\"ReceiptHandle\":\"$h1\",\"VisibilityTimeout\":60},
+	  {\"Id\":\"bad\",\"ReceiptHandle\":\"nope\",\"VisibilityTimeout\":60}]"
+[ "$(batch_summary <<<"$last_output")" = "v / bad:ReceiptHandleIsInvalid" ] ||
+	fail "change-message-visibility-batch: $last_output"
+expect 0 '"Failed"' -- cli sqs delete-message-batch --queue-url "$url" --entries \
+	"[{\"Id\":\"d1\",\"ReceiptHandle\":\"$h1\"},{\"Id\":\"d2\",\"ReceiptHandle\":\"${h2:-x}\"},
+	  {\"Id\":\"bad\",\"ReceiptHandle\":\"nope\"}]"
+[ "$(batch_summary <<<"$last_output")" = "d1,d2 / bad:ReceiptHandleIsInvalid" ] ||
+	fail "delete-message-batch: $last_output"
 # A few calls only: each CLI start takes seconds on a loaded machine, and the processes this
 # test starts live BB_RUN_SECONDS. boto3_ops.py checks what these do (purge, tags, attributes).
 expect 0 '' -- cli sqs purge-queue --queue-url "$url"

@@ -3,8 +3,9 @@
 
   boto3_ops.py ops       every SQS operation busbar serves, with its expected answer, the
                          errors AWS gives for bad calls, the approximate counts, DelaySeconds,
-                         a FIFO queue, message attributes, and a presigned (query-form)
-                         request
+                         a FIFO queue, message attributes, the three batches (a failed entry
+                         among successful ones, the refusals, a FIFO batch), and a presigned
+                         (query-form) request
   boto3_ops.py refusals  wrong key, wrong secret, an expired signature, a tampered body, a
                          revoked key and a missing permission, each refused with AWS's error
   boto3_ops.py polls     more long polls at once than the pool gives them connections, and a
@@ -131,8 +132,85 @@ def error_calls(sqs, url):
     sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "45"})
     got = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])
     check(got["Attributes"] == {"VisibilityTimeout": "45"}, "SetQueueAttributes")
-    expect_error("InvalidAction", "SendMessageBatch (not implemented)", sqs.send_message_batch,
-                 QueueUrl=url, Entries=[{"Id": "1", "MessageBody": "x"}])
+    expect_error("InvalidAction", "AddPermission (not implemented)", sqs.add_permission,
+                 QueueUrl=url, Label="l", AWSAccountIds=["000000000000"],
+                 Actions=["SendMessage"])
+
+
+def failed_codes(answer):
+    return {f["Id"]: (f["Code"], f["SenderFault"]) for f in answer.get("Failed", [])}
+
+
+def batches(sqs):
+    """The three batch calls, each with a failed entry among successful ones, the refusals
+    of a batch as a whole, and a FIFO batch."""
+    url = sqs.create_queue(QueueName="q-batch")["QueueUrl"]
+    attributes = {"k": {"DataType": "String", "StringValue": "v"}}
+    sent = sqs.send_message_batch(QueueUrl=url, Entries=[
+        {"Id": "a", "MessageBody": "first"},
+        {"Id": "late", "MessageBody": "x", "DelaySeconds": 901},
+        {"Id": "b", "MessageBody": "second", "MessageAttributes": attributes}])
+    ok = {e["Id"]: e for e in sent.get("Successful", [])}
+    check(sorted(ok) == ["a", "b"] and
+          ok["a"]["MD5OfMessageBody"] == hashlib.md5(b"first").hexdigest() and
+          ok["b"].get("MD5OfMessageAttributes") == attributes_md5(attributes) and
+          failed_codes(sent) == {"late": ("InvalidParameterValue", True)},
+          f"SendMessageBatch: two sent, DelaySeconds 901 failed alone ({sent})")
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=5)
+    handles = [m["ReceiptHandle"] for m in got.get("Messages", [])]
+    check(len(handles) == 2, f"both batch messages received ({len(handles)})")
+    changed = sqs.change_message_visibility_batch(QueueUrl=url, Entries=[
+        {"Id": "h", "ReceiptHandle": handles[0] if handles else "x", "VisibilityTimeout": 0},
+        {"Id": "bad", "ReceiptHandle": "not-a-handle", "VisibilityTimeout": 0}])
+    check([e["Id"] for e in changed.get("Successful", [])] == ["h"] and
+          failed_codes(changed) == {"bad": ("ReceiptHandleIsInvalid", True)},
+          f"ChangeMessageVisibilityBatch: one changed, a made-up handle failed ({changed})")
+    again = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=5)
+    handles = [m["ReceiptHandle"] for m in again.get("Messages", [])] + handles[1:]
+    deleted = sqs.delete_message_batch(QueueUrl=url, Entries=[
+        {"Id": f"d{i}", "ReceiptHandle": h} for i, h in enumerate(handles)] + [
+        {"Id": "bad", "ReceiptHandle": "not-a-handle"}])
+    check(len(deleted.get("Successful", [])) == 2 and
+          failed_codes(deleted) == {"bad": ("ReceiptHandleIsInvalid", True)},
+          f"DeleteMessageBatch: both deleted, a made-up handle failed ({deleted})")
+    expect_error("AWS.SimpleQueueService.EmptyBatchRequest", "a batch without entries",
+                 sqs.send_message_batch, QueueUrl=url, Entries=[])
+    expect_error("AWS.SimpleQueueService.TooManyEntriesInBatchRequest", "a batch of 11",
+                 sqs.send_message_batch, QueueUrl=url,
+                 Entries=[{"Id": str(i), "MessageBody": "x"} for i in range(11)])
+    expect_error("AWS.SimpleQueueService.BatchEntryIdsNotDistinct", "two entries with one Id",
+                 sqs.delete_message_batch, QueueUrl=url,
+                 Entries=[{"Id": "x", "ReceiptHandle": "h"}, {"Id": "x", "ReceiptHandle": "h"}])
+    expect_error("AWS.SimpleQueueService.InvalidBatchEntryId", "an Id with a space",
+                 sqs.send_message_batch, QueueUrl=url, Entries=[{"Id": "a b", "MessageBody": "x"}])
+    sqs.delete_queue(QueueUrl=url)
+    fifo_batch(sqs)
+
+
+def fifo_batch(sqs):
+    """A FIFO SendMessageBatch: SequenceNumbers in entry order, a duplicate entry answered
+    with the first's ids, an entry without MessageGroupId failed alone."""
+    url = sqs.create_queue(QueueName="q-batch.fifo",
+                           Attributes={"FifoQueue": "true"})["QueueUrl"]
+    sent = sqs.send_message_batch(QueueUrl=url, Entries=[
+        {"Id": "one", "MessageBody": "1", "MessageGroupId": "g", "MessageDeduplicationId": "d1"},
+        {"Id": "two", "MessageBody": "2", "MessageGroupId": "g", "MessageDeduplicationId": "d2"},
+        {"Id": "dup", "MessageBody": "1", "MessageGroupId": "g", "MessageDeduplicationId": "d1"},
+        {"Id": "nogroup", "MessageBody": "3", "MessageDeduplicationId": "d3"}])
+    ok = {e["Id"]: e for e in sent.get("Successful", [])}
+    numbers = [int(ok[i].get("SequenceNumber", "0")) for i in ("one", "two") if i in ok]
+    check(len(numbers) == 2 and numbers[0] < numbers[1] and
+          ok.get("dup", {}).get("MessageId") == ok["one"]["MessageId"] and
+          ok["dup"].get("SequenceNumber") == ok["one"]["SequenceNumber"] and
+          failed_codes(sent) == {"nogroup": ("MissingParameter", True)},
+          f"a FIFO batch: numbers in order, the duplicate answered as the first ({sent})")
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=5,
+                              AttributeNames=["All"]).get("Messages", [])
+    check([m["Body"] for m in got][:1] == ["1"] and
+          got[0]["Attributes"].get("SequenceNumber") == ok["one"]["SequenceNumber"] and
+          got[0]["Attributes"].get("MessageDeduplicationId") == "d1",
+          f"the group's first message received first, with its ids ({got})")
+    sqs.delete_queue(QueueUrl=url)
 
 
 def counts(sqs):
@@ -175,8 +253,10 @@ def fifo(sqs):
                               AttributeNames=["All"]).get("Messages", [])
     attributes = got[0].get("Attributes", {}) if got else {}
     check(len(got) == 1 and attributes.get("MessageGroupId") == "g1" and
-          attributes.get("SequenceNumber") == sent.get("SequenceNumber"),
-          f"received once, with its MessageGroupId and SequenceNumber ({got})")
+          attributes.get("SequenceNumber") == sent.get("SequenceNumber") and
+          attributes.get("MessageDeduplicationId") == "d1",
+          f"received once, with its MessageGroupId, SequenceNumber and "
+          f"MessageDeduplicationId ({got})")
     expect_error("MissingParameter", "a FIFO send without MessageGroupId", sqs.send_message,
                  QueueUrl=url, MessageBody="x", MessageDeduplicationId="d2")
     sqs.delete_queue(QueueUrl=url)
@@ -250,6 +330,7 @@ def ops():
     counts(sqs)
     fifo(sqs)
     message_attributes(sqs)
+    batches(sqs)
     presigned(sqs)
     sqs.delete_queue(QueueUrl=url)
     expect_error("AWS.SimpleQueueService.NonExistentQueue", "DeleteQueue removed it",

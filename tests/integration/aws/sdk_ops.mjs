@@ -1,6 +1,7 @@
 // The AWS SDK for JavaScript v3 (@aws-sdk/client-sqs: SQS over JSON 1.0, query-compatible
 // errors) against busbar's AWS API, for run_aws.sh: every SQS operation busbar serves with
-// its expected answer, AWS's errors for bad and not implemented calls, and a wrong secret.
+// its expected answer (the three batches with a failed entry among successful ones, and a
+// FIFO batch), AWS's errors for bad and not implemented calls, and a wrong secret.
 // The endpoint and key come from BUSBAR_ENDPOINT, BUSBAR_KEY and BUSBAR_SECRET. Prints
 // ok/FAIL lines and exits 1 on any failure; calls are bounded and never retried.
 import { createHash } from "node:crypto";
@@ -8,6 +9,7 @@ import {
   SQSClient, CreateQueueCommand, GetQueueUrlCommand, ListQueuesCommand,
   GetQueueAttributesCommand, SendMessageCommand, ReceiveMessageCommand,
   ChangeMessageVisibilityCommand, DeleteMessageCommand, DeleteQueueCommand, PurgeQueueCommand,
+  SendMessageBatchCommand, DeleteMessageBatchCommand, ChangeMessageVisibilityBatchCommand,
 } from "@aws-sdk/client-sqs";
 
 let failures = 0;
@@ -54,10 +56,13 @@ async function fifoAndCounts(sqs) {
   check(counts.Attributes?.ApproximateNumberOfMessages === "1",
     `ApproximateNumberOfMessages (${JSON.stringify(counts.Attributes)})`);
   const got = await sqs.send(new ReceiveMessageCommand({
-    QueueUrl: url, WaitTimeSeconds: 5, MessageSystemAttributeNames: ["MessageGroupId", "SequenceNumber"] }));
+    QueueUrl: url, WaitTimeSeconds: 5,
+    MessageSystemAttributeNames: ["MessageGroupId", "SequenceNumber", "MessageDeduplicationId"] }));
   const attributes = got.Messages?.[0]?.Attributes ?? {};
-  check(attributes.MessageGroupId === "g-js" && attributes.SequenceNumber === sent.SequenceNumber,
-    `the received message's MessageGroupId and SequenceNumber (${JSON.stringify(attributes)})`);
+  check(attributes.MessageGroupId === "g-js" && attributes.SequenceNumber === sent.SequenceNumber &&
+    attributes.MessageDeduplicationId === createHash("sha256").update("fifo").digest("hex"),
+    `the received message's MessageGroupId, SequenceNumber and content-based ` +
+    `MessageDeduplicationId (${JSON.stringify(attributes)})`);
   const after = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["All"] }));
   check(after.Attributes?.ApproximateNumberOfMessages === "0" &&
     after.Attributes?.ApproximateNumberOfMessagesNotVisible === "1",
@@ -83,6 +88,57 @@ async function messageAttributes(sqs, url) {
     `ReceiveMessage gives the attributes back (${JSON.stringify(back)})`);
   await sqs.send(new DeleteMessageCommand({
     QueueUrl: url, ReceiptHandle: got.Messages?.[0]?.ReceiptHandle ?? "none" }));
+}
+
+// "Id:Code:SenderFault" of each failed entry, sorted.
+function failedEntries(answer) {
+  return (answer.Failed ?? []).map((f) => `${f.Id}:${f.Code}:${f.SenderFault}`).sort().join(" ");
+}
+
+// JSON 1.0 batches, each with a failed entry among successful ones (the SDK checks the MD5s of
+// the sent ones), a FIFO batch's SequenceNumbers, and a batch refused as a whole.
+async function batches(sqs) {
+  const { QueueUrl: url } = await sqs.send(new CreateQueueCommand({ QueueName: "q-js-batch" }));
+  const sent = await sqs.send(new SendMessageBatchCommand({ QueueUrl: url, Entries: [
+    { Id: "a", MessageBody: "first" },
+    { Id: "bad", MessageBody: "control \u0001 character" },
+    { Id: "b", MessageBody: "second", MessageAttributes: { k: { DataType: "String", StringValue: "v" } } },
+  ] }));
+  check((sent.Successful ?? []).map((e) => e.Id).sort().join() === "a,b" &&
+    failedEntries(sent) === "bad:InvalidMessageContents:true",
+    `SendMessageBatch: two sent, one with characters SQS refuses failed (${JSON.stringify(sent)})`);
+  const got = await sqs.send(new ReceiveMessageCommand({
+    QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 5 }));
+  const handles = (got.Messages ?? []).map((m) => m.ReceiptHandle);
+  const changed = await sqs.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: url, Entries: [
+    { Id: "h", ReceiptHandle: handles[0] ?? "x", VisibilityTimeout: 60 },
+    { Id: "long", ReceiptHandle: handles[1] ?? "x", VisibilityTimeout: 43201 },
+  ] }));
+  check((changed.Successful ?? []).map((e) => e.Id).join() === "h" &&
+    failedEntries(changed) === "long:InvalidParameterValue:true",
+    `ChangeMessageVisibilityBatch: one changed, 43201 s failed alone (${JSON.stringify(changed)})`);
+  const deleted = await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: url, Entries: [
+    ...handles.map((h, i) => ({ Id: `d${i}`, ReceiptHandle: h })),
+    { Id: "bad", ReceiptHandle: "not-a-handle" },
+  ] }));
+  check(handles.length === 2 && (deleted.Successful ?? []).length === 2 &&
+    failedEntries(deleted) === "bad:ReceiptHandleIsInvalid:true",
+    `DeleteMessageBatch: both deleted, a made-up handle failed (${JSON.stringify(deleted)})`);
+  await expectError(sqs, /BatchEntryIdsNotDistinct/, "two entries with one Id",
+    new SendMessageBatchCommand({ QueueUrl: url, Entries: [
+      { Id: "x", MessageBody: "1" }, { Id: "x", MessageBody: "2" }] }));
+  await sqs.send(new DeleteQueueCommand({ QueueUrl: url }));
+
+  const { QueueUrl: fifo } = await sqs.send(new CreateQueueCommand({
+    QueueName: "q-js-batch.fifo", Attributes: { FifoQueue: "true", ContentBasedDeduplication: "true" } }));
+  const ordered = await sqs.send(new SendMessageBatchCommand({ QueueUrl: fifo, Entries: [
+    { Id: "one", MessageBody: "1", MessageGroupId: "g" },
+    { Id: "two", MessageBody: "2", MessageGroupId: "g" },
+  ] }));
+  const numbers = Object.fromEntries((ordered.Successful ?? []).map((e) => [e.Id, e.SequenceNumber]));
+  check(/^[0-9]+$/.test(numbers.one ?? "") && BigInt(numbers.one) < BigInt(numbers.two ?? "0"),
+    `a FIFO batch's SequenceNumbers grow in entry order (${JSON.stringify(ordered)})`);
+  await sqs.send(new DeleteQueueCommand({ QueueUrl: fifo }));
 }
 
 async function main() {
@@ -132,6 +188,7 @@ async function main() {
 
   await fifoAndCounts(sqs);
   await messageAttributes(sqs, url);
+  await batches(sqs);
 
   await sqs.send(new DeleteQueueCommand({ QueueUrl: url }));
   await expectError(sqs, /QueueDoesNotExist|NonExistentQueue/, "DeleteQueue removed it",
