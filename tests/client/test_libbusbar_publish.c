@@ -263,7 +263,7 @@ Test(libbusbar_publish, a_receive_asks_for_attribute_names_and_reads_each_messag
 	struct bb_message messages[BB_RECEIVE_COUNT_MAX];
 	uint32_t count = 0;
 	int rc = bb_receive_message(c, "q", &o, messages, &count);
-	finish(c, thread);
+	pthread_join(thread, NULL); /* the messages point into the client's reply: closed last */
 	cr_assert_eq(rc, 0, "%d %s", rc, bb_client_error(c));
 	cr_assert_eq(fake.parsed, WIRE_OK, "%s", fake.req.error);
 	cr_assert_eq(fake.req.attribute_names.count, 3);
@@ -285,6 +285,8 @@ Test(libbusbar_publish, a_receive_asks_for_attribute_names_and_reads_each_messag
 	cr_assert_eq(m->attribute_count, 0);
 	cr_assert_null(m->aws_trace_header);
 	cr_assert(is_text(m->body, (uint32_t)m->body_bytes, "two"));
+	bb_client_close(c);
+	close(fake.fd);
 }
 
 /* Replies that break a received message's shape, one per receive (the fake answers one). */
