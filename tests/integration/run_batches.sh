@@ -2,10 +2,12 @@
 # Batches through the wire (issue 11) with the busbar command and libbusbar, over UDP and
 # the local socket: send-batch, change-visibility-batch and delete-batch answer each entry
 # in Successful or Failed with its AWS code (an entry that fails leaves the others done,
-# and the command exits 1); a batch the client can tell is over 10 entries is refused
-# before sending; a UDP batch of bodies so short that its answer could be over 3 times
-# the request is refused with nothing done, and goes through over the local socket; a
-# batch acknowledged on a durable queue survives busbard being killed with SIGKILL.
+# and the command exits 1); a FIFO queue's batch with --group and --dedup-id is answered
+# with sequence numbers, a duplicate with the first's; a batch the client can tell is over
+# 10 entries is refused before sending; a UDP batch of bodies so short that its answer
+# could be over 3 times the request is refused with nothing done, and goes through over the
+# local socket; a batch acknowledged on a durable queue survives busbard being killed with
+# SIGKILL.
 # Takes the build and source directories; exits 77 (skipped) where lib.sh says.
 set -uo pipefail
 
@@ -53,6 +55,17 @@ for transport in udp local; do
 	expect_count Successful 3
 	expect 0 '"Messages":\[\]' -- busbar "${args[@]}" receive orders
 done
+
+# A FIFO queue's batch: --group is every entry's MessageGroupId, --dedup-id D makes entry N's
+# MessageDeduplicationId D-N, each answered with its SequenceNumber; sent again, each entry is
+# a duplicate answered with the first one's number; an entry without a group fails alone.
+expect 0 'orders.fifo' -- busbar create-queue orders.fifo --fifo
+wait_snapshot 2
+fifo=(busbar --local "$socket" send-batch orders.fifo "$(body fifo one)" "$(body fifo two)")
+expect 0 '"SequenceNumber"' -- "${fifo[@]}" --group g --dedup-id d
+second=$(json_field '["Successful"][1]["SequenceNumber"]' <<<"$last_output")
+expect 0 "\"SequenceNumber\":\"${second:-none}\"" -- "${fifo[@]}" --group g --dedup-id d
+expect 1 '"Code":"MissingParameter"' -- "${fifo[@]}" --dedup-id e
 
 expect 2 '1 to 10 entries' -- busbar send-batch orders 1 2 3 4 5 6 7 8 9 10 11
 expect 1 'InvalidParameterValue: over UDP' -- busbar send-batch orders a b c d e f g h i j
