@@ -111,6 +111,7 @@ struct bb_message {
 	uint64_t first_receive_ms;
 	char sequence_number[WIRE_SEQUENCE_NUMBER_BYTES_MAX + 1]; /* FIFO queues; else "" */
 	char message_group_id[BB_FIFO_ID_BYTES_MAX + 1];          /* FIFO queues; else "" */
+	char message_deduplication_id[BB_FIFO_ID_BYTES_MAX + 1];  /* FIFO queues; else "" */
 	/* Of all its attributes, whichever were asked for; "" when it has none. */
 	char md5_of_message_attributes[33];
 	/* The attributes message_attribute_names selected, in name order. */

@@ -71,6 +71,8 @@ static int add_attributes(json_t *object, const struct bb_message *m)
 		if (rc == 0)
 			rc = add_text(attributes, "SequenceNumber", m->sequence_number);
 	}
+	if (attributes != NULL && rc == 0 && m->message_deduplication_id[0] != '\0')
+		rc = add_text(attributes, "MessageDeduplicationId", m->message_deduplication_id);
 	if (attributes != NULL && rc == 0 && m->aws_trace_header != NULL) {
 		json_t *trace = json_stringn(m->aws_trace_header, m->aws_trace_header_bytes);
 		rc = json_object_set_new(attributes, "AWSTraceHeader", trace) == 0 ? 0 : -EINVAL;

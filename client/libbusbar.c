@@ -596,6 +596,9 @@ static const char *take_message_field(struct bb_message *m, const struct wire_fi
 	case WIRE_TAG_MESSAGE_GROUP_ID:
 		copy_text(m->message_group_id, sizeof(m->message_group_id), f);
 		break;
+	case WIRE_TAG_MESSAGE_DEDUPLICATION_ID:
+		copy_text(m->message_deduplication_id, sizeof(m->message_deduplication_id), f);
+		break;
 	case WIRE_TAG_MD5_OF_MESSAGE_ATTRIBUTES:
 		copy_text(m->md5_of_message_attributes, sizeof(m->md5_of_message_attributes), f);
 		break;

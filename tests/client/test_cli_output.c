@@ -247,6 +247,21 @@ Test(cli_output, send_batch_prints_a_fifo_entrys_sequence_number)
 	free(text);
 }
 
+/* A FIFO message prints its MessageGroupId, SequenceNumber and MessageDeduplicationId among
+ * its Attributes, as the AWS CLI does with AttributeNames All. */
+Test(cli_output, a_fifo_message_prints_its_ids_among_its_attributes)
+{
+	struct bb_message m = message_with("ok", 2);
+	snprintf(m.message_group_id, sizeof(m.message_group_id), "g");
+	snprintf(m.sequence_number, sizeof(m.sequence_number), "7");
+	snprintf(m.message_deduplication_id, sizeof(m.message_deduplication_id), "d");
+	char *text = printed(&m, 1);
+	cr_assert(strstr(text, "\"MessageGroupId\":\"g\",\"SequenceNumber\":\"7\","
+	                       "\"MessageDeduplicationId\":\"d\"") != NULL,
+	          "%s", text);
+	free(text);
+}
+
 /* put-events prints EventBridge's PutEventsResponse: one entry per event in order. */
 Test(cli_output, put_events_answers_every_event_in_order)
 {

@@ -244,6 +244,7 @@ static void answer_received(struct fake *f, struct wire_writer *w, enum wire_sta
 	put_attribute(w, "colour", "String", WIRE_TAG_ATTRIBUTE_STRING_VALUE, "red", 3);
 	wire_put_str(w, WIRE_TAG_BODY, "one");
 	put_message_head(w, "second");
+	wire_put_str(w, WIRE_TAG_MESSAGE_DEDUPLICATION_ID, "d-2"); /* a FIFO message's */
 	wire_put_str(w, WIRE_TAG_BODY, "two");
 }
 
@@ -280,7 +281,9 @@ Test(libbusbar_publish, a_receive_asks_for_attribute_names_and_reads_each_messag
 	a = &m->attributes[1];
 	cr_assert(!a->binary && is_text(a->value, a->value_bytes, "red"));
 	cr_assert(is_text(m->body, (uint32_t)m->body_bytes, "one"));
+	cr_assert_str_eq(m->message_deduplication_id, "");
 	m = &messages[1];
+	cr_assert_str_eq(m->message_deduplication_id, "d-2");
 	cr_assert_str_eq(m->md5_of_message_attributes, "");
 	cr_assert_eq(m->attribute_count, 0);
 	cr_assert_null(m->aws_trace_header);
