@@ -172,7 +172,7 @@ void dp_replay_free(struct dp_recovery *recovery);
 
 struct sqs_store_ops dp_store_ops(struct rte_mempool *pool);
 void dp_store_read(void *pool, uint64_t ref, uint8_t *out, uint32_t body_bytes);
-
-#endif
 /* Reads `bytes` stored bytes from offset on: a body behind its attribute block. */
 void dp_store_read_at(void *pool, uint64_t ref, uint32_t offset, uint8_t *out, uint32_t bytes);
+
+#endif
