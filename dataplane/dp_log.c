@@ -210,11 +210,23 @@ int dp_log_open(struct dp_log *log, const struct dp_log_open_options *o, char *w
 	return log->seg == NULL ? (rc != 0 ? rc : -EIO) : 0;
 }
 
-/* The oldest segment keeps few live records: write those messages again, so it can go. */
+/* True when the log's segments take more than twice what is live, and the slack (dp_log.h). */
+bool dp_log_needs_compaction(uint64_t disk_bytes, uint64_t live_bytes, uint64_t segment_bytes)
+{
+	assert(segment_bytes > 0);
+	uint64_t allowed = 2 * live_bytes + DP_LOG_SLACK_SEGMENTS * segment_bytes;
+	assert(allowed >= live_bytes); /* live bytes are bounded by memory: no overflow */
+	return disk_bytes > allowed;
+}
+
+/* The log takes much more than is live: write the oldest segment's messages again. */
 static void compact(struct dp_log *log, struct sqs_engine *engine)
 {
 	struct seg_pin pin;
-	if (!seg_oldest_pin(log->seg, &pin) || pin.live_records > DP_LOG_RELOG_LIVE_MAX)
+	uint64_t segment_bytes = seg_segment_bytes(log->seg);
+	uint64_t disk = (uint64_t)seg_segment_count(log->seg) * segment_bytes;
+	if (!dp_log_needs_compaction(disk, sqs_log_live_bytes(engine), segment_bytes) ||
+	    !seg_oldest_pin(log->seg, &pin))
 		return;
 	log->counters.messages_relogged +=
 	    sqs_relog_before(engine, pin.end_position, DP_LOG_RELOG_PER_PASS);

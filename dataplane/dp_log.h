@@ -37,10 +37,17 @@
  * reach 1 M records/s with 8 in flight) commits overlap again under a heavy load.
  */
 #define DP_LOG_OVERLAP_BYTES_MIN (128u << 10)
-/* Compaction per pass: messages written again when the oldest segment is nearly empty. */
-#define DP_LOG_RELOG_PER_PASS 64u
-/* The oldest segment is compacted when it keeps at most this many live records. */
-#define DP_LOG_RELOG_LIVE_MAX 4096u
+/*
+ * Compaction: while the log's segments take more than twice the bytes its messages keep
+ * live (sqs_log_live_bytes) plus DP_LOG_SLACK_SEGMENTS, each pass writes up to
+ * DP_LOG_RELOG_PER_PASS messages of the oldest segment again, so it can go. Segments leave
+ * the disk oldest first: without this, a queue's few messages nobody receives would keep
+ * every later segment on disk however dead (the disk fills while almost nothing is live),
+ * and recovery would read all of it. With it the log takes at most about twice what is live
+ * and a few segments, each byte is written at most about twice, and recovery reads no more.
+ */
+#define DP_LOG_RELOG_PER_PASS  64u
+#define DP_LOG_SLACK_SEGMENTS  3u
 
 struct dp_log_release {
 	uint64_t position;
@@ -100,6 +107,8 @@ __attribute__((warn_unused_result)) int dp_log_append(struct dp_log *log, uint16
 const char *dp_log_refusal(int error);
 /* Releases a record once everything appended before this call is durable. */
 void dp_log_release(struct dp_log *log, uint64_t position);
+/* Compaction's rule (above): a log of disk_bytes whose messages keep live_bytes live. */
+bool dp_log_needs_compaction(uint64_t disk_bytes, uint64_t live_bytes, uint64_t segment_bytes);
 /*
  * Opens (creating) the log in options->dir and replays it into the engine. 0, or -errno
  * with why filled: a damaged log (-EUCLEAN), messages of a queue another worker owns

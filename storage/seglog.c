@@ -781,6 +781,12 @@ uint32_t seg_segment_count(const struct seg_log *log)
 	return log->files.current_id - log->files.first_id + 1;
 }
 
+uint64_t seg_segment_bytes(const struct seg_log *log)
+{
+	assert(log->options.segment_bytes > 0); /* apply_defaults set it */
+	return log->options.segment_bytes;
+}
+
 /*
  * Commit buffers: one hugepage-backed region when asked and available (fewer
  * TLB misses for the kernel's copies), page-aligned heap memory otherwise.

@@ -181,5 +181,7 @@ __attribute__((warn_unused_result)) int seg_enforce_retention(struct seg_log *lo
 
 /* Segments on disk, the one being written included. */
 uint32_t seg_segment_count(const struct seg_log *log);
+/* The size of each segment file (seg_options' segment_bytes, or its default). */
+uint64_t seg_segment_bytes(const struct seg_log *log);
 
 #endif

@@ -187,6 +187,7 @@ struct sqs_engine {
 	uint64_t ready_seq_next;
 	uint64_t retention_next_ms; /* no message expires before this */
 	uint32_t log_head, log_tail; /* logged messages, oldest SEND record first */
+	uint64_t log_live_bytes;     /* what the logged messages keep live (sqs_log_live_bytes) */
 	/* A message's block and body joined for the store, or read back from it for
 	 * compaction: scratch_bytes, the most one message stores (stored_bytes_max). */
 	uint8_t *scratch;
@@ -456,9 +457,17 @@ static void log_release(struct sqs_engine *e, uint64_t *position)
 	*position = NO_POSITION;
 }
 
+/* What one logged message keeps live in the log: its SEND record and its last RECEIVE. */
+static uint64_t logged_bytes(const struct sqs_message *m)
+{
+	return (uint64_t)stored_bytes(m) + SQS_LOG_MESSAGE_OVERHEAD_BYTES;
+}
+
 static void log_list_unlink(struct sqs_engine *e, uint32_t index)
 {
 	struct sqs_message *m = &e->messages[index];
+	assert(e->log_live_bytes >= logged_bytes(m));
+	e->log_live_bytes -= logged_bytes(m);
 	if (m->log_prev != NIL)
 		e->messages[m->log_prev].log_next = m->log_next;
 	else
@@ -483,6 +492,7 @@ static void log_list_append(struct sqs_engine *e, uint32_t index, uint64_t posit
 	else
 		e->log_head = index;
 	e->log_tail = index;
+	e->log_live_bytes += logged_bytes(m);
 }
 
 /* Releases every record of a message that leaves the engine or is written again. */
@@ -1506,18 +1516,25 @@ static uint32_t send_delay_s(const struct sqs_queue *q, const struct sqs_send_op
 /*
  * A send's dedup key: the SHA-256 of its MessageDeduplicationId, which is the hex SHA-256 of
  * the body when content-based deduplication makes it (so an explicit id equal to that hex is
- * the same id, as it is in SQS).
+ * the same id, as it is in SQS). With DeduplicationScope=messageGroup it is the SHA-256 of
+ * that digest and the group id: a digest has a fixed size, so no two pairs give one input.
  */
-static void dedup_key_of(struct sqs_engine *e, const uint8_t *body, uint32_t body_bytes,
-                         const struct sqs_send_options *o, uint8_t key[SHA256_BYTES])
+static void dedup_key_of(struct sqs_engine *e, const struct sqs_queue *q, const uint8_t *body,
+                         uint32_t body_bytes, const struct sqs_send_options *o,
+                         uint8_t key[SHA256_BYTES])
 {
 	if (o->dedup_id_bytes > 0) {
 		sha256_of(e, o->dedup_id, o->dedup_id_bytes, NULL, 0, key);
-		return;
+	} else {
+		char hex[SQS_CONTENT_DEDUP_ID_CHARS + 1];
+		sqs_content_dedup_id(e, body, body_bytes, hex);
+		sha256_of(e, hex, SQS_CONTENT_DEDUP_ID_CHARS, NULL, 0, key);
 	}
-	char hex[SQS_CONTENT_DEDUP_ID_CHARS + 1];
-	sqs_content_dedup_id(e, body, body_bytes, hex);
-	sha256_of(e, hex, SQS_CONTENT_DEDUP_ID_CHARS, NULL, 0, key);
+	if (!q->config.dedup_per_group)
+		return;
+	uint8_t id_digest[SHA256_BYTES];
+	memcpy(id_digest, key, SHA256_BYTES);
+	sha256_of(e, id_digest, SHA256_BYTES, o->group_id, o->group_id_bytes, key);
 }
 
 void sqs_content_dedup_id(struct sqs_engine *e, const uint8_t *body, uint32_t body_bytes,
@@ -1637,7 +1654,7 @@ enum wire_status sqs_send_message(struct sqs_engine *e, uint32_t slot, const uin
 	struct dedup_key key = {q->config.queue_id, key_bytes};
 	if (q->config.fifo) {
 		dedup_expire(e, now_ms);
-		dedup_key_of(e, body, body_bytes, o, key_bytes);
+		dedup_key_of(e, q, body, body_bytes, o, key_bytes);
 		uint32_t first = dedup_find(e, &key, now_ms);
 		if (first != NIL)
 			return answer_duplicate(e, first, body, body_bytes, o, out);
@@ -2433,6 +2450,12 @@ enum wire_status sqs_replay_record(struct sqs_engine *e, uint32_t slot,
 	}
 	replay_state(e, index, r, now_ms);
 	return WIRE_OK;
+}
+
+uint64_t sqs_log_live_bytes(const struct sqs_engine *e)
+{
+	assert(e->log_head != NIL || e->log_live_bytes == 0);
+	return e->log_live_bytes;
 }
 
 uint32_t sqs_relog_before(struct sqs_engine *e, uint64_t position_end, uint32_t max)

@@ -103,6 +103,9 @@ struct sqs_queue_config {
 	bool durable; /* its operations go to the log (needs options.log) */
 	bool fifo;    /* FifoQueue (needs options.fifo_*_slots); fixed for a queue's life */
 	bool content_based_deduplication; /* FIFO: the dedup id is the SHA-256 of the body */
+	/* FIFO: DeduplicationScope=messageGroup: the window holds (group id, dedup id), so one id
+	 * may be sent once in each group. A change applies to the sends after it. */
+	bool dedup_per_group;
 	uint32_t delay_s;     /* DelaySeconds of a send without its own: standard queues only */
 	uint32_t retention_s; /* MessageRetentionPeriod; 0: WIRE_RETENTION_S_DEFAULT */
 	/* RedrivePolicy's maxReceiveCount: a receive that comes to a message received this many
@@ -344,6 +347,14 @@ sqs_replay_record(struct sqs_engine *engine, uint32_t slot, const struct sqs_rec
  * Returns how many; stops early when the log refuses.
  */
 uint32_t sqs_relog_before(struct sqs_engine *engine, uint64_t position_end, uint32_t max);
+
+/*
+ * The log bytes the engine's logged messages keep live: each message's stored bytes and
+ * SQS_LOG_MESSAGE_OVERHEAD_BYTES for its records' headers and ids (its SEND record and its
+ * last RECEIVE). Compaction compares it with the disk the log takes (dataplane/dp_log.c).
+ */
+#define SQS_LOG_MESSAGE_OVERHEAD_BYTES 256u
+uint64_t sqs_log_live_bytes(const struct sqs_engine *engine);
 
 uint32_t sqs_visible_count(const struct sqs_engine *engine, uint32_t slot);
 /* FIFO: deduplication ids the engine holds in their window, all queues. */

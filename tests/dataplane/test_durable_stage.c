@@ -47,19 +47,25 @@ static void teardown(void)
 
 TestSuite(durable_stage, .init = setup, .fini = teardown, .timeout = 120);
 
-/* The process ends (the log closes, nothing held is answered) and a new worker starts. */
-static void restart_worker(void)
+/* The process ends (the log closes, nothing held is answered) and a new worker starts with a
+ * body store of store_mbufs. */
+static void restart_worker_with(uint32_t store_mbufs)
 {
 	harness_flush_tx();
 	struct dp_tx capture = h.worker->tx; /* the harness's flush into h.sent */
 	dp_worker_destroy(h.worker);
-	struct dp_worker_options options = {.index = 0, .store_mbufs = 4095, .socket_id = 0};
+	struct dp_worker_options options = {.index = 0, .store_mbufs = store_mbufs, .socket_id = 0};
 	int rc;
 	h.worker = dp_worker_create(&h.app, &options, &rc);
 	cr_assert_not_null(h.worker, "worker: %d", rc);
 	h.app.workers[0] = h.worker;
 	h.worker->tx.flush = capture.flush;
 	h.worker->tx.context = capture.context;
+}
+
+static void restart_worker(void)
+{
+	restart_worker_with(4095);
 }
 
 static void input_request(struct request *r)
@@ -268,6 +274,99 @@ Test(durable_stage, recovery_releases_the_records_of_a_queue_the_snapshot_droppe
 		harness_advance_ms(1);
 	cr_assert_gt(seg_io_sim_stats(io).removes, removes,
 	             "nothing keeps the sealed segment: it goes");
+}
+
+/* One request over the local socket, answered once durable; its status. */
+static uint8_t local_call(struct request *r)
+{
+	harness_local_request(r, 1);
+	uint32_t connection;
+	bool answered = take_local_reply(&replies, &connection);
+	for (uint32_t pass = 0; pass < PASSES_MAX && !answered; pass++) {
+		harness_advance_ms(1);
+		answered = take_local_reply(&replies, &connection);
+	}
+	cr_assert(answered, "answered");
+	return replies.header.status;
+}
+
+#define BACKLOG_STORE    16383u /* a queue takes a quarter of the worker's store */
+#define BACKLOG_QUEUES   2u
+#define BACKLOG_MESSAGES 2100u /* a queue's: past 4,096 live records in all */
+#define HOT_ROUNDS       24u
+#define HOT_SENDS        150u /* of 8 KiB, then a purge: 1.2 MB of dead records a round */
+
+/* Messages nobody deletes, each received once: their SEND and RECEIVE records stay live. */
+static void fill_backlog(const char *const queues[BACKLOG_QUEUES])
+{
+	static struct request r;
+	uint64_t id = 1000;
+	for (uint32_t q = 0; q < BACKLOG_QUEUES; q++) {
+		for (uint32_t i = 0; i < BACKLOG_MESSAGES; i++) {
+			request_begin(&r, WIRE_OP_SEND_MESSAGE, id++);
+			wire_put_str(&r.fields, WIRE_TAG_QUEUE_NAME, queues[q]);
+			wire_put_str(&r.fields, WIRE_TAG_BODY, "kept until someone comes for it");
+			cr_assert_eq(local_call(&r), WIRE_OK, "backlog send %u", i);
+		}
+		for (uint32_t i = 0; i < BACKLOG_MESSAGES / 10; i++) {
+			request_begin(&r, WIRE_OP_RECEIVE_MESSAGE, id++);
+			wire_put_str(&r.fields, WIRE_TAG_QUEUE_NAME, queues[q]);
+			wire_put_u32(&r.fields, WIRE_TAG_MAX_MESSAGES, 10);
+			wire_put_u32(&r.fields, WIRE_TAG_VISIBILITY_TIMEOUT_S, 43200);
+			cr_assert_eq(local_call(&r), WIRE_OK, "backlog receive %u", i);
+		}
+	}
+}
+
+/* Another queue's traffic: sends of large bodies, then a purge, round after round. */
+static void churn(const char *queue)
+{
+	static struct request r;
+	static char body[8192];
+	memset(body, 'h', sizeof(body) - 1);
+	uint64_t id = 100000;
+	for (uint32_t round = 0; round < HOT_ROUNDS; round++) {
+		for (uint32_t i = 0; i < HOT_SENDS; i++) {
+			request_begin(&r, WIRE_OP_SEND_MESSAGE, id++);
+			wire_put_str(&r.fields, WIRE_TAG_QUEUE_NAME, queue);
+			wire_put_str(&r.fields, WIRE_TAG_BODY, body);
+			cr_assert_eq(local_call(&r), WIRE_OK, "round %u send %u", round, i);
+		}
+		harness_advance_ms(61000); /* a queue takes one purge a minute */
+		request_begin(&r, WIRE_OP_PURGE_QUEUE, id++);
+		wire_put_str(&r.fields, WIRE_TAG_QUEUE_NAME, queue);
+		cr_assert_eq(local_call(&r), WIRE_OK, "round %u purge", round);
+	}
+}
+
+/*
+ * Compaction (dp_log.h): a few messages nobody deletes must not keep every later segment
+ * on disk. The backlog keeps more than 4,096 live records in the oldest segment while another
+ * queue writes and purges about 14 segments' worth: the log stays within twice what is live and
+ * its slack, and every backlog message comes back after a restart.
+ */
+Test(durable_stage, messages_nobody_deletes_do_not_keep_dead_segments_on_disk)
+{
+	const char *const names[] = {"backlog-a", "backlog-b", "hot"};
+	restart_worker_with(BACKLOG_STORE);
+	harness_publish_queues(names, 3);
+	recover();
+	fill_backlog(names);
+	churn(names[2]);
+	for (uint32_t i = 0; i < 64; i++)
+		harness_advance_ms(1); /* the last passes: compaction and removals */
+	uint64_t live = sqs_log_live_bytes(h.worker->sqs);
+	uint32_t bound = (uint32_t)((2 * live) / SEGMENT_BYTES) + DP_LOG_SLACK_SEGMENTS + 2;
+	uint32_t segments = seg_segment_count(h.worker->log.seg);
+	cr_assert_leq(segments, bound, "%u segments on disk for %lu live bytes", segments,
+	              (unsigned long)live);
+	cr_assert_gt(h.worker->stats.log_messages_relogged, 0, "the backlog was written again");
+
+	restart_worker_with(BACKLOG_STORE);
+	harness_publish_queues(names, 3);
+	recover();
+	cr_assert_eq(h.worker->log.counters.messages_recovered, BACKLOG_QUEUES * BACKLOG_MESSAGES,
+	             "every backlog message is back");
 }
 #endif
 
