@@ -210,6 +210,13 @@ int dp_log_open(struct dp_log *log, const struct dp_log_open_options *o, char *w
 	return log->seg == NULL ? (rc != 0 ? rc : -EIO) : 0;
 }
 
+/* A message's SEND record (its largest: FIFO with the longest group id and attributes) and
+ * its last RECEIVE, framed: what sqs_log_live_bytes counts beside the stored bytes. */
+_Static_assert(SQS_LOG_MESSAGE_OVERHEAD_BYTES >=
+                   2 * SEG_RECORD_HEADER_BYTES + 2 * SQS_RECORD_HEADER_BYTES +
+                       SQS_RECORD_FIFO_BYTES + BB_FIFO_ID_BYTES_MAX + SQS_RECORD_ATTRIBUTES_BYTES,
+               "the live estimate is never below what a message keeps live");
+
 /* True when the log's segments take more than twice what is live, and the slack (dp_log.h). */
 bool dp_log_needs_compaction(uint64_t disk_bytes, uint64_t live_bytes, uint64_t segment_bytes)
 {

@@ -351,9 +351,11 @@ uint32_t sqs_relog_before(struct sqs_engine *engine, uint64_t position_end, uint
 /*
  * The log bytes the engine's logged messages keep live: each message's stored bytes and
  * SQS_LOG_MESSAGE_OVERHEAD_BYTES for its records' headers and ids (its SEND record and its
- * last RECEIVE). Compaction compares it with the disk the log takes (dataplane/dp_log.c).
+ * last RECEIVE), at least what they take (dataplane/dp_log.c asserts it): compaction
+ * compares it with the disk the log takes, and an estimate below the truth would make it
+ * write the same messages again and again.
  */
-#define SQS_LOG_MESSAGE_OVERHEAD_BYTES 256u
+#define SQS_LOG_MESSAGE_OVERHEAD_BYTES 512u
 uint64_t sqs_log_live_bytes(const struct sqs_engine *engine);
 
 uint32_t sqs_visible_count(const struct sqs_engine *engine, uint32_t slot);
