@@ -35,14 +35,18 @@ bool bb_queue_name_is_valid(const uint8_t *name, size_t name_bytes)
 	return true;
 }
 
-/* FIFO exactly when the name says so; content-based deduplication only with it. */
+/* FIFO exactly when the name says so; content-based deduplication and the high-throughput
+ * settings only with it, perMessageGroupId only with the messageGroup scope (as SQS). */
 static bool queue_flags_fit(const struct bb_snapshot_queue *q)
 {
 	bool fifo = (q->flags & BB_SNAPSHOT_QUEUE_FIFO) != 0;
-	bool content = (q->flags & BB_SNAPSHOT_QUEUE_CONTENT_DEDUP) != 0;
-	uint32_t known =
-	    BB_SNAPSHOT_QUEUE_FIFO | BB_SNAPSHOT_QUEUE_CONTENT_DEDUP | BB_SNAPSHOT_QUEUE_MEMORY;
-	return (q->flags & ~known) == 0 && (content ? fifo : true) &&
+	uint32_t fifo_only = BB_SNAPSHOT_QUEUE_CONTENT_DEDUP | BB_SNAPSHOT_QUEUE_DEDUP_PER_GROUP |
+	                     BB_SNAPSHOT_QUEUE_THROUGHPUT_PER_GROUP;
+	bool per_group_dedup = (q->flags & BB_SNAPSHOT_QUEUE_DEDUP_PER_GROUP) != 0;
+	bool per_group_throughput = (q->flags & BB_SNAPSHOT_QUEUE_THROUGHPUT_PER_GROUP) != 0;
+	uint32_t known = BB_SNAPSHOT_QUEUE_FIFO | BB_SNAPSHOT_QUEUE_MEMORY | fifo_only;
+	return (q->flags & ~known) == 0 && (fifo || (q->flags & fifo_only) == 0) &&
+	       (!per_group_throughput || per_group_dedup) &&
 	       fifo == bb_queue_name_is_fifo((const uint8_t *)q->name, q->name_bytes);
 }
 

@@ -53,6 +53,11 @@
 #define BB_SNAPSHOT_QUEUE_CONTENT_DEDUP 0x2u
 /* busbar:Durability=memory: the queue's messages are not logged (docs/durability.md). */
 #define BB_SNAPSHOT_QUEUE_MEMORY 0x4u
+/* FIFO only: DeduplicationScope=messageGroup (the 5-minute window is per group), and
+ * FifoThroughputLimit=perMessageGroupId (only with it; busbar does not throttle, so it changes
+ * nothing else). An older busbard refuses a snapshot with these flags. */
+#define BB_SNAPSHOT_QUEUE_DEDUP_PER_GROUP      0x8u
+#define BB_SNAPSHOT_QUEUE_THROUGHPUT_PER_GROUP 0x10u
 #define BB_SNAPSHOT_HEADER_BYTES_MAX                                                               \
 	(4 * WIRE_FIELD_HEADER_BYTES + 4 + BB_SNAPSHOT_STORE_ID_BYTES + 8)
 /* A key is five fields; bb_snapshot_bytes_max counts queues, add this per key. */

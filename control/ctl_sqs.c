@@ -151,6 +151,17 @@ static bool attribute_durability(json_t *value, bool *memory)
 	return true;
 }
 
+/* One of two words (as SQS spells them): *second tells which. */
+static bool attribute_choice(json_t *value, const char *first, const char *second_word,
+                             bool *second)
+{
+	const char *text = json_string_value(value);
+	if (text == NULL || (strcmp(text, first) != 0 && strcmp(text, second_word) != 0))
+		return false;
+	*second = strcmp(text, second_word) == 0;
+	return true;
+}
+
 /* ---- RedrivePolicy and RedriveAllowPolicy (dead-letter queues) ---- */
 
 #define ARN_PREFIX           "arn:aws:sqs:"
@@ -397,6 +408,11 @@ static bool apply_attribute(const char *key, json_t *value, struct ctl_queue *q,
 		return attribute_bool(value, &q->fifo);
 	if (strcmp(key, "ContentBasedDeduplication") == 0)
 		return attribute_bool(value, &q->content_based_deduplication);
+	if (strcmp(key, "DeduplicationScope") == 0)
+		return attribute_choice(value, "queue", "messageGroup", &q->dedup_per_group);
+	if (strcmp(key, "FifoThroughputLimit") == 0)
+		return attribute_choice(value, "perQueue", "perMessageGroupId",
+		                        &q->throughput_per_group);
 	if (strcmp(key, DURABILITY_ATTRIBUTE) == 0)
 		return attribute_durability(value, &q->memory);
 	*known = false;
@@ -447,7 +463,8 @@ static bool same_settings(const struct ctl_queue *a, const struct ctl_queue *b)
 	       a->receive_wait_time_s == b->receive_wait_time_s &&
 	       a->maximum_message_bytes == b->maximum_message_bytes && a->fifo == b->fifo &&
 	       a->content_based_deduplication == b->content_based_deduplication &&
-	       a->memory == b->memory && a->delay_s == b->delay_s &&
+	       a->dedup_per_group == b->dedup_per_group &&
+	       a->throughput_per_group == b->throughput_per_group && a->memory == b->memory && a->delay_s == b->delay_s &&
 	       a->retention_s == b->retention_s &&
 	       strcmp(a->dead_letter_queue, b->dead_letter_queue) == 0 &&
 	       a->max_receive_count == b->max_receive_count &&
@@ -466,8 +483,18 @@ static bool check_fifo(const struct ctl_queue *q, struct ctl_sqs_result *out)
 		               "the attribute FifoQueue=true");
 		return false;
 	}
-	if (q->content_based_deduplication && !q->fifo) {
-		fail(out, &INVALID_ATTRIBUTE_NAME, "Unknown Attribute ContentBasedDeduplication.");
+	if (!q->fifo && (q->content_based_deduplication || q->dedup_per_group ||
+	                 q->throughput_per_group)) {
+		fail(out, &INVALID_ATTRIBUTE_NAME,
+		     q->content_based_deduplication ? "Unknown Attribute ContentBasedDeduplication."
+		     : q->dedup_per_group           ? "Unknown Attribute DeduplicationScope."
+		                                    : "Unknown Attribute FifoThroughputLimit.");
+		return false;
+	}
+	if (q->throughput_per_group && !q->dedup_per_group) {
+		fail(out, &INVALID_ATTRIBUTE_VALUE,
+		     "Invalid value for the parameter FifoThroughputLimit. Reason: perMessageGroupId "
+		     "is only valid when DeduplicationScope is messageGroup.");
 		return false;
 	}
 	/* SQS delays a FIFO queue's messages by its DelaySeconds; busbard does not yet
@@ -884,6 +911,11 @@ static json_t *queue_attributes(const struct ctl_queue *q)
 		json_object_set_new(a, "FifoQueue", json_string("true"));
 		json_object_set_new(a, "ContentBasedDeduplication",
 		                    json_string(q->content_based_deduplication ? "true" : "false"));
+		json_object_set_new(a, "DeduplicationScope",
+		                    json_string(q->dedup_per_group ? "messageGroup" : "queue"));
+		json_object_set_new(
+		    a, "FifoThroughputLimit",
+		    json_string(q->throughput_per_group ? "perMessageGroupId" : "perQueue"));
 	}
 	return a;
 }
@@ -998,4 +1030,9 @@ void ctl_sqs_handle(const struct ctl_sqs_context *c, const char *target, const c
 	}
 	json_decref(body);
 	fail(out, &UNKNOWN_OPERATION, "unknown or unsupported X-Amz-Target");
+}
+
+const char *ctl_sqs_queue_from_arn(const char *arn)
+{
+	return queue_from_arn(arn);
 }

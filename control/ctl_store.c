@@ -113,6 +113,29 @@ static int add_timing_columns(sqlite3 *db)
 	return rc == SQLITE_OK ? 0 : -EIO;
 }
 
+/* A store made before DeduplicationScope and FifoThroughputLimit gets their columns: queue
+ * and perQueue, AWS's defaults. */
+static int add_high_throughput_columns(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db, "SELECT dedup_per_group FROM queues LIMIT 0", -1, &st, NULL) ==
+	    SQLITE_OK) {
+		sqlite3_finalize(st);
+		return 0;
+	}
+	int rc = sqlite3_exec(db,
+	                      "BEGIN;"
+	                      "ALTER TABLE queues ADD COLUMN dedup_per_group INTEGER NOT NULL "
+	                      "  DEFAULT 0;"
+	                      "ALTER TABLE queues ADD COLUMN throughput_per_group INTEGER NOT NULL "
+	                      "  DEFAULT 0;"
+	                      "COMMIT;",
+	                      NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		sqlite3_exec(db, "ROLLBACK;", NULL, NULL, NULL);
+	return rc == SQLITE_OK ? 0 : -EIO;
+}
+
 /* A store made before RedrivePolicy and RedriveAllowPolicy gets their columns: none set. */
 static int add_redrive_columns(sqlite3 *db)
 {
@@ -160,7 +183,8 @@ struct ctl_store *ctl_store_open(const char *path, char *error, size_t error_byt
 		return NULL;
 	}
 	if (add_fifo_columns(s->db) != 0 || add_durability_column(s->db) != 0 ||
-	    add_redrive_columns(s->db) != 0 || ctl_sns_store_init(s) != 0) {
+	    add_redrive_columns(s->db) != 0 || add_high_throughput_columns(s->db) != 0 ||
+	    ctl_sns_store_init(s) != 0) {
 		snprintf(error, error_bytes, "%s: %s", path, sqlite3_errmsg(s->db));
 		ctl_store_close(s);
 		return NULL;
@@ -250,12 +274,15 @@ static void read_queue(sqlite3_stmt *st, struct ctl_queue *q)
 	q->max_receive_count = (uint32_t)sqlite3_column_int64(st, 13);
 	snprintf(q->redrive_allow_policy, sizeof(q->redrive_allow_policy), "%s",
 	         (const char *)sqlite3_column_text(st, 14));
+	q->dedup_per_group = sqlite3_column_int64(st, 15) != 0;
+	q->throughput_per_group = sqlite3_column_int64(st, 16) != 0;
 }
 
 #define QUEUE_COLUMNS                                                                              \
 	"id, name, visibility_timeout_s, receive_wait_time_s, maximum_message_bytes, created_s, "  \
 	"modified_s, fifo, content_based_deduplication, durability_memory, delay_s, retention_s, " \
-	"dead_letter_queue, max_receive_count, redrive_allow_policy"
+	"dead_letter_queue, max_receive_count, redrive_allow_policy, dedup_per_group, "             \
+	"throughput_per_group"
 
 int ctl_store_get_queue(struct ctl_store *s, const char *name, struct ctl_queue *out)
 {
@@ -325,7 +352,8 @@ int ctl_store_create_queue(struct ctl_store *s, const struct ctl_queue *q,
 	        "INSERT INTO queues (name, visibility_timeout_s, receive_wait_time_s, "
 	        "maximum_message_bytes, created_s, modified_s, fifo, content_based_deduplication, "
 	        "durability_memory, delay_s, retention_s, dead_letter_queue, max_receive_count, "
-	        "redrive_allow_policy) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	        "redrive_allow_policy, dedup_per_group, throughput_per_group) "
+	        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	        -1, &st, NULL) != SQLITE_OK)
 		return -EIO;
 	int64_t now = (int64_t)time(NULL);
@@ -343,6 +371,8 @@ int ctl_store_create_queue(struct ctl_store *s, const struct ctl_queue *q,
 	sqlite3_bind_text(st, 12, q->dead_letter_queue, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 13, q->max_receive_count);
 	sqlite3_bind_text(st, 14, q->redrive_allow_policy, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 15, q->dedup_per_group);
+	sqlite3_bind_int64(st, 16, q->throughput_per_group);
 	return change(s, st, true);
 }
 
@@ -353,7 +383,8 @@ int ctl_store_update_queue(struct ctl_store *s, const struct ctl_queue *q)
 	                       "UPDATE queues SET visibility_timeout_s = ?, receive_wait_time_s = ?, "
 	                       "maximum_message_bytes = ?, content_based_deduplication = ?, "
 	                       "delay_s = ?, retention_s = ?, modified_s = ?, dead_letter_queue = ?, "
-	                       "max_receive_count = ?, redrive_allow_policy = ? WHERE id = ?",
+	                       "max_receive_count = ?, redrive_allow_policy = ?, "
+	                       "dedup_per_group = ?, throughput_per_group = ? WHERE id = ?",
 	                       -1, &st, NULL) != SQLITE_OK)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, q->visibility_timeout_s);
@@ -366,7 +397,9 @@ int ctl_store_update_queue(struct ctl_store *s, const struct ctl_queue *q)
 	sqlite3_bind_text(st, 8, q->dead_letter_queue, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 9, q->max_receive_count);
 	sqlite3_bind_text(st, 10, q->redrive_allow_policy, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 11, q->id);
+	sqlite3_bind_int64(st, 11, q->dedup_per_group);
+	sqlite3_bind_int64(st, 12, q->throughput_per_group);
+	sqlite3_bind_int64(st, 13, q->id);
 	return change(s, st, false);
 }
 
@@ -445,7 +478,10 @@ static struct bb_snapshot_entry queue_entry(const struct ctl_queue *q)
 	              .flags = (q->fifo ? BB_SNAPSHOT_QUEUE_FIFO : 0) |
 	                       (q->content_based_deduplication ? BB_SNAPSHOT_QUEUE_CONTENT_DEDUP
 	                                                       : 0) |
-	                       (q->memory ? BB_SNAPSHOT_QUEUE_MEMORY : 0),
+	                       (q->memory ? BB_SNAPSHOT_QUEUE_MEMORY : 0) |
+	                       (q->dedup_per_group ? BB_SNAPSHOT_QUEUE_DEDUP_PER_GROUP : 0) |
+	                       (q->throughput_per_group ? BB_SNAPSHOT_QUEUE_THROUGHPUT_PER_GROUP
+	                                                : 0),
 	              .delay_s = q->delay_s,
 	              .retention_s = q->retention_s,
 	              .dead_letter_queue_bytes = (uint32_t)strlen(q->dead_letter_queue),

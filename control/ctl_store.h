@@ -25,6 +25,10 @@ struct ctl_queue {
 	uint32_t maximum_message_bytes;
 	bool fifo; /* FifoQueue: fixed when the queue is made */
 	bool content_based_deduplication;
+	/* FIFO: DeduplicationScope=messageGroup (false: queue) and
+	 * FifoThroughputLimit=perMessageGroupId (false: perQueue; only with messageGroup) */
+	bool dedup_per_group;
+	bool throughput_per_group;
 	bool memory; /* busbar:Durability=memory: fixed when the queue is made */
 	uint32_t delay_s;     /* DelaySeconds */
 	uint32_t retention_s; /* MessageRetentionPeriod */

@@ -54,6 +54,7 @@ static void add_entry(void *context, const struct bb_snapshot_entry *e)
 	    .maximum_message_bytes = e->queue.maximum_message_bytes,
 	    .fifo = (e->queue.flags & BB_SNAPSHOT_QUEUE_FIFO) != 0,
 	    .content_based_deduplication = (e->queue.flags & BB_SNAPSHOT_QUEUE_CONTENT_DEDUP) != 0,
+	    .dedup_per_group = (e->queue.flags & BB_SNAPSHOT_QUEUE_DEDUP_PER_GROUP) != 0,
 	    .memory = (e->queue.flags & BB_SNAPSHOT_QUEUE_MEMORY) != 0,
 	    .delay_s = e->queue.delay_s,
 	    .retention_s = e->queue.retention_s,

@@ -31,6 +31,7 @@ struct dp_queue_entry {
 	uint32_t maximum_message_bytes;
 	bool fifo;
 	bool content_based_deduplication;
+	bool dedup_per_group; /* DeduplicationScope=messageGroup */
 	bool memory; /* busbar:Durability=memory: its messages are not logged */
 	uint32_t delay_s;     /* DelaySeconds */
 	uint32_t retention_s; /* MessageRetentionPeriod; 0: the default */

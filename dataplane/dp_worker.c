@@ -218,6 +218,7 @@ static void reconcile(struct dp_worker *w, const struct dp_snapshot *snapshot, u
 		    .durable = w->durable && !q->memory,
 		    .fifo = q->fifo,
 		    .content_based_deduplication = q->content_based_deduplication,
+		    .dedup_per_group = q->dedup_per_group,
 		    .delay_s = q->delay_s,
 		    .retention_s = q->retention_s,
 		    .max_receive_count = q->max_receive_count, /* 0 without a dead-letter queue */

@@ -314,3 +314,36 @@ Test(snapshot_codec, a_redrive_policy_round_trips_and_what_sqs_refuses_is_refuse
 	wire_put_str(&w, BB_SNAPSHOT_TAG_QUEUE_DEAD_LETTER_QUEUE, "dlq");
 	cr_assert_eq(decode(buf, w.length, &back), WIRE_ERR_INVALID_PARAMETER, "twice");
 }
+
+static struct bb_snapshot_entry flagged(const char *name, uint32_t flags)
+{
+	struct bb_snapshot_entry e = queue(name, 7);
+	e.queue.flags = flags;
+	return e;
+}
+
+/*
+ * DeduplicationScope=messageGroup and FifoThroughputLimit=perMessageGroupId (issue 11) travel
+ * as queue flags: FIFO queues only, perMessageGroupId only with messageGroup, as SQS.
+ */
+Test(snapshot_codec, high_throughput_fifo_flags_round_trip_and_what_sqs_refuses_is_refused)
+{
+	uint32_t group = BB_SNAPSHOT_QUEUE_DEDUP_PER_GROUP;
+	uint32_t throughput = BB_SNAPSHOT_QUEUE_THROUGHPUT_PER_GROUP;
+	struct bb_snapshot_entry good = flagged("h.fifo", BB_SNAPSHOT_QUEUE_FIFO | group | throughput);
+	struct bb_snapshot_header header = {.version = 2};
+	uint8_t buf[1024];
+	size_t n;
+	cr_assert_eq(bb_snapshot_encode(&header, &good, 1, buf, sizeof(buf), &n), 0);
+	struct bb_snapshot_header back;
+	cr_assert_eq(decode(buf, n, &back), WIRE_OK, "%s", error);
+	cr_assert_eq(decoded[0].queue.flags, good.queue.flags);
+	struct bb_snapshot_entry bad[] = {
+	    flagged("h.fifo", BB_SNAPSHOT_QUEUE_FIFO | throughput),
+	    flagged("plain", group),
+	    flagged("plain", throughput | group),
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_eq(bb_snapshot_encode(&header, &bad[i], 1, buf, sizeof(buf), &n), -EINVAL,
+		             "bad flags %zu", i);
+}

@@ -366,6 +366,53 @@ Test(ctl_sqs, delay_and_retention_limits_are_aws_and_reach_the_snapshot)
 	cr_assert_eq(decoded_queue("plain")->delay_s, 0);
 }
 
+/*
+ * DeduplicationScope (queue | messageGroup) and FifoThroughputLimit (perQueue |
+ * perMessageGroupId): FIFO's only, perMessageGroupId only with messageGroup (also when a
+ * SetQueueAttributes changes one of the two), AWS's defaults shown, both in the snapshot.
+ */
+Test(ctl_sqs, high_throughput_fifo_attributes_are_checked_as_aws_does)
+{
+	cr_assert_eq(create_with("plain", "DeduplicationScope", "messageGroup"), 400);
+	cr_assert_str_eq(str("__type"), "com.amazonaws.sqs#InvalidAttributeName");
+	cr_assert_eq(create_with("plain", "FifoThroughputLimit", "perMessageGroupId"), 400);
+	cr_assert_str_eq(str("__type"), "com.amazonaws.sqs#InvalidAttributeName");
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"f.fifo\",\"Attributes\":{\"FifoQueue\":"
+	                              "\"true\",\"DeduplicationScope\":\"group\"}}");
+	cr_assert_str_eq(str("__type"), "com.amazonaws.sqs#InvalidAttributeValue");
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"f.fifo\",\"Attributes\":{\"FifoQueue\":"
+	                              "\"true\",\"FifoThroughputLimit\":\"perMessageGroupId\"}}");
+	cr_assert_str_eq(str("__type"), "com.amazonaws.sqs#InvalidAttributeValue",
+	                 "perMessageGroupId needs the messageGroup scope");
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"f.fifo\",\"Attributes\":{\"FifoQueue\":"
+	                              "\"true\"}}");
+	cr_assert_eq(result.http_status, 200);
+	cr_assert_str_eq(attribute("f.fifo", "DeduplicationScope"), "queue");
+	cr_assert_str_eq(attribute("f.fifo", "FifoThroughputLimit"), "perQueue");
+	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"h.fifo\",\"Attributes\":{\"FifoQueue\":"
+	                              "\"true\",\"DeduplicationScope\":\"messageGroup\","
+	                              "\"FifoThroughputLimit\":\"perMessageGroupId\"}}");
+	cr_assert_eq(result.http_status, 200);
+	cr_assert_str_eq(attribute("h.fifo", "DeduplicationScope"), "messageGroup");
+	cr_assert_str_eq(attribute("h.fifo", "FifoThroughputLimit"), "perMessageGroupId");
+	call("AmazonSQS.SetQueueAttributes", "{\"QueueUrl\":\"http://h/000000000000/h.fifo\","
+	                                     "\"Attributes\":{\"DeduplicationScope\":\"queue\"}}");
+	cr_assert_str_eq(str("__type"), "com.amazonaws.sqs#InvalidAttributeValue",
+	                 "the scope cannot leave perMessageGroupId without messageGroup");
+	call("AmazonSQS.SetQueueAttributes", "{\"QueueUrl\":\"http://h/000000000000/f.fifo\","
+	                                     "\"Attributes\":{\"DeduplicationScope\":"
+	                                     "\"messageGroup\"}}");
+	cr_assert_eq(result.http_status, 200);
+	cr_assert(result.changed);
+	cr_assert_str_eq(attribute("f.fifo", "DeduplicationScope"), "messageGroup");
+	decode_snapshot();
+	cr_assert_eq(decoded_queue("f.fifo")->flags,
+	             BB_SNAPSHOT_QUEUE_FIFO | BB_SNAPSHOT_QUEUE_DEDUP_PER_GROUP);
+	cr_assert_eq(decoded_queue("h.fifo")->flags, BB_SNAPSHOT_QUEUE_FIFO |
+	                                                 BB_SNAPSHOT_QUEUE_DEDUP_PER_GROUP |
+	                                                 BB_SNAPSHOT_QUEUE_THROUGHPUT_PER_GROUP);
+}
+
 Test(ctl_sqs, set_queue_attributes_changes_what_may_change_and_moves_the_version)
 {
 	cr_assert_eq(create_with("q", "VisibilityTimeout", "30"), 200);

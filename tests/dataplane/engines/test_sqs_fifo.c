@@ -11,12 +11,14 @@
  * new message after the window; content-based ids are the body's SHA-256; sequence numbers
  * are 20 digits and grow, across a restart too; a restart restores groups, their order, their
  * blocking and the window (an id older than 5 minutes is dropped); the record codec carries
- * the FIFO fields and still reads records without them.
+ * the FIFO fields and still reads records without them; DeduplicationScope=messageGroup
+ * deduplicates (group, id).
  *
  * Suite sqs_fifo_model runs seeded random sends, receives, deletes, time passing and restarts
  * against a model of SQS FIFO semantics and compares every answer: duplicates and their ids,
  * how many messages a receive gets, that each is the next of its group, that no group in
- * flight gives one, the visible and in-flight counts. A failing seed is printed.
+ * flight gives one, the visible and in-flight counts; odd seeds deduplicate per message group
+ * (DeduplicationScope=messageGroup). A failing seed is printed.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -124,6 +126,7 @@ struct rig {
 	struct fake_log log;
 	struct sqs_engine *engine;
 	bool content_based;
+	bool dedup_per_group; /* DeduplicationScope=messageGroup */
 };
 
 static struct rig *rig;
@@ -150,7 +153,7 @@ static void rig_open(struct rig *r)
 	struct sqs_queue_config fifo = {
 	    .queue_id = FIFO_ID, .visibility_timeout_s = VISIBILITY_S,
 	    .maximum_message_bytes = BODY_BYTES_MAX, .durable = true, .fifo = true,
-	    .content_based_deduplication = r->content_based};
+	    .content_based_deduplication = r->content_based, .dedup_per_group = r->dedup_per_group};
 	struct sqs_queue_config standard = {
 	    .queue_id = STANDARD_ID, .visibility_timeout_s = VISIBILITY_S,
 	    .maximum_message_bytes = BODY_BYTES_MAX};
@@ -352,6 +355,29 @@ Test(sqs_fifo, a_deleted_message_s_record_is_released_when_its_window_ends)
 	cr_assert_eq(sqs_dedup_count(rig->engine), 0);
 }
 
+/*
+ * DeduplicationScope=messageGroup: the window holds (group, id), so one id is new in each group
+ * and a duplicate in its own; the keys survive a restart as the queue scope's do.
+ */
+Test(sqs_fifo, a_message_group_scope_deduplicates_within_each_group)
+{
+	sqs_engine_destroy(rig->engine);
+	rig->dedup_per_group = true;
+	rig_open(rig);
+	struct sqs_sent a, b, again;
+	send_ok("a", "A", "id-1", T0, &a);
+	send_ok("b", "B", "id-1", T0 + 1, &b);
+	cr_assert_str_neq(a.message_id, b.message_id);
+	rig_restart(rig, T0 + 2);
+	cr_assert_eq(send_to(FQ, "a again", "A", "id-1", T0 + 2, &again), WIRE_OK);
+	cr_assert(again.duplicate, "a duplicate in its group, after a restart too");
+	cr_assert_str_eq(again.message_id, a.message_id);
+	cr_assert_eq(send_to(FQ, "b again", "B", "id-1", T0 + 3, &again), WIRE_OK);
+	cr_assert(again.duplicate);
+	cr_assert_str_eq(again.message_id, b.message_id);
+	cr_assert_eq(sqs_visible_count(rig->engine, FQ), 2);
+}
+
 Test(sqs_fifo, content_based_ids_are_the_body_s_sha256)
 {
 	use_content_based();
@@ -489,7 +515,8 @@ struct model_dedup {
 struct model {
 	struct model_message messages[MODEL_SENDS_MAX]; /* in send order */
 	uint32_t count;
-	struct model_dedup dedup[MODEL_DEDUP_IDS];
+	/* by id, or by group and id with DeduplicationScope=messageGroup (odd seeds) */
+	struct model_dedup dedup[MODEL_GROUPS * MODEL_DEDUP_IDS];
 	char sequence_last[SQS_SEQUENCE_NUMBER_CHARS + 1];
 	uint64_t now;
 	unsigned seed;
@@ -527,7 +554,8 @@ static void model_send(struct model *m, unsigned seed)
 	snprintf(body, sizeof(body), "b%u", m->count);
 	struct sqs_sent sent;
 	enum wire_status status = send_to(FQ, body, group_id, dedup_id, m->now, &sent);
-	struct model_dedup *d = &m->dedup[dedup];
+	struct model_dedup *d = &m->dedup[rig->dedup_per_group ? group * MODEL_DEDUP_IDS + dedup
+	                                                       : dedup];
 	if (d->used && d->expires_ms > m->now) {
 		cr_assert(status == WIRE_OK && sent.duplicate, "seed %u: duplicate", seed);
 		cr_assert_str_eq(sent.message_id, d->id, "seed %u", seed);
@@ -676,6 +704,7 @@ Test(sqs_fifo_model, random_operations_match_the_model)
 		memset(m.sequence_last, '0', SQS_SEQUENCE_NUMBER_CHARS);
 		sqs_engine_destroy(rig->engine);
 		memset(&rig->log, 0, sizeof(rig->log));
+		rig->dedup_per_group = seed % 2 == 1;
 		rig_open(rig);
 		for (uint32_t step = 0; step < MODEL_STEPS && m.count < MODEL_SENDS_MAX; step++)
 			model_step(&m, seed);
