@@ -19,6 +19,7 @@
 
 #include "busbar.h"
 #include "cli_events.h"
+#include "cli_http.h"
 #include "cli_key.h"
 #include "cli_keys.h"
 #include "cli_output.h"
@@ -36,7 +37,6 @@ enum exit_code {
 #define KEEP_PARSING (-1)
 
 #define STDIN_BODY_BYTES_MAX BB_MESSAGE_BODY_BYTES_MAX
-#define HTTP_REPLY_BYTES_MAX (1u << 20)
 #define STATS_COUNT_MAX      256u
 /* change-visibility-batch QUEUE SECONDS and one handle more than a batch takes, to say so */
 #define POSITIONAL_COUNT_MAX (3 + (int)WIRE_BATCH_ENTRIES_MAX)
@@ -141,108 +141,13 @@ static bool parse_int(const char *text, long min, long max, long *out)
 
 /* ---- admin over HTTP ---- */
 
-struct http_reply {
-	char *data;
-	size_t length;
-};
-
-static size_t collect(char *chunk, size_t size, size_t count, void *userdata)
-{
-	struct http_reply *r = userdata;
-	size_t bytes = size * count;
-	if (r->length + bytes > HTTP_REPLY_BYTES_MAX)
-		return 0;
-	char *grown = realloc(r->data, r->length + bytes + 1);
-	if (grown == NULL)
-		return 0;
-	r->data = grown;
-	memcpy(r->data + r->length, chunk, bytes);
-	r->length += bytes;
-	r->data[r->length] = '\0';
-	return bytes;
-}
-
 /* SQS JSON 1.0 names errors "com.amazonaws.sqs#Code": print the plain code, as for data. */
-static const char *plain_error_code(const char *type)
-{
-	if (type == NULL)
-		return "HTTP error";
-	const char *hash = strrchr(type, '#');
-	return hash != NULL ? hash + 1 : type;
-}
-
-/*
- * Signs an admin call with SigV4 (libcurl's CURLOPT_AWS_SIGV4) when the command has a key,
- * as busbar-control requires unless it runs with --insecure-no-auth. The region is
- * busbar-control's (BUSBAR_REGION, default "local"). 0, or an exit code after saying why.
- */
-static int sign_admin_call(const struct settings *s, CURL *curl, char *userpwd,
-                           size_t userpwd_bytes)
-{
-	struct cli_key key;
-	char why[512];
-	if (cli_key_load(s->key_file, s->access_key_id, &key, why, sizeof(why)) != 0) {
-		fprintf(stderr, "busbar: %s\n", why);
-		return EXIT_USAGE;
-	}
-	if (!key.found)
-		return 0;
-	const char *region = getenv("BUSBAR_REGION");
-	char provider[96];
-	snprintf(provider, sizeof(provider), "aws:amz:%s:sqs", region ? region : "local");
-	snprintf(userpwd, userpwd_bytes, "%s:%s", key.access_key_id, key.secret);
-	cli_key_clear(&key);
-	curl_easy_setopt(curl, CURLOPT_USERPWD, userpwd);
-	curl_easy_setopt(curl, CURLOPT_AWS_SIGV4, provider); /* curl copies the string */
-	return 0;
-}
-
-/* POSTs an SQS JSON 1.0 call; prints the reply or the error. Returns an exit code. */
-static int sqs_admin_call(const struct settings *s, const char *action, json_t *request)
-{
-	char userpwd[128];
-	CURL *curl = curl_easy_init();
-	int signed_rc = sign_admin_call(s, curl, userpwd, sizeof(userpwd));
-	if (signed_rc != 0) {
-		curl_easy_cleanup(curl);
-		return signed_rc;
-	}
-	char target[128], *body = json_dumps(request, JSON_COMPACT);
-	snprintf(target, sizeof(target), "X-Amz-Target: AmazonSQS.%s", action);
-	struct curl_slist *headers = curl_slist_append(NULL, target);
-	headers = curl_slist_append(headers, "Content-Type: application/x-amz-json-1.0");
-	struct http_reply reply = {0};
-	curl_easy_setopt(curl, CURLOPT_URL, s->endpoint);
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)s->timeout_ms * 5);
-	CURLcode rc = curl_easy_perform(curl);
-	long http_status = 0;
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &http_status);
-	int exit_code = EXIT_OK;
-	if (rc != CURLE_OK) {
-		fprintf(stderr, "busbar: %s: %s\n", s->endpoint, curl_easy_strerror(rc));
-		exit_code = EXIT_UNREACHABLE;
-	} else if (http_status != 200) {
-		json_t *error = json_loads(reply.data ? reply.data : "", 0, NULL);
-		const char *type = json_string_value(json_object_get(error, "__type"));
-		const char *message = json_string_value(json_object_get(error, "message"));
-		fprintf(stderr, "busbar: %s: %s\n", plain_error_code(type),
-		        message ? message : (reply.data ? reply.data : ""));
-		json_decref(error);
-		exit_code = EXIT_SERVICE;
-	} else {
-		printf("%s\n", reply.data ? reply.data : "{}");
-	}
-	curl_easy_cleanup(curl);
-	explicit_bzero(userpwd, sizeof(userpwd));
-	curl_slist_free_all(headers);
-	free(reply.data);
-	free(body);
-	return exit_code;
-}
+static const struct cli_http_service SQS_API = {
+    .target_prefix = "AmazonSQS",
+    .sigv4_service = "sqs",
+    .json_version = "1.0",
+    .error_name = CLI_HTTP_ERROR_TYPE_NAME,
+};
 
 static void queue_url(const struct settings *s, const char *name, char *out, size_t out_bytes)
 {
@@ -303,8 +208,9 @@ static int run_admin(const struct settings *s, const char *command, int argc, ch
 			json_object_set_new(request, "AttributeNames", json_pack("[s]", "All"));
 	}
 	int rc = EXIT_USAGE;
+	struct cli_http_peer peer = {s->endpoint, s->key_file, s->access_key_id, s->timeout_ms};
 	if (action != NULL)
-		rc = sqs_admin_call(s, action, request);
+		rc = cli_http_call_print(&SQS_API, &peer, action, request);
 	else
 		usage(stderr);
 	json_decref(request);

@@ -12,105 +12,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 
 #include "bb_limits.h"
-#include "cli_key.h"
+#include "cli_http.h"
 
-#define REPLY_BYTES_MAX (1u << 20)
-#define TIMEOUT_FACTOR  5 /* an admin call may wait for busbard to apply the change */
 /* A list's pages: every rule of a bus (or bus) at 100 a page, and one more to see the end. */
 #define LIST_PAGES_MAX (BB_RULE_COUNT_MAX / 100u + 2u)
 
-enum { EXIT_OK = 0, EXIT_SERVICE = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
+enum { EXIT_OK = 0, EXIT_SERVICE = 1, EXIT_USAGE = 2 };
 
-struct reply {
-	char *data;
-	size_t length;
+static const struct cli_http_service EVENTS_API = {
+    .target_prefix = "AWSEvents",
+    .sigv4_service = "events",
+    .json_version = "1.1",
+    .error_name = CLI_HTTP_ERROR_TYPE,
 };
 
-static size_t collect(char *chunk, size_t size, size_t count, void *userdata)
-{
-	struct reply *r = userdata;
-	size_t bytes = size * count;
-	if (r->length + bytes > REPLY_BYTES_MAX)
-		return 0;
-	char *grown = realloc(r->data, r->length + bytes + 1);
-	if (grown == NULL)
-		return 0;
-	r->data = grown;
-	memcpy(r->data + r->length, chunk, bytes);
-	r->length += bytes;
-	r->data[r->length] = '\0';
-	return bytes;
-}
-
-/* Signs with SigV4 for "events" when a key is found (cli_key.h); 0 or EXIT_USAGE. */
-static int sign(const struct cli_events_settings *s, CURL *curl, char *userpwd, size_t bytes)
-{
-	struct cli_key key;
-	char why[512];
-	if (cli_key_load(s->key_file, s->access_key_id, &key, why, sizeof(why)) != 0) {
-		fprintf(stderr, "busbar: %s\n", why);
-		return EXIT_USAGE;
-	}
-	if (!key.found)
-		return 0;
-	const char *region = getenv("BUSBAR_REGION");
-	char provider[96];
-	snprintf(provider, sizeof(provider), "aws:amz:%s:events",
-	         region != NULL && region[0] != '\0' ? region : "local");
-	snprintf(userpwd, bytes, "%s:%s", key.access_key_id, key.secret);
-	cli_key_clear(&key);
-	curl_easy_setopt(curl, CURLOPT_USERPWD, userpwd);
-	curl_easy_setopt(curl, CURLOPT_AWS_SIGV4, provider);
-	return 0;
-}
-
-/* POSTs one call; *answer is its JSON reply on success. Returns an exit code. */
+/* One call; *answer is its JSON reply on success. Returns an exit code. */
 static int call(const struct cli_events_settings *s, const char *action, json_t *request,
                 json_t **answer)
 {
-	char userpwd[128] = "", target[96];
-	CURL *curl = curl_easy_init();
-	if (curl == NULL)
-		return EXIT_UNREACHABLE;
-	int rc = sign(s, curl, userpwd, sizeof(userpwd));
-	char *body = json_dumps(request, JSON_COMPACT);
-	snprintf(target, sizeof(target), "X-Amz-Target: AWSEvents.%s", action);
-	struct curl_slist *headers = curl_slist_append(NULL, target);
-	headers = curl_slist_append(headers, "Content-Type: application/x-amz-json-1.1");
-	struct reply reply = {0};
-	curl_easy_setopt(curl, CURLOPT_URL, s->endpoint);
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)s->timeout_ms * TIMEOUT_FACTOR);
-	CURLcode sent = rc == 0 ? curl_easy_perform(curl) : CURLE_OK;
-	long status = 0;
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-	json_t *json = reply.data != NULL ? json_loads(reply.data, 0, NULL) : NULL;
-	if (rc == 0 && sent != CURLE_OK) {
-		fprintf(stderr, "busbar: %s: %s\n", s->endpoint, curl_easy_strerror(sent));
-		rc = EXIT_UNREACHABLE;
-	} else if (rc == 0 && (status != 200 || !json_is_object(json))) {
-		const char *type = json_string_value(json_object_get(json, "__type"));
-		const char *message = json_string_value(json_object_get(json, "message"));
-		fprintf(stderr, "busbar: %s: %s\n", type != NULL ? type : "HTTP error",
-		        message != NULL ? message : (reply.data != NULL ? reply.data : ""));
-		rc = EXIT_SERVICE;
-	}
-	if (rc == 0)
-		*answer = json_incref(json);
-	json_decref(json);
-	curl_easy_cleanup(curl);
-	explicit_bzero(userpwd, sizeof(userpwd));
-	curl_slist_free_all(headers);
-	free(reply.data);
-	free(body);
-	return rc;
+	struct cli_http_peer peer = {s->endpoint, s->key_file, s->access_key_id, s->timeout_ms};
+	return cli_http_call(&EVENTS_API, &peer, action, request, answer);
 }
 
 static int print(json_t *value)

@@ -10,140 +10,23 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 
 #include "bb_limits.h"
-#include "cli_key.h"
+#include "cli_http.h"
 
-#define REPLY_BYTES_MAX      (1u << 20) /* ListKeys of every key, with policies */
-#define TIMEOUT_FACTOR       5          /* a change is answered once busbard applied it */
-#define OVERLAP_DIGITS_MAX   10
-#define ERROR_CODE_BYTES_MAX 96
+#define OVERLAP_DIGITS_MAX 10
 
-enum { EXIT_OK = 0, EXIT_SERVICE = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
+enum { EXIT_USAGE = 2 }; /* the command's exit codes are cli_http.h's */
 
-struct reply {
-	char *data;
-	size_t length;
-	char error_code[ERROR_CODE_BYTES_MAX]; /* x-amzn-query-error's code, or empty */
+/* Errors print the x-amzn-query-error's code when there is one, as IAM's clients do. */
+static const struct cli_http_service KEYS_API = {
+    .target_prefix = "BusbarKeys",
+    .sigv4_service = "busbar",
+    .json_version = "1.0",
+    .error_name = CLI_HTTP_ERROR_QUERY_CODE,
 };
-
-static size_t collect(char *chunk, size_t size, size_t count, void *userdata)
-{
-	struct reply *r = userdata;
-	size_t bytes = size * count;
-	if (r->length + bytes > REPLY_BYTES_MAX)
-		return 0;
-	char *grown = realloc(r->data, r->length + bytes + 1);
-	if (grown == NULL)
-		return 0;
-	r->data = grown;
-	memcpy(r->data + r->length, chunk, bytes);
-	r->length += bytes;
-	r->data[r->length] = '\0';
-	return bytes;
-}
-
-/* Keeps the code of "x-amzn-query-error: Code;Sender". */
-static size_t header(char *line, size_t size, size_t count, void *userdata)
-{
-	struct reply *r = userdata;
-	size_t bytes = size * count;
-	static const char name[] = "x-amzn-query-error:";
-	if (bytes <= sizeof(name) || strncasecmp(line, name, sizeof(name) - 1) != 0)
-		return bytes;
-	const char *value = line + sizeof(name) - 1;
-	size_t skip = strspn(value, " ");
-	size_t code_bytes = strcspn(value + skip, ";\r\n");
-	if (code_bytes < sizeof(r->error_code))
-		snprintf(r->error_code, sizeof(r->error_code), "%.*s", (int)code_bytes,
-		         value + skip);
-	return bytes;
-}
-
-/* Signs with SigV4 for "busbar" when a key is found (cli_key.h); 0 or EXIT_USAGE. */
-static int sign(const struct cli_keys_settings *s, CURL *curl, char *userpwd, size_t bytes)
-{
-	struct cli_key key;
-	char why[512];
-	if (cli_key_load(s->key_file, s->access_key_id, &key, why, sizeof(why)) != 0) {
-		fprintf(stderr, "busbar: %s\n", why);
-		return EXIT_USAGE;
-	}
-	if (!key.found)
-		return 0; /* unsigned: busbar-control refuses it, and says why */
-	const char *region = getenv("BUSBAR_REGION");
-	char provider[96];
-	snprintf(provider, sizeof(provider), "aws:amz:%s:busbar",
-	         region != NULL && region[0] != '\0' ? region : "local");
-	snprintf(userpwd, bytes, "%s:%s", key.access_key_id, key.secret);
-	cli_key_clear(&key);
-	curl_easy_setopt(curl, CURLOPT_USERPWD, userpwd);
-	curl_easy_setopt(curl, CURLOPT_AWS_SIGV4, provider);
-	return 0;
-}
-
-/* An error answer on one line of stderr: never the body of a 200, which may hold a secret. */
-static void say_error(const struct reply *reply)
-{
-	json_t *json = reply->data != NULL ? json_loads(reply->data, 0, NULL) : NULL;
-	const char *type = json_string_value(json_object_get(json, "__type"));
-	const char *message = json_string_value(json_object_get(json, "message"));
-	const char *hash = type != NULL ? strrchr(type, '#') : NULL;
-	const char *code = reply->error_code[0] != '\0' ? reply->error_code
-	                   : hash != NULL             ? hash + 1
-	                   : type != NULL             ? type
-	                                              : "HTTP error";
-	fprintf(stderr, "busbar: %s: %s\n", code,
-	        message != NULL ? message : (reply->data != NULL ? reply->data : ""));
-	json_decref(json);
-}
-
-/* POSTs BusbarKeys.<action>; prints the answer on one line. Returns an exit code. */
-static int call(const struct cli_keys_settings *s, const char *action, json_t *request)
-{
-	char userpwd[128] = "", target[96];
-	CURL *curl = curl_easy_init();
-	if (curl == NULL)
-		return EXIT_UNREACHABLE;
-	int rc = sign(s, curl, userpwd, sizeof(userpwd));
-	char *body = json_dumps(request, JSON_COMPACT);
-	snprintf(target, sizeof(target), "X-Amz-Target: BusbarKeys.%s", action);
-	struct curl_slist *headers = curl_slist_append(NULL, target);
-	headers = curl_slist_append(headers, "Content-Type: application/x-amz-json-1.0");
-	struct reply reply = {0};
-	curl_easy_setopt(curl, CURLOPT_URL, s->endpoint);
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply);
-	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, header);
-	curl_easy_setopt(curl, CURLOPT_HEADERDATA, &reply);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)s->timeout_ms * TIMEOUT_FACTOR);
-	CURLcode sent = rc == EXIT_OK ? curl_easy_perform(curl) : CURLE_OK;
-	long status = 0;
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-	if (rc == EXIT_OK && sent != CURLE_OK) {
-		fprintf(stderr, "busbar: %s: %s\n", s->endpoint, curl_easy_strerror(sent));
-		rc = EXIT_UNREACHABLE;
-	} else if (rc == EXIT_OK && status != 200) {
-		say_error(&reply);
-		rc = EXIT_SERVICE;
-	} else if (rc == EXIT_OK) {
-		printf("%s\n", reply.data != NULL ? reply.data : "{}"); /* compact: one line */
-	}
-	curl_easy_cleanup(curl);
-	explicit_bzero(userpwd, sizeof(userpwd));
-	if (reply.data != NULL)
-		explicit_bzero(reply.data, reply.length); /* create's and rotate's secret */
-	curl_slist_free_all(headers);
-	free(reply.data);
-	free(body);
-	return rc;
-}
 
 /* --overlap-seconds: a plain number, 0 to BB_KEY_OVERLAP_S_MAX. */
 static bool parse_overlap(const char *text, json_int_t *out)
@@ -206,7 +89,8 @@ int cli_keys_run(const struct cli_keys_settings *s, int argc, char **argv)
 	json_t *request = keys_request(s, argc, argv, &action);
 	if (request == NULL)
 		return EXIT_USAGE;
-	int rc = call(s, action, request);
+	struct cli_http_peer peer = {s->endpoint, s->key_file, s->access_key_id, s->timeout_ms};
+	int rc = cli_http_call_print(&KEYS_API, &peer, action, request);
 	json_decref(request);
 	return rc;
 }
