@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bb_endian.h"
+#include "dp_cookie.h"
+
 int dp_dedup_init(struct dp_dedup *d, uint32_t entry_count, uint64_t arena_bytes)
 {
 	assert(entry_count >= DP_DEDUP_WAYS && entry_count % DP_DEDUP_WAYS == 0);
@@ -18,7 +21,11 @@ int dp_dedup_init(struct dp_dedup *d, uint32_t entry_count, uint64_t arena_bytes
 	}
 	d->set_count = entry_count / DP_DEDUP_WAYS;
 	d->arena_bytes = arena_bytes;
-	return 0;
+	/* The sets' secret: unknown outside the process, so ids cannot be chosen to share a set. */
+	int rc = dp_cookie_key_init(&d->index_key);
+	if (rc != 0)
+		dp_dedup_free(d);
+	return rc;
 }
 
 void dp_dedup_free(struct dp_dedup *d)
@@ -29,12 +36,20 @@ void dp_dedup_free(struct dp_dedup *d)
 	d->arena = NULL;
 }
 
+uint32_t dp_dedup_set_index(const struct dp_dedup *d, const struct dp_dedup_key *key)
+{
+	uint8_t ids[4 + 8 + 8]; /* key id, client id, request id, little-endian */
+	bb_put_le32(ids, key->key_id);
+	bb_put_le64(ids + 4, key->client_id);
+	bb_put_le64(ids + 12, key->request_id);
+	uint32_t set = (uint32_t)(dp_siphash(&d->index_key, ids, sizeof(ids)) % d->set_count);
+	assert(set < d->set_count);
+	return set;
+}
+
 static struct dp_dedup_entry *set_of(struct dp_dedup *d, const struct dp_dedup_key *key)
 {
-	uint64_t h = (key->client_id ^ (key->request_id * 0x9e3779b97f4a7c15ull) ^
-	              ((uint64_t)key->key_id << 29)) *
-	             0xbf58476d1ce4e5b9ull;
-	return &d->entries[(h >> 32) % d->set_count * DP_DEDUP_WAYS];
+	return &d->entries[(size_t)dp_dedup_set_index(d, key) * DP_DEDUP_WAYS];
 }
 
 static bool same_ids(const struct dp_dedup_entry *e, const struct dp_dedup_key *key)

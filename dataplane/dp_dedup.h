@@ -8,8 +8,10 @@
  * under the same client and request ids is another request, run on its own, and
  * never given this one's remembered answer (docs/protocol.md, "Retries"). Entries
  * live in 4-way sets (the oldest of a set is replaced); reply bytes live in a
- * circular arena, and an entry whose bytes were overwritten is forgotten.
- * Pure C, allocated once.
+ * circular arena, and an entry whose bytes were overwritten is forgotten. A
+ * triple's set is a SipHash of it under a secret drawn at init, so a key holder
+ * cannot choose ids that all land in one set and evict other clients' entries
+ * (whose retries would then act twice). Pure C, allocated once.
  */
 #ifndef BB_DP_DEDUP_H
 #define BB_DP_DEDUP_H
@@ -17,6 +19,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "dp_siphash.h"
 
 #define DP_DEDUP_WAYS 4u
 
@@ -45,8 +49,10 @@ struct dp_dedup {
 	uint64_t arena_bytes;
 	uint64_t arena_written; /* total bytes ever written; positions are absolute */
 	uint64_t stamp;
+	struct dp_siphash_key index_key; /* the sets' secret, from getrandom at init */
 };
 
+/* 0, or -ENOMEM, or getrandom's -errno (the index's secret could not be drawn). */
 int dp_dedup_init(struct dp_dedup *dedup, uint32_t entry_count, uint64_t arena_bytes);
 void dp_dedup_free(struct dp_dedup *dedup);
 
@@ -57,6 +63,9 @@ struct dp_dedup_key {
 	uint64_t request_id;
 	uint64_t digest;
 };
+
+/* The set a request's ids live in, 0 to set_count - 1 (keyed: see above). */
+uint32_t dp_dedup_set_index(const struct dp_dedup *dedup, const struct dp_dedup_key *key);
 
 /*
  * The state of a request; for DONE, reply and reply_bytes are set. CONFLICT
