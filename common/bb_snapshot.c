@@ -50,14 +50,12 @@ static bool queue_flags_fit(const struct bb_snapshot_queue *q)
 	       fifo == bb_queue_name_is_fifo((const uint8_t *)q->name, q->name_bytes);
 }
 
-/* DelaySeconds and MessageRetentionPeriod in AWS's ranges; busbar delays no FIFO queue. */
+/* DelaySeconds and MessageRetentionPeriod in AWS's ranges. */
 static bool queue_timing_fits(const struct bb_snapshot_queue *q)
 {
 	bool retention_fits = q->retention_s == 0 || (q->retention_s >= WIRE_RETENTION_S_MIN &&
 	                                              q->retention_s <= WIRE_RETENTION_S_MAX);
-	bool delay_fits = q->delay_s <= WIRE_DELAY_S_MAX &&
-	                  (q->delay_s == 0 || (q->flags & BB_SNAPSHOT_QUEUE_FIFO) == 0);
-	return retention_fits && delay_fits;
+	return retention_fits && q->delay_s <= WIRE_DELAY_S_MAX;
 }
 
 /* A RedrivePolicy names another queue of the same type (FIFO or standard), with

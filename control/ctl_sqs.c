@@ -497,13 +497,6 @@ static bool check_fifo(const struct ctl_queue *q, struct ctl_sqs_result *out)
 		     "is only valid when DeduplicationScope is messageGroup.");
 		return false;
 	}
-	/* SQS delays a FIFO queue's messages by its DelaySeconds; busbard does not yet
-	 * (docs/operations.md, "Not yet"), so the setting is refused rather than ignored. */
-	if (q->fifo && q->delay_s > 0) {
-		fail(out, &INVALID_ATTRIBUTE_VALUE,
-		     "busbar does not delay the messages of a FIFO queue yet: DelaySeconds must be 0");
-		return false;
-	}
 	return true;
 }
 

@@ -3,7 +3,7 @@
  * - a message slot is FREE, READY (linked in one of its queue's two ready
  *   lists: small or large bodies, each in the order messages became visible),
  *   INFLIGHT or DELAYED (in the engine-wide deadline heap: visible again, or for the first
- *   time, at its deadline; only standard queues delay); never two at once;
+ *   time, at its deadline); never two at once;
  * - every message that is not FREE is in its queue's age list, oldest sent_ms first, which
  *   retention walks from its head; retention_next_ms is at most the earliest time any head
  *   of those lists expires;
@@ -22,10 +22,12 @@
  *   except that a FIFO message's dedup entry keeps its SEND record after it is deleted,
  *   until the 5-minute window ends, so recovery restores the window too;
  * - a FIFO message is in its group's list (sequence order) while it is not FREE; a group
- *   with messages and none in flight is in its queue's available list, and the queue's
- *   avail_count counts those groups' messages (by the class of each group's first body);
- *   a group without messages is free; everything of a group is either READY or a prefix of
- *   it is INFLIGHT, because a receive takes only from groups with nothing in flight;
+ *   with READY messages and none in flight is in its queue's available list, and the queue's
+ *   avail_count counts those groups' READY messages (by the class of each group's first
+ *   body); a group without messages is free; a group's DELAYED messages are a suffix of it
+ *   (a send's deadline is at least its group's last, so they become READY in order), and of
+ *   the rest either all are READY or a prefix is INFLIGHT, because a receive takes only from
+ *   groups with nothing in flight;
  * - a dedup entry sits in the dedup ring in the order it was made; it names its message
  *   while that lives (and the message names it), and holds that message's SEND record's
  *   position after; it ends when its window does (or, if it was made out of order at
@@ -111,6 +113,7 @@ struct sqs_group {
 	uint32_t head, tail; /* its messages, by sequence number */
 	uint32_t count;
 	uint32_t inflight;
+	uint32_t delayed;                /* its DELAYED messages: the last of its list */
 	uint32_t avail_prev, avail_next; /* the queue's available groups; free list: next */
 	uint8_t avail_class;             /* class of head's body while available */
 	bool used;
@@ -707,14 +710,14 @@ static void group_unavail(struct sqs_engine *e, uint32_t index)
 		e->groups[g->avail_next].avail_prev = g->avail_prev;
 	else
 		q->avail_tail = g->avail_prev;
-	assert(q->avail_count[g->avail_class] >= g->count);
-	q->avail_count[g->avail_class] -= g->count;
+	assert(q->avail_count[g->avail_class] >= g->count - g->delayed);
+	q->avail_count[g->avail_class] -= g->count - g->delayed;
 	g->available = false;
 }
 
 /*
- * After a change to a group: an empty one is freed, one with nothing in flight is made
- * available again (at the list's tail: SQS promises no order between groups).
+ * After a change to a group: an empty one is freed, one with nothing in flight and a READY
+ * message is made available again (at the list's tail: SQS promises no order between groups).
  */
 static void group_settle(struct sqs_engine *e, uint32_t index)
 {
@@ -729,7 +732,7 @@ static void group_settle(struct sqs_engine *e, uint32_t index)
 		e->group_count--;
 		return;
 	}
-	if (g->inflight > 0)
+	if (g->inflight > 0 || g->delayed == g->count)
 		return;
 	g->available = true;
 	g->avail_class = (uint8_t)class_of(e, stored_bytes(&e->messages[g->head]));
@@ -740,7 +743,7 @@ static void group_settle(struct sqs_engine *e, uint32_t index)
 	else
 		q->avail_head = index;
 	q->avail_tail = index;
-	q->avail_count[g->avail_class] += g->count;
+	q->avail_count[g->avail_class] += g->count - g->delayed;
 	if (q->waiter_head != NIL)
 		e->waiter_deadline_min_ms = 0; /* a parked receive may take from it */
 }
@@ -767,8 +770,8 @@ static void group_link(struct sqs_engine *e, uint32_t group, uint32_t index)
 	else
 		e->messages[m->group_next].group_prev = index;
 	g->count++;
-	if (m->state == MSG_INFLIGHT)
-		g->inflight++;
+	g->inflight += m->state == MSG_INFLIGHT;
+	g->delayed += m->state == MSG_DELAYED;
 	group_settle(e, group);
 }
 
@@ -789,8 +792,8 @@ static void group_unlink(struct sqs_engine *e, uint32_t index)
 		g->tail = m->group_prev;
 	assert(g->count > 0);
 	g->count--;
-	if (m->state == MSG_INFLIGHT)
-		g->inflight--;
+	g->inflight -= m->state == MSG_INFLIGHT;
+	g->delayed -= m->state == MSG_DELAYED;
 	m->group = NIL;
 	group_settle(e, group);
 }
@@ -810,6 +813,39 @@ static void group_inflight(struct sqs_engine *e, uint32_t index, bool inflight)
 		g->inflight--;
 	}
 	group_settle(e, m->group);
+}
+
+/* A DELAYED message of a group becomes READY (its deadline came) or leaves DELAYED at
+ * recovery (delayed false), or a message recovery places becomes DELAYED (true). */
+static void group_delayed(struct sqs_engine *e, uint32_t index, bool delayed)
+{
+	struct sqs_message *m = &e->messages[index];
+	if (m->group == NIL)
+		return;
+	struct sqs_group *g = &e->groups[m->group];
+	group_unavail(e, m->group);
+	if (delayed) {
+		g->delayed++;
+	} else {
+		assert(g->delayed > 0);
+		g->delayed--;
+	}
+	group_settle(e, m->group);
+}
+
+/*
+ * The deadline of a FIFO send delayed until deadline_ms (now_ms for none): not before its
+ * group's last DELAYED message, so a group's messages become visible in their order even
+ * after DelaySeconds was lowered.
+ */
+static uint64_t fifo_hold_deadline(const struct sqs_engine *e, uint32_t group,
+                                   uint64_t deadline_ms)
+{
+	uint32_t tail = e->groups[group].tail;
+	if (tail == NIL || e->messages[tail].state != MSG_DELAYED)
+		return deadline_ms;
+	uint64_t tail_ms = e->messages[tail].deadline_ms;
+	return tail_ms > deadline_ms ? tail_ms : deadline_ms;
 }
 
 struct dedup_key {
@@ -1503,12 +1539,10 @@ static enum wire_status check_send_options(const struct sqs_queue *q,
 	return WIRE_OK;
 }
 
-/* A send's DelaySeconds: its own, else its queue's; FIFO queues delay nothing (sqs.h). */
+/* A send's DelaySeconds: its own, else its queue's; a FIFO queue's only (sqs.h). */
 static uint32_t send_delay_s(const struct sqs_queue *q, const struct sqs_send_options *o)
 {
-	if (q->config.fifo)
-		return 0;
-	uint32_t delay_s = o->delay_given ? o->delay_s : q->config.delay_s;
+	uint32_t delay_s = o->delay_given && !q->config.fifo ? o->delay_s : q->config.delay_s;
 	assert(delay_s <= WIRE_DELAY_S_MAX);
 	return delay_s;
 }
@@ -1665,6 +1699,14 @@ enum wire_status sqs_send_message(struct sqs_engine *e, uint32_t slot, const uin
 	if (q->config.fifo && group == NIL)
 		return WIRE_ERR_OVER_LIMIT;
 	uint32_t index = message_store(e, slot, body, body_bytes, o, now_ms);
+	uint64_t visible_ms = now_ms + (uint64_t)send_delay_s(q, o) * MS_PER_S;
+	if (group != NIL)
+		visible_ms = fifo_hold_deadline(e, group, visible_ms);
+	if (index != NIL && visible_ms > now_ms) {
+		/* record_of states it delayed; in the heap once logged */
+		e->messages[index].state = MSG_DELAYED;
+		e->messages[index].deadline_ms = visible_ms;
+	}
 	if (index == NIL || (group != NIL && !fifo_place(e, index, group, &key, now_ms))) {
 		if (index != NIL)
 			message_release(e, index);
@@ -1673,11 +1715,6 @@ enum wire_status sqs_send_message(struct sqs_engine *e, uint32_t slot, const uin
 		return WIRE_ERR_OVER_LIMIT;
 	}
 	struct sqs_message *m = &e->messages[index];
-	uint32_t delay_s = send_delay_s(q, o);
-	if (delay_s > 0) {
-		m->state = MSG_DELAYED; /* record_of states it delayed; in the heap once logged */
-		m->deadline_ms = now_ms + (uint64_t)delay_s * MS_PER_S;
-	}
 	if (queue_logged(e, slot) && !log_send(e, index, o->attributes, body, &out->logged)) {
 		if (m->dedup != NIL)
 			dedup_end(e, m->dedup); /* the first send is the next one */
@@ -1686,7 +1723,7 @@ enum wire_status sqs_send_message(struct sqs_engine *e, uint32_t slot, const uin
 	}
 	if (m->dedup != NIL)
 		e->dedups[m->dedup].log_sequence = out->logged.sequence;
-	if (delay_s > 0) {
+	if (m->state == MSG_DELAYED) {
 		heap_push(e, index);
 		q->delayed_count++;
 	} else {
@@ -1875,9 +1912,11 @@ static uint32_t fifo_receive(struct sqs_engine *e, struct sqs_queue *q,
 		uint32_t group = fifo_next_group(e, q, options->body_bytes_max);
 		if (group == NIL)
 			break;
-		/* The group has nothing in flight: all its messages are visible, in order. */
+		/* The group has nothing in flight: its messages are visible, in order, up to its
+		 * delayed ones. */
 		uint32_t index = e->groups[group].head;
 		while (index != NIL && count < options->max_messages &&
+		       e->messages[index].state == MSG_READY &&
 		       stored_bytes(&e->messages[index]) <= options->body_bytes_max) {
 			uint32_t next = e->messages[index].group_next;
 			if (due_to_move(e, index)) {
@@ -2089,6 +2128,7 @@ uint32_t sqs_expire(struct sqs_engine *e, uint64_t now_ms)
 		if (e->messages[index].state == MSG_DELAYED) {
 			q->delayed_count--;
 			ready_append(e, index);
+			group_delayed(e, index, false);
 		} else {
 			q->inflight_count--;
 			ready_append(e, index);
@@ -2319,6 +2359,7 @@ static void replay_state(struct sqs_engine *e, uint32_t index, const struct sqs_
 	} else if (m->state == MSG_DELAYED) {
 		heap_remove(e, index);
 		q->delayed_count--;
+		group_delayed(e, index, false);
 	}
 	m->receive_count = r->receive_count;
 	m->first_receive_ms = r->first_receive_ms;
@@ -2329,12 +2370,13 @@ static void replay_state(struct sqs_engine *e, uint32_t index, const struct sqs_
 		ready_append(e, index);
 		return;
 	}
-	if (r->receive_count == 0 && m->group == NIL) {
+	if (r->receive_count == 0) {
 		/* Never received, a deadline ahead: delayed (DelaySeconds) until it. */
 		m->state = MSG_DELAYED;
 		m->deadline_ms = r->deadline_ms;
 		heap_push(e, index);
 		q->delayed_count++;
+		group_delayed(e, index, true);
 		return;
 	}
 	m->state = MSG_INFLIGHT;

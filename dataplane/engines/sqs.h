@@ -106,7 +106,7 @@ struct sqs_queue_config {
 	/* FIFO: DeduplicationScope=messageGroup: the window holds (group id, dedup id), so one id
 	 * may be sent once in each group. A change applies to the sends after it. */
 	bool dedup_per_group;
-	uint32_t delay_s;     /* DelaySeconds of a send without its own: standard queues only */
+	uint32_t delay_s;     /* DelaySeconds of a send without its own (a FIFO send has none) */
 	uint32_t retention_s; /* MessageRetentionPeriod; 0: WIRE_RETENTION_S_DEFAULT */
 	/* RedrivePolicy's maxReceiveCount: a receive that comes to a message received this many
 	 * times takes it to move to the dead-letter queue instead (sqs_take_moves). 0: none. */
@@ -125,7 +125,7 @@ struct sqs_send_options {
 	const char *dedup_id; /* MessageDeduplicationId: FIFO only */
 	uint32_t dedup_id_bytes;
 	uint32_t delay_s; /* DelaySeconds of the message (when delay_given): refused on FIFO */
-	bool delay_given; /* delay_s replaces the queue's DelaySeconds, 0 included */
+	bool delay_given; /* delay_s replaces the queue's DelaySeconds, 0 included (standard) */
 	/* Its MessageAttributes and AWSTraceHeader as a valid block (sqs_attrs_encode); 0 bytes:
 	 * none. The attributes' names, types and values count toward MaximumMessageSize. */
 	const uint8_t *attributes;
@@ -210,7 +210,9 @@ __attribute__((warn_unused_result)) enum wire_status sqs_send(struct sqs_engine 
  * InvalidParameterValue for an id that is not 1-128 of AWS's characters, a delay, or no
  * dedup id on a queue without content-based deduplication; a dedup id (explicit, or the
  * SHA-256 of the body) seen in the last 5 minutes stores nothing and answers as the first
- * send did (out->duplicate); OverLimit when the engine has no group or dedup place left.
+ * send did (out->duplicate); OverLimit when the engine has no group or dedup place left;
+ * the queue's DelaySeconds delays the message, and never to before its group's last
+ * delayed message, so a group's messages become visible in their order.
  * On a standard queue a dedup id, or a delay over WIRE_DELAY_S_MAX, is InvalidParameterValue;
  * a message with a delay (its own, else the queue's) is DELAYED until then: not received,
  * not counted visible.

@@ -356,9 +356,9 @@ Test(ctl_sqs, delay_and_retention_limits_are_aws_and_reach_the_snapshot)
 	cr_assert_str_eq(attribute("plain", "DelaySeconds"), "0");
 	call("AmazonSQS.CreateQueue", "{\"QueueName\":\"late.fifo\",\"Attributes\":"
 	                              "{\"FifoQueue\":\"true\",\"DelaySeconds\":\"1\"}}");
-	cr_assert_str_eq(str("__type"), "com.amazonaws.sqs#InvalidAttributeValue",
-	                 "busbar does not delay FIFO queues: refused, not ignored");
+	cr_assert_eq(result.http_status, 200, "a FIFO queue's delay (issue 11)");
 	decode_snapshot();
+	cr_assert_eq(decoded_queue("late.fifo")->delay_s, 1);
 	cr_assert_eq(decoded_queue("d900")->delay_s, 900);
 	cr_assert_eq(decoded_queue("r60")->retention_s, 60);
 	cr_assert_eq(decoded_queue("r14d")->retention_s, 1209600);

@@ -17,8 +17,9 @@
  * Suite sqs_fifo_model runs seeded random sends, receives, deletes, time passing and restarts
  * against a model of SQS FIFO semantics and compares every answer: duplicates and their ids,
  * how many messages a receive gets, that each is the next of its group, that no group in
- * flight gives one, the visible and in-flight counts; odd seeds deduplicate per message group
- * (DeduplicationScope=messageGroup). A failing seed is printed.
+ * flight gives one, the visible, in-flight and delayed counts, with the queue's DelaySeconds
+ * changed now and then (a delayed message holds its group); odd seeds deduplicate per message
+ * group (DeduplicationScope=messageGroup). A failing seed is printed.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -127,9 +128,19 @@ struct rig {
 	struct sqs_engine *engine;
 	bool content_based;
 	bool dedup_per_group; /* DeduplicationScope=messageGroup */
+	uint32_t delay_s;     /* the FIFO queue's DelaySeconds */
 };
 
 static struct rig *rig;
+
+static struct sqs_queue_config fifo_config(const struct rig *r)
+{
+	return (struct sqs_queue_config){
+	    .queue_id = FIFO_ID, .visibility_timeout_s = VISIBILITY_S,
+	    .maximum_message_bytes = BODY_BYTES_MAX, .durable = true, .fifo = true,
+	    .content_based_deduplication = r->content_based, .dedup_per_group = r->dedup_per_group,
+	    .delay_s = r->delay_s};
+}
 
 static void rig_open(struct rig *r)
 {
@@ -150,10 +161,7 @@ static void rig_open(struct rig *r)
 	int error = 1;
 	r->engine = sqs_engine_create(&options, &error);
 	cr_assert_not_null(r->engine, "engine: %d", error);
-	struct sqs_queue_config fifo = {
-	    .queue_id = FIFO_ID, .visibility_timeout_s = VISIBILITY_S,
-	    .maximum_message_bytes = BODY_BYTES_MAX, .durable = true, .fifo = true,
-	    .content_based_deduplication = r->content_based, .dedup_per_group = r->dedup_per_group};
+	struct sqs_queue_config fifo = fifo_config(r);
 	struct sqs_queue_config standard = {
 	    .queue_id = STANDARD_ID, .visibility_timeout_s = VISIBILITY_S,
 	    .maximum_message_bytes = BODY_BYTES_MAX};
@@ -378,6 +386,54 @@ Test(sqs_fifo, a_message_group_scope_deduplicates_within_each_group)
 	cr_assert_eq(sqs_visible_count(rig->engine, FQ), 2);
 }
 
+/* The FIFO queue's DelaySeconds becomes delay_s (SetQueueAttributes): its state stays. */
+static void set_queue_delay(uint32_t delay_s)
+{
+	rig->delay_s = delay_s;
+	struct sqs_queue_config fifo = fifo_config(rig);
+	struct sqs_wake wakes[2];
+	cr_assert_eq(sqs_queue_open(rig->engine, FQ, &fifo, wakes), 0);
+}
+
+/*
+ * A FIFO queue's DelaySeconds delays each send; a delayed message holds its group (a later
+ * one, sent after the delay was lowered, waits for it) and other groups are served; all of it
+ * as well after a restart.
+ */
+Test(sqs_fifo, a_queue_delay_delays_sends_and_holds_each_group_s_order)
+{
+	set_queue_delay(60);
+	struct sqs_sent sent;
+	send_ok("a1", "A", "1", T0, &sent);
+	struct sqs_received got[10];
+	cr_assert_eq(receive(10, T0 + 59999, got), 0, "delayed");
+	cr_assert_eq(sqs_delayed_count(rig->engine, FQ), 1);
+	set_queue_delay(0);
+	send_ok("a2", "A", "2", T0 + 1, &sent);
+	send_ok("b1", "B", "3", T0 + 1, &sent);
+	cr_assert_eq(sqs_delayed_count(rig->engine, FQ), 2, "a2 waits for a1");
+	cr_assert_eq(receive(10, T0 + 2, got), 1);
+	cr_assert_str_eq(body_of(&got[0]), "b1");
+	delete_ok(&got[0]);
+	rig_restart(rig, T0 + 3);
+	cr_assert_eq(sqs_delayed_count(rig->engine, FQ), 2, "still delayed after a restart");
+	cr_assert_eq(receive(10, T0 + 59999, got), 0);
+	cr_assert_eq(receive(10, T0 + 60000, got), 2);
+	cr_assert_str_eq(body_of(&got[0]), "a1");
+	cr_assert_str_eq(body_of(&got[1]), "a2");
+	cr_assert_eq(sqs_delayed_count(rig->engine, FQ), 0);
+}
+
+/* AWS has no per-message DelaySeconds on a FIFO queue: InvalidParameterValue. */
+Test(sqs_fifo, a_message_s_own_delay_is_refused)
+{
+	struct sqs_send_options o = {.group_id = "A", .group_id_bytes = 1, .dedup_id = "1",
+	                             .dedup_id_bytes = 1, .delay_s = 5, .delay_given = true};
+	struct sqs_sent sent;
+	cr_assert_eq(sqs_send_message(rig->engine, FQ, (const uint8_t *)"x", 1, &o, T0, &sent),
+	             WIRE_ERR_INVALID_PARAMETER);
+}
+
 Test(sqs_fifo, content_based_ids_are_the_body_s_sha256)
 {
 	use_content_based();
@@ -501,6 +557,7 @@ struct model_message {
 	bool inflight;
 	uint32_t group;
 	uint64_t deadline_ms;
+	uint64_t visible_ms; /* its delay's end: not before the one sent before it in its group */
 	char id[BB_MESSAGE_ID_BYTES + 1];
 	char handle[BB_RECEIPT_HANDLE_BYTES + 1]; /* "" when none is valid */
 };
@@ -536,12 +593,40 @@ static void model_expire(struct model *m)
 	}
 }
 
+static bool model_delayed(const struct model *m, const struct model_message *x)
+{
+	return x->visible_ms > m->now;
+}
+
+/* Live messages in flight (inflight), or visible (not delayed); model_delays counts those. */
 static uint32_t model_live(const struct model *m, bool inflight)
 {
 	uint32_t n = 0;
-	for (uint32_t i = 0; i < m->count; i++)
-		n += m->messages[i].live && m->messages[i].inflight == inflight;
+	for (uint32_t i = 0; i < m->count; i++) {
+		const struct model_message *x = &m->messages[i];
+		n += x->live && x->inflight == inflight && (inflight || !model_delayed(m, x));
+	}
 	return n;
+}
+
+static uint32_t model_delays(const struct model *m)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < m->count; i++)
+		n += m->messages[i].live && model_delayed(m, &m->messages[i]);
+	return n;
+}
+
+/* When a send now becomes visible: the queue's delay, held by its group's last message. */
+static uint64_t model_visible_ms(const struct model *m, uint32_t group)
+{
+	uint64_t visible_ms = m->now + (uint64_t)rig->delay_s * 1000;
+	for (uint32_t i = m->count; i-- > 0;) {
+		const struct model_message *x = &m->messages[i];
+		if (x->live && x->group == group)
+			return x->visible_ms > visible_ms ? x->visible_ms : visible_ms;
+	}
+	return visible_ms;
 }
 
 static void model_send(struct model *m, unsigned seed)
@@ -562,7 +647,7 @@ static void model_send(struct model *m, unsigned seed)
 		cr_assert_str_eq(sent.sequence_number, d->sequence_number, "seed %u", seed);
 		return;
 	}
-	if (model_live(m, false) + model_live(m, true) == MESSAGE_SLOTS) {
+	if (model_live(m, false) + model_live(m, true) + model_delays(m) == MESSAGE_SLOTS) {
 		cr_assert_eq(status, WIRE_ERR_OVER_LIMIT, "seed %u: full", seed);
 		return;
 	}
@@ -570,7 +655,9 @@ static void model_send(struct model *m, unsigned seed)
 	cr_assert_gt(strcmp(sent.sequence_number, m->sequence_last), 0, "seed %u: grows", seed);
 	strcpy(m->sequence_last, sent.sequence_number);
 	cr_assert_lt(m->count, MODEL_SENDS_MAX);
-	m->messages[m->count++] = (struct model_message){.live = true, .group = group};
+	m->messages[m->count] =
+	    (struct model_message){.live = true, .group = group, .visible_ms = model_visible_ms(m, group)};
+	m->count++;
 	strcpy(m->messages[m->count - 1].id, sent.message_id);
 	*d = (struct model_dedup){.used = true, .expires_ms = m->now + WINDOW_MS};
 	strcpy(d->id, sent.message_id);
@@ -587,7 +674,8 @@ static uint32_t model_find(const struct model *m, const char *id)
 	return 0;
 }
 
-/* Groups with messages and none in flight, and how many messages they hold together. */
+/* Groups with visible messages and none in flight, and how many visible messages they hold
+ * together (a group's delayed messages are its last). */
 static uint32_t model_available(const struct model *m, bool available[MODEL_GROUPS])
 {
 	uint32_t count[MODEL_GROUPS] = {0};
@@ -597,7 +685,7 @@ static uint32_t model_available(const struct model *m, bool available[MODEL_GROU
 		const struct model_message *x = &m->messages[i];
 		if (!x->live)
 			continue;
-		count[x->group]++;
+		count[x->group] += !model_delayed(m, x);
 		if (x->inflight)
 			available[x->group] = false;
 	}
@@ -682,14 +770,17 @@ static void model_step(struct model *m, unsigned seed)
 		model_receive(m, seed);
 	else if (op < 85)
 		model_delete(m, seed);
-	else if (op < 97)
+	else if (op < 95)
 		m->now += next_random(m) % 120000;
+	else if (op < 97)
+		set_queue_delay(next_random(m) % 3 * 45); /* 0, 45 or 90 s */
 	else
 		model_restart(m);
 	sqs_expire(rig->engine, m->now);
 	model_expire(m);
 	cr_assert_eq(sqs_visible_count(rig->engine, FQ), model_live(m, false), "seed %u", seed);
 	cr_assert_eq(sqs_inflight_count(rig->engine, FQ), model_live(m, true), "seed %u", seed);
+	cr_assert_eq(sqs_delayed_count(rig->engine, FQ), model_delays(m), "seed %u", seed);
 }
 
 TestSuite(sqs_fifo_model, .init = setup, .fini = teardown);
@@ -705,6 +796,7 @@ Test(sqs_fifo_model, random_operations_match_the_model)
 		sqs_engine_destroy(rig->engine);
 		memset(&rig->log, 0, sizeof(rig->log));
 		rig->dedup_per_group = seed % 2 == 1;
+		rig->delay_s = 0;
 		rig_open(rig);
 		for (uint32_t step = 0; step < MODEL_STEPS && m.count < MODEL_SENDS_MAX; step++)
 			model_step(&m, seed);
