@@ -198,6 +198,19 @@ static void on_push_status(void *context, const struct ctl_push_status *status)
 	release_answers(context, status->applied_version, status->link != CTL_LINK_OK);
 }
 
+/* A managed call's answer, now or once held: a secret's text goes out as its handler built
+ * it (ctl_sqs.h). Takes the result's body or text. */
+static enum MHD_Result answer_managed(struct MHD_Connection *connection,
+                                      struct ctl_aws_call *call, struct ctl_sqs_result *result)
+{
+	if (result->secret_text != NULL)
+		return ctl_aws_answer_secret(connection, call, result->secret_text);
+	enum MHD_Result rc = ctl_aws_answer_sqs(connection, call, result->http_status,
+	                                        result->body, result->query_error);
+	json_decref(result->body);
+	return rc;
+}
+
 /*
  * Queue management of an authorised AWS call (ctl_aws_server.h): answers from
  * SQLite alone; the push thread takes the change to busbard.
@@ -225,10 +238,7 @@ static enum MHD_Result serve_sqs(void *context, void *owner, struct MHD_Connecti
 		ctl_push_changed(&ctl->push);
 	if (result.changed && hold_answer(ctl, connection, upload, &result, version))
 		return MHD_YES;
-	enum MHD_Result rc = ctl_aws_answer_sqs(connection, call, result.http_status, result.body,
-	                                        result.query_error);
-	json_decref(result.body);
-	return rc;
+	return answer_managed(connection, call, &result);
 }
 
 /* Gathers the body across calls, then answers once it is complete. */
@@ -259,11 +269,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
 	}
 	if (upload->held) { /* resumed: the change's answer */
 		upload->held = false;
-		enum MHD_Result rc =
-		    ctl_aws_answer_sqs(connection, upload->aws, upload->result.http_status,
-		                       upload->result.body, upload->result.query_error);
-		json_decref(upload->result.body);
-		return rc;
+		return answer_managed(connection, upload->aws, &upload->result);
 	}
 	if (ctl_aws_call_ready(upload->aws)) /* resumed: busbard's answer */
 		return ctl_aws_resume(connection, upload->aws);
@@ -288,8 +294,10 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **re
                          enum MHD_RequestTerminationCode code)
 {
 	struct upload *upload = *request_state;
-	if (upload != NULL && upload->held) /* stopped before the answer went out */
+	if (upload != NULL && upload->held) { /* stopped before the answer went out */
 		json_decref(upload->result.body);
+		ctl_aws_free_secret(upload->result.secret_text);
+	}
 	if (upload != NULL) {
 		ctl_aws_call_free(upload->aws);
 		free(upload->data);

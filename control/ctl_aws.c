@@ -852,9 +852,29 @@ void ctl_aws_render_sqs_result(const struct ctl_aws_request *request, unsigned h
 	                 message ? message : "", out);
 }
 
+void ctl_aws_render_secret(const struct ctl_aws_request *request, char *text,
+                           struct ctl_aws_reply *out)
+{
+	assert(request != NULL && request->protocol != CTL_AWS_QUERY && text != NULL);
+	memset(out, 0, sizeof(*out));
+	reply_from_stream(text, strlen(text), 200, json_media(request->protocol),
+	                  request->request_id, out);
+	out->secret = true;
+}
+
+void ctl_aws_free_secret(void *text)
+{
+	if (text != NULL)
+		explicit_bzero(text, strlen(text));
+	free(text);
+}
+
 void ctl_aws_reply_clear(struct ctl_aws_reply *reply)
 {
-	free(reply->body);
+	if (reply->secret)
+		ctl_aws_free_secret(reply->body);
+	else
+		free(reply->body);
 	reply->body = NULL;
 }
 

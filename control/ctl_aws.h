@@ -105,6 +105,7 @@ struct ctl_aws_reply {
 	const char *content_type;
 	char query_error[96]; /* x-amzn-query-error ("Code;Sender"), or empty */
 	char request_id[CTL_AWS_REQUEST_ID_BYTES + 1];
+	bool secret; /* body holds a key's secret: zeroed before it is freed */
 };
 
 /*
@@ -141,6 +142,14 @@ void ctl_aws_render_error(enum ctl_aws_protocol protocol, enum ctl_aws_service s
  */
 void ctl_aws_render_sqs_result(const struct ctl_aws_request *request, unsigned http_status,
                                json_t *body, const char *query_error, struct ctl_aws_reply *out);
+/*
+ * A JSON answer its handler built as text because it holds a secret (ctl_sqs.h's
+ * secret_text): the reply takes text, and zeroes it before it is freed.
+ */
+void ctl_aws_render_secret(const struct ctl_aws_request *request, char *text,
+                           struct ctl_aws_reply *out);
+/* Zeroes a NUL-terminated text that held a secret, then frees it (NULL: nothing). */
+void ctl_aws_free_secret(void *text);
 void ctl_aws_reply_clear(struct ctl_aws_reply *reply);
 
 /* "arn:aws:sqs:REGION:ACCOUNT:NAME", or the account's "...:*" when name is NULL. */

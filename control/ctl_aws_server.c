@@ -78,14 +78,22 @@ static enum MHD_Result gather_argument(void *cls, enum MHD_ValueKind kind, const
 	return MHD_YES;
 }
 
+struct MHD_Response *ctl_aws_reply_response(struct ctl_aws_reply *reply)
+{
+	assert(reply != NULL && (reply->body != NULL || reply->body_bytes == 0));
+	struct MHD_Response *response = MHD_create_response_from_buffer_with_free_callback(
+	    reply->body_bytes, reply->body, reply->secret ? ctl_aws_free_secret : free);
+	if (response != NULL)
+		reply->body = NULL; /* libmicrohttpd frees it, through the callback */
+	return response;
+}
+
 static enum MHD_Result queue_reply(struct MHD_Connection *connection, struct ctl_aws_call *call)
 {
 	struct ctl_aws_reply *r = &call->reply;
-	struct MHD_Response *response =
-	    MHD_create_response_from_buffer(r->body_bytes, r->body, MHD_RESPMEM_MUST_FREE);
+	struct MHD_Response *response = ctl_aws_reply_response(r);
 	if (response == NULL)
 		return MHD_NO;
-	r->body = NULL; /* libmicrohttpd frees it */
 	MHD_add_response_header(response, "Content-Type", r->content_type);
 	MHD_add_response_header(response, "x-amzn-RequestId", r->request_id);
 	if (r->query_error[0] != '\0')
@@ -434,6 +442,14 @@ enum MHD_Result ctl_aws_answer_sqs(struct MHD_Connection *connection, struct ctl
 	if (call->counts != NULL && http_status == 200)
 		ctl_aws_counts_merge(&call->request, call->counts, body);
 	ctl_aws_render_sqs_result(&call->request, http_status, body, query_error, &call->reply);
+	return queue_reply(connection, call);
+}
+
+enum MHD_Result ctl_aws_answer_secret(struct MHD_Connection *connection,
+                                      struct ctl_aws_call *call, char *text)
+{
+	assert(call != NULL && text != NULL);
+	ctl_aws_render_secret(&call->request, text, &call->reply);
 	return queue_reply(connection, call);
 }
 

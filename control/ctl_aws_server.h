@@ -89,6 +89,15 @@ enum MHD_Result ctl_aws_resume(struct MHD_Connection *connection, struct ctl_aws
 /* ctl_sqs.c's answer to a managed call, in the call's protocol. */
 enum MHD_Result ctl_aws_answer_sqs(struct MHD_Connection *connection, struct ctl_aws_call *call,
                                    unsigned http_status, json_t *body, const char *query_error);
+/* A managed call's answer that holds a secret, as its handler's text (ctl_sqs.h): takes it. */
+enum MHD_Result ctl_aws_answer_secret(struct MHD_Connection *connection,
+                                      struct ctl_aws_call *call, char *text);
+/*
+ * libmicrohttpd's response of a reply, its body handed over: freed by libmicrohttpd
+ * through ctl_aws_free_secret when reply->secret (zeroed first), else free. NULL when out
+ * of memory (the reply keeps its body).
+ */
+struct MHD_Response *ctl_aws_reply_response(struct ctl_aws_reply *reply);
 void ctl_aws_call_free(struct ctl_aws_call *call);
 
 #endif

@@ -1,8 +1,10 @@
 /*
  * Key management calls (see ctl_keys_api.h). A secret leaves busbar-control
  * only in the answer to the call that made it (CreateKey, RotateKey); the
- * answer is never logged, and ListKeys never carries one. Errors use IAM's
- * codes for the same situations. Who may call is decided here too
+ * answer is never logged, and ListKeys never carries one. That answer is text
+ * built here (secret_answer), the one copy of the secret after the key's own,
+ * zeroed before it is freed: jansson would free a string holding it as it is.
+ * Errors use IAM's codes for the same situations. Who may call is decided here too
  * (ctl_keys_api_allowed), so the HTTP server only asks.
  */
 #include "ctl_keys_api.h"
@@ -19,6 +21,10 @@
 
 #define ERROR_BYTES 256
 #define ARN_BYTES   256
+#define SECRET_ALPHABET                                                                            \
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/" /* none JSON escapes */
+/* The key's members but their closing brace, the secret, more members of the answer. */
+#define SECRET_ANSWER_FORMAT "{\"Key\":%.*s,\"SecretAccessKey\":\"%s\"}%s}"
 
 static const char *const ACTIONS[] = {"CreateKey", "ListKeys", "RotateKey", "RevokeKey",
                                       "PutKeyPolicy"};
@@ -59,7 +65,7 @@ static void fail_policy(struct ctl_sqs_result *out, int rc, const char *error)
 		fail(out, 400, "MalformedPolicyDocument", error);
 }
 
-static json_t *key_json(const struct ctl_key *k, int64_t now_s, bool with_secret)
+static json_t *key_json(const struct ctl_key *k, int64_t now_s)
 {
 	const char *status = k->revoked                                   ? "Revoked"
 	                     : k->expires_s != 0 && now_s >= k->expires_s ? "Expired"
@@ -70,9 +76,45 @@ static json_t *key_json(const struct ctl_key *k, int64_t now_s, bool with_secret
 	                      "ExpiresAt", (json_int_t)k->expires_s, "Status", status);
 	if (k->policy_json != NULL)
 		json_object_set_new(j, "Policy", json_string(k->policy_json));
-	if (with_secret)
-		json_object_set_new(j, "SecretAccessKey", json_string(k->secret));
 	return j;
+}
+
+/*
+ * The answer of a call that made a key, as JSON text: {"Key": {<key_json's members>,
+ * "SecretAccessKey": SECRET}<tail>}, tail more members of the answer (",..." or "").
+ * jansson only serialises the members without the secret; the secret is copied into this
+ * text alone, whose freer zeroes it (ctl_aws_free_secret). NULL when out of memory.
+ */
+static char *secret_answer(const struct ctl_key *k, int64_t now_s, const char *tail)
+{
+	assert(strspn(k->secret, SECRET_ALPHABET) == CTL_SECRET_KEY_BYTES);
+	json_t *key = key_json(k, now_s);
+	char *members = json_dumps(key, JSON_COMPACT); /* "{...}" */
+	json_decref(key);
+	if (members == NULL)
+		return NULL;
+	int open_length = (int)strlen(members) - 1; /* without the closing brace */
+	assert(open_length > 1 && members[open_length] == '}');
+	int length = snprintf(NULL, 0, SECRET_ANSWER_FORMAT, open_length, members, k->secret, tail);
+	char *text = malloc((size_t)length + 1);
+	if (text != NULL)
+		snprintf(text, (size_t)length + 1, SECRET_ANSWER_FORMAT, open_length, members,
+		         k->secret, tail);
+	free(members);
+	return text;
+}
+
+/* A 200 whose answer holds the key's secret (secret_answer), or a 500 out of memory. */
+static void answer_secret(struct ctl_sqs_result *out, const struct ctl_key *k, int64_t now_s,
+                          const char *tail)
+{
+	out->secret_text = secret_answer(k, now_s, tail);
+	out->changed = true; /* the key is made, answered or not */
+	if (out->secret_text == NULL) {
+		fail(out, 500, "ServiceFailure", "out of memory for the answer");
+		return;
+	}
+	out->http_status = 200;
 }
 
 /* The Policy member as text: a string as it is, an object serialised; NULL if absent. */
@@ -111,9 +153,7 @@ static void create_key(struct ctl_store *store, json_t *request, int64_t now_s,
 		fail_errno(out, rc, NULL);
 		return;
 	}
-	out->http_status = 200;
-	out->body = json_pack("{s:o}", "Key", key_json(&key, now_s, true));
-	out->changed = true;
+	answer_secret(out, &key, now_s, "");
 	ctl_key_clear(&key);
 }
 
@@ -128,7 +168,7 @@ static void list_keys(struct ctl_store *store, int64_t now_s, struct ctl_sqs_res
 	}
 	json_t *array = json_array();
 	for (size_t i = 0; i < count; i++) {
-		json_array_append_new(array, key_json(&keys[i], now_s, false));
+		json_array_append_new(array, key_json(&keys[i], now_s));
 		ctl_key_clear(&keys[i]);
 	}
 	free(keys);
@@ -160,10 +200,9 @@ static void rotate_key(struct ctl_store *store, const char *id, json_t *request,
 		fail_errno(out, rc, id);
 		return;
 	}
-	out->http_status = 200;
-	out->body = json_pack("{s:o, s:I}", "Key", key_json(&key, now_s, true), "OldKeyExpiresAt",
-	                      (json_int_t)(now_s + overlap_s));
-	out->changed = true;
+	char tail[48];
+	snprintf(tail, sizeof(tail), ",\"OldKeyExpiresAt\":%lld", (long long)(now_s + overlap_s));
+	answer_secret(out, &key, now_s, tail);
 	ctl_key_clear(&key);
 }
 
@@ -334,10 +373,13 @@ static int run_keys_call(const char *db_path, const char *action, json_t *reques
 	ctl_keys_api_handle(store, target, text, strlen(text), (int64_t)time(NULL), &result);
 	free(text);
 	ctl_store_close(store);
+	if (result.secret_text != NULL) { /* one line, as the busbar command prints it */
+		printf("%s\n", result.secret_text);
+		ctl_aws_free_secret(result.secret_text);
+		return 0;
+	}
 	char *answer = json_dumps(result.body, JSON_INDENT(2));
 	fprintf(result.http_status == 200 ? stdout : stderr, "%s\n", answer ? answer : "");
-	if (answer != NULL)
-		explicit_bzero(answer, strlen(answer)); /* it may hold a secret */
 	free(answer);
 	json_decref(result.body);
 	return result.http_status == 200 ? 0 : 1;

@@ -28,6 +28,10 @@ struct ctl_sqs_result {
 	json_t *body;            /* owned by the caller */
 	const char *query_error; /* for the x-amzn-query-error header, or NULL */
 	bool changed;            /* the configuration version moved */
+	/* An answer holding a secret (ctl_keys_api.c's CreateKey, RotateKey): its JSON text,
+	 * NUL-terminated, built by the handler so the secret is in no other copy; body is NULL.
+	 * The caller's, to be freed with ctl_aws_free_secret, which zeroes it first. */
+	char *secret_text;
 };
 
 /* target is the X-Amz-Target header; request is the body (may be malformed). */

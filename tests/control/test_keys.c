@@ -214,6 +214,17 @@ static struct ctl_sqs_result call_api(const char *action, const char *body)
 	return result;
 }
 
+/* A secret's answer (its text, freed here) as JSON: the test's own copy. */
+static json_t *secret_json(struct ctl_sqs_result *r)
+{
+	cr_assert_not_null(r->secret_text);
+	json_t *json = json_loads(r->secret_text, 0, NULL);
+	cr_assert(json_is_object(json), "%s", r->secret_text);
+	ctl_aws_free_secret(r->secret_text);
+	r->secret_text = NULL;
+	return json;
+}
+
 static const char *error_type(const struct ctl_sqs_result *r)
 {
 	return json_string_value(json_object_get(r->body, "__type"));
@@ -307,7 +318,9 @@ Test(keys, api_secret_only_in_create_and_rotate)
 	struct ctl_sqs_result created = call_api("CreateKey", "{\"Policy\":" ALLOW_SEND "}");
 	cr_assert_eq(created.http_status, 200);
 	cr_assert(created.changed);
-	json_t *key = json_object_get(created.body, "Key");
+	cr_assert_null(created.body, "a secret's answer is its text alone");
+	json_t *created_json = secret_json(&created);
+	json_t *key = json_object_get(created_json, "Key");
 	const char *secret = json_string_value(json_object_get(key, "SecretAccessKey"));
 	cr_assert_not_null(secret);
 	cr_assert_eq(strlen(secret), CTL_SECRET_KEY_BYTES);
@@ -316,9 +329,12 @@ Test(keys, api_secret_only_in_create_and_rotate)
 	snprintf(body, sizeof(body), "{\"AccessKeyId\":\"%s\",\"OverlapSeconds\":60}", id);
 	struct ctl_sqs_result rotated = call_api("RotateKey", body);
 	cr_assert_eq(rotated.http_status, 200);
+	json_t *rotated_json = secret_json(&rotated);
 	const char *new_secret = json_string_value(
-	    json_object_get(json_object_get(rotated.body, "Key"), "SecretAccessKey"));
+	    json_object_get(json_object_get(rotated_json, "Key"), "SecretAccessKey"));
 	cr_assert_not_null(new_secret);
+	cr_assert_eq(json_integer_value(json_object_get(rotated_json, "OldKeyExpiresAt")),
+	             NOW + 60);
 	struct ctl_sqs_result listed = call_api("ListKeys", "{}");
 	cr_assert_eq(listed.http_status, 200);
 	cr_assert_not(listed.changed);
@@ -328,8 +344,8 @@ Test(keys, api_secret_only_in_create_and_rotate)
 	cr_assert_null(strstr(text, secret));
 	cr_assert_null(strstr(text, new_secret));
 	free(text);
-	json_decref(created.body);
-	json_decref(rotated.body);
+	json_decref(created_json);
+	json_decref(rotated_json);
 	json_decref(listed.body);
 }
 
