@@ -91,6 +91,7 @@
 #define BB_AUTH_SOURCES_PER_WORKER    4096u /* token buckets a worker keeps */
 #define BB_FIFO_GROUPS_PER_WORKER     65536u /* message groups with messages, all queues */
 #define BB_FIFO_DEDUP_PER_WORKER      65536u /* deduplication ids in their 5-minute window */
+#define BB_FIFO_ATTEMPTS_PER_WORKER   4096u  /* ReceiveRequestAttemptIds kept for a retry */
 #define BB_TOPIC_COUNT_MAX            1024u /* topics in one snapshot */
 #define BB_SUBSCRIPTION_COUNT_MAX     4096u /* subscriptions of all topics */
 #define BB_BUS_COUNT_MAX              256u  /* buses in one snapshot, default included */
@@ -110,6 +111,7 @@
 #define BB_AUTH_SOURCES_PER_WORKER    4u
 #define BB_FIFO_GROUPS_PER_WORKER     8u
 #define BB_FIFO_DEDUP_PER_WORKER      8u
+#define BB_FIFO_ATTEMPTS_PER_WORKER   4u
 #define BB_TOPIC_COUNT_MAX            4u
 #define BB_SUBSCRIPTION_COUNT_MAX     8u
 #define BB_BUS_COUNT_MAX              4u

@@ -135,6 +135,17 @@ struct sqs_dedup {
 	uint8_t message_id[16];
 };
 
+/* A ReceiveRequestAttemptId's receive in its window: what a retry gives again. */
+struct sqs_attempt {
+	uint8_t key[SHA256_BYTES]; /* SHA-256 of the id */
+	uint64_t hash;
+	uint64_t queue_id; /* 0: ended (the ring's head passes it later) */
+	uint64_t began_ms;
+	uint64_t position; /* of its ATTEMPT record; NO_POSITION when none */
+	uint32_t count;
+	struct sqs_record_attempt_message messages[BB_RECEIVE_COUNT_MAX];
+};
+
 /* A message a receive took to move to the dead-letter queue, as it was then. */
 struct sqs_moving {
 	uint32_t index;
@@ -212,6 +223,11 @@ struct sqs_engine {
 	struct slot_index dedup_index;
 	struct sqs_moving *moving; /* a ring of options.move_slots: messages taken to move */
 	uint32_t moving_head, moving_count;
+	struct sqs_attempt *attempts; /* a ring of options.attempt_slots, oldest first */
+	uint32_t attempt_head;
+	uint32_t attempt_used; /* ring places from head on, ended entries included */
+	struct slot_index attempt_index;
+	uint32_t attempt_open; /* the attempt sqs_attempt_begin began, NIL when none */
 };
 
 /*
@@ -948,6 +964,97 @@ static void dedup_drop_queue(struct sqs_engine *e, uint64_t queue_id)
 	}
 }
 
+/* ---- ReceiveRequestAttemptId (FIFO) ---- */
+
+struct attempt_key {
+	uint64_t queue_id;
+	const uint8_t *key;
+};
+
+static bool attempt_is(const struct sqs_engine *e, uint32_t entry, const void *key)
+{
+	const struct attempt_key *k = key;
+	const struct sqs_attempt *a = &e->attempts[entry];
+	return a->queue_id == k->queue_id && memcmp(a->key, k->key, SHA256_BYTES) == 0;
+}
+
+static uint64_t attempt_hash_of(const struct sqs_engine *e, uint32_t entry)
+{
+	return e->attempts[entry].hash;
+}
+
+static uint64_t attempt_hash(const struct sqs_engine *e, const struct attempt_key *k)
+{
+	return salted_hash(e, k->key) ^ (k->queue_id * GOLDEN_64);
+}
+
+/* Ends an attempt: out of the index, its record released. */
+static void attempt_end(struct sqs_engine *e, uint32_t entry)
+{
+	struct sqs_attempt *a = &e->attempts[entry];
+	assert(a->queue_id != 0);
+	index_remove(e, &e->attempt_index, a->hash, entry, attempt_hash_of);
+	log_release(e, &a->position);
+	a->queue_id = 0;
+}
+
+/* Ends the attempts whose window closed, from the ring's head on (all of them: evicting). */
+static void attempt_expire(struct sqs_engine *e, uint64_t now_ms, bool evict)
+{
+	while (e->attempt_used > 0) { /* bounded: each pass frees one ring place */
+		struct sqs_attempt *a = &e->attempts[e->attempt_head];
+		bool open = a->queue_id != 0 && a->began_ms + SQS_ATTEMPT_WINDOW_MS > now_ms;
+		if (open && !evict)
+			return;
+		if (a->queue_id != 0)
+			attempt_end(e, e->attempt_head);
+		e->attempt_head = (e->attempt_head + 1) % e->options.attempt_slots;
+		e->attempt_used--;
+		if (open)
+			return; /* one place made */
+	}
+}
+
+/* The attempt of a key still in its window, or NIL (one found past it is ended). */
+static uint32_t attempt_find(struct sqs_engine *e, const struct attempt_key *k, uint64_t now_ms)
+{
+	uint32_t place = index_find(e, &e->attempt_index, attempt_hash(e, k), attempt_is, k);
+	uint32_t entry = e->attempt_index.places[place];
+	if (entry == NIL || e->attempts[entry].began_ms + SQS_ATTEMPT_WINDOW_MS > now_ms)
+		return entry;
+	attempt_end(e, entry);
+	return NIL;
+}
+
+/* Makes the (empty) attempt of a key that has none, at the ring's tail: its oldest goes when
+ * the ring is full. */
+static uint32_t attempt_make(struct sqs_engine *e, const struct attempt_key *k,
+                             uint64_t began_ms)
+{
+	if (e->attempt_used == e->options.attempt_slots)
+		attempt_expire(e, 0, true);
+	uint32_t entry = (e->attempt_head + e->attempt_used) % e->options.attempt_slots;
+	uint64_t hash = attempt_hash(e, k);
+	uint32_t place = index_find(e, &e->attempt_index, hash, attempt_is, k);
+	assert(e->attempt_index.places[place] == NIL && e->attempt_used < e->options.attempt_slots);
+	e->attempts[entry] = (struct sqs_attempt){
+	    .hash = hash, .queue_id = k->queue_id, .began_ms = began_ms, .position = NO_POSITION};
+	memcpy(e->attempts[entry].key, k->key, SHA256_BYTES);
+	e->attempt_index.places[place] = entry;
+	e->attempt_used++;
+	return entry;
+}
+
+/* Ends every attempt of a queue that closes (bounded by the ring's size). */
+static void attempt_drop_queue(struct sqs_engine *e, uint64_t queue_id)
+{
+	for (uint32_t i = 0; i < e->attempt_used; i++) {
+		uint32_t entry = (e->attempt_head + i) % e->options.attempt_slots;
+		if (e->attempts[entry].queue_id == queue_id)
+			attempt_end(e, entry);
+	}
+}
+
 /*
  * A FIFO message leaves the engine: out of its group, and its dedup entry, if its window
  * lasts, takes over its SEND record so that a restart still knows the id.
@@ -1262,6 +1369,10 @@ struct sqs_engine *sqs_engine_create(const struct sqs_engine_options *options, i
 		e->moving = calloc(options->move_slots, sizeof(*e->moving));
 		rc = e->moving == NULL ? -ENOMEM : 0;
 	}
+	if (rc == 0 && options->attempt_slots > 0) {
+		e->attempts = calloc(options->attempt_slots, sizeof(*e->attempts));
+		rc = e->attempts == NULL ? -ENOMEM : index_init(&e->attempt_index, options->attempt_slots);
+	}
 	if (rc != 0) {
 		sqs_engine_destroy(e);
 		*error_out = rc;
@@ -1278,6 +1389,7 @@ struct sqs_engine *sqs_engine_create(const struct sqs_engine_options *options, i
 	}
 	e->log_head = NIL;
 	e->log_tail = NIL;
+	e->attempt_open = NIL;
 	e->free_count = options->message_slots;
 	for (uint32_t i = 0; i < options->queue_slots; i++)
 		queue_reset(&e->queues[i], &(struct sqs_queue_config){0}, false);
@@ -1303,6 +1415,8 @@ void sqs_engine_destroy(struct sqs_engine *e)
 	free(e->groups);
 	free(e->dedups);
 	free(e->moving);
+	free(e->attempts);
+	free(e->attempt_index.places);
 	EVP_MD_free(e->md5);
 	EVP_MD_CTX_free(e->md5_ctx);
 	free(e->scratch);
@@ -1396,6 +1510,8 @@ uint32_t sqs_queue_close(struct sqs_engine *e, uint32_t slot, struct sqs_wake *c
 		heap_drop_queue(e, slot);
 	if (q->config.fifo)
 		dedup_drop_queue(e, q->config.queue_id);
+	if (q->config.fifo && e->options.attempt_slots > 0)
+		attempt_drop_queue(e, q->config.queue_id);
 	assert(ready_total(q) == 0 && q->message_count == 0 && q->store_units == 0);
 	assert(q->avail_head == NIL);
 	q->open = false;
@@ -1798,14 +1914,10 @@ static void log_receive(struct sqs_engine *e, uint32_t index)
 	m->state_position = position;
 }
 
-/* Receives one visible message into r. */
-static void take_message(struct sqs_engine *e, uint32_t index, uint64_t deadline_ms,
-                         uint64_t now_ms, struct sqs_received *r)
+/* What a receive answers of a message it took (in flight, its newest handle). */
+static void fill_received(const struct sqs_engine *e, uint32_t index, struct sqs_received *r)
 {
-	mark_received(e, index, deadline_ms, now_ms);
 	const struct sqs_message *m = &e->messages[index];
-	if (queue_logged(e, m->queue_slot))
-		log_receive(e, index);
 	format_message_id(m->id, r->message_id);
 	format_handle(e, index, r->receipt_handle);
 	hex_encode(m->md5, 16, r->md5_of_body);
@@ -1826,6 +1938,120 @@ static void take_message(struct sqs_engine *e, uint32_t index, uint64_t deadline
 	format_sequence_number(m->sequence_number, r->sequence_number);
 	memcpy(r->group_id, g->id, g->id_bytes);
 	r->group_id[g->id_bytes] = '\0';
+}
+
+/* ---- ReceiveRequestAttemptId (FIFO): the receives ---- */
+
+/* A message the open attempt's receive took: noted as the receive left it. */
+static void attempt_note(struct sqs_engine *e, uint32_t index)
+{
+	if (e->attempt_open == NIL)
+		return;
+	struct sqs_attempt *a = &e->attempts[e->attempt_open];
+	const struct sqs_message *m = &e->messages[index];
+	assert(a->count < BB_RECEIVE_COUNT_MAX);
+	a->messages[a->count++] = (struct sqs_record_attempt_message){
+	    index, m->generation, m->receive_count, m->deadline_ms};
+}
+
+/* True when every message of the attempt is in flight as its receive left it, until later
+ * than now. */
+static bool attempt_holds(const struct sqs_engine *e, uint32_t entry, uint64_t now_ms)
+{
+	const struct sqs_attempt *a = &e->attempts[entry];
+	for (uint32_t i = 0; i < a->count; i++) {
+		const struct sqs_record_attempt_message *x = &a->messages[i];
+		const struct sqs_message *m = &e->messages[x->index];
+		if (m->state != MSG_INFLIGHT || m->generation != x->generation ||
+		    m->receive_count != x->receive_count || m->deadline_ms != x->deadline_ms ||
+		    m->deadline_ms <= now_ms)
+			return false;
+	}
+	return a->count > 0;
+}
+
+/* A retry: the attempt's messages again, their visibility timeouts started again. */
+static uint32_t attempt_retake(struct sqs_engine *e, uint32_t entry, uint64_t deadline_ms,
+                               struct sqs_received *out)
+{
+	struct sqs_attempt *a = &e->attempts[entry];
+	for (uint32_t i = 0; i < a->count; i++) {
+		uint32_t index = a->messages[i].index;
+		e->messages[index].deadline_ms = deadline_ms;
+		heap_update(e, index);
+		if (queue_logged(e, e->messages[index].queue_slot))
+			log_receive(e, index); /* the new deadline, for a restart */
+		a->messages[i].deadline_ms = deadline_ms;
+		fill_received(e, index, &out[i]);
+	}
+	return a->count;
+}
+
+uint32_t sqs_attempt_begin(struct sqs_engine *e, uint32_t slot, const char *id, uint32_t id_bytes,
+                           int64_t visibility_timeout_s, uint64_t now_ms,
+                           struct sqs_received *out)
+{
+	struct sqs_queue *q = &e->queues[slot];
+	assert(q->open && q->config.fifo && e->attempt_open == NIL && fifo_id_valid(id, id_bytes));
+	if (e->options.attempt_slots == 0)
+		return 0;
+	uint8_t digest[SHA256_BYTES];
+	sha256_of(e, id, id_bytes, NULL, 0, digest);
+	struct attempt_key key = {q->config.queue_id, digest};
+	attempt_expire(e, now_ms, false);
+	uint32_t entry = attempt_find(e, &key, now_ms);
+	if (entry != NIL && attempt_holds(e, entry, now_ms)) {
+		uint64_t timeout_s = visibility_timeout_s < 0 ? q->config.visibility_timeout_s
+		                                              : (uint64_t)visibility_timeout_s;
+		e->attempt_open = entry;
+		return attempt_retake(e, entry, now_ms + timeout_s * MS_PER_S, out);
+	}
+	if (entry != NIL)
+		attempt_end(e, entry); /* spent: this receive is the id's new attempt */
+	e->attempt_open = attempt_make(e, &key, now_ms);
+	return 0;
+}
+
+/* Writes an attempt's ATTEMPT record, superseding its last one (kept when the log refuses). */
+static void attempt_log(struct sqs_engine *e, uint32_t entry)
+{
+	struct sqs_attempt *a = &e->attempts[entry];
+	struct sqs_record record = {.kind = SQS_RECORD_ATTEMPT,
+	                            .queue_id = a->queue_id,
+	                            .sent_ms = a->began_ms,
+	                            .attempt_count = a->count};
+	memcpy(record.attempt_key, a->key, SHA256_BYTES);
+	memcpy(record.attempt_messages, a->messages, sizeof(a->messages));
+	struct sqs_logged logged;
+	uint64_t position;
+	if (log_append(e, &record, &logged, &position) != 0)
+		return;
+	log_release(e, &a->position);
+	a->position = position;
+}
+
+void sqs_attempt_end(struct sqs_engine *e)
+{
+	uint32_t entry = e->attempt_open;
+	e->attempt_open = NIL;
+	if (entry == NIL)
+		return;
+	const struct sqs_attempt *a = &e->attempts[entry];
+	if (a->count == 0)
+		attempt_end(e, entry);
+	else if (queue_logged(e, e->messages[a->messages[0].index].queue_slot))
+		attempt_log(e, entry);
+}
+
+/* Receives one visible message into r. */
+static void take_message(struct sqs_engine *e, uint32_t index, uint64_t deadline_ms,
+                         uint64_t now_ms, struct sqs_received *r)
+{
+	mark_received(e, index, deadline_ms, now_ms);
+	if (queue_logged(e, e->messages[index].queue_slot))
+		log_receive(e, index);
+	attempt_note(e, index);
+	fill_received(e, index, r);
 }
 
 /* RedrivePolicy: a message received maxReceiveCount times is moved, not handed out. */
@@ -2119,6 +2345,8 @@ uint32_t sqs_expire(struct sqs_engine *e, uint64_t now_ms)
 	/* Ended windows let go of the records they hold, even where no FIFO send comes. */
 	if (e->options.fifo_dedup_slots > 0)
 		dedup_expire(e, now_ms);
+	if (e->options.attempt_slots > 0)
+		attempt_expire(e, now_ms, false);
 	retention_expire(e, now_ms);
 	uint32_t moved = 0;
 	while (e->heap_count > 0 && e->messages[e->heap[0]].deadline_ms <= now_ms) {
@@ -2457,11 +2685,44 @@ static enum wire_status replay_new(struct sqs_engine *e, uint32_t slot, const st
 	return WIRE_OK;
 }
 
+/*
+ * An ATTEMPT met in the log: the attempt again, as its newest record states it, while its
+ * window lasts at now_ms (the retry then checks its messages as sqs_attempt_begin does).
+ */
+static enum wire_status replay_attempt(struct sqs_engine *e, uint32_t slot,
+                                       const struct sqs_record *r, uint64_t position,
+                                       uint64_t now_ms)
+{
+	if (!e->queues[slot].config.fifo)
+		return WIRE_ERR_MALFORMED; /* a queue's type is fixed: not its record */
+	if (e->options.attempt_slots == 0 || r->sent_ms + SQS_ATTEMPT_WINDOW_MS <= now_ms) {
+		log_release(e, &position);
+		return WIRE_OK;
+	}
+	for (uint32_t i = 0; i < r->attempt_count; i++) {
+		if (r->attempt_messages[i].index >= e->options.message_slots)
+			return WIRE_ERR_MALFORMED;
+	}
+	struct attempt_key key = {r->queue_id, r->attempt_key};
+	attempt_expire(e, now_ms, false);
+	uint32_t entry = attempt_find(e, &key, now_ms);
+	if (entry != NIL)
+		attempt_end(e, entry); /* an older record of it, or an earlier attempt of the id */
+	entry = attempt_make(e, &key, r->sent_ms);
+	struct sqs_attempt *a = &e->attempts[entry];
+	a->count = r->attempt_count;
+	memcpy(a->messages, r->attempt_messages, sizeof(a->messages));
+	a->position = position;
+	return WIRE_OK;
+}
+
 enum wire_status sqs_replay_record(struct sqs_engine *e, uint32_t slot,
                                    const struct sqs_record *r, uint64_t position,
                                    uint64_t now_ms, uint32_t *index_io)
 {
 	assert(sqs_queue_holds(e, slot, r->queue_id) && e->options.log.append != NULL);
+	if (r->kind == SQS_RECORD_ATTEMPT)
+		return replay_attempt(e, slot, r, position, now_ms);
 	uint32_t index = *index_io;
 	assert(index == NIL || e->messages[index].queue_slot == slot);
 	if (r->kind == SQS_RECORD_PURGE) {

@@ -94,6 +94,9 @@ struct sqs_engine_options {
 	/* RedrivePolicy: messages receives took to move and sqs_take_moves has not handed out
 	 * yet. 0: no queue moves its messages (max_receive_count is ignored). */
 	uint32_t move_slots;
+	/* ReceiveRequestAttemptIds kept for a retry, all FIFO queues (a ring: when it is full
+	 * the oldest is forgotten, and its retry is a new receive). 0: none is kept. */
+	uint32_t attempt_slots;
 };
 
 struct sqs_queue_config {
@@ -258,6 +261,28 @@ uint32_t sqs_receive(struct sqs_engine *engine, uint32_t slot,
 bool sqs_can_receive(const struct sqs_engine *engine, uint32_t slot, uint32_t body_bytes_max);
 
 /*
+ * ReceiveRequestAttemptId, on a FIFO queue (the caller checked it is 1-128 of ASCII's
+ * printable characters, sqs_fifo_id_is_valid). When a receive with this id on the queue began
+ * less than SQS_ATTEMPT_WINDOW_MS ago and each message it took is still in flight from it
+ * (not deleted, not received again, its visibility neither ended nor changed), writes those
+ * messages to out again (at most BB_RECEIVE_COUNT_MAX) with the same receipt handles, starts
+ * their visibility timeouts again (visibility_timeout_s < 0: the queue's) and returns how
+ * many. Otherwise returns 0, and the receives on the slot until sqs_attempt_end are that
+ * attempt's (an earlier one of the id is forgotten). Either way sqs_attempt_end follows.
+ */
+#define SQS_ATTEMPT_WINDOW_MS BB_FIFO_DEDUP_WINDOW_MS
+uint32_t sqs_attempt_begin(struct sqs_engine *engine, uint32_t slot, const char *id,
+                           uint32_t id_bytes, int64_t visibility_timeout_s, uint64_t now_ms,
+                           struct sqs_received *out);
+/*
+ * Ends the attempt sqs_attempt_begin began. One that took messages is kept for a retry, and a
+ * durable queue writes its ATTEMPT record so that a restart keeps it. As with a receive's
+ * RECEIVE records, the answer does not wait for it: a crash that loses it makes the retry a
+ * new receive. One that took nothing is forgotten.
+ */
+void sqs_attempt_end(struct sqs_engine *engine);
+
+/*
  * Dead-letter moves (RedrivePolicy). A receive that comes to a message already received
  * max_receive_count times does not hand it out: it takes it as the system's receive (a new
  * receive count, a RECEIVE record, in flight for SQS_MOVE_VISIBILITY_MS) and queues it here.
@@ -335,8 +360,9 @@ bool sqs_queue_find(const struct sqs_engine *engine, uint64_t queue_id, uint32_t
  * moves the message (compaction writes one again), a RECEIVE sets its receive count and
  * hides it until its deadline if that is after now_ms (as the visibility timeout would),
  * a DELETE frees it, a PURGE frees every message of the queue (the caller's map forgets
- * them: sqs_replay does). Records no message needs are released. OverLimit when the engine
- * has no room for the message.
+ * them: sqs_replay does), an ATTEMPT keeps its ReceiveRequestAttemptId's receive for a retry
+ * while its window lasts (index_io unused). Records no message needs are released.
+ * OverLimit when the engine has no room for the message.
  */
 #define SQS_NO_MESSAGE UINT32_MAX
 __attribute__((warn_unused_result)) enum wire_status

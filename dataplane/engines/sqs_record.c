@@ -22,9 +22,43 @@ static size_t encode_attributes(const struct sqs_record *r, uint8_t *out)
 	return SQS_RECORD_ATTRIBUTES_BYTES + r->attributes_bytes;
 }
 
+/* Writes an ATTEMPT's fields after its header; returns their bytes. */
+static size_t encode_attempt(const struct sqs_record *r, uint8_t *out)
+{
+	assert(r->attempt_count >= 1 && r->attempt_count <= BB_RECEIVE_COUNT_MAX);
+	memcpy(out, r->attempt_key, 32);
+	bb_put_le32(out + 32, r->attempt_count);
+	bb_put_le32(out + 36, 0);
+	for (uint32_t i = 0; i < r->attempt_count; i++) {
+		const struct sqs_record_attempt_message *a = &r->attempt_messages[i];
+		uint8_t *at = out + SQS_RECORD_ATTEMPT_BYTES + i * SQS_RECORD_ATTEMPT_MESSAGE_BYTES;
+		bb_put_le32(at, a->index);
+		bb_put_le32(at + 4, a->generation);
+		bb_put_le32(at + 8, a->receive_count);
+		bb_put_le32(at + 12, 0);
+		bb_put_le64(at + 16, a->deadline_ms);
+	}
+	return SQS_RECORD_ATTEMPT_BYTES + r->attempt_count * SQS_RECORD_ATTEMPT_MESSAGE_BYTES;
+}
+
+static size_t attempt_bytes(const struct sqs_record *r)
+{
+	return SQS_RECORD_ATTEMPT_BYTES + r->attempt_count * SQS_RECORD_ATTEMPT_MESSAGE_BYTES;
+}
+
 size_t sqs_record_encode(const struct sqs_record *r, uint8_t *out, size_t capacity)
 {
-	assert(r->kind >= SQS_RECORD_SEND && r->kind <= SQS_RECORD_PURGE);
+	assert(r->kind >= SQS_RECORD_SEND && r->kind <= SQS_RECORD_ATTEMPT);
+	if (r->kind == SQS_RECORD_ATTEMPT) {
+		size_t bytes = SQS_RECORD_HEADER_BYTES + attempt_bytes(r);
+		if (bytes > capacity)
+			return 0;
+		memset(out, 0, SQS_RECORD_HEADER_BYTES);
+		out[0] = (uint8_t)r->kind;
+		bb_put_le64(out + 8, r->queue_id);
+		bb_put_le64(out + 32, r->sent_ms);
+		return SQS_RECORD_HEADER_BYTES + encode_attempt(r, out + SQS_RECORD_HEADER_BYTES);
+	}
 	assert(r->kind == SQS_RECORD_SEND ||
 	       (r->body_bytes == 0 && r->group_id_bytes == 0 && r->attributes_bytes == 0));
 	assert(r->group_id_bytes <= BB_FIFO_ID_BYTES_MAX);
@@ -118,6 +152,36 @@ static size_t decode_attributes(const uint8_t *bytes, size_t length, size_t at,
 	return SQS_RECORD_ATTRIBUTES_BYTES + block_bytes;
 }
 
+/*
+ * Reads an ATTEMPT: 0, or -EBADMSG when its fields are not consistent (a header field an
+ * ATTEMPT does not have set, a count outside 1-10, a size that is not its count's).
+ */
+static int decode_attempt(const uint8_t *bytes, size_t length, struct sqs_record *out)
+{
+	const uint8_t *f = bytes + SQS_RECORD_HEADER_BYTES;
+	if (length < SQS_RECORD_HEADER_BYTES + SQS_RECORD_ATTEMPT_BYTES || !zero(bytes + 16, 16) ||
+	    !zero(bytes + 40, SQS_RECORD_HEADER_BYTES - 40))
+		return -EBADMSG;
+	uint32_t count = bb_get_le32(f + 32);
+	if (count < 1 || count > BB_RECEIVE_COUNT_MAX || bb_get_le32(f + 36) != 0 ||
+	    length != SQS_RECORD_HEADER_BYTES + SQS_RECORD_ATTEMPT_BYTES +
+	                  (size_t)count * SQS_RECORD_ATTEMPT_MESSAGE_BYTES)
+		return -EBADMSG;
+	*out = (struct sqs_record){.kind = SQS_RECORD_ATTEMPT,
+	                           .queue_id = bb_get_le64(bytes + 8),
+	                           .sent_ms = bb_get_le64(bytes + 32),
+	                           .attempt_count = count};
+	memcpy(out->attempt_key, f, 32);
+	for (uint32_t i = 0; i < count; i++) {
+		const uint8_t *at = f + SQS_RECORD_ATTEMPT_BYTES + i * SQS_RECORD_ATTEMPT_MESSAGE_BYTES;
+		if (bb_get_le32(at + 12) != 0)
+			return -EBADMSG;
+		out->attempt_messages[i] = (struct sqs_record_attempt_message){
+		    bb_get_le32(at), bb_get_le32(at + 4), bb_get_le32(at + 8), bb_get_le64(at + 16)};
+	}
+	return out->queue_id == 0 ? -EBADMSG : 0;
+}
+
 int sqs_record_decode(const uint8_t *bytes, size_t length, struct sqs_record *out)
 {
 	if (length < SQS_RECORD_HEADER_BYTES || !zero(bytes + 2, 6))
@@ -125,6 +189,8 @@ int sqs_record_decode(const uint8_t *bytes, size_t length, struct sqs_record *ou
 	uint8_t kind = bytes[0];
 	uint8_t flags = bytes[1];
 	uint8_t known = SQS_RECORD_FLAG_FIFO | SQS_RECORD_FLAG_ATTRIBUTES;
+	if (kind == SQS_RECORD_ATTEMPT)
+		return flags == 0 ? decode_attempt(bytes, length, out) : -EBADMSG;
 	if (kind < SQS_RECORD_SEND || kind > SQS_RECORD_PURGE)
 		return -EBADMSG;
 	if ((flags & ~known) != 0 || (flags != 0 && kind != SQS_RECORD_SEND))

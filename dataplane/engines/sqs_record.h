@@ -28,6 +28,12 @@
  *   u32 block bytes (1 or more)            u32 zero
  * A record without the flag is a message without attributes, as every record written before
  * the flag existed: those replay as they did.
+ * An ATTEMPT (a FIFO receive with a ReceiveRequestAttemptId, sqs.h) has only queue id and
+ * sent ms (when the attempt began) of the header, then SQS_RECORD_ATTEMPT_BYTES of fields and
+ * a message's SQS_RECORD_ATTEMPT_MESSAGE_BYTES for each message its receive took, in order:
+ *   96 u8[32] SHA-256 of the attempt id    128 u32 messages (1-10)   132 u32 zero
+ *   each: u32 engine slot, u32 generation, u32 receive count, u32 zero, u64 deadline ms
+ * (busbard before ATTEMPT records refuses a log that has one).
  */
 #ifndef BB_SQS_RECORD_H
 #define BB_SQS_RECORD_H
@@ -42,6 +48,8 @@
 #define SQS_RECORD_HEADER_BYTES     96u
 #define SQS_RECORD_FIFO_BYTES       48u
 #define SQS_RECORD_ATTRIBUTES_BYTES 8u
+#define SQS_RECORD_ATTEMPT_BYTES    40u
+#define SQS_RECORD_ATTEMPT_MESSAGE_BYTES 24u
 #define SQS_RECORD_FLAG_FIFO        0x01u
 #define SQS_RECORD_FLAG_ATTRIBUTES  0x02u
 #define SQS_RECORD_BYTES_MAX                                                                       \
@@ -62,6 +70,16 @@ enum sqs_record_kind {
 	/* PurgeQueue: every message of the queue written before it is gone. Only queue id and
 	 * sent ms (the purge's time) are set; the message id is zero. */
 	SQS_RECORD_PURGE = 4,
+	/* A ReceiveRequestAttemptId's receive: what a retry with the same id gives again. */
+	SQS_RECORD_ATTEMPT = 5,
+};
+
+/* A message an attempt received, as that receive left it (sqs.h, sqs_attempt_begin). */
+struct sqs_record_attempt_message {
+	uint32_t index; /* the engine's slot */
+	uint32_t generation;
+	uint32_t receive_count;
+	uint64_t deadline_ms;
 };
 
 struct sqs_record {
@@ -88,6 +106,10 @@ struct sqs_record {
 	uint32_t group_id_bytes;
 	bool has_dedup_key; /* its deduplication window was open when written */
 	uint8_t dedup_key[32];
+	/* An ATTEMPT: the SHA-256 of its id and the messages it received. */
+	uint8_t attempt_key[32];
+	uint32_t attempt_count;
+	struct sqs_record_attempt_message attempt_messages[BB_RECEIVE_COUNT_MAX];
 };
 
 /* Writes the record into out (capacity bytes); returns its size, 0 when it does not fit. */

@@ -114,6 +114,10 @@ enum wire_status sqs_replay_apply(struct sqs_replay *r, struct sqs_engine *engin
                                   const struct sqs_record *record, uint64_t position,
                                   uint64_t now_ms)
 {
+	if (record->kind == SQS_RECORD_ATTEMPT) { /* of no one message: the map is not needed */
+		uint32_t none = SQS_NO_MESSAGE;
+		return sqs_replay_record(engine, slot, record, position, now_ms, &none);
+	}
 	if (record->kind == SQS_RECORD_PURGE) {
 		uint32_t none = SQS_NO_MESSAGE;
 		enum wire_status status =

@@ -36,6 +36,7 @@
 #define MESSAGE_SLOTS   32u
 #define GROUP_SLOTS     8u
 #define DEDUP_SLOTS     64u
+#define ATTEMPT_SLOTS   4u
 #define LOG_RECORDS_MAX 8192u
 #define RECORD_BYTES                                                                               \
 	(SQS_RECORD_HEADER_BYTES + SQS_RECORD_FIFO_BYTES + BB_FIFO_ID_BYTES_MAX + BODY_BYTES_MAX)
@@ -157,6 +158,7 @@ static void rig_open(struct rig *r)
 	    .log = {&r->log, log_append, log_release},
 	    .fifo_group_slots = GROUP_SLOTS,
 	    .fifo_dedup_slots = DEDUP_SLOTS,
+	    .attempt_slots = ATTEMPT_SLOTS,
 	};
 	int error = 1;
 	r->engine = sqs_engine_create(&options, &error);
@@ -432,6 +434,109 @@ Test(sqs_fifo, a_message_s_own_delay_is_refused)
 	struct sqs_sent sent;
 	cr_assert_eq(sqs_send_message(rig->engine, FQ, (const uint8_t *)"x", 1, &o, T0, &sent),
 	             WIRE_ERR_INVALID_PARAMETER);
+}
+
+/* A receive with a ReceiveRequestAttemptId, as busbard makes one (dp_execute.c). */
+static uint32_t receive_attempt_for(const char *id, uint32_t max, int64_t visibility_s,
+                                    uint64_t now, struct sqs_received *out)
+{
+	sqs_expire(rig->engine, now);
+	uint32_t n = sqs_attempt_begin(rig->engine, FQ, id, (uint32_t)strlen(id), visibility_s,
+	                               now, out);
+	struct sqs_receive_options o = {max, visibility_s, UINT32_MAX};
+	if (n == 0)
+		n = sqs_receive(rig->engine, FQ, &o, now, out);
+	sqs_attempt_end(rig->engine);
+	return n;
+}
+
+static uint32_t receive_attempt(const char *id, uint32_t max, uint64_t now,
+                                struct sqs_received *out)
+{
+	return receive_attempt_for(id, max, -1, now, out);
+}
+
+static void assert_same_receive(const struct sqs_received *a, const struct sqs_received *b,
+                                uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		cr_assert_str_eq(a[i].message_id, b[i].message_id);
+		cr_assert_str_eq(a[i].receipt_handle, b[i].receipt_handle, "the same handle");
+		cr_assert_str_eq(a[i].sequence_number, b[i].sequence_number);
+	}
+}
+
+/*
+ * ReceiveRequestAttemptId: a retry within 5 minutes gets the same messages and receipt
+ * handles and starts their visibility timeouts again; after a restart too (the ATTEMPT
+ * record); an id of another receive is a receive of its own.
+ */
+Test(sqs_fifo, a_retried_attempt_gets_the_same_messages_and_handles_after_a_restart_too)
+{
+	struct sqs_sent sent;
+	send_ok("a1", "A", "1", T0, &sent);
+	send_ok("a2", "A", "2", T0, &sent);
+	send_ok("b1", "B", "3", T0, &sent);
+	struct sqs_received first[10], again[10];
+	cr_assert_eq(receive_attempt("try-1", 10, T0, first), 3);
+	cr_assert_eq(receive_attempt("try-1", 10, T0 + 1000, again), 3, "a retry");
+	assert_same_receive(first, again, 3);
+	cr_assert_eq(receive_attempt("try-2", 10, T0 + 1000, again), 0, "all in flight");
+	rig_restart(rig, T0 + 2000);
+	cr_assert_eq(receive_attempt("try-1", 10, T0 + 2000, again), 3, "a retry after a restart");
+	assert_same_receive(first, again, 3);
+	uint64_t visible = T0 + 2000 + VISIBILITY_S * 1000;
+	cr_assert_eq(receive(10, visible - 1, again), 0, "the retry started the timeout again");
+	cr_assert_eq(receive(10, visible, again), 3);
+}
+
+/* A retry after a message of it was deleted, its visibility changed or ended, or 5 minutes
+ * on, is a new receive. */
+Test(sqs_fifo, an_attempt_whose_messages_changed_is_a_new_receive)
+{
+	struct sqs_sent sent;
+	send_ok("a1", "A", "1", T0, &sent);
+	send_ok("b1", "B", "2", T0, &sent);
+	struct sqs_received got[10], again[10];
+	cr_assert_eq(receive_attempt("t", 10, T0, got), 2);
+	delete_ok(&got[0]);
+	cr_assert_eq(receive_attempt("t", 10, T0 + 1, again), 0, "a1 deleted, b1 in flight");
+	cr_assert_eq(receive_attempt("u", 10, T0 + 1, got), 0);
+	uint64_t later = T0 + VISIBILITY_S * 1000;
+	cr_assert_eq(receive_attempt("u", 10, later, got), 1, "b1 visible again");
+	cr_assert_eq(sqs_change_visibility(rig->engine, FQ, got[0].receipt_handle,
+	                                   strlen(got[0].receipt_handle), 100, later),
+	             WIRE_OK);
+	cr_assert_eq(receive_attempt("u", 10, later + 1, again), 0, "its visibility changed");
+	send_ok("c1", "C", "3", later + 1, &sent);
+	cr_assert_eq(receive_attempt_for("v", 10, 900, later + 1, got), 1);
+	cr_assert_str_eq(body_of(&got[0]), "c1");
+	cr_assert_eq(receive_attempt_for("v", 10, 900, later + 1 + WINDOW_MS, again), 1);
+	cr_assert_str_eq(body_of(&again[0]), "b1", "5 minutes on: a new receive (C in flight)");
+}
+
+/* The ATTEMPT record: its fields round trip, a count outside 1-10 or a wrong size is refused. */
+Test(sqs_fifo, the_attempt_record_round_trips_and_a_bad_one_is_refused)
+{
+	struct sqs_record r = {.kind = SQS_RECORD_ATTEMPT, .queue_id = 7, .sent_ms = 99,
+	                       .attempt_count = 2};
+	memset(r.attempt_key, 0xcd, sizeof(r.attempt_key));
+	r.attempt_messages[0] = (struct sqs_record_attempt_message){3, 4, 5, 6};
+	r.attempt_messages[1] = (struct sqs_record_attempt_message){7, 8, 9, 10};
+	uint8_t bytes[RECORD_BYTES];
+	size_t n = sqs_record_encode(&r, bytes, sizeof(bytes));
+	cr_assert_eq(n, SQS_RECORD_HEADER_BYTES + SQS_RECORD_ATTEMPT_BYTES +
+	                    2 * SQS_RECORD_ATTEMPT_MESSAGE_BYTES);
+	struct sqs_record out;
+	cr_assert_eq(sqs_record_decode(bytes, n, &out), 0);
+	cr_assert_eq(out.kind, SQS_RECORD_ATTEMPT);
+	cr_assert_eq(out.sent_ms, 99);
+	cr_assert_eq(memcmp(out.attempt_key, r.attempt_key, 32), 0);
+	cr_assert_eq(out.attempt_messages[1].deadline_ms, 10);
+	cr_assert_eq(out.attempt_messages[0].index, 3);
+	cr_assert_eq(sqs_record_decode(bytes, n - 1, &out), -EBADMSG, "a size not its count's");
+	bytes[SQS_RECORD_HEADER_BYTES + 32] = 11;
+	cr_assert_eq(sqs_record_decode(bytes, n, &out), -EBADMSG, "11 messages");
 }
 
 Test(sqs_fifo, content_based_ids_are_the_body_s_sha256)
