@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <libgen.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,6 +33,7 @@
 #include "ctl_keys_api.h"
 #include "ctl_push.h"
 #include "ctl_sns.h"
+#include "ctl_sns_sender.h"
 #include "ctl_sqs.h"
 #include "ctl_store.h"
 
@@ -51,6 +53,7 @@ struct control {
 	struct ctl_push push;
 	struct ctl_aws_server aws; /* the AWS API: SigV4, data calls to busbard, /metrics */
 	const char *signing_cert_path; /* busbard's SNS signing certificate (ctl_http.h) */
+	struct ctl_sns_sender *sns_sender; /* SubscriptionConfirmation POSTs (ctl_sns_sender.h) */
 	char store_id[BB_SNAPSHOT_STORE_ID_TEXT_BYTES];
 	char base_url[128];
 };
@@ -318,6 +321,7 @@ struct options {
 	long http_timeout_s;
 	bool insecure_no_auth; /* AWS API requests unsigned: for a lab only, logged */
 	const char *signing_cert; /* busbard's <state_dir>/sns-signing.pem */
+	const char *https_ca_file; /* CAs trusted for https subscriptions; NULL: the system's */
 };
 
 static void usage(FILE *out)
@@ -325,7 +329,8 @@ static void usage(FILE *out)
 	fprintf(out, "usage: busbar-control [--listen 127.0.0.1:7680] [--insecure-listen-any]\n"
 	             "                      [--db PATH] [--busbard-socket PATH] [--adopt]\n"
 	             "                      [--http-timeout-seconds 1-%u] [--run-seconds N]\n"
-	             "                      [--insecure-no-auth] [--sns-signing-cert PATH]\n",
+	             "                      [--insecure-no-auth] [--sns-signing-cert PATH]\n"
+	             "                      [--sns-https-ca-file PATH]\n",
 	        CTL_HTTP_TIMEOUT_S_MAX);
 }
 
@@ -341,6 +346,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{"run-seconds", required_argument, NULL, 'r'},
 		{"insecure-no-auth", no_argument, NULL, 'N'},
 		{"sns-signing-cert", required_argument, NULL, 'C'},
+		{"sns-https-ca-file", required_argument, NULL, 'T'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -357,6 +363,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'r': o->run_seconds = strtol(optarg, NULL, 10); break;
 		case 'N': o->insecure_no_auth = true; break;
 		case 'C': o->signing_cert = optarg; break;
+		case 'T': o->https_ca_file = optarg; break;
 		case 'h': usage(stdout); exit(0);
 		default: return -EINVAL;
 		}
@@ -412,6 +419,36 @@ static int open_store(struct control *ctl, const struct options *o)
 	ctl->sns = (struct ctl_sns_context){.store = ctl->store,
 	                                    .account_id = CTL_AWS_ACCOUNT_ID_DEFAULT,
 	                                    .region = CTL_AWS_REGION_DEFAULT};
+	return 0;
+}
+
+static void queue_confirmation(void *context, const char *endpoint, const char *topic_arn,
+                               const char *token, unsigned signature_version)
+{
+	struct control *ctl = context;
+	int rc = ctl_sns_sender_confirm(ctl->sns_sender, endpoint, topic_arn, token,
+	                                signature_version);
+	if (rc != 0)
+		fprintf(stderr, "busbar-control: SubscriptionConfirmation to %s not sent: %s\n",
+		        endpoint, strerror(-rc));
+}
+
+/*
+ * The SubscriptionConfirmation sender: signed with busbard's key, which lies beside the
+ * certificate busbar-control serves (busbard's state directory).
+ */
+static int start_sns_sender(struct control *ctl, const struct options *o)
+{
+	static char signing_dir[1024];
+	snprintf(signing_dir, sizeof(signing_dir), "%s", o->signing_cert);
+	struct ctl_sns_sender_options options = {.control_url = ctl->base_url,
+	                                         .signing_dir = dirname(signing_dir),
+	                                         .ca_file = o->https_ca_file};
+	ctl->sns_sender = ctl_sns_sender_start(&options);
+	if (ctl->sns_sender == NULL)
+		return -ENOMEM;
+	ctl->sns.confirmation_wanted = queue_confirmation;
+	ctl->sns.confirmation_context = ctl;
 	return 0;
 }
 
@@ -480,7 +517,7 @@ int main(int argc, char **argv)
 	static struct control ctl = {.store_lock = PTHREAD_MUTEX_INITIALIZER,
 	                             .waiters_lock = PTHREAD_MUTEX_INITIALIZER};
 	ctl.signing_cert_path = o.signing_cert;
-	if (open_store(&ctl, &o) != 0)
+	if (open_store(&ctl, &o) != 0 || start_sns_sender(&ctl, &o) != 0)
 		return 1;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -508,10 +545,12 @@ int main(int argc, char **argv)
 	/* Answers and resumes what waits for busbard. libmicrohttpd aborts when stopped with a
 	 * connection suspended, so with some left (docs/aws-api.md) the exit closes them. */
 	unsigned suspended = ctl_aws_server_stop(&ctl.aws);
-	if (suspended == 0)
+	if (suspended == 0) {
 		MHD_stop_daemon(daemon);
-	else
+		ctl_sns_sender_stop(ctl.sns_sender); /* nothing queues any more */
+	} else {
 		fprintf(stderr, "busbar-control: %u AWS API answers not sent at stop\n", suspended);
+	}
 	/* A push thread stuck in a call to a hung busbard keeps the store; exit ends both. */
 	if (ctl_push_stop(&ctl.push) == 0)
 		ctl_store_close(ctl.store);

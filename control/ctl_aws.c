@@ -494,6 +494,9 @@ static int parse_query(const char *content_type, const char *body, size_t body_b
 	if (version != NULL && strcmp(version, SNS_VERSION) == 0)
 		out->service = CTL_AWS_SNS;
 	const char *action = json_string_value(json_object_get(all, "Action"));
+	/* A SubscribeURL carries no Version; SQS has no such action (docs/sns.md). */
+	if (action != NULL && strcmp(action, "ConfirmSubscription") == 0)
+		out->service = CTL_AWS_SNS;
 	int rc = 0;
 	if (action == NULL)
 		rc = refuse(

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "ctl_events.h"
@@ -285,6 +286,27 @@ static const struct ctl_aws_error *unsupported_error(const struct ctl_aws_reques
 	return r->protocol == CTL_AWS_QUERY ? &CTL_AWS_INVALID_ACTION : &CTL_AWS_UNKNOWN_OPERATION;
 }
 
+static bool has_pair(const struct ctl_sigv4_pair *pairs, size_t count, const char *name)
+{
+	for (size_t i = 0; i < count; i++)
+		if (strcasecmp(pairs[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * An SNS ConfirmSubscription with no signature at all: its token is the proof, as on SNS
+ * (a GET of a SubscriptionConfirmation's SubscribeURL confirms). A signed one is checked.
+ */
+static bool anonymous_confirmation(const struct ctl_aws_call *call,
+                                   const struct ctl_sigv4_request *sr)
+{
+	return call->request.service == CTL_AWS_SNS &&
+	       strcmp(call->request.action, "ConfirmSubscription") == 0 &&
+	       !has_pair(sr->headers, sr->header_count, "Authorization") &&
+	       !has_pair(sr->query, sr->query_count, "X-Amz-Signature");
+}
+
 /* Authentication, then what parsing found, then the key's permission. */
 static enum MHD_Result decide(struct ctl_aws_server *s, struct MHD_Connection *connection,
                               struct ctl_aws_call *call, const struct ctl_sigv4_request *sr,
@@ -294,7 +316,7 @@ static enum MHD_Result decide(struct ctl_aws_server *s, struct MHD_Connection *c
 	char message[CTL_AWS_ERROR_BYTES_MAX];
 	const struct ctl_aws_error *error = NULL;
 	struct ctl_key key = {0};
-	bool auth = !s->options.insecure_no_auth;
+	bool auth = !s->options.insecure_no_auth && !anonymous_confirmation(call, sr);
 	if (auth && authenticate(s, call, sr, &key, &error, message, sizeof(message)) != 0)
 		return answer_error(connection, call, error, message);
 	bool allowed = true;

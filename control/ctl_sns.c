@@ -890,8 +890,21 @@ static void answer_subscription(const struct ctl_sns_context *c, json_t *request
 	succeed(out, json_pack("{s:o}", "SubscriptionArn", arn));
 }
 
-static void store_subscription(const struct ctl_sns_context *c, json_t *request,
-                               struct ctl_subscription *s, struct ctl_sqs_result *out)
+/* A pending http(s) subscription's SubscriptionConfirmation, to its endpoint (docs/sns.md). */
+static void want_confirmation(const struct ctl_sns_context *c, const struct ctl_topic *t,
+                              const struct ctl_subscription *s)
+{
+	if (s->confirmed || c->confirmation_wanted == NULL)
+		return;
+	json_t *arn = topic_arn(c, t->name);
+	c->confirmation_wanted(c->confirmation_context, s->endpoint, json_string_value(arn),
+	                       s->token, t->signature_version);
+	json_decref(arn);
+}
+
+static void store_subscription(const struct ctl_sns_context *c, const struct ctl_topic *t,
+                               json_t *request, struct ctl_subscription *s,
+                               struct ctl_sqs_result *out)
 {
 	struct ctl_subscription existing = {0};
 	int rc = ctl_sns_create_subscription(c->store, s, &existing);
@@ -916,6 +929,8 @@ static void store_subscription(const struct ctl_sns_context *c, json_t *request,
 		fail_store(out, rc);
 	else
 		answer_subscription(c, request, s, out);
+	if (out->http_status == 200)
+		want_confirmation(c, t, rc == -EEXIST ? &existing : s);
 	ctl_subscription_clear(&existing);
 }
 
@@ -938,7 +953,7 @@ static void subscribe(const struct ctl_sns_context *c, json_t *request, struct c
 	if (!s.confirmed)
 		random_token(s.token);
 	if (subscription_attributes(c, &t, &s, json_object_get(request, "Attributes"), out))
-		store_subscription(c, request, &s, out);
+		store_subscription(c, &t, request, &s, out);
 	ctl_subscription_clear(&s);
 }
 

@@ -23,6 +23,14 @@ struct ctl_sns_context {
 	struct ctl_store *store;
 	const char *account_id; /* of every ARN: 12 digits (ctl_aws_config) */
 	const char *region;
+	/*
+	 * Called when Subscribe answers with a pending http(s) subscription (a new one, or the
+	 * same again, as SNS sends the confirmation again), inside the store lock: queue the
+	 * SubscriptionConfirmation (ctl_sns_sender.h), do not send it here. NULL: none is sent.
+	 */
+	void (*confirmation_wanted)(void *context, const char *endpoint, const char *topic_arn,
+	                            const char *token, unsigned signature_version);
+	void *confirmation_context;
 };
 
 /*
