@@ -129,6 +129,10 @@ struct bb_receive_options {
 	 * WIRE_MESSAGE_ATTRIBUTE_NAMES_MAX); none: no attributes are returned. */
 	const char *const *message_attribute_names;
 	uint32_t message_attribute_name_count;
+	/* ReceiveRequestAttemptId (FIFO queues; 1-128 letters, digits or punctuation), NULL for
+	 * none: a retry with the same id within 5 minutes gets the same messages and receipt
+	 * handles, while none of them was deleted or changed (docs/operations.md). */
+	const char *receive_request_attempt_id;
 };
 
 struct bb_client *bb_client_open(const struct bb_client_options *options, int *error_out);

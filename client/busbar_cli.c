@@ -70,6 +70,7 @@ struct settings {
 	const char *topic;      /* list-subscriptions --topic (cli_sns.h) */
 	struct cli_routing_args routing; /* publish, put-events, send --attribute */
 	const char *trace_header; /* send: --trace-header, the AWSTraceHeader */
+	const char *attempt_id;   /* receive: --attempt-id, the ReceiveRequestAttemptId */
 	/* receive: --message-attribute-names, each a name, All, .* or prefix.* */
 	const char *attribute_names[WIRE_MESSAGE_ATTRIBUTE_NAMES_MAX];
 	uint32_t attribute_name_count;
@@ -78,7 +79,7 @@ struct settings {
 };
 
 /* getopt values of receive's and send's attribute options: above cli_routing.h's. */
-enum { CLI_OPT_MESSAGE_ATTRIBUTE_NAMES = 0x140, CLI_OPT_TRACE_HEADER };
+enum { CLI_OPT_MESSAGE_ATTRIBUTE_NAMES = 0x140, CLI_OPT_TRACE_HEADER, CLI_OPT_ATTEMPT_ID };
 
 static void usage(FILE *out)
 {
@@ -101,6 +102,8 @@ static void usage(FILE *out)
 	        "  receive QUEUE [--max N (1-%u)] [--visibility-timeout S] [--wait S]\n"
 	        "       [--message-attribute-names NAME|All|.*|PREFIX.*]... (up to 32; none: no\n"
 	        "                             MessageAttributes are returned)\n"
+	        "       [--attempt-id ID]     (FIFO: ReceiveRequestAttemptId; a retry with it gets\n"
+	        "                             the same messages and receipt handles)\n"
 	        "                             (a body that is not UTF-8 prints as BodyBase64)\n"
 	        "  delete QUEUE RECEIPT_HANDLE\n"
 	        "  change-visibility QUEUE RECEIPT_HANDLE SECONDS (0-%u)\n"
@@ -349,6 +352,7 @@ static int run_receive(struct bb_client *c, const struct settings *s, const char
 		.wait_time_s = s->wait_time_s,
 		.message_attribute_names = s->attribute_names,
 		.message_attribute_name_count = s->attribute_name_count,
+		.receive_request_attempt_id = s->attempt_id,
 	};
 	struct bb_message messages[BB_RECEIVE_COUNT_MAX];
 	uint32_t count;
@@ -675,6 +679,7 @@ static const struct option long_options[] = {
 	{"dedup", required_argument, NULL, 'd'}, /* publish, as --dedup-id */
 	{"message-attribute-names", required_argument, NULL, CLI_OPT_MESSAGE_ATTRIBUTE_NAMES},
 	{"trace-header", required_argument, NULL, CLI_OPT_TRACE_HEADER},
+	{"attempt-id", required_argument, NULL, CLI_OPT_ATTEMPT_ID},
 	CLI_ROUTING_LONG_OPTIONS,
 	CLI_KEYS_LONG_OPTIONS,
 	{"help", no_argument, NULL, 'h'},
@@ -769,6 +774,7 @@ static int parse_option(struct settings *s, int opt, const char *value)
 	case 'C': s->content_based_deduplication = true; return 0;
 	case 'T': s->topic = value; return 0;
 	case CLI_OPT_TRACE_HEADER: s->trace_header = value; return 0;
+	case CLI_OPT_ATTEMPT_ID: s->attempt_id = value; return 0;
 	case CLI_OPT_POLICY: s->policy = value; return 0;
 	case CLI_OPT_OVERLAP_SECONDS: s->overlap_seconds = value; return 0;
 	case CLI_OPT_MESSAGE_ATTRIBUTE_NAMES:

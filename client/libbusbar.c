@@ -668,6 +668,8 @@ int bb_receive_message(struct bb_client *c, const char *queue,
 		wire_put_u32(&w, WIRE_TAG_WAIT_TIME_S, (uint32_t)o->wait_time_s);
 	for (uint32_t i = 0; i < o->message_attribute_name_count; i++)
 		wire_put_str(&w, WIRE_TAG_MESSAGE_ATTRIBUTE_NAME, o->message_attribute_names[i]);
+	if (o->receive_request_attempt_id != NULL)
+		wire_put_str(&w, WIRE_TAG_RECEIVE_REQUEST_ATTEMPT_ID, o->receive_request_attempt_id);
 	const uint8_t *reply;
 	uint32_t reply_bytes;
 	*count_out = 0;

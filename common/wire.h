@@ -135,6 +135,7 @@ enum wire_tag {
 	WIRE_TAG_MESSAGE_GROUP_ID = 50,         /* text, 1-BB_FIFO_ID_BYTES_MAX */
 	WIRE_TAG_MESSAGE_DEDUPLICATION_ID = 51, /* text, 1-BB_FIFO_ID_BYTES_MAX */
 	WIRE_TAG_SEQUENCE_NUMBER = 52,          /* decimal text, in replies */
+	WIRE_TAG_RECEIVE_REQUEST_ATTEMPT_ID = 53, /* text, 1-BB_FIFO_ID_BYTES_MAX, ReceiveMessage */
 	/* SNS Publish (the message itself is BODY). */
 	WIRE_TAG_TOPIC_NAME = 60,
 	WIRE_TAG_SUBJECT = 61,

@@ -311,6 +311,29 @@ static int put_attribute_names(json_t *params, struct wire_writer *w,
 	return 0;
 }
 
+/* ReceiveRequestAttemptId: 1-128 of letters, digits and punctuation, as SQS (busbard applies
+ * it to FIFO queues only). */
+static int put_attempt_id(json_t *params, struct wire_writer *w,
+                          const struct ctl_aws_error **error, char *message, size_t message_bytes)
+{
+	const char *id;
+	int rc = optional_string(params, "ReceiveRequestAttemptId", &id, error, message,
+	                         message_bytes);
+	if (rc != 0 || id == NULL)
+		return rc;
+	size_t length = strlen(id);
+	bool valid = length >= 1 && length <= BB_FIFO_ID_BYTES_MAX;
+	for (size_t i = 0; valid && i < length; i++)
+		valid = id[i] >= '!' && id[i] <= '~';
+	if (!valid)
+		return REFUSE(&CTL_AWS_INVALID_PARAMETER,
+		              "Value for parameter ReceiveRequestAttemptId is invalid. Reason: it must "
+		              "be 1-128 alphanumeric or punctuation characters.",
+		              NULL);
+	wire_put_str(w, WIRE_TAG_RECEIVE_REQUEST_ATTEMPT_ID, id);
+	return 0;
+}
+
 static int encode_receive(json_t *params, struct wire_writer *w, struct ctl_aws_data_op *op,
                           const struct ctl_aws_error **error, char *message, size_t message_bytes)
 {
@@ -327,6 +350,8 @@ static int encode_receive(json_t *params, struct wire_writer *w, struct ctl_aws_
 	if (rc != 0)
 		return rc;
 	rc = put_attribute_names(params, w, error, message, message_bytes);
+	if (rc == 0)
+		rc = put_attempt_id(params, w, error, message, message_bytes);
 	if (rc != 0)
 		return rc;
 	wire_put_u32(w, WIRE_TAG_MAX_MESSAGES, count);

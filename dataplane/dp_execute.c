@@ -154,19 +154,51 @@ static bool local_client_gone(const struct dp_worker *w, const struct dp_request
 	return now != (uint16_t)(meta->local_connection >> 16);
 }
 
+/* A receive's ReceiveRequestAttemptId as the engine takes it: a FIFO queue's only (SQS's). */
+static bool has_attempt(const struct dp_worker *w, const struct dp_request_meta *meta,
+                        const struct dp_bytes *attempt_id)
+{
+	return attempt_id->present && sqs_queue_is_fifo(w->sqs, meta->queue_slot);
+}
+
+/* Puts an attempt's messages given again, those that fit the reply (each fitted one). */
+static void put_again(struct wire_writer *writer, struct dp_worker *w,
+                      const struct sqs_received *again, uint32_t count,
+                      const struct sqs_attr_names *names)
+{
+	for (uint32_t i = 0; i < count; i++) {
+		size_t room = writer->capacity - writer->length;
+		size_t stored = (size_t)again[i].attributes_bytes + again[i].body_bytes;
+		if (room <= RECEIVED_FIELDS_BYTES + WIRE_FIELD_HEADER_BYTES + stored)
+			return;
+		put_received(writer, w, &again[i], names);
+	}
+}
+
 /*
  * Answers a receive with the messages that fit its reply, oldest first: a message too
- * large for this reply is passed over and stays for a receive that can take it.
+ * large for this reply is passed over and stays for a receive that can take it. A FIFO
+ * receive with a ReceiveRequestAttemptId is that attempt's (sqs_attempt_begin): a retry gets
+ * the attempt's messages again.
  */
 static void answer_receive(struct dp_worker *w, struct rte_mbuf *m, const struct wire_header *h,
                            const struct sqs_receive_options *receive,
-                           const struct sqs_attr_names *names, uint64_t now_ms)
+                           const struct sqs_attr_names *names, const struct dp_bytes *attempt_id,
+                           uint64_t now_ms)
 {
 	struct dp_request_meta *meta = dp_meta(m);
 	struct wire_writer writer;
 	dp_reply_begin(&writer, w->reply_buf, receive_reply_bytes(meta));
 	uint32_t max = local_client_gone(w, meta) ? 0 : receive->max_messages;
-	for (uint32_t i = 0; i < max; i++) {
+	bool attempt = max > 0 && has_attempt(w, meta, attempt_id);
+	struct sqs_received again[BB_RECEIVE_COUNT_MAX];
+	uint32_t again_count =
+	    attempt ? sqs_attempt_begin(w->sqs, meta->queue_slot, (const char *)attempt_id->data,
+	                                attempt_id->length, receive->visibility_timeout_s, now_ms,
+	                                again)
+	            : 0;
+	put_again(&writer, w, again, again_count, names);
+	for (uint32_t i = 0; i < max && again_count == 0; i++) {
 		size_t room = writer.capacity - writer.length;
 		if (room <= RECEIVED_FIELDS_BYTES + WIRE_FIELD_HEADER_BYTES)
 			break;
@@ -179,6 +211,8 @@ static void answer_receive(struct dp_worker *w, struct rte_mbuf *m, const struct
 			break;
 		put_received(&writer, w, &r, names);
 	}
+	if (attempt)
+		sqs_attempt_end(w->sqs);
 	dp_finish(w, m, h, WIRE_OK, dp_reply_finish(&writer, h, WIRE_OK));
 }
 
@@ -216,7 +250,12 @@ static void execute_receive(struct dp_worker *w, struct rte_mbuf *m, const struc
 	};
 	uint32_t wait_s =
 	    req->wait_time_s.present ? req->wait_time_s.value : meta->receive_wait_time_s;
-	bool nothing_now = !sqs_can_receive(w->sqs, meta->queue_slot, receive.body_bytes_max);
+	bool repeats = has_attempt(w, meta, &req->attempt_id) &&
+	               sqs_attempt_repeats(w->sqs, meta->queue_slot,
+	                                   (const char *)req->attempt_id.data, req->attempt_id.length,
+	                                   now_ms);
+	bool nothing_now =
+	    !repeats && !sqs_can_receive(w->sqs, meta->queue_slot, receive.body_bytes_max);
 	if (nothing_now && wait_s > 0 && !local_client_gone(w, meta)) {
 		uint64_t deadline_ms = now_ms + (uint64_t)wait_s * 1000;
 		if (park(w, m, &receive, deadline_ms) == 0) {
@@ -229,7 +268,7 @@ static void execute_receive(struct dp_worker *w, struct rte_mbuf *m, const struc
 	}
 	struct sqs_attr_names names;
 	attribute_names_of(req, &names);
-	answer_receive(w, m, &req->header, &receive, &names, now_ms);
+	answer_receive(w, m, &req->header, &receive, &names, &req->attempt_id, now_ms);
 }
 
 /* Why the log refused an operation's record, for the client (seg_append's errors). */
@@ -632,6 +671,7 @@ void dp_answer_wakes(struct dp_worker *w, uint32_t count, uint64_t now_ms)
 			dp_finish_error(w, m, &req.header, WIRE_ERR_NONEXISTENT_QUEUE,
 			             "The specified queue does not exist.");
 		else
-			answer_receive(w, m, &req.header, &wake->receive, &names, now_ms);
+			answer_receive(w, m, &req.header, &wake->receive, &names, &req.attempt_id,
+			               now_ms);
 	}
 }

@@ -131,6 +131,7 @@ static bool take_field(struct dp_request *out, const struct wire_field *f)
 	case WIRE_TAG_MAX_MESSAGES: return take_u32(&out->max_messages, f);
 	case WIRE_TAG_VISIBILITY_TIMEOUT_S: return take_u32(&out->visibility_timeout_s, f);
 	case WIRE_TAG_WAIT_TIME_S: return take_u32(&out->wait_time_s, f);
+	case WIRE_TAG_RECEIVE_REQUEST_ATTEMPT_ID: return take_bytes(&out->attempt_id, f);
 	case WIRE_TAG_COOKIE: return take_u64(&out->cookie, f);
 	case WIRE_TAG_MESSAGE_GROUP_ID: return take_bytes(&out->group_id, f);
 	case WIRE_TAG_MESSAGE_DEDUPLICATION_ID: return take_bytes(&out->dedup_id, f);
@@ -647,7 +648,8 @@ static bool request_fields_fit(const struct dp_request *out)
 		return false;
 	if ((out->delay_s.present || out->trace_header.present) && op != WIRE_OP_SEND_MESSAGE)
 		return false;
-	if (out->attribute_names.count > 0 && op != WIRE_OP_RECEIVE_MESSAGE)
+	if ((out->attribute_names.count > 0 || out->attempt_id.present) &&
+	    op != WIRE_OP_RECEIVE_MESSAGE)
 		return false;
 	return !out->bus_name.present || events;
 }
@@ -664,6 +666,18 @@ static enum wire_status check_fifo_ids(struct dp_request *out)
 	return WIRE_OK;
 }
 
+/* 1-128 of ASCII's letters, digits and punctuation (SQS's ReceiveRequestAttemptId). */
+static bool printable_id(const struct dp_bytes *id)
+{
+	if (id->length == 0 || id->length > BB_FIFO_ID_BYTES_MAX)
+		return false;
+	for (uint32_t i = 0; i < id->length; i++) {
+		if (id->data[i] < '!' || id->data[i] > '~')
+			return false;
+	}
+	return true;
+}
+
 static enum wire_status check_receive(struct dp_request *out)
 {
 	if (out->max_messages.present &&
@@ -671,6 +685,10 @@ static enum wire_status check_receive(struct dp_request *out)
 		return invalid(out, WIRE_ERR_INVALID_PARAMETER, "MaxNumberOfMessages must be 1-10");
 	if (out->wait_time_s.present && out->wait_time_s.value > BB_WAIT_TIME_S_MAX)
 		return invalid(out, WIRE_ERR_INVALID_PARAMETER, "WaitTimeSeconds must be 0-20");
+	if (out->attempt_id.present && !printable_id(&out->attempt_id))
+		return invalid(out, WIRE_ERR_INVALID_PARAMETER,
+		               "ReceiveRequestAttemptId is 1-128 alphanumeric or punctuation "
+		               "characters");
 	const struct dp_attribute_names *names = &out->attribute_names;
 	if (names->count > WIRE_MESSAGE_ATTRIBUTE_NAMES_MAX)
 		return invalid(out, WIRE_ERR_INVALID_PARAMETER,
@@ -828,6 +846,7 @@ uint64_t dp_request_digest(const struct dp_request *req)
 	digest_u32(&s, WIRE_TAG_MAX_MESSAGES, &req->max_messages);
 	digest_u32(&s, WIRE_TAG_VISIBILITY_TIMEOUT_S, &req->visibility_timeout_s);
 	digest_u32(&s, WIRE_TAG_WAIT_TIME_S, &req->wait_time_s);
+	digest_bytes(&s, WIRE_TAG_RECEIVE_REQUEST_ATTEMPT_ID, &req->attempt_id);
 	digest_bytes(&s, WIRE_TAG_MESSAGE_GROUP_ID, &req->group_id);
 	digest_bytes(&s, WIRE_TAG_MESSAGE_DEDUPLICATION_ID, &req->dedup_id);
 	digest_u32(&s, WIRE_TAG_DELAY_SECONDS, &req->delay_s);

@@ -106,6 +106,7 @@ struct dp_worker *dp_worker_create(struct dp_app *app, const struct dp_worker_op
 	    .log = dp_log_ops(&w->log),
 	    .fifo_group_slots = BB_FIFO_GROUPS_PER_WORKER,
 	    .fifo_dedup_slots = BB_FIFO_DEDUP_PER_WORKER,
+	    .attempt_slots = BB_FIFO_ATTEMPTS_PER_WORKER,
 	    .handle_nonce = receipt_nonce,
 	    .handle_nonce_ctx = &w->receipt_key,
 	    .move_slots = DP_MOVES_MAX,

@@ -1987,6 +1987,20 @@ static uint32_t attempt_retake(struct sqs_engine *e, uint32_t entry, uint64_t de
 	return a->count;
 }
 
+bool sqs_attempt_repeats(struct sqs_engine *e, uint32_t slot, const char *id, uint32_t id_bytes,
+                         uint64_t now_ms)
+{
+	struct sqs_queue *q = &e->queues[slot];
+	assert(q->open && q->config.fifo && fifo_id_valid(id, id_bytes));
+	if (e->options.attempt_slots == 0)
+		return false;
+	uint8_t digest[SHA256_BYTES];
+	sha256_of(e, id, id_bytes, NULL, 0, digest);
+	struct attempt_key key = {q->config.queue_id, digest};
+	uint32_t entry = attempt_find(e, &key, now_ms);
+	return entry != NIL && attempt_holds(e, entry, now_ms);
+}
+
 uint32_t sqs_attempt_begin(struct sqs_engine *e, uint32_t slot, const char *id, uint32_t id_bytes,
                            int64_t visibility_timeout_s, uint64_t now_ms,
                            struct sqs_received *out)

@@ -271,6 +271,10 @@ bool sqs_can_receive(const struct sqs_engine *engine, uint32_t slot, uint32_t bo
  * attempt's (an earlier one of the id is forgotten). Either way sqs_attempt_end follows.
  */
 #define SQS_ATTEMPT_WINDOW_MS BB_FIFO_DEDUP_WINDOW_MS
+/* True when sqs_attempt_begin with this id would give an earlier receive's messages again (a
+ * caller that would park the receive answers it now). */
+bool sqs_attempt_repeats(struct sqs_engine *engine, uint32_t slot, const char *id,
+                         uint32_t id_bytes, uint64_t now_ms);
 uint32_t sqs_attempt_begin(struct sqs_engine *engine, uint32_t slot, const char *id,
                            uint32_t id_bytes, int64_t visibility_timeout_s, uint64_t now_ms,
                            struct sqs_received *out);

@@ -989,3 +989,38 @@ Test(aws, received_fifo_messages_carry_their_dedup_id_when_asked)
 		json_decref(result);
 	}
 }
+
+/* ReceiveRequestAttemptId goes to busbard as RECEIVE_REQUEST_ATTEMPT_ID; one that is not
+ * 1-128 letters, digits or punctuation is InvalidParameterValue, as SQS. */
+Test(aws, receive_passes_the_attempt_id_and_refuses_a_bad_one)
+{
+	struct ctl_aws_config config = {.account_id = "000000000000", .region = "local"};
+	cr_assert_eq(parse(FORM, NULL,
+	                   "Action=ReceiveMessage&QueueUrl=/000000000000/q.fifo"
+	                   "&ReceiveRequestAttemptId=try-1%21"),
+	             0);
+	uint8_t *frame;
+	size_t bytes;
+	struct ctl_aws_data_op op;
+	cr_assert_eq(ctl_aws_data_encode(&request, &config, &frame, &bytes, &op, &error, message,
+	                                 sizeof(message)),
+	             0, "%s", message);
+	bool found = false;
+	struct wire_reader r;
+	struct wire_field f;
+	wire_reader_init(&r, frame + BB_WIRE_HEADER_BYTES, bytes - BB_WIRE_HEADER_BYTES);
+	while (wire_reader_next(&r, &f) == 1) {
+		if (f.tag == WIRE_TAG_RECEIVE_REQUEST_ATTEMPT_ID)
+			found = f.length == 6 && memcmp(f.value, "try-1!", 6) == 0;
+	}
+	cr_assert(found);
+	free(frame);
+	cr_assert_eq(parse(FORM, NULL,
+	                   "Action=ReceiveMessage&QueueUrl=/000000000000/q.fifo"
+	                   "&ReceiveRequestAttemptId=has+space"),
+	             0);
+	cr_assert_neq(ctl_aws_data_encode(&request, &config, &frame, &bytes, &op, &error, message,
+	                                  sizeof(message)),
+	              0);
+	cr_assert_str_eq(error->code, CTL_AWS_INVALID_PARAMETER.code);
+}

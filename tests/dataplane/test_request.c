@@ -80,6 +80,36 @@ Test(request, ranges_follow_sqs)
 	}
 }
 
+/* RECEIVE_REQUEST_ATTEMPT_ID: a receive's, 1-128 letters, digits or punctuation (SQS's). */
+Test(request, an_attempt_id_is_a_receive_s_of_sqs_characters)
+{
+	char longest[BB_FIFO_ID_BYTES_MAX + 2];
+	memset(longest, 'a', sizeof(longest));
+	longest[BB_FIFO_ID_BYTES_MAX] = '\0';
+	const char *good[] = {"x", "try-1!~", longest};
+	for (size_t i = 0; i < 3; i++) {
+		begin();
+		wire_put_str(&fields, WIRE_TAG_QUEUE_NAME, "q.fifo");
+		wire_put_str(&fields, WIRE_TAG_RECEIVE_REQUEST_ATTEMPT_ID, good[i]);
+		cr_assert_eq(parse(WIRE_OP_RECEIVE_MESSAGE, 0), WIRE_OK, "%s", good[i]);
+		cr_assert_eq(req.attempt_id.length, strlen(good[i]));
+	}
+	longest[BB_FIFO_ID_BYTES_MAX] = 'a';
+	longest[BB_FIFO_ID_BYTES_MAX + 1] = '\0';
+	const char *bad[] = {"", "has space", longest};
+	for (size_t i = 0; i < 3; i++) {
+		begin();
+		wire_put_str(&fields, WIRE_TAG_QUEUE_NAME, "q.fifo");
+		wire_put_str(&fields, WIRE_TAG_RECEIVE_REQUEST_ATTEMPT_ID, bad[i]);
+		cr_assert_eq(parse(WIRE_OP_RECEIVE_MESSAGE, 0), WIRE_ERR_INVALID_PARAMETER, "%zu", i);
+	}
+	begin();
+	wire_put_str(&fields, WIRE_TAG_QUEUE_NAME, "q.fifo");
+	wire_put_str(&fields, WIRE_TAG_BODY, "b");
+	wire_put_str(&fields, WIRE_TAG_RECEIVE_REQUEST_ATTEMPT_ID, "x");
+	cr_assert_eq(parse(WIRE_OP_SEND_MESSAGE, 0), WIRE_ERR_MALFORMED, "a send does not take it");
+}
+
 Test(request, handle_operations_need_their_fields)
 {
 	begin();

@@ -479,6 +479,8 @@ Test(sqs_fifo, a_retried_attempt_gets_the_same_messages_and_handles_after_a_rest
 	send_ok("b1", "B", "3", T0, &sent);
 	struct sqs_received first[10], again[10];
 	cr_assert_eq(receive_attempt("try-1", 10, T0, first), 3);
+	cr_assert(sqs_attempt_repeats(rig->engine, FQ, "try-1", 5, T0 + 1000));
+	cr_assert_not(sqs_attempt_repeats(rig->engine, FQ, "try-2", 5, T0 + 1000));
 	cr_assert_eq(receive_attempt("try-1", 10, T0 + 1000, again), 3, "a retry");
 	assert_same_receive(first, again, 3);
 	cr_assert_eq(receive_attempt("try-2", 10, T0 + 1000, again), 0, "all in flight");
