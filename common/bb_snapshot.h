@@ -101,6 +101,7 @@ enum bb_snapshot_tag {
 	BB_SNAPSHOT_TAG_BUS_NAME = 0x141,
 	BB_SNAPSHOT_TAG_BUS_ID = 0x142,
 	BB_SNAPSHOT_TAG_BUS_FLAGS = 0x143,
+	BB_SNAPSHOT_TAG_BUS_ARCHIVE_DAYS = 0x144,
 	BB_SNAPSHOT_TAG_RULE_BEGIN = 0x150,
 	BB_SNAPSHOT_TAG_RULE_ID = 0x151,
 	BB_SNAPSHOT_TAG_RULE_BUS_ID = 0x152,
@@ -222,12 +223,14 @@ struct bb_snapshot_subscription {
 	struct bb_text arn; /* optional: its SubscriptionArn, for the envelope's UnsubscribeURL */
 };
 
-#define BB_SNAPSHOT_BUS_MEMORY 0x1u /* busbar:Durability=memory */
+#define BB_SNAPSHOT_BUS_MEMORY   0x1u /* busbar:Durability=memory */
+#define BB_SNAPSHOT_BUS_ARCHIVED 0x2u /* it has an archive: its events are kept archive_days */
 
 struct bb_snapshot_bus {
 	struct bb_text name; /* 1-BB_BUS_NAME_BYTES_MAX */
 	uint64_t bus_id;
-	uint32_t flags; /* BB_SNAPSHOT_BUS_* */
+	uint32_t flags;        /* BB_SNAPSHOT_BUS_* */
+	uint32_t archive_days; /* ARCHIVED: the longest RetentionDays of its archives, 0 forever */
 };
 
 #define BB_SNAPSHOT_RULE_ENABLED 0x1u

@@ -48,6 +48,8 @@ static const struct field_spec FIELDS[] = {
      BB_BUS_NAME_BYTES_MAX, true},
     {BB_SNAPSHOT_KIND_BUS, BB_SNAPSHOT_TAG_BUS_ID, FIELD_U64, AT(bus.bus_id), 0, true},
     {BB_SNAPSHOT_KIND_BUS, BB_SNAPSHOT_TAG_BUS_FLAGS, FIELD_U32, AT(bus.flags), 0, false},
+    {BB_SNAPSHOT_KIND_BUS, BB_SNAPSHOT_TAG_BUS_ARCHIVE_DAYS, FIELD_U32, AT(bus.archive_days), 0,
+     false},
     {BB_SNAPSHOT_KIND_RULE, BB_SNAPSHOT_TAG_RULE_ID, FIELD_U64, AT(rule.rule_id), 0, true},
     {BB_SNAPSHOT_KIND_RULE, BB_SNAPSHOT_TAG_RULE_BUS_ID, FIELD_U64, AT(rule.bus_id), 0, true},
     {BB_SNAPSHOT_KIND_RULE, BB_SNAPSHOT_TAG_RULE_NAME, FIELD_TEXT, AT(rule.name),
@@ -258,7 +260,9 @@ bool bb_snapshot_routing_is_complete(const struct bb_snapshot_entry *e)
 	case BB_SNAPSHOT_KIND_SUBSCRIPTION: return subscription_is_complete(&e->subscription);
 	case BB_SNAPSHOT_KIND_BUS:
 		return text_is(&e->bus.name, bb_bus_name_is_valid) &&
-		       (e->bus.flags & ~BB_SNAPSHOT_BUS_MEMORY) == 0;
+		       (e->bus.flags & ~(BB_SNAPSHOT_BUS_MEMORY | BB_SNAPSHOT_BUS_ARCHIVED)) == 0 &&
+		       !((e->bus.flags & BB_SNAPSHOT_BUS_MEMORY) &&
+		         (e->bus.flags & BB_SNAPSHOT_BUS_ARCHIVED));
 	case BB_SNAPSHOT_KIND_RULE: return rule_is_complete(&e->rule);
 	default: return target_is_complete(&e->target);
 	}

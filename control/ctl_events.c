@@ -1092,6 +1092,25 @@ static void list_tags_for_resource(const struct ctl_events_context *c, json_t *r
 		succeed(out, json_pack("{s:o}", "Tags", tags));
 }
 
+/* ---- for ctl_events_archive.c ---- */
+
+bool ev_get_string(json_t *request, const char *key, bool required, size_t bytes_max,
+                   const char **value, struct ctl_sqs_result *out)
+{
+	return get_string(request, key, required, bytes_max, value, out);
+}
+
+bool ev_check_pattern(const char *pattern, struct ctl_sqs_result *out)
+{
+	return check_pattern(pattern, out);
+}
+
+bool ev_find_bus(const struct ctl_events_context *c, json_t *request, const char *key,
+                 struct ev_bus *bus, struct ctl_sqs_result *out)
+{
+	return find_bus(c, request, key, bus, out);
+}
+
 /* ---- dispatch ---- */
 
 typedef void ev_handler(const struct ctl_events_context *, json_t *, struct ctl_sqs_result *);
@@ -1118,6 +1137,11 @@ static const struct {
     {"AWSEvents.TagResource", tag_resource},
     {"AWSEvents.UntagResource", untag_resource},
     {"AWSEvents.ListTagsForResource", list_tags_for_resource},
+    {"AWSEvents.CreateArchive", ev_create_archive},
+    {"AWSEvents.DescribeArchive", ev_describe_archive},
+    {"AWSEvents.ListArchives", ev_list_archives},
+    {"AWSEvents.UpdateArchive", ev_update_archive},
+    {"AWSEvents.DeleteArchive", ev_delete_archive},
 };
 
 bool ctl_events_manages(const char *action)
@@ -1143,12 +1167,16 @@ void ctl_events_resource_arn(const char *region, const char *account_id, const c
 		rule = name;
 	else if (bus == NULL && strstr(action, "EventBus") != NULL)
 		bus = name;
+	const char *archive = json_string_value(json_object_get(params, "ArchiveName"));
 	if (given != NULL) {
 		snprintf(out, out_bytes, "%s", given);
+	} else if (archive != NULL) {
+		snprintf(out, out_bytes, "arn:aws:events:%s:%s:archive/%s", region, account_id,
+		         archive);
 	} else if (bus != NULL && strncmp(bus, "arn:", 4) == 0 && rule == NULL) {
 		snprintf(out, out_bytes, "%s", bus);
 	} else if (strcmp(action, "ListEventBuses") == 0 ||
-	           strcmp(action, "TestEventPattern") == 0) {
+	           strcmp(action, "TestEventPattern") == 0 || strcmp(action, "ListArchives") == 0) {
 		snprintf(out, out_bytes, "arn:aws:events:%s:%s:*", region, account_id);
 	} else {
 		struct ctl_events_context c = {.account_id = account_id, .region = region};

@@ -33,6 +33,9 @@
 #define CTL_EVENTS_EVENT_AGE_S_MAX       86400u
 #define CTL_EVENTS_TEST_EVENT_BYTES_MAX  (256u << 10)
 #define CTL_EVENTS_ERROR_BYTES_MAX       512u /* an error's message */
+#define CTL_EVENTS_ARCHIVE_NAME_BYTES_MAX 48u
+/* busbar's bound on archives (AWS's is a quota of the account). */
+#define CTL_EVENTS_ARCHIVES_MAX          100u
 /* The snapshot entries of buses, rules and targets at most (ctl_events_snapshot_entries). */
 #define CTL_EVENTS_ENTRIES_MAX (BB_BUS_COUNT_MAX + BB_RULE_COUNT_MAX + BB_TARGET_COUNT_MAX)
 #define CTL_EVENTS_DEFAULT_BUS "default" /* always there, never deleted */
@@ -57,8 +60,8 @@ bool ctl_events_manages(const char *action);
 /*
  * The resource a call acts on, for the key's policy (ctl_aws_server.c): its ResourceARN, the
  * rule's ARN (Rule, or Name of a rule call), the bus's (Name of a bus call, EventBusName,
- * else the default bus), or "arn:aws:events:REGION:ACCOUNT:*" for ListEventBuses and
- * TestEventPattern.
+ * else the default bus), an archive's (ArchiveName), or "arn:aws:events:REGION:ACCOUNT:*"
+ * for ListEventBuses, TestEventPattern and ListArchives.
  */
 void ctl_events_resource_arn(const char *region, const char *account_id, const char *action,
                              json_t *params, char *out, size_t out_bytes);

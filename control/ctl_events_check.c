@@ -35,6 +35,14 @@ bool ev_target_id_ok(const char *id)
 	return bb_target_id_is_valid((const uint8_t *)id, strlen(id));
 }
 
+bool ev_archive_name_ok(const char *name)
+{
+	assert(name != NULL);
+	size_t bytes = strlen(name);
+	return bytes <= CTL_EVENTS_ARCHIVE_NAME_BYTES_MAX &&
+	       bb_rule_name_is_valid((const uint8_t *)name, bytes); /* the same characters */
+}
+
 bool ev_udp_arn(const char *arn, char *out, size_t out_bytes)
 {
 	assert(arn != NULL && out != NULL);

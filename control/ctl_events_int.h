@@ -98,6 +98,52 @@ int ev_tags_list(struct ctl_store *store, enum ev_tagged kind, int64_t id, json_
 int ev_tag_get(struct ctl_store *store, enum ev_tagged kind, int64_t id, const char *key,
                char **value);
 
+/* An archive (CreateArchive, UpdateArchive): text NULL when absent; retention_days < 0
+ * (UpdateArchive only) leaves it as it is. */
+struct ev_archive {
+	const char *name;
+	int64_t bus_id;
+	const char *description;
+	const char *pattern;
+	int64_t retention_days;
+};
+
+/* 0, -EEXIST, -ENOSPC past CTL_EVENTS_ARCHIVES_MAX. */
+int ev_archive_create(struct ctl_store *store, const struct ev_archive *archive);
+/* {"ArchiveName", "EventBusName", "Description"?, "EventPattern"?, "RetentionDays",
+ * "CreationTime"}; 0 or -ENOENT. */
+int ev_archive_get(struct ctl_store *store, const char *name, json_t **out);
+/* Changes what the archive gives (bus_id unused); 0 or -ENOENT. */
+int ev_archive_update(struct ctl_store *store, const struct ev_archive *archive);
+int ev_archive_delete(struct ctl_store *store, const char *name);
+/* By name, of one bus (bus_id < 0: all). */
+int ev_archive_list(struct ctl_store *store, const char *prefix, int64_t bus_id,
+                    const char *after, size_t limit, json_t **out);
+
+/* ---- the archive calls (ctl_events_archive.c), dispatched by ctl_events_handle ---- */
+
+void ev_create_archive(const struct ctl_events_context *c, json_t *request,
+                       struct ctl_sqs_result *out);
+void ev_describe_archive(const struct ctl_events_context *c, json_t *request,
+                         struct ctl_sqs_result *out);
+void ev_list_archives(const struct ctl_events_context *c, json_t *request,
+                      struct ctl_sqs_result *out);
+void ev_update_archive(const struct ctl_events_context *c, json_t *request,
+                       struct ctl_sqs_result *out);
+void ev_delete_archive(const struct ctl_events_context *c, json_t *request,
+                       struct ctl_sqs_result *out);
+
+/* ---- ctl_events.c's helpers the archive calls share ---- */
+
+/* A string member (ctl_events.c's get_string): false when out has AWS's error. */
+bool ev_get_string(json_t *request, const char *key, bool required, size_t bytes_max,
+                   const char **value, struct ctl_sqs_result *out);
+/* The pattern compiles with busbard's limits, else InvalidEventPatternException in out. */
+bool ev_check_pattern(const char *pattern, struct ctl_sqs_result *out);
+/* A bus of the store by its name or ARN (EventSourceArn); ResourceNotFoundException. */
+bool ev_find_bus(const struct ctl_events_context *c, json_t *request, const char *key,
+                 struct ev_bus *bus, struct ctl_sqs_result *out);
+
 /* ---- checks (ctl_events_check.c): true, or false with AWS's reason in why ---- */
 
 /* A bus: 1-BB_BUS_NAME_BYTES_MAX of alphanumerics and . - _ (custom: no '/', not "aws."). */
@@ -105,6 +151,8 @@ bool ev_bus_name_ok(const char *name);
 /* A rule name, a target Id: 1-64 of alphanumerics and . - _ */
 bool ev_rule_name_ok(const char *name);
 bool ev_target_id_ok(const char *id);
+/* An archive name: 1-48 of alphanumerics and . - _ */
+bool ev_archive_name_ok(const char *name);
 /* "a.b.c.d:port" from "udp://a.b.c.d:port" (busbar's UDP target), into out. */
 bool ev_udp_arn(const char *arn, char *out, size_t out_bytes);
 

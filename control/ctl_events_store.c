@@ -50,7 +50,14 @@ static const char events_schema[] =
     "  PRIMARY KEY (rule_id, target_id));"
     "CREATE TABLE IF NOT EXISTS event_tags ("
     "  kind INTEGER NOT NULL, resource_id INTEGER NOT NULL, key TEXT NOT NULL,"
-    "  value TEXT NOT NULL, PRIMARY KEY (kind, resource_id, key));";
+    "  value TEXT NOT NULL, PRIMARY KEY (kind, resource_id, key));"
+    "CREATE TABLE IF NOT EXISTS event_archives ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  bus_id INTEGER NOT NULL,"
+    "  description TEXT, pattern TEXT,"
+    "  retention_days INTEGER NOT NULL,"
+    "  created_s INTEGER NOT NULL);";
 
 int ctl_events_schema(sqlite3 *db)
 {
@@ -194,6 +201,7 @@ int ev_bus_delete(struct ctl_store *store, int64_t bus_id)
 	    "(SELECT id FROM event_rules WHERE bus_id = ?1)",
 	    "DELETE FROM event_rules WHERE bus_id = ?1",
 	    "DELETE FROM event_tags WHERE kind = 1 AND resource_id = ?1",
+	    "DELETE FROM event_archives WHERE bus_id = ?1",
 	    "DELETE FROM event_buses WHERE id = ?1",
 	};
 	_Static_assert(EV_TAGGED_BUS == 1 && EV_TAGGED_RULE == 2, "the kinds in the SQL above");
@@ -625,6 +633,120 @@ int ev_tag_get(struct ctl_store *store, enum ev_tagged kind, int64_t id, const c
 	return rc == SQLITE_DONE ? -ENOENT : -EIO;
 }
 
+/* ---- archives ---- */
+
+int ev_archive_create(struct ctl_store *store, const struct ev_archive *a)
+{
+	assert(a != NULL && a->name != NULL);
+	if (begin(store) != 0)
+		return -EIO;
+	sqlite3_stmt *st = prepare(store, "SELECT 1 FROM event_archives WHERE name = ?");
+	if (st != NULL)
+		bind_text(st, 1, a->name);
+	int rc = st == NULL ? -EIO : sqlite3_step(st) == SQLITE_ROW ? -EEXIST : 0;
+	sqlite3_finalize(st);
+	int64_t count = rc == 0 ? query_count(store, "SELECT count(*) FROM event_archives", -1) : 0;
+	if (rc == 0 && count < 0)
+		rc = -EIO;
+	else if (rc == 0 && count >= CTL_EVENTS_ARCHIVES_MAX)
+		rc = -ENOSPC;
+	if (rc == 0) {
+		st = prepare(store, "INSERT INTO event_archives (name, bus_id, description, "
+		                    "pattern, retention_days, created_s) VALUES (?,?,?,?,?,?)");
+		if (st != NULL) {
+			bind_text(st, 1, a->name);
+			sqlite3_bind_int64(st, 2, a->bus_id);
+			bind_text(st, 3, a->description);
+			bind_text(st, 4, a->pattern);
+			sqlite3_bind_int64(st, 5, a->retention_days);
+			sqlite3_bind_int64(st, 6, (int64_t)time(NULL));
+		}
+		rc = step_done(st);
+	}
+	return finish(store, rc, true);
+}
+
+#define ARCHIVE_COLUMNS                                                                            \
+	"a.name, b.name, a.description, a.pattern, a.retention_days, a.created_s "                 \
+	"FROM event_archives a JOIN event_buses b ON b.id = a.bus_id"
+
+/* {"ArchiveName", "EventBusName" (the API makes it EventSourceArn), "Description"?,
+ * "EventPattern"?, "RetentionDays", "CreationTime"} */
+static json_t *archive_row(sqlite3_stmt *st)
+{
+	json_t *o = json_pack("{s:s, s:s, s:I, s:I}", "ArchiveName", sqlite3_column_text(st, 0),
+	                      "EventBusName", sqlite3_column_text(st, 1), "RetentionDays",
+	                      (json_int_t)sqlite3_column_int64(st, 4), "CreationTime",
+	                      (json_int_t)sqlite3_column_int64(st, 5));
+	set_text(o, "Description", st, 2);
+	set_text(o, "EventPattern", st, 3);
+	return o;
+}
+
+int ev_archive_get(struct ctl_store *store, const char *name, json_t **out)
+{
+	sqlite3_stmt *st = prepare(store, "SELECT " ARCHIVE_COLUMNS " WHERE a.name = ?");
+	if (st == NULL)
+		return -EIO;
+	bind_text(st, 1, name);
+	int rc = sqlite3_step(st);
+	*out = rc == SQLITE_ROW ? archive_row(st) : NULL;
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : (rc == SQLITE_DONE ? -ENOENT : -EIO);
+}
+
+int ev_archive_update(struct ctl_store *store, const struct ev_archive *a)
+{
+	assert(a != NULL && a->name != NULL);
+	if (begin(store) != 0)
+		return -EIO;
+	sqlite3_stmt *st = prepare(store, "UPDATE event_archives SET "
+	                                  "description = coalesce(?2, description), "
+	                                  "pattern = coalesce(?3, pattern), "
+	                                  "retention_days = coalesce(?4, retention_days) "
+	                                  "WHERE name = ?1");
+	if (st != NULL) {
+		bind_text(st, 1, a->name);
+		bind_text(st, 2, a->description);
+		bind_text(st, 3, a->pattern);
+		if (a->retention_days >= 0)
+			sqlite3_bind_int64(st, 4, a->retention_days);
+	}
+	int rc = step_done(st);
+	if (rc == 0 && sqlite3_changes(ctl_store_db(store)) == 0)
+		rc = -ENOENT;
+	return finish(store, rc, true);
+}
+
+int ev_archive_delete(struct ctl_store *store, const char *name)
+{
+	if (begin(store) != 0)
+		return -EIO;
+	sqlite3_stmt *st = prepare(store, "DELETE FROM event_archives WHERE name = ?");
+	if (st != NULL)
+		bind_text(st, 1, name);
+	int rc = step_done(st);
+	if (rc == 0 && sqlite3_changes(ctl_store_db(store)) == 0)
+		rc = -ENOENT;
+	return finish(store, rc, true);
+}
+
+int ev_archive_list(struct ctl_store *store, const char *prefix, int64_t bus_id,
+                    const char *after, size_t limit, json_t **out)
+{
+	sqlite3_stmt *st = prepare(store, "SELECT " ARCHIVE_COLUMNS " WHERE "
+	                                  "substr(a.name, 1, length(?1)) = ?1 AND a.name > ?2 "
+	                                  "AND (?3 < 0 OR a.bus_id = ?3) "
+	                                  "ORDER BY a.name LIMIT ?4");
+	if (st != NULL) {
+		bind_text(st, 1, prefix != NULL ? prefix : "");
+		bind_text(st, 2, after != NULL ? after : "");
+		sqlite3_bind_int64(st, 3, bus_id);
+		sqlite3_bind_int64(st, 4, (sqlite3_int64)limit);
+	}
+	return collect(st, archive_row, out);
+}
+
 /* ---- snapshot entries ---- */
 
 /* The column's text, malloc'd, as a snapshot text; absent (NULL) when the column is. */
@@ -648,8 +770,19 @@ static int bus_entry(sqlite3_stmt *st, struct bb_snapshot_entry *e)
 	e->kind = BB_SNAPSHOT_KIND_BUS;
 	e->bus.bus_id = (uint64_t)sqlite3_column_int64(st, 0);
 	e->bus.flags = sqlite3_column_int64(st, 2) ? BB_SNAPSHOT_BUS_MEMORY : 0;
+	if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
+		e->bus.flags |= BB_SNAPSHOT_BUS_ARCHIVED;
+		e->bus.archive_days = (uint32_t)sqlite3_column_int64(st, 3);
+	}
 	return take_text(st, 1, &e->bus.name);
 }
+
+/* A bus's archive retention: the longest of its archives' (0, forever, is the longest);
+ * NULL without an archive. */
+#define BUSES_OF_SNAPSHOT                                                                          \
+	"SELECT id, name, memory, (SELECT CASE WHEN min(retention_days) = 0 THEN 0 ELSE "          \
+	"max(retention_days) END FROM event_archives a WHERE a.bus_id = event_buses.id "           \
+	"HAVING count(*) > 0) FROM event_buses ORDER BY id"
 
 static int rule_entry(sqlite3_stmt *st, struct bb_snapshot_entry *e)
 {
@@ -735,8 +868,7 @@ int ctl_events_snapshot_entries(struct ctl_store *store, struct bb_snapshot_entr
 {
 	assert(store != NULL && count != NULL);
 	*count = 0;
-	int rc = add_entries(store, "SELECT id, name, memory FROM event_buses ORDER BY id",
-	                     bus_entry, entries, capacity, count);
+	int rc = add_entries(store, BUSES_OF_SNAPSHOT, bus_entry, entries, capacity, count);
 	if (rc == 0)
 		rc = add_entries(store,
 		                 "SELECT id, bus_id, name, enabled, pattern, schedule FROM "

@@ -46,6 +46,8 @@ int dp_fanout_init(struct dp_fanout *f, uint32_t worker_index, int socket_id)
 	f->render_scratch = malloc(TOPIC_RENDER_SCRATCH_BYTES);
 	f->deliveries = calloc(BUS_DELIVERIES_MAX, sizeof(*f->deliveries));
 	f->random_used = sizeof(f->random_bytes); /* drawn at the first use */
+	if (dp_archive_init(&f->archive) != 0)
+		return -ENOMEM;
 	bool buffers = f->frame_buf != NULL && f->record_buf != NULL && f->event_buf != NULL &&
 	               f->render_buf != NULL && f->render_scratch != NULL && f->deliveries != NULL;
 	if (f->pool == NULL || f->pending == NULL || f->pending_free == NULL ||
@@ -76,6 +78,7 @@ void dp_fanout_free(struct dp_fanout *f)
 	free(f->event_buf);
 	free(f->render_buf);
 	free(f->render_scratch);
+	dp_archive_free(&f->archive);
 	free(f->deliveries);
 	dp_moves_free(&f->moves);
 	rte_mempool_free(f->pool);
@@ -123,6 +126,16 @@ static size_t done_record(const struct dp_pending *p, uint8_t *out, size_t capac
 	return bus_record_encode(&done, out, capacity);
 }
 
+/* An event of a bus with an archive keeps its PUT record (dp_archive.h); the rest go. */
+static void release_or_archive(struct dp_worker *w, const struct dp_pending *p)
+{
+	const struct dp_snapshot *s = atomic_load_explicit(&w->app->snapshot, memory_order_acquire);
+	if (p->kind == DP_FANOUT_BUS && dp_archive_has(s, p->resource_id))
+		dp_archive_keep(w, p->resource_id, p->record_position, DP_ARCHIVE_KEPT_NOW);
+	else
+		dp_log_release(&w->log, p->record_position);
+}
+
 /*
  * Every delivery is durable where it went (or given up): a DONE record, and the publish's
  * record released behind it. Without the DONE record (the log refused it) the release still
@@ -145,7 +158,7 @@ static void finish(struct dp_worker *w, uint32_t slot)
 			dp_log_release(&w->log, position);
 		else
 			w->stats.fanout_done_unlogged++;
-		dp_log_release(&w->log, p->record_position);
+		release_or_archive(w, p);
 	}
 	w->stats.fanout_done++;
 	f->pending_free[f->pending_free_count++] = slot;

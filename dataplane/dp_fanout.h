@@ -20,6 +20,7 @@
 
 #include "bb_limits.h"
 #include "bus.h"
+#include "dp_archive.h"
 #include "dp_snapshot.h"
 #include "sqs.h"
 #include "topic.h"
@@ -171,6 +172,7 @@ struct dp_fanout {
 	uint8_t random_bytes[1024]; /* event ids, drawn in batches */
 	uint32_t random_used;
 	struct dp_recovery recovery;
+	struct dp_archive archive; /* the PUT records kept for archives (dp_archive.h) */
 	struct dp_moves moves;
 };
 

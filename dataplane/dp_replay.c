@@ -6,7 +6,8 @@
  * passes, as far as its outbox has room each pass (at least once: a target may get a
  * delivery twice, never none). Records of a topic or bus the snapshot no longer has are
  * released; those of one another worker owns now refuse the start (the worker count
- * changed), as for queues.
+ * changed), as for queues. A done event of a bus with an archive keeps its PUT record for
+ * the archive's retention from its ingestion (dp_archive.h).
  */
 #include "dp_worker_int.h"
 
@@ -86,8 +87,24 @@ static int keep(struct dp_recovery *rec, const struct seg_record_view *view,
 	return 0;
 }
 
-/* A DONE: its publish needs nothing more; both records go. */
-static void forget(struct dp_worker *w, const struct record_key *k, uint64_t done_position)
+/* A done event of a bus with an archive: its PUT record stays, kept from its ingestion (the
+ * worker's passes release it when that is past the retention). */
+static bool archived(struct dp_worker *w, const struct dp_snapshot *s,
+                     const struct dp_recovered *item)
+{
+	struct bus_record r;
+	if (item->type != BUS_RECORD_LOG_TYPE)
+		return false;
+	RTE_VERIFY(bus_record_decode(item->payload, item->payload_bytes, &r) == 0);
+	if (s != NULL && !dp_archive_has(s, r.bus_id))
+		return false; /* without a snapshot nothing says the archive is gone: kept */
+	dp_archive_keep(w, r.bus_id, item->position, r.ingestion_ms);
+	return true;
+}
+
+/* A DONE: its publish needs nothing more; both records go (an archived event's PUT stays). */
+static void forget(struct dp_worker *w, const struct dp_snapshot *s, const struct record_key *k,
+                   uint64_t done_position)
 {
 	struct dp_recovery *rec = &w->fanout.recovery;
 	for (uint32_t i = rec->count; i-- > 0;) {
@@ -95,7 +112,8 @@ static void forget(struct dp_worker *w, const struct record_key *k, uint64_t don
 		if (item->payload == NULL || item->type != k->type ||
 		    item->resource_id != k->resource_id || memcmp(item->id, k->id, 16) != 0)
 			continue;
-		dp_log_release(&w->log, item->position);
+		if (!archived(w, s, item))
+			dp_log_release(&w->log, item->position);
 		free(item->payload);
 		item->payload = NULL;
 		break;
@@ -115,7 +133,7 @@ int dp_replay_record(void *ctx, const struct seg_record_view *view, char *why, s
 		return -EBADMSG;
 	}
 	if (k.done) {
-		forget(w, &k, view->position);
+		forget(w, s, &k, view->position);
 		return 0;
 	}
 	uint32_t owner = owner_of_record(s, &k);

@@ -185,7 +185,8 @@ static int add_topics_and_buses(struct build *b)
 				return fail(b, "topic named twice:", e->topic.name);
 		} else if (e->kind == BB_SNAPSHOT_KIND_BUS) {
 			r->buses[buses] = (struct dp_bus){
-			    .name = e->bus.name, .bus_id = e->bus.bus_id, .flags = e->bus.flags};
+			    .name = e->bus.name, .bus_id = e->bus.bus_id, .flags = e->bus.flags,
+			    .archive_days = e->bus.archive_days};
 			if (!index_add(r->bus_index, r->index_slots, &r->buses[0].name,
 			               sizeof(r->buses[0]), buses++))
 				return fail(b, "bus named twice:", e->bus.name);

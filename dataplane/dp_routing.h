@@ -51,6 +51,7 @@ struct dp_bus {
 	struct bb_text name;
 	uint64_t bus_id;
 	uint32_t flags; /* BB_SNAPSHOT_BUS_* */
+	uint32_t archive_days; /* BB_SNAPSHOT_BUS_ARCHIVED: its events are kept so long (0 ever) */
 	uint32_t owner;
 	uint32_t first_rule, rule_count;
 	/* Its rules compiled by the bus engine (bus.h): a match names the rule by its position

@@ -59,7 +59,10 @@
 	X(fanout_ring_full)                                                                        \
 	X(fanout_refused)                                                                          \
 	X(fanout_unsupported)                                                                      \
-	X(fanout_recovered)
+	X(fanout_recovered)                                                                        \
+	X(archive_kept)                                                                            \
+	X(archive_released)                                                                        \
+	X(archive_evicted)
 
 struct dp_stats {
 #define DP_STATS_MEMBER(name) uint64_t name;

@@ -339,6 +339,9 @@ void dp_worker_serve(struct dp_worker *w, uint64_t now_tsc)
 		dp_replay_pass(w, atomic_load_explicit(&w->app->snapshot, memory_order_acquire),
 		               now_ms);
 	dp_schedule_pass(w, atomic_load_explicit(&w->app->snapshot, memory_order_acquire), now_ms);
+	if (w->fanout.archive.count > 0)
+		dp_archive_pass(w, atomic_load_explicit(&w->app->snapshot, memory_order_acquire),
+		                now_ms);
 	dp_redrive_pass(w, atomic_load_explicit(&w->app->snapshot, memory_order_acquire), now_ms);
 	dp_fanout_pass(w, w->durable_sequence, now_ms);
 	dp_net_reap(&w->net, now_tsc);
