@@ -715,6 +715,12 @@ static bool check_input(struct target_check *t, json_t *entry)
 	                                             : BB_TARGET_INPUT_EVENT;
 	if (t->target.input_kind == BB_TARGET_INPUT_EVENT)
 		return true;
+	/* What a bus receives must stay an event: EventBridge takes input settings for AWS
+	 * services and API destinations only, and refuses them for a bus target (documented
+	 * for another account's bus; busbard's buses are all of one account and Region). */
+	if (t->target.kind == BB_TARGET_BUS)
+		return refuse(t, "Input, InputPath, and InputTransformer are not available with "
+		                 "PutTarget if the target is an event bus.");
 	t->target.input = json_string_value(text);
 	t->input_paths_map = map != NULL ? json_dumps(map, JSON_COMPACT) : NULL;
 	t->target.input_paths_map = t->input_paths_map;

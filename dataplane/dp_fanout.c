@@ -14,6 +14,7 @@
 
 #include "bus_record.h"
 #include "dp_chain.h"
+#include "dp_dead_letter.h"
 #include "topic.h"
 
 /*
@@ -282,6 +283,8 @@ static int deliver(struct dp_worker *w, uint32_t slot, const struct destination 
 	    .event_age_ms_max = policy->event_age_ms_max,
 	    .dead_letter_queue = policy->dead_letter_queue,
 	    .first_sent_ms = now_ms,
+	    .rule_id = policy->rule_id,
+	    .target_index = policy->target_index,
 	};
 	address_to(m, d);
 	w->fanout.pending[slot].outstanding++;
@@ -424,8 +427,35 @@ static bool delivery_body(struct dp_worker *w, struct rte_mbuf *m, struct dp_req
 	return bytes != NULL && dp_request_parse(bytes, length, req) == WIRE_OK;
 }
 
+/* Which of a rule target's retry limits ended its delivery, if one did. */
+static const char *exhausted_condition(const struct dp_request_meta *meta, uint64_t now_ms)
+{
+	if (!refused_for_now((enum wire_status)meta->status))
+		return NULL;
+	if (meta->attempts >= meta->attempts_max)
+		return "MaximumRetryAttempts";
+	bool old = meta->event_age_ms_max != 0 &&
+	           now_ms - meta->first_sent_ms >= meta->event_age_ms_max;
+	return old ? "MaximumEventAgeInSeconds" : NULL;
+}
+
+/* A rule target's dead letter's attributes (dp_dead_letter.h) into out: their bytes, 0 for
+ * a subscription's delivery (SNS adds none). */
+static size_t dead_letter_fields(struct dp_worker *w, const struct dp_snapshot *s,
+                                 const struct dp_request_meta *meta, uint64_t now_ms,
+                                 uint8_t *out, size_t capacity)
+{
+	const struct dp_pending *p = &w->fanout.pending[meta->pending];
+	if (meta->rule_id == 0 || p->kind != DP_FANOUT_BUS)
+		return 0;
+	struct dp_dead_letter_reason why = dp_dead_letter_refused(
+	    (enum wire_status)meta->status, meta->attempts, exhausted_condition(meta, now_ms));
+	return dp_dead_letter_fields(s, p->resource_id, meta->rule_id, meta->target_index, &why,
+	                             out, capacity);
+}
+
 /* Sends a delivery that failed for good to its dead-letter queue instead, once. */
-static bool dead_letter(struct dp_worker *w, struct rte_mbuf *m)
+static bool dead_letter(struct dp_worker *w, struct rte_mbuf *m, uint64_t now_ms)
 {
 	struct dp_request_meta *meta = dp_meta(m);
 	const struct dp_snapshot *s = atomic_load_explicit(&w->app->snapshot, memory_order_acquire);
@@ -434,13 +464,17 @@ static bool dead_letter(struct dp_worker *w, struct rte_mbuf *m)
 	    meta->dead_letter_queue >= s->queue_count || !delivery_body(w, m, &req))
 		return false;
 	struct destination d = queue_destination(&s->queues[meta->dead_letter_queue]);
+	uint8_t fields[DP_DEAD_LETTER_FIELDS_BYTES_MAX];
 	struct dp_delivery_body body = {.body = req.body.data, .body_bytes = req.body.length,
 	                                .group_id = (const char *)req.group_id.data,
 	                                .group_id_bytes = req.group_id.length,
 	                                /* A FIFO dead-letter queue without content-based
 	                                 * deduplication refuses a message without it. */
 	                                .dedup_id = (const char *)req.dedup_id.data,
-	                                .dedup_id_bytes = req.dedup_id.length};
+	                                .dedup_id_bytes = req.dedup_id.length,
+	                                .fields = fields};
+	body.fields_bytes =
+	    (uint32_t)dead_letter_fields(w, s, meta, now_ms, fields, sizeof(fields));
 	struct rte_mbuf *to_dlq = delivery_request(w, &d, &body);
 	if (to_dlq == NULL)
 		return false;
@@ -468,7 +502,8 @@ void dp_fanout_returned(struct dp_worker *w, struct rte_mbuf *m, uint64_t now_ms
 		rte_pktmbuf_free(m);
 		return;
 	}
-	if (status != WIRE_OK && w->fanout.outbox_count < DP_OUTBOX_MAX && dead_letter(w, m))
+	if (status != WIRE_OK && w->fanout.outbox_count < DP_OUTBOX_MAX &&
+	    dead_letter(w, m, now_ms))
 		return;
 	uint32_t slot = meta->pending;
 	if (status != WIRE_OK)

@@ -88,6 +88,8 @@ struct dp_delivery_policy {
 	uint32_t attempts_max;      /* 1 + retries */
 	uint32_t event_age_ms_max;  /* 0: no limit */
 	uint32_t dead_letter_queue; /* a queue position in the snapshot, or DP_ROUTING_NONE */
+	uint64_t rule_id;           /* a rule target's: its rule (0: a subscription's) */
+	uint32_t target_index;      /* and its position in the rule */
 };
 
 /* What one delivery to a queue carries (text not NUL-terminated; 0 bytes: absent). */

@@ -15,6 +15,7 @@
 #include "bb_policy.h"
 #include "bus_input.h"
 #include "bus_record.h"
+#include "dp_dead_letter.h"
 #include "dp_request.h"
 
 /* ---- where the request's topic or bus is now ---- */
@@ -313,19 +314,6 @@ static void execute_publish_batch(struct dp_worker *w, struct rte_mbuf *m,
 
 /* ---- deliveries of a bus ---- */
 
-static void rule_arn(const struct dp_bus *bus, const struct dp_rule *rule, char *out,
-                     size_t out_bytes)
-{
-	bool default_bus = bus->name.bytes == 7 && memcmp(bus->name.data, "default", 7) == 0;
-	if (default_bus)
-		snprintf(out, out_bytes, "arn:aws:events:%s:%s:rule/%.*s", BB_POLICY_REGION_DEFAULT,
-		         BB_POLICY_ACCOUNT_ID_DEFAULT, (int)rule->name.bytes, rule->name.data);
-	else
-		snprintf(out, out_bytes, "arn:aws:events:%s:%s:rule/%.*s/%.*s",
-		         BB_POLICY_REGION_DEFAULT, BB_POLICY_ACCOUNT_ID_DEFAULT,
-		         (int)bus->name.bytes, bus->name.data, (int)rule->name.bytes, rule->name.data);
-}
-
 /* What a target receives: the event as is for a bus (it must stay an event: input settings
  * are not applied), else its input shaped into the render buffer. */
 static int target_body(struct dp_worker *w, const struct dp_bus *bus, const struct dp_rule *rule,
@@ -345,7 +333,7 @@ static int target_body(struct dp_worker *w, const struct dp_bus *bus, const stru
 	}
 	char name[BB_RULE_NAME_BYTES_MAX + 1], arn[BB_TOPIC_ARN_BYTES_MAX + BB_BUS_NAME_BYTES_MAX];
 	snprintf(name, sizeof(name), "%.*s", (int)rule->name.bytes, rule->name.data);
-	rule_arn(bus, rule, arn, sizeof(arn));
+	dp_rule_arn(bus, rule, arn, sizeof(arn));
 	struct bus_input input = {.kind = (enum bus_input_kind)t->input_kind,
 	                          .input = {t->input.data, t->input.bytes},
 	                          .paths_map = {t->input_paths_map.data, t->input_paths_map.bytes}};
@@ -365,6 +353,21 @@ static uint32_t reachable(const struct dp_target *target, const struct dp_event_
 	if (target->target.kind == BB_TARGET_BUS && event->hops >= BUS_HOPS_MAX)
 		return DP_ROUTING_NONE;
 	return target->resource;
+}
+
+/*
+ * Why a target that cannot get the event has it in its dead-letter queue at once, never
+ * tried: gone from the snapshot (NO_RESOURCE), or a third bus (AWS's code for an event
+ * routed on to a third bus, THIRD_ACCOUNT_HOP_DETECTED, is the nearest it documents).
+ */
+static struct dp_dead_letter_reason unreachable_reason(const struct dp_target *target)
+{
+	if (target->resource == DP_ROUTING_NONE)
+		return (struct dp_dead_letter_reason){"NO_RESOURCE", "The target does not exist.",
+		                                      NULL, 0};
+	return (struct dp_dead_letter_reason){
+	    "THIRD_ACCOUNT_HOP_DETECTED",
+	    "An event that came from another event bus is not routed on to a third.", NULL, 0};
 }
 
 /* One target's delivery: its body, then a send to its queue, a publish to its topic, or a
@@ -394,10 +397,18 @@ static int deliver_to_target(struct dp_worker *w, const struct dp_snapshot *s,
 	    .event_age_ms_max = 1000u * (t->event_age_s_max != 0 ? t->event_age_s_max : 86400),
 	    .dead_letter_queue = resource != DP_ROUTING_NONE ? target->dead_letter_queue
 	                                                     : DP_ROUTING_NONE,
+	    .rule_id = rule->rule_id,
+	    .target_index = d->target_index,
 	};
-	if (resource == DP_ROUTING_NONE)
+	if (resource == DP_ROUTING_NONE) {
+		uint8_t fields[DP_DEAD_LETTER_FIELDS_BYTES_MAX];
+		struct dp_dead_letter_reason why = unreachable_reason(target);
+		body.fields = fields;
+		body.fields_bytes = (uint32_t)dp_dead_letter_fields(
+		    s, bus->bus_id, rule->rule_id, d->target_index, &why, fields, sizeof(fields));
 		return dp_fanout_to_queue(w, pending, &s->queues[target->dead_letter_queue], &body,
 		                          &policy, after_sequence, now_ms);
+	}
 	if (t->kind == BB_TARGET_TOPIC)
 		return dp_fanout_to_topic(w, pending, r, resource, &body, &policy, after_sequence,
 		                          now_ms);
@@ -594,7 +605,7 @@ bool dp_fire_scheduled(struct dp_worker *w, const struct dp_snapshot *s, const s
 {
 	const struct dp_rule *rule = &s->routing->rules[bus->first_rule + rule_index];
 	char arn[BB_TOPIC_ARN_BYTES_MAX + BB_BUS_NAME_BYTES_MAX];
-	rule_arn(bus, rule, arn, sizeof(arn));
+	dp_rule_arn(bus, rule, arn, sizeof(arn));
 	/* AWS's scheduled event: its time is the due time, its resource the rule. */
 	struct bus_text resource = {arn, (uint32_t)strlen(arn)};
 	struct bus_entry entry = {.source = {"aws.events", 10},

@@ -55,6 +55,10 @@ struct dp_request_meta {
 	uint32_t event_age_ms_max;  /* 0: none */
 	uint32_t dead_letter_queue; /* a queue position in the snapshot, or DP_ROUTING_NONE */
 	uint64_t first_sent_ms;
+	/* A rule target's delivery: its rule and the target's position in it, which name it
+	 * in its dead letter's attributes (dp_dead_letter.h); rule_id 0 for anything else. */
+	uint64_t rule_id;
+	uint32_t target_index;
 };
 
 static inline struct dp_request_meta *dp_meta(struct rte_mbuf *m)

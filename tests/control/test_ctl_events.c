@@ -315,16 +315,22 @@ static void make_targets_world(void)
 
 #define Q_ARN "arn:aws:sqs:local:000000000000:"
 
-static const char *failed_code(const char *id)
+/* A failed entry's member (ErrorCode, ErrorMessage) by its TargetId; NULL: not failed. */
+static const char *failed_member(const char *id, const char *member)
 {
 	size_t i;
 	json_t *entry;
 	json_array_foreach(json_object_get(result.body, "FailedEntries"), i, entry)
 	{
 		if (strcmp(json_string_value(json_object_get(entry, "TargetId")), id) == 0)
-			return json_string_value(json_object_get(entry, "ErrorCode"));
+			return json_string_value(json_object_get(entry, member));
 	}
 	return NULL;
+}
+
+static const char *failed_code(const char *id)
+{
+	return failed_member(id, "ErrorCode");
 }
 
 Test(ctl_events, put_list_remove_targets)
@@ -338,8 +344,7 @@ Test(ctl_events, put_list_remove_targets)
 	     "{\"Id\":\"f\",\"Arn\":\"" Q_ARN
 	     "f.fifo\",\"SqsParameters\":{\"MessageGroupId\":\"g\"},"
 	     "\"InputPath\":\"$.detail\"},"
-	     "{\"Id\":\"bus\",\"Arn\":\"arn:aws:events:local:000000000000:event-bus/b\","
-	     "\"Input\":\"{\\\"k\\\":1}\"},"
+	     "{\"Id\":\"bus\",\"Arn\":\"arn:aws:events:local:000000000000:event-bus/b\"},"
 	     "{\"Id\":\"udp\",\"Arn\":\"udp://10.0.0.9:7000\",\"InputTransformer\":{"
 	     "\"InputPathsMap\":{\"src\":\"$.source\"},\"InputTemplate\":\"<src> at "
 	     "<aws.events.rule-name>\"}},"
@@ -362,13 +367,35 @@ Test(ctl_events, put_list_remove_targets)
 	}
 	cr_assert_null(failed_code("q"));
 
+	/* What a bus receives stays an event: EventBridge refuses input settings there. */
+	call("PutTargets",
+	     "{\"Rule\":\"r\",\"Targets\":["
+	     "{\"Id\":\"x7\",\"Arn\":\"arn:aws:events:local:000000000000:event-bus/b\","
+	     "\"Input\":\"{\\\"k\\\":1}\"},"
+	     "{\"Id\":\"x8\",\"Arn\":\"arn:aws:events:local:000000000000:event-bus/b\","
+	     "\"InputPath\":\"$.detail\"},"
+	     "{\"Id\":\"x9\",\"Arn\":\"arn:aws:events:local:000000000000:event-bus/b\","
+	     "\"InputTransformer\":{\"InputPathsMap\":{\"s\":\"$.source\"},"
+	     "\"InputTemplate\":\"<s>\"}}]}");
+	expect_ok();
+	cr_assert_not(result.changed, "none of them is kept");
+	cr_assert_eq(json_integer_value(json_object_get(result.body, "FailedEntryCount")), 3);
+	for (int i = 7; i <= 9; i++) {
+		char id[8];
+		snprintf(id, sizeof(id), "x%d", i);
+		cr_assert_str_eq(failed_code(id), "ValidationException", "%s", id);
+		cr_assert_str_eq(failed_member(id, "ErrorMessage"),
+		                 "Input, InputPath, and InputTransformer are not available with "
+		                 "PutTarget if the target is an event bus.");
+	}
+
 	call("ListTargetsByRule", "{\"Rule\":\"r\"}");
 	expect_ok();
 	json_t *targets = json_object_get(result.body, "Targets");
 	cr_assert_eq(json_array_size(targets), 4);
 	json_t *first = json_array_get(targets, 0); /* by Id: bus, f, q, udp */
 	cr_assert_str_eq(json_string_value(json_object_get(first, "Id")), "bus");
-	cr_assert_str_eq(json_string_value(json_object_get(first, "Input")), "{\"k\":1}");
+	cr_assert_null(json_object_get(first, "Input"), "a bus target gets the event as it is");
 	call("ListTargetsByRule", "{\"Rule\":\"r\",\"Limit\":3}");
 	cr_assert_str_eq(str("NextToken"), "q");
 	call("ListTargetsByRule", "{\"Rule\":\"nope\"}");

@@ -6,7 +6,9 @@
 # busbar publish / publish-batch / put-events over UDP and come out with busbar receive:
 # a raw body exactly as published, the envelope's Type, MessageId, TopicArn, Subject and
 # Message (python3 json), the transformed input exactly, and nothing where the policy or the
-# pattern says no. "Nothing" is proven without a clock: each queue's deliveries come in the
+# pattern says no; a bus target with Input is refused, and an event too long for its target
+# queue goes to the target's dead-letter queue with EventBridge's attributes (ERROR_CODE ...).
+# "Nothing" is proven without a clock: each queue's deliveries come in the
 # order of the topic's or bus's log, so once a later marker that matches has arrived, an
 # earlier message that was going to arrive has too. Then busbard is killed with SIGKILL
 # right after a publish and a put-events are acknowledged and started again: both must be
@@ -180,6 +182,42 @@ expect 0 '"FailedEntryCount":0' -- busbar put-events --bus shop --source alert \
 	--detail-type page --detail '{}'
 collect raw 'from the bus'
 check_bodies raw "assert '\"from the bus\"' in bodies, 'the topic target published nothing'"
+
+# --- A bus target takes no input settings (EventBridge refuses them), and a rule target's
+# dead letter says why: an event too long for its queue goes to the DeadLetterConfig queue
+# with EventBridge's message attributes.
+expect 0 'event-bus/far' -- bb create-event-bus far
+expect 1 'not available with PutTarget if the target is an event bus' -- bb put-targets other \
+	--event-bus shop '{"Id":"b","Arn":"arn:aws:events:local:000000000000:event-bus/far",
+	  "Input":"{\"k\":1}"}'
+expect 0 QueueUrl -- in_ns curl -s -m 20 -H 'Content-Type: application/x-amz-json-1.0' \
+	-H 'X-Amz-Target: AmazonSQS.CreateQueue' "$endpoint/" \
+	--data-binary '{"QueueName":"tiny","Attributes":{"MaximumMessageSize":"1024"}}'
+expect 0 QueueUrl -- bb create-queue dead
+expect 0 'rule/shop/long' -- bb put-rule long --event-bus shop 'pattern={"source":["long"]}'
+expect 0 '"FailedEntryCount": 0' -- bb put-targets long --event-bus shop \
+	'{"Id":"d","Arn":"'"$sqs_arn"':tiny","DeadLetterConfig":{"Arn":"'"$sqs_arn"':dead"}}'
+wait_applied "a target whose queue takes 1 KiB"
+expect 0 '"FailedEntryCount":0' -- busbar put-events --bus shop --source long \
+	--detail-type long --detail "{\"pad\":\"$(head -c 1500 /dev/zero | tr '\0' x)\"}"
+got_dead=""
+for _ in $(seq "$receives_max"); do
+	got_dead=$(bb receive dead --wait 1 --message-attribute-names All 2>&1) || break
+	grep -q '"Body"' <<<"$got_dead" && break
+done
+if python3 -c 'import json,sys
+m = json.loads(sys.argv[1])["Messages"][0]
+a = {k: v["StringValue"] for k, v in m["MessageAttributes"].items()}
+assert json.loads(m["Body"])["source"] == "long", m["Body"]
+assert a == {"RULE_ARN": "arn:aws:events:local:000000000000:rule/shop/long",
+             "TARGET_ARN": "arn:aws:sqs:local:000000000000:tiny",
+             "ERROR_CODE": "INVALID_PARAMETER",
+             "ERROR_MESSAGE": "InvalidParameterValue.MessageTooLong",
+             "RETRY_ATTEMPTS": "0"}, a' "$got_dead" 2>"$work/dead.err"; then
+	echo "ok: the dead letter carries RULE_ARN, TARGET_ARN, ERROR_CODE, ERROR_MESSAGE, RETRY_ATTEMPTS"
+else
+	fail "dead letter: $(tail -1 "$work/dead.err") in $got_dead"
+fi
 
 # --- SIGKILL right after the acknowledgements, then recovery: delivered at least once.
 expect 0 '"FailedEntryCount":0' -- busbar put-events --bus shop --source shop \
