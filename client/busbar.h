@@ -55,6 +55,9 @@ struct bb_client_options {
 	 */
 	const char *access_key_id;     /* "BB..." (20 characters) */
 	const char *secret_access_key; /* 40 characters */
+	/* UDP: the local port to bind (0: any). A udp subscription's endpoint names it: busbard
+	 * sends its Deliver frames there (bb_delivery_poll). */
+	uint16_t local_port;
 };
 
 struct bb_sent {
@@ -256,6 +259,37 @@ struct bb_stat {
 };
 int bb_get_stats(struct bb_client *client, struct bb_stat *stats, uint32_t capacity,
                  uint32_t *count_out);
+
+/*
+ * A delivery to a udp subscription or rule target (docs/protocol.md, "Deliver and Ack"). The
+ * text and body point into the frame it was parsed from (for bb_delivery_poll, the client's
+ * reply buffer: valid until its next call) and are not NUL-terminated.
+ */
+struct bb_delivery {
+	uint64_t delivery_id; /* what bb_ack names; the same in every send of it */
+	uint32_t attempt;     /* 1, then one more each time busbard sends it again */
+	const char *source_arn; /* the topic's ARN, or the rule's */
+	uint32_t source_arn_bytes;
+	const char *subscription; /* the SubscriptionArn, or the rule target's Id */
+	uint32_t subscription_bytes;
+	const char *message_id; /* the publish's MessageId, or the event's id */
+	uint32_t message_id_bytes;
+	const uint8_t *body;
+	uint32_t body_bytes;
+};
+/* A Deliver frame's fields: 0, or -EPROTO when it is not one (a field missing, repeated,
+ * ill-sized or unknown). */
+int bb_delivery_parse(const uint8_t *frame, size_t bytes, struct bb_delivery *out);
+/*
+ * Waits up to timeout_ms for a Deliver frame on the client's UDP socket (bound to its
+ * subscribed port with local_port): 1 with out filled, 0 when none came in time, -errno.
+ * Other datagrams are skipped. A Deliver frame that arrives while another call of this
+ * client waits for its reply (bb_ack's, say) is dropped there: busbard sends it again.
+ */
+int bb_delivery_poll(struct bb_client *client, uint32_t timeout_ms, struct bb_delivery *out);
+/* Completes a delivery: 0, or MessageNotInflight when it is not in flight (acked already or
+ * given up: done all the same), AccessDenied from another address, or a transport error. */
+int bb_ack(struct bb_client *client, uint64_t delivery_id);
 
 /*
  * Sends a prepared request (header fields other than the ids are taken from

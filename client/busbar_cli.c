@@ -23,6 +23,7 @@
 #include "cli_key.h"
 #include "cli_keys.h"
 #include "cli_output.h"
+#include "cli_listen.h"
 #include "cli_routing.h"
 #include "cli_sns.h"
 
@@ -76,6 +77,8 @@ struct settings {
 	uint32_t attribute_name_count;
 	const char *policy;          /* keys create, put-policy (cli_keys.h) */
 	const char *overlap_seconds; /* keys rotate */
+	uint16_t listen_port;  /* listen --port */
+	uint32_t listen_count; /* listen --count; 0: run on */
 };
 
 /* getopt values of receive's and send's attribute options: above cli_routing.h's. */
@@ -131,6 +134,7 @@ static void usage(FILE *out)
 	cli_events_usage(out);
 	cli_sns_usage(out);
 	cli_routing_usage(out);
+	cli_listen_usage(out);
 	cli_keys_usage(out);
 }
 
@@ -574,6 +578,8 @@ static int dispatch_data(struct bb_client *c, const struct settings *s, const ch
 			return report(c, rc);
 		return print_reply(json_pack("{s:s}", "Ping", "ok"));
 	}
+	if (strcmp(command, "listen") == 0 && argc == 0 && s->listen_port != 0 && s->local == NULL)
+		return cli_listen(c, s->listen_count);
 	if (strcmp(command, "stats") == 0 && argc == 0)
 		return run_stats(c);
 	if (strcmp(command, "purge") == 0 && argc == 1)
@@ -638,6 +644,7 @@ static int run_data(const struct settings *s, const char *command, int argc, cha
 		.attempts = s->attempts,
 		.access_key_id = key.found ? key.access_key_id : NULL,
 		.secret_access_key = key.found ? key.secret : NULL,
+		.local_port = strcmp(command, "listen") == 0 ? s->listen_port : 0,
 	};
 	int rc;
 	struct bb_client *c = bb_client_open(&o, &rc);
@@ -682,6 +689,7 @@ static const struct option long_options[] = {
 	{"attempt-id", required_argument, NULL, CLI_OPT_ATTEMPT_ID},
 	CLI_ROUTING_LONG_OPTIONS,
 	CLI_KEYS_LONG_OPTIONS,
+	CLI_LISTEN_LONG_OPTIONS,
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0},
@@ -703,6 +711,8 @@ static const struct numeric_range numeric_ranges[] = {
 	{'m', 1, BB_RECEIVE_COUNT_MAX},
 	{'M', CLI_MAXIMUM_MESSAGE_BYTES_MIN, BB_MESSAGE_BODY_BYTES_MAX},
 	{'y', 0, WIRE_DELAY_S_MAX},
+	{CLI_OPT_LISTEN_PORT, 1, UINT16_MAX},
+	{CLI_OPT_LISTEN_COUNT, 1, CLI_LISTEN_COUNT_MAX},
 };
 
 static const char *option_name(int opt)
@@ -808,6 +818,8 @@ static int parse_option(struct settings *s, int opt, const char *value)
 	case 'm': s->max_messages = (uint32_t)n; break;
 	case 'M': s->maximum_message_bytes = (int32_t)n; break;
 	case 'y': s->delay_s = (int32_t)n; break;
+	case CLI_OPT_LISTEN_PORT: s->listen_port = (uint16_t)n; break;
+	case CLI_OPT_LISTEN_COUNT: s->listen_count = (uint32_t)n; break;
 	default: assert(!"parse_number knows only these options");
 	}
 	return 0;

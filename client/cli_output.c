@@ -7,6 +7,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 
 static const char base64_digits[] =
@@ -34,18 +35,18 @@ static void base64_encode(const uint8_t *in, size_t length, char *out)
 
 /* Adds the body under "Body" when jansson takes it as a string, which it does exactly
  * for UTF-8 (overlong forms, surrogates and cut sequences refused); else "BodyBase64". */
-static int add_body(json_t *object, const struct bb_message *m)
+static int add_body(json_t *object, const uint8_t *body, uint32_t body_bytes)
 {
-	const char *bytes = m->body_bytes > 0 ? (const char *)m->body : "";
-	assert(m->body_bytes == 0 || m->body != NULL);
-	json_t *text = json_stringn(bytes, m->body_bytes);
+	const char *bytes = body_bytes > 0 ? (const char *)body : "";
+	assert(body_bytes == 0 || body != NULL);
+	json_t *text = json_stringn(bytes, body_bytes);
 	if (text != NULL)
 		return json_object_set_new(object, "Body", text) == 0 ? 0 : -ENOMEM;
-	size_t encoded_bytes = 4 * (((size_t)m->body_bytes + 2) / 3);
+	size_t encoded_bytes = 4 * (((size_t)body_bytes + 2) / 3);
 	char *encoded = malloc(encoded_bytes + 1);
 	if (encoded == NULL)
 		return -ENOMEM;
-	base64_encode(m->body, m->body_bytes, encoded);
+	base64_encode(body, body_bytes, encoded);
 	json_t *base64 = json_stringn(encoded, encoded_bytes);
 	free(encoded);
 	if (base64 == NULL)
@@ -137,7 +138,7 @@ static int message_json(const struct bb_message *m, json_t **out)
 	if (rc == 0)
 		rc = add_text(object, "MD5OfBody", m->md5_of_body);
 	if (rc == 0)
-		rc = add_body(object, m);
+		rc = add_body(object, m->body, m->body_bytes);
 	if (rc == 0)
 		rc = add_attributes(object, m);
 	if (rc == 0)
@@ -302,4 +303,31 @@ int cli_print_json(FILE *out, json_t *value)
 		return 0;
 	/* -EINVAL already means "cannot encode": a write failing with it reports -EIO. */
 	return errno != 0 && errno != EINVAL ? -errno : -EIO;
+}
+
+/* A delivery's text field: -EINVAL when it is not UTF-8. */
+static int add_text_bytes(json_t *object, const char *key, const char *text, uint32_t bytes)
+{
+	return json_object_set_new(object, key, json_stringn(text, bytes)) == 0 ? 0 : -EINVAL;
+}
+
+int cli_delivery_json(const struct bb_delivery *d, json_t **out)
+{
+	char id[24];
+	snprintf(id, sizeof(id), "%" PRIu64, d->delivery_id);
+	*out = json_pack("{s:s, s:I}", "DeliveryId", id, "Attempt", (json_int_t)d->attempt);
+	int rc = *out != NULL ? 0 : -ENOMEM;
+	if (rc == 0)
+		rc = add_text_bytes(*out, "SourceArn", d->source_arn, d->source_arn_bytes);
+	if (rc == 0)
+		rc = add_text_bytes(*out, "Subscription", d->subscription, d->subscription_bytes);
+	if (rc == 0)
+		rc = add_text_bytes(*out, "MessageId", d->message_id, d->message_id_bytes);
+	if (rc == 0)
+		rc = add_body(*out, d->body, d->body_bytes);
+	if (rc != 0) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return rc;
 }

@@ -41,6 +41,12 @@ __attribute__((warn_unused_result)) int cli_put_events_json(const struct bb_even
                                                             uint32_t failed_count,
                                                             json_t **out);
 
+/* A delivery as `busbar listen` prints it: {"DeliveryId" (decimal text: a u64),
+ * "Attempt", "SourceArn", "Subscription", "MessageId", and "Body" or "BodyBase64"}. 0,
+ * -EINVAL (a text field that is not UTF-8) or -ENOMEM; *out is then NULL. */
+__attribute__((warn_unused_result)) int cli_delivery_json(const struct bb_delivery *delivery,
+                                                          json_t **out);
+
 /* Writes `value` as one compact line and flushes; takes the reference. 0, -EINVAL when
  * value is NULL or cannot be encoded, else the -errno of the write that failed. */
 __attribute__((warn_unused_result)) int cli_print_json(FILE *out, json_t *value);

@@ -73,6 +73,9 @@ static int connect_udp(struct bb_client *c, const struct bb_client_options *o)
 		return -errno;
 	int buffer_bytes = 4 << 20; /* a 64 KiB reply arrives as ~45 fragments */
 	setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &buffer_bytes, sizeof(buffer_bytes));
+	struct sockaddr_in local = {.sin_family = AF_INET, .sin_port = htons(o->local_port)};
+	if (o->local_port != 0 && bind(c->fd, (struct sockaddr *)&local, sizeof(local)) != 0)
+		return -errno;
 	return connect(c->fd, (struct sockaddr *)&addr, sizeof(addr)) == 0 ? 0 : -errno;
 }
 
@@ -1014,4 +1017,78 @@ int bb_get_stats(struct bb_client *c, struct bb_stat *stats, uint32_t capacity,
 			(*count_out)++;
 	}
 	return 0;
+}
+
+/* ---- deliveries to udp subscriptions ---- */
+
+static bool take_delivery_text(const char **text, uint32_t *bytes, const struct wire_field *f)
+{
+	if (*text != NULL)
+		return false;
+	*text = (const char *)f->value;
+	*bytes = f->length;
+	return true;
+}
+
+static bool take_delivery_field(struct bb_delivery *d, const struct wire_field *f,
+                                bool *id_seen, bool *attempt_seen)
+{
+	switch (f->tag) {
+	case WIRE_TAG_DELIVERY_ID:
+		return !*id_seen && (*id_seen = wire_field_u64(f, &d->delivery_id));
+	case WIRE_TAG_DELIVERY_ATTEMPT:
+		return !*attempt_seen && (*attempt_seen = wire_field_u32(f, &d->attempt));
+	case WIRE_TAG_SOURCE_ARN: return take_delivery_text(&d->source_arn, &d->source_arn_bytes, f);
+	case WIRE_TAG_SUBSCRIPTION:
+		return take_delivery_text(&d->subscription, &d->subscription_bytes, f);
+	case WIRE_TAG_MESSAGE_ID: return take_delivery_text(&d->message_id, &d->message_id_bytes, f);
+	case WIRE_TAG_BODY:
+		return take_delivery_text((const char **)&d->body, &d->body_bytes, f);
+	default: return false;
+	}
+}
+
+int bb_delivery_parse(const uint8_t *frame, size_t bytes, struct bb_delivery *out)
+{
+	struct wire_header h;
+	*out = (struct bb_delivery){0};
+	if (wire_header_decode(frame, bytes, &h) != WIRE_OK || h.opcode != WIRE_OP_DELIVER ||
+	    h.flags != 0)
+		return -EPROTO;
+	struct wire_reader r;
+	struct wire_field f;
+	bool id_seen = false, attempt_seen = false;
+	int more;
+	wire_reader_init(&r, frame + BB_WIRE_HEADER_BYTES, h.body_bytes);
+	while ((more = wire_reader_next(&r, &f)) == 1) {
+		if (!take_delivery_field(out, &f, &id_seen, &attempt_seen))
+			return -EPROTO;
+	}
+	bool whole = more == 0 && id_seen && attempt_seen && out->source_arn != NULL &&
+	             out->subscription != NULL && out->message_id != NULL && out->body != NULL;
+	return whole && out->delivery_id == h.request_id ? 0 : -EPROTO;
+}
+
+int bb_delivery_poll(struct bb_client *c, uint32_t timeout_ms, struct bb_delivery *out)
+{
+	if (c->stream)
+		return -EOPNOTSUPP; /* deliveries come over UDP only */
+	uint64_t deadline = now_ms() + timeout_ms;
+	int rc;
+	while ((rc = wait_readable(c->fd, deadline)) == 0) {
+		ssize_t n = recv(c->fd, c->reply, BB_UDP_PAYLOAD_BYTES_MAX, 0);
+		if (n > 0 && bb_delivery_parse(c->reply, (size_t)n, out) == 0)
+			return 1;
+	}
+	return rc == -ETIMEDOUT ? 0 : rc;
+}
+
+int bb_ack(struct bb_client *c, uint64_t delivery_id)
+{
+	struct request_body b;
+	const uint8_t *reply;
+	uint32_t reply_bytes;
+	wire_writer_init(&b.writer, b.buf, sizeof(b.buf));
+	wire_put_u64(&b.writer, WIRE_TAG_DELIVERY_ID, delivery_id);
+	return call_op(c, WIRE_OP_ACK, &b.writer, &reply, &reply_bytes);
 }

@@ -227,6 +227,8 @@ const char *wire_opcode_name(uint8_t opcode)
 	case WIRE_OP_PUBLISH: return "Publish";
 	case WIRE_OP_PUBLISH_BATCH: return "PublishBatch";
 	case WIRE_OP_PUT_EVENTS: return "PutEvents";
+	case WIRE_OP_DELIVER: return "Deliver";
+	case WIRE_OP_ACK: return "Ack";
 	case WIRE_OP_APPLY_SNAPSHOT: return "ApplySnapshot";
 	case WIRE_OP_GET_STATS: return "GetStats";
 	case WIRE_OP_PURGE_QUEUE: return "PurgeQueue";

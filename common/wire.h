@@ -31,6 +31,10 @@ enum wire_opcode {
 	WIRE_OP_PUBLISH = 0x20,
 	WIRE_OP_PUBLISH_BATCH = 0x21,
 	WIRE_OP_PUT_EVENTS = 0x30,
+	/* udp subscriptions and rule targets (docs/protocol.md, "Deliver and Ack"): busbard
+	 * sends DELIVER to the subscriber, which answers with an ACK request. */
+	WIRE_OP_DELIVER = 0x40,
+	WIRE_OP_ACK = 0x41,
 	/* Control opcodes: accepted only on the Unix socket. */
 	WIRE_OP_APPLY_SNAPSHOT = 0x80,
 	WIRE_OP_GET_STATS = 0x81,
@@ -157,6 +161,11 @@ enum wire_tag {
 	WIRE_TAG_EVENT_ID = 76,       /* reply: the event's id */
 	WIRE_TAG_ERROR_CODE = 77,     /* reply: a failed PutEvents entry's ErrorCode */
 	WIRE_TAG_FAILED_ENTRY_COUNT = 78, /* u32, reply of PutEvents */
+	/* Deliver and Ack (the message is BODY, its MessageId or event id MESSAGE_ID). */
+	WIRE_TAG_DELIVERY_ID = 90,      /* u64: which delivery an Ack completes */
+	WIRE_TAG_DELIVERY_ATTEMPT = 91, /* u32: 1 for the first send, then each resend */
+	WIRE_TAG_SOURCE_ARN = 92,       /* the topic's or the rule's ARN */
+	WIRE_TAG_SUBSCRIPTION = 93,     /* the SubscriptionArn or the rule target's Id */
 };
 
 /* A SequenceNumber's text: AWS's are up to 128 bits, so up to 39 digits. */

@@ -139,6 +139,10 @@ bool dp_auth_route_permits(struct dp_worker *w, struct rte_mbuf *m, const uint8_
 	struct dp_auth *auth = dp_auth_of(w->index);
 	if (dp_meta(m)->source != DP_SOURCE_UDP || auth == NULL)
 		return true;
+	/* An Ack needs a verified key and no policy action: it can only complete a delivery
+	 * sent to the address it comes from (dp_udp_ack), whose id it must know. */
+	if (req->header.opcode == WIRE_OP_ACK && auth_result->key != NULL)
+		return true;
 	/* The resource it acts on: its topic, bus or queue. */
 	struct dp_bytes name = req->queue_name;
 	if (req->header.opcode == WIRE_OP_PUBLISH || req->header.opcode == WIRE_OP_PUBLISH_BATCH)

@@ -637,6 +637,10 @@ void dp_execute(struct dp_worker *w, struct rte_mbuf *m, uint64_t now_ms)
 		dp_execute_routing(w, m, &req, now_ms); /* a topic's or bus's: dp_publish.c */
 		return;
 	}
+	if (req.header.opcode == WIRE_OP_ACK) {
+		dp_udp_ack(w, m, &req); /* a udp delivery of this worker's: dp_udp_delivery.c */
+		return;
+	}
 	if (!sqs_queue_holds(w->sqs, meta->queue_slot, meta->queue_id)) {
 		dp_finish_error(w, m, &req.header, WIRE_ERR_NONEXISTENT_QUEUE,
 		             "The specified queue does not exist.");

@@ -53,7 +53,7 @@ int dp_fanout_init(struct dp_fanout *f, uint32_t worker_index, int socket_id)
 	               f->render_buf != NULL && f->render_scratch != NULL && f->deliveries != NULL;
 	if (f->pool == NULL || f->pending == NULL || f->pending_free == NULL ||
 	    f->outbox == NULL || f->retries == NULL || f->returns == NULL || !buffers ||
-	    dp_moves_init(&f->moves) != 0)
+	    dp_moves_init(&f->moves) != 0 || dp_udp_init(&f->udp) != 0)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < DP_PENDING_MAX; i++)
 		f->pending_free[i] = DP_PENDING_MAX - 1 - i;
@@ -82,6 +82,7 @@ void dp_fanout_free(struct dp_fanout *f)
 	dp_archive_free(&f->archive);
 	free(f->deliveries);
 	dp_moves_free(&f->moves);
+	dp_udp_free(&f->udp); /* its frames are the pool's: before the pool goes */
 	rte_mempool_free(f->pool);
 	*f = (struct dp_fanout){0};
 }
@@ -89,7 +90,8 @@ void dp_fanout_free(struct dp_fanout *f)
 bool dp_fanout_has_room(const struct dp_worker *w, uint32_t deliveries)
 {
 	const struct dp_fanout *f = &w->fanout;
-	return f->pending_free_count > 0 && f->outbox_count + deliveries <= DP_OUTBOX_MAX;
+	return f->pending_free_count > 0 && f->outbox_count + deliveries <= DP_OUTBOX_MAX &&
+	       dp_udp_has_room(&f->udp, deliveries);
 }
 
 uint32_t dp_fanout_begin(struct dp_worker *w, enum dp_fanout_kind kind, uint64_t resource_id,
@@ -186,6 +188,19 @@ static void one_done(struct dp_worker *w, uint32_t slot)
 	RTE_VERIFY(slot < DP_PENDING_MAX && p->outstanding > 0);
 	if (--p->outstanding == 0 && !p->adding)
 		finish(w, slot);
+}
+
+void dp_fanout_outside_began(struct dp_worker *w, uint32_t slot)
+{
+	struct dp_pending *p = &w->fanout.pending[slot];
+	RTE_VERIFY(slot < DP_PENDING_MAX && p->adding);
+	p->outstanding++;
+	w->stats.fanout_deliveries++;
+}
+
+void dp_fanout_outside_done(struct dp_worker *w, uint32_t slot)
+{
+	one_done(w, slot);
 }
 
 /* ---- building deliveries ---- */
@@ -391,7 +406,7 @@ static bool refused_for_now(enum wire_status status)
 	       status == WIRE_ERR_INTERNAL;
 }
 
-static uint64_t backoff_ms(uint32_t attempts)
+uint64_t dp_fanout_backoff_ms(uint32_t attempts)
 {
 	uint64_t delay = DP_RETRY_DELAY_MS_FIRST;
 	for (uint32_t i = 1; i < attempts && delay < DP_RETRY_DELAY_MS_LAST; i++)
@@ -414,7 +429,7 @@ static void retry_later(struct dp_worker *w, struct rte_mbuf *m, uint64_t now_ms
 	struct dp_request_meta *meta = dp_meta(m);
 	meta->returned = 0;
 	f->retries[f->retry_count++] =
-	    (struct dp_outgoing){m, 0, now_ms + backoff_ms(meta->attempts), meta->owner};
+	    (struct dp_outgoing){m, 0, now_ms + dp_fanout_backoff_ms(meta->attempts), meta->owner};
 	meta->attempts++;
 	w->stats.fanout_retries++;
 }
@@ -486,6 +501,32 @@ static bool dead_letter(struct dp_worker *w, struct rte_mbuf *m, uint64_t now_ms
 	w->stats.fanout_dead_lettered++;
 	push_outbox(w, to_dlq, d.owner, 0);
 	return true;
+}
+
+int dp_fanout_dead_letter_to(struct dp_worker *w, uint32_t pending,
+                             const struct dp_queue_entry *dlq,
+                             const struct dp_delivery_body *body, uint64_t now_ms)
+{
+	struct destination d = queue_destination(dlq);
+	struct rte_mbuf *m = w->fanout.outbox_count < DP_OUTBOX_MAX
+	                         ? delivery_request(w, &d, body)
+	                         : NULL;
+	if (m == NULL)
+		return -ENOBUFS;
+	*dp_meta(m) = (struct dp_request_meta){
+	    .source = DP_SOURCE_INTERNAL,
+	    .origin = (uint16_t)w->index,
+	    .pending = pending,
+	    .attempts = 1,
+	    .attempts_max = 1,
+	    .dead_letter_queue = DP_ROUTING_NONE,
+	    .dead_lettered = 1, /* not retried, not dead-lettered again */
+	    .first_sent_ms = now_ms,
+	};
+	address_to(m, &d);
+	w->stats.fanout_dead_lettered++;
+	push_outbox(w, m, d.owner, 0);
+	return 0;
 }
 
 void dp_fanout_returned(struct dp_worker *w, struct rte_mbuf *m, uint64_t now_ms)
@@ -576,4 +617,6 @@ void dp_fanout_pass(struct dp_worker *w, uint64_t durable_sequence, uint64_t now
 	send_outbox(w, durable_sequence, now_ms);
 	if (w->fanout.retry_count > 0)
 		send_retries(w, now_ms);
+	if (w->fanout.udp.live_count > 0)
+		dp_udp_pass(w, durable_sequence, now_ms);
 }

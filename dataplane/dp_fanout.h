@@ -22,6 +22,7 @@
 #include "bus.h"
 #include "dp_archive.h"
 #include "dp_snapshot.h"
+#include "dp_udp_delivery.h"
 #include "sqs.h"
 #include "topic.h"
 
@@ -176,6 +177,7 @@ struct dp_fanout {
 	struct dp_recovery recovery;
 	struct dp_archive archive; /* the PUT records kept for archives (dp_archive.h) */
 	struct dp_moves moves;
+	struct dp_udp_table udp; /* deliveries to udp endpoints waiting for their Ack */
 };
 
 /* An event on its way to its targets: its JSON, id and when the bus accepted it. */

@@ -108,11 +108,10 @@ static void topic_arn(const struct dp_topic *t, char *out, size_t out_bytes)
 	         BB_POLICY_ACCOUNT_ID_DEFAULT, (int)t->name.bytes, t->name.data);
 }
 
-/* One subscription's delivery into the fan-out: 0, or why it could not be made. */
-static int deliver_to_subscription(struct dp_worker *w, const struct dp_snapshot *s,
+/* What a subscription receives, raw or the SNS envelope, into the render buffer. */
+static int render_for_subscription(struct dp_worker *w, const struct dp_snapshot *s,
                                    const struct dp_subscription *sub,
-                                   const struct topic_record *record, uint32_t pending,
-                                   uint64_t after_sequence, uint64_t now_ms)
+                                   const struct topic_record *record, size_t *bytes)
 {
 	char arn[BB_TOPIC_ARN_BYTES_MAX], unsubscribe[BB_TOPIC_URL_BYTES_MAX];
 	char certificate[BB_TOPIC_URL_BYTES_MAX];
@@ -135,8 +134,17 @@ static int deliver_to_subscription(struct dp_worker *w, const struct dp_snapshot
 	    .sign_ctx = w,
 	    .scratch = w->fanout.render_scratch,
 	};
+	return topic_render(record, &options, w->fanout.render_buf, DP_RENDER_BYTES_MAX, bytes);
+}
+
+/* One subscription's delivery into the fan-out: 0, or why it could not be made. */
+static int deliver_to_subscription(struct dp_worker *w, const struct dp_snapshot *s,
+                                   const struct dp_subscription *sub,
+                                   const struct topic_record *record, uint32_t pending,
+                                   uint64_t after_sequence, uint64_t now_ms)
+{
 	size_t bytes;
-	int rc = topic_render(record, &options, w->fanout.render_buf, DP_RENDER_BYTES_MAX, &bytes);
+	int rc = render_for_subscription(w, s, sub, record, &bytes);
 	uint32_t queue = sub->queue != DP_ROUTING_NONE ? sub->queue : sub->dead_letter_queue;
 	if (rc != 0 || queue == DP_ROUTING_NONE)
 		return rc != 0 ? rc : -ENOENT;
@@ -160,6 +168,30 @@ static int deliver_to_subscription(struct dp_worker *w, const struct dp_snapshot
 	                          now_ms);
 }
 
+/* A udp subscription's delivery: the same body an sqs one gets, in a Deliver frame. */
+static int deliver_to_udp_subscription(struct dp_worker *w, const struct dp_snapshot *s,
+                                       const struct dp_subscription *sub,
+                                       const struct topic_record *record, uint32_t pending,
+                                       uint64_t after_sequence, uint64_t now_ms)
+{
+	size_t bytes;
+	int rc = render_for_subscription(w, s, sub, record, &bytes);
+	if (rc != 0)
+		return rc;
+	char arn[BB_TOPIC_ARN_BYTES_MAX], message_id[BB_MESSAGE_ID_BYTES + 1];
+	topic_arn(&s->routing->topics[sub->topic], arn, sizeof(arn));
+	topic_format_message_id(record->message_id, message_id);
+	struct dp_udp_message message = {
+	    .endpoint = sub->endpoint.data, .endpoint_bytes = sub->endpoint.bytes,
+	    .source_arn = arn,
+	    .subscription = sub->arn.data, .subscription_bytes = sub->arn.bytes,
+	    .message_id = message_id,
+	    .body = w->fanout.render_buf, .body_bytes = (uint32_t)bytes};
+	struct dp_delivery_policy policy = {.attempts_max = DP_UDP_SUBSCRIPTION_ATTEMPTS_MAX,
+	                                    .dead_letter_queue = sub->dead_letter_queue};
+	return dp_udp_deliver(w, pending, &message, &policy, after_sequence, now_ms);
+}
+
 void dp_fanout_publish(struct dp_worker *w, const struct dp_snapshot *s, const struct dp_topic *t,
                        const struct topic_record *record, uint64_t position,
                        uint64_t after_sequence, uint64_t now_ms)
@@ -171,11 +203,15 @@ void dp_fanout_publish(struct dp_worker *w, const struct dp_snapshot *s, const s
 	for (uint32_t i = 0; i < count; i++) {
 		const struct dp_subscription *sub =
 		    &s->routing->subscriptions[t->first_subscription + indices[i]];
-		if (sub->protocol != BB_SUBSCRIPTION_SQS) {
-			w->stats.fanout_unsupported++; /* udp and http(s): not delivered yet */
+		if (sub->protocol != BB_SUBSCRIPTION_SQS && sub->protocol != BB_SUBSCRIPTION_UDP) {
+			w->stats.fanout_unsupported++; /* http(s): not delivered yet */
 			continue;
 		}
-		int rc = deliver_to_subscription(w, s, sub, record, pending, after_sequence, now_ms);
+		int rc = sub->protocol == BB_SUBSCRIPTION_UDP
+		             ? deliver_to_udp_subscription(w, s, sub, record, pending,
+		                                           after_sequence, now_ms)
+		             : deliver_to_subscription(w, s, sub, record, pending, after_sequence,
+		                                       now_ms);
 		if (rc == -ENOBUFS)
 			dp_fanout_keep_record(w, pending); /* recovery delivers it again */
 		else if (rc != 0)
@@ -370,6 +406,33 @@ static struct dp_dead_letter_reason unreachable_reason(const struct dp_target *t
 	    "An event that came from another event bus is not routed on to a third.", NULL, 0};
 }
 
+/* A rule's udp target: its input in a Deliver frame, tried as its RetryPolicy says. */
+static int deliver_to_udp_target(struct dp_worker *w, const struct dp_bus *bus,
+                                 const struct dp_rule *rule, const struct dp_target *target,
+                                 const struct dp_event_view *event, uint32_t pending,
+                                 uint64_t after_sequence, uint64_t now_ms)
+{
+	const struct bb_snapshot_target *t = &target->target;
+	struct dp_delivery_body body;
+	int rc = target_body(w, bus, rule, t, event, &body);
+	if (rc != 0)
+		return rc;
+	char arn[BB_TOPIC_ARN_BYTES_MAX + BB_BUS_NAME_BYTES_MAX];
+	dp_rule_arn(bus, rule, arn, sizeof(arn));
+	struct dp_udp_message message = {
+	    .endpoint = t->resource.data, .endpoint_bytes = t->resource.bytes,
+	    .source_arn = arn,
+	    .subscription = t->id.data, .subscription_bytes = t->id.bytes,
+	    .message_id = event->id,
+	    .body = body.body, .body_bytes = body.body_bytes};
+	struct dp_delivery_policy policy = {
+	    .attempts_max = 1 + t->retry_attempts_max,
+	    .event_age_ms_max = 1000u * (t->event_age_s_max != 0 ? t->event_age_s_max : 86400),
+	    .dead_letter_queue = target->dead_letter_queue,
+	};
+	return dp_udp_deliver(w, pending, &message, &policy, after_sequence, now_ms);
+}
+
 /* One target's delivery: its body, then a send to its queue, a publish to its topic, or a
  * put to its bus; to its dead-letter queue at once when it cannot get it. */
 static int deliver_to_target(struct dp_worker *w, const struct dp_snapshot *s,
@@ -381,10 +444,9 @@ static int deliver_to_target(struct dp_worker *w, const struct dp_snapshot *s,
 	const struct dp_rule *rule = &r->rules[bus->first_rule + d->rule_index];
 	const struct dp_target *target = &r->targets[rule->first_target + d->target_index];
 	const struct bb_snapshot_target *t = &target->target;
-	if (t->kind == BB_TARGET_UDP) {
-		w->stats.fanout_unsupported++; /* udp targets: not delivered yet */
-		return 0;
-	}
+	if (t->kind == BB_TARGET_UDP)
+		return deliver_to_udp_target(w, bus, rule, target, event, pending, after_sequence,
+		                             now_ms);
 	struct dp_delivery_body body;
 	int rc = target_body(w, bus, rule, t, event, &body);
 	uint32_t resource = reachable(target, event);

@@ -30,7 +30,8 @@ static bool is_data_opcode(uint8_t opcode)
 	case WIRE_OP_CHANGE_MESSAGE_VISIBILITY_BATCH:
 	case WIRE_OP_PUBLISH:
 	case WIRE_OP_PUBLISH_BATCH:
-	case WIRE_OP_PUT_EVENTS: return true;
+	case WIRE_OP_PUT_EVENTS:
+	case WIRE_OP_ACK: return true;
 	case WIRE_OP_PURGE_QUEUE:
 	case WIRE_OP_GET_QUEUE_COUNTS: return true;
 	default: return false;
@@ -140,6 +141,7 @@ static bool take_field(struct dp_request *out, const struct wire_field *f)
 	case WIRE_TAG_SUBJECT: return take_bytes(&out->subject, f);
 	case WIRE_TAG_MESSAGE_STRUCTURE: return take_bytes(&out->message_structure, f);
 	case WIRE_TAG_BUS_NAME: return take_bytes(&out->bus_name, f);
+	case WIRE_TAG_DELIVERY_ID: return take_u64(&out->delivery_id, f);
 	default: return false;
 	}
 }
@@ -651,6 +653,8 @@ static bool request_fields_fit(const struct dp_request *out)
 	if ((out->attribute_names.count > 0 || out->attempt_id.present) &&
 	    op != WIRE_OP_RECEIVE_MESSAGE)
 		return false;
+	if (out->delivery_id.present && op != WIRE_OP_ACK)
+		return false;
 	return !out->bus_name.present || events;
 }
 
@@ -719,6 +723,19 @@ static enum wire_status check_sqs_send(struct dp_request *out)
 	return status == WIRE_OK ? WIRE_OK : invalid(out, status, why);
 }
 
+/* An Ack: its delivery id and nothing else. */
+static enum wire_status check_ack(struct dp_request *out)
+{
+	if (!out->delivery_id.present)
+		return invalid(out, WIRE_ERR_MISSING_PARAMETER, "DELIVERY_ID is required");
+	bool others = out->queue_name.present || out->body.present || out->receipt_handle.present ||
+	              out->max_messages.present || out->visibility_timeout_s.present ||
+	              out->wait_time_s.present || out->cookie.present || out->group_id.present ||
+	              out->dedup_id.present || out->topic_name.present;
+	return others ? invalid(out, WIRE_ERR_MALFORMED, "an Ack takes only its DELIVERY_ID")
+	              : WIRE_OK;
+}
+
 static enum wire_status check_opcode_fields(struct dp_request *out)
 {
 	uint8_t op = out->header.opcode;
@@ -730,6 +747,8 @@ static enum wire_status check_opcode_fields(struct dp_request *out)
 		return check_sns(out);
 	if (op == WIRE_OP_PUT_EVENTS)
 		return check_put_events(out);
+	if (op == WIRE_OP_ACK)
+		return check_ack(out);
 	if (!out->queue_name.present)
 		return invalid(out, WIRE_ERR_MISSING_PARAMETER, "QueueName is required");
 	if (!bb_queue_name_is_valid(out->queue_name.data, out->queue_name.length))
@@ -786,6 +805,16 @@ static void digest_present(struct dp_siphash *s, uint16_t tag, const struct dp_b
 {
 	if (field->present)
 		digest_bytes(s, tag, field);
+}
+
+static void digest_u64_present(struct dp_siphash *s, uint16_t tag, const struct dp_u64 *field)
+{
+	uint8_t bytes[10];
+	if (!field->present)
+		return;
+	bb_put_le16(bytes, tag);
+	bb_put_le64(bytes + 2, field->value);
+	dp_siphash_update(s, bytes, sizeof(bytes));
 }
 
 static void digest_attributes(struct dp_siphash *s, const struct dp_attributes *a)
@@ -856,6 +885,7 @@ uint64_t dp_request_digest(const struct dp_request *req)
 	digest_present(&s, WIRE_TAG_BUS_NAME, &req->bus_name);
 	digest_attributes(&s, &req->attributes);
 	digest_present(&s, WIRE_TAG_AWS_TRACE_HEADER, &req->trace_header);
+	digest_u64_present(&s, WIRE_TAG_DELIVERY_ID, &req->delivery_id);
 	uint32_t names = req->attribute_names.count < WIRE_MESSAGE_ATTRIBUTE_NAMES_MAX
 	                     ? req->attribute_names.count
 	                     : WIRE_MESSAGE_ATTRIBUTE_NAMES_MAX;

@@ -109,6 +109,7 @@ struct dp_request {
 	struct dp_bytes bus_name;          /* PutEvents; absent: the default bus */
 	struct dp_bytes trace_header;      /* SendMessage: AWSTraceHeader */
 	struct dp_attribute_names attribute_names; /* ReceiveMessage: MessageAttributeNames */
+	struct dp_u64 delivery_id; /* Ack: the Deliver frame's DELIVERY_ID */
 	struct dp_bytes attempt_id; /* ReceiveMessage: ReceiveRequestAttemptId */
 	const char *error;    /* why the status is not WIRE_OK */
 	/* Batches: kept last, so a request that is not one zeroes none of the entries.

@@ -100,6 +100,20 @@ static void pass_to_owner(struct dp_worker *w, struct rte_mbuf *m, const uint8_t
 	}
 }
 
+/* An Ack goes to the worker its delivery id names, which holds the delivery. */
+static void pass_ack(struct dp_worker *w, struct rte_mbuf *m, const uint8_t *bytes,
+                     uint32_t length, struct dp_request *req)
+{
+	uint32_t owner = dp_udp_owner_of(req->delivery_id.value);
+	if (owner >= w->app->worker_count) {
+		w->stats.udp_acks_refused++;
+		req->error = "no delivery in flight has this id";
+		answer_here(w, m, bytes, length, req, WIRE_ERR_MESSAGE_NOT_INFLIGHT);
+		return;
+	}
+	pass_to_owner(w, m, bytes, length, req, owner);
+}
+
 void dp_route(struct dp_worker *w, struct rte_mbuf *m, const struct dp_snapshot *snapshot,
                   uint64_t now_ms)
 {
@@ -121,6 +135,10 @@ void dp_route(struct dp_worker *w, struct rte_mbuf *m, const struct dp_snapshot 
 		return;
 	if (!dp_auth_route_permits(w, m, bytes, length, &req, &auth))
 		return;
+	if (req.header.opcode == WIRE_OP_ACK) {
+		pass_ack(w, m, bytes, length, &req);
+		return;
+	}
 	struct dp_destination to;
 	status = dp_snapshot_destination(snapshot, &req, &to, &req.error);
 	if (status != WIRE_OK) {

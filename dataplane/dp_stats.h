@@ -59,6 +59,10 @@
 	X(fanout_ring_full)                                                                        \
 	X(fanout_refused)                                                                          \
 	X(fanout_unsupported)                                                                      \
+	X(udp_deliveries_sent)                                                                     \
+	X(udp_deliveries_acked)                                                                    \
+	X(udp_deliveries_unresolved)                                                               \
+	X(udp_acks_refused)                                                                        \
 	X(fanout_recovered)                                                                        \
 	X(archive_kept)                                                                            \
 	X(archive_released)                                                                        \

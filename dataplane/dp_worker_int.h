@@ -116,6 +116,17 @@ int dp_fanout_to_bus(struct dp_worker *w, uint32_t pending, const struct dp_rout
                      uint64_t now_ms);
 /* No more deliveries of this pending publish can be made now: its record stays live. */
 void dp_fanout_keep_record(struct dp_worker *w, uint32_t pending);
+/* A delivery of a pending publish kept outside the fan-out's rings (a udp endpoint's,
+ * dp_udp_delivery.c): counted when it begins, counted down when it is done or given up. */
+void dp_fanout_outside_began(struct dp_worker *w, uint32_t pending);
+void dp_fanout_outside_done(struct dp_worker *w, uint32_t pending);
+/* A delivery given up, to its dead-letter queue dlq, once and not retried; it keeps the
+ * pending publish's count. 0, or -ENOBUFS (no room or no mbuf: nothing was added). */
+int dp_fanout_dead_letter_to(struct dp_worker *w, uint32_t pending,
+                             const struct dp_queue_entry *dlq,
+                             const struct dp_delivery_body *body, uint64_t now_ms);
+/* The delay before attempt attempts + 1: DP_RETRY_DELAY_MS_FIRST doubling to _LAST. */
+uint64_t dp_fanout_backoff_ms(uint32_t attempts);
 
 /* ---- dp_publish.c ---- */
 
