@@ -998,7 +998,8 @@ static void attempt_end(struct sqs_engine *e, uint32_t entry)
 	a->queue_id = 0;
 }
 
-/* Ends the attempts whose window closed, from the ring's head on (all of them: evicting). */
+/* Ends the attempts whose window closed, from the ring's head on; evicting, also the first
+ * whose window is open (after a pass without evicting that is the head). */
 static void attempt_expire(struct sqs_engine *e, uint64_t now_ms, bool evict)
 {
 	while (e->attempt_used > 0) { /* bounded: each pass frees one ring place */

@@ -18,8 +18,10 @@
  * against a model of SQS FIFO semantics and compares every answer: duplicates and their ids,
  * how many messages a receive gets, that each is the next of its group, that no group in
  * flight gives one, the visible, in-flight and delayed counts, with the queue's DelaySeconds
- * changed now and then (a delayed message holds its group); odd seeds deduplicate per message
- * group (DeduplicationScope=messageGroup). A failing seed is printed.
+ * changed now and then (a delayed message holds its group), and retries of the last receive's
+ * ReceiveRequestAttemptId (the same messages and handles while each is still in flight from
+ * it, else a new receive); odd seeds deduplicate per message group
+ * (DeduplicationScope=messageGroup). A failing seed is printed.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -38,8 +40,13 @@
 #define DEDUP_SLOTS     64u
 #define ATTEMPT_SLOTS   4u
 #define LOG_RECORDS_MAX 8192u
-#define RECORD_BYTES                                                                               \
+#define SEND_RECORD_BYTES                                                                          \
 	(SQS_RECORD_HEADER_BYTES + SQS_RECORD_FIFO_BYTES + BB_FIFO_ID_BYTES_MAX + BODY_BYTES_MAX)
+#define ATTEMPT_RECORD_BYTES                                                                       \
+	(SQS_RECORD_HEADER_BYTES + SQS_RECORD_ATTEMPT_BYTES +                                      \
+	 BB_RECEIVE_COUNT_MAX * SQS_RECORD_ATTEMPT_MESSAGE_BYTES)
+#define RECORD_BYTES                                                                               \
+	(SEND_RECORD_BYTES > ATTEMPT_RECORD_BYTES ? SEND_RECORD_BYTES : ATTEMPT_RECORD_BYTES)
 #define POSITION_STRIDE 1000u
 #define VISIBILITY_S    30u
 #define T0              1000000000ull
@@ -676,9 +683,20 @@ struct model_dedup {
 	char sequence_number[SQS_SEQUENCE_NUMBER_CHARS + 1];
 };
 
+/* The last receive's ReceiveRequestAttemptId and what it took (count 0: none to retry). */
+struct model_attempt {
+	char id[16];
+	uint64_t began_ms;
+	uint32_t count;
+	uint32_t indexes[BB_RECEIVE_COUNT_MAX];
+	char handles[BB_RECEIVE_COUNT_MAX][BB_RECEIPT_HANDLE_BYTES + 1];
+};
+
 struct model {
 	struct model_message messages[MODEL_SENDS_MAX]; /* in send order */
 	uint32_t count;
+	struct model_attempt attempt;
+	uint32_t attempts_made;
 	/* by id, or by group and id with DeduplicationScope=messageGroup (odd seeds) */
 	struct model_dedup dedup[MODEL_GROUPS * MODEL_DEDUP_IDS];
 	char sequence_last[SQS_SEQUENCE_NUMBER_CHARS + 1];
@@ -815,15 +833,15 @@ static uint32_t model_nth(const struct model *m, uint32_t group, uint32_t k)
 	return 0;
 }
 
-static void model_receive(struct model *m, unsigned seed)
+/* A receive under attempt id (a new receive: the model knows of no earlier one that holds). */
+static void model_receive_as(struct model *m, unsigned seed, const char *id)
 {
 	uint32_t max = 1 + next_random(m) % BB_RECEIVE_COUNT_MAX;
 	int64_t visibility_s = 1 + next_random(m) % 60;
 	bool available[MODEL_GROUPS];
 	uint32_t total = model_available(m, available);
 	struct sqs_received got[BB_RECEIVE_COUNT_MAX];
-	struct sqs_receive_options o = {max, visibility_s, UINT32_MAX};
-	uint32_t n = sqs_receive(rig->engine, FQ, &o, m->now, got);
+	uint32_t n = receive_attempt_for(id, max, visibility_s, m->now, got);
 	cr_assert_eq(n, total < max ? total : max, "seed %u: how many", seed);
 	uint32_t taken[MODEL_GROUPS] = {0};
 	uint32_t current = MODEL_GROUPS;
@@ -838,11 +856,62 @@ static void model_receive(struct model *m, unsigned seed)
 		current = g;
 		indexes[i] = index;
 	}
+	struct model_attempt *a = &m->attempt;
+	if (id != a->id) /* a retry's new receive keeps its id */
+		snprintf(a->id, sizeof(a->id), "%s", id);
+	a->began_ms = m->now;
+	a->count = n;
 	for (uint32_t i = 0; i < n; i++) {
 		struct model_message *x = &m->messages[indexes[i]];
 		x->inflight = true;
 		x->deadline_ms = m->now + (uint64_t)visibility_s * 1000;
 		strcpy(x->handle, got[i].receipt_handle);
+		a->indexes[i] = indexes[i];
+		strcpy(a->handles[i], got[i].receipt_handle);
+	}
+}
+
+static void model_receive(struct model *m, unsigned seed)
+{
+	char id[16];
+	snprintf(id, sizeof(id), "r%u", m->attempts_made++);
+	model_receive_as(m, seed, id);
+}
+
+/* Whether a retry of the last attempt gets its messages again: each still in flight from it,
+ * within the window. */
+static bool model_attempt_holds(const struct model *m)
+{
+	const struct model_attempt *a = &m->attempt;
+	if (a->count == 0 || m->now >= a->began_ms + WINDOW_MS)
+		return false;
+	for (uint32_t i = 0; i < a->count; i++) {
+		const struct model_message *x = &m->messages[a->indexes[i]];
+		if (!x->live || !x->inflight || strcmp(x->handle, a->handles[i]) != 0)
+			return false;
+	}
+	return true;
+}
+
+/* Retries the last attempt: the same messages and handles, their timeouts started again, or a
+ * new receive under its id when they changed. */
+static void model_retry(struct model *m, unsigned seed)
+{
+	struct model_attempt *a = &m->attempt;
+	if (!model_attempt_holds(m)) {
+		if (a->count > 0)
+			model_receive_as(m, seed, a->id);
+		return;
+	}
+	int64_t visibility_s = 1 + next_random(m) % 60;
+	struct sqs_received got[BB_RECEIVE_COUNT_MAX];
+	uint32_t n = receive_attempt_for(a->id, BB_RECEIVE_COUNT_MAX, visibility_s, m->now, got);
+	cr_assert_eq(n, a->count, "seed %u: a retry gets the attempt's messages", seed);
+	for (uint32_t i = 0; i < n; i++) {
+		struct model_message *x = &m->messages[a->indexes[i]];
+		cr_assert_str_eq(got[i].message_id, x->id, "seed %u", seed);
+		cr_assert_str_eq(got[i].receipt_handle, a->handles[i], "seed %u", seed);
+		x->deadline_ms = m->now + (uint64_t)visibility_s * 1000;
 	}
 }
 
@@ -866,6 +935,7 @@ static void model_restart(struct model *m)
 	rig_restart(rig, m->now);
 	for (uint32_t i = 0; i < m->count; i++)
 		m->messages[i].handle[0] = '\0'; /* nonces are new: old handles are stale */
+	m->attempt.count = 0; /* the model follows no attempt across a restart */
 }
 
 static void model_step(struct model *m, unsigned seed)
@@ -873,8 +943,10 @@ static void model_step(struct model *m, unsigned seed)
 	uint32_t op = next_random(m) % 100;
 	if (op < 40)
 		model_send(m, seed);
-	else if (op < 70)
+	else if (op < 62)
 		model_receive(m, seed);
+	else if (op < 70)
+		model_retry(m, seed);
 	else if (op < 85)
 		model_delete(m, seed);
 	else if (op < 95)
