@@ -32,9 +32,15 @@ static size_t collect(char *chunk, size_t size, size_t count, void *userdata)
 	size_t bytes = size * count;
 	if (r->length + bytes > CLI_HTTP_REPLY_BYTES_MAX)
 		return 0;
-	char *grown = realloc(r->text, r->length + bytes + 1);
+	/* Not realloc: the text may hold a key's secret, and realloc frees the old block as is. */
+	char *grown = malloc(r->length + bytes + 1);
 	if (grown == NULL)
 		return 0;
+	if (r->text != NULL) {
+		memcpy(grown, r->text, r->length);
+		explicit_bzero(r->text, r->length);
+		free(r->text);
+	}
 	r->text = grown;
 	memcpy(r->text + r->length, chunk, bytes);
 	r->length += bytes;

@@ -10,8 +10,9 @@
  * live in 4-way sets (the oldest of a set is replaced); reply bytes live in a
  * circular arena, and an entry whose bytes were overwritten is forgotten. A
  * triple's set is a SipHash of it under a secret drawn at init, so a key holder
- * cannot choose ids that all land in one set and evict other clients' entries
- * (whose retries would then act twice). Pure C, allocated once.
+ * cannot choose ids that all land in one set and evict a given client's entries
+ * (whose retries would then act twice) with a few requests: it takes about as many
+ * as the whole window holds, as for anyone's traffic. Pure C, allocated once.
  */
 #ifndef BB_DP_DEDUP_H
 #define BB_DP_DEDUP_H
