@@ -31,6 +31,7 @@
 #include "ctl_sigv4.h"
 #include "ctl_http.h"
 #include "ctl_keys_api.h"
+#include "ctl_move.h"
 #include "ctl_push.h"
 #include "ctl_sns.h"
 #include "ctl_sns_sender.h"
@@ -52,6 +53,7 @@ struct control {
 	struct ctl_sns_context sns;
 	struct ctl_push push;
 	struct ctl_aws_server aws; /* the AWS API: SigV4, data calls to busbard, /metrics */
+	struct ctl_move move;      /* SQS message move tasks, run on aws's pool (ctl_move.h) */
 	const char *signing_cert_path; /* busbard's SNS signing certificate (ctl_http.h) */
 	struct ctl_sns_sender *sns_sender; /* SubscriptionConfirmation POSTs (ctl_sns_sender.h) */
 	char store_id[BB_SNAPSHOT_STORE_ID_TEXT_BYTES];
@@ -230,6 +232,8 @@ static enum MHD_Result serve_sqs(void *context, void *owner, struct MHD_Connecti
 		ctl_events_handle(&ctl->events, target, json, json_bytes, &result);
 	else if (strncmp(target, CTL_SNS_TARGET_PREFIX, strlen(CTL_SNS_TARGET_PREFIX)) == 0)
 		ctl_sns_handle(&ctl->sns, target, json, json_bytes, &result);
+	else if (ctl_move_handles(target))
+		ctl_move_handle(&ctl->move, target, json, json_bytes, ctl_move_now_ms(), &result);
 	else if (ctl_keys_api_handles(target)) /* its answer may hold a secret: never logged */
 		ctl_keys_api_handle(ctl->store, target, json, json_bytes, (int64_t)time(NULL),
 		                    &result);
@@ -469,7 +473,13 @@ static int start_aws(struct control *ctl, const struct options *o)
 	                                         .store_lock = &ctl->store_lock,
 	                                         .manage = serve_sqs,
 	                                         .context = ctl};
-	return ctl_aws_server_start(&ctl->aws, &options);
+	int rc = ctl_aws_server_start(&ctl->aws, &options);
+	if (rc != 0)
+		return rc;
+	pthread_mutex_lock(&ctl->store_lock); /* the push thread reads the store meanwhile */
+	rc = ctl_move_open(&ctl->move, ctl->store, &ctl->aws.config);
+	pthread_mutex_unlock(&ctl->store_lock);
+	return rc == 0 ? ctl_move_start(&ctl->move, &ctl->aws.pool, &ctl->store_lock) : rc;
 }
 
 /* Until a signal or the end of --run-seconds, answering held changes past their wait. */
@@ -542,6 +552,7 @@ int main(int argc, char **argv)
 	       o.db_path, ctl.store_id, o.busbard_socket, o.adopt ? ", adopting" : "");
 	fflush(stdout);
 	wait_for_stop(&ctl, o.run_seconds);
+	ctl_move_stop(&ctl.move); /* before the pool it calls busbard through */
 	/* Answers and resumes what waits for busbard. libmicrohttpd aborts when stopped with a
 	 * connection suspended, so with some left (docs/aws-api.md) the exit closes them. */
 	unsigned suspended = ctl_aws_server_stop(&ctl.aws);

@@ -77,6 +77,9 @@ static const struct {
     {"UntagQueue", CTL_AWS_MANAGE},
     {"ListQueueTags", CTL_AWS_MANAGE},
     {"ListDeadLetterSourceQueues", CTL_AWS_MANAGE},
+    {"StartMessageMoveTask", CTL_AWS_MANAGE}, /* ctl_move.c */
+    {"ListMessageMoveTasks", CTL_AWS_MANAGE},
+    {"CancelMessageMoveTask", CTL_AWS_MANAGE},
     {"PurgeQueue", CTL_AWS_DATA},
     {"SendMessage", CTL_AWS_DATA},
     {"ReceiveMessage", CTL_AWS_DATA},
@@ -98,6 +101,7 @@ static const char *const SNS_MANAGE_ACTIONS[] = {
 /* Query parameters that are numbers in the JSON shape. */
 static const char *const INTEGER_PARAMS[] = {
     "MaxResults", "DelaySeconds", "MaxNumberOfMessages", "VisibilityTimeout", "WaitTimeSeconds",
+    "MaxNumberOfMessagesPerSecond",
 };
 
 /* Indexed query lists (Name.N) and the JSON array each becomes. */

@@ -38,4 +38,7 @@ struct ctl_sqs_result {
 void ctl_sqs_handle(const struct ctl_sqs_context *context, const char *target, const char *request,
                     size_t request_bytes, struct ctl_sqs_result *out);
 
+/* The queue an SQS ARN of this account names (any region), or NULL (ctl_move.c's too). */
+const char *ctl_sqs_queue_from_arn(const char *arn);
+
 #endif

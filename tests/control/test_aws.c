@@ -96,7 +96,7 @@ Test(aws, missing_and_unknown_actions)
 	cr_assert_eq(error, &CTL_AWS_MISSING_ACTION);
 	cr_assert_neq(parse(FORM, NULL, "Action=List%20Queues"), 0);
 	cr_assert_eq(error, &CTL_AWS_INVALID_ACTION);
-	cr_assert_eq(parse(FORM, NULL, "Action=StartMessageMoveTask&SourceArn=x"), 0);
+	cr_assert_eq(parse(FORM, NULL, "Action=AddPermission&Label=x"), 0);
 	cr_assert_eq(request.kind, CTL_AWS_UNSUPPORTED);
 }
 
@@ -105,7 +105,7 @@ Test(aws, json_protocols_and_services)
 	cr_assert_eq(parse(JSON10, "AmazonSQS.SendMessage", "{\"QueueUrl\":\"u\"}"), 0);
 	cr_assert_eq(request.protocol, CTL_AWS_JSON_10);
 	cr_assert_eq(request.kind, CTL_AWS_DATA);
-	cr_assert_eq(parse(JSON10, "AmazonSQS.StartMessageMoveTask", "{}"), 0);
+	cr_assert_eq(parse(JSON10, "AmazonSQS.AddPermission", "{}"), 0);
 	cr_assert_eq(request.kind, CTL_AWS_UNSUPPORTED);
 	cr_assert_eq(parse("application/x-amz-json-1.1", "AWSEvents.PutEvents", "{}"), 0);
 	cr_assert_eq(request.protocol, CTL_AWS_JSON_11);
