@@ -161,7 +161,17 @@ static bool has_attempt(const struct dp_worker *w, const struct dp_request_meta 
 	return attempt_id->present && sqs_queue_is_fifo(w->sqs, meta->queue_slot);
 }
 
-/* Puts an attempt's messages given again, those that fit the reply (each fitted one). */
+/* True when an attempt's messages given again all fit a reply of reply_bytes. */
+static bool again_fits(const struct sqs_received *again, uint32_t count, size_t reply_bytes)
+{
+	size_t needed = BB_WIRE_HEADER_BYTES;
+	for (uint32_t i = 0; i < count; i++)
+		needed += RECEIVED_FIELDS_BYTES + WIRE_FIELD_HEADER_BYTES +
+		          (size_t)again[i].attributes_bytes + again[i].body_bytes;
+	return needed < reply_bytes;
+}
+
+/* Puts an attempt's messages given again (again_fits said they fit). */
 static void put_again(struct wire_writer *writer, struct dp_worker *w,
                       const struct sqs_received *again, uint32_t count,
                       const struct sqs_attr_names *names)
@@ -169,8 +179,7 @@ static void put_again(struct wire_writer *writer, struct dp_worker *w,
 	for (uint32_t i = 0; i < count; i++) {
 		size_t room = writer->capacity - writer->length;
 		size_t stored = (size_t)again[i].attributes_bytes + again[i].body_bytes;
-		if (room <= RECEIVED_FIELDS_BYTES + WIRE_FIELD_HEADER_BYTES + stored)
-			return;
+		assert(room > RECEIVED_FIELDS_BYTES + WIRE_FIELD_HEADER_BYTES + stored);
 		put_received(writer, w, &again[i], names);
 	}
 }
@@ -197,6 +206,15 @@ static void answer_receive(struct dp_worker *w, struct rte_mbuf *m, const struct
 	                                attempt_id->length, receive->visibility_timeout_s, now_ms,
 	                                again)
 	            : 0;
+	if (!again_fits(again, again_count, receive_reply_bytes(meta))) {
+		/* The first receive came where replies are larger (the local socket): never a part
+		 * of the attempt, which would hide the rest from every later retry. */
+		sqs_attempt_end(w->sqs);
+		dp_finish_error(w, m, h, WIRE_ERR_INVALID_PARAMETER,
+		                "this attempt's messages do not fit a reply here: retry where the "
+		                "first receive was made, or with a new ReceiveRequestAttemptId");
+		return;
+	}
 	put_again(&writer, w, again, again_count, names);
 	for (uint32_t i = 0; i < max && again_count == 0; i++) {
 		size_t room = writer.capacity - writer.length;

@@ -458,3 +458,49 @@ Test(batch, a_batch_on_a_durable_queue_waits_until_its_records_are_durable)
 	cr_assert(answers[0].has_message_id);
 	cr_assert_eq(h.worker->stats.replies_held, 1, "one place in the stage for the batch");
 }
+
+/* A FIFO receive with a ReceiveRequestAttemptId, over the local socket or UDP. */
+static void receive_attempt(struct request *r, uint64_t request_id, bool local)
+{
+	request_begin(r, WIRE_OP_RECEIVE_MESSAGE, request_id);
+	wire_put_str(&r->fields, WIRE_TAG_QUEUE_NAME, "orders.fifo");
+	wire_put_u32(&r->fields, WIRE_TAG_MAX_MESSAGES, 10);
+	wire_put_str(&r->fields, WIRE_TAG_RECEIVE_REQUEST_ATTEMPT_ID, "try-1");
+	if (local)
+		send_local(r);
+	else
+		send_udp(r);
+}
+
+/*
+ * An attempt made over the local socket, whose messages together are larger than a datagram,
+ * retried over UDP: refused with a reason, never answered with a part of the attempt (the
+ * rest would be hidden from every later retry of it).
+ */
+Test(batch, an_attempt_retried_where_its_messages_do_not_fit_is_refused)
+{
+	static const char *const names[] = {TEST_QUEUE, "orders.fifo"};
+	harness_publish_queues(names, 2);
+	static char body[34000]; /* two fit a local reply (and the harness's), not a datagram */
+	memset(body, 'b', sizeof(body) - 1);
+	struct request r;
+	for (uint64_t i = 0; i < 2; i++) {
+		request_begin(&r, WIRE_OP_SEND_MESSAGE, 40 + i);
+		wire_put_str(&r.fields, WIRE_TAG_QUEUE_NAME, "orders.fifo");
+		wire_put_str(&r.fields, WIRE_TAG_MESSAGE_GROUP_ID, i == 0 ? "g0" : "g1");
+		wire_put_str(&r.fields, WIRE_TAG_MESSAGE_DEDUPLICATION_ID, i == 0 ? "d0" : "d1");
+		wire_put_str(&r.fields, WIRE_TAG_BODY, body);
+		send_local(&r);
+		cr_assert_eq(replies.header.status, WIRE_OK);
+	}
+	receive_attempt(&r, 50, true);
+	cr_assert_eq(replies.header.status, WIRE_OK);
+	receive_attempt(&r, 51, false);
+	cr_assert_eq(replies.udp_datagrams, 1, "answered");
+	cr_assert_eq(replies.header.status, WIRE_ERR_INVALID_PARAMETER,
+	             "not a part of the attempt: %u", replies.header.status);
+	receive_attempt(&r, 52, true);
+	cr_assert_eq(replies.header.status, WIRE_OK, "where it fits, the retry gets them");
+	const uint8_t *value;
+	cr_assert_eq(reply_field(&replies, WIRE_TAG_BODY, &value), (int)sizeof(body) - 1);
+}
