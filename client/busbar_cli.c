@@ -25,6 +25,7 @@
 #include "cli_output.h"
 #include "cli_listen.h"
 #include "cli_routing.h"
+#include "cli_move.h"
 #include "cli_sns.h"
 
 enum exit_code {
@@ -133,6 +134,7 @@ static void usage(FILE *out)
 	        CLI_RETRIES_MAX);
 	cli_events_usage(out);
 	cli_sns_usage(out);
+	cli_move_usage(out);
 	cli_routing_usage(out);
 	cli_listen_usage(out);
 	cli_keys_usage(out);
@@ -926,6 +928,16 @@ int main(int argc, char **argv)
 			.durability = s.durability};
 		curl_global_init(CURL_GLOBAL_DEFAULT);
 		rc = cli_sns_run(&sns, inv.command, inv.arg_count, inv.args);
+		curl_global_cleanup();
+		return finish(rc);
+	}
+	if (cli_move_is_command(inv.command)) {
+		struct cli_move_settings move = {
+			.endpoint = s.endpoint, .key_file = s.key_file,
+			.access_key_id = s.access_key_id, .timeout_ms = s.timeout_ms,
+			.max_results = s.max_messages};
+		curl_global_init(CURL_GLOBAL_DEFAULT);
+		rc = cli_move_run(&move, inv.arg_count, inv.args);
 		curl_global_cleanup();
 		return finish(rc);
 	}

@@ -56,4 +56,12 @@ expect 0 'ok: every message is back in src' -- \
 echo "$last_output"
 grep -q FAIL <<<"$last_output" && fail "boto3_move.py failed"
 
+# The busbar command: the last tasks listed, a start to another queue at 1/s, its cancel.
+expect 0 '"Status":"CANCELLED"' -- busbar --endpoint "$endpoint" move-task list dlq --max 2
+expect 0 TaskHandle -- busbar --endpoint "$endpoint" move-task start dlq other 1
+handle=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["TaskHandle"])' "$last_output")
+expect 0 ApproximateNumberOfMessagesMoved -- busbar --endpoint "$endpoint" move-task cancel "$handle"
+expect 1 'InvalidParameterValue' -- busbar --endpoint "$endpoint" move-task cancel "$handle"
+expect 2 'move-task start DLQ' -- busbar --endpoint "$endpoint" move-task start dlq other 501
+
 ns_finish move
