@@ -114,7 +114,9 @@ Test(aws, json_protocols_and_services)
 	cr_assert_eq(parse("application/x-amz-json-1.1", "AWSEvents.PutRule", "{}"), 0);
 	cr_assert_eq(request.kind, CTL_AWS_MANAGE); /* busbar-control's store (ctl_events.c) */
 	cr_assert_eq(parse("application/x-amz-json-1.1", "AWSEvents.CreateArchive", "{}"), 0);
-	cr_assert_eq(request.kind, CTL_AWS_UNSUPPORTED);
+	cr_assert_eq(request.kind, CTL_AWS_MANAGE); /* ctl_events_archive.c */
+	cr_assert_eq(parse("application/x-amz-json-1.1", "AWSEvents.StartReplay", "{}"), 0);
+	cr_assert_eq(request.kind, CTL_AWS_UNSUPPORTED); /* replays are not built yet */
 	cr_assert_eq(parse(FORM, NULL, "Action=Publish&Version=2010-03-31&Message=m"), 0);
 	cr_assert_eq(request.service, CTL_AWS_SNS);
 	cr_assert_eq(request.kind, CTL_AWS_DATA); /* forwarded to busbard (ctl_sns_data.c) */
