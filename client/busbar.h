@@ -122,6 +122,9 @@ struct bb_message {
 	struct bb_received_attribute attributes[WIRE_ATTRIBUTES_MAX];
 	const char *aws_trace_header; /* NULL when it was sent without one */
 	uint32_t aws_trace_header_bytes;
+	/* DeadLetterQueueSourceArn: the queue a RedrivePolicy moved it from; NULL when none. */
+	const char *dead_letter_queue_source_arn;
+	uint32_t dead_letter_queue_source_arn_bytes;
 };
 
 struct bb_receive_options {

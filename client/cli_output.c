@@ -78,6 +78,12 @@ static int add_attributes(json_t *object, const struct bb_message *m)
 		json_t *trace = json_stringn(m->aws_trace_header, m->aws_trace_header_bytes);
 		rc = json_object_set_new(attributes, "AWSTraceHeader", trace) == 0 ? 0 : -EINVAL;
 	}
+	if (attributes != NULL && rc == 0 && m->dead_letter_queue_source_arn != NULL) {
+		json_t *arn = json_stringn(m->dead_letter_queue_source_arn,
+		                           m->dead_letter_queue_source_arn_bytes);
+		rc = json_object_set_new(attributes, "DeadLetterQueueSourceArn", arn) == 0 ? 0
+		                                                                            : -EINVAL;
+	}
 	if (rc != 0) {
 		json_decref(attributes);
 		return rc;

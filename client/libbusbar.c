@@ -609,6 +609,10 @@ static const char *take_message_field(struct bb_message *m, const struct wire_fi
 		m->aws_trace_header = (const char *)f->value;
 		m->aws_trace_header_bytes = f->length;
 		break;
+	case WIRE_TAG_DEAD_LETTER_QUEUE_SOURCE_ARN:
+		m->dead_letter_queue_source_arn = (const char *)f->value;
+		m->dead_letter_queue_source_arn_bytes = f->length;
+		break;
 	case WIRE_TAG_ATTRIBUTE_BEGIN:
 	case WIRE_TAG_ATTRIBUTE_NAME:
 	case WIRE_TAG_ATTRIBUTE_DATA_TYPE:

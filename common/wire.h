@@ -135,6 +135,9 @@ enum wire_tag {
 	WIRE_TAG_MD5_OF_MESSAGE_ATTRIBUTES = 84, /* text, 32 hex digits */
 	WIRE_TAG_MESSAGE_ATTRIBUTE_NAME = 85,    /* text, 1-WIRE_ATTRIBUTE_NAME_BYTES_MAX */
 	WIRE_TAG_AWS_TRACE_HEADER = 86,          /* text, 1-WIRE_TRACE_HEADER_BYTES_MAX */
+	/* The DeadLetterQueueSourceArn system attribute of a message a RedrivePolicy moved:
+	 * busbard's own internal sends carry it, received messages return it. */
+	WIRE_TAG_DEAD_LETTER_QUEUE_SOURCE_ARN = 87, /* text, 1-WIRE_DLQ_SOURCE_ARN_BYTES_MAX */
 	/* FIFO queues (docs/protocol.md, "FIFO queues"). */
 	WIRE_TAG_MESSAGE_GROUP_ID = 50,         /* text, 1-BB_FIFO_ID_BYTES_MAX */
 	WIRE_TAG_MESSAGE_DEDUPLICATION_ID = 51, /* text, 1-BB_FIFO_ID_BYTES_MAX */
@@ -192,6 +195,7 @@ enum wire_tag {
  * parsed request fixed-size), and an AWSTraceHeader's length (printable ASCII). */
 #define WIRE_MESSAGE_ATTRIBUTE_NAMES_MAX  32u
 #define WIRE_TRACE_HEADER_BYTES_MAX       256u
+#define WIRE_DLQ_SOURCE_ARN_BYTES_MAX     256u /* arn:aws:sqs:REGION:ACCOUNT:QUEUE */
 /* SNS: a Subject, a message (attributes included), a PublishBatch's messages together. */
 #define WIRE_SUBJECT_BYTES_MAX            100u
 #define WIRE_SNS_MESSAGE_BYTES_MAX        (256u << 10)

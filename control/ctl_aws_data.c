@@ -266,9 +266,11 @@ static uint32_t wanted_attributes(json_t *params)
 				wanted |= CTL_AWS_ATTR_SENT_TIMESTAMP | CTL_AWS_ATTR_RECEIVE_COUNT |
 				          CTL_AWS_ATTR_FIRST_RECEIVE | CTL_AWS_ATTR_GROUP_ID |
 				          CTL_AWS_ATTR_SEQUENCE_NUMBER | CTL_AWS_ATTR_TRACE_HEADER |
-				          CTL_AWS_ATTR_DEDUP_ID;
+				          CTL_AWS_ATTR_DEDUP_ID | CTL_AWS_ATTR_DLQ_SOURCE_ARN;
 			else if (strcmp(n, "AWSTraceHeader") == 0)
 				wanted |= CTL_AWS_ATTR_TRACE_HEADER;
+			else if (strcmp(n, "DeadLetterQueueSourceArn") == 0)
+				wanted |= CTL_AWS_ATTR_DLQ_SOURCE_ARN;
 			else if (strcmp(n, "MessageGroupId") == 0)
 				wanted |= CTL_AWS_ATTR_GROUP_ID;
 			else if (strcmp(n, "SequenceNumber") == 0)
@@ -648,6 +650,10 @@ static bool message_field(json_t *m, const struct wire_field *f, uint32_t wanted
 	case WIRE_TAG_AWS_TRACE_HEADER:
 		if (wanted & CTL_AWS_ATTR_TRACE_HEADER)
 			set_attribute_text(m, "AWSTraceHeader", text(f));
+		return true;
+	case WIRE_TAG_DEAD_LETTER_QUEUE_SOURCE_ARN:
+		if (wanted & CTL_AWS_ATTR_DLQ_SOURCE_ARN)
+			set_attribute_text(m, "DeadLetterQueueSourceArn", text(f));
 		return true;
 	case WIRE_TAG_MD5_OF_MESSAGE_ATTRIBUTES:
 		return json_object_set_new(m, "MD5OfMessageAttributes", text(f)) == 0;

@@ -28,6 +28,7 @@ enum {
 	CTL_AWS_ATTR_SEQUENCE_NUMBER = 1u << 4, /* FIFO: SequenceNumber */
 	CTL_AWS_ATTR_TRACE_HEADER = 1u << 5,    /* AWSTraceHeader */
 	CTL_AWS_ATTR_DEDUP_ID = 1u << 6,        /* FIFO: MessageDeduplicationId */
+	CTL_AWS_ATTR_DLQ_SOURCE_ARN = 1u << 7,  /* DeadLetterQueueSourceArn */
 };
 
 struct ctl_aws_data_op {

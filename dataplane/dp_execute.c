@@ -47,13 +47,15 @@ static size_t add_dedup_id(struct dp_worker *w, uint32_t slot, const struct dp_b
 }
 
 /*
- * Makes a send's attribute block from its parsed (valid) attributes, AWSTraceHeader and, on a
- * FIFO queue, MessageDeduplicationId. False when the body with the attributes is over the
- * largest message (MessageTooLong): only then could the block be over what the buffer holds.
+ * Makes a send's attribute block from its parsed (valid) attributes, AWSTraceHeader, a moved
+ * message's DeadLetterQueueSourceArn and, on a FIFO queue, MessageDeduplicationId. False when
+ * the body with the attributes is over the largest message (MessageTooLong): only then could
+ * the block be over what the buffer holds.
  */
 static bool make_attribute_block(struct dp_worker *w, uint32_t slot, const struct dp_bytes *body,
                                  const struct dp_attributes *a, const struct dp_bytes *trace,
-                                 const struct dp_bytes *dedup, struct sqs_send_options *options)
+                                 const struct dp_bytes *source, const struct dp_bytes *dedup,
+                                 struct sqs_send_options *options)
 {
 	RTE_VERIFY(a->count <= WIRE_ATTRIBUTES_MAX);
 	if ((uint64_t)body->length + a->bytes > BB_MESSAGE_BODY_BYTES_MAX)
@@ -72,6 +74,12 @@ static bool make_attribute_block(struct dp_worker *w, uint32_t slot, const struc
 	size_t bytes = sqs_attrs_encode(attrs, a->count, trace->data, trace_bytes, block,
 	                                DP_REQUEST_BYTES_MAX - ATTRIBUTE_BLOCK_OFFSET);
 	RTE_VERIFY(bytes == sqs_attrs_encoded_bytes(attrs, a->count, trace_bytes));
+	if (source->present) {
+		bytes = sqs_attrs_add_source_arn(block, bytes,
+		                                 DP_REQUEST_BYTES_MAX - ATTRIBUTE_BLOCK_OFFSET,
+		                                 source->data, source->length);
+		RTE_VERIFY(bytes > 0); /* SQS_STORED_BYTES_MAX has room for it */
+	}
 	bytes = add_dedup_id(w, slot, body, dedup, block, bytes);
 	options->attributes = block;
 	options->attributes_bytes = (uint32_t)bytes;
@@ -354,9 +362,15 @@ static void execute_send(struct dp_worker *w, struct rte_mbuf *m, const struct d
 	    .delay_s = req->delay_s.value,
 	    .delay_given = req->delay_s.present,
 	};
+	/* DeadLetterQueueSourceArn is a system attribute: only busbard's own moves set it. */
+	if (req->dead_letter_source_arn.present && dp_meta(m)->source != DP_SOURCE_INTERNAL) {
+		dp_finish_error(w, m, &req->header, WIRE_ERR_INVALID_PARAMETER,
+		                "DeadLetterQueueSourceArn is set by a RedrivePolicy's move only");
+		return;
+	}
 	enum wire_status status =
 	    make_attribute_block(w, slot, &req->body, &req->attributes, &req->trace_header,
-	                         &req->dedup_id, &options)
+	                         &req->dead_letter_source_arn, &req->dedup_id, &options)
 	        ? sqs_send_message(w->sqs, slot, req->body.data, req->body.length, &options, now_ms,
 	                           &sent)
 	        : WIRE_ERR_MESSAGE_TOO_LONG;
@@ -488,7 +502,7 @@ static enum wire_status run_entry(struct dp_worker *w, uint32_t slot, uint8_t op
 		                                   .delay_s = e->delay_s.value,
 		                                   .delay_given = e->delay_s.present};
 		if (!make_attribute_block(w, slot, &e->body, &e->attributes, &e->trace_header,
-		                          &e->dedup_id, &options))
+		                          &(const struct dp_bytes){0}, &e->dedup_id, &options))
 			return WIRE_ERR_MESSAGE_TOO_LONG;
 		return sqs_send_message(w->sqs, slot, e->body.data, e->body.length, &options, now_ms,
 		                        sent);

@@ -238,6 +238,9 @@ static struct rte_mbuf *delivery_request(struct dp_worker *w, const struct desti
 	if (d->fifo && b->dedup_id_bytes > 0)
 		wire_put_bytes(&writer, WIRE_TAG_MESSAGE_DEDUPLICATION_ID, b->dedup_id,
 		               b->dedup_id_bytes);
+	if (b->source_arn_bytes > 0)
+		wire_put_bytes(&writer, WIRE_TAG_DEAD_LETTER_QUEUE_SOURCE_ARN, b->source_arn,
+		               b->source_arn_bytes);
 	if (writer.overflow || writer.capacity - writer.length < b->fields_bytes)
 		return NULL;
 	if (b->fields_bytes > 0) /* fields already: copied as they are */

@@ -105,6 +105,9 @@ struct dp_delivery_body {
 	 * (engines/sqs_attrs.h), which is the fields of a SendMessage's attributes. */
 	const uint8_t *fields;
 	uint32_t fields_bytes;
+	/* A moved message's DeadLetterQueueSourceArn: the queue it leaves (dp_redrive.c). */
+	const char *source_arn;
+	uint32_t source_arn_bytes;
 };
 
 /* A publish or event recovery found without its DONE record (dp_replay.c). */

@@ -3,9 +3,10 @@
  * found received maxReceiveCount times was taken by the engine as the system's receive (in
  * flight for SQS_MOVE_VISIBILITY_MS, its RECEIVE record written; engines/sqs.h). Here it
  * becomes a delivery to the queue's dead-letter queue, an internal SendMessage to that
- * queue's owner (dp_fanout.c), with its body, its attribute block, its MessageGroupId and,
- * for a FIFO dead-letter queue, its message id as MessageDeduplicationId. Once the owner has
- * it durably, the move's receipt handle deletes the message here (a DELETE record).
+ * queue's owner (dp_fanout.c), with its body, its attribute block, its MessageGroupId, the
+ * queue's ARN as its DeadLetterQueueSourceArn (a system attribute receives return, as SQS)
+ * and, for a FIFO dead-letter queue, its message id as MessageDeduplicationId. Once the owner
+ * has it durably, the move's receipt handle deletes the message here (a DELETE record).
  *
  * At least once, never lost: until that delete the message stays in its queue. A crash, a
  * refusal or a deleted dead-letter queue leaves it in flight until its deadline; then it is
@@ -18,6 +19,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "bb_policy.h"
 #include "sqs_attrs.h"
 
 int dp_moves_init(struct dp_moves *m)
@@ -59,15 +61,32 @@ static const struct dp_queue_entry *owned_queue(const struct dp_worker *w,
 	return NULL;
 }
 
-/* The delivery of a moved message: its stored bytes read into the worker's buffer. */
-static struct dp_delivery_body move_body(struct dp_worker *w, const struct sqs_move *move)
+/* The queue's ARN, the moved message's DeadLetterQueueSourceArn, into out. */
+static uint32_t source_arn(const struct dp_queue_entry *q, char *out, size_t out_bytes)
+{
+	int n = snprintf(out, out_bytes, "arn:aws:sqs:%s:%s:%.*s", BB_POLICY_REGION_DEFAULT,
+	                 BB_POLICY_ACCOUNT_ID_DEFAULT, (int)q->name_bytes, q->name);
+	RTE_VERIFY(n > 0 && (size_t)n < out_bytes && n <= (int)WIRE_DLQ_SOURCE_ARN_BYTES_MAX);
+	return (uint32_t)n;
+}
+
+/*
+ * The delivery of a moved message: its stored bytes read into the worker's buffer, sent with
+ * the queue it leaves as its DeadLetterQueueSourceArn (the ARN as arn_buf holds it).
+ */
+static struct dp_delivery_body move_body(struct dp_worker *w, const struct sqs_move *move,
+                                         const struct dp_queue_entry *q, char *arn_buf,
+                                         size_t arn_buf_bytes)
 {
 	uint8_t *stored = w->fanout.moves.stored_buf;
 	uint32_t stored_bytes = move->attributes_bytes + move->body_bytes;
 	RTE_VERIFY(stored_bytes <= SQS_STORED_BYTES_MAX);
 	dp_store_read(w->store_pool, move->body_ref, stored, stored_bytes);
-	/* The block's own dedup id stays behind: the move sends the message id as one. */
+	/* The block's own dedup id stays behind: the move sends the message id as one. And a
+	 * message moved before leaves its old source behind: it gets this queue's. */
 	uint32_t skip = (uint32_t)sqs_attrs_send_fields_offset(stored, move->attributes_bytes);
+	uint32_t fields_bytes =
+	    (uint32_t)sqs_attrs_drop_source_arn(stored + skip, move->attributes_bytes - skip);
 	return (struct dp_delivery_body){
 	    .body = stored + move->attributes_bytes,
 	    .body_bytes = move->body_bytes,
@@ -78,7 +97,9 @@ static struct dp_delivery_body move_body(struct dp_worker *w, const struct sqs_m
 	    .dedup_id = move->message_id,
 	    .dedup_id_bytes = BB_MESSAGE_ID_BYTES,
 	    .fields = stored + skip,
-	    .fields_bytes = move->attributes_bytes - skip,
+	    .fields_bytes = fields_bytes,
+	    .source_arn = arn_buf,
+	    .source_arn_bytes = source_arn(q, arn_buf, arn_buf_bytes),
 	};
 }
 
@@ -94,7 +115,8 @@ static void move_one(struct dp_worker *w, const struct dp_snapshot *s,
 		return;
 	}
 	uint32_t slot = moves->free[moves->free_count - 1];
-	struct dp_delivery_body body = move_body(w, move);
+	char arn[WIRE_DLQ_SOURCE_ARN_BYTES_MAX + 1];
+	struct dp_delivery_body body = move_body(w, move, q, arn, sizeof(arn));
 	if (dp_fanout_move(w, slot, &s->queues[q->dead_letter_queue], &body, now_ms) != 0) {
 		w->stats.redrive_move_failures++;
 		return;

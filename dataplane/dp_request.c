@@ -125,6 +125,8 @@ static bool take_field(struct dp_request *out, const struct wire_field *f)
 		return take_attribute_field(&out->attributes, f);
 	switch (f->tag) {
 	case WIRE_TAG_AWS_TRACE_HEADER: return take_bytes(&out->trace_header, f);
+	case WIRE_TAG_DEAD_LETTER_QUEUE_SOURCE_ARN:
+		return take_bytes(&out->dead_letter_source_arn, f);
 	case WIRE_TAG_MESSAGE_ATTRIBUTE_NAME: return take_attribute_name(&out->attribute_names, f);
 	case WIRE_TAG_QUEUE_NAME: return take_bytes(&out->queue_name, f);
 	case WIRE_TAG_BODY: return take_bytes(&out->body, f);
@@ -648,7 +650,9 @@ static bool request_fields_fit(const struct dp_request *out)
 		return false;
 	if (out->attributes.count > 0 && op != WIRE_OP_PUBLISH && op != WIRE_OP_SEND_MESSAGE)
 		return false;
-	if ((out->delay_s.present || out->trace_header.present) && op != WIRE_OP_SEND_MESSAGE)
+	if ((out->delay_s.present || out->trace_header.present ||
+	     out->dead_letter_source_arn.present) &&
+	    op != WIRE_OP_SEND_MESSAGE)
 		return false;
 	if ((out->attribute_names.count > 0 || out->attempt_id.present) &&
 	    op != WIRE_OP_RECEIVE_MESSAGE)
@@ -718,6 +722,11 @@ static enum wire_status check_sqs_send(struct dp_request *out)
 	if (out->trace_header.present && !trace_header_is_valid(&out->trace_header))
 		return invalid(out, WIRE_ERR_INVALID_PARAMETER,
 		               "AWSTraceHeader is 1-256 characters of printable ASCII");
+	const struct dp_bytes *source = &out->dead_letter_source_arn;
+	if (source->present &&
+	    (source->length == 0 || source->length > WIRE_DLQ_SOURCE_ARN_BYTES_MAX))
+		return invalid(out, WIRE_ERR_INVALID_PARAMETER,
+		               "DeadLetterQueueSourceArn is 1-256 characters");
 	const char *why = NULL;
 	status = check_attributes(&out->attributes, WIRE_ERR_INVALID_PARAMETER, &why);
 	return status == WIRE_OK ? WIRE_OK : invalid(out, status, why);
@@ -885,6 +894,7 @@ uint64_t dp_request_digest(const struct dp_request *req)
 	digest_present(&s, WIRE_TAG_BUS_NAME, &req->bus_name);
 	digest_attributes(&s, &req->attributes);
 	digest_present(&s, WIRE_TAG_AWS_TRACE_HEADER, &req->trace_header);
+	digest_present(&s, WIRE_TAG_DEAD_LETTER_QUEUE_SOURCE_ARN, &req->dead_letter_source_arn);
 	digest_u64_present(&s, WIRE_TAG_DELIVERY_ID, &req->delivery_id);
 	uint32_t names = req->attribute_names.count < WIRE_MESSAGE_ATTRIBUTE_NAMES_MAX
 	                     ? req->attribute_names.count

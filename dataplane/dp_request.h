@@ -108,6 +108,8 @@ struct dp_request {
 	struct dp_attributes attributes;   /* SendMessage, Publish */
 	struct dp_bytes bus_name;          /* PutEvents; absent: the default bus */
 	struct dp_bytes trace_header;      /* SendMessage: AWSTraceHeader */
+	/* SendMessage: DeadLetterQueueSourceArn, busbard's own moves only (dp_redrive.c) */
+	struct dp_bytes dead_letter_source_arn;
 	struct dp_attribute_names attribute_names; /* ReceiveMessage: MessageAttributeNames */
 	struct dp_u64 delivery_id; /* Ack: the Deliver frame's DELIVERY_ID */
 	struct dp_bytes attempt_id; /* ReceiveMessage: ReceiveRequestAttemptId */

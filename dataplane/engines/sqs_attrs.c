@@ -73,19 +73,70 @@ size_t sqs_attrs_encode(const struct sqs_attr *attrs, uint32_t count, const uint
 	return bytes;
 }
 
-/* The bytes of the system fields a block opens with: its dedup id and trace header, each
- * when it has one (a valid block's, or bytes that open with fields that parse). */
-static size_t system_fields_bytes(const uint8_t *block, size_t bytes)
+/* The system fields of a block, in their order. */
+enum { SYSTEM_DEDUP_ID, SYSTEM_TRACE_HEADER, SYSTEM_SOURCE_ARN, SYSTEM_TAG_COUNT };
+static const uint16_t SYSTEM_TAGS[SYSTEM_TAG_COUNT] = {WIRE_TAG_MESSAGE_DEDUPLICATION_ID,
+                                                       WIRE_TAG_AWS_TRACE_HEADER,
+                                                       WIRE_TAG_DEAD_LETTER_QUEUE_SOURCE_ARN};
+
+/* The bytes of the system fields a block opens with, up to (not with) the first of tag
+ * SYSTEM_TAGS[until], each when it has one (a valid block's, or bytes that open with fields
+ * that parse). */
+static size_t system_fields_before(const uint8_t *block, size_t bytes, unsigned until)
 {
-	static const uint16_t tags[] = {WIRE_TAG_MESSAGE_DEDUPLICATION_ID, WIRE_TAG_AWS_TRACE_HEADER};
+	assert(until <= SYSTEM_TAG_COUNT);
 	size_t at = 0;
-	for (size_t i = 0; i < 2; i++) {
+	for (unsigned i = 0; i < until; i++) {
 		struct wire_reader r = {block + at, bytes - at};
 		struct wire_field f;
-		if (wire_reader_next(&r, &f) == 1 && f.tag == tags[i])
+		if (wire_reader_next(&r, &f) == 1 && f.tag == SYSTEM_TAGS[i])
 			at = bytes - r.bytes_left;
 	}
 	return at;
+}
+
+/* The bytes of all the system fields a block opens with. */
+static size_t system_fields_bytes(const uint8_t *block, size_t bytes)
+{
+	return system_fields_before(block, bytes, SYSTEM_TAG_COUNT);
+}
+
+/* The bytes of the block's field of tag SYSTEM_TAGS[which] at at, 0 when it has none. */
+static size_t system_field_at(const uint8_t *block, size_t bytes, size_t at, unsigned which)
+{
+	struct wire_reader r = {block + at, bytes - at};
+	struct wire_field f;
+	if (wire_reader_next(&r, &f) != 1 || f.tag != SYSTEM_TAGS[which])
+		return 0;
+	return bytes - at - r.bytes_left;
+}
+
+size_t sqs_attrs_add_source_arn(uint8_t *block, size_t bytes, size_t capacity,
+                                const uint8_t *arn, uint32_t arn_bytes)
+{
+	assert(sqs_attrs_valid(block, bytes) && sqs_attrs_send_fields_offset(block, bytes) == 0);
+	assert(arn_bytes > 0 && arn_bytes <= WIRE_DLQ_SOURCE_ARN_BYTES_MAX);
+	size_t at = system_fields_before(block, bytes, SYSTEM_SOURCE_ARN);
+	assert(system_field_at(block, bytes, at, SYSTEM_SOURCE_ARN) == 0);
+	size_t field_bytes = WIRE_FIELD_HEADER_BYTES + arn_bytes;
+	if (capacity < field_bytes || bytes > capacity - field_bytes)
+		return 0;
+	memmove(block + at + field_bytes, block + at, bytes - at);
+	struct wire_writer w;
+	wire_writer_init(&w, block + at, field_bytes);
+	wire_put_bytes(&w, WIRE_TAG_DEAD_LETTER_QUEUE_SOURCE_ARN, arn, arn_bytes);
+	assert(!w.overflow && sqs_attrs_valid(block, bytes + field_bytes));
+	return bytes + field_bytes;
+}
+
+size_t sqs_attrs_drop_source_arn(uint8_t *block, size_t bytes)
+{
+	assert(sqs_attrs_valid(block, bytes));
+	size_t at = system_fields_before(block, bytes, SYSTEM_SOURCE_ARN);
+	size_t field_bytes = system_field_at(block, bytes, at, SYSTEM_SOURCE_ARN);
+	memmove(block + at, block + at + field_bytes, bytes - at - field_bytes);
+	assert(sqs_attrs_valid(block, bytes - field_bytes));
+	return bytes - field_bytes;
 }
 
 size_t sqs_attrs_add_dedup_id(uint8_t *block, size_t bytes, size_t capacity, const uint8_t *id,
@@ -146,6 +197,11 @@ bool sqs_attrs_valid(const uint8_t *block, size_t bytes)
 	}
 	if (more == 1 && f.tag == WIRE_TAG_AWS_TRACE_HEADER) {
 		if (f.length == 0 || f.length > WIRE_TRACE_HEADER_BYTES_MAX)
+			return false;
+		more = wire_reader_next(&r, &f);
+	}
+	if (more == 1 && f.tag == WIRE_TAG_DEAD_LETTER_QUEUE_SOURCE_ARN) {
+		if (f.length == 0 || f.length > WIRE_DLQ_SOURCE_ARN_BYTES_MAX)
 			return false;
 		more = wire_reader_next(&r, &f);
 	}

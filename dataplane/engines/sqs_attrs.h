@@ -5,6 +5,8 @@
  *   [MESSAGE_DEDUPLICATION_ID]           a FIFO message's, explicit or content-based (the
  *                                        body's SHA-256 in hex), which a receive returns
  *   [AWS_TRACE_HEADER]                   the AWSTraceHeader system attribute, when given
+ *   [DEAD_LETTER_QUEUE_SOURCE_ARN]       DeadLetterQueueSourceArn: the queue a RedrivePolicy
+ *                                        moved the message from (busbard's moves only)
  *   then per attribute, sorted by name (bytewise, as AWS sorts them for the MD5):
  *   ATTRIBUTE_BEGIN (empty), ATTRIBUTE_NAME, ATTRIBUTE_DATA_TYPE,
  *   ATTRIBUTE_STRING_VALUE or ATTRIBUTE_BINARY_VALUE
@@ -32,10 +34,11 @@ struct sqs_attr {
 };
 
 /* What a block adds to its attributes' own bytes: four field headers per attribute, the
- * trace header's field and the deduplication id's. */
+ * trace header's field, the source ARN's and the deduplication id's. */
 #define SQS_ATTRS_FRAMING_BYTES_MAX                                                                \
 	(WIRE_ATTRIBUTES_MAX * 4u * WIRE_FIELD_HEADER_BYTES + WIRE_FIELD_HEADER_BYTES +            \
-	 WIRE_TRACE_HEADER_BYTES_MAX + WIRE_FIELD_HEADER_BYTES + BB_FIFO_ID_BYTES_MAX)
+	 WIRE_TRACE_HEADER_BYTES_MAX + WIRE_FIELD_HEADER_BYTES + WIRE_DLQ_SOURCE_ARN_BYTES_MAX +   \
+	 WIRE_FIELD_HEADER_BYTES + BB_FIFO_ID_BYTES_MAX)
 /* A message's stored bytes (block and body) at most: AWS counts the attributes' names, types
  * and values toward MaximumMessageSize, so together they are at most a body's maximum. */
 #define SQS_STORED_BYTES_MAX (BB_MESSAGE_BODY_BYTES_MAX + SQS_ATTRS_FRAMING_BYTES_MAX)
@@ -65,6 +68,16 @@ size_t sqs_attrs_encode(const struct sqs_attr *attrs, uint32_t count, const uint
 size_t sqs_attrs_add_dedup_id(uint8_t *block, size_t bytes, size_t capacity, const uint8_t *id,
                               uint32_t id_bytes);
 /*
+ * Puts a moved message's DeadLetterQueueSourceArn (1-WIRE_DLQ_SOURCE_ARN_BYTES_MAX bytes)
+ * into a valid block that has neither it nor a deduplication id, after its trace header;
+ * returns the block's new bytes, 0 when it does not fit capacity.
+ */
+size_t sqs_attrs_add_source_arn(uint8_t *block, size_t bytes, size_t capacity,
+                                const uint8_t *arn, uint32_t arn_bytes);
+/* Takes a valid block's DeadLetterQueueSourceArn out, if it has one (a message moved again
+ * gets its new source's): returns the block's new bytes. */
+size_t sqs_attrs_drop_source_arn(uint8_t *block, size_t bytes);
+/*
  * Where a valid block's send fields begin: past its dedup id, which a SendMessage carries as
  * a field of its own (a redrive's delivery sends the rest as they are, dp_redrive.c).
  */
@@ -91,9 +104,9 @@ bool sqs_attrs_has_attributes(const uint8_t *block, size_t bytes);
 bool sqs_attr_selected(const struct sqs_attr_names *names, const uint8_t *name,
                        uint32_t name_bytes);
 /*
- * Keeps in place what a receive asking for names returns of a valid block: the trace header
- * and the deduplication id (system attributes, sent as SentTimestamp is) and the selected
- * attributes. Returns the bytes kept, which stay a valid block.
+ * Keeps in place what a receive asking for names returns of a valid block: the trace header,
+ * the source ARN and the deduplication id (system attributes, sent as SentTimestamp is) and
+ * the selected attributes. Returns the bytes kept, which stay a valid block.
  */
 size_t sqs_attrs_select(uint8_t *block, size_t bytes, const struct sqs_attr_names *names);
 

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bb_policy.h"
 #include "bb_snapshot.h"
 #include "dp_fanout.h"
 #include "packet_harness.h"
@@ -22,6 +23,8 @@
 #define RECEIVED_BYTES_MAX 4096u
 #define SETTLE_PASSES      16u /* a move needs three: out, executed, back */
 #define SMALL_QUEUE_BYTES  1024u
+#define SQS_ARN                                                                                    \
+	"arn:aws:sqs:" BB_POLICY_REGION_DEFAULT ":" BB_POLICY_ACCOUNT_ID_DEFAULT ":"
 
 static struct bb_snapshot_entry entries[ENTRIES_MAX];
 static uint32_t entry_count;
@@ -35,6 +38,7 @@ static struct {
 	char bodies[RECEIVED_MAX][RECEIVED_BYTES_MAX];
 	char groups[RECEIVED_MAX][BB_FIFO_ID_BYTES_MAX + 1];
 	char attribute[RECEIVED_MAX][64]; /* the value of attribute "kind", "" without */
+	char source[RECEIVED_MAX][WIRE_DLQ_SOURCE_ARN_BYTES_MAX + 1]; /* "" without */
 } got;
 
 static void queue(const char *name, uint64_t id, uint32_t maximum_message_bytes,
@@ -59,12 +63,13 @@ static void queue(const char *name, uint64_t id, uint32_t maximum_message_bytes,
 	entries[entry_count++] = e;
 }
 
-/* src and src.fifo move after 2 and 1 receives; tight's dead-letter queue takes 1 KiB at
- * most; orphan names a dead-letter queue this snapshot lacks. */
+/* src and src.fifo move after 2 and 1 receives, dlq (src's) to small-dlq after 1; tight's
+ * dead-letter queue takes 1 KiB at most; orphan names a dead-letter queue this snapshot
+ * lacks. */
 static void make_queues(void)
 {
 	queue(TEST_QUEUE, 7, 262144, NULL, 0);
-	queue("dlq", 8, 262144, NULL, 0);
+	queue("dlq", 8, 262144, "small-dlq", 1);
 	queue("src", 9, 262144, "dlq", 2);
 	queue("dlq.fifo", 10, 262144, NULL, 0);
 	queue("src.fifo", 11, 262144, "dlq.fifo", 1);
@@ -166,6 +171,9 @@ static void read_received(void)
 		} else if (at >= 0 && f.tag == WIRE_TAG_ATTRIBUTE_STRING_VALUE) {
 			cr_assert_lt(f.length, sizeof(got.attribute[at]));
 			memcpy(got.attribute[at], f.value, f.length);
+		} else if (at >= 0 && f.tag == WIRE_TAG_DEAD_LETTER_QUEUE_SOURCE_ARN) {
+			cr_assert_lt(f.length, sizeof(got.source[at]));
+			memcpy(got.source[at], f.value, f.length);
 		}
 	}
 }
@@ -212,6 +220,7 @@ Test(redrive, a_message_received_max_times_moves_to_the_dead_letter_queue_with_i
 	cr_assert_eq(got.count, 1, "the dead-letter queue has it");
 	cr_assert_str_eq(got.bodies[0], "poison");
 	cr_assert_str_eq(got.attribute[0], "order", "its message attributes came along");
+	cr_assert_str_eq(got.source[0], SQS_ARN "src", "DeadLetterQueueSourceArn names its queue");
 	harness_advance_ms(SQS_MOVE_VISIBILITY_MS + 1);
 	receive("src", 10, 30);
 	cr_assert_eq(got.count, 0, "gone from its queue, also after the move's deadline");
@@ -275,4 +284,38 @@ Test(redrive, a_queue_whose_dead_letter_queue_is_gone_moves_nothing)
 	}
 	settle();
 	cr_assert_eq(h.worker->stats.redrive_moved + h.worker->stats.redrive_move_failures, 0);
+}
+
+/* Moved again, from its dead-letter queue to that one's: it names its newest source only. */
+Test(redrive, a_message_moved_twice_names_the_queue_it_left_last)
+{
+	send_message("src", "twice", NULL, NULL);
+	for (int i = 0; i < 3; i++)
+		receive("src", 10, 0); /* two receives, then the move */
+	settle();
+	receive("dlq", 10, 0);
+	cr_assert_eq(got.count, 1);
+	cr_assert_str_eq(got.source[0], SQS_ARN "src");
+	receive("dlq", 10, 0);
+	cr_assert_eq(got.count, 0, "received once there: moved on");
+	settle();
+	cr_assert_eq(h.worker->stats.redrive_moved, 2);
+	receive("small-dlq", 10, 30);
+	cr_assert_eq(got.count, 1);
+	cr_assert_str_eq(got.bodies[0], "twice");
+	cr_assert_str_eq(got.source[0], SQS_ARN "dlq", "one source, the last");
+}
+
+/* DeadLetterQueueSourceArn is a system attribute: a client's SendMessage cannot set it. */
+Test(redrive, a_client_cannot_send_a_source_arn)
+{
+	static struct request r;
+	request_begin(&r, WIRE_OP_SEND_MESSAGE, 4242);
+	wire_put_str(&r.fields, WIRE_TAG_QUEUE_NAME, "dlq");
+	wire_put_str(&r.fields, WIRE_TAG_BODY, "forged");
+	wire_put_str(&r.fields, WIRE_TAG_DEAD_LETTER_QUEUE_SOURCE_ARN, SQS_ARN "src");
+	send_request(&r);
+	cr_assert_eq(replies.header.status, WIRE_ERR_INVALID_PARAMETER);
+	receive("dlq", 10, 30);
+	cr_assert_eq(got.count, 0, "nothing was sent");
 }

@@ -5,7 +5,8 @@
 # the sources and a policy naming no queue is InvalidParameterValue. Messages go in and out
 # with the busbar command over UDP: a message received maxReceiveCount times is not handed
 # out by the next receive but moved to its dead-letter queue, owned by the other worker
-# (src-far) or by the same one (src-near); its queue is then empty and GetStats counts
+# (src-far) or by the same one (src-near), where `busbar receive` shows the queue it left as
+# its DeadLetterQueueSourceArn; its queue is then empty and GetStats counts
 # redrive_moved. Then busbard is killed with SIGKILL (a) while a move the dead-letter queue
 # refuses (MessageTooLong) holds its message in flight, and (b) right after a receive that
 # started ten moves: after the restart, and once the moves' 30 s deadline passed, every one
@@ -88,6 +89,29 @@ collect() {
 	fail "$queue lacks some of $* after 40 receives: $(tr '\n' ' ' <"$work/got.$queue")"
 }
 
+# collect_moved QUEUE BODY SOURCE: as collect, for one moved message, which must name its
+# queue SOURCE as its DeadLetterQueueSourceArn (a system attribute, among its Attributes).
+collect_moved() {
+	local queue=$1 body=$2 source=$3 out
+	for _ in $(seq 40); do
+		out=$(busbar receive "$queue" --max 10 --wait 1 --visibility-timeout 900 2>&1) ||
+			{ fail "receive $queue: $out"; return 1; }
+		bodies "$out" >>"$work/got.$queue"
+		python3 -c 'import json,sys
+for m in json.loads(sys.argv[1])["Messages"]:
+    if m["Body"] == sys.argv[2]:
+        assert m["Attributes"]["DeadLetterQueueSourceArn"] == sys.argv[3], m
+        sys.exit(0)
+sys.exit(3)' "$out" "$body" "$sqs_arn:$source" 2>"$work/moved.err"
+		case $? in
+		0) echo "ok: $queue has $body from $source"; return 0 ;;
+		3) ;;
+		*) fail "$body: $(tail -1 "$work/moved.err")"; return 1 ;;
+		esac
+	done
+	fail "$queue lacks $body after 40 receives"
+}
+
 # receive_none QUEUE WHY: a receive that gets nothing (the message is moved instead).
 receive_none() {
 	expect 0 '"Messages":\[\]' -- busbar receive "$1" --max 10 --visibility-timeout 0
@@ -118,12 +142,12 @@ wait_applied
 expect 0 MessageId -- busbar send src-far far-1
 expect 0 '"Body":"far-1"' -- busbar receive src-far --visibility-timeout 0
 receive_none src-far
-collect dlq far-1
+collect_moved dlq far-1 src-far
 expect 0 MessageId -- busbar send src-near near-1
 expect 0 '"Body":"near-1"' -- busbar receive src-near --visibility-timeout 0
 expect 0 '"Body":"near-1"' -- busbar receive src-near --visibility-timeout 0
 receive_none src-near
-collect dlq near-1
+collect_moved dlq near-1 src-near
 [ "$(counts src-far)" = "0 0 0" ] && [ "$(counts src-near)" = "0 0 0" ] &&
 	echo "ok: moved messages left their queues" || fail "left: $(counts src-far) $(counts src-near)"
 [ "$(stat_of redrive_moved)" = 2 ] && echo "ok: redrive_moved 2" ||

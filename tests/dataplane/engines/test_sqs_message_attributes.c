@@ -351,6 +351,64 @@ Test(sqs_message_attributes, a_dedup_id_is_a_system_field_of_the_block)
 	cr_assert_not(sqs_attrs_valid(bad, sizeof(bad)), "an empty dedup id is no block");
 }
 
+#define SOURCE "arn:aws:sqs:local:000000000000:src"
+
+/* The tags of a block's first three fields. */
+static void first_tags(const uint8_t *b, size_t bytes, uint16_t tags[3])
+{
+	struct wire_reader r;
+	struct wire_field f;
+	wire_reader_init(&r, b, bytes);
+	for (int i = 0; i < 3; i++)
+		tags[i] = wire_reader_next(&r, &f) == 1 ? f.tag : 0;
+}
+
+/* A moved message's DeadLetterQueueSourceArn is a system field, after the trace header:
+ * not an attribute, not counted toward the size, kept by every receive, replaced when the
+ * message is moved again. */
+Test(sqs_message_attributes, a_source_arn_is_a_system_field_of_the_block)
+{
+	uint8_t b[512];
+	struct sqs_attr attrs[] = {text("a", "String", "1")};
+	size_t bytes = sqs_attrs_encode(attrs, 1, (const uint8_t *)"T", 1, b, sizeof(b));
+	uint32_t size = sqs_attrs_size_bytes(b, bytes);
+	size_t arn_bytes = strlen(SOURCE);
+	cr_assert_eq(sqs_attrs_add_source_arn(b, bytes, bytes + 8, (const uint8_t *)SOURCE,
+	                                      (uint32_t)arn_bytes),
+	             0, "refused when it does not fit");
+	size_t with = sqs_attrs_add_source_arn(b, bytes, sizeof(b), (const uint8_t *)SOURCE,
+	                                       (uint32_t)arn_bytes);
+	cr_assert_eq(with, bytes + WIRE_FIELD_HEADER_BYTES + arn_bytes);
+	cr_assert(sqs_attrs_valid(b, with));
+	cr_assert_eq(sqs_attrs_size_bytes(b, with), size, "not counted toward the size");
+	struct sqs_attr_names none = {0};
+	size_t kept = sqs_attrs_select(b, with, &none);
+	uint16_t tags[3];
+	first_tags(b, kept, tags);
+	cr_assert(tags[0] == WIRE_TAG_AWS_TRACE_HEADER &&
+	          tags[1] == WIRE_TAG_DEAD_LETTER_QUEUE_SOURCE_ARN && tags[2] == 0,
+	          "a receive asking for no attribute still gets the system fields");
+	/* The select cut b: made again. */
+	cr_assert_eq(sqs_attrs_encode(attrs, 1, (const uint8_t *)"T", 1, b, sizeof(b)), bytes);
+	with = sqs_attrs_add_source_arn(b, bytes, sizeof(b), (const uint8_t *)SOURCE,
+	                                (uint32_t)arn_bytes);
+	cr_assert_eq(sqs_attrs_drop_source_arn(b, with), bytes, "taken out again");
+	cr_assert(sqs_attrs_valid(b, bytes));
+	cr_assert_eq(sqs_attrs_drop_source_arn(b, bytes), bytes, "none to take out");
+	cr_assert_eq(sqs_attrs_size_bytes(b, bytes), size, "the attributes are still there");
+	size_t fifo = sqs_attrs_add_source_arn(b, bytes, sizeof(b), (const uint8_t *)SOURCE,
+	                                       (uint32_t)arn_bytes);
+	fifo = sqs_attrs_add_dedup_id(b, fifo, sizeof(b), (const uint8_t *)"d", 1);
+	first_tags(b, fifo, tags);
+	cr_assert(tags[0] == WIRE_TAG_MESSAGE_DEDUPLICATION_ID &&
+	          tags[1] == WIRE_TAG_AWS_TRACE_HEADER &&
+	          tags[2] == WIRE_TAG_DEAD_LETTER_QUEUE_SOURCE_ARN,
+	          "dedup id, trace header, source ARN");
+	cr_assert(sqs_attrs_valid(b, fifo));
+	uint8_t empty[] = {WIRE_TAG_DEAD_LETTER_QUEUE_SOURCE_ARN, 0, 0, 0, 0, 0};
+	cr_assert_not(sqs_attrs_valid(empty, sizeof(empty)), "an empty source ARN is no block");
+}
+
 Test(sqs_message_attributes, a_fifo_duplicate_answers_the_md5_of_its_own_attributes)
 {
 	struct sqs_attr first[] = {text("a", "String", "1")};
