@@ -3,6 +3,7 @@
  */
 #include "dp_archive.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 
@@ -79,6 +80,18 @@ static void stamp(struct dp_archive *a, uint64_t now_ms)
 	}
 }
 
+/* Whether the record at position keeps the oldest segment of a log longer than an archive may
+ * make it (DP_ARCHIVE_LOG_SEGMENTS_MAX). */
+static bool pins_too_much(const struct dp_worker *w, uint64_t position)
+{
+	struct seg_pin pin;
+	if (w->log.seg == NULL || seg_segment_count(w->log.seg) <= DP_ARCHIVE_LOG_SEGMENTS_MAX ||
+	    !seg_oldest_pin(w->log.seg, &pin))
+		return false;
+	assert(position >= pin.first_position); /* kept records keep their segment */
+	return position < pin.end_position;
+}
+
 void dp_archive_pass(struct dp_worker *w, const struct dp_snapshot *s, uint64_t now_ms)
 {
 	struct dp_archive *a = &w->fanout.archive;
@@ -87,9 +100,13 @@ void dp_archive_pass(struct dp_worker *w, const struct dp_snapshot *s, uint64_t 
 		return; /* no configuration yet: nothing says an archive is gone */
 	for (uint32_t i = 0; i < DP_ARCHIVE_RELEASES_PER_PASS && a->count > 0; i++) {
 		const struct dp_archived *head = &a->kept[a->head];
-		if (dp_archive_keeps(s, head->bus_id, head->kept_ms, now_ms))
+		bool early = pins_too_much(w, head->position);
+		if (!early && dp_archive_keeps(s, head->bus_id, head->kept_ms, now_ms))
 			return;
 		release_head(w);
-		w->stats.archive_released++;
+		if (early)
+			w->stats.archive_evicted++;
+		else
+			w->stats.archive_released++;
 	}
 }

@@ -6,8 +6,10 @@
  * remembers each kept record (position, bus, when its retention began) in a FIFO in the
  * order they were kept, and each pass releases the records at its head whose time is up or
  * whose bus no longer has an archive (or is gone). Records behind a head that is not due
- * wait for it: segments leave the disk oldest first anyway, so that costs no disk, only a
- * later release. Recovery keeps the PUT records it finds done (with their DONE) the same
+ * wait for it. A kept record keeps its segment, and segments leave the disk oldest first:
+ * it keeps every later segment of the worker's log, its queues' records included. So the
+ * archive takes at most DP_ARCHIVE_LOG_SEGMENTS_MAX segments: past them, the kept records of
+ * the oldest segment are released early (archive_evicted). Recovery keeps the PUT records it finds done (with their DONE) the same
  * way, so an archive outlives a restart. Nothing here allocates on the worker loop.
  */
 #ifndef BB_DP_ARCHIVE_H
@@ -20,8 +22,10 @@
 
 #ifndef BB_TINY_LIMITS
 #define DP_ARCHIVE_KEPT_MAX (1u << 18) /* archived events a worker keeps: 6 MiB of index */
+#define DP_ARCHIVE_LOG_SEGMENTS_MAX 64u /* 4 GiB of log with the default 64 MiB segments */
 #else
 #define DP_ARCHIVE_KEPT_MAX 4u
+#define DP_ARCHIVE_LOG_SEGMENTS_MAX 4u
 #endif
 #define DP_ARCHIVE_RELEASES_PER_PASS 64u
 #define DP_ARCHIVE_DAY_MS            86400000ull
@@ -56,7 +60,9 @@ bool dp_archive_keeps(const struct dp_snapshot *snapshot, uint64_t bus_id, uint6
 void dp_archive_keep(struct dp_worker *w, uint64_t bus_id, uint64_t position, uint64_t kept_ms);
 
 /* Stamps what was kept since the last pass with now_ms, then releases what is due at the
- * head (its time is up, or its bus has no archive now), up to DP_ARCHIVE_RELEASES_PER_PASS. */
+ * head (its time is up, or its bus has no archive now, or the log holds more than
+ * DP_ARCHIVE_LOG_SEGMENTS_MAX segments and it is in the oldest), up to
+ * DP_ARCHIVE_RELEASES_PER_PASS. */
 void dp_archive_pass(struct dp_worker *w, const struct dp_snapshot *snapshot, uint64_t now_ms);
 
 #endif

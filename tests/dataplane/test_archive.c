@@ -208,3 +208,50 @@ Test(archive, a_kept_event_outlives_a_restart_and_goes_with_its_archive)
 	cr_assert_eq(kept(), 0, "the archive is gone: so is its record");
 	cr_assert_eq(h.worker->stats.archive_released, 1);
 }
+
+/* Sends segments' worth of large bodies to TEST_QUEUE over the local socket, purging them. */
+static void churn(uint32_t segments)
+{
+	static struct request r;
+	static char body[8192];
+	memset(body, 'c', sizeof(body) - 1);
+	uint64_t sends = (uint64_t)segments * SEGMENT_BYTES / (sizeof(body) - 1);
+	for (uint64_t id = 1000; id < 1000 + sends; id++) {
+		bool purge = id % 100 == 0;
+		request_begin(&r, purge ? WIRE_OP_PURGE_QUEUE : WIRE_OP_SEND_MESSAGE, id);
+		wire_put_str(&r.fields, WIRE_TAG_QUEUE_NAME, TEST_QUEUE);
+		if (purge)
+			harness_advance_ms(MINUTE_MS + 1000); /* a queue takes one purge a minute */
+		else
+			wire_put_str(&r.fields, WIRE_TAG_BODY, body);
+		harness_local_request(&r, 1);
+		uint32_t connection;
+		bool answered = take_local_reply(&replies, &connection);
+		for (uint32_t i = 0; i < PASSES_MAX && !answered; i++) {
+			harness_advance_ms(1);
+			answered = take_local_reply(&replies, &connection);
+		}
+		cr_assert(answered);
+		cr_assert_eq(replies.header.status, WIRE_OK, "request %lu", (unsigned long)id);
+	}
+}
+
+/*
+ * A kept record keeps its segment, and every later one (segments leave the disk oldest
+ * first), the queues' records included: one event archived for ever must not fill the
+ * worker's disk. Past DP_ARCHIVE_LOG_SEGMENTS_MAX segments it is released early.
+ */
+Test(archive, an_archive_keeps_no_more_than_its_share_of_the_log)
+{
+	publish_snapshot(true, 0);
+	harness_input(NULL, 0);
+	put_event("shop", 1);
+	cr_assert_eq(kept(), 1);
+	churn(DP_ARCHIVE_LOG_SEGMENTS_MAX + 2);
+	for (uint32_t i = 0; i < PASSES_MAX; i++)
+		harness_advance_ms(1);
+	cr_assert_eq(kept(), 0, "released early");
+	cr_assert_eq(h.worker->stats.archive_evicted, 1);
+	cr_assert_leq(seg_segment_count(h.worker->log.seg), DP_ARCHIVE_LOG_SEGMENTS_MAX,
+	              "the dead segments behind it went: %u", seg_segment_count(h.worker->log.seg));
+}
