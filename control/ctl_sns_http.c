@@ -149,3 +149,19 @@ unsigned ctl_sns_headers(const char *type, const char *message_id, const char *t
 	assert(n <= CTL_SNS_HEADERS);
 	return n;
 }
+
+void ctl_sns_endpoint_for_log(const char *endpoint, char *out, size_t out_bytes)
+{
+	assert(endpoint != NULL && out_bytes > 0);
+	const char *authority = strstr(endpoint, "://");
+	authority = authority != NULL ? authority + 3 : endpoint;
+	size_t authority_bytes = strcspn(authority, "/?#");
+	const char *at = memchr(authority, '@', authority_bytes);
+	const char *colon = at != NULL ? memchr(authority, ':', (size_t)(at - authority)) : NULL;
+	if (colon == NULL) {
+		snprintf(out, out_bytes, "%s", endpoint);
+		return;
+	}
+	snprintf(out, out_bytes, "%.*s****%s", (int)(colon + 1 - endpoint), endpoint, at);
+	assert(strstr(out, "****") != NULL || strlen(out) + 1 == out_bytes);
+}

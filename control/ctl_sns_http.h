@@ -18,6 +18,8 @@
 /* The headers of one POST: SNS's four, Content-Type and User-Agent. */
 #define CTL_SNS_HEADERS 6u
 #define CTL_SNS_HEADER_BYTES_MAX (64u + BB_TOPIC_NAME_BYTES_MAX + 64u)
+/* An endpoint as logged (ctl_sns_endpoint_for_log): subscription endpoints are shorter. */
+#define CTL_SNS_ENDPOINT_LOG_BYTES (BB_SUBSCRIPTION_ENDPOINT_BYTES_MAX + 8u)
 #define CTL_SNS_USER_AGENT "Amazon Simple Notification Service Agent"
 
 /* A SubscriptionConfirmation's fields; every string NUL-terminated, none NULL. */
@@ -65,5 +67,11 @@ char *ctl_sns_confirmation_body(const struct ctl_sns_confirmation *c, const char
 unsigned ctl_sns_headers(const char *type, const char *message_id, const char *topic_arn,
                          const char *subscription_arn,
                          char out[CTL_SNS_HEADERS][CTL_SNS_HEADER_BYTES_MAX]);
+
+/*
+ * An endpoint as it may be logged: the password of a "user:password@" in it replaced by
+ * "****", as SNS masks it (the rest as it is). Cut to out_bytes.
+ */
+void ctl_sns_endpoint_for_log(const char *endpoint, char *out, size_t out_bytes);
 
 #endif

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,7 +47,7 @@ struct ctl_sns_sender {
 	pthread_cond_t wake;
 	struct message *head; /* in arrival order */
 	unsigned waiting;
-	volatile bool stopping;
+	atomic_bool stopping; /* read by curl's progress callback without the lock */
 	/* The thread's own. */
 	CURL *curl;
 	struct dp_sign_key *key;
@@ -178,10 +179,13 @@ static bool post(struct ctl_sns_sender *s, const struct message *m)
 	long status = 0;
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
 	curl_slist_free_all(headers);
-	if (rc != CURLE_OK || status < 200 || status > 299)
+	if (rc != CURLE_OK || status < 200 || status > 299) {
+		char shown[CTL_SNS_ENDPOINT_LOG_BYTES];
+		ctl_sns_endpoint_for_log(m->endpoint, shown, sizeof(shown));
 		fprintf(stderr, "busbar-control: SubscriptionConfirmation to %s, attempt %u: %s\n",
-		        m->endpoint, m->attempts + 1,
+		        shown, m->attempts + 1,
 		        rc != CURLE_OK ? curl_easy_strerror(rc) : "not a 2xx answer");
+	}
 	return rc == CURLE_OK && status >= 200 && status <= 299;
 }
 
@@ -220,9 +224,11 @@ static void after_failure(struct ctl_sns_sender *s, struct message *m)
 {
 	m->attempts++;
 	if (m->attempts >= CTL_SNS_CONFIRM_ATTEMPTS) {
+		char shown[CTL_SNS_ENDPOINT_LOG_BYTES];
+		ctl_sns_endpoint_for_log(m->endpoint, shown, sizeof(shown));
 		fprintf(stderr, "busbar-control: SubscriptionConfirmation to %s given up after %u "
 		                "attempts (Subscribe again to resend it)\n",
-		        m->endpoint, m->attempts);
+		        shown, m->attempts);
 		message_free(m);
 		return;
 	}

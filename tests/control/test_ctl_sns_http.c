@@ -123,3 +123,15 @@ Test(ctl_sns_http, a_get_of_the_subscribe_url_is_sns_confirm_subscription)
 	ctl_aws_request_clear(&request);
 	json_decref(query);
 }
+
+/* An endpoint's password never reaches the log: SNS masks it; the rest stays readable. */
+Test(ctl_sns_http, a_logged_endpoint_has_its_password_masked)
+{
+	char out[CTL_SNS_ENDPOINT_LOG_BYTES];
+	ctl_sns_endpoint_for_log("https://ops:s3cret@hooks.example/x?a=b@c", out, sizeof(out));
+	cr_assert_str_eq(out, "https://ops:****@hooks.example/x?a=b@c");
+	ctl_sns_endpoint_for_log("http://hooks.example:8080/p@th", out, sizeof(out));
+	cr_assert_str_eq(out, "http://hooks.example:8080/p@th", "no user info: as it is");
+	ctl_sns_endpoint_for_log("http://ops@hooks.example/", out, sizeof(out));
+	cr_assert_str_eq(out, "http://ops@hooks.example/", "a user without a password");
+}
