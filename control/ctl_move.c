@@ -6,9 +6,9 @@
  * message leaves the dead-letter queue only after busbard acknowledged its copy in the
  * destination; the runner never holds the store lock while it waits for busbard.
  *
- * busbard does not record which queue dead-lettered a message (dataplane/dp_redrive.c), so
- * without DestinationArn a task goes to the dead-letter queue's source queue when it has
- * exactly one, and is refused when it has several (docs/operations.md).
+ * Without DestinationArn each message goes back to the queue that dead-lettered it: busbard
+ * gives a moved message its DeadLetterQueueSourceArn (dataplane/dp_redrive.c), as SQS does
+ * (docs/operations.md).
  */
 #include "ctl_move.h"
 
@@ -295,9 +295,11 @@ static bool optional_integer(json_t *request, const char *name, uint32_t min, ui
 }
 
 /*
- * Where a task without DestinationArn sends its messages: the dead-letter queue's one
- * source queue. None: it is no dead-letter queue (SQS's refusal); several: busbar cannot
- * tell which one a message came from, so the caller must name the destination.
+ * Where a task without DestinationArn sends its messages: each back to the queue its
+ * DeadLetterQueueSourceArn names (message_target); this is the fallback for a message without
+ * one (moved by a busbard before it kept them): the dead-letter queue's source queue when it
+ * has one, else "" (such a message fails the task). None at all: it is no dead-letter queue
+ * (SQS's refusal).
  */
 static bool default_target(struct ctl_move *move, const char *dlq, char *target,
                            size_t target_bytes, struct ctl_sqs_result *out)
@@ -308,16 +310,11 @@ static bool default_target(struct ctl_move *move, const char *dlq, char *target,
 		fail(out, &INTERNAL, "cannot read the store");
 		return false;
 	}
-	if (count == 1)
-		snprintf(target, target_bytes, "%s", sources[0].name);
+	snprintf(target, target_bytes, "%s", count == 1 ? sources[0].name : "");
 	free(sources);
 	if (count == 0)
 		fail(out, &INVALID_PARAMETER, "Source queue must be configured as a Dead Letter Queue.");
-	if (count > 1)
-		fail(out, &INVALID_PARAMETER,
-		     "The dead-letter queue has more than one source queue and busbar does not record "
-		     "which one a message came from: give DestinationArn.");
-	return count == 1;
+	return count > 0;
 }
 
 /* The destination of a StartMessageMoveTask: DestinationArn's queue, else the default. */
@@ -692,12 +689,32 @@ static json_t *send_params(const struct ctl_move *move, const char *target, json
 	return params;
 }
 
+/* Where one message goes: DestinationArn's queue; else, as SQS, the queue its
+ * DeadLetterQueueSourceArn names, or default_target's fallback. NULL: nowhere known. */
+static const char *message_target(const struct move_task *t, json_t *message)
+{
+	if (t->destination[0] != '\0')
+		return t->target;
+	json_t *attributes = json_object_get(message, "Attributes");
+	const char *arn = json_string_value(json_object_get(attributes, "DeadLetterQueueSourceArn"));
+	const char *source = arn != NULL ? ctl_sqs_queue_from_arn(arn) : NULL;
+	if (source != NULL)
+		return source;
+	return t->target[0] != '\0' ? t->target : NULL;
+}
+
 /* Moves one received message: its copy acknowledged by busbard, then deleted. */
 static int move_message(struct ctl_move *move, const struct move_task *t, json_t *message,
                         char *reason, size_t reason_bytes)
 {
 	json_t *sent = NULL, *deleted = NULL;
-	int rc = busbard_call(move, "SendMessage", send_params(move, t->target, message), &sent,
+	const char *target = message_target(t, message);
+	if (target == NULL) {
+		snprintf(reason, reason_bytes, "a message has no DeadLetterQueueSourceArn and the "
+		                               "dead-letter queue several source queues");
+		return -EINVAL;
+	}
+	int rc = busbard_call(move, "SendMessage", send_params(move, target, message), &sent,
 	                      reason, reason_bytes);
 	json_decref(sent);
 	if (rc != 0)

@@ -1,8 +1,8 @@
 /*
  * SQS message move tasks' API (control/ctl_move.c) against a store: StartMessageMoveTask's
  * refusals with SQS's codes and words, the one active task per dead-letter queue, the
- * destination a task without DestinationArn gets (the one source queue; refused with
- * several), ListMessageMoveTasks' members, order and MaxResults, CancelMessageMoveTask's
+ * destination a task without DestinationArn gets (each message's DeadLetterQueueSourceArn,
+ * so a dead-letter queue of several source queues is taken too), ListMessageMoveTasks' members, order and MaxResults, CancelMessageMoveTask's
  * states, the query protocol's shape of the calls, and that a task left RUNNING by a
  * stopped busbar-control is FAILED when the store is opened again. The runner, which
  * moves messages through busbard, is tested end to end by tests/integration/run_move.sh.
@@ -160,7 +160,7 @@ Test(move_tasks, one_active_task_per_dead_letter_queue)
 	refused(400, "InvalidParameterValue", "There is already a task running");
 }
 
-Test(move_tasks, without_a_destination_the_one_source_queue_else_refused)
+Test(move_tasks, without_a_destination_each_message_goes_back_to_its_source)
 {
 	create("dlq", NULL);
 	create("a", "dlq");
@@ -173,11 +173,10 @@ Test(move_tasks, without_a_destination_the_one_source_queue_else_refused)
 	create("dlq2", NULL);
 	create("b", "dlq2");
 	create("c", "dlq2");
-	call("StartMessageMoveTask", "{\"SourceArn\":\"" ARN "dlq2\"}");
-	refused(400, "InvalidParameterValue", "give DestinationArn");
-	free(start("{\"SourceArn\":\"" ARN "dlq2\",\"DestinationArn\":\"" ARN "b\"}"));
+	free(start("{\"SourceArn\":\"" ARN "dlq2\"}")); /* several sources: each message's own */
 	task = newest_task("dlq2");
-	cr_assert_str_eq(json_string_value(json_object_get(task, "DestinationArn")), ARN "b");
+	cr_assert_null(json_object_get(task, "DestinationArn"));
+	cr_assert_str_eq(json_string_value(json_object_get(task, "Status")), "RUNNING");
 }
 
 Test(move_tasks, list_shows_a_running_task_then_cancel_ends_it)

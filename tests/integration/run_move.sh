@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SQS message move tasks end to end (issue 11): busbar-control and busbard with two workers
-# in a network namespace of its own. Queues dlq, src (RedrivePolicy to dlq, maxReceiveCount
-# 1) and other are made; tests/integration/aws/boto3_move.py then dead-letters messages,
+# in a network namespace of its own. Queues dlq, src and src2 (RedrivePolicy to dlq,
+# maxReceiveCount 1) and other are made; tests/integration/aws/boto3_move.py then dead-letters messages,
 # moves them back with StartMessageMoveTask, checks the counts, the empty dead-letter queue,
 # SQS's refusals, and cancels a slow (1 message/s) task to another queue. Last, the busbar
 # command's move-task start, list and cancel. Every call is bounded by timeout, every
@@ -44,10 +44,11 @@ sys.exit(0 if h["status"] == "ok" and h["config_version"] == h["busbard_version"
 
 create dlq
 create src "{\"RedrivePolicy\":\"{\\\"deadLetterTargetArn\\\":\\\"$arn:dlq\\\",\\\"maxReceiveCount\\\":1}\"}"
+create src2 "{\"RedrivePolicy\":\"{\\\"deadLetterTargetArn\\\":\\\"$arn:dlq\\\",\\\"maxReceiveCount\\\":1}\"}"
 create other
 wait_applied
 
-expect 0 'ok: every message is back in src' -- \
+expect 0 'ok: every message of src2 is back in src2' -- \
 	timeout 240 ip netns exec "$ns" env BUSBAR_ENDPOINT="$endpoint" python3 "$here/aws/boto3_move.py"
 echo "$last_output"
 grep -q FAIL <<<"$last_output" && fail "boto3_move.py failed"

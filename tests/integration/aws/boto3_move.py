@@ -91,20 +91,22 @@ def visible(name):
     return int(a["ApproximateNumberOfMessages"]), int(a["ApproximateNumberOfMessagesNotVisible"])
 
 
-def dead_letter(prefix, count):
-    """Sends count messages to src and receives each twice: the second receive moves it."""
+def dead_letter(prefix, count, queue="src", already=0):
+    """Sends count messages to queue and receives each twice: the second receive moves them
+    to dlq, which holds already messages before."""
     for i in range(count):
-        sqs.send_message(QueueUrl=url("src"), MessageBody=f"{prefix}-{i}",
+        sqs.send_message(QueueUrl=url(queue), MessageBody=f"{prefix}-{i}",
                          MessageAttributes={"n": {"DataType": "Number",
                                                   "StringValue": str(i)}})
     for _ in range(40):  # bounded: each round receives what is visible
-        got = sqs.receive_message(QueueUrl=url("src"), MaxNumberOfMessages=10,
+        got = sqs.receive_message(QueueUrl=url(queue), MaxNumberOfMessages=10,
                                   VisibilityTimeout=0).get("Messages", [])
-        if not got and visible("dlq")[0] >= count:
+        if not got and visible("dlq")[0] >= already + count:
             break
         if not got:
             time.sleep(0.1)  # a move lands once the dead-letter queue has it durably
-    check(visible("dlq") == (count, 0), f"{count} messages dead-lettered ({visible('dlq')})")
+    check(visible("dlq") == (already + count, 0),
+          f"{count} messages of {queue} dead-lettered ({visible('dlq')})")
 
 
 def newest_task(source):
@@ -120,8 +122,25 @@ def wait_status(source, statuses):
     return task
 
 
+def drain(queue, count):
+    """Receives and deletes up to count messages of queue: {body: attribute n}."""
+    bodies = {}
+    for _ in range(10):
+        for m in sqs.receive_message(QueueUrl=url(queue), MaxNumberOfMessages=10,
+                                     MessageAttributeNames=["All"],
+                                     VisibilityTimeout=60).get("Messages", []):
+            bodies[m["Body"]] = m.get("MessageAttributes", {}).get("n", {}).get("StringValue")
+            sqs.delete_message(QueueUrl=url(queue), ReceiptHandle=m["ReceiptHandle"])
+        if len(bodies) == count:
+            break
+    return bodies
+
+
 def back_to_source():
-    dead_letter("back", 6)
+    """dlq has two source queues: without DestinationArn each message goes back to its own
+    (its DeadLetterQueueSourceArn), as SQS does."""
+    dead_letter("back", 4)
+    dead_letter("two", 2, queue="src2", already=4)
     handle = sqs.start_message_move_task(SourceArn=ARN + "dlq")["TaskHandle"]
     check(bool(handle), "StartMessageMoveTask answered a TaskHandle")
     task = wait_status("dlq", ("COMPLETED", "FAILED"))
@@ -131,17 +150,12 @@ def back_to_source():
     check("DestinationArn" not in task and "TaskHandle" not in task,
           "no DestinationArn given, no handle once done")
     check(visible("dlq") == (0, 0), "the dead-letter queue is empty")
-    bodies = {}
-    for _ in range(10):
-        for m in sqs.receive_message(QueueUrl=url("src"), MaxNumberOfMessages=10,
-                                     MessageAttributeNames=["All"],
-                                     VisibilityTimeout=60).get("Messages", []):
-            bodies[m["Body"]] = m.get("MessageAttributes", {}).get("n", {}).get("StringValue")
-            sqs.delete_message(QueueUrl=url("src"), ReceiptHandle=m["ReceiptHandle"])
-        if len(bodies) == 6:
-            break
-    check(bodies == {f"back-{i}": str(i) for i in range(6)},
-          f"every message is back in src with its attribute: {sorted(bodies)}")
+    bodies = drain("src", 4)
+    check(bodies == {f"back-{i}": str(i) for i in range(4)},
+          f"every message of src is back in src with its attribute: {sorted(bodies)}")
+    bodies = drain("src2", 2)
+    check(bodies == {f"two-{i}": str(i) for i in range(2)},
+          f"every message of src2 is back in src2: {sorted(bodies)}")
 
 
 def refusals():
