@@ -913,7 +913,12 @@ uint64_t dp_request_digest(const struct dp_request *req)
 
 bool dp_request_is_answerable(const uint8_t *bytes, size_t length)
 {
-	return length >= BB_WIRE_HEADER_BYTES && bb_get_le16(bytes) == WIRE_MAGIC;
+	if (length < BB_WIRE_HEADER_BYTES || bb_get_le16(bytes) != WIRE_MAGIC)
+		return false;
+	/* A response or a Deliver frame (another busbard's, or this one's sent back by an echo
+	 * service a subscription names) is never answered: two busbards would answer each
+	 * other's error replies for ever. */
+	return (bb_get_le16(bytes + 4) & WIRE_FLAG_RESPONSE) == 0 && bytes[3] != WIRE_OP_DELIVER;
 }
 
 enum wire_status dp_request_parse(const uint8_t *bytes, size_t length, struct dp_request *out)

@@ -137,7 +137,8 @@ dp_request_parse(const uint8_t *bytes, size_t length, struct dp_request *out);
  */
 uint64_t dp_request_digest(const struct dp_request *req);
 
-/* True when a reply can be addressed: the header decoded far enough. */
+/* True when a reply can be addressed (the header decoded far enough) and may be: not to a
+ * response or a Deliver frame, which would make a loop between two peers. */
 bool dp_request_is_answerable(const uint8_t *bytes, size_t length);
 
 /* Starts a reply in buf: the body goes to the returned writer's buffer. */

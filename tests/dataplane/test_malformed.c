@@ -117,6 +117,27 @@ Test(malformed, garbage_payload_is_dropped_without_reply)
 	assert_still_serving();
 }
 
+/*
+ * A response (another busbard's error reply) or a Deliver frame (a subscription that names
+ * a busbard or an echo service) is never answered: two busbards would otherwise answer
+ * each other's error replies for ever.
+ */
+Test(malformed, responses_and_deliver_frames_are_not_answered)
+{
+	uint8_t request[256];
+	uint32_t length = valid_send(request, 22);
+	request[4] |= WIRE_FLAG_RESPONSE;
+	input_frame(frame_udp(request, length));
+	cr_assert_eq(replies.udp_datagrams, 0, "a response gets no reply");
+	length = valid_send(request, 23);
+	request[3] = WIRE_OP_DELIVER;
+	input_frame(frame_udp(request, length));
+	cr_assert_eq(replies.udp_datagrams, 0, "a Deliver frame gets no reply");
+	cr_assert_eq(h.worker->stats.requests_malformed, 2);
+	cr_assert_eq(sqs_visible_count(h.worker->sqs, 0), 0);
+	assert_still_serving();
+}
+
 Test(malformed, wrong_wire_version_gets_an_error_reply)
 {
 	uint8_t request[256];
